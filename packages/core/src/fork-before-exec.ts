@@ -1,0 +1,35 @@
+import type { Backend } from './backend.js';
+import type { Options, Result } from './options.js';
+import { buildRequest } from './request.js';
+import { backendsSupporting, resolveBackend } from './select-backend.js';
+import { Subprocess, type StartedChild } from './subprocess.js';
+
+/** Resolves the backend, validates everything, and starts the child. Throws synchronously. */
+export function startChild(file: unknown, args: unknown, options: Options): StartedChild & { backendObject: Backend } {
+  const backend = resolveBackend(options.backend);
+  const request = buildRequest(file, args, options, backend, backendsSupporting);
+  const child = backend.spawn(request);
+  return { child, backend: backend.name, command: request.command, backendObject: backend };
+}
+
+type Output<O extends Options> = O extends { encoding: 'buffer' } ? Buffer : string;
+
+/**
+ * Runs `file` with `args` as one fork-before-exec: the actions run in the child, in order,
+ * between its creation and exec, on the fastest backend available (see README).
+ *
+ * ```ts
+ * const { stdout } = await forkBeforeExec('git', ['status', '--short'], { cwd: repo });
+ * ```
+ */
+export function forkBeforeExec<O extends Options = Options>(file: string, args?: readonly string[], options?: O): Subprocess<Output<O>>;
+export function forkBeforeExec<O extends Options = Options>(file: string, options?: O): Subprocess<Output<O>>;
+export function forkBeforeExec(file: string, argsOrOptions?: readonly string[] | Options, maybeOptions?: Options): Subprocess<string | Buffer> {
+  const optionsFirst = typeof argsOrOptions === 'object' && argsOrOptions !== null && !Array.isArray(argsOrOptions);
+  const args: unknown = optionsFirst || argsOrOptions === undefined ? [] : argsOrOptions;
+  const options = (optionsFirst ? (argsOrOptions as Options) : maybeOptions) ?? {};
+  const shown = Array.isArray(args) ? args.map(String) : [];
+  return new Subprocess(String(file), shown, options, () => startChild(file, args, options));
+}
+
+export type { Result };

@@ -1,0 +1,18 @@
+export { forkBeforeExec } from './fork-before-exec.js';
+export { Subprocess } from './subprocess.js';
+export type { Options, Result, StdioSpec } from './options.js';
+export {
+  ACTION_OPS, MAX_FD, RLIMIT_RESOURCES, allSignalNumbers, openFlagsNumber, signalNumber, validateActions,
+  type Action, type ActionOp, type OpenFlags, type RlimitResource, type SignalSpec,
+} from './actions.js';
+export {
+  isBackend,
+  type Backend, type BackendCapabilities, type BackendSpec, type ExitStatus, type ProbeResult, type SpawnRequest, type SpawnedChild,
+} from './backend.js';
+export * from './errors.js';
+export { nodeBackend } from './node-backend.js';
+export {
+  BUILTIN_BACKENDS, backendsSupporting, findConfig, listBackends, loadBackend, probeBackend, registerBackend, resolveBackend,
+  type BackendStatus, type ForkExecConfig,
+} from './select-backend.js';
+export { resolveProgram } from './resolve-program.js';

@@ -1,0 +1,108 @@
+import { spawn as cpSpawn, type SpawnOptions, type StdioOptions } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { openFlagsNumber, type ActionOp } from './actions.js';
+import type { Backend, ExitStatus, SpawnRequest, SpawnedChild } from './backend.js';
+import { errnoName, SpawnError, spawnHint, UnsupportedActionError } from './errors.js';
+
+type Slot = 'pipe' | 'ignore' | number;
+
+const ACTIONS: ActionOp[] = ['dup2', 'close', 'open', 'chdir', 'setsid', 'sigdefault', 'sigmask', 'setuid', 'setgid'];
+
+/**
+ * Translates the action list into child_process options by replaying it on a table of the
+ * child's fds. Throws for what child_process cannot express exactly.
+ */
+function translate(request: SpawnRequest, opened: number[]): SpawnOptions {
+  const slots = new Map<number, Slot>(request.stdio.map((s, fd) => [fd, s === 'inherit' ? fd : s]));
+  const options: SpawnOptions = { env: request.env, argv0: request.argv[0], windowsHide: true };
+  const unsupported = (index: number, why: string): never => {
+    throw new UnsupportedActionError(index, why, { command: request.command, hint: 'Use the ntdll or helper-exe backend for this action.' });
+  };
+  const slotOf = (fd: number): Slot => (slots.has(fd) ? slots.get(fd)! : fd);
+
+  request.actions.forEach((action, index) => {
+    switch (action.op) {
+      case 'dup2': {
+        const source = slotOf(action.from);
+        if (source === 'pipe') unsupported(index, `dup2(${action.from}, ${action.to}): the node backend cannot share a pipe between two fds`);
+        if (source === 'ignore' && action.from > 2) unsupported(index, `dup2(${action.from}, ${action.to}): fd ${action.from} is closed in the child`);
+        if (action.from !== action.to) slots.set(action.to, source);
+        break;
+      }
+      case 'open': {
+        const fd = openSync(action.path, openFlagsNumber(action.flags), action.mode ?? 0o666);
+        opened.push(fd);
+        slots.set(action.fd, fd);
+        break;
+      }
+      case 'close':
+        if (action.fd <= 2) unsupported(index, `close(${action.fd}): child_process puts /dev/null on a standard fd instead of closing it`);
+        slots.delete(action.fd);
+        break;
+      case 'chdir':
+        options.cwd = action.path;
+        break;
+      case 'setsid':
+        options.detached = true;
+        break;
+      case 'setuid':
+        options.uid = action.uid;
+        break;
+      case 'setgid':
+        options.gid = action.gid;
+        break;
+      case 'sigdefault':
+        break; // libuv resets every signal disposition in the child anyway
+      case 'sigmask':
+        if (action.signals.length) unsupported(index, 'sigmask: child_process always starts the child with an empty signal mask');
+        break;
+      default:
+        unsupported(index, `the node backend cannot carry out ${action.op}`);
+    }
+  });
+  const top = Math.max(2, ...slots.keys());
+  const stdio: Slot[] = Array.from({ length: top + 1 }, (_, fd) => slots.get(fd) ?? 'ignore');
+  options.stdio = stdio as StdioOptions;
+  return options;
+}
+
+/** The portable backend: Node's child_process (fork+exec under the hood on Linux, so its cost grows with the parent). */
+export const nodeBackend: Backend = {
+  name: 'node',
+  capabilities: {
+    platforms: ['linux', 'darwin', 'freebsd', 'openbsd', 'sunos', 'aix', 'win32'],
+    actions: ACTIONS,
+    pidBeforeExec: false,
+    flatCost: process.platform === 'win32',
+  },
+  probe: () => ({ ok: true, detail: 'child_process' }),
+  spawn(request: SpawnRequest): SpawnedChild {
+    const opened: number[] = [];
+    let child;
+    try {
+      child = cpSpawn(request.file, request.argv.slice(1), translate(request, opened));
+    } catch (error) {
+      const errno = (error as NodeJS.ErrnoException).code;
+      if (error instanceof UnsupportedActionError) throw error;
+      throw new SpawnError(`could not start ${request.file}: ${(error as Error).message}`, { errno, command: request.command, hint: spawnHint(errno), cause: error });
+    } finally {
+      for (const fd of opened) closeSync(fd);
+    }
+    const exited = new Promise<ExitStatus>((resolve, reject) => {
+      child.once('error', (error: NodeJS.ErrnoException) => {
+        if (child.pid !== undefined) return;
+        const errno = typeof error.errno === 'number' ? errnoName(error.errno) : error.code;
+        reject(new SpawnError(`could not start ${request.file}: ${error.message}`, { errno, command: request.command, hint: spawnHint(errno), cause: error }));
+      });
+      child.once('exit', (exitCode, signal) => resolve({ exitCode, signal }));
+    });
+    return {
+      pid: child.pid,
+      stdin: child.stdin,
+      stdout: child.stdout,
+      stderr: child.stderr,
+      exited,
+      kill: (signal = 'SIGTERM') => child.kill(signal),
+    };
+  },
+};

@@ -1,0 +1,66 @@
+import type { Action } from './actions.js';
+import type { BackendSpec, StdioSpec } from './backend.js';
+
+export type { StdioSpec };
+
+export interface Options {
+  /** Working directory of the child (folded into a leading `chdir` action). */
+  cwd?: string | URL;
+  /** Variables for the child; merged over the parent's unless `extendEnv` is false. `undefined` removes one. */
+  env?: Record<string, string | undefined>;
+  extendEnv?: boolean;
+  /** `argv[0]` as the child sees it; defaults to the file name as given. */
+  argv0?: string;
+  /** Start the child in a new session (folded into a leading `setsid` action). */
+  detached?: boolean;
+  /** Search a bare program name in the child's PATH, as execvp does. Default true. */
+  searchPath?: boolean;
+  stdio?: StdioSpec | [StdioSpec, StdioSpec, StdioSpec];
+  /** Default `'pipe'` when `input` is given, else `'ignore'`. */
+  stdin?: StdioSpec;
+  /** Default `'pipe'`. */
+  stdout?: StdioSpec;
+  /** Default `'pipe'`. */
+  stderr?: StdioSpec;
+  /** Written to the child's stdin, which is then closed. */
+  input?: string | Uint8Array;
+  /** Milliseconds before the child is sent `killSignal`. 0 or undefined: none. */
+  timeout?: number;
+  /** Aborting it kills the child and rejects with FORKEXEC_ABORTED. */
+  signal?: AbortSignal;
+  /** Default SIGTERM. */
+  killSignal?: NodeJS.Signals | number;
+  /** Milliseconds after `killSignal` before SIGKILL; false: never. Default 5000. */
+  forceKillAfterDelay?: number | false;
+  /** Bytes kept per output stream before the child is killed with FORKEXEC_MAX_BUFFER. Default 100 MB. */
+  maxBuffer?: number;
+  /** Keep stdout/stderr in the result. Default true. */
+  buffer?: boolean;
+  /** `'utf8'` (default) gives strings, `'buffer'` gives Buffers. */
+  encoding?: 'utf8' | 'buffer';
+  /** Drop one trailing newline from string output. Default true. */
+  stripFinalNewline?: boolean;
+  /** Reject on a non-zero exit, a signal, a timeout or an abort. Default true. */
+  reject?: boolean;
+  /** Backend name, package, or object; see README "Choosing a backend". */
+  backend?: BackendSpec;
+  /** Ordered steps between fork and exec. */
+  actions?: Action[];
+}
+
+export interface Result<T extends string | Buffer = string | Buffer> {
+  command: string;
+  file: string;
+  args: string[];
+  pid: number | undefined;
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: T;
+  stderr: T;
+  durationMs: number;
+  /** Name of the backend that ran the child. */
+  backend: string;
+  failed: boolean;
+  timedOut: boolean;
+  isCanceled: boolean;
+}

@@ -1,0 +1,121 @@
+import { statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { validateActions, type Action } from './actions.js';
+import type { Backend, SpawnRequest, StdioSpec } from './backend.js';
+import { InvalidArgumentError, SpawnError, UnsupportedActionError } from './errors.js';
+import type { Options } from './options.js';
+import { resolveProgram } from './resolve-program.js';
+
+function describe(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : `${typeof value} ${String(value)}`;
+}
+
+/** A string safe to hand to exec: no NUL byte, optionally non-empty. */
+function checkString(value: unknown, what: string, nonEmpty = false): string {
+  if (typeof value !== 'string') throw new InvalidArgumentError(`${what} must be a string, got ${describe(value)}`);
+  if (nonEmpty && value === '') throw new InvalidArgumentError(`${what} must not be empty`);
+  if (value.includes('\0')) throw new InvalidArgumentError(`${what} contains a NUL byte: ${JSON.stringify(value)}`);
+  return value;
+}
+
+export function formatCommand(file: string, args: readonly unknown[]): string {
+  return [file, ...args]
+    .map((part) => {
+      const s = String(part);
+      return /^[\w./:=@%+,-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
+    })
+    .join(' ');
+}
+
+function buildEnv(options: Options): Record<string, string> {
+  const env: Record<string, string> = {};
+  if (options.extendEnv !== false) for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  if (options.env !== undefined && (typeof options.env !== 'object' || options.env === null))
+    throw new InvalidArgumentError(`env must be an object of strings, got ${describe(options.env)}`);
+  for (const [key, value] of Object.entries(options.env ?? {})) {
+    if (key === '' || key.includes('=') || key.includes('\0'))
+      throw new InvalidArgumentError(`env key ${JSON.stringify(key)} is invalid: keys must be non-empty and contain no "=" or NUL byte`);
+    if (value === undefined) delete env[key];
+    else env[key] = checkString(value, `env.${key}`);
+  }
+  return env;
+}
+
+function checkStdio(value: unknown, name: string): StdioSpec {
+  if (value === 'pipe' || value === 'inherit' || value === 'ignore') return value;
+  if (Number.isInteger(value) && (value as number) >= 0) return value as number;
+  throw new InvalidArgumentError(`${name} must be 'pipe', 'inherit', 'ignore' or an fd number, got ${describe(value)}`);
+}
+
+function buildStdio(options: Options): [StdioSpec, StdioSpec, StdioSpec] {
+  const base = options.stdio;
+  const pick = (i: 0 | 1 | 2, own: StdioSpec | undefined, fallback: StdioSpec, name: string) =>
+    checkStdio(own ?? (Array.isArray(base) ? base[i] : base) ?? fallback, name);
+  if (base !== undefined && Array.isArray(base) && base.length !== 3) throw new InvalidArgumentError('stdio must be one value or an array of three');
+  const stdio: [StdioSpec, StdioSpec, StdioSpec] = [
+    pick(0, options.stdin, options.input === undefined ? 'ignore' : 'pipe', 'stdin'),
+    pick(1, options.stdout, 'pipe', 'stdout'),
+    pick(2, options.stderr, 'pipe', 'stderr'),
+  ];
+  if (options.input !== undefined && stdio[0] !== 'pipe') throw new InvalidArgumentError(`input needs stdin 'pipe', got ${describe(stdio[0])}`);
+  return stdio;
+}
+
+function resolveCwd(cwd: string | URL | undefined, command: string): string | undefined {
+  if (cwd === undefined) return undefined;
+  const dir = path.resolve(cwd instanceof URL ? fileURLToPath(cwd) : checkString(cwd, 'cwd', true));
+  let isDir = false;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch {
+    throw new SpawnError(`cwd ${dir} does not exist`, { errno: 'ENOENT', command, hint: 'Create the directory or pass another cwd.' });
+  }
+  if (!isDir) throw new SpawnError(`cwd ${dir} is not a directory`, { errno: 'ENOTDIR', command });
+  return dir;
+}
+
+/** Refuses actions the backend cannot carry out exactly, naming the backends that can. */
+function checkSupported(backend: Backend, actions: Action[], command: string, alternatives: (op: Action['op']) => string[]): void {
+  actions.forEach((action, index) => {
+    if (backend.capabilities.actions.includes(action.op)) return;
+    const others = alternatives(action.op).filter((name) => name !== backend.name);
+    throw new UnsupportedActionError(index, `the ${backend.name} backend cannot carry out ${action.op}`, {
+      command,
+      hint: others.length ? `Backends that can: ${others.join(', ')} (option \`backend\`).` : 'No installed backend supports it on this platform.',
+    });
+  });
+}
+
+/** Validates the caller's input and turns it into the request `backend` receives. */
+export function buildRequest(
+  file: unknown,
+  args: unknown,
+  options: Options,
+  backend: Backend,
+  alternatives: (op: Action['op']) => string[],
+): SpawnRequest {
+  checkString(file, 'file (the program to run)', true);
+  if (!Array.isArray(args)) throw new InvalidArgumentError(`args must be an array of strings, got ${describe(args)}`);
+  args.forEach((arg, i) => checkString(arg, `args[${i}]`));
+  const command = formatCommand(file as string, args);
+  const env = buildEnv(options);
+  const argv0 = options.argv0 === undefined ? (file as string) : checkString(options.argv0, 'argv0');
+  const stdio = buildStdio(options);
+  const cwd = resolveCwd(options.cwd, command);
+
+  const userActions = validateActions(options.actions);
+  checkSupported(backend, userActions, command, alternatives);
+  const leading: Action[] = [];
+  if (cwd !== undefined) leading.push({ op: 'chdir', path: cwd });
+  if (options.detached) {
+    if (!backend.capabilities.actions.includes('setsid'))
+      throw new InvalidArgumentError(`detached needs setsid, which the ${backend.name} backend cannot do`, { command });
+    leading.push({ op: 'setsid' });
+  }
+  const actions = [...leading, ...userActions];
+
+  const lastChdir = actions.findLast((a): a is Extract<Action, { op: 'chdir' }> => a.op === 'chdir');
+  const program = resolveProgram(file as string, env, lastChdir?.path ?? process.cwd(), options.searchPath !== false, command);
+  return { file: program, argv: [argv0, ...(args as string[])], env, actions, stdio, command };
+}

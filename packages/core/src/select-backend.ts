@@ -1,0 +1,223 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { lilconfigSync, type LilconfigResult } from 'lilconfig';
+import type { ActionOp } from './actions.js';
+import { isBackend, type Backend, type BackendSpec, type ProbeResult } from './backend.js';
+import { BackendLoadError, BackendUnavailableError } from './errors.js';
+import { nodeBackend } from './node-backend.js';
+
+/** Built-in backend names and the packages that hold them. */
+export const BUILTIN_BACKENDS: Readonly<Record<string, string | null>> = {
+  node: null,
+  ntdll: '@forkexec/ntdll-backend',
+  'helper-exe': '@forkexec/helper-exe',
+};
+
+/** The order `auto` tries: the first that loads and probes fine wins; `node` always works. */
+const AUTO_ORDER = ['ntdll', 'node'];
+
+export interface ForkExecConfig {
+  backend?: string;
+  /** Passed to the backend package's `createBackend(options)`. */
+  backendOptions?: Record<string, unknown>;
+}
+
+const factories = new Map<string, () => Backend>([['node', () => nodeBackend]]);
+const loaded = new Map<string, Backend>();
+const probes = new WeakMap<Backend, ProbeResult>();
+
+/** Makes a backend available by name without a package lookup (the CLI registers its own dependencies). */
+export function registerBackend(name: string, factory: () => Backend): void {
+  factories.set(name, factory);
+  loaded.delete(name);
+}
+
+const configSearch = lilconfigSync('forkexec', {
+  searchPlaces: [
+    'package.json', '.forkexecrc', '.forkexecrc.json',
+    'forkexec.config.js', 'forkexec.config.cjs', 'forkexec.config.mjs', 'forkexec.config.json',
+  ],
+  loaders: {
+    // Node >= 20.19 can require() ES modules, which keeps backend selection synchronous.
+    '.js': (file) => unwrapDefault(createRequire(file)(file)),
+    '.cjs': (file) => unwrapDefault(createRequire(file)(file)),
+    '.mjs': (file) => unwrapDefault(createRequire(file)(file)),
+    noExt: (_file, content) => JSON.parse(content),
+  },
+});
+
+function unwrapDefault(mod: unknown): unknown {
+  const m = mod as { default?: unknown; __esModule?: boolean };
+  return m && typeof m === 'object' && 'default' in m ? m.default : mod;
+}
+
+/** The nearest forkexec config from `cwd` upwards, or null. */
+export function findConfig(cwd = process.cwd()): { config: ForkExecConfig; filepath: string } | null {
+  let found: LilconfigResult;
+  try {
+    found = configSearch.search(cwd);
+  } catch (error) {
+    throw new BackendLoadError(`could not read the forkexec config: ${(error as Error).message}`, { cause: error });
+  }
+  if (!found || found.isEmpty) return null;
+  const config = found.config as ForkExecConfig;
+  if (typeof config !== 'object' || config === null || (config.backend !== undefined && typeof config.backend !== 'string'))
+    throw new BackendLoadError(`invalid forkexec config in ${found.filepath}: expected { "backend": "<name>" }`);
+  return { config, filepath: found.filepath };
+}
+
+function fromModule(mod: unknown, options: Record<string, unknown> | undefined, name: string): Backend {
+  const m = mod as Record<string, unknown>;
+  if (typeof m?.createBackend === 'function') return (m.createBackend as (o?: unknown) => Backend)(options);
+  for (const candidate of [m?.backend, m?.default, (m?.default as Record<string, unknown>)?.backend, mod])
+    if (isBackend(candidate)) return candidate;
+  throw new BackendLoadError(`package ${name} does not export a forkexec backend`, {
+    hint: 'A backend package exports createBackend(options), or a Backend object as `backend` or default.',
+  });
+}
+
+function loadPackage(specifier: string, searchDirs: string[], options?: Record<string, unknown>): Backend | undefined {
+  for (const dir of searchDirs) {
+    const req = createRequire(path.join(dir, '__forkexec_resolve__.js'));
+    let resolved: string;
+    try {
+      resolved = req.resolve(specifier);
+    } catch {
+      continue;
+    }
+    try {
+      return fromModule(req(resolved), options, specifier);
+    } catch (error) {
+      if (error instanceof BackendLoadError) throw error;
+      throw new BackendLoadError(`backend package ${specifier} failed to load: ${(error as Error).message}`, { cause: error });
+    }
+  }
+  return undefined;
+}
+
+interface Origin {
+  /** Where the name came from, for messages. */
+  source: string;
+  dir: string;
+  options?: Record<string, unknown>;
+}
+
+/** Loads a backend by built-in name, package name or path. */
+export function loadBackend(name: string, origin: Origin = { source: 'argument', dir: process.cwd() }): Backend {
+  const cached = loaded.get(name);
+  if (cached) return cached;
+  const factory = factories.get(name);
+  const specifier = BUILTIN_BACKENDS[name] ?? name;
+  const dirs = [...new Set([origin.dir, process.cwd(), process.argv[1] ? path.dirname(process.argv[1]) : process.cwd()])];
+  const backend = factory ? factory() : loadPackage(specifier.startsWith('.') ? path.resolve(origin.dir, specifier) : specifier, dirs, origin.options);
+  if (!backend) {
+    const builtin = name in BUILTIN_BACKENDS;
+    throw new BackendLoadError(`unknown backend ${JSON.stringify(name)} (from ${origin.source}): no package ${specifier} is installed`, {
+      hint: builtin
+        ? `Install it: npm install ${specifier}`
+        : `Built-in backends: ${Object.keys(BUILTIN_BACKENDS).join(', ')}. For a backend package, install it (npm install ${name}); or fix ${origin.source}.`,
+    });
+  }
+  loaded.set(name, backend);
+  return backend;
+}
+
+/** Probes once per backend object. */
+export function probeBackend(backend: Backend): ProbeResult {
+  let result = probes.get(backend);
+  if (!result) {
+    try {
+      result = backend.probe();
+    } catch (error) {
+      result = { ok: false, reason: (error as Error).message };
+    }
+    probes.set(backend, result);
+  }
+  return result;
+}
+
+function autoBackend(): Backend {
+  for (const name of AUTO_ORDER) {
+    let backend: Backend;
+    try {
+      backend = loadBackend(name);
+    } catch {
+      continue;
+    }
+    if (backend.capabilities.platforms.includes(process.platform) && probeBackend(backend).ok) return backend;
+  }
+  return nodeBackend;
+}
+
+function usable(backend: Backend, source: string): Backend {
+  const probe = probeBackend(backend);
+  if (!probe.ok)
+    throw new BackendUnavailableError(`the ${backend.name} backend (from ${source}) does not work here: ${probe.reason}`, {
+      hint: 'Run `npx forkexec doctor` to see which backends work on this machine.',
+    });
+  return backend;
+}
+
+/** Picks the backend: the option, then FORKEXEC_BACKEND, then the config file, then `auto`. */
+export function resolveBackend(spec?: BackendSpec): Backend {
+  if (spec !== undefined && typeof spec !== 'string') {
+    if (!isBackend(spec)) throw new BackendLoadError('option `backend` must be a name or a Backend object with name, capabilities, probe() and spawn()');
+    return usable(spec, 'option `backend`');
+  }
+  let origin: Origin = { source: 'option `backend`', dir: process.cwd() };
+  let name = spec;
+  if (name === undefined && process.env.FORKEXEC_BACKEND) {
+    name = process.env.FORKEXEC_BACKEND;
+    origin = { source: 'FORKEXEC_BACKEND', dir: process.cwd() };
+  }
+  if (name === undefined) {
+    const found = findConfig();
+    if (found?.config.backend) {
+      name = found.config.backend;
+      origin = { source: found.filepath, dir: path.dirname(found.filepath), options: found.config.backendOptions };
+    }
+  }
+  if (name === undefined || name === 'auto') return autoBackend();
+  return usable(loadBackend(name, origin), origin.source);
+}
+
+/** Names of the built-in or registered backends that load here and carry out `op`. */
+export function backendsSupporting(op: ActionOp): string[] {
+  const names = new Set([...Object.keys(BUILTIN_BACKENDS), ...factories.keys()]);
+  return [...names].filter((name) => {
+    try {
+      return loadBackend(name).capabilities.actions.includes(op);
+    } catch {
+      return false;
+    }
+  });
+}
+
+export interface BackendStatus {
+  name: string;
+  package: string | null;
+  loaded: boolean;
+  ok: boolean;
+  reason?: string;
+  backend?: Backend;
+}
+
+/** Every built-in or registered backend with whether it works here and why not (for `forkexec doctor`). */
+export function listBackends(): BackendStatus[] {
+  const names = new Set([...Object.keys(BUILTIN_BACKENDS), ...factories.keys()]);
+  return [...names].map((name) => {
+    const pkg = BUILTIN_BACKENDS[name] ?? null;
+    let backend: Backend;
+    try {
+      backend = loadBackend(name);
+    } catch (error) {
+      return { name, package: pkg, loaded: false, ok: false, reason: (error as Error).message.split('\n')[0] };
+    }
+    if (!backend.capabilities.platforms.includes(process.platform))
+      return { name, package: pkg, loaded: true, ok: false, reason: `not for ${process.platform}`, backend };
+    const probe = probeBackend(backend);
+    return probe.ok
+      ? { name, package: pkg, loaded: true, ok: true, reason: probe.detail, backend }
+      : { name, package: pkg, loaded: true, ok: false, reason: probe.reason, backend };
+  });
+}

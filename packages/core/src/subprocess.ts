@@ -1,0 +1,253 @@
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import type { ExitStatus, SpawnedChild } from './backend.js';
+import { ForkExecError, SpawnError, SubprocessError, type SubprocessErrorCode } from './errors.js';
+import type { Options, Result } from './options.js';
+
+const DEFAULT_MAX_BUFFER = 100_000_000;
+const DEFAULT_FORCE_KILL_DELAY = 5000;
+
+/** Keeps what a child writes to one stream, and lets line readers follow along. */
+class OutputCollector {
+  readonly chunks: Buffer[] = [];
+  bytes = 0;
+  ended = false;
+  readonly done: Promise<void>;
+  #wake: (() => void)[] = [];
+
+  constructor(stream: Readable, maxBuffer: number, onOverflow: () => void) {
+    this.done = new Promise((resolve) => {
+      const finish = () => {
+        if (this.ended) return;
+        this.ended = true;
+        this.#notify();
+        resolve();
+      };
+      stream.on('data', (chunk: Buffer) => {
+        if (this.bytes + chunk.length > maxBuffer) {
+          this.chunks.push(chunk.subarray(0, maxBuffer - this.bytes));
+          this.bytes = maxBuffer;
+          stream.destroy();
+          onOverflow();
+          finish();
+          return;
+        }
+        this.chunks.push(chunk);
+        this.bytes += chunk.length;
+        this.#notify();
+      });
+      stream.once('end', finish);
+      stream.once('close', finish);
+      stream.once('error', finish);
+    });
+  }
+
+  changed(): Promise<void> {
+    return new Promise((resolve) => this.#wake.push(resolve));
+  }
+
+  #notify(): void {
+    const wake = this.#wake;
+    this.#wake = [];
+    for (const resolve of wake) resolve();
+  }
+
+  async *lines(): AsyncGenerator<string> {
+    const decoder = new StringDecoder('utf8');
+    let rest = '';
+    let next = 0;
+    for (;;) {
+      while (next < this.chunks.length) {
+        rest += decoder.write(this.chunks[next++]);
+        const parts = rest.split('\n');
+        rest = parts.pop()!;
+        for (const line of parts) yield line.endsWith('\r') ? line.slice(0, -1) : line;
+      }
+      if (this.ended) break;
+      await this.changed();
+    }
+    rest += decoder.end();
+    if (rest) yield rest;
+  }
+
+  value(encoding: 'utf8' | 'buffer', stripFinalNewline: boolean): string | Buffer {
+    const buffer = Buffer.concat(this.chunks);
+    if (encoding === 'buffer') return buffer;
+    const text = buffer.toString('utf8');
+    return stripFinalNewline ? text.replace(/\r?\n$/, '') : text;
+  }
+}
+
+export interface StartedChild {
+  child: SpawnedChild;
+  backend: string;
+  command: string;
+}
+
+/**
+ * A running child: awaitable for its Result, with its pid, streams, kill() and line iteration.
+ * Failures before the start arrive through the promise, never as a throw.
+ */
+export class Subprocess<Out extends string | Buffer = string> implements PromiseLike<Result<Out>>, AsyncIterable<string> {
+  readonly pid: number | undefined;
+  readonly stdin: Writable | null = null;
+  readonly stdout: Readable | null = null;
+  readonly stderr: Readable | null = null;
+  /** Name of the backend that runs the child (undefined when the start failed before choosing one). */
+  readonly backend: string | undefined;
+  readonly command: string;
+  readonly #promise: Promise<Result<Out>>;
+  readonly #child: SpawnedChild | undefined;
+  readonly #options: Options;
+  readonly #outputs: [OutputCollector | null, OutputCollector | null] = [null, null];
+  #forceKillTimer: NodeJS.Timeout | undefined;
+  #exited = false;
+
+  readonly #file: string;
+  readonly #args: string[];
+
+  constructor(file: string, args: string[], options: Options, start: () => StartedChild) {
+    this.#options = options;
+    this.#file = file;
+    this.#args = args;
+    this.command = [file, ...args].join(' ');
+    const started = performance.now();
+    let begun: StartedChild;
+    try {
+      if (options.signal?.aborted) throw this.#abortError(options.signal);
+      begun = start();
+    } catch (error) {
+      this.pid = undefined;
+      this.#promise = Promise.reject(error);
+      return;
+    }
+    const { child } = begun;
+    this.#child = child;
+    this.pid = child.pid;
+    this.backend = begun.backend;
+    this.command = begun.command;
+    this.stdin = child.stdin;
+    this.stdout = child.stdout;
+    this.stderr = child.stderr;
+    this.#promise = this.#run(child, begun.backend, started);
+  }
+
+  #abortError(signal: AbortSignal): ForkExecError {
+    return new ForkExecError('FORKEXEC_ABORTED', `aborted before start: ${String(signal.reason)}`, { command: this.command });
+  }
+
+  /** Sends `signal` (default: the killSignal option); escalates to SIGKILL after forceKillAfterDelay. */
+  kill(signal: NodeJS.Signals | number = this.#options.killSignal ?? 'SIGTERM'): boolean {
+    if (!this.#child || this.#exited) return false;
+    const sent = this.#child.kill(signal);
+    const delay = this.#options.forceKillAfterDelay ?? DEFAULT_FORCE_KILL_DELAY;
+    if (sent && delay !== false && signal !== 'SIGKILL' && signal !== 9 && !this.#forceKillTimer) {
+      this.#forceKillTimer = setTimeout(() => this.#child!.kill('SIGKILL'), delay);
+      this.#forceKillTimer.unref();
+    }
+    return sent;
+  }
+
+  async #run(child: SpawnedChild, backend: string, started: number): Promise<Result<Out>> {
+    const o = this.#options;
+    const maxBuffer = o.maxBuffer ?? DEFAULT_MAX_BUFFER;
+    let overflow = false;
+    let timedOut = false;
+    let isCanceled = false;
+    if (o.buffer !== false) {
+      const onOverflow = () => {
+        overflow = true;
+        this.kill();
+      };
+      this.#outputs[0] = child.stdout && new OutputCollector(child.stdout, maxBuffer, onOverflow);
+      this.#outputs[1] = child.stderr && new OutputCollector(child.stderr, maxBuffer, onOverflow);
+    }
+    if (child.stdin) {
+      child.stdin.on('error', () => {}); // EPIPE when the child exits without reading: its exit status tells the story
+      if (o.input !== undefined) child.stdin.end(o.input);
+    }
+    const timer = o.timeout && o.timeout > 0 ? setTimeout(() => ((timedOut = true), this.kill()), o.timeout) : undefined;
+    const onAbort = () => ((isCanceled = true), this.kill());
+    o.signal?.addEventListener('abort', onAbort, { once: true });
+
+    let status: ExitStatus;
+    try {
+      status = await child.exited;
+      await Promise.all(this.#outputs.map((c) => c?.done));
+    } catch (error) {
+      for (const stream of [child.stdin, child.stdout, child.stderr]) stream?.destroy();
+      throw error instanceof SpawnError ? error : new SpawnError(`${this.command}: ${(error as Error).message}`, { command: this.command, cause: error });
+    } finally {
+      this.#exited = true;
+      clearTimeout(timer);
+      clearTimeout(this.#forceKillTimer);
+      o.signal?.removeEventListener('abort', onAbort);
+    }
+
+    const encoding = o.encoding ?? 'utf8';
+    const strip = o.stripFinalNewline !== false;
+    const empty = encoding === 'buffer' ? Buffer.alloc(0) : '';
+    const fields = {
+      command: this.command,
+      pid: this.pid,
+      exitCode: status.exitCode,
+      signal: status.signal,
+      stdout: (this.#outputs[0]?.value(encoding, strip) ?? empty) as Out,
+      stderr: (this.#outputs[1]?.value(encoding, strip) ?? empty) as Out,
+      durationMs: performance.now() - started,
+      backend,
+      timedOut,
+      isCanceled,
+    };
+    const failure = this.#failure(fields, overflow, maxBuffer);
+    const result: Result<Out> = { ...fields, file: this.#file, args: this.#args, failed: failure !== undefined };
+    if (failure && o.reject !== false) throw failure;
+    return result;
+  }
+
+  #failure(f: Omit<Result, 'file' | 'args' | 'failed'>, overflow: boolean, maxBuffer: number): SubprocessError | undefined {
+    const fail = (code: SubprocessErrorCode, message: string, hint?: string) => new SubprocessError(code, message, f, hint);
+    if (overflow) return fail('FORKEXEC_MAX_BUFFER', `${this.command}: output exceeded maxBuffer (${maxBuffer} bytes); the child was killed`, 'Raise maxBuffer, or read the stream yourself with buffer: false.');
+    if (f.timedOut) return fail('FORKEXEC_TIMEOUT', `${this.command}: timed out after ${this.#options.timeout} ms and was killed${f.signal ? ` with ${f.signal}` : ''}`);
+    if (f.isCanceled) return fail('FORKEXEC_ABORTED', `${this.command}: aborted${f.signal ? `, killed with ${f.signal}` : ''}`);
+    if (f.signal) return fail('FORKEXEC_EXIT', `${this.command}: killed by ${f.signal}`);
+    if (f.exitCode !== 0) return fail('FORKEXEC_EXIT', `${this.command}: exited with code ${f.exitCode}`);
+    return undefined;
+  }
+
+  then<A = Result<Out>, B = never>(
+    onFulfilled?: ((value: Result<Out>) => A | PromiseLike<A>) | null,
+    onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
+    return this.#promise.then(onFulfilled, onRejected);
+  }
+
+  catch<B = never>(onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<Result<Out> | B> {
+    return this.#promise.catch(onRejected);
+  }
+
+  finally(onFinally?: (() => void) | null): Promise<Result<Out>> {
+    return this.#promise.finally(onFinally);
+  }
+
+  /** Lines of stdout (or stderr) as they arrive; throws at the end if the child failed. */
+  async *lines(from: 'stdout' | 'stderr' = 'stdout'): AsyncGenerator<string> {
+    const collector = this.#outputs[from === 'stdout' ? 0 : 1];
+    const stream = from === 'stdout' ? this.stdout : this.stderr;
+    if (collector) yield* collector.lines();
+    else if (stream) for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) yield line;
+    await this.#promise;
+  }
+
+  [Symbol.asyncIterator](): AsyncGenerator<string> {
+    return this.lines('stdout');
+  }
+
+  /** `await using child = forkBeforeExec(...)`: kills the child if it still runs, and waits for it. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.kill();
+    await this.#promise.catch(() => {});
+  }
+}

@@ -1,0 +1,4 @@
+import { nodeBackend } from '@forkexec/core';
+import { runConformanceSuite } from '@forkexec/core/testing';
+
+runConformanceSuite(nodeBackend);
