@@ -1,0 +1,2 @@
+// The codemod lands with issues 6 and 7.
+export {};
