@@ -1,0 +1,48 @@
+/**
+ * The one small model of a fork site that every frontend (Babel for JS/TS, tree-sitter for C)
+ * produces, and that the runner, the census (`forkexec scan`) and the reports consume.
+ */
+
+/** How a fork site relates to exec (see shared research fork-sites.md). */
+export type SiteClass = 'fork+exec' | 'exec-via-helper' | 'fork-only' | 'wrapper' | 'unresolved';
+
+export interface ForkSite {
+  file: string;
+  /** 1-based line and column of the fork call. */
+  line: number;
+  column: number;
+  /** Enclosing function name, or null at top level. */
+  function: string | null;
+  /** The forking call as written: fork, vfork, forkpty, or a wrapper's name. */
+  call: string;
+  class: SiteClass;
+  /** Every child statement maps to an action and the exec is provable: the rewrite may convert it. */
+  convertible: boolean;
+  /** The rewrite converted it (only in transform results). */
+  converted?: boolean;
+  /** Child-side operations before exec, in source order (dup2, close, open, chdir, setsid, log, malloc, ...). */
+  operations: string[];
+  /** The exec variant (execvp, execl, ...), when one is found. */
+  exec?: string;
+  /** Why the site was not converted, in one sentence. */
+  reason?: string;
+  /** The child operations that block a conversion. */
+  blockers?: string[];
+}
+
+export interface TransformResult {
+  code: string;
+  changed: boolean;
+  sites: ForkSite[];
+  /** Source map of the rewrite, where the frontend makes one. */
+  map?: unknown;
+}
+
+/** A language frontend: finds and classifies fork sites, and rewrites the convertible ones. */
+export interface Frontend {
+  language: 'js' | 'c';
+  /** File endings it handles, with the dot: ['.js', '.ts', ...] or ['.c', '.h']. */
+  extensions: string[];
+  scan(source: string, file: string): ForkSite[] | Promise<ForkSite[]>;
+  transform(source: string, file: string): TransformResult | Promise<TransformResult>;
+}
