@@ -1,0 +1,77 @@
+import { Writable } from 'node:stream';
+import { forkBeforeExec, ForkExecError, SubprocessError } from '@forkexec/core';
+
+describe('forkBeforeExec', () => {
+  test('options may come second, and the result describes the run', async () => {
+    const result = await forkBeforeExec('pwd', { cwd: '/' });
+    expect(result).toMatchObject({ stdout: '/', stderr: '', exitCode: 0, signal: null, failed: false, timedOut: false, isCanceled: false, file: 'pwd', args: [], command: 'pwd' });
+    expect(result.durationMs).toBeGreaterThan(0);
+    expect(typeof result.backend).toBe('string');
+    expect(result.pid).toBeGreaterThan(0);
+  });
+
+  test('encoding buffer and stripFinalNewline', async () => {
+    const raw = await forkBeforeExec('printf', ['a\\n\\n'], { stripFinalNewline: false });
+    expect(raw.stdout).toBe('a\n\n');
+    expect((await forkBeforeExec('printf', ['a\\n'])).stdout).toBe('a');
+    const buf = await forkBeforeExec('printf', ['\\377'], { encoding: 'buffer' });
+    expect(Buffer.isBuffer(buf.stdout) && buf.stdout[0]).toBe(0xff);
+  });
+
+  test('reject: false resolves failures with failed: true', async () => {
+    const result = await forkBeforeExec('sh', ['-c', 'echo oops >&2; exit 4'], { reject: false });
+    expect(result).toMatchObject({ exitCode: 4, failed: true, stderr: 'oops' });
+  });
+
+  test('a failed run rejects with SubprocessError carrying stderr in the message', async () => {
+    const error = await forkBeforeExec('sh', ['-c', 'echo broken >&2; exit 2']).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SubprocessError);
+    expect(error).toBeInstanceOf(ForkExecError);
+    expect(error).toMatchObject({ code: 'FORKEXEC_EXIT', exitCode: 2, stderr: 'broken', message: expect.stringContaining('broken') });
+  });
+
+  test('a start failure is a rejection, never a synchronous throw, and pid is undefined', async () => {
+    let child: ReturnType<typeof forkBeforeExec> | undefined;
+    expect(() => (child = forkBeforeExec('', []))).not.toThrow();
+    expect(child!.pid).toBeUndefined();
+    await expect(child).rejects.toMatchObject({ code: 'FORKEXEC_INVALID_ARGUMENT' });
+    await expect(forkBeforeExec('true', 'notanarray' as unknown as string[])).rejects.toMatchObject({ code: 'FORKEXEC_INVALID_ARGUMENT', message: expect.stringContaining('args') });
+    await expect(forkBeforeExec('true', [], { cwd: '/nonexistent/dir' })).rejects.toMatchObject({ code: 'FORKEXEC_SPAWN', errno: 'ENOENT' });
+    await expect(forkBeforeExec('true', [], { stdin: 'bogus' as never })).rejects.toMatchObject({ code: 'FORKEXEC_INVALID_ARGUMENT' });
+    await expect(forkBeforeExec('true', [], { input: 'x', stdin: 'ignore' })).rejects.toMatchObject({ code: 'FORKEXEC_INVALID_ARGUMENT' });
+  });
+
+  test('stderr lines can be iterated, and iteration throws when the child fails', async () => {
+    const child = forkBeforeExec('sh', ['-c', 'echo a >&2; echo b >&2; exit 3']);
+    const lines: string[] = [];
+    await expect((async () => {
+      for await (const line of child.lines('stderr')) lines.push(line);
+    })()).rejects.toMatchObject({ exitCode: 3 });
+    expect(lines).toEqual(['a', 'b']);
+  });
+
+  test('buffer: false leaves the streams to the caller', async () => {
+    const child = forkBeforeExec('sh', ['-c', 'echo streamed'], { buffer: false });
+    const chunks: Buffer[] = [];
+    child.stdout!.pipe(new Writable({ write: (chunk, _enc, done) => (chunks.push(chunk), done()) }));
+    const result = await child;
+    expect(result.stdout).toBe('');
+    expect(Buffer.concat(chunks).toString()).toBe('streamed\n');
+  });
+
+  test('await using kills a child that still runs', async () => {
+    let pid: number | undefined;
+    {
+      const child = forkBeforeExec('sleep', ['30']);
+      pid = child.pid;
+      await child[Symbol.asyncDispose]();
+    }
+    expect(() => process.kill(pid!, 0)).toThrow();
+  });
+
+  test('kill() after exit returns false', async () => {
+    const child = forkBeforeExec('true');
+    await child;
+    expect(child.kill()).toBe(false);
+  });
+});

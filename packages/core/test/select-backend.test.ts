@@ -1,0 +1,113 @@
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { forkBeforeExec, listBackends, nodeBackend, resolveBackend, type Backend } from '@forkexec/core';
+
+const fakePackage = (dir: string, name: string, body: string) => {
+  const pkgDir = path.join(dir, 'node_modules', name);
+  mkdirSync(pkgDir, { recursive: true });
+  writeFileSync(path.join(pkgDir, 'package.json'), JSON.stringify({ name, main: 'index.cjs' }));
+  writeFileSync(path.join(pkgDir, 'index.cjs'), body);
+};
+
+/** A backend package that renames the node backend, proving which one was loaded. */
+const RENAMED_NODE = `
+const { nodeBackend } = require(${JSON.stringify(require.resolve('../src/node-backend.ts').replace(/\.ts$/, ''))});
+exports.createBackend = (options = {}) => ({ ...nodeBackend, name: options.name ?? 'renamed-node' });
+`;
+
+describe('backend selection', () => {
+  let dir: string;
+  const cwd = process.cwd();
+  const env = process.env.FORKEXEC_BACKEND;
+
+  beforeEach(() => {
+    dir = realpathSync(mkdtempSync(path.join(tmpdir(), 'forkexec-select-')));
+    delete process.env.FORKEXEC_BACKEND;
+    process.chdir(dir);
+  });
+  afterEach(() => {
+    process.chdir(cwd);
+    if (env === undefined) delete process.env.FORKEXEC_BACKEND;
+    else process.env.FORKEXEC_BACKEND = env;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('auto picks a working backend when nothing is configured', () => {
+    const backend = resolveBackend();
+    expect(backend.probe().ok).toBe(true);
+  });
+
+  test('the option wins over FORKEXEC_BACKEND and the config file', () => {
+    writeFileSync(path.join(dir, '.forkexecrc'), JSON.stringify({ backend: 'nope-from-config' }));
+    process.env.FORKEXEC_BACKEND = 'nope-from-env';
+    expect(resolveBackend('node')).toBe(nodeBackend);
+  });
+
+  test('FORKEXEC_BACKEND wins over the config file', () => {
+    writeFileSync(path.join(dir, '.forkexecrc'), JSON.stringify({ backend: 'nope-from-config' }));
+    process.env.FORKEXEC_BACKEND = 'node';
+    expect(resolveBackend()).toBe(nodeBackend);
+  });
+
+  test.each([
+    ['.forkexecrc', JSON.stringify({ backend: 'my-backend' })],
+    ['forkexec.config.json', JSON.stringify({ backend: 'my-backend' })],
+    ['package.json', JSON.stringify({ name: 'app', forkexec: { backend: 'my-backend' } })],
+    ['forkexec.config.cjs', `module.exports = { backend: 'my-backend' };`],
+    ['forkexec.config.mjs', `export default { backend: 'my-backend' };`],
+  ])('a package named in %s is loaded from the config folder', (file, content) => {
+    fakePackage(dir, 'my-backend', RENAMED_NODE);
+    writeFileSync(path.join(dir, file), content);
+    const sub = path.join(dir, 'nested', 'deeper');
+    mkdirSync(sub, { recursive: true });
+    process.chdir(sub);
+    expect(resolveBackend().name).toBe('renamed-node');
+  });
+
+  test('backendOptions reach createBackend', () => {
+    fakePackage(dir, 'opt-backend', RENAMED_NODE);
+    writeFileSync(path.join(dir, '.forkexecrc'), JSON.stringify({ backend: 'opt-backend', backendOptions: { name: 'with-options' } }));
+    expect(resolveBackend().name).toBe('with-options');
+  });
+
+  test('an unknown name says what to install and where it came from', () => {
+    process.env.FORKEXEC_BACKEND = 'nope';
+    expect(() => resolveBackend()).toThrow(expect.objectContaining({ code: 'FORKEXEC_BACKEND_LOAD', message: expect.stringMatching(/nope[\s\S]*FORKEXEC_BACKEND[\s\S]*npm install nope/) }));
+  });
+
+  test('a broken config file is a typed error', () => {
+    writeFileSync(path.join(dir, '.forkexecrc'), '{ not json');
+    expect(() => resolveBackend()).toThrow(expect.objectContaining({ code: 'FORKEXEC_BACKEND_LOAD' }));
+  });
+
+  test('a package that exports no backend is refused', () => {
+    fakePackage(dir, 'not-a-backend', 'exports.hello = 1;');
+    expect(() => resolveBackend('not-a-backend')).toThrow(expect.objectContaining({ code: 'FORKEXEC_BACKEND_LOAD', message: expect.stringContaining('does not export a forkexec backend') }));
+  });
+
+  test('a backend whose probe fails is unavailable, with the reason', async () => {
+    const broken: Backend = { ...nodeBackend, name: 'broken', probe: () => ({ ok: false, reason: 'no libc here' }) };
+    await expect(forkBeforeExec('true', [], { backend: broken })).rejects.toMatchObject({ code: 'FORKEXEC_BACKEND_UNAVAILABLE', message: expect.stringContaining('no libc here') });
+  });
+
+  test('an object that is not a backend is refused', async () => {
+    await expect(forkBeforeExec('true', [], { backend: { name: 'x' } as unknown as Backend })).rejects.toMatchObject({ code: 'FORKEXEC_BACKEND_LOAD' });
+  });
+
+  test('an unsupported action names the backends that have it', async () => {
+    const minimal: Backend = { ...nodeBackend, name: 'minimal', capabilities: { ...nodeBackend.capabilities, actions: [] } };
+    await expect(forkBeforeExec('true', [], { backend: minimal, actions: [{ op: 'chdir', path: '/' }] })).rejects.toMatchObject({
+      code: 'FORKEXEC_UNSUPPORTED_ACTION',
+      actionIndex: 0,
+      message: expect.stringMatching(/minimal backend cannot carry out chdir[\s\S]*Backends that can: .*node/),
+    });
+  });
+
+  test('listBackends reports every built-in backend with a status', () => {
+    const statuses = listBackends();
+    expect(statuses.map((s) => s.name)).toEqual(expect.arrayContaining(['node', 'ntdll', 'helper-exe']));
+    expect(statuses.find((s) => s.name === 'node')).toMatchObject({ ok: true, loaded: true });
+    for (const s of statuses) if (!s.ok) expect(s.reason).toEqual(expect.any(String));
+  });
+});
