@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { constants as osConstants, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Action, ActionOp } from '../actions.js';
@@ -262,14 +262,26 @@ export function runConformanceSuite(backendOrFactory: Backend | (() => Backend),
     }, ['closefrom', 'dup2']);
 
     const asRoot = () => (process.getuid?.() === 0 ? undefined : 'needs root');
+    /** After setuid the probe must be reachable by `nobody`: the checkout may sit in a private folder. */
+    const publicProbe = () => {
+      const dir = path.join(tmp(), 'public');
+      mkdirSync(dir, { recursive: true, mode: 0o755 });
+      chmodSync(tmp(), 0o755);
+      const copy = path.join(dir, 'fxprobe');
+      copyFileSync(probePath(), copy);
+      chmodSync(copy, 0o755);
+      return copy;
+    };
+    const runAsNobody = async (actions: Action[]) =>
+      parseIds(((await forkBeforeExec(publicProbe(), ['ids'], { backend: backend(), actions, cwd: '/' })) as Result<string>).stdout);
     test('setgroups, setgid, setuid in that order drop privileges', async () => {
       const actions: Action[] = [{ op: 'setgroups', groups: [65534] }, { op: 'setgid', gid: 65534 }, { op: 'setuid', uid: 65534 }];
-      const ids = parseIds(await out(['ids'], { actions }));
+      const ids = await runAsNobody(actions);
       assert.deepEqual([ids.uid, ids.gid, ids.groups], [65534, 65534, '65534']);
     }, ['setgroups', 'setgid', 'setuid'], asRoot);
 
     test('setgid and setuid', async () => {
-      const ids = parseIds(await out(['ids'], { actions: [{ op: 'setgid', gid: 65534 }, { op: 'setuid', uid: 65534 }] }));
+      const ids = await runAsNobody([{ op: 'setgid', gid: 65534 }, { op: 'setuid', uid: 65534 }]);
       assert.deepEqual([ids.uid, ids.gid], [65534, 65534]);
     }, ['setgid', 'setuid'], asRoot);
 
