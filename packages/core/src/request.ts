@@ -16,6 +16,8 @@ function checkString(value: unknown, what: string, nonEmpty = false): string {
   if (typeof value !== 'string') throw new InvalidArgumentError(`${what} must be a string, got ${describe(value)}`);
   if (nonEmpty && value === '') throw new InvalidArgumentError(`${what} must not be empty`);
   if (value.includes('\0')) throw new InvalidArgumentError(`${what} contains a NUL byte: ${JSON.stringify(value)}`);
+  // A lone UTF-16 surrogate has no UTF-8 form: Node would silently send U+FFFD instead.
+  if (!value.isWellFormed()) throw new InvalidArgumentError(`${what} contains an unpaired UTF-16 surrogate: ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -34,8 +36,8 @@ function buildEnv(options: Options): Record<string, string> {
   if (options.env !== undefined && (typeof options.env !== 'object' || options.env === null))
     throw new InvalidArgumentError(`env must be an object of strings, got ${describe(options.env)}`);
   for (const [key, value] of Object.entries(options.env ?? {})) {
-    if (key === '' || key.includes('=') || key.includes('\0'))
-      throw new InvalidArgumentError(`env key ${JSON.stringify(key)} is invalid: keys must be non-empty and contain no "=" or NUL byte`);
+    if (key === '' || key.includes('=') || key.includes('\0') || !key.isWellFormed())
+      throw new InvalidArgumentError(`env key ${JSON.stringify(key)} is invalid: keys must be non-empty, well-formed, and contain no "=" or NUL byte`);
     if (value === undefined) delete env[key];
     else env[key] = checkString(value, `env.${key}`);
   }

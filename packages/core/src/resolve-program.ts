@@ -1,4 +1,4 @@
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { SpawnError, spawnHint } from './errors.js';
 
@@ -7,7 +7,7 @@ function spawnError(errno: string, message: string, command: string): SpawnError
 }
 
 /** Why `candidate` cannot be executed, or undefined when it can. */
-function execProblem(candidate: string): { errno: string; why: string } | undefined {
+function execProblem(candidate: string, checkFormat = true): { errno: string; why: string } | undefined {
   let stats;
   try {
     stats = statSync(candidate);
@@ -22,7 +22,52 @@ function execProblem(candidate: string): { errno: string; why: string } | undefi
   } catch {
     return { errno: 'EACCES', why: 'is not executable' };
   }
+  return checkFormat ? formatProblem(candidate, stats) : undefined;
+}
+
+const formatChecked = new Map<string, string>();
+
+/**
+ * The kernel runs ELF binaries and `#!` scripts; anything else fails with ENOEXEC, and
+ * glibc's execvp (under child_process) would then hand the file to /bin/sh. Refusing such files
+ * here keeps every backend shell-free and turns a missing interpreter into a clear error.
+ * Checked once per file version.
+ */
+function formatProblem(candidate: string, stats: Stats): { errno: string; why: string } | undefined {
+  const version = `${stats.ino}:${stats.size}:${stats.mtimeMs}`;
+  if (formatChecked.get(candidate) === version) return undefined;
+  const head = Buffer.alloc(256);
+  let length = 0;
+  try {
+    const fd = openSync(candidate, 'r');
+    try {
+      length = readSync(fd, head, 0, head.length, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined; // executable but unreadable (mode --x): the kernel may still run it
+  }
+  const bytes = head.subarray(0, length);
+  if (bytes.subarray(0, 2).toString('latin1') === '#!') {
+    const line = bytes.subarray(2).toString('utf8').split('\n')[0].trim();
+    const interpreter = line.split(/\s+/)[0];
+    if (!interpreter) return { errno: 'ENOEXEC', why: 'has an empty #! line' };
+    if (bytes.indexOf(0x0a) === -1 && length === head.length) return undefined; // very long #! line: let the kernel judge
+    const problem = execProblem(interpreter, false);
+    if (problem) return { errno: problem.errno, why: `needs the interpreter ${interpreter}, which ${problem.why}` };
+  } else if (!isBinaryFormat(bytes)) {
+    return { errno: 'ENOEXEC', why: 'is neither a binary nor a script with a #! line' };
+  }
+  formatChecked.set(candidate, version);
   return undefined;
+}
+
+/** ELF (Linux, BSD), Mach-O (macOS), PE (Windows). */
+function isBinaryFormat(bytes: Buffer): boolean {
+  if (bytes.length < 4) return false;
+  const magic = bytes.readUInt32BE(0);
+  return magic === 0x7f454c46 || [0xfeedface, 0xfeedfacf, 0xcefaedfe, 0xcffaedfe, 0xcafebabe].includes(magic) || bytes.subarray(0, 2).toString('latin1') === 'MZ';
 }
 
 /**

@@ -1,3 +1,6 @@
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import { forkBeforeExec, ForkExecError, SubprocessError } from '@forkexec/core';
 
@@ -73,5 +76,41 @@ describe('forkBeforeExec', () => {
     const child = forkBeforeExec('true');
     await child;
     expect(child.kill()).toBe(false);
+  });
+});
+
+describe('hostile programs and input never reach a shell', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'forkexec-hostile-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const script = (name: string, content: string) => {
+    const file = `${dir}/${name}`;
+    writeFileSync(file, content, { mode: 0o755 });
+    return file;
+  };
+
+  test('an executable text file without #! is ENOEXEC, not run by /bin/sh', async () => {
+    const file = script('no-shebang', `touch ${dir}/pwned\n`);
+    await expect(forkBeforeExec(file)).rejects.toMatchObject({ code: 'FORKEXEC_SPAWN', errno: 'ENOEXEC' });
+    expect(existsSync(`${dir}/pwned`)).toBe(false);
+  });
+
+  test('a script whose interpreter is missing names the interpreter', async () => {
+    await expect(forkBeforeExec(script('missing-interp', '#!/nonexistent/interp -x\necho hi\n'))).rejects.toMatchObject({
+      errno: 'ENOENT',
+      message: expect.stringContaining('/nonexistent/interp'),
+    });
+  });
+
+  test('a script with a working interpreter runs', async () => {
+    expect((await forkBeforeExec(script('ok', '#!/bin/sh\necho "ran $1"\n'), ['x'])).stdout).toBe('ran x');
+  });
+
+  test('unpaired surrogates are refused, naming the argument', async () => {
+    await expect(forkBeforeExec('echo', ['ok', 'bad\uD800'])).rejects.toMatchObject({ code: 'FORKEXEC_INVALID_ARGUMENT', message: expect.stringContaining('args[1]') });
+    await expect(forkBeforeExec('true', [], { env: { K: '\uDC00' } })).rejects.toMatchObject({ code: 'FORKEXEC_INVALID_ARGUMENT', message: expect.stringContaining('env.K') });
+  });
+
+  test('an argument beyond the kernel limit is E2BIG', async () => {
+    await expect(forkBeforeExec('true', ['x'.repeat(300_000)])).rejects.toMatchObject({ code: 'FORKEXEC_SPAWN', errno: 'E2BIG' });
   });
 });
