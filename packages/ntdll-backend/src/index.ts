@@ -1,13 +1,14 @@
-// Placeholder until the posix_spawn (issue 3) and ntdll (issue 4) implementations land.
-import { BackendUnavailableError, type Backend } from '@forkexec/core';
+/**
+ * @forkexec/ntdll-backend: process creation that does not copy the parent. posix_spawn through
+ * koffi on Linux, ntdll on Windows. Importing this module loads no native code: koffi loads on
+ * the first probe() or spawn().
+ */
+import type { Backend } from '@forkexec/core';
+import { createPosixBackend } from './posix/posix-backend.js';
+import { createWin32Backend } from './win32/index.js';
 
-export const backend: Backend = {
-  name: 'ntdll',
-  capabilities: { platforms: ['linux', 'darwin', 'win32'], actions: [], pidBeforeExec: false, flatCost: true },
-  probe: () => ({ ok: false, reason: 'not implemented yet' }),
-  spawn() {
-    throw new BackendUnavailableError('the ntdll backend is not implemented yet');
-  },
-};
+export function createBackend(): Backend {
+  return process.platform === 'win32' ? createWin32Backend() : createPosixBackend();
+}
 
-export const createBackend = (): Backend => backend;
+export const backend: Backend = createBackend();

@@ -1,0 +1,124 @@
+/**
+ * The libc functions the posix backend calls, bound through koffi on first use: importing this
+ * module loads nothing. glibc's opaque structs live in Buffers sized above their real size.
+ */
+import { createRequire } from 'node:module';
+
+/** The part of koffi's API used here (typed locally so that type-checking does not load koffi). */
+interface Koffi {
+  load(path: string): { func(prototype: string): (...args: unknown[]) => unknown };
+  errno(): number;
+  version: string;
+}
+
+/** Bytes reserved for glibc's posix_spawn_file_actions_t (80), posix_spawnattr_t (336) and sigset_t (128). */
+export const FILE_ACTIONS_SIZE = 256;
+export const SPAWNATTR_SIZE = 512;
+export const SIGSET_SIZE = 128;
+
+// Linux values (x86-64 and arm64 agree).
+export const O_CLOEXEC = 0o2000000;
+export const F_GETFD = 1;
+export const F_DUPFD_CLOEXEC = 1030;
+export const WNOHANG = 1;
+export const POSIX_SPAWN_SETPGROUP = 0x02;
+export const POSIX_SPAWN_SETSIGDEF = 0x04;
+export const POSIX_SPAWN_SETSIGMASK = 0x08;
+export const POSIX_SPAWN_SETSID = 0x80;
+
+export interface Libc {
+  koffiVersion: string;
+  glibcVersion: string;
+  /** errno of the last failed call on this thread. */
+  errno(): number;
+  posix_spawn(pid: Int32Array, path: string, fileActions: Buffer, attr: Buffer, argv: (string | null)[], envp: (string | null)[]): number;
+  file_actions_init(fa: Buffer): number;
+  file_actions_destroy(fa: Buffer): number;
+  file_actions_adddup2(fa: Buffer, fd: number, newfd: number): number;
+  file_actions_addclose(fa: Buffer, fd: number): number;
+  file_actions_addopen(fa: Buffer, fd: number, path: string, oflag: number, mode: number): number;
+  file_actions_addchdir(fa: Buffer, path: string): number;
+  file_actions_addclosefrom(fa: Buffer, from: number): number;
+  spawnattr_init(attr: Buffer): number;
+  spawnattr_destroy(attr: Buffer): number;
+  spawnattr_setflags(attr: Buffer, flags: number): number;
+  spawnattr_setsigdefault(attr: Buffer, set: Buffer): number;
+  spawnattr_setsigmask(attr: Buffer, set: Buffer): number;
+  spawnattr_setpgroup(attr: Buffer, pgroup: number): number;
+  sigemptyset(set: Buffer): number;
+  sigfillset(set: Buffer): number;
+  sigaddset(set: Buffer, signal: number): number;
+  pipe2(fds: Int32Array, flags: number): number;
+  waitpid(pid: number, status: Int32Array, options: number): number;
+  /** fcntl(fd, F_GETFD): the fd flags, or -1 when fd is not open. */
+  getfd(fd: number): number;
+  /** fcntl(fd, F_DUPFD_CLOEXEC, min): a close-on-exec copy of fd numbered min or above. */
+  dupCloexec(fd: number, min: number): number;
+}
+
+let cached: Libc | undefined;
+let failure: Error | undefined;
+
+/** Binds libc (once); throws an Error saying what is missing when koffi or a symbol cannot load. */
+export function loadLibc(): Libc {
+  if (cached) return cached;
+  if (failure) throw failure;
+  try {
+    cached = bind();
+    return cached;
+  } catch (error) {
+    failure = error as Error;
+    throw failure;
+  }
+}
+
+function bind(): Libc {
+  if (process.platform !== 'linux') throw new Error(`the posix_spawn path supports Linux with glibc, not ${process.platform}`);
+  let koffi: Koffi;
+  try {
+    koffi = createRequire(import.meta.url)('koffi') as Koffi;
+  } catch (error) {
+    throw new Error(`koffi does not load: ${(error as Error).message.split('\n')[0]} (is its optional package @koromix/koffi-${process.platform}-${process.arch} installed?)`);
+  }
+  let lib: ReturnType<Koffi['load']>;
+  try {
+    lib = koffi.load('libc.so.6');
+  } catch (error) {
+    throw new Error(`libc.so.6 does not load (glibc is needed): ${(error as Error).message}`);
+  }
+  const fn = (prototype: string) => {
+    try {
+      return lib.func(prototype);
+    } catch (error) {
+      throw new Error(`libc lacks ${prototype.replace(/^.*?(\w+)\(.*$/, '$1')} (glibc 2.34 or newer is needed): ${(error as Error).message}`);
+    }
+  };
+  const gnuVersion = fn('const char *gnu_get_libc_version()');
+  const fcntl = fn('int fcntl(int fd, int cmd, ...)');
+  return {
+    koffiVersion: koffi.version,
+    glibcVersion: gnuVersion() as string,
+    errno: () => koffi.errno(),
+    posix_spawn: fn('int posix_spawn(int *pid, const char *path, void *fa, void *attr, const char **argv, const char **envp)') as Libc['posix_spawn'],
+    file_actions_init: fn('int posix_spawn_file_actions_init(void *fa)') as Libc['file_actions_init'],
+    file_actions_destroy: fn('int posix_spawn_file_actions_destroy(void *fa)') as Libc['file_actions_destroy'],
+    file_actions_adddup2: fn('int posix_spawn_file_actions_adddup2(void *fa, int fd, int newfd)') as Libc['file_actions_adddup2'],
+    file_actions_addclose: fn('int posix_spawn_file_actions_addclose(void *fa, int fd)') as Libc['file_actions_addclose'],
+    file_actions_addopen: fn('int posix_spawn_file_actions_addopen(void *fa, int fd, const char *path, int oflag, unsigned int mode)') as Libc['file_actions_addopen'],
+    file_actions_addchdir: fn('int posix_spawn_file_actions_addchdir_np(void *fa, const char *path)') as Libc['file_actions_addchdir'],
+    file_actions_addclosefrom: fn('int posix_spawn_file_actions_addclosefrom_np(void *fa, int from)') as Libc['file_actions_addclosefrom'],
+    spawnattr_init: fn('int posix_spawnattr_init(void *attr)') as Libc['spawnattr_init'],
+    spawnattr_destroy: fn('int posix_spawnattr_destroy(void *attr)') as Libc['spawnattr_destroy'],
+    spawnattr_setflags: fn('int posix_spawnattr_setflags(void *attr, short flags)') as Libc['spawnattr_setflags'],
+    spawnattr_setsigdefault: fn('int posix_spawnattr_setsigdefault(void *attr, const void *set)') as Libc['spawnattr_setsigdefault'],
+    spawnattr_setsigmask: fn('int posix_spawnattr_setsigmask(void *attr, const void *set)') as Libc['spawnattr_setsigmask'],
+    spawnattr_setpgroup: fn('int posix_spawnattr_setpgroup(void *attr, int pgroup)') as Libc['spawnattr_setpgroup'],
+    sigemptyset: fn('int sigemptyset(void *set)') as Libc['sigemptyset'],
+    sigfillset: fn('int sigfillset(void *set)') as Libc['sigfillset'],
+    sigaddset: fn('int sigaddset(void *set, int signum)') as Libc['sigaddset'],
+    pipe2: fn('int pipe2(int *fds, int flags)') as Libc['pipe2'],
+    waitpid: fn('int waitpid(int pid, int *status, int options)') as Libc['waitpid'],
+    getfd: (fd) => fcntl(fd, F_GETFD) as number,
+    dupCloexec: (fd, min) => fcntl(fd, F_DUPFD_CLOEXEC, 'int', min) as number,
+  };
+}

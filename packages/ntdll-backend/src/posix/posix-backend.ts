@@ -1,0 +1,90 @@
+/** The ntdll backend's POSIX face: posix_spawn through koffi (glibc on Linux). */
+import { readdirSync } from 'node:fs';
+import {
+  errnoName, SpawnError, spawnHint,
+  type ActionOp, type Backend, type ProbeResult, type SpawnedChild, type SpawnRequest,
+} from '@forkexec/core';
+import { blameAction } from './blame-action.js';
+import { loadLibc, WNOHANG, type Libc } from './libc.js';
+import { posixSpawn } from './posix-spawn.js';
+import { Reaper } from './reaper.js';
+import { planSpawn } from './spawn-plan.js';
+import { closeAfterSpawn, closeStdio, openStdio, stdioStreams } from './stdio.js';
+
+/**
+ * What posix_spawn expresses exactly. umask, sigignore, setuid, setgid, setgroups, setrlimit
+ * and nice have no posix_spawn equivalent: core refuses them and names the backends that can.
+ */
+export const POSIX_ACTIONS: readonly ActionOp[] = ['dup2', 'close', 'open', 'chdir', 'setsid', 'setpgid', 'sigdefault', 'sigmask', 'closefrom'];
+
+let reaper: Reaper | undefined;
+
+function reaperFor(libc: Libc): Reaper {
+  if (reaper) return reaper;
+  const waitpid = Object.assign((pid: number, status: Int32Array) => libc.waitpid(pid, status, WNOHANG), { errno: () => libc.errno() });
+  return (reaper = new Reaper(waitpid));
+}
+
+function parentFds(): number[] {
+  return readdirSync('/proc/self/fd').map(Number);
+}
+
+function spawn(request: SpawnRequest): SpawnedChild {
+  const libc = loadLibc();
+  const children = reaperFor(libc);
+  const stdio = openStdio(request, libc);
+  let outcome;
+  try {
+    children.listen();
+    outcome = posixSpawn(libc, request.file, request.argv, request.env, planSpawn(request, stdio.sources, parentFds));
+  } catch (error) {
+    closeStdio(stdio);
+    throw error;
+  }
+  if ('errno' in outcome) {
+    closeStdio(stdio);
+    throw spawnFailure(request, outcome.errno, outcome.refused?.actionIndex);
+  }
+  closeAfterSpawn(stdio);
+  const { pid } = outcome;
+  const exited = children.watch(pid);
+  return {
+    pid,
+    ...stdioStreams(stdio),
+    exited,
+    kill(signal = 'SIGTERM') {
+      if (!children.isPending(pid)) return false;
+      try {
+        process.kill(pid, signal);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  };
+}
+
+function spawnFailure(request: SpawnRequest, errno: number, refusedIndex: number | undefined): SpawnError {
+  const name = errnoName(errno);
+  const actionIndex = refusedIndex ?? blameAction(request, name);
+  const what = actionIndex === undefined ? `could not start ${request.file}` : `actions[${actionIndex}] (${request.actions[actionIndex].op}) failed in the child`;
+  return new SpawnError(`${what}: ${name}`, { errno: name, actionIndex, command: request.command, hint: spawnHint(name) });
+}
+
+function probe(): ProbeResult {
+  try {
+    const libc = loadLibc();
+    return { ok: true, detail: `posix_spawn through koffi ${libc.koffiVersion}, glibc ${libc.glibcVersion}` };
+  } catch (error) {
+    return { ok: false, reason: (error as Error).message };
+  }
+}
+
+export function createPosixBackend(): Backend {
+  return {
+    name: 'ntdll',
+    capabilities: { platforms: ['linux'], actions: [...POSIX_ACTIONS], pidBeforeExec: false, flatCost: true },
+    probe,
+    spawn,
+  };
+}

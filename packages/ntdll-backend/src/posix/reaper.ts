@@ -1,0 +1,123 @@
+/**
+ * Reaps the children this backend started, and only those: on SIGCHLD, waitpid(pid, WNOHANG)
+ * for each pending pid (signals merge, so one may stand for many exits). Never waitpid(-1),
+ * which would steal libuv's children. A referenced timer keeps Node alive while children are
+ * pending; it also polls, quickly until a SIGCHLD has been seen (a Worker, or a process whose
+ * listener cannot hear the signal, still gets its children reaped), slowly afterwards.
+ */
+import { SpawnError, type ExitStatus } from '@forkexec/core';
+import { decodeWaitStatus } from './exit-status.js';
+import { hostProcess } from './host-process.js';
+
+const ECHILD = 10;
+const EINTR = 4;
+const FIRST_POLL_MS = 1;
+const MAX_POLL_MS = 100;
+const SAFETY_POLL_MS = 1000;
+
+export interface WaitPid {
+  /** waitpid(pid, &status, WNOHANG): pid when reaped (status in `status[0]`), 0 while running, -1 on error. */
+  (pid: number, status: Int32Array): number;
+  errno(): number;
+}
+
+interface Pending {
+  resolve(status: ExitStatus): void;
+  reject(error: Error): void;
+}
+
+export class Reaper {
+  readonly #waitpid: WaitPid;
+  readonly #pending = new Map<number, Pending>();
+  readonly #status = new Int32Array(1);
+  readonly #host = hostProcess();
+  #listening = false;
+  #signalSeen = false;
+  #timer: NodeJS.Timeout | undefined;
+  #pollMs = FIRST_POLL_MS;
+
+  constructor(waitpid: WaitPid) {
+    this.#waitpid = waitpid;
+  }
+
+  readonly #onSignal = (): void => {
+    this.#signalSeen = true;
+    this.reap();
+  };
+
+  /** Must run before the spawn: a child that exits at once must find the listener in place. */
+  listen(): void {
+    if (this.#listening) return;
+    try {
+      this.#host.on('SIGCHLD', this.#onSignal);
+    } catch {} // no signals here (a Worker): the timer polls
+    this.#listening = true;
+  }
+
+  /** Settles once `pid` is reaped. */
+  watch(pid: number): Promise<ExitStatus> {
+    return new Promise((resolve, reject) => {
+      this.#pending.set(pid, { resolve, reject });
+      if (this.#signalSeen && this.#timer) return;
+      this.#pollMs = FIRST_POLL_MS;
+      this.#arm();
+    });
+  }
+
+  isPending(pid: number): boolean {
+    return this.#pending.has(pid);
+  }
+
+  get pendingCount(): number {
+    return this.#pending.size;
+  }
+
+  /** Checks every pending pid once, without blocking. */
+  reap(): void {
+    for (const [pid, pending] of this.#pending) {
+      let reaped: number;
+      do reaped = this.#waitpid(pid, this.#status);
+      while (reaped === -1 && this.#waitpid.errno() === EINTR);
+      if (reaped === 0) continue;
+      this.#pending.delete(pid);
+      if (reaped === pid) {
+        try {
+          pending.resolve(decodeWaitStatus(this.#status[0]));
+        } catch (error) {
+          pending.reject(error as Error);
+        }
+      } else {
+        const errno = this.#waitpid.errno();
+        pending.reject(
+          new SpawnError(`waitpid(${pid}) failed with ${errno === ECHILD ? 'ECHILD' : `errno ${errno}`}: the exit status is lost`, {
+            errno: errno === ECHILD ? 'ECHILD' : undefined,
+            hint: 'Something else in this process reaped the child (waitpid(-1) or SIGCHLD set to SIG_IGN).',
+          }),
+        );
+      }
+    }
+    if (this.#pending.size === 0) this.#idle();
+  }
+
+  #arm(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    const delay = this.#signalSeen ? SAFETY_POLL_MS : this.#pollMs;
+    this.#timer = setTimeout(this.#onTimer, delay);
+  }
+
+  readonly #onTimer = (): void => {
+    this.#timer = undefined;
+    this.reap();
+    if (this.#pending.size === 0) return;
+    this.#pollMs = Math.min(this.#pollMs * 2, MAX_POLL_MS);
+    this.#arm();
+  };
+
+  /** Nothing pending: let Node exit, and stop listening (a vm sandbox may load this module many times). */
+  #idle(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#listening) this.#host.removeListener('SIGCHLD', this.#onSignal);
+    this.#listening = false;
+  }
+}
