@@ -1,0 +1,86 @@
+import type { Node } from 'web-tree-sitter';
+
+// Small helpers over tree-sitter-c nodes.
+
+export function unparen(node: Node): Node {
+  let n = node;
+  while (n.type === 'parenthesized_expression' && n.namedChildCount === 1) n = n.namedChild(0)!;
+  return n;
+}
+
+export function same(a: Node | null | undefined, b: Node | null | undefined): boolean {
+  return !!a && !!b && a.id === b.id;
+}
+
+/** The called name of a call_expression when it is a plain identifier, else null (function pointer, member...). */
+export function calleeName(call: Node): string | null {
+  const fn = call.childForFieldName('function');
+  if (!fn) return null;
+  const inner = unparen(fn);
+  return inner.type === 'identifier' ? inner.text : null;
+}
+
+export function callArgs(call: Node): Node[] {
+  const args = call.childForFieldName('arguments');
+  return args ? args.namedChildren.filter((n): n is Node => !!n && n.type !== 'comment') : [];
+}
+
+/** The call an expression statement makes (`f(x);`, `(void) f(x);`), or null. */
+export function statementCall(stmt: Node): Node | null {
+  if (stmt.type !== 'expression_statement') return null;
+  let e = stmt.namedChild(0);
+  if (!e) return null;
+  e = unparen(e);
+  if (e.type === 'cast_expression') e = unparen(e.childForFieldName('value')!);
+  return e.type === 'call_expression' ? e : null;
+}
+
+const NOT_STATEMENTS = new Set(['comment']);
+
+/** The statements of a block, in order. For a switch body the case labels stay in the list as markers and the
+ * statements each case holds are flattened after them: tree-sitter-c attaches statements that follow an `#endif`
+ * inside `case 0:` to the switch body, so only the flat order tells which case they belong to. */
+export function blockStatements(block: Node): Node[] {
+  const out: Node[] = [];
+  for (const child of block.namedChildren) {
+    if (!child || NOT_STATEMENTS.has(child.type)) continue;
+    out.push(child);
+    if (child.type === 'case_statement') out.push(...caseStatements(child));
+  }
+  return out;
+}
+
+export function caseStatements(label: Node): Node[] {
+  const value = label.childForFieldName('value');
+  return label.namedChildren.filter((n): n is Node => !!n && !NOT_STATEMENTS.has(n.type) && !same(n, value));
+}
+
+/** Every call_expression under node (node included), in source order. */
+export function callsUnder(node: Node): Node[] {
+  return node.type === 'call_expression'
+    ? [node, ...node.descendantsOfType('call_expression').filter((n): n is Node => !!n && !same(n, node))]
+    : node.descendantsOfType('call_expression').filter((n): n is Node => !!n);
+}
+
+export function functionName(def: Node): string | null {
+  let d = def.childForFieldName('declarator');
+  while (d && d.type !== 'function_declarator') d = d.childForFieldName('declarator');
+  const id = d?.childForFieldName('declarator');
+  return id && id.type === 'identifier' ? id.text : null;
+}
+
+export function enclosingFunction(node: Node): Node | null {
+  let n = node.parent;
+  while (n && n.type !== 'function_definition') n = n.parent;
+  return n;
+}
+
+/** Leading whitespace of the line the index is on. */
+export function lineIndent(source: string, index: number): string {
+  const start = source.lastIndexOf('\n', index - 1) + 1;
+  return /^[ \t]*/.exec(source.slice(start))![0];
+}
+
+export function lineStart(source: string, index: number): number {
+  return source.lastIndexOf('\n', index - 1) + 1;
+}

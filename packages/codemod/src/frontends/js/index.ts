@@ -1,0 +1,38 @@
+/** The JS/TS frontend: Babel's parser and scope analysis, recast to keep untouched code byte-identical. */
+import * as recast from 'recast';
+import type { Frontend, TransformResult } from '../../model.js';
+import { parseForRewrite } from './parse.js';
+import { processProgram, type JsOptions } from './program.js';
+import { programPath } from './traverse.js';
+
+export { SourceSyntaxError } from './parse.js';
+export { POSIX_MODULE, processProgram, type JsOptions } from './program.js';
+
+export const JS_EXTENSIONS = ['.js', '.mjs', '.cjs', '.jsx', '.ts', '.mts', '.cts', '.tsx'];
+
+export interface JsFrontend extends Frontend {
+  scan(source: string, file: string): ReturnType<typeof processProgram>['sites'];
+  transform(source: string, file: string): TransformResult;
+}
+
+export function createJsFrontend(options: JsOptions = {}): JsFrontend {
+  return {
+    language: 'js',
+    extensions: JS_EXTENSIONS,
+    scan(source, file) {
+      if (!source.includes('fork')) return [];
+      return processProgram(programPath(parseForRewrite(source, file)), file, options, false).sites;
+    },
+    transform(source, file) {
+      if (!source.includes('fork')) return { code: source, changed: false, sites: [] };
+      const ast = parseForRewrite(source, file);
+      const { sites, changed } = processProgram(programPath(ast), file, options, true);
+      if (!changed) return { code: source, changed: false, sites };
+      const { code, map } = recast.print(ast, { sourceMapName: `${file}.map`, quote: 'single' });
+      return { code, changed: code !== source, sites, map };
+    },
+  };
+}
+
+/** The frontend with the default options (only `@forkexec/core/posix` counts). */
+export const jsFrontend = createJsFrontend();
