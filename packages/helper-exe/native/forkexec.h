@@ -1,0 +1,63 @@
+/* forkexec.h: fork_before_exec for C, the call the forkexec C codemod emits in place of fork()+exec*().
+ *
+ * Build: cc -std=c99 -I packages/helper-exe/native prog.c packages/helper-exe/native/libforkexec.c
+ *
+ * The child is created vfork-style (it shares the parent's memory until it execs, so nothing is
+ * copied however big the parent is), runs the recorded actions in order using only
+ * async-signal-safe calls, then execs. Action and exec failures come back to the parent as
+ * -1 with errno, or, with forkexec_exit_on_failure, as the child's exit status. */
+#ifndef FORKEXEC_H
+#define FORKEXEC_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <sys/resource.h>
+#include <sys/select.h> /* sigset_t under strict -std=c99, where <signal.h> alone may not declare it */
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct forkexec_actions forkexec_actions; /* opaque, growable, keeps order */
+
+forkexec_actions *forkexec_actions_new(void); /* NULL on ENOMEM */
+void forkexec_actions_free(forkexec_actions *a);
+
+/* Each returns 0, or an errno value (like posix_spawn_file_actions_*); actions run in the order added. */
+int forkexec_dup2(forkexec_actions *a, int from, int to); /* dup2(fd, fd) clears FD_CLOEXEC */
+int forkexec_close(forkexec_actions *a, int fd);
+int forkexec_open(forkexec_actions *a, int fd, const char *path, int flags, mode_t mode); /* open then dup2 onto fd */
+int forkexec_chdir(forkexec_actions *a, const char *path);
+int forkexec_fchdir(forkexec_actions *a, int dirfd);
+int forkexec_setsid(forkexec_actions *a);
+int forkexec_setpgid(forkexec_actions *a, pid_t pgid); /* setpgid(0, pgid) */
+int forkexec_umask(forkexec_actions *a, mode_t mask);
+int forkexec_sigdefault(forkexec_actions *a, int sig); /* sig 0: every signal */
+int forkexec_sigignore(forkexec_actions *a, int sig);
+int forkexec_sigmask(forkexec_actions *a, const sigset_t *set); /* sigprocmask(SIG_SETMASK, set) */
+int forkexec_closefrom(forkexec_actions *a, int lowfd);
+int forkexec_setgroups(forkexec_actions *a, size_t n, const gid_t *groups);
+int forkexec_setgid(forkexec_actions *a, gid_t gid);
+int forkexec_setuid(forkexec_actions *a, uid_t uid);
+int forkexec_setrlimit(forkexec_actions *a, int resource, const struct rlimit *rl);
+int forkexec_nice(forkexec_actions *a, int inc);
+int forkexec_setenv(forkexec_actions *a, const char *name, const char *value); /* on the child's envp copy */
+int forkexec_unsetenv(forkexec_actions *a, const char *name);
+/* On exec (or action) failure the child _exit(status)s instead of reporting the error,
+ * exactly like the original `exec...; _exit(127);` code, and fork_before_exec returns the pid. */
+int forkexec_exit_on_failure(forkexec_actions *a, int status);
+
+#define FORKEXEC_SEARCH_PATH 1 /* execvp-style lookup, with the child's PATH */
+
+/* Creates the child (vfork-style: CLONE_VM|CLONE_VFORK or vfork, never a copying fork), runs the actions in
+ * order using only async-signal-safe calls, then execs. envp NULL: the current environ.
+ * Returns the child's pid; or -1 with errno set when an action or the exec failed (reported to the parent
+ * through a close-on-exec pipe), unless forkexec_exit_on_failure was set. a may be NULL. */
+pid_t fork_before_exec(const char *file, char *const argv[], char *const envp[], const forkexec_actions *a, int flags);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

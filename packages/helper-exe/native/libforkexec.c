@@ -1,0 +1,426 @@
+/* libforkexec.c: the C fork_before_exec (see forkexec.h). One translation unit: it includes the
+ * action core it shares with the helper program. */
+#define _GNU_SOURCE
+#include "forkexec.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#ifdef __linux__
+#include <sched.h>
+#include <sys/mman.h>
+#endif
+
+#include "action-core.c"
+
+extern char **environ;
+
+struct fx_env_op {
+  char *name;
+  char *value; /* NULL: unset */
+};
+
+struct forkexec_actions {
+  unsigned char *buf; /* encoded records, in the order added */
+  size_t len, cap;
+  struct fx_env_op *env;
+  size_t nenv, capenv;
+  int exit_on_failure;
+  int exit_status;
+};
+
+forkexec_actions *forkexec_actions_new(void) {
+  return calloc(1, sizeof(forkexec_actions));
+}
+
+void forkexec_actions_free(forkexec_actions *a) {
+  if (!a) return;
+  for (size_t i = 0; i < a->nenv; i++) {
+    free(a->env[i].name);
+    free(a->env[i].value);
+  }
+  free(a->env);
+  free(a->buf);
+  free(a);
+}
+
+static int fx_reserve(forkexec_actions *a, size_t more) {
+  if (!a) return EINVAL;
+  if (a->len + more <= a->cap) return 0;
+  size_t cap = a->cap ? a->cap : 64;
+  while (cap < a->len + more) cap *= 2;
+  unsigned char *buf = realloc(a->buf, cap);
+  if (!buf) return ENOMEM;
+  a->buf = buf;
+  a->cap = cap;
+  return 0;
+}
+
+/* Appends one record: op then n 32-bit fields (already in the core's encoding). */
+static int fx_add(forkexec_actions *a, uint32_t op, int n, const uint32_t *fields) {
+  int err = fx_reserve(a, 4 + 4 * (size_t)n);
+  if (err) return err;
+  fx_put32(a->buf + a->len, op);
+  a->len += 4;
+  for (int i = 0; i < n; i++, a->len += 4) fx_put32(a->buf + a->len, fields[i]);
+  return 0;
+}
+
+static int fx_add_str(forkexec_actions *a, const char *s) {
+  if (!s) return EINVAL;
+  size_t n = strlen(s);
+  if (n > UINT32_MAX - 1) return ENAMETOOLONG;
+  int err = fx_reserve(a, 4 + n + 1);
+  if (err) return err;
+  fx_put32(a->buf + a->len, (uint32_t)n);
+  memcpy(a->buf + a->len + 4, s, n + 1);
+  a->len += 4 + n + 1;
+  return 0;
+}
+
+static int fx_fd_ok(int fd) {
+  return fd >= 0;
+}
+
+int forkexec_dup2(forkexec_actions *a, int from, int to) {
+  if (!fx_fd_ok(from) || !fx_fd_ok(to)) return EBADF;
+  uint32_t f[2] = {(uint32_t)from, (uint32_t)to};
+  return fx_add(a, FX_DUP2, 2, f);
+}
+
+int forkexec_close(forkexec_actions *a, int fd) {
+  if (!fx_fd_ok(fd)) return EBADF;
+  uint32_t f[1] = {(uint32_t)fd};
+  return fx_add(a, FX_CLOSE, 1, f);
+}
+
+int forkexec_open(forkexec_actions *a, int fd, const char *path, int flags, mode_t mode) {
+  if (!fx_fd_ok(fd)) return EBADF;
+  if (!path) return EINVAL;
+  size_t mark = a ? a->len : 0;
+  uint32_t f[3] = {(uint32_t)fd, (uint32_t)flags, (uint32_t)mode};
+  int err = fx_add(a, FX_OPEN, 3, f);
+  if (!err && (err = fx_add_str(a, path)) != 0) a->len = mark;
+  return err;
+}
+
+int forkexec_chdir(forkexec_actions *a, const char *path) {
+  if (!path) return EINVAL;
+  size_t mark = a ? a->len : 0;
+  int err = fx_add(a, FX_CHDIR, 0, NULL);
+  if (!err && (err = fx_add_str(a, path)) != 0) a->len = mark;
+  return err;
+}
+
+int forkexec_fchdir(forkexec_actions *a, int dirfd) {
+  if (!fx_fd_ok(dirfd)) return EBADF;
+  uint32_t f[1] = {(uint32_t)dirfd};
+  return fx_add(a, FX_FCHDIR, 1, f);
+}
+
+int forkexec_setsid(forkexec_actions *a) {
+  return fx_add(a, FX_SETSID, 0, NULL);
+}
+
+int forkexec_setpgid(forkexec_actions *a, pid_t pgid) {
+  if (pgid < 0) return EINVAL;
+  uint32_t f[1] = {(uint32_t)pgid};
+  return fx_add(a, FX_SETPGID, 1, f);
+}
+
+int forkexec_umask(forkexec_actions *a, mode_t mask) {
+  uint32_t f[1] = {(uint32_t)(mask & 0777)};
+  return fx_add(a, FX_UMASK, 1, f);
+}
+
+static int fx_sig_ok(int sig, int allow_all) {
+  return (allow_all && sig == 0) || (sig > 0 && sig < FX_NSIG);
+}
+
+int forkexec_sigdefault(forkexec_actions *a, int sig) {
+  if (!fx_sig_ok(sig, 1)) return EINVAL;
+  uint32_t f[2] = {1, (uint32_t)sig};
+  return fx_add(a, FX_SIGDEFAULT, 2, f);
+}
+
+int forkexec_sigignore(forkexec_actions *a, int sig) {
+  if (!fx_sig_ok(sig, 0) || sig == SIGKILL || sig == SIGSTOP) return EINVAL;
+  uint32_t f[2] = {1, (uint32_t)sig};
+  return fx_add(a, FX_SIGIGNORE, 2, f);
+}
+
+int forkexec_sigmask(forkexec_actions *a, const sigset_t *set) {
+  if (!set) return EINVAL;
+  uint32_t f[FX_NSIG];
+  int n = 0;
+  for (int s = 1; s < FX_NSIG; s++)
+    if (sigismember(set, s) == 1) f[++n] = (uint32_t)s;
+  f[0] = (uint32_t)n;
+  return fx_add(a, FX_SIGMASK, n + 1, f);
+}
+
+int forkexec_closefrom(forkexec_actions *a, int lowfd) {
+  if (!fx_fd_ok(lowfd)) return EBADF;
+  uint32_t f[1] = {(uint32_t)lowfd};
+  return fx_add(a, FX_CLOSEFROM, 1, f);
+}
+
+int forkexec_setgroups(forkexec_actions *a, size_t n, const gid_t *groups) {
+  if (n > FX_MAX_GROUPS || (n && !groups)) return EINVAL;
+  size_t mark = a ? a->len : 0;
+  uint32_t count[1] = {(uint32_t)n};
+  int err = fx_add(a, FX_SETGROUPS, 1, count);
+  for (size_t i = 0; i < n && !err; i++) {
+    if ((err = fx_reserve(a, 4)) != 0) break;
+    fx_put32(a->buf + a->len, (uint32_t)groups[i]);
+    a->len += 4;
+  }
+  if (err && a) a->len = mark;
+  return err;
+}
+
+int forkexec_setgid(forkexec_actions *a, gid_t gid) {
+  uint32_t f[1] = {(uint32_t)gid};
+  return fx_add(a, FX_SETGID, 1, f);
+}
+
+int forkexec_setuid(forkexec_actions *a, uid_t uid) {
+  uint32_t f[1] = {(uint32_t)uid};
+  return fx_add(a, FX_SETUID, 1, f);
+}
+
+int forkexec_setrlimit(forkexec_actions *a, int resource, const struct rlimit *rl) {
+  if (!rl || resource < 0) return EINVAL;
+  uint64_t soft = rl->rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t)rl->rlim_cur;
+  uint64_t hard = rl->rlim_max == RLIM_INFINITY ? UINT64_MAX : (uint64_t)rl->rlim_max;
+  uint32_t f[5] = {(uint32_t)resource, (uint32_t)soft, (uint32_t)(soft >> 32), (uint32_t)hard, (uint32_t)(hard >> 32)};
+  return fx_add(a, FX_SETRLIMIT, 5, f);
+}
+
+int forkexec_nice(forkexec_actions *a, int inc) {
+  uint32_t f[1] = {(uint32_t)inc};
+  return fx_add(a, FX_NICE, 1, f);
+}
+
+static int fx_env_op(forkexec_actions *a, const char *name, const char *value) {
+  if (!a) return EINVAL;
+  if (!name || !*name || strchr(name, '=')) return EINVAL;
+  if (a->nenv == a->capenv) {
+    size_t cap = a->capenv ? a->capenv * 2 : 8;
+    struct fx_env_op *env = realloc(a->env, cap * sizeof *env);
+    if (!env) return ENOMEM;
+    a->env = env;
+    a->capenv = cap;
+  }
+  char *n = strdup(name), *v = value ? strdup(value) : NULL;
+  if (!n || (value && !v)) {
+    free(n);
+    free(v);
+    return ENOMEM;
+  }
+  a->env[a->nenv].name = n;
+  a->env[a->nenv].value = v;
+  a->nenv++;
+  return 0;
+}
+
+int forkexec_setenv(forkexec_actions *a, const char *name, const char *value) {
+  return value ? fx_env_op(a, name, value) : EINVAL;
+}
+
+int forkexec_unsetenv(forkexec_actions *a, const char *name) {
+  return fx_env_op(a, name, NULL);
+}
+
+int forkexec_exit_on_failure(forkexec_actions *a, int status) {
+  if (!a || status < 0 || status > 255) return EINVAL;
+  a->exit_on_failure = 1;
+  a->exit_status = status;
+  return 0;
+}
+
+static int fx_env_matches(const char *entry, const char *name) {
+  size_t n = strlen(name);
+  return strncmp(entry, name, n) == 0 && entry[n] == '=';
+}
+
+/* The child's environment: base with the setenv/unsetenv operations applied in order (parent side). */
+static char **fx_build_env(char *const base[], const forkexec_actions *a, char ***owned, size_t *nowned) {
+  size_t n = 0;
+  while (base && base[n]) n++;
+  char **env = malloc((n + a->nenv + 1) * sizeof *env);
+  char **strings = malloc((a->nenv + 1) * sizeof *strings);
+  if (!env || !strings) {
+    free(env);
+    free(strings);
+    return NULL;
+  }
+  size_t count = 0, made = 0;
+  for (size_t i = 0; i < n; i++) env[count++] = base[i];
+  for (size_t k = 0; k < a->nenv; k++) {
+    const struct fx_env_op *op = &a->env[k];
+    size_t w = 0;
+    for (size_t i = 0; i < count; i++)
+      if (!fx_env_matches(env[i], op->name)) env[w++] = env[i];
+    count = w;
+    if (op->value) {
+      size_t ln = strlen(op->name), lv = strlen(op->value);
+      char *s = malloc(ln + lv + 2);
+      if (!s) {
+        for (size_t i = 0; i < made; i++) free(strings[i]);
+        free(strings);
+        free(env);
+        return NULL;
+      }
+      memcpy(s, op->name, ln);
+      s[ln] = '=';
+      memcpy(s + ln + 1, op->value, lv + 1);
+      strings[made++] = s;
+      env[count++] = s;
+    }
+  }
+  env[count] = NULL;
+  *owned = strings;
+  *nowned = made;
+  return env;
+}
+
+/* Everything the child needs, prepared by the parent: the child only reads it. */
+struct fx_child_args {
+  const char *file;
+  char *const *argv;
+  char *const *envp;
+  const unsigned char *actions;
+  size_t actions_len;
+  int maxfd;
+  int search;
+  int exit_on_failure, exit_status;
+  int report_fd;
+  sigset_t old_mask;
+  char *pathbuf;
+  char **sh_argv;
+};
+
+static void fx_report(int fd, int err, int index) {
+  unsigned char frame[8];
+  fx_put32(frame, (uint32_t)err);
+  fx_put32(frame + 4, (uint32_t)index);
+  ssize_t unused = write(fd, frame, sizeof frame);
+  (void)unused;
+}
+
+static int fx_child(void *arg) {
+  struct fx_child_args *c = arg;
+  int report = c->report_fd, index = -1, maxfd = -1;
+  /* A handler of the parent must never run on the shared memory: back to SIG_DFL, then the parent's mask. */
+  for (int s = 1; s < FX_NSIG; s++) {
+    struct sigaction sa;
+    if (sigaction(s, NULL, &sa) == 0 && sa.sa_handler != SIG_IGN && sa.sa_handler != SIG_DFL) fx_disposition(s, SIG_DFL);
+  }
+  sigprocmask(SIG_SETMASK, &c->old_mask, NULL);
+  int err = fx_move_above(&report, c->maxfd);
+  if (!err) err = fx_run_actions(c->actions, c->actions_len, 1, report, &index, &maxfd);
+  if (!err) {
+    index = -1;
+    err = fx_exec(c->file, c->argv, c->envp, c->search, c->pathbuf, c->sh_argv);
+  }
+  if (c->exit_on_failure) _exit(c->exit_status);
+  fx_report(report, err, index);
+  _exit(127);
+}
+
+#ifdef __linux__
+#define FX_STACK_SIZE (64 * 1024 + FX_PATH_BUF)
+#endif
+
+pid_t fork_before_exec(const char *file, char *const argv[], char *const envp[], const forkexec_actions *a, int flags) {
+  if (!file || !argv) {
+    errno = EINVAL;
+    return -1;
+  }
+  struct fx_child_args c;
+  memset(&c, 0, sizeof c);
+  c.file = file;
+  c.argv = argv;
+  c.envp = envp ? envp : environ;
+  c.search = (flags & FORKEXEC_SEARCH_PATH) != 0;
+  c.maxfd = -1;
+  char **owned = NULL, **env = NULL;
+  size_t nowned = 0;
+  int err = 0, index = 0;
+  if (a) {
+    c.actions = a->buf;
+    c.actions_len = a->len;
+    c.exit_on_failure = a->exit_on_failure;
+    c.exit_status = a->exit_status;
+    if ((err = fx_run_actions(a->buf, a->len, 0, -1, &index, &c.maxfd)) != 0) {
+      errno = err;
+      return -1;
+    }
+    if (a->nenv) {
+      if (!(env = fx_build_env(c.envp, a, &owned, &nowned))) {
+        errno = ENOMEM;
+        return -1;
+      }
+      c.envp = env;
+    }
+  }
+  size_t argc = 0;
+  while (argv[argc]) argc++;
+  if (c.search) {
+    c.pathbuf = malloc(FX_PATH_BUF);
+    c.sh_argv = malloc((argc + 2) * sizeof *c.sh_argv);
+  }
+  int pipefd[2] = {-1, -1};
+  pid_t pid = -1;
+  void *stack = NULL;
+  if ((c.search && (!c.pathbuf || !c.sh_argv)) || pipe2(pipefd, O_CLOEXEC) < 0) {
+    err = c.search && (!c.pathbuf || !c.sh_argv) ? ENOMEM : errno;
+    goto done;
+  }
+  c.report_fd = pipefd[1];
+  sigset_t all;
+  sigfillset(&all);
+  sigprocmask(SIG_BLOCK, &all, &c.old_mask);
+#ifdef __linux__
+  stack = mmap(NULL, FX_STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) {
+    stack = NULL;
+    err = errno;
+  } else {
+    pid = clone(fx_child, (char *)stack + FX_STACK_SIZE, CLONE_VM | CLONE_VFORK | SIGCHLD, &c);
+    if (pid < 0) err = errno;
+  }
+#else
+  pid = vfork();
+  if (pid == 0) fx_child(&c);
+  if (pid < 0) err = errno;
+#endif
+  sigprocmask(SIG_SETMASK, &c.old_mask, NULL);
+  close(pipefd[1]);
+  if (pid > 0) {
+    unsigned char frame[8];
+    size_t got = 0;
+    while (got < sizeof frame) {
+      ssize_t r = read(pipefd[0], frame + got, sizeof frame - got);
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) break;
+      got += (size_t)r;
+    }
+    if (got == sizeof frame) { /* the child failed and _exited: reap it so no zombie is left */
+      err = (int)fx_get32(frame);
+      while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+      pid = -1;
+    }
+  }
+  close(pipefd[0]);
+done:
+  if (stack) munmap(stack, FX_STACK_SIZE);
+  free(c.pathbuf);
+  free(c.sh_argv);
+  for (size_t i = 0; i < nowned; i++) free(owned[i]);
+  free(owned);
+  free(env);
+  if (pid < 0) errno = err ? err : EINVAL;
+  return pid;
+}

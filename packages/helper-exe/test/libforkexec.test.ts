@@ -1,0 +1,45 @@
+// The C fork_before_exec (native/libforkexec.c), compiled with the system compiler and driven
+// case by case: each case starts the conformance probe and checks what the child saw.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { probePath } from '@forkexec/core/testing';
+
+const native = path.join(__dirname, '..', 'native');
+let dir = '';
+let binary = '';
+
+beforeAll(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'forkexec-libtest-'));
+  binary = path.join(dir, 'libforkexec-test');
+  // The contract's build line: cc -std=c99 -I native prog.c native/libforkexec.c
+  execFileSync(process.env.CC || 'cc', [
+    '-std=c99', '-Wall', '-Wextra', '-Werror', '-O2', `-I${native}`, '-o', binary,
+    path.join(__dirname, 'native', 'libforkexec-test.c'), path.join(native, 'libforkexec.c'),
+  ]);
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const cases = [
+  'plain', 'null-actions', 'dup2', 'dup2-self-clears-cloexec', 'close', 'open', 'chdir', 'fchdir', 'setsid',
+  'setpgid', 'umask', 'signals', 'closefrom', 'credentials', 'setrlimit', 'nice', 'env', 'search-path', 'order',
+  // exec and action failures: -1 with errno, the failed child reaped, or the exit_on_failure status
+  'enoent', 'eacces', 'action-failure', 'report-survives-actions', 'exit-on-failure-127', 'exit-on-failure-126',
+  'bad-arguments', 'many',
+];
+
+describe('C fork_before_exec', () => {
+  it.each(cases)('%s', (name) => {
+    const scratch = mkdtempSync(path.join(dir, `${name}-`));
+    const run = spawnSync(binary, [probePath(), scratch, name], { encoding: 'utf8' });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect([`ok ${name}`, 'skip: needs root']).toContain(run.stdout.trim());
+  });
+
+  it('rejects an unknown case, so a typo cannot pass', () => {
+    expect(spawnSync(binary, [probePath(), dir, 'no-such-case']).status).toBe(2);
+  });
+});

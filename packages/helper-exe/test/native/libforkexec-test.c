@@ -1,0 +1,336 @@
+/* Cases for the C fork_before_exec, run one per process by test/libforkexec.test.ts:
+ *   libforkexec-test FXPROBE SCRATCHDIR CASE
+ * Each case starts the conformance probe (fxprobe) through fork_before_exec, reads what the child
+ * saw, and exits 0 when it matches; otherwise it prints what went wrong and exits 1. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "forkexec.h"
+
+static const char *probe, *scratch;
+static char out[65536];
+
+#define CHECK(cond, ...)                                           \
+  do {                                                             \
+    if (!(cond)) {                                                 \
+      fprintf(stderr, "%s:%d: %s: ", __FILE__, __LINE__, #cond); \
+      fprintf(stderr, __VA_ARGS__);                                \
+      fprintf(stderr, "\n");                                       \
+      exit(1);                                                     \
+    }                                                              \
+  } while (0)
+
+/* Each action list made by fresh() starts with dup2(pipe, 1), so the probe's stdout comes back. */
+static struct {
+  forkexec_actions *a;
+  int r, w;
+} pipes[16];
+
+static void capture(forkexec_actions *a, int *r, int *w) {
+  for (int i = 0; i < 16; i++)
+    if (pipes[i].a == a) {
+      *r = pipes[i].r;
+      *w = pipes[i].w;
+      return;
+    }
+  CHECK(0, "actions without a capture pipe");
+}
+
+/* Reads the child's stdout to EOF, reaps it, returns its wait status. */
+static int finish(pid_t pid, int r, int w) {
+  close(w);
+  size_t n = 0;
+  ssize_t k;
+  while ((k = read(r, out + n, sizeof out - 1 - n)) > 0) n += (size_t)k;
+  out[n] = 0;
+  if (n && out[n - 1] == '\n') out[n - 1] = 0;
+  close(r);
+  int status = 0;
+  CHECK(waitpid(pid, &status, 0) == pid, "waitpid: %s", strerror(errno));
+  return status;
+}
+
+/* Runs fxprobe with the probe commands in args (NULL-terminated) and returns its stdout. */
+static const char *run_probe(forkexec_actions *a, const char *const *args, char *const envp[], int expect_status) {
+  char *argv[64] = {(char *)"fxprobe"};
+  int n = 1;
+  for (; args[n - 1]; n++) argv[n] = (char *)args[n - 1];
+  argv[n] = NULL;
+  int r, w;
+  capture(a, &r, &w);
+  pid_t pid = fork_before_exec(probe, argv, envp, a, 0);
+  CHECK(pid > 0, "fork_before_exec: %s", strerror(errno));
+  int status = finish(pid, r, w);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == expect_status, "status %#x, stdout %s", status, out);
+  return out;
+}
+
+#define PROBE(a, ...) run_probe(a, (const char *const[]){__VA_ARGS__, NULL}, NULL, 0)
+
+static char *path_in_scratch(const char *name) {
+  static char buf[4096];
+  snprintf(buf, sizeof buf, "%s/%s", scratch, name);
+  return buf;
+}
+
+static void read_file(const char *path, char *buf, size_t size) {
+  int fd = open(path, O_RDONLY);
+  CHECK(fd >= 0, "open %s: %s", path, strerror(errno));
+  ssize_t n = read(fd, buf, size - 1);
+  buf[n < 0 ? 0 : n] = 0;
+  close(fd);
+}
+
+static int no_zombie(void) {
+  return waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD;
+}
+
+static forkexec_actions *fresh(void) {
+  forkexec_actions *a = forkexec_actions_new();
+  CHECK(a != NULL, "forkexec_actions_new");
+  static int used;
+  int p[2];
+  CHECK(used < 16 && pipe2(p, O_CLOEXEC) == 0, "pipe2: %s", strerror(errno));
+  CHECK(forkexec_dup2(a, p[1], 1) == 0, "dup2 action");
+  pipes[used].a = a;
+  pipes[used].r = p[0];
+  pipes[used++].w = p[1];
+  return a;
+}
+
+int main(int argc, char **argv) {
+  if (argc != 4) {
+    fprintf(stderr, "usage: %s FXPROBE SCRATCHDIR CASE\n", argv[0]);
+    return 2;
+  }
+  probe = argv[1];
+  scratch = argv[2];
+  const char *t = argv[3];
+  forkexec_actions *a = fresh();
+  char buf[4096];
+
+  if (!strcmp(t, "plain")) {
+    CHECK(!strcmp(PROBE(a, "echo", "hello", "exit", "0"), "hello"), "got %s", out);
+  } else if (!strcmp(t, "null-actions")) {
+    char *args[] = {(char *)"fxprobe", (char *)"exit", (char *)"3", NULL};
+    pid_t pid = fork_before_exec(probe, args, NULL, NULL, 0);
+    int status;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid, "spawn/wait");
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 3, "status %#x", status);
+  } else if (!strcmp(t, "dup2")) {
+    int fd = open(path_in_scratch("dup2.txt"), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    CHECK(forkexec_dup2(a, fd, 7) == 0, "add");
+    PROBE(a, "write", "7", "on-seven");
+    read_file(path_in_scratch("dup2.txt"), buf, sizeof buf);
+    CHECK(!strcmp(buf, "on-seven"), "file has %s", buf);
+  } else if (!strcmp(t, "dup2-self-clears-cloexec")) {
+    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    CHECK(fd >= 3, "open");
+    char fdbuf[16];
+    snprintf(fdbuf, sizeof fdbuf, "%d", fd);
+    CHECK(forkexec_dup2(a, fd, fd) == 0, "add");
+    CHECK(!strcmp(PROBE(a, "fdpath", fdbuf), "/dev/null"), "fd %d in child: %s", fd, out);
+    forkexec_actions *b = fresh();
+    CHECK(!strcmp(PROBE(b, "fdpath", fdbuf), "<closed>"), "without dup2(fd, fd) the close-on-exec fd stays closed: %s", out);
+  } else if (!strcmp(t, "close")) {
+    int fd = open("/dev/null", O_RDONLY);
+    forkexec_dup2(a, fd, 9);
+    forkexec_close(a, 9);
+    forkexec_close(a, 200); /* closing a closed fd is not an error, like posix_spawn */
+    CHECK(!strcmp(PROBE(a, "fdpath", "9"), "<closed>"), "fd 9: %s", out);
+  } else if (!strcmp(t, "open")) {
+    char *file = strdup(path_in_scratch("open.txt"));
+    CHECK(forkexec_open(a, 5, file, O_WRONLY | O_CREAT | O_TRUNC, 0600) == 0, "add");
+    PROBE(a, "write", "5", "opened");
+    read_file(file, buf, sizeof buf);
+    CHECK(!strcmp(buf, "opened"), "file has %s", buf);
+    struct stat st;
+    CHECK(stat(file, &st) == 0 && (st.st_mode & 0777) == 0600, "mode %o", (unsigned)st.st_mode & 0777);
+  } else if (!strcmp(t, "chdir")) {
+    forkexec_chdir(a, scratch);
+    CHECK(!strcmp(PROBE(a, "cwd"), scratch), "cwd %s", out);
+  } else if (!strcmp(t, "fchdir")) {
+    int dir = open(scratch, O_RDONLY | O_DIRECTORY);
+    forkexec_fchdir(a, dir);
+    CHECK(!strcmp(PROBE(a, "cwd"), scratch), "cwd %s", out);
+  } else if (!strcmp(t, "setsid")) {
+    forkexec_setsid(a);
+    int pid, pgid, sid;
+    sscanf(PROBE(a, "ids"), "pid=%d ppid=%*d pgid=%d sid=%d", &pid, &pgid, &sid);
+    CHECK(pid == sid && pid == pgid, "%s", out);
+  } else if (!strcmp(t, "setpgid")) {
+    forkexec_setpgid(a, 0);
+    int pid, pgid, sid;
+    sscanf(PROBE(a, "ids"), "pid=%d ppid=%*d pgid=%d sid=%d", &pid, &pgid, &sid);
+    CHECK(pid == pgid && pid != sid, "%s", out);
+  } else if (!strcmp(t, "umask")) {
+    forkexec_umask(a, 027);
+    CHECK(!strcmp(PROBE(a, "umask"), "027"), "umask %s", out);
+  } else if (!strcmp(t, "signals")) {
+    signal(SIGHUP, SIG_IGN); /* ignored signals survive exec unless reset */
+    signal(SIGINT, SIG_IGN);
+    forkexec_sigdefault(a, SIGINT);
+    forkexec_sigignore(a, SIGQUIT);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGUSR2);
+    forkexec_sigmask(a, &set);
+    snprintf(buf, sizeof buf, "blocked=%d,%d ignored=%d,%d", SIGUSR1, SIGUSR2, SIGHUP, SIGQUIT);
+    CHECK(!strcmp(PROBE(a, "sigs"), buf), "got %s, want %s", out, buf);
+    forkexec_actions *b = fresh();
+    forkexec_sigdefault(b, 0);
+    sigemptyset(&set);
+    forkexec_sigmask(b, &set);
+    CHECK(!strcmp(PROBE(b, "sigs"), "blocked= ignored="), "sigdefault(0): %s", out);
+  } else if (!strcmp(t, "closefrom")) {
+    int fd = open("/dev/null", O_RDONLY);
+    forkexec_dup2(a, fd, 4);
+    forkexec_dup2(a, fd, 12);
+    forkexec_closefrom(a, 5);
+    CHECK(!strcmp(PROBE(a, "fds"), "0 1 2 4"), "fds %s", out);
+  } else if (!strcmp(t, "credentials")) {
+    if (getuid() != 0) {
+      printf("skip: needs root\n");
+      return 0;
+    }
+    gid_t groups[] = {65534};
+    forkexec_setgroups(a, 1, groups);
+    forkexec_setgid(a, 65534);
+    forkexec_setuid(a, 65534);
+    CHECK(strstr(PROBE(a, "ids"), "uid=65534 gid=65534 groups=65534") != NULL, "%s", out);
+  } else if (!strcmp(t, "setrlimit")) {
+    struct rlimit rl = {123, 456};
+    forkexec_setrlimit(a, RLIMIT_NOFILE, &rl);
+    CHECK(!strcmp(PROBE(a, "rlimit", "nofile"), "123 456"), "%s", out);
+  } else if (!strcmp(t, "nice")) {
+    int base = atoi(PROBE(a, "nice"));
+    forkexec_actions *b = fresh();
+    forkexec_nice(b, 3);
+    int now = atoi(PROBE(b, "nice"));
+    CHECK(now == (base + 3 > 19 ? 19 : base + 3), "nice %d after %d", now, base);
+  } else if (!strcmp(t, "env")) {
+    setenv("FX_PARENT_ONLY", "parent", 1);
+    setenv("FX_REPLACED", "old", 1);
+    forkexec_setenv(a, "FX_NEW", "new value=1");
+    forkexec_setenv(a, "FX_REPLACED", "new");
+    forkexec_unsetenv(a, "FX_PARENT_ONLY");
+    CHECK(!strcmp(PROBE(a, "env", "FX_NEW", "env", "FX_REPLACED", "env", "FX_PARENT_ONLY"), "new value=1\nnew\n<unset>"), "%s", out);
+    CHECK(!strcmp(getenv("FX_REPLACED"), "old") && getenv("FX_NEW") == NULL, "the parent's environment changed");
+    char *envp[] = {(char *)"ONLY=this", NULL};
+    CHECK(!strcmp(run_probe(fresh(), (const char *const[]){"envcount", "env", "ONLY", NULL}, envp, 0), "1\nthis"), "envp: %s", out);
+    CHECK(forkexec_setenv(a, "A=B", "x") == EINVAL && forkexec_setenv(a, "", "x") == EINVAL, "bad names are refused");
+  } else if (!strcmp(t, "search-path")) {
+    /* The lookup uses the child's PATH: the probe's directory, set by an action. */
+    char dir[2048];
+    snprintf(dir, sizeof dir, "%s", probe);
+    *strrchr(dir, '/') = 0;
+    snprintf(buf, sizeof buf, "/nonexistent:%s", dir);
+    forkexec_setenv(a, "PATH", buf);
+    const char *base = strrchr(probe, '/') + 1;
+    char *args[] = {(char *)"fxprobe", (char *)"echo", (char *)"found", NULL};
+    int r, w;
+    capture(a, &r, &w);
+    pid_t pid = fork_before_exec(base, args, NULL, a, FORKEXEC_SEARCH_PATH);
+    CHECK(pid > 0, "search: %s", strerror(errno));
+    finish(pid, r, w);
+    CHECK(!strcmp(out, "found"), "%s", out);
+    errno = 0;
+    CHECK(fork_before_exec(base, args, NULL, NULL, FORKEXEC_SEARCH_PATH) == -1 && errno == ENOENT, "not on the parent's PATH: %s", strerror(errno));
+  } else if (!strcmp(t, "enoent")) {
+    char *args[] = {(char *)"missing", NULL};
+    errno = 0;
+    CHECK(fork_before_exec(path_in_scratch("missing"), args, NULL, a, 0) == -1, "returned a pid");
+    CHECK(errno == ENOENT, "errno %s", strerror(errno));
+    CHECK(no_zombie(), "the failed child was not reaped");
+  } else if (!strcmp(t, "eacces")) {
+    char *file = strdup(path_in_scratch("not-executable"));
+    int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    close(fd);
+    char *args[] = {(char *)"x", NULL};
+    errno = 0;
+    CHECK(fork_before_exec(file, args, NULL, a, 0) == -1 && errno == EACCES, "file: %s", strerror(errno));
+    errno = 0;
+    CHECK(fork_before_exec(scratch, args, NULL, a, 0) == -1 && errno == EACCES, "directory: %s", strerror(errno));
+    CHECK(no_zombie(), "the failed child was not reaped");
+  } else if (!strcmp(t, "action-failure")) {
+    forkexec_umask(a, 022);
+    forkexec_chdir(a, path_in_scratch("no-such-dir"));
+    char *args[] = {(char *)"fxprobe", NULL};
+    errno = 0;
+    CHECK(fork_before_exec(probe, args, NULL, a, 0) == -1 && errno == ENOENT, "errno %s", strerror(errno));
+    forkexec_actions *b = fresh();
+    forkexec_dup2(b, 987, 1); /* not open */
+    errno = 0;
+    CHECK(fork_before_exec(probe, args, NULL, b, 0) == -1 && errno == EBADF, "dup2 of a closed fd: %s", strerror(errno));
+    CHECK(no_zombie(), "the failed child was not reaped");
+  } else if (!strcmp(t, "report-survives-actions")) {
+    /* Actions that hit every low fd (dup2 onto them, closefrom) must not break error reporting. */
+    for (int fd = 3; fd < 40; fd++) forkexec_dup2(a, 2, fd);
+    forkexec_closefrom(a, 3);
+    char *args[] = {(char *)"missing", NULL};
+    errno = 0;
+    CHECK(fork_before_exec(path_in_scratch("missing"), args, NULL, a, 0) == -1 && errno == ENOENT, "errno %s", strerror(errno));
+  } else if (!strcmp(t, "exit-on-failure-127") || !strcmp(t, "exit-on-failure-126")) {
+    int status_wanted = atoi(t + strlen("exit-on-failure-"));
+    forkexec_exit_on_failure(a, status_wanted);
+    char *args[] = {(char *)"missing", NULL};
+    pid_t pid = fork_before_exec(status_wanted == 127 ? path_in_scratch("missing") : scratch, args, NULL, a, 0);
+    CHECK(pid > 0, "with exit_on_failure the pid comes back: %s", strerror(errno));
+    int status;
+    CHECK(waitpid(pid, &status, 0) == pid, "wait");
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == status_wanted, "status %#x", status);
+    forkexec_actions *b = fresh();
+    forkexec_exit_on_failure(b, 126);
+    forkexec_chdir(b, "/no/such/dir");
+    pid = fork_before_exec(probe, args, NULL, b, 0);
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WEXITSTATUS(status) == 126, "action failure status %#x", status);
+  } else if (!strcmp(t, "order")) {
+    char *file = strdup(path_in_scratch("order.txt"));
+    forkexec_open(a, 1, file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    forkexec_dup2(a, 1, 2);
+    char *args[] = {(char *)"fxprobe", (char *)"echo", (char *)"out", (char *)"write", (char *)"2", (char *)"err", NULL};
+    pid_t pid = fork_before_exec(probe, args, NULL, a, 0);
+    int status;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && status == 0, "run");
+    read_file(file, buf, sizeof buf);
+    CHECK(!strcmp(buf, "out\nerr"), "file has %s", buf);
+  } else if (!strcmp(t, "bad-arguments")) {
+    CHECK(forkexec_dup2(a, -1, 1) == EBADF, "negative fd");
+    CHECK(forkexec_sigignore(a, SIGKILL) == EINVAL, "SIGKILL cannot be ignored");
+    CHECK(forkexec_sigdefault(a, 100000) == EINVAL, "unknown signal");
+    CHECK(forkexec_exit_on_failure(a, 256) == EINVAL, "status above 255");
+    CHECK(forkexec_setgroups(a, 1, NULL) == EINVAL, "NULL groups");
+    CHECK(forkexec_chdir(NULL, "/") == EINVAL, "NULL actions");
+    errno = 0;
+    CHECK(fork_before_exec(NULL, NULL, NULL, NULL, 0) == -1 && errno == EINVAL, "NULL file");
+  } else if (!strcmp(t, "many")) {
+    /* No fd or process growth over many spawns. */
+    int before = open("/dev/null", O_RDONLY);
+    close(before);
+    for (int i = 0; i < 300; i++) {
+      forkexec_actions *b = forkexec_actions_new();
+      forkexec_closefrom(b, 3);
+      char *args[] = {(char *)"fxprobe", (char *)"exit", (char *)"0", NULL};
+      pid_t pid = fork_before_exec(probe, args, NULL, b, 0);
+      int status;
+      CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && status == 0, "spawn %d", i);
+      forkexec_actions_free(b);
+    }
+    int after = open("/dev/null", O_RDONLY);
+    CHECK(after == before, "lowest free fd moved from %d to %d", before, after);
+  } else {
+    fprintf(stderr, "unknown case %s\n", t);
+    return 2;
+  }
+  forkexec_actions_free(a);
+  printf("ok %s\n", t);
+  return 0;
+}
