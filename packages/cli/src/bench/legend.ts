@@ -1,0 +1,10 @@
+/** What each column means, shared by the terminal output and the Markdown page. */
+export const COLUMN_NOTES = [
+  'median / p99: from the request to the child\'s exit, per spawn, one at a time',
+  'sync: time inside the synchronous call that starts the child (the event loop is blocked for all of it)',
+  'busy: event-loop busy time per spawn (event-loop utilization: the call, the exit handling, everything)',
+  'lag: longest lateness of a 1 ms timer during the spawn (about 1 ms resolution)',
+  'pid: from the request to the pid being known',
+  'spawns/s: completed spawns per second with N children in flight',
+  'vs child_process: child_process median / this median; vs C floor: this median / the C posix_spawn floor\'s',
+];

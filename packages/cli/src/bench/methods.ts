@@ -1,0 +1,115 @@
+import { spawn } from 'node:child_process';
+import { forkBeforeExec, InvalidArgumentError, listBackends } from '@forkexec/core';
+import { floorMethod } from './floor.js';
+import { launchMethod, type Launch, type Method, type MethodKind } from './method.js';
+import type { NativePrograms } from './native.js';
+import { importPeer } from './peers.js';
+
+export interface Skipped {
+  name: string;
+  kind: MethodKind;
+  reason: string;
+}
+
+/** The methods that do not come from a forkexec backend, in table order. */
+export const FLOOR = 'c-posix-spawn';
+export const CHILD_PROCESS = 'child_process';
+const PEERS = ['execa', 'tinyexec', 'nano-spawn'] as const;
+
+/** Rejects unless the child exited with 0. */
+function exitedZero(child: ReturnType<typeof spawn>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code, signal) => (code === 0 ? resolve() : reject(new Error(`the target exited with ${signal ?? code}`))));
+  });
+}
+
+type Execa = typeof import('execa');
+type Tinyexec = typeof import('tinyexec');
+type NanoSpawn = typeof import('nano-spawn');
+
+/** How each peer starts the target with stdio ignored and waits for it, as its README shows. */
+async function peerMethod(name: (typeof PEERS)[number], target: string): Promise<Method | string> {
+  switch (name) {
+    case 'execa': {
+      const peer = await importPeer<Execa>('execa');
+      if (!peer) return 'not installed (npm install -D execa)';
+      const { execa } = peer.module;
+      return launchMethod(name, 'peer', `execa ${peer.version}`, () => {
+        const child = execa(target, [], { stdio: 'ignore' });
+        return { pid: child.pid, exited: child };
+      });
+    }
+    case 'tinyexec': {
+      const peer = await importPeer<Tinyexec>('tinyexec');
+      if (!peer) return 'not installed (npm install -D tinyexec)';
+      const { x } = peer.module;
+      return launchMethod(name, 'peer', `tinyexec ${peer.version}`, () => {
+        const child = x(target, [], { nodeOptions: { stdio: 'ignore' }, throwOnError: true });
+        return { pid: child.pid, exited: child };
+      });
+    }
+    case 'nano-spawn': {
+      const peer = await importPeer<NanoSpawn>('nano-spawn');
+      if (!peer) return 'not installed (npm install -D nano-spawn)';
+      const spawnPeer = peer.module.default;
+      return launchMethod(name, 'peer', `nano-spawn ${peer.version}`, () => {
+        const child = spawnPeer(target, [], { stdio: 'ignore' });
+        // nano-spawn starts the process on a later tick: its pid arrives with nodeChildProcess.
+        return { pid: child.nodeChildProcess.then((c) => c.pid), exited: child };
+      });
+    }
+  }
+}
+
+function kindOf(name: string): MethodKind {
+  if (name === FLOOR) return 'floor';
+  if (name === CHILD_PROCESS) return 'raw';
+  return (PEERS as readonly string[]).includes(name) ? 'peer' : 'backend';
+}
+
+/**
+ * Builds the methods to compare: the C floor, raw child_process, every forkexec backend whose
+ * probe is ok here, and the peers that are installed. The rest come back as skipped, with why.
+ */
+export async function collectMethods(selection: string[] | undefined, native: NativePrograms): Promise<{ methods: Method[]; skipped: Skipped[] }> {
+  const statuses = listBackends();
+  const known = [FLOOR, CHILD_PROCESS, ...statuses.map((s) => s.name), ...PEERS];
+  const unknown = selection?.filter((name) => !known.includes(name)) ?? [];
+  if (unknown.length)
+    throw new InvalidArgumentError(`--backends: unknown ${unknown.map((n) => JSON.stringify(n)).join(', ')}; choose from ${known.join(', ')}`);
+  const wanted = (name: string) => !selection || selection.includes(name);
+  const methods: Method[] = [];
+  const skipped: Skipped[] = [];
+  const skip = (name: string, reason: string) => skipped.push({ name, kind: kindOf(name), reason });
+  const target = native.target;
+
+  if (wanted(FLOOR)) {
+    if (native.floor) methods.push(floorMethod(native.floor, target));
+    else skip(FLOOR, native.missing ?? 'not built');
+  }
+  if (wanted(CHILD_PROCESS))
+    methods.push(launchMethod(CHILD_PROCESS, 'raw', null, (): Launch => {
+      const child = spawn(target, [], { stdio: 'ignore' });
+      return { pid: child.pid, exited: exitedZero(child) };
+    }));
+  for (const status of statuses) {
+    if (!wanted(status.name)) continue;
+    if (!status.ok || !status.backend) {
+      skip(status.name, status.reason ?? 'unavailable');
+      continue;
+    }
+    const backend = status.backend;
+    methods.push(launchMethod(status.name, 'backend', status.package, () => {
+      const child = forkBeforeExec(target, [], { backend: status.name, stdio: 'ignore' });
+      return { pid: child.pid, exited: child };
+    }, async () => void (await backend.dispose?.())));
+  }
+  for (const name of PEERS) {
+    if (!wanted(name)) continue;
+    const method = await peerMethod(name, target);
+    if (typeof method === 'string') skip(name, method);
+    else methods.push(method);
+  }
+  return { methods, skipped };
+}

@@ -1,0 +1,165 @@
+import { Ballast } from './ballast.js';
+import { LoopMonitor } from './loop-monitor.js';
+import { describeMachine } from './machine.js';
+import type { Method, Sample } from './method.js';
+import { CHILD_PROCESS, collectMethods, FLOOR } from './methods.js';
+import { findNativePrograms } from './native.js';
+import { REPORT_FORMAT, type BenchReport, type MethodEntry, type ResultRow } from './report.js';
+import { formatBytes } from './sizes.js';
+import { summarize } from './stats.js';
+
+export interface BenchSettings {
+  /** Parent RSS sizes, bytes. */
+  rss: number[];
+  /** Measured spawns per method and size. */
+  runs: number;
+  /** Unmeasured spawns per method and size first (lazy loads, pools warming up). */
+  warmup: number;
+  /** Children running at once in the throughput phase. */
+  inFlight: number;
+  /** How long the throughput phase keeps starting children, per method and size. */
+  throughputMs: number;
+  /** Method names (`--backends`); all when undefined. */
+  methods?: string[];
+  /** For the report. */
+  command: string;
+}
+
+/** Called as the run goes, for a progress line. */
+export type Progress = (text: string) => void;
+
+interface Measured {
+  method: Method;
+  samples: Sample[];
+  spawnsPerSecond: number | null;
+  error?: string;
+}
+
+/** Rotates the order each run so that no method always follows the same one. */
+function rotated<T>(items: T[], by: number): T[] {
+  const k = items.length ? by % items.length : 0;
+  return [...items.slice(k), ...items.slice(0, k)];
+}
+
+const values = (samples: Sample[], key: keyof Sample) => samples.flatMap((s) => (s[key] === null ? [] : [s[key] as number]));
+
+function rowsFor(rssBytes: number, parentRssBytes: number, measured: Measured[]): ResultRow[] {
+  const rows: ResultRow[] = measured.map(({ method, samples, spawnsPerSecond, error }) => ({
+    method: method.name,
+    rssBytes,
+    parentRssBytes,
+    samples: samples.length,
+    latencyMs: summarize(values(samples, 'totalMs')),
+    syncMs: summarize(values(samples, 'syncMs')),
+    pidMs: summarize(values(samples, 'pidMs')),
+    busyMs: summarize(values(samples, 'busyMs')),
+    lagMs: summarize(values(samples, 'lagMs')),
+    spawnsPerSecond,
+    speedupVsChildProcess: null,
+    vsFloor: null,
+    ...(error === undefined ? {} : { error }),
+  }));
+  const median = (name: string) => rows.find((r) => r.method === name && !r.error)?.latencyMs?.median;
+  const reference = median(CHILD_PROCESS);
+  const floor = median(FLOOR);
+  for (const row of rows) {
+    const own = row.latencyMs?.median;
+    if (own === undefined || row.error) continue;
+    row.speedupVsChildProcess = reference === undefined ? null : reference / own;
+    row.vsFloor = floor === undefined ? null : own / floor;
+  }
+  return rows;
+}
+
+/**
+ * Runs the whole benchmark in this process: at each parent RSS (smallest first, a touched
+ * ballast grows in between), every method spawns the target in turn, run by run, then each
+ * keeps `inFlight` children going for a while. A method that fails is reported and dropped.
+ */
+export async function runBench(settings: BenchSettings, progress: Progress = () => {}): Promise<BenchReport> {
+  const startedAt = new Date().toISOString();
+  const native = findNativePrograms();
+  const { methods, skipped } = await collectMethods(settings.methods, native);
+  const failures = new Map<string, string>();
+  const results: ResultRow[] = [];
+  const monitor = new LoopMonitor();
+  const ballast = new Ballast();
+  const sizes = [...new Set(settings.rss)].sort((a, b) => a - b);
+  const fail = (method: Method, error: unknown) => failures.set(method.name, (error as Error).message?.split('\n')[0] ?? String(error));
+  const alive = () => methods.filter((m) => !failures.has(m.name));
+
+  monitor.start();
+  try {
+    for (const size of sizes) {
+      const label = formatBytes(size);
+      progress(`${label}: growing the parent to ${label}`);
+      const parentRss = ballast.growTo(size);
+      const measured = new Map<Method, Measured>();
+      for (const method of alive()) {
+        measured.set(method, { method, samples: [], spawnsPerSecond: null });
+        try {
+          await method.prepare?.(parentRss);
+        } catch (error) {
+          fail(method, error);
+        }
+      }
+      const total = settings.warmup + settings.runs;
+      for (let run = 0; run < total; run++) {
+        const warm = run < settings.warmup;
+        for (const method of rotated(alive(), run)) {
+          progress(`${label}: ${warm ? 'warm-up' : 'run'} ${warm ? run + 1 : run - settings.warmup + 1}/${warm ? settings.warmup : settings.runs} ${method.name}`);
+          try {
+            const sample = await method.sample(monitor);
+            if (!warm) measured.get(method)!.samples.push(sample);
+          } catch (error) {
+            fail(method, error);
+          }
+        }
+      }
+      for (const method of alive()) {
+        progress(`${label}: ${settings.inFlight} in flight, ${method.name}`);
+        try {
+          const { completed, elapsedMs } = await method.throughput(settings.inFlight, settings.throughputMs);
+          measured.get(method)!.spawnsPerSecond = elapsedMs > 0 ? (completed / elapsedMs) * 1000 : null;
+        } catch (error) {
+          fail(method, error);
+        }
+      }
+      for (const m of measured.values()) if (failures.has(m.method.name)) m.error = failures.get(m.method.name);
+      results.push(...rowsFor(size, parentRss, [...measured.values()]));
+    }
+  } finally {
+    monitor.stop();
+    for (const method of methods) await method.close?.().catch(() => {});
+    ballast.release();
+  }
+
+  const entries: MethodEntry[] = [
+    ...methods.map((m): MethodEntry => ({
+      name: m.name,
+      kind: m.kind,
+      version: m.version,
+      ...(failures.has(m.name) ? { status: 'failed', reason: failures.get(m.name) } : { status: 'measured' }),
+    })),
+    ...skipped.map((s): MethodEntry => ({ name: s.name, kind: s.kind, version: null, status: 'skipped', reason: s.reason })),
+  ];
+  return {
+    format: REPORT_FORMAT,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    command: settings.command,
+    machine: describeMachine(),
+    settings: {
+      rssBytes: sizes,
+      runs: settings.runs,
+      warmup: settings.warmup,
+      inFlight: settings.inFlight,
+      throughputMs: settings.throughputMs,
+      target: native.target,
+      targetStatic: native.targetStatic,
+      compiler: native.compiler,
+    },
+    methods: entries,
+    results,
+  };
+}
