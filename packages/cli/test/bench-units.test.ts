@@ -1,0 +1,42 @@
+import { ForkExecError } from '@forkexec/core';
+import { formatBytes, parseList, parsePositiveInt, parseSize } from '../src/bench/sizes.js';
+import { summarize } from '../src/bench/stats.js';
+
+describe('bench option parsing', () => {
+  test('sizes are powers of 1024 with an optional iB', () => {
+    expect(parseSize('50M')).toBe(50 * 2 ** 20);
+    expect(parseSize('1G')).toBe(2 ** 30);
+    expect(parseSize('1.5GiB')).toBe(1.5 * 2 ** 30);
+    expect(parseSize('4096')).toBe(4096);
+    expect(parseSize('64k')).toBe(64 * 1024);
+  });
+
+  test.each(['', '0', '-1M', '12Q', 'M', '1 G B'])('%j is a typed error', (text) => {
+    expect(() => parseSize(text)).toThrow(ForkExecError);
+    expect(() => parseSize(text)).toThrow(/--rss expects sizes/);
+  });
+
+  test('lists and integers', () => {
+    expect(parseList('ntdll, node,,execa')).toEqual(['ntdll', 'node', 'execa']);
+    expect(parsePositiveInt('40', '--runs')).toBe(40);
+    expect(parsePositiveInt('0', '--warmup', 0)).toBe(0);
+    expect(() => parsePositiveInt('2.5', '--runs')).toThrow(/--runs expects an integer >= 1/);
+  });
+
+  test('sizes print back in binary units', () => {
+    expect(formatBytes(50 * 2 ** 20)).toBe('50 MiB');
+    expect(formatBytes(4 * 2 ** 30)).toBe('4 GiB');
+    expect(formatBytes(1.07 * 2 ** 30)).toBe('1.07 GiB');
+    expect(formatBytes(512)).toBe('512 B');
+  });
+});
+
+describe('summarize', () => {
+  test('median, nearest-rank p99, mean, min, max', () => {
+    expect(summarize([3, 1, 2])).toEqual({ median: 2, p99: 3, mean: 2, min: 1, max: 3 });
+    expect(summarize([4, 1, 3, 2])).toMatchObject({ median: 2.5, p99: 4 });
+    const hundred = Array.from({ length: 100 }, (_, i) => i + 1);
+    expect(summarize(hundred)).toMatchObject({ median: 50.5, p99: 99, max: 100 });
+    expect(summarize([])).toBeNull();
+  });
+});
