@@ -1,6 +1,6 @@
 import type { Node } from 'web-tree-sitter';
 import { EXIT_CALLS } from './operations.js';
-import { blockStatements, calleeName, caseStatements, same, statementCall, unparen } from './syntax.js';
+import { blockStatements, calleeName, same, statementCall, unparen } from './syntax.js';
 
 /** What the process knows at a fork site: which node is the fork call, which variable holds its result, and the
  * value it returned in this process (0 in the child, a pid in the parent, -1 on failure). */
@@ -28,6 +28,7 @@ export function evaluate(node: Node, fork: ForkValue): number | undefined {
   const n = unparen(node);
   switch (n.type) {
     case 'identifier':
+    case 'field_expression':
       return n.text === fork.variable ? fork.value : undefined;
     case 'number_literal':
       return /^[0-9]+$/.test(n.text) ? Number(n.text) : undefined;
@@ -218,4 +219,3 @@ export function walkFrom(forkStatement: Node, fork: ForkValue): Path {
   }
 }
 
-export { caseStatements };

@@ -1,13 +1,15 @@
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Language, Parser, type Tree } from 'web-tree-sitter';
 
-// tree-sitter's runtime and the C grammar are wasm: loaded once per thread, on first use.
+// tree-sitter's runtime and the C grammar are wasm: loaded once per thread, on first use. The grammar is read as
+// bytes: given a path, web-tree-sitter imports node:fs dynamically, which Jest's CommonJS runtime refuses.
 let ready: Promise<Parser> | undefined;
 
 async function load(): Promise<Parser> {
-  const require = createRequire(import.meta.url);
+  const resolve = createRequire(import.meta.url).resolve;
   await Parser.init();
-  const language = await Language.load(require.resolve('tree-sitter-c/tree-sitter-c.wasm'));
+  const language = await Language.load(readFileSync(resolve('tree-sitter-c/tree-sitter-c.wasm')));
   const parser = new Parser();
   parser.setLanguage(language);
   return parser;

@@ -1,0 +1,98 @@
+import type { ForkSite, Frontend, TransformResult } from '../model.js';
+import type { Tree } from 'web-tree-sitter';
+import { analyzeTree, type FileAnalysis, type FunctionIndex, type SiteAnalysis } from './classify.js';
+import { parseC } from './parser.js';
+import { planConversion } from './plan.js';
+import { applyEdits, type Edit, includeEdits, overlaps, siteEdits } from './rewrite.js';
+
+export { analyzeTree, execThroughHelper, type FileAnalysis, type FunctionIndex, type FunctionSummary, indexFunctions, mentionsForkOrExec } from './classify.js';
+export { parseC } from './parser.js';
+
+function countErrors(root: { descendantsOfType(t: string): unknown[] }): number {
+  return root.descendantsOfType('ERROR').length;
+}
+
+/** Decides whether a site converts, recording why not on the site; returns the edits when it does. */
+function judge(source: string, a: SiteAnalysis): { edits: Edit[]; frees: boolean } | null {
+  const result = planConversion(a);
+  if ('blockers' in result) {
+    if (a.site.class === 'fork+exec') {
+      a.site.blockers = result.blockers;
+      a.site.reason ??= `not convertible: ${result.blockers[0]}`;
+    }
+    return null;
+  }
+  const edits = siteEdits(source, a, result.plan);
+  if (typeof edits === 'string') {
+    a.site.blockers = [edits];
+    a.site.reason = `not convertible: ${edits}`;
+    return null;
+  }
+  a.site.convertible = true;
+  return { edits, frees: result.plan.frees.length > 0 };
+}
+
+/** Finds and classifies the fork sites of a parsed C file; `index` adds functions defined elsewhere in the codebase. */
+export function scanTree(tree: Tree, source: string, file: string, index?: FunctionIndex): FileAnalysis {
+  const analysis = analyzeTree(tree, file, index);
+  for (const a of analysis.sites) judge(source, a);
+  return analysis;
+}
+
+export async function scanC(source: string, file: string, index?: FunctionIndex): Promise<ForkSite[]> {
+  const tree = await parseC(source);
+  try {
+    return scanTree(tree, source, file, index).sites.map((a) => a.site);
+  } finally {
+    tree.delete();
+  }
+}
+
+/** Converts the convertible fork+exec sites of one C file into fork_before_exec calls. */
+export async function transformC(source: string, file: string): Promise<TransformResult> {
+  const tree = await parseC(source);
+  try {
+    const { sites } = analyzeTree(tree, file);
+    const edits: Edit[] = [];
+    let frees = false;
+    for (const a of sites) {
+      const judged = judge(source, a);
+      if (!judged) continue;
+      if (overlaps([...edits, ...judged.edits])) {
+        a.site.convertible = false;
+        a.site.reason = 'not convertible: its rewrite overlaps another site\'s';
+        a.site.blockers = ['its rewrite overlaps another site\'s'];
+        continue;
+      }
+      edits.push(...judged.edits);
+      frees ||= judged.frees;
+      a.site.converted = true;
+    }
+    const result = (code: string): TransformResult => ({ code, changed: code !== source, sites: sites.map((s) => s.site) });
+    const converted = sites.filter((s) => s.site.converted);
+    if (!converted.length) return result(source);
+    edits.push(...includeEdits(tree, ['"forkexec.h"', '<errno.h>', ...(frees ? ['<stdlib.h>'] : [])]));
+    const code = applyEdits(source, edits);
+    // The rewrite must leave the file as parseable as it found it; otherwise nothing changes.
+    const check = await parseC(code);
+    const broken = countErrors(check.rootNode) > countErrors(tree.rootNode);
+    check.delete();
+    if (!broken) return result(code);
+    for (const s of converted) {
+      s.site.converted = false;
+      s.site.convertible = false;
+      s.site.reason = 'not convertible: the rewritten file did not parse, so the file is left unchanged';
+      s.site.blockers = ['the rewritten file did not parse'];
+    }
+    return result(source);
+  } finally {
+    tree.delete();
+  }
+}
+
+export const cFrontend: Frontend = {
+  language: 'c',
+  extensions: ['.c', '.h'],
+  scan: (source, file) => scanC(source, file),
+  transform: transformC,
+};

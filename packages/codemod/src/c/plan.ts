@@ -1,0 +1,334 @@
+import type { Node } from 'web-tree-sitter';
+import type { SiteAnalysis } from './classify.js';
+import { EXIT_CALLS } from './operations.js';
+import { blockStatements, callArgs, calleeName, callsUnder, same, statementCall, unparen } from './syntax.js';
+
+/** How a convertible site becomes a fork_before_exec call. Texts are C source, `fx` names the action list. */
+export interface ConversionPlan {
+  /** Child statements that only build memory (argv, env, buffers) or log to stderr: they run in the parent. */
+  hoisted: Node[];
+  /** Locals the hoisted code allocates and the parent frees after the call. */
+  frees: string[];
+  /** forkexec_* calls, in the child's order. */
+  actions: string[];
+  /** Statements of an execl-style argument list turned into an array. */
+  argvArray?: string[];
+  file: string;
+  argv: string;
+  envp: string;
+  flags: string;
+  exitStatus: string;
+  /** The child's statements, all in one block, that the call replaces. */
+  region: { first: Node; last: Node; form: 'branch' | 'else' | 'case' | 'tail'; test?: Node };
+}
+
+export type PlanResult = { plan: ConversionPlan } | { blockers: string[] };
+
+const NULL_POINTER = /^\(\s*(?:char|void|const\s+char)\s*\*\s*\)\s*(?:0|NULL)$|^(?:0|NULL|nullptr)$/;
+const HOISTABLE_ALLOC = new Set(['malloc', 'calloc', 'strdup', 'strndup']);
+const HOISTABLE_PURE = new Set(['strlen', 'strcmp', 'strncmp', 'strchr', 'strrchr']);
+/** Memory-only calls whose first argument is the memory they write. */
+const HOISTABLE_WRITES = new Set(['snprintf', 'sprintf', 'strcpy', 'strncpy', 'strcat', 'strncat', 'memcpy', 'memset', 'sigemptyset', 'sigfillset', 'sigaddset', 'sigdelset']);
+const STDERR = /^(?:stderr|2|STDERR_FILENO)$/;
+
+/** The variable at the root of an lvalue: `args[i]` → args, `&set` → set, `rl.rlim_cur` → rl. */
+function baseName(node: Node): string | null {
+  let n = unparen(node);
+  for (;;) {
+    if (n.type === 'identifier') return n.text;
+    if (n.type === 'subscript_expression') n = unparen(n.childForFieldName('argument')!);
+    else if (n.type === 'field_expression' && n.child(1)?.type === '.') n = unparen(n.childForFieldName('argument')!);
+    else if (n.type === 'pointer_expression' && n.child(0)?.type === '&') n = unparen(n.childForFieldName('argument')!);
+    else return null;
+  }
+}
+
+function calls(node: Node): string[] {
+  return callsUnder(node).map((c) => calleeName(c) ?? c.childForFieldName('function')!.text);
+}
+
+function exitStatus(stmt: Node | null | undefined): string | null {
+  if (!stmt) return null;
+  if (stmt.type === 'compound_statement') {
+    const list = blockStatements(stmt);
+    return list.length === 1 ? exitStatus(list[0]) : null;
+  }
+  const call = statementCall(stmt);
+  const name = call && calleeName(call);
+  if (!call || !name || !EXIT_CALLS.has(name) || name === 'abort') return null;
+  const [arg] = callArgs(call);
+  return arg && /^(?:[0-9]+|EXIT_FAILURE|EXIT_SUCCESS)$/.test(arg.text) ? arg.text : null;
+}
+
+/** `if (CALL(...) < 0) _exit(S);` and its spellings: the call and S, or null. */
+function checkedCall(stmt: Node): { call: Node; status: string } | null {
+  if (stmt.type !== 'if_statement' || stmt.childForFieldName('alternative')) return null;
+  const status = exitStatus(stmt.childForFieldName('consequence'));
+  if (!status) return null;
+  let cond = unparen(stmt.childForFieldName('condition')!);
+  if (cond.type === 'binary_expression') {
+    const op = cond.childForFieldName('operator')?.type;
+    const right = cond.childForFieldName('right')!.text;
+    if (!((op === '<' && right === '0') || (['==', '!='].includes(op!) && ['-1', '0'].includes(right)))) return null;
+    if (op === '!=' && right !== '0') return null;
+    if (op === '==' && right === '0') return null;
+    cond = unparen(cond.childForFieldName('left')!);
+  }
+  return cond.type === 'call_expression' ? { call: cond, status } : null;
+}
+
+class Planner {
+  readonly blockers: string[] = [];
+  readonly hoisted: Node[] = [];
+  readonly frees: string[] = [];
+  readonly actions: string[] = [];
+  readonly locals = new Set<string>();
+  /** Exit statuses the child's checked actions use; each must equal the exec failure status. */
+  readonly checkedStatuses: string[] = [];
+  stderrMoved = false;
+  usesEnvActions = false;
+
+  constructor(private readonly vfork: boolean) {}
+
+  block(why: string): void {
+    if (!this.blockers.includes(why)) this.blockers.push(why);
+  }
+
+  /** Can this expression be evaluated in the parent, before the child exists, with the same value? */
+  hoistSafe(expr: Node): boolean {
+    for (const name of calls(expr)) {
+      if (!HOISTABLE_ALLOC.has(name) && !HOISTABLE_PURE.has(name)) {
+        this.block(`${name}() in the child's computations: its result may differ in the parent`);
+        return false;
+      }
+    }
+    return !/\b(?:errno|getpid)\b/.test(expr.text);
+  }
+
+  noCalls(args: Node[], what: string): boolean {
+    const inner = args.flatMap((a) => calls(a));
+    if (inner.length) this.block(`${what} calls ${inner[0]}() in its arguments: it would run in the parent`);
+    return inner.length === 0;
+  }
+
+  declaration(stmt: Node): void {
+    for (const d of stmt.childrenForFieldName('declarator')) {
+      if (!d) continue;
+      const value = d.type === 'init_declarator' ? d.childForFieldName('value') : null;
+      const target = d.type === 'init_declarator' ? d.childForFieldName('declarator')! : d;
+      const name = target.descendantsOfType('identifier')[0]?.text ?? (target.type === 'identifier' ? target.text : null);
+      if (!name) return this.block(`declaration ${stmt.text.split('\n')[0]} in the child`);
+      if (value && value.type !== 'initializer_list' && !this.hoistSafe(value)) return;
+      if (value?.type === 'initializer_list' && !this.hoistSafe(value)) return;
+      this.locals.add(name);
+      if (value && value.type === 'call_expression' && HOISTABLE_ALLOC.has(calleeName(value) ?? '')) this.frees.push(name);
+    }
+    this.hoisted.push(stmt);
+  }
+
+  /** A child statement before the exec. */
+  statement(stmt: Node): void {
+    if (stmt.type === 'declaration') return this.declaration(stmt);
+    if (stmt.type.startsWith('preproc_')) return this.block('preprocessor alternatives in the child branch: each configuration needs its own actions');
+    if (['for_statement', 'while_statement', 'do_statement'].includes(stmt.type)) return this.block('a loop in the child: its actions depend on run-time data');
+    if (stmt.type === 'if_statement') {
+      const checked = checkedCall(stmt);
+      if (!checked) return this.block('a conditional in the child: its actions depend on run-time data');
+      this.checkedStatuses.push(checked.status);
+      return this.call(checked.call, true);
+    }
+    if (stmt.type !== 'expression_statement') return this.block(`a ${stmt.type.replace(/_/g, ' ')} in the child`);
+    const call = statementCall(stmt);
+    if (call) return this.call(call, false, stmt);
+    const e = unparen(stmt.namedChild(0)!);
+    if (e.type === 'assignment_expression') {
+      const base = baseName(e.childForFieldName('left')!);
+      if (base && this.locals.has(base)) {
+        if (this.hoistSafe(e.childForFieldName('right')!)) this.hoisted.push(stmt);
+        return;
+      }
+      return this.block(this.vfork ? `assignment to ${e.childForFieldName('left')!.text}: a vfork child writes the parent's memory` : `assignment to ${e.childForFieldName('left')!.text} in the child`);
+    }
+    this.block(`statement ${stmt.text.split('\n')[0]} in the child`);
+  }
+
+  action(text: string): void {
+    this.actions.push(text);
+  }
+
+  call(call: Node, checked: boolean, stmt?: Node): void {
+    const name = calleeName(call);
+    if (!name) return this.block(`a call through ${call.childForFieldName('function')!.text} in the child`);
+    const args = callArgs(call);
+    const a = args.map((n) => n.text);
+    const mayFail = (what: string) => {
+      if (!checked) this.block(`${what}: the child ignores its failure, where the action would fail the spawn`);
+    };
+    if (HOISTABLE_WRITES.has(name)) {
+      const base = args[0] && baseName(args[0]);
+      if (stmt && base && this.locals.has(base) && this.hoistSafe(call)) {
+        this.hoisted.push(stmt);
+        return;
+      }
+      return this.block(`${name}() writes memory the child does not own`);
+    }
+    if (!this.noCalls(args, `${name}()`)) return;
+    switch (name) {
+      case 'close':
+        if (a[0] === '2') this.stderrMoved = true;
+        return this.action(`forkexec_close(fx, ${a[0]})`);
+      case 'dup2':
+        if (a[1] === '2' || a[1] === 'STDERR_FILENO') this.stderrMoved = true;
+        return this.action(`forkexec_dup2(fx, ${a[0]}, ${a[1]})`);
+      case 'closefrom':
+        this.stderrMoved ||= !/^[3-9][0-9]*$/.test(a[0]);
+        return this.action(`forkexec_closefrom(fx, ${a[0]})`);
+      case 'chdir':
+      case 'fchdir':
+        mayFail(`${name}()`);
+        return this.action(`forkexec_${name}(fx, ${a[0]})`);
+      case 'setsid':
+        return this.action('forkexec_setsid(fx)');
+      case 'setpgrp':
+        return this.action('forkexec_setpgid(fx, 0)');
+      case 'setpgid':
+        if (a[0] !== '0') return this.block('setpgid() of another process than the child');
+        return this.action(`forkexec_setpgid(fx, ${a[1]})`);
+      case 'umask':
+        return this.action(`forkexec_umask(fx, ${a[0]})`);
+      case 'signal':
+        if (a[1] === 'SIG_DFL') return this.action(`forkexec_sigdefault(fx, ${a[0]})`);
+        if (a[1] === 'SIG_IGN') return this.action(`forkexec_sigignore(fx, ${a[0]})`);
+        return this.block('signal() installs a handler in the child');
+      case 'sigprocmask':
+      case 'pthread_sigmask':
+        if (a[0] !== 'SIG_SETMASK' || !NULL_POINTER.test(a[2] ?? '')) return this.block(`${name}() other than SIG_SETMASK without the old mask`);
+        return this.action(`forkexec_sigmask(fx, ${a[1]})`);
+      case 'setgid':
+      case 'setuid':
+        mayFail(`${name}()`);
+        return this.action(`forkexec_${name}(fx, ${a[0]})`);
+      case 'setgroups':
+        mayFail('setgroups()');
+        return this.action(`forkexec_setgroups(fx, ${a[0]}, ${a[1]})`);
+      case 'setrlimit':
+        mayFail('setrlimit()');
+        return this.action(`forkexec_setrlimit(fx, ${a[0]}, ${a[1]})`);
+      case 'nice':
+        if (!/^[0-9]+$/.test(a[0])) mayFail('nice() with a negative or computed increment');
+        return this.action(`forkexec_nice(fx, ${a[0]})`);
+      case 'setenv':
+        if (a[2] === '0') return this.block('setenv() without overwrite');
+        this.usesEnvActions = true;
+        return this.action(`forkexec_setenv(fx, ${a[0]}, ${a[1]})`);
+      case 'unsetenv':
+        this.usesEnvActions = true;
+        return this.action(`forkexec_unsetenv(fx, ${a[0]})`);
+      case 'fprintf':
+      case 'fputs':
+      case 'fputc':
+      case 'dprintf':
+      case 'write': {
+        const stream = name === 'fprintf' || name === 'dprintf' || name === 'write' ? a[0] : a[1];
+        if (!stmt || checked || !STDERR.test(stream ?? '')) return this.block(`${name}() to ${stream} in the child: buffered or redirected output cannot move to the parent`);
+        if (this.stderrMoved || this.actions.length) return this.block(`${name}() to stderr after the child changed its fds or state: the parent's stderr would differ`);
+        this.hoisted.push(stmt);
+        return;
+      }
+      default:
+        return this.block(`${name}() in the child has no fork_before_exec action`);
+    }
+  }
+}
+
+const EXEC_FLAGS: Record<string, string> = { execv: '0', execve: '0', execl: '0', execle: '0', execvp: 'FORKEXEC_SEARCH_PATH', execlp: 'FORKEXEC_SEARCH_PATH' };
+
+function castArg(text: string): string {
+  return /^(?:[A-Za-z_][A-Za-z0-9_]*|"(?:[^"\\]|\\.)*")$/.test(text) ? `(char *)${text}` : `(char *)(${text})`;
+}
+
+/** Where the child's code sits: one block, one else, one case, or the tail of the block after the parent's test. */
+function findRegion(a: SiteAnalysis): ConversionPlan['region'] | string {
+  const stmts = a.childStatements;
+  const first = stmts[0];
+  const last = stmts.at(-1)!;
+  const parent = first.parent!;
+  const owner = parent.type === 'case_statement' ? parent.parent! : parent;
+  if (!['compound_statement'].includes(owner.type)) return 'the child is not a block of statements';
+  const list = blockStatements(owner);
+  const i = list.findIndex((s) => same(s, first));
+  const run = list.slice(i, i + stmts.length);
+  if (run.length !== stmts.length || run.some((s, k) => !same(s, stmts[k]))) return 'the child runs statements from several blocks';
+  const after = list.slice(i + stmts.length);
+  const reachedByParent = [...a.parent.statements, ...a.failed.statements].some((s) => stmts.some((c) => same(c, s)));
+  if (reachedByParent) return 'the parent (or a failed fork) also runs the child statements';
+  if (parent.type === 'case_statement' || list[i - 1]?.type === 'case_statement') {
+    const label = parent.type === 'case_statement' ? parent : list[i - 1];
+    if (!same(list[i - 1], label) || (after.length && after[0].type !== 'case_statement')) return 'the child shares its case with other code';
+    return { first, last, form: 'case', test: label };
+  }
+  if (after.length) return 'statements follow the child in its block';
+  const holder = owner.parent!;
+  if (holder.type === 'if_statement' && same(holder.childForFieldName('consequence'), owner) && i === 0) return { first, last, form: 'branch', test: holder };
+  if (holder.type === 'else_clause' && i === 0) return { first, last, form: 'else', test: holder.parent! };
+  // The tail of a block: the parent left it earlier (`if (pid > 0) return pid;`).
+  return { first, last, form: 'tail' };
+}
+
+export function planConversion(a: SiteAnalysis): PlanResult {
+  const { site } = a;
+  if (site.class !== 'fork+exec') return { blockers: [site.reason ?? `class ${site.class}`] };
+  if (site.call !== 'fork' && site.call !== 'vfork') return { blockers: [site.call === 'forkpty' ? 'forkpty() sets up a pseudo-terminal, which has no action' : site.reason ?? `forks through ${site.call}()`] };
+  if (a.child.leftForkStatement) return { blockers: ['the child falls out of the fork statement into code a path without fork shares: exec is not only the child\'s'] };
+  if (a.child.end !== 'exit') return { blockers: [a.child.end === 'return' || a.child.end === 'function-end' ? 'the child returns to the caller when exec fails' : 'the child does not exit when exec fails'] };
+  if (!['compound_statement', 'case_statement', 'translation_unit'].includes(a.forkStatement.parent?.type ?? '')) return { blockers: ['the fork statement is not directly in a block'] };
+  if (!a.childStatements.length) return { blockers: ['empty child'] };
+  const region = findRegion(a);
+  if (typeof region === 'string') return { blockers: [region] };
+
+  const planner = new Planner(site.call === 'vfork');
+  const stmts = a.childStatements;
+  const execIndex = stmts.findIndex((s) => {
+    const call = statementCall(s);
+    return !!call && calleeName(call) === site.exec;
+  });
+  if (execIndex < 0) planner.block(`${site.exec}() is not a statement of its own in the child's block`);
+  const execCount = stmts.flatMap((s) => callsUnder(s)).filter((c) => calleeName(c)?.startsWith('exec') || calleeName(c) === 'fexecve').length;
+  if (execCount > 1) planner.block('several exec attempts in the child');
+  for (const s of stmts.slice(0, Math.max(execIndex, 0))) planner.statement(s);
+  const afterExec = stmts.slice(execIndex + 1);
+  const status = exitStatus(afterExec.at(-1));
+  if (afterExec.length > 1) planner.block('the child reports a failed exec itself (it logs or cleans up before exiting): fork_before_exec cannot run code after a failed exec');
+  if (!status) planner.block(/errno/.test(afterExec.at(-1)?.text ?? '') ? 'the exit status of a failed exec is computed from errno' : 'the exit status of a failed exec is not a constant');
+  for (const s of planner.checkedStatuses) if (s !== status) planner.block(`an action failure exits with ${s} but a failed exec with ${status}: one status for both is all fork_before_exec keeps`);
+  const exec = statementCall(stmts[execIndex] ?? stmts[0]);
+  const execName = site.exec!;
+  if (!(execName in EXEC_FLAGS)) planner.block(execName === 'execvpe' ? 'execvpe() searches the parent\'s PATH but runs with another environment' : `${execName}() has no fork_before_exec equivalent`);
+  if (planner.blockers.length || !exec) return { blockers: planner.blockers };
+
+  const args = callArgs(exec);
+  if (!planner.noCalls(args, `${execName}()`)) return { blockers: planner.blockers };
+  const plan: ConversionPlan = {
+    hoisted: planner.hoisted,
+    frees: planner.frees,
+    actions: planner.actions,
+    file: args[0].text,
+    argv: '',
+    envp: 'NULL',
+    flags: EXEC_FLAGS[execName],
+    exitStatus: status!,
+    region,
+  };
+  if (execName.startsWith('execl')) {
+    const list = args.slice(1).map((n) => n.text);
+    if (execName === 'execle') plan.envp = list.pop() ?? 'NULL';
+    if (!NULL_POINTER.test(list.at(-1) ?? '')) return { blockers: [`${execName}()'s argument list does not end with a null pointer`] };
+    plan.argvArray = [...list.slice(0, -1).map(castArg), 'NULL'];
+    plan.argv = 'fx_argv';
+  } else {
+    plan.argv = args[1]?.text ?? 'NULL';
+    if (execName === 'execve') plan.envp = args[2]?.text ?? 'NULL';
+  }
+  if (planner.usesEnvActions && plan.envp !== 'NULL') return { blockers: ['the child changes its environment but execs with an explicit one'] };
+  return { plan };
+}
