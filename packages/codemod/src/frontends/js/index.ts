@@ -3,6 +3,8 @@ import * as recast from 'recast';
 import type { Frontend, TransformResult } from '../../model.js';
 import { parseForRewrite } from './parse.js';
 import { processProgram, type JsOptions } from './program.js';
+import type { RawSourceMap } from 'source-map';
+import { stripRemovedCases } from './strip-removed-cases.js';
 import { programPath } from './traverse.js';
 
 export { SourceSyntaxError } from './parse.js';
@@ -20,15 +22,14 @@ export function createJsFrontend(options: JsOptions = {}): JsFrontend {
     language: 'js',
     extensions: JS_EXTENSIONS,
     scan(source, file) {
-      if (!source.includes('fork')) return [];
       return processProgram(programPath(parseForRewrite(source, file)), file, options, false).sites;
     },
     transform(source, file) {
-      if (!source.includes('fork')) return { code: source, changed: false, sites: [] };
       const ast = parseForRewrite(source, file);
-      const { sites, changed } = processProgram(programPath(ast), file, options, true);
+      const { sites, changed } = processProgram(programPath(ast), file, options, 'recast');
       if (!changed) return { code: source, changed: false, sites };
-      const { code, map } = recast.print(ast, { sourceMapName: `${file}.map`, quote: 'single' });
+      const printed = recast.print(ast, { sourceMapName: `${file}.map`, quote: 'single' });
+      const { code, map } = stripRemovedCases(printed.code, printed.map as RawSourceMap);
       return { code, changed: code !== source, sites, map };
     },
   };

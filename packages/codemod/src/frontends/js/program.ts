@@ -16,8 +16,16 @@ export function moduleSet(options: JsOptions = {}): Set<string> {
   return new Set([POSIX_MODULE, ...(options.modules ?? [])]);
 }
 
-/** Sites of the program, in source order; with `rewrite`, the convertible ones are rewritten. */
-export function processProgram(program: NodePath<t.Program>, file: string, options: JsOptions, rewrite: boolean): { sites: ForkSite[]; changed: boolean } {
+/**
+ * Sites of the program, in source order; with `rewrite`, the convertible ones are rewritten
+ * ('recast' when the result is printed by recast, see ChildBranch.remove).
+ */
+export function processProgram(
+  program: NodePath<t.Program>,
+  file: string,
+  options: JsOptions,
+  rewrite: false | 'babel' | 'recast',
+): { sites: ForkSite[]; changed: boolean } {
   const modules = moduleSet(options);
   const forks: NodePath<t.CallExpression>[] = [];
   program.traverse({
@@ -34,7 +42,7 @@ export function processProgram(program: NodePath<t.Program>, file: string, optio
     if (fork.removed || !fork.node) continue;
     const { site, apply } = analyseSite(fork, file, program, modules, added);
     if (rewrite && apply) {
-      apply();
+      apply(rewrite === 'recast');
       changed = true;
     }
     sites.push(site);

@@ -12,9 +12,16 @@ export interface ChildBranch {
   statements: NodePath<t.Statement>[];
   /** The pid variable's name, when the result is stored. */
   pid: string | null;
-  /** Removes the child branch; call it after `fork()` itself has been replaced. */
-  remove(): void;
+  /**
+   * Removes the child branch; call it after `fork()` itself has been replaced. With `forRecast`,
+   * a switch case is blanked to `case REMOVED_CASE_MARKER:` instead, for `stripRemovedCases` after
+   * printing: recast reprints a switch whose case list changes without indenting its cases.
+   */
+  remove(forRecast: boolean): void;
 }
+
+export const REMOVED_CASE_MARKER = '__forkexec_removed_case__';
+
 
 export type Shape = { ok: true; branch: ChildBranch } | { ok: false; class: SiteClass; reason: string };
 
@@ -158,7 +165,12 @@ function switchShape(
   // A break after exec is only reached when exec fails: it ends the child's statements.
   const last = statements[statements.length - 1];
   if (last?.isBreakStatement() && !last.node.label) statements = statements.slice(0, -1);
-  return { ok: true, branch: { statements, pid, remove: () => clause.remove() } };
+  const remove = (forRecast: boolean) => {
+    if (!forRecast) return clause.remove();
+    clause.node.test = t.identifier(REMOVED_CASE_MARKER);
+    clause.node.consequent = [];
+  };
+  return { ok: true, branch: { statements, pid, remove } };
 }
 
 function ifShape(

@@ -8,8 +8,8 @@ import { findChildBranch } from './shape.js';
 
 export interface SiteAnalysis {
   site: ForkSite;
-  /** Rewrites the site into one fork_before_exec call; only for convertible sites. */
-  apply?: () => void;
+  /** Rewrites the site into one fork_before_exec call; only for convertible sites. See ChildBranch.remove. */
+  apply?: (forRecast: boolean) => void;
 }
 
 function enclosingFunction(path: NodePath): string | null {
@@ -87,10 +87,10 @@ export function analyseSite(
   const refs = new ExportRefs(program, fork.node.callee as t.Expression, fork, addedImports);
   return {
     site,
-    apply: () => {
+    apply: (forRecast) => {
       // The call reuses the child's nodes, so that recast prints them as written.
       fork.replaceWith(buildCall(plan, (name) => refs.ref(name, fork)));
-      shape.branch.remove();
+      shape.branch.remove(forRecast);
       site.converted = true;
     },
   };

@@ -1,0 +1,141 @@
+/**
+ * The codemod runner behind `forkexec codemod`: finds the files, rewrites each through the
+ * frontend for its language (in parallel, atomic writes), and reports per file: converted,
+ * unchanged, skipped sites with reasons, errors. A file that does not parse is an error at
+ * file:line; the other files are still processed.
+ */
+import { availableParallelism } from 'node:os';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { FRONTENDS, frontendFor } from './frontends/index.js';
+import { SourceSyntaxError } from './frontends/js/parse.js';
+import type { ForkSite } from './model.js';
+import { unifiedDiff } from './runner/diff.js';
+import { findFiles } from './runner/find-files.js';
+import { writeFileAtomic } from './runner/write-atomic.js';
+
+export interface RunOptions {
+  /** Files, folders or globs; default the current folder. */
+  paths?: string[];
+  cwd?: string;
+  /** Write nothing; print a unified diff instead. */
+  dry?: boolean;
+  /** Print the machine-readable report instead of the summary. */
+  json?: boolean;
+  /** Exit 1 when a fork site is left unconverted. */
+  failOnUnconverted?: boolean;
+  /** Files processed at once; default the number of CPUs. */
+  concurrency?: number;
+  stdout?: (text: string) => void;
+  stderr?: (text: string) => void;
+}
+
+export type FileStatus = 'converted' | 'unchanged' | 'skipped' | 'error';
+
+export interface FileReport {
+  /** Relative to cwd. */
+  file: string;
+  /** converted: rewritten (maybe with sites left); skipped: has sites, none converted; error: not processed. */
+  status: FileStatus;
+  sites: ForkSite[];
+  error?: { message: string; line?: number; column?: number };
+  /** The unified diff, with `dry`. */
+  diff?: string;
+}
+
+export interface RunReport {
+  files: FileReport[];
+  totals: { files: number; converted: number; unchanged: number; skipped: number; errors: number; sitesConverted: number; sitesUnconverted: number };
+  /** Inputs that matched no file. */
+  missing: string[];
+  exitCode: 0 | 1 | 2;
+}
+
+async function processFile(absolute: string, cwd: string, dry: boolean): Promise<FileReport> {
+  const file = path.relative(cwd, absolute) || absolute;
+  const frontend = frontendFor(absolute);
+  if (!frontend) return { file, status: 'error', sites: [], error: { message: 'no codemod frontend handles this kind of file' } };
+  try {
+    const source = await readFile(absolute, 'utf8');
+    const result = await frontend.transform(source, file);
+    const sites = result.sites;
+    if (!result.changed) return { file, status: sites.length ? 'skipped' : 'unchanged', sites };
+    const report: FileReport = { file, status: 'converted', sites };
+    if (dry) report.diff = unifiedDiff(source, result.code, file.split(path.sep).join('/'));
+    else await writeFileAtomic(absolute, result.code);
+    return report;
+  } catch (error) {
+    if (error instanceof SourceSyntaxError) return { file, status: 'error', sites: [], error: { message: error.message.replace(/^.*?:\d+:\d+: /, ''), line: error.line, column: error.column } };
+    const { line, column } = error as { line?: number; column?: number };
+    return { file, status: 'error', sites: [], error: { message: (error as Error).message ?? String(error), ...(line ? { line, column } : {}) } };
+  }
+}
+
+/** Runs `work` over `items` with at most `limit` at once; results in input order. */
+async function mapLimit<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await work(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return results;
+}
+
+function where(file: string, line?: number, column?: number): string {
+  return line ? `${file}:${line}${column ? `:${column}` : ''}` : file;
+}
+
+/** The human summary: one line per file with something to say, then the totals. */
+export function formatSummary(report: RunReport, dry: boolean): string {
+  const lines: string[] = [];
+  for (const input of report.missing) lines.push(`error      ${input}: no such file, folder, or matching file`);
+  for (const f of report.files) {
+    if (f.status === 'error') lines.push(`error      ${where(f.file, f.error?.line, f.error?.column)}: ${f.error?.message}`);
+    else if (f.status === 'converted') {
+      const n = f.sites.filter((s) => s.converted).length;
+      lines.push(`converted  ${f.file} (${n} site${n === 1 ? '' : 's'})`);
+    }
+    for (const s of f.sites) if (!s.converted) lines.push(`skipped    ${where(f.file, s.line, s.column)} ${s.class}: ${s.reason ?? 'not converted'}`);
+  }
+  const t = report.totals;
+  lines.push(
+    `${t.files} file${t.files === 1 ? '' : 's'}: ${t.converted} ${dry ? 'would be converted' : 'converted'}, ${t.unchanged} unchanged, ${t.skipped} skipped, ${t.errors} error${t.errors === 1 ? '' : 's'}; ` +
+      `${t.sitesConverted} fork site${t.sitesConverted === 1 ? '' : 's'} converted, ${t.sitesUnconverted} left`,
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+export async function runCodemod(options: RunOptions = {}): Promise<RunReport> {
+  const cwd = path.resolve(options.cwd ?? process.cwd());
+  const out = options.stdout ?? ((text: string) => process.stdout.write(text));
+  const err = options.stderr ?? ((text: string) => process.stderr.write(text));
+  const extensions = [...new Set(FRONTENDS.flatMap((f) => f.extensions))];
+  const { files, missing } = await findFiles(options.paths?.length ? options.paths : ['.'], cwd, extensions);
+  const dry = options.dry ?? false;
+  const reports = await mapLimit(files, options.concurrency ?? availableParallelism(), (file) => processFile(file, cwd, dry));
+
+  const count = (status: FileStatus) => reports.filter((r) => r.status === status).length;
+  const sites = reports.flatMap((r) => r.sites);
+  const totals = {
+    files: reports.length,
+    converted: count('converted'),
+    unchanged: count('unchanged'),
+    skipped: count('skipped'),
+    errors: count('error'),
+    sitesConverted: sites.filter((s) => s.converted).length,
+    sitesUnconverted: sites.filter((s) => !s.converted).length,
+  };
+  const exitCode = totals.errors > 0 || missing.length > 0 ? 2 : options.failOnUnconverted && totals.sitesUnconverted > 0 ? 1 : 0;
+  const report: RunReport = { files: reports, totals, missing, exitCode };
+
+  if (options.json) out(`${JSON.stringify(report, null, 2)}\n`);
+  else if (dry) {
+    for (const r of reports) if (r.diff) out(r.diff);
+    err(formatSummary(report, true));
+  } else out(formatSummary(report, false));
+  return report;
+}
