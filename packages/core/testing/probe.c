@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -116,6 +117,40 @@ int main(int argc, char **argv) {
           sep = " ";
         }
       printf("\n");
+    } else if (!strcmp(cmd, "churn")) { /* writes <bytes> to fds 1 and 2 while reading fd 0 to EOF, all at */
+      /* once (spew's pattern), then "in=<bytes read> fnv=<FNV-1a of them>" on stdout */
+      long long total = atoll(need(argc, argv, ++i)), done[3] = {0, 0, 0}, in = 0;
+      unsigned hash = 2166136261u;
+      static char block[65536], buf[65536];
+      for (size_t k = 0; k < sizeof block; k++) block[k] = (char)('a' + k % 26);
+      fflush(stdout);
+      int reading = 1;
+      for (int fd = 0; fd <= 2; fd++) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+      while (reading || done[1] < total || done[2] < total) {
+        struct pollfd p[3] = {{reading ? 0 : -1, POLLIN, 0}, {done[1] < total ? 1 : -1, POLLOUT, 0}, {done[2] < total ? 2 : -1, POLLOUT, 0}};
+        if (poll(p, 3, -1) < 0) {
+          if (errno == EINTR) continue;
+          return 125;
+        }
+        if (p[0].revents) {
+          ssize_t n = read(0, buf, sizeof buf);
+          if (n == 0) reading = 0;
+          else if (n > 0) {
+            in += n;
+            for (ssize_t k = 0; k < n; k++) hash = (hash ^ (unsigned char)buf[k]) * 16777619u;
+          } else if (errno != EAGAIN && errno != EINTR) return 125;
+        }
+        for (int fd = 1; fd <= 2; fd++) {
+          if (!p[fd].revents) continue;
+          size_t at = (size_t)(done[fd] % (long long)sizeof block), n = sizeof block - at;
+          if ((long long)n > total - done[fd]) n = (size_t)(total - done[fd]);
+          ssize_t w = write(fd, block + at, n);
+          if (w > 0) done[fd] += w;
+          else if (errno != EAGAIN && errno != EINTR) return 125;
+        }
+      }
+      for (int fd = 0; fd <= 2; fd++) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+      printf("in=%lld fnv=%08x\n", in, hash);
     } else if (!strcmp(cmd, "fdpath")) {
       char link[64], target[4096];
       snprintf(link, sizeof link, "/proc/self/fd/%s", need(argc, argv, ++i));
