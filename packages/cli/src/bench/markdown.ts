@@ -53,7 +53,7 @@ export function renderMarkdown(report: BenchReport, options: { file: string; cha
     '',
     ...COLUMN_NOTES.map((n) => `- ${n}`),
     '',
-    `Regenerate: \`npx turbo run build --filter=@forkexec/cli && ${report.command}\` (about ${Math.max(1, Math.round((Date.parse(report.finishedAt) - Date.parse(report.startedAt)) / 60000))} min here).`,
+    `Regenerate: \`npx turbo run build --filter=@forkexec/cli && npx ${report.command}\` (about ${Math.max(1, Math.round((Date.parse(report.finishedAt) - Date.parse(report.startedAt)) / 60000))} min here).`,
     `Machine-readable: \`--json FILE\` writes the numbers in the \`${report.format}\` layout (JSON Schema: \`REPORT_SCHEMA\` in packages/cli/src/bench/report.ts, printed by \`forkexec bench --schema\`)${options.json ? `; this page's are in [${path.basename(options.json)}](${rel(options.json)})` : ''}.`,
     '',
   );

@@ -25,7 +25,7 @@ export interface BenchOptions {
   markdown?: string;
 }
 
-export const BENCH_DEFAULTS = { rss: '50M,1G,4G', runs: '40', warmup: '3', inFlight: '64', duration: '1000' } as const;
+export const BENCH_DEFAULTS = { rss: '50M,1G,4G', runs: '30', warmup: '3', inFlight: '64', duration: '1000' } as const;
 
 function write(file: string, text: string): void {
   mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
