@@ -14,6 +14,7 @@ const EINTR = 4;
 const FIRST_POLL_MS = 1;
 const MAX_POLL_MS = 100;
 const SAFETY_POLL_MS = 1000;
+const DETACH_AFTER_MS = 1000;
 
 export interface WaitPid {
   /** waitpid(pid, &status, WNOHANG): pid when reaped (status in `status[0]`), 0 while running, -1 on error. */
@@ -35,6 +36,8 @@ export class Reaper {
   #signalSeen = false;
   #timer: NodeJS.Timeout | undefined;
   #pollMs = FIRST_POLL_MS;
+  /** Removes the listener after a quiet second; adding it back per spawn would cost a signal handle each time. */
+  readonly #detach = setTimeout(() => this.#stopListening(), DETACH_AFTER_MS).unref();
 
   constructor(waitpid: WaitPid) {
     this.#waitpid = waitpid;
@@ -113,11 +116,16 @@ export class Reaper {
     this.#arm();
   };
 
-  /** Nothing pending: let Node exit, and stop listening (a vm sandbox may load this module many times). */
+  /** Nothing pending: let Node exit, and stop listening soon (a vm sandbox may load this module many times). */
   #idle(): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#listening) this.#host.removeListener('SIGCHLD', this.#onSignal);
+    this.#detach.refresh();
+  }
+
+  #stopListening(): void {
+    if (!this.#listening || this.#pending.size > 0) return;
+    this.#host.removeListener('SIGCHLD', this.#onSignal);
     this.#listening = false;
   }
 }
