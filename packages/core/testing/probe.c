@@ -1,13 +1,22 @@
 /* fxprobe: the program the conformance suite spawns. It runs the commands given as arguments,
  * left to right, and prints what the child sees (fds, cwd, ids, signals, limits, ...), so a
- * test can check what a backend's actions did. Exit status 0 unless a command says otherwise. */
+ * test can check what a backend's actions did. Exit status 0 unless a command says otherwise.
+ * On Windows (mingw-w64) it reads its arguments, environment and cwd as UTF-16 and prints UTF-8
+ * without newline translation; argv, exit, echo, env, envcount, cwd, cat, spew, write and sleep work there. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _WIN32
+#include <windows.h>
+#include <direct.h>
+#include <io.h>
+#define read _read
+#define write _write
+#else
+#include <signal.h>
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -15,10 +24,11 @@
 #include <unistd.h>
 
 extern char **environ;
+#endif
 
 static void write_all(int fd, const char *buf, size_t len) {
   while (len > 0) {
-    ssize_t n = write(fd, buf, len);
+    ssize_t n = write(fd, buf, (unsigned)len);
     if (n < 0) {
       if (errno == EINTR) continue;
       exit(120);
@@ -38,6 +48,7 @@ static void spew(int fd, long long bytes) {
   }
 }
 
+#ifndef _WIN32
 static int resource_of(const char *name) {
   static const struct { const char *name; int res; } table[] = {
     {"core", RLIMIT_CORE}, {"cpu", RLIMIT_CPU}, {"data", RLIMIT_DATA}, {"fsize", RLIMIT_FSIZE},
@@ -57,6 +68,8 @@ static void print_limit(rlim_t v) {
   else printf("%llu", (unsigned long long)v);
 }
 
+#endif
+
 static const char *need(int argc, char **argv, int i) {
   if (i >= argc) {
     fprintf(stderr, "fxprobe: %s needs an argument\n", argv[i - 1]);
@@ -65,7 +78,39 @@ static const char *need(int argc, char **argv, int i) {
   return argv[i];
 }
 
+#ifdef _WIN32
+static char *utf8_of(const wchar_t *w) {
+  int n = WideCharToMultiByte(CP_UTF8, 0, w, -1, NULL, 0, NULL, NULL);
+  char *s = malloc((size_t)n);
+  WideCharToMultiByte(CP_UTF8, 0, w, -1, s, n, NULL, NULL);
+  return s;
+}
+
+static wchar_t *utf16_of(const char *s) {
+  int n = MultiByteToWideChar(CP_UTF8, 0, s, -1, NULL, 0);
+  wchar_t *w = malloc((size_t)n * sizeof *w);
+  MultiByteToWideChar(CP_UTF8, 0, s, -1, w, n);
+  return w;
+}
+
+/* The arguments as CommandLineToArgvW splits the command line, in UTF-8; binary stdio.
+ * shell32 is loaded at run time so that the probe builds without extra libraries. */
+static char **windows_argv(int *argc) {
+  typedef wchar_t **(WINAPI *split_fn)(const wchar_t *, int *);
+  split_fn split = (split_fn)(void (*)(void))GetProcAddress(LoadLibraryW(L"shell32.dll"), "CommandLineToArgvW");
+  wchar_t **wargv = split(GetCommandLineW(), argc);
+  char **argv = malloc(((size_t)*argc + 1) * sizeof *argv);
+  for (int i = 0; i < *argc; i++) argv[i] = utf8_of(wargv[i]);
+  argv[*argc] = NULL;
+  for (int fd = 0; fd <= 2; fd++) _setmode(fd, _O_BINARY);
+  return argv;
+}
+#endif
+
 int main(int argc, char **argv) {
+#ifdef _WIN32
+  argv = windows_argv(&argc);
+#endif
   for (int i = 1; i < argc; i++) {
     const char *cmd = argv[i];
     if (!strcmp(cmd, "argv")) { /* prints the whole vector and ends the command list */
@@ -77,15 +122,35 @@ int main(int argc, char **argv) {
     } else if (!strcmp(cmd, "echo")) {
       printf("%s\n", need(argc, argv, ++i));
     } else if (!strcmp(cmd, "env")) {
+#ifdef _WIN32
+      const wchar_t *w = _wgetenv(utf16_of(need(argc, argv, ++i)));
+      const char *v = w ? utf8_of(w) : NULL;
+#else
       const char *v = getenv(need(argc, argv, ++i));
+#endif
       printf("%s\n", v ? v : "<unset>");
     } else if (!strcmp(cmd, "envcount")) {
       int n = 0;
+#ifdef _WIN32
+      /* Entries such as "=C:=C:\\dir" are the per-drive cwds Windows keeps, not variables; and
+       * Wine's loader adds WINE* variables, SystemDrive and SystemRoot to every process. */
+      int wine = GetProcAddress(GetModuleHandleW(L"ntdll.dll"), "wine_get_version") != NULL;
+      wchar_t *block = GetEnvironmentStringsW();
+      for (wchar_t *e = block; *e; e += wcslen(e) + 1)
+        n += *e != L'=' && !(wine && (!wcsncmp(e, L"WINE", 4) || !_wcsnicmp(e, L"SystemDrive=", 12) || !_wcsnicmp(e, L"SystemRoot=", 11)));
+      FreeEnvironmentStringsW(block);
+#else
       for (char **e = environ; *e; e++) n++;
+#endif
       printf("%d\n", n);
     } else if (!strcmp(cmd, "cwd")) {
+#ifdef _WIN32
+      wchar_t buf[32768];
+      printf("%s\n", _wgetcwd(buf, 32768) ? utf8_of(buf) : "<error>");
+#else
       char buf[4096];
       printf("%s\n", getcwd(buf, sizeof buf) ? buf : "<error>");
+#endif
     } else if (!strcmp(cmd, "cat")) {
       fflush(stdout);
       char buf[65536];
@@ -106,7 +171,17 @@ int main(int argc, char **argv) {
       int fd = atoi(need(argc, argv, ++i));
       const char *text = need(argc, argv, ++i);
       fflush(stdout);
-      if (write(fd, text, strlen(text)) < 0) printf("write %d failed: %s\n", fd, strerror(errno));
+      if (write(fd, text, (unsigned)strlen(text)) < 0) printf("write %d failed: %s\n", fd, strerror(errno));
+    } else if (!strcmp(cmd, "sleep")) {
+      long ms = atol(need(argc, argv, ++i));
+      fflush(stdout);
+#ifdef _WIN32
+      Sleep((DWORD)ms);
+#else
+      struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+      while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+#endif
+#ifndef _WIN32
     } else if (!strcmp(cmd, "fds")) {
       long max = sysconf(_SC_OPEN_MAX);
       if (max < 0 || max > 65536) max = 65536;
@@ -192,11 +267,6 @@ int main(int argc, char **argv) {
     } else if (!strcmp(cmd, "nice")) {
       errno = 0;
       printf("%d\n", getpriority(PRIO_PROCESS, 0));
-    } else if (!strcmp(cmd, "sleep")) {
-      long ms = atol(need(argc, argv, ++i));
-      struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-      fflush(stdout);
-      while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
     } else if (!strcmp(cmd, "raise")) {
       int sig = atoi(need(argc, argv, ++i));
       fflush(stdout);
@@ -206,6 +276,7 @@ int main(int argc, char **argv) {
       sigaddset(&set, sig);
       sigprocmask(SIG_UNBLOCK, &set, NULL);
       raise(sig);
+#endif
     } else {
       fprintf(stderr, "fxprobe: unknown command %s\n", cmd);
       return 124;

@@ -1,13 +1,33 @@
-// Placeholder: the Windows implementation through ntdll (issue 4) replaces this file.
-import { BackendUnavailableError, type Backend } from '@forkexec/core';
+// The Windows half of the ntdll backend: processes created at the NT layer through koffi.
+// Nothing here loads native code until a spawn or probe runs on Windows.
+import type { Backend, SpawnRequest, SpawnedChild } from '@forkexec/core';
+import type { ProcessCreator } from './create-process.js';
+import { loadWin32Api } from './ntdll-api.js';
+import { spawnWin32 } from './spawn-child.js';
 
-export function createWin32Backend(): Backend {
+export type { ProcessCreator } from './create-process.js';
+
+export interface Win32BackendOptions {
+  /** The ntdll entry point that creates processes (default NtCreateUserProcess, which falls back to RtlCreateUserProcess). */
+  creator?: ProcessCreator;
+}
+
+export function createWin32Backend(options: Win32BackendOptions = {}): Backend {
+  const creator = options.creator ?? 'NtCreateUserProcess';
   return {
     name: 'ntdll',
-    capabilities: { platforms: ['win32'], actions: [], pidBeforeExec: false, flatCost: true },
-    probe: () => ({ ok: false, reason: 'the Windows implementation is not built yet' }),
-    spawn() {
-      throw new BackendUnavailableError('the Windows ntdll backend is not built yet');
+    capabilities: { platforms: ['win32'], actions: ['dup2', 'close', 'open', 'chdir'], pidBeforeExec: false, flatCost: true },
+    probe() {
+      if (process.platform !== 'win32') return { ok: false, reason: `the Windows ntdll backend runs on win32, not ${process.platform}` };
+      try {
+        loadWin32Api();
+        return { ok: true, detail: `${creator} through koffi` };
+      } catch (error) {
+        return { ok: false, reason: (error as Error).message };
+      }
+    },
+    spawn(request: SpawnRequest): SpawnedChild {
+      return spawnWin32(loadWin32Api(), request, creator);
     },
   };
 }

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs the Windows tests of @forkexec/ntdll-backend for real under Wine: the core conformance suite
+# and test/win32/*.wine.mjs on Windows node, against mingw-built programs. Needs the repo built
+# (npm run build); installs Wine and mingw-w64 when missing (as root, or through sudo).
+# Exit status: non-zero when anything failed.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/wine-env.sh"
+
+prepare_wine
+trap stop_wine EXIT
+
+output="$cache/test-wine.log"
+export FORKEXEC_PROBE FORKEXEC_WINE_KOFFI NODE_OPTIONS
+FORKEXEC_PROBE=$(winpath "$bin_dir/fxprobe.exe")
+FORKEXEC_WINE_KOFFI=$(winpath "$koffi_dir/node_modules/koffi/index.cjs")
+NODE_OPTIONS="--import=file:///$(winpath "$pkg_dir/scripts/wine-koffi-hook.mjs" | tr '\\' /)"
+
+cd "$pkg_dir"
+log "running test/win32/*.wine.mjs on Windows node $NODE_WIN_VERSION"
+status=0
+# Windows node cannot use a Unix pipe as its stdio: stdin from /dev/null, output to a file.
+timeout 900 wine "$node_exe" --test --test-reporter=spec --test-timeout=180000 "test/win32/*.wine.mjs" </dev/null >"$output" 2>&1 || status=$?
+tr -d '\r' <"$output"
+[ "$status" -eq 0 ] && log "Windows tests passed" || log "Windows tests FAILED (exit status $status)"
+exit "$status"
