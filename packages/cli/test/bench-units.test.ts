@@ -1,5 +1,6 @@
 import { ForkExecError } from '@forkexec/core';
 import { formatBytes, parseList, parsePositiveInt, parseSize } from '../src/bench/sizes.js';
+import { terminalProgress } from '../src/bench/progress.js';
 import { summarize } from '../src/bench/stats.js';
 
 describe('bench option parsing', () => {
@@ -38,5 +39,28 @@ describe('summarize', () => {
     const hundred = Array.from({ length: 100 }, (_, i) => i + 1);
     expect(summarize(hundred)).toMatchObject({ median: 50.5, p99: 99, max: 100 });
     expect(summarize([])).toBeNull();
+  });
+});
+
+describe('terminalProgress', () => {
+  const stream = (isTTY: boolean) => {
+    const written: string[] = [];
+    return { written, stream: { isTTY, columns: 40, write: (text: string) => written.push(text) } as unknown as NodeJS.WriteStream };
+  };
+
+  test('repaints one line on a terminal and clears it at the end', () => {
+    const { written, stream: tty } = stream(true);
+    const progress = terminalProgress(tty);
+    progress.update('1 GiB: run 3/30 ntdll and a long tail that does not fit');
+    progress.done();
+    expect(written).toEqual(['\r\x1b[2K', 'forkexec bench [0s] 1 GiB: run 3/30 n', '\r\x1b[2K']);
+  });
+
+  test('writes nothing when the stream is not a terminal', () => {
+    const { written, stream: pipe } = stream(false);
+    const progress = terminalProgress(pipe);
+    progress.update('anything');
+    progress.done();
+    expect(written).toEqual([]);
   });
 });

@@ -13,7 +13,7 @@ export function terminalProgress(stream: NodeJS.WriteStream = process.stderr): {
       last = now;
       const line = `forkexec bench [${Math.round((now - started) / 1000)}s] ${text}`;
       clear();
-      stream.write(line.slice(0, Math.max(20, (stream.columns ?? 80) - 1)));
+      stream.write(line.slice(0, Math.max(20, (stream.columns || 80) - 1)));
     },
     done: clear,
   };
