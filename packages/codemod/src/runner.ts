@@ -8,8 +8,9 @@ import { availableParallelism } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FRONTENDS, frontendFor } from './frontends/index.js';
+import { createJsFrontend } from './frontends/js/index.js';
 import { SourceSyntaxError } from './frontends/js/parse.js';
-import type { ForkSite } from './model.js';
+import type { ForkSite, Frontend } from './model.js';
 import { unifiedDiff } from './runner/diff.js';
 import { findFiles } from './runner/find-files.js';
 import { writeFileAtomic } from './runner/write-atomic.js';
@@ -24,6 +25,8 @@ export interface RunOptions {
   json?: boolean;
   /** Exit 1 when a fork site is left unconverted. */
   failOnUnconverted?: boolean;
+  /** More modules whose fork/exec* count in JS/TS files, besides @forkexec/core/posix. */
+  modules?: string[];
   /** Files processed at once; default the number of CPUs. */
   concurrency?: number;
   stdout?: (text: string) => void;
@@ -51,9 +54,10 @@ export interface RunReport {
   exitCode: 0 | 1 | 2;
 }
 
-async function processFile(absolute: string, cwd: string, dry: boolean): Promise<FileReport> {
+async function processFile(absolute: string, cwd: string, dry: boolean, js: Frontend | undefined): Promise<FileReport> {
   const file = path.relative(cwd, absolute) || absolute;
-  const frontend = frontendFor(absolute);
+  let frontend = frontendFor(absolute);
+  if (frontend?.language === 'js' && js) frontend = js;
   if (!frontend) return { file, status: 'error', sites: [], error: { message: 'no codemod frontend handles this kind of file' } };
   try {
     const source = await readFile(absolute, 'utf8');
@@ -116,7 +120,8 @@ export async function runCodemod(options: RunOptions = {}): Promise<RunReport> {
   const extensions = [...new Set(FRONTENDS.flatMap((f) => f.extensions))];
   const { files, missing } = await findFiles(options.paths?.length ? options.paths : ['.'], cwd, extensions);
   const dry = options.dry ?? false;
-  const reports = await mapLimit(files, options.concurrency ?? availableParallelism(), (file) => processFile(file, cwd, dry));
+  const js = options.modules?.length ? createJsFrontend({ modules: options.modules }) : undefined;
+  const reports = await mapLimit(files, options.concurrency ?? availableParallelism(), (file) => processFile(file, cwd, dry, js));
 
   const count = (status: FileStatus) => reports.filter((r) => r.status === status).length;
   const sites = reports.flatMap((r) => r.sites);

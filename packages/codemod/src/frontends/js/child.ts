@@ -60,10 +60,13 @@ interface PendingOpen {
   target: t.Expression | null;
 }
 
-/** Names of local functions whose body calls exec (directly or one call further). */
-function helperExecs(call: NodePath<t.CallExpression>, ctx: ChildContext, depth = 2): boolean {
+/**
+ * What a call to a function of this file does about exec, looking two calls deep:
+ * 'exec' if its body execs, 'none' if not, 'unknown' if the callee is not a local function.
+ */
+function helperExecs(call: NodePath<t.CallExpression>, ctx: ChildContext, depth = 2): 'exec' | 'none' | 'unknown' {
   const callee = call.node.callee;
-  if (!t.isIdentifier(callee)) return false;
+  if (!t.isIdentifier(callee)) return 'unknown';
   const binding = call.scope.getBinding(callee.name);
   let fn: NodePath | null = null;
   if (binding?.path.isFunctionDeclaration()) fn = binding.path;
@@ -71,17 +74,17 @@ function helperExecs(call: NodePath<t.CallExpression>, ctx: ChildContext, depth 
     const init = binding.path.get('init');
     if (!Array.isArray(init) && (init.isFunctionExpression() || init.isArrowFunctionExpression())) fn = init;
   }
-  if (!fn) return false;
+  if (!fn) return 'unknown';
   let found = false;
   fn.traverse({
     CallExpression(inner) {
       if (found) return;
       const name = importedName(inner, inner.node.callee, ctx.modules);
       if (name && EXEC_NAMES.has(name)) found = true;
-      else if (depth > 1 && inner.node !== call.node && helperExecs(inner, ctx, depth - 1)) found = true;
+      else if (depth > 1 && inner.node !== call.node && helperExecs(inner, ctx, depth - 1) === 'exec') found = true;
     },
   });
-  return found;
+  return found ? 'exec' : 'none';
 }
 
 /** Every exec call (and whether a return, or an unknown call) anywhere under the statements. */
@@ -100,8 +103,9 @@ function survey(statements: NodePath<t.Statement>[], ctx: ChildContext) {
         const name = importedName(p, p.node.callee, ctx.modules);
         if (name && EXEC_NAMES.has(name)) execs.push(p);
         else if (name === null && !globalCallee(p, p.node.callee) && !importedName(p, p.node.callee, KNOWN_MODULES)) {
-          if (helperExecs(p, ctx)) helper ??= calleeText(p.node.callee);
-          else unknown ??= calleeText(p.node.callee);
+          const helps = helperExecs(p, ctx);
+          if (helps === 'exec') helper ??= calleeText(p.node.callee);
+          else if (helps === 'unknown') unknown ??= calleeText(p.node.callee);
         }
       },
       Function(p: NodePath<t.Function>) {

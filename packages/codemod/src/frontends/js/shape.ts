@@ -83,14 +83,24 @@ export function terminates(path: NodePath<t.Statement> | NodePath<t.Statement>[]
   return false;
 }
 
-/** Whether a block's statements can be spliced into the enclosing list without changing scoping. */
-function spliceable(block: t.BlockStatement): boolean {
-  return !block.body.some((s) => (t.isVariableDeclaration(s) && s.kind !== 'var') || t.isClassDeclaration(s) || t.isFunctionDeclaration(s));
+/**
+ * Whether a block's statements can be spliced into the list holding `target` without changing
+ * scoping: its let/const/class names must be bound nowhere around it, nor used as globals.
+ */
+function spliceable(block: t.BlockStatement, target: NodePath): boolean {
+  if (!target.parentPath?.isBlock()) return false;
+  const globals = (target.scope.getProgramParent() as unknown as { globals: Record<string, unknown> }).globals;
+  for (const s of block.body) {
+    if (t.isFunctionDeclaration(s)) return false;
+    const names = t.isVariableDeclaration(s) && s.kind !== 'var' ? Object.keys(t.getBindingIdentifiers(s)) : t.isClassDeclaration(s) && s.id ? [s.id.name] : [];
+    if (names.some((name) => target.scope.hasBinding(name) || name in globals)) return false;
+  }
+  return true;
 }
 
 function replaceWithBranch(target: NodePath<t.Statement>, branch: t.Statement | null | undefined): void {
   if (!branch) target.remove();
-  else if (t.isBlockStatement(branch) && spliceable(branch) && target.parentPath.isBlock?.()) {
+  else if (t.isBlockStatement(branch) && spliceable(branch, target)) {
     if (branch.body.length) target.replaceWithMultiple(branch.body);
     else target.remove();
   } else target.replaceWith(branch);
@@ -139,6 +149,8 @@ export function findChildBranch(fork: NodePath<t.CallExpression>, isExit: (call:
     if (!terminates(first.get('consequent'), isExit)) return { ok: false, class: 'unresolved', reason: 'the fork error branch does not end' };
     first = first.getNextSibling();
   }
+  if (first?.isReturnStatement() && first.node.argument && isPid(unwrap(first.node.argument)))
+    return { ok: false, class: 'wrapper', reason: 'the pid is returned: the child continues in the caller' };
   if (!first || (!first.isIfStatement() && !first.isSwitchStatement()))
     return { ok: false, class: 'unresolved', reason: 'the statement after fork() is not a test of the pid' };
 
@@ -182,7 +194,11 @@ function ifShape(
 ): Shape {
   // Keeps the fork expression's evaluation (by then rewritten) when the statement holding it goes away.
   const keepForkExpression = () => {
-    if (hoist) top.insertBefore(t.expressionStatement(hoist.node as t.Expression));
+    if (!hoist) return;
+    const node = hoist.node as t.Expression;
+    // A fresh assignment: the original carries the parentheses it had inside the test.
+    const expression = t.isAssignmentExpression(node) ? t.assignmentExpression('=', t.cloneNode(node.left), node.right) : node;
+    top.insertBefore(t.expressionStatement(expression));
   };
   let current: NodePath<t.IfStatement> = top;
   for (;;) {

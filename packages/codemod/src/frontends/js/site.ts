@@ -4,7 +4,14 @@ import * as t from '@babel/types';
 import type { ForkSite } from '../../model.js';
 import { ExportRefs, importedName, isProcessMember } from './bindings.js';
 import { analyseChild, type ChildPlan, type Ref } from './child.js';
+import { parseForRewrite } from './parse.js';
 import { findChildBranch } from './shape.js';
+
+/** An expression parsed by recast from `code`, so that recast reprints it as written. */
+function parsedExpression(code: string): t.Expression {
+  const statement = parseForRewrite(`x = ${code};`, 'template.js').program.body[0] as t.ExpressionStatement;
+  return (statement.expression as t.AssignmentExpression).right;
+}
 
 export interface SiteAnalysis {
   site: ForkSite;
@@ -25,7 +32,7 @@ function enclosingFunction(path: NodePath): string | null {
 }
 
 /** `fork_before_exec(file, argv, [actions], env, options)` with the trailing defaults left out. */
-function buildCall(plan: ChildPlan, ref: Ref): t.CallExpression {
+function buildCall(plan: ChildPlan, ref: Ref, forRecast: boolean): t.CallExpression {
   const { exec, actions, envChanges } = plan;
   let env: t.Expression | null = exec.env;
   if (envChanges.length) {
@@ -39,7 +46,8 @@ function buildCall(plan: ChildPlan, ref: Ref): t.CallExpression {
   }
   const searchPath = exec.name.includes('p');
   const args: t.Expression[] = [exec.file, exec.argv, t.arrayExpression(actions.map((build) => build(ref))), env ?? t.identifier('undefined')];
-  if (!searchPath) args.push(t.objectExpression([t.objectProperty(t.identifier('searchPath'), t.booleanLiteral(false))]));
+  // Parsed from text for recast, which then prints it as written (it would spread a new object over three lines).
+  if (!searchPath) args.push(forRecast ? parsedExpression('{ searchPath: false }') : t.objectExpression([t.objectProperty(t.identifier('searchPath'), t.booleanLiteral(false))]));
   else {
     if (!env) args.pop();
     if (!env && actions.length === 0) args.pop();
@@ -89,7 +97,7 @@ export function analyseSite(
     site,
     apply: (forRecast) => {
       // The call reuses the child's nodes, so that recast prints them as written.
-      fork.replaceWith(buildCall(plan, (name) => refs.ref(name, fork)));
+      fork.replaceWith(buildCall(plan, (name) => refs.ref(name, fork), forRecast));
       shape.branch.remove(forRecast);
       site.converted = true;
     },
