@@ -53,7 +53,7 @@ describe('terminalProgress', () => {
     const progress = terminalProgress(tty);
     progress.update('1 GiB: run 3/30 ntdll and a long tail that does not fit');
     progress.done();
-    expect(written).toEqual(['\r\x1b[2K', 'forkexec bench [0s] 1 GiB: run 3/30 n', '\r\x1b[2K']);
+    expect(written).toEqual(['\r\x1b[2K', 'forkexec bench [0s] 1 GiB: run 3/30 ntd', '\r\x1b[2K']);
   });
 
   test('writes nothing when the stream is not a terminal', () => {
