@@ -31,7 +31,7 @@ export function evaluate(node: Node, fork: ForkValue): number | undefined {
     case 'field_expression':
       return n.text === fork.variable ? fork.value : undefined;
     case 'number_literal':
-      return /^[0-9]+$/.test(n.text) ? Number(n.text) : undefined;
+      return /^-?(?:[0-9]+|0x[0-9a-f]+)[ul]*$/i.test(n.text) ? Number.parseInt(n.text, /0x/i.test(n.text) ? 16 : 10) : undefined;
     case 'call_expression':
       return same(n, fork.call) ? fork.value : undefined;
     case 'assignment_expression': {

@@ -16,7 +16,7 @@ const CATEGORIES: [string, string[]][] = [
   ['signal', ['signal', 'sigaction', 'bsd_signal', 'sigset']],
   ['sigmask', ['sigprocmask', 'pthread_sigmask', 'sigsetmask', 'sigblock', 'sigrelse', 'sighold']],
   ['setsid', ['setsid']],
-  ['malloc', ['malloc', 'calloc', 'realloc', 'strdup', 'strndup', 'asprintf', 'vasprintf', 'xmalloc', 'xcalloc', 'xstrdup', 'xasprintf', 'reallocarray']],
+  ['malloc', ['malloc', 'calloc', 'realloc', 'strdup', 'strndup', 'asprintf', 'vasprintf', 'xmalloc', 'xcalloc', 'xstrdup', 'xasprintf', 'reallocarray', 'snprintf', 'sprintf', 'strcpy', 'strncpy', 'strcat', 'strncat', 'memcpy', 'memset']],
   ['credentials', ['setuid', 'setgid', 'seteuid', 'setegid', 'setreuid', 'setregid', 'setresuid', 'setresgid', 'setgroups', 'initgroups', 'setlogin', 'setusercontext', 'cap_set_proc']],
   ['tty', ['tcsetpgrp', 'ioctl', 'login_tty', 'ttyname', 'tcsetattr', 'grantpt', 'unlockpt']],
   ['chdir', ['chdir', 'fchdir']],

@@ -97,6 +97,10 @@ class Planner {
   /** Can this expression be evaluated in the parent, before the child exists, with the same value? */
   hoistSafe(expr: Node): boolean {
     for (const name of calls(expr)) {
+      if (name === 'open' || name === 'openat') {
+        this.block(`${name}() in the child: opening a file onto an fd is not matched yet (forkexec_open)`);
+        return false;
+      }
       if (!HOISTABLE_ALLOC.has(name) && !HOISTABLE_PURE.has(name)) {
         this.block(`${name}() in the child's computations: its result may differ in the parent`);
         return false;
@@ -166,7 +170,7 @@ class Planner {
     };
     if (HOISTABLE_WRITES.has(name)) {
       const base = args[0] && baseName(args[0]);
-      if (stmt && base && this.locals.has(base) && this.hoistSafe(call)) {
+      if (stmt && base && this.locals.has(base) && args.every((arg) => this.hoistSafe(arg))) {
         this.hoisted.push(stmt);
         return;
       }
@@ -235,6 +239,9 @@ class Planner {
         this.hoisted.push(stmt);
         return;
       }
+      case 'open':
+      case 'openat':
+        return this.block(`${name}() in the child: opening a file onto an fd is not matched yet (forkexec_open)`);
       default:
         return this.block(`${name}() in the child has no fork_before_exec action`);
     }
@@ -298,6 +305,7 @@ export function planConversion(a: SiteAnalysis): PlanResult {
   for (const s of stmts.slice(0, Math.max(execIndex, 0))) planner.statement(s);
   const afterExec = stmts.slice(execIndex + 1);
   const status = exitStatus(afterExec.at(-1));
+  if (site.call === 'vfork' && afterExec.some((s) => s.descendantsOfType('assignment_expression').length)) planner.block('a vfork child that writes the parent\'s memory after a failed exec (it stores errno for the parent)');
   if (afterExec.length > 1) planner.block('the child reports a failed exec itself (it logs or cleans up before exiting): fork_before_exec cannot run code after a failed exec');
   if (!status) planner.block(/errno/.test(afterExec.at(-1)?.text ?? '') ? 'the exit status of a failed exec is computed from errno' : 'the exit status of a failed exec is not a constant');
   for (const s of planner.checkedStatuses) if (s !== status) planner.block(`an action failure exits with ${s} but a failed exec with ${status}: one status for both is all fork_before_exec keeps`);

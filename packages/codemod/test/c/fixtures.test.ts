@@ -1,0 +1,63 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { probePath } from '@forkexec/core/testing';
+import { transformC } from '../../src/c/index.js';
+import type { ForkSite } from '../../src/model.js';
+import { compile, fixtureNames, NATIVE, readFixture, runIn, tempDir, UPDATE, writeFixture } from './fixture-harness.js';
+
+// Every shape of fork-sites.md as a fixture: how it is classified, what the rewrite makes of it, and, for the
+// converted ones, the original and the conversion compiled and run side by side.
+
+type ExpectedSite = Partial<ForkSite> & { reasonMatches?: string };
+
+const summary = (s: ForkSite) => ({
+  line: s.line,
+  function: s.function,
+  call: s.call,
+  class: s.class,
+  convertible: s.convertible,
+  converted: s.converted ?? false,
+  operations: s.operations,
+  ...(s.exec ? { exec: s.exec } : {}),
+  ...(s.reason ? { reason: s.reason } : {}),
+});
+
+describe.each(fixtureNames())('C fixture %s', (name) => {
+  const input = readFixture(name, 'input.c')!;
+
+  test('sites, classes and the rewrite', async () => {
+    const result = await transformC(input, `${name}/input.c`);
+    if (UPDATE) {
+      writeFixture(name, 'output.c', result.changed ? result.code : undefined);
+      writeFixture(name, 'sites.json', `${JSON.stringify(result.sites.map(summary), null, 2)}\n`);
+    }
+    const expected = JSON.parse(readFixture(name, 'sites.json') ?? '[]') as ExpectedSite[];
+    expect(result.sites.map(summary)).toEqual(expected);
+    const output = readFixture(name, 'output.c');
+    if (output === undefined) {
+      expect(result.changed).toBe(false);
+      expect(result.code).toBe(input);
+    } else {
+      expect(result.code).toBe(output);
+      // A second run changes nothing.
+      const again = await transformC(output, `${name}/output.c`);
+      expect(again.changed).toBe(false);
+      expect(again.sites.some((s) => s.convertible)).toBe(false);
+    }
+  });
+
+  const output = readFixture(name, 'output.c');
+  if (output === undefined) return; // left unchanged: nothing to run side by side
+  (existsSync(path.join(NATIVE, 'libforkexec.c')) ? test : test.skip)('the conversion compiles and behaves like the original', () => {
+    const dir = tempDir();
+    const before = compile(input, dir, 'before');
+    const after = compile(output!, dir, 'after');
+    const probe = probePath();
+    const work = path.join(dir, 'work');
+    const a = runIn(work, before, [probe]);
+    const b = runIn(work, after, [probe]);
+    expect(a.status).toBe(0);
+    expect(a.stdout).toMatch(/exit|parent saw/); // the program reported on its child
+    expect(b).toEqual(a);
+  });
+});
