@@ -48,9 +48,11 @@ function spawn(request: SpawnRequest): SpawnedChild {
   closeAfterSpawn(stdio);
   const { pid } = outcome;
   const exited = children.watch(pid);
+  const streams = stdioStreams(stdio);
+  exited.then(() => process.nextTick(flushStdio, streams), () => {});
   return {
     pid,
-    ...stdioStreams(stdio),
+    ...streams,
     exited,
     kill(signal = 'SIGTERM') {
       if (!children.isPending(pid)) return false;
@@ -62,6 +64,15 @@ function spawn(request: SpawnRequest): SpawnedChild {
       }
     },
   };
+}
+
+/**
+ * Once the child is gone, as child_process does: stdin has no reader left, and output nobody
+ * reads is drained so that its pipe reaches EOF and closes instead of staying open forever.
+ */
+function flushStdio({ stdin, stdout, stderr }: ReturnType<typeof stdioStreams>): void {
+  stdin?.destroy();
+  for (const stream of [stdout, stderr]) if (stream && stream.readable && !stream.readableFlowing && stream.listenerCount('data') === 0 && stream.listenerCount('readable') === 0) stream.resume();
 }
 
 function spawnFailure(request: SpawnRequest, errno: number, refusedIndex: number | undefined): SpawnError {
