@@ -7,12 +7,9 @@ import type { Backend } from '@forkexec/core';
 import { createPosixBackend } from './posix/posix-backend.js';
 import { createWin32Backend } from './win32/index.js';
 
-/** Options of the Windows implementation (the POSIX one takes none). */
-export type NtdllBackendOptions = Parameters<typeof createWin32Backend>[0];
-
-/** A backend for this platform; core calls it with the config file's `backendOptions`. */
-export function createBackend(options?: NtdllBackendOptions): Backend {
-  return process.platform === 'win32' ? createWin32Backend(options) : createPosixBackend();
+/** A backend for this platform. */
+export function createBackend(): Backend {
+  return process.platform === 'win32' ? createWin32Backend() : createPosixBackend();
 }
 
 export const backend: Backend = createBackend();
