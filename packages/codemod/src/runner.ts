@@ -118,7 +118,10 @@ export async function runCodemod(options: RunOptions = {}): Promise<RunReport> {
   const out = options.stdout ?? ((text: string) => process.stdout.write(text));
   const err = options.stderr ?? ((text: string) => process.stderr.write(text));
   const extensions = [...new Set(FRONTENDS.flatMap((f) => f.extensions))];
-  const { files, missing } = await findFiles(options.paths?.length ? options.paths : ['.'], cwd, extensions);
+  const found = await findFiles(options.paths?.length ? options.paths : ['.'], cwd, extensions);
+  const missing = found.missing;
+  // Found by a folder or glob: only files some frontend handles (not .d.ts); named files are always reported.
+  const files = found.files.filter((f) => found.explicit.has(f) || frontendFor(f));
   const dry = options.dry ?? false;
   const js = options.modules?.length ? createJsFrontend({ modules: options.modules }) : undefined;
   const reports = await mapLimit(files, options.concurrency ?? availableParallelism(), (file) => processFile(file, cwd, dry, js));

@@ -17,6 +17,8 @@ export interface FoundFiles {
   files: string[];
   /** Inputs that named nothing: neither a file, a folder, nor a glob with matches. */
   missing: string[];
+  /** The files named as such (processed even if ignored, reported even without a frontend). */
+  explicit: Set<string>;
 }
 
 /** The folder holding `.git` above `from`, or `from` itself. */
@@ -57,11 +59,13 @@ export async function findFiles(inputs: string[], cwd: string, extensions: strin
   const pattern = `**/*.{${extensions.map((e) => e.replace(/^\./, '')).join(',')}}`;
   const files = new Set<string>();
   const missing: string[] = [];
+  const explicit = new Set<string>();
   for (const input of inputs) {
     const absolute = path.resolve(cwd, input);
     const kind = existsSync(absolute) ? statSync(absolute) : null;
     if (kind?.isFile()) {
-      files.add(absolute); // named explicitly: processed even if ignored
+      files.add(absolute);
+      explicit.add(absolute);
       continue;
     }
     const found = kind?.isDirectory()
@@ -71,5 +75,5 @@ export async function findFiles(inputs: string[], cwd: string, extensions: strin
     if (!kind && kept.length === 0) missing.push(input);
     kept.forEach((f) => files.add(f));
   }
-  return { files: [...files].sort(), missing };
+  return { files: [...files].sort(), missing, explicit };
 }

@@ -1,0 +1,134 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { jsFrontend } from '../src/frontends/js/index.js';
+import { runCodemod, type RunOptions } from '../src/runner.js';
+
+const CONVERTS = `import { fork, execvp, dup2, _exit } from '@forkexec/core/posix';
+
+const pid = fork(); // start ls
+if (pid === 0) {
+  dup2(2, 1);
+  execvp('ls', ['ls']);
+  _exit(127);
+}
+`;
+const WRAPPER = `import { fork } from '@forkexec/core/posix';
+
+export function myFork() {
+  return fork();
+}
+`;
+
+let dir: string;
+const write = (file: string, text: string) => {
+  mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+  writeFileSync(path.join(dir, file), text);
+};
+const read = (file: string) => readFileSync(path.join(dir, file), 'utf8');
+
+beforeEach(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'forkexec-runner-'));
+  write('.gitignore', 'generated/\n');
+  write('src/convert.mjs', CONVERTS);
+  write('src/nested/wrapper.ts', WRAPPER);
+  write('src/plain.js', 'export const fork = 1;\n');
+  write('src/types.d.ts', 'export declare function fork(): number;\n');
+  write('generated/ignored.mjs', CONVERTS);
+  write('node_modules/dep/index.js', CONVERTS);
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+async function run(options: RunOptions) {
+  let stdout = '';
+  let stderr = '';
+  const report = await runCodemod({ cwd: dir, ...options, stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
+  return { report, stdout, stderr };
+}
+
+test('rewrites in place, skips .gitignore d files and node_modules, reports each site', async () => {
+  chmodSync(path.join(dir, 'src/convert.mjs'), 0o750);
+  const { report, stdout } = await run({});
+  expect(report.exitCode).toBe(0);
+  expect(report.files.map((f) => [f.file, f.status])).toEqual([
+    ['src/convert.mjs', 'converted'],
+    ['src/nested/wrapper.ts', 'skipped'],
+    ['src/plain.js', 'unchanged'],
+  ]);
+  expect(read('src/convert.mjs')).toBe(jsFrontend.transform(CONVERTS, 'src/convert.mjs').code);
+  expect(read('src/convert.mjs')).toContain("const pid = fork_before_exec('ls', ['ls'], [dup2(2, 1)]); // start ls");
+  expect(read('generated/ignored.mjs')).toBe(CONVERTS);
+  expect(read('node_modules/dep/index.js')).toBe(CONVERTS);
+  // Atomic write: the mode is kept and no temporary file is left behind.
+  expect(statSync(path.join(dir, 'src/convert.mjs')).mode & 0o777).toBe(0o750);
+  expect(readdirSync(path.join(dir, 'src'))).toEqual(['convert.mjs', 'nested', 'plain.js', 'types.d.ts']);
+  expect(stdout).toBe(
+    [
+      'converted  src/convert.mjs (1 site)',
+      'skipped    src/nested/wrapper.ts:4:10 wrapper: fork()\'s result is returned: the child continues in the caller',
+      '3 files: 1 converted, 1 unchanged, 1 skipped, 0 errors; 1 fork site converted, 1 left',
+      '',
+    ].join('\n'),
+  );
+
+  const again = await run({});
+  expect(again.report.totals).toMatchObject({ converted: 0, sitesConverted: 0, sitesUnconverted: 1 });
+  expect(read('src/convert.mjs')).toBe(jsFrontend.transform(CONVERTS, 'src/convert.mjs').code);
+});
+
+test('--dry writes nothing and prints a unified diff that patch(1) applies', async () => {
+  const { report, stdout, stderr } = await run({ dry: true });
+  expect(report.exitCode).toBe(0);
+  expect(read('src/convert.mjs')).toBe(CONVERTS);
+  expect(stdout.startsWith('--- a/src/convert.mjs\n+++ b/src/convert.mjs\n@@ -1,8 +1,3 @@\n')).toBe(true);
+  expect(stdout).toContain('-const pid = fork(); // start ls\n');
+  expect(stderr).toContain('1 would be converted');
+  execFileSync('patch', ['-p1', '--quiet'], { cwd: dir, input: stdout });
+  expect(read('src/convert.mjs')).toBe(jsFrontend.transform(CONVERTS, 'src/convert.mjs').code);
+});
+
+test('--json reports files, sites and totals', async () => {
+  const { report, stdout } = await run({ json: true, dry: true });
+  const parsed = JSON.parse(stdout);
+  expect(parsed).toEqual(JSON.parse(JSON.stringify(report)));
+  expect(parsed.totals).toEqual({ files: 3, converted: 1, unchanged: 1, skipped: 1, errors: 0, sitesConverted: 1, sitesUnconverted: 1 });
+  expect(parsed.files[0].sites[0]).toMatchObject({ file: 'src/convert.mjs', line: 3, class: 'fork+exec', converted: true, exec: 'execvp', operations: ['dup2', 'execvp', 'exit'] });
+  expect(parsed.files[0].diff).toContain('+const pid = fork_before_exec');
+  expect(parsed.files[1].sites[0]).toMatchObject({ class: 'wrapper', convertible: false, reason: expect.stringMatching(/returned/) });
+});
+
+test('--fail-on-unconverted exits 1 when a site is left', async () => {
+  expect((await run({ failOnUnconverted: true, dry: true })).report.exitCode).toBe(1);
+  expect((await run({ failOnUnconverted: true, dry: true, paths: ['src/convert.mjs'] })).report.exitCode).toBe(0);
+});
+
+test('a syntax error is reported at file:line, exit 2, and the other files are still converted', async () => {
+  write('src/broken.ts', 'import { fork } from "@forkexec/core/posix";\nconst pid = fork(;\n');
+  const { report, stdout } = await run({});
+  expect(report.exitCode).toBe(2);
+  expect(report.files.find((f) => f.file === 'src/broken.ts')).toMatchObject({ status: 'error', error: { line: 2, column: 18 } });
+  expect(stdout).toMatch(/^error {6}src\/broken\.ts:2:18: Unexpected token$/m);
+  expect(read('src/convert.mjs')).toContain('fork_before_exec');
+});
+
+test('paths: files, folders and globs; a path that names nothing is a usage error (exit 2)', async () => {
+  const globbed = await run({ dry: true, paths: ['src/**/*.ts'] });
+  expect(globbed.report.files.map((f) => f.file)).toEqual(['src/nested/wrapper.ts']);
+  const folder = await run({ dry: true, paths: ['src/nested'] });
+  expect(folder.report.files.map((f) => f.file)).toEqual(['src/nested/wrapper.ts']);
+  // Named explicitly, an ignored file is processed.
+  const named = await run({ dry: true, paths: ['generated/ignored.mjs'] });
+  expect(named.report.files.map((f) => [f.file, f.status])).toEqual([['generated/ignored.mjs', 'converted']]);
+  const missing = await run({ paths: ['nope/', 'src/convert.mjs'] });
+  expect(missing.report.exitCode).toBe(2);
+  expect(missing.report.missing).toEqual(['nope/']);
+  expect(missing.stdout).toContain('error      nope/: no such file, folder, or matching file');
+  expect(read('src/convert.mjs')).toContain('fork_before_exec');
+});
+
+test('--module makes another module count', async () => {
+  write('src/shim.mjs', CONVERTS.replace('@forkexec/core/posix', 'my-posix'));
+  expect((await run({ dry: true, paths: ['src/shim.mjs'] })).report.files[0].status).toBe('unchanged');
+  expect((await run({ dry: true, paths: ['src/shim.mjs'], modules: ['my-posix'] })).report.files[0].status).toBe('converted');
+});
