@@ -38,7 +38,7 @@ export interface FileAnalysis {
 const EXEC_TEXT = /\b(?:exec(?:v|vp|ve|vpe|l|lp|le|veat|vP)|fexecve)\s*\(/;
 const FORK_TEXT = /\b(?:v?fork|forkpty|__fork|rfork)\s*\(/;
 
-function summarizeFunctions(root: Node): FunctionSummary[] {
+export function summarizeFunctions(root: Node): FunctionSummary[] {
   const out: FunctionSummary[] = [];
   for (const def of root.descendantsOfType('function_definition')) {
     if (!def) continue;

@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import { scanTree } from '../c/index.js';
+import { type FunctionSummary, mentionsForkOrExec, summarizeFunctions } from '../c/classify.js';
+import { parseC } from '../c/parser.js';
+import { frontendFor } from '../frontends/index.js';
+import type { ForkSite } from '../model.js';
+
+/** What the census keeps of one file; plain data, so it crosses worker threads. */
+export interface FileResult {
+  file: string;
+  project: string;
+  language: 'c' | 'js' | null;
+  sites: ForkSite[];
+  /** Per site, the names its child calls (C): followed into other files' functions. */
+  childCalls: string[][];
+  /** Functions of a C file that mentions exec or fork: the start of the helper chains. */
+  functions: FunctionSummary[];
+  error?: string;
+}
+
+export interface FileTask {
+  file: string;
+  project: string;
+}
+
+const C_EXTENSIONS = ['.c', '.h'];
+
+export function isC(file: string): boolean {
+  return C_EXTENSIONS.some((ext) => file.toLowerCase().endsWith(ext));
+}
+
+/** Parses and classifies one file. C files that mention neither fork nor exec are not parsed: they hold no site and
+ * no exec, and the census only reads them again when a child's helper may be defined there. */
+export async function analyzeFile(task: FileTask): Promise<FileResult> {
+  const result: FileResult = { ...task, language: null, sites: [], childCalls: [], functions: [] };
+  try {
+    const source = readFileSync(task.file, 'utf8');
+    if (isC(task.file)) {
+      result.language = 'c';
+      const mentions = mentionsForkOrExec(source);
+      if (!mentions.fork && !mentions.exec) return result;
+      const tree = await parseC(source);
+      try {
+        const analysis = scanTree(tree, source, task.file);
+        result.functions = analysis.functions;
+        result.sites = analysis.sites.map((a) => a.site);
+        result.childCalls = analysis.sites.map((a) => a.childCalls);
+      } finally {
+        tree.delete();
+      }
+      return result;
+    }
+    const frontend = frontendFor(task.file);
+    if (!frontend || !/\bfork\b/.test(source)) return result;
+    result.language = 'js';
+    result.sites = await frontend.scan(source, task.file);
+    result.childCalls = result.sites.map(() => []);
+  } catch (error) {
+    result.error = (error as Error).message.split('\n')[0];
+  }
+  return result;
+}
+
+/** Function summaries of a C file, for following helpers. */
+export async function summarizeFile(file: string): Promise<FunctionSummary[]> {
+  const source = readFileSync(file, 'utf8');
+  const tree = await parseC(source);
+  try {
+    return summarizeFunctions(tree.rootNode);
+  } finally {
+    tree.delete();
+  }
+}

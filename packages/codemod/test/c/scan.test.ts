@@ -1,0 +1,49 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { InvalidArgumentError } from '@forkexec/core';
+import { formatReport, runScan } from '../../src/scan/index.js';
+import { FIXTURES } from './fixture-harness.js';
+import { generateTree } from './generate-tree.mjs';
+
+// The census over a generated tree of C projects: every site found once, in the right class, with helpers in
+// other files followed. Its speed is measured by test/c/bench-scan.mjs, not asserted here.
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'forkexec-scan-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+test('counts every class per project on a generated tree', async () => {
+  const expected = generateTree(dir, { projects: 3, filesPerProject: 120 });
+  const progress: number[] = [];
+  const report = await runScan([dir], { jobs: 0, onProgress: (done) => progress.push(done) });
+  expect(report.files).toBe(expected.files);
+  expect(report.sites).toHaveLength(expected.sites);
+  expect(Object.fromEntries(report.classes.map((c) => [c.class, c.sites]))).toEqual(expected.classes);
+  expect(report.convertible).toBe(expected.convertible);
+  expect(Object.fromEntries(report.projects.map((p) => [p.project, p.sites]))).toEqual(expected.perProject);
+  expect(report.errors).toEqual([]);
+  expect(progress.at(-1)).toBe(expected.files);
+  // Two calls deep through a file that names neither fork nor exec.
+  expect(report.sites.filter((s) => s.reason?.includes('two calls deep'))).toHaveLength(expected.classes['exec-via-helper'] / 2);
+  const text = formatReport(report);
+  expect(text).toMatch(/^project\s+files\s+sites\s+fork\+exec\s+convertible/m);
+  expect(text).toMatch(/^proj0\s+122\s+/m);
+  expect(text).toMatch(/^exec-via-helper\s+\d+\s+\d+%$/m);
+  expect(text).toMatch(/^dup2\s+\d+\s+\d+%$/m);
+});
+
+test('the fixtures as one project: the same sites the frontend reports, and JSON-ready', async () => {
+  const report = await runScan([FIXTURES], { jobs: 0 });
+  expect(report.projects.map((p) => p.project).sort()).toContain('ifdef-in-case-zero');
+  const ifdef = report.sites.find((s) => s.file.endsWith('ifdef-in-case-zero/input.c'))!;
+  // Statements after #endif inside case 0 still count as the child's, and the exec is found.
+  expect(ifdef).toMatchObject({ class: 'fork+exec', exec: 'execvp', convertible: false, operations: ['setsid', 'setpgid', 'dup2'] });
+  expect(JSON.parse(JSON.stringify(report)).sites).toHaveLength(report.sites.length);
+});
+
+test('a path that does not exist is a typed error', async () => {
+  await expect(runScan([path.join(dir, 'nope')])).rejects.toBeInstanceOf(InvalidArgumentError);
+});
