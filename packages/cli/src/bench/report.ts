@@ -48,6 +48,8 @@ export interface BenchReport {
   /** The command line that produced it. */
   command: string;
   machine: Machine;
+  /** 1-minute load average when the run started and when it ended: other work on the machine skews absolute numbers. */
+  loadAverage: { start: number; end: number };
   settings: {
     rssBytes: number[];
     runs: number;
@@ -75,7 +77,7 @@ export const REPORT_SCHEMA = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
   title: 'forkexec bench report',
   type: 'object',
-  required: ['format', 'startedAt', 'finishedAt', 'command', 'machine', 'settings', 'methods', 'results'],
+  required: ['format', 'startedAt', 'finishedAt', 'command', 'machine', 'loadAverage', 'settings', 'methods', 'results'],
   additionalProperties: false,
   properties: {
     format: { const: REPORT_FORMAT },
@@ -96,6 +98,12 @@ export const REPORT_SCHEMA = {
         node: { type: 'string' },
         glibc: { type: ['string', 'null'] },
       },
+    },
+    loadAverage: {
+      type: 'object',
+      required: ['start', 'end'],
+      additionalProperties: false,
+      properties: { start: { type: 'number', minimum: 0 }, end: { type: 'number', minimum: 0 } },
     },
     settings: {
       type: 'object',

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { Ballast } from './ballast.js';
 import { LoopMonitor } from './loop-monitor.js';
 import { describeMachine } from './machine.js';
@@ -78,6 +79,7 @@ function rowsFor(rssBytes: number, parentRssBytes: number, measured: Measured[])
  */
 export async function runBench(settings: BenchSettings, progress: Progress = () => {}): Promise<BenchReport> {
   const startedAt = new Date().toISOString();
+  const loadAtStart = os.loadavg()[0];
   const native = findNativePrograms();
   const { methods, skipped } = await collectMethods(settings.methods, native);
   const failures = new Map<string, string>();
@@ -149,6 +151,7 @@ export async function runBench(settings: BenchSettings, progress: Progress = () 
     finishedAt: new Date().toISOString(),
     command: settings.command,
     machine: describeMachine(),
+    loadAverage: { start: loadAtStart, end: os.loadavg()[0] },
     settings: {
       rssBytes: sizes,
       runs: settings.runs,

@@ -56,7 +56,7 @@ export async function bench(options: BenchOptions, command = 'forkexec bench', o
   } finally {
     progress.done();
   }
-  out.write(`forkexec bench — ${describeMachineLine(report.machine)}\n\n${renderText(report)}\n${COLUMN_NOTES.map((n) => `  ${n}`).join('\n')}\n`);
+  out.write(`forkexec bench — ${describeMachineLine(report.machine)}; load average ${report.loadAverage.start.toFixed(1)} → ${report.loadAverage.end.toFixed(1)}\n\n${renderText(report)}\n${COLUMN_NOTES.map((n) => `  ${n}`).join('\n')}\n`);
   if (options.json) write(options.json, `${JSON.stringify(report, null, 2)}\n`);
   if (options.chart) write(options.chart, await renderChartSvg(report));
   if (options.markdown) write(options.markdown, renderMarkdown(report, { file: options.markdown, chart: options.chart, json: options.json }));
