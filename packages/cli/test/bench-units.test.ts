@@ -1,7 +1,9 @@
 import { ForkExecError } from '@forkexec/core';
 import { formatBytes, parseList, parsePositiveInt, parseSize } from '../src/bench/sizes.js';
 import { terminalProgress } from '../src/bench/progress.js';
+import type { BenchReport, ResultRow } from '../src/bench/report.js';
 import { summarize } from '../src/bench/stats.js';
+import { checkTargets } from '../src/bench/targets.js';
 
 describe('bench option parsing', () => {
   test('sizes are powers of 1024 with an optional iB', () => {
@@ -62,5 +64,35 @@ describe('terminalProgress', () => {
     progress.update('anything');
     progress.done();
     expect(written).toEqual([]);
+  });
+});
+
+describe('checkTargets', () => {
+  const GiB = 2 ** 30;
+  const row = (method: string, rssBytes: number, median: number, extra: Partial<ResultRow> = {}): ResultRow => {
+    const s = { median, p99: median, mean: median, min: median, max: median };
+    return {
+      method, rssBytes, parentRssBytes: rssBytes, samples: 1, latencyMs: s, syncMs: { ...s, median: median / 10 }, pidMs: { ...s, median: median / 10 },
+      busyMs: s, lagMs: s, spawnsPerSecond: 1, speedupVsChildProcess: 60 / median, vsFloor: median, ...extra,
+    };
+  };
+
+  test('checks the issue goals of the methods that were measured', () => {
+    const results = [row('child_process', GiB, 60), row('ntdll', 50 * 2 ** 20, 1.2), row('ntdll', GiB, 2, { vsFloor: 2 })];
+    const checks = checkTargets({ results } as BenchReport);
+    expect(checks).toEqual([
+      { goal: 'ntdll within 1.5x of the C posix_spawn floor at every size', measured: '1.20x at 50 MiB, 2.00x at 1 GiB', met: false },
+      { goal: 'ntdll at least 40x faster than child_process at 1 GiB', measured: '30x at 1 GiB', met: false },
+      { goal: 'ntdll blocks the event loop under 0.5 ms per spawn (sync) at every size', measured: '0.120 ms at 50 MiB, 0.200 ms at 1 GiB', met: true },
+    ]);
+  });
+
+  test('helper-exe is compared with ntdll at the same size', () => {
+    const results = [row('ntdll', GiB, 1), row('helper-exe', GiB, 1.4, { pidMs: { median: 0.05, p99: 0.05, mean: 0.05, min: 0.05, max: 0.05 } })];
+    const checks = checkTargets({ results } as BenchReport).filter((c) => c.goal.startsWith('helper-exe'));
+    expect(checks).toEqual([
+      { goal: 'helper-exe time to pid under 0.1 ms', measured: '0.050 ms at 1 GiB', met: true },
+      { goal: 'helper-exe end to end within 1.5x of ntdll', measured: '1.40x at 1 GiB', met: true },
+    ]);
   });
 });

@@ -4,6 +4,7 @@ import { describeMachineLine } from './machine.js';
 import type { BenchReport, ResultRow } from './report.js';
 import { formatBytes } from './sizes.js';
 import { notes, ratio, sizeTables } from './table.js';
+import { checkTargets } from './targets.js';
 
 const escape = (cell: string) => cell.replace(/\|/g, '\\|');
 
@@ -34,6 +35,8 @@ export function renderMarkdown(report: BenchReport, options: { file: string; cha
     ...headline(report),
     '',
   ];
+  const targets = checkTargets(report);
+  if (targets.length) out.push('Targets from the backend issues, on this run:', '', ...targets.map((t) => `- ${t.met ? 'met' : 'not met'}: ${t.goal} (${t.measured})`), '');
   if (options.chart) out.push(`![median spawn-to-exit latency against parent RSS, log scale](${rel(options.chart)})`, '');
   for (const table of sizeTables(report)) {
     out.push(`## ${table.title}`, '', `| ${table.header.join(' | ')} |`, `|${table.header.map((_, i) => (i ? '---:' : '---')).join('|')}|`);

@@ -11,6 +11,7 @@ import { REPORT_SCHEMA, type BenchReport } from '../bench/report.js';
 import { runBench } from '../bench/run-bench.js';
 import { parseList, parsePositiveInt, parseSize } from '../bench/sizes.js';
 import { renderText } from '../bench/table.js';
+import { checkTargets } from '../bench/targets.js';
 
 /** Options of `forkexec bench`, as strings from the command line. */
 export interface BenchOptions {
@@ -57,6 +58,8 @@ export async function bench(options: BenchOptions, command = 'forkexec bench', o
     progress.done();
   }
   out.write(`forkexec bench — ${describeMachineLine(report.machine)}; load average ${report.loadAverage.start.toFixed(1)} → ${report.loadAverage.end.toFixed(1)}\n\n${renderText(report)}\n${COLUMN_NOTES.map((n) => `  ${n}`).join('\n')}\n`);
+  const targets = checkTargets(report);
+  if (targets.length) out.write(`\ntargets (backend issues):\n${targets.map((t) => `  ${t.met ? 'met    ' : 'not met'}  ${t.goal}: ${t.measured}`).join('\n')}\n`);
   if (options.json) write(options.json, `${JSON.stringify(report, null, 2)}\n`);
   if (options.chart) write(options.chart, await renderChartSvg(report));
   if (options.markdown) write(options.markdown, renderMarkdown(report, { file: options.markdown, chart: options.chart, json: options.json }));
