@@ -38,23 +38,46 @@ export interface FileAnalysis {
 const EXEC_TEXT = /\b(?:exec(?:v|vp|ve|vpe|l|lp|le|veat|vP)|fexecve)\s*\(/;
 const FORK_TEXT = /\b(?:v?fork|forkpty|__fork|rfork)\s*\(/;
 
-export function summarizeFunctions(root: Node): FunctionSummary[] {
+/** The nodes the analysis needs, gathered in one walk of the tree (each walk crosses into wasm node by node). */
+interface Gathered {
+  functions: Node[];
+  calls: Node[];
+  macros: Node[];
+}
+
+function gather(root: Node): Gathered {
+  const out: Gathered = { functions: [], calls: [], macros: [] };
+  for (const n of root.descendantsOfType(['function_definition', 'call_expression', 'preproc_function_def', 'preproc_def'])) {
+    if (!n) continue;
+    if (n.type === 'call_expression') out.calls.push(n);
+    else if (n.type === 'function_definition') out.functions.push(n);
+    else out.macros.push(n);
+  }
+  return out;
+}
+
+function summarize(g: Gathered): FunctionSummary[] {
   const out: FunctionSummary[] = [];
-  for (const def of root.descendantsOfType('function_definition')) {
-    if (!def) continue;
+  // Calls come in source order: sweep them into the (non-nested) functions that hold them.
+  let c = 0;
+  for (const def of g.functions) {
+    while (c < g.calls.length && g.calls[c].startIndex < def.startIndex) c++;
     const name = functionName(def);
-    if (!name) continue;
     let execs: string | null = null;
     const calls = new Set<string>();
-    for (const call of callsUnder(def.childForFieldName('body') ?? def)) {
-      const callee = calleeName(call);
+    for (; c < g.calls.length && g.calls[c].startIndex < def.endIndex; c++) {
+      const callee = calleeName(g.calls[c]);
       if (!callee) continue;
       if (EXEC_CALLS.has(callee)) execs ??= callee;
       else calls.add(callee);
     }
-    out.push({ name, execs, calls: [...calls] });
+    if (name) out.push({ name, execs, calls: [...calls] });
   }
   return out;
+}
+
+export function summarizeFunctions(root: Node): FunctionSummary[] {
+  return summarize(gather(root));
 }
 
 export function indexFunctions(summaries: Iterable<FunctionSummary>, into: FunctionIndex = new Map()): FunctionIndex {
@@ -106,11 +129,11 @@ function resultVariable(call: Node): string | null {
   return null;
 }
 
-function macros(root: Node): Map<string, string> {
+function macroBodies(defs: Node[]): Map<string, string> {
   const out = new Map<string, string>();
-  for (const def of root.descendantsOfType(['preproc_function_def', 'preproc_def'])) {
-    const name = def?.childForFieldName('name')?.text;
-    if (name) out.set(name, def!.childForFieldName('value')?.text ?? '');
+  for (const def of defs) {
+    const name = def.childForFieldName('name')?.text;
+    if (name) out.set(name, def.childForFieldName('value')?.text ?? '');
   }
   return out;
 }
@@ -195,16 +218,16 @@ function analyzeCall(call: Node, name: string, file: string, index: FunctionInde
 
 /** Finds and classifies every fork site in a parsed C file. index: functions known beyond this file (the census). */
 export function analyzeTree(tree: Tree, file: string, projectIndex?: FunctionIndex): FileAnalysis {
-  const root = tree.rootNode;
-  const functions = summarizeFunctions(root);
+  const gathered = gather(tree.rootNode);
+  const functions = summarize(gathered);
   const index = indexFunctions(functions, projectIndex ? new Map(projectIndex) : new Map());
-  const macroBodies = macros(root);
+  const macros = macroBodies(gathered.macros);
   const sites: SiteAnalysis[] = [];
   // fork() inside a macro body: tree-sitter sees only the macro's text.
-  for (const def of root.descendantsOfType(['preproc_function_def', 'preproc_def'])) {
-    const body = def?.childForFieldName('value');
+  for (const def of gathered.macros) {
+    const body = def.childForFieldName('value');
     const m = body && FORK_TEXT.exec(body.text);
-    if (!def || !body || !m) continue;
+    if (!body || !m) continue;
     sites.push({
       site: {
         file,
@@ -226,10 +249,10 @@ export function analyzeTree(tree: Tree, file: string, projectIndex?: FunctionInd
       childCalls: [],
     });
   }
-  const calls = root.descendantsOfType('call_expression').filter((c): c is Node => !!c);
+  const calls = gathered.calls;
   for (const call of calls) {
     const name = calleeName(call);
-    if (name && FORK_CALLS.has(name)) sites.push(analyzeCall(call, name, file, index, macroBodies));
+    if (name && FORK_CALLS.has(name)) sites.push(analyzeCall(call, name, file, index, macros));
   }
   // Calls to this file's fork wrappers are fork sites too: their child is the caller's code.
   const wrappers = new Set(sites.filter((s) => s.site.class === 'wrapper' && s.site.function).map((s) => s.site.function!));
@@ -238,7 +261,7 @@ export function analyzeTree(tree: Tree, file: string, projectIndex?: FunctionInd
     if (!name || !wrappers.has(name)) continue;
     const fn = enclosingFunction(call);
     if (fn && functionName(fn) === name) continue;
-    const analysis = analyzeCall(call, name, file, index, macroBodies);
+    const analysis = analyzeCall(call, name, file, index, macros);
     if (analysis.site.class === 'fork+exec') analysis.site.reason = `forks through wrapper ${name}(), which may do more than fork: the rewrite converts direct fork calls only`;
     sites.push(analysis);
   }
