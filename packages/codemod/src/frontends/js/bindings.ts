@@ -168,7 +168,10 @@ export function pruneUnused(program: NodePath<t.Program>, modules: ReadonlySet<s
       const decl = path.parentPath as NodePath<t.ImportDeclaration>;
       if (!modules.has(decl.node.source.value)) return;
       const local = path.node.local.name;
-      if (wereReferenced.has(local) && !program.scope.getBinding(local)?.referenced) path.remove();
+      if (!wereReferenced.has(local) || program.scope.getBinding(local)?.referenced) return;
+      // The last specifier goes with its declaration (these modules have no side effects to keep).
+      if (decl.node.specifiers.length === 1) removeKeepingComments(decl);
+      else path.remove();
     },
     ObjectProperty(path) {
       const declarator = path.parentPath.parentPath;
@@ -177,6 +180,21 @@ export function pruneUnused(program: NodePath<t.Program>, modules: ReadonlySet<s
       if (t.isIdentifier(value) && wereReferenced.has(value.name) && !program.scope.getBinding(value.name)?.referenced) path.remove();
     },
   });
+}
+
+type Commented = { comments?: (t.Comment & { leading?: boolean })[]; leadingComments?: t.Comment[] | null };
+
+/** Removes a statement, handing its leading comments (recast's `comments`, Babel's `leadingComments`) to the next one. */
+function removeKeepingComments(statement: NodePath): void {
+  const from = statement.node as unknown as Commented;
+  const next = statement.getNextSibling();
+  if (next.node) {
+    const to = next.node as unknown as Commented;
+    const leading = (from.comments ?? []).filter((c) => c.leading);
+    if (leading.length) to.comments = [...leading, ...(to.comments ?? [])];
+    if (from.leadingComments?.length) to.leadingComments = [...from.leadingComments, ...(to.leadingComments ?? [])];
+  }
+  statement.remove();
 }
 
 /** Locals bound to `modules` (named or destructured) that are referenced now. */

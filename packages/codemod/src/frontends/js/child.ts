@@ -15,7 +15,7 @@ export const ACTION_NAMES = new Set([
   'closefrom', 'setuid', 'setgid', 'setgroups', 'setrlimit', 'nice',
 ]);
 export const EXEC_NAMES = new Set(['execv', 'execvp', 'execve', 'execvpe', 'execl', 'execlp', 'execle']);
-const FS_MODULES = new Set(['fs', 'node:fs']);
+export const FS_MODULES: ReadonlySet<string> = new Set(['fs', 'node:fs']);
 /** Modules whose functions never exec. */
 const KNOWN_MODULES = new Set([...FS_MODULES, 'path', 'node:path']);
 /** Calls that only report a failed exec. */

@@ -3,6 +3,7 @@ import type { NodePath } from '@babel/traverse';
 import type * as t from '@babel/types';
 import type { ForkSite } from '../../model.js';
 import { importedName, pruneUnused, referencedImports } from './bindings.js';
+import { FS_MODULES } from './child.js';
 import { analyseSite } from './site.js';
 
 export const POSIX_MODULE = '@forkexec/core/posix';
@@ -34,7 +35,9 @@ export function processProgram(
     },
   });
   if (forks.length === 0) return { sites: [], changed: false };
-  const before = rewrite ? referencedImports(program, modules) : new Set<string>();
+  // Imports the rewrite may leave unused: the POSIX module's fork/exec*, and openSync.
+  const pruned = new Set([...modules, ...FS_MODULES]);
+  const before = rewrite ? referencedImports(program, pruned) : new Set<string>();
   const added = new Map<t.Node, Map<string, string>>();
   const sites: ForkSite[] = [];
   let changed = false;
@@ -47,6 +50,6 @@ export function processProgram(
     }
     sites.push(site);
   }
-  if (changed) pruneUnused(program, modules, before);
+  if (changed) pruneUnused(program, pruned, before);
   return { sites, changed };
 }
