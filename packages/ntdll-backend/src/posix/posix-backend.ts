@@ -59,8 +59,9 @@ function spawn(request: SpawnRequest): SpawnedChild {
       try {
         process.kill(pid, signal);
         return true;
-      } catch {
-        return false;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
+        throw error; // an unknown signal name, or EPERM: the caller's mistake, not "already gone"
       }
     },
   };

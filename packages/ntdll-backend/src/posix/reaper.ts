@@ -50,6 +50,7 @@ export class Reaper {
 
   /** Must run before the spawn: a child that exits at once must find the listener in place. */
   listen(): void {
+    this.#detach.refresh(); // even if this spawn fails and no child ever makes the reaper idle
     if (this.#listening) return;
     try {
       this.#host.on('SIGCHLD', this.#onSignal);

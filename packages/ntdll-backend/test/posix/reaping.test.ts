@@ -63,6 +63,7 @@ describe('ntdll reaping', () => {
       expect(child.kill('SIGTERM')).toBe(false);
     }
     const sleeper = backend.spawn(request(['sleep', '20000']));
+    expect(() => sleeper.kill('SIGNOPE' as NodeJS.Signals)).toThrow(expect.objectContaining({ code: 'ERR_UNKNOWN_SIGNAL' }));
     expect(sleeper.kill(osConstants.signals.SIGHUP)).toBe(true);
     expect(await sleeper.exited).toEqual({ exitCode: null, signal: 'SIGHUP' });
   });
