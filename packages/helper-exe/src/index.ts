@@ -1,13 +1,11 @@
-// Placeholder until the helper implementation (issue 5) lands.
-import { BackendUnavailableError, type Backend } from '@forkexec/core';
+/**
+ * @forkexec/helper-exe: pre-started helpers that wait in limbo and exec in place, so a pid exists
+ * before the exec and the caller never copies itself. Importing this module starts nothing and
+ * loads no native code: the pool starts on the first spawn.
+ */
+import { createBackend } from './helper-backend.js';
 
-export const backend: Backend = {
-  name: 'helper-exe',
-  capabilities: { platforms: ['linux', 'darwin', 'win32'], actions: [], pidBeforeExec: true, flatCost: true },
-  probe: () => ({ ok: false, reason: 'not implemented yet' }),
-  spawn() {
-    throw new BackendUnavailableError('the helper-exe backend is not implemented yet');
-  },
-};
+export { createBackend, type HelperExeBackend, type HelperExeOptions } from './helper-backend.js';
+export { PROTOCOL_VERSION } from './wire.js';
 
-export const createBackend = (): Backend => backend;
+export const backend = createBackend();

@@ -1,0 +1,182 @@
+/* fxhelper: a pre-started helper. Usage: fxhelper PARENT_PID, with a connected unix stream socket on fd 3.
+ *
+ * It says hello, waits in limbo for one request, applies it and execs in place, so its pid becomes
+ * the program's pid and the program is a direct child of whoever started the helper.
+ *
+ * Protocol (version FX_PROTOCOL_VERSION; integers little-endian; strings as in action-core.c):
+ *   helper -> parent, 16-byte frames {u32 'FXRP', u32 kind, i32 a, i32 b}:
+ *     HELLO (a = protocol version, b = pid) at start;
+ *     EXEC right before execve; the socket is close-on-exec, so EOF after EXEC means the exec worked;
+ *     FAIL (a = errno, b = failing action index, -1 for the exec itself, -2 for the request) then _exit(127).
+ *   parent -> helper: header {u32 'FXRQ', u32 version, u32 body length, u32 fd count}, the fds attached
+ *     to the header with SCM_RIGHTS; then the body: str file; u32 argc, argv strs; u32 envc, "K=V" strs;
+ *     u32 n, n x {i32 target fd, i32 source, u32 flags} (source: index of a passed fd, -1 /dev/null,
+ *     -2 closed; flags 1: close-on-exec, as the parent's fd was), the program's starting fds, placed
+ *     at the numbers the parent had them; then action records up to the end.
+ * EOF while waiting (the parent closed the pool or died) ends the helper, as does the parent's death
+ * (PR_SET_PDEATHSIG on Linux), which is cleared before the exec so the program outlives the parent
+ * like any child. */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "action-core.c"
+
+#define FX_PROTOCOL_VERSION 1
+#define FX_REPLY_MAGIC 0x50525846u   /* "FXRP" */
+#define FX_REQUEST_MAGIC 0x51525846u /* "FXRQ" */
+#define FX_HELLO 1
+#define FX_EXEC 2
+#define FX_FAIL 3
+#define FX_MAX_BODY (256u << 20)
+#define FX_MAX_FDS 253 /* SCM_MAX_FD */
+#define FX_REQUEST_ERROR (-2)
+#define FX_MAP_ENTRY 12
+
+static int sock = 3;
+
+static void frame(uint32_t kind, int32_t a, int32_t b) {
+  unsigned char f[16];
+  fx_put32(f, FX_REPLY_MAGIC);
+  fx_put32(f + 4, kind);
+  fx_put32(f + 8, (uint32_t)a);
+  fx_put32(f + 12, (uint32_t)b);
+  while (send(sock, f, sizeof f, MSG_NOSIGNAL) < 0 && errno == EINTR) {}
+}
+
+static void fail(int err, int index) {
+  frame(FX_FAIL, err, index);
+  _exit(127);
+}
+
+static void read_exactly(unsigned char *buf, size_t len) {
+  while (len > 0) {
+    ssize_t n = read(sock, buf, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) fail(EPROTO, FX_REQUEST_ERROR); /* the request was cut short */
+    buf += n;
+    len -= (size_t)n;
+  }
+}
+
+/* Receives the header and the fds attached to it; returns the fd count. EOF before a request: exit quietly. */
+static int receive_header(unsigned char header[16], int fds[FX_MAX_FDS]) {
+  union {
+    char buf[CMSG_SPACE(sizeof(int) * FX_MAX_FDS)];
+    struct cmsghdr align;
+  } control;
+  struct iovec iov = {header, 16};
+  struct msghdr msg;
+  memset(&msg, 0, sizeof msg);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.buf;
+  msg.msg_controllen = sizeof control.buf;
+  ssize_t n;
+  while ((n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {}
+  if (n <= 0) _exit(0);
+  int count = 0;
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+    if (count + k > FX_MAX_FDS) fail(EPROTO, FX_REQUEST_ERROR);
+    memcpy(fds + count, CMSG_DATA(c), sizeof(int) * (size_t)k);
+    count += k;
+  }
+  if (msg.msg_flags & MSG_CTRUNC) fail(EPROTO, FX_REQUEST_ERROR);
+  if (n < 16) read_exactly(header + n, 16 - (size_t)n);
+  return count;
+}
+
+/* Reads n strings into a NULL-terminated vector. */
+static char **strings(struct fx_cursor *c) {
+  uint32_t n = fx_u32(c);
+  if (c->bad || n > (size_t)(c->end - c->p) / 5) fail(EPROTO, FX_REQUEST_ERROR); /* each string takes >= 5 bytes */
+  char **v = malloc(((size_t)n + 1) * sizeof *v);
+  if (!v) fail(ENOMEM, FX_REQUEST_ERROR);
+  for (uint32_t i = 0; i < n; i++) v[i] = (char *)fx_str(c);
+  v[n] = NULL;
+  if (c->bad) fail(EPROTO, FX_REQUEST_ERROR);
+  return v;
+}
+
+static void start(const char *parent) {
+  if (fcntl(sock, F_SETFD, FD_CLOEXEC) < 0) _exit(2); /* started without the socket */
+  fx_close_range(4, ~0u);                             /* nothing of the starter's leaks into the program */
+#ifdef __linux__
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (parent && getppid() != (pid_t)atol(parent)) _exit(0); /* the parent died before the line above */
+#else
+  (void)parent;
+#endif
+  for (int s = 1; s < FX_NSIG; s++) /* like libuv: the program starts with default dispositions and no mask */
+    if (s != SIGKILL && s != SIGSTOP) fx_disposition(s, SIG_DFL);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  frame(FX_HELLO, FX_PROTOCOL_VERSION, (int32_t)getpid());
+}
+
+int main(int argc, char **argv) {
+  start(argc > 1 ? argv[1] : NULL);
+
+  unsigned char header[16];
+  int fds[FX_MAX_FDS];
+  int nfds = receive_header(header, fds);
+  uint32_t length = fx_get32(header + 8);
+  if (fx_get32(header) != FX_REQUEST_MAGIC) fail(EPROTO, FX_REQUEST_ERROR);
+  if (fx_get32(header + 4) != FX_PROTOCOL_VERSION) fail(EPROTONOSUPPORT, FX_REQUEST_ERROR);
+  if (length > FX_MAX_BODY || fx_get32(header + 12) != (uint32_t)nfds) fail(EPROTO, FX_REQUEST_ERROR);
+  unsigned char *body = malloc(length ? length : 1);
+  if (!body) fail(ENOMEM, FX_REQUEST_ERROR);
+  read_exactly(body, length);
+
+  struct fx_cursor c = {body, body + length, 0};
+  const char *file = fx_str(&c);
+  char **args = strings(&c);
+  char **env = strings(&c);
+  uint32_t nmap = fx_u32(&c);
+  if (c.bad || nmap > (size_t)(c.end - c.p) / FX_MAP_ENTRY) fail(EPROTO, FX_REQUEST_ERROR);
+  const unsigned char *map = c.p;
+  c.p += (size_t)nmap * FX_MAP_ENTRY;
+  const unsigned char *actions = c.p;
+  size_t actions_len = (size_t)(c.end - c.p);
+
+  /* Everything the request names must stay clear of the helper's own fds: move those above it. */
+  int index = 0, maxfd = 2;
+  int err = fx_run_actions(actions, actions_len, 0, -1, &index, &maxfd);
+  if (err) fail(err, index);
+  if (maxfd < 2) maxfd = 2;
+  for (uint32_t i = 0; i < nmap; i++) {
+    const unsigned char *entry = map + FX_MAP_ENTRY * i;
+    int32_t target = (int32_t)fx_get32(entry), source = (int32_t)fx_get32(entry + 4);
+    if (target < 0 || source < -2 || source >= nfds) fail(EPROTO, FX_REQUEST_ERROR);
+    if (target > maxfd) maxfd = target;
+  }
+  if ((err = fx_move_above(&sock, maxfd)) != 0) fail(err, FX_REQUEST_ERROR);
+  for (int i = 0; i < nfds; i++)
+    if ((err = fx_move_above(&fds[i], maxfd)) != 0) fail(err, FX_REQUEST_ERROR);
+
+  /* The program's starting fds: the caller's stdio and the parent fds its actions name. */
+  for (uint32_t i = 0; i < nmap; i++) {
+    const unsigned char *entry = map + FX_MAP_ENTRY * i;
+    int target = (int)fx_get32(entry), source = (int)fx_get32(entry + 4);
+    if (source >= 0) {
+      err = dup2(fds[source], target) < 0 ? errno : 0;
+      if (!err && (fx_get32(entry + 8) & 1) && fcntl(target, F_SETFD, FD_CLOEXEC) < 0) err = errno;
+    } else if (source == -1) err = fx_open(target, "/dev/null", O_RDWR, 0);
+    else err = close(target) < 0 && errno != EBADF ? errno : 0;
+    if (err) fail(err, FX_REQUEST_ERROR);
+  }
+  for (int i = 0; i < nfds; i++) close(fds[i]);
+
+  if ((err = fx_run_actions(actions, actions_len, 1, sock, &index, &maxfd)) != 0) fail(err, index);
+#ifdef __linux__
+  prctl(PR_SET_PDEATHSIG, 0);
+#endif
+  frame(FX_EXEC, 0, 0);
+  execve(file, args, env);
+  fail(errno, -1);
+  return 127;
+}

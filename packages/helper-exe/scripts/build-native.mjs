@@ -1,0 +1,40 @@
+// Builds the native parts with the system C compiler (CC, default cc): dist/fxhelper, the helper
+// program the pool pre-starts, and a compile check of the C library (native/libforkexec.c).
+// Run by the package's build script, never by an install script. Usage: build-native.mjs [outDir]
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, renameSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+const native = path.join(root, 'native');
+const outDir = path.resolve(process.argv[2] ?? path.join(root, 'dist'));
+const compiler = process.env.CC || 'cc';
+const flags = ['-std=c99', '-O2', '-Wall', '-Wextra', '-Werror=implicit-function-declaration'];
+
+function compile(args, what) {
+  try {
+    execFileSync(compiler, [...flags, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (error) {
+    if (error.code === 'ENOENT') {
+      console.error(
+        `@forkexec/helper-exe: no C compiler found (${compiler}). The helper program must be compiled: ` +
+          'install one (Debian/Ubuntu: apt-get install gcc; macOS: xcode-select --install) or set CC.',
+      );
+    } else {
+      console.error(`@forkexec/helper-exe: compiling ${what} failed:\n${error.stderr?.toString() ?? error.message}`);
+    }
+    process.exit(1);
+  }
+}
+
+if (process.platform === 'win32') {
+  console.error('@forkexec/helper-exe: the helper program is POSIX-only for now; nothing to build on Windows.');
+  process.exit(0);
+}
+mkdirSync(outDir, { recursive: true });
+const helper = path.join(outDir, 'fxhelper');
+// Written next to the target and renamed, so a running pool never sees a half-written binary.
+compile(['-o', `${helper}.tmp`, path.join(native, 'fxhelper.c')], 'native/fxhelper.c');
+renameSync(`${helper}.tmp`, helper);
+compile(['-fsyntax-only', `-I${native}`, path.join(native, 'libforkexec.c')], 'native/libforkexec.c');

@@ -1,0 +1,118 @@
+/**
+ * The few libc calls Node lacks, through koffi (loaded on first use, never at import):
+ * socketpair and pipe2 with close-on-exec, and sendmsg with SCM_RIGHTS, which hands the
+ * caller's fds to a helper. Linux layouts (msghdr, cmsghdr with a size_t length).
+ */
+import { createRequire } from 'node:module';
+import { errnoName } from '@forkexec/core';
+
+/** The part of koffi's API used here, typed locally so that type-checking does not load koffi. */
+interface Koffi {
+  load(path: string): { func(prototype: string): (...args: unknown[]) => unknown };
+  struct(name: string, fields: Record<string, string>): unknown;
+  errno(): number;
+  version: string;
+}
+
+const AF_UNIX = 1;
+const SOCK_STREAM = 1;
+const SOCK_CLOEXEC = 0o2000000;
+const O_CLOEXEC = 0o2000000;
+const SOL_SOCKET = 1;
+const SCM_RIGHTS = 1;
+const MSG_NOSIGNAL = 0x4000;
+const EINTR = 4;
+const F_GETFD = 1;
+const CMSG_HEADER = 16; // size_t cmsg_len; int cmsg_level; int cmsg_type
+
+export class FdPassingError extends Error {
+  constructor(
+    readonly call: string,
+    readonly errno: string,
+  ) {
+    super(`${call} failed: ${errno}`);
+  }
+}
+
+export interface FdPassing {
+  koffiVersion: string;
+  /** A connected unix stream socket pair, both ends close-on-exec. */
+  socketpair(): [number, number];
+  /** A pipe [read, write], both ends close-on-exec. */
+  pipe(): [number, number];
+  /** fcntl(fd, F_GETFD): FD_CLOEXEC (1) or 0, or -1 when fd is not open. */
+  fdFlags(fd: number): number;
+  /** Sends data (a short header) with fds attached; throws FdPassingError (EPIPE: the peer is gone). */
+  sendWithFds(socket: number, data: Buffer, fds: readonly number[]): void;
+}
+
+let bound: FdPassing | undefined;
+let failure: Error | undefined;
+
+/** Binds the calls once; throws an Error that says what is missing. */
+export function fdPassing(): FdPassing {
+  if (bound) return bound;
+  if (failure) throw failure;
+  try {
+    return (bound = bind());
+  } catch (error) {
+    throw (failure = error as Error);
+  }
+}
+
+function bind(): FdPassing {
+  if (process.platform !== 'linux') throw new Error(`passing fds to helpers is implemented for Linux, not ${process.platform}`);
+  let koffi: Koffi;
+  try {
+    koffi = createRequire(import.meta.url)('koffi') as Koffi;
+  } catch (error) {
+    throw new Error(`koffi does not load: ${(error as Error).message.split('\n')[0]} (is @koromix/koffi-${process.platform}-${process.arch} installed?)`);
+  }
+  const libc = koffi.load('libc.so.6');
+  koffi.struct('fxh_iovec', { base: 'void *', len: 'size_t' });
+  koffi.struct('fxh_msghdr', {
+    name: 'void *', namelen: 'uint32_t', iov: 'fxh_iovec *', iovlen: 'size_t', control: 'void *', controllen: 'size_t', flags: 'int',
+  });
+  const socketpair = libc.func('int socketpair(int domain, int type, int protocol, _Out_ int *sv)');
+  const pipe2 = libc.func('int pipe2(_Out_ int *fds, int flags)');
+  const fcntl = libc.func('int fcntl(int fd, int cmd, ...)');
+  const sendmsg = libc.func('intptr_t sendmsg(int fd, const fxh_msghdr *msg, int flags)');
+  const pair = new Int32Array(2);
+  const fail = (call: string): never => {
+    throw new FdPassingError(call, errnoName(koffi.errno()));
+  };
+
+  return {
+    koffiVersion: koffi.version,
+    socketpair() {
+      if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) !== 0) fail('socketpair');
+      return [pair[0], pair[1]];
+    },
+    pipe() {
+      if (pipe2(pair, O_CLOEXEC) !== 0) fail('pipe2');
+      return [pair[0], pair[1]];
+    },
+    fdFlags: (fd) => fcntl(fd, F_GETFD) as number,
+    sendWithFds(socket, data, fds) {
+      let control: Buffer | null = null;
+      if (fds.length) {
+        const length = CMSG_HEADER + 4 * fds.length;
+        control = Buffer.alloc((length + 7) & ~7);
+        control.writeBigUInt64LE(BigInt(length), 0);
+        control.writeInt32LE(SOL_SOCKET, 8);
+        control.writeInt32LE(SCM_RIGHTS, 12);
+        fds.forEach((fd, i) => control!.writeInt32LE(fd, CMSG_HEADER + 4 * i));
+      }
+      const msg = {
+        name: null, namelen: 0, iov: [{ base: data, len: data.length }], iovlen: 1,
+        control, controllen: control ? control.length : 0, flags: 0,
+      };
+      for (;;) {
+        const sent = Number(sendmsg(socket, msg, MSG_NOSIGNAL));
+        if (sent === data.length) return;
+        if (sent >= 0) throw new FdPassingError('sendmsg', 'EAGAIN'); // a fresh socket always takes a 16-byte header whole
+        if (koffi.errno() !== EINTR) fail('sendmsg');
+      }
+    },
+  };
+}

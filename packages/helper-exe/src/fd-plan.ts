@@ -1,0 +1,97 @@
+/**
+ * Which fds the program starts with, and where each comes from. A real fork would inherit the
+ * parent's fds at their own numbers; the helper is not a fork of this process, so the parent fds
+ * the request names (stdio, and dup2 sources no earlier action made) travel to it with SCM_RIGHTS
+ * and are put back at the same numbers before the actions run. Pipes are made here, their
+ * parent ends kept as Node streams.
+ */
+import { closeSync } from 'node:fs';
+import { Socket } from 'node:net';
+import type { Readable, Writable } from 'node:stream';
+import { SpawnError, type SpawnRequest } from '@forkexec/core';
+import type { FdPassing } from './fd-passing.js';
+import { MAX_PASSED_FDS, type FdSetup } from './wire.js';
+
+const FD_CLOEXEC = 1;
+
+export interface FdPlan {
+  setup: FdSetup[];
+  /** Parent fds to pass, in the order setup sources index them. */
+  passed: number[];
+  /** Parent ends of stdio pipes, by slot. */
+  parentEnds: (number | null)[];
+  /** Helper ends of the pipes: closed here once sent. */
+  helperEnds: number[];
+}
+
+export function planFds(request: SpawnRequest, native: FdPassing): FdPlan {
+  const plan: FdPlan = { setup: [], passed: [], parentEnds: [null, null, null], helperEnds: [] };
+  const indexOf = new Map<number, number>();
+  const pass = (fd: number) => {
+    let index = indexOf.get(fd);
+    if (index === undefined) {
+      index = plan.passed.push(fd) - 1;
+      indexOf.set(fd, index);
+    }
+    return index;
+  };
+  try {
+    request.stdio.forEach((spec, slot) => {
+      if (spec === 'pipe') {
+        const [read, write] = native.pipe();
+        const [parent, helper] = slot === 0 ? [write, read] : [read, write];
+        plan.parentEnds[slot] = parent;
+        plan.helperEnds.push(helper);
+        plan.setup.push({ target: slot, source: pass(helper) });
+      } else if (spec === 'ignore') {
+        plan.setup.push({ target: slot, source: 'devnull' });
+      } else {
+        const fd = spec === 'inherit' ? slot : spec;
+        if (native.fdFlags(fd) !== -1) plan.setup.push({ target: slot, source: pass(fd) });
+        else if (spec === 'inherit') plan.setup.push({ target: slot, source: 'closed' });
+        else throw new SpawnError(`stdio[${slot}] names fd ${fd}, which is not open in the parent`, { errno: 'EBADF', command: request.command });
+      }
+    });
+    const made = new Set([0, 1, 2]);
+    for (const action of request.actions) {
+      if (action.op === 'dup2') {
+        const flags = made.has(action.from) ? -1 : native.fdFlags(action.from);
+        if (flags !== -1) {
+          plan.setup.push({ target: action.from, source: pass(action.from), closeOnExec: (flags & FD_CLOEXEC) !== 0 });
+          made.add(action.from);
+        }
+        made.add(action.to);
+      } else if (action.op === 'open') made.add(action.fd);
+      else if (action.op === 'close') made.delete(action.fd);
+    }
+    if (plan.passed.length > MAX_PASSED_FDS)
+      throw new SpawnError(`the request passes ${plan.passed.length} fds; a helper takes at most ${MAX_PASSED_FDS}`, { errno: 'E2BIG', command: request.command });
+  } catch (error) {
+    closePlan(plan);
+    throw error;
+  }
+  return plan;
+}
+
+/** Closes the helper ends (sent, or no longer needed). */
+export function closeHelperEnds(plan: FdPlan): void {
+  for (const fd of plan.helperEnds.splice(0)) closeSync(fd);
+}
+
+/** Closes everything the plan opened (the spawn failed before the program could use it). */
+export function closePlan(plan: FdPlan): void {
+  closeHelperEnds(plan);
+  for (const fd of plan.parentEnds) if (fd !== null) closeSync(fd);
+  plan.parentEnds = [null, null, null];
+}
+
+/** Node streams over the parent ends of the pipes (libuv makes them non-blocking). */
+export function parentStreams(plan: FdPlan): { stdin: Writable | null; stdout: Readable | null; stderr: Readable | null } {
+  const [stdin, stdout, stderr] = plan.parentEnds;
+  const reader = (fd: number | null) => (fd === null ? null : new Socket({ fd, readable: true, writable: false }));
+  return {
+    stdin: stdin === null ? null : new Socket({ fd: stdin, readable: false, writable: true }),
+    stdout: reader(stdout),
+    stderr: reader(stderr),
+  };
+}

@@ -1,0 +1,94 @@
+/** The helper-exe backend: a lazily started pool of pre-started helpers that exec in place. */
+import {
+  ACTION_OPS, InvalidArgumentError, loadBackend, nodeBackend, probeBackend,
+  type Backend, type ProbeResult, type SpawnedChild, type SpawnRequest,
+} from '@forkexec/core';
+import { fdPassing } from './fd-passing.js';
+import { helperPath, helperProblem, packageDir } from './locate-helper.js';
+import { HelperPool } from './pool.js';
+import { spawnOnHelper } from './spawn-on-helper.js';
+import { PROTOCOL_VERSION } from './wire.js';
+
+export interface HelperExeOptions {
+  /** Helpers kept warm while the pool is in use (default 2). */
+  min?: number;
+  /** Most helpers kept warm under demand (default 8). */
+  max?: number;
+  /** Warm helpers retire after this long without a spawn (default 2000 ms). */
+  idleTimeoutMs?: number;
+  /** The helper program (default: FORKEXEC_HELPER, then the package's dist/fxhelper). */
+  helperPath?: string;
+  /** The backend that starts helpers (default: ntdll when it works here, else node). */
+  starter?: Backend | string;
+}
+
+export interface HelperExeBackend extends Backend {
+  /** Pool counters: warm helpers taken, helpers started on demand, retired, replaced. */
+  stats(): { warm: number; warmTaken: number; coldStarted: number; retired: number; replaced: number };
+  /** The backend starting the helpers (resolved on first use). */
+  starter(): Backend;
+}
+
+const DEFAULTS = { min: 2, max: 8, idleTimeoutMs: 2000 };
+
+function count(value: unknown, name: string, fallback: number, least: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || (value as number) < least) throw new InvalidArgumentError(`helper-exe option ${name} must be an integer >= ${least}, got ${String(value)}`);
+  return value as number;
+}
+
+/** ntdll's posix_spawn when it works here (flat cost), else child_process. */
+function defaultStarter(): Backend {
+  try {
+    const ntdll = loadBackend('ntdll', { source: '@forkexec/helper-exe', dir: packageDir() });
+    if (ntdll.capabilities.platforms.includes(process.platform) && probeBackend(ntdll).ok) return ntdll;
+  } catch {}
+  return nodeBackend;
+}
+
+function resolveStarter(spec: Backend | string | undefined): Backend {
+  const starter = spec === undefined ? defaultStarter() : typeof spec === 'string' ? loadBackend(spec) : spec;
+  if (starter.name === 'helper-exe') throw new InvalidArgumentError('helper-exe cannot start its own helpers: choose ntdll or node as the starter');
+  return starter;
+}
+
+export function createBackend(options: HelperExeOptions = {}): HelperExeBackend {
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('helper-exe options must be an object');
+  const min = count(options.min, 'min', DEFAULTS.min, 0);
+  const max = count(options.max, 'max', Math.max(DEFAULTS.max, min), 1);
+  if (min > max) throw new InvalidArgumentError(`helper-exe option min (${min}) exceeds max (${max})`);
+  const idleTimeoutMs = count(options.idleTimeoutMs, 'idleTimeoutMs', DEFAULTS.idleTimeoutMs, 1);
+  let starter: Backend | undefined;
+  let pool: HelperPool | undefined;
+  const getStarter = () => (starter ??= resolveStarter(options.starter));
+  const getPool = () => (pool ??= new HelperPool({ min, max, idleTimeoutMs, helperPath: helperPath(options.helperPath), starter: getStarter(), native: fdPassing() }));
+
+  return {
+    name: 'helper-exe',
+    capabilities: { platforms: ['linux'], actions: [...ACTION_OPS], pidBeforeExec: true, flatCost: true },
+    probe(): ProbeResult {
+      if (process.platform !== 'linux') return { ok: false, reason: `helper-exe runs on Linux; ${process.platform} is not supported yet` };
+      const file = helperPath(options.helperPath);
+      const problem = helperProblem(file);
+      if (problem) return { ok: false, reason: problem };
+      try {
+        fdPassing();
+        return { ok: true, detail: `${file} (protocol v${PROTOCOL_VERSION}), helpers started by the ${getStarter().name} backend` };
+      } catch (error) {
+        return { ok: false, reason: (error as Error).message };
+      }
+    },
+    spawn(request: SpawnRequest): SpawnedChild {
+      return spawnOnHelper(getPool(), request, fdPassing());
+    },
+    async dispose() {
+      const current = pool;
+      pool = undefined;
+      await current?.dispose();
+    },
+    stats() {
+      return { warm: pool?.warmCount ?? 0, ...(pool?.stats ?? { warmTaken: 0, coldStarted: 0, retired: 0, replaced: 0 }) };
+    },
+    starter: getStarter,
+  };
+}

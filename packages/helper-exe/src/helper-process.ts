@@ -1,0 +1,151 @@
+/**
+ * One pre-started helper: a process started by the starter backend with a socket on fd 3, which
+ * says hello, waits for one request and execs in place. Its pid is the program's pid, and its
+ * exit status (through the starter's SpawnedChild) is the program's.
+ */
+import { closeSync } from 'node:fs';
+import { Socket } from 'node:net';
+import type { Backend, ExitStatus, SpawnedChild } from '@forkexec/core';
+import type { FdPassing } from './fd-passing.js';
+import { MalformedReplyError, PROTOCOL_VERSION, ReplyReader, type EncodedRequest } from './wire.js';
+
+/** How the helper's side of the socket ended. */
+export type Outcome =
+  | { kind: 'exec' }
+  | { kind: 'fail'; errno: number; index: number }
+  | { kind: 'died' }
+  | { kind: 'malformed'; why: string };
+
+/** Starter children may let Node exit while they run (an optional extension of SpawnedChild). */
+type RefableChild = SpawnedChild & { ref?(): void; unref?(): void };
+
+export class HelperProcess {
+  readonly child: RefableChild;
+  readonly pid: number | undefined;
+  /** Resolves once the helper said hello with our protocol version; rejects when it cannot serve. */
+  readonly ready: Promise<void>;
+  /** Settles when the helper's socket closes: at exec, on failure, or when it dies. */
+  readonly outcome: Promise<Outcome>;
+  readonly exited: Promise<ExitStatus>;
+  #socket: Socket;
+  #fd: number;
+  #requested = false;
+  #sawHello = false;
+  #sawExec = false;
+  #failure: { errno: number; index: number } | undefined;
+  #malformed: string | undefined;
+  #markReady!: () => void;
+  #markUnusable!: (error: Error) => void;
+
+  constructor(starter: Backend, helperPath: string, native: FdPassing) {
+    const [parentEnd, helperEnd] = native.socketpair();
+    let child: SpawnedChild;
+    try {
+      child = starter.spawn({
+        file: helperPath,
+        argv: [helperPath, String(process.pid)],
+        env: {},
+        actions: [{ op: 'dup2', from: helperEnd, to: 3 }],
+        stdio: ['ignore', 'ignore', 'ignore'],
+        command: `${helperPath} ${process.pid}`,
+      });
+    } catch (error) {
+      closeSync(parentEnd);
+      throw error;
+    } finally {
+      closeSync(helperEnd);
+    }
+    this.child = child;
+    this.pid = child.pid;
+    this.#fd = parentEnd;
+    this.exited = child.exited;
+    this.exited.catch(() => {}); // observed through outcome and by the request that uses the helper
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.#markReady = resolve;
+      this.#markUnusable = reject;
+    });
+    this.ready.catch(() => {});
+    this.#socket = new Socket({ fd: parentEnd, readable: true, writable: true });
+    const reader = new ReplyReader();
+    this.outcome = new Promise<Outcome>((resolve) => {
+      this.#socket.on('data', (chunk: Buffer) => {
+        if (this.#malformed) return;
+        try {
+          for (const reply of reader.push(chunk)) this.#onReply(reply);
+        } catch (error) {
+          this.#misbehaved(error instanceof MalformedReplyError ? error.message : String(error));
+        }
+      });
+      this.#socket.on('error', () => {}); // EPIPE/ECONNRESET: the close that follows tells the story
+      this.#socket.once('close', () => {
+        if (!this.#malformed && reader.leftover) this.#malformed = `the socket closed inside a frame (${reader.leftover} stray bytes)`;
+        this.#markUnusable(new Error(this.#malformed ?? 'the helper exited before saying hello'));
+        if (this.#malformed) resolve({ kind: 'malformed', why: this.#malformed });
+        else if (this.#failure) resolve({ kind: 'fail', ...this.#failure });
+        else if (this.#sawExec) resolve({ kind: 'exec' });
+        else resolve({ kind: 'died' });
+      });
+    });
+  }
+
+  #onReply(reply: ReturnType<ReplyReader['push']>[number]): void {
+    if (!this.#sawHello) {
+      if (reply.kind !== 'hello') return this.#misbehaved(`expected hello, got ${reply.kind}`);
+      if (reply.version !== PROTOCOL_VERSION)
+        return this.#misbehaved(`the helper speaks protocol version ${reply.version}, this package version ${PROTOCOL_VERSION}: rebuild the package`);
+      if (reply.pid !== this.pid) return this.#misbehaved(`hello from pid ${reply.pid}, expected ${this.pid}`);
+      this.#sawHello = true;
+      this.#markReady();
+      return;
+    }
+    if (!this.#requested || this.#failure || reply.kind === 'hello' || (reply.kind === 'exec' && this.#sawExec))
+      return this.#misbehaved(`unexpected ${reply.kind} frame`);
+    if (reply.kind === 'exec') this.#sawExec = true;
+    else this.#failure = { errno: reply.errno, index: reply.index };
+  }
+
+  /** A helper that breaks the protocol is killed; its request (if any) fails. */
+  #misbehaved(why: string): void {
+    this.#malformed ??= why;
+    this.#markUnusable(new Error(why));
+    this.child.kill('SIGKILL');
+    this.#socket.destroy();
+  }
+
+  get saidHello(): boolean {
+    return this.#sawHello;
+  }
+
+  get isReady(): boolean {
+    return this.#sawHello && !this.#malformed && !this.#socket.destroyed;
+  }
+
+  get isAlive(): boolean {
+    return !this.#malformed && !this.#socket.destroyed && !this.#socket.readableEnded;
+  }
+
+  /** Hands the helper its request: the header with the fds over sendmsg, the body through the stream. */
+  send(request: EncodedRequest, fds: readonly number[], native: FdPassing): void {
+    this.#requested = true;
+    native.sendWithFds(this.#fd, request.header, fds);
+    if (request.body.length) this.#socket.write(request.body);
+  }
+
+  /** Idle helpers must not keep Node alive; a helper with a request must. */
+  setActive(active: boolean): void {
+    if (active) {
+      this.#socket.ref();
+      this.child.ref?.();
+    } else {
+      this.#socket.unref();
+      this.child.unref?.();
+    }
+  }
+
+  /** Ends an idle helper: closing the socket makes it exit; SIGKILL makes sure. Resolves once reaped. */
+  async retire(): Promise<void> {
+    this.#socket.destroy();
+    this.child.kill('SIGKILL');
+    await this.exited.catch(() => {});
+  }
+}

@@ -1,0 +1,46 @@
+/** Where the helper program is, and why it may be missing (for the probe). */
+import { accessSync, constants, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const PACKAGE_NAME = '@forkexec/helper-exe';
+
+/** This package's root: the nearest package.json named @forkexec/helper-exe above this module. */
+export function packageDir(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    try {
+      if (JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')).name === PACKAGE_NAME) return dir;
+    } catch {}
+    dir = path.dirname(dir);
+  }
+  throw new Error(`cannot find the ${PACKAGE_NAME} package folder from ${fileURLToPath(import.meta.url)}`);
+}
+
+/** The helper program: the option, then FORKEXEC_HELPER, then dist/fxhelper built by the package's build step. */
+export function helperPath(option?: string): string {
+  return option ?? process.env.FORKEXEC_HELPER ?? path.join(packageDir(), 'dist', 'fxhelper');
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function onPath(program: string): boolean {
+  if (program.includes('/')) return isExecutable(program);
+  return (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir && isExecutable(path.join(dir, program)));
+}
+
+/** Undefined when the helper can run; otherwise what is wrong and what to do. */
+export function helperProblem(file: string): string | undefined {
+  if (isExecutable(file)) return undefined;
+  const cc = process.env.CC || 'cc';
+  return onPath(cc)
+    ? `the helper program ${file} is not built: build the package (npm run build -w ${PACKAGE_NAME}), which compiles it with ${cc}`
+    : `the helper program ${file} is not built, and no C compiler (${cc}) is found to build it: install one (apt-get install gcc) or set CC, then build the package (npm run build -w ${PACKAGE_NAME})`;
+}

@@ -1,0 +1,87 @@
+/** One request on one helper: fds planned and passed, the request sent, the outcome turned into the child's fate. */
+import {
+  BackendUnavailableError, errnoName, SpawnError, spawnHint,
+  type ExitStatus, type SpawnedChild, type SpawnRequest,
+} from '@forkexec/core';
+import { closeHelperEnds, closePlan, parentStreams, planFds } from './fd-plan.js';
+import { FdPassingError, type FdPassing } from './fd-passing.js';
+import type { HelperProcess, Outcome } from './helper-process.js';
+import type { HelperPool } from './pool.js';
+import { encodeRequest, EXEC_FAILED, REQUEST_REFUSED, type EncodedRequest } from './wire.js';
+
+/** A helper that died before reading its request cannot have run anything: try another, at most this often. */
+const DELIVERY_ATTEMPTS = 3;
+
+function deliver(pool: HelperPool, request: EncodedRequest, fds: readonly number[], native: FdPassing, command: string): HelperProcess {
+  for (let attempt = 1; ; attempt++) {
+    let helper: HelperProcess;
+    try {
+      helper = pool.take();
+    } catch (error) {
+      throw new BackendUnavailableError(`could not start a helper: ${(error as Error).message.split('\n')[0]}`, {
+        command, cause: error, hint: 'Run `npx forkexec doctor`; the helper program is built by the package build (npm run build -w @forkexec/helper-exe).',
+      });
+    }
+    try {
+      helper.send(request, fds, native);
+      return helper;
+    } catch (error) {
+      void helper.retire();
+      const gone = error instanceof FdPassingError && (error.errno === 'EPIPE' || error.errno === 'ECONNRESET');
+      if (!gone || attempt === DELIVERY_ATTEMPTS)
+        throw new SpawnError(`could not hand the request to a helper: ${(error as Error).message}`, { command, cause: error });
+    }
+  }
+}
+
+function describe(status: ExitStatus): string {
+  return status.signal ? `killed by ${status.signal}` : `exit code ${status.exitCode}`;
+}
+
+function failure(request: SpawnRequest, helper: HelperProcess, outcome: Exclude<Outcome, { kind: 'exec' }>, status: ExitStatus | undefined): SpawnError {
+  const { command } = request;
+  if (outcome.kind === 'malformed')
+    return new SpawnError(`helper ${helper.pid} sent a malformed reply (${outcome.why}); it was killed and the request not run`, { command });
+  if (outcome.kind === 'died')
+    return new SpawnError(`helper ${helper.pid} died before it could exec ${request.file} (${status ? describe(status) : 'status unknown'})`, {
+      command, hint: 'The program did not run. Another helper replaces this one; retrying is safe.',
+    });
+  const errno = errnoName(outcome.errno);
+  if (outcome.index >= 0) {
+    const op = request.actions[outcome.index]?.op ?? 'unknown';
+    return new SpawnError(`actions[${outcome.index}] (${op}) failed in the child: ${errno}`, { errno, actionIndex: outcome.index, command, hint: spawnHint(errno) });
+  }
+  if (outcome.index === EXEC_FAILED) return new SpawnError(`could not exec ${request.file}: ${errno}`, { errno, command, hint: spawnHint(errno) });
+  const why = outcome.index === REQUEST_REFUSED ? 'the helper refused the request' : `the helper failed at step ${outcome.index}`;
+  return new SpawnError(`${why}: ${errno}`, { errno, command, hint: 'The helper program and this package disagree: rebuild the package.' });
+}
+
+export function spawnOnHelper(pool: HelperPool, request: SpawnRequest, native: FdPassing): SpawnedChild {
+  const plan = planFds(request, native);
+  let helper: HelperProcess;
+  try {
+    const encoded = encodeRequest(request.file, request.argv, request.env, plan.setup, request.actions, plan.passed.length);
+    helper = deliver(pool, encoded, plan.passed, native, request.command);
+  } catch (error) {
+    closePlan(plan);
+    throw error;
+  }
+  closeHelperEnds(plan); // in flight or received: the helper holds its own references now
+  let killed = false;
+  const exited = helper.outcome.then(async (outcome): Promise<ExitStatus> => {
+    if (outcome.kind === 'exec') return helper.exited;
+    const status = await helper.exited.catch(() => undefined);
+    if (outcome.kind === 'died' && killed && status) return status; // the caller's signal beat the exec
+    throw failure(request, helper, outcome, status);
+  });
+  return {
+    pid: helper.pid,
+    ...parentStreams(plan),
+    exited,
+    kill(signal = 'SIGTERM') {
+      const sent = helper.child.kill(signal);
+      killed ||= sent;
+      return sent;
+    },
+  };
+}

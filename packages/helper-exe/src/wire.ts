@@ -1,0 +1,207 @@
+/**
+ * The helper's wire protocol, version 1 (native/fxhelper.c documents it; native/action-core.c the
+ * action records). Little-endian integers; strings are u32 length, UTF-8 bytes, NUL.
+ */
+import { openFlagsNumber, RLIMIT_RESOURCES, signalNumber, type Action } from '@forkexec/core';
+
+export const PROTOCOL_VERSION = 1;
+export const REQUEST_MAGIC = 0x51525846; // "FXRQ"
+export const REPLY_MAGIC = 0x50525846; // "FXRP"
+export const FRAME_SIZE = 16;
+/** The most fds one request may pass (the kernel's SCM_MAX_FD). */
+export const MAX_PASSED_FDS = 253;
+/** FAIL frame index for the exec itself, and for a request the helper could not take. */
+export const EXEC_FAILED = -1;
+export const REQUEST_REFUSED = -2;
+
+/** Record tags: enum fx_op of native/action-core.c. */
+const Op = {
+  Dup2: 1, Close: 2, Open: 3, Chdir: 4, Setsid: 6, Setpgid: 7, Umask: 8, Sigdefault: 9, Sigignore: 10, Sigmask: 11,
+  Closefrom: 12, Setgroups: 13, Setgid: 14, Setuid: 15, SetrlimitByName: 17, Nice: 18,
+} as const;
+
+const U32_MAX = 0xffffffff;
+
+/** Where one of the program's starting fds comes from: a passed fd (by index), /dev/null, or nothing. */
+export type FdSource = number | 'devnull' | 'closed';
+export interface FdSetup {
+  target: number;
+  source: FdSource;
+  /** Keep the parent fd's close-on-exec flag: the program never sees it unless an action dup2s it. */
+  closeOnExec?: boolean;
+}
+
+/** Appends little-endian fields to one growing buffer. */
+class Writer {
+  #buf = Buffer.allocUnsafe(4096);
+  #length = 0;
+
+  #reserve(bytes: number): void {
+    if (this.#length + bytes <= this.#buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#length + bytes));
+    this.#buf.copy(bigger, 0, 0, this.#length);
+    this.#buf = bigger;
+  }
+
+  u32(value: number): this {
+    this.#reserve(4);
+    this.#length = this.#buf.writeUInt32LE(value >>> 0, this.#length);
+    return this;
+  }
+
+  i32(value: number): this {
+    return this.u32(value | 0);
+  }
+
+  /** A limit as u64; Infinity stands for RLIM_INFINITY (all ones). */
+  limit(value: number): this {
+    if (value === Infinity) return this.u32(U32_MAX).u32(U32_MAX);
+    return this.u32(value % 2 ** 32).u32(Math.floor(value / 2 ** 32));
+  }
+
+  str(value: string): this {
+    const bytes = Buffer.byteLength(value, 'utf8');
+    this.u32(bytes);
+    this.#reserve(bytes + 1);
+    this.#length += this.#buf.write(value, this.#length, 'utf8');
+    this.#buf[this.#length++] = 0;
+    return this;
+  }
+
+  done(): Buffer {
+    return this.#buf.subarray(0, this.#length);
+  }
+}
+
+function signalList(w: Writer, signals: readonly (NodeJS.Signals | number)[] | 'all'): void {
+  const numbers = signals === 'all' ? [0] : signals.map(signalNumber);
+  w.u32(numbers.length);
+  for (const n of numbers) w.i32(n);
+}
+
+/** One action as the record the helper's action core runs. */
+function encodeAction(w: Writer, action: Action): void {
+  switch (action.op) {
+    case 'dup2':
+      w.u32(Op.Dup2).i32(action.from).i32(action.to);
+      break;
+    case 'close':
+      w.u32(Op.Close).i32(action.fd);
+      break;
+    case 'open':
+      w.u32(Op.Open).i32(action.fd).i32(openFlagsNumber(action.flags)).u32(action.mode ?? 0o666).str(action.path);
+      break;
+    case 'chdir':
+      w.u32(Op.Chdir).str(action.path);
+      break;
+    case 'setsid':
+      w.u32(Op.Setsid);
+      break;
+    case 'setpgid':
+      w.u32(Op.Setpgid).i32(action.pgid);
+      break;
+    case 'umask':
+      w.u32(Op.Umask).u32(action.mask);
+      break;
+    case 'sigdefault':
+      signalList(w.u32(Op.Sigdefault), action.signals);
+      break;
+    case 'sigignore':
+      signalList(w.u32(Op.Sigignore), action.signals);
+      break;
+    case 'sigmask':
+      signalList(w.u32(Op.Sigmask), action.signals);
+      break;
+    case 'closefrom':
+      w.u32(Op.Closefrom).i32(action.fd);
+      break;
+    case 'setgroups':
+      w.u32(Op.Setgroups).u32(action.groups.length);
+      for (const gid of action.groups) w.u32(gid);
+      break;
+    case 'setgid':
+      w.u32(Op.Setgid).u32(action.gid);
+      break;
+    case 'setuid':
+      w.u32(Op.Setuid).u32(action.uid);
+      break;
+    case 'setrlimit':
+      w.u32(Op.SetrlimitByName).u32(RLIMIT_RESOURCES.indexOf(action.resource)).limit(action.soft).limit(action.hard);
+      break;
+    case 'nice':
+      w.u32(Op.Nice).i32(action.inc);
+      break;
+  }
+}
+
+export interface EncodedRequest {
+  /** Sent with sendmsg, the fds attached. */
+  header: Buffer;
+  /** Written after the header through the socket stream. */
+  body: Buffer;
+}
+
+export function encodeRequest(
+  file: string, argv: readonly string[], env: Record<string, string>, setup: readonly FdSetup[], actions: readonly Action[], fdCount: number,
+): EncodedRequest {
+  const w = new Writer().str(file).u32(argv.length);
+  for (const arg of argv) w.str(arg);
+  const entries = Object.entries(env);
+  w.u32(entries.length);
+  for (const [key, value] of entries) w.str(`${key}=${value}`);
+  w.u32(setup.length);
+  for (const { target, source, closeOnExec } of setup)
+    w.i32(target).i32(source === 'devnull' ? -1 : source === 'closed' ? -2 : source).u32(closeOnExec ? 1 : 0);
+  for (const action of actions) encodeAction(w, action);
+  const body = w.done();
+  const header = Buffer.alloc(FRAME_SIZE);
+  header.writeUInt32LE(REQUEST_MAGIC, 0);
+  header.writeUInt32LE(PROTOCOL_VERSION, 4);
+  header.writeUInt32LE(body.length, 8);
+  header.writeUInt32LE(fdCount, 12);
+  return { header, body };
+}
+
+export type Reply =
+  | { kind: 'hello'; version: number; pid: number }
+  | { kind: 'exec' }
+  | { kind: 'fail'; errno: number; index: number };
+
+export class MalformedReplyError extends Error {}
+
+/** Splits the helper's byte stream into frames; throws MalformedReplyError on anything else. */
+export class ReplyReader {
+  #rest = Buffer.alloc(0);
+
+  push(chunk: Buffer): Reply[] {
+    const data = this.#rest.length ? Buffer.concat([this.#rest, chunk]) : chunk;
+    const replies: Reply[] = [];
+    let at = 0;
+    for (; at + FRAME_SIZE <= data.length; at += FRAME_SIZE) replies.push(parseFrame(data.subarray(at, at + FRAME_SIZE)));
+    this.#rest = Buffer.from(data.subarray(at));
+    return replies;
+  }
+
+  /** Bytes of an incomplete frame left over (malformed once the stream has ended). */
+  get leftover(): number {
+    return this.#rest.length;
+  }
+}
+
+function parseFrame(frame: Buffer): Reply {
+  const magic = frame.readUInt32LE(0);
+  if (magic !== REPLY_MAGIC) throw new MalformedReplyError(`bad frame magic 0x${magic.toString(16)}`);
+  const kind = frame.readUInt32LE(4);
+  const a = frame.readInt32LE(8);
+  const b = frame.readInt32LE(12);
+  switch (kind) {
+    case 1:
+      return { kind: 'hello', version: a, pid: b };
+    case 2:
+      return { kind: 'exec' };
+    case 3:
+      return { kind: 'fail', errno: a, index: b };
+    default:
+      throw new MalformedReplyError(`unknown frame kind ${kind}`);
+  }
+}
