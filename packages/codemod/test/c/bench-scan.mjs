@@ -1,0 +1,29 @@
+// Census speed on a generated tree (run after the build): node packages/codemod/test/c/bench-scan.mjs [files]
+// Prints the time for one thread and for one worker per core, and the ratio. Timings are reported, never asserted.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import path from 'node:path';
+import { runScan } from '../../dist/index.js';
+import { generateTree } from './generate-tree.mjs';
+
+const files = Number(process.argv[2] ?? 30000);
+const projects = 20;
+const dir = mkdtempSync(path.join(tmpdir(), 'forkexec-bench-scan-'));
+try {
+  let t = performance.now();
+  const expected = generateTree(dir, { projects, filesPerProject: Math.ceil(files / projects) });
+  console.log(`generated ${expected.files} C files, ${expected.sites} fork sites in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  const time = async (jobs) => {
+    t = performance.now();
+    const report = await runScan([dir], { jobs });
+    const s = (performance.now() - t) / 1000;
+    const ok = report.sites.length === expected.sites && report.files === expected.files;
+    console.log(`jobs=${jobs}: ${s.toFixed(2)} s, ${report.files} files, ${report.parsed} parsed, ${report.sites.length} sites${ok ? '' : ' (MISMATCH)'}`);
+    return s;
+  };
+  const one = await time(0);
+  const all = await time(availableParallelism());
+  console.log(`ratio one thread / ${availableParallelism()} workers: ${(one / all).toFixed(2)}x`);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
