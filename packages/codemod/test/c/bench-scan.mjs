@@ -2,6 +2,7 @@
 // Prints the time for one thread and for one worker per core, and the ratio. Timings are reported, never asserted.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import path from 'node:path';
 import { runScan } from '../../dist/index.js';
 import { generateTree } from './generate-tree.mjs';
