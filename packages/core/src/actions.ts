@@ -82,7 +82,8 @@ function hasNul(value: string): boolean {
   return value.includes('\0');
 }
 
-function isOpenInParent(fd: number): boolean {
+/** Whether `fd` is an open descriptor of this process. */
+export function isOpenInParent(fd: number): boolean {
   try {
     fstatSync(fd);
     return true;
@@ -94,20 +95,36 @@ function isOpenInParent(fd: number): boolean {
 /**
  * Checks every action before anything runs and returns a normalized copy.
  * An error names the index of the action and what is wrong with it.
- * `dup2` sources must be open in the parent or made by an earlier action.
+ * `dup2` sources must be open in the parent or made by an earlier action, and not closed by
+ * an earlier `close` or `closefrom` (every backend would then fail with EBADF, or worse, not).
  */
 export function validateActions(actions: unknown): Action[] {
   if (actions === undefined) return [];
   if (!Array.isArray(actions)) throw new InvalidActionError(0, `actions must be an array, got ${typeof actions}`);
   const madeByActions = new Set<number>();
+  const closedBy = new Map<number, number>();
+  let closedFrom: { fd: number; index: number } | undefined;
+  const made = (fd: number) => {
+    madeByActions.add(fd);
+    closedBy.delete(fd);
+  };
   return actions.map((raw, index) => {
     const action = validateAction(raw, index);
     if (action.op === 'dup2') {
+      const closer = madeByActions.has(action.from) ? undefined : (closedBy.get(action.from) ?? (closedFrom && action.from >= closedFrom.fd ? closedFrom.index : undefined));
+      if (closer !== undefined)
+        throw new InvalidActionError(index, `dup2 source fd ${action.from} is not open: actions[${closer}] closed it`, { errno: 'EBADF' });
       if (!madeByActions.has(action.from) && !isOpenInParent(action.from))
         throw new InvalidActionError(index, `dup2 source fd ${action.from} is not open in the parent`, { errno: 'EBADF' });
-      madeByActions.add(action.to);
-    } else if (action.op === 'open') madeByActions.add(action.fd);
-    else if (action.op === 'close') madeByActions.delete(action.fd);
+      made(action.to);
+    } else if (action.op === 'open') made(action.fd);
+    else if (action.op === 'close') {
+      madeByActions.delete(action.fd);
+      closedBy.set(action.fd, index);
+    } else if (action.op === 'closefrom') {
+      for (const fd of madeByActions) if (fd >= action.fd) madeByActions.delete(fd);
+      if (!closedFrom || action.fd <= closedFrom.fd) closedFrom = { fd: action.fd, index };
+    }
     return action;
   });
 }

@@ -1,6 +1,6 @@
 import type { Backend } from './backend.js';
 import type { Options, Result } from './options.js';
-import { buildRequest } from './request.js';
+import { buildRequest, explainE2big } from './request.js';
 import { backendsSupporting, resolveBackend } from './select-backend.js';
 import { Subprocess, type StartedChild } from './subprocess.js';
 
@@ -8,7 +8,15 @@ import { Subprocess, type StartedChild } from './subprocess.js';
 export function startChild(file: unknown, args: unknown, options: Options): StartedChild & { backendObject: Backend } {
   const backend = resolveBackend(options.backend);
   const request = buildRequest(file, args, options, backend, backendsSupporting);
-  const child = backend.spawn(request);
+  let child;
+  try {
+    child = backend.spawn(request);
+  } catch (error) {
+    throw explainE2big(error, request);
+  }
+  child.exited = child.exited.catch((error: unknown) => {
+    throw explainE2big(error, request);
+  });
   return { child, backend: backend.name, command: request.command, backendObject: backend };
 }
 

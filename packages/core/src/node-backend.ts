@@ -1,5 +1,6 @@
-import { spawn as cpSpawn, type SpawnOptions, type StdioOptions } from 'node:child_process';
+import { ChildProcess, spawn as cpSpawn, type SpawnOptions, type StdioOptions } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { openFlagsNumber, type ActionOp } from './actions.js';
 import type { Backend, ExitStatus, SpawnRequest, SpawnedChild } from './backend.js';
 import { errnoName, SpawnError, spawnHint, UnsupportedActionError } from './errors.js';
@@ -23,10 +24,16 @@ function translate(request: SpawnRequest, opened: number[]): SpawnOptions {
   request.actions.forEach((action, index) => {
     switch (action.op) {
       case 'dup2': {
-        const source = slotOf(action.from);
+        let source = slotOf(action.from);
         if (source === 'pipe') unsupported(index, `dup2(${action.from}, ${action.to}): the node backend cannot share a pipe between two fds`);
         if (source === 'ignore' && action.from > 2) unsupported(index, `dup2(${action.from}, ${action.to}): fd ${action.from} is closed in the child`);
-        if (action.from !== action.to) slots.set(action.to, source);
+        if (source === 'ignore' && action.to > 2) {
+          // An ignored standard fd is /dev/null, but child_process leaves an ignored fd above 2 closed.
+          source = openSync('/dev/null', 'r+');
+          opened.push(source);
+        }
+        // Also for dup2(fd, fd): it makes a parent fd inherited, as posix_spawn's adddup2 does.
+        slots.set(action.to, source);
         break;
       }
       case 'open': {
@@ -66,6 +73,29 @@ function translate(request: SpawnRequest, opened: number[]): SpawnOptions {
   return options;
 }
 
+type StdioHandles = { stdio?: { type?: string; handle?: { close(): void } }[] };
+const spawnMethod = ChildProcess.prototype as unknown as { spawn(this: ChildProcess, options: StdioHandles): unknown };
+const { EMFILE, ENFILE } = osConstants.errno;
+
+/**
+ * child_process.spawn, minus a leak in Node (20 to 24 at least): when libuv fails with EMFILE or
+ * ENFILE after it made the stdio pipes, ChildProcess returns early and never closes them, so
+ * one fd per pipe is lost for good. Closes them; the patch lives only for this synchronous call.
+ */
+function spawnClosingLeakedPipes(file: string, args: string[], options: SpawnOptions): ChildProcess {
+  const original = spawnMethod.spawn;
+  spawnMethod.spawn = function (normalized) {
+    const result = original.call(this, normalized);
+    if (result === -EMFILE || result === -ENFILE) for (const slot of normalized.stdio ?? []) if (slot.type === 'pipe') slot.handle?.close();
+    return result;
+  };
+  try {
+    return cpSpawn(file, args, options);
+  } finally {
+    spawnMethod.spawn = original;
+  }
+}
+
 /** The portable backend: Node's child_process (fork+exec under the hood on Linux, so its cost grows with the parent). */
 export const nodeBackend: Backend = {
   name: 'node',
@@ -80,7 +110,7 @@ export const nodeBackend: Backend = {
     const opened: number[] = [];
     let child;
     try {
-      child = cpSpawn(request.file, request.argv.slice(1), translate(request, opened));
+      child = spawnClosingLeakedPipes(request.file, request.argv.slice(1), translate(request, opened));
     } catch (error) {
       const errno = (error as NodeJS.ErrnoException).code;
       if (error instanceof UnsupportedActionError) throw error;

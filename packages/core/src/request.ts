@@ -1,9 +1,9 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { validateActions, type Action } from './actions.js';
+import { isOpenInParent, MAX_FD, validateActions, type Action } from './actions.js';
 import type { Backend, SpawnRequest, StdioSpec } from './backend.js';
-import { InvalidArgumentError, SpawnError, UnsupportedActionError } from './errors.js';
+import { InvalidArgumentError, SpawnError, spawnHint, UnsupportedActionError } from './errors.js';
 import type { Options } from './options.js';
 import { resolveProgram } from './resolve-program.js';
 
@@ -46,7 +46,10 @@ function buildEnv(options: Options): Record<string, string> {
 
 function checkStdio(value: unknown, name: string): StdioSpec {
   if (value === 'pipe' || value === 'inherit' || value === 'ignore') return value;
-  if (Number.isInteger(value) && (value as number) >= 0) return value as number;
+  if (Number.isInteger(value) && (value as number) >= 0 && (value as number) <= MAX_FD) {
+    if (!isOpenInParent(value as number)) throw new InvalidArgumentError(`${name} fd ${value} is not open in the parent`, { errno: 'EBADF' });
+    return value as number;
+  }
   throw new InvalidArgumentError(`${name} must be 'pipe', 'inherit', 'ignore' or an fd number, got ${describe(value)}`);
 }
 
@@ -75,6 +78,20 @@ function resolveCwd(cwd: string | URL | undefined, command: string): string | un
   }
   if (!isDir) throw new SpawnError(`cwd ${dir} is not a directory`, { errno: 'ENOTDIR', command });
   return dir;
+}
+
+/** Linux refuses one argument or variable longer than MAX_ARG_STRLEN (32 pages, NUL included). */
+const MAX_ARG_STRLEN = process.platform === 'linux' && (process.arch === 'x64' || process.arch === 'ia32') ? 32 * 4096 : Infinity;
+
+/** Names the argument or variable exec would refuse with E2BIG, before anything runs. */
+function checkArgLengths(argv: string[], env: Record<string, string>, command: string): void {
+  if (MAX_ARG_STRLEN === Infinity) return;
+  const tooLong = (s: string) => s.length >= MAX_ARG_STRLEN / 3 && Buffer.byteLength(s) + 1 > MAX_ARG_STRLEN;
+  const refuse = (what: string, bytes: number) => {
+    throw new SpawnError(`${what} is ${bytes} bytes: exec takes at most ${MAX_ARG_STRLEN - 1} per argument or variable`, { errno: 'E2BIG', command, hint: spawnHint('E2BIG') });
+  };
+  argv.forEach((arg, i) => tooLong(arg) && refuse(i === 0 ? 'argv0' : `args[${i - 1}]`, Buffer.byteLength(arg)));
+  for (const key in env) if (tooLong(`${key}=${env[key]}`)) refuse(`env.${key}`, Buffer.byteLength(`${key}=${env[key]}`));
 }
 
 /** Refuses actions the backend cannot carry out exactly, naming the backends that can. */
@@ -119,5 +136,24 @@ export function buildRequest(
 
   const lastChdir = actions.findLast((a): a is Extract<Action, { op: 'chdir' }> => a.op === 'chdir');
   const program = resolveProgram(file as string, env, lastChdir?.path ?? process.cwd(), options.searchPath !== false, command);
-  return { file: program, argv: [argv0, ...(args as string[])], env, actions, stdio, command };
+  const argv = [argv0, ...(args as string[])];
+  checkArgLengths(argv, env, command);
+  return { file: program, argv, env, actions, stdio, command };
+}
+
+/** An E2BIG from exec, retold with the sizes of the arguments and environment and the largest of them. */
+export function explainE2big(error: unknown, request: SpawnRequest): unknown {
+  const e = error as SpawnError | undefined;
+  if (e?.code !== 'FORKEXEC_SPAWN' || e.errno !== 'E2BIG') return error; // duck-typed: a backend may bundle its own copy of core
+  const sizes = [
+    ...request.argv.map((arg, i) => [i === 0 ? 'argv0' : `args[${i - 1}]`, Buffer.byteLength(arg) + 1] as const),
+    ...Object.entries(request.env).map(([key, value]) => [`env.${key}`, Buffer.byteLength(key) + Buffer.byteLength(value) + 2] as const),
+  ];
+  const argBytes = sizes.slice(0, request.argv.length).reduce((n, [, size]) => n + size, 0);
+  const envBytes = sizes.slice(request.argv.length).reduce((n, [, size]) => n + size, 0);
+  const [largest, largestSize] = sizes.reduce((a, b) => (b[1] > a[1] ? b : a));
+  return new SpawnError(
+    `${e.message.split('\n')[0]}: the ${request.argv.length} arguments take ${argBytes} bytes and the ${sizes.length - request.argv.length} environment variables ${envBytes} bytes, together over the kernel's ARG_MAX; the largest is ${largest} (${largestSize} bytes)`,
+    { errno: 'E2BIG', command: request.command, actionIndex: e.actionIndex, hint: spawnHint('E2BIG'), cause: error },
+  );
 }

@@ -1,2 +1,3 @@
 export { runConformanceSuite, type ConformanceOptions } from './conformance.js';
 export { buildProbe, probePath } from './probe.js';
+export { formatReport, runReliabilitySuite, type ReliabilityOptions } from './reliability.js';

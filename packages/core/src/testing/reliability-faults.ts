@@ -1,0 +1,195 @@
+/** Faults: exhausted limits, signals, aborts and timeouts. Each ends in a typed error or a clean result, and the next spawn works. */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import { ForkExecError } from '../errors.js';
+import type { Options, Result } from '../options.js';
+import { linuxOnly, MiB, outcome, rejectsWith, type ReliabilityContext } from './reliability-context.js';
+import { footprint, settledDifference } from './reliability-proc.js';
+
+/** Signals that end a process; the core-dumping ones run in a scratch cwd. */
+const FATAL_SIGNALS = [
+  'SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGILL', 'SIGTRAP', 'SIGABRT', 'SIGBUS', 'SIGFPE', 'SIGKILL', 'SIGUSR1', 'SIGSEGV', 'SIGUSR2',
+  'SIGPIPE', 'SIGALRM', 'SIGTERM', 'SIGXCPU', 'SIGXFSZ', 'SIGSYS', 'SIGVTALRM', 'SIGPROF',
+] as const satisfies readonly NodeJS.Signals[];
+
+function hasPrlimit(): string | undefined {
+  if (process.platform !== 'linux') return 'needs Linux';
+  try {
+    execFileSync('prlimit', ['--version'], { stdio: 'ignore' });
+    return undefined;
+  } catch {
+    return 'needs prlimit (util-linux)';
+  }
+}
+
+function softNofile(): number {
+  const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'))!;
+  return Number(line.split(/\s+/)[3]);
+}
+
+function setSoftNofile(soft: number): void {
+  execFileSync('prlimit', ['--pid', String(process.pid), `--nofile=${soft}:`], { stdio: 'ignore' });
+}
+
+/** How many fds this process can still open: opens /dev/null until EMFILE, then closes them. */
+function freeFdSlots(): number {
+  const opened: number[] = [];
+  try {
+    for (;;) opened.push(openSync('/dev/null', 'r'));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EMFILE') throw error;
+  } finally {
+    for (const fd of opened) closeSync(fd);
+  }
+  return opened.length;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Fails unless `error` is one of ours with one of the expected codes (and errno, when given). */
+function assertTyped(error: Record<string, unknown>, codes: string[], errnos?: string[]): void {
+  assert.ok(error instanceof ForkExecError, `expected a ForkExecError, got ${String(error?.name)}: ${String(error?.message)}`);
+  assert.ok(codes.includes(String(error.code)), `expected ${codes.join('/')}, got ${String(error.code)}: ${String(error.message)}`);
+  if (errnos) assert.ok(errnos.includes(String(error.errno)), `expected errno ${errnos.join('/')}, got ${String(error.errno)}: ${String(error.message)}`);
+}
+
+export function faultCases(ctx: ReliabilityContext): void {
+  const { run, test, tally } = ctx;
+
+  test('fd exhaustion (low RLIMIT_NOFILE): EMFILE as a typed error or a clean result, no fd lost on the failure path, then recovery', async () => {
+    await run(['exit', '0']);
+    const before = footprint();
+    const original = softNofile();
+    const hoard: number[] = [];
+    const outcomes: string[] = [];
+    setSoftNofile(Math.max(...before.fds) + 64);
+    try {
+      for (;;) {
+        try {
+          hoard.push(openSync('/dev/null', 'r'));
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === 'EMFILE') break;
+          throw error;
+        }
+      }
+      // With 0, 1, 2, ... free fds: each spawn fails cleanly or works, and gives back every fd it took.
+      for (let free = 0; free <= 12; free++) {
+        while (freeFdSlots() < free) closeSync(hoard.pop()!);
+        tally.faults++;
+        const settled = await outcome(run(['echo', `free-${free}`], { reject: false }));
+        if (settled.ok) {
+          const r = settled.value as Result<string>;
+          assert.equal(r.stdout, `free-${free}`, `with ${free} free fds the output was lost`);
+          assert.equal(r.exitCode, 0);
+          outcomes.push(`${free}:ok`);
+        } else {
+          assertTyped(settled.error, ['FORKEXEC_SPAWN'], ['EMFILE', 'ENFILE']);
+          outcomes.push(`${free}:${String(settled.error.errno)}`);
+        }
+        let slots = freeFdSlots();
+        for (let waited = 0; slots < free && waited < 2000; waited += 20) {
+          await sleep(20);
+          slots = freeFdSlots();
+        }
+        assert.equal(slots, free, `a spawn with ${free} free fds kept ${free - slots} of them (outcomes so far: ${outcomes.join(' ')})`);
+      }
+    } finally {
+      for (const fd of hoard) closeSync(fd);
+      setSoftNofile(original);
+    }
+    assert.ok(outcomes.some((o) => o.endsWith(':ok')), `no spawn worked even with 12 free fds: ${outcomes.join(' ')}`);
+    assert.equal((await run(['echo', 'recovered'])).stdout, 'recovered');
+    assert.equal(await settledDifference(before), undefined);
+  }, [], hasPrlimit, 60_000);
+
+  test('death by each fatal signal is reported by name, raised by the child or sent by the parent', async () => {
+    const cwd = ctx.tmp(); // where core dumps would land
+    const raised = await Promise.all(FATAL_SIGNALS.map((signal) => run(['raise', String(osConstants.signals[signal])], { reject: false, cwd })));
+    tally.faults += FATAL_SIGNALS.length;
+    assert.deepEqual(raised.map((r) => r.signal), [...FATAL_SIGNALS]);
+    assert.ok(raised.every((r) => r.exitCode === null && r.failed));
+    const children = FATAL_SIGNALS.map(() => run(['echo', 'started', 'sleep', '20000'], { reject: false, cwd }));
+    await Promise.all(children.map((child) => new Promise((resolve) => child.stdout!.once('data', resolve))));
+    children.forEach((child, i) => assert.ok(child.kill(FATAL_SIGNALS[i]), `kill(${FATAL_SIGNALS[i]}) reached the child`));
+    tally.faults += FATAL_SIGNALS.length;
+    const sent = await Promise.all(children);
+    assert.deepEqual(sent.map((r) => r.signal), [...FATAL_SIGNALS]);
+    assert.ok(sent.every((r) => r.stdout === 'started'), 'output written before the signal is kept');
+    assert.equal(children[0].kill('SIGTERM'), false, 'kill() after exit says the child is gone');
+  }, ['chdir'], linuxOnly);
+
+  test('a reader that goes away: the child dies of SIGPIPE (default disposition restored), or is killed mid-output', async () => {
+    const piped = run(['spew', '1', String(64 * MiB)], { reject: false });
+    piped.stdout!.once('data', () => piped.stdout!.destroy());
+    tally.faults++;
+    assert.equal((await piped).signal, 'SIGPIPE');
+    const killed = run(['spew', '1', String(64 * MiB)], { reject: false });
+    killed.stdout!.once('data', () => killed.kill('SIGKILL'));
+    tally.faults++;
+    const r = await killed;
+    assert.equal(r.signal, 'SIGKILL');
+    assert.ok(r.stdout.length > 0 && r.stdout.length < 64 * MiB);
+    assert.equal((await run(['echo', 'next'])).stdout, 'next');
+  });
+
+  test('aborts and timeouts across 300 spawns in flight: each is ABORTED, TIMEOUT or a clean result, and nothing leaks', async () => {
+    await run(['exit', '0']);
+    const before = footprint();
+    const kinds = ['abort-later', 'abort-same-tick', 'timeout', 'clean', 'abort-after-exit', 'pre-aborted'] as const;
+    const expected: string[] = [];
+    const children = Array.from({ length: 300 }, (_, i) => {
+      const kind = kinds[i % kinds.length];
+      expected.push(kind);
+      const controller = new AbortController();
+      const opts: Options = { signal: controller.signal };
+      switch (kind) {
+        case 'abort-later':
+          setTimeout(() => controller.abort(new Error('test abort')), (i * 7) % 120);
+          return run(['sleep', '20000'], opts);
+        case 'abort-same-tick': {
+          const child = run(['sleep', '20000'], opts);
+          controller.abort();
+          return child;
+        }
+        case 'timeout':
+          return run(['sleep', '20000'], { timeout: 10 + ((i * 13) % 150) });
+        case 'clean':
+          return run(['echo', `clean-${i}`, 'sleep', String(i % 40)], opts);
+        case 'abort-after-exit': {
+          const child = run(['echo', `late-${i}`], opts);
+          void child.then(() => controller.abort(), () => {});
+          return child;
+        }
+        case 'pre-aborted':
+          return run(['sleep', '20000'], { signal: AbortSignal.abort() });
+      }
+    });
+    const settled = await Promise.all(children.map((child) => outcome(child)));
+    settled.forEach((s, i) => {
+      const kind = expected[i];
+      if (kind === 'clean' || kind === 'abort-after-exit') {
+        assert.ok(s.ok, `#${i} ${kind}: ${s.ok ? '' : String(s.error.message)}`);
+        assert.equal((s.value as Result<string>).stdout, `${kind === 'clean' ? 'clean' : 'late'}-${i}`);
+        return;
+      }
+      tally.faults++;
+      assert.ok(!s.ok, `#${i} ${kind} resolved`);
+      assertTyped(s.error, [kind === 'timeout' ? 'FORKEXEC_TIMEOUT' : 'FORKEXEC_ABORTED']);
+      if (kind === 'pre-aborted') assert.equal(children[i].pid, undefined, 'a pre-aborted spawn starts no child');
+      else assert.equal(s.error[kind === 'timeout' ? 'timedOut' : 'isCanceled'], true);
+    });
+    assert.equal((await run(['echo', 'next'])).stdout, 'next');
+    assert.equal(await settledDifference(before), undefined);
+  }, [], linuxOnly, 60_000);
+
+  test('a timeout on a child that ignores SIGTERM escalates to SIGKILL', async () => {
+    tally.faults++;
+    const error = await rejectsWith(
+      run(['sleep', '20000'], { timeout: 30, forceKillAfterDelay: 50, actions: [{ op: 'sigignore', signals: ['SIGTERM'] }] }),
+      'FORKEXEC_TIMEOUT',
+    );
+    assert.equal(error.signal, 'SIGKILL');
+  }, ['sigignore']);
+}

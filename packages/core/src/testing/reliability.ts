@@ -1,0 +1,78 @@
+import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { ActionOp } from '../actions.js';
+import type { Backend } from '../backend.js';
+import { forkBeforeExec } from '../fork-before-exec.js';
+import type { Subprocess } from '../subprocess.js';
+import { probePath } from './probe.js';
+import type { ReliabilityContext, ReliabilityOptions, TestFn } from './reliability-context.js';
+import { faultCases } from './reliability-faults.js';
+import { hostileCases } from './reliability-hostile.js';
+import { hygieneCases } from './reliability-hygiene.js';
+import { loadCases } from './reliability-load.js';
+import { modelCases } from './reliability-model.js';
+import { printReportAtEnd, tallyFor } from './reliability-report.js';
+
+export type { ReliabilityOptions };
+export { formatReport } from './reliability-report.js';
+
+/**
+ * Faults, load and hostile input on real processes, for one backend: nothing may be lost or
+ * leaked, and every failure is a typed error. Call it at the top level of a test file; the
+ * counts of every suite in the file print as one report at the end (and are appended to the
+ * file named by FORKEXEC_RELIABILITY_REPORT).
+ */
+export function runReliabilitySuite(backendOrFactory: Backend | (() => Backend), options: ReliabilityOptions = {}): void {
+  const g = globalThis as unknown as { describe: ReliabilityOptions['describe']; it: ReliabilityOptions['it'] };
+  const describe = options.describe ?? g.describe!;
+  const it = options.it ?? g.it!;
+  const backend = () => (typeof backendOrFactory === 'function' ? backendOrFactory() : backendOrFactory);
+  const name = backend().name;
+  const tally = tallyFor(name);
+  const supports = (op: ActionOp) => backend().capabilities.actions.includes(op);
+
+  const test = (title: string, fn: TestFn, ops: ActionOp[] = [], condition?: () => string | undefined, timeout?: number) => {
+    tally.cases++;
+    const missing = ops.filter((op) => !supports(op));
+    const why = options.skip?.[title] ?? (missing.length ? `${name} does not support ${missing.join(', ')}` : condition?.());
+    if (why) {
+      tally.skipped++;
+      const skip = (it as { skip?: ReliabilityOptions['it'] }).skip ?? it;
+      return skip(`${title} [skipped: ${why}]`, () => {});
+    }
+    it(title, async () => {
+      try {
+        await fn();
+        tally.passed++;
+      } catch (error) {
+        tally.failed++;
+        throw error;
+      }
+    }, timeout);
+  };
+
+  let scratch = '';
+  const tmp = () => (scratch ||= realpathSync(mkdtempSync(path.join(tmpdir(), 'forkexec-reliability-'))));
+  const spawnProbe = (args: string[], opts = {}) => {
+    tally.spawns++;
+    return forkBeforeExec(probePath(), args, { backend: backend(), ...opts });
+  };
+  const ctx: ReliabilityContext = {
+    options, backend, name, tally, supports, test, tmp, probe: probePath,
+    run: (args, opts) => spawnProbe(args, opts) as Subprocess<string>,
+    runBuffer: (args, opts) => spawnProbe(args, { ...opts, encoding: 'buffer' }) as unknown as Subprocess<Buffer>,
+  };
+
+  printReportAtEnd();
+  describe(`forkexec reliability: ${name}`, () => {
+    describe('load and volume', () => loadCases(ctx));
+    describe('faults', () => faultCases(ctx));
+    describe('hostile input', () => hostileCases(ctx));
+    describe('fd hygiene', () => hygieneCases(ctx));
+    describe('action sequences against a reference model', () => modelCases(ctx));
+  });
+
+  const afterAll = (globalThis as { afterAll?: (fn: () => void) => void }).afterAll;
+  afterAll?.(() => scratch && rmSync(scratch, { recursive: true, force: true }));
+}
