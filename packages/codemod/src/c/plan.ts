@@ -88,7 +88,7 @@ class Planner {
   stderrMoved = false;
   usesEnvActions = false;
 
-  constructor(private readonly vfork: boolean) {}
+  constructor(readonly vfork: boolean) {}
 
   block(why: string): void {
     if (!this.blockers.includes(why)) this.blockers.push(why);
@@ -154,6 +154,66 @@ class Planner {
       return this.block(this.vfork ? `assignment to ${e.childForFieldName('left')!.text}: a vfork child writes the parent's memory` : `assignment to ${e.childForFieldName('left')!.text} in the child`);
     }
     this.block(`statement ${stmt.text.split('\n')[0]} in the child`);
+  }
+
+  /**
+   * The open-onto-an-fd idiom: `fd = open(path, flags[, mode]);` [`if (fd < 0) _exit(S);`] `dup2(fd, N);`...
+   * `close(fd);` becomes forkexec_open onto the first N (and dup2s for the others). Returns the statements it used.
+   */
+  openIdiom(list: Node[], i: number, end: number): number {
+    const s = list[i];
+    let fd: string | null = null;
+    let open: Node | null = null;
+    if (s.type === 'declaration') {
+      const decls = s.childrenForFieldName('declarator');
+      const d = decls.length === 1 ? decls[0] : null;
+      const value = d?.type === 'init_declarator' ? unparen(d.childForFieldName('value')!) : null;
+      if (value?.type === 'call_expression' && d!.childForFieldName('declarator')!.type === 'identifier') {
+        fd = d!.childForFieldName('declarator')!.text;
+        open = value;
+      }
+    } else if (s.type === 'expression_statement') {
+      const e = unparen(s.namedChild(0)!);
+      const right = e.type === 'assignment_expression' ? unparen(e.childForFieldName('right')!) : null;
+      const left = e.type === 'assignment_expression' ? e.childForFieldName('left')! : null;
+      if (right?.type === 'call_expression' && left?.type === 'identifier' && (!this.vfork || this.locals.has(left.text))) {
+        fd = left.text;
+        open = right;
+      }
+    }
+    if (!fd || !open || calleeName(open) !== 'open') return 0;
+    const args = callArgs(open);
+    if (args.length < 2 || args.flatMap((a) => calls(a)).length) return 0;
+    let j = i + 1;
+    let checked: string | null = null;
+    const guard = list[j];
+    if (guard?.type === 'if_statement' && !guard.childForFieldName('alternative')) {
+      const cond = unparen(guard.childForFieldName('condition')!).text.replace(/\s+/g, '');
+      const status = exitStatus(guard.childForFieldName('consequence'));
+      if (status && (cond === `${fd}<0` || cond === `${fd}==-1`)) {
+        checked = status;
+        j++;
+      }
+    }
+    const targets: string[] = [];
+    for (; j < end; j++) {
+      const call = statementCall(list[j]);
+      const a = call && calleeName(call) === 'dup2' ? callArgs(call) : [];
+      if (a.length !== 2 || a[0].text !== fd || !/^[0-9]+$|^STD(?:IN|OUT|ERR)_FILENO$/.test(a[1].text)) break;
+      targets.push(a[1].text);
+    }
+    const close = j < end ? statementCall(list[j]) : null;
+    if (!targets.length || !close || calleeName(close) !== 'close' || callArgs(close)[0]?.text !== fd) return 0;
+    j++;
+    // The fd variable is gone after the rewrite: nothing after the idiom may use it.
+    const mentions = new RegExp(`\\b${fd}\\b`);
+    if (list.slice(j).some((n) => mentions.test(n.text))) return 0;
+    if (checked) this.checkedStatuses.push(checked);
+    else if (args[0].text !== '"/dev/null"') this.block('open() in the child ignores its failure, where the action would fail the spawn');
+    if (targets.some((t) => t === '2' || t === 'STDERR_FILENO')) this.stderrMoved = true;
+    this.action(`forkexec_open(fx, ${targets[0]}, ${args[0].text}, ${args[1].text}, ${args[2]?.text ?? '0'})`);
+    for (const t of targets.slice(1)) this.action(`forkexec_dup2(fx, ${targets[0]}, ${t})`);
+    return j - i;
   }
 
   action(text: string): void {
@@ -302,7 +362,11 @@ export function planConversion(a: SiteAnalysis): PlanResult {
   if (execIndex < 0) planner.block(`${site.exec}() is not a statement of its own in the child's block`);
   const execCount = stmts.flatMap((s) => callsUnder(s)).filter((c) => calleeName(c)?.startsWith('exec') || calleeName(c) === 'fexecve').length;
   if (execCount > 1) planner.block('several exec attempts in the child');
-  for (const s of stmts.slice(0, Math.max(execIndex, 0))) planner.statement(s);
+  for (let i = 0; i < execIndex; ) {
+    const used = planner.openIdiom(stmts, i, execIndex);
+    if (!used) planner.statement(stmts[i]);
+    i += used || 1;
+  }
   const afterExec = stmts.slice(execIndex + 1);
   const status = exitStatus(afterExec.at(-1));
   if (site.call === 'vfork' && afterExec.some((s) => s.descendantsOfType('assignment_expression').length)) planner.block('a vfork child that writes the parent\'s memory after a failed exec (it stores errno for the parent)');
