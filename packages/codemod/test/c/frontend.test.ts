@@ -1,0 +1,51 @@
+import { cFrontend, scanC, transformC } from '../../src/c/index.js';
+import { frontendFor } from '../../src/frontends/index.js';
+
+// The C frontend through the shared Frontend interface, on shapes too small to deserve a runnable fixture.
+
+test('C files are dispatched to the C frontend', () => {
+  expect(frontendFor('src/spawn.c')).toBe(cFrontend);
+  expect(frontendFor('include/SPAWN.H')).toBe(cFrontend);
+  expect(cFrontend.language).toBe('c');
+});
+
+test('a file without fork is returned as is', async () => {
+  const source = 'int main(void) { return 0; }\n';
+  await expect(transformC(source, 'a.c')).resolves.toEqual({ code: source, changed: false, sites: [] });
+});
+
+test('pid tests spelled with -1, hex, `!pid` and a return of the fork', async () => {
+  const sites = await scanC(
+    `int a(char **v) { pid_t p = fork(); if (p == -1) return -1; if (!p) { execv(v[0], v); _exit(0x7f); } return p; }
+pid_t b(void) { return fork(); }
+int c(char **v) { pid_t p; if ((p = vfork()) != 0) return p; execvp(v[0], v); _exit(127); }
+`,
+    'x.c',
+  );
+  expect(sites.map((s) => [s.function, s.call, s.class, s.convertible])).toEqual([
+    ['a', 'fork', 'fork+exec', false],
+    ['b', 'fork', 'wrapper', false],
+    ['c', 'vfork', 'fork+exec', true],
+  ]);
+  // 0x7f is not a status the rewrite copies: it says so rather than guess.
+  expect(sites[0].blockers).toEqual(['the exit status of a failed exec is not a constant']);
+  // c: `(p = vfork()) != 0` sends -1 to the parent's return, so the tail is the child's alone.
+});
+
+test('source that does not parse cleanly is left alone when the rewrite would add errors', async () => {
+  const source = 'int f(char **v) { pid_t p = fork(); if (p == 0) { execv(v[0], v); _exit(127); } return p; }\nint g( {\n';
+  const result = await transformC(source, 'broken.c');
+  expect(result.sites).toHaveLength(1);
+  // Either converted with the error kept where it was, or left unchanged; never more errors than before.
+  if (result.changed) expect(result.code).toContain('fork_before_exec(v[0], v, NULL, fx, 0)');
+  else expect(result.code).toBe(source);
+});
+
+test('a bare `if (fork() == 0)` converts without a pid (the parent never had one); a second run changes nothing', async () => {
+  const first = await transformC('#include <unistd.h>\nvoid f(char **v) {\n\tif (fork() == 0) {\n\t\texecvp(v[0], v);\n\t\t_exit(127);\n\t}\n}\n', 'y.c');
+  expect(first.changed).toBe(true);
+  expect(first.code).toContain('(void)fork_before_exec(v[0], v, NULL, fx, FORKEXEC_SEARCH_PATH);');
+  expect(first.code).not.toMatch(/\bfork\(\)/);
+  const second = await transformC(first.code, 'y.c');
+  expect(second).toEqual({ code: first.code, changed: false, sites: [] });
+});
