@@ -350,6 +350,7 @@ export function planConversion(a: SiteAnalysis): PlanResult {
   if (a.child.end !== 'exit') return { blockers: [a.child.end === 'return' || a.child.end === 'function-end' ? 'the child returns to the caller when exec fails' : 'the child does not exit when exec fails'] };
   if (!['compound_statement', 'case_statement', 'translation_unit'].includes(a.forkStatement.parent?.type ?? '')) return { blockers: ['the fork statement is not directly in a block'] };
   if (!a.childStatements.length) return { blockers: ['empty child'] };
+  if (a.childStatements.some((s) => /\bfx(?:_err|_argv)?\b/.test(s.text))) return { blockers: ['the child uses a name the rewrite declares (fx, fx_err, fx_argv)'] };
   const region = findRegion(a);
   if (typeof region === 'string') return { blockers: [region] };
 
