@@ -9,6 +9,11 @@ export interface Edit {
   text: string;
 }
 
+/** The file's line ending: generated lines use it too. */
+function eolOf(source: string): string {
+  return source.includes('\r\n') ? '\r\n' : '\n';
+}
+
 /** Extends a range over whole lines when only blanks share them, so removing a statement leaves no blank line. */
 function wholeLines(source: string, start: number, end: number): [number, number] {
   const ls = lineStart(source, start);
@@ -36,7 +41,7 @@ function indentUnit(source: string, node: Node): string {
 function reindent(source: string, node: Node, indent: string): string {
   const own = lineIndent(source, node.startIndex);
   return node.text
-    .split('\n')
+    .split(/\r?\n/)
     .map((line, i) => (i === 0 ? indent + line : indent + (line.startsWith(own) ? line.slice(own.length) : line.trimStart())))
     .join('\n');
 }
@@ -59,7 +64,7 @@ function callBlock(source: string, plan: ConversionPlan, target: string | null, 
   lines.push(`${i1}if (fx != NULL)`, `${i1}${unit}forkexec_actions_free(fx);`);
   for (const f of plan.frees) lines.push(`${i1}free(${f});`);
   lines.push(`${indent}}`);
-  return lines.join('\n');
+  return lines.join('\n').replace(/\n/g, eolOf(source));
 }
 
 /** The expression in a condition that stores the fork's result: `(pid = fork())` inside a comparison, or the bare
@@ -90,7 +95,7 @@ export function siteEdits(source: string, a: SiteAnalysis, plan: ConversionPlan)
     const elseBody = alternative?.namedChildren.at(-1);
     if (forkInTest) {
       // `if ((pid = fork()) == 0) {child} [else {parent}]`: the call block, then the parent's branch.
-      const text = block(a.variable) + (elseBody ? `\n${indent}${elseBody.text}` : '');
+      const text = block(a.variable) + (elseBody ? `${eolOf(source)}${indent}${elseBody.text}` : '');
       edits.push({ start: S.startIndex, end: S.endIndex, text });
       return edits;
     }
@@ -119,13 +124,13 @@ export function siteEdits(source: string, a: SiteAnalysis, plan: ConversionPlan)
     const init = a.forkCall.parent?.type === 'init_declarator' ? a.forkCall.parent : null;
     if (!init || !a.variable) return 'the fork is inside a declaration it does not initialize';
     edits.push({ start: init.startIndex, end: init.endIndex, text: a.variable });
-    edits.push({ start: S.endIndex, end: S.endIndex, text: `\n${indent}${block(a.variable)}` });
+    edits.push({ start: S.endIndex, end: S.endIndex, text: `${eolOf(source)}${indent}${block(a.variable)}` });
   } else if (S.type === 'if_statement' || S.type === 'switch_statement') {
     if (!a.variable) return 'the fork\'s result is only tested, not stored, and the parent needs it';
     const store = storingExpression(a.forkCall);
     if (!store) return 'the fork call is not stored where it is tested';
     edits.push({ start: store.startIndex, end: store.endIndex, text: a.variable });
-    edits.push({ start: S.startIndex, end: S.startIndex, text: `${block(a.variable)}\n${indent}` });
+    edits.push({ start: S.startIndex, end: S.startIndex, text: `${block(a.variable)}${eolOf(source)}${indent}` });
   } else {
     return `the fork is in a ${S.type.replace(/_/g, ' ')}`;
   }
@@ -133,13 +138,14 @@ export function siteEdits(source: string, a: SiteAnalysis, plan: ConversionPlan)
 }
 
 /** Adds the includes the converted code needs, after the file's last top-level #include. */
-export function includeEdits(tree: Tree, headers: string[]): Edit[] {
+export function includeEdits(tree: Tree, source: string, headers: string[]): Edit[] {
   const includes = tree.rootNode.namedChildren.filter((n): n is Node => n?.type === 'preproc_include');
   const wanted = headers.filter((h) => !includes.some((n) => n.childForFieldName('path')?.text === h));
   if (!wanted.length) return [];
-  const text = wanted.map((h) => `#include ${h}\n`).join('');
+  const eol = eolOf(source);
+  const text = wanted.map((h) => `#include ${h}${eol}`).join('');
   const last = includes.at(-1);
-  if (!last) return [{ start: 0, end: 0, text: `${text}\n` }];
+  if (!last) return [{ start: 0, end: 0, text: `${text}${eol}` }];
   return [{ start: last.endIndex, end: last.endIndex, text }];
 }
 
