@@ -5,11 +5,14 @@
  */
 import type { Backend } from '@forkexec/core';
 import { createPosixBackend } from './posix/posix-backend.js';
-import { createWin32Backend } from './win32/index.js';
+import { createWin32Backend, type Win32BackendOptions } from './win32/index.js';
 
-/** A backend for this platform. */
-export function createBackend(): Backend {
-  return process.platform === 'win32' ? createWin32Backend() : createPosixBackend();
+/** Options from the config file's `backendOptions`; only the Windows implementation takes any. */
+export type NtdllBackendOptions = Win32BackendOptions;
+
+/** A backend for this platform (core calls it with the config file's `backendOptions`). */
+export function createBackend(options: NtdllBackendOptions = {}): Backend {
+  return process.platform === 'win32' ? createWin32Backend(options) : createPosixBackend();
 }
 
 export const backend: Backend = createBackend();
