@@ -1,7 +1,8 @@
 // Quick speed check of the ntdll backend (built dist) against child_process and a C posix_spawn
 // loop, at about 50 MiB and 1 GiB of parent RSS. Alternates the methods within one run and prints
 // medians and ratios; the C loop's block column is the time inside posix_spawn itself (glibc's
-// vfork window). Compare ratios: absolute numbers drift on shared machines.
+// vfork window). Then spawns per second with 64 in flight. Compare ratios: absolute numbers drift
+// on shared machines.
 //   node packages/ntdll-backend/bench/quick.mjs [--spawns 200] [--rounds 5] [--sizes 50,1024]
 import { execFileSync, spawn as cpSpawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -57,6 +58,16 @@ const methods = {
   },
 };
 
+/** Spawns per second with `width` children in flight, `total` spawns in all. */
+async function throughput(start, total = SPAWNS * 2, width = 64) {
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (next++ < total) await start();
+  }));
+  return total / ((performance.now() - t0) / 1000);
+}
+
 let ballast = [];
 for (const sizeMiB of SIZES_MIB) {
   const missing = sizeMiB * MiB - process.memoryUsage.rss();
@@ -84,6 +95,9 @@ for (const sizeMiB of SIZES_MIB) {
   row('C posix_spawn loop', floorMs, median(floorBlock));
   for (const [name, { latency, block }] of Object.entries(samples)) row(name, median(latency), median(block));
   const nodeMs = median(samples['child_process.spawn'].latency);
+  const flight = {};
+  for (const name of ['ntdll (forkBeforeExec)', 'child_process.spawn']) flight[name] = await throughput(methods[name]);
+  console.log(`  64 in flight: ${Object.entries(flight).map(([name, rate]) => `${name} ${rate.toFixed(0)} spawns/s`).join(', ')}`);
   const ntdllBlock = median(samples['ntdll (forkBeforeExec)'].block);
   console.log(`  ntdll: ${(nodeMs / ntdllMs).toFixed(1)}x faster than child_process, ${(ntdllMs / floorMs).toFixed(2)}x the C floor; ` +
     `block ${ntdllBlock.toFixed(3)} ms per spawn (${(ntdllBlock - median(floorBlock)).toFixed(3)} ms above the time C spends inside posix_spawn)`);

@@ -20,7 +20,7 @@ export function posixSpawn(libc: Libc, file: string, argv: string[], env: Record
   envp.push(null);
   const custom = plan.setsid || plan.pgroup !== undefined || plan.sigmask.length > 0;
   const attr = custom ? buildAttr(libc, plan) : (defaultAttr ??= buildAttr(libc, plan));
-  const fa = Buffer.alloc(FILE_ACTIONS_SIZE);
+  const fa = Buffer.allocUnsafe(FILE_ACTIONS_SIZE); // posix_spawn_file_actions_init fills it
   check(libc.file_actions_init(fa), 'posix_spawn_file_actions_init');
   try {
     for (const op of plan.fileOps) {
