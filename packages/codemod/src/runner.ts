@@ -5,15 +5,13 @@
  * file:line; the other files are still processed.
  */
 import { availableParallelism } from 'node:os';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FRONTENDS, frontendFor } from './frontends/index.js';
-import { createJsFrontend } from './frontends/js/index.js';
-import { SourceSyntaxError } from './frontends/js/parse.js';
-import type { ForkSite, Frontend } from './model.js';
-import { unifiedDiff } from './runner/diff.js';
 import { findFiles } from './runner/find-files.js';
-import { writeFileAtomic } from './runner/write-atomic.js';
+import { processFile, type FileReport, type FileStatus } from './runner/process-file.js';
+import { WorkerPool, workerScript } from './runner/worker-pool.js';
+
+export type { FileReport, FileStatus };
 
 export interface RunOptions {
   /** Files, folders or globs; default the current folder. */
@@ -33,46 +31,14 @@ export interface RunOptions {
   stderr?: (text: string) => void;
 }
 
-export type FileStatus = 'converted' | 'unchanged' | 'skipped' | 'error';
-
-export interface FileReport {
-  /** Relative to cwd. */
-  file: string;
-  /** converted: rewritten (maybe with sites left); skipped: has sites, none converted; error: not processed. */
-  status: FileStatus;
-  sites: ForkSite[];
-  error?: { message: string; line?: number; column?: number };
-  /** The unified diff, with `dry`. */
-  diff?: string;
-}
-
 export interface RunReport {
   files: FileReport[];
   totals: { files: number; converted: number; unchanged: number; skipped: number; errors: number; sitesConverted: number; sitesUnconverted: number };
   /** Inputs that matched no file. */
   missing: string[];
+  /** Worker threads used (0: all on the main thread). */
+  workers: number;
   exitCode: 0 | 1 | 2;
-}
-
-async function processFile(absolute: string, cwd: string, dry: boolean, js: Frontend | undefined): Promise<FileReport> {
-  const file = path.relative(cwd, absolute) || absolute;
-  let frontend = frontendFor(absolute);
-  if (frontend?.language === 'js' && js) frontend = js;
-  if (!frontend) return { file, status: 'error', sites: [], error: { message: 'no codemod frontend handles this kind of file' } };
-  try {
-    const source = await readFile(absolute, 'utf8');
-    const result = await frontend.transform(source, file);
-    const sites = result.sites;
-    if (!result.changed) return { file, status: sites.length ? 'skipped' : 'unchanged', sites };
-    const report: FileReport = { file, status: 'converted', sites };
-    if (dry) report.diff = unifiedDiff(source, result.code, file.split(path.sep).join('/'));
-    else await writeFileAtomic(absolute, result.code);
-    return report;
-  } catch (error) {
-    if (error instanceof SourceSyntaxError) return { file, status: 'error', sites: [], error: { message: error.message.replace(/^.*?:\d+:\d+: /, ''), line: error.line, column: error.column } };
-    const { line, column } = error as { line?: number; column?: number };
-    return { file, status: 'error', sites: [], error: { message: (error as Error).message ?? String(error), ...(line ? { line, column } : {}) } };
-  }
 }
 
 /** Runs `work` over `items` with at most `limit` at once; results in input order. */
@@ -113,6 +79,9 @@ export function formatSummary(report: RunReport, dry: boolean): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** Below this many files, worker threads cost more than they save. */
+const MIN_FILES_FOR_WORKERS = 8;
+
 export async function runCodemod(options: RunOptions = {}): Promise<RunReport> {
   const cwd = path.resolve(options.cwd ?? process.cwd());
   const out = options.stdout ?? ((text: string) => process.stdout.write(text));
@@ -123,8 +92,17 @@ export async function runCodemod(options: RunOptions = {}): Promise<RunReport> {
   // Found by a folder or glob: only files some frontend handles (not .d.ts); named files are always reported.
   const files = found.files.filter((f) => found.explicit.has(f) || frontendFor(f));
   const dry = options.dry ?? false;
-  const js = options.modules?.length ? createJsFrontend({ modules: options.modules }) : undefined;
-  const reports = await mapLimit(files, options.concurrency ?? availableParallelism(), (file) => processFile(file, cwd, dry, js));
+  const concurrency = options.concurrency ?? availableParallelism();
+  const task = (file: string) => ({ file, cwd, dry, modules: options.modules });
+  // Parsing is CPU work: worker threads when there is enough of it (and the built worker exists).
+  const script = workerScript();
+  const pool = script && concurrency > 1 && files.length >= MIN_FILES_FOR_WORKERS ? new WorkerPool(script, Math.min(concurrency, files.length)) : null;
+  let reports: FileReport[];
+  try {
+    reports = await mapLimit(files, pool ? pool.size : concurrency, (file) => (pool ? pool.run(task(file)) : processFile(task(file))));
+  } finally {
+    await pool?.close();
+  }
 
   const count = (status: FileStatus) => reports.filter((r) => r.status === status).length;
   const sites = reports.flatMap((r) => r.sites);
@@ -138,7 +116,7 @@ export async function runCodemod(options: RunOptions = {}): Promise<RunReport> {
     sitesUnconverted: sites.filter((s) => !s.converted).length,
   };
   const exitCode = totals.errors > 0 || missing.length > 0 ? 2 : options.failOnUnconverted && totals.sitesUnconverted > 0 ? 1 : 0;
-  const report: RunReport = { files: reports, totals, missing, exitCode };
+  const report: RunReport = { files: reports, totals, missing, workers: pool?.size ?? 0, exitCode };
 
   if (options.json) out(`${JSON.stringify(report, null, 2)}\n`);
   else if (dry) {

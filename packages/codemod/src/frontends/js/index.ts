@@ -1,7 +1,7 @@
 /** The JS/TS frontend: Babel's parser and scope analysis, recast to keep untouched code byte-identical. */
 import * as recast from 'recast';
 import type { Frontend, TransformResult } from '../../model.js';
-import { parseForRewrite } from './parse.js';
+import { checkSyntax, parseForRewrite } from './parse.js';
 import { processProgram, type JsOptions } from './program.js';
 import type { RawSourceMap } from 'source-map';
 import { stripRemovedCases } from './strip-removed-cases.js';
@@ -22,9 +22,18 @@ export function createJsFrontend(options: JsOptions = {}): JsFrontend {
     language: 'js',
     extensions: JS_EXTENSIONS,
     scan(source, file) {
+      if (!source.includes('fork')) {
+        checkSyntax(source, file);
+        return [];
+      }
       return processProgram(programPath(parseForRewrite(source, file)), file, options, false).sites;
     },
     transform(source, file) {
+      // Without the word, no site: only the syntax is checked, without recast's copy of the tree.
+      if (!source.includes('fork')) {
+        checkSyntax(source, file);
+        return { code: source, changed: false, sites: [] };
+      }
       const ast = parseForRewrite(source, file);
       const { sites, changed } = processProgram(programPath(ast), file, options, 'recast');
       if (!changed) return { code: source, changed: false, sites };

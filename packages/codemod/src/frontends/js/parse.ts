@@ -23,24 +23,30 @@ export function parserPlugins(file: string): ParserPlugin[] {
   return ['jsx'];
 }
 
+function babelOptions(file: string, tokens: boolean) {
+  return {
+    sourceType: 'module' as const,
+    allowReturnOutsideFunction: true,
+    allowAwaitOutsideFunction: true,
+    allowImportExportEverywhere: true,
+    tokens,
+    plugins: parserPlugins(file),
+  };
+}
+
 /** Parses with recast over @babel/parser, so that printing keeps untouched code byte-identical. */
 export function parseForRewrite(source: string, file: string): t.File {
-  const plugins = parserPlugins(file);
+  return withLocation(file, () => recast.parse(source, { sourceFileName: file, parser: { parse: (code: string) => babelParse(code, babelOptions(file, true)) } }) as t.File);
+}
+
+/** Throws a SourceSyntaxError if `source` does not parse; cheaper than parseForRewrite. */
+export function checkSyntax(source: string, file: string): void {
+  withLocation(file, () => babelParse(source, babelOptions(file, false)));
+}
+
+function withLocation<T>(file: string, parse: () => T): T {
   try {
-    return recast.parse(source, {
-      sourceFileName: file,
-      parser: {
-        parse: (code: string) =>
-          babelParse(code, {
-            sourceType: 'module',
-            allowReturnOutsideFunction: true,
-            allowAwaitOutsideFunction: true,
-            allowImportExportEverywhere: true,
-            tokens: true,
-            plugins,
-          }),
-      },
-    }) as t.File;
+    return parse();
   } catch (error) {
     const loc = (error as { loc?: { line: number; column: number } }).loc;
     if (loc) {
