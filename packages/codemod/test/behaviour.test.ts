@@ -90,6 +90,11 @@ describe.each<Way>(['recast', 'babel'])('converted by %s', (way) => {
     expect(run('else-if-chain', way)).toEqual({ code: 0, stdout: 'own-session\n', stderr: '' });
   });
 
+  test('execle and execvpe: environment given, PATH searched only by execvpe; process.chdir', () => {
+    const ran = run('exec-variants', way, ['/usr'], { MODE: 'inherited' });
+    expect(ran).toEqual({ code: 0, stdout: `le: ${realpathSync('/usr')} execle\nvpe: execvpe\n`, stderr: '' });
+  });
+
   test('renamed imports', () => {
     expect(run('renamed-import', way)).toEqual({ code: 0, stdout: 'renamed\n', stderr: '' });
   });
