@@ -1,6 +1,5 @@
 import type { Node } from 'web-tree-sitter';
 import type { SiteAnalysis } from './classify.js';
-import { EXIT_CALLS } from './operations.js';
 import { blockStatements, callArgs, calleeName, callsUnder, same, statementCall, unparen } from './syntax.js';
 
 /** How a convertible site becomes a fork_before_exec call. Texts are C source, `fx` names the action list. */
@@ -55,7 +54,9 @@ function exitStatus(stmt: Node | null | undefined): string | null {
   }
   const call = statementCall(stmt);
   const name = call && calleeName(call);
-  if (!call || !name || !EXIT_CALLS.has(name) || name === 'abort') return null;
+  // exit() would also flush the stdio buffers the child copied from the parent and run atexit handlers: only the
+  // immediate exits mean what fork_before_exec's child does.
+  if (!call || (name !== '_exit' && name !== '_Exit')) return null;
   const [arg] = callArgs(call);
   return arg && /^(?:[0-9]+|EXIT_FAILURE|EXIT_SUCCESS)$/.test(arg.text) ? arg.text : null;
 }
@@ -372,7 +373,15 @@ export function planConversion(a: SiteAnalysis): PlanResult {
   const status = exitStatus(afterExec.at(-1));
   if (site.call === 'vfork' && afterExec.some((s) => s.descendantsOfType('assignment_expression').length)) planner.block('a vfork child that writes the parent\'s memory after a failed exec (it stores errno for the parent)');
   if (afterExec.length > 1) planner.block('the child reports a failed exec itself (it logs or cleans up before exiting): fork_before_exec cannot run code after a failed exec');
-  if (!status) planner.block(/errno/.test(afterExec.at(-1)?.text ?? '') ? 'the exit status of a failed exec is computed from errno' : 'the exit status of a failed exec is not a constant');
+  const lastCall = afterExec.length ? statementCall(afterExec.at(-1)!) : null;
+  if (!status)
+    planner.block(
+      /errno/.test(afterExec.at(-1)?.text ?? '')
+        ? 'the exit status of a failed exec is computed from errno'
+        : lastCall && calleeName(lastCall) === 'exit'
+          ? 'exit() after a failed exec flushes the stdio buffers copied from the parent and runs atexit handlers; the converted child would _exit'
+          : 'the exit status of a failed exec is not a constant',
+    );
   for (const s of planner.checkedStatuses) if (s !== status) planner.block(`an action failure exits with ${s} but a failed exec with ${status}: one status for both is all fork_before_exec keeps`);
   const exec = statementCall(stmts[execIndex] ?? stmts[0]);
   const execName = site.exec!;
