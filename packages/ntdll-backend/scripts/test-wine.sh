@@ -19,7 +19,7 @@ cd "$pkg_dir"
 log "running test/win32/*.wine.mjs on Windows node $NODE_WIN_VERSION"
 status=0
 # Windows node cannot use a Unix pipe as its stdio: stdin from /dev/null, output to a file.
-timeout 900 wine "$node_exe" --test --test-reporter=spec --test-timeout=180000 "test/win32/*.wine.mjs" </dev/null >"$output" 2>&1 || status=$?
+timeout 1800 wine "$node_exe" --test --test-reporter=spec --test-timeout=600000 "test/win32/*.wine.mjs" </dev/null >"$output" 2>&1 || status=$?
 tr -d '\r' <"$output"
 [ "$status" -eq 0 ] && log "Windows tests passed" || log "Windows tests FAILED (exit status $status)"
 exit "$status"

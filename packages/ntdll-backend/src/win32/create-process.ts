@@ -1,7 +1,7 @@
 import { SpawnError, spawnHint } from '@forkexec/core';
 import { isValidHandle, type Win32Api } from './ntdll-api.js';
 import {
-  CLIENT_ID_SIZE, PARAMS_OFFSET, PARAMS_PREFIX_SIZE, PS_ATTRIBUTE, PS_ATTRIBUTE_LIST_HEADER, PS_ATTRIBUTE_SIZE, PS_CREATE_INFO_SIZE,
+  CLIENT_ID_SIZE, PARAMS_OFFSET, PARAMS_PREFIX_SIZE, PEB_PROCESS_PARAMETERS, PS_ATTRIBUTE, PS_ATTRIBUTE_LIST_HEADER, PS_ATTRIBUTE_SIZE, PS_CREATE_INFO_SIZE,
   SCRATCH, STARTF_USESTDHANDLES, unicodeString, type RtlUserProcessInformation,
 } from './ntdll-structs.js';
 
@@ -79,7 +79,17 @@ function scratchBlock(api: Win32Api) {
   return scratch;
 }
 
-/** Process parameters with the std handles set; the caller destroys them. */
+let parentConsole: bigint | undefined;
+
+/** The console of this process, which a child shares as with CreateProcess's defaults. */
+function consoleHandle(api: Win32Api): bigint {
+  if (parentConsole !== undefined) return parentConsole;
+  const own = new DataView(api.koffi.view(api.RtlGetCurrentPeb(), PEB_PROCESS_PARAMETERS + 8)).getBigUint64(PEB_PROCESS_PARAMETERS, true);
+  parentConsole = new DataView(api.koffi.view(own, PARAMS_PREFIX_SIZE)).getBigUint64(PARAMS_OFFSET.consoleHandle, true);
+  return parentConsole;
+}
+
+/** Process parameters with the console and std handles set; the caller destroys them. */
 function createParameters(api: Win32Api, spec: ProcessSpec): bigint {
   const params: [bigint | null] = [null];
   const status = api.RtlCreateProcessParametersEx(
@@ -89,6 +99,7 @@ function createParameters(api: Win32Api, spec: ProcessSpec): bigint {
   if (status < 0) throw statusError('RtlCreateProcessParametersEx', status, spec, api);
   const view = new DataView(api.koffi.view(params[0]!, PARAMS_PREFIX_SIZE));
   const [stdin, stdout, stderr] = spec.stdHandles;
+  view.setBigUint64(PARAMS_OFFSET.consoleHandle, consoleHandle(api), true);
   view.setBigUint64(PARAMS_OFFSET.standardInput, stdin, true);
   view.setBigUint64(PARAMS_OFFSET.standardOutput, stdout, true);
   view.setBigUint64(PARAMS_OFFSET.standardError, stderr, true);

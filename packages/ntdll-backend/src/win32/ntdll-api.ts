@@ -26,6 +26,7 @@ export interface Win32Api {
   NtClose(handle: Handle): number;
   NtQueryInformationProcess(process: Handle, infoClass: number, info: Partial<ProcessBasicInformation>, size: number, returned: null): number;
   RtlNtStatusToDosError(status: number): number;
+  RtlGetCurrentPeb(): bigint;
   CreateNamedPipeW(name: string, openMode: number, pipeMode: number, instances: number, outSize: number, inSize: number, timeout: number, sa: null): Handle;
   CreateFileW(name: string, access: number, share: number, sa: null, disposition: number, flags: number, template: null): Handle;
   DuplicateHandle(sourceProcess: Handle, source: Handle, targetProcess: Handle, target: Out<Handle>, access: number, inherit: number, options: number): number;
@@ -67,6 +68,7 @@ export function loadWin32Api(): Win32Api {
       'int32_t __stdcall NtQueryInformationProcess(void *process, int32_t infoClass, _Out_ FX_PROCESS_BASIC_INFORMATION *info, uint32_t size, _Out_ uint32_t *returned)',
     ),
     RtlNtStatusToDosError: ntdll.func('uint32_t __stdcall RtlNtStatusToDosError(int32_t status)'),
+    RtlGetCurrentPeb: ntdll.func('void * __stdcall RtlGetCurrentPeb()'),
     CreateNamedPipeW: kernel32.func(
       'void * __stdcall CreateNamedPipeW(const char16_t *name, uint32_t openMode, uint32_t pipeMode, uint32_t instances, uint32_t outSize, uint32_t inSize, uint32_t timeout, FX_SECURITY_ATTRIBUTES *sa)',
     ),

@@ -11,6 +11,8 @@ export const PARAMS_OFFSET = {
   windowFlags: 0xa4,
 } as const;
 export const PARAMS_PREFIX_SIZE = 0xb0;
+/** Offset of ProcessParameters in the PEB. */
+export const PEB_PROCESS_PARAMETERS = 0x20;
 /** STARTUPINFO.dwFlags bit: the std handles in the parameters are meant. */
 export const STARTF_USESTDHANDLES = 0x100;
 

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Per-spawn latency of the ntdll backend against child_process.spawn under Wine (see bench-wine.mjs).
+# Needs the repo built; sets Wine up like test-wine.sh. BENCH_ROUNDS=N changes the sample size.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/wine-env.sh"
+
+prepare_wine
+trap stop_wine EXIT
+output="$cache/bench-wine.log"
+export FORKEXEC_PROBE FORKEXEC_NOOP FORKEXEC_WINE_KOFFI BENCH_ROUNDS="${BENCH_ROUNDS:-30}"
+FORKEXEC_PROBE=$(winpath "$bin_dir/fxprobe.exe")
+FORKEXEC_NOOP=$(winpath "$bin_dir/noop.exe")
+FORKEXEC_WINE_KOFFI=$(winpath "$koffi_dir/node_modules/koffi/index.cjs")
+cd "$pkg_dir"
+status=0
+wine "$node_exe" --import="file:///$(winpath "$pkg_dir/scripts/wine-koffi-hook.mjs" | tr '\\' /)" scripts/bench-wine.mjs </dev/null >"$output" 2>&1 || status=$?
+tr -d '\r' <"$output"
+exit "$status"
