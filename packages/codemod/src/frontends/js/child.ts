@@ -146,6 +146,14 @@ function execCall(name: string, call: NodePath<t.CallExpression>, consts: Map<st
   return { name, file, argv: t.arrayExpression(rest), env };
 }
 
+function readsProcessEnv(node: t.Node, at: NodePath): boolean {
+  let found = false;
+  t.traverseFast(node, (n) => {
+    if (t.isMemberExpression(n) && isProcessMember(at, n, 'env')) found = true;
+  });
+  return found;
+}
+
 /** Analyses the child's statements; `plan` is set when every one maps and the exec is provable. */
 export function analyseChild(statements: NodePath<t.Statement>[], ctx: ChildContext): ChildAnalysis {
   const operations: string[] = [];
@@ -167,6 +175,10 @@ export function analyseChild(statements: NodePath<t.Statement>[], ctx: ChildCont
     const problem = impurity(node, at);
     if (problem) {
       blockers.push(`${what} ${problem}`);
+      return false;
+    }
+    if (envChanges.length && readsProcessEnv(node, at)) {
+      blockers.push(`${what} reads process.env after the child changed it`);
       return false;
     }
     for (const id of identifiersOf(node)) {

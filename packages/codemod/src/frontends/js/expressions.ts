@@ -4,7 +4,8 @@ import * as t from '@babel/types';
 import { importedName } from './bindings.js';
 
 const PATH_MODULES = new Set(['path', 'node:path']);
-const PURE_PATH_FUNCTIONS = new Set(['join', 'resolve', 'dirname', 'basename', 'extname', 'normalize', 'relative']);
+// Not resolve/relative: they read the working directory, which the child may have changed.
+const PURE_PATH_FUNCTIONS = new Set(['join', 'dirname', 'basename', 'extname', 'normalize']);
 const PURE_GLOBALS = new Set(['String', 'Number']);
 
 /** A short text for messages: `execvp(...)`, `foo.bar()`. */
