@@ -50,6 +50,8 @@ export interface BenchReport {
   machine: Machine;
   /** 1-minute load average when the run started and when it ended: other work on the machine skews absolute numbers. */
   loadAverage: { start: number; end: number };
+  /** Niceness of the bench process (`nice -n -10` runs it, and the children it spawns, ahead of other work). */
+  priority: number;
   settings: {
     rssBytes: number[];
     runs: number;
@@ -77,7 +79,7 @@ export const REPORT_SCHEMA = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
   title: 'forkexec bench report',
   type: 'object',
-  required: ['format', 'startedAt', 'finishedAt', 'command', 'machine', 'loadAverage', 'settings', 'methods', 'results'],
+  required: ['format', 'startedAt', 'finishedAt', 'command', 'machine', 'loadAverage', 'priority', 'settings', 'methods', 'results'],
   additionalProperties: false,
   properties: {
     format: { const: REPORT_FORMAT },
@@ -105,6 +107,7 @@ export const REPORT_SCHEMA = {
       additionalProperties: false,
       properties: { start: { type: 'number', minimum: 0 }, end: { type: 'number', minimum: 0 } },
     },
+    priority: { type: 'integer', minimum: -20, maximum: 19 },
     settings: {
       type: 'object',
       required: ['rssBytes', 'runs', 'warmup', 'inFlight', 'throughputMs', 'target', 'targetStatic', 'compiler'],

@@ -152,6 +152,7 @@ export async function runBench(settings: BenchSettings, progress: Progress = () 
     command: settings.command,
     machine: describeMachine(),
     loadAverage: { start: loadAtStart, end: os.loadavg()[0] },
+    priority: os.getPriority(),
     settings: {
       rssBytes: sizes,
       runs: settings.runs,
