@@ -56,6 +56,12 @@ const methods = {
     const child = cpSpawn(PROGRAM, [], { stdio: 'ignore' });
     return new Promise((resolve, reject) => child.once('exit', resolve).once('error', reject));
   },
+  'ntdll, stdout piped': () => forkBeforeExec(PROGRAM, [], { backend, stdout: 'pipe', stderr: 'ignore' }),
+  'child_process, stdout piped': () => {
+    const child = cpSpawn(PROGRAM, [], { stdio: ['ignore', 'pipe', 'ignore'] });
+    child.stdout.resume();
+    return new Promise((resolve, reject) => child.once('close', resolve).once('error', reject));
+  },
 };
 
 /** Spawns per second with `width` children in flight, `total` spawns in all. */
@@ -88,7 +94,7 @@ for (const sizeMiB of SIZES_MIB) {
   }
   const floorMs = median(floor);
   const ntdllMs = median(samples['ntdll (forkBeforeExec)'].latency);
-  console.log(`\nparent RSS ${rssMiB.toFixed(0)} MiB, ${ROUNDS} rounds x ${SPAWNS} spawns of ${PROGRAM} (stdio ignore), medians:`);
+  console.log(`\nparent RSS ${rssMiB.toFixed(0)} MiB, ${ROUNDS} rounds x ${SPAWNS} spawns of ${PROGRAM} (stdio ignore unless piped), medians:`);
   console.log(`  ${'method'.padEnd(24)} ${'ms/spawn'.padStart(9)} ${'block ms'.padStart(9)} ${'vs C floor'.padStart(11)} ${'vs ntdll'.padStart(9)}`);
   const row = (name, ms, block) =>
     console.log(`  ${name.padEnd(24)} ${ms.toFixed(3).padStart(9)} ${(block === undefined ? '-' : block.toFixed(3)).padStart(9)} ${(ms / floorMs).toFixed(2).padStart(10)}x ${(ms / ntdllMs).toFixed(2).padStart(8)}x`);
