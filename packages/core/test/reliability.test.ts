@@ -1,5 +1,33 @@
-import { nodeBackend } from '@forkexec/core';
-import { runReliabilitySuite } from '@forkexec/core/testing';
+import { loadBackend, nodeBackend, registerBackend, type Backend } from '@forkexec/core';
+import { runReliabilitySuite, type ReliabilityOptions } from '@forkexec/core/testing';
+import { backend as helperExe } from '@forkexec/helper-exe';
+import { backend as ntdll } from '@forkexec/ntdll-backend';
 
-const scale = process.env.FX_SMALL ? { sequential: 200, inFlight: 100, volumeBytes: 8 * 1024 * 1024, propertyRuns: 20 } : {};
-runReliabilitySuite(nodeBackend, scale);
+// Jest maps the backend packages to their sources: registered here, they share this copy of core.
+registerBackend('ntdll', () => ntdll);
+registerBackend('helper-exe', () => helperExe);
+
+/** FORKEXEC_RELIABILITY_SCALE=small runs a quick pass (for development); CI runs the full counts. */
+const scale: ReliabilityOptions = process.env.FORKEXEC_RELIABILITY_SCALE === 'small' ? { sequential: 300, inFlight: 100, volumeBytes: 8 * 1024 * 1024, propertyRuns: 20 } : {};
+
+/** Cases a backend fails today, with the bug (see the reliability report in the issue); each still shows as skipped. */
+const knownBugs: Record<string, Record<string, string>> = {
+  'helper-exe': {
+    'fd exhaustion (low RLIMIT_NOFILE): EMFILE as a typed error or a clean result, no fd lost on the failure path, then recovery':
+      'helper-exe bug: planFds() in spawn-on-helper.ts runs outside its try, so EMFILE escapes as a plain FdPassingError',
+  },
+};
+
+const others = ['ntdll', 'helper-exe'].map((name) => {
+  const backend = loadBackend(name);
+  const probe = backend.capabilities.platforms.includes(process.platform) ? backend.probe() : { ok: false as const, reason: `not for ${process.platform}` };
+  return { name, backend, why: probe.ok ? undefined : probe.reason };
+});
+const working: Backend[] = others.filter((o) => !o.why).map((o) => o.backend);
+
+runReliabilitySuite(nodeBackend, { ...scale, peers: working });
+afterAll(() => Promise.all(working.map((backend) => backend.dispose?.())));
+for (const { name, backend, why } of others) {
+  if (why) describe(`forkexec reliability: ${name}`, () => it.skip(`[skipped: ${why}]`, () => {}));
+  else runReliabilitySuite(backend, { ...scale, skip: knownBugs[name] });
+}

@@ -1,12 +1,14 @@
 /** Faults: exhausted limits, signals, aborts and timeouts. Each ends in a typed error or a clean result, and the next spawn works. */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { constants as osConstants } from 'node:os';
-import { ForkExecError } from '../errors.js';
+import path from 'node:path';
+import { BUILTIN_BACKENDS } from '../select-backend.js';
 import type { Options, Result } from '../options.js';
 import { linuxOnly, MiB, outcome, rejectsWith, type ReliabilityContext } from './reliability-context.js';
-import { footprint, settledDifference } from './reliability-proc.js';
+import { childProcesses, exeOf, footprint, settledDifference } from './reliability-proc.js';
 
 /** Signals that end a process; the core-dumping ones run in a scratch cwd. */
 const FATAL_SIGNALS = [
@@ -22,6 +24,33 @@ function hasPrlimit(): string | undefined {
   } catch {
     return 'needs prlimit (util-linux)';
   }
+}
+
+const NOBODY = 65534;
+
+/** The built core, and the fixture that runs a backend under a low RLIMIT_NPROC as an unprivileged user. */
+function nprocSetup(): { fixture: string; coreEntry: string } {
+  const req = createRequire(path.join(process.cwd(), '__forkexec__.js'));
+  const coreDir = path.dirname(req.resolve('@forkexec/core/package.json'));
+  return { fixture: path.join(coreDir, 'test', 'fixtures', 'reliability', 'nproc-child.mjs'), coreEntry: path.join(coreDir, 'dist', 'index.js') };
+}
+
+function nprocCondition(ctx: ReliabilityContext): () => string | undefined {
+  return () => {
+    const missing = hasPrlimit();
+    if (missing) return missing;
+    const { fixture, coreEntry } = nprocSetup();
+    if (!existsSync(fixture)) return `no ${fixture} (a checkout of forkexec has it)`;
+    if (!existsSync(coreEntry)) return `runs on the build: no ${coreEntry} (npm run build)`;
+    const pkg = BUILTIN_BACKENDS[ctx.name];
+    if (pkg === undefined) return `the ${ctx.name} backend has no package the built core can load by name`;
+    try {
+      if (pkg) createRequire(coreEntry).resolve(pkg);
+    } catch {
+      return `runs on the build: ${pkg} is not built`;
+    }
+    return undefined;
+  };
 }
 
 function softNofile(): number {
@@ -50,7 +79,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Fails unless `error` is one of ours with one of the expected codes (and errno, when given). */
 function assertTyped(error: Record<string, unknown>, codes: string[], errnos?: string[]): void {
-  assert.ok(error instanceof ForkExecError, `expected a ForkExecError, got ${String(error?.name)}: ${String(error?.message)}`);
+  // Duck-typed: a backend loaded from its build brings its own copy of core's error classes.
+  assert.ok(error instanceof Error && String(error.code).startsWith('FORKEXEC_'), `expected a ForkExecError, got ${String(error?.name)}: ${String(error?.message)}`);
   assert.ok(codes.includes(String(error.code)), `expected ${codes.join('/')}, got ${String(error.code)}: ${String(error.message)}`);
   if (errnos) assert.ok(errnos.includes(String(error.errno)), `expected errno ${errnos.join('/')}, got ${String(error.errno)}: ${String(error.message)}`);
 }
@@ -103,6 +133,23 @@ export function faultCases(ctx: ReliabilityContext): void {
     assert.equal((await run(['echo', 'recovered'])).stdout, 'recovered');
     assert.equal(await settledDifference(before), undefined);
   }, [], hasPrlimit, 60_000);
+
+  test('process limit (RLIMIT_NPROC) reached: EAGAIN as a typed error or a clean result, then recovery', () => {
+    const { fixture, coreEntry } = nprocSetup();
+    const dir = ctx.tmp();
+    chmodSync(dir, 0o755); // the unprivileged user runs the probe copy in it
+    const asRoot = process.getuid?.() === 0;
+    const stdout = execFileSync(process.execPath, [fixture, coreEntry, ctx.name, ctx.probe()], {
+      cwd: path.dirname(fixture), encoding: 'utf8', timeout: 120_000, ...(asRoot ? { uid: NOBODY, gid: NOBODY } : {}),
+    });
+    const report = JSON.parse(stdout) as { used: number; outcomes: string[]; after: string };
+    const failed = report.outcomes.filter((o) => o !== 'ok');
+    tally.spawns += report.outcomes.length + 2;
+    tally.faults += failed.length;
+    assert.deepEqual(failed.filter((o) => !o.startsWith('FORKEXEC_')), [], 'untyped errors or lost output');
+    assert.ok(failed.length > 0, `the limit (${report.used} tasks + 4) never bit: ${report.outcomes.join(' ')}`);
+    assert.equal(report.after, 'after', 'the next spawn after the limit was lifted');
+  }, [], nprocCondition(ctx), 180_000);
 
   test('death by each fatal signal is reported by name, raised by the child or sent by the parent', async () => {
     const cwd = ctx.tmp(); // where core dumps would land
@@ -183,6 +230,60 @@ export function faultCases(ctx: ReliabilityContext): void {
     assert.equal((await run(['echo', 'next'])).stdout, 'next');
     assert.equal(await settledDifference(before), undefined);
   }, [], linuxOnly, 60_000);
+
+  const hasHelpers = () => (ctx.backend().capabilities.pidBeforeExec ? linuxOnly() : 'no pre-started helpers (pidBeforeExec is false)');
+  /** Children of this process that are not (yet) the probe: the backend's pre-started helpers. */
+  const helpers = () => [...childProcesses()].filter(([pid, state]) => state !== 'Z' && exeOf(pid) !== ctx.probe()).map(([pid]) => pid);
+  const killAll = (pids: number[]) => {
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+        tally.faults++;
+      } catch {} // gone meanwhile
+    }
+  };
+  /** Each spawn ends in a clean result with its output, or in a typed error. */
+  const cleanOrTyped = async (children: PromiseLike<Result<string>>[]) => {
+    const settled = await Promise.all(children.map((child) => outcome(child)));
+    settled.forEach((s, i) => {
+      if (s.ok) assert.equal(s.value.stdout, `req-${i}`);
+      else assertTyped(s.error, ['FORKEXEC_SPAWN', 'FORKEXEC_EXIT', 'FORKEXEC_BACKEND_UNAVAILABLE']);
+    });
+    return settled.filter((s) => s.ok).length;
+  };
+
+  test('helpers killed between requests: the pool replaces them, each spawn is clean or a typed error, the next one works', async () => {
+    await run(['exit', '0']);
+    for (let round = 0; round < 5; round++) {
+      const idle = helpers();
+      assert.ok(idle.length > 0, 'a backend with pidBeforeExec keeps helpers as children');
+      killAll(idle);
+      await sleep(round * 10);
+      await cleanOrTyped(Array.from({ length: 10 }, (_, i) => run(['echo', `req-${i}`])));
+      assert.equal((await run(['echo', 'next'])).stdout, 'next');
+    }
+  }, [], hasHelpers, 60_000);
+
+  test('helpers killed mid-request: each spawn is clean or a typed error, no zombie or stray child is left, the next one works', async () => {
+    await run(['exit', '0']);
+    for (let round = 0; round < 5; round++) {
+      let killing = true;
+      const killer = (async () => {
+        while (killing) {
+          killAll(helpers());
+          await sleep(1);
+        }
+      })();
+      await cleanOrTyped(Array.from({ length: 40 }, (_, i) => run(['echo', `req-${i}`, 'sleep', '10'])));
+      killing = false;
+      await killer;
+      await sleep(100); // a helper killed in the last instant may still look idle until its exit is seen
+      assert.equal((await run(['echo', 'next'])).stdout, 'next');
+    }
+    await sleep(100);
+    const stray = [...childProcesses()].filter(([pid, state]) => state === 'Z' || exeOf(pid) === ctx.probe());
+    assert.deepEqual(stray, [], 'zombies or probes left over');
+  }, [], hasHelpers, 60_000);
 
   test('a timeout on a child that ignores SIGTERM escalates to SIGKILL', async () => {
     tally.faults++;

@@ -78,7 +78,8 @@ export function footprint(): Footprint {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Waits (up to `ms`) until the fd count and the children are back to `before`; returns what is
+ * Waits (up to `ms`) until the fd count is back to `before` (or lower) and no child is left
+ * that was not there before; returns what is
  * still different, or undefined. Streams close and children are reaped a few ticks after a
  * result settles, so an immediate comparison would flake.
  */
@@ -88,7 +89,8 @@ export async function settledDifference(before: Footprint, ms = 3000): Promise<s
     const now = footprint();
     const extraFds = now.fds.filter((fd) => !before.fds.includes(fd));
     const extraChildren = now.children.filter((pid) => !before.children.includes(pid));
-    const fdCountChanged = now.fds.length !== before.fds.length;
+    // Fewer fds is fine: something open at the start (a previous case's stream) closed since.
+    const fdCountChanged = now.fds.length > before.fds.length;
     if (!fdCountChanged && extraChildren.length === 0) return undefined;
     if (Date.now() > deadline) {
       const describeFd = (fd: number) => {
@@ -105,5 +107,14 @@ export async function settledDifference(before: Footprint, ms = 3000): Promise<s
       ].filter(Boolean).join('; ');
     }
     await sleep(20);
+  }
+}
+
+/** The program a process runs (its /proc exe link), or undefined when it is gone or a zombie. */
+export function exeOf(pid: number): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/exe`);
+  } catch {
+    return undefined;
   }
 }

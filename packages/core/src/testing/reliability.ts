@@ -1,4 +1,4 @@
-import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ActionOp } from '../actions.js';
@@ -54,12 +54,22 @@ export function runReliabilitySuite(backendOrFactory: Backend | (() => Backend),
 
   let scratch = '';
   const tmp = () => (scratch ||= realpathSync(mkdtempSync(path.join(tmpdir(), 'forkexec-reliability-'))));
+  // A private copy: probePath() rebuilds the shared binary whenever probe.c changes, even mid-run.
+  let probeCopy = '';
+  const probe = () => {
+    if (!probeCopy) {
+      probeCopy = path.join(tmp(), 'fxprobe');
+      copyFileSync(probePath(), probeCopy);
+      chmodSync(probeCopy, 0o755);
+    }
+    return probeCopy;
+  };
   const spawnProbe = (args: string[], opts = {}) => {
     tally.spawns++;
-    return forkBeforeExec(probePath(), args, { backend: backend(), ...opts });
+    return forkBeforeExec(probe(), args, { backend: backend(), ...opts });
   };
   const ctx: ReliabilityContext = {
-    options, backend, name, tally, supports, test, tmp, probe: probePath,
+    options, backend, name, tally, supports, test, tmp, probe,
     run: (args, opts) => spawnProbe(args, opts) as Subprocess<string>,
     runBuffer: (args, opts) => spawnProbe(args, { ...opts, encoding: 'buffer' }) as unknown as Subprocess<Buffer>,
   };
