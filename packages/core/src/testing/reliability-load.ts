@@ -80,7 +80,7 @@ export function loadCases(ctx: ReliabilityContext): void {
     tally.msPerSpawn = (performance.now() - started) / sequential;
     assert.deepEqual(wrong.slice(0, 5), [], `${wrong.length} of ${sequential} spawns lost something`);
     assert.equal(await settledDifference(before), undefined);
-  }, [], linuxOnly, 600_000);
+  }, [], linuxOnly, Math.max(600_000, sequential * 150));
 
   test(`${inFlight} spawns in flight at once: every exit status and byte arrives, nothing leaks`, async () => {
     await run(['exit', '0']);
