@@ -1,3 +1,4 @@
+import { CHILD_PROCESS, FLOOR } from './methods.js';
 import type { BenchReport, ResultRow } from './report.js';
 import { formatBytes } from './sizes.js';
 import type { Summary } from './stats.js';
@@ -37,8 +38,8 @@ function cells(row: ResultRow): string[] {
     median(row.lagMs),
     median(row.pidMs),
     row.spawnsPerSecond === null ? '—' : row.spawnsPerSecond.toFixed(0),
-    row.speedupVsChildProcess === null ? '—' : `${ratio(row.speedupVsChildProcess)} faster`,
-    ratio(row.vsFloor),
+    row.method === CHILD_PROCESS ? 'reference' : row.speedupVsChildProcess === null ? '—' : `${ratio(row.speedupVsChildProcess)} faster`,
+    row.method === FLOOR ? 'floor' : ratio(row.vsFloor),
   ];
 }
 
