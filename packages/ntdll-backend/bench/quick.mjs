@@ -95,9 +95,9 @@ for (const sizeMiB of SIZES_MIB) {
   const floorMs = median(floor);
   const ntdllMs = median(samples['ntdll (forkBeforeExec)'].latency);
   console.log(`\nparent RSS ${rssMiB.toFixed(0)} MiB, ${ROUNDS} rounds x ${SPAWNS} spawns of ${PROGRAM} (stdio ignore unless piped), medians:`);
-  console.log(`  ${'method'.padEnd(24)} ${'ms/spawn'.padStart(9)} ${'block ms'.padStart(9)} ${'vs C floor'.padStart(11)} ${'vs ntdll'.padStart(9)}`);
+  console.log(`  ${'method'.padEnd(28)} ${'ms/spawn'.padStart(9)} ${'block ms'.padStart(9)} ${'vs C floor'.padStart(11)} ${'vs ntdll'.padStart(9)}`);
   const row = (name, ms, block) =>
-    console.log(`  ${name.padEnd(24)} ${ms.toFixed(3).padStart(9)} ${(block === undefined ? '-' : block.toFixed(3)).padStart(9)} ${(ms / floorMs).toFixed(2).padStart(10)}x ${(ms / ntdllMs).toFixed(2).padStart(8)}x`);
+    console.log(`  ${name.padEnd(28)} ${ms.toFixed(3).padStart(9)} ${(block === undefined ? '-' : block.toFixed(3)).padStart(9)} ${(ms / floorMs).toFixed(2).padStart(10)}x ${(ms / ntdllMs).toFixed(2).padStart(8)}x`);
   row('C posix_spawn loop', floorMs, median(floorBlock));
   for (const [name, { latency, block }] of Object.entries(samples)) row(name, median(latency), median(block));
   const nodeMs = median(samples['child_process.spawn'].latency);
