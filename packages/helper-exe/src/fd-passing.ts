@@ -8,8 +8,9 @@ import { errnoName } from '@forkexec/core';
 
 /** The part of koffi's API used here, typed locally so that type-checking does not load koffi. */
 interface Koffi {
-  load(path: string): { func(prototype: string): (...args: unknown[]) => unknown };
-  struct(name: string, fields: Record<string, string>): unknown;
+  load(path: string): { func(...prototype: unknown[]): (...args: unknown[]) => unknown };
+  struct(fields: Record<string, unknown>): unknown;
+  pointer(type: unknown): unknown;
   errno(): number;
   version: string;
 }
@@ -69,14 +70,15 @@ function bind(): FdPassing {
     throw new Error(`koffi does not load: ${(error as Error).message.split('\n')[0]} (is @koromix/koffi-${process.platform}-${process.arch} installed?)`);
   }
   const libc = koffi.load('libc.so.6');
-  koffi.struct('fxh_iovec', { base: 'void *', len: 'size_t' });
-  koffi.struct('fxh_msghdr', {
-    name: 'void *', namelen: 'uint32_t', iov: 'fxh_iovec *', iovlen: 'size_t', control: 'void *', controllen: 'size_t', flags: 'int',
+  // Anonymous structs: koffi's type names are global to the process, and this module may load twice (Jest).
+  const iovec = koffi.struct({ base: 'void *', len: 'size_t' });
+  const msghdr = koffi.struct({
+    name: 'void *', namelen: 'uint32_t', iov: koffi.pointer(iovec), iovlen: 'size_t', control: 'void *', controllen: 'size_t', flags: 'int',
   });
   const socketpair = libc.func('int socketpair(int domain, int type, int protocol, _Out_ int *sv)');
   const pipe2 = libc.func('int pipe2(_Out_ int *fds, int flags)');
   const fcntl = libc.func('int fcntl(int fd, int cmd, ...)');
-  const sendmsg = libc.func('intptr_t sendmsg(int fd, const fxh_msghdr *msg, int flags)');
+  const sendmsg = libc.func('sendmsg', 'intptr_t', ['int', koffi.pointer(msghdr), 'int']);
   const pair = new Int32Array(2);
   const fail = (call: string): never => {
     throw new FdPassingError(call, errnoName(koffi.errno()));

@@ -112,10 +112,6 @@ export class HelperProcess {
     this.#socket.destroy();
   }
 
-  get saidHello(): boolean {
-    return this.#sawHello;
-  }
-
   get isReady(): boolean {
     return this.#sawHello && !this.#malformed && !this.#socket.destroyed;
   }

@@ -18,7 +18,7 @@ export interface PoolSettings {
   native: FdPassing;
 }
 
-/** Warm-up pauses after this many helpers in a row die before saying hello. */
+/** Warm-up pauses after this many warm helpers die or fail to start in a row. */
 const MAX_START_FAILURES = 3;
 
 export class HelperPool {
@@ -57,10 +57,12 @@ export class HelperPool {
       // Empty while in use: demand outruns the warm set, so keep more warm (a pool waking from idle starts at min).
       if (active) this.#target = Math.min(this.#settings.max, Math.max(1, this.#target * 2));
       helper = this.#start();
-      helper.ready.then(() => (this.#startFailures = 0), () => {});
       this.stats.coldStarted++;
     }
     helper.setActive(true);
+    void helper.outcome.then((outcome) => {
+      if (outcome.kind === 'exec') this.#startFailures = 0; // helpers work: warm-up may resume
+    });
     this.#scheduleRefill();
     return helper;
   }
@@ -115,15 +117,17 @@ export class HelperPool {
     }
   }
 
-  /** A warm helper that dies or misbehaves is dropped and replaced, unless helpers keep failing to start. */
+  /**
+   * A warm helper that dies or misbehaves is dropped and replaced. A healthy helper never dies
+   * while warm, so after a few such deaths warm-up pauses until a request execs again.
+   */
   #watch(helper: HelperProcess): void {
-    helper.ready.then(() => (this.#startFailures = 0), () => {});
     void helper.outcome.then(() => {
       const at = this.#warm.indexOf(helper);
       if (at === -1) return; // taken by a request, or retired
       this.#warm.splice(at, 1);
       void helper.retire();
-      if (!helper.saidHello) this.#startFailures++;
+      this.#startFailures++;
       this.stats.replaced++;
       this.#scheduleRefill();
     });

@@ -1,0 +1,266 @@
+// The pool and the helpers under stress and misbehaviour, on real processes: exhaustion, crashes
+// mid-request, malformed replies, large requests, long runs, disposal and the parent's death.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { forkBeforeExec, loadBackend, type Backend, type Options, type Result } from '@forkexec/core';
+import { probePath } from '@forkexec/core/testing';
+import { createBackend, type HelperExeBackend, type HelperExeOptions } from '../src/index.js';
+import { helperBinary } from './support/helper-binary.js';
+import { childPids, openFds, processState, until } from './support/processes.js';
+
+const helper = helperBinary();
+const dir = path.dirname(helper.path);
+const fake = (mode: string) => path.join(dir, `fake-${mode}`);
+const FAKE_MODES = { 'garbage-hello': 1, 'wrong-version': 2, 'garbage-reply': 3, 'crash-mid-request': 4, 'truncated-reply': 5, 'dies-when-warm': 6 };
+const backends: Backend[] = [];
+
+beforeAll(() => {
+  helper.build();
+  const cc = process.env.CC || 'cc';
+  for (const [mode, n] of Object.entries(FAKE_MODES))
+    execFileSync(cc, ['-std=c99', '-Wall', `-DFAKE_MODE=${n}`, '-o', fake(mode), path.join(__dirname, 'native', 'fake-helper.c')]);
+  execFileSync(cc, ['-std=c99', '-Wall', '-o', path.join(dir, 'helper-parent'), path.join(__dirname, 'native', 'helper-parent.c')]);
+});
+
+afterEach(async () => {
+  await Promise.all(backends.splice(0).map((b) => b.dispose?.()));
+});
+
+afterAll(() => helper.remove());
+
+function make(options: HelperExeOptions = {}): HelperExeBackend {
+  const backend = createBackend({ helperPath: helper.path, ...options });
+  backends.push(backend);
+  return backend;
+}
+
+const run = (backend: Backend, args: string[], options: Options = {}) => forkBeforeExec(probePath(), args, { backend, ...options });
+
+async function rejection(promise: PromiseLike<unknown>): Promise<Record<string, unknown>> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Record<string, unknown>;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('helper-exe pool', () => {
+  it('starts nothing before the first spawn, then keeps min helpers warm', async () => {
+    const children = childPids();
+    const backend = make({ min: 2 });
+    expect(backend.stats().warm).toBe(0);
+    expect(childPids()).toEqual(children);
+    expect((await run(backend, ['echo', 'first'])).stdout).toBe('first');
+    await until(() => backend.stats().warm === 2, () => JSON.stringify(backend.stats()));
+    expect(backend.stats()).toMatchObject({ coldStarted: 1, warmTaken: 0 });
+    const pid = run(backend, ['exit', '0']).pid;
+    expect(backend.stats().warmTaken).toBe(1);
+    expect(pid).toBeGreaterThan(0);
+  });
+
+  it('the pid is known before the exec and is the program\'s own pid', async () => {
+    const backend = make();
+    const child = run(backend, ['ids']);
+    const pid = child.pid;
+    expect((await child).stdout).toMatch(new RegExp(`^pid=${pid} ppid=${process.pid} `));
+  });
+
+  it('pool exhaustion: more concurrent spawns than warm helpers start helpers on demand', async () => {
+    const backend = make({ min: 1, max: 3 });
+    await run(backend, ['exit', '0']);
+    await until(() => backend.stats().warm === 1, () => JSON.stringify(backend.stats()));
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => run(backend, ['echo', `n${i}`, 'exit', String(i % 5)], { reject: false })));
+    results.forEach((r, i) => expect([r.stdout, r.exitCode]).toEqual([`n${i}`, i % 5]));
+    expect(backend.stats().coldStarted).toBeGreaterThan(1);
+    await until(() => backend.stats().warm === 3, () => `demand raises the warm set to max: ${JSON.stringify(backend.stats())}`);
+  });
+
+  it('warm helpers retire after idleTimeoutMs, and the pool warms again on demand', async () => {
+    const children = childPids();
+    const backend = make({ min: 2, idleTimeoutMs: 150 });
+    await run(backend, ['exit', '0']);
+    await until(() => backend.stats().warm === 2, () => JSON.stringify(backend.stats()));
+    await until(() => backend.stats().warm === 0 && childPids().length === children.length, () => `retired: ${JSON.stringify(backend.stats())}, children ${childPids()}`);
+    expect(backend.stats().retired).toBe(2);
+    expect((await run(backend, ['echo', 'again'])).stdout).toBe('again');
+  });
+
+  it('dispose() kills the warm helpers and leaves no fd or process behind', async () => {
+    const fds = openFds();
+    const children = childPids();
+    const backend = make({ min: 3 });
+    await run(backend, ['exit', '0']);
+    await until(() => backend.stats().warm === 3, () => JSON.stringify(backend.stats()));
+    const warm = childPids().filter((pid) => !children.includes(pid));
+    expect(warm).toHaveLength(3);
+    await backend.dispose!();
+    expect(childPids()).toEqual(children);
+    for (const pid of warm) expect(processState(pid)).toBe('gone');
+    expect(openFds()).toEqual(fds);
+  });
+
+  it('1,000 sequential requests: no fd or process growth', async () => {
+    const backend = make({ min: 2, max: 4 });
+    const steady = async () => {
+      await until(() => backend.stats().warm >= 2, () => JSON.stringify(backend.stats()));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return { fds: openFds().length - backend.stats().warm, children: childPids().length - backend.stats().warm };
+    };
+    for (let i = 0; i < 20; i++) await run(backend, ['exit', '0']);
+    const before = await steady();
+    for (let i = 0; i < 1000; i++) {
+      const result = await run(backend, ['echo', String(i)]);
+      if (result.stdout !== String(i)) throw new Error(`request ${i} got ${result.stdout}`);
+    }
+    expect(await steady()).toEqual(before);
+    expect(backend.stats().warmTaken).toBeGreaterThan(900);
+  }, 300_000); // about 2 s on an idle machine; generous for a loaded CI box
+
+  it('carries a request larger than the socket buffer', async () => {
+    const socketBuffer = Number(readFileSync('/proc/sys/net/core/wmem_default', 'utf8'));
+    const args = Array.from({ length: 12 }, (_, i) => String.fromCharCode(97 + i).repeat(100 * 1024));
+    const env = { FORKEXEC_BIG: 'x'.repeat(100 * 1024), FORKEXEC_BIG2: 'y'.repeat(100 * 1024) };
+    expect(args.join('').length + 200 * 1024).toBeGreaterThan(4 * socketBuffer);
+    const result = (await run(make(), ['argv', ...args], { env })) as Result<string>;
+    expect(result.stdout.split('\n').slice(2)).toEqual(args);
+    expect((await run(make(), ['env', 'FORKEXEC_BIG'], { env })).stdout).toBe(env.FORKEXEC_BIG);
+  });
+
+  it('a helper killed mid-request fails only its own request, and the next request runs', async () => {
+    const fifo = path.join(dir, 'blocking-fifo');
+    execFileSync('mkfifo', [fifo]);
+    const backend = make();
+    await run(backend, ['exit', '0']);
+    // open() of a FIFO without a writer blocks: the helper is stuck between request and exec.
+    const stuck = run(backend, ['exit', '0'], { actions: [{ op: 'open', fd: 5, path: fifo, flags: 'r' }] });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(processState(stuck.pid!)).toBe('S');
+    process.kill(stuck.pid!, 'SIGKILL');
+    const error = await rejection(stuck);
+    expect(error.code).toBe('FORKEXEC_SPAWN');
+    expect(error.message).toMatch(/died before it could exec .*killed by SIGKILL/);
+    expect((await run(backend, ['echo', 'next'])).stdout).toBe('next');
+  });
+
+  it('the caller\'s kill() before the exec reports the signal, not a spawn error', async () => {
+    const fifo = path.join(dir, 'kill-fifo');
+    execFileSync('mkfifo', [fifo]);
+    const stuck = run(make(), ['exit', '0'], { actions: [{ op: 'open', fd: 5, path: fifo, flags: 'r' }], reject: false });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    stuck.kill('SIGTERM');
+    expect((await stuck).signal).toBe('SIGTERM');
+  });
+
+  it.each([
+    ['garbage-hello', /malformed reply \(bad frame magic/],
+    ['wrong-version', /protocol version 99, this package version 1/],
+    ['garbage-reply', /malformed reply \(bad frame magic/],
+    ['truncated-reply', /malformed reply \(the socket closed inside a frame/],
+    ['crash-mid-request', /died before it could exec .*killed by SIGSEGV/],
+  ])('a helper that misbehaves (%s) fails its request with a SpawnError and is not reused', async (mode, message) => {
+    const children = childPids();
+    const backend = make({ helperPath: fake(mode), min: 0 });
+    const error = await rejection(run(backend, ['echo', 'never']));
+    expect(error.code).toBe('FORKEXEC_SPAWN');
+    expect(error.message).toMatch(message);
+    await backend.dispose!();
+    await until(() => childPids().length === children.length, () => `children left: ${childPids()}`);
+  });
+
+  it('warm helpers that die are replaced, and warm-up pauses when they keep dying', async () => {
+    const children = childPids();
+    const backend = make({ helperPath: fake('dies-when-warm'), min: 2 });
+    expect((await rejection(run(backend, ['exit', '0']))).message).toMatch(/died before it could exec .*exit code 3/);
+    await until(() => backend.stats().replaced >= 3, () => JSON.stringify(backend.stats()));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const { replaced } = backend.stats();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Warm-up stops after 3 deaths in a row (up to min more may have been starting at that moment).
+    expect(backend.stats()).toMatchObject({ warm: 0, replaced });
+    expect(replaced).toBeLessThanOrEqual(3 + 2);
+    await until(() => childPids().length === children.length, () => `children left: ${childPids()}`);
+  });
+
+  it('helpers can be started by the node backend when ntdll is not available', async () => {
+    const backend = make({ starter: 'node' });
+    expect(backend.starter().name).toBe('node');
+    const child = run(backend, ['echo', 'via-node', 'exit', '4'], { reject: false });
+    expect(child.pid).toBeGreaterThan(0);
+    expect(await child).toMatchObject({ stdout: 'via-node', exitCode: 4 });
+  });
+
+  it('a missing helper program is explained by the probe and by spawn', async () => {
+    const backend = make({ helperPath: path.join(dir, 'no-such-helper') });
+    const probe = backend.probe();
+    expect(probe.ok).toBe(false);
+    expect(!probe.ok && probe.reason).toMatch(/no-such-helper is not built: build the package/);
+    const saved = process.env.CC;
+    process.env.CC = path.join(dir, 'no-such-cc');
+    try {
+      const noCompiler = backend.probe();
+      expect(!noCompiler.ok && noCompiler.reason).toMatch(/no C compiler .*no-such-cc.* is found/);
+    } finally {
+      if (saved === undefined) delete process.env.CC;
+      else process.env.CC = saved;
+    }
+    const error = await rejection(run(backend, ['exit', '0']));
+    expect(error.code).toBe('FORKEXEC_BACKEND_UNAVAILABLE');
+  });
+
+  it('bad options are refused with a typed error', () => {
+    expect(() => createBackend({ min: -1 })).toThrow(expect.objectContaining({ code: 'FORKEXEC_INVALID_ARGUMENT' }));
+    expect(() => createBackend({ min: 5, max: 2 })).toThrow(/min \(5\) exceeds max \(2\)/);
+    expect(() => createBackend({ idleTimeoutMs: 0 })).toThrow(/idleTimeoutMs/);
+    expect(() => make({ starter: createBackend() }).starter()).toThrow(/cannot start its own helpers/);
+  });
+});
+
+describe('the helper program on its own', () => {
+  it('exits when its socket closes while it waits', () => {
+    const out = execFileSync(path.join(dir, 'helper-parent'), [helper.path, 'close'], { encoding: 'utf8' });
+    expect(out).toMatch(/^helper=\d+\nexited=1 code=0\n$/);
+  });
+
+  it('dies with its parent even while the socket stays open elsewhere (PR_SET_PDEATHSIG)', async () => {
+    const out = execFileSync(path.join(dir, 'helper-parent'), [helper.path, 'die'], { encoding: 'utf8' });
+    const helperPid = Number(/helper=(\d+)/.exec(out)![1]);
+    const holder = Number(/holder=(\d+)/.exec(out)![1]);
+    try {
+      await until(() => ['gone', 'Z'].includes(processState(helperPid)), () => `helper ${helperPid} is ${processState(helperPid)}`);
+    } finally {
+      process.kill(holder, 'SIGKILL');
+    }
+  });
+
+  it('is built by the package build script, which fails clearly without a compiler', () => {
+    const build = spawnSync(process.execPath, [path.join(__dirname, '..', 'scripts', 'build-native.mjs'), path.join(dir, 'unused')], {
+      encoding: 'utf8', env: { ...process.env, CC: path.join(dir, 'no-such-cc') },
+    });
+    expect(build.status).toBe(1);
+    expect(build.stderr).toMatch(/no C compiler found .*no-such-cc.*install one/);
+  });
+
+  it('refuses a request of another protocol version, and a malformed one', async () => {
+    const { HelperProcess } = await import('../src/helper-process.js');
+    const { fdPassing } = await import('../src/fd-passing.js');
+    const { encodeRequest } = await import('../src/wire.js');
+    const native = fdPassing();
+    const starter = loadBackend('ntdll');
+    const good = encodeRequest('/bin/true', ['true'], {}, [], [], 0);
+    const cases = [
+      { header: Buffer.from(good.header).fill(0, 4, 5).fill(2, 4, 5), body: good.body, errno: 93 /* EPROTONOSUPPORT */ },
+      { header: good.header, body: Buffer.from('not a request body at all'), errno: 71 /* EPROTO */ },
+    ];
+    for (const { header, body, errno } of cases) {
+      const helperProcess = new HelperProcess(starter, helper.path, native);
+      helperProcess.setActive(true);
+      const fixed = Buffer.from(header);
+      fixed.writeUInt32LE(body.length, 8);
+      helperProcess.send({ header: fixed, body }, [], native);
+      expect(await helperProcess.outcome).toEqual({ kind: 'fail', errno, index: -2 });
+      expect(await helperProcess.exited).toEqual({ exitCode: 127, signal: null });
+    }
+  });
+});
