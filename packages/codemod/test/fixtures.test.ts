@@ -60,4 +60,19 @@ describe.each(fixtures.map((f) => [f.name, f] as const))('fixture %s', (_name, f
     expect(viaPlugin.code).toBe(babelPrint(fixture.output ?? fixture.input, file).code);
     expect(summarise(viaPlugin.metadata.forkexec?.sites ?? [])).toEqual(fixture.sites);
   });
+
+  test('Babel plugin before the CommonJS module transform: the new imports are bound', () => {
+    const { code } = transformSync(fixture.input, {
+      filename: file,
+      configFile: false,
+      babelrc: false,
+      plugins: [[forkexecBabelPlugin, fixture.options]],
+      presets: [['@babel/preset-env', { targets: { node: '20.19' }, modules: 'commonjs' }], '@babel/preset-typescript'],
+      parserOpts: { allowReturnOutsideFunction: true, allowAwaitOutsideFunction: true },
+    })!;
+    const converted = fixture.sites.filter((s) => s.converted).length;
+    // Every fork_before_exec reads the required module (`(0, _posix.fork_before_exec)(` or `posix.fork_before_exec(`).
+    expect(code!.match(/fork_before_exec\b/g) ?? []).toHaveLength(converted);
+    expect(code!.match(/(\(0, _\w+\.fork_before_exec\)|\w\.fork_before_exec)\(/g) ?? []).toHaveLength(converted);
+  });
 });
