@@ -27,6 +27,8 @@ export interface RunOptions {
   modules?: string[];
   /** Files processed at once; default the number of CPUs. */
   concurrency?: number;
+  /** From this many files on, worker threads parse them (each costs a module load); default 64. */
+  workerThreshold?: number;
   stdout?: (text: string) => void;
   stderr?: (text: string) => void;
 }
@@ -79,9 +81,6 @@ export function formatSummary(report: RunReport, dry: boolean): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** Below this many files, worker threads cost more than they save. */
-const MIN_FILES_FOR_WORKERS = 8;
-
 export async function runCodemod(options: RunOptions = {}): Promise<RunReport> {
   const cwd = path.resolve(options.cwd ?? process.cwd());
   const out = options.stdout ?? ((text: string) => process.stdout.write(text));
@@ -96,7 +95,7 @@ export async function runCodemod(options: RunOptions = {}): Promise<RunReport> {
   const task = (file: string) => ({ file, cwd, dry, modules: options.modules });
   // Parsing is CPU work: worker threads when there is enough of it (and the built worker exists).
   const script = workerScript();
-  const pool = script && concurrency > 1 && files.length >= MIN_FILES_FOR_WORKERS ? new WorkerPool(script, Math.min(concurrency, files.length)) : null;
+  const pool = script && concurrency > 1 && files.length >= (options.workerThreshold ?? 64) ? new WorkerPool(script, Math.min(concurrency, files.length)) : null;
   let reports: FileReport[];
   try {
     reports = await mapLimit(files, pool ? pool.size : concurrency, (file) => (pool ? pool.run(task(file)) : processFile(task(file))));

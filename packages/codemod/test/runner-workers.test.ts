@@ -29,7 +29,7 @@ afterAll(() => {
 
 test('worker threads give the same report and files as the main thread', async () => {
   const script = `const { runCodemod } = await import(${JSON.stringify(dist)});
-    const report = await runCodemod({ cwd: ${JSON.stringify(a)}, concurrency: 2, stdout: () => {}, modules: ['my-posix'] });
+    const report = await runCodemod({ cwd: ${JSON.stringify(a)}, concurrency: 2, workerThreshold: 2, stdout: () => {}, modules: ['my-posix'] });
     process.stdout.write(JSON.stringify(report));`;
   const viaWorkers = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })) as RunReport;
   const inThread = await runCodemod({ cwd: b, concurrency: 2, stdout: () => {}, modules: ['my-posix'] });
