@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Per-spawn latency of the ntdll backend against child_process.spawn under Wine (see bench-wine.mjs).
-# Needs the repo built; sets Wine up like test-wine.sh. BENCH_ROUNDS=N changes the sample size.
+# Needs the repo built; sets Wine up like test-wine.sh. BENCH_ROUNDS=N changes the sample size,
+# BENCH_BALLAST_MIB=N makes the parent that much bigger first.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/wine-env.sh"
 
 prepare_wine
 trap stop_wine EXIT
 output="$cache/bench-wine.log"
-export FORKEXEC_PROBE FORKEXEC_NOOP FORKEXEC_WINE_KOFFI BENCH_ROUNDS="${BENCH_ROUNDS:-30}"
+export FORKEXEC_PROBE FORKEXEC_NOOP FORKEXEC_SPAWN_LOOP FORKEXEC_WINE_KOFFI BENCH_ROUNDS="${BENCH_ROUNDS:-30}" BENCH_BALLAST_MIB="${BENCH_BALLAST_MIB:-0}"
 FORKEXEC_PROBE=$(winpath "$bin_dir/fxprobe.exe")
 FORKEXEC_NOOP=$(winpath "$bin_dir/noop.exe")
+FORKEXEC_SPAWN_LOOP=$(winpath "$bin_dir/spawn-loop.exe")
 FORKEXEC_WINE_KOFFI=$(winpath "$koffi_dir/node_modules/koffi/index.cjs")
 cd "$pkg_dir"
 status=0

@@ -56,7 +56,8 @@ build_programs() {
     name=$(basename "$src" .c); [ "$name" = probe ] && name=fxprobe
     out="$bin_dir/$name.exe"
     [ "$out" -nt "$src" ] && continue
-    x86_64-w64-mingw32-gcc -std=c99 -O2 -Wall -o "$out" "$src"
+    local unicode=(); grep -q 'wmain' "$src" && unicode=(-municode)
+    x86_64-w64-mingw32-gcc -std=c99 -O2 -Wall "${unicode[@]}" -o "$out" "$src"
   done
 }
 

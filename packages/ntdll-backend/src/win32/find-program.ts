@@ -1,4 +1,3 @@
-import { statSync } from 'node:fs';
 import path from 'node:path';
 import { SpawnError, spawnHint } from '@forkexec/core';
 import { getEnv } from './environment-block.js';
@@ -7,17 +6,11 @@ const win = path.win32;
 /** Extensions of images the kernel can start; PATHEXT's others (.bat, .cmd, .js...) need an interpreter. */
 const IMAGE_EXTENSIONS = new Set(['.exe', '.com']);
 
+/** What a path names. One GetFileAttributesW call: fs.statSync opens the file, which costs more, under Wine above all. */
+export type FileKind = (candidate: string) => 'file' | 'directory' | undefined;
+
 function fail(errno: string, message: string, command: string, hint = spawnHint(errno)): never {
   throw new SpawnError(message, { errno, command, hint });
-}
-
-function kind(candidate: string): 'file' | 'directory' | undefined {
-  try {
-    const stats = statSync(candidate);
-    return stats.isDirectory() ? 'directory' : stats.isFile() ? 'file' : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** `base` as Windows tries it: as written when it has an extension, then with each PATHEXT extension. */
@@ -26,7 +19,7 @@ function candidates(base: string, extensions: string[]): string[] {
 }
 
 /** The first existing file among the candidates, refusing scripts that need an interpreter. */
-function pick(base: string, extensions: string[], file: string, command: string): string | undefined {
+function pick(kind: FileKind, base: string, extensions: string[], file: string, command: string): string | undefined {
   for (const candidate of candidates(base, extensions)) {
     if (kind(candidate) !== 'file') continue;
     const ext = win.extname(candidate).toLowerCase();
@@ -42,11 +35,11 @@ function pick(base: string, extensions: string[], file: string, command: string)
  * cwd; a bare name is searched in the cwd (unless NoDefaultCurrentDirectoryInExePath is set),
  * then in each PATH directory. A name without extension gets each PATHEXT extension in turn.
  */
-export function findProgram(file: string, env: Record<string, string>, cwd: string, command: string): string {
+export function findProgram(kind: FileKind, file: string, env: Record<string, string>, cwd: string, command: string): string {
   const extensions = (getEnv(env, 'PATHEXT') ?? '.COM;.EXE;.BAT;.CMD').split(';').filter(Boolean).map((ext) => ext.toLowerCase());
   if (/[\\/]/.test(file) || /^[a-z]:/i.test(file)) {
     const base = win.resolve(cwd, file);
-    const found = pick(base, extensions, file, command);
+    const found = pick(kind, base, extensions, file, command);
     if (found) return found;
     const what = kind(base);
     if (what === 'directory') fail('EACCES', `cannot run ${JSON.stringify(file)}: ${base} is a directory`, command);
@@ -56,7 +49,7 @@ export function findProgram(file: string, env: Record<string, string>, cwd: stri
   const dirs = (getEnv(env, 'PATH') ?? '').split(';').map((dir) => dir.replace(/^"(.*)"$/, '$1')).filter(Boolean);
   const searched = getEnv(env, 'NoDefaultCurrentDirectoryInExePath') === undefined ? [cwd, ...dirs] : dirs;
   for (const dir of searched) {
-    const found = pick(win.resolve(cwd, dir, file), extensions, file, command);
+    const found = pick(kind, win.resolve(cwd, dir, file), extensions, file, command);
     if (found) return found;
   }
   fail('ENOENT', `program ${JSON.stringify(file)} not found in ${searched.join(';') || 'an empty PATH'} (extensions ${extensions.join(';')})`, command);

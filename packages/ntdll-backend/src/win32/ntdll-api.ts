@@ -32,6 +32,7 @@ export interface Win32Api {
   DuplicateHandle(sourceProcess: Handle, source: Handle, targetProcess: Handle, target: Out<Handle>, access: number, inherit: number, options: number): number;
   RegisterWaitForSingleObject(wait: Out<Handle>, object: Handle, callback: bigint, context: number, ms: number, flags: number): number;
   UnregisterWait(wait: Handle): number;
+  GetFileAttributesW(path: string): number;
   GetLastError(): number;
   uv_open_osfhandle(handle: Handle): number;
   uv_get_osfhandle(fd: number): Handle;
@@ -82,6 +83,7 @@ export function loadWin32Api(): Win32Api {
       'int32_t __stdcall RegisterWaitForSingleObject(_Out_ void **wait, void *object, FX_WaitOrTimerCallback *callback, uintptr_t context, uint32_t ms, uint32_t flags)',
     ),
     UnregisterWait: kernel32.func('int32_t __stdcall UnregisterWait(void *wait)'),
+    GetFileAttributesW: kernel32.func('uint32_t __stdcall GetFileAttributesW(const char16_t *path)'),
     GetLastError: kernel32.func('uint32_t __stdcall GetLastError()'),
     uv_open_osfhandle: node.func('int uv_open_osfhandle(void *handle)'),
     uv_get_osfhandle: node.func('void *uv_get_osfhandle(int fd)'),

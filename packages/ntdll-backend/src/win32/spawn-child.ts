@@ -4,7 +4,7 @@ import { buildCommandLine } from './command-line.js';
 import { createProcess, type ProcessCreator } from './create-process.js';
 import { environmentBlock } from './environment-block.js';
 import { watchExit } from './exit-watcher.js';
-import { findProgram } from './find-program.js';
+import { findProgram, type FileKind } from './find-program.js';
 import type { Win32Api } from './ntdll-api.js';
 import type { ProcessBasicInformation } from './ntdll-structs.js';
 import { prepareStdio } from './stdio-handles.js';
@@ -21,6 +21,17 @@ function signalName(signal: NodeJS.Signals | number): string | undefined {
   return entry?.[0] ?? (signal === 9 ? 'SIGKILL' : signal === 15 ? 'SIGTERM' : undefined);
 }
 
+const INVALID_FILE_ATTRIBUTES = 0xffffffff;
+const FILE_ATTRIBUTE_DIRECTORY = 0x10;
+
+function fileKind(api: Win32Api): FileKind {
+  return (candidate) => {
+    const attributes = api.GetFileAttributesW(candidate);
+    if (attributes === INVALID_FILE_ATTRIBUTES) return undefined;
+    return attributes & FILE_ATTRIBUTE_DIRECTORY ? 'directory' : 'file';
+  };
+}
+
 function exitCodeOf(api: Win32Api, process: bigint): number {
   const info: Partial<ProcessBasicInformation> = {};
   const status = api.NtQueryInformationProcess(process, ProcessBasicInformationClass, info, 48, null);
@@ -30,7 +41,7 @@ function exitCodeOf(api: Win32Api, process: bigint): number {
 /** Starts `request` on Windows: everything is checked and prepared before the process exists. */
 export function spawnWin32(api: Win32Api, request: SpawnRequest, creator: ProcessCreator): SpawnedChild & { creator: ProcessCreator } {
   const cwd = request.actions.findLast((a): a is Extract<Action, { op: 'chdir' }> => a.op === 'chdir')?.path ?? process.cwd();
-  const image = findProgram(request.file, request.env, cwd, request.command);
+  const image = findProgram(fileKind(api), request.file, request.env, cwd, request.command);
   const commandLine = buildCommandLine(request.argv, request.command);
   const environment = environmentBlock(request.env);
   const stdio = prepareStdio(api, request);
