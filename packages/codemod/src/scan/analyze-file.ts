@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { scanTree } from '../c/index.js';
 import { type FunctionSummary, mentionsForkOrExec, summarizeFunctions } from '../c/classify.js';
 import { parseC } from '../c/parser.js';
-import { frontendFor } from '../frontends/index.js';
 import type { ForkSite } from '../model.js';
 
 /** What the census keeps of one file; plain data, so it crosses worker threads. */
@@ -50,8 +49,11 @@ export async function analyzeFile(task: FileTask): Promise<FileResult> {
       }
       return result;
     }
+    if (!/\bfork\b/.test(source)) return result;
+    // Loaded on the first JS/TS file only: Babel and recast take longer to load than a C census takes to run.
+    const { frontendFor } = await import('../frontends/index.js');
     const frontend = frontendFor(task.file);
-    if (!frontend || !/\bfork\b/.test(source)) return result;
+    if (!frontend) return result;
     result.language = 'js';
     result.sites = await frontend.scan(source, task.file);
     result.childCalls = result.sites.map(() => []);

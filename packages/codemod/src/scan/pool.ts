@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { analyzeFile, type FileResult, type FileTask } from './analyze-file.js';
-import { WORKER_MODULE } from './worker.js';
+import { WORKER_MODULE } from './scan-worker.js';
 
 export interface PoolOptions {
   /** Worker threads; 0 analyses in this thread. Default: one per core. */
