@@ -8,7 +8,11 @@ registerBackend('ntdll', () => ntdll);
 registerBackend('helper-exe', () => helperExe);
 
 /** FORKEXEC_RELIABILITY_SCALE=small runs a quick pass (for development); CI runs the full counts. */
-const scale: ReliabilityOptions = process.env.FORKEXEC_RELIABILITY_SCALE === 'small' ? { sequential: 300, inFlight: 100, volumeBytes: 8 * 1024 * 1024, propertyRuns: 20 } : {};
+/** FORKEXEC_RELIABILITY_RUNS sets the random sequences per property (default 60) for a longer hunt. */
+const scale: ReliabilityOptions = {
+  ...(process.env.FORKEXEC_RELIABILITY_SCALE === 'small' ? { sequential: 300, inFlight: 100, volumeBytes: 8 * 1024 * 1024, propertyRuns: 20 } : {}),
+  ...(process.env.FORKEXEC_RELIABILITY_RUNS ? { propertyRuns: Number(process.env.FORKEXEC_RELIABILITY_RUNS) } : {}),
+};
 
 /** Cases a backend fails today, with the bug (see the reliability report in the issue); each still shows as skipped. */
 const knownBugs: Record<string, Record<string, string>> = {

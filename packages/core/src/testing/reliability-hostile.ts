@@ -149,5 +149,5 @@ export function hostileCases(ctx: ReliabilityContext): void {
       }),
       { numRuns: ctx.options.propertyRuns ?? 60 },
     );
-  });
+  }, [], undefined, Math.max(60_000, (ctx.options.propertyRuns ?? 60) * 500));
 }
