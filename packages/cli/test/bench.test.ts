@@ -106,6 +106,7 @@ describe('forkexec bench options', () => {
     [['--rss', '12Q'], /--rss expects sizes such as 50M, 1G or 4G, got "12Q"/],
     [['--runs', '0'], /--runs expects an integer >= 1, got "0"/],
     [['--chart', 'chart.png'], /--chart writes SVG/],
+    [['--rss', '64T'], /--rss 64 TiB needs about 128 TiB of memory \(the parent and the C floor each hold the ballast\), and [\d.]+ GiB is available; choose smaller sizes/],
   ])('bad option %j exits 2 with a message', async (args, message) => {
     const { code, stderr } = await forkexec(['bench', ...args]);
     expect(code).toBe(2);

@@ -3,6 +3,7 @@ import { Ballast } from './ballast.js';
 import { LoopMonitor } from './loop-monitor.js';
 import { describeMachine } from './machine.js';
 import type { Method, Sample } from './method.js';
+import { InvalidArgumentError } from '@forkexec/core';
 import { CHILD_PROCESS, collectMethods, FLOOR } from './methods.js';
 import { findNativePrograms } from './native.js';
 import { REPORT_FORMAT, type BenchReport, type MethodEntry, type ResultRow } from './report.js';
@@ -72,6 +73,17 @@ function rowsFor(rssBytes: number, parentRssBytes: number, measured: Measured[])
   return rows;
 }
 
+/** Refuses sizes this machine cannot hold: the parent's ballast, plus the same again in the C floor. */
+function checkMemory(sizes: number[], withFloor: boolean): void {
+  const largest = Math.max(...sizes);
+  const needed = largest * (withFloor ? 2 : 1);
+  const available = os.freemem() + process.memoryUsage.rss();
+  if (needed > available * 0.9)
+    throw new InvalidArgumentError(
+      `--rss ${formatBytes(largest)} needs about ${formatBytes(needed)} of memory${withFloor ? ' (the parent and the C floor each hold the ballast)' : ''}, and ${formatBytes(available)} is available; choose smaller sizes`,
+    );
+}
+
 /**
  * Runs the whole benchmark in this process: at each parent RSS (smallest first, a touched
  * ballast grows in between), every method spawns the target in turn, run by run, then each
@@ -82,6 +94,7 @@ export async function runBench(settings: BenchSettings, progress: Progress = () 
   const loadAtStart = os.loadavg()[0];
   const native = findNativePrograms();
   const { methods, skipped } = await collectMethods(settings.methods, native);
+  checkMemory(settings.rss, methods.some((m) => m.kind === 'floor'));
   const failures = new Map<string, string>();
   const results: ResultRow[] = [];
   const monitor = new LoopMonitor();
