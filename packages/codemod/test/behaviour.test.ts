@@ -95,6 +95,10 @@ describe.each<Way>(['recast', 'babel'])('converted by %s', (way) => {
     expect(ran).toEqual({ code: 0, stdout: `le: ${realpathSync('/usr')} execle\nvpe: execvpe\n`, stderr: '' });
   });
 
+  test('reversed comparisons and a separate error test: dup2 sends stderr to stdout', () => {
+    expect(run('reversed-tests', way)).toEqual({ code: 0, stdout: 'reversed\nexit 0\n', stderr: '' });
+  });
+
   test('renamed imports', () => {
     expect(run('renamed-import', way)).toEqual({ code: 0, stdout: 'renamed\n', stderr: '' });
   });
