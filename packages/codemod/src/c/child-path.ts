@@ -1,6 +1,6 @@
 import type { Node } from 'web-tree-sitter';
 import { EXIT_CALLS } from './operations.js';
-import { blockStatements, calleeName, same, statementCall, unparen } from './syntax.js';
+import { blockStatements, calleeName, PREPROC_BLOCKS, preprocStatements, same, statementCall, unparen } from './syntax.js';
 
 /** What the process knows at a fork site: which node is the fork call, which variable holds its result, and the
  * value it returned in this process (0 in the child, a pid in the parent, -1 on failure). */
@@ -155,7 +155,7 @@ class Walker {
 /** The statement that holds node directly in a block (compound statement, switch body, case, file). */
 export function statementOf(node: Node): Node {
   let n = node;
-  while (n.parent && !['compound_statement', 'case_statement', 'translation_unit'].includes(n.parent.type)) {
+  while (n.parent && !['compound_statement', 'case_statement', 'translation_unit', ...PREPROC_BLOCKS].includes(n.parent.type)) {
     // A statement that is itself the body of an if/loop without braces.
     if (['if_statement', 'while_statement', 'for_statement', 'do_statement', 'else_clause'].includes(n.parent.type) && /statement$/.test(n.type) && !same(n.parent.childForFieldName('condition'), n)) return n;
     n = n.parent;
@@ -182,6 +182,13 @@ function afterStatement(s: Node): { rest: Node[]; then: Node | PathEnd } {
     if (['switch_statement', 'if_statement', 'labeled_statement'].includes(owner.type)) return { rest, then: owner };
     if (['compound_statement', 'case_statement'].includes(owner.type)) return { rest, then: body };
     return { rest, then: 'unknown' };
+  }
+  if (PREPROC_BLOCKS.includes(p.type)) {
+    // The rest of this #if body, then whatever follows the whole #if ... #endif.
+    const list = preprocStatements(p);
+    let top = p;
+    while (top.parent && ['preproc_else', 'preproc_elif', 'preproc_elifdef'].includes(top.type)) top = top.parent;
+    return { rest: list.slice(list.findIndex((n) => same(n, s)) + 1), then: top };
   }
   if (p.type === 'if_statement' || p.type === 'labeled_statement') return { rest: [], then: p };
   if (p.type === 'else_clause') return { rest: [], then: p.parent! };

@@ -349,7 +349,9 @@ export function planConversion(a: SiteAnalysis): PlanResult {
   if (site.call !== 'fork' && site.call !== 'vfork') return { blockers: [site.call === 'forkpty' ? 'forkpty() sets up a pseudo-terminal, which has no action' : site.reason ?? `forks through ${site.call}()`] };
   if (a.child.leftForkStatement) return { blockers: ['the child falls out of the fork statement into code a path without fork shares: exec is not only the child\'s'] };
   if (a.child.end !== 'exit') return { blockers: [a.child.end === 'return' || a.child.end === 'function-end' ? 'the child returns to the caller when exec fails' : 'the child does not exit when exec fails'] };
-  if (!['compound_statement', 'case_statement', 'translation_unit'].includes(a.forkStatement.parent?.type ?? '')) return { blockers: ['the fork statement is not directly in a block'] };
+  const holder = a.forkStatement.parent?.type ?? '';
+  if (holder.startsWith('preproc_')) return { blockers: ['the fork sits inside #if/#ifdef: each configuration needs its own rewrite'] };
+  if (!['compound_statement', 'case_statement', 'translation_unit'].includes(holder)) return { blockers: ['the fork statement is not directly in a block'] };
   if (!a.childStatements.length) return { blockers: ['empty child'] };
   if (a.childStatements.some((s) => /\bfx(?:_err|_argv)?\b/.test(s.text))) return { blockers: ['the child uses a name the rewrite declares (fx, fx_err, fx_argv)'] };
   const region = findRegion(a);
@@ -357,6 +359,7 @@ export function planConversion(a: SiteAnalysis): PlanResult {
 
   const planner = new Planner(site.call === 'vfork');
   const stmts = a.childStatements;
+  if (stmts.some((s) => s.type.startsWith('preproc_'))) planner.block('preprocessor alternatives in the child branch: each configuration needs its own actions');
   const execIndex = stmts.findIndex((s) => {
     const call = statementCall(s);
     return !!call && calleeName(call) === site.exec;

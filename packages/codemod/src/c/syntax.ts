@@ -62,11 +62,26 @@ export function callsUnder(node: Node): Node[] {
     : node.descendantsOfType('call_expression').filter((n): n is Node => !!n);
 }
 
+/** The name a function is defined with; for a name built by a macro (`TRANS(open)(...)`), the macro call's text. */
 export function functionName(def: Node): string | null {
   let d = def.childForFieldName('declarator');
   while (d && d.type !== 'function_declarator') d = d.childForFieldName('declarator');
   const id = d?.childForFieldName('declarator');
-  return id && id.type === 'identifier' ? id.text : null;
+  return id ? id.text.replace(/\s+/g, '') : null;
+}
+
+/** Preprocessor conditionals whose bodies are statement lists inside a function. */
+export const PREPROC_BLOCKS = ['preproc_if', 'preproc_ifdef', 'preproc_else', 'preproc_elif', 'preproc_elifdef'];
+
+/** The statements of a preprocessor conditional's body (not its condition, not its #else). */
+export function preprocStatements(node: Node): Node[] {
+  const out: Node[] = [];
+  for (let i = 0; i < node.namedChildCount; i++) {
+    const field = node.fieldNameForNamedChild(i);
+    const child = node.namedChild(i);
+    if (child && !field && !NOT_STATEMENTS.has(child.type)) out.push(child);
+  }
+  return out;
 }
 
 export function enclosingFunction(node: Node): Node | null {
