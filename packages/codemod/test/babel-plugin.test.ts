@@ -1,0 +1,39 @@
+import { transformSync } from '@babel/core';
+import { SourceMapConsumer, type RawSourceMap } from 'source-map';
+import forkexecBabelPlugin from '../src/babel-plugin.js';
+import type { ForkSite } from '../src/model.js';
+
+const SOURCE = `import { fork, execvp } from '@forkexec/core/posix';
+
+function start() {
+  const pid = fork();
+  if (pid === 0) {
+    execvp('ls', ['ls']);
+  }
+  return pid;
+}
+export const wrap = () => fork();
+`;
+
+test('source map from fork_before_exec back to the fork() line; sites to onSites and the metadata', () => {
+  const seen: [ForkSite[], string][] = [];
+  const result = transformSync(SOURCE, {
+    filename: '/src/start.js',
+    configFile: false,
+    babelrc: false,
+    sourceMaps: true,
+    plugins: [[forkexecBabelPlugin, { onSites: (sites: ForkSite[], file: string) => seen.push([sites, file]) }]],
+  })!;
+  const lines = result.code!.split('\n');
+  const line = lines.findIndex((l) => l.includes('fork_before_exec(')) + 1;
+  const original = new SourceMapConsumer(result.map as unknown as RawSourceMap).originalPositionFor({ line, column: lines[line - 1].indexOf('fork_before_exec(') });
+  expect(original).toMatchObject({ source: 'start.js', line: 4 });
+
+  expect(seen).toHaveLength(1);
+  expect(seen[0][1]).toBe('/src/start.js');
+  expect(seen[0][0].map((s) => [s.line, s.class, Boolean(s.converted)])).toEqual([
+    [4, 'fork+exec', true],
+    [10, 'wrapper', false],
+  ]);
+  expect((result.metadata as unknown as { forkexec: { sites: ForkSite[] } }).forkexec.sites).toEqual(seen[0][0]);
+});
