@@ -22,6 +22,8 @@ const O_CLOEXEC = 0o2000000;
 const SOL_SOCKET = 1;
 const SCM_RIGHTS = 1;
 const MSG_NOSIGNAL = 0x4000;
+const MSG_DONTWAIT = 0x40;
+const EAGAIN = 11;
 const EINTR = 4;
 const F_GETFD = 1;
 const CMSG_HEADER = 16; // size_t cmsg_len; int cmsg_level; int cmsg_type
@@ -43,8 +45,12 @@ export interface FdPassing {
   pipe(): [number, number];
   /** fcntl(fd, F_GETFD): FD_CLOEXEC (1) or 0, or -1 when fd is not open. */
   fdFlags(fd: number): number;
-  /** Sends data (a short header) with fds attached; throws FdPassingError (EPIPE: the peer is gone). */
-  sendWithFds(socket: number, data: Buffer, fds: readonly number[]): void;
+  /**
+   * Sends as much of the chunks as the socket takes now, in one sendmsg, with fds attached to the
+   * first byte; returns the byte count (the caller streams the rest). Throws FdPassingError
+   * (EPIPE: the peer is gone).
+   */
+  sendWithFds(socket: number, chunks: readonly Buffer[], fds: readonly number[]): number;
 }
 
 let bound: FdPassing | undefined;
@@ -95,7 +101,7 @@ function bind(): FdPassing {
       return [pair[0], pair[1]];
     },
     fdFlags: (fd) => fcntl(fd, F_GETFD) as number,
-    sendWithFds(socket, data, fds) {
+    sendWithFds(socket, chunks, fds) {
       let control: Buffer | null = null;
       if (fds.length) {
         const length = CMSG_HEADER + 4 * fds.length;
@@ -105,14 +111,12 @@ function bind(): FdPassing {
         control.writeInt32LE(SCM_RIGHTS, 12);
         fds.forEach((fd, i) => control!.writeInt32LE(fd, CMSG_HEADER + 4 * i));
       }
-      const msg = {
-        name: null, namelen: 0, iov: [{ base: data, len: data.length }], iovlen: 1,
-        control, controllen: control ? control.length : 0, flags: 0,
-      };
+      const iov = chunks.filter((c) => c.length).map((c) => ({ base: c, len: c.length }));
+      const msg = { name: null, namelen: 0, iov, iovlen: iov.length, control, controllen: control ? control.length : 0, flags: 0 };
       for (;;) {
-        const sent = Number(sendmsg(socket, msg, MSG_NOSIGNAL));
-        if (sent === data.length) return;
-        if (sent >= 0) throw new FdPassingError('sendmsg', 'EAGAIN'); // a fresh socket always takes a 16-byte header whole
+        const sent = Number(sendmsg(socket, msg, MSG_NOSIGNAL | MSG_DONTWAIT));
+        if (sent > 0) return sent;
+        if (sent === 0 || koffi.errno() === EAGAIN) throw new FdPassingError('sendmsg', 'EAGAIN'); // a fresh socket always has room
         if (koffi.errno() !== EINTR) fail('sendmsg');
       }
     },

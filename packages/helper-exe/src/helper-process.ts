@@ -120,11 +120,18 @@ export class HelperProcess {
     return !this.#malformed && !this.#socket.destroyed && !this.#socket.readableEnded;
   }
 
-  /** Hands the helper its request: the header with the fds over sendmsg, the body through the stream. */
+  /**
+   * Hands the helper its request: one sendmsg with the fds and as much as the socket buffer takes
+   * (usually everything, one syscall), the rest through the stream, which handles backpressure.
+   */
   send(request: EncodedRequest, fds: readonly number[], native: FdPassing): void {
     this.#requested = true;
-    native.sendWithFds(this.#fd, request.header, fds);
-    if (request.body.length) this.#socket.write(request.body);
+    const sent = native.sendWithFds(this.#fd, [request.header, request.body], fds);
+    const total = request.header.length + request.body.length;
+    if (sent < total) {
+      const rest = sent < request.header.length ? Buffer.concat([request.header.subarray(sent), request.body]) : request.body.subarray(sent - request.header.length);
+      this.#socket.write(rest);
+    }
   }
 
   /** Idle helpers must not keep Node alive; a helper with a request must. */
