@@ -1,6 +1,6 @@
 import { ChildProcess, spawn as cpSpawn, type SpawnOptions, type StdioOptions } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { constants as osConstants } from 'node:os';
+import { devNull, constants as osConstants } from 'node:os';
 import { openFlagsNumber, type ActionOp } from './actions.js';
 import type { Backend, ExitStatus, SpawnRequest, SpawnedChild } from './backend.js';
 import { errnoName, SpawnError, spawnHint, UnsupportedActionError } from './errors.js';
@@ -29,7 +29,7 @@ function translate(request: SpawnRequest, opened: number[]): SpawnOptions {
         if (source === 'ignore' && action.from > 2) unsupported(index, `dup2(${action.from}, ${action.to}): fd ${action.from} is closed in the child`);
         if (source === 'ignore' && action.to > 2) {
           // An ignored standard fd is /dev/null, but child_process leaves an ignored fd above 2 closed.
-          source = openSync('/dev/null', 'r+');
+          source = openSync(devNull, 'r+');
           opened.push(source);
         }
         // Also for dup2(fd, fd): it makes a parent fd inherited, as posix_spawn's adddup2 does.

@@ -1,7 +1,7 @@
 /** Faults: exhausted limits, signals, aborts and timeouts. Each ends in a typed error or a clean result, and the next spawn works. */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
@@ -42,6 +42,11 @@ function nprocCondition(ctx: ReliabilityContext): () => string | undefined {
     const { fixture, coreEntry } = nprocSetup();
     if (!existsSync(fixture)) return `no ${fixture} (a checkout of forkexec has it)`;
     if (!existsSync(coreEntry)) return `runs on the build: no ${coreEntry} (npm run build)`;
+    if (process.getuid?.() === 0) {
+      // Root runs the fixture as nobody, which must be able to reach the checkout.
+      for (let dir = path.dirname(fixture); dir !== path.dirname(dir); dir = path.dirname(dir))
+        if ((statSync(dir).mode & 0o001) === 0) return `runs the fixture as nobody, who cannot enter ${dir} (mode ${(statSync(dir).mode & 0o777).toString(8)})`;
+    }
     const pkg = BUILTIN_BACKENDS[ctx.name];
     if (pkg === undefined) return `the ${ctx.name} backend has no package the built core can load by name`;
     try {
