@@ -8,8 +8,8 @@ export interface ConversionPlan {
   hoisted: Node[];
   /** Locals the hoisted code allocates and the parent frees after the call. */
   frees: string[];
-  /** forkexec_* calls, in the child's order. */
-  actions: string[];
+  /** forkexec_* calls, in the child's order, some under conditions the parent can evaluate. */
+  actions: ActionEntry[];
   /** Statements of an execl-style argument list turned into an array. */
   argvArray?: string[];
   file: string;
@@ -20,6 +20,9 @@ export interface ConversionPlan {
   /** The child's statements, all in one block, that the call replaces. */
   region: { first: Node; last: Node; form: 'branch' | 'else' | 'case' | 'tail'; test?: Node };
 }
+
+/** A forkexec_* call, or actions the child ran under a condition whose value the parent knows just as well. */
+export type ActionEntry = string | { condition: string; then: ActionEntry[]; otherwise: ActionEntry[] };
 
 export type PlanResult = { plan: ConversionPlan } | { blockers: string[] };
 
@@ -82,7 +85,9 @@ class Planner {
   readonly blockers: string[] = [];
   readonly hoisted: Node[] = [];
   readonly frees: string[] = [];
-  readonly actions: string[] = [];
+  actions: ActionEntry[] = [];
+  /** Actions recorded so far, in every branch: logging after any of them may see a changed stderr. */
+  actionCount = 0;
   readonly locals = new Set<string>();
   /** Exit statuses the child's checked actions use; each must equal the exec failure status. */
   readonly checkedStatuses: string[] = [];
@@ -138,7 +143,7 @@ class Planner {
     if (['for_statement', 'while_statement', 'do_statement'].includes(stmt.type)) return this.block('a loop in the child: its actions depend on run-time data');
     if (stmt.type === 'if_statement') {
       const checked = checkedCall(stmt);
-      if (!checked) return this.block('a conditional in the child: its actions depend on run-time data');
+      if (!checked) return this.conditional(stmt);
       this.checkedStatuses.push(checked.status);
       return this.call(checked.call, true);
     }
@@ -219,6 +224,30 @@ class Planner {
 
   action(text: string): void {
     this.actions.push(text);
+    this.actionCount++;
+  }
+
+  /**
+   * `if (fd != 1) { dup2(fd, 1); close(fd); }`: when the condition reads only memory (no calls, no writes, nothing the
+   * child's earlier steps change), the parent evaluates it while it builds the actions, with the same result.
+   */
+  conditional(stmt: Node): void {
+    const condition = unparen(stmt.childForFieldName('condition')!);
+    const impure = condition.descendantsOfType(['call_expression', 'assignment_expression', 'update_expression']).length > 0 || /\b(?:errno|environ)\b/.test(condition.text);
+    if (impure) return this.block('a conditional in the child tests run-time state (a call, errno, environ): its actions depend on it');
+    const branch = (node: Node | null | undefined): ActionEntry[] => {
+      const saved = this.actions;
+      const hoisted = this.hoisted.length;
+      const list: ActionEntry[] = [];
+      this.actions = list;
+      for (const s of !node ? [] : node.type === 'compound_statement' ? blockStatements(node) : [node]) this.statement(s);
+      this.actions = saved;
+      if (this.hoisted.length !== hoisted) this.block('a conditional in the child computes memory or logs: only actions may depend on a condition');
+      return list;
+    };
+    const then = branch(stmt.childForFieldName('consequence'));
+    const otherwise = branch(stmt.childForFieldName('alternative')?.namedChildren.at(-1));
+    this.actions.push({ condition: condition.text, then, otherwise });
   }
 
   call(call: Node, checked: boolean, stmt?: Node): void {
@@ -296,7 +325,7 @@ class Planner {
       case 'write': {
         const stream = name === 'fprintf' || name === 'dprintf' || name === 'write' ? a[0] : a[1];
         if (!stmt || checked || !STDERR.test(stream ?? '')) return this.block(`${name}() to ${stream} in the child: buffered or redirected output cannot move to the parent`);
-        if (this.stderrMoved || this.actions.length) return this.block(`${name}() to stderr after the child changed its fds or state: the parent's stderr would differ`);
+        if (this.stderrMoved || this.actionCount) return this.block(`${name}() to stderr after the child changed its fds or state: the parent's stderr would differ`);
         this.hoisted.push(stmt);
         return;
       }

@@ -1,6 +1,6 @@
 import type { Node, Tree } from 'web-tree-sitter';
 import type { SiteAnalysis } from './classify.js';
-import type { ConversionPlan } from './plan.js';
+import type { ActionEntry, ConversionPlan } from './plan.js';
 import { lineIndent, lineStart, same } from './syntax.js';
 
 export interface Edit {
@@ -54,7 +54,22 @@ function callBlock(source: string, plan: ConversionPlan, target: string | null, 
   if (plan.argvArray) lines.push(`${i1}char *fx_argv[] = { ${plan.argvArray.join(', ')} };`);
   lines.push(`${i1}forkexec_actions *fx = forkexec_actions_new();`);
   lines.push(`${i1}int fx_err = fx == NULL ? ENOMEM : 0;`);
-  for (const a of [...plan.actions, `forkexec_exit_on_failure(fx, ${plan.exitStatus})`]) lines.push(`${i1}if (!fx_err) fx_err = ${a};`);
+  const emit = (entries: ActionEntry[], at: string) => {
+    for (const e of entries) {
+      if (typeof e === 'string') {
+        lines.push(`${at}if (!fx_err) fx_err = ${e};`);
+        continue;
+      }
+      lines.push(`${at}if (${e.condition}) {`);
+      emit(e.then, at + unit);
+      if (e.otherwise.length) {
+        lines.push(`${at}} else {`);
+        emit(e.otherwise, at + unit);
+      }
+      lines.push(`${at}}`);
+    }
+  };
+  emit([...plan.actions, `forkexec_exit_on_failure(fx, ${plan.exitStatus})`], i1);
   const call = `fork_before_exec(${plan.file}, ${plan.argv}, ${plan.envp}, fx, ${plan.flags})`;
   if (target) {
     lines.push(`${i1}if (fx_err) {`, `${i1}${unit}errno = fx_err;`, `${i1}${unit}${target} = -1;`, `${i1}} else {`, `${i1}${unit}${target} = ${call};`, `${i1}}`);
