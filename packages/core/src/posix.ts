@@ -46,10 +46,10 @@ export interface WaitStatus extends ExitStatus {
 const children = new Map<number, Promise<ExitStatus>>();
 
 /** Environment as execve takes it (`['K=V', ...]`) or as an object. */
-export type Envp = readonly string[] | Record<string, string>;
+export type Envp = readonly string[] | Record<string, string | undefined>;
 
-function envObject(envp: Envp): Record<string, string> {
-  if (!Array.isArray(envp)) return { ...(envp as Record<string, string>) };
+function envObject(envp: Envp): Record<string, string | undefined> {
+  if (!Array.isArray(envp)) return { ...(envp as Record<string, string | undefined>) };
   const env: Record<string, string> = {};
   for (const entry of envp as readonly string[]) {
     const eq = String(entry).indexOf('=');
