@@ -178,7 +178,9 @@ export class Subprocess<Out extends string | Buffer = string> implements Promise
       await Promise.all(this.#outputs.map((c) => c?.done));
     } catch (error) {
       for (const stream of [child.stdin, child.stdout, child.stderr]) stream?.destroy();
-      throw error instanceof SpawnError ? error : new SpawnError(`${this.command}: ${(error as Error).message}`, { command: this.command, cause: error });
+      // Duck-typed: a backend loaded with require() brings the CommonJS copy of core, whose classes differ from an ESM caller's.
+      const typed = error instanceof ForkExecError || String((error as { code?: unknown })?.code).startsWith('FORKEXEC_');
+      throw typed ? error : new SpawnError(`${this.command}: ${(error as Error).message}`, { command: this.command, cause: error });
     } finally {
       this.#exited = true;
       clearTimeout(timer);

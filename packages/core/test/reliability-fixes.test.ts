@@ -1,7 +1,7 @@
 // One test per bug the reliability suite found in core and the node backend.
 import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
-import { forkBeforeExec, nodeBackend, validateActions } from '@forkexec/core';
+import { forkBeforeExec, nodeBackend, validateActions, type Backend } from '@forkexec/core';
 import { probePath } from '@forkexec/core/testing';
 
 const probe = (args: string[], options = {}) => forkBeforeExec(probePath(), args, { backend: nodeBackend, ...options });
@@ -88,5 +88,17 @@ describe('core validation', () => {
   test('an E2BIG from exec (all arguments together) tells the sizes and the largest one', async () => {
     const args = Array.from({ length: 80 }, (_, i) => `${i}`.padEnd(100_000, 'y'));
     await expect(probe(args)).rejects.toMatchObject({ errno: 'E2BIG', message: expect.stringMatching(/the 81 arguments take \d+ bytes .* the largest is args\[\d+\]/) });
+  });
+});
+
+describe('Subprocess', () => {
+  test("keeps a backend's typed error from another copy of core (CommonJS backend, ESM caller) with its errno and action index", async () => {
+    const foreign = Object.assign(new Error('actions[1] (setsid) failed in the child: EPERM'), { code: 'FORKEXEC_SPAWN', errno: 'EPERM', actionIndex: 1 });
+    const backend: Backend = {
+      ...nodeBackend,
+      name: 'foreign-core',
+      spawn: () => ({ pid: 1234, stdin: null, stdout: null, stderr: null, exited: Promise.reject(foreign), kill: () => false }),
+    };
+    await expect(forkBeforeExec(probePath(), ['exit', '0'], { backend })).rejects.toBe(foreign);
   });
 });
