@@ -57,7 +57,7 @@ function statusError(what: string, status: number, spec: ProcessSpec, api: Win32
   return new SpawnError(`could not start ${spec.image}: ${what} failed with NTSTATUS ${statusHex(status)} (Win32 error ${api.RtlNtStatusToDosError(status)})`, {
     errno,
     command: spec.command,
-    hint: spawnHint(errno),
+    hint: errno === 'ENOEXEC' ? 'The file is not a Windows program (a PE image): run it through its interpreter.' : spawnHint(errno),
   });
 }
 

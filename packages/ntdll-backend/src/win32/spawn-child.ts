@@ -1,5 +1,5 @@
 import { constants as osConstants } from 'node:os';
-import { InvalidArgumentError, type Action, type ExitStatus, type SpawnRequest, type SpawnedChild } from '@forkexec/core';
+import { InvalidArgumentError, SpawnError, type Action, type ExitStatus, type SpawnRequest, type SpawnedChild } from '@forkexec/core';
 import { buildCommandLine } from './command-line.js';
 import { createProcess, type ProcessCreator } from './create-process.js';
 import { environmentBlock } from './environment-block.js';
@@ -58,13 +58,21 @@ export function spawnWin32(api: Win32Api, request: SpawnRequest, creator: Proces
 
   let ended = false;
   let killedBy: NodeJS.Signals | undefined;
-  const exited = new Promise<ExitStatus>((resolve) => {
-    watchExit(api, handle, () => {
+  const exited = new Promise<ExitStatus>((resolve, reject) => {
+    try {
+      watchExit(api, handle, () => {
+        ended = true;
+        const exitCode = exitCodeOf(api, handle);
+        api.NtClose(handle);
+        resolve(killedBy ? { exitCode: null, signal: killedBy } : { exitCode, signal: null });
+      });
+    } catch (error) {
+      // Without a wait the child could never be reaped: end it rather than leave it unobserved.
       ended = true;
-      const exitCode = exitCodeOf(api, handle);
+      api.NtTerminateProcess(handle, TERMINATED_EXIT_STATUS);
       api.NtClose(handle);
-      resolve(killedBy ? { exitCode: null, signal: killedBy } : { exitCode, signal: null });
-    });
+      reject(new SpawnError(`could not watch ${request.file} (pid ${pid}) for its exit: ${(error as Error).message}`, { command: request.command, cause: error }));
+    }
   });
 
   return {

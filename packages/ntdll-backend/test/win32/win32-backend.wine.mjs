@@ -121,6 +121,12 @@ describe('ntdll backend on Windows: program lookup (PATH, PATHEXT)', () => {
     await rejectsWith(forkBeforeExec('.\\fx-lookup', [], { backend, env, cwd: scratch }), 'FORKEXEC_SPAWN', { errno: 'ENOENT' });
   });
 
+  it('an .exe that is no Windows image fails with ENOEXEC from NtCreateUserProcess', async () => {
+    const fake = path.join(scratch, 'fake.exe');
+    writeFileSync(fake, 'not an image\r\n');
+    await rejectsWith(forkBeforeExec(fake, [], { backend }), 'FORKEXEC_SPAWN', { errno: 'ENOEXEC' });
+  });
+
   it('a script found through PATHEXT is refused: no shell runs implicitly', async () => {
     await rejectsWith(forkBeforeExec('fx-script', [], { backend, env }), 'FORKEXEC_SPAWN', { errno: 'ENOEXEC' });
   });
