@@ -154,7 +154,7 @@ class Planner {
     if (e.type === 'assignment_expression') {
       const base = baseName(e.childForFieldName('left')!);
       if (base && this.locals.has(base)) {
-        if (this.hoistSafe(e.childForFieldName('right')!)) this.hoisted.push(stmt);
+        if (this.writes(base) && this.hoistSafe(e.childForFieldName('right')!)) this.hoisted.push(stmt);
         return;
       }
       return this.block(this.vfork ? `assignment to ${e.childForFieldName('left')!.text}: a vfork child writes the parent's memory` : `assignment to ${e.childForFieldName('left')!.text} in the child`);
@@ -222,7 +222,22 @@ class Planner {
     return j - i;
   }
 
+  /** Child locals that actions or conditions already read: the parent computes them all first, so none may change later. */
+  readonly readByActions = new Set<string>();
+
+  noteReads(text: string): void {
+    for (const id of text.match(/\b[A-Za-z_]\w*\b/g) ?? []) if (this.locals.has(id)) this.readByActions.add(id);
+  }
+
+  /** Hoisting a write to a child local is only the same when no earlier action read that local. */
+  writes(base: string): boolean {
+    if (!this.readByActions.has(base)) return true;
+    this.block(`the child changes ${base} after an action used it: computed in the parent first, the action would see the new value`);
+    return false;
+  }
+
   action(text: string): void {
+    this.noteReads(text);
     this.actions.push(text);
     this.actionCount++;
   }
@@ -235,6 +250,7 @@ class Planner {
     const condition = unparen(stmt.childForFieldName('condition')!);
     const impure = condition.descendantsOfType(['call_expression', 'assignment_expression', 'update_expression']).length > 0 || /\b(?:errno|environ)\b/.test(condition.text);
     if (impure) return this.block('a conditional in the child tests run-time state (a call, errno, environ): its actions depend on it');
+    this.noteReads(condition.text);
     const branch = (node: Node | null | undefined): ActionEntry[] => {
       const saved = this.actions;
       const hoisted = this.hoisted.length;
@@ -260,7 +276,7 @@ class Planner {
     };
     if (HOISTABLE_WRITES.has(name)) {
       const base = args[0] && baseName(args[0]);
-      if (stmt && base && this.locals.has(base) && args.every((arg) => this.hoistSafe(arg))) {
+      if (stmt && base && this.locals.has(base) && this.writes(base) && args.every((arg) => this.hoistSafe(arg))) {
         this.hoisted.push(stmt);
         return;
       }

@@ -56,3 +56,12 @@ test('CRLF files get CRLF lines from the rewrite', async () => {
   expect(result.changed).toBe(true);
   expect(result.code.replace(/\r\n/g, '')).not.toContain('\n');
 });
+
+test('a child local changed after an action read it blocks the hoist', async () => {
+  const [site] = await scanC(
+    'void f(char **v) { pid_t p = fork(); if (p == 0) { int fd = 3; close(fd); fd = 4; dup2(fd, 1); execv(v[0], v); _exit(127); } }',
+    'z.c',
+  );
+  expect(site.convertible).toBe(false);
+  expect(site.blockers).toEqual(['the child changes fd after an action used it: computed in the parent first, the action would see the new value']);
+});
