@@ -49,7 +49,7 @@ function spawn(request: SpawnRequest): SpawnedChild {
   const { pid } = outcome;
   const exited = children.watch(pid);
   const streams = stdioStreams(stdio);
-  exited.then(() => process.nextTick(flushStdio, streams), () => {});
+  if (streams.stdin || streams.stdout || streams.stderr) exited.then(() => process.nextTick(flushStdio, streams), () => {});
   return {
     pid,
     ...streams,

@@ -48,8 +48,10 @@ const GAP_CLOSE_LIMIT = 64;
  */
 export function planSpawn(request: SpawnRequest, stdio: readonly StdioSource[], parentFds: () => number[]): SpawnPlan {
   const fileOps: FileOp[] = [];
+  let devnull: number | undefined; // the first slot that opened /dev/null: later ones share it (one open fewer in the child)
   stdio.forEach((source, slot) => {
-    if (source === 'devnull') fileOps.push({ op: 'open', fd: slot, path: '/dev/null', flags: fsConstants.O_RDWR, mode: 0 });
+    if (source === 'devnull' && devnull !== undefined) fileOps.push({ op: 'dup2', from: devnull, to: slot });
+    else if (source === 'devnull') fileOps.push({ op: 'open', fd: (devnull = slot), path: '/dev/null', flags: fsConstants.O_RDWR, mode: 0 });
     else if (source === 'closed') fileOps.push({ op: 'close', fd: slot });
     else fileOps.push({ op: 'dup2', from: source.fd, to: slot });
   });

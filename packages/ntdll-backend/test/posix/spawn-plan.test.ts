@@ -13,6 +13,16 @@ const noParentFds = () => {
 const strip = (ops: FileOp[]) => ops.map(({ actionIndex: _, ...op }) => op);
 
 describe('planSpawn', () => {
+  it('ignored slots share one open of /dev/null', () => {
+    const plan = planSpawn(request([]), ['devnull', { fd: 21 }, 'devnull'], noParentFds);
+    expect(plan.fileOps).toEqual([
+      { op: 'open', fd: 0, path: '/dev/null', flags: fsConstants.O_RDWR, mode: 0 },
+      { op: 'dup2', from: 21, to: 1 },
+      { op: 'dup2', from: 0, to: 2 },
+      { op: 'closefrom', fd: 3 },
+    ]);
+  });
+
   it('sets up stdio, then closes every fd above 2 when the actions keep none', () => {
     const plan = planSpawn(request([]), ['devnull', { fd: 21 }, 'closed'], noParentFds);
     expect(plan.fileOps).toEqual([
