@@ -22,7 +22,7 @@ export interface ConversionPlan {
 }
 
 /** A forkexec_* call, or actions the child ran under a condition whose value the parent knows just as well. */
-export type ActionEntry = string | { condition: string; then: ActionEntry[]; otherwise: ActionEntry[] };
+export type ActionEntry = string | { condition: string; then: ActionEntry[]; otherwise: ActionEntry[] } | { loop: string; body: ActionEntry[] };
 
 export type PlanResult = { plan: ConversionPlan } | { blockers: string[] };
 
@@ -140,7 +140,8 @@ class Planner {
   statement(stmt: Node): void {
     if (stmt.type === 'declaration') return this.declaration(stmt);
     if (stmt.type.startsWith('preproc_')) return this.block('preprocessor alternatives in the child branch: each configuration needs its own actions');
-    if (['for_statement', 'while_statement', 'do_statement'].includes(stmt.type)) return this.block('a loop in the child: its actions depend on run-time data');
+    if (stmt.type === 'for_statement') return this.loop(stmt);
+    if (['while_statement', 'do_statement'].includes(stmt.type)) return this.block('a while loop in the child: its actions depend on run-time data');
     if (stmt.type === 'if_statement') {
       const checked = checkedCall(stmt);
       if (!checked) return this.conditional(stmt);
@@ -240,6 +241,46 @@ class Planner {
     this.noteReads(text);
     this.actions.push(text);
     this.actionCount++;
+  }
+
+  /**
+   * `for (fd = 3; fd < getdtablesize(); fd++) close(fd);` is closefrom(3). `for (int i = 0; i < n; i++) close(fds[i]);`,
+   * with its own counter and a body of actions, is the same loop run by the parent over the action list.
+   */
+  loop(stmt: Node): void {
+    const init = stmt.childForFieldName('initializer');
+    const cond = stmt.childForFieldName('condition');
+    const update = stmt.childForFieldName('update');
+    const body = stmt.childForFieldName('body')!;
+    const bodyStmts = body.type === 'compound_statement' ? blockStatements(body) : [body];
+    const counter = update?.type === 'update_expression' ? update.childForFieldName('argument')?.text : undefined;
+    const single = bodyStmts.length === 1 ? statementCall(bodyStmts[0]) : null;
+    if (counter && cond && single && calleeName(single) === 'close' && callArgs(single)[0]?.text === counter && update!.text.includes('++')) {
+      const start = /^(?:int\s+)?(\w+)\s*=\s*([0-9]+)\s*;?$/.exec(init?.text ?? '');
+      const limit = cond.type === 'binary_expression' && cond.childForFieldName('left')?.text === counter && cond.childForFieldName('operator')?.type === '<' ? cond.childForFieldName('right')!.text.replace(/\s+/g, '') : '';
+      if (start?.[1] === counter && /^(?:getdtablesize\(\)|sysconf\(_SC_OPEN_MAX\)|OPEN_MAX)$/.test(limit)) {
+        if (Number(start[2]) <= 2) this.stderrMoved = true;
+        return this.action(`forkexec_closefrom(fx, ${start[2]})`);
+      }
+    }
+    const declaredName = init?.type === 'declaration' ? init.descendantsOfType('identifier')[0]?.text : undefined;
+    const steps = new RegExp(`^(?:(?:\\+\\+|--)${declaredName}|${declaredName}(?:\\+\\+|--)|${declaredName}\\s*[-+]=\\s*[0-9]+)$`);
+    const ownCounter = !!declaredName && !!update && steps.test(update.text.trim()) && !cond?.descendantsOfType(['assignment_expression', 'update_expression']).length;
+    const impure = [cond, update].some((n) => n && (n.descendantsOfType('call_expression').length > 0 || /\b(?:errno|environ)\b/.test(n.text))) || (init && init.descendantsOfType('call_expression').length > 0);
+    if (!ownCounter || impure || !init) return this.block('a loop in the child over run-time state (a call, or a counter the parent would see change): its actions depend on it');
+    const header = stmt.text.slice(stmt.child(1)!.endIndex - stmt.startIndex, body.startIndex - stmt.startIndex).replace(/\)\s*$/, '');
+    const declared = declaredName;
+    const saved = this.actions;
+    const hoisted = this.hoisted.length;
+    const list: ActionEntry[] = [];
+    this.actions = list;
+    if (declared) this.locals.add(declared);
+    for (const s of bodyStmts) this.statement(s);
+    if (declared) this.locals.delete(declared);
+    this.actions = saved;
+    if (this.hoisted.length !== hoisted) this.block('a loop in the child computes memory or logs: only actions may repeat');
+    this.noteReads(header);
+    this.actions.push({ loop: header, body: list });
   }
 
   /**

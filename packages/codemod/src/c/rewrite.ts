@@ -60,6 +60,12 @@ function callBlock(source: string, plan: ConversionPlan, target: string | null, 
         lines.push(`${at}if (!fx_err) fx_err = ${e};`);
         continue;
       }
+      if ('loop' in e) {
+        lines.push(`${at}for (${e.loop}) {`);
+        emit(e.body, at + unit);
+        lines.push(`${at}}`);
+        continue;
+      }
       lines.push(`${at}if (${e.condition}) {`);
       emit(e.then, at + unit);
       if (e.otherwise.length) {
