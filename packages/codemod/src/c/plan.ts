@@ -71,11 +71,8 @@ function checkedCall(stmt: Node): { call: Node; status: string } | null {
   if (!status) return null;
   let cond = unparen(stmt.childForFieldName('condition')!);
   if (cond.type === 'binary_expression') {
-    const op = cond.childForFieldName('operator')?.type;
-    const right = cond.childForFieldName('right')!.text;
-    if (!((op === '<' && right === '0') || (['==', '!='].includes(op!) && ['-1', '0'].includes(right)))) return null;
-    if (op === '!=' && right !== '0') return null;
-    if (op === '==' && right === '0') return null;
+    const spelled = `${cond.childForFieldName('operator')?.type} ${cond.childForFieldName('right')!.text}`;
+    if (!['< 0', '== -1', '!= 0'].includes(spelled)) return null;
     cond = unparen(cond.childForFieldName('left')!);
   }
   return cond.type === 'call_expression' ? { call: cond, status } : null;
@@ -326,6 +323,7 @@ class Planner {
     if (!this.noCalls(args, `${name}()`)) return;
     switch (name) {
       case 'close':
+        if (checked) return this.block('a checked close(): the child exits on EBADF, where the action ignores a closed fd');
         if (a[0] === '2') this.stderrMoved = true;
         return this.action(`forkexec_close(fx, ${a[0]})`);
       case 'dup2':
