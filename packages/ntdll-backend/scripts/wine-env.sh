@@ -45,6 +45,10 @@ fetch_windows_koffi() {
   mkdir -p "$koffi_dir"
   echo '{"private":true}' >"$koffi_dir/package.json"
   npm install --prefix "$koffi_dir" --silent --no-audit --no-fund --ignore-scripts --force --os=win32 --cpu=x64 "koffi@$KOFFI_VERSION" >/dev/null
+  if [ ! -f "$koffi_dir/node_modules/@koromix/koffi-win32-x64/package.json" ]; then
+    log "npm did not install @koromix/koffi-win32-x64 (npm >= 10.1 is needed for --os and --cpu)"
+    return 1
+  fi
 }
 
 # Builds the test programs with mingw-w64; rebuilds when a source is newer than its binary.

@@ -5,6 +5,11 @@ import { defineStructs, type ProcessBasicInformation, type RtlUserProcessInforma
 
 type Handle = bigint;
 type Out<T> = [T | null];
+interface SecurityAttributes {
+  nLength: number;
+  lpSecurityDescriptor: null;
+  bInheritHandle: number;
+}
 
 export interface Win32Api {
   koffi: Koffi;
@@ -28,7 +33,7 @@ export interface Win32Api {
   RtlNtStatusToDosError(status: number): number;
   RtlGetCurrentPeb(): bigint;
   CreateNamedPipeW(name: string, openMode: number, pipeMode: number, instances: number, outSize: number, inSize: number, timeout: number, sa: null): Handle;
-  CreateFileW(name: string, access: number, share: number, sa: null, disposition: number, flags: number, template: null): Handle;
+  CreateFileW(name: string, access: number, share: number, sa: SecurityAttributes | null, disposition: number, flags: number, template: null): Handle;
   DuplicateHandle(sourceProcess: Handle, source: Handle, targetProcess: Handle, target: Out<Handle>, access: number, inherit: number, options: number): number;
   RegisterWaitForSingleObject(wait: Out<Handle>, object: Handle, callback: bigint, context: number, ms: number, flags: number): number;
   UnregisterWait(wait: Handle): number;

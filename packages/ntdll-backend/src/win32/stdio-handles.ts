@@ -28,12 +28,14 @@ export interface ChildStdio {
   abort(api: Win32Api): void;
 }
 
+/** Pipe ends for the child are made inheritable at once: no other process is created while spawn runs. */
+const INHERITABLE = { nLength: 24, lpSecurityDescriptor: null, bInheritHandle: 1 };
 let pipeCounter = 0;
 let nulFd: number | undefined;
 
 /**
  * An overlapped pipe end for the parent (libuv reads it through its completion port) and a
- * synchronous end for the child, as libuv does for its own children.
+ * synchronous, inheritable end for the child, as libuv does for its own children.
  */
 function createPipe(api: Win32Api, childReads: boolean, command: string): { parent: bigint; child: bigint } {
   const name = `\\\\.\\pipe\\forkexec-${process.pid}-${++pipeCounter}-${Math.random().toString(36).slice(2)}`;
@@ -41,7 +43,7 @@ function createPipe(api: Win32Api, childReads: boolean, command: string): { pare
   const parent = api.CreateNamedPipeW(name, access | FILE_FLAG_OVERLAPPED | FILE_FLAG_FIRST_PIPE_INSTANCE, PIPE_REJECT_REMOTE_CLIENTS, 1, PIPE_BUFFER, PIPE_BUFFER, 0, null);
   if (!isValidHandle(parent)) throw new SpawnError(`CreateNamedPipeW failed (error ${api.GetLastError()})`, { command });
   const childAccess = childReads ? GENERIC_READ | FILE_WRITE_ATTRIBUTES : GENERIC_WRITE | FILE_READ_ATTRIBUTES;
-  const child = api.CreateFileW(name, childAccess, 0, null, OPEN_EXISTING, 0, null);
+  const child = api.CreateFileW(name, childAccess, 0, INHERITABLE, OPEN_EXISTING, 0, null);
   if (!isValidHandle(child)) {
     const error = api.GetLastError();
     api.NtClose(parent);
@@ -65,6 +67,7 @@ export function prepareStdio(api: Win32Api, request: SpawnRequest): ChildStdio {
   const { command } = request;
   const parentEnds: (bigint | null)[] = [null, null, null];
   const toClose: bigint[] = [];
+  const inheritable = new Set<bigint>();
   const openedFds: number[] = [];
   const release = () => {
     for (const handle of toClose.splice(0)) api.NtClose(handle);
@@ -83,6 +86,7 @@ export function prepareStdio(api: Win32Api, request: SpawnRequest): ChildStdio {
         const pipe = createPipe(api, fd === 0, command);
         parentEnds[fd] = pipe.parent;
         toClose.push(pipe.child);
+        inheritable.add(pipe.child);
         return pipe.child;
       }
       if (spec === 'ignore') return handleOfFd(api, (nulFd ??= openSync('\\\\.\\NUL', 'r+')), 'the NUL device', command);
@@ -128,6 +132,7 @@ export function prepareStdio(api: Win32Api, request: SpawnRequest): ChildStdio {
     });
     const handles = slots.map((source) => {
       if (source === null) return 0n;
+      if (inheritable.has(source)) return source;
       const copy: [bigint | null] = [null];
       if (!api.DuplicateHandle(CURRENT_PROCESS, source, CURRENT_PROCESS, copy, 0, 1, DUPLICATE_SAME_ACCESS))
         throw new SpawnError(`DuplicateHandle failed (error ${api.GetLastError()})`, { command });
