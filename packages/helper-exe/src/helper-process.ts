@@ -7,7 +7,7 @@ import { closeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import type { Backend, ExitStatus, SpawnedChild } from '@forkexec/core';
 import type { FdPassing } from './fd-passing.js';
-import { MalformedReplyError, PROTOCOL_VERSION, ReplyReader, type EncodedRequest } from './wire.js';
+import { MalformedReplyError, PROTOCOL_VERSION, ReplyReader, type EncodedRequest, type Reply } from './wire.js';
 
 /** How the helper's side of the socket ended. */
 export type Outcome =
@@ -88,7 +88,7 @@ export class HelperProcess {
     });
   }
 
-  #onReply(reply: ReturnType<ReplyReader['push']>[number]): void {
+  #onReply(reply: Reply): void {
     if (!this.#sawHello) {
       if (reply.kind !== 'hello') return this.#misbehaved(`expected hello, got ${reply.kind}`);
       if (reply.version !== PROTOCOL_VERSION)

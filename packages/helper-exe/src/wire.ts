@@ -33,7 +33,7 @@ export interface FdSetup {
 
 /** Appends little-endian fields to one growing buffer. */
 class Writer {
-  #buf = Buffer.allocUnsafe(4096);
+  #buf = Buffer.allocUnsafe(2048);
   #length = 0;
 
   #reserve(bytes: number): void {
@@ -65,6 +65,12 @@ class Writer {
     this.#reserve(bytes + 1);
     this.#length += this.#buf.write(value, this.#length, 'utf8');
     this.#buf[this.#length++] = 0;
+    return this;
+  }
+
+  bytes(data: Buffer): this {
+    this.#reserve(data.length);
+    this.#length += data.copy(this.#buf, this.#length);
     return this;
   }
 
@@ -134,6 +140,19 @@ function encodeAction(w: Writer, action: Action): void {
   }
 }
 
+/** The last environment encoded: requests mostly repeat the same one, and encoding it is most of the cost. */
+let lastEnv: { keys: string[]; values: string[]; bytes: Buffer } | undefined;
+
+function envBlock(env: Record<string, string>): Buffer {
+  const keys = Object.keys(env);
+  if (lastEnv && lastEnv.keys.length === keys.length && keys.every((key, i) => key === lastEnv!.keys[i] && env[key] === lastEnv!.values[i]))
+    return lastEnv.bytes;
+  const w = new Writer().u32(keys.length);
+  for (const key of keys) w.str(`${key}=${env[key]}`);
+  lastEnv = { keys, values: keys.map((key) => env[key]), bytes: Buffer.from(w.done()) };
+  return lastEnv.bytes;
+}
+
 export interface EncodedRequest {
   /** Sent with sendmsg, the fds attached. */
   header: Buffer;
@@ -146,9 +165,7 @@ export function encodeRequest(
 ): EncodedRequest {
   const w = new Writer().str(file).u32(argv.length);
   for (const arg of argv) w.str(arg);
-  const entries = Object.entries(env);
-  w.u32(entries.length);
-  for (const [key, value] of entries) w.str(`${key}=${value}`);
+  w.bytes(envBlock(env));
   w.u32(setup.length);
   for (const { target, source, closeOnExec } of setup)
     w.i32(target).i32(source === 'devnull' ? -1 : source === 'closed' ? -2 : source).u32(closeOnExec ? 1 : 0);

@@ -1,0 +1,50 @@
+// The wire format on its own: what the helper decodes is checked end to end in the other tests.
+import { encodeRequest, MalformedReplyError, REPLY_MAGIC, ReplyReader } from '../src/wire.js';
+
+const body = (env: Record<string, string>) => encodeRequest('/bin/true', ['true'], env, [], [], 0).body;
+
+function frame(kind: number, a = 0, b = 0, magic = REPLY_MAGIC): Buffer {
+  const f = Buffer.alloc(16);
+  f.writeUInt32LE(magic, 0);
+  f.writeUInt32LE(kind, 4);
+  f.writeInt32LE(a, 8);
+  f.writeInt32LE(b, 12);
+  return f;
+}
+
+describe('wire protocol', () => {
+  it('re-encodes the environment whenever it changes (the last one is cached)', () => {
+    const base = { A: '1', B: '2' };
+    const first = Buffer.from(body(base));
+    expect(body({ A: '1', B: '2' })).toEqual(first);
+    expect(body({ A: '1', B: '3' })).not.toEqual(first);
+    expect(body({ B: '2', A: '1' })).not.toEqual(first);
+    expect(body({ A: '1' })).not.toEqual(first);
+    expect(body({ A: '1', B: '2', C: '' }).includes(Buffer.from('C=\0'))).toBe(true);
+    expect(body(base)).toEqual(first);
+  });
+
+  it('encodes strings as length, UTF-8 bytes and a NUL', () => {
+    const encoded = encodeRequest('/x', ['ü'], {}, [], [], 0).body;
+    expect([...encoded.subarray(0, 7)]).toEqual([2, 0, 0, 0, 0x2f, 0x78, 0]);
+    expect(encoded.subarray(7, 11).readUInt32LE(0)).toBe(1); // argc
+    expect([...encoded.subarray(11, 18)]).toEqual([2, 0, 0, 0, 0xc3, 0xbc, 0]);
+  });
+
+  it('encodes an infinite rlimit as all ones', () => {
+    const encoded = encodeRequest('/x', [], {}, [], [{ op: 'setrlimit', resource: 'core', soft: 5, hard: Infinity }], 0).body;
+    expect([...encoded.subarray(-20)]).toEqual([0, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, ...Array(8).fill(0xff)]);
+  });
+
+  it('reads frames split across chunks, and refuses anything else', () => {
+    const reader = new ReplyReader();
+    const stream = Buffer.concat([frame(1, 1, 42), frame(2), frame(3, 2, -1)]);
+    const replies = [...reader.push(stream.subarray(0, 10)), ...reader.push(stream.subarray(10, 33)), ...reader.push(stream.subarray(33))];
+    expect(replies).toEqual([{ kind: 'hello', version: 1, pid: 42 }, { kind: 'exec' }, { kind: 'fail', errno: 2, index: -1 }]);
+    expect(reader.leftover).toBe(0);
+    reader.push(Buffer.alloc(5));
+    expect(reader.leftover).toBe(5);
+    expect(() => new ReplyReader().push(frame(1, 1, 1, 0x12345678))).toThrow(MalformedReplyError);
+    expect(() => new ReplyReader().push(frame(9))).toThrow(/unknown frame kind 9/);
+  });
+});
