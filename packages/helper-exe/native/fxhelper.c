@@ -7,9 +7,11 @@
  *   helper -> parent, 16-byte frames {u32 'FXRP', u32 kind, i32 a, i32 b}:
  *     HELLO (a = protocol version, b = pid) at start;
  *     EXEC right before execve; the socket is close-on-exec, so EOF after EXEC means the exec worked;
- *     FAIL (a = errno, b = failing action index, -1 for the exec itself, -2 for the request) then _exit(127).
+ *     FAIL (a = errno, b = failing action index, -1 for the exec itself, -2 for the request, -3 for the
+ *     working directory) then _exit(127).
  *   parent -> helper: header {u32 'FXRQ', u32 version, u32 body length, u32 fd count}, the fds attached
- *     to the header with SCM_RIGHTS; then the body: str file; u32 argc, argv strs; u32 envc, "K=V" strs;
+ *     to the header with SCM_RIGHTS; then the body: str file; str cwd (the parent's working directory
+ *     now, entered first; "" keeps the helper's); u32 argc, argv strs; u32 envc, "K=V" strs;
  *     u32 n, n x {i32 target fd, i32 source, u32 flags} (source: index of a passed fd, -1 /dev/null,
  *     -2 closed; flags 1: close-on-exec, as the parent's fd was), the program's starting fds, placed
  *     at the numbers the parent had them; then action records up to the end.
@@ -33,6 +35,7 @@
 #define FX_MAX_FDS 253 /* SCM_MAX_FD */
 #define FX_REQUEST_ERROR (-2)
 #define FX_MAP_ENTRY 12
+#define FX_CWD_ERROR (-3)
 
 static int sock = 3;
 
@@ -134,6 +137,7 @@ int main(int argc, char **argv) {
 
   struct fx_cursor c = {body, body + length, 0};
   const char *file = fx_str(&c);
+  const char *cwd = fx_str(&c);
   char **args = strings(&c);
   char **env = strings(&c);
   uint32_t nmap = fx_u32(&c);
@@ -142,6 +146,8 @@ int main(int argc, char **argv) {
   c.p += (size_t)nmap * FX_MAP_ENTRY;
   const unsigned char *actions = c.p;
   size_t actions_len = (size_t)(c.end - c.p);
+
+  if (*cwd && chdir(cwd) < 0) fail(errno, FX_CWD_ERROR);
 
   /* Everything the request names must stay clear of the helper's own fds: move those above it. */
   int index = 0, maxfd = 2;

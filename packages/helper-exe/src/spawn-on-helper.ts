@@ -7,7 +7,16 @@ import { closeHelperEnds, closePlan, parentStreams, planFds } from './fd-plan.js
 import { FdPassingError, type FdPassing } from './fd-passing.js';
 import type { HelperProcess, Outcome } from './helper-process.js';
 import type { HelperPool } from './pool.js';
-import { encodeRequest, EXEC_FAILED, REQUEST_REFUSED, type EncodedRequest } from './wire.js';
+import { CWD_FAILED, encodeRequest, EXEC_FAILED, REQUEST_REFUSED, type EncodedRequest } from './wire.js';
+
+/** Warm helpers were started in whatever directory the parent had then: each request carries the current one. */
+function parentCwd(): string {
+  try {
+    return process.cwd();
+  } catch {
+    return ''; // the parent's directory was removed: the child starts where the helper is, as close as it gets
+  }
+}
 
 /** A helper that died before reading its request cannot have run anything: try another, at most this often. */
 const DELIVERY_ATTEMPTS = 3;
@@ -52,6 +61,7 @@ function failure(request: SpawnRequest, helper: HelperProcess, outcome: Exclude<
     return new SpawnError(`actions[${outcome.index}] (${op}) failed in the child: ${errno}`, { errno, actionIndex: outcome.index, command, hint: spawnHint(errno) });
   }
   if (outcome.index === EXEC_FAILED) return new SpawnError(`could not exec ${request.file}: ${errno}`, { errno, command, hint: spawnHint(errno) });
+  if (outcome.index === CWD_FAILED) return new SpawnError(`the child could not enter the parent's working directory: ${errno}`, { errno, command });
   const why = outcome.index === REQUEST_REFUSED ? 'the helper refused the request' : `the helper failed at step ${outcome.index}`;
   return new SpawnError(`${why}: ${errno}`, { errno, command, hint: 'The helper program and this package disagree: rebuild the package.' });
 }
@@ -60,7 +70,7 @@ export function spawnOnHelper(pool: HelperPool, request: SpawnRequest, native: F
   const plan = planFds(request, native);
   let helper: HelperProcess;
   try {
-    const encoded = encodeRequest(request.file, request.argv, request.env, plan.setup, request.actions, plan.passed.length);
+    const encoded = encodeRequest({ ...request, cwd: parentCwd() }, plan.setup, plan.passed.length);
     helper = deliver(pool, encoded, plan.passed, native, request.command);
   } catch (error) {
     closePlan(plan);

@@ -13,6 +13,8 @@ export const MAX_PASSED_FDS = 253;
 /** FAIL frame index for the exec itself, and for a request the helper could not take. */
 export const EXEC_FAILED = -1;
 export const REQUEST_REFUSED = -2;
+/** FAIL frame index when the helper cannot enter the parent's working directory. */
+export const CWD_FAILED = -3;
 
 /** Record tags: enum fx_op of native/action-core.c. */
 const Op = {
@@ -160,10 +162,17 @@ export interface EncodedRequest {
   body: Buffer;
 }
 
-export function encodeRequest(
-  file: string, argv: readonly string[], env: Record<string, string>, setup: readonly FdSetup[], actions: readonly Action[], fdCount: number,
-): EncodedRequest {
-  const w = new Writer().str(file).u32(argv.length);
+/** What the program is: path, argv, environment, the parent's working directory ('' to keep the helper's), actions. */
+export interface Program {
+  file: string;
+  cwd: string;
+  argv: readonly string[];
+  env: Record<string, string>;
+  actions: readonly Action[];
+}
+
+export function encodeRequest({ file, cwd, argv, env, actions }: Program, setup: readonly FdSetup[], fdCount: number): EncodedRequest {
+  const w = new Writer().str(file).str(cwd).u32(argv.length);
   for (const arg of argv) w.str(arg);
   w.bytes(envBlock(env));
   w.u32(setup.length);

@@ -1,7 +1,7 @@
 // The pool and the helpers under stress and misbehaviour, on real processes: exhaustion, crashes
 // mid-request, malformed replies, large requests, long runs, disposal and the parent's death.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { forkBeforeExec, loadBackend, type Backend, type Options, type Result } from '@forkexec/core';
 import { probePath } from '@forkexec/core/testing';
@@ -65,6 +65,21 @@ describe('helper-exe pool', () => {
     const child = run(backend, ['ids']);
     const pid = child.pid;
     expect((await child).stdout).toMatch(new RegExp(`^pid=${pid} ppid=${process.pid} `));
+  });
+
+  it('a warm helper starts the program in the parent\'s current directory, not the one it started in', async () => {
+    const backend = make();
+    await run(backend, ['exit', '0']);
+    await until(() => backend.stats().warm === 2, () => JSON.stringify(backend.stats()));
+    const before = process.cwd();
+    const probe = probePath(); // found from the working directory: before leaving it
+    process.chdir(dir);
+    try {
+      expect((await forkBeforeExec(probe, ['cwd'], { backend })).stdout).toBe(realpathSync(dir));
+    } finally {
+      process.chdir(before);
+    }
+    expect(backend.stats().warmTaken).toBe(1);
   });
 
   it('pool exhaustion: more concurrent spawns than warm helpers start helpers on demand', async () => {
@@ -248,7 +263,7 @@ describe('the helper program on its own', () => {
     const { encodeRequest } = await import('../src/wire.js');
     const native = fdPassing();
     const starter = loadBackend('ntdll');
-    const good = encodeRequest('/bin/true', ['true'], {}, [], [], 0);
+    const good = encodeRequest({ file: '/bin/true', cwd: '', argv: ['true'], env: {}, actions: [] }, [], 0);
     const cases = [
       { header: Buffer.from(good.header).fill(0, 4, 5).fill(2, 4, 5), body: good.body, errno: 93 /* EPROTONOSUPPORT */ },
       { header: good.header, body: Buffer.from('not a request body at all'), errno: 71 /* EPROTO */ },

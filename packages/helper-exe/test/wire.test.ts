@@ -1,7 +1,7 @@
 // The wire format on its own: what the helper decodes is checked end to end in the other tests.
 import { encodeRequest, MalformedReplyError, REPLY_MAGIC, ReplyReader } from '../src/wire.js';
 
-const body = (env: Record<string, string>) => encodeRequest('/bin/true', ['true'], env, [], [], 0).body;
+const body = (env: Record<string, string>) => encodeRequest({ file: '/bin/true', cwd: '/', argv: ['true'], env, actions: [] }, [], 0).body;
 
 function frame(kind: number, a = 0, b = 0, magic = REPLY_MAGIC): Buffer {
   const f = Buffer.alloc(16);
@@ -25,14 +25,15 @@ describe('wire protocol', () => {
   });
 
   it('encodes strings as length, UTF-8 bytes and a NUL', () => {
-    const encoded = encodeRequest('/x', ['ü'], {}, [], [], 0).body;
+    const encoded = encodeRequest({ file: '/x', cwd: '', argv: ['ü'], env: {}, actions: [] }, [], 0).body;
     expect([...encoded.subarray(0, 7)]).toEqual([2, 0, 0, 0, 0x2f, 0x78, 0]);
-    expect(encoded.subarray(7, 11).readUInt32LE(0)).toBe(1); // argc
-    expect([...encoded.subarray(11, 18)]).toEqual([2, 0, 0, 0, 0xc3, 0xbc, 0]);
+    expect([...encoded.subarray(7, 12)]).toEqual([0, 0, 0, 0, 0]); // cwd ''
+    expect(encoded.subarray(12, 16).readUInt32LE(0)).toBe(1); // argc
+    expect([...encoded.subarray(16, 23)]).toEqual([2, 0, 0, 0, 0xc3, 0xbc, 0]);
   });
 
   it('encodes an infinite rlimit as all ones', () => {
-    const encoded = encodeRequest('/x', [], {}, [], [{ op: 'setrlimit', resource: 'core', soft: 5, hard: Infinity }], 0).body;
+    const encoded = encodeRequest({ file: '/x', cwd: '', argv: [], env: {}, actions: [{ op: 'setrlimit', resource: 'core', soft: 5, hard: Infinity }] }, [], 0).body;
     expect([...encoded.subarray(-20)]).toEqual([0, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, ...Array(8).fill(0xff)]);
   });
 
