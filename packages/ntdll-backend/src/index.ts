@@ -16,3 +16,5 @@ export function createBackend(options: NtdllBackendOptions = {}): Backend {
 }
 
 export const backend: Backend = createBackend();
+
+export { createWin32Backend, type ProcessCreator, type Win32BackendOptions } from './win32/index.js';
