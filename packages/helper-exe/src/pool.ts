@@ -18,6 +18,14 @@ export interface PoolSettings {
   native: FdPassing;
 }
 
+/**
+ * Who the process is: a helper carries the credentials it was started with into the program, so
+ * warm helpers from before a setuid/setgid (say, a server dropping root) must never be used after it.
+ */
+function identity(): string {
+  return `${process.getuid?.()}:${process.geteuid?.()}:${process.getgid?.()}:${process.getegid?.()}`;
+}
+
 /** Warm-up pauses after this many warm helpers die or fail to start in a row. */
 const MAX_START_FAILURES = 3;
 
@@ -29,6 +37,7 @@ export class HelperPool {
   #refillScheduled = false;
   #idleTimer: NodeJS.Timeout | undefined;
   #disposed = false;
+  #identity = identity();
   /** Counters for tests and the benchmark. */
   readonly stats = { warmTaken: 0, coldStarted: 0, retired: 0, replaced: 0 };
 
@@ -46,6 +55,13 @@ export class HelperPool {
     if (this.#disposed) throw new Error('the pool was disposed');
     const active = this.#idleTimer !== undefined;
     this.#touch();
+    const now = identity();
+    if (now !== this.#identity) {
+      this.#identity = now;
+      const stale = this.#warm.splice(0);
+      this.stats.retired += stale.length;
+      for (const h of stale) void h.retire();
+    }
     let helper: HelperProcess | undefined;
     // Prefer a helper that already said hello; one still starting is next best (no fork on our side).
     const ready = this.#warm.findIndex((h) => h.isReady);

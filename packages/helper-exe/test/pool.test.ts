@@ -82,6 +82,24 @@ describe('helper-exe pool', () => {
     expect(backend.stats().warmTaken).toBe(1);
   });
 
+  (process.getuid?.() === 0 ? it : it.skip)('warm helpers started before a credential change are never used after it (needs root)', async () => {
+    const backend = make({ min: 2 });
+    await run(backend, ['exit', '0']);
+    await until(() => backend.stats().warm === 2, () => JSON.stringify(backend.stats()));
+    const egid = process.getegid!();
+    process.setegid!(65534);
+    try {
+      const child = run(backend, ['sleep', '5000'], { reject: false });
+      const gids = /^Gid:\s+(\d+)\s+(\d+)/m.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+      child.kill('SIGKILL');
+      await child;
+      expect(gids?.[2]).toBe('65534');
+      expect(backend.stats()).toMatchObject({ retired: 2, warmTaken: 0 });
+    } finally {
+      process.setegid!(egid);
+    }
+  });
+
   it('pool exhaustion: more concurrent spawns than warm helpers start helpers on demand', async () => {
     const backend = make({ min: 1, max: 3 });
     await run(backend, ['exit', '0']);
