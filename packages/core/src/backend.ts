@@ -37,6 +37,9 @@ export interface SpawnedChild {
   exited: Promise<ExitStatus>;
   /** Sends a signal; false when the child is already gone. */
   kill(signal?: NodeJS.Signals | number): boolean;
+  /** Whether waiting for this child keeps Node alive (default: it does), like ChildProcess#ref/unref. */
+  ref?(): void;
+  unref?(): void;
 }
 
 export interface BackendCapabilities {

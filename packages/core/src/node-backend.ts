@@ -133,6 +133,8 @@ export const nodeBackend: Backend = {
       stderr: child.stderr,
       exited,
       kill: (signal = 'SIGTERM') => child.kill(signal),
+      ref: () => child.ref(),
+      unref: () => child.unref(),
     };
   },
 };

@@ -64,6 +64,8 @@ function spawn(request: SpawnRequest): SpawnedChild {
         throw error; // an unknown signal name, or EPERM: the caller's mistake, not "already gone"
       }
     },
+    ref: () => children.setRef(pid, true),
+    unref: () => children.setRef(pid, false),
   };
 }
 

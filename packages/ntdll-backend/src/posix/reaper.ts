@@ -30,6 +30,8 @@ interface Pending {
 export class Reaper {
   readonly #waitpid: WaitPid;
   readonly #pending = new Map<number, Pending>();
+  /** Pending pids whose wait must not keep Node alive (SpawnedChild.unref). */
+  readonly #unrefed = new Set<number>();
   readonly #status = new Int32Array(1);
   readonly #host = hostProcess();
   #listening = false;
@@ -68,6 +70,21 @@ export class Reaper {
     });
   }
 
+  /** Whether waiting for `pid` keeps Node alive. */
+  setRef(pid: number, ref: boolean): void {
+    if (!this.#pending.has(pid)) return;
+    if (ref) this.#unrefed.delete(pid);
+    else this.#unrefed.add(pid);
+    this.#refTimer();
+  }
+
+  /** The timer keeps Node alive while at least one pending child is referenced. */
+  #refTimer(): void {
+    if (!this.#timer) return;
+    if (this.#unrefed.size < this.#pending.size) this.#timer.ref();
+    else this.#timer.unref();
+  }
+
   isPending(pid: number): boolean {
     return this.#pending.has(pid);
   }
@@ -84,6 +101,7 @@ export class Reaper {
       while (reaped === -1 && this.#waitpid.errno() === EINTR);
       if (reaped === 0) continue;
       this.#pending.delete(pid);
+      this.#unrefed.delete(pid);
       if (reaped === pid) {
         try {
           pending.resolve(decodeWaitStatus(this.#status[0]));
@@ -107,6 +125,7 @@ export class Reaper {
     if (this.#timer) clearTimeout(this.#timer);
     const delay = this.#signalSeen ? SAFETY_POLL_MS : this.#pollMs;
     this.#timer = setTimeout(this.#onTimer, delay);
+    this.#refTimer();
   }
 
   readonly #onTimer = (): void => {
