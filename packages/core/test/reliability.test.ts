@@ -14,13 +14,6 @@ const scale: ReliabilityOptions = {
   ...(process.env.FORKEXEC_RELIABILITY_RUNS ? { propertyRuns: Number(process.env.FORKEXEC_RELIABILITY_RUNS) } : {}),
 };
 
-/** Cases a backend fails today, with the bug (see the reliability report in the issue); each still shows as skipped. */
-const knownBugs: Record<string, Record<string, string>> = {
-  'helper-exe': {
-    'fd exhaustion (low RLIMIT_NOFILE): EMFILE as a typed error or a clean result, no fd lost on the failure path, then recovery':
-      'helper-exe bug: planFds() in spawn-on-helper.ts runs outside its try, so EMFILE escapes as a plain FdPassingError',
-  },
-};
 
 const others = ['ntdll', 'helper-exe'].map((name) => {
   const backend = loadBackend(name);
@@ -33,5 +26,5 @@ runReliabilitySuite(nodeBackend, { ...scale, peers: working });
 afterAll(() => Promise.all(working.map((backend) => backend.dispose?.())));
 for (const { name, backend, why } of others) {
   if (why) describe(`forkexec reliability: ${name}`, () => it.skip(`[skipped: ${why}]`, () => {}));
-  else runReliabilitySuite(backend, { ...scale, skip: knownBugs[name] });
+  else runReliabilitySuite(backend, scale);
 }

@@ -66,8 +66,18 @@ function failure(request: SpawnRequest, helper: HelperProcess, outcome: Exclude<
   return new SpawnError(`${why}: ${errno}`, { errno, command, hint: 'The helper program and this package disagree: rebuild the package.' });
 }
 
+/** The parent ran out of something (fds: EMFILE) while preparing the fds to pass: a typed SpawnError. */
+function planOrFail(request: SpawnRequest, native: FdPassing): ReturnType<typeof planFds> {
+  try {
+    return planFds(request, native);
+  } catch (error) {
+    if (!(error instanceof FdPassingError)) throw error;
+    throw new SpawnError(`could not prepare the fds for ${request.file}: ${error.message}`, { errno: error.errno, command: request.command, hint: spawnHint(error.errno), cause: error });
+  }
+}
+
 export function spawnOnHelper(pool: HelperPool, request: SpawnRequest, native: FdPassing): SpawnedChild {
-  const plan = planFds(request, native);
+  const plan = planOrFail(request, native);
   let helper: HelperProcess;
   try {
     const encoded = encodeRequest({ ...request, cwd: parentCwd() }, plan.setup, plan.passed.length);

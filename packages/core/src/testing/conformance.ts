@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { constants as osConstants, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Action, ActionOp } from '../actions.js';
@@ -7,6 +7,7 @@ import type { Backend } from '../backend.js';
 import { forkBeforeExec } from '../fork-before-exec.js';
 import type { Options, Result } from '../options.js';
 import { probePath } from './probe.js';
+import { inheritableFds, openFds } from './proc.js';
 
 type TestFn = () => Promise<void> | void;
 
@@ -390,27 +391,4 @@ export function runConformanceSuite(backendOrFactory: Backend | (() => Backend),
 function parseIds(line: string): { pid: number; pgid: number; sid: number; uid: number; gid: number; groups: string } {
   const fields = Object.fromEntries(line.split(' ').map((kv) => kv.split('=')));
   return { pid: +fields.pid, pgid: +fields.pgid, sid: +fields.sid, uid: +fields.uid, gid: +fields.gid, groups: fields.groups };
-}
-
-function openFds(): number[] {
-  return readdirSync('/proc/self/fd').map(Number).filter((fd) => {
-    try {
-      readlinkSync(`/proc/self/fd/${fd}`);
-      return true;
-    } catch {
-      return false;
-    }
-  }).sort((a, b) => a - b);
-}
-
-/** Parent fds without close-on-exec: a backend without closefrom cannot keep them from children. */
-function inheritableFds(): number[] {
-  return openFds().filter((fd) => {
-    try {
-      const flags = /flags:\s+(\d+)/.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1];
-      return flags !== undefined && (parseInt(flags, 8) & 0o2000000) === 0;
-    } catch {
-      return false;
-    }
-  });
 }

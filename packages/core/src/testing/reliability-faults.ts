@@ -8,7 +8,7 @@ import path from 'node:path';
 import { BUILTIN_BACKENDS } from '../select-backend.js';
 import type { Options, Result } from '../options.js';
 import { linuxOnly, MiB, outcome, rejectsWith, type ReliabilityContext } from './reliability-context.js';
-import { childProcesses, exeOf, footprint, settledDifference } from './reliability-proc.js';
+import { childProcesses, exeOf, footprint, settledDifference } from './proc.js';
 
 /** Signals that end a process; the core-dumping ones run in a scratch cwd. */
 const FATAL_SIGNALS = [

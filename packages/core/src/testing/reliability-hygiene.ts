@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Action, ActionOp } from '../actions.js';
 import type { Options } from '../options.js';
 import { linuxOnly, type ReliabilityContext } from './reliability-context.js';
-import { footprint, inheritableFds, settledDifference } from './reliability-proc.js';
+import { footprint, inheritableFds, settledDifference } from './proc.js';
 
 /** Opens and closes files on the libuv threadpool until stopped: fds appear and vanish at any moment. */
 function churnFiles(file: string, workers = 4): { stop: () => Promise<number> } {

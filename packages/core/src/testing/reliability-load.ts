@@ -5,7 +5,7 @@ import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { performance } from 'node:perf_hooks';
 import { linuxOnly, MiB, rejectsWith, type ReliabilityContext } from './reliability-context.js';
-import { footprint, settledDifference } from './reliability-proc.js';
+import { footprint, settledDifference } from './proc.js';
 
 /** The probe's spew/churn pattern: byte k of a stream is 'a' + (k mod 65536) mod 26. */
 const PATTERN = (() => {

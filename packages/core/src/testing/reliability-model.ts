@@ -10,7 +10,7 @@ import type { Action, ActionOp } from '../actions.js';
 import { forkBeforeExec } from '../fork-before-exec.js';
 import type { Result } from '../options.js';
 import { linuxOnly, loadFastCheck, outcome, type ReliabilityContext } from './reliability-context.js';
-import { inheritableFds, ownIds } from './reliability-proc.js';
+import { inheritableFds, ownIds } from './proc.js';
 
 /** One random step, with indexes that `materialize` maps onto what exists at that point. */
 export type Step =

@@ -1,4 +1,4 @@
-/** What the reliability suite reads about the parent from /proc: its fds, children and zombies. */
+/** What the conformance and reliability suites read about the parent from /proc: its fds, children and zombies. */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 /** Open fds of this process, ascending. */
