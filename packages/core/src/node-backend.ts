@@ -96,6 +96,12 @@ function spawnClosingLeakedPipes(file: string, args: string[], options: SpawnOpt
   }
 }
 
+/** A start that child_process refused, synchronously (a thrown error) or asynchronously (an 'error' event). */
+function startFailure(request: SpawnRequest, error: NodeJS.ErrnoException): SpawnError {
+  const errno = typeof error.errno === 'number' ? errnoName(error.errno) : error.code;
+  return new SpawnError(`could not start ${request.file}: ${error.message}`, { errno, command: request.command, hint: spawnHint(errno), cause: error });
+}
+
 /** The portable backend: Node's child_process (fork+exec under the hood on Linux, so its cost grows with the parent). */
 export const nodeBackend: Backend = {
   name: 'node',
@@ -112,17 +118,14 @@ export const nodeBackend: Backend = {
     try {
       child = spawnClosingLeakedPipes(request.file, request.argv.slice(1), translate(request, opened));
     } catch (error) {
-      const errno = (error as NodeJS.ErrnoException).code;
       if (error instanceof UnsupportedActionError) throw error;
-      throw new SpawnError(`could not start ${request.file}: ${(error as Error).message}`, { errno, command: request.command, hint: spawnHint(errno), cause: error });
+      throw startFailure(request, error as NodeJS.ErrnoException);
     } finally {
       for (const fd of opened) closeSync(fd);
     }
     const exited = new Promise<ExitStatus>((resolve, reject) => {
       child.once('error', (error: NodeJS.ErrnoException) => {
-        if (child.pid !== undefined) return;
-        const errno = typeof error.errno === 'number' ? errnoName(error.errno) : error.code;
-        reject(new SpawnError(`could not start ${request.file}: ${error.message}`, { errno, command: request.command, hint: spawnHint(errno), cause: error }));
+        if (child.pid === undefined) reject(startFailure(request, error));
       });
       child.once('exit', (exitCode, signal) => resolve({ exitCode, signal }));
     });

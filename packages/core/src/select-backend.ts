@@ -181,10 +181,14 @@ export function resolveBackend(spec?: BackendSpec): Backend {
   return usable(loadBackend(name, origin), origin.source);
 }
 
+/** Built-in names, then names registered at run time. */
+function knownBackendNames(): string[] {
+  return [...new Set([...Object.keys(BUILTIN_BACKENDS), ...factories.keys()])];
+}
+
 /** Names of the built-in or registered backends that load here and carry out `op`. */
 export function backendsSupporting(op: ActionOp): string[] {
-  const names = new Set([...Object.keys(BUILTIN_BACKENDS), ...factories.keys()]);
-  return [...names].filter((name) => {
+  return knownBackendNames().filter((name) => {
     try {
       return loadBackend(name).capabilities.actions.includes(op);
     } catch {
@@ -204,8 +208,7 @@ export interface BackendStatus {
 
 /** Every built-in or registered backend with whether it works here and why not (for `forkexec doctor`). */
 export function listBackends(): BackendStatus[] {
-  const names = new Set([...Object.keys(BUILTIN_BACKENDS), ...factories.keys()]);
-  return [...names].map((name) => {
+  return knownBackendNames().map((name) => {
     const pkg = BUILTIN_BACKENDS[name] ?? null;
     let backend: Backend;
     try {
