@@ -4,14 +4,16 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { probePath } from '@forkexec/core/testing';
+import { publicProbeCopy } from '@forkexec/core/testing';
 
 const native = path.join(__dirname, '..', 'native');
 let dir = '';
 let binary = '';
+let probe = '';
 
 beforeAll(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'forkexec-libtest-'));
+  probe = publicProbeCopy(dir); // the credentials case runs it as nobody
   binary = path.join(dir, 'libforkexec-test');
   // The contract's build line: cc -std=c99 -I native prog.c native/libforkexec.c
   execFileSync(process.env.CC || 'cc', [
@@ -33,13 +35,13 @@ const cases = [
 describe('C fork_before_exec', () => {
   it.each(cases)('%s', (name) => {
     const scratch = mkdtempSync(path.join(dir, `${name}-`));
-    const run = spawnSync(binary, [probePath(), scratch, name], { encoding: 'utf8' });
+    const run = spawnSync(binary, [probe, scratch, name], { encoding: 'utf8' });
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     expect([`ok ${name}`, 'skip: needs root']).toContain(run.stdout.trim());
   });
 
   it('rejects an unknown case, so a typo cannot pass', () => {
-    expect(spawnSync(binary, [probePath(), dir, 'no-such-case']).status).toBe(2);
+    expect(spawnSync(binary, [probe, dir, 'no-such-case']).status).toBe(2);
   });
 });

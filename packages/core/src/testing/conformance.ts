@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { chmodSync, closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, mkdtempSync, openSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { constants as osConstants, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Action, ActionOp } from '../actions.js';
 import type { Backend } from '../backend.js';
 import { forkBeforeExec } from '../fork-before-exec.js';
 import type { Options, Result } from '../options.js';
-import { probePath } from './probe.js';
+import { probePath, publicProbeCopy } from './probe.js';
 import { inheritableFds, openFds } from './proc.js';
 
 type TestFn = () => Promise<void> | void;
@@ -270,13 +270,8 @@ export function runConformanceSuite(backendOrFactory: Backend | (() => Backend),
     const asRoot = () => (process.getuid?.() === 0 ? undefined : 'needs root');
     /** After setuid the probe must be reachable by `nobody`: the checkout may sit in a private folder. */
     const publicProbe = () => {
-      const dir = path.join(tmp(), 'public');
-      mkdirSync(dir, { recursive: true, mode: 0o755 });
       chmodSync(tmp(), 0o755);
-      const copy = path.join(dir, 'fxprobe');
-      copyFileSync(probePath(), copy);
-      chmodSync(copy, 0o755);
-      return copy;
+      return publicProbeCopy(path.join(tmp(), 'public'));
     };
     const runAsNobody = async (actions: Action[]) =>
       parseIds(((await forkBeforeExec(publicProbe(), ['ids'], { backend: backend(), actions, cwd: '/' })) as Result<string>).stdout);

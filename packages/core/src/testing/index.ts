@@ -1,3 +1,3 @@
 export { runConformanceSuite, type ConformanceOptions } from './conformance.js';
-export { buildProbe, probePath } from './probe.js';
+export { buildProbe, probePath, publicProbeCopy } from './probe.js';
 export { formatReport, runReliabilitySuite, type ReliabilityOptions } from './reliability.js';

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
@@ -34,4 +34,17 @@ export function buildProbe(source: string, binary: string, compiler = process.en
         : `building ${source} failed:\n${e.stderr?.toString() ?? String(error)}`,
     );
   }
+}
+
+/**
+ * A copy of the probe in `dir` that any user can run: a child that drops to `nobody` must still
+ * reach it, wherever the checkout lies (a private mktemp folder, say). Makes `dir` traversable.
+ */
+export function publicProbeCopy(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  chmodSync(dir, 0o755);
+  const copy = path.join(dir, path.basename(probePath()));
+  copyFileSync(probePath(), copy);
+  chmodSync(copy, 0o755);
+  return copy;
 }
