@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildWin32Helper } from './build-win32-helper.mjs';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const native = path.join(root, 'native');
@@ -30,8 +31,9 @@ function compile(args, what, { optional = false } = {}) {
   }
 }
 
+buildWin32Helper(outDir); // dist/fxhelper.exe with mingw-w64, skipped with a note when it is not installed
 if (process.platform === 'win32') {
-  console.error('@forkexec/helper-exe: the helper program is POSIX-only for now; nothing to build on Windows.');
+  console.error('@forkexec/helper-exe: the POSIX helper (fxhelper) is not built on Windows.');
   process.exit(0);
 }
 mkdirSync(outDir, { recursive: true });
