@@ -1,4 +1,7 @@
 import { ForkExecError } from '@forkexec/core';
+import { LoopMonitor } from '../src/bench/loop-monitor.js';
+import { measureSize } from '../src/bench/measure-size.js';
+import type { Method } from '../src/bench/method.js';
 import { formatBytes, parseList, parsePositiveInt, parseSize } from '../src/bench/sizes.js';
 import { terminalProgress } from '../src/bench/progress.js';
 import type { BenchReport, ResultRow } from '../src/bench/report.js';
@@ -94,5 +97,50 @@ describe('checkTargets', () => {
       { goal: 'helper-exe time to pid under 0.1 ms', measured: '0.050 ms at 1 GiB', met: true },
       { goal: 'helper-exe end to end within 1.5x of ntdll', measured: '1.40x at 1 GiB', met: true },
     ]);
+  });
+});
+
+describe('measureSize', () => {
+  /** A method that records when it is called (the schedule is what is tested here, not spawning). */
+  const recorder = (log: string[], name: string, forks: boolean, failAt?: number): Method => {
+    let calls = 0;
+    return {
+      name, kind: 'backend', version: null, forks,
+      async prepare() { log.push(`prepare ${name}`); },
+      async sample() {
+        log.push(`sample ${name}`);
+        if (++calls === failAt) throw new Error(`${name} broke\nsecond line`);
+        return { totalMs: 1, syncMs: 0.1, pidMs: 0.1, busyMs: 0.1, lagMs: 0 };
+      },
+      async throughput() { log.push(`throughput ${name}`); return { completed: 10, elapsedMs: 5 }; },
+    };
+  };
+
+  test('methods that fork run after the others and never alternate with them; rows come in that order', async () => {
+    const log: string[] = [];
+    const methods = [recorder(log, 'child_process', true), recorder(log, 'floor', false), recorder(log, 'execa', true), recorder(log, 'ntdll', false)];
+    const failures = new Map<string, string>();
+    const rows = await measureSize(methods, 1, { runs: 2, warmup: 1, inFlight: 4, throughputMs: 0 }, new LoopMonitor(), failures, () => {});
+    expect(log).toEqual([
+      'prepare floor', 'prepare ntdll',
+      'sample floor', 'sample ntdll', 'sample ntdll', 'sample floor', 'sample floor', 'sample ntdll',
+      'throughput floor', 'throughput ntdll',
+      'prepare child_process', 'prepare execa',
+      'sample child_process', 'sample execa', 'sample execa', 'sample child_process', 'sample child_process', 'sample execa',
+      'throughput child_process', 'throughput execa',
+    ]);
+    expect(rows.map((r) => [r.method.name, r.samples.length, r.spawnsPerSecond])).toEqual([
+      ['floor', 2, 2000], ['ntdll', 2, 2000], ['child_process', 2, 2000], ['execa', 2, 2000],
+    ]);
+    expect(failures.size).toBe(0);
+  });
+
+  test('a method that fails is dropped with the first line of its error', async () => {
+    const log: string[] = [];
+    const failures = new Map<string, string>();
+    const rows = await measureSize([recorder(log, 'a', false, 2), recorder(log, 'b', false)], 1, { runs: 3, warmup: 0, inFlight: 1, throughputMs: 0 }, new LoopMonitor(), failures, () => {});
+    expect(failures).toEqual(new Map([['a', 'a broke']]));
+    expect(rows.find((r) => r.method.name === 'a')).toMatchObject({ error: 'a broke', spawnsPerSecond: null });
+    expect(log.filter((l) => l.startsWith('throughput'))).toEqual(['throughput b']);
   });
 });

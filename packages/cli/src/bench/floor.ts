@@ -33,6 +33,7 @@ export function floorMethod(program: string, target: string): Method {
     name: 'c-posix-spawn',
     kind: 'floor',
     version: null,
+    forks: false,
     async prepare(rssBytes) {
       await stop();
       stderr = '';

@@ -27,6 +27,12 @@ export interface Method {
   kind: MethodKind;
   /** Package and version, when the method comes from a package. */
   version: string | null;
+  /**
+   * Whether starting a child forks this process (copies its page tables). What a fork leaves
+   * behind (copy-on-write faults in the parent, the copy torn down in the child on exec) slows
+   * whatever runs next, so forking methods alternate among themselves, apart from the others.
+   */
+  forks: boolean;
   /** Runs before each parent RSS with the RSS reached (the C floor takes the same ballast). */
   prepare?(rssBytes: number): Promise<void>;
   sample(monitor: LoopMonitor): Promise<Sample>;
@@ -45,18 +51,12 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | undefined)?.then === 'function';
 }
 
+export type MethodInfo = Pick<Method, 'name' | 'kind' | 'version' | 'forks'>;
+
 /** A method made from a function that starts one child from Node. */
-export function launchMethod(
-  name: string,
-  kind: MethodKind,
-  version: string | null,
-  launch: () => Launch,
-  close?: () => Promise<void>,
-): Method {
+export function launchMethod(info: MethodInfo, launch: () => Launch, close?: () => Promise<void>): Method {
   return {
-    name,
-    kind,
-    version,
+    ...info,
     close,
     async sample(monitor) {
       monitor.mark();

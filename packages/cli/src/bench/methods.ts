@@ -35,7 +35,7 @@ async function peerMethod(name: (typeof PEERS)[number], target: string): Promise
       const peer = await importPeer<Execa>('execa');
       if (!peer) return 'not installed (npm install -D execa)';
       const { execa } = peer.module;
-      return launchMethod(name, 'peer', `execa ${peer.version}`, () => {
+      return launchMethod({ name, kind: 'peer', version: `execa ${peer.version}`, forks: true }, () => {
         const child = execa(target, [], { stdio: 'ignore' });
         return { pid: child.pid, exited: child };
       });
@@ -44,7 +44,7 @@ async function peerMethod(name: (typeof PEERS)[number], target: string): Promise
       const peer = await importPeer<Tinyexec>('tinyexec');
       if (!peer) return 'not installed (npm install -D tinyexec)';
       const { x } = peer.module;
-      return launchMethod(name, 'peer', `tinyexec ${peer.version}`, () => {
+      return launchMethod({ name, kind: 'peer', version: `tinyexec ${peer.version}`, forks: true }, () => {
         const child = x(target, [], { nodeOptions: { stdio: 'ignore' }, throwOnError: true });
         return { pid: child.pid, exited: child };
       });
@@ -53,7 +53,7 @@ async function peerMethod(name: (typeof PEERS)[number], target: string): Promise
       const peer = await importPeer<NanoSpawn>('nano-spawn');
       if (!peer) return 'not installed (npm install -D nano-spawn)';
       const spawnPeer = peer.module.default;
-      return launchMethod(name, 'peer', `nano-spawn ${peer.version}`, () => {
+      return launchMethod({ name, kind: 'peer', version: `nano-spawn ${peer.version}`, forks: true }, () => {
         const child = spawnPeer(target, [], { stdio: 'ignore' });
         // nano-spawn starts the process on a later tick: its pid arrives with nodeChildProcess.
         return { pid: child.nodeChildProcess.then((c) => c.pid), exited: child };
@@ -89,7 +89,7 @@ export async function collectMethods(selection: string[] | undefined, native: Na
     else skip(FLOOR, native.missing ?? 'not built');
   }
   if (wanted(CHILD_PROCESS))
-    methods.push(launchMethod(CHILD_PROCESS, 'raw', null, (): Launch => {
+    methods.push(launchMethod({ name: CHILD_PROCESS, kind: 'raw', version: null, forks: true }, (): Launch => {
       const child = spawn(target, [], { stdio: 'ignore' });
       return { pid: child.pid, exited: exitedZero(child) };
     }));
@@ -100,7 +100,9 @@ export async function collectMethods(selection: string[] | undefined, native: Na
       continue;
     }
     const backend = status.backend;
-    methods.push(launchMethod(status.name, 'backend', status.package, () => {
+    // A backend whose cost grows with the parent's memory forks it (the node backend, over child_process).
+    const info = { name: status.name, kind: 'backend', version: status.package, forks: !backend.capabilities.flatCost } as const;
+    methods.push(launchMethod(info, () => {
       const child = forkBeforeExec(target, [], { backend: status.name, stdio: 'ignore' });
       return { pid: child.pid, exited: child };
     }, async () => void (await backend.dispose?.())));

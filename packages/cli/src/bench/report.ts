@@ -3,12 +3,14 @@ import type { MethodKind } from './method.js';
 import type { Summary } from './stats.js';
 
 /** Identifies the JSON layout below; bumped on any incompatible change. */
-export const REPORT_FORMAT = 'forkexec-bench/1';
+export const REPORT_FORMAT = 'forkexec-bench/2';
 
 export interface MethodEntry {
   name: string;
   kind: MethodKind;
   version: string | null;
+  /** Whether it forks the parent (such methods alternate among themselves, after the others); null when skipped. */
+  forks: boolean | null;
   status: 'measured' | 'skipped' | 'failed';
   /** Why a method was skipped or failed. */
   reason?: string;
@@ -127,12 +129,13 @@ export const REPORT_SCHEMA = {
       type: 'array',
       items: {
         type: 'object',
-        required: ['name', 'kind', 'version', 'status'],
+        required: ['name', 'kind', 'version', 'forks', 'status'],
         additionalProperties: false,
         properties: {
           name: { type: 'string' },
           kind: { enum: ['floor', 'raw', 'backend', 'peer'] },
           version: { type: ['string', 'null'] },
+          forks: { type: ['boolean', 'null'] },
           status: { enum: ['measured', 'skipped', 'failed'] },
           reason: { type: 'string' },
         },

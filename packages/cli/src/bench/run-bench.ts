@@ -2,7 +2,8 @@ import os from 'node:os';
 import { Ballast } from './ballast.js';
 import { LoopMonitor } from './loop-monitor.js';
 import { describeMachine } from './machine.js';
-import type { Method, Sample } from './method.js';
+import { measureSize, type Measured } from './measure-size.js';
+import type { Sample } from './method.js';
 import { InvalidArgumentError } from '@forkexec/core';
 import { CHILD_PROCESS, collectMethods, FLOOR } from './methods.js';
 import { findNativePrograms } from './native.js';
@@ -29,19 +30,6 @@ export interface BenchSettings {
 
 /** Called as the run goes, for a progress line. */
 export type Progress = (text: string) => void;
-
-interface Measured {
-  method: Method;
-  samples: Sample[];
-  spawnsPerSecond: number | null;
-  error?: string;
-}
-
-/** Rotates the order each run so that no method always follows the same one. */
-function rotated<T>(items: T[], by: number): T[] {
-  const k = items.length ? by % items.length : 0;
-  return [...items.slice(k), ...items.slice(0, k)];
-}
 
 const values = (samples: Sample[], key: keyof Sample) => samples.flatMap((s) => (s[key] === null ? [] : [s[key] as number]));
 
@@ -85,9 +73,10 @@ function checkMemory(sizes: number[], withFloor: boolean): void {
 }
 
 /**
- * Runs the whole benchmark in this process: at each parent RSS (smallest first, a touched
- * ballast grows in between), every method spawns the target in turn, run by run, then each
- * keeps `inFlight` children going for a while. A method that fails is reported and dropped.
+ * Runs the whole benchmark in this process. At each parent RSS (smallest first, a touched
+ * ballast grows in between), the methods that do not fork the parent spawn the target in turn,
+ * run by run, then keep `inFlight` children going for a while; then the forking methods do the
+ * same among themselves. A method that fails is reported and dropped.
  */
 export async function runBench(settings: BenchSettings, progress: Progress = () => {}): Promise<BenchReport> {
   const startedAt = new Date().toISOString();
@@ -100,8 +89,6 @@ export async function runBench(settings: BenchSettings, progress: Progress = () 
   const monitor = new LoopMonitor();
   const ballast = new Ballast();
   const sizes = [...new Set(settings.rss)].sort((a, b) => a - b);
-  const fail = (method: Method, error: unknown) => failures.set(method.name, (error as Error).message?.split('\n')[0] ?? String(error));
-  const alive = () => methods.filter((m) => !failures.has(m.name));
 
   monitor.start();
   try {
@@ -109,39 +96,8 @@ export async function runBench(settings: BenchSettings, progress: Progress = () 
       const label = formatBytes(size);
       progress(`${label}: growing the parent to ${label}`);
       const parentRss = ballast.growTo(size);
-      const measured = new Map<Method, Measured>();
-      for (const method of alive()) {
-        measured.set(method, { method, samples: [], spawnsPerSecond: null });
-        try {
-          await method.prepare?.(parentRss);
-        } catch (error) {
-          fail(method, error);
-        }
-      }
-      const total = settings.warmup + settings.runs;
-      for (let run = 0; run < total; run++) {
-        const warm = run < settings.warmup;
-        for (const method of rotated(alive(), run)) {
-          progress(`${label}: ${warm ? 'warm-up' : 'run'} ${warm ? run + 1 : run - settings.warmup + 1}/${warm ? settings.warmup : settings.runs} ${method.name}`);
-          try {
-            const sample = await method.sample(monitor);
-            if (!warm) measured.get(method)!.samples.push(sample);
-          } catch (error) {
-            fail(method, error);
-          }
-        }
-      }
-      for (const method of alive()) {
-        progress(`${label}: ${settings.inFlight} in flight, ${method.name}`);
-        try {
-          const { completed, elapsedMs } = await method.throughput(settings.inFlight, settings.throughputMs);
-          measured.get(method)!.spawnsPerSecond = elapsedMs > 0 ? (completed / elapsedMs) * 1000 : null;
-        } catch (error) {
-          fail(method, error);
-        }
-      }
-      for (const m of measured.values()) if (failures.has(m.method.name)) m.error = failures.get(m.method.name);
-      results.push(...rowsFor(size, parentRss, [...measured.values()]));
+      const measured = await measureSize(methods, parentRss, settings, monitor, failures, (text) => progress(`${label}: ${text}`));
+      results.push(...rowsFor(size, parentRss, measured));
     }
   } finally {
     monitor.stop();
@@ -154,9 +110,10 @@ export async function runBench(settings: BenchSettings, progress: Progress = () 
       name: m.name,
       kind: m.kind,
       version: m.version,
+      forks: m.forks,
       ...(failures.has(m.name) ? { status: 'failed', reason: failures.get(m.name) } : { status: 'measured' }),
     })),
-    ...skipped.map((s): MethodEntry => ({ name: s.name, kind: s.kind, version: null, status: 'skipped', reason: s.reason })),
+    ...skipped.map((s): MethodEntry => ({ name: s.name, kind: s.kind, version: null, forks: null, status: 'skipped', reason: s.reason })),
   ];
   return {
     format: REPORT_FORMAT,

@@ -10,7 +10,7 @@ export interface SizeTable {
   rows: string[][];
 }
 
-export const HEADER = ['method', 'median ms', 'p99 ms', 'sync ms', 'busy ms', 'lag ms', 'pid ms', 'spawns/s', 'vs child_process', 'vs C floor'];
+export const HEADER = ['method', 'forks', 'median ms', 'p99 ms', 'sync ms', 'busy ms', 'lag ms', 'pid ms', 'spawns/s', 'vs child_process', 'vs C floor'];
 
 /** Milliseconds with three significant digits where it matters: 0.274, 3.25, 67.3, 204. */
 export function ms(value: number | null | undefined): string {
@@ -27,10 +27,12 @@ export function ratio(value: number | null): string {
 
 const median = (s: Summary | null) => ms(s?.median);
 
-function cells(row: ResultRow): string[] {
-  if (row.error) return [row.method, `failed: ${row.error}`, '', '', '', '', '', '', '', ''];
+function cells(row: ResultRow, forks: boolean | null | undefined): string[] {
+  const fork = forks === null || forks === undefined ? '?' : forks ? 'yes' : 'no';
+  if (row.error) return [row.method, fork, `failed: ${row.error}`, '', '', '', '', '', '', '', ''];
   return [
     row.method,
+    fork,
     median(row.latencyMs),
     ms(row.latencyMs?.p99),
     median(row.syncMs),
@@ -51,7 +53,7 @@ export function sizeTables(report: BenchReport): SizeTable[] {
     return {
       title: `parent RSS ${formatBytes(size)}${reached && Math.abs(reached - size) > size * 0.05 ? ` (reached ${formatBytes(reached)})` : ''}`,
       header: HEADER,
-      rows: rows.map(cells),
+      rows: rows.map((row) => cells(row, report.methods.find((m) => m.name === row.method)?.forks)),
     };
   });
 }

@@ -7,7 +7,7 @@ import { COLUMN_NOTES } from '../bench/legend.js';
 import { describeMachineLine } from '../bench/machine.js';
 import { renderMarkdown } from '../bench/markdown.js';
 import { terminalProgress } from '../bench/progress.js';
-import { REPORT_SCHEMA, type BenchReport } from '../bench/report.js';
+import { REPORT_FORMAT, REPORT_SCHEMA, type BenchReport } from '../bench/report.js';
 import { runBench } from '../bench/run-bench.js';
 import { parseList, parsePositiveInt, parseSize } from '../bench/sizes.js';
 import { renderText } from '../bench/table.js';
@@ -84,7 +84,7 @@ export function registerBench(program: Command): void {
     .option('--warmup <n>', 'unmeasured spawns per method and size first', BENCH_DEFAULTS.warmup)
     .option('--in-flight <n>', 'children running at once in the throughput phase', BENCH_DEFAULTS.inFlight)
     .option('--duration <ms>', 'length of the throughput phase per method and size', BENCH_DEFAULTS.duration)
-    .option('--json <file>', `write the report as JSON (layout ${'forkexec-bench/1'}, see --schema)`)
+    .option('--json <file>', `write the report as JSON (layout ${REPORT_FORMAT}, see --schema)`)
     .option('--chart <file.svg>', 'write a chart of latency against parent RSS as SVG')
     .option('--markdown <file>', 'write the report as a Markdown page (docs/performance.md)')
     .option('--schema', 'print the JSON Schema of the --json report and exit')

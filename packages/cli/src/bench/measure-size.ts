@@ -1,0 +1,87 @@
+import type { LoopMonitor } from './loop-monitor.js';
+import type { Method, Sample } from './method.js';
+
+export interface Measured {
+  method: Method;
+  samples: Sample[];
+  spawnsPerSecond: number | null;
+  error?: string;
+}
+
+export interface SizeSettings {
+  runs: number;
+  warmup: number;
+  inFlight: number;
+  throughputMs: number;
+}
+
+/** Lets the children of forking methods finish tearing down their copy of the parent before what follows. */
+const SETTLE_MS = 300;
+
+/**
+ * Methods that fork the parent leave work behind (copy-on-write faults in the parent, the copied
+ * page tables torn down in the child at exec) that would be charged to whatever runs next: they
+ * form their own group, measured after the others.
+ */
+export function alternationGroups(methods: Method[]): Method[][] {
+  return [methods.filter((m) => !m.forks), methods.filter((m) => m.forks)].filter((g) => g.length > 0);
+}
+
+/** Rotates the order each run so that no method always follows the same one. */
+function rotated<T>(items: T[], by: number): T[] {
+  const k = items.length ? by % items.length : 0;
+  return [...items.slice(k), ...items.slice(0, k)];
+}
+
+/**
+ * Measures every method at the parent RSS reached, group by group: the methods of a group spawn
+ * the target in turn, run by run, then each keeps `inFlight` children going for a while.
+ * A method that fails is recorded in `failures` and dropped. Rows come in table order.
+ */
+export async function measureSize(
+  methods: Method[],
+  parentRss: number,
+  settings: SizeSettings,
+  monitor: LoopMonitor,
+  failures: Map<string, string>,
+  progress: (text: string) => void,
+): Promise<Measured[]> {
+  const fail = (method: Method, error: unknown) => failures.set(method.name, (error as Error).message?.split('\n')[0] ?? String(error));
+  const alive = (group: Method[]) => group.filter((m) => !failures.has(m.name));
+  const groups = alternationGroups(alive(methods));
+  const measured = new Map<Method, Measured>(groups.flat().map((method) => [method, { method, samples: [], spawnsPerSecond: null }]));
+  for (const group of groups) {
+    for (const method of group) {
+      try {
+        await method.prepare?.(parentRss);
+      } catch (error) {
+        fail(method, error);
+      }
+    }
+    const total = settings.warmup + settings.runs;
+    for (let run = 0; run < total; run++) {
+      const warm = run < settings.warmup;
+      for (const method of rotated(alive(group), run)) {
+        progress(`${warm ? 'warm-up' : 'run'} ${warm ? run + 1 : run - settings.warmup + 1}/${warm ? settings.warmup : settings.runs} ${method.name}`);
+        try {
+          const sample = await method.sample(monitor);
+          if (!warm) measured.get(method)!.samples.push(sample);
+        } catch (error) {
+          fail(method, error);
+        }
+      }
+    }
+    for (const method of alive(group)) {
+      progress(`${settings.inFlight} in flight, ${method.name}`);
+      try {
+        const { completed, elapsedMs } = await method.throughput(settings.inFlight, settings.throughputMs);
+        measured.get(method)!.spawnsPerSecond = elapsedMs > 0 ? (completed / elapsedMs) * 1000 : null;
+      } catch (error) {
+        fail(method, error);
+      }
+    }
+    if (group.some((m) => m.forks)) await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+  }
+  for (const m of measured.values()) if (failures.has(m.method.name)) m.error = failures.get(m.method.name);
+  return [...measured.values()];
+}
