@@ -3,11 +3,14 @@ import {
   ACTION_OPS, InvalidArgumentError, loadBackend, nodeBackend, probeBackend,
   type Backend, type ProbeResult, type SpawnedChild, type SpawnRequest,
 } from '@forkexec/core';
+import { watchExit } from '@forkexec/ntdll-backend';
 import { fdPassing } from './fd-passing.js';
 import { helperPath, helperProblem, packageDir } from './locate-helper.js';
 import { HelperPool } from './pool.js';
+import { probeHelper } from './probe-helper.js';
 import { spawnOnHelper } from './spawn-on-helper.js';
 import { PROTOCOL_VERSION } from './wire.js';
+import { createWin32HelperBackend } from './win32/index.js';
 
 export interface HelperExeOptions {
   /** Helpers kept warm while the pool is in use (default 2). */
@@ -20,11 +23,31 @@ export interface HelperExeOptions {
   helperPath?: string;
   /** The backend that starts helpers (default: ntdll when it works here, else node). */
   starter?: Backend | string;
+  /**
+   * Refill the pool through a zygote that forks helpers (default true). Needs the ntdll starter,
+   * which reaps the helpers it forks; with another starter every helper is started directly.
+   */
+  zygote?: boolean;
+}
+
+export interface PoolStats {
+  /** Warm helpers now. */
+  warm: number;
+  /** Requests served by a warm helper, and by a helper started on the spot. */
+  warmTaken: number;
+  coldStarted: number;
+  /** Warm helpers retired (idle, stale credentials, dispose) and replaced after dying. */
+  retired: number;
+  replaced: number;
+  /** Linux: helpers forked by a zygote, zygotes started, and the pid of the one running now. */
+  forked?: number;
+  zygotes?: number;
+  zygotePid?: number;
 }
 
 export interface HelperExeBackend extends Backend {
-  /** Pool counters: warm helpers taken, helpers started on demand, retired, replaced. */
-  stats(): { warm: number; warmTaken: number; coldStarted: number; retired: number; replaced: number };
+  /** Pool counters. */
+  stats(): PoolStats;
   /** The backend starting the helpers (resolved on first use). */
   starter(): Backend;
 }
@@ -58,10 +81,18 @@ export function createBackend(options: HelperExeOptions = {}): HelperExeBackend 
   const max = count(options.max, 'max', Math.max(DEFAULTS.max, min), 1);
   if (min > max) throw new InvalidArgumentError(`helper-exe option min (${min}) exceeds max (${max})`);
   const idleTimeoutMs = count(options.idleTimeoutMs, 'idleTimeoutMs', DEFAULTS.idleTimeoutMs, 1);
+  if (process.platform === 'win32') return createWin32HelperBackend({ min, max, idleTimeoutMs, helperPath: options.helperPath });
   let starter: Backend | undefined;
   let pool: HelperPool | undefined;
   const getStarter = () => (starter ??= resolveStarter(options.starter));
-  const getPool = () => (pool ??= new HelperPool({ min, max, idleTimeoutMs, helperPath: helperPath(options.helperPath), starter: getStarter(), native: fdPassing() }));
+  if (options.zygote !== undefined && typeof options.zygote !== 'boolean') throw new InvalidArgumentError(`helper-exe option zygote must be a boolean, got ${String(options.zygote)}`);
+  const getPool = () => {
+    if (pool) return pool;
+    const start = getStarter();
+    // The zygote's helpers are children of this process that the starter did not start: ntdll reaps them.
+    const watch = options.zygote !== false && start.name === 'ntdll' ? watchExit : undefined;
+    return (pool = new HelperPool({ min, max, idleTimeoutMs, helperPath: helperPath(options.helperPath), starter: start, native: fdPassing(), watch }));
+  };
 
   return {
     name: 'helper-exe',
@@ -71,12 +102,16 @@ export function createBackend(options: HelperExeOptions = {}): HelperExeBackend 
       const file = helperPath(options.helperPath);
       const problem = helperProblem(file);
       if (problem) return { ok: false, reason: problem };
+      let starterName: string;
       try {
-        fdPassing();
-        return { ok: true, detail: `${file} (protocol v${PROTOCOL_VERSION}), helpers started by the ${getStarter().name} backend` };
+        const starterBackend = getStarter();
+        starterName = starterBackend.name;
+        const failed = probeHelper(starterBackend, file, fdPassing());
+        if (failed) return { ok: false, reason: failed };
       } catch (error) {
         return { ok: false, reason: (error as Error).message };
       }
+      return { ok: true, detail: `${file} (protocol v${PROTOCOL_VERSION}, handshake ok), helpers started by the ${starterName} backend` };
     },
     spawn(request: SpawnRequest): SpawnedChild {
       return spawnOnHelper(getPool(), request, fdPassing());
@@ -87,7 +122,8 @@ export function createBackend(options: HelperExeOptions = {}): HelperExeBackend 
       await current?.dispose();
     },
     stats() {
-      return { warm: pool?.warmCount ?? 0, ...(pool?.stats ?? { warmTaken: 0, coldStarted: 0, retired: 0, replaced: 0 }) };
+      const counters = pool?.stats ?? { warmTaken: 0, coldStarted: 0, retired: 0, replaced: 0, forked: 0, zygotes: 0 };
+      return { warm: pool?.warmCount ?? 0, ...counters, zygotePid: pool?.zygotePid };
     },
     starter: getStarter,
   };

@@ -17,12 +17,16 @@ export interface ProcessSpec {
   stdHandles: [bigint, bigint, bigint];
   creator: ProcessCreator;
   command: string;
+  /** Leave the first thread suspended and hand it back (helper-exe's Windows helpers wait so). */
+  suspended?: boolean;
 }
 
 export interface CreatedProcess {
   process: bigint;
   pid: number;
   creator: ProcessCreator;
+  /** The first thread, when `suspended` was asked: the caller resumes and closes it. */
+  thread?: bigint;
 }
 
 const RTL_USER_PROC_PARAMS_NORMALIZED = 0x1;
@@ -152,7 +156,8 @@ function rtlCreateUserProcess(api: Win32Api, spec: ProcessSpec, params: bigint):
 
 /**
  * Creates the process suspended with NtCreateUserProcess (RtlCreateUserProcess when asked, or
- * when the former fails for a reason other than the file), then resumes its first thread.
+ * when the former fails for a reason other than the file), then resumes its first thread unless
+ * `spec.suspended` asks to leave that to the caller.
  */
 export function createProcess(api: Win32Api, spec: ProcessSpec): CreatedProcess {
   const params = createParameters(api, spec);
@@ -168,6 +173,7 @@ export function createProcess(api: Win32Api, spec: ProcessSpec): CreatedProcess 
     api.RtlDestroyProcessParameters(params);
   }
   if (created.status < 0 || !isValidHandle(created.process)) throw statusError(creator, created.status, spec, api);
+  if (spec.suspended) return { process: created.process, pid: created.pid!, creator, thread: created.thread! };
   const resumed = api.NtResumeThread(created.thread!, null);
   api.NtClose(created.thread!);
   if (resumed < 0) {

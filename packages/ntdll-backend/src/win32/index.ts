@@ -6,6 +6,15 @@ import { loadWin32Api } from './ntdll-api.js';
 import { spawnWin32 } from './spawn-child.js';
 
 export type { ProcessCreator } from './create-process.js';
+// Building blocks the helper-exe backend's Windows helper shares (internal to forkexec: no semver promise).
+export { buildCommandLine } from './command-line.js';
+export { createProcess, type CreatedProcess, type ProcessSpec } from './create-process.js';
+export { environmentBlock } from './environment-block.js';
+export { watchExit } from './exit-watcher.js';
+export { findProgram } from './find-program.js';
+export { CURRENT_PROCESS, isValidHandle, loadWin32Api, type Win32Api } from './ntdll-api.js';
+export { exitCodeOf, fileKind, terminatingSignal, TERMINATED_EXIT_STATUS } from './spawn-child.js';
+export { prepareStdio, type ChildStdio } from './stdio-handles.js';
 
 export interface Win32BackendOptions {
   /** The ntdll entry point that creates processes (default NtCreateUserProcess, which falls back to RtlCreateUserProcess). */

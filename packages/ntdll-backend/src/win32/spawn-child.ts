@@ -12,7 +12,7 @@ import { prepareStdio } from './stdio-handles.js';
 /** Signals that end a Windows process (through NtTerminateProcess), as libuv treats them. */
 const TERMINATING = new Set<string>(['SIGTERM', 'SIGKILL', 'SIGINT', 'SIGQUIT']);
 /** Exit status a terminated child gets, as with child_process on Windows. */
-const TERMINATED_EXIT_STATUS = 1;
+export const TERMINATED_EXIT_STATUS = 1;
 const ProcessBasicInformationClass = 0;
 
 function signalName(signal: NodeJS.Signals | number): string | undefined {
@@ -21,10 +21,18 @@ function signalName(signal: NodeJS.Signals | number): string | undefined {
   return entry?.[0] ?? (signal === 9 ? 'SIGKILL' : signal === 15 ? 'SIGTERM' : undefined);
 }
 
+/** The signal a kill() of a Windows child stands for; throws for those Windows cannot carry out (0 is the caller's to handle). */
+export function terminatingSignal(signal: NodeJS.Signals | number, command: string): NodeJS.Signals {
+  const name = signalName(signal);
+  if (!name || !TERMINATING.has(name))
+    throw new InvalidArgumentError(`signal ${String(signal)} has no meaning on Windows: SIGTERM, SIGKILL, SIGINT and SIGQUIT end the process, 0 checks it`, { command });
+  return name as NodeJS.Signals;
+}
+
 const INVALID_FILE_ATTRIBUTES = 0xffffffff;
 const FILE_ATTRIBUTE_DIRECTORY = 0x10;
 
-function fileKind(api: Win32Api): FileKind {
+export function fileKind(api: Win32Api): FileKind {
   return (candidate) => {
     const attributes = api.GetFileAttributesW(candidate);
     if (attributes === INVALID_FILE_ATTRIBUTES) return undefined;
@@ -32,7 +40,7 @@ function fileKind(api: Win32Api): FileKind {
   };
 }
 
-function exitCodeOf(api: Win32Api, process: bigint): number {
+export function exitCodeOf(api: Win32Api, process: bigint): number {
   const info: Partial<ProcessBasicInformation> = {};
   const status = api.NtQueryInformationProcess(process, ProcessBasicInformationClass, info, 48, null);
   return status < 0 ? -1 : info.ExitStatus! >>> 0;
@@ -83,13 +91,9 @@ export function spawnWin32(api: Win32Api, request: SpawnRequest, creator: Proces
     kill(signal: NodeJS.Signals | number = 'SIGTERM') {
       if (ended) return false;
       if (signal === 0) return true;
-      const name = signalName(signal);
-      if (!name || !TERMINATING.has(name))
-        throw new InvalidArgumentError(`signal ${String(signal)} has no meaning on Windows: SIGTERM, SIGKILL, SIGINT and SIGQUIT end the process, 0 checks it`, {
-          command: request.command,
-        });
+      const name = terminatingSignal(signal, request.command);
       if (api.NtTerminateProcess(handle, TERMINATED_EXIT_STATUS) < 0) return false;
-      killedBy ??= name as NodeJS.Signals;
+      killedBy ??= name;
       return true;
     },
   };
