@@ -26,10 +26,30 @@ export interface ExitStatus {
   signal: NodeJS.Signals | null;
 }
 
+/** How the caller of `Backend.spawn` wants the child started. */
+export interface SpawnOptions {
+  /**
+   * The caller can wait for the pid (forkBeforeExec can; fork_before_exec, which returns it, cannot).
+   * A backend that declares `capabilities.deferredPid` may then create the child off the event
+   * loop: `spawn` returns at once with the stdio streams, `pid` stays undefined until `started`
+   * resolves. Other backends ignore it.
+   */
+  deferPid?: boolean;
+}
+
 /** A started child as a backend reports it. */
 export interface SpawnedChild {
-  /** Undefined only when the start failed in a way the backend learns asynchronously; `exited` then rejects. */
+  /**
+   * Undefined while a deferred start is under way (see `started`), or when the start failed in a
+   * way the backend learns asynchronously; `exited` then rejects.
+   */
   pid: number | undefined;
+  /**
+   * Present when the child is being created off the event loop: resolves with the pid once it runs
+   * (`pid` is set by then), rejects with the typed start error, as `exited` does. Meanwhile the
+   * streams are usable, and `kill`, `ref` and `unref` take effect once the child exists.
+   */
+  started?: Promise<number>;
   stdin: Writable | null;
   stdout: Readable | null;
   stderr: Readable | null;
@@ -51,6 +71,8 @@ export interface BackendCapabilities {
   pidBeforeExec: boolean;
   /** The cost of a spawn does not grow with the parent's memory. */
   flatCost: boolean;
+  /** With `SpawnOptions.deferPid`, the child is created off the event loop and its pid arrives with `started`. */
+  deferredPid?: boolean;
 }
 
 export type ProbeResult = { ok: true; detail?: string } | { ok: false; reason: string };
@@ -61,7 +83,7 @@ export interface Backend {
   /** Whether the backend works on this machine, and why not. Cheap and side-effect free apart from loading. */
   probe(): ProbeResult;
   /** Starts the child. Throws a ForkExecError for failures known before the child runs. */
-  spawn(request: SpawnRequest): SpawnedChild;
+  spawn(request: SpawnRequest, options?: SpawnOptions): SpawnedChild;
   /** Releases pools, handles and helpers. */
   dispose?(): Promise<void> | void;
 }

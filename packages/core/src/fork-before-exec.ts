@@ -1,22 +1,27 @@
-import type { Backend } from './backend.js';
+import type { Backend, SpawnOptions } from './backend.js';
 import type { Options, Result } from './options.js';
 import { buildRequest, explainE2big } from './request.js';
 import { backendsSupporting, resolveBackend } from './select-backend.js';
 import { Subprocess, type StartedChild } from './subprocess.js';
 
 /** Resolves the backend, validates everything, and starts the child. Throws synchronously. */
-export function startChild(file: unknown, args: unknown, options: Options): StartedChild & { backendObject: Backend } {
+export function startChild(file: unknown, args: unknown, options: Options, spawnOptions: SpawnOptions = {}): StartedChild & { backendObject: Backend } {
   const backend = resolveBackend(options.backend);
   const request = buildRequest(file, args, options, backend, backendsSupporting);
   let child;
   try {
-    child = backend.spawn(request);
+    child = backend.spawn(request, spawnOptions);
   } catch (error) {
     throw explainE2big(error, request);
   }
-  child.exited = child.exited.catch((error: unknown) => {
+  const explain = (error: unknown): never => {
     throw explainE2big(error, request);
-  });
+  };
+  child.exited = child.exited.catch(explain);
+  if (child.started) {
+    child.started = child.started.catch(explain);
+    child.started.catch(() => {}); // the same error reaches the caller through `exited`
+  }
   return { child, backend: backend.name, command: request.command, backendObject: backend };
 }
 
@@ -37,7 +42,7 @@ export function forkBeforeExec(file: string, argsOrOptions?: readonly string[] |
   const args: unknown = optionsFirst || argsOrOptions === undefined ? [] : argsOrOptions;
   const options = (optionsFirst ? (argsOrOptions as Options) : maybeOptions) ?? {};
   const shown = Array.isArray(args) ? args.map(String) : [];
-  return new Subprocess(String(file), shown, options, () => startChild(file, args, options));
+  return new Subprocess(String(file), shown, options, () => startChild(file, args, options, { deferPid: options.startOffLoop !== false }));
 }
 
 export type { Result };

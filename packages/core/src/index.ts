@@ -7,7 +7,7 @@ export {
 } from './actions.js';
 export {
   isBackend,
-  type Backend, type BackendCapabilities, type BackendSpec, type ExitStatus, type ProbeResult, type SpawnRequest, type SpawnedChild,
+  type Backend, type BackendCapabilities, type BackendSpec, type ExitStatus, type ProbeResult, type SpawnOptions, type SpawnRequest, type SpawnedChild,
 } from './backend.js';
 export * from './errors.js';
 export { nodeBackend } from './node-backend.js';

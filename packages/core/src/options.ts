@@ -46,6 +46,13 @@ export interface Options {
   backend?: BackendSpec;
   /** Ordered steps between fork and exec. */
   actions?: Action[];
+  /**
+   * Let a backend that can (ntdll on Linux) create the child off the event loop. Default true:
+   * forkBeforeExec returns before the child exists and `pid` is set once `started` resolves.
+   * false: the child exists when forkBeforeExec returns and `pid` is set at once, but the event
+   * loop waits while it is created (until its exec, about half a millisecond).
+   */
+  startOffLoop?: boolean;
 }
 
 export interface Result<T extends string | Buffer = string | Buffer> {

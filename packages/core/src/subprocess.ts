@@ -91,7 +91,12 @@ export interface StartedChild {
  * Failures before the start arrive through the promise, never as a throw.
  */
 export class Subprocess<Out extends string | Buffer = string> implements PromiseLike<Result<Out>>, AsyncIterable<string> {
-  readonly pid: number | undefined;
+  /**
+   * Resolves with the pid once the child runs; rejects with the start error (which the subprocess
+   * itself rejects with too). A backend that starts children off the event loop (ntdll on Linux,
+   * unless `startOffLoop: false`) knows the pid a little after forkBeforeExec returns.
+   */
+  readonly started: Promise<number>;
   readonly stdin: Writable | null = null;
   readonly stdout: Readable | null = null;
   readonly stderr: Readable | null = null;
@@ -119,19 +124,26 @@ export class Subprocess<Out extends string | Buffer = string> implements Promise
       if (options.signal?.aborted) throw this.#abortError(options.signal);
       begun = start();
     } catch (error) {
-      this.pid = undefined;
       this.#promise = Promise.reject(error);
+      this.started = this.#promise as Promise<never>;
+      this.started.catch(() => {});
       return;
     }
     const { child } = begun;
     this.#child = child;
-    this.pid = child.pid;
+    this.started = child.started ?? (child.pid === undefined ? child.exited.then(() => child.pid!) : Promise.resolve(child.pid));
+    this.started.catch(() => {});
     this.backend = begun.backend;
     this.command = begun.command;
     this.stdin = child.stdin;
     this.stdout = child.stdout;
     this.stderr = child.stderr;
     this.#promise = this.#run(child, begun.backend, started);
+  }
+
+  /** The child's pid: undefined until it runs (see `started`), and when it could not be started. */
+  get pid(): number | undefined {
+    return this.#child?.pid;
   }
 
   #abortError(signal: AbortSignal): ForkExecError {

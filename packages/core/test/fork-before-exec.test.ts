@@ -66,7 +66,8 @@ describe('forkBeforeExec', () => {
     let pid: number | undefined;
     {
       const child = forkBeforeExec('sleep', ['30']);
-      pid = child.pid;
+      pid = await child.started; // the default backend may start it off the event loop
+      expect(child.pid).toBe(pid);
       await child[Symbol.asyncDispose]();
     }
     expect(() => process.kill(pid!, 0)).toThrow();

@@ -5,8 +5,13 @@
 import { createRequire } from 'node:module';
 
 /** The part of koffi's API used here (typed locally so that type-checking does not load koffi). */
+type KoffiFunction = ((...args: unknown[]) => unknown) & {
+  /** The same call on libuv's threadpool; the last argument is the callback. */
+  async(...args: unknown[]): void;
+};
+
 interface Koffi {
-  load(path: string): { func(prototype: string): (...args: unknown[]) => unknown };
+  load(path: string): { func(prototype: string): KoffiFunction };
   errno(): number;
   version: string;
 }
@@ -32,6 +37,11 @@ export interface Libc {
   /** errno of the last failed call on this thread. */
   errno(): number;
   posix_spawn(pid: Int32Array, path: string, fileActions: Buffer, attr: Buffer, argv: (string | null)[], envp: (string | null)[]): number;
+  /** posix_spawn on libuv's threadpool: `pid` is written there; `done` runs on this thread. */
+  posix_spawn_async(
+    pid: Int32Array, path: string, fileActions: Buffer, attr: Buffer, argv: (string | null)[], envp: (string | null)[],
+    done: (error: Error | null, result: number) => void,
+  ): void;
   file_actions_init(fa: Buffer): number;
   file_actions_destroy(fa: Buffer): number;
   file_actions_adddup2(fa: Buffer, fd: number, newfd: number): number;
@@ -95,11 +105,13 @@ function bind(): Libc {
   };
   const gnuVersion = fn('const char *gnu_get_libc_version()');
   const fcntl = fn('int fcntl(int fd, int cmd, ...)');
+  const posixSpawn = fn('int posix_spawn(int *pid, const char *path, void *fa, void *attr, const char **argv, const char **envp)');
   return {
     koffiVersion: koffi.version,
     glibcVersion: gnuVersion() as string,
     errno: () => koffi.errno(),
-    posix_spawn: fn('int posix_spawn(int *pid, const char *path, void *fa, void *attr, const char **argv, const char **envp)') as Libc['posix_spawn'],
+    posix_spawn: posixSpawn as Libc['posix_spawn'],
+    posix_spawn_async: (...args) => posixSpawn.async(...args),
     file_actions_init: fn('int posix_spawn_file_actions_init(void *fa)') as Libc['file_actions_init'],
     file_actions_destroy: fn('int posix_spawn_file_actions_destroy(void *fa)') as Libc['file_actions_destroy'],
     file_actions_adddup2: fn('int posix_spawn_file_actions_adddup2(void *fa, int fd, int newfd)') as Libc['file_actions_adddup2'],

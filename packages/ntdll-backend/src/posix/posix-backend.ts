@@ -2,13 +2,14 @@
 import { readdirSync } from 'node:fs';
 import {
   errnoName, SpawnError, spawnHint,
-  type ActionOp, type Backend, type ProbeResult, type SpawnedChild, type SpawnRequest,
+  type ActionOp, type Backend, type ProbeResult, type SpawnedChild, type SpawnOptions, type SpawnRequest,
 } from '@forkexec/core';
 import { blameAction } from './blame-action.js';
 import { loadLibc, WNOHANG, type Libc } from './libc.js';
-import { posixSpawn } from './posix-spawn.js';
+import { PosixChild } from './posix-child.js';
+import { posixSpawn, posixSpawnOffThread, type SpawnOutcome } from './posix-spawn.js';
 import { Reaper } from './reaper.js';
-import { planSpawn } from './spawn-plan.js';
+import { planSpawn, readsParentFds } from './spawn-plan.js';
 import { closeAfterSpawn, closeStdio, openStdio, stdioStreams } from './stdio.js';
 
 /**
@@ -29,53 +30,57 @@ function parentFds(): number[] {
   return readdirSync('/proc/self/fd').map(Number);
 }
 
-function spawn(request: SpawnRequest): SpawnedChild {
+/**
+ * Starts the child. With `deferPid` (and no fd of the parent read by the actions), posix_spawn
+ * runs on libuv's threadpool and the event loop goes on meanwhile; otherwise it runs here.
+ */
+function spawn(request: SpawnRequest, options: SpawnOptions = {}): SpawnedChild {
   const libc = loadLibc();
   const children = reaperFor(libc);
-  const stdio = openStdio(request, libc);
-  let outcome;
+  const deferred = options.deferPid === true && !readsParentFds(request);
+  const stdio = openStdio(request, libc, deferred);
+  // Core resolved every path (program, cwd, action paths) to an absolute one: a later process.chdir() cannot change them.
+  const plan = () => planSpawn(request, stdio.sources, parentFds);
+  if (!deferred) {
+    let outcome;
+    try {
+      children.listen();
+      outcome = posixSpawn(libc, request.file, request.argv, request.env, plan());
+    } catch (error) {
+      closeStdio(stdio);
+      throw error;
+    }
+    if ('errno' in outcome) {
+      closeStdio(stdio);
+      throw spawnFailure(request, outcome.errno, outcome.refused?.actionIndex);
+    }
+    closeAfterSpawn(stdio);
+    const child = new PosixChild(children, stdioStreams(stdio), false);
+    child.run(outcome.pid);
+    return child;
+  }
+
+  let child: PosixChild | undefined;
+  const done = (outcome: SpawnOutcome | Error) => {
+    closeAfterSpawn(stdio);
+    if (outcome instanceof Error) child!.fail(new SpawnError(`could not start ${request.file}: ${outcome.message}`, { command: request.command, cause: outcome }));
+    else if ('errno' in outcome) child!.fail(spawnFailure(request, outcome.errno, outcome.refused?.actionIndex));
+    else child!.run(outcome.pid);
+  };
+  let refused;
   try {
     children.listen();
-    outcome = posixSpawn(libc, request.file, request.argv, request.env, planSpawn(request, stdio.sources, parentFds));
+    refused = posixSpawnOffThread(libc, request.file, request.argv, request.env, plan(), done);
   } catch (error) {
     closeStdio(stdio);
     throw error;
   }
-  if ('errno' in outcome) {
+  if (refused) {
     closeStdio(stdio);
-    throw spawnFailure(request, outcome.errno, outcome.refused?.actionIndex);
+    throw spawnFailure(request, refused.errno, refused.refused.actionIndex);
   }
-  closeAfterSpawn(stdio);
-  const { pid } = outcome;
-  const exited = children.watch(pid);
-  const streams = stdioStreams(stdio);
-  if (streams.stdin || streams.stdout || streams.stderr) exited.then(() => process.nextTick(flushStdio, streams), () => {});
-  return {
-    pid,
-    ...streams,
-    exited,
-    kill(signal = 'SIGTERM') {
-      if (!children.isPending(pid)) return false;
-      try {
-        process.kill(pid, signal);
-        return true;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
-        throw error; // an unknown signal name, or EPERM: the caller's mistake, not "already gone"
-      }
-    },
-    ref: () => children.setRef(pid, true),
-    unref: () => children.setRef(pid, false),
-  };
-}
-
-/**
- * Once the child is gone, as child_process does: stdin has no reader left, and output nobody
- * reads is drained so that its pipe reaches EOF and closes instead of staying open forever.
- */
-function flushStdio({ stdin, stdout, stderr }: ReturnType<typeof stdioStreams>): void {
-  stdin?.destroy();
-  for (const stream of [stdout, stderr]) if (stream && stream.readable && !stream.readableFlowing && stream.listenerCount('data') === 0 && stream.listenerCount('readable') === 0) stream.resume();
+  // The streams exist before the child does: the parent ends of the pipes are open already.
+  return (child = new PosixChild(children, stdioStreams(stdio), true));
 }
 
 function spawnFailure(request: SpawnRequest, errno: number, refusedIndex: number | undefined): SpawnError {
@@ -97,7 +102,7 @@ function probe(): ProbeResult {
 export function createPosixBackend(): Backend {
   return {
     name: 'ntdll',
-    capabilities: { platforms: ['linux'], actions: [...POSIX_ACTIONS], pidBeforeExec: false, flatCost: true },
+    capabilities: { platforms: ['linux'], actions: [...POSIX_ACTIONS], pidBeforeExec: false, flatCost: true, deferredPid: true },
     probe,
     spawn,
   };

@@ -1,9 +1,10 @@
-/** One posix_spawn call: file actions and attributes built from a plan, always freed. */
+/** One posix_spawn call, here or on libuv's threadpool: file actions and attributes built from a plan, always freed. */
 import {
   FILE_ACTIONS_SIZE, POSIX_SPAWN_SETPGROUP, POSIX_SPAWN_SETSID, POSIX_SPAWN_SETSIGDEF, POSIX_SPAWN_SETSIGMASK, SIGSET_SIZE, SPAWNATTR_SIZE,
   type Libc,
 } from './libc.js';
 import type { FileOp, SpawnPlan } from './spawn-plan.js';
+import { onThreadPool } from './thread-pool-lane.js';
 
 /**
  * The pid, or the errno posix_spawn returned (exec failures included: glibc reports them
@@ -14,25 +15,88 @@ export type SpawnOutcome = { pid: number } | { errno: number; refused?: FileOp }
 let defaultAttr: Buffer | undefined;
 const pidOut = new Int32Array(1);
 
-export function posixSpawn(libc: Libc, file: string, argv: string[], env: Record<string, string>, plan: SpawnPlan): SpawnOutcome {
+/** A posix_spawn call ready to run: file actions and attributes built, freed once it ran. */
+interface Prepared {
+  fa: Buffer;
+  attr: Buffer;
+  custom: boolean;
+  argv: (string | null)[];
+  envp: (string | null)[];
+}
+
+/** Builds the call, or returns the errno of the file action glibc refused up front (nothing stays allocated). */
+function prepare(libc: Libc, argv: string[], env: Record<string, string>, plan: SpawnPlan): Prepared | { errno: number; refused: FileOp } {
   const envp: (string | null)[] = [];
   for (const key in env) envp.push(`${key}=${env[key]}`);
   envp.push(null);
   const custom = plan.setsid || plan.pgroup !== undefined || plan.sigmask.length > 0;
   const attr = custom ? buildAttr(libc, plan) : (defaultAttr ??= buildAttr(libc, plan));
   const fa = Buffer.allocUnsafe(FILE_ACTIONS_SIZE); // posix_spawn_file_actions_init fills it
-  check(libc.file_actions_init(fa), 'posix_spawn_file_actions_init');
+  const prepared = { fa, attr, custom, argv: [...argv, null], envp };
+  const init = libc.file_actions_init(fa);
+  if (init !== 0 && custom) libc.spawnattr_destroy(attr);
+  check(init, 'posix_spawn_file_actions_init');
   try {
     for (const op of plan.fileOps) {
       const refused = addFileOp(libc, fa, op);
-      if (refused !== 0) return { errno: refused, refused: op };
+      if (refused !== 0) {
+        release(libc, prepared);
+        return { errno: refused, refused: op };
+      }
     }
-    const error = libc.posix_spawn(pidOut, file, fa, attr, [...argv, null], envp);
+  } catch (error) {
+    release(libc, prepared);
+    throw error;
+  }
+  return prepared;
+}
+
+function release(libc: Libc, { fa, attr, custom }: Prepared): void {
+  libc.file_actions_destroy(fa);
+  if (custom) libc.spawnattr_destroy(attr);
+}
+
+/** posix_spawn on this thread: returns once the child has exec'd (or failed to). */
+export function posixSpawn(libc: Libc, file: string, argv: string[], env: Record<string, string>, plan: SpawnPlan): SpawnOutcome {
+  const call = prepare(libc, argv, env, plan);
+  if ('errno' in call) return call;
+  try {
+    const error = libc.posix_spawn(pidOut, file, call.fa, call.attr, call.argv, call.envp);
     return error === 0 ? { pid: pidOut[0] } : { errno: error };
   } finally {
-    libc.file_actions_destroy(fa);
-    if (custom) libc.spawnattr_destroy(attr);
+    release(libc, call);
   }
+}
+
+/**
+ * posix_spawn on libuv's threadpool, so the event loop does not wait for the child's exec.
+ * A refused file action is returned at once; otherwise `done` gets the outcome later, or an Error
+ * when koffi could not make the call.
+ */
+export function posixSpawnOffThread(
+  libc: Libc,
+  file: string,
+  argv: string[],
+  env: Record<string, string>,
+  plan: SpawnPlan,
+  done: (outcome: SpawnOutcome | Error) => void,
+): { errno: number; refused: FileOp } | undefined {
+  const call = prepare(libc, argv, env, plan);
+  if ('errno' in call) return call;
+  const pid = new Int32Array(1); // written by the worker thread: one per call
+  onThreadPool(
+    (finished) =>
+      libc.posix_spawn_async(pid, file, call.fa, call.attr, call.argv, call.envp, (error, result) => {
+        release(libc, call); // `call` kept the buffers alive until now
+        finished();
+        done(error ? error : result === 0 ? { pid: pid[0] } : { errno: result });
+      }),
+    (error) => {
+      release(libc, call);
+      done(error);
+    },
+  );
+  return undefined;
 }
 
 function addFileOp(libc: Libc, fa: Buffer, op: FileOp): number {

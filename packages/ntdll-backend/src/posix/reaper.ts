@@ -63,7 +63,13 @@ export class Reaper {
   /** Settles once `pid` is reaped. */
   watch(pid: number): Promise<ExitStatus> {
     return new Promise((resolve, reject) => {
-      this.#pending.set(pid, { resolve, reject });
+      const pending = { resolve, reject };
+      this.#pending.set(pid, pending);
+      // Its SIGCHLD may have come and gone already (a spawn that ran off the event loop reports its pid late).
+      if (this.#check(pid, pending)) {
+        if (this.#pending.size === 0) this.#idle();
+        return;
+      }
       if (this.#signalSeen && this.#timer) return;
       this.#pollMs = FIRST_POLL_MS;
       this.#arm();
@@ -95,30 +101,34 @@ export class Reaper {
 
   /** Checks every pending pid once, without blocking. */
   reap(): void {
-    for (const [pid, pending] of this.#pending) {
-      let reaped: number;
-      do reaped = this.#waitpid(pid, this.#status);
-      while (reaped === -1 && this.#waitpid.errno() === EINTR);
-      if (reaped === 0) continue;
-      this.#pending.delete(pid);
-      this.#unrefed.delete(pid);
-      if (reaped === pid) {
-        try {
-          pending.resolve(decodeWaitStatus(this.#status[0]));
-        } catch (error) {
-          pending.reject(error as Error);
-        }
-      } else {
-        const errno = this.#waitpid.errno();
-        pending.reject(
-          new SpawnError(`waitpid(${pid}) failed with ${errno === ECHILD ? 'ECHILD' : `errno ${errno}`}: the exit status is lost`, {
-            errno: errno === ECHILD ? 'ECHILD' : undefined,
-            hint: 'Something else in this process reaped the child (waitpid(-1) or SIGCHLD set to SIG_IGN).',
-          }),
-        );
-      }
-    }
+    for (const [pid, pending] of this.#pending) this.#check(pid, pending);
     if (this.#pending.size === 0) this.#idle();
+  }
+
+  /** waitpid(pid, WNOHANG) once: settles `pending` and returns true if the child is gone. */
+  #check(pid: number, pending: Pending): boolean {
+    let reaped: number;
+    do reaped = this.#waitpid(pid, this.#status);
+    while (reaped === -1 && this.#waitpid.errno() === EINTR);
+    if (reaped === 0) return false;
+    this.#pending.delete(pid);
+    this.#unrefed.delete(pid);
+    if (reaped === pid) {
+      try {
+        pending.resolve(decodeWaitStatus(this.#status[0]));
+      } catch (error) {
+        pending.reject(error as Error);
+      }
+    } else {
+      const errno = this.#waitpid.errno();
+      pending.reject(
+        new SpawnError(`waitpid(${pid}) failed with ${errno === ECHILD ? 'ECHILD' : `errno ${errno}`}: the exit status is lost`, {
+          errno: errno === ECHILD ? 'ECHILD' : undefined,
+          hint: 'Something else in this process reaped the child (waitpid(-1) or SIGCHLD set to SIG_IGN).',
+        }),
+      );
+    }
+    return true;
   }
 
   #arm(): void {

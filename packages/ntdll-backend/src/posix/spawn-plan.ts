@@ -31,6 +31,23 @@ export interface SpawnPlan {
   sigmask: number[];
 }
 
+/**
+ * Whether the actions read an fd of the parent (a dup2 from an fd the child has not set up
+ * itself): such a spawn must run at once, before the caller can close or reuse that fd.
+ */
+export function readsParentFds(request: SpawnRequest): boolean {
+  const childFds = new Set([0, 1, 2]); // set up by stdio first
+  for (const action of request.actions) {
+    if (action.op === 'dup2') {
+      if (!childFds.has(action.from)) return true;
+      childFds.add(action.to);
+    } else if (action.op === 'open') childFds.add(action.fd);
+    else if (action.op === 'close') childFds.delete(action.fd);
+    else if (action.op === 'closefrom') for (const fd of childFds) if (fd >= action.fd) childFds.delete(fd);
+  }
+  return false;
+}
+
 /** Gaps of at most this many fds are closed one by one; wider ones by looking at the parent's open fds. */
 const GAP_CLOSE_LIMIT = 64;
 

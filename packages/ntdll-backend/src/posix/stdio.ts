@@ -17,8 +17,11 @@ export interface ChildStdio {
   afterSpawn: number[];
 }
 
-/** Opens what `request.stdio` asks for. On failure nothing stays open. */
-export function openStdio(request: SpawnRequest, libc: Libc): ChildStdio {
+/**
+ * Opens what `request.stdio` asks for. On failure nothing stays open. `copyFds`: the spawn runs
+ * later, so fds the caller named are copied now (the caller may close them as soon as we return).
+ */
+export function openStdio(request: SpawnRequest, libc: Libc, copyFds = false): ChildStdio {
   const stdio: ChildStdio = { sources: [], parentEnds: [null, null, null], afterSpawn: [] };
   const fds = new Int32Array(2);
   try {
@@ -37,7 +40,7 @@ export function openStdio(request: SpawnRequest, libc: Libc): ChildStdio {
         if (libc.getfd(fd) === -1) {
           if (spec === 'inherit') stdio.sources.push('closed');
           else fail(request, `stdio[${slot}] names fd ${fd}, which is not open in the parent`, libc.errno());
-        } else if (fd <= 2 && fd !== slot) {
+        } else if ((fd <= 2 && fd !== slot) || (copyFds && spec !== 'inherit')) {
           // Another slot may be set up first and overwrite fd in the child: use a copy above 2.
           const copy = libc.dupCloexec(fd, 3);
           if (copy === -1) fail(request, `copying fd ${fd} for stdio[${slot}] failed`, libc.errno());

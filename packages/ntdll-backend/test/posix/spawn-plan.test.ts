@@ -1,7 +1,7 @@
 import { constants as fsConstants } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import type { Action, SpawnRequest } from '@forkexec/core';
-import { planSpawn, type FileOp, type StdioSource } from '../../src/posix/spawn-plan.js';
+import { planSpawn, readsParentFds, type FileOp, type StdioSource } from '../../src/posix/spawn-plan.js';
 
 const request = (actions: Action[]): SpawnRequest => ({
   file: '/bin/true', argv: ['true'], env: {}, actions, stdio: ['ignore', 'pipe', 'pipe'], command: 'true',
@@ -110,5 +110,21 @@ describe('planSpawn', () => {
       expect(() => planSpawn(request([{ op: 'chdir', path: '/' }, action]), STDIO, noParentFds)).toThrow(
         expect.objectContaining({ code: 'FORKEXEC_UNSUPPORTED_ACTION', actionIndex: 1 }),
       );
+  });
+});
+
+describe('readsParentFds (whether a spawn must run before the call returns)', () => {
+  it.each<[string, Action[], boolean]>([
+    ['no actions', [], false],
+    ['dup2 between the standard fds', [{ op: 'dup2', from: 2, to: 1 }], false],
+    ['dup2 from an fd an earlier open made', [{ op: 'open', fd: 5, path: '/dev/null' }, { op: 'dup2', from: 5, to: 1 }], false],
+    ['dup2 from an fd an earlier dup2 made', [{ op: 'dup2', from: 1, to: 7 }, { op: 'dup2', from: 7, to: 2 }], false],
+    ['dup2 from a parent fd', [{ op: 'dup2', from: 9, to: 1 }], true],
+    ['dup2 of a parent fd onto itself', [{ op: 'dup2', from: 9, to: 9 }], true],
+    ['dup2 from a parent fd whose number an earlier action closed in the child', [{ op: 'open', fd: 9, path: '/dev/null' }, { op: 'close', fd: 9 }, { op: 'dup2', from: 9, to: 1 }], true],
+    ['dup2 from a parent fd after closefrom dropped the child\'s copy', [{ op: 'dup2', from: 1, to: 8 }, { op: 'closefrom', fd: 3 }, { op: 'dup2', from: 8, to: 2 }], true],
+    ['close and closefrom of parent fds', [{ op: 'close', fd: 9 }, { op: 'closefrom', fd: 3 }], false],
+  ])('%s', (_, actions, expected) => {
+    expect(readsParentFds(request(actions))).toBe(expected);
   });
 });

@@ -1,0 +1,107 @@
+// The off-the-loop start (SpawnOptions.deferPid): posix_spawn on libuv's threadpool, on real processes.
+import { closeSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { SpawnRequest } from '@forkexec/core';
+import { probePath } from '@forkexec/core/testing';
+import { backend } from '../../src/index.js';
+import { waitingCalls } from '../../src/posix/thread-pool-lane.js';
+
+const request = (args: string[], extra: Partial<SpawnRequest> = {}): SpawnRequest => ({
+  file: probePath(), argv: ['fxprobe', ...args], env: {}, actions: [], stdio: ['ignore', 'ignore', 'ignore'], command: `fxprobe ${args.join(' ')}`, ...extra,
+});
+const deferred = (args: string[], extra: Partial<SpawnRequest> = {}) => backend.spawn(request(args, extra), { deferPid: true });
+const openFds = () => readdirSync('/proc/self/fd').length;
+const read = (stream: NodeJS.ReadableStream | null) =>
+  new Promise<string>((resolve) => {
+    let text = '';
+    stream!.on('data', (chunk) => (text += chunk)).once('end', () => resolve(text));
+  });
+
+describe('ntdll start off the event loop', () => {
+  it('returns before the child exists, with working streams; the pid arrives with `started`', async () => {
+    const child = deferred(['cat'], { stdio: ['pipe', 'pipe', 'ignore'] });
+    expect(child.pid).toBeUndefined();
+    expect(child.started).toBeInstanceOf(Promise);
+    child.stdin!.end('written before the child ran\n'); // the pipe exists already
+    const output = read(child.stdout);
+    const pid = await child.started!;
+    expect(child.pid).toBe(pid);
+    expect(await child.exited).toEqual({ exitCode: 0, signal: null });
+    expect(await output).toBe('written before the child ran\n');
+  });
+
+  it('children start in call order, one posix_spawn on the threadpool at a time', async () => {
+    const order: number[] = [];
+    const children = Array.from({ length: 24 }, (_, i) => deferred(['exit', String(i)]));
+    expect(waitingCalls()).toBe(23);
+    await Promise.all(children.map((child, i) => child.started!.then(() => order.push(i))));
+    expect(order).toEqual(Array.from({ length: 24 }, (_, i) => i));
+    expect((await Promise.all(children.map((c) => c.exited))).map((s) => s.exitCode)).toEqual(order);
+  });
+
+  it('a dup2 from a parent fd runs at once (the caller may close that fd when the call returns)', async () => {
+    const file = path.join(tmpdir(), `forkexec-deferred-${process.pid}.txt`);
+    const fd = openSync(file, 'w');
+    const child = deferred(['echo', 'at-once'], { actions: [{ op: 'dup2', from: fd, to: 1 }] });
+    expect(child.pid).toBeGreaterThan(0);
+    expect(child.started).toBeUndefined();
+    closeSync(fd);
+    await child.exited;
+    expect(readFileSync(file, 'utf8')).toBe('at-once\n');
+  });
+
+  it('an fd given as stdio is copied at the call: the copy reaches the child, and closes after the spawn', async () => {
+    const file = path.join(tmpdir(), `forkexec-deferred-copy-${process.pid}.txt`);
+    const fd = openSync(file, 'w');
+    writeSync(fd, 'head\n');
+    const before = openFds();
+    const child = deferred(['echo', 'tail'], { stdio: ['ignore', fd, 'ignore'] });
+    expect(openFds()).toBe(before + 1); // the copy
+    closeSync(fd);
+    await child.exited;
+    expect(openFds()).toBe(before - 1);
+    expect(readFileSync(file, 'utf8')).toBe('head\ntail\n');
+  });
+
+  it('a failure in the child is a typed error with the errno and the action, and leaves no fd open', async () => {
+    const before = openFds();
+    const child = deferred(['echo', 'never'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      actions: [{ op: 'chdir', path: '/' }, { op: 'open', fd: 7, path: '/nonexistent/forkexec', flags: 'r' }],
+    });
+    await expect(child.started).rejects.toMatchObject({ code: 'FORKEXEC_SPAWN', errno: 'ENOENT', actionIndex: 1 });
+    await expect(child.exited).rejects.toMatchObject({ code: 'FORKEXEC_SPAWN', errno: 'ENOENT', actionIndex: 1 });
+    expect(child.pid).toBeUndefined();
+    expect(child.kill()).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 20)); // destroyed sockets close on a later tick
+    expect(openFds()).toBe(before);
+  });
+
+  it('kill() before the pid is known: a bad signal throws at once, a good one is sent once the child runs', async () => {
+    const child = deferred(['sleep', '20000']);
+    expect(() => child.kill('SIGNOPE' as NodeJS.Signals)).toThrow(expect.objectContaining({ code: 'ERR_UNKNOWN_SIGNAL' }));
+    expect(child.kill('SIGUSR1')).toBe(true);
+    expect(await child.exited).toEqual({ exitCode: null, signal: 'SIGUSR1' });
+  });
+
+  it('1000 spawns, 64 at a time, leave no zombie and no extra fd', async () => {
+    await deferred(['exit', '0']).exited;
+    const before = openFds();
+    for (let i = 0; i < 1000; i += 64) {
+      const batch = Array.from({ length: Math.min(64, 1000 - i) }, (_, j) => deferred(['exit', String((i + j) % 256)], (i + j) % 3 ? {} : { stdio: ['pipe', 'pipe', 'pipe'] }));
+      expect((await Promise.all(batch.map((c) => c.exited))).map((s) => s.exitCode)).toEqual(batch.map((_, j) => (i + j) % 256));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(openFds()).toBe(before);
+    const zombies = readdirSync('/proc').filter((e) => /^\d+$/.test(e)).filter((e) => {
+      try {
+        const fields = readFileSync(`/proc/${e}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+        return fields[0] === 'Z' && Number(fields[1]) === process.pid;
+      } catch {
+        return false;
+      }
+    });
+    expect(zombies).toEqual([]);
+  }, 120_000);
+});
