@@ -21,10 +21,11 @@ export const PS_CREATE_INFO_SIZE = 88;
 /** PS_ATTRIBUTE_LIST: TotalLength (SIZE_T), then PS_ATTRIBUTE { Attribute, Size, Value, ReturnLength } entries. */
 export const PS_ATTRIBUTE_LIST_HEADER = 8;
 export const PS_ATTRIBUTE_SIZE = 32;
+/** PsAttributeValue(number, thread, input, additive): number | 0x10000 thread | 0x20000 input | 0x40000 additive. */
 export const PS_ATTRIBUTE = {
-  clientId: 0x10003,
-  handleList: 0x20002,
-  imageName: 0x20005,
+  clientId: 0x10003, // PsAttributeClientId (3), output
+  handleList: 0x2000b, // PsAttributeHandleList (11), input; 0x20002 would be PsAttributeToken
+  imageName: 0x20005, // PsAttributeImageName (5), input
 } as const;
 export const CLIENT_ID_SIZE = 16;
 
