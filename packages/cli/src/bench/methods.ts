@@ -104,7 +104,8 @@ export async function collectMethods(selection: string[] | undefined, native: Na
     const info = { name: status.name, kind: 'backend', version: status.package, forks: !backend.capabilities.flatCost } as const;
     methods.push(launchMethod(info, () => {
       const child = forkBeforeExec(target, [], { backend: status.name, stdio: 'ignore' });
-      return { pid: child.pid, exited: child };
+      // A backend that starts the child off the event loop knows the pid once `started` resolves.
+      return { pid: child.pid ?? child.started, exited: child };
     }, async () => void (await backend.dispose?.())));
   }
   for (const name of PEERS) {
