@@ -1,4 +1,5 @@
-/* fxhelper: a pre-started helper. Usage: fxhelper PARENT_PID, with a connected unix stream socket on fd 3.
+/* fxhelper: a pre-started helper. Usage: fxhelper PARENT_PID, with a connected unix stream socket on fd 3;
+ * or fxhelper --zygote PARENT_PID (Linux), the same socket on fd 3: the zygote that forks helpers (below).
  *
  * It says hello, waits in limbo for one request, applies it and execs in place, so its pid becomes
  * the program's pid and the program is a direct child of whoever started the helper.
@@ -17,7 +18,15 @@
  *     at the numbers the parent had them; then action records up to the end.
  * EOF while waiting (the parent closed the pool or died) ends the helper, as does the parent's death
  * (PR_SET_PDEATHSIG on Linux), which is cleared before the exec so the program outlives the parent
- * like any child. */
+ * like any child.
+ *
+ * The zygote (same protocol version): says ZYGOTE_HELLO (a = version, b = pid), then for each
+ * request {u32 'FXZQ', u32 version, u32 0, u32 0} with one fd attached (the new helper's end of a
+ * socketpair) forks a helper with clone(CLONE_PARENT), so the helper is a child of the zygote's
+ * parent (who reaps it and gets SIGCHLD), serving on that fd as fd 3 exactly as if started with
+ * exec; and answers SPAWNED (a = the helper's pid) or FAIL (a = errno, b = -4). Requests are answered
+ * in order. Forking this small static process costs far less than starting a helper from the parent,
+ * and happens outside the parent. A malformed request ends the zygote (FAIL, b = -2). */
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -36,6 +45,10 @@
 #define FX_REQUEST_ERROR (-2)
 #define FX_MAP_ENTRY 12
 #define FX_CWD_ERROR (-3)
+#define FX_CLONE_ERROR (-4)
+#define FX_ZYGOTE_HELLO 4
+#define FX_SPAWNED 5
+#define FX_ZYGOTE_MAGIC 0x515a5846u /* "FXZQ" */
 
 static int sock = 3;
 
@@ -121,9 +134,8 @@ static void start(const char *parent) {
   frame(FX_HELLO, FX_PROTOCOL_VERSION, (int32_t)getpid());
 }
 
-int main(int argc, char **argv) {
-  start(argc > 1 ? argv[1] : NULL);
-
+/* Waits for the one request, applies it and execs; never returns. */
+static void serve(void) {
   unsigned char header[16];
   int fds[FX_MAX_FDS];
   int nfds = receive_header(header, fds);
@@ -184,5 +196,58 @@ int main(int argc, char **argv) {
   frame(FX_EXEC, 0, 0);
   execve(file, args, env);
   fail(errno, -1);
+}
+
+#ifdef __linux__
+#include <sched.h>
+#include <sys/mman.h>
+
+#define FX_HELPER_STACK (256u << 10)
+
+static const char *parent_pid;
+static int new_helper_sock;
+
+/* A forked helper: a copy of the zygote, which becomes what `fxhelper PARENT_PID` is after exec. */
+static int helper_child(void *unused) {
+  (void)unused;
+  if (dup2(new_helper_sock, sock) < 0) _exit(2);
+  start(parent_pid); /* closes the zygote's fds (4 and up), sets PDEATHSIG for the new parent, says hello */
+  serve();
+  return 127;
+}
+
+static void zygote(const char *parent) {
+  if (fcntl(sock, F_SETFD, FD_CLOEXEC) < 0) _exit(2);
+  fx_close_range(4, ~0u);
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (parent && getppid() != (pid_t)atol(parent)) _exit(0);
+  parent_pid = parent;
+  /* Every child gets its own copy-on-write copy of this stack: one mapping serves them all. */
+  char *stack = mmap(NULL, FX_HELPER_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) fail(errno, FX_REQUEST_ERROR);
+  frame(FX_ZYGOTE_HELLO, FX_PROTOCOL_VERSION, (int32_t)getpid());
+  for (;;) {
+    unsigned char request[16];
+    int fds[FX_MAX_FDS];
+    int nfds = receive_header(request, fds); /* EOF: the pool closed, exit quietly */
+    if (fx_get32(request) != FX_ZYGOTE_MAGIC || nfds != 1) fail(EPROTO, FX_REQUEST_ERROR);
+    if (fx_get32(request + 4) != FX_PROTOCOL_VERSION) fail(EPROTONOSUPPORT, FX_REQUEST_ERROR);
+    new_helper_sock = fds[0];
+    /* CLONE_PARENT: the parent reaps the helper as its own child; the exit signal is the zygote's (SIGCHLD). */
+    pid_t pid = clone(helper_child, stack + FX_HELPER_STACK, CLONE_PARENT | SIGCHLD, NULL);
+    int err = errno;
+    close(new_helper_sock);
+    if (pid < 0) frame(FX_FAIL, err, FX_CLONE_ERROR);
+    else frame(FX_SPAWNED, (int32_t)pid, 0);
+  }
+}
+#endif
+
+int main(int argc, char **argv) {
+#ifdef __linux__
+  if (argc > 1 && strcmp(argv[1], "--zygote") == 0) zygote(argc > 2 ? argv[2] : NULL);
+#endif
+  start(argc > 1 ? argv[1] : NULL);
+  serve();
   return 127;
 }

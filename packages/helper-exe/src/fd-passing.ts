@@ -26,6 +26,7 @@ const MSG_DONTWAIT = 0x40;
 const EAGAIN = 11;
 const EINTR = 4;
 const F_GETFD = 1;
+const POLLIN = 1;
 const CMSG_HEADER = 16; // size_t cmsg_len; int cmsg_level; int cmsg_type
 
 export class FdPassingError extends Error {
@@ -51,6 +52,8 @@ export interface FdPassing {
    * (EPIPE: the peer is gone).
    */
   sendWithFds(socket: number, chunks: readonly Buffer[], fds: readonly number[]): number;
+  /** Waits (blocking) until fd is readable or has hung up: false after timeoutMs. */
+  pollReadable(fd: number, timeoutMs: number): boolean;
 }
 
 let bound: FdPassing | undefined;
@@ -85,6 +88,7 @@ function bind(): FdPassing {
   const pipe2 = libc.func('int pipe2(_Out_ int *fds, int flags)');
   const fcntl = libc.func('int fcntl(int fd, int cmd, ...)');
   const sendmsg = libc.func('sendmsg', 'intptr_t', ['int', koffi.pointer(msghdr), 'int']);
+  const poll = libc.func('int poll(_Inout_ void *fds, unsigned long nfds, int timeout)');
   const pair = new Int32Array(2);
   const fail = (call: string): never => {
     throw new FdPassingError(call, errnoName(koffi.errno()));
@@ -118,6 +122,17 @@ function bind(): FdPassing {
         if (sent > 0) return sent;
         if (sent === 0 || koffi.errno() === EAGAIN) throw new FdPassingError('sendmsg', 'EAGAIN'); // a fresh socket always has room
         if (koffi.errno() !== EINTR) fail('sendmsg');
+      }
+    },
+    pollReadable(fd, timeoutMs) {
+      const pollfd = Buffer.alloc(8); // struct pollfd { int fd; short events; short revents; }
+      pollfd.writeInt32LE(fd, 0);
+      pollfd.writeInt16LE(POLLIN, 4);
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const ready = poll(pollfd, 1, Math.max(0, deadline - Date.now())) as number;
+        if (ready >= 0) return ready > 0;
+        if (koffi.errno() !== EINTR) fail('poll');
       }
     },
   };

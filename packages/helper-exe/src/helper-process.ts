@@ -1,7 +1,8 @@
 /**
- * One pre-started helper: a process started by the starter backend with a socket on fd 3, which
- * says hello, waits for one request and execs in place. Its pid is the program's pid, and its
- * exit status (through the starter's SpawnedChild) is the program's.
+ * One pre-started helper: a child of this process (started by the starter backend, or forked for
+ * us by the zygote) with a socket on fd 3, which says hello, waits for one request and execs in
+ * place. Its pid is the program's pid, and its exit status (reaped by the starter backend) is the
+ * program's.
  */
 import { closeSync } from 'node:fs';
 import { Socket } from 'node:net';
@@ -16,10 +17,38 @@ export type Outcome =
   | { kind: 'died' }
   | { kind: 'malformed'; why: string };
 
-/** Starter children may let Node exit while they run (an optional extension of SpawnedChild). */
-type RefableChild = SpawnedChild & { ref?(): void; unref?(): void };
+/** The helper's process: its exit, signals, and (optionally) whether waiting for it keeps Node alive. */
+export type RefableChild = Pick<SpawnedChild, 'pid' | 'exited' | 'kill' | 'ref' | 'unref'>;
+
+/** Starts the helper program with the starter backend, its end of a socketpair on fd 3; `args` follow the parent's pid. */
+export function startHelperProgram(starter: Backend, helperPath: string, native: FdPassing, args: readonly string[] = []): { fd: number; child: SpawnedChild } {
+  const [parentEnd, helperEnd] = native.socketpair();
+  const argv = [helperPath, ...args, String(process.pid)];
+  try {
+    const child = starter.spawn({
+      file: helperPath,
+      argv,
+      env: {},
+      actions: [{ op: 'dup2', from: helperEnd, to: 3 }],
+      stdio: ['ignore', 'ignore', 'ignore'],
+      command: argv.join(' '),
+    });
+    return { fd: parentEnd, child };
+  } catch (error) {
+    closeSync(parentEnd);
+    throw error;
+  } finally {
+    closeSync(helperEnd);
+  }
+}
 
 export class HelperProcess {
+  /** A helper started directly by the starter backend (the zygote forks the others). */
+  static start(starter: Backend, helperPath: string, native: FdPassing): HelperProcess {
+    const { fd, child } = startHelperProgram(starter, helperPath, native);
+    return new HelperProcess(fd, child);
+  }
+
   readonly child: RefableChild;
   readonly pid: number | undefined;
   /** Resolves once the helper said hello with our protocol version; rejects when it cannot serve. */
@@ -37,27 +66,11 @@ export class HelperProcess {
   #markReady!: () => void;
   #markUnusable!: (error: Error) => void;
 
-  constructor(starter: Backend, helperPath: string, native: FdPassing) {
-    const [parentEnd, helperEnd] = native.socketpair();
-    let child: SpawnedChild;
-    try {
-      child = starter.spawn({
-        file: helperPath,
-        argv: [helperPath, String(process.pid)],
-        env: {},
-        actions: [{ op: 'dup2', from: helperEnd, to: 3 }],
-        stdio: ['ignore', 'ignore', 'ignore'],
-        command: `${helperPath} ${process.pid}`,
-      });
-    } catch (error) {
-      closeSync(parentEnd);
-      throw error;
-    } finally {
-      closeSync(helperEnd);
-    }
+  /** Serves on `socketFd` (ours now) as `child`, which is already running the helper program. */
+  constructor(socketFd: number, child: RefableChild) {
     this.child = child;
     this.pid = child.pid;
-    this.#fd = parentEnd;
+    this.#fd = socketFd;
     this.exited = child.exited;
     this.exited.catch(() => {}); // observed through outcome and by the request that uses the helper
     this.ready = new Promise<void>((resolve, reject) => {
@@ -65,7 +78,7 @@ export class HelperProcess {
       this.#markUnusable = reject;
     });
     this.ready.catch(() => {});
-    this.#socket = new Socket({ fd: parentEnd, readable: true, writable: true });
+    this.#socket = new Socket({ fd: socketFd, readable: true, writable: true });
     const reader = new ReplyReader();
     this.outcome = new Promise<Outcome>((resolve) => {
       this.#socket.on('data', (chunk: Buffer) => {
@@ -98,10 +111,10 @@ export class HelperProcess {
       this.#markReady();
       return;
     }
-    if (!this.#requested || this.#failure || reply.kind === 'hello' || (reply.kind === 'exec' && this.#sawExec))
-      return this.#misbehaved(`unexpected ${reply.kind} frame`);
+    if (!this.#requested || this.#failure || (reply.kind === 'exec' && this.#sawExec)) return this.#misbehaved(`unexpected ${reply.kind} frame`);
     if (reply.kind === 'exec') this.#sawExec = true;
-    else this.#failure = { errno: reply.errno, index: reply.index };
+    else if (reply.kind === 'fail') this.#failure = { errno: reply.errno, index: reply.index };
+    else this.#misbehaved(`unexpected ${reply.kind} frame`);
   }
 
   /** A helper that breaks the protocol is killed; its request (if any) fails. */

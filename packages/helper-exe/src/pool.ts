@@ -1,13 +1,17 @@
 /**
  * The pool of warm helpers. A spawn takes a helper (a warm one when there is one, otherwise it
  * starts one on the spot: the request simply waits in the socket until the helper reads it), and
- * the pool refills in the background. Demand raises the number kept warm from `min` toward
- * `max`; after `idleTimeoutMs` without a spawn every warm helper retires, so an idle pool costs
- * nothing and never keeps Node running.
+ * the pool refills in the background: through the zygote when the starter can watch the helpers
+ * it forks (one write per helper; the fork happens outside this process), else by starting each
+ * helper with the starter. A zygote that dies is replaced; after three that die without serving,
+ * the pool keeps starting helpers directly. Demand raises the number kept warm from `min` toward
+ * `max`; after `idleTimeoutMs` without a spawn every warm helper and the zygote retire, so an idle
+ * pool costs nothing and never keeps Node running.
  */
 import type { Backend } from '@forkexec/core';
 import type { FdPassing } from './fd-passing.js';
 import { HelperProcess } from './helper-process.js';
+import { Zygote, type WatchChild } from './zygote.js';
 
 export interface PoolSettings {
   min: number;
@@ -16,6 +20,8 @@ export interface PoolSettings {
   helperPath: string;
   starter: Backend;
   native: FdPassing;
+  /** How to reap helpers the zygote forks; without it there is no zygote. */
+  watch?: WatchChild;
 }
 
 /**
@@ -28,6 +34,8 @@ function identity(): string {
 
 /** Warm-up pauses after this many warm helpers die or fail to start in a row. */
 const MAX_START_FAILURES = 3;
+/** The pool stops using a zygote after this many in a row end without forking a helper. */
+const MAX_ZYGOTE_FAILURES = 3;
 
 export class HelperPool {
   readonly #settings: PoolSettings;
@@ -38,8 +46,10 @@ export class HelperPool {
   #idleTimer: NodeJS.Timeout | undefined;
   #disposed = false;
   #identity = identity();
-  /** Counters for tests and the benchmark. */
-  readonly stats = { warmTaken: 0, coldStarted: 0, retired: 0, replaced: 0 };
+  #zygote: Zygote | undefined;
+  #zygoteFailures = 0;
+  /** Counters for tests and the benchmark: helpers forked by a zygote, zygotes started. */
+  readonly stats = { warmTaken: 0, coldStarted: 0, retired: 0, replaced: 0, forked: 0, zygotes: 0 };
 
   constructor(settings: PoolSettings) {
     this.#settings = settings;
@@ -48,6 +58,11 @@ export class HelperPool {
 
   get warmCount(): number {
     return this.#warm.length;
+  }
+
+  /** The pid of the zygote serving the pool now, if any. */
+  get zygotePid(): number | undefined {
+    return this.#zygote?.isAlive ? this.#zygote.pid : undefined;
   }
 
   /** A helper for one request: warm if possible. Throws when the starter cannot start one. */
@@ -61,6 +76,7 @@ export class HelperPool {
       const stale = this.#warm.splice(0);
       this.stats.retired += stale.length;
       for (const h of stale) void h.retire();
+      void this.#stopZygote(); // it forks helpers with the old credentials too
     }
     let helper: HelperProcess | undefined;
     // Prefer a helper that already said hello; one still starting is next best (no fork on our side).
@@ -90,7 +106,7 @@ export class HelperPool {
     this.#target = this.#settings.min;
     const warm = this.#warm.splice(0);
     this.stats.retired += warm.length;
-    await Promise.all(warm.map((h) => h.retire()));
+    await Promise.all([...warm.map((h) => h.retire()), this.#stopZygote()]);
   }
 
   async dispose(): Promise<void> {
@@ -100,7 +116,53 @@ export class HelperPool {
 
   #start(): HelperProcess {
     const { starter, helperPath, native } = this.#settings;
-    return new HelperProcess(starter, helperPath, native);
+    return HelperProcess.start(starter, helperPath, native);
+  }
+
+  async #stopZygote(): Promise<void> {
+    const zygote = this.#zygote;
+    this.#zygote = undefined;
+    await zygote?.stop();
+  }
+
+  /** The zygote to refill from: the running one, or a new one unless zygotes keep failing here. */
+  #zygoteForRefill(): Zygote | undefined {
+    if (this.#zygote?.isAlive) return this.#zygote;
+    const { starter, helperPath, native, watch } = this.#settings;
+    if (!watch || this.#zygoteFailures >= MAX_ZYGOTE_FAILURES) return undefined;
+    try {
+      const zygote: Zygote = new Zygote(starter, helperPath, native, watch, {
+        helper: (helper) => this.#adopt(helper, zygote),
+        forkFailed: () => {
+          this.#startFailures++;
+          this.#scheduleRefill();
+        },
+        ended: (_why, served) => {
+          if (this.#zygote !== zygote) return; // stopped on purpose
+          this.#zygote = undefined;
+          this.#zygoteFailures = served ? 0 : this.#zygoteFailures + 1;
+          this.#scheduleRefill();
+        },
+      });
+      this.stats.zygotes++;
+      return (this.#zygote = zygote);
+    } catch {
+      this.#zygoteFailures++;
+      return undefined;
+    }
+  }
+
+  /** A helper the zygote forked joins the warm set, unless the pool no longer wants it. */
+  #adopt(helper: HelperProcess, from: Zygote): void {
+    helper.setActive(false);
+    if (this.#disposed || this.#zygote !== from || !this.#idleTimer || this.#warm.length >= this.#settings.max) {
+      this.stats.retired++;
+      void helper.retire();
+      return;
+    }
+    this.stats.forked++;
+    this.#warm.push(helper);
+    this.#watch(helper);
   }
 
   #touch(): void {
@@ -118,8 +180,17 @@ export class HelperPool {
   }
 
   #refill(): void {
-    if (this.#disposed || !this.#idleTimer || this.#startFailures >= MAX_START_FAILURES) return;
-    while (this.#warm.length < this.#target) {
+    if (this.#disposed || !this.#idleTimer || this.#startFailures >= MAX_START_FAILURES || this.#warm.length >= this.#target) return;
+    const zygote = this.#zygoteForRefill();
+    while (zygote?.isAlive && this.#warm.length + zygote.pendingCount < this.#target) {
+      try {
+        zygote.fork();
+      } catch {
+        this.#startFailures++; // out of fds, or the zygote just died: its end starts the next refill
+        return;
+      }
+    }
+    while (this.#warm.length + (zygote?.pendingCount ?? 0) < this.#target) {
       let helper: HelperProcess;
       try {
         helper = this.#start();

@@ -27,9 +27,7 @@ function deliver(pool: HelperPool, request: EncodedRequest, fds: readonly number
     try {
       helper = pool.take();
     } catch (error) {
-      throw new BackendUnavailableError(`could not start a helper: ${(error as Error).message.split('\n')[0]}`, {
-        command, cause: error, hint: 'Run `npx forkexec doctor`; the helper program is built by the package build (npm run build -w @forkexec/helper-exe).',
-      });
+      throw startFailure(error, command);
     }
     try {
       helper.send(request, fds, native);
@@ -41,6 +39,21 @@ function deliver(pool: HelperPool, request: EncodedRequest, fds: readonly number
         throw new SpawnError(`could not hand the request to a helper: ${(error as Error).message}`, { command, cause: error });
     }
   }
+}
+
+/**
+ * No helper could be started. The system saying no (EAGAIN under RLIMIT_NPROC, EMFILE...) is a
+ * SpawnError with its errno, as any backend's failed start; anything else means the helper
+ * program cannot run here.
+ */
+function startFailure(error: unknown, command: string): Error {
+  const spawnError = error as Partial<SpawnError> | undefined; // duck-typed: the starter may bundle its own copy of core
+  const errno = error instanceof FdPassingError ? error.errno : spawnError?.code === 'FORKEXEC_SPAWN' ? spawnError.errno : undefined;
+  const why = (error as Error).message.split('\n')[0];
+  if (errno) return new SpawnError(`could not start a helper: ${why}`, { errno, command, cause: error, hint: spawnHint(errno) });
+  return new BackendUnavailableError(`could not start a helper: ${why}`, {
+    command, cause: error, hint: 'Run `npx forkexec doctor`; the helper program is built by the package build (npm run build -w @forkexec/helper-exe).',
+  });
 }
 
 function describe(status: ExitStatus): string {
@@ -94,8 +107,15 @@ export function spawnOnHelper(pool: HelperPool, request: SpawnRequest, native: F
     if (outcome.kind === 'died' && killed && status) return status; // the caller's signal beat the exec
     throw failure(request, helper, outcome, status);
   });
+  // The program runs once the exec worked; a failure before it rejects `started` with the error `exited` rejects with.
+  const started = helper.outcome.then(async (outcome) => {
+    if (outcome.kind !== 'exec') await exited;
+    return helper.pid!;
+  });
+  started.catch(() => {}); // the same error reaches the caller through `exited`
   return {
     pid: helper.pid,
+    started,
     ...parentStreams(plan),
     exited,
     kill(signal = 'SIGTERM') {

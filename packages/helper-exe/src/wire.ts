@@ -15,6 +15,10 @@ export const EXEC_FAILED = -1;
 export const REQUEST_REFUSED = -2;
 /** FAIL frame index when the helper cannot enter the parent's working directory. */
 export const CWD_FAILED = -3;
+/** FAIL frame index when the zygote could not fork a helper. */
+export const FORK_FAILED = -4;
+/** A request to the zygote: one frame, the new helper's socket end attached. */
+export const ZYGOTE_REQUEST_MAGIC = 0x515a5846; // "FXZQ"
 
 /** Record tags: enum fx_op of native/action-core.c. */
 const Op = {
@@ -171,6 +175,14 @@ export interface Program {
   actions: readonly Action[];
 }
 
+/** The zygote's request frame (the fd travels with it). */
+export function zygoteRequest(): Buffer {
+  const frame = Buffer.alloc(FRAME_SIZE);
+  frame.writeUInt32LE(ZYGOTE_REQUEST_MAGIC, 0);
+  frame.writeUInt32LE(PROTOCOL_VERSION, 4);
+  return frame;
+}
+
 export function encodeRequest({ file, cwd, argv, env, actions }: Program, setup: readonly FdSetup[], fdCount: number): EncodedRequest {
   const w = new Writer().str(file).str(cwd).u32(argv.length);
   for (const arg of argv) w.str(arg);
@@ -190,6 +202,8 @@ export function encodeRequest({ file, cwd, argv, env, actions }: Program, setup:
 
 export type Reply =
   | { kind: 'hello'; version: number; pid: number }
+  | { kind: 'zygote-hello'; version: number; pid: number }
+  | { kind: 'spawned'; pid: number }
   | { kind: 'exec' }
   | { kind: 'fail'; errno: number; index: number };
 
@@ -227,6 +241,10 @@ function parseFrame(frame: Buffer): Reply {
       return { kind: 'exec' };
     case 3:
       return { kind: 'fail', errno: a, index: b };
+    case 4:
+      return { kind: 'zygote-hello', version: a, pid: b };
+    case 5:
+      return { kind: 'spawned', pid: a };
     default:
       throw new MalformedReplyError(`unknown frame kind ${kind}`);
   }

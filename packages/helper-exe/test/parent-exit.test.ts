@@ -9,7 +9,7 @@ const dist = path.join(__dirname, '..', 'dist', 'index.js');
 const built = existsSync(dist) && existsSync(path.join(__dirname, '..', 'dist', 'fxhelper'));
 const maybe = built ? it : it.skip;
 
-/** Runs a parent that spawns once, prints the pids of its children (warm helpers), then ends as `how` says. */
+/** Runs a parent that spawns once, prints the pids of its children (warm helpers and the zygote), then ends as `how` says. */
 function parent(how: 'exit' | 'natural'): { helpers: number[]; ms: number } {
   const script = `
     import { readdirSync, readFileSync } from 'node:fs';
@@ -36,13 +36,13 @@ describe('the parent\'s exit', () => {
 
   maybe('process.exit() with warm helpers: they die with the parent', async () => {
     const { helpers } = parent('exit');
-    expect(helpers).toHaveLength(3);
+    expect(helpers.length).toBeGreaterThanOrEqual(4); // three warm, the zygote (and maybe the probe's helper, exiting)
     await until(() => helpers.every((pid) => ['gone', 'Z'].includes(processState(pid))), () => helpers.map((p) => `${p}:${processState(p)}`).join(' '));
   });
 
   maybe('running out of work: Node exits once the pool retires its idle helpers, leaving none', async () => {
     const { helpers, ms } = parent('natural');
-    expect(helpers).toHaveLength(3);
+    expect(helpers.length).toBeGreaterThanOrEqual(4);
     expect(ms).toBeLessThan(15_000);
     await until(() => helpers.every((pid) => ['gone', 'Z'].includes(processState(pid))), () => helpers.map((p) => `${p}:${processState(p)}`).join(' '));
   });

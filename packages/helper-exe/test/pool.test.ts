@@ -1,7 +1,7 @@
 // The pool and the helpers under stress and misbehaviour, on real processes: exhaustion, crashes
 // mid-request, malformed replies, large requests, long runs, disposal and the parent's death.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync, realpathSync } from 'node:fs';
+import { chmodSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { forkBeforeExec, loadBackend, type Backend, type Options, type Result } from '@forkexec/core';
 import { probePath } from '@forkexec/core/testing';
@@ -36,6 +36,14 @@ function make(options: HelperExeOptions = {}): HelperExeBackend {
 }
 
 const run = (backend: Backend, args: string[], options: Options = {}) => forkBeforeExec(probePath(), args, { backend, ...options });
+
+/** Nothing started since `before` is still there (a helper the probe started may have gone since). */
+const noNewChildren = (before: number[]) => childPids().every((pid) => before.includes(pid));
+
+/** Our children that are helpers of `backend` (not its zygote), apart from those in `except`. */
+function helperPids(backend: HelperExeBackend, except: number[] = []): number[] {
+  return childPids().filter((pid) => !except.includes(pid) && pid !== backend.stats().zygotePid);
+}
 
 async function rejection(promise: PromiseLike<unknown>): Promise<Record<string, unknown>> {
   try {
@@ -115,7 +123,7 @@ describe('helper-exe pool', () => {
     const backend = make({ min: 2, idleTimeoutMs: 150 });
     await run(backend, ['exit', '0']);
     await until(() => backend.stats().warm === 2, () => JSON.stringify(backend.stats()));
-    await until(() => backend.stats().warm === 0 && childPids().length === children.length, () => `retired: ${JSON.stringify(backend.stats())}, children ${childPids()}`);
+    await until(() => backend.stats().warm === 0 && backend.stats().zygotePid === undefined && noNewChildren(children), () => `retired: ${JSON.stringify(backend.stats())}, children ${childPids()}`);
     expect(backend.stats().retired).toBe(2);
     expect((await run(backend, ['echo', 'again'])).stdout).toBe('again');
   });
@@ -126,8 +134,11 @@ describe('helper-exe pool', () => {
     const backend = make({ min: 3 });
     await run(backend, ['exit', '0']);
     await until(() => backend.stats().warm === 3, () => JSON.stringify(backend.stats()));
+    const { zygotePid } = backend.stats();
+    expect(zygotePid).toBeGreaterThan(0);
     const warm = childPids().filter((pid) => !children.includes(pid));
-    expect(warm).toHaveLength(3);
+    expect(warm.sort()).toEqual([...helperPids(backend, children), zygotePid].sort());
+    expect(warm).toHaveLength(4);
     await backend.dispose!();
     expect(childPids()).toEqual(children);
     for (const pid of warm) expect(processState(pid)).toBe('gone');
@@ -177,6 +188,50 @@ describe('helper-exe pool', () => {
     expect((await run(backend, ['echo', 'next'])).stdout).toBe('next');
   });
 
+  it('warm helpers killed an instant before use: the request goes to another helper, transparently', async () => {
+    const children = childPids();
+    const backend = make({ min: 2 });
+    await run(backend, ['exit', '0']);
+    await until(() => backend.stats().warm === 2, () => JSON.stringify(backend.stats()));
+    const victims = helperPids(backend, children);
+    expect(victims.length).toBeGreaterThanOrEqual(2);
+    // Killed and gone (zombies) before the event loop can notice: the pool still counts them warm.
+    for (const pid of victims) process.kill(pid, 'SIGKILL');
+    for (const pid of victims) while (processState(pid) !== 'Z') {}
+    const child = run(backend, ['echo', 'delivered']);
+    expect(victims).not.toContain(child.pid);
+    expect((await child).stdout).toBe('delivered');
+    await until(() => victims.every((pid) => processState(pid) === 'gone'), () => victims.map((p) => `${p}:${processState(p)}`).join(' '));
+  });
+
+  it('the probe shakes hands with a real helper, once per helper program', () => {
+    const log = path.join(dir, 'probe-runs.log');
+    const wrapper = path.join(dir, 'counting-helper.sh');
+    writeFileSync(wrapper, `#!/bin/sh\necho run >> ${JSON.stringify(log)}\nexec ${JSON.stringify(helper.path)} "$@"\n`);
+    chmodSync(wrapper, 0o755);
+    const probe = make({ helperPath: wrapper }).probe();
+    expect(probe.ok && probe.detail).toMatch(/protocol v1, handshake ok\), helpers started by the ntdll backend/);
+    expect(make({ helperPath: wrapper }).probe().ok).toBe(true);
+    expect(readFileSync(log, 'utf8')).toBe('run\n');
+    const notAHelper = make({ helperPath: '/bin/true' }).probe();
+    expect(!notAHelper.ok && notAHelper.reason).toMatch(/\/bin\/true exited before saying hello/);
+  });
+
+  it('a failure before the exec rejects `started` and the result with the same SpawnError, and keeps no fd', async () => {
+    const backend = make({ min: 2 });
+    await run(backend, ['exit', '0']);
+    await until(() => backend.stats().warm === 2, () => JSON.stringify(backend.stats()));
+    const fds = openFds().length;
+    const child = run(backend, ['echo', 'never'], { actions: [{ op: 'open', fd: 0, path: path.join(dir, 'not-there', 'x'), flags: 'r' }] });
+    expect(child.pid).toBeGreaterThan(0); // known before the exec, by design
+    const error = await rejection(child.started);
+    expect(error).toMatchObject({ code: 'FORKEXEC_SPAWN', errno: 'ENOENT', actionIndex: 0 });
+    expect(await rejection(child)).toBe(error);
+    await until(() => backend.stats().warm === 2, () => JSON.stringify(backend.stats()));
+    await new Promise((resolve) => setTimeout(resolve, 20)); // destroyed streams close their fds on a later tick
+    expect(openFds().length).toBe(fds);
+  });
+
   it('the caller\'s kill() before the exec reports the signal, not a spawn error', async () => {
     const fifo = path.join(dir, 'kill-fifo');
     execFileSync('mkfifo', [fifo]);
@@ -187,8 +242,34 @@ describe('helper-exe pool', () => {
   });
 
   it.each([
+    ['garbage-hello', /failed the handshake: bad frame magic/],
+    ['wrong-version', /failed the handshake: it speaks protocol version 99, this package version 1/],
+  ])('a helper program that misbehaves before any request (%s) fails the probe, which says why', async (mode, message) => {
+    const children = childPids();
+    const backend = make({ helperPath: fake(mode), min: 0 });
+    const probe = backend.probe();
+    expect(!probe.ok && probe.reason).toMatch(message);
+    const error = await rejection(run(backend, ['echo', 'never']));
+    expect(error.code).toBe('FORKEXEC_BACKEND_UNAVAILABLE');
+    expect(error.message).toMatch(message);
+    await until(() => noNewChildren(children), () => `children left: ${childPids()}`);
+  });
+
+  it.each([
     ['garbage-hello', /malformed reply \(bad frame magic/],
     ['wrong-version', /protocol version 99, this package version 1/],
+  ])('a helper that misbehaves in its hello (%s) past the probe fails only its request, with a SpawnError', async (mode, message) => {
+    const children = childPids();
+    const backend = make({ helperPath: fake(mode), min: 0 });
+    const child = backend.spawn({ file: '/bin/true', argv: ['true'], env: {}, actions: [], stdio: ['ignore', 'ignore', 'ignore'], command: 'true' });
+    const error = await rejection(child.exited);
+    expect(error.code).toBe('FORKEXEC_SPAWN');
+    expect(error.message).toMatch(message);
+    await backend.dispose!();
+    await until(() => noNewChildren(children), () => `children left: ${childPids()}`);
+  });
+
+  it.each([
     ['garbage-reply', /malformed reply \(bad frame magic/],
     ['truncated-reply', /malformed reply \(the socket closed inside a frame/],
     ['crash-mid-request', /died before it could exec .*killed by SIGSEGV/],
@@ -199,7 +280,7 @@ describe('helper-exe pool', () => {
     expect(error.code).toBe('FORKEXEC_SPAWN');
     expect(error.message).toMatch(message);
     await backend.dispose!();
-    await until(() => childPids().length === children.length, () => `children left: ${childPids()}`);
+    await until(() => noNewChildren(children), () => `children left: ${childPids()}`);
   });
 
   it('warm helpers that die are replaced, and warm-up pauses when they keep dying', async () => {
@@ -214,7 +295,7 @@ describe('helper-exe pool', () => {
     // doubles the warm set, so up to 2 × min of them).
     expect(backend.stats()).toMatchObject({ warm: 0, replaced });
     expect(replaced).toBeLessThanOrEqual(3 + 2 * 2);
-    await until(() => childPids().length === children.length, () => `children left: ${childPids()}`);
+    await until(() => noNewChildren(children), () => `children left: ${childPids()}`);
   });
 
   it('helpers can be started by the node backend when ntdll is not available', async () => {
@@ -288,7 +369,7 @@ describe('the helper program on its own', () => {
       { header: good.header, body: Buffer.from('not a request body at all'), errno: 71 /* EPROTO */ },
     ];
     for (const { header, body, errno } of cases) {
-      const helperProcess = new HelperProcess(starter, helper.path, native);
+      const helperProcess = HelperProcess.start(starter, helper.path, native);
       helperProcess.setActive(true);
       const fixed = Buffer.from(header);
       fixed.writeUInt32LE(body.length, 8);

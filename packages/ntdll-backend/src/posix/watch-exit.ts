@@ -1,0 +1,51 @@
+/**
+ * Watches the exit of a child of this process that the backend did not start itself (for example
+ * a helper forked with clone(CLONE_PARENT) by a process the backend started: it is our child, and
+ * only we can reap it). Same reaping rules as the backend's own children: waitpid(pid, WNOHANG) on
+ * SIGCHLD, never waitpid(-1).
+ */
+import type { SpawnedChild } from '@forkexec/core';
+import { loadLibc, WNOHANG } from './libc.js';
+import { Reaper } from './reaper.js';
+
+/** A watched child: exit status, signals and whether waiting keeps Node alive; no stdio. */
+export type WatchedChild = Pick<SpawnedChild, 'exited' | 'kill'> & { pid: number; ref(): void; unref(): void };
+
+let reaper: Reaper | undefined;
+
+function sharedReaper(): Reaper {
+  if (reaper) return reaper;
+  const libc = loadLibc();
+  const waitpid = Object.assign((pid: number, status: Int32Array) => libc.waitpid(pid, status, WNOHANG), { errno: () => libc.errno() });
+  return (reaper = new Reaper(waitpid));
+}
+
+/**
+ * Starts watching `pid`, which must be a child of this process not watched by anything else.
+ * Throws when libc cannot be bound (koffi missing). The child may have exited already: its zombie
+ * waits for us, and is checked for at once (its SIGCHLD may have come before this call).
+ */
+export function watchExit(pid: number): WatchedChild {
+  if (!Number.isInteger(pid) || pid <= 0) throw new RangeError(`watchExit: pid must be a positive integer, got ${pid}`);
+  const children = sharedReaper();
+  children.listen();
+  const exited = children.watch(pid);
+  children.setRef(pid, true); // watch() leaves a running timer's ref state as it was
+  children.reap();
+  return {
+    pid,
+    exited,
+    kill(signal = 'SIGTERM') {
+      if (!children.isPending(pid)) return false;
+      try {
+        process.kill(pid, signal);
+        return true;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
+        throw error;
+      }
+    },
+    ref: () => children.setRef(pid, true),
+    unref: () => children.setRef(pid, false),
+  };
+}
