@@ -59,6 +59,8 @@ export interface Libc {
   sigfillset(set: Buffer): number;
   sigaddset(set: Buffer, signal: number): number;
   pipe2(fds: Int32Array, flags: number): number;
+  /** close(2): fds Node's fs did not open (in a Worker, fs.closeSync warns about those). */
+  close(fd: number): number;
   waitpid(pid: number, status: Int32Array, options: number): number;
   /** fcntl(fd, F_GETFD): the fd flags, or -1 when fd is not open. */
   getfd(fd: number): number;
@@ -129,6 +131,7 @@ function bind(): Libc {
     sigfillset: fn('int sigfillset(void *set)') as Libc['sigfillset'],
     sigaddset: fn('int sigaddset(void *set, int signum)') as Libc['sigaddset'],
     pipe2: fn('int pipe2(int *fds, int flags)') as Libc['pipe2'],
+    close: fn('int close(int fd)') as Libc['close'],
     waitpid: fn('int waitpid(int pid, int *status, int options)') as Libc['waitpid'],
     getfd: (fd) => fcntl(fd, F_GETFD) as number,
     dupCloexec: (fd, min) => fcntl(fd, F_DUPFD_CLOEXEC, 'int', min) as number,

@@ -2,7 +2,6 @@
  * The child's fds 0-2: pipes made with pipe2(O_CLOEXEC) whose parent ends become Node streams
  * (libuv makes them non-blocking; the child's ends stay blocking), /dev/null, or parent fds.
  */
-import { closeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { errnoName, SpawnError, spawnHint, type SpawnRequest } from '@forkexec/core';
@@ -10,6 +9,7 @@ import { O_CLOEXEC, type Libc } from './libc.js';
 import type { StdioSource } from './spawn-plan.js';
 
 export interface ChildStdio {
+  libc: Libc;
   sources: StdioSource[];
   /** Parent ends of the pipes, by slot. */
   parentEnds: (number | null)[];
@@ -22,7 +22,7 @@ export interface ChildStdio {
  * later, so fds the caller named are copied now (the caller may close them as soon as we return).
  */
 export function openStdio(request: SpawnRequest, libc: Libc, copyFds = false): ChildStdio {
-  const stdio: ChildStdio = { sources: [], parentEnds: [null, null, null], afterSpawn: [] };
+  const stdio: ChildStdio = { libc, sources: [], parentEnds: [null, null, null], afterSpawn: [] };
   const fds = new Int32Array(2);
   try {
     request.stdio.forEach((spec, slot) => {
@@ -65,13 +65,13 @@ function fail(request: SpawnRequest, message: string, errno: number): never {
 
 /** Closes the fds the parent no longer needs once posix_spawn returned. */
 export function closeAfterSpawn(stdio: ChildStdio): void {
-  for (const fd of stdio.afterSpawn.splice(0)) closeSync(fd);
+  for (const fd of stdio.afterSpawn.splice(0)) stdio.libc.close(fd);
 }
 
 /** Closes everything, parent ends included (the spawn failed). */
 export function closeStdio(stdio: ChildStdio): void {
   closeAfterSpawn(stdio);
-  for (const fd of stdio.parentEnds) if (fd !== null) closeSync(fd);
+  for (const fd of stdio.parentEnds) if (fd !== null) stdio.libc.close(fd);
   stdio.parentEnds = [null, null, null];
 }
 

@@ -1,5 +1,6 @@
 // The off-the-loop start (SpawnOptions.deferPid): posix_spawn on libuv's threadpool, on real processes.
-import { closeSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { SpawnRequest } from '@forkexec/core';
@@ -104,4 +105,30 @@ describe('ntdll start off the event loop', () => {
     });
     expect(zombies).toEqual([]);
   }, 120_000);
+});
+
+// The built packages in a fresh Node, inside a Worker: koffi's async call reports there, and the
+// parent's copies of the pipe ends are closed without Node's warning about fds fs did not open.
+const dist = path.resolve(__dirname, '../../dist/index.js');
+const core = path.resolve(__dirname, '../../../core/dist/index.js');
+const whenBuilt = existsSync(dist) && existsSync(core) ? it : it.skip;
+describe(`ntdll start off the event loop in a Worker${whenBuilt === it ? '' : ' [skipped: build the packages first]'}`, () => {
+  whenBuilt('captures output on both paths and prints no warning', async () => {
+    const script = `
+      const { Worker } = require('node:worker_threads');
+      new Worker(\`
+        const { parentPort } = require('node:worker_threads');
+        import(${JSON.stringify(core)}).then(async ({ forkBeforeExec }) => {
+          const backend = (await import(${JSON.stringify(dist)})).backend;
+          const out = [];
+          for (const startOffLoop of [true, false])
+            for (let i = 0; i < 3; i++) out.push((await forkBeforeExec(${JSON.stringify(probePath())}, ['echo', String(i), 'exit', String(i)], { backend, reject: false, startOffLoop })).stdout);
+          parentPort.postMessage(out.join(','));
+        });
+      \`, { eval: true }).on('message', (m) => console.log(m));`;
+    const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) =>
+      execFile(process.execPath, ['-e', script], (error, stdout, stderr) => (error ? reject(error) : resolve({ stdout, stderr }))),
+    );
+    expect({ stdout: stdout.trim(), stderr }).toEqual({ stdout: '0,1,2,0,1,2', stderr: '' });
+  });
 });
