@@ -29,8 +29,9 @@ pattern=${1:-test/win32/*.wine.mjs}
 log "running $pattern on Windows node $NODE_WIN_VERSION"
 status=0
 started=$SECONDS
-# Windows node cannot use a Unix pipe as its stdio: stdin from /dev/null, output to a file.
-timeout 900 wine "$node_exe" --test --test-reporter=spec --test-timeout=300000 "$pattern" </dev/null >"$output" 2>&1 || status=$?
+# One file at a time: tests count the helpers running. Windows node cannot use a Unix pipe as its
+# stdio: stdin from /dev/null, output to a file.
+timeout 900 wine "$node_exe" --test --test-concurrency=1 --test-reporter=spec --test-timeout=300000 "$pattern" </dev/null >"$output" 2>&1 || status=$?
 tr -d '\r' <"$output"
 [ "$status" -eq 0 ] && log "Windows tests passed in $((SECONDS - started)) s" || log "Windows tests FAILED (exit status $status) after $((SECONDS - started)) s"
 exit "$status"
