@@ -3,7 +3,7 @@ import { closeSync, openSync } from 'node:fs';
 import { devNull, constants as osConstants } from 'node:os';
 import { openFlagsNumber, type ActionOp } from './actions.js';
 import type { Backend, ExitStatus, SpawnRequest, SpawnedChild } from './backend.js';
-import { errnoName, SpawnError, spawnHint, UnsupportedActionError } from './errors.js';
+import { errnoName, InvalidArgumentError, SpawnError, spawnHint, UnsupportedActionError } from './errors.js';
 
 type Slot = 'pipe' | 'ignore' | number;
 
@@ -96,6 +96,9 @@ function spawnClosingLeakedPipes(file: string, args: string[], options: SpawnOpt
   }
 }
 
+/** What libuv delivers on Windows: these signals terminate the process, 0 checks it (names or numbers). */
+const WINDOWS_SIGNALS = new Set<NodeJS.Signals | number>(['SIGTERM', 'SIGKILL', 'SIGINT', 'SIGQUIT', 0, 2, 3, 9, 15]);
+
 /** A start that child_process refused, synchronously (a thrown error) or asynchronously (an 'error' event). */
 function startFailure(request: SpawnRequest, error: NodeJS.ErrnoException): SpawnError {
   const errno = typeof error.errno === 'number' ? errnoName(error.errno) : error.code;
@@ -135,7 +138,13 @@ export const nodeBackend: Backend = {
       stdout: child.stdout,
       stderr: child.stderr,
       exited,
-      kill: (signal = 'SIGTERM') => child.kill(signal),
+      kill: (signal = 'SIGTERM') => {
+        if (process.platform === 'win32' && !WINDOWS_SIGNALS.has(signal))
+          throw new InvalidArgumentError(`signal ${String(signal)} has no meaning on Windows: SIGTERM, SIGKILL, SIGINT and SIGQUIT end the process, 0 checks it`, {
+            command: request.command,
+          });
+        return child.kill(signal);
+      },
       ref: () => child.ref(),
       unref: () => child.unref(),
     };

@@ -83,8 +83,23 @@ function resolveCwd(cwd: string | URL | undefined, command: string): string | un
 /** Linux refuses one argument or variable longer than MAX_ARG_STRLEN (32 pages, NUL included). */
 const MAX_ARG_STRLEN = process.platform === 'linux' && (process.arch === 'x64' || process.arch === 'ia32') ? 32 * 4096 : Infinity;
 
+/** Windows takes a command line of at most 32767 UTF-16 units (a UNICODE_STRING). */
+const MAX_COMMAND_LINE = 32767;
+
+/** Refuses a command line Windows cannot carry, naming its largest argument, before anything runs. */
+function checkCommandLine(argv: string[], command: string): void {
+  const units = argv.reduce((n, arg) => n + arg.length + 1, -1); // each argument and a separator; quoting only adds
+  if (units <= MAX_COMMAND_LINE) return;
+  const largest = argv.reduce((max, arg, i) => (arg.length > argv[max].length ? i : max), 0);
+  throw new SpawnError(
+    `the command line takes at least ${units} UTF-16 units, over the ${MAX_COMMAND_LINE} Windows accepts; the largest is ${largest === 0 ? 'argv0' : `args[${largest - 1}]`} (${argv[largest].length} units)`,
+    { errno: 'E2BIG', command, hint: spawnHint('E2BIG') },
+  );
+}
+
 /** Names the argument or variable exec would refuse with E2BIG, before anything runs. */
 function checkArgLengths(argv: string[], env: Record<string, string>, command: string): void {
+  if (process.platform === 'win32') return checkCommandLine(argv, command);
   if (MAX_ARG_STRLEN === Infinity) return;
   const tooLong = (s: string) => s.length >= MAX_ARG_STRLEN / 3 && Buffer.byteLength(s) + 1 > MAX_ARG_STRLEN;
   const refuse = (what: string, bytes: number) => {

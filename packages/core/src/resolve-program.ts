@@ -76,7 +76,8 @@ function isBinaryFormat(bytes: Buffer): boolean {
  * Doing it in the parent turns ENOENT/EACCES into errors before anything runs, on every backend.
  */
 export function resolveProgram(file: string, env: Record<string, string>, cwd: string, searchPath: boolean, command: string): string {
-  if (process.platform === 'win32') return file;
+  // Windows backends search PATH and PATHEXT themselves; without the search a bare name is the child's cwd's.
+  if (process.platform === 'win32') return searchPath || /[\\/]/.test(file) || /^[a-z]:/i.test(file) ? file : path.win32.resolve(cwd, file);
   if (file.includes('/') || !searchPath) {
     const candidate = path.resolve(cwd, file);
     const problem = execProblem(candidate);

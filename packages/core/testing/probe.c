@@ -2,7 +2,8 @@
  * left to right, and prints what the child sees (fds, cwd, ids, signals, limits, ...), so a
  * test can check what a backend's actions did. Exit status 0 unless a command says otherwise.
  * On Windows (mingw-w64) it reads its arguments, environment and cwd as UTF-16 and prints UTF-8
- * without newline translation; argv, exit, echo, env, envcount, cwd, cat, spew, write and sleep work there. */
+ * without newline translation; argv, exit, echo, env, envcount, cwd, cat, spew, churn, write and
+ * sleep work there, and handle tells what a handle value refers to in the child. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -93,6 +94,39 @@ static wchar_t *utf16_of(const char *s) {
   return w;
 }
 
+/* What `value` (a handle number, or stdin/stdout/stderr) refers to in this process: none, closed,
+ * pipe, char (a console or NUL), the final path of a file, or other (an event, a process...). */
+static void print_handle(const char *value) {
+  HANDLE h = !strcmp(value, "stdin") ? GetStdHandle(STD_INPUT_HANDLE)
+             : !strcmp(value, "stdout") ? GetStdHandle(STD_OUTPUT_HANDLE)
+             : !strcmp(value, "stderr") ? GetStdHandle(STD_ERROR_HANDLE)
+             : (HANDLE)(uintptr_t)strtoull(value, NULL, 0);
+  DWORD flags;
+  if (h == NULL || h == INVALID_HANDLE_VALUE) printf("none\n");
+  else if (!GetHandleInformation(h, &flags)) printf("closed\n");
+  else switch (GetFileType(h)) {
+    case FILE_TYPE_PIPE: printf("pipe\n"); break;
+    case FILE_TYPE_CHAR: printf("char\n"); break;
+    case FILE_TYPE_DISK: {
+      wchar_t path[32768];
+      DWORD n = GetFinalPathNameByHandleW(h, path, 32768, 0);
+      const wchar_t *shown = n > 4 && n < 32768 && !wcsncmp(path, L"\\\\?\\", 4) ? path + 4 : path;
+      printf("%s\n", n > 0 && n < 32768 ? utf8_of(shown) : "disk");
+      break;
+    }
+    default: printf("other\n");
+  }
+}
+
+struct churn_writer { int fd; long long total; };
+
+/* Writes spew's pattern to one fd (a thread of churn). */
+static DWORD WINAPI churn_write(void *arg) {
+  struct churn_writer *w = arg;
+  spew(w->fd, w->total);
+  return 0;
+}
+
 /* The arguments as CommandLineToArgvW splits the command line, in UTF-8; binary stdio.
  * shell32 is loaded at run time so that the probe builds without extra libraries. */
 static char **windows_argv(int *argc) {
@@ -181,7 +215,25 @@ int main(int argc, char **argv) {
       struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
       while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
 #endif
-#ifndef _WIN32
+#ifdef _WIN32
+    } else if (!strcmp(cmd, "handle")) {
+      print_handle(need(argc, argv, ++i));
+    } else if (!strcmp(cmd, "churn")) { /* as below: a thread per output stream, stdin read here */
+      long long total = atoll(need(argc, argv, ++i)), in = 0;
+      unsigned hash = 2166136261u;
+      static char buf[65536];
+      fflush(stdout);
+      struct churn_writer writers[2] = {{1, total}, {2, total}};
+      HANDLE threads[2];
+      for (int k = 0; k < 2; k++) threads[k] = CreateThread(NULL, 0, churn_write, &writers[k], 0, NULL);
+      int n;
+      while ((n = read(0, buf, sizeof buf)) > 0) {
+        in += n;
+        for (int k = 0; k < n; k++) hash = (hash ^ (unsigned char)buf[k]) * 16777619u;
+      }
+      WaitForMultipleObjects(2, threads, TRUE, INFINITE);
+      printf("in=%lld fnv=%08x\n", in, hash);
+#else
     } else if (!strcmp(cmd, "fds")) {
       long max = sysconf(_SC_OPEN_MAX);
       if (max < 0 || max > 65536) max = 65536;

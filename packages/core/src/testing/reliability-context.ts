@@ -12,6 +12,8 @@ export interface ReliabilityOptions {
   /** Test-framework functions; default: the `describe` and `it` globals. */
   describe?: (name: string, fn: () => void) => void;
   it?: (name: string, fn: TestFn, timeout?: number) => void;
+  /** Registers a function to run after every test of the file (node:test's `after`); default: the `afterAll` global. */
+  afterAll?: (fn: () => void) => void;
   /** Cases to skip, by title, with the reason (printed in the test name). */
   skip?: Record<string, string>;
   /** Spawns in the sequential load case. Default 10,000. */
@@ -20,14 +22,24 @@ export interface ReliabilityOptions {
   inFlight?: number;
   /** Bytes on each of stdout and stderr in the volume case. Default 100 MiB. */
   volumeBytes?: number;
+  /** Aborted and timed-out spawns in flight at once in the abort case. Default 300. */
+  aborts?: number;
+  /** Rounds of the fd hygiene case. Default 12. */
+  hygieneRounds?: number;
   /** Random action sequences per property. Default 60. */
   propertyRuns?: number;
   /** Other backends each random action sequence also runs on, where they support its ops; all must agree. */
   peers?: Backend[];
 }
 
+/** The counts of a full run (CI on Linux); a scaled run says how it differs in the report. */
+export const DEFAULT_COUNTS = { sequential: 10_000, inFlight: 500, volumeBytes: 100 * 1024 * 1024, aborts: 300, hygieneRounds: 12, propertyRuns: 60 };
+
+export type Counts = typeof DEFAULT_COUNTS;
+
 export interface ReliabilityContext {
-  options: ReliabilityOptions;
+  /** The options, with every count filled in. */
+  options: ReliabilityOptions & Counts;
   backend: () => Backend;
   name: string;
   tally: Tally;
@@ -46,6 +58,9 @@ export const MiB = 1024 * 1024;
 
 /** Skips a case unless this is Linux (the suite reads /proc). */
 export const linuxOnly = () => (process.platform === 'linux' ? undefined : 'reads /proc (Linux only)');
+
+/** Skips a POSIX-only case on Windows, saying why (a Windows case covers the same ground where it can). */
+export const notOnWindows = (why: string) => () => (process.platform === 'win32' ? why : undefined);
 
 export async function rejectsWith(promise: PromiseLike<unknown>, code: string, extra: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
   let caught: Record<string, unknown> | undefined;

@@ -7,8 +7,9 @@ import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import { BUILTIN_BACKENDS } from '../select-backend.js';
 import type { Options, Result } from '../options.js';
-import { linuxOnly, MiB, outcome, rejectsWith, type ReliabilityContext } from './reliability-context.js';
-import { childProcesses, exeOf, footprint, settledDifference } from './proc.js';
+import { linuxOnly, MiB, notOnWindows, outcome, rejectsWith, type ReliabilityContext } from './reliability-context.js';
+import { footprint, footprintUnavailable, settledDifference } from './reliability-footprint.js';
+import { childProcesses, exeOf } from './proc.js';
 
 /** Signals that end a process; the core-dumping ones run in a scratch cwd. */
 const FATAL_SIGNALS = [
@@ -17,6 +18,7 @@ const FATAL_SIGNALS = [
 ] as const satisfies readonly NodeJS.Signals[];
 
 function hasPrlimit(): string | undefined {
+  if (process.platform === 'win32') return 'POSIX resource limits: Windows has no RLIMIT_NOFILE or RLIMIT_NPROC';
   if (process.platform !== 'linux') return 'needs Linux';
   try {
     execFileSync('prlimit', ['--version'], { stdio: 'ignore' });
@@ -170,7 +172,7 @@ export function faultCases(ctx: ReliabilityContext): void {
     assert.deepEqual(sent.map((r) => r.signal), [...FATAL_SIGNALS]);
     assert.ok(sent.every((r) => r.stdout === 'started'), 'output written before the signal is kept');
     assert.equal(children[0].kill('SIGTERM'), false, 'kill() after exit says the child is gone');
-  }, ['chdir'], linuxOnly);
+  }, ['chdir'], () => notOnWindows('POSIX signals: the Windows case covers the four that end a process there')() ?? linuxOnly());
 
   test('a reader that goes away: the child dies of SIGPIPE (default disposition restored), or is killed mid-output', async () => {
     const piped = run(['spew', '1', String(64 * MiB)], { reject: false });
@@ -184,14 +186,14 @@ export function faultCases(ctx: ReliabilityContext): void {
     assert.equal(r.signal, 'SIGKILL');
     assert.ok(r.stdout.length > 0 && r.stdout.length < 64 * MiB);
     assert.equal((await run(['echo', 'next'])).stdout, 'next');
-  });
+  }, [], notOnWindows('Windows has no SIGPIPE: the Windows case of a reader that goes away covers it'));
 
-  test('aborts and timeouts across 300 spawns in flight: each is ABORTED, TIMEOUT or a clean result, and nothing leaks', async () => {
+  test(`aborts and timeouts across ${ctx.options.aborts} spawns in flight: each is ABORTED, TIMEOUT or a clean result, and nothing leaks`, async () => {
     await run(['exit', '0']);
     const before = footprint();
     const kinds = ['abort-later', 'abort-same-tick', 'timeout', 'clean', 'abort-after-exit', 'pre-aborted'] as const;
     const expected: string[] = [];
-    const children = Array.from({ length: 300 }, (_, i) => {
+    const children = Array.from({ length: ctx.options.aborts }, (_, i) => {
       const kind = kinds[i % kinds.length];
       expected.push(kind);
       const controller = new AbortController();
@@ -234,7 +236,7 @@ export function faultCases(ctx: ReliabilityContext): void {
     });
     assert.equal((await run(['echo', 'next'])).stdout, 'next');
     assert.equal(await settledDifference(before), undefined);
-  }, [], linuxOnly, 60_000);
+  }, [], footprintUnavailable, 60_000);
 
   const hasHelpers = () => (ctx.backend().capabilities.pidBeforeExec ? linuxOnly() : 'no pre-started helpers (pidBeforeExec is false)');
   /** Children of this process that are not (yet) the probe: the backend's pre-started helpers. */

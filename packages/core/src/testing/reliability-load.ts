@@ -4,8 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { performance } from 'node:perf_hooks';
-import { linuxOnly, MiB, rejectsWith, type ReliabilityContext } from './reliability-context.js';
-import { footprint, settledDifference } from './proc.js';
+import { MiB, rejectsWith, type ReliabilityContext } from './reliability-context.js';
+import { footprint, footprintUnavailable, settledDifference } from './reliability-footprint.js';
 
 /** The probe's spew/churn pattern: byte k of a stream is 'a' + (k mod 65536) mod 26. */
 const PATTERN = (() => {
@@ -63,9 +63,9 @@ async function feed(stdin: Writable, total: number): Promise<number> {
 
 export function loadCases(ctx: ReliabilityContext): void {
   const { run, test, tally } = ctx;
-  const sequential = ctx.options.sequential ?? 10_000;
-  const inFlight = ctx.options.inFlight ?? 500;
-  const volume = ctx.options.volumeBytes ?? 100 * MiB;
+  const sequential = ctx.options.sequential;
+  const inFlight = ctx.options.inFlight;
+  const volume = ctx.options.volumeBytes;
 
   test(`${sequential} sequential spawns: every exit status and byte of output arrives, nothing leaks`, async () => {
     await run(['exit', '0']); // warm-up: lazily made state (handlers, pools) is not a leak
@@ -80,7 +80,7 @@ export function loadCases(ctx: ReliabilityContext): void {
     tally.msPerSpawn = (performance.now() - started) / sequential;
     assert.deepEqual(wrong.slice(0, 5), [], `${wrong.length} of ${sequential} spawns lost something`);
     assert.equal(await settledDifference(before), undefined);
-  }, [], linuxOnly, Math.max(600_000, sequential * 150));
+  }, [], footprintUnavailable, Math.max(600_000, sequential * 150));
 
   test(`${inFlight} spawns in flight at once: every exit status and byte arrives, nothing leaks`, async () => {
     await run(['exit', '0']);
@@ -96,7 +96,7 @@ export function loadCases(ctx: ReliabilityContext): void {
     assert.deepEqual(wrong.slice(0, 5), [], `${wrong.length} of ${inFlight} lost something`);
     assert.equal(new Set(results.map((r) => r.pid)).size, inFlight, 'every child has its own pid');
     assert.equal(await settledDifference(before), undefined);
-  }, [], linuxOnly, 300_000);
+  }, [], footprintUnavailable, 300_000);
 
   test(`${volume / MiB} MiB on stdout and stderr at once while stdin is fed: no deadlock, no loss`, async () => {
     const input = Math.floor(volume / 4);

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Action, ActionOp } from '../actions.js';
 import { forkBeforeExec } from '../fork-before-exec.js';
 import type { Result } from '../options.js';
-import { linuxOnly, loadFastCheck, outcome, type ReliabilityContext } from './reliability-context.js';
+import { linuxOnly, loadFastCheck, notOnWindows, outcome, type ReliabilityContext } from './reliability-context.js';
 import { inheritableFds, ownIds } from './proc.js';
 
 /** One random step, with indexes that `materialize` maps onto what exists at that point. */
@@ -197,7 +197,7 @@ export function modelCases(ctx: ReliabilityContext): void {
       const umask = process.umask();
       const world: World = { files, dirs, parentFds, targets: [0, 2, ...free, [...parentFds.keys()][0]], cwd: process.cwd(), umask };
       const { queried, args } = reportCommands(world);
-      const runs = ctx.options.propertyRuns ?? 60;
+      const runs = ctx.options.propertyRuns;
       const compared = new Map<string, number>();
       const refused = new Map<string, number>();
       const backends = [ctx.backend(), ...(ctx.options.peers ?? [])];
@@ -252,6 +252,6 @@ export function modelCases(ctx: ReliabilityContext): void {
     } finally {
       for (const fd of parentFds.keys()) closeSync(fd);
     }
-  }, [], linuxOnly, Math.max(120_000, (ctx.options.propertyRuns ?? 60) * 1000 * (1 + (ctx.options.peers?.length ?? 0))));
+  }, [], () => notOnWindows('POSIX child state (fds above 2, umask, sessions, signals) read from /proc')() ?? linuxOnly(), Math.max(120_000, ctx.options.propertyRuns * 1000 * (1 + (ctx.options.peers?.length ?? 0))));
 }
 

@@ -15,6 +15,15 @@ export interface Tally {
   skipped: number;
   /** Milliseconds per spawn in the sequential load case. */
   msPerSpawn?: number;
+  /** The counts of a run scaled down from the defaults (a quick run, Windows under Wine), printed under the table. */
+  scale?: string;
+}
+
+/** Where the report comes from, when it is not Linux: e.g. "win32 under Wine 8.0". */
+let origin: string | undefined;
+
+export function setReportOrigin(text: string): void {
+  origin = text;
 }
 
 const tallies = new Map<string, Tally>();
@@ -32,7 +41,11 @@ export function formatReport(rows: Tally[] = [...tallies.values()]): string {
     `| ${t.backend} | ${t.passed}/${t.cases} | ${t.failed} | ${t.skipped} | ${t.spawns} | ${t.faults} | ${t.inputs} | ${t.msPerSpawn?.toFixed(2) ?? '-'} |`;
   const sum = (key: 'spawns' | 'faults' | 'inputs' | 'cases' | 'passed' | 'failed' | 'skipped') => rows.reduce((n, t) => n + t[key], 0);
   const total: Tally = { backend: '**all**', spawns: sum('spawns'), faults: sum('faults'), inputs: sum('inputs'), cases: sum('cases'), passed: sum('passed'), failed: sum('failed'), skipped: sum('skipped') };
-  return ['forkexec reliability report', '', header, '|---|---|---|---|---|---|---|---|', ...rows.map(line), ...(rows.length > 1 ? [line(total)] : [])].join('\n');
+  const scaled = rows.filter((t) => t.scale).map((t) => `- ${t.backend}: scaled run: ${t.scale}`);
+  return [
+    `forkexec reliability report${origin ? ` (${origin})` : ''}`, '', header, '|---|---|---|---|---|---|---|---|', ...rows.map(line), ...(rows.length > 1 ? [line(total)] : []),
+    ...(scaled.length ? ['', ...scaled] : []),
+  ].join('\n');
 }
 
 let scheduled = false;
@@ -41,8 +54,7 @@ let scheduled = false;
  * Prints the report once, after every suite of the test file has run; appends it to the file
  * named by FORKEXEC_RELIABILITY_REPORT too (for the README and CI artifacts).
  */
-export function printReportAtEnd(): void {
-  const afterAll = (globalThis as { afterAll?: (fn: () => void) => void }).afterAll;
+export function printReportAtEnd(afterAll = (globalThis as { afterAll?: (fn: () => void) => void }).afterAll): void {
   if (scheduled || typeof afterAll !== 'function') return;
   scheduled = true;
   afterAll(() => {

@@ -6,16 +6,31 @@ import type { Backend } from '../backend.js';
 import { forkBeforeExec } from '../fork-before-exec.js';
 import type { Subprocess } from '../subprocess.js';
 import { probePath } from './probe.js';
-import type { ReliabilityContext, ReliabilityOptions, TestFn } from './reliability-context.js';
+import { DEFAULT_COUNTS, type Counts, type ReliabilityContext, type ReliabilityOptions, type TestFn } from './reliability-context.js';
 import { faultCases } from './reliability-faults.js';
 import { hostileCases } from './reliability-hostile.js';
 import { hygieneCases } from './reliability-hygiene.js';
 import { loadCases } from './reliability-load.js';
 import { modelCases } from './reliability-model.js';
-import { printReportAtEnd, tallyFor } from './reliability-report.js';
+import { printReportAtEnd, setReportOrigin, tallyFor } from './reliability-report.js';
+import { windowsCases } from './reliability-windows.js';
+import { wineVersion } from './reliability-win32.js';
 
 export type { ReliabilityOptions };
 export { formatReport } from './reliability-report.js';
+
+/** The options with every count filled in, and what differs from a full run (for the report). */
+function resolveCounts(options: ReliabilityOptions): { counts: Counts; scale?: string } {
+  const counts = { ...DEFAULT_COUNTS };
+  const changed: string[] = [];
+  for (const key of Object.keys(DEFAULT_COUNTS) as (keyof Counts)[]) {
+    const value = options[key];
+    if (value === undefined || value === DEFAULT_COUNTS[key]) continue;
+    counts[key] = value;
+    changed.push(`${key} ${value} (full run: ${DEFAULT_COUNTS[key]})`);
+  }
+  return { counts, scale: changed.length ? changed.join(', ') : undefined };
+}
 
 /**
  * Faults, load and hostile input on real processes, for one backend: nothing may be lost or
@@ -30,6 +45,8 @@ export function runReliabilitySuite(backendOrFactory: Backend | (() => Backend),
   const backend = () => (typeof backendOrFactory === 'function' ? backendOrFactory() : backendOrFactory);
   const name = backend().name;
   const tally = tallyFor(name);
+  const { counts, scale } = resolveCounts(options);
+  if (scale) tally.scale = scale;
   const supports = (op: ActionOp) => backend().capabilities.actions.includes(op);
 
   const test = (title: string, fn: TestFn, ops: ActionOp[] = [], condition?: () => string | undefined, timeout?: number) => {
@@ -58,7 +75,7 @@ export function runReliabilitySuite(backendOrFactory: Backend | (() => Backend),
   let probeCopy = '';
   const probe = () => {
     if (!probeCopy) {
-      probeCopy = path.join(tmp(), 'fxprobe');
+      probeCopy = path.join(tmp(), path.basename(probePath())); // fxprobe.exe on Windows
       copyFileSync(probePath(), probeCopy);
       chmodSync(probeCopy, 0o755);
     }
@@ -69,20 +86,22 @@ export function runReliabilitySuite(backendOrFactory: Backend | (() => Backend),
     return forkBeforeExec(probe(), args, { backend: backend(), ...opts });
   };
   const ctx: ReliabilityContext = {
-    options, backend, name, tally, supports, test, tmp, probe,
+    options: { ...options, ...counts }, backend, name, tally, supports, test, tmp, probe,
     run: (args, opts) => spawnProbe(args, opts) as Subprocess<string>,
     runBuffer: (args, opts) => spawnProbe(args, { ...opts, encoding: 'buffer' }) as unknown as Subprocess<Buffer>,
   };
 
-  printReportAtEnd();
+  const afterAll = options.afterAll ?? (globalThis as { afterAll?: (fn: () => void) => void }).afterAll;
+  if (process.platform === 'win32') setReportOrigin(`win32${wineVersion() ? ` under Wine ${wineVersion()}` : ''}`);
+  printReportAtEnd(afterAll);
   describe(`forkexec reliability: ${name}`, () => {
     describe('load and volume', () => loadCases(ctx));
     describe('faults', () => faultCases(ctx));
     describe('hostile input', () => hostileCases(ctx));
     describe('fd hygiene', () => hygieneCases(ctx));
     describe('action sequences against a reference model', () => modelCases(ctx));
+    if (process.platform === 'win32') describe('Windows: termination, hostile input and handle hygiene', () => windowsCases(ctx));
   });
 
-  const afterAll = (globalThis as { afterAll?: (fn: () => void) => void }).afterAll;
   afterAll?.(() => scratch && rmSync(scratch, { recursive: true, force: true }));
 }

@@ -1,0 +1,23 @@
+// The reliability suite on the Windows paths, on Windows node (run under Wine by scripts/test-wine.sh):
+// the ntdll backend and core's child_process backend. A spawn costs 40-130 ms under Wine, so the
+// counts are scaled down; the report says so next to its numbers.
+import { after, describe, it } from 'node:test';
+import { nodeBackend } from '@forkexec/core';
+import { runReliabilitySuite } from '@forkexec/core/testing';
+import { createBackend } from '@forkexec/ntdll-backend';
+
+const MiB = 1024 * 1024;
+/** FORKEXEC_RELIABILITY_SCALE=small: a quick pass for development. */
+const small = process.env.FORKEXEC_RELIABILITY_SCALE === 'small';
+const common = { describe, it, afterAll: after, volumeBytes: (small ? 4 : 16) * MiB, hygieneRounds: small ? 1 : 3, propertyRuns: small ? 5 : 20 };
+
+runReliabilitySuite(createBackend(), { ...common, ...(small ? { sequential: 20, inFlight: 10, aborts: 12 } : { sequential: 300, inFlight: 60, aborts: 60 }) });
+// child_process costs two to three times as much per spawn under Wine.
+runReliabilitySuite(nodeBackend, {
+  ...common,
+  ...(small ? { sequential: 20, inFlight: 10, aborts: 12 } : { sequential: 100, inFlight: 40, aborts: 40 }),
+  skip: {
+    'inheritable handles of the parent that the request does not name stay out of the child':
+      "child_process (libuv) creates every child with bInheritHandles and no handle list: all of the parent's inheritable handles reach it",
+  },
+});
