@@ -75,6 +75,24 @@ describe('helper-exe pool', () => {
     expect((await child).stdout).toMatch(new RegExp(`^pid=${pid} ppid=${process.pid} `));
   });
 
+  it('waiting helpers run as SCHED_BATCH (their wake-up does not preempt the parent); the program gets the parent\'s policy', async () => {
+    const policy = (pid: number) => {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]); // field 41: 0 SCHED_OTHER, 3 SCHED_BATCH
+    };
+    const children = childPids();
+    const backend = make({ min: 2 });
+    await run(backend, ['exit', '0']);
+    await until(() => backend.stats().warm === 2, () => JSON.stringify(backend.stats()));
+    expect(policy(process.pid)).toBe(0);
+    for (const pid of [...helperPids(backend, children), backend.stats().zygotePid!]) expect(policy(pid)).toBe(3);
+    const child = run(backend, ['echo', 'started', 'sleep', '5000'], { reject: false });
+    await new Promise((resolve) => child.stdout!.once('data', resolve));
+    expect(policy(child.pid!)).toBe(0);
+    child.kill('SIGKILL');
+    await child;
+  });
+
   it('a warm helper starts the program in the parent\'s current directory, not the one it started in', async () => {
     const backend = make();
     await run(backend, ['exit', '0']);
