@@ -215,7 +215,7 @@ describe('helper-exe pool', () => {
     expect(victims.length).toBeGreaterThanOrEqual(2);
     // Killed and gone (zombies) before the event loop can notice: the pool still counts them warm.
     for (const pid of victims) process.kill(pid, 'SIGKILL');
-    for (const pid of victims) while (processState(pid) !== 'Z') {}
+    for (const pid of victims) while (processState(pid) !== 'Z'); // spins without yielding to the event loop
     const child = run(backend, ['echo', 'delivered']);
     expect(victims).not.toContain(child.pid);
     expect((await child).stdout).toBe('delivered');
