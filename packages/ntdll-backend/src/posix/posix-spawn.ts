@@ -70,8 +70,8 @@ export function posixSpawn(libc: Libc, file: string, argv: string[], env: Record
 
 /**
  * posix_spawn on libuv's threadpool, so the event loop does not wait for the child's exec.
- * A refused file action is returned at once; otherwise `done` gets the outcome later, or an Error
- * when koffi could not make the call.
+ * A refused file action is returned at once; otherwise `done` gets the outcome later (never
+ * before this returns), or an Error when koffi failed the call.
  */
 export function posixSpawnOffThread(
   libc: Libc,
@@ -84,16 +84,25 @@ export function posixSpawnOffThread(
   const call = prepare(libc, argv, env, plan);
   if ('errno' in call) return call;
   const pid = new Int32Array(1); // written by the worker thread: one per call
+  const outcome = (result: number): SpawnOutcome => (result === 0 ? { pid: pid[0] } : { errno: result });
   onThreadPool(
     (finished) =>
       libc.posix_spawn_async(pid, file, call.fa, call.attr, call.argv, call.envp, (error, result) => {
         release(libc, call); // `call` kept the buffers alive until now
         finished();
-        done(error ? error : result === 0 ? { pid: pid[0] } : { errno: result });
+        done(error ?? outcome(result));
       }),
-    (error) => {
-      release(libc, call);
-      done(error);
+    () => {
+      // koffi refused the async call (other koffi users hold all of its slots): spawn on this thread.
+      let result: SpawnOutcome | Error;
+      try {
+        result = outcome(libc.posix_spawn(pid, file, call.fa, call.attr, call.argv, call.envp));
+      } catch (error) {
+        result = error as Error;
+      } finally {
+        release(libc, call);
+      }
+      process.nextTick(done, result);
     },
   );
   return undefined;

@@ -1,6 +1,7 @@
 // The off-the-loop start (SpawnOptions.deferPid): posix_spawn on libuv's threadpool, on real processes.
 import { execFile } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { SpawnRequest } from '@forkexec/core';
@@ -84,6 +85,30 @@ describe('ntdll start off the event loop', () => {
     expect(() => child.kill('SIGNOPE' as NodeJS.Signals)).toThrow(expect.objectContaining({ code: 'ERR_UNKNOWN_SIGNAL' }));
     expect(child.kill('SIGUSR1')).toBe(true);
     expect(await child.exited).toEqual({ exitCode: null, signal: 'SIGUSR1' });
+  });
+
+  it('when other koffi users hold all 256 of its async slots, the spawn runs on the loop instead', async () => {
+    const koffi = createRequire(__filename)('koffi') as { load(name: string): { func(p: string): { async(...args: unknown[]): void } } };
+    const usleep = koffi.load('libc.so.6').func('int usleep(unsigned int usec)');
+    const sleeping: Promise<void>[] = [];
+    const sleep = () => {
+      let resolve!: () => void;
+      sleeping.push(new Promise<void>((r) => (resolve = r)));
+      usleep.async(2000, () => resolve()); // throws once koffi has no slot left
+    };
+    expect(() => {
+      for (let i = 0; i < 1000; i++) sleep();
+    }).toThrow(/Too many asynchronous calls/);
+    sleeping.pop(); // the call koffi refused never settles
+    const child = deferred(['echo', 'spawned-anyway'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const output = read(child.stdout);
+    expect(child.pid).toBeUndefined();
+    expect(await child.started).toBeGreaterThan(0);
+    expect(await child.exited).toEqual({ exitCode: 0, signal: null });
+    expect(await output).toBe('spawned-anyway\n');
+    await Promise.all(sleeping);
+    const next = deferred(['exit', '4']); // the lane is free again
+    expect(await next.exited).toEqual({ exitCode: 4, signal: null });
   });
 
   it('1000 spawns, 64 at a time, leave no zombie and no extra fd', async () => {
