@@ -1,23 +1,25 @@
 /* fxhelper.exe: the Windows helper (C99, mingw-w64). Windows has no exec, so the helper is the
  * program's stand-in instead of becoming it.
  *
- * The backend creates it suspended ahead of time, in a job of its own that kills it if the parent
- * dies, with one inherited handle as its stdin: the helper's end of a duplex control pipe. Its pid
- * exists from then on. On a request the backend duplicates the program's three standard handles
- * into the helper (inheritable), lifts the kill-on-close limit of the helper's job, writes the
- * request into the control pipe and resumes the helper, which
- *   1. creates the program suspended, inheriting exactly those handles (PROC_THREAD_ATTRIBUTE_HANDLE_LIST),
- *      out of the parent's job and into a job of its own with JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE, so
- *      that terminating the helper (the caller's kill) ends the program too;
- *   2. resumes it, closes its copies of the handles, replies, and closes the control pipe;
- *   3. waits for the program and exits with its exit code.
+ * The backend creates it suspended ahead of time, with one inherited handle as its stdin: the
+ * helper's end of a duplex control pipe. Its pid exists from then on. It sits alone in a job with
+ * JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE whose only handle the parent holds, so it dies with the parent.
+ * On a request the backend duplicates the program's three standard handles (inheritable) and that
+ * job's handle into the helper, closes its own job handle, writes the request into the control
+ * pipe and resumes the helper, which
+ *   1. creates the program inheriting exactly those handles (PROC_THREAD_ATTRIBUTE_HANDLE_LIST); the
+ *      program is in the helper's job from its creation on, and the helper holds the job's only
+ *      handle: terminating the helper (the caller's kill) ends the program and what it started;
+ *   2. closes its copies of the handles, replies, and closes the control pipe;
+ *   3. waits for the program, lifts the job's kill-on-close (what the program left running lives
+ *      on, as after a fork+exec) and exits with the program's exit code.
  * A creation failure is replied with the Win32 error before the helper exits (exit code 127).
  *
  * Protocol (version FXW_PROTOCOL_VERSION; integers little-endian):
  *   parent -> helper: {u32 'FXWQ', u32 version, u32 image chars, u32 command line chars,
- *     u32 cwd chars, u32 environment bytes, u64 stdin, u64 stdout, u64 stderr}, then the image path,
- *     the command line and the cwd in UTF-16 without NULs, then the environment block (UTF-16,
- *     double-NUL terminated). A handle of 0 leaves that standard handle unset.
+ *     u32 cwd chars, u32 environment bytes, u64 stdin, u64 stdout, u64 stderr, u64 job}, then the
+ *     image path, the command line and the cwd in UTF-16 without NULs, then the environment block
+ *     (UTF-16, double-NUL terminated). A standard handle of 0 leaves it unset.
  *   helper -> parent: {u32 'FXWP', u32 version, u32 Win32 error (0: the program runs), u32 program pid}.
  *     FXW_REFUSED as the error: the request was malformed or of another protocol version.
  *
@@ -29,7 +31,7 @@
 #define FXW_REQUEST_MAGIC 0x51575846u /* "FXWQ" */
 #define FXW_REPLY_MAGIC 0x50575846u   /* "FXWP" */
 #define FXW_REFUSED 0xffffffffu
-#define FXW_HEADER_SIZE 48
+#define FXW_HEADER_SIZE 56
 #define FXW_MAX_CHARS 32768u        /* UNICODE_STRING limit for paths and command lines */
 #define FXW_MAX_ENV (64u << 20)     /* far above what Windows accepts */
 #define FXW_FAILED_EXIT 127
@@ -106,16 +108,12 @@ static WCHAR *read_string(UINT32 chars) {
   return s;
 }
 
-/* A job whose closing (the helper's end, however it comes) ends the program. The program's own
- * children may leave it silently: they are not ours to kill, as after a fork+exec. */
-static HANDLE kill_on_close_job(void) {
+/* After the program's end: the job no longer kills what is left in it when the helper exits. */
+static void release_job(HANDLE job) {
   JOBOBJECT_EXTENDED_LIMIT_INFORMATION limits;
-  HANDLE job = CreateJobObjectW(NULL, NULL);
-  if (!job) fail(GetLastError());
   memset(&limits, 0, sizeof limits);
-  limits.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE | JOB_OBJECT_LIMIT_SILENT_BREAKAWAY_OK;
-  if (!SetInformationJobObject(job, JobObjectExtendedLimitInformation, &limits, sizeof limits)) fail(GetLastError());
-  return job;
+  limits.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_BREAKAWAY_OK;
+  SetInformationJobObject(job, JobObjectExtendedLimitInformation, &limits, sizeof limits);
 }
 
 void __stdcall fxhelper_main(void) {
@@ -128,9 +126,8 @@ void __stdcall fxhelper_main(void) {
   STARTUPINFOEXW si;
   PROCESS_INFORMATION pi;
   SIZE_T list_size = 0;
-  DWORD flags = CREATE_UNICODE_ENVIRONMENT | CREATE_SUSPENDED | EXTENDED_STARTUPINFO_PRESENT;
+  DWORD flags = CREATE_UNICODE_ENVIRONMENT | EXTENDED_STARTUPINFO_PRESENT;
   HANDLE job;
-  BOOL created;
 
   control = GetStdHandle(STD_INPUT_HANDLE);
   /* The control pipe must not reach the program, whatever the handle list does. */
@@ -145,6 +142,8 @@ void __stdcall fxhelper_main(void) {
       env_bytes > FXW_MAX_ENV || env_bytes % 2)
     fail(FXW_REFUSED);
   for (i = 0; i < 3; i++) std[i] = (HANDLE)(ULONG_PTR)get64(header + 24 + 8 * i);
+  job = (HANDLE)(ULONG_PTR)get64(header + 48);
+  if (!job) fail(FXW_REFUSED);
   image = read_string(image_chars);
   line = read_string(line_chars);
   cwd = read_string(cwd_chars);
@@ -168,24 +167,7 @@ void __stdcall fxhelper_main(void) {
   if (n_inherited &&
       !UpdateProcThreadAttribute(si.lpAttributeList, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST, inherited, n_inherited * sizeof(HANDLE), NULL, NULL))
     fail(GetLastError());
-  job = kill_on_close_job();
-
-  /* Out of the pool's job when it allows (the parent's own job may not): then into ours. */
-  created = CreateProcessW(image, line, NULL, NULL, n_inherited > 0, flags | CREATE_BREAKAWAY_FROM_JOB, env, cwd_chars ? cwd : NULL,
-                           &si.StartupInfo, &pi);
-  if (!created && GetLastError() == ERROR_ACCESS_DENIED)
-    created = CreateProcessW(image, line, NULL, NULL, n_inherited > 0, flags, env, cwd_chars ? cwd : NULL, &si.StartupInfo, &pi);
-  if (!created) fail(GetLastError());
-  if (!AssignProcessToJobObject(job, pi.hProcess)) {
-    DWORD error = GetLastError();
-    TerminateProcess(pi.hProcess, FXW_FAILED_EXIT);
-    fail(error);
-  }
-  if (ResumeThread(pi.hThread) == (DWORD)-1) {
-    DWORD error = GetLastError();
-    TerminateProcess(pi.hProcess, FXW_FAILED_EXIT);
-    fail(error);
-  }
+  if (!CreateProcessW(image, line, NULL, NULL, n_inherited > 0, flags, env, cwd_chars ? cwd : NULL, &si.StartupInfo, &pi)) fail(GetLastError());
   CloseHandle(pi.hThread);
   /* Only the program holds its pipe ends now: they reach EOF when it exits. */
   for (i = 0; i < n_inherited; i++) CloseHandle(inherited[i]);
@@ -193,5 +175,6 @@ void __stdcall fxhelper_main(void) {
 
   WaitForSingleObject(pi.hProcess, INFINITE);
   GetExitCodeProcess(pi.hProcess, &exit_code);
+  release_job(job);
   ExitProcess(exit_code);
 }

@@ -1,7 +1,8 @@
 /**
  * Job objects through koffi. A warm helper sits alone in a job that kills it when the last handle
- * closes, which the parent holds: if the parent dies, so do its suspended helpers. Handing a
- * helper a request lifts that limit first, so the program outlives the parent like any child.
+ * closes, which the parent holds: if the parent dies, so do its suspended helpers. A request hands
+ * the job's handle to the helper (see fxhelper-win.c): the program it creates is in the job from
+ * its first instant, and dies with the helper.
  */
 import { SpawnError } from '@forkexec/core';
 import { win32Internals } from '@forkexec/ntdll-backend';
@@ -40,10 +41,7 @@ function setLimits(api: Win32Api, job: bigint, flags: number): boolean {
   return load(api).SetInformationJobObject(job, JobObjectExtendedLimitInformation, limits, EXTENDED_LIMIT_SIZE) !== 0;
 }
 
-/**
- * Puts `process` alone into a new job that ends it when the returned handle closes. Breakaway is
- * allowed so the helper can create its program outside this job.
- */
+/** Puts `process` alone into a new job that ends it, and whatever else joins, when the returned handle closes. */
 export function killOnCloseJob(api: Win32Api, process: bigint): bigint {
   const job = load(api).CreateJobObjectW(null, null);
   if (!win32Internals.isValidHandle(job)) throw new SpawnError(`CreateJobObjectW failed (error ${api.GetLastError()})`);
@@ -53,11 +51,4 @@ export function killOnCloseJob(api: Win32Api, process: bigint): bigint {
     throw new SpawnError(`could not put a helper into its job (error ${error})`);
   }
   return job;
-}
-
-/** Lifts the kill-on-close limit and closes the job: the helper no longer dies with the parent. */
-export function releaseJob(api: Win32Api, job: bigint): void {
-  // On failure the handle stays open: closing it would kill the helper (the caller retires it instead).
-  if (!setLimits(api, job, JOB_OBJECT_LIMIT_BREAKAWAY_OK)) throw new SpawnError(`could not release a helper from its job (error ${api.GetLastError()})`);
-  api.NtClose(job);
 }

@@ -53,7 +53,7 @@ export function spawnOnSuspendedHelper(api: Win32Api, pool: SuspendedPool, reque
   let helper: SuspendedHelper | undefined;
   try {
     helper = take(pool, command);
-    helper.handOver(stdio.handles, (values) => [encodeHeader(lengths, values), body]);
+    helper.handOver(stdio.handles, (values, job) => [encodeHeader(lengths, values, job), body]);
   } catch (error) {
     stdio.abort(api);
     if (helper) void helper.retire();
@@ -61,6 +61,7 @@ export function spawnOnSuspendedHelper(api: Win32Api, pool: SuspendedPool, reque
     throw new SpawnError(`could not hand the request to a helper: ${(error as Error).message}`, { command, cause: error });
   }
   stdio.release(); // the helper holds its own copies now
+  pool.resume(helper);
   const streams = stdio.streams(api);
   const chosen = helper;
 
@@ -101,7 +102,7 @@ export function spawnOnSuspendedHelper(api: Win32Api, pool: SuspendedPool, reque
       if (ended) return false;
       if (signal === 0) return true;
       const name = terminatingSignal(signal, command);
-      // The helper's job ends the program with it.
+      // The helper's job ends the program (and what it started) with it.
       if (!chosen.terminate()) return false;
       killedBy ??= name;
       return true;

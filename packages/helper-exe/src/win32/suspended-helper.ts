@@ -8,7 +8,7 @@ import { Socket } from 'node:net';
 import path from 'node:path';
 import { SpawnError } from '@forkexec/core';
 import { win32Internals } from '@forkexec/ntdll-backend';
-import { killOnCloseJob, releaseJob } from './job-objects.js';
+import { killOnCloseJob } from './job-objects.js';
 import { parseReply, REPLY_SIZE } from './wire.js';
 
 type Win32Api = win32Internals.Win32Api;
@@ -109,9 +109,9 @@ export class SuspendedHelper {
     });
   }
 
-  /** Still waiting for a request: suspended, its control pipe open. */
+  /** Still waiting for a request: suspended, its control pipe open, no job handed over. */
   get isAlive(): boolean {
-    return !this.#closed && this.#thread !== undefined;
+    return !this.#closed && this.#job !== undefined;
   }
 
   /** Idle helpers must not keep Node alive; a helper with a request must. */
@@ -121,28 +121,33 @@ export class SuspendedHelper {
   }
 
   /**
-   * Hands the request over: the program's standard handles are duplicated into the helper
-   * (inheritable; 0n stays 0n), the helper leaves its kill-on-close job, the request goes into
-   * the pipe (`encode` builds it from the handle values) and the helper resumes.
+   * Hands the request over: the program's standard handles (inheritable; 0n stays 0n) and the
+   * helper's job are duplicated into the helper, which from then on holds the job's only handle,
+   * and the request goes into the pipe (`encode` builds it from those values). resume() lets it run.
    */
-  handOver(handles: readonly bigint[], encode: (values: bigint[]) => Buffer[]): void {
-    const api = this.#api;
+  handOver(handles: readonly bigint[], encode: (values: bigint[], job: bigint) => Buffer[]): void {
     const values = new Map<bigint, bigint>([[0n, 0n]]);
-    for (const handle of handles) {
-      if (values.has(handle)) continue;
-      const copy: [bigint | null] = [null];
-      if (!api.DuplicateHandle(CURRENT_PROCESS, handle, this.process, copy, 0, 1, DUPLICATE_SAME_ACCESS))
-        throw new SpawnError(`DuplicateHandle into helper ${this.pid} failed (error ${api.GetLastError()})`);
-      values.set(handle, copy[0]!);
-    }
-    releaseJob(api, this.#job!);
+    for (const handle of handles) if (!values.has(handle)) values.set(handle, this.#duplicateInto(handle, true));
+    const job = this.#duplicateInto(this.#job!, false);
+    this.#api.NtClose(this.#job!);
     this.#job = undefined;
-    for (const part of encode(handles.map((h) => values.get(h)!))) this.#control.write(part);
-    const thread = this.#thread!;
+    for (const part of encode(handles.map((h) => values.get(h)!), job)) this.#control.write(part);
+  }
+
+  /** Lets a helper that has its request run; one that cannot be resumed is ended (its request fails). */
+  resume(): void {
+    const thread = this.#thread;
+    if (thread === undefined) return;
     this.#thread = undefined;
-    const resumed = api.NtResumeThread(thread, null);
-    api.NtClose(thread);
-    if (resumed < 0) throw new SpawnError(`NtResumeThread failed for helper ${this.pid} (NTSTATUS 0x${(resumed >>> 0).toString(16)})`);
+    if (this.#api.NtResumeThread(thread, null) < 0) this.terminate();
+    this.#api.NtClose(thread);
+  }
+
+  #duplicateInto(handle: bigint, inheritable: boolean): bigint {
+    const copy: [bigint | null] = [null];
+    if (!this.#api.DuplicateHandle(CURRENT_PROCESS, handle, this.process, copy, 0, inheritable ? 1 : 0, DUPLICATE_SAME_ACCESS))
+      throw new SpawnError(`DuplicateHandle into helper ${this.pid} failed (error ${this.#api.GetLastError()})`);
+    return copy[0]!;
   }
 
   /** Ends the process (the caller's kill); false when it is already gone. */

@@ -3,8 +3,10 @@
  * `min` kept warm while in use, an empty pool under demand doubles the warm set up to `max`,
  * every warm helper retires after `idleTimeoutMs` without a spawn, a warm helper that dies is
  * replaced, and warm-up pauses after a few start failures in a row. Creating a helper blocks for
- * one process creation, so the pool refills one helper per turn of the event loop.
+ * one process creation, so the pool refills one helper per turn of the event loop, and only once
+ * the request's helper has started its program.
  */
+import { availableParallelism } from 'node:os';
 import { SuspendedHelper } from './suspended-helper.js';
 
 export interface SuspendedPoolSettings {
@@ -15,6 +17,12 @@ export interface SuspendedPoolSettings {
 }
 
 const MAX_START_FAILURES = 3;
+/**
+ * Helpers creating their programs at once. Each already has its pid, so a request that waits here
+ * loses no time to pid; unbounded, a burst of requests has hundreds of helpers create processes at
+ * once, which Wine answers with ERROR_INTERNAL_ERROR.
+ */
+const CREATING_AT_ONCE = Math.max(2, availableParallelism());
 
 export class SuspendedPool {
   readonly #settings: SuspendedPoolSettings;
@@ -24,6 +32,8 @@ export class SuspendedPool {
   #refillScheduled = false;
   #idleTimer: NodeJS.Timeout | undefined;
   #disposed = false;
+  #creating = 0;
+  readonly #waitingToCreate: SuspendedHelper[] = [];
   readonly stats = { warmTaken: 0, coldStarted: 0, retired: 0, replaced: 0 };
 
   constructor(settings: SuspendedPoolSettings) {
@@ -51,8 +61,25 @@ export class SuspendedPool {
       this.stats.coldStarted++;
     }
     helper.setActive(true);
-    this.#scheduleRefill();
+    // Refill once this helper has started its program (or died): a refill started at once would
+    // compete with that program's creation for the CPU.
+    void helper.reply.then(() => this.#scheduleRefill());
     return helper;
+  }
+
+  /** Resumes a helper that holds its request, once fewer than CREATING_AT_ONCE helpers are creating their programs. */
+  resume(helper: SuspendedHelper): void {
+    if (this.#creating >= CREATING_AT_ONCE) {
+      this.#waitingToCreate.push(helper);
+      return;
+    }
+    this.#creating++;
+    helper.resume();
+    void helper.reply.then(() => {
+      this.#creating--;
+      const next = this.#waitingToCreate.shift();
+      if (next) this.resume(next);
+    });
   }
 
   /** Ends every warm helper and waits until each is gone. The pool may be used again afterwards. */

@@ -5,7 +5,7 @@
 export const WIN32_PROTOCOL_VERSION = 1;
 const REQUEST_MAGIC = 0x51575846; // "FXWQ"
 const REPLY_MAGIC = 0x50575846; // "FXWP"
-const HEADER_SIZE = 48;
+const HEADER_SIZE = 56;
 export const REPLY_SIZE = 16;
 /** Reply error: the helper could not read the request (malformed, cut short, or another version). */
 const REFUSED = 0xffffffff;
@@ -28,13 +28,14 @@ export function encodeBody(request: HelperRequest): { body: Buffer; lengths: [nu
   };
 }
 
-/** The header, once the standard handles' values in the helper are known (0n: no handle). */
-export function encodeHeader(lengths: readonly number[], handles: readonly bigint[]): Buffer {
+/** The header, once the values in the helper of the standard handles (0n: none) and of its job are known. */
+export function encodeHeader(lengths: readonly number[], handles: readonly bigint[], job: bigint): Buffer {
   const header = Buffer.alloc(HEADER_SIZE);
   header.writeUInt32LE(REQUEST_MAGIC, 0);
   header.writeUInt32LE(WIN32_PROTOCOL_VERSION, 4);
   lengths.forEach((n, i) => header.writeUInt32LE(n, 8 + 4 * i));
   handles.forEach((h, i) => header.writeBigUInt64LE(h, 24 + 8 * i));
+  header.writeBigUInt64LE(job, 48);
   return header;
 }
 

@@ -11,17 +11,17 @@ const reply = (fields: [number, number, number, number]) => {
 const REPLY_MAGIC = 0x50575846;
 
 describe('Windows helper wire format', () => {
-  it('the request: a 48-byte header with lengths and handles, then UTF-16 strings and the environment block', () => {
+  it('the request: a 56-byte header with lengths, handles and the job, then UTF-16 strings and the environment block', () => {
     const environment = Buffer.from('A=1\0\0', 'utf16le');
     const { body, lengths } = encodeBody({ image: 'C:\\ü.exe', commandLine: 'ü "a b"', cwd: 'C:\\', environment });
     expect(lengths).toEqual([8, 7, 3, environment.length]);
     expect(body.toString('utf16le')).toBe('C:\\ü.exeü "a b"C:\\A=1\0\0');
-    const header = encodeHeader(lengths, [0x1234n, 0n, 0xffff_ffff_0000n]);
-    expect(header.length).toBe(48);
+    const header = encodeHeader(lengths, [0x1234n, 0n, 0xffff_ffff_0000n], 0x88n);
+    expect(header.length).toBe(56);
     expect(header.toString('latin1', 0, 4)).toBe('FXWQ');
     expect(header.readUInt32LE(4)).toBe(WIN32_PROTOCOL_VERSION);
     expect([8, 12, 16, 20].map((at) => header.readUInt32LE(at))).toEqual(lengths);
-    expect([24, 32, 40].map((at) => header.readBigUInt64LE(at))).toEqual([0x1234n, 0n, 0xffff_ffff_0000n]);
+    expect([24, 32, 40, 48].map((at) => header.readBigUInt64LE(at))).toEqual([0x1234n, 0n, 0xffff_ffff_0000n, 0x88n]);
   });
 
   it('replies: started with the program pid, failed with the Win32 error, refused, none', () => {
