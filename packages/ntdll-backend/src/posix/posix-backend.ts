@@ -65,7 +65,10 @@ function spawn(request: SpawnRequest, options: SpawnOptions = {}): SpawnedChild 
     closeAfterSpawn(stdio);
     if (outcome instanceof Error) child!.fail(new SpawnError(`could not start ${request.file}: ${outcome.message}`, { command: request.command, cause: outcome }));
     else if ('errno' in outcome) child!.fail(spawnFailure(request, outcome.errno, outcome.refused?.actionIndex));
-    else child!.run(outcome.pid);
+    else {
+      children.listen(); // again: a long queue may have outlasted the listener (run() reaps a child that exited meanwhile)
+      child!.run(outcome.pid);
+    }
   };
   let refused;
   try {

@@ -1,12 +1,13 @@
 // The off-the-loop start (SpawnOptions.deferPid): posix_spawn on libuv's threadpool, on real processes.
-import { execFile } from 'node:child_process';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { SpawnRequest } from '@forkexec/core';
 import { probePath } from '@forkexec/core/testing';
 import { backend } from '../../src/index.js';
+import { hostProcess } from '../../src/posix/host-process.js';
 import { waitingCalls } from '../../src/posix/thread-pool-lane.js';
 
 const request = (args: string[], extra: Partial<SpawnRequest> = {}): SpawnRequest => ({
@@ -109,6 +110,24 @@ describe('ntdll start off the event loop', () => {
     await Promise.all(sleeping);
     const next = deferred(['exit', '4']); // the lane is free again
     expect(await next.exited).toEqual({ exitCode: 4, signal: null });
+  });
+
+  it('a spawn that waited in the queue past the reaper\'s idle second still has its exit heard', async () => {
+    // The child blocks in its open action (a FIFO without a writer) before exec, holding the lane.
+    const fifo = path.join(tmpdir(), `forkexec-lane-${process.pid}`);
+    execFileSync('mkfifo', [fifo]);
+    try {
+      const holder = deferred(['exit', '0'], { actions: [{ op: 'open', fd: 5, path: fifo, flags: 'r' }] });
+      const queued = deferred(['exit', '6']);
+      await new Promise((resolve) => setTimeout(resolve, 1500)); // nothing pending: the reaper stops listening
+      expect(hostProcess().listenerCount('SIGCHLD')).toBe(0);
+      closeSync(openSync(fifo, 'w')); // the holder's open returns: it execs, the queued spawn runs
+      await queued.started;
+      expect(hostProcess().listenerCount('SIGCHLD')).toBe(1);
+      expect(await Promise.all([holder.exited, queued.exited])).toEqual([{ exitCode: 0, signal: null }, { exitCode: 6, signal: null }]);
+    } finally {
+      rmSync(fifo, { force: true });
+    }
   });
 
   it('1000 spawns, 64 at a time, leave no zombie and no extra fd', async () => {
