@@ -3,6 +3,7 @@
  * socketpair and pipe2 with close-on-exec, and sendmsg with SCM_RIGHTS, which hands the
  * caller's fds to a helper. Linux layouts (msghdr, cmsghdr with a size_t length).
  */
+import { writevSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { errnoName } from '@forkexec/core';
 
@@ -47,13 +48,22 @@ export interface FdPassing {
   /** fcntl(fd, F_GETFD): FD_CLOEXEC (1) or 0, or -1 when fd is not open. */
   fdFlags(fd: number): number;
   /**
-   * Sends as much of the chunks as the socket takes now, in one sendmsg, with fds attached to the
-   * first byte; returns the byte count (the caller streams the rest). Throws FdPassingError
-   * (EPIPE: the peer is gone).
+   * Sends as much of the chunks as the socket takes now, in one call (sendmsg, or writev when no
+   * fd goes along), with fds attached to the first byte; returns the byte count (the caller
+   * streams the rest). Throws FdPassingError (EPIPE: the peer is gone).
    */
   sendWithFds(socket: number, chunks: readonly Buffer[], fds: readonly number[]): number;
   /** Waits (blocking) until fd is readable or has hung up: false after timeoutMs. */
   pollReadable(fd: number, timeoutMs: number): boolean;
+}
+
+/** writev through Node (non-blocking: the fd belongs to a net.Socket), with sendWithFds's errors. */
+function writeAll(socket: number, chunks: readonly Buffer[]): number {
+  try {
+    return writevSync(socket, chunks as Buffer[]);
+  } catch (error) {
+    throw new FdPassingError('writev', (error as NodeJS.ErrnoException).code ?? 'EIO');
+  }
 }
 
 let bound: FdPassing | undefined;
@@ -106,6 +116,7 @@ function bind(): FdPassing {
     },
     fdFlags: (fd) => fcntl(fd, F_GETFD) as number,
     sendWithFds(socket, chunks, fds) {
+      if (!fds.length) return writeAll(socket, chunks); // nothing to attach: Node's own writev costs less than marshalling a msghdr
       let control: Buffer | null = null;
       if (fds.length) {
         const length = CMSG_HEADER + 4 * fds.length;
