@@ -100,6 +100,17 @@ describe('Windows helper: the stand-in', () => {
     assert.equal(child.kill(), false, 'a second kill finds it gone');
   });
 
+  it('what the program started outlives it, as after fork+exec (the job lets go at the program\'s end)', async () => {
+    const { stdout } = await forkBeforeExec(tool, ['leave', '60000'], { backend });
+    const left = Number(stdout);
+    try {
+      await sleep(200);
+      assert.ok(alive(left), `process ${left} started by the program is gone`);
+    } finally {
+      if (alive(left)) process.kill(left);
+    }
+  });
+
   it('the program\'s own end (terminated from outside) reaches the caller as its exit code', async () => {
     const child = forkBeforeExec(tool, ['whoami', '60000', '0'], { backend, reject: false });
     const program = Number(/pid=(\d+)/.exec(await firstLine(child.stdout))[1]);

@@ -1,6 +1,7 @@
 /* Test tool for the Windows helper's tests (mingw-w64):
  *   fxw-tool whoami MS CODE  prints "pid=P ppid=Q", sleeps MS milliseconds, exits with CODE
- *   fxw-tool ps NAME         prints the pids of the running processes whose image is NAME, one a line */
+ *   fxw-tool ps NAME         prints the pids of the running processes whose image is NAME, one a line
+ *   fxw-tool leave MS        starts "fxw-tool whoami MS 0" without handles, prints its pid, exits 0 */
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
 #include <tlhelp32.h>
@@ -33,6 +34,16 @@ int main(int argc, char **argv) {
     CloseHandle(snap);
     return 0;
   }
-  fprintf(stderr, "usage: fxw-tool whoami MS CODE | ps NAME\n");
+  if (argc == 3 && !strcmp(argv[1], "leave")) {
+    char self[MAX_PATH], line[MAX_PATH + 64];
+    GetModuleFileNameA(NULL, self, sizeof self);
+    snprintf(line, sizeof line, "\"%s\" whoami %s 0", self, argv[2]);
+    STARTUPINFOA si = {.cb = sizeof si, .dwFlags = STARTF_USESTDHANDLES}; /* no std handles: the caller's pipes reach EOF */
+    PROCESS_INFORMATION pi;
+    if (!CreateProcessA(self, line, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi)) return 3;
+    printf("%lu\n", pi.dwProcessId);
+    return 0;
+  }
+  fprintf(stderr, "usage: fxw-tool whoami MS CODE | ps NAME | leave MS\n");
   return 2;
 }
