@@ -2,9 +2,11 @@
 # Runs the Windows tests of @forkexec/ntdll-backend for real under Wine: the core conformance suite
 # and test/win32/*.wine.mjs on Windows node, against mingw-built programs. Needs the repo built
 # (npm run build); installs Wine and mingw-w64 when missing (as root, or through sudo).
+# FORKEXEC_WINEPREFIX=DIR runs in another Wine prefix (several people on one checkout).
 # Exit status: non-zero when anything failed.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/wine-env.sh"
+[ -n "${FORKEXEC_WINEPREFIX:-}" ] && export WINEPREFIX="$FORKEXEC_WINEPREFIX"
 
 prepare_wine
 trap stop_wine EXIT
@@ -18,8 +20,9 @@ NODE_OPTIONS="--import=file:///$(winpath "$pkg_dir/scripts/wine-koffi-hook.mjs" 
 cd "$pkg_dir"
 log "running test/win32/*.wine.mjs on Windows node $NODE_WIN_VERSION"
 status=0
+started=$SECONDS
 # Windows node cannot use a Unix pipe as its stdio: stdin from /dev/null, output to a file.
 timeout 1800 wine "$node_exe" --test --test-reporter=spec --test-timeout=600000 "test/win32/*.wine.mjs" </dev/null >"$output" 2>&1 || status=$?
 tr -d '\r' <"$output"
-[ "$status" -eq 0 ] && log "Windows tests passed" || log "Windows tests FAILED (exit status $status)"
+[ "$status" -eq 0 ] && log "Windows tests passed in $((SECONDS - started)) s" || log "Windows tests FAILED (exit status $status) after $((SECONDS - started)) s"
 exit "$status"

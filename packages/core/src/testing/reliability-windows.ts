@@ -13,6 +13,7 @@ import type { Options, Result } from '../options.js';
 import { MiB, outcome, type ReliabilityContext } from './reliability-context.js';
 import { footprint, footprintUnavailable, settledDifference } from './reliability-footprint.js';
 import { closeHandle, handleOfFd, inheritableCopy, win32Unavailable } from './reliability-win32.js';
+import { windowsModelCases } from './reliability-windows-model.js';
 
 /** The signals that end a Windows process (TerminateProcess), as libuv and the ntdll backend take them. */
 const TERMINATING = ['SIGTERM', 'SIGKILL', 'SIGINT', 'SIGQUIT'] as const satisfies readonly NodeJS.Signals[];
@@ -176,4 +177,6 @@ export function windowsCases(ctx: ReliabilityContext): void {
     const r = await run(['handle', 'stdin', 'handle', 'stderr', 'write', '2', 'into NUL'], { stdin: 'ignore', stderr: 'ignore' });
     assert.equal(r.stdout, 'char\nchar', 'NUL is a character device; a failed write would print here');
   });
+
+  windowsModelCases(ctx);
 }

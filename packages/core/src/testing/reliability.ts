@@ -100,7 +100,7 @@ export function runReliabilitySuite(backendOrFactory: Backend | (() => Backend),
     describe('hostile input', () => hostileCases(ctx));
     describe('fd hygiene', () => hygieneCases(ctx));
     describe('action sequences against a reference model', () => modelCases(ctx));
-    if (process.platform === 'win32') describe('Windows: termination, hostile input and handle hygiene', () => windowsCases(ctx));
+    if (process.platform === 'win32') describe('Windows: termination, hostile input, handle hygiene and action sequences', () => windowsCases(ctx));
   });
 
   afterAll?.(() => scratch && rmSync(scratch, { recursive: true, force: true }));
