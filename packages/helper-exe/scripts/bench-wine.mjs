@@ -14,7 +14,8 @@ const ballastMiB = Number(process.env.BENCH_BALLAST_MIB ?? 0);
 // Wine creates a process by forking the Unix process that asks: the parent's size may matter. Touched, in 1 GiB pieces.
 const ballast = Array.from({ length: Math.ceil(ballastMiB / 1024) }, (_, i) => Buffer.alloc(Math.min(1024, ballastMiB - 1024 * i) * 1024 * 1024, 1));
 const ntdll = createNtdllBackend();
-const helper = createHelperBackend({ min: 2 });
+// A warm pool: helpers must not retire between this case's turns (a round takes seconds under Wine).
+const helper = createHelperBackend({ min: 2, idleTimeoutMs: 600_000 });
 
 /** Each case resolves to [ms until spawn returned with a pid, ms until the child was collected]. */
 function childProcess(stdio) {
@@ -63,6 +64,7 @@ for (let round = 0; round < rounds; round++)
     await settle();
     const delay = monitorEventLoopDelay({ resolution: 1 });
     delay.enable();
+    await new Promise((resolve) => setTimeout(resolve, 5)); // the monitor's timer runs: the spawn call itself is counted
     samples.get(c.name).push(await c.fn());
     await settle();
     delay.disable();
@@ -73,7 +75,7 @@ await helper.dispose();
 
 const median = (values) => values.sort((a, b) => a - b)[values.length >> 1];
 const stats = Object.fromEntries([...samples].map(([name, rows]) => [name, { toPid: median(rows.map((r) => r[0])), total: median(rows.map((r) => r[1])) }]));
-console.log(`Windows node ${process.version} under Wine, ${rounds} interleaved rounds, parent ballast ${ballast.reduce((n, b) => n + b.length, 0) >> 20} MiB, helper pool ${JSON.stringify(helperStats)}`);
+console.log(`Windows node ${process.version} under Wine, ${rounds} interleaved rounds, parent ballast ${ballast.reduce((n, b) => n + b.length, 0) / 2 ** 20} MiB, helper pool ${JSON.stringify(helperStats)}`);
 console.log('median ms: time to pid (the spawn call: it is synchronous) | spawn to child collected | longest event-loop stall, refills included');
 for (const [name, s] of Object.entries(stats))
   console.log(`  ${name.padEnd(28)} ${s.toPid.toFixed(2).padStart(8)} ms | ${s.total.toFixed(1).padStart(7)} ms | ${blocked.get(name).toFixed(1).padStart(7)} ms`);
