@@ -23,9 +23,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Waits (up to `ms`) until the fd or handle count is back to `before` (or lower) and no child is
- * left that was not there before; returns what is still different, or undefined.
+ * left that was not there before; returns what is still different, or undefined. On Windows the
+ * thread pool keeps a wait bucket (a thread and an event handle) for each 63 waits in flight, and
+ * lets it go 5 s after its last wait ends (Wine measured): hence the longer default there.
  */
-export async function settledDifference(before: Footprint, ms = 3000): Promise<string | undefined> {
+export async function settledDifference(before: Footprint, ms = process.platform === 'win32' ? 10_000 : 3000): Promise<string | undefined> {
   if (process.platform !== 'win32') return proc.settledDifference(before, ms);
   const deadline = Date.now() + ms;
   for (;;) {
