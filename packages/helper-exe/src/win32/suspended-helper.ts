@@ -47,6 +47,9 @@ export class SuspendedHelper {
   readonly process: bigint;
   /** Every byte the helper wrote, once the control pipe closed (at its reply, or when it died). */
   readonly reply: Promise<Buffer>;
+  /** Resolves once the helper has ended and its handles are closed. */
+  readonly ended: Promise<void>;
+  #markEnded!: () => void;
   #api: Win32Api;
   #thread: bigint | undefined;
   #job: bigint | undefined;
@@ -56,6 +59,7 @@ export class SuspendedHelper {
 
   constructor(api: Win32Api, helperPath: string) {
     this.#api = api;
+    this.ended = new Promise((resolve) => (this.#markEnded = resolve));
     const pipe = controlPipe(api);
     let created;
     try {
@@ -201,5 +205,6 @@ export class SuspendedHelper {
     if (this.#job !== undefined) this.#api.NtClose(this.#job);
     this.#job = undefined;
     this.#api.NtClose(this.process);
+    this.#markEnded();
   }
 }

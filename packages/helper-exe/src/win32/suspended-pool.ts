@@ -4,7 +4,7 @@
  * every warm helper retires after `idleTimeoutMs` without a spawn, a warm helper that dies is
  * replaced, and warm-up pauses after a few start failures in a row. Creating a helper blocks for
  * one process creation, so the pool refills one helper per turn of the event loop, and only once
- * the request's helper has started its program.
+ * the request's program has ended or run a while.
  */
 import { availableParallelism } from 'node:os';
 import { SuspendedHelper } from './suspended-helper.js';
@@ -17,6 +17,8 @@ export interface SuspendedPoolSettings {
 }
 
 const MAX_START_FAILURES = 3;
+/** A program running this long no longer holds back the refill (see take()). */
+const REFILL_AFTER_MS = 1000;
 /**
  * Helpers creating their programs at once. Each already has its pid, so a request that waits here
  * loses no time to pid; unbounded, a burst of requests has hundreds of helpers create processes at
@@ -61,9 +63,11 @@ export class SuspendedPool {
       this.stats.coldStarted++;
     }
     helper.setActive(true);
-    // Refill once this helper has started its program (or died): a refill started at once would
-    // compete with that program's creation for the CPU.
-    void helper.reply.then(() => this.#scheduleRefill());
+    // A refill creates a process, which blocks the event loop: not while this request's program is
+    // being created, nor while a short one runs (its exit would be noticed late), but once it ended
+    // or has run a while.
+    const ranAWhile = helper.reply.then(() => new Promise<void>((resolve) => setTimeout(resolve, REFILL_AFTER_MS).unref()));
+    void Promise.race([helper.ended, ranAWhile]).then(() => this.#scheduleRefill());
     return helper;
   }
 
