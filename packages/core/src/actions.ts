@@ -97,11 +97,12 @@ export function isOpenInParent(fd: number): boolean {
  * An error names the index of the action and what is wrong with it.
  * `dup2` sources must be open in the parent or made by an earlier action, and not closed by
  * an earlier `close` or `closefrom` (every backend would then fail with EBADF, or worse, not).
+ * The child's fds 0-2 come from `stdio`, not from the parent's own 0-2, so they count as made.
  */
 export function validateActions(actions: unknown): Action[] {
   if (actions === undefined) return [];
   if (!Array.isArray(actions)) throw new InvalidActionError(0, `actions must be an array, got ${typeof actions}`);
-  const madeByActions = new Set<number>();
+  const madeByActions = new Set<number>([0, 1, 2]);
   const closedBy = new Map<number, number>();
   let closedFrom: { fd: number; index: number } | undefined;
   const made = (fd: number) => {

@@ -7,7 +7,10 @@ import { errnoName, InvalidArgumentError, SpawnError, spawnHint, UnsupportedActi
 
 type Slot = 'pipe' | 'ignore' | number;
 
-const ACTIONS: ActionOp[] = ['dup2', 'close', 'open', 'chdir', 'setsid', 'sigdefault', 'sigmask', 'setuid', 'setgid'];
+// On Windows child_process has no signal dispositions, masks or credentials; setsid stays (a detached process group).
+const ACTIONS: ActionOp[] = process.platform === 'win32'
+  ? ['dup2', 'close', 'open', 'chdir', 'setsid']
+  : ['dup2', 'close', 'open', 'chdir', 'setsid', 'sigdefault', 'sigmask', 'setuid', 'setgid'];
 
 /**
  * Translates the action list into child_process options by replaying it on a table of the

@@ -37,6 +37,12 @@ describe('validateActions', () => {
     invalid([{ op: 'open', fd: 999_999, path: '/dev/null' }, { op: 'close', fd: 999_999 }, { op: 'dup2', from: 999_999, to: 1 }], 2, /not open/);
   });
 
+  test("the child's standard fds come from stdio: usable as dup2 sources until an action closes them", () => {
+    expect(() => validateActions([{ op: 'dup2', from: 1, to: 2 }, { op: 'dup2', from: 0, to: 7 }])).not.toThrow();
+    invalid([{ op: 'close', fd: 1 }, { op: 'dup2', from: 1, to: 2 }], 1, /actions\[0\] closed it/);
+    invalid([{ op: 'closefrom', fd: 0 }, { op: 'dup2', from: 2, to: 1 }], 1, /actions\[0\] closed it/);
+  });
+
   test('open flags map to O_* numbers', () => {
     expect(openFlagsNumber(undefined)).toBe(constants.O_RDONLY);
     expect(openFlagsNumber('a')).toBe(constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND);
