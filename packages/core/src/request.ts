@@ -106,7 +106,11 @@ function checkArgLengths(argv: string[], env: Record<string, string>, command: s
     throw new SpawnError(`${what} is ${bytes} bytes: exec takes at most ${MAX_ARG_STRLEN - 1} per argument or variable`, { errno: 'E2BIG', command, hint: spawnHint('E2BIG') });
   };
   argv.forEach((arg, i) => tooLong(arg) && refuse(i === 0 ? 'argv0' : `args[${i - 1}]`, Buffer.byteLength(arg)));
-  for (const key in env) if (tooLong(`${key}=${env[key]}`)) refuse(`env.${key}`, Buffer.byteLength(`${key}=${env[key]}`));
+  for (const key in env) {
+    const value = env[key];
+    // Length first: building every "key=value" string would cost more than the check itself.
+    if (key.length + value.length + 1 >= MAX_ARG_STRLEN / 3 && tooLong(`${key}=${value}`)) refuse(`env.${key}`, Buffer.byteLength(`${key}=${value}`));
+  }
 }
 
 /** Refuses actions the backend cannot carry out exactly, naming the backends that can. */
