@@ -39,6 +39,11 @@ export class FdPassingError extends Error {
   }
 }
 
+/** The error says the other end of the socket is gone (the process died or closed it). */
+export function peerGone(error: unknown): boolean {
+  return error instanceof FdPassingError && (error.errno === 'EPIPE' || error.errno === 'ECONNRESET');
+}
+
 export interface FdPassing {
   koffiVersion: string;
   /** A connected unix stream socket pair, both ends close-on-exec. */

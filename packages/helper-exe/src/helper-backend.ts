@@ -28,14 +28,22 @@ export interface HelperExeOptions {
    * which reaps the helpers it forks; with another starter every helper is started directly.
    */
   zygote?: boolean;
+  /**
+   * A request that finds no warm helper: 'starter' (default) runs it through the starter backend
+   * at once when that backend can carry out all its actions and none of them is an `open` (which
+   * may block); a helper started on the spot would cost that same spawn and a round trip more.
+   * 'helper' always starts a helper for it.
+   */
+  overflow?: 'starter' | 'helper';
 }
 
 export interface PoolStats {
   /** Warm helpers now. */
   warm: number;
-  /** Requests served by a warm helper, and by a helper started on the spot. */
+  /** Requests served by a warm helper, by a helper started on the spot, and by the starter itself (none warm). */
   warmTaken: number;
   coldStarted: number;
+  overflowed?: number;
   /** Warm helpers retired (idle, stale credentials, dispose) and replaced after dying. */
   retired: number;
   replaced: number;
@@ -86,6 +94,8 @@ export function createBackend(options: HelperExeOptions = {}): HelperExeBackend 
   let pool: HelperPool | undefined;
   const getStarter = () => (starter ??= resolveStarter(options.starter));
   if (options.zygote !== undefined && typeof options.zygote !== 'boolean') throw new InvalidArgumentError(`helper-exe option zygote must be a boolean, got ${String(options.zygote)}`);
+  if (options.overflow !== undefined && options.overflow !== 'starter' && options.overflow !== 'helper')
+    throw new InvalidArgumentError(`helper-exe option overflow must be 'starter' or 'helper', got ${String(options.overflow)}`);
   const getPool = () => {
     if (pool) return pool;
     const start = getStarter();
@@ -114,7 +124,7 @@ export function createBackend(options: HelperExeOptions = {}): HelperExeBackend 
       return { ok: true, detail: `${file} (protocol v${PROTOCOL_VERSION}, handshake ok), helpers started by the ${starterName} backend` };
     },
     spawn(request: SpawnRequest): SpawnedChild {
-      return spawnOnHelper(getPool(), request, fdPassing());
+      return spawnOnHelper(getPool(), request, fdPassing(), options.overflow === 'helper' ? undefined : getStarter());
     },
     async dispose() {
       const current = pool;
@@ -122,7 +132,7 @@ export function createBackend(options: HelperExeOptions = {}): HelperExeBackend 
       await current?.dispose();
     },
     stats() {
-      const counters = pool?.stats ?? { warmTaken: 0, coldStarted: 0, retired: 0, replaced: 0, forked: 0, zygotes: 0 };
+      const counters = pool?.stats ?? { warmTaken: 0, coldStarted: 0, overflowed: 0, retired: 0, replaced: 0, forked: 0, zygotes: 0 };
       return { warm: pool?.warmCount ?? 0, ...counters, zygotePid: pool?.zygotePid };
     },
     starter: getStarter,

@@ -9,7 +9,7 @@
  * pool costs nothing and never keeps Node running.
  */
 import type { Backend } from '@forkexec/core';
-import type { FdPassing } from './fd-passing.js';
+import { peerGone, type FdPassing } from './fd-passing.js';
 import { HelperProcess } from './helper-process.js';
 import { Zygote, type WatchChild } from './zygote.js';
 
@@ -49,7 +49,7 @@ export class HelperPool {
   #zygote: Zygote | undefined;
   #zygoteFailures = 0;
   /** Counters for tests and the benchmark: helpers forked by a zygote, zygotes started. */
-  readonly stats = { warmTaken: 0, coldStarted: 0, retired: 0, replaced: 0, forked: 0, zygotes: 0 };
+  readonly stats = { warmTaken: 0, coldStarted: 0, overflowed: 0, retired: 0, replaced: 0, forked: 0, zygotes: 0 };
 
   constructor(settings: PoolSettings) {
     this.#settings = settings;
@@ -63,6 +63,26 @@ export class HelperPool {
   /** The pid of the zygote serving the pool now, if any. */
   get zygotePid(): number | undefined {
     return this.#zygote?.isAlive ? this.#zygote.pid : undefined;
+  }
+
+  /** Whether a warm helper is there to take now. */
+  get hasWarm(): boolean {
+    return this.#warm.some((h) => h.isAlive);
+  }
+
+  /** A request ran without a helper because none was warm: demand, as for a helper started on the spot. */
+  overflowed(): void {
+    if (this.#disposed) throw new Error('the pool was disposed');
+    const active = this.#idleTimer !== undefined;
+    this.#touch();
+    if (active) this.#grow();
+    this.stats.overflowed++;
+    this.#scheduleRefill();
+  }
+
+  /** Empty while in use: demand outruns the warm set, so keep more warm (a pool waking from idle starts at min). */
+  #grow(): void {
+    this.#target = Math.min(this.#settings.max, Math.max(1, this.#target * 2));
   }
 
   /** A helper for one request: warm if possible. Throws when the starter cannot start one. */
@@ -86,8 +106,7 @@ export class HelperPool {
       helper = this.#warm.splice(index, 1)[0];
       this.stats.warmTaken++;
     } else {
-      // Empty while in use: demand outruns the warm set, so keep more warm (a pool waking from idle starts at min).
-      if (active) this.#target = Math.min(this.#settings.max, Math.max(1, this.#target * 2));
+      if (active) this.#grow();
       helper = this.#start();
       this.stats.coldStarted++;
     }
@@ -185,8 +204,8 @@ export class HelperPool {
     while (zygote?.isAlive && this.#warm.length + zygote.pendingCount < this.#target) {
       try {
         zygote.fork();
-      } catch {
-        this.#startFailures++; // out of fds, or the zygote just died: its end starts the next refill
+      } catch (error) {
+        if (!peerGone(error)) this.#startFailures++; // out of fds; a zygote that just died counts as such when its end is seen
         return;
       }
     }

@@ -1,10 +1,10 @@
 /** One request on one helper: fds planned and passed, the request sent, the outcome turned into the child's fate. */
 import {
   BackendUnavailableError, errnoName, SpawnError, spawnHint,
-  type ExitStatus, type SpawnedChild, type SpawnRequest,
+  type Backend, type ExitStatus, type SpawnedChild, type SpawnRequest,
 } from '@forkexec/core';
 import { closeHelperEnds, closePlan, parentStreams, planFds } from './fd-plan.js';
-import { FdPassingError, type FdPassing } from './fd-passing.js';
+import { FdPassingError, peerGone, type FdPassing } from './fd-passing.js';
 import type { HelperProcess, Outcome } from './helper-process.js';
 import type { HelperPool } from './pool.js';
 import { CWD_FAILED, encodeRequest, EXEC_FAILED, REQUEST_REFUSED, type EncodedRequest } from './wire.js';
@@ -34,8 +34,7 @@ function deliver(pool: HelperPool, request: EncodedRequest, fds: readonly number
       return helper;
     } catch (error) {
       void helper.retire();
-      const gone = error instanceof FdPassingError && (error.errno === 'EPIPE' || error.errno === 'ECONNRESET');
-      if (!gone || attempt === DELIVERY_ATTEMPTS)
+      if (!peerGone(error) || attempt === DELIVERY_ATTEMPTS)
         throw new SpawnError(`could not hand the request to a helper: ${(error as Error).message}`, { command, cause: error });
     }
   }
@@ -89,7 +88,26 @@ function planOrFail(request: SpawnRequest, native: FdPassing): ReturnType<typeof
   }
 }
 
-export function spawnOnHelper(pool: HelperPool, request: SpawnRequest, native: FdPassing): SpawnedChild {
+/**
+ * Whether `backend` may run `request` itself: it carries out every action, and none can block
+ * (an `open` of a FIFO waits for a writer; the starter would wait on the event loop, a helper waits
+ * in its own process).
+ */
+function canRun(backend: Backend, request: SpawnRequest): boolean {
+  const { actions } = backend.capabilities;
+  return request.actions.every((action) => action.op !== 'open' && actions.includes(action.op));
+}
+
+/**
+ * Runs `request` on a warm helper. With none warm, a helper started on the spot would cost a
+ * spawn by `overflow` (the starter) and a round trip more than that backend running the program
+ * itself: so it does, when it can (the pool grows meanwhile).
+ */
+export function spawnOnHelper(pool: HelperPool, request: SpawnRequest, native: FdPassing, overflow?: Backend): SpawnedChild {
+  if (overflow && !pool.hasWarm && canRun(overflow, request)) {
+    pool.overflowed();
+    return overflow.spawn(request);
+  }
   const plan = planOrFail(request, native);
   let helper: HelperProcess;
   try {

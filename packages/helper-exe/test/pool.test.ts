@@ -62,7 +62,7 @@ describe('helper-exe pool', () => {
     expect(childPids()).toEqual(children);
     expect((await run(backend, ['echo', 'first'])).stdout).toBe('first');
     await until(() => backend.stats().warm === 2, () => JSON.stringify(backend.stats()));
-    expect(backend.stats()).toMatchObject({ coldStarted: 1, warmTaken: 0 });
+    expect(backend.stats()).toMatchObject({ overflowed: 1, coldStarted: 0, warmTaken: 0 }); // none warm: the starter ran it
     const pid = run(backend, ['exit', '0']).pid;
     expect(backend.stats().warmTaken).toBe(1);
     expect(pid).toBeGreaterThan(0);
@@ -126,13 +126,16 @@ describe('helper-exe pool', () => {
     }
   });
 
-  it('pool exhaustion: more concurrent spawns than warm helpers start helpers on demand', async () => {
-    const backend = make({ min: 1, max: 3 });
+  it.each([
+    ['starter', 'run through the starter', 'overflowed'],
+    ['helper', 'start helpers on demand', 'coldStarted'],
+  ] as const)('pool exhaustion (overflow: %s): more concurrent spawns than warm helpers %s', async (overflow, _what, counter) => {
+    const backend = make({ min: 1, max: 3, overflow });
     await run(backend, ['exit', '0']);
     await until(() => backend.stats().warm === 1, () => JSON.stringify(backend.stats()));
     const results = await Promise.all(Array.from({ length: 40 }, (_, i) => run(backend, ['echo', `n${i}`, 'exit', String(i % 5)], { reject: false })));
     results.forEach((r, i) => expect([r.stdout, r.exitCode]).toEqual([`n${i}`, i % 5]));
-    expect(backend.stats().coldStarted).toBeGreaterThan(1);
+    expect(backend.stats()[counter]).toBeGreaterThan(1);
     await until(() => backend.stats().warm === 3, () => `demand raises the warm set to max: ${JSON.stringify(backend.stats())}`);
   });
 
@@ -253,6 +256,7 @@ describe('helper-exe pool', () => {
   it('the caller\'s kill() before the exec reports the signal, not a spawn error', async () => {
     const fifo = path.join(dir, 'kill-fifo');
     execFileSync('mkfifo', [fifo]);
+    // With an open (which may block) a request goes to a helper even when none is warm, never through the starter.
     const stuck = run(make(), ['exit', '0'], { actions: [{ op: 'open', fd: 5, path: fifo, flags: 'r' }], reject: false });
     await new Promise((resolve) => setTimeout(resolve, 50));
     stuck.kill('SIGTERM');
@@ -264,7 +268,7 @@ describe('helper-exe pool', () => {
     ['wrong-version', /failed the handshake: it speaks protocol version 99, this package version 1/],
   ])('a helper program that misbehaves before any request (%s) fails the probe, which says why', async (mode, message) => {
     const children = childPids();
-    const backend = make({ helperPath: fake(mode), min: 0 });
+    const backend = make({ helperPath: fake(mode), min: 0, overflow: 'helper' });
     const probe = backend.probe();
     expect(!probe.ok && probe.reason).toMatch(message);
     const error = await rejection(run(backend, ['echo', 'never']));
@@ -278,7 +282,7 @@ describe('helper-exe pool', () => {
     ['wrong-version', /protocol version 99, this package version 1/],
   ])('a helper that misbehaves in its hello (%s) past the probe fails only its request, with a SpawnError', async (mode, message) => {
     const children = childPids();
-    const backend = make({ helperPath: fake(mode), min: 0 });
+    const backend = make({ helperPath: fake(mode), min: 0, overflow: 'helper' });
     const child = backend.spawn({ file: '/bin/true', argv: ['true'], env: {}, actions: [], stdio: ['ignore', 'ignore', 'ignore'], command: 'true' });
     const error = await rejection(child.exited);
     expect(error.code).toBe('FORKEXEC_SPAWN');
@@ -293,7 +297,7 @@ describe('helper-exe pool', () => {
     ['crash-mid-request', /died before it could exec .*killed by SIGSEGV/],
   ])('a helper that misbehaves (%s) fails its request with a SpawnError and is not reused', async (mode, message) => {
     const children = childPids();
-    const backend = make({ helperPath: fake(mode), min: 0 });
+    const backend = make({ helperPath: fake(mode), min: 0, overflow: 'helper' });
     const error = await rejection(run(backend, ['echo', 'never']));
     expect(error.code).toBe('FORKEXEC_SPAWN');
     expect(error.message).toMatch(message);
@@ -303,7 +307,7 @@ describe('helper-exe pool', () => {
 
   it('warm helpers that die are replaced, and warm-up pauses when they keep dying', async () => {
     const children = childPids();
-    const backend = make({ helperPath: fake('dies-when-warm'), min: 2 });
+    const backend = make({ helperPath: fake('dies-when-warm'), min: 2, overflow: 'helper' });
     expect((await rejection(run(backend, ['exit', '0']))).message).toMatch(/died before it could exec .*exit code 3/);
     await until(() => backend.stats().replaced >= 3, () => JSON.stringify(backend.stats()));
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -317,7 +321,7 @@ describe('helper-exe pool', () => {
   });
 
   it('helpers can be started by the node backend when ntdll is not available', async () => {
-    const backend = make({ starter: 'node' });
+    const backend = make({ starter: 'node', overflow: 'helper' });
     expect(backend.starter().name).toBe('node');
     const child = run(backend, ['echo', 'via-node', 'exit', '4'], { reject: false });
     expect(child.pid).toBeGreaterThan(0);
@@ -346,6 +350,7 @@ describe('helper-exe pool', () => {
     expect(() => createBackend({ min: -1 })).toThrow(expect.objectContaining({ code: 'FORKEXEC_INVALID_ARGUMENT' }));
     expect(() => createBackend({ min: 5, max: 2 })).toThrow(/min \(5\) exceeds max \(2\)/);
     expect(() => createBackend({ idleTimeoutMs: 0 })).toThrow(/idleTimeoutMs/);
+    expect(() => createBackend({ overflow: 'never' as 'helper' })).toThrow(/overflow must be 'starter' or 'helper'/);
     expect(() => make({ starter: createBackend() }).starter()).toThrow(/cannot start its own helpers/);
   });
 });
