@@ -69,7 +69,8 @@ describe('ntdll reaping', () => {
   });
 
   it('a child reaped by someone else rejects with ECHILD instead of hanging', async () => {
-    const child = backend.spawn(request(['exit', '0']));
+    // Still running when spawn() returns (watch() reaps a child that is already gone at once).
+    const child = backend.spawn(request(['sleep', '100', 'exit', '0']));
     loadLibc().waitpid(child.pid!, new Int32Array(1), 0); // blocking: steals the status before the reaper runs
     await expect(child.exited).rejects.toMatchObject({ code: 'FORKEXEC_SPAWN', errno: 'ECHILD' });
   });
