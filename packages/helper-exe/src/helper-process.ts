@@ -46,7 +46,9 @@ export class HelperProcess {
   /** A helper started directly by the starter backend (the zygote forks the others). */
   static start(starter: Backend, helperPath: string, native: FdPassing): HelperProcess {
     const { fd, child } = startHelperProgram(starter, helperPath, native);
-    return new HelperProcess(fd, child);
+    // Never unref'd: unref'd pids make ntdll's reaper (as of this writing) leave children it starts
+    // later unreferenced too, so Node could exit before they end. Idle, they retire after idleTimeoutMs.
+    return new HelperProcess(fd, { pid: child.pid, exited: child.exited, kill: (signal) => child.kill(signal) });
   }
 
   readonly child: RefableChild;

@@ -53,8 +53,10 @@ export class Zygote {
     this.#watch = watch;
     this.#events = events;
     this.#socket = new Socket({ fd, readable: true, writable: false });
-    this.#socket.unref(); // an idle pool must not keep Node alive
-    child.unref?.();
+    // The zygote's exit watch stays referenced: unref'd, ntdll's reaper (as of this writing) leaves
+    // children it starts afterwards unreferenced too, and Node could exit before they end. An idle
+    // pool still lets Node exit: it stops the zygote after idleTimeoutMs.
+    this.#socket.unref();
     const reader = new ReplyReader();
     this.#socket.on('data', (chunk: Buffer) => {
       try {
