@@ -70,7 +70,10 @@ export class Reaper {
         if (this.#pending.size === 0) this.#idle();
         return;
       }
-      if (this.#signalSeen && this.#timer) return;
+      if (this.#signalSeen && this.#timer) {
+        this.#refTimer(); // the timer may be unreferenced (every other pending child unref'd): this one keeps Node alive
+        return;
+      }
       this.#pollMs = FIRST_POLL_MS;
       this.#arm();
     });

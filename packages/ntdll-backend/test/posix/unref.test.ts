@@ -21,3 +21,16 @@ test('unref() lets Node exit while the child runs; without it Node waits for the
   expect(childAliveWhenNodeExits(true)).toBe('alive');
   expect(childAliveWhenNodeExits(false)).toBe('gone');
 });
+
+test('a child started while every other pending child is unref\'d still keeps Node alive', () => {
+  const script = `
+    const { backend } = await import(${JSON.stringify(dist)});
+    const start = (ms) => backend.spawn({ file: '/bin/sleep', argv: ['sleep', ms], env: {}, actions: [], stdio: ['ignore', 'ignore', 'ignore'], command: 'sleep ' + ms });
+    await start('0').exited; // a SIGCHLD has been seen: the reaper's timer now only polls as a safety net
+    const idle = start('5');
+    idle.unref();
+    const awaited = start('0.3');
+    awaited.exited.then(() => console.log('awaited child reaped'));
+    process.on('exit', () => process.kill(idle.pid, 'SIGKILL'));`;
+  expect(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).trim()).toBe('awaited child reaped');
+});
