@@ -162,6 +162,7 @@ export class HelperProcess {
 
   /** Ends an idle helper: closing the socket makes it exit; SIGKILL makes sure. Resolves once reaped. */
   async retire(): Promise<void> {
+    this.child.ref?.(); // awaited now (dispose): an unreferenced wait would let Node exit before the reaping
     this.#socket.destroy();
     this.child.kill('SIGKILL');
     await this.exited.catch(() => {});

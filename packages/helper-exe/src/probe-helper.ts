@@ -27,7 +27,6 @@ function handshake(starter: Backend, file: string, native: FdPassing): string | 
     return `the helper program ${file} does not start with the ${starter.name} backend: ${(error as Error).message.split('\n')[0]}`;
   }
   const { fd, child } = started;
-  child.unref?.();
   child.exited.catch(() => {});
   try {
     const frame = Buffer.alloc(FRAME_SIZE);

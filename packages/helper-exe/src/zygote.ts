@@ -153,7 +153,6 @@ export class Zygote {
           const hello = reader.push(chunk).find((r): r is Extract<Reply, { kind: 'hello' }> => r.kind === 'hello');
           if (hello && !child) {
             child = this.#watch(hello.pid);
-            child.unref?.();
             child.kill('SIGKILL');
           }
         } catch {}

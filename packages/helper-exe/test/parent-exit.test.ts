@@ -10,7 +10,7 @@ const built = existsSync(dist) && existsSync(path.join(__dirname, '..', 'dist', 
 const maybe = built ? it : it.skip;
 
 /** Runs a parent that spawns once, prints the pids of its children (warm helpers and the zygote), then ends as `how` says. */
-function parent(how: 'exit' | 'natural'): { helpers: number[]; ms: number } {
+function parent(how: 'exit' | 'natural' | 'dispose'): { helpers: number[]; ms: number; after: string } {
   const script = `
     import { readdirSync, readFileSync } from 'node:fs';
     import { forkBeforeExec } from '@forkexec/core';
@@ -23,12 +23,14 @@ function parent(how: 'exit' | 'natural'): { helpers: number[]; ms: number } {
     });
     console.log(children.join(' '));
     ${how === 'exit' ? 'process.exit(0);' : ''}
+    ${how === 'dispose' ? "await backend.dispose(); console.log('disposed');" : ''}
   `;
   const started = Date.now();
   const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', cwd: path.join(__dirname, '..'), timeout: 20_000 });
   expect(run.stderr).toBe('');
   expect(run.status).toBe(0);
-  return { helpers: run.stdout.trim().split(' ').map(Number), ms: Date.now() - started };
+  const [pids, after = ''] = run.stdout.trim().split('\n');
+  return { helpers: pids.split(' ').map(Number), ms: Date.now() - started, after };
 }
 
 describe('the parent\'s exit', () => {
@@ -38,6 +40,12 @@ describe('the parent\'s exit', () => {
     const { helpers } = parent('exit');
     expect(helpers.length).toBeGreaterThanOrEqual(4); // three warm, the zygote (and maybe the probe's helper, exiting)
     await until(() => helpers.every((pid) => ['gone', 'Z'].includes(processState(pid))), () => helpers.map((p) => `${p}:${processState(p)}`).join(' '));
+  });
+
+  maybe('dispose() with nothing else keeping Node alive: it waits until every helper and the zygote are reaped', async () => {
+    const { helpers, after } = parent('dispose');
+    expect(after).toBe('disposed'); // not exit code 13 with dispose() still waiting
+    expect(helpers.every((pid) => processState(pid) === 'gone')).toBe(true);
   });
 
   maybe('running out of work: Node exits once the pool retires its idle helpers, leaving none', async () => {
