@@ -111,10 +111,12 @@ export class HelperPool {
       this.stats.coldStarted++;
     }
     helper.setActive(true);
+    // Refill once this helper has exec'd (or failed): refilling right away would put our work, and
+    // the zygote's fork, on the CPU ahead of the helper that is about to run the program.
     void helper.outcome.then((outcome) => {
       if (outcome.kind === 'exec') this.#startFailures = 0; // helpers work: warm-up may resume
+      this.#scheduleRefill();
     });
-    this.#scheduleRefill();
     return helper;
   }
 
