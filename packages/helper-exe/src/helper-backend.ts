@@ -29,10 +29,11 @@ export interface HelperExeOptions {
    */
   zygote?: boolean;
   /**
-   * A request that finds no warm helper: 'starter' (default) runs it through the starter backend
-   * at once when that backend can carry out all its actions and none of them is an `open` (which
-   * may block); a helper started on the spot would cost that same spawn and a round trip more.
-   * 'helper' always starts a helper for it.
+   * A request that finds no warm helper: 'helper' (default) starts a helper for it on the spot;
+   * 'starter' runs it through the starter backend at once when that backend can carry out all its
+   * actions and none of them is an `open` (which may block): cheaper (a helper started on the spot
+   * costs that same spawn and a round trip more), but the pool's own fds and children then change
+   * behind the caller's back more often.
    */
   overflow?: 'starter' | 'helper';
 }
@@ -124,7 +125,7 @@ export function createBackend(options: HelperExeOptions = {}): HelperExeBackend 
       return { ok: true, detail: `${file} (protocol v${PROTOCOL_VERSION}, handshake ok), helpers started by the ${starterName} backend` };
     },
     spawn(request: SpawnRequest): SpawnedChild {
-      return spawnOnHelper(getPool(), request, fdPassing(), options.overflow === 'helper' ? undefined : getStarter());
+      return spawnOnHelper(getPool(), request, fdPassing(), options.overflow === 'starter' ? getStarter() : undefined);
     },
     async dispose() {
       const current = pool;

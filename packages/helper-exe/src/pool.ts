@@ -76,6 +76,9 @@ export class HelperPool {
     const active = this.#idleTimer !== undefined;
     this.#touch();
     if (active) this.#grow();
+    // Warm-up paused after helpers kept failing resumes when a request execs on a helper; with none
+    // warm, none can: each overflowing request allows one more refill.
+    this.#startFailures = Math.min(this.#startFailures, MAX_START_FAILURES - 1);
     this.stats.overflowed++;
     this.#scheduleRefill();
   }
