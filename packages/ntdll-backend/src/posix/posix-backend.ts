@@ -5,10 +5,10 @@ import {
   type ActionOp, type Backend, type ProbeResult, type SpawnedChild, type SpawnOptions, type SpawnRequest,
 } from '@forkexec/core';
 import { blameAction } from './blame-action.js';
-import { loadLibc, WNOHANG, type Libc } from './libc.js';
+import { loadLibc } from './libc.js';
 import { PosixChild } from './posix-child.js';
 import { posixSpawn, posixSpawnOffThread, type SpawnOutcome } from './posix-spawn.js';
-import { Reaper } from './reaper.js';
+import { sharedReaper } from './shared-reaper.js';
 import { planSpawn, readsParentFds } from './spawn-plan.js';
 import { closeAfterSpawn, closeStdio, openStdio, stdioStreams } from './stdio.js';
 
@@ -17,14 +17,6 @@ import { closeAfterSpawn, closeStdio, openStdio, stdioStreams } from './stdio.js
  * and nice have no posix_spawn equivalent: core refuses them and names the backends that can.
  */
 export const POSIX_ACTIONS: readonly ActionOp[] = ['dup2', 'close', 'open', 'chdir', 'setsid', 'setpgid', 'sigdefault', 'sigmask', 'closefrom'];
-
-let reaper: Reaper | undefined;
-
-function reaperFor(libc: Libc): Reaper {
-  if (reaper) return reaper;
-  const waitpid = Object.assign((pid: number, status: Int32Array) => libc.waitpid(pid, status, WNOHANG), { errno: () => libc.errno() });
-  return (reaper = new Reaper(waitpid));
-}
 
 function parentFds(): number[] {
   return readdirSync('/proc/self/fd').map(Number);
@@ -36,7 +28,7 @@ function parentFds(): number[] {
  */
 function spawn(request: SpawnRequest, options: SpawnOptions = {}): SpawnedChild {
   const libc = loadLibc();
-  const children = reaperFor(libc);
+  const children = sharedReaper();
   const deferred = options.deferPid === true && !readsParentFds(request);
   const stdio = openStdio(request, libc, deferred);
   // Core resolved every path (program, cwd, action paths) to an absolute one: a later process.chdir() cannot change them.

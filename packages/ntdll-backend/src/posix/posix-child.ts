@@ -65,14 +65,7 @@ export class PosixChild implements SpawnedChild {
       this.#signals.push(signal); // sent as soon as the child runs
       return true;
     }
-    if (!this.#reaper.isPending(this.pid)) return false;
-    try {
-      process.kill(this.pid, signal);
-      return true;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
-      throw error; // an unknown signal name, or EPERM: the caller's mistake, not "already gone"
-    }
+    return this.#reaper.kill(this.pid, signal);
   }
 
   ref(): void {

@@ -98,6 +98,18 @@ export class Reaper {
     return this.#pending.has(pid);
   }
 
+  /** Sends `signal` to a pending child; false when it is already gone (reaped, or ESRCH). */
+  kill(pid: number, signal: NodeJS.Signals | number): boolean {
+    if (!this.isPending(pid)) return false;
+    try {
+      process.kill(pid, signal);
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
+      throw error; // an unknown signal name, or EPERM: the caller's mistake, not "already gone"
+    }
+  }
+
   get pendingCount(): number {
     return this.#pending.size;
   }

@@ -5,20 +5,10 @@
  * SIGCHLD, never waitpid(-1).
  */
 import type { SpawnedChild } from '@forkexec/core';
-import { loadLibc, WNOHANG } from './libc.js';
-import { Reaper } from './reaper.js';
+import { sharedReaper } from './shared-reaper.js';
 
 /** A watched child: exit status, signals and whether waiting keeps Node alive; no stdio. */
 export type WatchedChild = Pick<SpawnedChild, 'exited' | 'kill'> & { pid: number; ref(): void; unref(): void };
-
-let reaper: Reaper | undefined;
-
-function sharedReaper(): Reaper {
-  if (reaper) return reaper;
-  const libc = loadLibc();
-  const waitpid = Object.assign((pid: number, status: Int32Array) => libc.waitpid(pid, status, WNOHANG), { errno: () => libc.errno() });
-  return (reaper = new Reaper(waitpid));
-}
 
 /**
  * Starts watching `pid`, which must be a child of this process not watched by anything else.
@@ -35,16 +25,7 @@ export function watchExit(pid: number): WatchedChild {
   return {
     pid,
     exited,
-    kill(signal = 'SIGTERM') {
-      if (!children.isPending(pid)) return false;
-      try {
-        process.kill(pid, signal);
-        return true;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
-        throw error;
-      }
-    },
+    kill: (signal = 'SIGTERM') => children.kill(pid, signal),
     ref: () => children.setRef(pid, true),
     unref: () => children.setRef(pid, false),
   };
