@@ -115,10 +115,12 @@ export class HelperPool {
     }
     helper.setActive(true);
     // Refill once this helper has exec'd (or failed): refilling right away would put our work, and
-    // the zygote's fork, on the CPU ahead of the helper that is about to run the program.
+    // the zygote's fork, on the CPU ahead of the helper that is about to run the program. At once
+    // then, not on a later tick: the request's own `exited` follows from the same outcome, and the
+    // pool's fds are back to their count before the caller sees the result.
     void helper.outcome.then((outcome) => {
       if (outcome.kind === 'exec') this.#startFailures = 0; // helpers work: warm-up may resume
-      this.#scheduleRefill();
+      if (!this.#disposed) this.#refill();
     });
     return helper;
   }
