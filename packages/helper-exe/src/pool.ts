@@ -114,13 +114,19 @@ export class HelperPool {
       this.stats.coldStarted++;
     }
     helper.setActive(true);
-    // Refill once this helper has exec'd (or failed): refilling right away would put our work, and
-    // the zygote's fork, on the CPU ahead of the helper that is about to run the program. At once
-    // then, not on a later tick: the request's own `exited` follows from the same outcome, and the
-    // pool's fds are back to their count before the caller sees the result.
+    // Refill once this helper has exec'd (or failed), on a later tick: refilling sooner puts our work
+    // and the zygote's fork on the CPU ahead of the program. The socket of its replacement is made
+    // at once, so that the caller, whose result follows from the same outcome, never sees the pool
+    // one fd short.
     void helper.outcome.then((outcome) => {
       if (outcome.kind === 'exec') this.#startFailures = 0; // helpers work: warm-up may resume
-      if (!this.#disposed) this.#refill();
+      const zygote = this.#zygote;
+      if (zygote?.isAlive && !this.#disposed && this.#idleTimer && this.#warm.length + zygote.pendingCount + zygote.reservedCount < this.#target) {
+        try {
+          zygote.reserve();
+        } catch {} // out of fds: the refill finds out too
+      }
+      this.#scheduleRefill();
     });
     return helper;
   }

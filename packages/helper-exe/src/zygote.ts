@@ -39,6 +39,8 @@ export class Zygote {
   readonly #events: ZygoteEvents;
   /** Our ends of the sockets of helpers asked for and not answered yet, in request order. */
   readonly #pending: number[] = [];
+  /** Socketpairs made ahead for the next forks. */
+  readonly #reserved: [number, number][] = [];
   /** Orphans being found and ended after the zygote's death; dispose waits for them. */
   readonly #salvaging: Promise<void>[] = [];
   #sawHello = false;
@@ -82,15 +84,27 @@ export class Zygote {
     return this.#ended === undefined;
   }
 
-  /** Helpers asked for and not delivered yet. */
+  /** Helpers asked for and not delivered yet, and those whose socketpair is made (reserve). */
   get pendingCount(): number {
     return this.#pending.length;
+  }
+
+  get reservedCount(): number {
+    return this.#reserved.length;
+  }
+
+  /**
+   * Makes the socketpair of the next helper now, for a fork() on a later tick: the pool's fds stay
+   * counted while a used helper's socket goes. Throws FdPassingError (EMFILE).
+   */
+  reserve(): void {
+    this.#reserved.push(this.#native.socketpair());
   }
 
   /** Asks for one more helper; it arrives through `events.helper`. Throws FdPassingError (EMFILE, EPIPE...). */
   fork(): void {
     if (this.#ended) throw new Error(`the zygote is gone: ${this.#ended}`);
-    const [ours, theirs] = this.#native.socketpair();
+    const [ours, theirs] = this.#reserved.shift() ?? this.#native.socketpair();
     try {
       this.#native.sendWithFds(this.#fd, [REQUEST], [theirs]);
     } catch (error) {
@@ -138,6 +152,7 @@ export class Zygote {
     this.#socket.destroy();
     this.child.kill('SIGKILL');
     for (const fd of this.#pending.splice(0)) this.#salvaging.push(this.#salvage(fd));
+    for (const pair of this.#reserved.splice(0)) pair.forEach((fd) => closeSync(fd));
     this.#events.ended(why, this.#served);
   }
 
