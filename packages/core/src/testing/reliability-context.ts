@@ -1,5 +1,6 @@
 /** What every section of the reliability suite shares: the backend, test registration, spawning and counting. */
 import assert from 'node:assert/strict';
+import { open } from 'node:fs/promises';
 import type { ActionOp } from '../actions.js';
 import type { Backend } from '../backend.js';
 import type { Options } from '../options.js';
@@ -71,6 +72,37 @@ export async function rejectsWith(promise: PromiseLike<unknown>, code: string, e
     return true;
   });
   return caught!;
+}
+
+/** Opens and closes files on the libuv threadpool until stopped: fds (handles on Windows) appear and vanish at any moment. */
+export function churnFiles(file: string, workers = 4): { stop: () => Promise<number> } {
+  let running = true;
+  let opened = 0;
+  const loops = Array.from({ length: workers }, async () => {
+    while (running) {
+      const handle = await open(file, 'r');
+      opened++;
+      await handle.close();
+    }
+  });
+  return {
+    stop: async () => {
+      running = false;
+      await Promise.all(loops);
+      return opened;
+    },
+  };
+}
+
+/** A child killed while it writes: output so far arrives, the kill is reported, and the next spawn works. */
+export async function killedMidOutput({ run, tally }: ReliabilityContext): Promise<void> {
+  const killed = run(['spew', '1', String(64 * MiB)], { reject: false });
+  killed.stdout!.once('data', () => killed.kill('SIGKILL'));
+  tally.faults++;
+  const r = await killed;
+  assert.equal(r.signal, 'SIGKILL');
+  assert.ok(r.stdout.length > 0 && r.stdout.length < 64 * MiB);
+  assert.equal((await run(['echo', 'next'])).stdout, 'next');
 }
 
 /** Settles to the result or the error, never throws. */

@@ -1,32 +1,11 @@
 /** fd hygiene: a child receives exactly the fds the request names, even while the parent is busy opening files. */
 import assert from 'node:assert/strict';
 import { closeSync, openSync, writeFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import path from 'node:path';
 import type { Action, ActionOp } from '../actions.js';
 import type { Options } from '../options.js';
-import { linuxOnly, notOnWindows, type ReliabilityContext } from './reliability-context.js';
+import { churnFiles, linuxOnly, notOnWindows, type ReliabilityContext } from './reliability-context.js';
 import { footprint, inheritableFds, settledDifference } from './proc.js';
-
-/** Opens and closes files on the libuv threadpool until stopped: fds appear and vanish at any moment. */
-function churnFiles(file: string, workers = 4): { stop: () => Promise<number> } {
-  let running = true;
-  let opened = 0;
-  const loops = Array.from({ length: workers }, async () => {
-    while (running) {
-      const handle = await open(file, 'r');
-      opened++;
-      await handle.close();
-    }
-  });
-  return {
-    stop: async () => {
-      running = false;
-      await Promise.all(loops);
-      return opened;
-    },
-  };
-}
 
 interface FdCase {
   title: string;

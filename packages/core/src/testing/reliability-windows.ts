@@ -10,33 +10,13 @@ import path from 'node:path';
 import type { Action, ActionOp } from '../actions.js';
 import { forkBeforeExec } from '../fork-before-exec.js';
 import type { Options, Result } from '../options.js';
-import { MiB, outcome, type ReliabilityContext } from './reliability-context.js';
+import { churnFiles, killedMidOutput, MiB, outcome, type ReliabilityContext } from './reliability-context.js';
 import { footprint, footprintUnavailable, settledDifference } from './reliability-footprint.js';
 import { closeHandle, handleOfFd, inheritableCopy, win32Unavailable } from './reliability-win32.js';
 import { windowsModelCases } from './reliability-windows-model.js';
 
 /** The signals that end a Windows process (TerminateProcess), as libuv and the ntdll backend take them. */
 const TERMINATING = ['SIGTERM', 'SIGKILL', 'SIGINT', 'SIGQUIT'] as const satisfies readonly NodeJS.Signals[];
-
-/** Opens and closes files on the libuv threadpool until stopped: handles appear and vanish at any moment. */
-function churnFiles(file: string, workers = 4): { stop: () => Promise<number> } {
-  let running = true;
-  let opened = 0;
-  const loops = Array.from({ length: workers }, async () => {
-    while (running) {
-      const handle = await open(file, 'r');
-      opened++;
-      await handle.close();
-    }
-  });
-  return {
-    stop: async () => {
-      running = false;
-      await Promise.all(loops);
-      return opened;
-    },
-  };
-}
 
 interface HandleCase {
   title: string;
@@ -80,13 +60,7 @@ export function windowsCases(ctx: ReliabilityContext): void {
     const closed = await piped;
     assert.equal(closed.signal, null);
     assert.equal(closed.exitCode, 120, 'the probe exits 120 when a write fails');
-    const killed = run(['spew', '1', String(64 * MiB)], { reject: false });
-    killed.stdout!.once('data', () => killed.kill('SIGKILL'));
-    tally.faults++;
-    const r = await killed;
-    assert.equal(r.signal, 'SIGKILL');
-    assert.ok(r.stdout.length > 0 && r.stdout.length < 64 * MiB);
-    assert.equal((await run(['echo', 'next'])).stdout, 'next');
+    await killedMidOutput(ctx);
   });
 
   test('cmd.exe syntax is plain data: metacharacters in the file name and arguments never reach a shell', async () => {
