@@ -34,6 +34,7 @@ function identity(): string {
 
 /** Warm-up pauses after this many warm helpers die or fail to start in a row. */
 const MAX_START_FAILURES = 3;
+const EAGAIN = 11;
 /** The pool stops using a zygote after this many in a row end without forking a helper. */
 const MAX_ZYGOTE_FAILURES = 3;
 
@@ -165,8 +166,9 @@ export class HelperPool {
     try {
       const zygote: Zygote = new Zygote(starter, helperPath, native, watch, {
         helper: (helper) => this.#adopt(helper, zygote),
-        forkFailed: () => {
+        forkFailed: (errno) => {
           this.#startFailures++;
+          if (errno === EAGAIN) this.#target = this.#settings.min; // at the process limit: leave the slots to others
           this.#scheduleRefill();
         },
         ended: (_why, served) => {
