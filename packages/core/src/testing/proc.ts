@@ -65,6 +65,21 @@ export function childProcesses(): Map<number, string> {
   return children;
 }
 
+/** Tasks (threads) of processes whose real uid is `uid`, machine-wide: what RLIMIT_NPROC counts. */
+export function tasksOfUser(uid: number): number {
+  let tasks = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const status = readFileSync(`/proc/${entry}/status`, 'utf8');
+      if (Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]) === uid) tasks += Number(/^Threads:\s+(\d+)/m.exec(status)?.[1] ?? 1);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return tasks;
+}
+
 /** A snapshot of what a spawner may leak: open fds and child processes. */
 export interface Footprint {
   fds: number[];
