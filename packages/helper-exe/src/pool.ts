@@ -8,6 +8,7 @@
  * `max`; after `idleTimeoutMs` without a spawn every warm helper and the zygote retire, so an idle
  * pool costs nothing and never keeps Node running.
  */
+import { constants as osConstants } from 'node:os';
 import type { Backend } from '@forkexec/core';
 import { peerGone, type FdPassing } from './fd-passing.js';
 import { HelperProcess } from './helper-process.js';
@@ -34,7 +35,6 @@ function identity(): string {
 
 /** Warm-up pauses after this many warm helpers die or fail to start in a row. */
 const MAX_START_FAILURES = 3;
-const EAGAIN = 11;
 /** The pool stops using a zygote after this many in a row end without forking a helper. */
 const MAX_ZYGOTE_FAILURES = 3;
 
@@ -168,7 +168,7 @@ export class HelperPool {
         helper: (helper) => this.#adopt(helper, zygote),
         forkFailed: (errno) => {
           this.#startFailures++;
-          if (errno === EAGAIN) this.#target = this.#settings.min; // at the process limit: leave the slots to others
+          if (errno === osConstants.errno.EAGAIN) this.#target = this.#settings.min; // at the process limit: leave the slots to others
           this.#scheduleRefill();
         },
         ended: (_why, served) => {
