@@ -3,17 +3,17 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { forkBeforeExec, loadBackend, type Backend, type Options, type Result } from '@forkexec/core';
+import { forkBeforeExec, loadBackend, type Result } from '@forkexec/core';
 import { probePath } from '@forkexec/core/testing';
-import { createBackend, type HelperExeBackend, type HelperExeOptions } from '../src/index.js';
+import { createBackend, type HelperExeBackend } from '../src/index.js';
 import { helperBinary } from './support/helper-binary.js';
-import { childPids, openFds, processState, until } from './support/processes.js';
+import { poolBackends, runProbe as run } from './support/pool-backends.js';
+import { childPids, noNewChildren, openFds, processState, until } from './support/processes.js';
 
 const helper = helperBinary();
 const dir = path.dirname(helper.path);
 const fake = (mode: string) => path.join(dir, `fake-${mode}`);
 const FAKE_MODES = { 'garbage-hello': 1, 'wrong-version': 2, 'garbage-reply': 3, 'crash-mid-request': 4, 'truncated-reply': 5, 'dies-when-warm': 6 };
-const backends: Backend[] = [];
 
 beforeAll(() => {
   helper.build();
@@ -23,22 +23,11 @@ beforeAll(() => {
   execFileSync(cc, ['-std=c99', '-Wall', '-o', path.join(dir, 'helper-parent'), path.join(__dirname, 'native', 'helper-parent.c')]);
 });
 
-afterEach(async () => {
-  await Promise.all(backends.splice(0).map((b) => b.dispose?.()));
-});
-
 afterAll(() => helper.remove());
 
-function make(options: HelperExeOptions = {}): HelperExeBackend {
-  const backend = createBackend({ helperPath: helper.path, ...options });
-  backends.push(backend);
-  return backend;
-}
+const make = poolBackends(() => helper.path);
 
-const run = (backend: Backend, args: string[], options: Options = {}) => forkBeforeExec(probePath(), args, { backend, ...options });
 
-/** Nothing started since `before` is still there (a helper the probe started may have gone since). */
-const noNewChildren = (before: number[]) => childPids().every((pid) => before.includes(pid));
 
 /** Our children that are helpers of `backend` (not its zygote), apart from those in `except`. */
 function helperPids(backend: HelperExeBackend, except: number[] = []): number[] {

@@ -2,29 +2,18 @@
 // replacement, a helper program without one, refills under load, and disposal with forks in flight.
 import { chmodSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { forkBeforeExec, type Backend, type Options } from '@forkexec/core';
-import { probePath } from '@forkexec/core/testing';
-import { createBackend, type HelperExeBackend, type HelperExeOptions } from '../src/index.js';
+import type { HelperExeBackend } from '../src/index.js';
 import { helperBinary } from './support/helper-binary.js';
-import { childPids, openFds, processState, until } from './support/processes.js';
+import { poolBackends, runProbe as run } from './support/pool-backends.js';
+import { childPids, noNewChildren, openFds, processState, until } from './support/processes.js';
 
 const helper = helperBinary();
-const backends: Backend[] = [];
 
 beforeAll(() => helper.build());
-afterEach(async () => {
-  await Promise.all(backends.splice(0).map((b) => b.dispose?.()));
-});
 afterAll(() => helper.remove());
 
-function make(options: HelperExeOptions = {}): HelperExeBackend {
-  const backend = createBackend({ helperPath: helper.path, ...options });
-  backends.push(backend);
-  return backend;
-}
+const make = poolBackends(() => helper.path);
 
-const run = (backend: Backend, args: string[], options: Options = {}) => forkBeforeExec(probePath(), args, { backend, ...options });
-const noNewChildren = (before: number[]) => childPids().every((pid) => before.includes(pid));
 
 function parentOf(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

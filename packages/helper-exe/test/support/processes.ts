@@ -46,3 +46,6 @@ export async function until(check: () => boolean, what: () => string, timeoutMs 
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+/** Nothing started since `before` is still there (a helper the probe started may have gone since). */
+export const noNewChildren = (before: number[]): boolean => childPids().every((pid) => before.includes(pid));
