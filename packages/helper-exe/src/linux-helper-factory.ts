@@ -1,0 +1,138 @@
+/**
+ * How the Linux pool gets its helpers (the policy is WarmPool's). A request that finds none warm
+ * starts one with the starter backend. Refills come through the zygote when the starter can watch
+ * the helpers it forks (one write per helper; the fork happens outside this process), else by
+ * starting each helper with the starter. A zygote that dies is replaced; after three that die
+ * without serving, the pool keeps starting helpers directly.
+ */
+import { constants as osConstants } from 'node:os';
+import type { Backend } from '@forkexec/core';
+import { peerGone, type FdPassing } from './fd-passing.js';
+import { HelperProcess } from './helper-process.js';
+import type { HelperFactory, WarmPool } from './warm-pool.js';
+import { Zygote, type WatchChild } from './zygote.js';
+
+export interface LinuxHelperSettings {
+  helperPath: string;
+  starter: Backend;
+  native: FdPassing;
+  /** How to reap helpers the zygote forks; without it there is no zygote. */
+  watch?: WatchChild;
+}
+
+/** Counters of the zygote: helpers it forked, zygotes started. */
+export interface ZygoteStats {
+  forked: number;
+  zygotes: number;
+}
+
+/** The pool stops using a zygote after this many in a row end without forking a helper. */
+const MAX_ZYGOTE_FAILURES = 3;
+
+export class LinuxHelperFactory implements HelperFactory<HelperProcess> {
+  readonly #settings: LinuxHelperSettings;
+  readonly #pool: WarmPool<HelperProcess>;
+  readonly #stats: ZygoteStats;
+  #zygote: Zygote | undefined;
+  #zygoteFailures = 0;
+
+  constructor(settings: LinuxHelperSettings, pool: WarmPool<HelperProcess>, stats: ZygoteStats) {
+    this.#settings = settings;
+    this.#pool = pool;
+    this.#stats = stats;
+  }
+
+  /** The pid of the zygote serving the pool now, if any. */
+  get zygotePid(): number | undefined {
+    return this.#zygote?.isAlive ? this.#zygote.pid : undefined;
+  }
+
+  start(): HelperProcess {
+    const { starter, helperPath, native } = this.#settings;
+    return HelperProcess.start(starter, helperPath, native);
+  }
+
+  lost(helper: HelperProcess): Promise<unknown> {
+    return helper.outcome;
+  }
+
+  /**
+   * Once the helper has exec'd (or failed). The socket of its replacement is made at once, so that
+   * the caller, whose result follows from the same outcome, never sees the pool one fd short; the
+   * fork itself waits for the refill on a later tick (sooner puts our work and the zygote's fork on
+   * the CPU ahead of the program).
+   */
+  settled(helper: HelperProcess): Promise<boolean> {
+    return helper.outcome.then((outcome) => {
+      const zygote = this.#zygote;
+      if (zygote?.isAlive && this.#pool.shortOf(zygote.pendingCount + zygote.reservedCount)) {
+        try {
+          zygote.reserve();
+        } catch {} // out of fds: the refill finds out too
+      }
+      return outcome.kind === 'exec';
+    });
+  }
+
+  refill(): void {
+    const pool = this.#pool;
+    const zygote = this.#zygoteForRefill();
+    while (zygote?.isAlive && pool.shortOf(zygote.pendingCount)) {
+      try {
+        zygote.fork();
+      } catch (error) {
+        if (!peerGone(error)) pool.failed(); // out of fds; a zygote that just died counts as such when its end is seen
+        return;
+      }
+    }
+    while (pool.shortOf(zygote?.pendingCount ?? 0)) {
+      let helper: HelperProcess;
+      try {
+        helper = this.start();
+      } catch {
+        pool.failed();
+        return;
+      }
+      pool.add(helper);
+    }
+  }
+
+  /** Ends the zygote (it forks helpers with the credentials it started with) and waits until it and its orphans are reaped. */
+  async stop(): Promise<void> {
+    const zygote = this.#zygote;
+    this.#zygote = undefined;
+    await zygote?.stop();
+  }
+
+  /** The zygote to refill from: the running one, or a new one unless zygotes keep failing here. */
+  #zygoteForRefill(): Zygote | undefined {
+    if (this.#zygote?.isAlive) return this.#zygote;
+    const { starter, helperPath, native, watch } = this.#settings;
+    if (!watch || this.#zygoteFailures >= MAX_ZYGOTE_FAILURES) return undefined;
+    const pool = this.#pool;
+    try {
+      const zygote: Zygote = new Zygote(starter, helperPath, native, watch, {
+        helper: (helper) => {
+          if (this.#zygote !== zygote) pool.discard(helper);
+          else if (pool.offer(helper)) this.#stats.forked++;
+        },
+        forkFailed: (errno) => {
+          pool.failed();
+          if (errno === osConstants.errno.EAGAIN) pool.keepOnlyMin(); // at the process limit: leave the slots to others
+          pool.scheduleRefill();
+        },
+        ended: (_why, served) => {
+          if (this.#zygote !== zygote) return; // stopped on purpose
+          this.#zygote = undefined;
+          this.#zygoteFailures = served ? 0 : this.#zygoteFailures + 1;
+          pool.scheduleRefill();
+        },
+      });
+      this.#stats.zygotes++;
+      return (this.#zygote = zygote);
+    } catch {
+      this.#zygoteFailures++;
+      return undefined;
+    }
+  }
+}

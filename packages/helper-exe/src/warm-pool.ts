@@ -1,0 +1,220 @@
+/**
+ * The policy of a pool of warm helpers, shared by Linux (pool.ts) and Windows
+ * (win32/suspended-pool.ts): `min` helpers are kept warm while the pool is in use; a request that
+ * finds none warm while the pool is in use doubles the warm set, up to `max`; after
+ * `idleTimeoutMs` without a request every warm helper retires and refilling stops, so an idle pool
+ * costs nothing and never keeps Node running; a warm helper that dies is replaced; warm-up pauses
+ * after a few failures in a row, until a request shows that helpers work again. How helpers are
+ * started and how the pool refills is the platform's part: a HelperFactory.
+ */
+
+/** What the pool needs of a helper. */
+export interface WarmHelper {
+  /** Still able to take a request. */
+  readonly isAlive: boolean;
+  /** Taken before other live helpers (Linux: it has said hello). */
+  readonly isReady?: boolean;
+  /** A warm helper must not keep Node running; one with a request must. */
+  setActive(active: boolean): void;
+  /** Ends an unused helper; resolves once it is gone. */
+  retire(): Promise<void>;
+}
+
+/** The platform's part of a pool: how to start helpers, how to refill, and when a helper is done. */
+export interface HelperFactory<H extends WarmHelper> {
+  /** Starts a helper now (for a request that found none warm). Throws when it cannot. */
+  start(): H;
+  /** Adds helpers while `pool.shortOf()` says so (called on a later turn, only while warm-up runs). */
+  refill(): void;
+  /** Resolves once a warm helper can no longer serve (it died or misbehaved): it is replaced. */
+  lost(helper: H): Promise<unknown>;
+  /** Resolves once a taken helper no longer holds the refill back; true when its request showed helpers work. */
+  settled(helper: H): Promise<boolean>;
+  /** Ends whatever the factory keeps running besides the helpers (drain, dispose). */
+  stop?(): Promise<void>;
+}
+
+export interface WarmPoolSettings {
+  min: number;
+  max: number;
+  idleTimeoutMs: number;
+}
+
+/** Counters for tests and benchmarks. */
+export interface WarmPoolStats {
+  warmTaken: number;
+  coldStarted: number;
+  retired: number;
+  replaced: number;
+}
+
+/** Warm-up pauses after this many warm helpers die or fail to start in a row. */
+const MAX_START_FAILURES = 3;
+
+export class WarmPool<H extends WarmHelper> {
+  readonly stats: WarmPoolStats;
+  readonly #settings: WarmPoolSettings;
+  readonly #factory: HelperFactory<H>;
+  readonly #warm: H[] = [];
+  #target: number;
+  #startFailures = 0;
+  #refillScheduled = false;
+  #idleTimer: NodeJS.Timeout | undefined;
+  #disposed = false;
+
+  /** `stats` may carry the platform's own counters besides the pool's. */
+  constructor(settings: WarmPoolSettings, factory: (pool: WarmPool<H>) => HelperFactory<H>, stats: WarmPoolStats = { warmTaken: 0, coldStarted: 0, retired: 0, replaced: 0 }) {
+    this.#settings = settings;
+    this.#target = settings.min;
+    this.stats = stats;
+    this.#factory = factory(this);
+  }
+
+  get warmCount(): number {
+    return this.#warm.length;
+  }
+
+  /** Whether a warm helper is there to take now. */
+  get hasWarm(): boolean {
+    return this.#warm.some((h) => h.isAlive);
+  }
+
+  get isDisposed(): boolean {
+    return this.#disposed;
+  }
+
+  /** A helper for one request: a warm one if possible, else one started now (which throws when it cannot). */
+  take(): H {
+    if (this.#disposed) throw new Error('the pool was disposed');
+    const inUse = this.#touch();
+    let helper: H;
+    const ready = this.#warm.findIndex((h) => h.isReady);
+    const index = ready !== -1 ? ready : this.#warm.findIndex((h) => h.isAlive);
+    if (index !== -1) {
+      helper = this.#warm.splice(index, 1)[0];
+      this.stats.warmTaken++;
+    } else {
+      if (inUse) this.#grow();
+      helper = this.#factory.start();
+      this.stats.coldStarted++;
+    }
+    helper.setActive(true);
+    void this.#factory.settled(helper).then((worked) => {
+      if (worked) this.healthy();
+      this.scheduleRefill();
+    });
+    return helper;
+  }
+
+  /** A request ran without a helper because none was warm: demand, as for a helper started on the spot. */
+  overflowed(): void {
+    if (this.#disposed) throw new Error('the pool was disposed');
+    if (this.#touch()) this.#grow();
+    // Warm-up paused after helpers kept failing resumes when a request runs on a helper; with none
+    // warm, none can: each overflowing request allows one more refill.
+    this.#startFailures = Math.min(this.#startFailures, MAX_START_FAILURES - 1);
+    this.scheduleRefill();
+  }
+
+  /** Whether the pool, in use, wants more warm helpers than it has plus `coming` on their way. */
+  shortOf(coming = 0): boolean {
+    return !this.#disposed && this.#idleTimer !== undefined && this.#warm.length + coming < this.#target;
+  }
+
+  /** A helper the factory started joins the warm set. */
+  add(helper: H): void {
+    helper.setActive(false);
+    this.#warm.push(helper);
+    this.#watch(helper);
+  }
+
+  /** A helper that arrived on its own (a zygote's) joins the warm set, unless the pool no longer wants it. */
+  offer(helper: H): boolean {
+    if (this.#disposed || this.#idleTimer === undefined || this.#warm.length >= this.#settings.max) {
+      this.discard(helper);
+      return false;
+    }
+    this.add(helper);
+    return true;
+  }
+
+  /** Retires a helper the pool will not use. */
+  discard(helper: H): void {
+    helper.setActive(false);
+    this.stats.retired++;
+    void helper.retire();
+  }
+
+  /** A helper failed to start or to arrive: after a few in a row, warm-up pauses. */
+  failed(): void {
+    this.#startFailures++;
+  }
+
+  /** Helpers work: warm-up may resume. */
+  healthy(): void {
+    this.#startFailures = 0;
+  }
+
+  /** At a system limit (Linux: RLIMIT_NPROC): keep only `min` warm, leaving the slots to others. */
+  keepOnlyMin(): void {
+    this.#target = this.#settings.min;
+  }
+
+  /** Retires every warm helper now (they can no longer be used, e.g. the process changed credentials). */
+  retireWarm(): Promise<void> {
+    const warm = this.#warm.splice(0);
+    this.stats.retired += warm.length;
+    return Promise.all(warm.map((h) => h.retire())).then(() => {});
+  }
+
+  /** Retires every warm helper and stops the factory; resolves once all are gone. The pool may be used again afterwards. */
+  async drain(): Promise<void> {
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
+    this.#target = this.#settings.min;
+    await Promise.all([this.retireWarm(), this.#factory.stop?.()]);
+  }
+
+  async dispose(): Promise<void> {
+    this.#disposed = true;
+    await this.drain();
+  }
+
+  /** Refills on a later turn of the event loop (refilling starts processes: never in the caller's way). */
+  scheduleRefill(): void {
+    if (this.#refillScheduled || this.#disposed) return;
+    this.#refillScheduled = true;
+    setImmediate(() => {
+      this.#refillScheduled = false;
+      if (this.#startFailures < MAX_START_FAILURES && this.shortOf()) this.#factory.refill();
+    }).unref();
+  }
+
+  /** Empty while in use: demand outruns the warm set, so keep more warm (a pool waking from idle starts at min). */
+  #grow(): void {
+    this.#target = Math.min(this.#settings.max, Math.max(1, this.#target * 2));
+  }
+
+  /** Marks the pool in use until idleTimeoutMs from now; returns whether it already was. */
+  #touch(): boolean {
+    if (this.#idleTimer) {
+      this.#idleTimer.refresh();
+      return true;
+    }
+    this.#idleTimer = setTimeout(() => void this.drain(), this.#settings.idleTimeoutMs).unref();
+    return false;
+  }
+
+  /** A healthy helper never dies while warm: one that does is replaced, and counts as a failure. */
+  #watch(helper: H): void {
+    void this.#factory.lost(helper).then(() => {
+      const at = this.#warm.indexOf(helper);
+      if (at === -1) return; // taken by a request, or retired
+      this.#warm.splice(at, 1);
+      void helper.retire();
+      this.#startFailures++;
+      this.stats.replaced++;
+      this.scheduleRefill();
+    });
+  }
+}
