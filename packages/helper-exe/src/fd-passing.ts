@@ -3,15 +3,14 @@
  * socketpair and pipe2 with close-on-exec, and sendmsg with SCM_RIGHTS, which hands the
  * caller's fds to a helper. Linux layouts (msghdr, cmsghdr with a size_t length).
  */
-import { writevSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { errnoName } from '@forkexec/core';
+import { MAX_PASSED_FDS } from './wire.js';
 
 /** The part of koffi's API used here, typed locally so that type-checking does not load koffi. */
 interface Koffi {
   load(path: string): { func(...prototype: unknown[]): (...args: unknown[]) => unknown };
-  struct(fields: Record<string, unknown>): unknown;
-  pointer(type: unknown): unknown;
+  address(value: Buffer): bigint;
   errno(): number;
   version: string;
 }
@@ -29,6 +28,11 @@ const EINTR = 4;
 const F_GETFD = 1;
 const POLLIN = 1;
 const CMSG_HEADER = 16; // size_t cmsg_len; int cmsg_level; int cmsg_type
+/** struct msghdr: name, namelen (padded), iov, iovlen, control, controllen, flags (padded). */
+const MSGHDR_SIZE = 56;
+const IOVEC_SIZE = 16;
+/** The most chunks one send takes (a request is a header and a body). */
+const MAX_CHUNKS = 4;
 
 export class FdPassingError extends Error {
   constructor(
@@ -53,22 +57,13 @@ export interface FdPassing {
   /** fcntl(fd, F_GETFD): FD_CLOEXEC (1) or 0, or -1 when fd is not open. */
   fdFlags(fd: number): number;
   /**
-   * Sends as much of the chunks as the socket takes now, in one call (sendmsg, or writev when no
-   * fd goes along), with fds attached to the first byte; returns the byte count (the caller
-   * streams the rest). Throws FdPassingError (EPIPE: the peer is gone).
+   * Sends as much of the chunks (at most 4) as the socket takes now, in one sendmsg, with fds
+   * (at most 253) attached to the first byte; returns the byte count (the caller streams the
+   * rest). Throws FdPassingError (EPIPE: the peer is gone).
    */
   sendWithFds(socket: number, chunks: readonly Buffer[], fds: readonly number[]): number;
   /** Waits (blocking) until fd is readable or has hung up: false after timeoutMs. */
   pollReadable(fd: number, timeoutMs: number): boolean;
-}
-
-/** writev through Node (non-blocking: the fd belongs to a net.Socket), with sendWithFds's errors. */
-function writeAll(socket: number, chunks: readonly Buffer[]): number {
-  try {
-    return writevSync(socket, chunks as Buffer[]);
-  } catch (error) {
-    throw new FdPassingError('writev', (error as NodeJS.ErrnoException).code ?? 'EIO');
-  }
 }
 
 let bound: FdPassing | undefined;
@@ -94,15 +89,20 @@ function bind(): FdPassing {
     throw new Error(`koffi does not load: ${(error as Error).message.split('\n')[0]} (is @koromix/koffi-${process.platform}-${process.arch} installed?)`);
   }
   const libc = koffi.load('libc.so.6');
-  // Anonymous structs: koffi's type names are global to the process, and this module may load twice (Jest).
-  const iovec = koffi.struct({ base: 'void *', len: 'size_t' });
-  const msghdr = koffi.struct({
-    name: 'void *', namelen: 'uint32_t', iov: koffi.pointer(iovec), iovlen: 'size_t', control: 'void *', controllen: 'size_t', flags: 'int',
-  });
   const socketpair = libc.func('int socketpair(int domain, int type, int protocol, _Out_ int *sv)');
   const pipe2 = libc.func('int pipe2(_Out_ int *fds, int flags)');
   const fcntl = libc.func('int fcntl(int fd, int cmd, ...)');
-  const sendmsg = libc.func('sendmsg', 'intptr_t', ['int', koffi.pointer(msghdr), 'int']);
+  // The msghdr is laid out by hand in buffers made once: marshalling a koffi struct per call costs
+  // more than the syscall. koffi hands a Buffer to `void *` as is, and koffi.address gives the
+  // address of a chunk's bytes (stable: a Buffer's memory does not move once its address is taken).
+  const sendmsg = libc.func('intptr_t sendmsg(int fd, void *msg, int flags)');
+  const msg = Buffer.alloc(MSGHDR_SIZE);
+  const iov = Buffer.alloc(IOVEC_SIZE * MAX_CHUNKS);
+  const control = Buffer.alloc(CMSG_HEADER + 4 * MAX_PASSED_FDS + 4); // CMSG_SPACE: a multiple of 8
+  msg.writeBigUInt64LE(koffi.address(iov), 16);
+  control.writeInt32LE(SOL_SOCKET, 8);
+  control.writeInt32LE(SCM_RIGHTS, 12);
+  const controlAddress = koffi.address(control);
   const poll = libc.func('int poll(_Inout_ void *fds, unsigned long nfds, int timeout)');
   const pair = new Int32Array(2);
   const fail = (call: string): never => {
@@ -121,18 +121,26 @@ function bind(): FdPassing {
     },
     fdFlags: (fd) => fcntl(fd, F_GETFD) as number,
     sendWithFds(socket, chunks, fds) {
-      if (!fds.length) return writeAll(socket, chunks); // nothing to attach: Node's own writev costs less than marshalling a msghdr
-      let control: Buffer | null = null;
+      if (chunks.length > MAX_CHUNKS) throw new RangeError(`sendWithFds takes at most ${MAX_CHUNKS} chunks, got ${chunks.length}`);
+      if (fds.length > MAX_PASSED_FDS) throw new FdPassingError('sendmsg', 'ETOOMANYREFS');
+      let count = 0;
+      for (const chunk of chunks) {
+        if (!chunk.length) continue;
+        iov.writeBigUInt64LE(koffi.address(chunk), IOVEC_SIZE * count);
+        iov.writeUInt32LE(chunk.length, IOVEC_SIZE * count + 8); // size_t: the high half stays 0
+        count++;
+      }
+      msg.writeUInt32LE(count, 24);
       if (fds.length) {
         const length = CMSG_HEADER + 4 * fds.length;
-        control = Buffer.alloc((length + 7) & ~7);
-        control.writeBigUInt64LE(BigInt(length), 0);
-        control.writeInt32LE(SOL_SOCKET, 8);
-        control.writeInt32LE(SCM_RIGHTS, 12);
-        fds.forEach((fd, i) => control!.writeInt32LE(fd, CMSG_HEADER + 4 * i));
+        control.writeUInt32LE(length, 0);
+        for (let i = 0; i < fds.length; i++) control.writeInt32LE(fds[i], CMSG_HEADER + 4 * i);
+        msg.writeBigUInt64LE(controlAddress, 32);
+        msg.writeUInt32LE((length + 7) & ~7, 40);
+      } else {
+        msg.writeBigUInt64LE(0n, 32);
+        msg.writeUInt32LE(0, 40);
       }
-      const iov = chunks.filter((c) => c.length).map((c) => ({ base: c, len: c.length }));
-      const msg = { name: null, namelen: 0, iov, iovlen: iov.length, control, controllen: control ? control.length : 0, flags: 0 };
       for (;;) {
         const sent = Number(sendmsg(socket, msg, MSG_NOSIGNAL | MSG_DONTWAIT));
         if (sent > 0) return sent;

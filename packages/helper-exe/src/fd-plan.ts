@@ -26,17 +26,14 @@ export interface FdPlan {
 
 export function planFds(request: SpawnRequest, native: FdPassing): FdPlan {
   const plan: FdPlan = { setup: [], passed: [], parentEnds: [null, null, null], helperEnds: [] };
-  const indexOf = new Map<number, number>();
+  // A handful of fds at most: a linear search costs less than a Map per spawn.
   const pass = (fd: number) => {
-    let index = indexOf.get(fd);
-    if (index === undefined) {
-      index = plan.passed.push(fd) - 1;
-      indexOf.set(fd, index);
-    }
-    return index;
+    const index = plan.passed.indexOf(fd);
+    return index !== -1 ? index : plan.passed.push(fd) - 1;
   };
   try {
-    request.stdio.forEach((spec, slot) => {
+    for (let slot = 0; slot < 3; slot++) {
+      const spec = request.stdio[slot];
       if (spec === 'pipe') {
         const [read, write] = native.pipe();
         const [parent, helper] = slot === 0 ? [write, read] : [read, write];
@@ -51,19 +48,8 @@ export function planFds(request: SpawnRequest, native: FdPassing): FdPlan {
         else if (spec === 'inherit') plan.setup.push({ target: slot, source: 'closed' });
         else throw new SpawnError(`stdio[${slot}] names fd ${fd}, which is not open in the parent`, { errno: 'EBADF', command: request.command });
       }
-    });
-    const made = new Set([0, 1, 2]);
-    for (const action of request.actions) {
-      if (action.op === 'dup2') {
-        const flags = made.has(action.from) ? -1 : native.fdFlags(action.from);
-        if (flags !== -1) {
-          plan.setup.push({ target: action.from, source: pass(action.from), closeOnExec: (flags & FD_CLOEXEC) !== 0 });
-          made.add(action.from);
-        }
-        made.add(action.to);
-      } else if (action.op === 'open') made.add(action.fd);
-      else if (action.op === 'close') made.delete(action.fd);
     }
+    if (request.actions.length) passDup2Sources(request, plan, native, pass);
     if (plan.passed.length > MAX_PASSED_FDS)
       throw new SpawnError(`the request passes ${plan.passed.length} fds; a helper takes at most ${MAX_PASSED_FDS}`, { errno: 'E2BIG', command: request.command });
   } catch (error) {
@@ -71,6 +57,22 @@ export function planFds(request: SpawnRequest, native: FdPassing): FdPlan {
     throw error;
   }
   return plan;
+}
+
+/** Parent fds that dup2 actions read before any earlier action made them travel too, at their own numbers. */
+function passDup2Sources(request: SpawnRequest, plan: FdPlan, native: FdPassing, pass: (fd: number) => number): void {
+  const made = new Set([0, 1, 2]);
+  for (const action of request.actions) {
+    if (action.op === 'dup2') {
+      const flags = made.has(action.from) ? -1 : native.fdFlags(action.from);
+      if (flags !== -1) {
+        plan.setup.push({ target: action.from, source: pass(action.from), closeOnExec: (flags & FD_CLOEXEC) !== 0 });
+        made.add(action.from);
+      }
+      made.add(action.to);
+    } else if (action.op === 'open') made.add(action.fd);
+    else if (action.op === 'close') made.delete(action.fd);
+  }
 }
 
 /** Closes the helper ends (sent, or no longer needed). */

@@ -80,7 +80,10 @@ export class HelperProcess {
       this.#markUnusable = reject;
     });
     this.ready.catch(() => {});
-    this.#socket = new Socket({ fd: socketFd, readable: true, writable: true });
+    // Half-open allowed, and closed at the helper's EOF by hand: otherwise Node answers the EOF
+    // by ending our side first (a shutdown call and a round of stream events, per spawn).
+    this.#socket = new Socket({ fd: socketFd, readable: true, writable: true, allowHalfOpen: true });
+    this.#socket.once('end', () => this.#socket.destroy());
     const reader = new ReplyReader();
     this.outcome = new Promise<Outcome>((resolve) => {
       this.#socket.on('data', (chunk: Buffer) => {

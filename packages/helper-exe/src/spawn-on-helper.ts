@@ -111,7 +111,8 @@ export function spawnOnHelper(pool: HelperPool, request: SpawnRequest, native: F
   const plan = planOrFail(request, native);
   let helper: HelperProcess;
   try {
-    const encoded = encodeRequest({ ...request, cwd: parentCwd() }, plan.setup, plan.passed.length);
+    const { file, argv, env, actions } = request;
+    const encoded = encodeRequest({ file, cwd: parentCwd(), argv, env, actions }, plan.setup, plan.passed.length);
     helper = deliver(pool, encoded, plan.passed, native, request.command);
   } catch (error) {
     closePlan(plan);

@@ -39,8 +39,12 @@ export interface FdSetup {
 
 /** Appends little-endian fields to one growing buffer. */
 class Writer {
-  #buf = Buffer.allocUnsafe(2048);
+  #buf: Buffer;
   #length = 0;
+
+  constructor(capacity = 2048) {
+    this.#buf = Buffer.allocUnsafe(capacity);
+  }
 
   #reserve(bytes: number): void {
     if (this.#length + bytes <= this.#buf.length) return;
@@ -78,6 +82,15 @@ class Writer {
     this.#reserve(data.length);
     this.#length += data.copy(this.#buf, this.#length);
     return this;
+  }
+
+  /** Writes a u32 over bytes already written (a length known only at the end). */
+  patchU32(at: number, value: number): void {
+    this.#buf.writeUInt32LE(value >>> 0, at);
+  }
+
+  get length(): number {
+    return this.#length;
   }
 
   done(): Buffer {
@@ -160,11 +173,14 @@ function envBlock(env: Record<string, string>): Buffer {
 }
 
 export interface EncodedRequest {
-  /** Sent with sendmsg, the fds attached. */
+  /** The frame: the fds go with its first byte. */
   header: Buffer;
-  /** Written after the header through the socket stream. */
+  /** Follows the header. */
   body: Buffer;
 }
+
+/** Room for the next request: the size of the last one, so that the writer rarely grows. */
+let lastRequestSize = 2048;
 
 /** What the program is: path, argv, environment, the parent's working directory ('' to keep the helper's), actions. */
 export interface Program {
@@ -183,21 +199,20 @@ export function zygoteRequest(): Buffer {
   return frame;
 }
 
+/** The request frame and body, in one buffer (one allocation; the body's length is filled in last). */
 export function encodeRequest({ file, cwd, argv, env, actions }: Program, setup: readonly FdSetup[], fdCount: number): EncodedRequest {
-  const w = new Writer().str(file).str(cwd).u32(argv.length);
+  const w = new Writer(lastRequestSize).u32(REQUEST_MAGIC).u32(PROTOCOL_VERSION).u32(0).u32(fdCount);
+  w.str(file).str(cwd).u32(argv.length);
   for (const arg of argv) w.str(arg);
   w.bytes(envBlock(env));
   w.u32(setup.length);
   for (const { target, source, closeOnExec } of setup)
     w.i32(target).i32(source === 'devnull' ? -1 : source === 'closed' ? -2 : source).u32(closeOnExec ? 1 : 0);
   for (const action of actions) encodeAction(w, action);
-  const body = w.done();
-  const header = Buffer.alloc(FRAME_SIZE);
-  header.writeUInt32LE(REQUEST_MAGIC, 0);
-  header.writeUInt32LE(PROTOCOL_VERSION, 4);
-  header.writeUInt32LE(body.length, 8);
-  header.writeUInt32LE(fdCount, 12);
-  return { header, body };
+  w.patchU32(8, w.length - FRAME_SIZE);
+  lastRequestSize = Math.min(Math.max(w.length, 64), 1 << 16);
+  const frame = w.done();
+  return { header: frame.subarray(0, FRAME_SIZE), body: frame.subarray(FRAME_SIZE) };
 }
 
 export type Reply =
@@ -210,15 +225,17 @@ export type Reply =
 export class MalformedReplyError extends Error {}
 
 /** Splits the helper's byte stream into frames; throws MalformedReplyError on anything else. */
+const NOTHING = Buffer.alloc(0);
+
 export class ReplyReader {
-  #rest = Buffer.alloc(0);
+  #rest = NOTHING;
 
   push(chunk: Buffer): Reply[] {
     const data = this.#rest.length ? Buffer.concat([this.#rest, chunk]) : chunk;
     const replies: Reply[] = [];
     let at = 0;
     for (; at + FRAME_SIZE <= data.length; at += FRAME_SIZE) replies.push(parseFrame(data.subarray(at, at + FRAME_SIZE)));
-    this.#rest = Buffer.from(data.subarray(at));
+    this.#rest = at === data.length ? NOTHING : Buffer.from(data.subarray(at));
     return replies;
   }
 

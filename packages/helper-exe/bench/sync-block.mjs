@@ -1,0 +1,228 @@
+// Where the event loop's time goes when a child starts on a warm helper: each layer measured on
+// its own, alternated spawn by spawn in one process, medians in microseconds. "sync" is the time
+// inside the call that starts the child (for helper-exe also the time to the pid); "busy" is the
+// event loop's busy time from the call to the child's exit being known (the call, reading the
+// helper's reply, reaping, the refill). The backend is bundled from src/ on each run, so no build
+// is needed. Compare ratios: absolute numbers drift on shared machines.
+//   node packages/helper-exe/bench/sync-block.mjs [--spawns 500] [--program /bin/true] [--base REV]
+// With --base REV, a second backend runs alongside, bundled from the same sources except the
+// spawn path's files (HOT_PATH below) as committed at REV: before/after ratios from one run.
+// With --profile FILE, only backend.spawn(request) runs, under the V8 profiler, and its
+// .cpuprofile (spawns and everything they cause on the loop afterwards) is written to FILE.
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readSync, rmSync, writeFileSync, writevSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { babel } from '@rollup/plugin-babel';
+import { nodeResolve } from '@rollup/plugin-node-resolve';
+import { forkBeforeExec } from '@forkexec/core';
+import { backend as ntdll } from '@forkexec/ntdll-backend';
+import { rollup } from 'rollup';
+
+const { values } = parseArgs({ options: { spawns: { type: 'string', default: '500' }, program: { type: 'string', default: '/bin/true' }, profile: { type: 'string' }, base: { type: 'string' } } });
+const SPAWNS = Number(values.spawns);
+const PROGRAM = values.program;
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '../../..');
+
+const HOT_PATH = ['helper-backend.ts', 'spawn-on-helper.ts', 'fd-plan.ts', 'fd-passing.ts', 'wire.ts', 'helper-process.ts'];
+
+/** The sources in `src`, bundled next to this script (koffi and @forkexec/* resolve from the package). */
+async function loadSources(src) {
+  const entry = 'export { createBackend } from "./helper-backend.ts"; export { encodeRequest } from "./wire.ts"; export { fdPassing } from "./fd-passing.ts";';
+  const bundle = await rollup({
+    input: 'bench-entry',
+    external: (id) => id.startsWith('node:') || /^(@forkexec\/|koffi)/.test(id),
+    plugins: [
+      { name: 'entry', resolveId: (id) => (id === 'bench-entry' ? id : null), load: (id) => (id === 'bench-entry' ? entry : null) },
+      { name: 'src', resolveId: (id, from) => (from === 'bench-entry' ? path.join(src, id) : null) },
+      nodeResolve({ extensions: ['.ts', '.js'], preferBuiltins: true }),
+      babel({ babelHelpers: 'bundled', extensions: ['.ts', '.js'], configFile: path.join(root, 'babel.config.cjs') }),
+    ],
+    onwarn: () => {},
+  });
+  const dir = mkdtempSync(path.join(here, '.sources-'));
+  try {
+    await bundle.write({ dir, format: 'es', entryFileNames: 'index.mjs' });
+    return await import(pathToFileURL(path.join(dir, 'index.mjs')).href);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The working tree's sources with the hot-path files as committed at `rev`. */
+async function loadBase(rev) {
+  const dir = mkdtempSync(path.join(here, '.base-'));
+  try {
+    cpSync(path.join(here, '..', 'src'), dir, { recursive: true });
+    for (const file of HOT_PATH)
+      writeFileSync(path.join(dir, file), execFileSync('git', ['show', `${rev}:./${file}`], { cwd: path.join(here, '..', 'src') }));
+    return await loadSources(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const { createBackend, encodeRequest, fdPassing } = await loadSources(path.join(here, '..', 'src'));
+const backend = createBackend();
+const base = values.base ? (await loadBase(values.base)).createBackend() : undefined;
+for (const b of [backend, base]) {
+  const probe = b?.probe();
+  if (probe && !probe.ok) throw new Error(`the helper-exe backend does not work here: ${probe.reason}`);
+}
+const native = fdPassing();
+
+const request = { file: PROGRAM, argv: [PROGRAM], env: { ...process.env }, actions: [], stdio: ['ignore', 'ignore', 'ignore'], command: PROGRAM };
+const setup = [0, 1, 2].map((target) => ({ target, source: 'devnull' }));
+const program = { ...request, cwd: process.cwd() };
+
+// The raw sends: a socketpair whose other end is drained after each sample, outside the timing.
+const [ours, theirs] = native.socketpair();
+const encoded = encodeRequest(program, setup, 0);
+const drain = Buffer.alloc(1 << 16);
+const drainAll = (bytes) => {
+  for (let got = 0; got < bytes; ) got += readSync(theirs, drain, 0, drain.length, null);
+};
+const koffi = createRequire(path.join(here, '..', 'package.json'))('koffi');
+const libc = koffi.load('libc.so.6');
+const sendmsg = libc.func('intptr_t sendmsg(int fd, void *msg, int flags)');
+// A msghdr laid out once in a Buffer: iov pointing at the encoded request, one fd (stdin) attached.
+const iov = Buffer.alloc(32);
+const control = Buffer.alloc(24);
+const msg = Buffer.alloc(56);
+iov.writeBigUInt64LE(koffi.address(encoded.header), 0);
+iov.writeBigUInt64LE(BigInt(encoded.header.length), 8);
+iov.writeBigUInt64LE(koffi.address(encoded.body), 16);
+iov.writeBigUInt64LE(BigInt(encoded.body.length), 24);
+control.writeBigUInt64LE(20n, 0);
+control.writeInt32LE(1, 8); // SOL_SOCKET
+control.writeInt32LE(1, 12); // SCM_RIGHTS
+control.writeInt32LE(0, 16);
+msg.writeBigUInt64LE(koffi.address(iov), 16);
+msg.writeBigUInt64LE(2n, 24);
+msg.writeBigUInt64LE(koffi.address(control), 32);
+msg.writeBigUInt64LE(24n, 40);
+const requestBytes = encoded.header.length + encoded.body.length;
+
+const exited = (child) => child.exited;
+/** Each returns [sync ms, promise of the end]. */
+const layers = {
+  forkBeforeExec: () => {
+    const t = performance.now();
+    const child = forkBeforeExec(PROGRAM, [], { backend, stdio: 'ignore' });
+    return [performance.now() - t, child.then(() => {})];
+  },
+  'backend.spawn(request, { deferPid: true })': () => {
+    const t = performance.now();
+    const child = backend.spawn(request, { deferPid: true });
+    return [performance.now() - t, exited(child)];
+  },
+  'backend.spawn(request)': () => {
+    const t = performance.now();
+    const child = backend.spawn(request);
+    return [performance.now() - t, exited(child)];
+  },
+  ...(base && {
+    [`forkBeforeExec, hot path at ${values.base}`]: () => {
+      const t = performance.now();
+      const child = forkBeforeExec(PROGRAM, [], { backend: base, stdio: 'ignore' });
+      return [performance.now() - t, child.then(() => {})];
+    },
+    [`backend.spawn(request), hot path at ${values.base}`]: () => {
+      const t = performance.now();
+      const child = base.spawn(request);
+      return [performance.now() - t, exited(child)];
+    },
+  }),
+  'ntdll backend.spawn(request), for reference': () => {
+    const t = performance.now();
+    const child = ntdll.spawn(request);
+    return [performance.now() - t, exited(child)];
+  },
+  'encodeRequest (env unchanged)': () => {
+    const t = performance.now();
+    encodeRequest(program, setup, 0);
+    return [performance.now() - t, null];
+  },
+  'sendWithFds of the request, no fd': () => {
+    const t = performance.now();
+    native.sendWithFds(ours, [encoded.header, encoded.body], []);
+    const ms = performance.now() - t;
+    drainAll(requestBytes);
+    return [ms, null];
+  },
+  'Node writevSync of the request': () => {
+    const t = performance.now();
+    writevSync(ours, [encoded.header, encoded.body]);
+    const ms = performance.now() - t;
+    drainAll(requestBytes);
+    return [ms, null];
+  },
+  'koffi sendmsg, prebuilt msghdr, one fd': () => {
+    const t = performance.now();
+    const sent = Number(sendmsg(ours, msg, 0x4000));
+    const ms = performance.now() - t;
+    if (sent !== requestBytes) throw new Error(`sendmsg sent ${sent} of ${requestBytes} bytes`);
+    drainAll(requestBytes); // the passed fd arrives as a control message nobody receives: dropped, closed by the kernel
+    return [ms, null];
+  },
+};
+
+if (values.profile) {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 50 });
+  for (let i = 0; i < 10; i++) await layers['backend.spawn(request)']()[1];
+  await session.post('Profiler.start');
+  for (let i = 0; i < SPAWNS; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    await layers['backend.spawn(request)']()[1];
+  }
+  const { profile } = await session.post('Profiler.stop');
+  writeFileSync(values.profile, JSON.stringify(profile));
+  await backend.dispose();
+  console.log(`profile of ${SPAWNS} spawns written to ${values.profile}`);
+  process.exit(0);
+}
+
+const sync = Object.fromEntries(Object.keys(layers).map((name) => [name, []]));
+const busy = Object.fromEntries(Object.keys(layers).map((name) => [name, []]));
+const cpu = Object.fromEntries(Object.keys(layers).map((name) => [name, []]));
+for (let i = 0; i < SPAWNS; i++) {
+  for (const [name, layer] of Object.entries(layers)) {
+    // Give the pool its tick to refill, as a caller that spawns now and then does.
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    const elu = performance.eventLoopUtilization();
+    const usage = process.cpuUsage();
+    const [syncMs, end] = layer();
+    if (end) await end;
+    const busyMs = performance.eventLoopUtilization(elu).active;
+    const { user, system } = process.cpuUsage(usage);
+    if (i < 10) continue; // the first ones load code
+    sync[name].push(syncMs);
+    if (end) busy[name].push(busyMs);
+    if (end) cpu[name].push((user + system) / 1000);
+  }
+}
+await backend.dispose();
+await base?.dispose();
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const us = (xs) => (xs.length ? (median(xs) * 1000).toFixed(0) : '—').padStart(7);
+
+console.log(`per spawn of ${PROGRAM}, median of ${SPAWNS - 10} (microseconds):`);
+console.log(`  ${'layer'.padEnd(44)} ${'sync'.padStart(7)} ${'busy'.padStart(7)} ${'cpu'.padStart(7)}`);
+for (const name of Object.keys(layers)) console.log(`  ${name.padEnd(44)} ${us(sync[name])} ${us(busy[name])} ${us(cpu[name])}`);
+const m = (name) => median(sync[name]) * 1000;
+const spawnUs = m('backend.spawn(request)');
+const fbe = m('forkBeforeExec');
+console.log(`core's share of forkBeforeExec's sync time: ${(fbe - spawnUs).toFixed(0)} us (${(((fbe - spawnUs) / fbe) * 100).toFixed(0)}%)`);
+console.log(`helper-exe's share: ${spawnUs.toFixed(0)} us (${((spawnUs / fbe) * 100).toFixed(0)}%), of which encoding ${m('encodeRequest (env unchanged)').toFixed(0)} us and the send ${m('sendWithFds of the request, no fd').toFixed(0)} us`);
+if (base) {
+  const ratio = (name) => (m(name) / m(`${name}, hot path at ${values.base}`)).toFixed(2);
+  console.log(`vs ${values.base}: backend.spawn(request) sync x${ratio('backend.spawn(request)')}, forkBeforeExec sync x${ratio('forkBeforeExec')}`);
+}
