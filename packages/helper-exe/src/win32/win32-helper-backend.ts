@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Backend, ProbeResult, SpawnedChild, SpawnRequest } from '@forkexec/core';
 import { createWin32Backend, win32Internals } from '@forkexec/ntdll-backend';
 import { packageDir } from '../locate-helper.js';
+import { probeWin32Helper } from './probe-win32-helper.js';
 import { spawnOnSuspendedHelper } from './spawn-on-suspended-helper.js';
 import { SuspendedHelper } from './suspended-helper.js';
 import { SuspendedPool } from './suspended-pool.js';
@@ -58,8 +59,9 @@ export function createWin32HelperBackend(settings: Win32HelperSettings): Win32He
       const problem = helperProblem(file);
       if (problem) return { ok: false, reason: problem };
       try {
-        win32Internals.loadWin32Api();
-        return { ok: true, detail: `${file} (Windows protocol v${WIN32_PROTOCOL_VERSION}), helpers created suspended through NtCreateUserProcess` };
+        const failed = probeWin32Helper(win32Internals.loadWin32Api(), file);
+        if (failed) return { ok: false, reason: failed };
+        return { ok: true, detail: `${file} (Windows protocol v${WIN32_PROTOCOL_VERSION}, handshake ok), helpers created suspended through NtCreateUserProcess` };
       } catch (error) {
         return { ok: false, reason: (error as Error).message };
       }

@@ -169,11 +169,12 @@ describe('Windows helper: misbehaving helpers fail only their own request', () =
     ['crash', /died before it could start/],
     ['mute', /died before it could start .* \(exit code 0\)/],
   ])
-    it(`a helper that ${name === 'mute' ? 'exits without replying' : name === 'crash' ? 'crashes mid-request' : 'replies garbage'}: SpawnError, helper gone`, async () => {
+    it(`a helper that ${name === 'mute' ? 'exits without replying' : name === 'crash' ? 'crashes mid-request' : 'replies garbage'} past the probe: SpawnError, helper gone`, async () => {
       const fake = fakeNamed(name);
       try {
-        const child = forkBeforeExec(probe, ['exit', '0'], { backend: fake });
-        const error = await Promise.resolve(child).catch((e) => e);
+        // Straight to spawn(): forkBeforeExec would not get past the probe, whose handshake these fail.
+        const child = fake.spawn({ file: probe, argv: [probe, 'exit', '0'], env: { ...process.env }, actions: [], stdio: ['ignore', 'ignore', 'ignore'], command: 'fxprobe exit 0' });
+        const error = await child.exited.then(() => assert.fail('it ran'), (e) => e);
         assert.equal(error.code, 'FORKEXEC_SPAWN');
         assert.match(error.message, pattern);
         await until(() => !alive(child.pid), `fake helper ${child.pid} to be gone`);
@@ -198,6 +199,44 @@ describe('Windows helper: misbehaving helpers fail only their own request', () =
       await b.dispose();
     }
   });
+});
+
+describe('Windows helper: the probe', () => {
+  const built = path.join(import.meta.dirname, '..', '..', 'dist', 'fxhelper.exe');
+  const copyOf = (from, name) => {
+    const file = path.join(scratch, name);
+    copyFileSync(from, file);
+    return file;
+  };
+
+  it('completes one real request on a suspended helper, once per helper program', () => {
+    const file = copyOf(built, 'fxhelper-probed.exe');
+    const first = createBackend({ helperPath: file }).probe();
+    assert.equal(first.ok, true, first.reason);
+    assert.match(first.detail, /Windows protocol v1, handshake ok/);
+    writeFileSync(file, 'MZ? not really'); // the helper and its program have ended: the file is free
+    assert.equal(createBackend({ helperPath: file }).probe().ok, true, 'cached: no second handshake');
+    const notAHelper = createBackend({ helperPath: copyOf(file, 'not-a-helper.exe') }).probe();
+    assert.equal(notAHelper.ok, false);
+    assert.match(notAHelper.reason, /not-a-helper\.exe cannot be created: /);
+  });
+
+  for (const [name, pattern] of [
+    ['garbage', /fxw-fake-probe-garbage\.exe failed the handshake: malformed reply \(bad magic/],
+    ['crash', /fxw-fake-probe-crash\.exe failed the handshake: it ended without replying \(exit code 0x[0-9a-f]+\)/],
+    ['mute', /fxw-fake-probe-mute\.exe failed the handshake: it ended without replying \(exit code 0x0\)/],
+  ])
+    it(`a helper program that ${name === 'garbage' ? 'replies garbage' : name === 'crash' ? 'crashes' : 'exits without replying'} fails the probe, which says why, and is gone`, async () => {
+      const image = `fxw-fake-probe-${name}.exe`;
+      const result = createBackend({ helperPath: copyOf(process.env.FORKEXEC_WIN_FAKE_HELPER, image) }).probe();
+      assert.equal(result.ok, false);
+      assert.match(result.reason, pattern);
+      const deadline = Date.now() + 10_000;
+      while ((await pidsOf(image)).length) {
+        if (Date.now() > deadline) assert.fail(`${image} is still running`);
+        await sleep(50);
+      }
+    });
 });
 
 describe('Windows helper: the pool leaves nothing behind', () => {
