@@ -10,8 +10,16 @@ export interface SpawnRequest {
   file: string;
   /** The full argument vector, `argv[0]` included. */
   argv: string[];
-  /** The complete environment of the child. */
+  /**
+   * The complete environment of the child. Read it during `spawn`: when `inheritsEnv` is true,
+   * it is a copy of process.env made on first read.
+   */
   env: Record<string, string>;
+  /**
+   * True when the child's environment is exactly the parent's (no `env` changes, `extendEnv` not
+   * false). A backend may then hand the child the process's own environment without reading `env`.
+   */
+  inheritsEnv?: boolean;
   /** Ordered actions; core folds `cwd` and `detached` in as leading `chdir` and `setsid`. */
   actions: Action[];
   stdio: [StdioSpec, StdioSpec, StdioSpec];

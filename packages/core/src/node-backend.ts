@@ -18,7 +18,8 @@ const ACTIONS: ActionOp[] = process.platform === 'win32'
  */
 function translate(request: SpawnRequest, opened: number[]): SpawnOptions {
   const slots = new Map<number, Slot>(request.stdio.map((s, fd) => [fd, s === 'inherit' ? fd : s]));
-  const options: SpawnOptions = { env: request.env, argv0: request.argv[0], windowsHide: true };
+  // child_process copies the environment itself: the parent's needs no copy from core first.
+  const options: SpawnOptions = { env: request.inheritsEnv ? process.env : request.env, argv0: request.argv[0], windowsHide: true };
   const unsupported = (index: number, why: string): never => {
     throw new UnsupportedActionError(index, why, { command: request.command, hint: 'Use the ntdll or helper-exe backend for this action.' });
   };

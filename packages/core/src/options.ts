@@ -34,7 +34,10 @@ export interface Options {
   forceKillAfterDelay?: number | false;
   /** Bytes kept per output stream before the child is killed with FORKEXEC_MAX_BUFFER. Default 100 MB. */
   maxBuffer?: number;
-  /** Keep stdout/stderr in the result. Default true. */
+  /**
+   * Keep stdout/stderr in the result. Default true. With false the streams are the caller's: the
+   * result then waits for the ones being read (piped, 'data' or 'readable' listeners) to end.
+   */
   buffer?: boolean;
   /** `'utf8'` (default) gives strings, `'buffer'` gives Buffers. */
   encoding?: 'utf8' | 'buffer';

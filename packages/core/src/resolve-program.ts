@@ -6,15 +6,28 @@ function spawnError(errno: string, message: string, command: string): SpawnError
   return new SpawnError(message, { errno, command, hint: spawnHint(errno) });
 }
 
+/**
+ * Files found runnable, with the stat fields and the identity that verdict rests on: a chmod, an
+ * ACL change or a new file changes ctime or ino, so a match skips access() and the format check.
+ */
+const runnable = new Map<string, string>();
+
+function fingerprint(stats: Stats): string {
+  return `${stats.dev}:${stats.ino}:${stats.mode}:${stats.uid}:${stats.gid}:${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}:${process.geteuid?.()}:${process.getegid?.()}`;
+}
+
 /** Why `candidate` cannot be executed, or undefined when it can. */
 function execProblem(candidate: string, checkFormat = true): { errno: string; why: string } | undefined {
   let stats;
   try {
-    stats = statSync(candidate);
+    stats = statSync(candidate, { throwIfNoEntry: false }); // a PATH miss is common: no exception for it
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'ENOENT';
-    return { errno: code, why: code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})` };
+    return { errno: code, why: `cannot be read (${code})` };
   }
+  if (!stats) return { errno: 'ENOENT', why: 'does not exist' };
+  const version = checkFormat ? fingerprint(stats) : undefined;
+  if (version !== undefined && runnable.get(candidate) === version) return undefined;
   if (stats.isDirectory()) return { errno: 'EACCES', why: 'is a directory' };
   if (!stats.isFile()) return { errno: 'EACCES', why: 'is not a regular file' };
   try {
@@ -22,20 +35,18 @@ function execProblem(candidate: string, checkFormat = true): { errno: string; wh
   } catch {
     return { errno: 'EACCES', why: 'is not executable' };
   }
-  return checkFormat ? formatProblem(candidate, stats) : undefined;
+  if (!checkFormat) return undefined;
+  const problem = formatProblem(candidate);
+  if (!problem) runnable.set(candidate, version!);
+  return problem;
 }
-
-const formatChecked = new Map<string, string>();
 
 /**
  * The kernel runs ELF binaries and `#!` scripts; anything else fails with ENOEXEC, and
  * glibc's execvp (under child_process) would then hand the file to /bin/sh. Refusing such files
  * here keeps every backend shell-free and turns a missing interpreter into a clear error.
- * Checked once per file version.
  */
-function formatProblem(candidate: string, stats: Stats): { errno: string; why: string } | undefined {
-  const version = `${stats.ino}:${stats.size}:${stats.mtimeMs}`;
-  if (formatChecked.get(candidate) === version) return undefined;
+function formatProblem(candidate: string): { errno: string; why: string } | undefined {
   const head = Buffer.alloc(256);
   let length = 0;
   try {
@@ -59,7 +70,6 @@ function formatProblem(candidate: string, stats: Stats): { errno: string; why: s
   } else if (!isBinaryFormat(bytes)) {
     return { errno: 'ENOEXEC', why: 'is neither a binary nor a script with a #! line' };
   }
-  formatChecked.set(candidate, version);
   return undefined;
 }
 
@@ -75,7 +85,7 @@ function isBinaryFormat(bytes: Buffer): boolean {
  * to the child's working directory, a bare name is searched in the child's PATH.
  * Doing it in the parent turns ENOENT/EACCES into errors before anything runs, on every backend.
  */
-export function resolveProgram(file: string, env: Record<string, string>, cwd: string, searchPath: boolean, command: string): string {
+export function resolveProgram(file: string, env: Readonly<Record<string, string | undefined>>, cwd: string, searchPath: boolean, command: string): string {
   // Windows backends search PATH and PATHEXT themselves; without the search a bare name is the child's cwd's.
   if (process.platform === 'win32') return searchPath || /[\\/]/.test(file) || /^[a-z]:/i.test(file) ? file : path.win32.resolve(cwd, file);
   if (file.includes('/') || !searchPath) {

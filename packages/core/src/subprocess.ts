@@ -80,6 +80,14 @@ class OutputCollector {
   }
 }
 
+/** Settles once `stream` has delivered everything, or failed. */
+function drained(stream: Readable): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.readableEnded || stream.destroyed) return resolve();
+    stream.once('end', resolve).once('close', resolve).once('error', () => resolve());
+  });
+}
+
 export interface StartedChild {
   child: SpawnedChild;
   backend: string;
@@ -188,6 +196,9 @@ export class Subprocess<Out extends string | Buffer = string> implements Promise
     try {
       status = await child.exited;
       await Promise.all(this.#outputs.map((c) => c?.done));
+      // buffer: false: output the caller reads (piped, 'data' or 'readable' listeners, even paused by
+      // backpressure) may still be on its way. A stream nobody ever read is not waited for.
+      if (o.buffer === false) await Promise.all([child.stdout, child.stderr].map((stream) => stream && stream.readableFlowing !== null && drained(stream)));
     } catch (error) {
       for (const stream of [child.stdin, child.stdout, child.stderr]) stream?.destroy();
       // Duck-typed: a backend loaded with require() brings the CommonJS copy of core, whose classes differ from an ESM caller's.

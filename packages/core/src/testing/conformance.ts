@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, closeSync, mkdtempSync, openSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { constants as osConstants, tmpdir } from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import type { Action, ActionOp } from '../actions.js';
 import type { Backend } from '../backend.js';
 import { forkBeforeExec } from '../fork-before-exec.js';
@@ -119,6 +120,17 @@ export function runConformanceSuite(backendOrFactory: Backend | (() => Backend),
         assert.ok(Buffer.compare(result.stdout as unknown as Buffer, input) === 0);
       });
 
+      test('buffer: false: the result waits for the output the caller is reading', async () => {
+        const child = run(['spew', '1', String(MiB)], { buffer: false });
+        let bytes = 0;
+        // A slow reader: the child has exited long before the last chunks are taken.
+        const slow = new Writable({ highWaterMark: 1, write: (chunk: Buffer, _encoding, done) => ((bytes += chunk.length), setTimeout(done, 2)) });
+        child.stdout!.pipe(slow);
+        const result = await child;
+        assert.equal(result.stdout, '');
+        assert.equal(bytes, MiB);
+      });
+
       test('stdin pipe stream can be written by the caller', async () => {
         const child = run(['cat'], { stdin: 'pipe' });
         child.stdin!.end('streamed\n');
@@ -139,6 +151,31 @@ export function runConformanceSuite(backendOrFactory: Backend | (() => Backend),
           assert.equal(await out(['env', 'FORKEXEC_CONFORMANCE_PARENT'], { env: { FORKEXEC_CONFORMANCE_PARENT: undefined } }), '<unset>');
         } finally {
           delete process.env.FORKEXEC_CONFORMANCE_PARENT;
+        }
+      });
+
+      test('without env options the child gets the parent environment as it is at the call', async () => {
+        const key = 'FORKEXEC_CONFORMANCE_LIVE';
+        // The child has as many variables as the parent (on Windows it also gets the "=C:" kind process.env hides).
+        const sameCount = async () => process.platform === 'win32' || (await out(['envcount'])) === String(Object.keys(process.env).length);
+        try {
+          process.env[key] = 'one';
+          assert.equal(await out(['env', key]), 'one');
+          assert.ok(await sameCount());
+          process.env[key] = 'two';
+          assert.equal(await out(['env', key]), 'two');
+          process.env[key] = 'one'; // glibc hands back the string it made for "one" the first time
+          assert.equal(await out(['env', key]), 'one');
+          for (let i = 0; i < 40; i++) process.env[`${key}_${i}`] = String(i); // the variable array grows (and moves)
+          assert.equal(await out(['env', `${key}_39`]), '39');
+          assert.ok(await sameCount());
+          const atCall = run(['env', key]);
+          process.env[key] = 'changed after the call';
+          assert.equal((await atCall).stdout, 'one');
+          delete process.env[key];
+          assert.equal(await out(['env', key]), '<unset>');
+        } finally {
+          for (const name of Object.keys(process.env)) if (name.startsWith(key)) delete process.env[name];
         }
       });
 

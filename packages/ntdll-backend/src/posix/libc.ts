@@ -11,8 +11,10 @@ type KoffiFunction = ((...args: unknown[]) => unknown) & {
 };
 
 interface Koffi {
-  load(path: string): { func(prototype: string): KoffiFunction };
+  load(path: string | null): { func(prototype: string): KoffiFunction; symbol(name: string): bigint };
   errno(): number;
+  decode(pointer: bigint, type: 'void *'): bigint | null;
+  view(pointer: bigint, length: number): ArrayBuffer;
   version: string;
 }
 
@@ -36,10 +38,10 @@ export interface Libc {
   glibcVersion: string;
   /** errno of the last failed call on this thread. */
   errno(): number;
-  posix_spawn(pid: Int32Array, path: string, fileActions: Buffer, attr: Buffer, argv: (string | null)[], envp: (string | null)[]): number;
+  posix_spawn(pid: Int32Array, path: string, fileActions: Buffer, attr: Buffer, argv: (string | null)[], envp: Envp): number;
   /** posix_spawn on libuv's threadpool: `pid` is written there; `done` runs on this thread. */
   posix_spawn_async(
-    pid: Int32Array, path: string, fileActions: Buffer, attr: Buffer, argv: (string | null)[], envp: (string | null)[],
+    pid: Int32Array, path: string, fileActions: Buffer, attr: Buffer, argv: (string | null)[], envp: Envp,
     done: (error: Error | null, result: number) => void,
   ): void;
   file_actions_init(fa: Buffer): number;
@@ -66,6 +68,30 @@ export interface Libc {
   getfd(fd: number): number;
   /** fcntl(fd, F_DUPFD_CLOEXEC, min): a close-on-exec copy of fd numbered min or above. */
   dupCloexec(fd: number, min: number): number;
+  /** The process's environment as it is now, as an envp: a copy of libc's `environ` array (see parentEnvp). */
+  environ(): Buffer;
+}
+
+/** An environment for posix_spawn: strings (NULL-terminated list), or a ready C array of pointers. */
+export type Envp = (string | null)[] | Buffer;
+
+/**
+ * Copies the pointer array of `environ` (which process.env reads and writes), without reading a
+ * single string: the copy stays valid while JavaScript changes process.env later, because glibc's
+ * setenv and unsetenv may move or shrink the array but never free or change a string they put
+ * in it (they keep every one), and the initial strings live on the stack for good.
+ */
+function parentEnvp(koffi: Koffi, environ: bigint): Buffer {
+  const array = koffi.decode(environ, 'void *');
+  if (!array) return Buffer.alloc(8); // clearenv(): an empty list
+  let view = new BigUint64Array(0);
+  let count = 0;
+  for (let length = 64; ; length *= 2) {
+    view = new BigUint64Array(koffi.view(array, 8 * length)); // a window: only entries up to the NULL are read
+    while (count < length && view[count] !== 0n) count++;
+    if (count < length) break;
+  }
+  return Buffer.from(new Uint8Array(view.buffer, 0, 8 * (count + 1)));
 }
 
 let cached: Libc | undefined;
@@ -108,6 +134,8 @@ function bind(): Libc {
   const gnuVersion = fn('const char *gnu_get_libc_version()');
   const fcntl = fn('int fcntl(int fd, int cmd, ...)');
   const posixSpawn = fn('int posix_spawn(int *pid, const char *path, void *fa, void *attr, const char **argv, const char **envp)');
+  // The executable's `environ`, which libc's own functions use (libc.so.6's symbol is a stale copy).
+  const environ = koffi.load(null).symbol('environ');
   return {
     koffiVersion: koffi.version,
     glibcVersion: gnuVersion() as string,
@@ -135,5 +163,6 @@ function bind(): Libc {
     waitpid: fn('int waitpid(int pid, int *status, int options)') as Libc['waitpid'],
     getfd: (fd) => fcntl(fd, F_GETFD) as number,
     dupCloexec: (fd, min) => fcntl(fd, F_DUPFD_CLOEXEC, 'int', min) as number,
+    environ: () => parentEnvp(koffi, environ),
   };
 }

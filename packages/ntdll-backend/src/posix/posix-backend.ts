@@ -1,5 +1,6 @@
 /** The ntdll backend's POSIX face: posix_spawn through koffi (glibc on Linux). */
 import { readdirSync } from 'node:fs';
+import { types } from 'node:util';
 import {
   errnoName, SpawnError, spawnHint,
   type ActionOp, type Backend, type ProbeResult, type SpawnedChild, type SpawnOptions, type SpawnRequest,
@@ -23,6 +24,17 @@ function parentFds(): number[] {
 }
 
 /**
+ * Whether process.env is Node's own store, whose writes go to libc's `environ`. Test runners
+ * (Jest's sandbox proxy) and code that assigns process.env put an ordinary object in its place,
+ * whose changes `environ` never sees.
+ */
+function envIsEnviron(): boolean {
+  const env: object = process.env;
+  const proto: unknown = Object.getPrototypeOf(env);
+  return !types.isProxy(env) && proto !== Object.prototype && proto !== null;
+}
+
+/**
  * Starts the child. With `deferPid` (and no fd of the parent read by the actions), posix_spawn
  * runs on libuv's threadpool and the event loop goes on meanwhile; otherwise it runs here.
  */
@@ -33,11 +45,12 @@ function spawn(request: SpawnRequest, options: SpawnOptions = {}): SpawnedChild 
   const stdio = openStdio(request, libc, deferred);
   // Core resolved every path (program, cwd, action paths) to an absolute one: a later process.chdir() cannot change them.
   const plan = () => planSpawn(request, stdio.sources, parentFds);
+  const env = request.inheritsEnv && envIsEnviron() ? 'parent' : request.env;
   if (!deferred) {
     let outcome;
     try {
       children.listen();
-      outcome = posixSpawn(libc, request.file, request.argv, request.env, plan());
+      outcome = posixSpawn(libc, request.file, request.argv, env, plan());
     } catch (error) {
       closeStdio(stdio);
       throw error;
@@ -65,7 +78,7 @@ function spawn(request: SpawnRequest, options: SpawnOptions = {}): SpawnedChild 
   let refused;
   try {
     children.listen();
-    refused = posixSpawnOffThread(libc, request.file, request.argv, request.env, plan(), done);
+    refused = posixSpawnOffThread(libc, request.file, request.argv, env, plan(), done);
   } catch (error) {
     closeStdio(stdio);
     throw error;

@@ -1,7 +1,7 @@
 /** One posix_spawn call, here or on libuv's threadpool: file actions and attributes built from a plan, always freed. */
 import {
   FILE_ACTIONS_SIZE, POSIX_SPAWN_SETPGROUP, POSIX_SPAWN_SETSID, POSIX_SPAWN_SETSIGDEF, POSIX_SPAWN_SETSIGMASK, SIGSET_SIZE, SPAWNATTR_SIZE,
-  type Libc,
+  type Envp, type Libc,
 } from './libc.js';
 import type { FileOp, SpawnPlan } from './spawn-plan.js';
 import { onThreadPool } from './thread-pool-lane.js';
@@ -21,14 +21,12 @@ interface Prepared {
   attr: Buffer;
   custom: boolean;
   argv: (string | null)[];
-  envp: (string | null)[];
+  envp: Envp;
 }
 
 /** Builds the call, or returns the errno of the file action glibc refused up front (nothing stays allocated). */
-function prepare(libc: Libc, argv: string[], env: Record<string, string>, plan: SpawnPlan): Prepared | { errno: number; refused: FileOp } {
-  const envp: (string | null)[] = [];
-  for (const key in env) envp.push(`${key}=${env[key]}`);
-  envp.push(null);
+function prepare(libc: Libc, argv: string[], env: ChildEnv, plan: SpawnPlan): Prepared | { errno: number; refused: FileOp } {
+  const envp = env === 'parent' ? libc.environ() : envpOf(env);
   const custom = plan.setsid || plan.pgroup !== undefined || plan.sigmask.length > 0;
   const attr = custom ? buildAttr(libc, plan) : (defaultAttr ??= buildAttr(libc, plan));
   const fa = Buffer.allocUnsafe(FILE_ACTIONS_SIZE); // posix_spawn_file_actions_init fills it
@@ -51,13 +49,23 @@ function prepare(libc: Libc, argv: string[], env: Record<string, string>, plan: 
   return prepared;
 }
 
+/** The child's environment: its variables, or 'parent' for the process's own as it is now. */
+export type ChildEnv = Record<string, string> | 'parent';
+
+function envpOf(env: Record<string, string>): (string | null)[] {
+  const envp: (string | null)[] = [];
+  for (const key in env) envp.push(`${key}=${env[key]}`);
+  envp.push(null);
+  return envp;
+}
+
 function release(libc: Libc, { fa, attr, custom }: Prepared): void {
   libc.file_actions_destroy(fa);
   if (custom) libc.spawnattr_destroy(attr);
 }
 
 /** posix_spawn on this thread: returns once the child has exec'd (or failed to). */
-export function posixSpawn(libc: Libc, file: string, argv: string[], env: Record<string, string>, plan: SpawnPlan): SpawnOutcome {
+export function posixSpawn(libc: Libc, file: string, argv: string[], env: ChildEnv, plan: SpawnPlan): SpawnOutcome {
   const call = prepare(libc, argv, env, plan);
   if ('errno' in call) return call;
   try {
@@ -77,7 +85,7 @@ export function posixSpawnOffThread(
   libc: Libc,
   file: string,
   argv: string[],
-  env: Record<string, string>,
+  env: ChildEnv,
   plan: SpawnPlan,
   done: (outcome: SpawnOutcome | Error) => void,
 ): { errno: number; refused: FileOp } | undefined {
