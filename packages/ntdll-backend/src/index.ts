@@ -21,3 +21,4 @@ export { createWin32Backend, type ProcessCreator, type Win32BackendOptions } fro
 /** Windows building blocks shared with @forkexec/helper-exe's Windows helper (internal to forkexec). */
 export * as win32Internals from './win32/index.js';
 export { watchExit, type WatchedChild } from './posix/watch-exit.js';
+export { parentEnviron } from './posix/parent-environ.js';

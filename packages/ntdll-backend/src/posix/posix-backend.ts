@@ -1,12 +1,12 @@
 /** The ntdll backend's POSIX face: posix_spawn through koffi (glibc on Linux). */
 import { readdirSync } from 'node:fs';
-import { types } from 'node:util';
 import {
   errnoName, SpawnError, spawnHint,
   type ActionOp, type Backend, type ProbeResult, type SpawnedChild, type SpawnOptions, type SpawnRequest,
 } from '@forkexec/core';
 import { blameAction } from './blame-action.js';
 import { loadLibc } from './libc.js';
+import { parentEnviron } from './parent-environ.js';
 import { PosixChild } from './posix-child.js';
 import { posixSpawn, posixSpawnOffThread, type SpawnOutcome } from './posix-spawn.js';
 import { sharedReaper } from './shared-reaper.js';
@@ -24,17 +24,6 @@ function parentFds(): number[] {
 }
 
 /**
- * Whether process.env is Node's own store, whose writes go to libc's `environ`. Test runners
- * (Jest's sandbox proxy) and code that assigns process.env put an ordinary object in its place,
- * whose changes `environ` never sees.
- */
-function envIsEnviron(): boolean {
-  const env: object = process.env;
-  const proto: unknown = Object.getPrototypeOf(env);
-  return !types.isProxy(env) && proto !== Object.prototype && proto !== null;
-}
-
-/**
  * Starts the child. With `deferPid` (and no fd of the parent read by the actions), posix_spawn
  * runs on libuv's threadpool and the event loop goes on meanwhile; otherwise it runs here.
  */
@@ -45,7 +34,7 @@ function spawn(request: SpawnRequest, options: SpawnOptions = {}): SpawnedChild 
   const stdio = openStdio(request, libc, deferred);
   // Core resolved every path (program, cwd, action paths) to an absolute one: a later process.chdir() cannot change them.
   const plan = () => planSpawn(request, stdio.sources, parentFds);
-  const env = request.inheritsEnv && envIsEnviron() ? 'parent' : request.env;
+  const env = (request.inheritsEnv && parentEnviron()) || request.env;
   if (!deferred) {
     let outcome;
     try {

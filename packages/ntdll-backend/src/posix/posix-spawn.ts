@@ -26,7 +26,7 @@ interface Prepared {
 
 /** Builds the call, or returns the errno of the file action glibc refused up front (nothing stays allocated). */
 function prepare(libc: Libc, argv: string[], env: ChildEnv, plan: SpawnPlan): Prepared | { errno: number; refused: FileOp } {
-  const envp = env === 'parent' ? libc.environ() : envpOf(env);
+  const envp = Buffer.isBuffer(env) ? env : envpOf(env);
   const custom = plan.setsid || plan.pgroup !== undefined || plan.sigmask.length > 0;
   const attr = custom ? buildAttr(libc, plan) : (defaultAttr ??= buildAttr(libc, plan));
   const fa = Buffer.allocUnsafe(FILE_ACTIONS_SIZE); // posix_spawn_file_actions_init fills it
@@ -49,8 +49,8 @@ function prepare(libc: Libc, argv: string[], env: ChildEnv, plan: SpawnPlan): Pr
   return prepared;
 }
 
-/** The child's environment: its variables, or 'parent' for the process's own as it is now. */
-export type ChildEnv = Record<string, string> | 'parent';
+/** The child's environment: its variables, or a ready envp (see parentEnviron). */
+export type ChildEnv = Record<string, string> | Buffer;
 
 function envpOf(env: Record<string, string>): (string | null)[] {
   const envp: (string | null)[] = [];
