@@ -8,7 +8,8 @@
  */
 import path from 'node:path';
 import { win32Internals } from '@forkexec/ntdll-backend';
-import { createSuspendedHelper, duplicateInto, helperEnvironment, type SuspendedProcess } from './suspended-process.js';
+import { kernel32, type Kernel32 } from './kernel32.js';
+import { CONTROL_PIPE_BUFFER, createSuspendedHelper, duplicateInto, helperEnvironment, type SuspendedProcess } from './suspended-process.js';
 import { encodeBody, encodeHeader, parseReply, REPLY_SIZE, WIN32_PROTOCOL_VERSION } from './wire.js';
 
 type Win32Api = win32Internals.Win32Api;
@@ -18,29 +19,6 @@ const POLL_MS = 10;
 const WAIT_OBJECT_0 = 0;
 /** The helper program's exit code when it cannot read a request (FXW_FAILED_EXIT). */
 const NO_REQUEST_EXIT_CODE = 127;
-
-interface PipeApi {
-  WriteFile(file: bigint, data: Buffer, size: number, written: [number], overlapped: null): number;
-  ReadFile(file: bigint, into: Buffer, size: number, read: [number], overlapped: null): number;
-  PeekNamedPipe(pipe: bigint, into: null, size: number, read: null, available: [number], left: null): number;
-  WaitForSingleObject(handle: bigint, ms: number): number;
-}
-
-let pipeApi: PipeApi | undefined;
-
-function load(api: Win32Api): PipeApi {
-  if (pipeApi) return pipeApi;
-  const kernel32 = api.koffi.load('kernel32.dll');
-  pipeApi = {
-    WriteFile: kernel32.func('int32_t __stdcall WriteFile(void *file, const void *data, uint32_t size, _Out_ uint32_t *written, void *overlapped)'),
-    ReadFile: kernel32.func('int32_t __stdcall ReadFile(void *file, void *into, uint32_t size, _Out_ uint32_t *read, void *overlapped)'),
-    PeekNamedPipe: kernel32.func(
-      'int32_t __stdcall PeekNamedPipe(void *pipe, void *into, uint32_t size, _Out_ uint32_t *read, _Out_ uint32_t *available, _Out_ uint32_t *left)',
-    ),
-    WaitForSingleObject: kernel32.func('uint32_t __stdcall WaitForSingleObject(void *handle, uint32_t ms)'),
-  } as unknown as PipeApi;
-  return pipeApi;
-}
 
 const results = new Map<string, string | undefined>();
 
@@ -58,7 +36,7 @@ function handshake(api: Win32Api, file: string): string | undefined {
     return `the Windows helper ${file} cannot be created: ${(error as Error).message.split('\n')[0]}`;
   }
   try {
-    const problem = exchange(api, load(api), helper, file);
+    const problem = exchange(api, kernel32(api), helper, file);
     return problem && `the Windows helper ${file} failed the handshake: ${problem}`;
   } catch (error) {
     return `the Windows helper ${file} failed the handshake: ${(error as Error).message}`;
@@ -70,13 +48,15 @@ function handshake(api: Win32Api, file: string): string | undefined {
 }
 
 /** Sends the request, resumes the helper and judges what comes back; undefined when all went as it should. */
-function exchange(api: Win32Api, pipes: PipeApi, helper: SuspendedProcess, file: string): string | undefined {
+function exchange(api: Win32Api, pipes: Kernel32, helper: SuspendedProcess, file: string): string | undefined {
   const { body, lengths } = encodeBody({ image: file, commandLine: `"${file}"`, cwd: path.win32.dirname(file), environment: helperEnvironment() });
   // As for a real request, the helper gets the job's only handle (see SuspendedHelper.handOver).
   const job = duplicateInto(api, helper, helper.job, false);
   api.NtClose(helper.job);
   helper.job = 0n;
   const request = Buffer.concat([encodeHeader(lengths, [0n, 0n, 0n], job), body]);
+  // A synchronous write beyond the pipe's buffer would wait forever for the suspended helper.
+  if (request.length > CONTROL_PIPE_BUFFER) return `its path is too long for the handshake request (${request.length} bytes)`;
   const written: [number] = [0];
   if (!pipes.WriteFile(helper.control, request, request.length, written, null) || written[0] !== request.length)
     return `writing the request into its control pipe failed (error ${api.GetLastError()})`;
@@ -114,7 +94,7 @@ function exchange(api: Win32Api, pipes: PipeApi, helper: SuspendedProcess, file:
 }
 
 /** What the pipe holds now, without blocking; after the helper ended (no writer is left), everything up to EOF. */
-function readAvailable(pipes: PipeApi, control: bigint, ended: boolean): Buffer {
+function readAvailable(pipes: Kernel32, control: bigint, ended: boolean): Buffer {
   const chunks: Buffer[] = [];
   for (;;) {
     const available: [number] = [0];

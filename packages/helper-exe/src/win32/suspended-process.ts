@@ -21,13 +21,15 @@ const GENERIC_WRITE = 0x40000000;
 const OPEN_EXISTING = 3;
 const DUPLICATE_SAME_ACCESS = 2;
 const INHERITABLE = { nLength: 24, lpSecurityDescriptor: null, bInheritHandle: 1 };
+/** What the control pipe buffers each way: a write up to this size never waits for the helper. */
+export const CONTROL_PIPE_BUFFER = 65536;
 let pipeCounter = 0;
 
 /** A parent's end (overlapped when asked) and an inheritable synchronous end for the helper. */
 function controlPipe(api: Win32Api, overlapped: boolean): { parent: bigint; helper: bigint } {
   const name = `\\\\.\\pipe\\forkexec-helper-${process.pid}-${++pipeCounter}-${Math.random().toString(36).slice(2)}`;
   const mode = PIPE_ACCESS_DUPLEX | FILE_FLAG_FIRST_PIPE_INSTANCE | (overlapped ? FILE_FLAG_OVERLAPPED : 0);
-  const parent = api.CreateNamedPipeW(name, mode, PIPE_REJECT_REMOTE_CLIENTS, 1, 65536, 65536, 0, null);
+  const parent = api.CreateNamedPipeW(name, mode, PIPE_REJECT_REMOTE_CLIENTS, 1, CONTROL_PIPE_BUFFER, CONTROL_PIPE_BUFFER, 0, null);
   if (!isValidHandle(parent)) throw new SpawnError(`CreateNamedPipeW failed for a helper's control pipe (error ${api.GetLastError()})`);
   const helper = api.CreateFileW(name, GENERIC_READ | GENERIC_WRITE, 0, INHERITABLE, OPEN_EXISTING, 0, null);
   if (!isValidHandle(helper)) {

@@ -214,6 +214,9 @@ describe('Windows helper: the probe', () => {
     const first = createBackend({ helperPath: file }).probe();
     assert.equal(first.ok, true, first.reason);
     assert.match(first.detail, /Windows protocol v1, handshake ok/);
+    const handles = handleCount();
+    assert.equal(createBackend({ helperPath: copyOf(built, 'fxhelper-probed-2.exe') }).probe().ok, true);
+    assert.equal(handleCount(), handles, 'a handshake leaves no handle behind');
     writeFileSync(file, 'MZ? not really'); // the helper and its program have ended: the file is free
     assert.equal(createBackend({ helperPath: file }).probe().ok, true, 'cached: no second handshake');
     const notAHelper = createBackend({ helperPath: copyOf(file, 'not-a-helper.exe') }).probe();
