@@ -79,6 +79,7 @@ const native = fdPassing();
 const request = { file: PROGRAM, argv: [PROGRAM], env: { ...process.env }, actions: [], stdio: ['ignore', 'ignore', 'ignore'], command: PROGRAM };
 const setup = [0, 1, 2].map((target) => ({ target, source: 'devnull' }));
 const program = { ...request, cwd: process.cwd() };
+const programWithBlock = { ...program, env: encodeRequest({ ...program, file: '', cwd: '', argv: [], actions: [] }, [], 0).body.subarray(13) };
 
 // The raw sends: a socketpair whose other end is drained after each sample, outside the timing.
 const [ours, theirs] = native.socketpair();
@@ -108,68 +109,32 @@ msg.writeBigUInt64LE(koffi.address(control), 32);
 msg.writeBigUInt64LE(24n, 40);
 const requestBytes = encoded.header.length + encoded.body.length;
 
-const exited = (child) => child.exited;
-/** Each returns [sync ms, promise of the end]. */
+const clockGettime = libc.func('int clock_gettime(int clock, _Out_ int64_t *ts)');
+const ts = new BigInt64Array(2);
+/** This thread's CPU time in ms: unlike the wall clock, it leaves out the time other processes had the CPU. */
+const threadCpuMs = () => {
+  clockGettime(3, ts); // CLOCK_THREAD_CPUTIME_ID
+  return Number(ts[0]) * 1e3 + Number(ts[1]) / 1e6;
+};
+
+/** A layer: `start` does the measured call and returns a promise of the child's end, if a child runs; `after` cleans up, untimed. */
+const spawnLayer = (spawn) => ({ start: () => spawn().exited });
+const fbeLayer = (backendObject) => ({ start: () => forkBeforeExec(PROGRAM, [], { backend: backendObject, stdio: 'ignore' }).then(() => {}) });
 const layers = {
-  forkBeforeExec: () => {
-    const t = performance.now();
-    const child = forkBeforeExec(PROGRAM, [], { backend, stdio: 'ignore' });
-    return [performance.now() - t, child.then(() => {})];
-  },
-  'backend.spawn(request, { deferPid: true })': () => {
-    const t = performance.now();
-    const child = backend.spawn(request, { deferPid: true });
-    return [performance.now() - t, exited(child)];
-  },
-  'backend.spawn(request)': () => {
-    const t = performance.now();
-    const child = backend.spawn(request);
-    return [performance.now() - t, exited(child)];
-  },
+  forkBeforeExec: fbeLayer(backend),
+  'backend.spawn(request, { deferPid: true })': spawnLayer(() => backend.spawn(request, { deferPid: true })),
+  'backend.spawn(request)': spawnLayer(() => backend.spawn(request)),
   ...(base && {
-    [`forkBeforeExec, hot path at ${values.base}`]: () => {
-      const t = performance.now();
-      const child = forkBeforeExec(PROGRAM, [], { backend: base, stdio: 'ignore' });
-      return [performance.now() - t, child.then(() => {})];
-    },
-    [`backend.spawn(request), hot path at ${values.base}`]: () => {
-      const t = performance.now();
-      const child = base.spawn(request);
-      return [performance.now() - t, exited(child)];
-    },
+    [`forkBeforeExec, hot path at ${values.base}`]: fbeLayer(base),
+    [`backend.spawn(request), hot path at ${values.base}`]: spawnLayer(() => base.spawn(request)),
   }),
-  'ntdll backend.spawn(request), for reference': () => {
-    const t = performance.now();
-    const child = ntdll.spawn(request);
-    return [performance.now() - t, exited(child)];
-  },
-  'encodeRequest (env unchanged)': () => {
-    const t = performance.now();
-    encodeRequest(program, setup, 0);
-    return [performance.now() - t, null];
-  },
-  'sendWithFds of the request, no fd': () => {
-    const t = performance.now();
-    native.sendWithFds(ours, [encoded.header, encoded.body], []);
-    const ms = performance.now() - t;
-    drainAll(requestBytes);
-    return [ms, null];
-  },
-  'Node writevSync of the request': () => {
-    const t = performance.now();
-    writevSync(ours, [encoded.header, encoded.body]);
-    const ms = performance.now() - t;
-    drainAll(requestBytes);
-    return [ms, null];
-  },
-  'koffi sendmsg, prebuilt msghdr, one fd': () => {
-    const t = performance.now();
-    const sent = Number(sendmsg(ours, msg, 0x4000));
-    const ms = performance.now() - t;
-    if (sent !== requestBytes) throw new Error(`sendmsg sent ${sent} of ${requestBytes} bytes`);
-    drainAll(requestBytes); // the passed fd arrives as a control message nobody receives: dropped, closed by the kernel
-    return [ms, null];
-  },
+  'ntdll backend.spawn(request), for reference': spawnLayer(() => ntdll.spawn(request)),
+  'encodeRequest (env unchanged)': { start: () => void encodeRequest(program, setup, 0) },
+  'encodeRequest (env block ready)': { start: () => void encodeRequest(programWithBlock, setup, 0) },
+  'sendWithFds of the request, no fd': { start: () => void native.sendWithFds(ours, [encoded.header, encoded.body], []), after: () => drainAll(requestBytes) },
+  'Node writevSync of the request': { start: () => void writevSync(ours, [encoded.header, encoded.body]), after: () => drainAll(requestBytes) },
+  // The passed fd arrives as a control message nobody receives: the kernel drops and closes it.
+  'koffi sendmsg, prebuilt msghdr, one fd': { start: () => void sendmsg(ours, msg, 0x4000), after: () => drainAll(requestBytes) },
 };
 
 if (values.profile) {
@@ -177,11 +142,12 @@ if (values.profile) {
   session.connect();
   await session.post('Profiler.enable');
   await session.post('Profiler.setSamplingInterval', { interval: 50 });
-  for (let i = 0; i < 10; i++) await layers['backend.spawn(request)']()[1];
+  const { start } = layers['backend.spawn(request)'];
+  for (let i = 0; i < 10; i++) await start();
   await session.post('Profiler.start');
   for (let i = 0; i < SPAWNS; i++) {
     await new Promise((resolve) => setTimeout(resolve, 1));
-    await layers['backend.spawn(request)']()[1];
+    await start();
   }
   const { profile } = await session.post('Profiler.stop');
   writeFileSync(values.profile, JSON.stringify(profile));
@@ -190,39 +156,47 @@ if (values.profile) {
   process.exit(0);
 }
 
-const sync = Object.fromEntries(Object.keys(layers).map((name) => [name, []]));
-const busy = Object.fromEntries(Object.keys(layers).map((name) => [name, []]));
-const cpu = Object.fromEntries(Object.keys(layers).map((name) => [name, []]));
+const COLUMNS = ['sync', 'sync cpu', 'busy', 'cpu'];
+const samples = Object.fromEntries(Object.keys(layers).map((name) => [name, Object.fromEntries(COLUMNS.map((c) => [c, []]))]));
 for (let i = 0; i < SPAWNS; i++) {
-  for (const [name, layer] of Object.entries(layers)) {
+  for (const [name, { start, after }] of Object.entries(layers)) {
     // Give the pool its tick to refill, as a caller that spawns now and then does.
     await new Promise((resolve) => setTimeout(resolve, 1));
     const elu = performance.eventLoopUtilization();
     const usage = process.cpuUsage();
-    const [syncMs, end] = layer();
+    const c0 = threadCpuMs();
+    const t0 = performance.now();
+    const end = start();
+    const t1 = performance.now();
+    const c1 = threadCpuMs();
+    after?.();
     if (end) await end;
     const busyMs = performance.eventLoopUtilization(elu).active;
     const { user, system } = process.cpuUsage(usage);
     if (i < 10) continue; // the first ones load code
-    sync[name].push(syncMs);
-    if (end) busy[name].push(busyMs);
-    if (end) cpu[name].push((user + system) / 1000);
+    const row = samples[name];
+    row.sync.push(t1 - t0);
+    row['sync cpu'].push(c1 - c0);
+    if (end) row.busy.push(busyMs);
+    if (end) row.cpu.push((user + system) / 1000);
   }
 }
 await backend.dispose();
 await base?.dispose();
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-const us = (xs) => (xs.length ? (median(xs) * 1000).toFixed(0) : '—').padStart(7);
+const us = (xs) => (xs.length ? (median(xs) * 1000).toFixed(0) : '—').padStart(9);
 
-console.log(`per spawn of ${PROGRAM}, median of ${SPAWNS - 10} (microseconds):`);
-console.log(`  ${'layer'.padEnd(44)} ${'sync'.padStart(7)} ${'busy'.padStart(7)} ${'cpu'.padStart(7)}`);
-for (const name of Object.keys(layers)) console.log(`  ${name.padEnd(44)} ${us(sync[name])} ${us(busy[name])} ${us(cpu[name])}`);
-const m = (name) => median(sync[name]) * 1000;
+console.log(`per spawn of ${PROGRAM}, median of ${SPAWNS - 10} (microseconds): sync = wall time of the call; sync cpu = this thread's CPU time in it;`);
+console.log('busy = event loop busy from the call to the exit known; cpu = the whole process\'s CPU time (all threads) meanwhile');
+console.log(`  ${'layer'.padEnd(48)}${COLUMNS.map((c) => c.padStart(9)).join('')}`);
+for (const [name, row] of Object.entries(samples)) console.log(`  ${name.padEnd(48)}${COLUMNS.map((c) => us(row[c])).join('')}`);
+const m = (name, column = 'sync') => median(samples[name][column]) * 1000;
 const spawnUs = m('backend.spawn(request)');
 const fbe = m('forkBeforeExec');
 console.log(`core's share of forkBeforeExec's sync time: ${(fbe - spawnUs).toFixed(0)} us (${(((fbe - spawnUs) / fbe) * 100).toFixed(0)}%)`);
 console.log(`helper-exe's share: ${spawnUs.toFixed(0)} us (${((spawnUs / fbe) * 100).toFixed(0)}%), of which encoding ${m('encodeRequest (env unchanged)').toFixed(0)} us and the send ${m('sendWithFds of the request, no fd').toFixed(0)} us`);
 if (base) {
-  const ratio = (name) => (m(name) / m(`${name}, hot path at ${values.base}`)).toFixed(2);
-  console.log(`vs ${values.base}: backend.spawn(request) sync x${ratio('backend.spawn(request)')}, forkBeforeExec sync x${ratio('forkBeforeExec')}`);
+  const ratio = (name, column) => (m(name, column) / m(`${name}, hot path at ${values.base}`, column)).toFixed(2);
+  for (const column of COLUMNS)
+    console.log(`${column} vs ${values.base}: backend.spawn(request) x${ratio('backend.spawn(request)', column)}, forkBeforeExec x${ratio('forkBeforeExec', column)}`);
 }

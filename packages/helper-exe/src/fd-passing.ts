@@ -9,7 +9,9 @@ import { MAX_PASSED_FDS } from './wire.js';
 
 /** The part of koffi's API used here, typed locally so that type-checking does not load koffi. */
 interface Koffi {
-  load(path: string): { func(...prototype: unknown[]): (...args: unknown[]) => unknown };
+  load(path: string | null): { func(...prototype: unknown[]): (...args: unknown[]) => unknown; symbol(name: string): unknown };
+  decode(pointer: unknown, type: string): unknown;
+  view(pointer: unknown, length: number): ArrayBuffer;
   address(value: Buffer): bigint;
   errno(): number;
   version: string;
@@ -33,6 +35,8 @@ const MSGHDR_SIZE = 56;
 const IOVEC_SIZE = 16;
 /** The most chunks one send takes (a request is a header and a body). */
 const MAX_CHUNKS = 4;
+/** Messages up to this size are copied into one buffer made once (most requests: an environment or two). */
+const STAGING_SIZE = 64 * 1024;
 
 export class FdPassingError extends Error {
   constructor(
@@ -64,6 +68,12 @@ export interface FdPassing {
   sendWithFds(socket: number, chunks: readonly Buffer[], fds: readonly number[]): number;
   /** Waits (blocking) until fd is readable or has hung up: false after timeoutMs. */
   pollReadable(fd: number, timeoutMs: number): boolean;
+  /**
+   * Whether libc's `environ` (which process.env reads and writes) holds the same strings as at the
+   * previous call (false at the first), without reading one: glibc's setenv and unsetenv never
+   * change or free a string they put in it, so the same pointers are the same environment.
+   */
+  environUnchanged(): boolean;
 }
 
 let bound: FdPassing | undefined;
@@ -93,17 +103,47 @@ function bind(): FdPassing {
   const pipe2 = libc.func('int pipe2(_Out_ int *fds, int flags)');
   const fcntl = libc.func('int fcntl(int fd, int cmd, ...)');
   // The msghdr is laid out by hand in buffers made once: marshalling a koffi struct per call costs
-  // more than the syscall. koffi hands a Buffer to `void *` as is, and koffi.address gives the
-  // address of a chunk's bytes (stable: a Buffer's memory does not move once its address is taken).
+  // more than the syscall. koffi hands a Buffer to `void *` as is. A message that fits is copied
+  // into `staging`, whose address is taken once; a larger one points the iovecs at its chunks
+  // (koffi.address: a Buffer's memory does not move once its address is taken).
   const sendmsg = libc.func('intptr_t sendmsg(int fd, void *msg, int flags)');
   const msg = Buffer.alloc(MSGHDR_SIZE);
   const iov = Buffer.alloc(IOVEC_SIZE * MAX_CHUNKS);
   const control = Buffer.alloc(CMSG_HEADER + 4 * MAX_PASSED_FDS + 4); // CMSG_SPACE: a multiple of 8
+  const staging = Buffer.alloc(STAGING_SIZE);
+  const stagingAddress = koffi.address(staging);
   msg.writeBigUInt64LE(koffi.address(iov), 16);
+  msg.writeBigUInt64LE(koffi.address(control), 32);
   control.writeInt32LE(SOL_SOCKET, 8);
   control.writeInt32LE(SCM_RIGHTS, 12);
-  const controlAddress = koffi.address(control);
+  /** Points the iovecs at the chunks (staged when they fit): the iovec count. */
+  const gather = (chunks: readonly Buffer[]): number => {
+    let total = 0;
+    for (const chunk of chunks) total += chunk.length;
+    if (total <= STAGING_SIZE) {
+      let at = 0;
+      for (const chunk of chunks) {
+        staging.set(chunk, at);
+        at += chunk.length;
+      }
+      iov.writeBigUInt64LE(stagingAddress, 0);
+      iov.writeUInt32LE(total, 8); // size_t: the high half stays 0
+      return 1;
+    }
+    let count = 0;
+    for (const chunk of chunks) {
+      if (!chunk.length) continue;
+      iov.writeBigUInt64LE(koffi.address(chunk), IOVEC_SIZE * count);
+      iov.writeUInt32LE(chunk.length, IOVEC_SIZE * count + 8);
+      count++;
+    }
+    return count;
+  };
   const poll = libc.func('int poll(_Inout_ void *fds, unsigned long nfds, int timeout)');
+  // The executable's `environ`, which libc's own functions use (libc.so.6's symbol is a stale copy).
+  const environ = koffi.load(null).symbol('environ');
+  /** The pointers of `environ` at the last check, as 32-bit halves, NULL included. */
+  let seen = new Uint32Array(0);
   const pair = new Int32Array(2);
   const fail = (call: string): never => {
     throw new FdPassingError(call, errnoName(koffi.errno()));
@@ -123,30 +163,38 @@ function bind(): FdPassing {
     sendWithFds(socket, chunks, fds) {
       if (chunks.length > MAX_CHUNKS) throw new RangeError(`sendWithFds takes at most ${MAX_CHUNKS} chunks, got ${chunks.length}`);
       if (fds.length > MAX_PASSED_FDS) throw new FdPassingError('sendmsg', 'ETOOMANYREFS');
-      let count = 0;
-      for (const chunk of chunks) {
-        if (!chunk.length) continue;
-        iov.writeBigUInt64LE(koffi.address(chunk), IOVEC_SIZE * count);
-        iov.writeUInt32LE(chunk.length, IOVEC_SIZE * count + 8); // size_t: the high half stays 0
-        count++;
-      }
-      msg.writeUInt32LE(count, 24);
-      if (fds.length) {
-        const length = CMSG_HEADER + 4 * fds.length;
+      msg.writeUInt32LE(gather(chunks), 24);
+      const length = fds.length ? CMSG_HEADER + 4 * fds.length : 0;
+      if (length) {
         control.writeUInt32LE(length, 0);
         for (let i = 0; i < fds.length; i++) control.writeInt32LE(fds[i], CMSG_HEADER + 4 * i);
-        msg.writeBigUInt64LE(controlAddress, 32);
-        msg.writeUInt32LE((length + 7) & ~7, 40);
-      } else {
-        msg.writeBigUInt64LE(0n, 32);
-        msg.writeUInt32LE(0, 40);
       }
+      msg.writeUInt32LE((length + 7) & ~7, 40); // no fds: controllen 0, the kernel ignores the pointer
       for (;;) {
         const sent = Number(sendmsg(socket, msg, MSG_NOSIGNAL | MSG_DONTWAIT));
         if (sent > 0) return sent;
         if (sent === 0 || koffi.errno() === EAGAIN) throw new FdPassingError('sendmsg', 'EAGAIN'); // a fresh socket always has room
         if (koffi.errno() !== EINTR) fail('sendmsg');
       }
+    },
+    environUnchanged() {
+      const array = koffi.decode(environ, 'void *');
+      let same = true;
+      let end = 0; // the index of the NULL's low half
+      if (array) {
+        // Windows over the array, each twice as large: only entries up to the NULL are read.
+        let view = new Uint32Array(0);
+        for (let length = Math.max(128, seen.length); view.length === 0 || end === view.length; length *= 2) {
+          view = new Uint32Array(koffi.view(array, 4 * length));
+          for (; end < view.length && (view[end] !== 0 || view[end + 1] !== 0); end += 2) same &&= view[end] === seen[end] && view[end + 1] === seen[end + 1];
+        }
+        same &&= end + 2 === seen.length;
+        if (!same) seen = view.slice(0, end + 2);
+      } else {
+        same = seen.length === 2; // clearenv(): no array at all, as if empty
+        seen = new Uint32Array(2);
+      }
+      return same;
     },
     pollReadable(fd, timeoutMs) {
       const pollfd = Buffer.alloc(8); // struct pollfd { int fd; short events; short revents; }

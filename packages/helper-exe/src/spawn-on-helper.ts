@@ -7,6 +7,7 @@ import { closeHelperEnds, closePlan, parentStreams, planFds } from './fd-plan.js
 import { FdPassingError, peerGone, type FdPassing } from './fd-passing.js';
 import type { HelperProcess, Outcome } from './helper-process.js';
 import type { HelperPool } from './pool.js';
+import { requestEnv } from './request-env.js';
 import { CWD_FAILED, encodeRequest, EXEC_FAILED, REQUEST_REFUSED, type EncodedRequest } from './wire.js';
 
 /** Warm helpers were started in whatever directory the parent had then: each request carries the current one. */
@@ -111,8 +112,8 @@ export function spawnOnHelper(pool: HelperPool, request: SpawnRequest, native: F
   const plan = planOrFail(request, native);
   let helper: HelperProcess;
   try {
-    const { file, argv, env, actions } = request;
-    const encoded = encodeRequest({ file, cwd: parentCwd(), argv, env, actions }, plan.setup, plan.passed.length);
+    const { file, argv, actions } = request;
+    const encoded = encodeRequest({ file, cwd: parentCwd(), argv, env: requestEnv(request, native), actions }, plan.setup, plan.passed.length);
     helper = deliver(pool, encoded, plan.passed, native, request.command);
   } catch (error) {
     closePlan(plan);

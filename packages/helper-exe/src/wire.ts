@@ -37,6 +37,9 @@ export interface FdSetup {
   closeOnExec?: boolean;
 }
 
+/** Strings up to this length are tried as ASCII first (see Writer.#ascii). */
+const ASCII_INLINE_MAX = 256;
+
 /** Appends little-endian fields to one growing buffer. */
 class Writer {
   #buf: Buffer;
@@ -70,12 +73,32 @@ class Writer {
   }
 
   str(value: string): this {
+    if (value.length <= ASCII_INLINE_MAX && this.#ascii(value)) return this;
     const bytes = Buffer.byteLength(value, 'utf8');
     this.u32(bytes);
     this.#reserve(bytes + 1);
     this.#length += this.#buf.write(value, this.#length, 'utf8');
     this.#buf[this.#length++] = 0;
     return this;
+  }
+
+  /**
+   * Writes a short all-ASCII string (length, bytes, NUL) in plain JS, without the two native calls
+   * of the UTF-8 path (paths and arguments mostly are); false, having written nothing, otherwise.
+   */
+  #ascii(value: string): boolean {
+    this.#reserve(4 + value.length + 1);
+    const buf = this.#buf;
+    const start = this.#length + 4;
+    for (let i = 0; i < value.length; i++) {
+      const code = value.charCodeAt(i);
+      if (code > 0x7f) return false;
+      buf[start + i] = code;
+    }
+    buf.writeUInt32LE(value.length, this.#length);
+    buf[start + value.length] = 0;
+    this.#length = start + value.length + 1;
+    return true;
   }
 
   bytes(data: Buffer): this {
@@ -162,7 +185,8 @@ function encodeAction(w: Writer, action: Action): void {
 /** The last environment encoded: requests mostly repeat the same one, and encoding it is most of the cost. */
 let lastEnv: { keys: string[]; values: string[]; bytes: Buffer } | undefined;
 
-function envBlock(env: Record<string, string>): Buffer {
+/** An environment as the request carries it (count, then `key=value` strings). */
+export function envBlock(env: Record<string, string>): Buffer {
   const keys = Object.keys(env);
   if (lastEnv && lastEnv.keys.length === keys.length && keys.every((key, i) => key === lastEnv!.keys[i] && env[key] === lastEnv!.values[i]))
     return lastEnv.bytes;
@@ -187,7 +211,8 @@ export interface Program {
   file: string;
   cwd: string;
   argv: readonly string[];
-  env: Record<string, string>;
+  /** The variables, or their block from envBlock(). */
+  env: Record<string, string> | Buffer;
   actions: readonly Action[];
 }
 
@@ -204,7 +229,7 @@ export function encodeRequest({ file, cwd, argv, env, actions }: Program, setup:
   const w = new Writer(lastRequestSize).u32(REQUEST_MAGIC).u32(PROTOCOL_VERSION).u32(0).u32(fdCount);
   w.str(file).str(cwd).u32(argv.length);
   for (const arg of argv) w.str(arg);
-  w.bytes(envBlock(env));
+  w.bytes(Buffer.isBuffer(env) ? env : envBlock(env));
   w.u32(setup.length);
   for (const { target, source, closeOnExec } of setup)
     w.i32(target).i32(source === 'devnull' ? -1 : source === 'closed' ? -2 : source).u32(closeOnExec ? 1 : 0);

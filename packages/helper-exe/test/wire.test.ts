@@ -1,5 +1,5 @@
 // The wire format on its own: what the helper decodes is checked end to end in the other tests.
-import { encodeRequest, MalformedReplyError, REPLY_MAGIC, ReplyReader } from '../src/wire.js';
+import { encodeRequest, FRAME_SIZE, MalformedReplyError, PROTOCOL_VERSION, REPLY_MAGIC, REQUEST_MAGIC, ReplyReader } from '../src/wire.js';
 
 const body = (env: Record<string, string>) => encodeRequest({ file: '/bin/true', cwd: '/', argv: ['true'], env, actions: [] }, [], 0).body;
 
@@ -30,6 +30,24 @@ describe('wire protocol', () => {
     expect([...encoded.subarray(7, 12)]).toEqual([0, 0, 0, 0, 0]); // cwd ''
     expect(encoded.subarray(12, 16).readUInt32LE(0)).toBe(1); // argc
     expect([...encoded.subarray(16, 23)]).toEqual([2, 0, 0, 0, 0xc3, 0xbc, 0]);
+  });
+
+  it('writes ASCII strings inline and anything else as UTF-8, byte for byte the same', () => {
+    const strings = ['', 'a', 'x'.repeat(256), 'y'.repeat(257), `${'z'.repeat(200)}ü`, 'ü', '\u{1f600}', '\x7f\x80'];
+    for (const value of strings) {
+      const encoded = encodeRequest({ file: value, cwd: '', argv: [], env: {}, actions: [] }, [], 0).body;
+      const bytes = Buffer.from(value, 'utf8');
+      expect(encoded.readUInt32LE(0)).toBe(bytes.length);
+      expect(encoded.subarray(4, 4 + bytes.length)).toEqual(bytes);
+      expect(encoded[4 + bytes.length]).toBe(0);
+      expect(encoded.readUInt32LE(5 + bytes.length)).toBe(0); // then cwd '' (the next string starts right after the NUL)
+    }
+  });
+
+  it('frames the body: magic, version, body length and fd count, in one buffer', () => {
+    const { header, body } = encodeRequest({ file: '/x', cwd: '/', argv: ['x'], env: { A: 'b' }, actions: [] }, [{ target: 0, source: 0 }], 1);
+    expect(header.length).toBe(FRAME_SIZE);
+    expect([header.readUInt32LE(0), header.readUInt32LE(4), header.readUInt32LE(8), header.readUInt32LE(12)]).toEqual([REQUEST_MAGIC, PROTOCOL_VERSION, body.length, 1]);
   });
 
   it('encodes an infinite rlimit as all ones', () => {
