@@ -9,9 +9,7 @@ import { MAX_PASSED_FDS } from './wire.js';
 
 /** The part of koffi's API used here, typed locally so that type-checking does not load koffi. */
 interface Koffi {
-  load(path: string | null): { func(...prototype: unknown[]): (...args: unknown[]) => unknown; symbol(name: string): unknown };
-  decode(pointer: unknown, type: string): unknown;
-  view(pointer: unknown, length: number): ArrayBuffer;
+  load(path: string): { func(...prototype: unknown[]): (...args: unknown[]) => unknown };
   address(value: Buffer): bigint;
   errno(): number;
   version: string;
@@ -68,12 +66,6 @@ export interface FdPassing {
   sendWithFds(socket: number, chunks: readonly Buffer[], fds: readonly number[]): number;
   /** Waits (blocking) until fd is readable or has hung up: false after timeoutMs. */
   pollReadable(fd: number, timeoutMs: number): boolean;
-  /**
-   * Whether libc's `environ` (which process.env reads and writes) holds the same strings as at the
-   * previous call (false at the first), without reading one: glibc's setenv and unsetenv never
-   * change or free a string they put in it, so the same pointers are the same environment.
-   */
-  environUnchanged(): boolean;
 }
 
 let bound: FdPassing | undefined;
@@ -140,10 +132,6 @@ function bind(): FdPassing {
     return count;
   };
   const poll = libc.func('int poll(_Inout_ void *fds, unsigned long nfds, int timeout)');
-  // The executable's `environ`, which libc's own functions use (libc.so.6's symbol is a stale copy).
-  const environ = koffi.load(null).symbol('environ');
-  /** The pointers of `environ` at the last check, as 32-bit halves, NULL included. */
-  let seen = new Uint32Array(0);
   const pair = new Int32Array(2);
   const fail = (call: string): never => {
     throw new FdPassingError(call, errnoName(koffi.errno()));
@@ -176,25 +164,6 @@ function bind(): FdPassing {
         if (sent === 0 || koffi.errno() === EAGAIN) throw new FdPassingError('sendmsg', 'EAGAIN'); // a fresh socket always has room
         if (koffi.errno() !== EINTR) fail('sendmsg');
       }
-    },
-    environUnchanged() {
-      const array = koffi.decode(environ, 'void *');
-      let same = true;
-      let end = 0; // the index of the NULL's low half
-      if (array) {
-        // Windows over the array, each twice as large: only entries up to the NULL are read.
-        let view = new Uint32Array(0);
-        for (let length = Math.max(128, seen.length); view.length === 0 || end === view.length; length *= 2) {
-          view = new Uint32Array(koffi.view(array, 4 * length));
-          for (; end < view.length && (view[end] !== 0 || view[end + 1] !== 0); end += 2) same &&= view[end] === seen[end] && view[end + 1] === seen[end + 1];
-        }
-        same &&= end + 2 === seen.length;
-        if (!same) seen = view.slice(0, end + 2);
-      } else {
-        same = seen.length === 2; // clearenv(): no array at all, as if empty
-        seen = new Uint32Array(2);
-      }
-      return same;
     },
     pollReadable(fd, timeoutMs) {
       const pollfd = Buffer.alloc(8); // struct pollfd { int fd; short events; short revents; }

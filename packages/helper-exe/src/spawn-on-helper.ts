@@ -113,7 +113,7 @@ export function spawnOnHelper(pool: HelperPool, request: SpawnRequest, native: F
   let helper: HelperProcess;
   try {
     const { file, argv, actions } = request;
-    const encoded = encodeRequest({ file, cwd: parentCwd(), argv, env: requestEnv(request, native), actions }, plan.setup, plan.passed.length);
+    const encoded = encodeRequest({ file, cwd: parentCwd(), argv, env: requestEnv(request), actions }, plan.setup, plan.passed.length);
     helper = deliver(pool, encoded, plan.passed, native, request.command);
   } catch (error) {
     closePlan(plan);
