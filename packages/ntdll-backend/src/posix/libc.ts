@@ -68,7 +68,7 @@ export interface Libc {
   getfd(fd: number): number;
   /** fcntl(fd, F_DUPFD_CLOEXEC, min): a close-on-exec copy of fd numbered min or above. */
   dupCloexec(fd: number, min: number): number;
-  /** The process's environment as it is now, as an envp: a copy of libc's `environ` array (see parentEnvp). */
+  /** The process's environment as it is now, as an envp: a copy of libc's `environ` array (see environCopier). */
   environ(): Buffer;
 }
 
@@ -81,17 +81,25 @@ export type Envp = (string | null)[] | Buffer;
  * setenv and unsetenv may move or shrink the array but never free or change a string they put
  * in it (they keep every one), and the initial strings live on the stack for good.
  */
-function parentEnvp(koffi: Koffi, environ: bigint): Buffer {
-  const array = koffi.decode(environ, 'void *');
-  if (!array) return Buffer.alloc(8); // clearenv(): an empty list
-  let view = new BigUint64Array(0);
-  let count = 0;
-  for (let length = 64; ; length *= 2) {
-    view = new BigUint64Array(koffi.view(array, 8 * length)); // a window: only entries up to the NULL are read
-    while (count < length && view[count] !== 0n) count++;
-    if (count < length) break;
-  }
-  return Buffer.from(new Uint8Array(view.buffer, 0, 8 * (count + 1)));
+function environCopier(koffi: Koffi, environ: bigint): () => Buffer {
+  // A window on the array, kept while the array stays where it is (koffi.view is the costly part):
+  // only the entries up to the NULL are read, and a longer array gets a longer window.
+  let at: bigint | null = null;
+  let words = new Uint32Array(0);
+  return () => {
+    const array = koffi.decode(environ, 'void *');
+    if (!array) return Buffer.alloc(8); // clearenv(): an empty list
+    if (array !== at) [at, words] = [array, new Uint32Array(koffi.view(array, 8 * 64))];
+    let count = 0;
+    for (;;) {
+      while (2 * count < words.length && (words[2 * count] | words[2 * count + 1]) !== 0) count++;
+      if (2 * count < words.length) break;
+      words = new Uint32Array(koffi.view(array, 2 * words.byteLength));
+    }
+    const copy = Buffer.allocUnsafe(8 * (count + 1));
+    copy.set(new Uint8Array(words.buffer, 0, copy.length));
+    return copy;
+  };
 }
 
 let cached: Libc | undefined;
@@ -163,6 +171,6 @@ function bind(): Libc {
     waitpid: fn('int waitpid(int pid, int *status, int options)') as Libc['waitpid'],
     getfd: (fd) => fcntl(fd, F_GETFD) as number,
     dupCloexec: (fd, min) => fcntl(fd, F_DUPFD_CLOEXEC, 'int', min) as number,
-    environ: () => parentEnvp(koffi, environ),
+    environ: environCopier(koffi, environ),
   };
 }
