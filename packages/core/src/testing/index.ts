@@ -2,3 +2,4 @@ export { runConformanceSuite, type ConformanceOptions } from './conformance.js';
 export { buildProbe, probePath, publicProbeCopy } from './probe.js';
 export { tasksOfUser } from './proc.js';
 export { formatReport, runReliabilitySuite, type ReliabilityOptions } from './reliability.js';
+export { wineVersion } from './reliability-win32.js';
