@@ -10,10 +10,15 @@ function spawnError(errno: string, message: string, command: string): SpawnError
  * Files found runnable, with the stat fields and the identity that verdict rests on: a chmod, an
  * ACL change or a new file changes ctime or ino, so a match skips access() and the format check.
  */
-const runnable = new Map<string, string>();
+const runnable = new Map<string, number[]>();
 
-function fingerprint(stats: Stats): string {
-  return `${stats.dev}:${stats.ino}:${stats.mode}:${stats.uid}:${stats.gid}:${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}:${process.geteuid?.()}:${process.getegid?.()}`;
+function fingerprint(stats: Stats): number[] {
+  const { dev, ino, mode, uid, gid, size, mtimeMs, ctimeMs } = stats;
+  return [dev, ino, mode, uid, gid, size, mtimeMs, ctimeMs, process.geteuid?.() ?? -1, process.getegid?.() ?? -1];
+}
+
+function sameFingerprint(a: number[] | undefined, b: number[]): boolean {
+  return a !== undefined && a.every((value, i) => value === b[i]);
 }
 
 /** Why `candidate` cannot be executed, or undefined when it can. */
@@ -27,7 +32,7 @@ function execProblem(candidate: string, checkFormat = true): { errno: string; wh
   }
   if (!stats) return { errno: 'ENOENT', why: 'does not exist' };
   const version = checkFormat ? fingerprint(stats) : undefined;
-  if (version !== undefined && runnable.get(candidate) === version) return undefined;
+  if (version !== undefined && sameFingerprint(runnable.get(candidate), version)) return undefined;
   if (stats.isDirectory()) return { errno: 'EACCES', why: 'is a directory' };
   if (!stats.isFile()) return { errno: 'EACCES', why: 'is not a regular file' };
   try {
@@ -96,7 +101,7 @@ export function resolveProgram(file: string, env: Readonly<Record<string, string
   }
   const dirs = (env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':');
   let denied: string | undefined;
-  for (const dir of dirs) {
+  for (const dir of new Set(dirs)) { // a directory listed twice answers the same twice
     const candidate = path.resolve(cwd, dir === '' ? '.' : dir, file);
     const problem = execProblem(candidate);
     if (!problem) return candidate;

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -104,6 +104,20 @@ describe('hostile programs and input never reach a shell', () => {
 
   test('a script with a working interpreter runs', async () => {
     expect((await forkBeforeExec(script('ok', '#!/bin/sh\necho "ran $1"\n'), ['x'])).stdout).toBe('ran x');
+  });
+
+  test('a program that ran once is checked again after it changed', async () => {
+    const file = script('changing', '#!/bin/sh\necho "ran"\n');
+    expect((await forkBeforeExec(file)).stdout).toBe('ran');
+    chmodSync(file, 0o644);
+    await expect(forkBeforeExec(file)).rejects.toMatchObject({ errno: 'EACCES', message: expect.stringContaining('is not executable') });
+    chmodSync(file, 0o755);
+    expect((await forkBeforeExec(file)).stdout).toBe('ran');
+    writeFileSync(file, `touch ${dir}/pwned-after-change\n`);
+    await expect(forkBeforeExec(file)).rejects.toMatchObject({ errno: 'ENOEXEC' });
+    expect(existsSync(`${dir}/pwned-after-change`)).toBe(false);
+    rmSync(file);
+    await expect(forkBeforeExec(file)).rejects.toMatchObject({ errno: 'ENOENT' });
   });
 
   test('unpaired surrogates are refused, naming the argument', async () => {
