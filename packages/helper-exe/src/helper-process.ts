@@ -140,16 +140,15 @@ export class HelperProcess {
 
   /**
    * Hands the helper its request: one sendmsg with the fds and as much as the socket buffer takes
-   * (usually everything, one syscall), the rest through the stream, which handles backpressure.
+   * (usually everything, one syscall), a copy of the rest through the stream, which handles
+   * backpressure (the request's own buffer is reused by the next request encoded).
    */
   send(request: EncodedRequest, fds: readonly number[], native: FdPassing): void {
     this.#requested = true;
-    const sent = native.sendWithFds(this.#fd, [request.header, request.body], fds);
-    const total = request.header.length + request.body.length;
-    if (sent < total) {
-      const rest = sent < request.header.length ? Buffer.concat([request.header.subarray(sent), request.body]) : request.body.subarray(sent - request.header.length);
-      this.#socket.write(rest);
-    }
+    const { header, body } = request;
+    const sent = native.sendWithFds(this.#fd, [header, body], fds);
+    if (sent < header.length + body.length)
+      this.#socket.write(sent < header.length ? Buffer.concat([header.subarray(sent), body]) : Buffer.from(body.subarray(sent - header.length)));
   }
 
   /** Idle helpers must not keep Node alive; a helper with a request must. */

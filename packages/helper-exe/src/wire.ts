@@ -45,8 +45,14 @@ class Writer {
   #buf: Buffer;
   #length = 0;
 
-  constructor(capacity = 2048) {
-    this.#buf = Buffer.allocUnsafe(capacity);
+  /** Writes into `buf` (from its start) until it is too small, then into a bigger copy. */
+  constructor(buf: Buffer = Buffer.allocUnsafe(2048)) {
+    this.#buf = buf;
+  }
+
+  /** The buffer written into (a bigger one once `buf` was outgrown). */
+  get buffer(): Buffer {
+    return this.#buf;
   }
 
   #reserve(bytes: number): void {
@@ -203,8 +209,12 @@ export interface EncodedRequest {
   body: Buffer;
 }
 
-/** Room for the next request: the size of the last one, so that the writer rarely grows. */
-let lastRequestSize = 2048;
+/**
+ * The buffer every request is encoded into: a request is sent (or copied) before the next one is
+ * encoded, so one buffer serves them all (no allocation per spawn). Kept up to this size.
+ */
+const SCRATCH_MAX = 64 * 1024;
+let scratch: Buffer = Buffer.allocUnsafeSlow(4096);
 
 /** What the program is: path, argv, environment, the parent's working directory ('' to keep the helper's), actions. */
 export interface Program {
@@ -224,9 +234,12 @@ export function zygoteRequest(): Buffer {
   return frame;
 }
 
-/** The request frame and body, in one buffer (one allocation; the body's length is filled in last). */
+/**
+ * The request frame and body (the body's length is filled in last). Both live in a buffer that the
+ * next call reuses: send them, or copy them, before encoding another request.
+ */
 export function encodeRequest({ file, cwd, argv, env, actions }: Program, setup: readonly FdSetup[], fdCount: number): EncodedRequest {
-  const w = new Writer(lastRequestSize).u32(REQUEST_MAGIC).u32(PROTOCOL_VERSION).u32(0).u32(fdCount);
+  const w = new Writer(scratch).u32(REQUEST_MAGIC).u32(PROTOCOL_VERSION).u32(0).u32(fdCount);
   w.str(file).str(cwd).u32(argv.length);
   for (const arg of argv) w.str(arg);
   w.bytes(Buffer.isBuffer(env) ? env : envBlock(env));
@@ -235,7 +248,7 @@ export function encodeRequest({ file, cwd, argv, env, actions }: Program, setup:
     w.i32(target).i32(source === 'devnull' ? -1 : source === 'closed' ? -2 : source).u32(closeOnExec ? 1 : 0);
   for (const action of actions) encodeAction(w, action);
   w.patchU32(8, w.length - FRAME_SIZE);
-  lastRequestSize = Math.min(Math.max(w.length, 64), 1 << 16);
+  if (w.buffer.length <= SCRATCH_MAX) scratch = w.buffer;
   const frame = w.done();
   return { header: frame.subarray(0, FRAME_SIZE), body: frame.subarray(FRAME_SIZE) };
 }
