@@ -5,24 +5,12 @@
  * until the helper reads it), and the pool refills in the background. Warm helpers and the zygote
  * are retired when the process changes its credentials.
  */
-import type { Backend } from '@forkexec/core';
 import { CredentialsWatch } from './credentials.js';
-import type { FdPassing } from './fd-passing.js';
 import type { HelperProcess } from './helper-process.js';
-import { LinuxHelperFactory } from './linux-helper-factory.js';
-import { WarmPool } from './warm-pool.js';
-import type { WatchChild } from './zygote.js';
+import { LinuxHelperFactory, type LinuxHelperSettings } from './linux-helper-factory.js';
+import { WarmPool, type WarmPoolSettings } from './warm-pool.js';
 
-export interface PoolSettings {
-  min: number;
-  max: number;
-  idleTimeoutMs: number;
-  helperPath: string;
-  starter: Backend;
-  native: FdPassing;
-  /** How to reap helpers the zygote forks; without it there is no zygote. */
-  watch?: WatchChild;
-}
+export interface PoolSettings extends WarmPoolSettings, LinuxHelperSettings {}
 
 export class HelperPool {
   /** Counters for tests and the benchmark: helpers forked by a zygote, zygotes started. */
