@@ -10,7 +10,7 @@ import { MAX_PASSED_FDS } from './wire.js';
 /** The part of koffi's API used here, typed locally so that type-checking does not load koffi. */
 interface Koffi {
   load(path: string): { func(...prototype: unknown[]): (...args: unknown[]) => unknown };
-  address(value: Buffer): bigint;
+  address(value: ArrayBufferView): bigint;
   errno(): number;
   version: string;
 }
@@ -94,20 +94,26 @@ function bind(): FdPassing {
   const socketpair = libc.func('int socketpair(int domain, int type, int protocol, _Out_ int *sv)');
   const pipe2 = libc.func('int pipe2(_Out_ int *fds, int flags)');
   const fcntl = libc.func('int fcntl(int fd, int cmd, ...)');
-  // The msghdr is laid out by hand in buffers made once: marshalling a koffi struct per call costs
-  // more than the syscall. koffi hands a Buffer to `void *` as is. A message that fits is copied
-  // into `staging`, whose address is taken once; a larger one points the iovecs at its chunks
-  // (koffi.address: a Buffer's memory does not move once its address is taken).
+  // The msghdr is laid out by hand in typed arrays made once, written a 32-bit word at a time:
+  // marshalling a koffi struct per call costs more than the syscall. koffi hands a typed array to
+  // `void *` as is. Each sits on its own ArrayBuffer, whose memory never moves (a small typed array
+  // made with a length may live in V8's heap, which does), so the addresses taken here stay true.
+  // A message that fits is copied into `staging`; a larger one points the iovecs at its chunks.
   const sendmsg = libc.func('intptr_t sendmsg(int fd, void *msg, int flags)');
-  const msg = Buffer.alloc(MSGHDR_SIZE);
-  const iov = Buffer.alloc(IOVEC_SIZE * MAX_CHUNKS);
-  const control = Buffer.alloc(CMSG_HEADER + 4 * MAX_PASSED_FDS + 4); // CMSG_SPACE: a multiple of 8
-  const staging = Buffer.alloc(STAGING_SIZE);
+  const msg = new Uint32Array(new ArrayBuffer(MSGHDR_SIZE));
+  const iov = new Uint32Array(new ArrayBuffer(IOVEC_SIZE * MAX_CHUNKS)); // per iovec: base (2 words), length (2 words)
+  const control = new Int32Array(new ArrayBuffer(CMSG_HEADER + 4 * MAX_PASSED_FDS + 4)); // CMSG_SPACE: a multiple of 8
+  const staging = Buffer.from(new ArrayBuffer(STAGING_SIZE));
+  /** Writes a 64-bit address as two little-endian words. */
+  const pointTo = (words: Uint32Array, at: number, address: bigint) => {
+    words[at] = Number(address & 0xffffffffn);
+    words[at + 1] = Number(address >> 32n);
+  };
+  pointTo(msg, 4, koffi.address(iov)); // msg_iov
+  pointTo(msg, 8, koffi.address(control)); // msg_control
+  control[2] = SOL_SOCKET;
+  control[3] = SCM_RIGHTS;
   const stagingAddress = koffi.address(staging);
-  msg.writeBigUInt64LE(koffi.address(iov), 16);
-  msg.writeBigUInt64LE(koffi.address(control), 32);
-  control.writeInt32LE(SOL_SOCKET, 8);
-  control.writeInt32LE(SCM_RIGHTS, 12);
   /** Points the iovecs at the chunks (staged when they fit): the iovec count. */
   const gather = (chunks: readonly Buffer[]): number => {
     let total = 0;
@@ -118,15 +124,15 @@ function bind(): FdPassing {
         staging.set(chunk, at);
         at += chunk.length;
       }
-      iov.writeBigUInt64LE(stagingAddress, 0);
-      iov.writeUInt32LE(total, 8); // size_t: the high half stays 0
+      pointTo(iov, 0, stagingAddress);
+      iov[2] = total; // size_t: the high word stays 0
       return 1;
     }
     let count = 0;
     for (const chunk of chunks) {
       if (!chunk.length) continue;
-      iov.writeBigUInt64LE(koffi.address(chunk), IOVEC_SIZE * count);
-      iov.writeUInt32LE(chunk.length, IOVEC_SIZE * count + 8);
+      pointTo(iov, 4 * count, koffi.address(chunk));
+      iov[4 * count + 2] = chunk.length;
       count++;
     }
     return count;
@@ -151,13 +157,13 @@ function bind(): FdPassing {
     sendWithFds(socket, chunks, fds) {
       if (chunks.length > MAX_CHUNKS) throw new RangeError(`sendWithFds takes at most ${MAX_CHUNKS} chunks, got ${chunks.length}`);
       if (fds.length > MAX_PASSED_FDS) throw new FdPassingError('sendmsg', 'ETOOMANYREFS');
-      msg.writeUInt32LE(gather(chunks), 24);
+      msg[6] = gather(chunks); // msg_iovlen
       const length = fds.length ? CMSG_HEADER + 4 * fds.length : 0;
       if (length) {
-        control.writeUInt32LE(length, 0);
-        for (let i = 0; i < fds.length; i++) control.writeInt32LE(fds[i], CMSG_HEADER + 4 * i);
+        control[0] = length; // cmsg_len
+        control.set(fds, CMSG_HEADER / 4);
       }
-      msg.writeUInt32LE((length + 7) & ~7, 40); // no fds: controllen 0, the kernel ignores the pointer
+      msg[10] = (length + 7) & ~7; // msg_controllen; none: 0, and the kernel ignores the pointer
       for (;;) {
         const sent = Number(sendmsg(socket, msg, MSG_NOSIGNAL | MSG_DONTWAIT));
         if (sent > 0) return sent;
