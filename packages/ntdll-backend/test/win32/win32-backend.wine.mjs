@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { setInterval } from 'node:timers';
 import { forkBeforeExec } from '@forkexec/core';
-import { probePath } from '@forkexec/core/testing';
+import { probePath, wineVersion } from '@forkexec/core/testing';
 import * as ntdllBackend from '@forkexec/ntdll-backend';
 
 const backend = ntdllBackend.createBackend();
@@ -22,14 +22,7 @@ const rejectsWith = (promise, code, extra = {}) =>
     return true;
   });
 const scratch = realpathSync(mkdtempSync(path.join(tmpdir(), 'forkexec-win32-')));
-const underWine = (() => {
-  try {
-    createRequire(import.meta.url)('koffi').load('ntdll.dll').func('const char *wine_get_version()');
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const underWine = wineVersion() !== undefined;
 
 describe('ntdll backend on Windows: command line', () => {
   it('arguments round-trip through CommandLineToArgvW, quotes and backslashes included', async () => {
