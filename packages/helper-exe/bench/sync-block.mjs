@@ -29,11 +29,12 @@ const PROGRAM = values.program;
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../../..');
 
-const HOT_PATH = ['helper-backend.ts', 'spawn-on-helper.ts', 'fd-plan.ts', 'fd-passing.ts', 'wire.ts', 'helper-process.ts'];
+const HOT_PATH = ['helper-backend.ts', 'spawn-on-helper.ts', 'fd-plan.ts', 'fd-passing.ts', 'wire.ts', 'helper-process.ts', 'request-env.ts'];
+
+const ENTRY = 'export { createBackend } from "./helper-backend.ts"; export { encodeRequest, envBlock } from "./wire.ts"; export { fdPassing } from "./fd-passing.ts";';
 
 /** The sources in `src`, bundled next to this script (koffi and @forkexec/* resolve from the package). */
-async function loadSources(src) {
-  const entry = 'export { createBackend } from "./helper-backend.ts"; export { encodeRequest } from "./wire.ts"; export { fdPassing } from "./fd-passing.ts";';
+async function loadSources(src, entry = ENTRY) {
   const bundle = await rollup({
     input: 'bench-entry',
     external: (id) => id.startsWith('node:') || /^(@forkexec\/|koffi)/.test(id),
@@ -59,15 +60,18 @@ async function loadBase(rev) {
   const dir = mkdtempSync(path.join(here, '.base-'));
   try {
     cpSync(path.join(here, '..', 'src'), dir, { recursive: true });
-    for (const file of HOT_PATH)
-      writeFileSync(path.join(dir, file), execFileSync('git', ['show', `${rev}:./${file}`], { cwd: path.join(here, '..', 'src') }));
-    return await loadSources(dir);
+    const at = (file) => execFileSync('git', ['ls-tree', '--name-only', rev, `./${file}`], { cwd: path.join(here, '..', 'src'), encoding: 'utf8' }).trim();
+    for (const file of HOT_PATH) {
+      if (at(file)) writeFileSync(path.join(dir, file), execFileSync('git', ['show', `${rev}:./${file}`], { cwd: path.join(here, '..', 'src') }));
+      else rmSync(path.join(dir, file)); // not there yet at REV
+    }
+    return await loadSources(dir, 'export { createBackend } from "./helper-backend.ts";');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-const { createBackend, encodeRequest, fdPassing } = await loadSources(path.join(here, '..', 'src'));
+const { createBackend, encodeRequest, envBlock, fdPassing } = await loadSources(path.join(here, '..', 'src'));
 const backend = createBackend();
 const base = values.base ? (await loadBase(values.base)).createBackend() : undefined;
 for (const b of [backend, base]) {
@@ -79,11 +83,12 @@ const native = fdPassing();
 const request = { file: PROGRAM, argv: [PROGRAM], env: { ...process.env }, actions: [], stdio: ['ignore', 'ignore', 'ignore'], command: PROGRAM };
 const setup = [0, 1, 2].map((target) => ({ target, source: 'devnull' }));
 const program = { ...request, cwd: process.cwd() };
-const programWithBlock = { ...program, env: encodeRequest({ ...program, file: '', cwd: '', argv: [], actions: [] }, [], 0).body.subarray(13) };
+const programWithBlock = { ...program, env: envBlock(program.env) };
 
 // The raw sends: a socketpair whose other end is drained after each sample, outside the timing.
 const [ours, theirs] = native.socketpair();
-const encoded = encodeRequest(program, setup, 0);
+// A copy: an encoded request lives in a buffer the next encodeRequest() reuses.
+const encoded = (({ header, body }) => ({ header: Buffer.from(header), body: Buffer.from(body) }))(encodeRequest(program, setup, 0));
 const drain = Buffer.alloc(1 << 16);
 const drainAll = (bytes) => {
   for (let got = 0; got < bytes; ) got += readSync(theirs, drain, 0, drain.length, null);
@@ -91,10 +96,11 @@ const drainAll = (bytes) => {
 const koffi = createRequire(path.join(here, '..', 'package.json'))('koffi');
 const libc = koffi.load('libc.so.6');
 const sendmsg = libc.func('intptr_t sendmsg(int fd, void *msg, int flags)');
-// A msghdr laid out once in a Buffer: iov pointing at the encoded request, one fd (stdin) attached.
-const iov = Buffer.alloc(32);
-const control = Buffer.alloc(24);
-const msg = Buffer.alloc(56);
+// A msghdr laid out once (on ArrayBuffers, whose memory never moves): iov pointing at the encoded
+// request, one fd (stdin) attached.
+const iov = Buffer.from(new ArrayBuffer(32));
+const control = Buffer.from(new ArrayBuffer(24));
+const msg = Buffer.from(new ArrayBuffer(56));
 iov.writeBigUInt64LE(koffi.address(encoded.header), 0);
 iov.writeBigUInt64LE(BigInt(encoded.header.length), 8);
 iov.writeBigUInt64LE(koffi.address(encoded.body), 16);
