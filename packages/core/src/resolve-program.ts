@@ -7,14 +7,15 @@ function spawnError(errno: string, message: string, command: string): SpawnError
 }
 
 /**
- * Files found runnable, with the stat fields and the identity that verdict rests on: a chmod, an
- * ACL change or a new file changes ctime or ino, so a match skips access() and the format check.
+ * Files found runnable, with the stat fields that verdict rests on: a chmod, an ACL change or a
+ * new file changes ctime or ino, so a match skips access() and the format check. (A process that
+ * changed its own uid since is told by exec itself: EACCES, as any backend reports it.)
  */
 const runnable = new Map<string, number[]>();
 
 function fingerprint(stats: Stats): number[] {
   const { dev, ino, mode, uid, gid, size, mtimeMs, ctimeMs } = stats;
-  return [dev, ino, mode, uid, gid, size, mtimeMs, ctimeMs, process.geteuid?.() ?? -1, process.getegid?.() ?? -1];
+  return [dev, ino, mode, uid, gid, size, mtimeMs, ctimeMs];
 }
 
 function sameFingerprint(a: number[] | undefined, b: number[]): boolean {
