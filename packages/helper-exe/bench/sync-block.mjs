@@ -135,6 +135,7 @@ const layers = {
     [`backend.spawn(request), hot path at ${values.base}`]: spawnLayer(() => base.spawn(request)),
   }),
   'ntdll backend.spawn(request), for reference': spawnLayer(() => ntdll.spawn(request)),
+  "getuid, geteuid, getgid, getegid (pool's check)": { start: () => void `${process.getuid()}:${process.geteuid()}:${process.getgid()}:${process.getegid()}` },
   'encodeRequest (env unchanged)': { start: () => void encodeRequest(program, setup, 0) },
   'encodeRequest (env block ready)': { start: () => void encodeRequest(programWithBlock, setup, 0) },
   'sendWithFds of the request, no fd': { start: () => void native.sendWithFds(ours, [encoded.header, encoded.body], []), after: () => drainAll(requestBytes) },
@@ -162,7 +163,7 @@ if (values.profile) {
   process.exit(0);
 }
 
-const COLUMNS = ['sync', 'sync cpu', 'busy', 'cpu'];
+const COLUMNS = ['sync', 'sync cpu', 'loop cpu', 'busy', 'cpu'];
 const samples = Object.fromEntries(Object.keys(layers).map((name) => [name, Object.fromEntries(COLUMNS.map((c) => [c, []]))]));
 for (let i = 0; i < SPAWNS; i++) {
   for (const [name, { start, after }] of Object.entries(layers)) {
@@ -177,12 +178,14 @@ for (let i = 0; i < SPAWNS; i++) {
     const c1 = threadCpuMs();
     after?.();
     if (end) await end;
+    const c2 = threadCpuMs();
     const busyMs = performance.eventLoopUtilization(elu).active;
     const { user, system } = process.cpuUsage(usage);
     if (i < 10) continue; // the first ones load code
     const row = samples[name];
     row.sync.push(t1 - t0);
     row['sync cpu'].push(c1 - c0);
+    if (end) row['loop cpu'].push(c2 - c0);
     if (end) row.busy.push(busyMs);
     if (end) row.cpu.push((user + system) / 1000);
   }
@@ -193,7 +196,8 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const us = (xs) => (xs.length ? (median(xs) * 1000).toFixed(0) : '—').padStart(9);
 
 console.log(`per spawn of ${PROGRAM}, median of ${SPAWNS - 10} (microseconds): sync = wall time of the call; sync cpu = this thread's CPU time in it;`);
-console.log('busy = event loop busy from the call to the exit known; cpu = the whole process\'s CPU time (all threads) meanwhile');
+console.log('loop cpu = this thread\'s CPU time from the call to the exit known; busy = the event loop\'s busy time meanwhile (also counts');
+console.log('time the thread waited for a CPU); cpu = the whole process\'s CPU time (all threads) meanwhile');
 console.log(`  ${'layer'.padEnd(48)}${COLUMNS.map((c) => c.padStart(9)).join('')}`);
 for (const [name, row] of Object.entries(samples)) console.log(`  ${name.padEnd(48)}${COLUMNS.map((c) => us(row[c])).join('')}`);
 const m = (name, column = 'sync') => median(samples[name][column]) * 1000;

@@ -113,7 +113,8 @@ function bind(): FdPassing {
   pointTo(msg, 8, koffi.address(control)); // msg_control
   control[2] = SOL_SOCKET;
   control[3] = SCM_RIGHTS;
-  const stagingAddress = koffi.address(staging);
+  const staged = new Uint32Array(2); // staging's address, as the first iovec's base
+  pointTo(staged, 0, koffi.address(staging));
   /** Points the iovecs at the chunks (staged when they fit): the iovec count. */
   const gather = (chunks: readonly Buffer[]): number => {
     let total = 0;
@@ -124,7 +125,8 @@ function bind(): FdPassing {
         staging.set(chunk, at);
         at += chunk.length;
       }
-      pointTo(iov, 0, stagingAddress);
+      iov[0] = staged[0];
+      iov[1] = staged[1];
       iov[2] = total; // size_t: the high word stays 0
       return 1;
     }
