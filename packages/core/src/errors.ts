@@ -105,9 +105,9 @@ export class NotTransformedError extends ForkExecError {
 export function errnoName(errno: number): string {
   const abs = Math.abs(errno);
   for (const [name, value] of Object.entries(constants.errno)) if (value === abs) return name;
-  // libuv's own codes on Windows (UV_EINVAL is -4071 there), which no C errno constant matches.
+  // libuv's own codes on Windows (UV_EINVAL is -4071 there, UV_UNKNOWN -4094), which no C errno constant matches.
   const libuv = abs > 0 ? getSystemErrorName(-abs) : '';
-  return /^E[A-Z0-9]+$/.test(libuv) ? libuv : `E${abs}`;
+  return /^(E[A-Z0-9]+|UNKNOWN)$/.test(libuv) ? libuv : `E${abs}`;
 }
 
 /** Short advice for the errno values a spawn can fail with. */

@@ -8,13 +8,12 @@ source "$(dirname "${BASH_SOURCE[0]}")/wine-env.sh"
 prepare_wine
 trap stop_wine EXIT
 output="$cache/bench-wine.log"
-export FORKEXEC_PROBE FORKEXEC_NOOP FORKEXEC_SPAWN_LOOP FORKEXEC_WINE_KOFFI BENCH_ROUNDS="${BENCH_ROUNDS:-30}" BENCH_BALLAST_MIB="${BENCH_BALLAST_MIB:-0}"
+export FORKEXEC_PROBE FORKEXEC_NOOP FORKEXEC_SPAWN_LOOP BENCH_ROUNDS="${BENCH_ROUNDS:-30}" BENCH_BALLAST_MIB="${BENCH_BALLAST_MIB:-0}"
 FORKEXEC_PROBE=$(winpath "$bin_dir/fxprobe.exe")
 FORKEXEC_NOOP=$(winpath "$bin_dir/noop.exe")
 FORKEXEC_SPAWN_LOOP=$(winpath "$bin_dir/spawn-loop.exe")
-FORKEXEC_WINE_KOFFI=$(winpath "$koffi_dir/node_modules/koffi/index.cjs")
 cd "$pkg_dir"
 status=0
-wine "$node_exe" --import="file:///$(winpath "$pkg_dir/scripts/wine-koffi-hook.mjs" | tr '\\' /)" scripts/bench-wine.mjs </dev/null >"$output" 2>&1 || status=$?
+wine "$node_exe" "$koffi_hook" scripts/bench-wine.mjs </dev/null >"$output" 2>&1 || status=$?
 tr -d '\r' <"$output"
 exit "$status"

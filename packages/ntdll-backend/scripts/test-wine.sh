@@ -6,16 +6,14 @@
 # Exit status: non-zero when anything failed.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/wine-env.sh"
-[ -n "${FORKEXEC_WINEPREFIX:-}" ] && export WINEPREFIX="$FORKEXEC_WINEPREFIX"
 
 prepare_wine
 trap stop_wine EXIT
 
 output="$cache/test-wine.log"
-export FORKEXEC_PROBE FORKEXEC_WINE_KOFFI NODE_OPTIONS
+export FORKEXEC_PROBE NODE_OPTIONS
 FORKEXEC_PROBE=$(winpath "$bin_dir/fxprobe.exe")
-FORKEXEC_WINE_KOFFI=$(winpath "$koffi_dir/node_modules/koffi/index.cjs")
-NODE_OPTIONS="--import=file:///$(winpath "$pkg_dir/scripts/wine-koffi-hook.mjs" | tr '\\' /)"
+NODE_OPTIONS=$koffi_hook
 
 cd "$pkg_dir"
 log "running test/win32/*.wine.mjs on Windows node $NODE_WIN_VERSION"

@@ -1,6 +1,7 @@
 # Shared by test-wine.sh and bench-wine.sh (sourced, not run): installs Wine and mingw-w64 when
 # missing, fetches Windows node and koffi's win32-x64 build into $repo/.cache/wine, builds the
 # mingw test programs, and starts a persistent wineserver on a Windows 10 prefix.
+# FORKEXEC_WINEPREFIX=DIR runs in another Wine prefix (several people on one checkout).
 # Recipe and pitfalls: /work/shared/research/windows-under-wine.md.
 
 NODE_WIN_VERSION=22.22.0
@@ -13,7 +14,7 @@ node_exe="$cache/node-$NODE_WIN_VERSION/package/bin/node.exe"
 koffi_dir="$cache/koffi-$KOFFI_VERSION"
 bin_dir="$cache/bin"
 
-export WINEPREFIX="$repo/.wine" WINEARCH=win64 WINEDEBUG=-all
+export WINEPREFIX="${FORKEXEC_WINEPREFIX:-$repo/.wine}" WINEARCH=win64 WINEDEBUG=-all
 export WINEDLLOVERRIDES="mscoree,mshtml=;winemenubuilder.exe=d"
 unset DISPLAY
 
@@ -89,4 +90,8 @@ prepare_wine() {
   fetch_windows_koffi
   build_programs
   start_wine
+  # Windows node resolves koffi to its win32 build through this --import hook.
+  export FORKEXEC_WINE_KOFFI
+  FORKEXEC_WINE_KOFFI=$(winpath "$koffi_dir/node_modules/koffi/index.cjs")
+  koffi_hook="--import=file:///$(winpath "$repo/packages/ntdll-backend/scripts/wine-koffi-hook.mjs" | tr '\\' /)"
 }
