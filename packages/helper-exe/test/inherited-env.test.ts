@@ -13,34 +13,37 @@ describe('the inherited environment', () => {
   if (!built) it.skip('needs the package built (npm run build -w @forkexec/helper-exe)', () => {});
 
   maybe('follows every change to process.env between spawns', () => {
+    // One line per result as it comes, then 'disposed': a run that stops early shows where.
     const script = `
       import { forkBeforeExec } from '@forkexec/core';
       import { createBackend } from ${JSON.stringify(dist)};
       const backend = createBackend();
-      const seen = async () => (await forkBeforeExec('/bin/sh', ['-c', 'echo "\${FX_A-unset} \${FX_B-unset}"'], { backend })).stdout.trim();
-      const out = [];
-      out.push(await seen());
-      out.push(await seen()); // unchanged: the encoded environment is reused
+      const show = async (env) => console.log((await forkBeforeExec('/bin/sh', ['-c', 'echo "\${FX_A-unset} \${FX_B-unset} \${FX_C-unset}"'], { backend, env })).stdout.trim());
+      await show();
+      await show(); // unchanged: the encoded environment is reused
       process.env.FX_A = 'one';
-      out.push(await seen());
+      await show();
       process.env.FX_A = 'two';
       process.env.FX_B = 'ü';
-      out.push(await seen());
+      await show();
       process.env.FX_A = 'one'; // a value it had before (glibc may hand back the same string)
-      out.push(await seen());
+      await show();
       delete process.env.FX_A;
-      out.push(await seen());
-      out.push((await forkBeforeExec('/bin/sh', ['-c', 'echo "\${FX_A-unset} \${FX_C-unset}"'], { backend, env: { FX_C: 'own' } })).stdout.trim());
-      out.push(await seen()); // back to the inherited one
+      await show();
+      await show({ FX_C: 'own' }); // an environment of its own
+      await show(); // back to the inherited one
       await backend.dispose();
-      console.log(JSON.stringify(out));
+      console.log('disposed');
     `;
     const env = { ...process.env };
     delete env.FX_A;
     delete env.FX_B;
+    delete env.FX_C;
     const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', cwd: path.join(__dirname, '..'), env, timeout: 20_000 });
-    expect(run.stderr).toBe('');
-    expect(run.status).toBe(0);
-    expect(JSON.parse(run.stdout)).toEqual(['unset unset', 'unset unset', 'one unset', 'two ü', 'one ü', 'unset ü', 'unset own', 'unset ü']);
+    expect({ stdout: run.stdout.trim().split('\n'), stderr: run.stderr, status: run.status }).toEqual({
+      stdout: ['unset unset unset', 'unset unset unset', 'one unset unset', 'two ü unset', 'one ü unset', 'unset ü unset', 'unset ü own', 'unset ü unset', 'disposed'],
+      stderr: '',
+      status: 0,
+    });
   });
 });
