@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { babel } from '@rollup/plugin-babel';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
 import { forkBeforeExec } from '@forkexec/core';
-import { backend as ntdll } from '@forkexec/ntdll-backend';
+import { backend as ntdll, parentEnviron } from '@forkexec/ntdll-backend';
 import { rollup } from 'rollup';
 
 const { values } = parseArgs({ options: { spawns: { type: 'string', default: '500' }, program: { type: 'string', default: '/bin/true' }, profile: { type: 'string' }, base: { type: 'string' } } });
@@ -136,6 +136,7 @@ const layers = {
   }),
   'ntdll backend.spawn(request), for reference': spawnLayer(() => ntdll.spawn(request)),
   "getuid, geteuid, getgid, getegid (pool's check)": { start: () => void `${process.getuid()}:${process.geteuid()}:${process.getgid()}:${process.getegid()}` },
+  "ntdll's parentEnviron() (keys the inherited env)": { start: () => void parentEnviron() },
   'encodeRequest (env unchanged)': { start: () => void encodeRequest(program, setup, 0) },
   'encodeRequest (env block ready)': { start: () => void encodeRequest(programWithBlock, setup, 0) },
   'sendWithFds of the request, no fd': { start: () => void native.sendWithFds(ours, [encoded.header, encoded.body], []), after: () => drainAll(requestBytes) },
