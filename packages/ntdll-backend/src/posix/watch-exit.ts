@@ -19,9 +19,8 @@ export function watchExit(pid: number): WatchedChild {
   if (!Number.isInteger(pid) || pid <= 0) throw new RangeError(`watchExit: pid must be a positive integer, got ${pid}`);
   const children = sharedReaper();
   children.listen();
-  const exited = children.watch(pid);
+  const exited = children.watch(pid); // checks this pid at once, too
   children.setRef(pid, true); // watch() leaves a running timer's ref state as it was
-  children.reap();
   return {
     pid,
     exited,
