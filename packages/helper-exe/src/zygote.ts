@@ -43,6 +43,7 @@ export class Zygote {
   readonly #reserved: [number, number][] = [];
   /** Orphans being found and ended after the zygote's death; dispose waits for them. */
   readonly #salvaging: Promise<void>[] = [];
+  readonly #salvageSockets = new Set<Socket>();
   #sawHello = false;
   #served = false;
   #ended: string | undefined;
@@ -160,7 +161,8 @@ export class Zygote {
   #salvage(fd: number): Promise<void> {
     return new Promise<void>((resolve) => {
       const socket = new Socket({ fd, readable: true, writable: false });
-      socket.unref();
+      socket.unref(); // until someone waits for stop()
+      this.#salvageSockets.add(socket);
       const reader = new ReplyReader();
       let child: RefableChild | undefined;
       socket.on('data', (chunk: Buffer) => {
@@ -175,6 +177,7 @@ export class Zygote {
       });
       socket.on('error', () => {});
       socket.once('close', () => {
+        this.#salvageSockets.delete(socket);
         if (child) child.exited.then(() => resolve(), () => resolve());
         else resolve();
       });
@@ -184,6 +187,7 @@ export class Zygote {
   /** Ends the zygote and waits until it and any helper it left unannounced are reaped. */
   async stop(): Promise<void> {
     this.#end('stopped');
+    for (const socket of this.#salvageSockets) socket.ref(); // an awaited stop() keeps Node alive until it is done
     await this.child.exited.catch(() => {});
     await Promise.all(this.#salvaging);
   }
