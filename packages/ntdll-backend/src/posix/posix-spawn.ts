@@ -1,8 +1,9 @@
 /** One posix_spawn call, here or on libuv's threadpool: file actions and attributes built from a plan, always freed. */
 import {
-  FILE_ACTIONS_SIZE, POSIX_SPAWN_SETPGROUP, POSIX_SPAWN_SETSID, POSIX_SPAWN_SETSIGDEF, POSIX_SPAWN_SETSIGMASK, SIGSET_SIZE, SPAWNATTR_SIZE,
+  POSIX_SPAWN_SETPGROUP, POSIX_SPAWN_SETSID, POSIX_SPAWN_SETSIGDEF, POSIX_SPAWN_SETSIGMASK, SIGSET_SIZE, SPAWNATTR_SIZE,
   type Envp, type Libc,
 } from './libc.js';
+import { FileActionsCache, type LeasedFileActions } from './file-actions-cache.js';
 import type { FileOp, SpawnPlan } from './spawn-plan.js';
 import { onThreadPool } from './thread-pool-lane.js';
 
@@ -13,11 +14,12 @@ import { onThreadPool } from './thread-pool-lane.js';
 export type SpawnOutcome = { pid: number } | { errno: number; refused?: FileOp };
 
 let defaultAttr: Buffer | undefined;
+let fileActions: FileActionsCache | undefined;
 const pidOut = new Int32Array(1);
 
 /** A posix_spawn call ready to run: file actions and attributes built, freed once it ran. */
 interface Prepared {
-  fa: Buffer;
+  actions: LeasedFileActions;
   attr: Buffer;
   custom: boolean;
   argv: (string | null)[];
@@ -27,26 +29,17 @@ interface Prepared {
 /** Builds the call, or returns the errno of the file action glibc refused up front (nothing stays allocated). */
 function prepare(libc: Libc, argv: string[], env: ChildEnv, plan: SpawnPlan): Prepared | { errno: number; refused: FileOp } {
   const envp = Buffer.isBuffer(env) ? env : envpOf(env);
+  const actions = (fileActions ??= new FileActionsCache(libc)).lease(plan.fileOps);
+  if ('errno' in actions) return actions;
   const custom = plan.setsid || plan.pgroup !== undefined || plan.sigmask.length > 0;
-  const attr = custom ? buildAttr(libc, plan) : (defaultAttr ??= buildAttr(libc, plan));
-  const fa = Buffer.allocUnsafe(FILE_ACTIONS_SIZE); // posix_spawn_file_actions_init fills it
-  const prepared = { fa, attr, custom, argv: [...argv, null], envp };
-  const init = libc.file_actions_init(fa);
-  if (init !== 0 && custom) libc.spawnattr_destroy(attr);
-  check(init, 'posix_spawn_file_actions_init');
+  let attr;
   try {
-    for (const op of plan.fileOps) {
-      const refused = addFileOp(libc, fa, op);
-      if (refused !== 0) {
-        release(libc, prepared);
-        return { errno: refused, refused: op };
-      }
-    }
+    attr = custom ? buildAttr(libc, plan) : (defaultAttr ??= buildAttr(libc, plan));
   } catch (error) {
-    release(libc, prepared);
+    actions.release();
     throw error;
   }
-  return prepared;
+  return { actions, attr, custom, argv: [...argv, null], envp };
 }
 
 /** The child's environment: its variables, or a ready envp (see parentEnviron). */
@@ -59,8 +52,8 @@ function envpOf(env: Record<string, string>): (string | null)[] {
   return envp;
 }
 
-function release(libc: Libc, { fa, attr, custom }: Prepared): void {
-  libc.file_actions_destroy(fa);
+function release(libc: Libc, { actions, attr, custom }: Prepared): void {
+  actions.release();
   if (custom) libc.spawnattr_destroy(attr);
 }
 
@@ -69,7 +62,7 @@ export function posixSpawn(libc: Libc, file: string, argv: string[], env: ChildE
   const call = prepare(libc, argv, env, plan);
   if ('errno' in call) return call;
   try {
-    const error = libc.posix_spawn(pidOut, file, call.fa, call.attr, call.argv, call.envp);
+    const error = libc.posix_spawn(pidOut, file, call.actions.fa, call.attr, call.argv, call.envp);
     return error === 0 ? { pid: pidOut[0] } : { errno: error };
   } finally {
     release(libc, call);
@@ -95,7 +88,7 @@ export function posixSpawnOffThread(
   const outcome = (result: number): SpawnOutcome => (result === 0 ? { pid: pid[0] } : { errno: result });
   onThreadPool(
     (finished) =>
-      libc.posix_spawn_async(pid, file, call.fa, call.attr, call.argv, call.envp, (error, result) => {
+      libc.posix_spawn_async(pid, file, call.actions.fa, call.attr, call.argv, call.envp, (error, result) => {
         release(libc, call); // `call` kept the buffers alive until now
         finished();
         done(error ?? outcome(result));
@@ -104,7 +97,7 @@ export function posixSpawnOffThread(
       // koffi refused the async call (other koffi users hold all of its slots): spawn on this thread.
       let result: SpawnOutcome | Error;
       try {
-        result = outcome(libc.posix_spawn(pid, file, call.fa, call.attr, call.argv, call.envp));
+        result = outcome(libc.posix_spawn(pid, file, call.actions.fa, call.attr, call.argv, call.envp));
       } catch (error) {
         result = error as Error;
       } finally {
@@ -114,21 +107,6 @@ export function posixSpawnOffThread(
     },
   );
   return undefined;
-}
-
-function addFileOp(libc: Libc, fa: Buffer, op: FileOp): number {
-  switch (op.op) {
-    case 'dup2':
-      return libc.file_actions_adddup2(fa, op.from, op.to);
-    case 'close':
-      return libc.file_actions_addclose(fa, op.fd);
-    case 'open':
-      return libc.file_actions_addopen(fa, op.fd, op.path, op.flags, op.mode);
-    case 'chdir':
-      return libc.file_actions_addchdir(fa, op.path);
-    case 'closefrom':
-      return libc.file_actions_addclosefrom(fa, op.fd);
-  }
 }
 
 /** Every signal back to its default disposition, the plan's mask, and session or group. */
