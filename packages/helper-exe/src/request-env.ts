@@ -13,8 +13,7 @@ let inherited: { environ: Buffer; block: Buffer } | undefined;
 
 /** The request's environment as a wire block. */
 export function requestEnv(request: SpawnRequest): Buffer {
-  // `inheritsEnv` is read untyped: requests from a core without it simply carry their env.
-  const environ = (request as { inheritsEnv?: boolean }).inheritsEnv ? parentEnviron() : undefined;
+  const environ = request.inheritsEnv ? parentEnviron() : undefined;
   if (!environ) return envBlock(request.env);
   if (inherited?.environ.equals(environ)) return inherited.block;
   const block = envBlock(request.env);
