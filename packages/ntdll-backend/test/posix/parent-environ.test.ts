@@ -38,3 +38,24 @@ test('without env options the child sees process.env as it is at each call, on a
   const once = ['one', 'two', 'one', '99', 'one', '<unset>', 'true'];
   expect(JSON.parse(out)).toEqual([...once, ...once]);
 });
+
+test('in a Worker, whose process.env is its own copy, the child gets that copy', () => {
+  const script = `
+    const { Worker } = await import('node:worker_threads');
+    process.env.FORKEXEC_WORKER_TEST = 'main thread';
+    // An ES module, as the worker inherits --input-type=module.
+    const code = \`
+      const { parentPort } = await import('node:worker_threads');
+      process.env.FORKEXEC_WORKER_TEST = 'worker';
+      const { forkBeforeExec } = await import(${JSON.stringify(core)});
+      const { backend } = await import(${JSON.stringify(dist)});
+      const results = [];
+      for (const startOffLoop of [true, false])
+        results.push((await forkBeforeExec('/bin/sh', ['-c', 'printf %s "$FORKEXEC_WORKER_TEST"'], { backend, startOffLoop })).stdout);
+      parentPort.postMessage(results);\`;
+    const worker = new Worker(code, { eval: true });
+    worker.once('message', (results) => { console.log(JSON.stringify(results)); worker.terminate(); });
+    worker.once('error', (error) => { console.error(error); process.exit(1); });`;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  expect(JSON.parse(out)).toEqual(['worker', 'worker']);
+});
