@@ -13,7 +13,6 @@ type KoffiFunction = ((...args: unknown[]) => unknown) & {
 interface Koffi {
   load(path: string | null): { func(prototype: string): KoffiFunction; symbol(name: string): bigint };
   errno(): number;
-  decode(pointer: bigint, type: 'void *'): bigint | null;
   view(pointer: bigint, length: number): ArrayBuffer;
   version: string;
 }
@@ -79,26 +78,33 @@ export type Envp = (string | null)[] | Buffer;
  * Copies the pointer array of `environ` (which process.env reads and writes), without reading a
  * single string: the copy stays valid while JavaScript changes process.env later, because glibc's
  * setenv and unsetenv may move or shrink the array but never free or change a string they put
- * in it (they keep every one), and the initial strings live on the stack for good.
+ * in it (they keep every one), and the initial strings live on the stack for good. While the
+ * array holds the same pointers, the last copy is handed out again (callers only read it).
  */
 function environCopier(koffi: Koffi, environ: bigint): () => Buffer {
+  const variable = new Uint32Array(koffi.view(environ, 8)); // `environ` itself: read with no native call
+  const empty = Buffer.alloc(8); // clearenv(): an empty list
+  let at = [0, 0];
   // A window on the array, kept while the array stays where it is (koffi.view is the costly part):
   // only the entries up to the NULL are read, and a longer array gets a longer window.
-  let at: bigint | null = null;
   let words = new Uint32Array(0);
+  let last = empty;
   return () => {
-    const array = koffi.decode(environ, 'void *');
-    if (!array) return Buffer.alloc(8); // clearenv(): an empty list
-    if (array !== at) [at, words] = [array, new Uint32Array(koffi.view(array, 8 * 64))];
+    const [low, high] = variable;
+    if ((low | high) === 0) return empty;
+    if (low !== at[0] || high !== at[1]) {
+      at = [low, high];
+      words = new Uint32Array(koffi.view((BigInt(high) << 32n) | BigInt(low), 8 * 64));
+    }
     let count = 0;
     for (;;) {
       while (2 * count < words.length && (words[2 * count] | words[2 * count + 1]) !== 0) count++;
       if (2 * count < words.length) break;
-      words = new Uint32Array(koffi.view(array, 2 * words.byteLength));
+      words = new Uint32Array(koffi.view((BigInt(high) << 32n) | BigInt(low), 2 * words.byteLength));
     }
-    const copy = Buffer.allocUnsafe(8 * (count + 1));
-    copy.set(new Uint8Array(words.buffer, 0, copy.length));
-    return copy;
+    const now = Buffer.from(words.buffer, 0, 8 * (count + 1)); // a view: compared, then copied if new
+    if (!now.equals(last)) last = Buffer.from(now);
+    return last;
   };
 }
 
