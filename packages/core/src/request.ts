@@ -31,7 +31,7 @@ export function formatCommand(file: string, args: readonly unknown[]): string {
 }
 
 /** A copy of the parent's environment as it is now. */
-export function parentEnv(): Record<string, string> {
+function parentEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   const source = process.env;
   for (const key of Object.keys(source)) {

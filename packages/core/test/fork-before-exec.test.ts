@@ -128,4 +128,13 @@ describe('hostile programs and input never reach a shell', () => {
   test('an argument beyond the kernel limit is E2BIG', async () => {
     await expect(forkBeforeExec('true', ['x'.repeat(300_000)])).rejects.toMatchObject({ code: 'FORKEXEC_SPAWN', errno: 'E2BIG' });
   });
+
+  test('an inherited variable beyond the kernel limit is E2BIG, naming it', async () => {
+    process.env.FORKEXEC_HUGE = 'x'.repeat(300_000);
+    try {
+      await expect(forkBeforeExec('true')).rejects.toMatchObject({ code: 'FORKEXEC_SPAWN', errno: 'E2BIG', message: expect.stringContaining('env.FORKEXEC_HUGE') });
+    } finally {
+      delete process.env.FORKEXEC_HUGE;
+    }
+  });
 });
