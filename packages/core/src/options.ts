@@ -24,7 +24,11 @@ export interface Options {
   stderr?: StdioSpec;
   /** Written to the child's stdin, which is then closed. */
   input?: string | Uint8Array;
-  /** Milliseconds before the child is sent `killSignal`. 0 or undefined: none. */
+  /**
+   * Milliseconds before the child is sent `killSignal`. 0 or undefined: none. Once a child killed
+   * for a timeout, an abort or maxBuffer has exited, its output gets 200 ms more to arrive (a
+   * process it started may hold its pipes open), then the result settles.
+   */
   timeout?: number;
   /** Aborting it kills the child and rejects with FORKEXEC_ABORTED. */
   signal?: AbortSignal;

@@ -8,6 +8,8 @@ import type { Options, Result } from './options.js';
 
 const DEFAULT_MAX_BUFFER = 100_000_000;
 const DEFAULT_FORCE_KILL_DELAY = 5000;
+/** How long the output of a child killed for a timeout, an abort or maxBuffer may still take to arrive. */
+const KILLED_OUTPUT_GRACE_MS = 200;
 
 /** Keeps what a child writes to one stream, and lets line readers follow along. */
 class OutputCollector {
@@ -85,6 +87,17 @@ function drained(stream: Readable): Promise<void> {
   return new Promise((resolve) => {
     if (stream.readableEnded || stream.destroyed) return resolve();
     stream.once('end', resolve).once('close', resolve).once('error', () => resolve());
+  });
+}
+
+/** Settles when `work` does, or after KILLED_OUTPUT_GRACE_MS, whichever comes first. */
+function withinGrace(work: Promise<unknown>): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, KILLED_OUTPUT_GRACE_MS);
+    void work.finally(() => {
+      clearTimeout(timer);
+      resolve();
+    });
   });
 }
 
@@ -195,16 +208,22 @@ export class Subprocess<Out extends string | Buffer = string> implements Promise
     let status: ExitStatus;
     try {
       status = await child.exited;
-      await Promise.all(this.#outputs.map((c) => c?.done));
-      // buffer: false: output the caller reads (piped, 'data' or 'readable' listeners, even paused by
-      // backpressure) may still be on its way. A stream nobody ever read is not waited for.
-      if (o.buffer === false) await Promise.all([child.stdout, child.stderr].map((stream) => stream && stream.readableFlowing !== null && drained(stream)));
+      const outputs = Promise.all([
+        ...this.#outputs.map((c) => c?.done),
+        // buffer: false: output the caller reads (piped, 'data' or 'readable' listeners, even paused
+        // by backpressure) may still be on its way. A stream nobody ever read is not waited for.
+        ...(o.buffer === false ? [child.stdout, child.stderr].map((stream) => stream && stream.readableFlowing !== null && drained(stream)) : []),
+      ]);
+      // A child ended for a timeout, an abort or maxBuffer may leave its pipes open in a process it
+      // started: its output is cut after a short grace instead of holding the result back.
+      await (timedOut || isCanceled || overflow ? withinGrace(outputs) : outputs);
     } catch (error) {
       for (const stream of [child.stdin, child.stdout, child.stderr]) stream?.destroy();
       // Duck-typed: a backend loaded with require() brings the CommonJS copy of core, whose classes differ from an ESM caller's.
       const typed = error instanceof ForkExecError || String((error as { code?: unknown })?.code).startsWith('FORKEXEC_');
       throw typed ? error : new SpawnError(`${this.command}: ${(error as Error).message}`, { command: this.command, cause: error });
     } finally {
+      if (timedOut || isCanceled || overflow) for (const stream of [child.stdout, child.stderr]) stream?.destroy();
       this.#exited = true;
       clearTimeout(timer);
       clearTimeout(this.#forceKillTimer);

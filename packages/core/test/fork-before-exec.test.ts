@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import { forkBeforeExec, ForkExecError, SubprocessError } from '@forkexec/core';
 
@@ -71,6 +72,13 @@ describe('forkBeforeExec', () => {
       await child[Symbol.asyncDispose]();
     }
     expect(() => process.kill(pid!, 0)).toThrow();
+  });
+
+  test('a timeout settles although a process the child started keeps its stdout open', async () => {
+    const started = performance.now();
+    const child = forkBeforeExec('sh', ['-c', 'sleep 5 & echo started; exec sleep 30'], { timeout: 300 });
+    await expect(child).rejects.toMatchObject({ code: 'FORKEXEC_TIMEOUT', stdout: 'started' });
+    expect(performance.now() - started).toBeLessThan(4000); // not held until the orphan's pipe closes
   });
 
   test('kill() after exit returns false', async () => {
