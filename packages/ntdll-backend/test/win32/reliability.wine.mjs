@@ -9,7 +9,9 @@ import { createBackend } from '@forkexec/ntdll-backend';
 const MiB = 1024 * 1024;
 /** FORKEXEC_RELIABILITY_SCALE=small: a quick pass for development. */
 const small = process.env.FORKEXEC_RELIABILITY_SCALE === 'small';
-const common = { describe, it, afterAll: after, volumeBytes: (small ? 4 : 100) * MiB, hygieneRounds: small ? 1 : 3, propertyRuns: small ? 5 : 30 };
+/** node:test takes a case's timeout as an option (Jest as a third argument): a hung case then fails alone and the file goes on. */
+const itWithTimeout = Object.assign((name, fn, timeout) => it(name, { timeout }, fn), { skip: it.skip });
+const common = { describe, it: itWithTimeout, afterAll: after, volumeBytes: (small ? 4 : 100) * MiB, hygieneRounds: small ? 1 : 3, propertyRuns: small ? 5 : 30 };
 
 // Each random action sequence runs on child_process too, which must agree with the model where it has the ops.
 runReliabilitySuite(createBackend(), { ...common, peers: [nodeBackend], ...(small ? { sequential: 20, inFlight: 10, aborts: 12 } : { sequential: 500, inFlight: 100, aborts: 100 }) });
