@@ -120,7 +120,7 @@ void __stdcall fxhelper_main(void) {
   unsigned char header[FXW_HEADER_SIZE];
   UINT32 image_chars, line_chars, cwd_chars, env_bytes;
   HANDLE std[3], inherited[3];
-  DWORD n_inherited = 0, i, j, exit_code = FXW_FAILED_EXIT;
+  DWORD n_inherited = 0, i, j, tries, exit_code = FXW_FAILED_EXIT;
   WCHAR *image, *line, *cwd;
   void *env;
   STARTUPINFOEXW si;
@@ -167,7 +167,13 @@ void __stdcall fxhelper_main(void) {
   if (n_inherited &&
       !UpdateProcThreadAttribute(si.lpAttributeList, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST, inherited, n_inherited * sizeof(HANDLE), NULL, NULL))
     fail(GetLastError());
-  if (!CreateProcessW(image, line, NULL, NULL, n_inherited > 0, flags, env, cwd_chars ? cwd : NULL, &si.StartupInfo, &pi)) fail(GetLastError());
+  /* Wine answers a burst of process creations with ERROR_INTERNAL_ERROR now and then; it is
+     transient there (a failed creation leaves nothing behind), so a few tries are made. */
+  for (tries = 0; !CreateProcessW(image, line, NULL, NULL, n_inherited > 0, flags, env, cwd_chars ? cwd : NULL, &si.StartupInfo, &pi); tries++) {
+    DWORD error = GetLastError();
+    if (error != ERROR_INTERNAL_ERROR || tries == 4) fail(error);
+    Sleep(10u << tries);
+  }
   CloseHandle(pi.hThread);
   /* Only the program holds its pipe ends now: they reach EOF when it exits. */
   for (i = 0; i < n_inherited; i++) CloseHandle(inherited[i]);
