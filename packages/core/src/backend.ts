@@ -81,6 +81,13 @@ export interface BackendCapabilities {
   flatCost: boolean;
   /** With `SpawnOptions.deferPid`, the child is created off the event loop and its pid arrives with `started`. */
   deferredPid?: boolean;
+  /**
+   * The child runs `request.file` with execve's own rules: a file the kernel cannot run fails with
+   * ENOEXEC (never handed to /bin/sh, as execvp under child_process does) and every failure is
+   * reported. Core then checks a program only the first time it runs it: a program that changed
+   * since fails in the child, and core explains the error with a fresh check.
+   */
+  exactExec?: boolean;
 }
 
 export type ProbeResult = { ok: true; detail?: string } | { ok: false; reason: string };

@@ -99,7 +99,7 @@ function probe(): ProbeResult {
 export function createPosixBackend(): Backend {
   return {
     name: 'ntdll',
-    capabilities: { platforms: ['linux'], actions: [...POSIX_ACTIONS], pidBeforeExec: false, flatCost: true, deferredPid: true },
+    capabilities: { platforms: ['linux'], actions: [...POSIX_ACTIONS], pidBeforeExec: false, flatCost: true, deferredPid: true, exactExec: true },
     probe,
     spawn,
   };
