@@ -1,6 +1,6 @@
 import type { Backend, SpawnOptions } from './backend.js';
 import type { Options, Result } from './options.js';
-import { buildRequest, explainE2big } from './request.js';
+import { buildRequest, explainFailure } from './request.js';
 import { backendsSupporting, resolveBackend } from './select-backend.js';
 import { Subprocess, type StartedChild } from './subprocess.js';
 
@@ -12,10 +12,10 @@ export function startChild(file: unknown, args: unknown, options: Options, spawn
   try {
     child = backend.spawn(request, spawnOptions);
   } catch (error) {
-    throw explainE2big(error, request);
+    throw explainFailure(error, request);
   }
   const explain = (error: unknown): never => {
-    throw explainE2big(error, request);
+    throw explainFailure(error, request);
   };
   child.exited = child.exited.catch(explain);
   if (child.started) {

@@ -5,7 +5,7 @@ import { isOpenInParent, MAX_FD, validateActions, type Action } from './actions.
 import type { Backend, SpawnRequest, StdioSpec } from './backend.js';
 import { InvalidArgumentError, SpawnError, spawnHint, UnsupportedActionError } from './errors.js';
 import type { Options } from './options.js';
-import { resolveProgram } from './resolve-program.js';
+import { programProblem, resolveProgram } from './resolve-program.js';
 
 function describe(value: unknown): string {
   return typeof value === 'string' ? JSON.stringify(value) : `${typeof value} ${String(value)}`;
@@ -171,7 +171,7 @@ export function buildRequest(
   const actions = [...leading, ...userActions];
 
   const lastChdir = actions.findLast((a): a is Extract<Action, { op: 'chdir' }> => a.op === 'chdir');
-  const program = resolveProgram(file as string, env ?? process.env, lastChdir?.path ?? process.cwd(), options.searchPath !== false, command);
+  const program = resolveProgram(file as string, env ?? process.env, lastChdir?.path ?? process.cwd(), options.searchPath !== false, command, backend.capabilities.exactExec);
   const argv = [argv0, ...(args as string[])];
   checkArgLengths(argv, env, command);
   if (env) return { file: program, argv, env, actions, stdio, command };
@@ -184,10 +184,23 @@ export function buildRequest(
   };
 }
 
-/** An E2BIG from exec, retold with the sizes of the arguments and environment and the largest of them. */
-export function explainE2big(error: unknown, request: SpawnRequest): unknown {
+/** What exec refuses for the program itself (not for an action): the file changed since core checked it. */
+const PROGRAM_ERRNOS = new Set(['ENOENT', 'EACCES', 'ENOEXEC', 'ENOTDIR', 'ELOOP']);
+
+/**
+ * A backend's failure to start the child, retold when core can say more: an E2BIG with the sizes,
+ * a program exec refused with why (a fresh check of the file).
+ */
+export function explainFailure(error: unknown, request: SpawnRequest): unknown {
   const e = error as SpawnError | undefined;
-  if (e?.code !== 'FORKEXEC_SPAWN' || e.errno !== 'E2BIG') return error; // duck-typed: a backend may bundle its own copy of core
+  if (e?.code !== 'FORKEXEC_SPAWN' || !e.errno) return error; // duck-typed: a backend may bundle its own copy of core
+  if (e.errno === 'E2BIG') return explainE2big(e, request);
+  if (e.actionIndex !== undefined || !PROGRAM_ERRNOS.has(e.errno) || process.platform === 'win32') return error;
+  return programProblem(request.file, request.command, error) ?? error;
+}
+
+/** An E2BIG from exec, retold with the sizes of the arguments and environment and the largest of them. */
+function explainE2big(e: SpawnError, request: SpawnRequest): SpawnError {
   const sizes = [
     ...request.argv.map((arg, i) => [i === 0 ? 'argv0' : `args[${i - 1}]`, Buffer.byteLength(arg) + 1] as const),
     ...Object.entries(request.env).map(([key, value]) => [`env.${key}`, Buffer.byteLength(key) + Buffer.byteLength(value) + 2] as const),
@@ -197,6 +210,6 @@ export function explainE2big(error: unknown, request: SpawnRequest): unknown {
   const [largest, largestSize] = sizes.reduce((a, b) => (b[1] > a[1] ? b : a));
   return new SpawnError(
     `${e.message.split('\n')[0]}: the ${request.argv.length} arguments take ${argBytes} bytes and the ${sizes.length - request.argv.length} environment variables ${envBytes} bytes, together over the kernel's ARG_MAX; the largest is ${largest} (${largestSize} bytes)`,
-    { errno: 'E2BIG', command: request.command, actionIndex: e.actionIndex, hint: spawnHint('E2BIG'), cause: error },
+    { errno: 'E2BIG', command: request.command, actionIndex: e.actionIndex, hint: spawnHint('E2BIG'), cause: e },
   );
 }

@@ -2,8 +2,8 @@ import { accessSync, closeSync, constants, openSync, readSync, statSync, type St
 import path from 'node:path';
 import { SpawnError, spawnHint } from './errors.js';
 
-function spawnError(errno: string, message: string, command: string): SpawnError {
-  return new SpawnError(message, { errno, command, hint: spawnHint(errno) });
+function spawnError(errno: string, message: string, command: string, cause?: unknown): SpawnError {
+  return new SpawnError(message, { errno, command, hint: spawnHint(errno), cause });
 }
 
 /**
@@ -20,6 +20,10 @@ function fingerprint(stats: Stats): number[] {
 
 function sameFingerprint(a: number[] | undefined, b: number[]): boolean {
   return a !== undefined && a.every((value, i) => value === b[i]);
+}
+
+function refusal(file: string, candidate: string, problem: { errno: string; why: string }, command: string, cause?: unknown): SpawnError {
+  return spawnError(problem.errno, `cannot run ${JSON.stringify(file)}: ${candidate} ${problem.why}`, command, cause);
 }
 
 /** Why `candidate` cannot be executed, or undefined when it can. */
@@ -90,14 +94,18 @@ function isBinaryFormat(bytes: Buffer): boolean {
  * Finds the program the way execvp would in the child: a name with a slash is taken relative
  * to the child's working directory, a bare name is searched in the child's PATH.
  * Doing it in the parent turns ENOENT/EACCES into errors before anything runs, on every backend.
+ * With `exactExec` (the backend reports what exec refuses, see BackendCapabilities), a path found
+ * runnable before is taken as it is, without a syscall: if it changed since, the child's exec
+ * fails and `programProblem` explains why.
  */
-export function resolveProgram(file: string, env: Readonly<Record<string, string | undefined>>, cwd: string, searchPath: boolean, command: string): string {
+export function resolveProgram(file: string, env: Readonly<Record<string, string | undefined>>, cwd: string, searchPath: boolean, command: string, exactExec = false): string {
   // Windows backends search PATH and PATHEXT themselves; without the search a bare name is the child's cwd's.
   if (process.platform === 'win32') return searchPath || /[\\/]/.test(file) || /^[a-z]:/i.test(file) ? file : path.win32.resolve(cwd, file);
   if (file.includes('/') || !searchPath) {
     const candidate = path.resolve(cwd, file);
+    if (exactExec && runnable.has(candidate)) return candidate;
     const problem = execProblem(candidate);
-    if (problem) throw spawnError(problem.errno, `cannot run ${JSON.stringify(file)}: ${candidate} ${problem.why}`, command);
+    if (problem) throw refusal(file, candidate, problem, command);
     return candidate;
   }
   const dirs = (env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':');
@@ -110,4 +118,14 @@ export function resolveProgram(file: string, env: Readonly<Record<string, string
   }
   if (denied) throw spawnError('EACCES', `cannot run ${JSON.stringify(file)}: ${denied} is not executable`, command);
   throw spawnError('ENOENT', `program ${JSON.stringify(file)} not found in PATH (${dirs.join(':')})`, command);
+}
+
+/**
+ * Why exec refused `program` (resolved, as a request carries it: `failure` says how), checked
+ * afresh; undefined when it looks runnable now. The verdict kept for it is dropped either way.
+ */
+export function programProblem(program: string, command: string, failure: unknown): SpawnError | undefined {
+  runnable.delete(program);
+  const problem = execProblem(program);
+  return problem && refusal(program, program, problem, command, failure);
 }

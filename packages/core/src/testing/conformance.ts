@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, closeSync, mkdtempSync, openSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { constants as osConstants, tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -60,6 +60,7 @@ export function runConformanceSuite(backendOrFactory: Backend | (() => Backend),
     });
   };
   let scratch = '';
+  let changingPrograms = 0;
   const tmp = () => (scratch ||= realpathSync(mkdtempSync(path.join(tmpdir(), 'forkexec-conformance-'))));
 
   /** Every case runs on each path the backend has: off the event loop (the default) and, if it differs, on it. */
@@ -413,6 +414,31 @@ export function runConformanceSuite(backendOrFactory: Backend | (() => Backend),
         await rejectsWith(forkBeforeExec(file, [], { backend: backend(), ...start }), 'FORKEXEC_SPAWN', { errno: 'EACCES' });
         await rejectsWith(forkBeforeExec(tmp(), [], { backend: backend(), ...start }), 'FORKEXEC_SPAWN', { errno: 'EACCES' });
       });
+
+      test('a program changed since it ran is refused as a fresh check refuses it, and never run by /bin/sh', async () => {
+        const file = path.join(tmp(), `changing-${++changingPrograms}`);
+        const runIt = () => forkBeforeExec(file, [], { backend: backend(), ...start });
+        const refusal = async (errno: string, why: RegExp) => {
+          const error = (await runIt().then(() => undefined, (e: unknown) => e)) as { errno?: string; message: string } | undefined;
+          assert.equal(error?.errno, errno, `expected ${errno}, got ${String(error?.message)}`);
+          assert.match(error.message, why);
+        };
+        writeFileSync(file, '#!/bin/sh\necho ran\n', { mode: 0o755 });
+        assert.equal((await runIt()).stdout, 'ran');
+        chmodSync(file, 0o644);
+        await refusal('EACCES', /is not executable/);
+        chmodSync(file, 0o755);
+        assert.equal((await runIt()).stdout, 'ran');
+        writeFileSync(file, `touch ${file}.ran-by-sh\n`);
+        await refusal('ENOEXEC', /neither a binary nor a script/);
+        assert.equal(existsSync(`${file}.ran-by-sh`), false, 'a shell ran the file');
+        writeFileSync(file, '#!/bin/sh\necho again\n');
+        assert.equal((await runIt()).stdout, 'again');
+        writeFileSync(file, '#!/nonexistent/interpreter\n');
+        await refusal('ENOENT', /needs the interpreter \/nonexistent\/interpreter/);
+        rmSync(file);
+        await refusal('ENOENT', /does not exist/);
+      }, [], notOnWindows('Windows has no execute bit, no #! scripts and no /bin/sh fallback'));
 
       test('empty file name, NUL bytes and non-string arguments are refused before running', async () => {
         await rejectsWith(forkBeforeExec('', [], { backend: backend(), ...start }), 'FORKEXEC_INVALID_ARGUMENT');
