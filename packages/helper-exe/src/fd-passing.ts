@@ -26,7 +26,12 @@ const MSG_DONTWAIT = 0x40;
 const EAGAIN = 11;
 const EINTR = 4;
 const F_GETFD = 1;
+const F_DUPFD_CLOEXEC = 1030;
+const EBADF = 9;
 const POLLIN = 1;
+const POLLERR = 0x8;
+const POLLHUP = 0x10;
+const POLLRDHUP = 0x2000;
 const CMSG_HEADER = 16; // size_t cmsg_len; int cmsg_level; int cmsg_type
 /** struct msghdr: name, namelen (padded), iov, iovlen, control, controllen, flags (padded). */
 const MSGHDR_SIZE = 56;
@@ -58,6 +63,13 @@ export interface FdPassing {
   pipe(): [number, number];
   /** fcntl(fd, F_GETFD): FD_CLOEXEC (1) or 0, or -1 when fd is not open. */
   fdFlags(fd: number): number;
+  /** A close-on-exec copy of fd (F_DUPFD_CLOEXEC, at 3 or above), or -1 when fd is not open. Throws FdPassingError (EMFILE). */
+  dupCloexec(fd: number): number;
+  /**
+   * Whether the other end of the socket `fd` is gone (poll, no wait: POLLHUP, POLLRDHUP or
+   * POLLERR). Unread data, such as a helper's hello, does not count.
+   */
+  hungUp(fd: number): boolean;
   /**
    * Sends as much of the chunks (at most 4) as the socket takes now, in one sendmsg, with fds
    * (at most 253) attached to the first byte; returns the byte count (the caller streams the
@@ -93,7 +105,9 @@ function bind(): FdPassing {
   const libc = koffi.load('libc.so.6');
   const socketpair = libc.func('int socketpair(int domain, int type, int protocol, _Out_ int *sv)');
   const pipe2 = libc.func('int pipe2(_Out_ int *fds, int flags)');
-  const fcntl = libc.func('int fcntl(int fd, int cmd, ...)');
+  // fcntl is variadic; both commands used here take an int (or nothing), passed where a variadic
+  // int goes on Linux's ABIs: a fixed prototype saves koffi building a variadic call each time.
+  const fcntl = libc.func('int fcntl(int fd, int cmd, int arg)');
   // The msghdr is laid out by hand in typed arrays made once, written a 32-bit word at a time:
   // marshalling a koffi struct per call costs more than the syscall. koffi hands a typed array to
   // `void *` as is. Each sits on its own ArrayBuffer, whose memory never moves (a small typed array
@@ -141,6 +155,7 @@ function bind(): FdPassing {
   };
   const poll = libc.func('int poll(_Inout_ void *fds, unsigned long nfds, int timeout)');
   const pair = new Int32Array(2);
+  const hangUpPoll = new Int32Array(new ArrayBuffer(8)); // struct pollfd { int fd; short events; short revents; }
   const fail = (call: string): never => {
     throw new FdPassingError(call, errnoName(koffi.errno()));
   };
@@ -155,7 +170,18 @@ function bind(): FdPassing {
       if (pipe2(pair, O_CLOEXEC) !== 0) fail('pipe2');
       return [pair[0], pair[1]];
     },
-    fdFlags: (fd) => fcntl(fd, F_GETFD) as number,
+    fdFlags: (fd) => fcntl(fd, F_GETFD, 0) as number,
+    dupCloexec(fd) {
+      const copy = fcntl(fd, F_DUPFD_CLOEXEC, 3) as number;
+      if (copy === -1 && koffi.errno() !== EBADF) fail('fcntl(F_DUPFD_CLOEXEC)');
+      return copy;
+    },
+    hungUp(fd) {
+      hangUpPoll[0] = fd;
+      hangUpPoll[1] = POLLRDHUP; // events in the low half, revents (cleared) in the high half
+      // An error of poll itself (EINTR, ENOMEM) says nothing about the peer: the send finds out.
+      return (poll(hangUpPoll, 1, 0) as number) > 0 && ((hangUpPoll[1] >>> 16) & (POLLHUP | POLLRDHUP | POLLERR)) !== 0;
+    },
     sendWithFds(socket, chunks, fds) {
       if (chunks.length > MAX_CHUNKS) throw new RangeError(`sendWithFds takes at most ${MAX_CHUNKS} chunks, got ${chunks.length}`);
       if (fds.length > MAX_PASSED_FDS) throw new FdPassingError('sendmsg', 'ETOOMANYREFS');

@@ -2,8 +2,10 @@
  * Which fds the program starts with, and where each comes from. A real fork would inherit the
  * parent's fds at their own numbers; the helper is not a fork of this process, so the parent fds
  * the request names (stdio, and dup2 sources no earlier action made) travel to it with SCM_RIGHTS
- * and are put back at the same numbers before the actions run. Pipes are made here, their
- * parent ends kept as Node streams.
+ * and are put back at the same numbers before the actions run. The request is sent after the call
+ * returns, and the caller may close or reuse those numbers at once (as it may after a real fork):
+ * so what travels is a copy of each, made during the call. Pipes are made here, their parent ends
+ * kept as Node streams.
  */
 import { closeSync } from 'node:fs';
 import { Socket } from 'node:net';
@@ -20,16 +22,27 @@ export interface FdPlan {
   passed: number[];
   /** Parent ends of stdio pipes, by slot. */
   parentEnds: (number | null)[];
-  /** Helper ends of the pipes: closed here once sent. */
+  /** The fds opened for the helper only (the pipes' helper ends, copies of the caller's fds): closed here once sent. */
   helperEnds: number[];
 }
 
 export function planFds(request: SpawnRequest, native: FdPassing): FdPlan {
   const plan: FdPlan = { setup: [], passed: [], parentEnds: [null, null, null], helperEnds: [] };
-  // A handful of fds at most: a linear search costs less than a Map per spawn.
-  const pass = (fd: number) => {
-    const index = plan.passed.indexOf(fd);
-    return index !== -1 ? index : plan.passed.push(fd) - 1;
+  // The caller's fd each passed one stands for (pipe ends: themselves). A handful of fds at most:
+  // a linear search costs less than a Map per spawn.
+  const named: number[] = [];
+  const pass = (fd: number, copy = fd) => {
+    named.push(fd);
+    return plan.passed.push(copy) - 1;
+  };
+  /** The index of a copy of the caller's fd, made once per fd; -1 when fd is not open. */
+  const passCopy = (fd: number) => {
+    const index = named.indexOf(fd);
+    if (index !== -1) return index;
+    const copy = native.dupCloexec(fd);
+    if (copy === -1) return -1;
+    plan.helperEnds.push(copy);
+    return pass(fd, copy);
   };
   try {
     for (let slot = 0; slot < 3; slot++) {
@@ -43,13 +56,13 @@ export function planFds(request: SpawnRequest, native: FdPassing): FdPlan {
       } else if (spec === 'ignore') {
         plan.setup.push({ target: slot, source: 'devnull' });
       } else {
-        const fd = spec === 'inherit' ? slot : spec;
-        if (native.fdFlags(fd) !== -1) plan.setup.push({ target: slot, source: pass(fd) });
+        const source = passCopy(spec === 'inherit' ? slot : spec);
+        if (source !== -1) plan.setup.push({ target: slot, source });
         else if (spec === 'inherit') plan.setup.push({ target: slot, source: 'closed' });
-        else throw new SpawnError(`stdio[${slot}] names fd ${fd}, which is not open in the parent`, { errno: 'EBADF', command: request.command });
+        else throw new SpawnError(`stdio[${slot}] names fd ${spec}, which is not open in the parent`, { errno: 'EBADF', command: request.command });
       }
     }
-    if (request.actions.length) passDup2Sources(request, plan, native, pass);
+    if (request.actions.length) passDup2Sources(request, plan, native, passCopy);
     if (plan.passed.length > MAX_PASSED_FDS)
       throw new SpawnError(`the request passes ${plan.passed.length} fds; a helper takes at most ${MAX_PASSED_FDS}`, { errno: 'E2BIG', command: request.command });
   } catch (error) {
@@ -59,14 +72,19 @@ export function planFds(request: SpawnRequest, native: FdPassing): FdPlan {
   return plan;
 }
 
-/** Parent fds that dup2 actions read before any earlier action made them travel too, at their own numbers. */
-function passDup2Sources(request: SpawnRequest, plan: FdPlan, native: FdPassing, pass: (fd: number) => number): void {
+/**
+ * Parent fds that dup2 actions read before any earlier action made them travel too, at their own
+ * numbers, with their own close-on-exec flag (the copy always has it). One not open is left out:
+ * the child's dup2 fails with EBADF, as after a fork.
+ */
+function passDup2Sources(request: SpawnRequest, plan: FdPlan, native: FdPassing, passCopy: (fd: number) => number): void {
   const made = new Set([0, 1, 2]);
   for (const action of request.actions) {
     if (action.op === 'dup2') {
       const flags = made.has(action.from) ? -1 : native.fdFlags(action.from);
-      if (flags !== -1) {
-        plan.setup.push({ target: action.from, source: pass(action.from), closeOnExec: (flags & FD_CLOEXEC) !== 0 });
+      const source = flags === -1 ? -1 : passCopy(action.from);
+      if (source !== -1) {
+        plan.setup.push({ target: action.from, source, closeOnExec: (flags & FD_CLOEXEC) !== 0 });
         made.add(action.from);
       }
       made.add(action.to);

@@ -7,7 +7,7 @@
 import { closeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import type { Backend, ExitStatus, SpawnedChild } from '@forkexec/core';
-import type { FdPassing } from './fd-passing.js';
+import { FdPassingError, type FdPassing } from './fd-passing.js';
 import { MalformedReplyError, PROTOCOL_VERSION, ReplyReader, type EncodedRequest, type Reply } from './wire.js';
 
 /** How the helper's side of the socket ended. */
@@ -144,11 +144,20 @@ export class HelperProcess {
    * backpressure (the request's own buffer is reused by the next request encoded).
    */
   send(request: EncodedRequest, fds: readonly number[], native: FdPassing): void {
+    if (this.#socket.destroyed) throw new FdPassingError('sendmsg', 'EPIPE'); // its fd number may be another's by now
     this.#requested = true;
     const { header, body } = request;
     const sent = native.sendWithFds(this.#fd, [header, body], fds);
     if (sent < header.length + body.length)
       this.#socket.write(sent < header.length ? Buffer.concat([header.subarray(sent), body]) : Buffer.from(body.subarray(sent - header.length)));
+  }
+
+  /**
+   * Whether the helper is gone though the event loop has not seen it yet (killed an instant ago):
+   * its end of the socket closed. Asks the kernel (no wait), so a request is never handed to it.
+   */
+  hasHungUp(native: FdPassing): boolean {
+    return this.#socket.destroyed || native.hungUp(this.#fd);
   }
 
   /** Idle helpers must not keep Node alive; a helper with a request must. */

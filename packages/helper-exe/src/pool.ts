@@ -6,11 +6,19 @@
  * are retired when the process changes its credentials.
  */
 import { CredentialsWatch } from './credentials.js';
+import type { FdPassing } from './fd-passing.js';
 import type { HelperProcess } from './helper-process.js';
 import { LinuxHelperFactory, type LinuxHelperSettings } from './linux-helper-factory.js';
 import { WarmPool, type WarmPoolSettings } from './warm-pool.js';
 
 export interface PoolSettings extends WarmPoolSettings, LinuxHelperSettings {}
+
+/**
+ * Helpers found dead when taken are skipped at most this often per request (a pool of `min` warm
+ * helpers killed at once: the last try starts one). The last one taken is used as is: its request
+ * then fails as any whose helper dies before the exec.
+ */
+const TAKE_ATTEMPTS = 3;
 
 export class HelperPool {
   /** Counters for tests and the benchmark: helpers forked by a zygote, zygotes started. */
@@ -18,8 +26,10 @@ export class HelperPool {
   readonly #pool: WarmPool<HelperProcess>;
   readonly #factory: LinuxHelperFactory;
   readonly #credentials = new CredentialsWatch();
+  readonly #native: FdPassing;
 
   constructor(settings: PoolSettings) {
+    this.#native = settings.native;
     let factory: LinuxHelperFactory | undefined;
     this.#pool = new WarmPool(settings, (pool) => (factory = new LinuxHelperFactory(settings, pool, this.stats)), this.stats);
     this.#factory = factory!;
@@ -45,13 +55,21 @@ export class HelperPool {
     this.stats.overflowed++;
   }
 
-  /** A helper for one request: warm if possible. Throws when the starter cannot start one. */
+  /**
+   * A live helper for one request: warm if possible. A warm helper that died an instant ago (its
+   * end seen by nobody yet) is retired and another taken: its request would never arrive. Throws
+   * when the starter cannot start one.
+   */
   take(): HelperProcess {
     if (!this.#pool.isDisposed && this.#credentials.changed()) {
       void this.#pool.retireWarm();
       void this.#factory.stop(); // the zygote forks helpers with the old credentials too
     }
-    return this.#pool.take();
+    for (let attempt = 1; ; attempt++) {
+      const helper = this.#pool.take();
+      if (attempt === TAKE_ATTEMPTS || !helper.hasHungUp(this.#native)) return helper;
+      void helper.retire();
+    }
   }
 
   /** Kills every warm helper and the zygote, and waits until each is reaped. The pool may be used again afterwards. */

@@ -1,14 +1,20 @@
-/** One request on one helper: fds planned and passed, the request sent, the outcome turned into the child's fate. */
+/**
+ * One request on one helper: fds planned and passed, the request sent, the outcome turned into the
+ * child's fate. Pid first, as fork() does it: the call takes a live helper, whose pid is the
+ * program's, and returns; the request is encoded and handed over on a microtask right after.
+ * Whatever the caller may change once the call returns (its fds, process.env, the working
+ * directory) is captured during the call.
+ */
 import {
   BackendUnavailableError, errnoName, SpawnError, spawnHint,
   type Backend, type ExitStatus, type SpawnedChild, type SpawnRequest,
 } from '@forkexec/core';
-import { closeHelperEnds, closePlan, parentStreams, planFds } from './fd-plan.js';
+import { closeHelperEnds, closePlan, parentStreams, planFds, type FdPlan } from './fd-plan.js';
 import { FdPassingError, peerGone, type FdPassing } from './fd-passing.js';
 import type { HelperProcess, Outcome } from './helper-process.js';
 import type { HelperPool } from './pool.js';
 import { requestEnv } from './request-env.js';
-import { CWD_FAILED, encodeRequest, EXEC_FAILED, REQUEST_REFUSED, type EncodedRequest } from './wire.js';
+import { CWD_FAILED, encodeRequest, EXEC_FAILED, REQUEST_REFUSED, type Program } from './wire.js';
 
 /** Warm helpers were started in whatever directory the parent had then: each request carries the current one. */
 function parentCwd(): string {
@@ -19,25 +25,22 @@ function parentCwd(): string {
   }
 }
 
-/** A helper that died before reading its request cannot have run anything: try another, at most this often. */
-const DELIVERY_ATTEMPTS = 3;
-
-function deliver(pool: HelperPool, request: EncodedRequest, fds: readonly number[], native: FdPassing, command: string): HelperProcess {
-  for (let attempt = 1; ; attempt++) {
-    let helper: HelperProcess;
-    try {
-      helper = pool.take();
-    } catch (error) {
-      throw startFailure(error, command);
-    }
-    try {
-      helper.send(request, fds, native);
-      return helper;
-    } catch (error) {
-      void helper.retire();
-      if (!peerGone(error) || attempt === DELIVERY_ATTEMPTS)
-        throw new SpawnError(`could not hand the request to a helper: ${(error as Error).message}`, { command, cause: error });
-    }
+/**
+ * The deferred half of a spawn: encodes the request, hands it to the helper, and closes the fds
+ * opened for it. A failure retires the helper (its pid was given out: it never serves another
+ * request) and is returned for the result to reject with; a helper that died since it was taken
+ * needs no error of its own: its outcome tells (it died before the exec).
+ */
+function handOver(helper: HelperProcess, program: Program, plan: FdPlan, native: FdPassing, command: string): SpawnError | undefined {
+  try {
+    helper.send(encodeRequest(program, plan.setup, plan.passed.length), plan.passed, native);
+    return undefined;
+  } catch (error) {
+    void helper.retire();
+    if (peerGone(error)) return undefined;
+    return new SpawnError(`could not hand the request to helper ${helper.pid}: ${(error as Error).message}; the program did not run`, { command, cause: error });
+  } finally {
+    closeHelperEnds(plan); // in flight or received: the helper holds its own references now
   }
 }
 
@@ -110,22 +113,27 @@ export function spawnOnHelper(pool: HelperPool, request: SpawnRequest, native: F
     return overflow.spawn(request);
   }
   const plan = planOrFail(request, native);
+  // Core's request is the call's own (argv, actions and env copied): only the environment
+  // inherited from the parent and the working directory need capturing now.
+  const { file, argv, actions } = request;
+  const program: Program = { file, cwd: parentCwd(), argv, env: requestEnv(request), actions };
   let helper: HelperProcess;
   try {
-    const { file, argv, actions } = request;
-    const encoded = encodeRequest({ file, cwd: parentCwd(), argv, env: requestEnv(request), actions }, plan.setup, plan.passed.length);
-    helper = deliver(pool, encoded, plan.passed, native, request.command);
+    helper = pool.take();
   } catch (error) {
     closePlan(plan);
-    throw error;
+    throw startFailure(error, request.command);
   }
-  closeHelperEnds(plan); // in flight or received: the helper holds its own references now
+  let undelivered: SpawnError | undefined;
+  queueMicrotask(() => {
+    undelivered = handOver(helper, program, plan, native, request.command);
+  });
   let killed = false;
   const exited = helper.outcome.then(async (outcome): Promise<ExitStatus> => {
     if (outcome.kind === 'exec') return helper.exited;
     const status = await helper.exited.catch(() => undefined);
     if (outcome.kind === 'died' && killed && status) return status; // the caller's signal beat the exec
-    throw failure(request, helper, outcome, status);
+    throw undelivered ?? failure(request, helper, outcome, status);
   });
   // The program runs once the exec worked; a failure before it rejects `started` with the error `exited` rejects with.
   const started = helper.outcome.then(async (outcome) => {
