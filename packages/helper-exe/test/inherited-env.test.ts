@@ -35,15 +35,37 @@ describe('the inherited environment', () => {
       await backend.dispose();
       console.log('disposed');
     `;
-    const env = { ...process.env };
-    delete env.FX_A;
-    delete env.FX_B;
-    delete env.FX_C;
-    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', cwd: path.join(__dirname, '..'), env, timeout: 20_000 });
-    expect({ stdout: run.stdout.trim().split('\n'), stderr: run.stderr, status: run.status }).toEqual({
+    expect(runParent(script)).toEqual({
       stdout: ['unset unset unset', 'unset unset unset', 'one unset unset', 'two ü unset', 'one ü unset', 'unset ü unset', 'unset ü own', 'unset ü unset', 'disposed'],
       stderr: '',
       status: 0,
     });
   });
+
+  maybe('is the one of the call: a change right after it (before the request goes out) does not reach the child', () => {
+    const script = `
+      import { forkBeforeExec } from '@forkexec/core';
+      import { createBackend } from ${JSON.stringify(dist)};
+      const backend = createBackend();
+      const show = () => forkBeforeExec('/bin/sh', ['-c', 'echo "\${FX_A-unset}"'], { backend });
+      await show();
+      while (backend.stats().warm === 0) await new Promise((r) => setTimeout(r, 5));
+      process.env.FX_A = 'at-the-call';
+      const child = show();
+      process.env.FX_A = 'changed-after';
+      console.log((await child).stdout);
+      await backend.dispose();
+    `;
+    expect(runParent(script)).toEqual({ stdout: ['at-the-call'], stderr: '', status: 0 });
+  });
 });
+
+/** Runs `script` in a Node parent of its own (module code), without FX_* variables: its output lines, stderr and status. */
+function runParent(script: string): { stdout: string[]; stderr: string; status: number | null } {
+  const env = { ...process.env };
+  delete env.FX_A;
+  delete env.FX_B;
+  delete env.FX_C;
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', cwd: path.join(__dirname, '..'), env, timeout: 20_000 });
+  return { stdout: run.stdout.trim().split('\n'), stderr: run.stderr, status: run.status };
+}
