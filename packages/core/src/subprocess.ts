@@ -40,9 +40,7 @@ class OutputCollector {
         this.bytes += chunk.length;
         this.#notify();
       });
-      stream.once('end', finish);
-      stream.once('close', finish);
-      stream.once('error', finish);
+      void drained(stream).then(finish);
     });
   }
 
@@ -203,6 +201,8 @@ export class Subprocess<Out extends string | Buffer = string> implements Promise
     }
     const timer = o.timeout && o.timeout > 0 ? setTimeout(() => ((timedOut = true), this.kill()), o.timeout) : undefined;
     const onAbort = () => ((isCanceled = true), this.kill());
+    /** We killed the child: its output may be cut. */
+    const killedByUs = () => timedOut || isCanceled || overflow;
     o.signal?.addEventListener('abort', onAbort, { once: true });
 
     let status: ExitStatus;
@@ -216,14 +216,14 @@ export class Subprocess<Out extends string | Buffer = string> implements Promise
       ]);
       // A child ended for a timeout, an abort or maxBuffer may leave its pipes open in a process it
       // started: its output is cut after a short grace instead of holding the result back.
-      await (timedOut || isCanceled || overflow ? withinGrace(outputs) : outputs);
+      await (killedByUs() ? withinGrace(outputs) : outputs);
     } catch (error) {
       for (const stream of [child.stdin, child.stdout, child.stderr]) stream?.destroy();
       // Duck-typed: a backend loaded with require() brings the CommonJS copy of core, whose classes differ from an ESM caller's.
       const typed = error instanceof ForkExecError || String((error as { code?: unknown })?.code).startsWith('FORKEXEC_');
       throw typed ? error : new SpawnError(`${this.command}: ${(error as Error).message}`, { command: this.command, cause: error });
     } finally {
-      if (timedOut || isCanceled || overflow) for (const stream of [child.stdout, child.stderr]) stream?.destroy();
+      if (killedByUs()) for (const stream of [child.stdout, child.stderr]) stream?.destroy();
       this.#exited = true;
       clearTimeout(timer);
       clearTimeout(this.#forceKillTimer);

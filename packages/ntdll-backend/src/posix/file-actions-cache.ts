@@ -4,7 +4,7 @@
  * list spawn after spawn. posix_spawn only reads the list, so calls in flight may share one; an
  * evicted list is destroyed once the last of them has returned.
  */
-import { FILE_ACTIONS_SIZE, type Libc } from './libc.js';
+import { check, FILE_ACTIONS_SIZE, type Libc } from './libc.js';
 import type { FileOp } from './spawn-plan.js';
 
 /** Lists kept at most (the least recently used goes first). */
@@ -93,8 +93,7 @@ export class FileActionsCache {
   #build(ops: readonly FileOp[]): Buffer | { errno: number; refused: FileOp } {
     const libc = this.#libc;
     const fa = Buffer.allocUnsafe(FILE_ACTIONS_SIZE); // posix_spawn_file_actions_init fills it
-    const init = libc.file_actions_init(fa);
-    if (init !== 0) throw new Error(`posix_spawn_file_actions_init failed with ${init}`);
+    check(libc.file_actions_init(fa), 'posix_spawn_file_actions_init');
     try {
       for (const op of ops) {
         const refused = addFileOp(libc, fa, op);

@@ -88,19 +88,20 @@ function environCopier(koffi: Koffi, environ: bigint): () => Buffer {
   // A window on the array, kept while the array stays where it is (koffi.view is the costly part):
   // only the entries up to the NULL are read, and a longer array gets a longer window.
   let words = new Uint32Array(0);
+  const windowOn = (bytes: number) => new Uint32Array(koffi.view((BigInt(at[1]) << 32n) | BigInt(at[0]), bytes));
   let last = empty;
   return () => {
     const [low, high] = variable;
     if ((low | high) === 0) return empty;
     if (low !== at[0] || high !== at[1]) {
       at = [low, high];
-      words = new Uint32Array(koffi.view((BigInt(high) << 32n) | BigInt(low), 8 * 64));
+      words = windowOn(8 * 64);
     }
     let count = 0;
     for (;;) {
       while (2 * count < words.length && (words[2 * count] | words[2 * count + 1]) !== 0) count++;
       if (2 * count < words.length) break;
-      words = new Uint32Array(koffi.view((BigInt(high) << 32n) | BigInt(low), 2 * words.byteLength));
+      words = windowOn(2 * words.byteLength);
     }
     const now = Buffer.from(words.buffer, 0, 8 * (count + 1)); // a view: compared, then copied if new
     if (!now.equals(last)) last = Buffer.from(now);
@@ -179,4 +180,9 @@ function bind(): Libc {
     dupCloexec: (fd, min) => fcntl(fd, F_DUPFD_CLOEXEC, 'int', min) as number,
     environ: environCopier(koffi, environ),
   };
+}
+
+/** For the calls that fail only on bad arguments or memory exhaustion: a bug, not a user error. */
+export function check(result: number, call: string): void {
+  if (result !== 0) throw new Error(`${call} failed with ${result}`);
 }

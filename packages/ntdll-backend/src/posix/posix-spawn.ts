@@ -1,6 +1,6 @@
 /** One posix_spawn call, here or on libuv's threadpool: file actions and attributes built from a plan, always freed. */
 import {
-  POSIX_SPAWN_SETPGROUP, POSIX_SPAWN_SETSID, POSIX_SPAWN_SETSIGDEF, POSIX_SPAWN_SETSIGMASK, SIGSET_SIZE, SPAWNATTR_SIZE,
+  check, POSIX_SPAWN_SETPGROUP, POSIX_SPAWN_SETSID, POSIX_SPAWN_SETSIGDEF, POSIX_SPAWN_SETSIGMASK, SIGSET_SIZE, SPAWNATTR_SIZE,
   type Envp, type Libc,
 } from './libc.js';
 import { FileActionsCache, type LeasedFileActions } from './file-actions-cache.js';
@@ -129,7 +129,3 @@ function buildAttr(libc: Libc, plan: SpawnPlan): Buffer {
   return attr;
 }
 
-/** These calls fail only on bad arguments or memory exhaustion: a bug, not a user error. */
-function check(result: number, call: string): void {
-  if (result !== 0) throw new Error(`${call} failed with ${result}`);
-}
