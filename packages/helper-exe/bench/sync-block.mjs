@@ -29,7 +29,7 @@ const PROGRAM = values.program;
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../../..');
 
-const HOT_PATH = ['helper-backend.ts', 'spawn-on-helper.ts', 'fd-plan.ts', 'fd-passing.ts', 'wire.ts', 'helper-process.ts', 'request-env.ts'];
+const HOT_PATH = ['helper-backend.ts', 'spawn-on-helper.ts', 'fd-plan.ts', 'fd-passing.ts', 'wire.ts', 'helper-process.ts', 'request-env.ts', 'pool.ts', 'warm-pool.ts', 'credentials.ts'];
 
 const ENTRY = 'export { encodeRequest, envBlock } from "./wire.ts"; export { fdPassing } from "./fd-passing.ts";';
 

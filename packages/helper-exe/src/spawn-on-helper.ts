@@ -125,7 +125,8 @@ export function spawnOnHelper(pool: HelperPool, request: SpawnRequest, native: F
     throw startFailure(error, request.command);
   }
   let undelivered: SpawnError | undefined;
-  queueMicrotask(() => {
+  // A promise reaction, not queueMicrotask (which makes an AsyncResource per call: ~10 us more here).
+  void Promise.resolve().then(() => {
     undelivered = handOver(helper, program, plan, native, request.command);
   });
   let killed = false;
@@ -136,13 +137,11 @@ export function spawnOnHelper(pool: HelperPool, request: SpawnRequest, native: F
     throw undelivered ?? failure(request, helper, outcome, status);
   });
   // The program runs once the exec worked; a failure before it rejects `started` with the error `exited` rejects with.
-  const started = helper.outcome.then(async (outcome) => {
-    if (outcome.kind !== 'exec') await exited;
-    return helper.pid!;
-  });
+  const pid = helper.pid!;
+  const started = helper.outcome.then((outcome) => (outcome.kind === 'exec' ? pid : exited.then(() => pid)));
   started.catch(() => {}); // the same error reaches the caller through `exited`
   return {
-    pid: helper.pid,
+    pid,
     started,
     ...parentStreams(plan),
     exited,

@@ -60,6 +60,7 @@ export class WarmPool<H extends WarmHelper> {
   #startFailures = 0;
   #refillScheduled = false;
   #idleTimer: NodeJS.Timeout | undefined;
+  #lastUse = 0;
   #disposed = false;
 
   /** `stats` may carry the platform's own counters besides the pool's. */
@@ -195,15 +196,24 @@ export class WarmPool<H extends WarmHelper> {
     this.#target = Math.min(this.#settings.max, Math.max(1, this.#target * 2));
   }
 
-  /** Marks the pool in use until idleTimeoutMs from now; returns whether it already was. */
+  /**
+   * Marks the pool in use until idleTimeoutMs from now; returns whether it already was. A spawn only
+   * notes the time: the timer, when it fires, waits out what is left (refreshing it per spawn
+   * costs more).
+   */
   #touch(): boolean {
-    if (this.#idleTimer) {
-      this.#idleTimer.refresh();
-      return true;
-    }
-    this.#idleTimer = setTimeout(() => void this.drain(), this.#settings.idleTimeoutMs).unref();
+    this.#lastUse = performance.now();
+    if (this.#idleTimer) return true;
+    this.#idleTimer = setTimeout(this.#idleCheck, this.#settings.idleTimeoutMs).unref();
     return false;
   }
+
+  /** Drains the pool once idleTimeoutMs have passed since its last use. */
+  readonly #idleCheck = (): void => {
+    const left = this.#lastUse + this.#settings.idleTimeoutMs - performance.now();
+    if (left > 0) this.#idleTimer = setTimeout(this.#idleCheck, left).unref();
+    else void this.drain();
+  };
 
   /** A healthy helper never dies while warm: one that does is replaced, and counts as a failure. */
   #watch(helper: H): void {
