@@ -58,7 +58,8 @@ export class HelperPool {
   /**
    * A live helper for one request: warm if possible. A warm helper that died an instant ago (its
    * end seen by nobody yet) is retired and another taken: its request would never arrive. Throws
-   * when the starter cannot start one.
+   * when the starter cannot start one. Call inUse(helper) before the event loop's next turn (with
+   * the hand-over: none of it is needed for the pid).
    */
   take(): HelperProcess {
     if (!this.#pool.isDisposed && this.#credentials.changed()) {
@@ -66,10 +67,15 @@ export class HelperPool {
       void this.#factory.stop(); // the zygote forks helpers with the old credentials too
     }
     for (let attempt = 1; ; attempt++) {
-      const helper = this.#pool.take();
+      const helper = this.#pool.pick();
       if (attempt === TAKE_ATTEMPTS || !helper.hasHungUp(this.#native)) return helper;
       void helper.retire();
     }
+  }
+
+  /** The taken helper serves its request: it keeps Node alive, and the pool refills after its outcome. */
+  inUse(helper: HelperProcess): void {
+    this.#pool.inUse(helper);
   }
 
   /** Kills every warm helper and the zygote, and waits until each is reaped. The pool may be used again afterwards. */

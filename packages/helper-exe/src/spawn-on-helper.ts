@@ -26,12 +26,13 @@ function parentCwd(): string {
 }
 
 /**
- * The deferred half of a spawn: encodes the request, hands it to the helper, and closes the fds
- * opened for it. A failure retires the helper (its pid was given out: it never serves another
+ * The deferred half of a spawn: the pool's bookkeeping of the helper taken, then the request
+ * encoded and handed to the helper, and the fds opened for it closed. A failure retires the helper (its pid was given out: it never serves another
  * request) and is returned for the result to reject with; a helper that died since it was taken
  * needs no error of its own: its outcome tells (it died before the exec).
  */
-function handOver(helper: HelperProcess, program: Program, plan: FdPlan, native: FdPassing, command: string): SpawnError | undefined {
+function handOver(pool: HelperPool, helper: HelperProcess, program: Program, plan: FdPlan, native: FdPassing, command: string): SpawnError | undefined {
+  pool.inUse(helper);
   try {
     helper.send(encodeRequest(program, plan.setup, plan.passed.length), plan.passed, native);
     return undefined;
@@ -127,7 +128,7 @@ export function spawnOnHelper(pool: HelperPool, request: SpawnRequest, native: F
   let undelivered: SpawnError | undefined;
   // A promise reaction, not queueMicrotask (which makes an AsyncResource per call: ~10 us more here).
   void Promise.resolve().then(() => {
-    undelivered = handOver(helper, program, plan, native, request.command);
+    undelivered = handOver(pool, helper, program, plan, native, request.command);
   });
   let killed = false;
   const exited = helper.outcome.then(async (outcome): Promise<ExitStatus> => {

@@ -86,6 +86,16 @@ export class WarmPool<H extends WarmHelper> {
 
   /** A helper for one request: a warm one if possible, else one started now (which throws when it cannot). */
   take(): H {
+    const helper = this.pick();
+    this.inUse(helper);
+    return helper;
+  }
+
+  /**
+   * take() in two halves, for a caller that hands the helper out first: pick() chooses it (it leaves
+   * the warm set at once); inUse() does the bookkeeping, before the event loop's next turn.
+   */
+  pick(): H {
     if (this.#disposed) throw new Error('the pool was disposed');
     const inUse = this.#touch();
     let helper: H;
@@ -99,12 +109,16 @@ export class WarmPool<H extends WarmHelper> {
       helper = this.#factory.start();
       this.stats.coldStarted++;
     }
+    return helper;
+  }
+
+  /** A picked helper now serves a request: it keeps Node alive, and its outcome drives the refill. */
+  inUse(helper: H): void {
     helper.setActive(true);
     void this.#factory.settled(helper).then((worked) => {
       if (worked) this.healthy();
       this.scheduleRefill();
     });
-    return helper;
   }
 
   /** A request ran without a helper because none was warm: demand, as for a helper started on the spot. */
