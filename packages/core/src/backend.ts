@@ -6,8 +6,13 @@ export type StdioSpec = 'pipe' | 'inherit' | 'ignore' | number;
 
 /** A fully validated request, as core hands it to a backend. */
 export interface SpawnRequest {
-  /** Absolute path of the program (core resolved PATH lookups). */
+  /** Absolute path of the program (core resolved PATH lookups), or a bare name when `searchPath` is true. */
   file: string;
+  /**
+   * `file` is a bare name for the child to find in its PATH (see `capabilities.searchesPath`).
+   * Core sets it only for such backends, and only when the child's PATH is the parent's own.
+   */
+  searchPath?: boolean;
   /** The full argument vector, `argv[0]` included. */
   argv: string[];
   /**
@@ -88,6 +93,13 @@ export interface BackendCapabilities {
    * since fails in the child, and core explains the error with a fresh check.
    */
   exactExec?: boolean;
+  /**
+   * With `request.searchPath`, the child finds the bare `file` as execvp does, in PATH (relative
+   * entries against its final working directory), without a shell: ENOEXEC is reported. Core then
+   * leaves the search to the child instead of a stat per PATH directory on the event loop, and
+   * explains a failure with its own search. Implies `exactExec`.
+   */
+  searchesPath?: boolean;
 }
 
 export type ProbeResult = { ok: true; detail?: string } | { ok: false; reason: string };

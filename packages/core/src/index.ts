@@ -15,4 +15,5 @@ export {
   BUILTIN_BACKENDS, backendsSupporting, findConfig, listBackends, loadBackend, probeBackend, registerBackend, resolveBackend,
   type BackendStatus, type ForkExecConfig,
 } from './select-backend.js';
+export { processEnvIsEnviron } from './process-env.js';
 export { resolveProgram } from './resolve-program.js';

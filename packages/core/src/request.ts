@@ -5,7 +5,7 @@ import { isOpenInParent, MAX_FD, validateActions, type Action } from './actions.
 import type { Backend, SpawnRequest, StdioSpec } from './backend.js';
 import { InvalidArgumentError, SpawnError, spawnHint, UnsupportedActionError } from './errors.js';
 import type { Options } from './options.js';
-import { programProblem, resolveProgram } from './resolve-program.js';
+import { childSearches, execCwd, programProblem, resolveProgram } from './resolve-program.js';
 
 function describe(value: unknown): string {
   return typeof value === 'string' ? JSON.stringify(value) : `${typeof value} ${String(value)}`;
@@ -170,14 +170,17 @@ export function buildRequest(
   }
   const actions = [...leading, ...userActions];
 
-  const lastChdir = actions.findLast((a): a is Extract<Action, { op: 'chdir' }> => a.op === 'chdir');
-  const program = resolveProgram(file as string, env ?? process.env, lastChdir?.path ?? process.cwd(), options.searchPath !== false, command, backend.capabilities.exactExec);
+  const searchPath = options.searchPath !== false;
+  // A bare name the child can search for costs no stat per PATH directory here (see BackendCapabilities.searchesPath).
+  const childSearch = childSearches(file as string, env, backend, searchPath);
+  const program = childSearch ? (file as string) : resolveProgram(file as string, env ?? process.env, execCwd(actions), searchPath, command, backend.capabilities.exactExec);
   const argv = [argv0, ...(args as string[])];
   checkArgLengths(argv, env, command);
-  if (env) return { file: program, argv, env, actions, stdio, command };
+  const search = childSearch ? { searchPath: true } : {};
+  if (env) return { file: program, ...search, argv, env, actions, stdio, command };
   let parents: Record<string, string> | undefined;
   return {
-    file: program, argv, actions, stdio, command, inheritsEnv: true,
+    file: program, ...search, argv, actions, stdio, command, inheritsEnv: true,
     get env() {
       return (parents ??= parentEnv());
     },
@@ -196,7 +199,7 @@ export function explainFailure(error: unknown, request: SpawnRequest): unknown {
   if (e?.code !== 'FORKEXEC_SPAWN' || !e.errno) return error; // duck-typed: a backend may bundle its own copy of core
   if (e.errno === 'E2BIG') return explainE2big(e, request);
   if (e.actionIndex !== undefined || !PROGRAM_ERRNOS.has(e.errno) || process.platform === 'win32') return error;
-  return programProblem(request.file, request.command, error) ?? error;
+  return programProblem(request, error) ?? error;
 }
 
 /** An E2BIG from exec, retold with the sizes of the arguments and environment and the largest of them. */

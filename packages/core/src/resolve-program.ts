@@ -1,6 +1,9 @@
 import { accessSync, closeSync, constants, openSync, readSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
+import type { Action } from './actions.js';
+import type { Backend, SpawnRequest } from './backend.js';
 import { SpawnError, spawnHint } from './errors.js';
+import { processEnvIsEnviron } from './process-env.js';
 
 function spawnError(errno: string, message: string, command: string, cause?: unknown): SpawnError {
   return new SpawnError(message, { errno, command, hint: spawnHint(errno), cause });
@@ -20,10 +23,6 @@ function fingerprint(stats: Stats): number[] {
 
 function sameFingerprint(a: number[] | undefined, b: number[]): boolean {
   return a !== undefined && a.every((value, i) => value === b[i]);
-}
-
-function refusal(file: string, candidate: string, problem: { errno: string; why: string }, command: string, cause?: unknown): SpawnError {
-  return spawnError(problem.errno, `cannot run ${JSON.stringify(file)}: ${candidate} ${problem.why}`, command, cause);
 }
 
 /** Why `candidate` cannot be executed, or undefined when it can. */
@@ -90,6 +89,22 @@ function isBinaryFormat(bytes: Buffer): boolean {
   return magic === 0x7f454c46 || [0xfeedface, 0xfeedfacf, 0xcefaedfe, 0xcffaedfe, 0xcafebabe].includes(magic) || bytes.subarray(0, 2).toString('latin1') === 'MZ';
 }
 
+/** The working directory the child execs in: its last chdir action's, else the parent's. */
+export function execCwd(actions: readonly Action[]): string {
+  return actions.findLast((a): a is Extract<Action, { op: 'chdir' }> => a.op === 'chdir')?.path ?? process.cwd();
+}
+
+/**
+ * Whether the child may search PATH for `file` itself (see BackendCapabilities.searchesPath): a
+ * bare name, and the child's PATH (`env`, null for the parent's environment) the one libc holds,
+ * which posix_spawnp searches.
+ */
+export function childSearches(file: string, env: Readonly<Record<string, string>> | null, backend: Backend, searchPath: boolean): boolean {
+  if (!backend.capabilities.searchesPath || !searchPath || process.platform === 'win32' || file.includes('/')) return false;
+  const path = process.env.PATH;
+  return path !== undefined && (env === null || env.PATH === path) && processEnvIsEnviron();
+}
+
 /**
  * Finds the program the way execvp would in the child: a name with a slash is taken relative
  * to the child's working directory, a bare name is searched in the child's PATH.
@@ -101,12 +116,20 @@ function isBinaryFormat(bytes: Buffer): boolean {
 export function resolveProgram(file: string, env: Readonly<Record<string, string | undefined>>, cwd: string, searchPath: boolean, command: string, exactExec = false): string {
   // Windows backends search PATH and PATHEXT themselves; without the search a bare name is the child's cwd's.
   if (process.platform === 'win32') return searchPath || /[\\/]/.test(file) || /^[a-z]:/i.test(file) ? file : path.win32.resolve(cwd, file);
+  const found = find(file, env, cwd, searchPath, command, exactExec);
+  if (typeof found !== 'string') throw found;
+  return found;
+}
+
+/** The program's path, or the error saying why there is none to run (caused by `cause`). */
+function find(
+  file: string, env: Readonly<Record<string, string | undefined>>, cwd: string, searchPath: boolean, command: string, exactExec: boolean, cause?: unknown,
+): string | SpawnError {
   if (file.includes('/') || !searchPath) {
     const candidate = path.resolve(cwd, file);
     if (exactExec && runnable.has(candidate)) return candidate;
     const problem = execProblem(candidate);
-    if (problem) throw refusal(file, candidate, problem, command);
-    return candidate;
+    return problem ? spawnError(problem.errno, `cannot run ${JSON.stringify(file)}: ${candidate} ${problem.why}`, command, cause) : candidate;
   }
   const dirs = (env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':');
   let denied: string | undefined;
@@ -114,18 +137,20 @@ export function resolveProgram(file: string, env: Readonly<Record<string, string
     const candidate = path.resolve(cwd, dir === '' ? '.' : dir, file);
     const problem = execProblem(candidate);
     if (!problem) return candidate;
+    // execvp stops at a file the kernel cannot run (and would hand it to /bin/sh): so do we, refusing it.
+    if (problem.errno === 'ENOEXEC') return spawnError('ENOEXEC', `cannot run ${JSON.stringify(file)}: ${candidate} ${problem.why}`, command, cause);
     if (problem.errno === 'EACCES' && problem.why !== 'is a directory') denied ??= candidate;
   }
-  if (denied) throw spawnError('EACCES', `cannot run ${JSON.stringify(file)}: ${denied} is not executable`, command);
-  throw spawnError('ENOENT', `program ${JSON.stringify(file)} not found in PATH (${dirs.join(':')})`, command);
+  if (denied) return spawnError('EACCES', `cannot run ${JSON.stringify(file)}: ${denied} is not executable`, command, cause);
+  return spawnError('ENOENT', `program ${JSON.stringify(file)} not found in PATH (${dirs.join(':')})`, command, cause);
 }
 
 /**
- * Why exec refused `program` (resolved, as a request carries it: `failure` says how), checked
- * afresh; undefined when it looks runnable now. The verdict kept for it is dropped either way.
+ * Why the child's exec refused the request's program (`failure` says how), found by checking or
+ * searching afresh; undefined when the program looks runnable now. No verdict kept for it stays.
  */
-export function programProblem(program: string, command: string, failure: unknown): SpawnError | undefined {
-  runnable.delete(program);
-  const problem = execProblem(program);
-  return problem && refusal(program, program, problem, command, failure);
+export function programProblem(request: SpawnRequest, failure: unknown): SpawnError | undefined {
+  if (!request.searchPath) runnable.delete(request.file);
+  const found = find(request.file, request.env, execCwd(request.actions), request.searchPath === true, request.command, false, failure);
+  return typeof found === 'string' ? undefined : found;
 }

@@ -103,6 +103,15 @@ describe('hostile programs and input never reach a shell', () => {
     expect(existsSync(`${dir}/pwned`)).toBe(false);
   });
 
+  test('a bare name whose first match in PATH has no #! is ENOEXEC, as execvp stops there too: no later match runs', async () => {
+    const [early, late] = ['early', 'late'].map((name) => mkdtempSync(path.join(dir, name)));
+    writeFileSync(path.join(early, 'fx-first-match'), `touch ${dir}/pwned-by-search\n`, { mode: 0o755 });
+    writeFileSync(path.join(late, 'fx-first-match'), '#!/bin/sh\necho late\n', { mode: 0o755 });
+    const env = { PATH: `${early}:${late}` };
+    await expect(forkBeforeExec('fx-first-match', [], { env })).rejects.toMatchObject({ errno: 'ENOEXEC', message: expect.stringContaining(`${early}/fx-first-match`) });
+    expect(existsSync(`${dir}/pwned-by-search`)).toBe(false);
+  });
+
   test('a script whose interpreter is missing names the interpreter', async () => {
     await expect(forkBeforeExec(script('missing-interp', '#!/nonexistent/interp -x\necho hi\n'))).rejects.toMatchObject({
       errno: 'ENOENT',

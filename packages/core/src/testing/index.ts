@@ -3,3 +3,4 @@ export { buildProbe, probePath, publicProbeCopy } from './probe.js';
 export { tasksOfUser } from './proc.js';
 export { formatReport, runReliabilitySuite, type ReliabilityOptions } from './reliability.js';
 export { wineVersion } from './reliability-win32.js';
+export { checkChildPathSearch } from './path-search.js';

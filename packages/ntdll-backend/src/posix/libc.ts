@@ -32,17 +32,23 @@ export const POSIX_SPAWN_SETSIGDEF = 0x04;
 export const POSIX_SPAWN_SETSIGMASK = 0x08;
 export const POSIX_SPAWN_SETSID = 0x80;
 
+type PosixSpawn = (pid: Int32Array, path: string, fileActions: Buffer, attr: Buffer, argv: (string | null)[], envp: Envp) => number;
+type PosixSpawnAsync = (
+  pid: Int32Array, path: string, fileActions: Buffer, attr: Buffer, argv: (string | null)[], envp: Envp,
+  done: (error: Error | null, result: number) => void,
+) => void;
+
 export interface Libc {
   koffiVersion: string;
   glibcVersion: string;
   /** errno of the last failed call on this thread. */
   errno(): number;
-  posix_spawn(pid: Int32Array, path: string, fileActions: Buffer, attr: Buffer, argv: (string | null)[], envp: Envp): number;
+  posix_spawn: PosixSpawn;
   /** posix_spawn on libuv's threadpool: `pid` is written there; `done` runs on this thread. */
-  posix_spawn_async(
-    pid: Int32Array, path: string, fileActions: Buffer, attr: Buffer, argv: (string | null)[], envp: Envp,
-    done: (error: Error | null, result: number) => void,
-  ): void;
+  posix_spawn_async: PosixSpawnAsync;
+  /** posix_spawn finding a bare `path` in libc's PATH (glibc: without a /bin/sh fallback on ENOEXEC). */
+  posix_spawnp: PosixSpawn;
+  posix_spawnp_async: PosixSpawnAsync;
   file_actions_init(fa: Buffer): number;
   file_actions_destroy(fa: Buffer): number;
   file_actions_adddup2(fa: Buffer, fd: number, newfd: number): number;
@@ -149,6 +155,7 @@ function bind(): Libc {
   const gnuVersion = fn('const char *gnu_get_libc_version()');
   const fcntl = fn('int fcntl(int fd, int cmd, ...)');
   const posixSpawn = fn('int posix_spawn(int *pid, const char *path, void *fa, void *attr, const char **argv, const char **envp)');
+  const posixSpawnp = fn('int posix_spawnp(int *pid, const char *file, void *fa, void *attr, const char **argv, const char **envp)');
   // The executable's `environ`, which libc's own functions use (libc.so.6's symbol is a stale copy).
   const environ = koffi.load(null).symbol('environ');
   return {
@@ -157,6 +164,8 @@ function bind(): Libc {
     errno: () => koffi.errno(),
     posix_spawn: posixSpawn as Libc['posix_spawn'],
     posix_spawn_async: (...args) => posixSpawn.async(...args),
+    posix_spawnp: posixSpawnp as Libc['posix_spawnp'],
+    posix_spawnp_async: (...args) => posixSpawnp.async(...args),
     file_actions_init: fn('int posix_spawn_file_actions_init(void *fa)') as Libc['file_actions_init'],
     file_actions_destroy: fn('int posix_spawn_file_actions_destroy(void *fa)') as Libc['file_actions_destroy'],
     file_actions_adddup2: fn('int posix_spawn_file_actions_adddup2(void *fa, int fd, int newfd)') as Libc['file_actions_adddup2'],

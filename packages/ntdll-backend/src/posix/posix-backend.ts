@@ -39,7 +39,7 @@ function spawn(request: SpawnRequest, options: SpawnOptions = {}): SpawnedChild 
     let outcome;
     try {
       children.listen();
-      outcome = posixSpawn(libc, request.file, request.argv, env, plan());
+      outcome = posixSpawn(libc, request, request.argv, env, plan());
     } catch (error) {
       closeStdio(stdio);
       throw error;
@@ -67,7 +67,7 @@ function spawn(request: SpawnRequest, options: SpawnOptions = {}): SpawnedChild 
   let refused;
   try {
     children.listen();
-    refused = posixSpawnOffThread(libc, request.file, request.argv, env, plan(), done);
+    refused = posixSpawnOffThread(libc, request, request.argv, env, plan(), done);
   } catch (error) {
     closeStdio(stdio);
     throw error;
@@ -99,7 +99,7 @@ function probe(): ProbeResult {
 export function createPosixBackend(): Backend {
   return {
     name: 'ntdll',
-    capabilities: { platforms: ['linux'], actions: [...POSIX_ACTIONS], pidBeforeExec: false, flatCost: true, deferredPid: true, exactExec: true },
+    capabilities: { platforms: ['linux'], actions: [...POSIX_ACTIONS], pidBeforeExec: false, flatCost: true, deferredPid: true, exactExec: true, searchesPath: true },
     probe,
     spawn,
   };

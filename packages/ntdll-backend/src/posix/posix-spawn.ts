@@ -3,6 +3,7 @@ import {
   check, POSIX_SPAWN_SETPGROUP, POSIX_SPAWN_SETSID, POSIX_SPAWN_SETSIGDEF, POSIX_SPAWN_SETSIGMASK, SIGSET_SIZE, SPAWNATTR_SIZE,
   type Envp, type Libc,
 } from './libc.js';
+import type { SpawnRequest } from '@forkexec/core';
 import { FileActionsCache, type LeasedFileActions } from './file-actions-cache.js';
 import type { FileOp, SpawnPlan } from './spawn-plan.js';
 import { onThreadPool } from './thread-pool-lane.js';
@@ -11,6 +12,9 @@ import { onThreadPool } from './thread-pool-lane.js';
  * The pid, or the errno posix_spawn returned (exec failures included: glibc reports them
  * synchronously), with the file action glibc refused up front (an fd beyond RLIMIT_NOFILE).
  */
+/** What to run: a path, or with `searchPath` a bare name found in libc's PATH (posix_spawnp). */
+export type Program = Pick<SpawnRequest, 'file' | 'searchPath'>;
+
 export type SpawnOutcome = { pid: number } | { errno: number; refused?: FileOp };
 
 let defaultAttr: Buffer | undefined;
@@ -58,11 +62,11 @@ function release(libc: Libc, { actions, attr, custom }: Prepared): void {
 }
 
 /** posix_spawn on this thread: returns once the child has exec'd (or failed to). */
-export function posixSpawn(libc: Libc, file: string, argv: string[], env: ChildEnv, plan: SpawnPlan): SpawnOutcome {
+export function posixSpawn(libc: Libc, program: Program, argv: string[], env: ChildEnv, plan: SpawnPlan): SpawnOutcome {
   const call = prepare(libc, argv, env, plan);
   if ('errno' in call) return call;
   try {
-    const error = libc.posix_spawn(pidOut, file, call.actions.fa, call.attr, call.argv, call.envp);
+    const error = (program.searchPath ? libc.posix_spawnp : libc.posix_spawn)(pidOut, program.file, call.actions.fa, call.attr, call.argv, call.envp);
     return error === 0 ? { pid: pidOut[0] } : { errno: error };
   } finally {
     release(libc, call);
@@ -76,7 +80,7 @@ export function posixSpawn(libc: Libc, file: string, argv: string[], env: ChildE
  */
 export function posixSpawnOffThread(
   libc: Libc,
-  file: string,
+  program: Program,
   argv: string[],
   env: ChildEnv,
   plan: SpawnPlan,
@@ -84,11 +88,13 @@ export function posixSpawnOffThread(
 ): { errno: number; refused: FileOp } | undefined {
   const call = prepare(libc, argv, env, plan);
   if ('errno' in call) return call;
+  const { file, searchPath } = program;
+  const [spawn, spawnAsync] = searchPath ? [libc.posix_spawnp, libc.posix_spawnp_async] : [libc.posix_spawn, libc.posix_spawn_async];
   const pid = new Int32Array(1); // written by the worker thread: one per call
   const outcome = (result: number): SpawnOutcome => (result === 0 ? { pid: pid[0] } : { errno: result });
   onThreadPool(
     (finished) =>
-      libc.posix_spawn_async(pid, file, call.actions.fa, call.attr, call.argv, call.envp, (error, result) => {
+      spawnAsync(pid, file, call.actions.fa, call.attr, call.argv, call.envp, (error, result) => {
         release(libc, call); // `call` kept the buffers alive until now
         finished();
         done(error ?? outcome(result));
@@ -97,7 +103,7 @@ export function posixSpawnOffThread(
       // koffi refused the async call (other koffi users hold all of its slots): spawn on this thread.
       let result: SpawnOutcome | Error;
       try {
-        result = outcome(libc.posix_spawn(pid, file, call.actions.fa, call.attr, call.argv, call.envp));
+        result = outcome(spawn(pid, file, call.actions.fa, call.attr, call.argv, call.envp));
       } catch (error) {
         result = error as Error;
       } finally {

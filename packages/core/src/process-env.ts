@@ -1,0 +1,15 @@
+import { types } from 'node:util';
+import { isMainThread } from 'node:worker_threads';
+
+/**
+ * Whether process.env is Node's own store, whose reads and writes go to libc's `environ` (what
+ * a child started by libc or handed `environ` sees). Test runners (Jest's sandbox proxy) and code
+ * that assigns process.env put an ordinary object in its place, whose changes `environ` never
+ * sees; a Worker has its own copy (unless started with SHARE_ENV, which it cannot tell).
+ */
+export function processEnvIsEnviron(): boolean {
+  if (!isMainThread) return false;
+  const env: object = process.env;
+  const proto: unknown = Object.getPrototypeOf(env);
+  return !types.isProxy(env) && proto !== Object.prototype && proto !== null;
+}
