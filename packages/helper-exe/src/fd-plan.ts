@@ -93,9 +93,17 @@ function passDup2Sources(request: SpawnRequest, plan: FdPlan, native: FdPassing,
   }
 }
 
-/** Closes the helper ends (sent, or no longer needed). */
+/**
+ * Closes the helper ends (sent, or no longer needed). They are closed after the call returned: an
+ * error (EBADF: the caller closed fds it does not own meanwhile) must neither leak the others nor
+ * escape (on Linux the fd is gone whatever close says).
+ */
 export function closeHelperEnds(plan: FdPlan): void {
-  for (const fd of plan.helperEnds.splice(0)) closeSync(fd);
+  for (const fd of plan.helperEnds.splice(0)) {
+    try {
+      closeSync(fd);
+    } catch {}
+  }
 }
 
 /** Closes everything the plan opened (the spawn failed before the program could use it). */

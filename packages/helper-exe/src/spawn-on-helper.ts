@@ -26,20 +26,23 @@ function parentCwd(): string {
 }
 
 /**
- * The deferred half of a spawn: the pool's bookkeeping of the helper taken, then the request
- * encoded and handed to the helper, and the fds opened for it closed. A failure retires the helper (its pid was given out: it never serves another
- * request) and is returned for the result to reject with; a helper that died since it was taken
- * needs no error of its own: its outcome tells (it died before the exec).
+ * The deferred half of a spawn: the pool's bookkeeping of the helper taken, the request encoded
+ * and handed to the helper, the fds opened for it closed. A failure retires the helper (its pid
+ * was given out: it never serves another request) and is returned for the result to reject with;
+ * a helper that died since it was taken needs no error of its own: its outcome tells (it died
+ * before the exec).
  */
 function handOver(pool: HelperPool, helper: HelperProcess, program: Program, plan: FdPlan, native: FdPassing, command: string): SpawnError | undefined {
-  pool.inUse(helper);
   try {
+    pool.inUse(helper);
     helper.send(encodeRequest(program, plan.setup, plan.passed.length), plan.passed, native);
     return undefined;
   } catch (error) {
     void helper.retire();
     if (peerGone(error)) return undefined;
-    return new SpawnError(`could not hand the request to helper ${helper.pid}: ${(error as Error).message}; the program did not run`, { command, cause: error });
+    return new SpawnError(`could not hand the request to helper ${helper.pid}: ${(error as Error).message}`, {
+      command, cause: error, hint: 'The program did not run; retrying is safe.',
+    });
   } finally {
     closeHelperEnds(plan); // in flight or received: the helper holds its own references now
   }

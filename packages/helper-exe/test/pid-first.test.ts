@@ -125,4 +125,20 @@ describe('helper-exe: pid first', () => {
       expect((await run(backend, ['echo', 'next'])).stdout).toBe('next'); // that helper is never used again
     });
   });
+
+  it('a hand-over that fails (its fd copy closed behind its back) rejects with a SpawnError, retires that helper and leaks nothing', async () => {
+    await withWarmPool(async (backend) => {
+      const fd = openSync(path.join(dir, 'unused'), 'w');
+      const before = openFds();
+      const child = run(backend, ['echo', 'never'], { stdio: ['ignore', fd, 'ignore'] });
+      const copies = openFds().filter((n) => !before.includes(n));
+      expect(copies).toHaveLength(1);
+      closeSync(copies[0]);
+      closeSync(fd);
+      const error = await rejection(child);
+      expect(error).toMatchObject({ code: 'FORKEXEC_SPAWN', hint: expect.stringMatching(/did not run; retrying is safe/) });
+      expect(error.message).toMatch(/could not hand the request to helper \d+: sendmsg failed: EBADF/);
+      await until(() => processState(child.pid!) === 'gone', () => `helper ${child.pid} is ${processState(child.pid!)}`);
+    });
+  });
 });
