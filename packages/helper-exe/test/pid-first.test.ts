@@ -4,6 +4,7 @@
 // goes out is reported and leaks nothing. Real helpers, real processes. (process.env changed right
 // after the call: inherited-env.test.ts, on a real Node parent.)
 import { closeSync, mkdtempSync, openSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { forkBeforeExec, type SpawnRequest } from '@forkexec/core';
@@ -51,6 +52,13 @@ function spinUntilZombie(pid: number): void {
   while (processState(pid) !== 'Z') if (Date.now() > deadline) throw new Error(`${pid} is still ${processState(pid)}`);
 }
 
+/** fcntl(F_SETFD) through koffi: Node opens every fd close-on-exec. */
+function setCloseOnExec(fd: number, on: boolean): void {
+  const koffi = createRequire(__filename)('koffi') as { load(lib: string): { func(prototype: string): (...args: number[]) => number } };
+  const fcntl = koffi.load('libc.so.6').func('int fcntl(int fd, int cmd, int arg)');
+  if (fcntl(fd, 2 /* F_SETFD */, on ? 1 : 0) !== 0) throw new Error(`fcntl(${fd}, F_SETFD) failed`);
+}
+
 async function rejection(promise: PromiseLike<unknown>): Promise<Record<string, unknown>> {
   try {
     await promise;
@@ -78,6 +86,17 @@ describe('helper-exe: pid first', () => {
       expect(readFileSync(decoy, 'utf8')).toBe('');
       // The copies travel close-on-exec like the fds they stand for (Node opens files O_CLOEXEC): the program sees only its own.
       expect(fds.split(' ').map(Number)).toEqual([0, 1, 2, 7]);
+    });
+  });
+
+  it('dup2 sources keep their close-on-exec flag: one without it stays open in the program at its own number', async () => {
+    await withWarmPool(async (backend) => {
+      const [cloexec, inheritable] = ['cloexec', 'inheritable'].map((name) => openSync(path.join(dir, name), 'w'));
+      setCloseOnExec(inheritable, false);
+      const child = run(backend, ['fds'], { actions: [{ op: 'dup2', from: cloexec, to: 7 }, { op: 'dup2', from: inheritable, to: 8 }] });
+      closeSync(cloexec);
+      closeSync(inheritable);
+      expect((await child).stdout.split(' ').map(Number)).toEqual([0, 1, 2, 7, 8, inheritable].sort((a, b) => a - b));
     });
   });
 
