@@ -13,6 +13,7 @@ import type { HelperExeBackend } from '../src/index.js';
 import { helperBinary } from './support/helper-binary.js';
 import { poolBackends, runProbe as run } from './support/pool-backends.js';
 import { childPids, openFds, processState, until } from './support/processes.js';
+import { rejection } from './support/rejection.js';
 
 const helper = helperBinary();
 let dir: string;
@@ -57,15 +58,6 @@ function setCloseOnExec(fd: number, on: boolean): void {
   const koffi = createRequire(__filename)('koffi') as { load(lib: string): { func(prototype: string): (...args: number[]) => number } };
   const fcntl = koffi.load('libc.so.6').func('int fcntl(int fd, int cmd, int arg)');
   if (fcntl(fd, 2 /* F_SETFD */, on ? 1 : 0) !== 0) throw new Error(`fcntl(${fd}, F_SETFD) failed`);
-}
-
-async function rejection(promise: PromiseLike<unknown>): Promise<Record<string, unknown>> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Record<string, unknown>;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('helper-exe: pid first', () => {

@@ -9,6 +9,7 @@ import { createBackend, type HelperExeBackend } from '../src/index.js';
 import { helperBinary } from './support/helper-binary.js';
 import { poolBackends, runProbe as run } from './support/pool-backends.js';
 import { childPids, noNewChildren, openFds, processState, until } from './support/processes.js';
+import { rejection } from './support/rejection.js';
 
 const helper = helperBinary();
 const dir = path.dirname(helper.path);
@@ -32,15 +33,6 @@ const make = poolBackends(() => helper.path);
 /** Our children that are helpers of `backend` (not its zygote), apart from those in `except`. */
 function helperPids(backend: HelperExeBackend, except: number[] = []): number[] {
   return childPids().filter((pid) => !except.includes(pid) && pid !== backend.stats().zygotePid);
-}
-
-async function rejection(promise: PromiseLike<unknown>): Promise<Record<string, unknown>> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Record<string, unknown>;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('helper-exe pool', () => {
