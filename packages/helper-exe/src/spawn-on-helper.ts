@@ -117,10 +117,11 @@ export function spawnOnHelper(pool: HelperPool, request: SpawnRequest, native: F
     return overflow.spawn(request);
   }
   const plan = planOrFail(request, native);
-  // Core's request is the call's own (argv, actions and env copied): only the environment
-  // inherited from the parent and the working directory need capturing now.
+  // Core hands each call a request of its own (argv, actions, env): only the environment
+  // inherited from the parent (process.env) and the working directory need capturing now.
   const { file, argv, actions } = request;
-  const program: Program = { file, cwd: parentCwd(), argv, env: requestEnv(request), actions };
+  const env = request.inheritsEnv ? requestEnv(request) : request.env;
+  const program: Program = { file, cwd: parentCwd(), argv, env, actions };
   let helper: HelperProcess;
   try {
     helper = pool.take();
