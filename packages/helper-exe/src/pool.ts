@@ -13,12 +13,6 @@ import { WarmPool, type WarmPoolSettings } from './warm-pool.js';
 
 export interface PoolSettings extends WarmPoolSettings, LinuxHelperSettings {}
 
-/**
- * Helpers found dead when taken are skipped at most this often per request (a pool of `min` warm
- * helpers killed at once: the last try starts one). The last one taken is used as is: its request
- * then fails as any whose helper dies before the exec.
- */
-const TAKE_ATTEMPTS = 3;
 
 export class HelperPool {
   /** Counters for tests and the benchmark: helpers forked by a zygote, zygotes started. */
@@ -66,9 +60,11 @@ export class HelperPool {
       void this.#pool.retireWarm();
       void this.#factory.stop(); // the zygote forks helpers with the old credentials too
     }
-    for (let attempt = 1; ; attempt++) {
+    // Every warm helper may be dead (killed together, say): the last try starts one, which is used
+    // as it is (dead already, its request fails as any whose helper dies before the exec).
+    for (let skippable = this.#pool.warmCount; ; skippable--) {
       const helper = this.#pool.pick();
-      if (attempt === TAKE_ATTEMPTS || !helper.hasHungUp(this.#native)) return helper;
+      if (skippable === 0 || !helper.hasHungUp(this.#native)) return helper;
       void helper.retire();
     }
   }

@@ -192,11 +192,11 @@ describe('helper-exe pool', () => {
 
   it('warm helpers killed an instant before use: the request goes to another helper, transparently', async () => {
     const children = childPids();
-    const backend = make({ min: 2 });
+    const backend = make({ min: 4 });
     await run(backend, ['exit', '0']);
-    await until(() => backend.stats().warm === 2, () => JSON.stringify(backend.stats()));
+    await until(() => backend.stats().warm === 4, () => JSON.stringify(backend.stats()));
     const victims = helperPids(backend, children);
-    expect(victims.length).toBeGreaterThanOrEqual(2);
+    expect(victims.length).toBeGreaterThanOrEqual(4); // all of them: the pool skips every dead one, however many
     // Killed and gone (zombies) before the event loop can notice: the pool still counts them warm.
     for (const pid of victims) process.kill(pid, 'SIGKILL');
     for (const pid of victims) while (processState(pid) !== 'Z'); // spins without yielding to the event loop
