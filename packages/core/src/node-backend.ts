@@ -103,6 +103,26 @@ function spawnClosingLeakedPipes(file: string, args: string[], options: SpawnOpt
 /** What libuv delivers on Windows: these signals terminate the process, 0 checks it (names or numbers). */
 const WINDOWS_SIGNALS = new Set<NodeJS.Signals | number>(['SIGTERM', 'SIGKILL', 'SIGINT', 'SIGQUIT', 0, 2, 3, 9, 15]);
 
+/** U+10FFFF: libuv on Windows aborts the whole process on it (its WTF-8 to UTF-16 conversion asserts `< 0x10FFFF`). */
+const LIBUV_ABORTS_ON = '\u{10FFFF}';
+
+/** Refuses, naming it, a string child_process on Windows would crash the process with. */
+function refuseWhatLibuvAbortsOn(request: SpawnRequest): void {
+  const check = (value: string, what: string) => {
+    if (value.includes(LIBUV_ABORTS_ON))
+      throw new InvalidArgumentError(`${what} contains U+10FFFF, which child_process on Windows cannot pass: libuv aborts the process on it`, {
+        command: request.command, hint: 'The ntdll backend passes it.',
+      });
+  };
+  check(request.file, 'file');
+  request.argv.forEach((arg, i) => check(arg, i === 0 ? 'argv0' : `args[${i - 1}]`));
+  for (const [key, value] of Object.entries(request.inheritsEnv ? process.env : request.env)) {
+    check(key, `env key ${JSON.stringify(key)}`);
+    if (value !== undefined) check(value, `env.${key}`);
+  }
+  for (const action of request.actions) if ('path' in action) check(action.path, `${action.op} path`);
+}
+
 /** A start that child_process refused, synchronously (a thrown error) or asynchronously (an 'error' event). */
 function startFailure(request: SpawnRequest, error: NodeJS.ErrnoException): SpawnError {
   const errno = typeof error.errno === 'number' ? errnoName(error.errno) : error.code;
@@ -120,6 +140,7 @@ export const nodeBackend: Backend = {
   },
   probe: () => ({ ok: true, detail: 'child_process' }),
   spawn(request: SpawnRequest): SpawnedChild {
+    if (process.platform === 'win32') refuseWhatLibuvAbortsOn(request);
     const opened: number[] = [];
     let child;
     try {
