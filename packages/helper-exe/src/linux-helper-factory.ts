@@ -124,6 +124,7 @@ export class LinuxHelperFactory implements HelperFactory<HelperProcess> {
         ended: (_why, served) => {
           if (this.#zygote !== zygote) return; // stopped on purpose
           this.#zygote = undefined;
+          pool.ending(zygote.stop()); // the helpers it still owed are salvaged: drain() waits for them
           this.#zygoteFailures = served ? 0 : this.#zygoteFailures + 1;
           pool.scheduleRefill();
         },

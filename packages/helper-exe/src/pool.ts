@@ -57,16 +57,21 @@ export class HelperPool {
    */
   take(): HelperProcess {
     if (!this.#pool.isDisposed && this.#credentials.changed()) {
-      void this.#pool.retireWarm();
-      void this.#factory.stop(); // the zygote forks helpers with the old credentials too
+      this.#pool.ending(this.#pool.retireWarm());
+      this.#pool.ending(this.#factory.stop()); // the zygote forks helpers with the old credentials too
     }
     // Every warm helper may be dead (killed together, say): the last try starts one, which is used
     // as it is (dead already, its request fails as any whose helper dies before the exec).
     for (let skippable = this.#pool.warmCount; ; skippable--) {
       const helper = this.#pool.pick();
       if (skippable === 0 || !helper.hasHungUp(this.#native)) return helper;
-      void helper.retire();
+      this.#pool.retire(helper);
     }
+  }
+
+  /** Ends a taken helper that will not serve its request; drain() waits until it is gone. */
+  retire(helper: HelperProcess): void {
+    this.#pool.retire(helper);
   }
 
   /** The taken helper serves its request: it keeps Node alive, and the pool refills after its outcome. */

@@ -38,7 +38,7 @@ function handOver(pool: HelperPool, helper: HelperProcess, program: Program, pla
     helper.send(encodeRequest(program, plan.setup, plan.passed.length), plan.passed, native);
     return undefined;
   } catch (error) {
-    void helper.retire();
+    pool.retire(helper);
     if (peerGone(error)) return undefined;
     return new SpawnError(`could not hand the request to helper ${helper.pid}: ${(error as Error).message}`, {
       command, cause: error, hint: 'The program did not run; retrying is safe.',

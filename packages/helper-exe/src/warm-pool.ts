@@ -62,6 +62,8 @@ export class WarmPool<H extends WarmHelper> {
   #idleTimer: NodeJS.Timeout | undefined;
   #lastUse = 0;
   #disposed = false;
+  /** Endings under way (helpers retired, zygotes stopped): drain() waits for them too. */
+  readonly #ending = new Set<Promise<unknown>>();
 
   /** `stats` may carry the platform's own counters besides the pool's. */
   constructor(settings: WarmPoolSettings, factory: (pool: WarmPool<H>) => HelperFactory<H>, stats: WarmPoolStats = { warmTaken: 0, coldStarted: 0, retired: 0, replaced: 0 }) {
@@ -157,7 +159,18 @@ export class WarmPool<H extends WarmHelper> {
   discard(helper: H): void {
     helper.setActive(false);
     this.stats.retired++;
-    void helper.retire();
+    this.retire(helper);
+  }
+
+  /** Ends a helper that may not serve (again); drain() and dispose() wait until it is gone. */
+  retire(helper: H): void {
+    this.ending(helper.retire());
+  }
+
+  /** Something ending (a zygote stopping, say) that drain() and dispose() must wait for. */
+  ending(done: Promise<unknown>): void {
+    const tracked = done.catch(() => {}).finally(() => this.#ending.delete(tracked));
+    this.#ending.add(tracked);
   }
 
   /** A helper failed to start or to arrive: after a few in a row, warm-up pauses. */
@@ -187,7 +200,7 @@ export class WarmPool<H extends WarmHelper> {
     clearTimeout(this.#idleTimer);
     this.#idleTimer = undefined;
     this.#target = this.#settings.min;
-    await Promise.all([this.retireWarm(), this.#factory.stop?.()]);
+    await Promise.all([this.retireWarm(), this.#factory.stop?.(), ...this.#ending]);
   }
 
   async dispose(): Promise<void> {
@@ -235,7 +248,7 @@ export class WarmPool<H extends WarmHelper> {
       const at = this.#warm.indexOf(helper);
       if (at === -1) return; // taken by a request, or retired
       this.#warm.splice(at, 1);
-      void helper.retire();
+      this.retire(helper);
       this.#startFailures++;
       this.stats.replaced++;
       this.scheduleRefill();

@@ -56,7 +56,7 @@ export function spawnOnSuspendedHelper(api: Win32Api, pool: SuspendedPool, reque
     helper.handOver(stdio.handles, (values, job) => [encodeHeader(lengths, values, job), body]);
   } catch (error) {
     stdio.abort(api);
-    if (helper) void helper.retire();
+    if (helper) pool.retire(helper);
     if (error instanceof SpawnError || error instanceof BackendUnavailableError) throw error;
     throw new SpawnError(`could not hand the request to a helper: ${(error as Error).message}`, { command, cause: error });
   }

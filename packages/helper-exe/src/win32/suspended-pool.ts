@@ -36,6 +36,11 @@ export class SuspendedPool {
     return this.#pool.take();
   }
 
+  /** Ends a taken helper that will not serve its request; drain() waits until it is gone. */
+  retire(helper: SuspendedHelper): void {
+    this.#pool.retire(helper);
+  }
+
   /** Lets a helper that holds its request create its program, within the creation limit. */
   resume(helper: SuspendedHelper): void {
     this.#creation.resume(helper);
