@@ -369,7 +369,8 @@ static void fx_exec_sh(const char *path, char *const argv[], char *const envp[],
 
 /*
  * execve(file), or with search an execvp-style lookup in envp's PATH (default /bin:/usr/bin)
- * using pathbuf (FX_PATH_BUF bytes) and sh_argv (argc + 2 slots) prepared by the parent.
+ * using pathbuf (FX_PATH_BUF bytes) and sh_argv (argc + 2 slots) prepared by the parent; without
+ * sh_argv (NULL), a file the kernel cannot run is never handed to /bin/sh: ENOEXEC is returned.
  * Returns only on failure, with the errno value.
  */
 static int fx_exec(const char *file, char *const argv[], char *const envp[], int search, char *pathbuf, char **sh_argv) {

@@ -11,7 +11,8 @@
  *     FAIL (a = errno, b = failing action index, -1 for the exec itself, -2 for the request, -3 for the
  *     working directory) then _exit(127).
  *   parent -> helper: header {u32 'FXRQ', u32 version, u32 body length, u32 fd count}, the fds attached
- *     to the header with SCM_RIGHTS; then the body: str file; str cwd (the parent's working directory
+ *     to the header with SCM_RIGHTS; then the body: u32 flags (1: file is a bare name to find in the
+ *     request's PATH as execvp does, but never handed to /bin/sh); str file; str cwd (the parent's working directory
  *     now, entered first; "" keeps the helper's); u32 argc, argv strs; u32 envc, "K=V" strs;
  *     u32 n, n x {i32 target fd, i32 source, u32 flags} (source: index of a passed fd, -1 /dev/null,
  *     -2 closed; flags 1: close-on-exec, as the parent's fd was), the program's starting fds, placed
@@ -34,7 +35,8 @@
 
 #include "action-core.c"
 
-#define FX_PROTOCOL_VERSION 1
+#define FX_PROTOCOL_VERSION 2
+#define FX_SEARCH_PATH 1u
 #define FX_REPLY_MAGIC 0x50525846u   /* "FXRP" */
 #define FX_REQUEST_MAGIC 0x51525846u /* "FXRQ" */
 #define FX_HELLO 1
@@ -177,6 +179,7 @@ static void serve(void) {
   read_exactly(body, length);
 
   struct fx_cursor c = {body, body + length, 0};
+  uint32_t flags = fx_u32(&c);
   const char *file = fx_str(&c);
   const char *cwd = fx_str(&c);
   char **args = strings(&c);
@@ -223,8 +226,8 @@ static void serve(void) {
   prctl(PR_SET_PDEATHSIG, 0);
 #endif
   frame(FX_EXEC, 0, 0);
-  execve(file, args, env);
-  fail(errno, -1);
+  static char pathbuf[FX_PATH_BUF];
+  fail(fx_exec(file, args, env, (flags & FX_SEARCH_PATH) != 0, pathbuf, NULL), -1); /* no sh_argv: never /bin/sh */
 }
 
 #ifdef __linux__

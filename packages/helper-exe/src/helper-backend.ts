@@ -107,7 +107,7 @@ export function createBackend(options: HelperExeOptions = {}): HelperExeBackend 
 
   return {
     name: 'helper-exe',
-    capabilities: { platforms: ['linux'], actions: [...ACTION_OPS], pidBeforeExec: true, flatCost: true, exactExec: true },
+    capabilities: { platforms: ['linux'], actions: [...ACTION_OPS], pidBeforeExec: true, flatCost: true, exactExec: true, searchesPath: true },
     probe(): ProbeResult {
       if (process.platform !== 'linux') return { ok: false, reason: `helper-exe runs on Linux; ${process.platform} is not supported yet` };
       const file = helperPath(options.helperPath);

@@ -119,9 +119,9 @@ export function spawnOnHelper(pool: HelperPool, request: SpawnRequest, native: F
   const plan = planOrFail(request, native);
   // Core hands each call a request of its own (argv, actions, env): only the environment
   // inherited from the parent (process.env) and the working directory need capturing now.
-  const { file, argv, actions } = request;
+  const { file, searchPath, argv, actions } = request;
   const env = request.inheritsEnv ? requestEnv(request) : request.env;
-  const program: Program = { file, cwd: parentCwd(), argv, env, actions };
+  const program: Program = { file, searchPath, cwd: parentCwd(), argv, env, actions };
   let helper: HelperProcess;
   try {
     helper = pool.take();

@@ -1,10 +1,12 @@
 /**
- * The helper's wire protocol, version 1 (native/fxhelper.c documents it; native/action-core.c the
+ * The helper's wire protocol, version 2 (native/fxhelper.c documents it; native/action-core.c the
  * action records). Little-endian integers; strings are u32 length, UTF-8 bytes, NUL.
  */
 import { openFlagsNumber, RLIMIT_RESOURCES, signalNumber, type Action } from '@forkexec/core';
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
+/** Request flag: find a bare `file` in the environment's PATH as execvp does, without a shell. */
+const SEARCH_PATH = 1;
 export const REQUEST_MAGIC = 0x51525846; // "FXRQ"
 export const REPLY_MAGIC = 0x50525846; // "FXRP"
 export const FRAME_SIZE = 16;
@@ -216,9 +218,11 @@ export interface EncodedRequest {
 const SCRATCH_MAX = 64 * 1024;
 let scratch: Buffer = Buffer.allocUnsafeSlow(4096);
 
-/** What the program is: path, argv, environment, the parent's working directory ('' to keep the helper's), actions. */
+/** What the program is: path (or a bare name to search for), argv, environment, the parent's working directory ('' to keep the helper's), actions. */
 export interface Program {
   file: string;
+  /** `file` is a bare name to find in the environment's PATH (SpawnRequest.searchPath). */
+  searchPath?: boolean;
   cwd: string;
   argv: readonly string[];
   /** The variables, or their block from envBlock(). */
@@ -238,9 +242,9 @@ export function zygoteRequest(): Buffer {
  * The request frame and body (the body's length is filled in last). Both live in a buffer that the
  * next call reuses: send them, or copy them, before encoding another request.
  */
-export function encodeRequest({ file, cwd, argv, env, actions }: Program, setup: readonly FdSetup[], fdCount: number): EncodedRequest {
+export function encodeRequest({ file, searchPath, cwd, argv, env, actions }: Program, setup: readonly FdSetup[], fdCount: number): EncodedRequest {
   const w = new Writer(scratch).u32(REQUEST_MAGIC).u32(PROTOCOL_VERSION).u32(0).u32(fdCount);
-  w.str(file).str(cwd).u32(argv.length);
+  w.u32(searchPath ? SEARCH_PATH : 0).str(file).str(cwd).u32(argv.length);
   for (const arg of argv) w.str(arg);
   w.bytes(Buffer.isBuffer(env) ? env : envBlock(env));
   w.u32(setup.length);

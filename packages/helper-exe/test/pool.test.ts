@@ -5,7 +5,7 @@ import { chmodSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { forkBeforeExec, loadBackend, type Result } from '@forkexec/core';
 import { probePath } from '@forkexec/core/testing';
-import { createBackend, type HelperExeBackend } from '../src/index.js';
+import { createBackend, PROTOCOL_VERSION, type HelperExeBackend } from '../src/index.js';
 import { helperBinary } from './support/helper-binary.js';
 import { poolBackends, runProbe as run } from './support/pool-backends.js';
 import { childPids, noNewChildren, openFds, processState, until } from './support/processes.js';
@@ -20,7 +20,7 @@ beforeAll(() => {
   helper.build();
   const cc = process.env.CC || 'cc';
   for (const [mode, n] of Object.entries(FAKE_MODES))
-    execFileSync(cc, ['-std=c99', '-Wall', `-DFAKE_MODE=${n}`, '-o', fake(mode), path.join(__dirname, 'native', 'fake-helper.c')]);
+    execFileSync(cc, ['-std=c99', '-Wall', `-DFAKE_MODE=${n}`, `-DPROTOCOL=${PROTOCOL_VERSION}`, '-o', fake(mode), path.join(__dirname, 'native', 'fake-helper.c')]);
   execFileSync(cc, ['-std=c99', '-Wall', '-o', path.join(dir, 'helper-parent'), path.join(__dirname, 'native', 'helper-parent.c')]);
 });
 
@@ -212,7 +212,7 @@ describe('helper-exe pool', () => {
     writeFileSync(wrapper, `#!/bin/sh\necho run >> ${JSON.stringify(log)}\nexec ${JSON.stringify(helper.path)} "$@"\n`);
     chmodSync(wrapper, 0o755);
     const probe = make({ helperPath: wrapper }).probe();
-    expect(probe.ok && probe.detail).toMatch(/protocol v1, handshake ok\), helpers started by the ntdll backend/);
+    expect(probe.ok && probe.detail).toMatch(new RegExp(`protocol v${PROTOCOL_VERSION}, handshake ok\\), helpers started by the ntdll backend`));
     expect(make({ helperPath: wrapper }).probe().ok).toBe(true);
     expect(readFileSync(log, 'utf8')).toBe('run\n');
     const notAHelper = make({ helperPath: '/bin/true' }).probe();
@@ -246,7 +246,7 @@ describe('helper-exe pool', () => {
 
   it.each([
     ['garbage-hello', /failed the handshake: bad frame magic/],
-    ['wrong-version', /failed the handshake: it speaks protocol version 99, this package version 1/],
+    ['wrong-version', new RegExp(`failed the handshake: it speaks protocol version 99, this package version ${PROTOCOL_VERSION}`)],
   ])('a helper program that misbehaves before any request (%s) fails the probe, which says why', async (mode, message) => {
     const children = childPids();
     const backend = make({ helperPath: fake(mode), min: 0, overflow: 'helper' });
@@ -260,7 +260,7 @@ describe('helper-exe pool', () => {
 
   it.each([
     ['garbage-hello', /malformed reply \(bad frame magic/],
-    ['wrong-version', /protocol version 99, this package version 1/],
+    ['wrong-version', new RegExp(`protocol version 99, this package version ${PROTOCOL_VERSION}`)],
   ])('a helper that misbehaves in its hello (%s) past the probe fails only its request, with a SpawnError', async (mode, message) => {
     const children = childPids();
     const backend = make({ helperPath: fake(mode), min: 0, overflow: 'helper' });
@@ -369,7 +369,7 @@ describe('the helper program on its own', () => {
     const starter = loadBackend('ntdll');
     const good = encodeRequest({ file: '/bin/true', cwd: '', argv: ['true'], env: {}, actions: [] }, [], 0);
     const cases = [
-      { header: Buffer.from(good.header).fill(0, 4, 5).fill(2, 4, 5), body: good.body, errno: 93 /* EPROTONOSUPPORT */ },
+      { header: Buffer.from(good.header).fill(0, 4, 5).fill(PROTOCOL_VERSION + 1, 4, 5), body: good.body, errno: 93 /* EPROTONOSUPPORT */ },
       { header: good.header, body: Buffer.from('not a request body at all'), errno: 71 /* EPROTO */ },
     ];
     for (const { header, body, errno } of cases) {

@@ -24,8 +24,10 @@ describe('wire protocol', () => {
     expect(body(base)).toEqual(first);
   });
 
-  it('encodes strings as length, UTF-8 bytes and a NUL', () => {
-    const encoded = encodeRequest({ file: '/x', cwd: '', argv: ['ü'], env: {}, actions: [] }, [], 0).body;
+  it('encodes the flags, then strings as length, UTF-8 bytes and a NUL', () => {
+    expect(encodeRequest({ file: '/x', cwd: '', argv: [], env: {}, actions: [] }, [], 0).body.readUInt32LE(0)).toBe(0);
+    expect(encodeRequest({ file: 'x', searchPath: true, cwd: '', argv: [], env: {}, actions: [] }, [], 0).body.readUInt32LE(0)).toBe(1); // search PATH
+    const encoded = encodeRequest({ file: '/x', cwd: '', argv: ['ü'], env: {}, actions: [] }, [], 0).body.subarray(4);
     expect([...encoded.subarray(0, 7)]).toEqual([2, 0, 0, 0, 0x2f, 0x78, 0]);
     expect([...encoded.subarray(7, 12)]).toEqual([0, 0, 0, 0, 0]); // cwd ''
     expect(encoded.subarray(12, 16).readUInt32LE(0)).toBe(1); // argc
@@ -35,7 +37,7 @@ describe('wire protocol', () => {
   it('writes ASCII strings inline and anything else as UTF-8, byte for byte the same', () => {
     const strings = ['', 'a', 'x'.repeat(256), 'y'.repeat(257), `${'z'.repeat(200)}ü`, 'ü', '\u{1f600}', '\x7f\x80'];
     for (const value of strings) {
-      const encoded = encodeRequest({ file: value, cwd: '', argv: [], env: {}, actions: [] }, [], 0).body;
+      const encoded = encodeRequest({ file: value, cwd: '', argv: [], env: {}, actions: [] }, [], 0).body.subarray(4); // after the flags
       const bytes = Buffer.from(value, 'utf8');
       expect(encoded.readUInt32LE(0)).toBe(bytes.length);
       expect(encoded.subarray(4, 4 + bytes.length)).toEqual(bytes);

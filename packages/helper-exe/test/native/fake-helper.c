@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* PROTOCOL: the version the package speaks, given by the test (-DPROTOCOL=...). */
 #define GARBAGE_HELLO 1
 #define WRONG_VERSION 2
 #define GARBAGE_REPLY 3
@@ -58,23 +59,23 @@ int main(void) {
       linger();
       break;
     case GARBAGE_REPLY:
-      hello(1);
+      hello(PROTOCOL);
       await_request();
       send(3, "garbage garbage!", 16, MSG_NOSIGNAL);
       linger();
       break;
     case CRASH_MID_REQUEST:
-      hello(1);
+      hello(PROTOCOL);
       await_request();
       raise(SIGSEGV);
       break;
     case TRUNCATED_REPLY:
-      hello(1);
+      hello(PROTOCOL);
       await_request();
       send(3, "FXRP\2", 5, MSG_NOSIGNAL);
       _exit(0);
     case DIES_WHEN_WARM:
-      hello(1);
+      hello(PROTOCOL);
       _exit(3);
   }
   return 0;
