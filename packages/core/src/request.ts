@@ -176,11 +176,10 @@ export function buildRequest(
   const program = childSearch ? (file as string) : resolveProgram(file as string, env ?? process.env, execCwd(actions), searchPath, command, backend.capabilities.exactExec);
   const argv = [argv0, ...(args as string[])];
   checkArgLengths(argv, env, command);
-  const search = childSearch ? { searchPath: true } : {};
-  if (env) return { file: program, ...search, argv, env, actions, stdio, command };
+  if (env) return { file: program, searchPath: childSearch, argv, env, actions, stdio, command };
   let parents: Record<string, string> | undefined;
   return {
-    file: program, ...search, argv, actions, stdio, command, inheritsEnv: true,
+    file: program, searchPath: childSearch, argv, actions, stdio, command, inheritsEnv: true,
     get env() {
       return (parents ??= parentEnv());
     },

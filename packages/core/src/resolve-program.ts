@@ -126,6 +126,7 @@ function find(
   file: string, env: Readonly<Record<string, string | undefined>>, cwd: string, searchPath: boolean, command: string, exactExec: boolean, cause?: unknown,
 ): string | SpawnError {
   if (file.includes('/') || !searchPath) {
+    if (exactExec && runnable.has(file)) return file; // absolute and normalized, as the verdict's key: no path.resolve
     const candidate = path.resolve(cwd, file);
     if (exactExec && runnable.has(candidate)) return candidate;
     const problem = execProblem(candidate);
