@@ -4,8 +4,7 @@ import type { Action, ActionOp } from './actions.js';
 /** What a standard stream of the child is connected to. A number is a parent fd. */
 export type StdioSpec = 'pipe' | 'inherit' | 'ignore' | number;
 
-/** A fully validated request, as core hands it to a backend. */
-/** What core asks a backend to start: built afresh for each call, so a backend may read it after `spawn` returns. */
+/** A fully validated request, as core hands it to a backend: built afresh for each call, so a backend may read it after `spawn` returns. */
 export interface SpawnRequest {
   /** Absolute path of the program (core resolved PATH lookups), or a bare name when `searchPath` is true. */
   file: string;

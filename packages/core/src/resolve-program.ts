@@ -121,6 +121,11 @@ export function resolveProgram(file: string, env: Readonly<Record<string, string
   return found;
 }
 
+/** `file`, found as `candidate`, cannot run: why. */
+function refusal(file: string, candidate: string, problem: { errno: string; why: string }, command: string, cause: unknown): SpawnError {
+  return spawnError(problem.errno, `cannot run ${JSON.stringify(file)}: ${candidate} ${problem.why}`, command, cause);
+}
+
 /** The program's path, or the error saying why there is none to run (caused by `cause`). */
 function find(
   file: string, env: Readonly<Record<string, string | undefined>>, cwd: string, searchPath: boolean, command: string, exactExec: boolean, cause?: unknown,
@@ -130,7 +135,7 @@ function find(
     const candidate = path.resolve(cwd, file);
     if (exactExec && runnable.has(candidate)) return candidate;
     const problem = execProblem(candidate);
-    return problem ? spawnError(problem.errno, `cannot run ${JSON.stringify(file)}: ${candidate} ${problem.why}`, command, cause) : candidate;
+    return problem ? refusal(file, candidate, problem, command, cause) : candidate;
   }
   const dirs = (env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':');
   let denied: string | undefined;
@@ -139,7 +144,7 @@ function find(
     const problem = execProblem(candidate);
     if (!problem) return candidate;
     // execvp stops at a file the kernel cannot run (and would hand it to /bin/sh): so do we, refusing it.
-    if (problem.errno === 'ENOEXEC') return spawnError('ENOEXEC', `cannot run ${JSON.stringify(file)}: ${candidate} ${problem.why}`, command, cause);
+    if (problem.errno === 'ENOEXEC') return refusal(file, candidate, problem, command, cause);
     if (problem.errno === 'EACCES' && problem.why !== 'is a directory') denied ??= candidate;
   }
   if (denied) return spawnError('EACCES', `cannot run ${JSON.stringify(file)}: ${denied} is not executable`, command, cause);

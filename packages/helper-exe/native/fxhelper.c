@@ -12,11 +12,11 @@
  *     working directory) then _exit(127).
  *   parent -> helper: header {u32 'FXRQ', u32 version, u32 body length, u32 fd count}, the fds attached
  *     to the header with SCM_RIGHTS; then the body: u32 flags (1: file is a bare name to find in the
- *     request's PATH as execvp does, but never handed to /bin/sh); str file; str cwd (the parent's working directory
- *     now, entered first; "" keeps the helper's); u32 argc, argv strs; u32 envc, "K=V" strs;
- *     u32 n, n x {i32 target fd, i32 source, u32 flags} (source: index of a passed fd, -1 /dev/null,
- *     -2 closed; flags 1: close-on-exec, as the parent's fd was), the program's starting fds, placed
- *     at the numbers the parent had them; then action records up to the end.
+ *     request's PATH as execvp does, but never handed to /bin/sh); str file; str cwd (the parent's
+ *     working directory now, entered first; "" keeps the helper's); u32 argc, argv strs; u32 envc,
+ *     "K=V" strs; u32 n, n x {i32 target fd, i32 source, u32 flags} (source: index of a passed fd,
+ *     -1 /dev/null, -2 closed; flags 1: close-on-exec, as the parent's fd was), the program's
+ *     starting fds, placed at the numbers the parent had them; then action records up to the end.
  * EOF while waiting (the parent closed the pool or died) ends the helper, as does the parent's death
  * (PR_SET_PDEATHSIG on Linux), which is cleared before the exec so the program outlives the parent
  * like any child.

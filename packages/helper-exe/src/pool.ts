@@ -13,7 +13,6 @@ import { WarmPool, type WarmPoolSettings } from './warm-pool.js';
 
 export interface PoolSettings extends WarmPoolSettings, LinuxHelperSettings {}
 
-
 export class HelperPool {
   /** Counters for tests and the benchmark: helpers forked by a zygote, zygotes started. */
   readonly stats = { warmTaken: 0, coldStarted: 0, overflowed: 0, retired: 0, replaced: 0, forked: 0, zygotes: 0 };

@@ -8,13 +8,13 @@ import { FileActionsCache, type LeasedFileActions } from './file-actions-cache.j
 import type { FileOp, SpawnPlan } from './spawn-plan.js';
 import { onThreadPool } from './thread-pool-lane.js';
 
+/** What to run: a path, or with `searchPath` a bare name found in libc's PATH (posix_spawnp). */
+export type Program = Pick<SpawnRequest, 'file' | 'searchPath'>;
+
 /**
  * The pid, or the errno posix_spawn returned (exec failures included: glibc reports them
  * synchronously), with the file action glibc refused up front (an fd beyond RLIMIT_NOFILE).
  */
-/** What to run: a path, or with `searchPath` a bare name found in libc's PATH (posix_spawnp). */
-export type Program = Pick<SpawnRequest, 'file' | 'searchPath'>;
-
 export type SpawnOutcome = { pid: number } | { errno: number; refused?: FileOp };
 
 let defaultAttr: Buffer | undefined;
@@ -61,12 +61,17 @@ function release(libc: Libc, { actions, attr, custom }: Prepared): void {
   if (custom) libc.spawnattr_destroy(attr);
 }
 
+/** posix_spawnp for a bare name to search for, else posix_spawn: [on this thread, on the threadpool]. */
+function spawnFunctions(libc: Libc, { searchPath }: Program): [Libc['posix_spawn'], Libc['posix_spawn_async']] {
+  return searchPath ? [libc.posix_spawnp, libc.posix_spawnp_async] : [libc.posix_spawn, libc.posix_spawn_async];
+}
+
 /** posix_spawn on this thread: returns once the child has exec'd (or failed to). */
 export function posixSpawn(libc: Libc, program: Program, argv: string[], env: ChildEnv, plan: SpawnPlan): SpawnOutcome {
   const call = prepare(libc, argv, env, plan);
   if ('errno' in call) return call;
   try {
-    const error = (program.searchPath ? libc.posix_spawnp : libc.posix_spawn)(pidOut, program.file, call.actions.fa, call.attr, call.argv, call.envp);
+    const error = spawnFunctions(libc, program)[0](pidOut, program.file, call.actions.fa, call.attr, call.argv, call.envp);
     return error === 0 ? { pid: pidOut[0] } : { errno: error };
   } finally {
     release(libc, call);
@@ -88,8 +93,8 @@ export function posixSpawnOffThread(
 ): { errno: number; refused: FileOp } | undefined {
   const call = prepare(libc, argv, env, plan);
   if ('errno' in call) return call;
-  const { file, searchPath } = program;
-  const [spawn, spawnAsync] = searchPath ? [libc.posix_spawnp, libc.posix_spawnp_async] : [libc.posix_spawn, libc.posix_spawn_async];
+  const { file } = program;
+  const [spawn, spawnAsync] = spawnFunctions(libc, program);
   const pid = new Int32Array(1); // written by the worker thread: one per call
   const outcome = (result: number): SpawnOutcome => (result === 0 ? { pid: pid[0] } : { errno: result });
   onThreadPool(
