@@ -216,7 +216,7 @@ const m = (name, column = 'sync') => median(samples[name][column]) * 1000;
 const spawnUs = m('backend.spawn(request)');
 const fbe = m('forkBeforeExec');
 console.log(`core's share of forkBeforeExec's sync time: ${(fbe - spawnUs).toFixed(0)} us (${(((fbe - spawnUs) / fbe) * 100).toFixed(0)}%)`);
-console.log(`helper-exe's share: ${spawnUs.toFixed(0)} us (${((spawnUs / fbe) * 100).toFixed(0)}%), of which encoding ${m('encodeRequest (env unchanged)').toFixed(0)} us and the send ${m('sendWithFds of the request, no fd').toFixed(0)} us`);
+console.log(`helper-exe's share: ${spawnUs.toFixed(0)} us (${((spawnUs / fbe) * 100).toFixed(0)}%); after the call, on a microtask (in busy, not sync): encoding ${m('encodeRequest (env unchanged)').toFixed(0)} us and the send ${m('sendWithFds of the request, no fd').toFixed(0)} us`);
 if (base) {
   const ratio = (name, column) => (m(name, column) / m(`${name}, hot path at ${values.base}`, column)).toFixed(2);
   for (const column of COLUMNS)
