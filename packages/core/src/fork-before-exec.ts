@@ -18,10 +18,7 @@ export function startChild(file: unknown, args: unknown, options: Options, spawn
     throw explainFailure(error, request);
   };
   child.exited = child.exited.catch(explain);
-  if (child.started) {
-    child.started = child.started.catch(explain);
-    child.started.catch(() => {}); // the same error reaches the caller through `exited`
-  }
+  if (child.started) child.started = child.started.catch(explain); // callers handle it (the same error reaches them through `exited`)
   return { child, backend: backend.name, command: request.command, backendObject: backend };
 }
 

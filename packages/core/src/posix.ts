@@ -76,6 +76,7 @@ export function fork_before_exec(file: string, argv: readonly string[], actions:
     stdio: 'inherit',
     ...(env === undefined ? {} : { env: envObject(env), extendEnv: false }),
   });
+  child.started?.catch(() => {}); // a failure is reported by waitpid (or below)
   if (child.pid === undefined) {
     child.exited.catch(() => {});
     throw new SpawnError(`could not start ${file}`, { hint: 'Use forkBeforeExec() to see the asynchronous cause.' });

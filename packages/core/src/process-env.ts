@@ -8,8 +8,15 @@ import { isMainThread } from 'node:worker_threads';
  * sees; a Worker has its own copy (unless started with SHARE_ENV, which it cannot tell).
  */
 export function processEnvIsEnviron(): boolean {
-  if (!isMainThread) return false;
   const env: object = process.env;
-  const proto: unknown = Object.getPrototypeOf(env);
-  return !types.isProxy(env) && proto !== Object.prototype && proto !== null;
+  if (env !== judged) {
+    const proto: unknown = Object.getPrototypeOf(env);
+    verdict = isMainThread && !types.isProxy(env) && proto !== Object.prototype && proto !== null;
+    judged = env;
+  }
+  return verdict;
 }
+
+/** The process.env object last judged, and the verdict (the check is a native call: once per object). */
+let judged: object | undefined;
+let verdict = false;

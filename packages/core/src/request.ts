@@ -5,7 +5,7 @@ import { isOpenInParent, MAX_FD, validateActions, type Action } from './actions.
 import type { Backend, SpawnRequest, StdioSpec } from './backend.js';
 import { InvalidArgumentError, SpawnError, spawnHint, UnsupportedActionError } from './errors.js';
 import type { Options } from './options.js';
-import { childSearches, execCwd, programProblem, resolveProgram } from './resolve-program.js';
+import { childSearches, programProblem, resolveProgram } from './resolve-program.js';
 
 function describe(value: unknown): string {
   return typeof value === 'string' ? JSON.stringify(value) : `${typeof value} ${String(value)}`;
@@ -21,13 +21,16 @@ function checkString(value: unknown, what: string, nonEmpty = false): string {
   return value;
 }
 
+/** A word as a shell would read it back: quoted unless it needs no quoting. */
+function shellWord(part: unknown): string {
+  const s = String(part);
+  return /^[\w./:=@%+,-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
+}
+
 export function formatCommand(file: string, args: readonly unknown[]): string {
-  return [file, ...args]
-    .map((part) => {
-      const s = String(part);
-      return /^[\w./:=@%+,-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
-    })
-    .join(' ');
+  let command = shellWord(file);
+  for (let i = 0; i < args.length; i++) command += ` ${shellWord(args[i])}`;
+  return command;
 }
 
 /** A copy of the parent's environment as it is now. */
@@ -46,6 +49,7 @@ function parentEnv(): Record<string, string> {
  * about 50 us per spawn (every variable is a call into Node), so that case builds nothing.
  */
 function buildEnv(options: Options): Record<string, string> | null {
+  if (options.env === undefined && options.extendEnv !== false) return null;
   if (options.env !== undefined && (typeof options.env !== 'object' || options.env === null))
     throw new InvalidArgumentError(`env must be an object of strings, got ${describe(options.env)}`);
   const changes = Object.entries(options.env ?? {});
@@ -71,13 +75,12 @@ function checkStdio(value: unknown, name: string): StdioSpec {
 
 function buildStdio(options: Options): [StdioSpec, StdioSpec, StdioSpec] {
   const base = options.stdio;
-  const pick = (i: 0 | 1 | 2, own: StdioSpec | undefined, fallback: StdioSpec, name: string) =>
-    checkStdio(own ?? (Array.isArray(base) ? base[i] : base) ?? fallback, name);
-  if (base !== undefined && Array.isArray(base) && base.length !== 3) throw new InvalidArgumentError('stdio must be one value or an array of three');
+  const each = Array.isArray(base);
+  if (each && base.length !== 3) throw new InvalidArgumentError('stdio must be one value or an array of three');
   const stdio: [StdioSpec, StdioSpec, StdioSpec] = [
-    pick(0, options.stdin, options.input === undefined ? 'ignore' : 'pipe', 'stdin'),
-    pick(1, options.stdout, 'pipe', 'stdout'),
-    pick(2, options.stderr, 'pipe', 'stderr'),
+    checkStdio(options.stdin ?? (each ? base[0] : base) ?? (options.input === undefined ? 'ignore' : 'pipe'), 'stdin'),
+    checkStdio(options.stdout ?? (each ? base[1] : base) ?? 'pipe', 'stdout'),
+    checkStdio(options.stderr ?? (each ? base[2] : base) ?? 'pipe', 'stderr'),
   ];
   if (options.input !== undefined && stdio[0] !== 'pipe') throw new InvalidArgumentError(`input needs stdin 'pipe', got ${describe(stdio[0])}`);
   return stdio;
@@ -117,29 +120,35 @@ function checkCommandLine(argv: string[], command: string): void {
 function checkArgLengths(argv: string[], env: Record<string, string> | null, command: string): void {
   if (process.platform === 'win32') return checkCommandLine(argv, command);
   if (MAX_ARG_STRLEN === Infinity) return;
-  const tooLong = (s: string) => s.length >= MAX_ARG_STRLEN / 3 && Buffer.byteLength(s) + 1 > MAX_ARG_STRLEN;
-  const refuse = (what: string, bytes: number) => {
-    throw new SpawnError(`${what} is ${bytes} bytes: exec takes at most ${MAX_ARG_STRLEN - 1} per argument or variable`, { errno: 'E2BIG', command, hint: spawnHint('E2BIG') });
-  };
-  argv.forEach((arg, i) => tooLong(arg) && refuse(i === 0 ? 'argv0' : `args[${i - 1}]`, Buffer.byteLength(arg)));
+  for (let i = 0; i < argv.length; i++) if (tooLong(argv[i])) refuseLength(i === 0 ? 'argv0' : `args[${i - 1}]`, argv[i], command);
   // The parent's own environment is not read here (see buildEnv): exec's E2BIG is explained afterwards.
   for (const key in env) {
     const value = env[key];
     // Length first: building every "key=value" string would cost more than the check itself.
-    if (key.length + value.length + 1 >= MAX_ARG_STRLEN / 3 && tooLong(`${key}=${value}`)) refuse(`env.${key}`, Buffer.byteLength(`${key}=${value}`));
+    if (key.length + value.length + 1 >= MAX_ARG_STRLEN / 3 && tooLong(`${key}=${value}`)) refuseLength(`env.${key}`, `${key}=${value}`, command);
   }
+}
+
+/** Whether exec would refuse `s` as one argument or variable (a UTF-16 unit takes at most 3 bytes: shorter strings fit). */
+function tooLong(s: string): boolean {
+  return s.length >= MAX_ARG_STRLEN / 3 && Buffer.byteLength(s) + 1 > MAX_ARG_STRLEN;
+}
+
+function refuseLength(what: string, s: string, command: string): never {
+  throw new SpawnError(`${what} is ${Buffer.byteLength(s)} bytes: exec takes at most ${MAX_ARG_STRLEN - 1} per argument or variable`, { errno: 'E2BIG', command, hint: spawnHint('E2BIG') });
 }
 
 /** Refuses actions the backend cannot carry out exactly, naming the backends that can. */
 function checkSupported(backend: Backend, actions: Action[], command: string, alternatives: (op: Action['op']) => string[]): void {
-  actions.forEach((action, index) => {
-    if (backend.capabilities.actions.includes(action.op)) return;
-    const others = alternatives(action.op).filter((name) => name !== backend.name);
-    throw new UnsupportedActionError(index, `the ${backend.name} backend cannot carry out ${action.op}`, {
+  for (let index = 0; index < actions.length; index++) {
+    const { op } = actions[index];
+    if (backend.capabilities.actions.includes(op)) continue;
+    const others = alternatives(op).filter((name) => name !== backend.name);
+    throw new UnsupportedActionError(index, `the ${backend.name} backend cannot carry out ${op}`, {
       command,
       hint: others.length ? `Backends that can: ${others.join(', ')} (option \`backend\`).` : 'No installed backend supports it on this platform.',
     });
-  });
+  }
 }
 
 /** Validates the caller's input and turns it into the request `backend` receives. */
@@ -152,7 +161,7 @@ export function buildRequest(
 ): SpawnRequest {
   checkString(file, 'file (the program to run)', true);
   if (!Array.isArray(args)) throw new InvalidArgumentError(`args must be an array of strings, got ${describe(args)}`);
-  args.forEach((arg, i) => checkString(arg, `args[${i}]`));
+  for (let i = 0; i < args.length; i++) checkString(args[i], `args[${i}]`);
   const command = formatCommand(file as string, args);
   const env = buildEnv(options);
   const argv0 = options.argv0 === undefined ? (file as string) : checkString(options.argv0, 'argv0');
@@ -168,22 +177,35 @@ export function buildRequest(
       throw new InvalidArgumentError(`detached needs setsid, which the ${backend.name} backend cannot do`, { command });
     leading.push({ op: 'setsid' });
   }
-  const actions = [...leading, ...userActions];
+  const actions = leading.length ? [...leading, ...userActions] : userActions;
 
   const searchPath = options.searchPath !== false;
   // A bare name the child can search for costs no stat per PATH directory here (see BackendCapabilities.searchesPath).
   const childSearch = childSearches(file as string, env, backend, searchPath);
-  const program = childSearch ? (file as string) : resolveProgram(file as string, env ?? process.env, execCwd(actions), searchPath, command, backend.capabilities.exactExec);
+  const program = childSearch ? (file as string) : resolveProgram(file as string, env ?? process.env, actions, searchPath, command, backend.capabilities.exactExec);
   const argv = [argv0, ...(args as string[])];
   checkArgLengths(argv, env, command);
   if (env) return { file: program, searchPath: childSearch, argv, env, actions, stdio, command };
-  let parents: Record<string, string> | undefined;
-  return {
-    file: program, searchPath: childSearch, argv, actions, stdio, command, inheritsEnv: true,
-    get env() {
-      return (parents ??= parentEnv());
-    },
-  };
+  return new InheritingRequest(program, childSearch, argv, actions, stdio, command);
+}
+
+/** A request for a child that inherits the parent's environment: the copy is made only if a backend reads `env`. */
+class InheritingRequest implements SpawnRequest {
+  readonly inheritsEnv = true;
+  #env: Record<string, string> | undefined;
+
+  constructor(
+    readonly file: string,
+    readonly searchPath: boolean,
+    readonly argv: string[],
+    readonly actions: Action[],
+    readonly stdio: [StdioSpec, StdioSpec, StdioSpec],
+    readonly command: string,
+  ) {}
+
+  get env(): Record<string, string> {
+    return (this.#env ??= parentEnv());
+  }
 }
 
 /** What exec refuses for the program itself (not for an action): the file changed since core checked it. */

@@ -113,10 +113,12 @@ export function childSearches(file: string, env: Readonly<Record<string, string>
  * runnable before is taken as it is, without a syscall: if it changed since, the child's exec
  * fails and `programProblem` explains why.
  */
-export function resolveProgram(file: string, env: Readonly<Record<string, string | undefined>>, cwd: string, searchPath: boolean, command: string, exactExec = false): string {
+export function resolveProgram(
+  file: string, env: Readonly<Record<string, string | undefined>>, actions: readonly Action[], searchPath: boolean, command: string, exactExec = false,
+): string {
   // Windows backends search PATH and PATHEXT themselves; without the search a bare name is the child's cwd's.
-  if (process.platform === 'win32') return searchPath || /[\\/]/.test(file) || /^[a-z]:/i.test(file) ? file : path.win32.resolve(cwd, file);
-  const found = find(file, env, cwd, searchPath, command, exactExec);
+  if (process.platform === 'win32') return searchPath || /[\\/]/.test(file) || /^[a-z]:/i.test(file) ? file : path.win32.resolve(execCwd(actions), file);
+  const found = find(file, env, actions, searchPath, command, exactExec);
   if (typeof found !== 'string') throw found;
   return found;
 }
@@ -128,15 +130,17 @@ function refusal(file: string, candidate: string, problem: { errno: string; why:
 
 /** The program's path, or the error saying why there is none to run (caused by `cause`). */
 function find(
-  file: string, env: Readonly<Record<string, string | undefined>>, cwd: string, searchPath: boolean, command: string, exactExec: boolean, cause?: unknown,
+  file: string, env: Readonly<Record<string, string | undefined>>, actions: readonly Action[], searchPath: boolean, command: string, exactExec: boolean, cause?: unknown,
 ): string | SpawnError {
   if (file.includes('/') || !searchPath) {
     if (exactExec && runnable.has(file)) return file; // absolute and normalized, as the verdict's key: no path.resolve
+    const cwd = execCwd(actions);
     const candidate = path.resolve(cwd, file);
     if (exactExec && runnable.has(candidate)) return candidate;
     const problem = execProblem(candidate);
     return problem ? refusal(file, candidate, problem, command, cause) : candidate;
   }
+  const cwd = execCwd(actions);
   const dirs = (env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':');
   let denied: string | undefined;
   for (const dir of new Set(dirs)) { // a directory listed twice answers the same twice
@@ -157,6 +161,6 @@ function find(
  */
 export function programProblem(request: SpawnRequest, failure: unknown): SpawnError | undefined {
   if (!request.searchPath) runnable.delete(request.file);
-  const found = find(request.file, request.env, execCwd(request.actions), request.searchPath === true, request.command, false, failure);
+  const found = find(request.file, request.env, request.actions, request.searchPath === true, request.command, false, failure);
   return typeof found === 'string' ? undefined : found;
 }

@@ -164,6 +164,9 @@ export function resolveBackend(spec?: BackendSpec): Backend {
     if (!isBackend(spec)) throw new BackendLoadError('option `backend` must be a name or a Backend object with name, capabilities, probe() and spawn()');
     return usable(spec, 'option `backend`');
   }
+  // A name loaded before needs no origin (whose process.cwd() is a native call): that is every spawn but the first.
+  const cached = spec === undefined ? undefined : loaded.get(spec);
+  if (cached) return usable(cached, 'option `backend`');
   let origin: Origin = { source: 'option `backend`', dir: process.cwd() };
   let name = spec;
   if (name === undefined && process.env.FORKEXEC_BACKEND) {

@@ -136,13 +136,14 @@ export class Subprocess<Out extends string | Buffer = string> implements Promise
     this.#options = options;
     this.#file = file;
     this.#args = args;
-    this.command = [file, ...args].join(' ');
+    this.command = ''; // set below: the backend's command line, or this one when the start failed
     const started = performance.now();
     let begun: StartedChild;
     try {
       if (options.signal?.aborted) throw this.#abortError(options.signal);
       begun = start();
     } catch (error) {
+      this.command = [file, ...args].join(' ');
       this.#promise = Promise.reject(error);
       this.started = this.#promise as Promise<never>;
       this.started.catch(() => {});
@@ -166,7 +167,7 @@ export class Subprocess<Out extends string | Buffer = string> implements Promise
   }
 
   #abortError(signal: AbortSignal): ForkExecError {
-    return new ForkExecError('FORKEXEC_ABORTED', `aborted before start: ${String(signal.reason)}`, { command: this.command });
+    return new ForkExecError('FORKEXEC_ABORTED', `aborted before start: ${String(signal.reason)}`, { command: [this.#file, ...this.#args].join(' ') });
   }
 
   /** Sends `signal` (default: the killSignal option); escalates to SIGKILL after forceKillAfterDelay. */

@@ -137,7 +137,7 @@ const layers = {
     [`backend.spawn(request), hot path at ${values.base}`]: spawnLayer(() => base.spawn(request)),
   }),
   'ntdll backend.spawn(request), for reference': spawnLayer(() => ntdll.spawn(request)),
-  "getuid, geteuid, getgid, getegid (pool's check)": { start: () => void `${process.getuid()}:${process.geteuid()}:${process.getgid()}:${process.getegid()}` },
+  "takeCheck: poll and effective ids (pool's check)": { start: () => void native.takeCheck(ours) },
   "ntdll's parentEnviron() (keys the inherited env)": { start: () => void parentEnviron() },
   'encodeRequest (env unchanged)': { start: () => void encodeRequest(program, setup, 0) },
   'encodeRequest (env block ready)': { start: () => void encodeRequest(programWithBlock, setup, 0) },

@@ -1,5 +1,6 @@
 // Builds the native parts with the system C compiler (CC, default cc): dist/fxhelper, the helper
-// program the pool pre-starts, and a compile check of the C library (native/libforkexec.c).
+// program the pool pre-starts; dist/libfxtake.so, the check the pool makes when it takes a helper
+// (native/take-check.c); and a compile check of the C library (native/libforkexec.c).
 // Run by the package's build script, never by an install script. Usage: build-native.mjs [outDir]
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, renameSync } from 'node:fs';
@@ -43,4 +44,7 @@ const helper = path.join(outDir, 'fxhelper');
 const helperArgs = ['-o', `${helper}.tmp`, path.join(native, 'fxhelper.c')];
 if (!compile(['-static', ...helperArgs], 'native/fxhelper.c', { optional: true })) compile(helperArgs, 'native/fxhelper.c');
 renameSync(`${helper}.tmp`, helper);
+const takeCheck = path.join(outDir, 'libfxtake.so');
+compile(['-shared', '-fPIC', '-o', `${takeCheck}.tmp`, path.join(native, 'take-check.c')], 'native/take-check.c');
+renameSync(`${takeCheck}.tmp`, takeCheck);
 compile(['-fsyntax-only', `-I${native}`, path.join(native, 'libforkexec.c')], 'native/libforkexec.c');

@@ -8,12 +8,11 @@ export class CredentialsWatch {
   #euid = process.geteuid?.();
   #egid = process.getegid?.();
 
-  /** Whether the effective uid or gid changed since the last call (or since creation). */
-  changed(): boolean {
-    const euid = process.geteuid?.();
-    const egid = process.getegid?.();
+  /** Whether the effective ids read now (FdPassing.takeCheck reads them with its poll) changed since the last call (or since creation). */
+  changed({ euid, egid }: { euid: number; egid: number }): boolean {
     if (euid === this.#euid && egid === this.#egid) return false;
-    [this.#euid, this.#egid] = [euid, egid];
+    this.#euid = euid;
+    this.#egid = egid;
     return true;
   }
 }

@@ -4,7 +4,9 @@
  * caller's fds to a helper. Linux layouts (msghdr, cmsghdr with a size_t length).
  */
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import { errnoName } from '@forkexec/core';
+import { packageDir } from './locate-helper.js';
 import { MAX_PASSED_FDS } from './wire.js';
 
 /** The part of koffi's API used here, typed locally so that type-checking does not load koffi. */
@@ -29,9 +31,6 @@ const F_GETFD = 1;
 const F_DUPFD_CLOEXEC = 1030;
 const EBADF = 9;
 const POLLIN = 1;
-const POLLERR = 0x8;
-const POLLHUP = 0x10;
-const POLLRDHUP = 0x2000;
 const CMSG_HEADER = 16; // size_t cmsg_len; int cmsg_level; int cmsg_type
 /** struct msghdr: name, namelen (padded), iov, iovlen, control, controllen, flags (padded). */
 const MSGHDR_SIZE = 56;
@@ -55,6 +54,12 @@ export function peerGone(error: unknown): boolean {
   return error instanceof FdPassingError && (error.errno === 'EPIPE' || error.errno === 'ECONNRESET');
 }
 
+export interface TakeCheck {
+  hungUp: boolean;
+  euid: number;
+  egid: number;
+}
+
 export interface FdPassing {
   koffiVersion: string;
   /** A connected unix stream socket pair, both ends close-on-exec. */
@@ -66,10 +71,11 @@ export interface FdPassing {
   /** A close-on-exec copy of fd (F_DUPFD_CLOEXEC, at 3 or above), or -1 when fd is not open. Throws FdPassingError (EMFILE). */
   dupCloexec(fd: number): number;
   /**
-   * Whether the other end of the socket `fd` is gone (poll, no wait: POLLHUP, POLLRDHUP or
-   * POLLERR). Unread data, such as a helper's hello, does not count.
+   * In one native call (dist/libfxtake.so, native/take-check.c): whether the other end of the
+   * socket `fd` is gone (poll, no wait: POLLHUP, POLLRDHUP or POLLERR; unread data, such as a
+   * helper's hello, does not count; a negative fd never is), and the effective uid and gid.
    */
-  hungUp(fd: number): boolean;
+  takeCheck(fd: number): TakeCheck;
   /**
    * Sends as much of the chunks (at most 4) as the socket takes now, in one sendmsg, with fds
    * (at most 253) attached to the first byte; returns the byte count (the caller streams the
@@ -92,6 +98,18 @@ export function fdPassing(): FdPassing {
   } catch (error) {
     throw (failure = error as Error);
   }
+}
+
+/** fx_take_check from the library the package build compiles next to the helper. */
+function bindTakeCheck(koffi: Koffi): (fd: number, ids: Uint32Array) => unknown {
+  const file = path.join(packageDir(), 'dist', 'libfxtake.so');
+  let library;
+  try {
+    library = koffi.load(file);
+  } catch (error) {
+    throw new Error(`${file} does not load (${(error as Error).message.split('\n')[0]}): build the package (npm run build -w @forkexec/helper-exe), which compiles it`);
+  }
+  return library.func('int fx_take_check(int fd, void *ids)');
 }
 
 function bind(): FdPassing {
@@ -154,8 +172,9 @@ function bind(): FdPassing {
     return count;
   };
   const poll = libc.func('int poll(_Inout_ void *fds, unsigned long nfds, int timeout)');
+  const takeCheck = bindTakeCheck(koffi);
+  const ids = new Uint32Array(new ArrayBuffer(8));
   const pair = new Int32Array(2);
-  const hangUpPoll = new Int32Array(new ArrayBuffer(8)); // struct pollfd { int fd; short events; short revents; }
   const fail = (call: string): never => {
     throw new FdPassingError(call, errnoName(koffi.errno()));
   };
@@ -176,11 +195,10 @@ function bind(): FdPassing {
       if (copy === -1 && koffi.errno() !== EBADF) fail('fcntl(F_DUPFD_CLOEXEC)');
       return copy;
     },
-    hungUp(fd) {
-      hangUpPoll[0] = fd;
-      hangUpPoll[1] = POLLRDHUP; // events in the low half, revents (cleared) in the high half
+    takeCheck(fd) {
       // An error of poll itself (EINTR, ENOMEM) says nothing about the peer: the send finds out.
-      return (poll(hangUpPoll, 1, 0) as number) > 0 && ((hangUpPoll[1] >>> 16) & (POLLHUP | POLLRDHUP | POLLERR)) !== 0;
+      const hungUp = takeCheck(fd, ids) === 1;
+      return { hungUp, euid: ids[0], egid: ids[1] };
     },
     sendWithFds(socket, chunks, fds) {
       if (chunks.length > MAX_CHUNKS) throw new RangeError(`sendWithFds takes at most ${MAX_CHUNKS} chunks, got ${chunks.length}`);

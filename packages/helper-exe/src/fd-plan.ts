@@ -115,11 +115,11 @@ export function closePlan(plan: FdPlan): void {
 
 /** Node streams over the parent ends of the pipes (libuv makes them non-blocking). */
 export function parentStreams(plan: FdPlan): { stdin: Writable | null; stdout: Readable | null; stderr: Readable | null } {
-  const [stdin, stdout, stderr] = plan.parentEnds;
+  const ends = plan.parentEnds;
   const reader = (fd: number | null) => (fd === null ? null : new Socket({ fd, readable: true, writable: false }));
   return {
-    stdin: stdin === null ? null : new Socket({ fd: stdin, readable: false, writable: true }),
-    stdout: reader(stdout),
-    stderr: reader(stderr),
+    stdin: ends[0] === null ? null : new Socket({ fd: ends[0], readable: false, writable: true }),
+    stdout: reader(ends[1]),
+    stderr: reader(ends[2]),
   };
 }

@@ -7,7 +7,7 @@
 import { closeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import type { Backend, ExitStatus, SpawnedChild } from '@forkexec/core';
-import { FdPassingError, type FdPassing } from './fd-passing.js';
+import { FdPassingError, type FdPassing, type TakeCheck } from './fd-passing.js';
 import { MalformedReplyError, PROTOCOL_VERSION, ReplyReader, type EncodedRequest, type Reply } from './wire.js';
 
 /** How the helper's side of the socket ended. */
@@ -153,11 +153,14 @@ export class HelperProcess {
   }
 
   /**
-   * Whether the helper is gone though the event loop has not seen it yet (killed an instant ago):
-   * its end of the socket closed. Asks the kernel (no wait), so a request is never handed to it.
+   * What taking this helper must know, in one native call (see FdPassing.takeCheck): `hungUp` when
+   * the helper is gone though the event loop has not seen it yet (killed an instant ago: its end
+   * of the socket closed), so that a request is never handed to it; and the process's effective ids.
    */
-  hasHungUp(native: FdPassing): boolean {
-    return this.#socket.destroyed || native.hungUp(this.#fd);
+  check(native: FdPassing): TakeCheck {
+    const check = native.takeCheck(this.#fd);
+    check.hungUp ||= this.#socket.destroyed;
+    return check;
   }
 
   /** Idle helpers must not keep Node alive; a helper with a request must. */

@@ -55,15 +55,18 @@ export class HelperPool {
    * the hand-over: none of it is needed for the pid).
    */
   take(): HelperProcess {
-    if (!this.#pool.isDisposed && this.#credentials.changed()) {
-      this.#pool.ending(this.#pool.retireWarm());
-      this.#pool.ending(this.#factory.stop()); // the zygote forks helpers with the old credentials too
-    }
     // Every warm helper may be dead (killed together, say): the last try starts one, which is used
     // as it is (dead already, its request fails as any whose helper dies before the exec).
     for (let skippable = this.#pool.warmCount; ; skippable--) {
-      const helper = this.#pool.pick();
-      if (skippable === 0 || !helper.hasHungUp(this.#native)) return helper;
+      const next = this.#pool.next();
+      const check = next ? next.check(this.#native) : this.#native.takeCheck(-1); // none warm: the ids only
+      if (!this.#pool.isDisposed && this.#credentials.changed(check)) {
+        this.#pool.ending(this.#pool.retireWarm());
+        this.#pool.ending(this.#factory.stop()); // the zygote forks helpers with the old credentials too
+        continue;
+      }
+      const helper = this.#pool.pick(); // next, or one started now
+      if (skippable <= 0 || helper !== next || !check.hungUp) return helper;
       this.#pool.retire(helper);
     }
   }

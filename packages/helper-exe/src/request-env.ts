@@ -15,7 +15,7 @@ let inherited: { environ: Buffer; block: Buffer } | undefined;
 export function requestEnv(request: SpawnRequest): Buffer {
   const environ = request.inheritsEnv ? parentEnviron() : undefined;
   if (!environ) return envBlock(request.env);
-  if (inherited?.environ.equals(environ)) return inherited.block;
+  if (inherited?.environ === environ) return inherited.block; // parentEnviron() hands out its last copy while environ holds the same
   const block = envBlock(request.env);
   inherited = { environ, block };
   return block;

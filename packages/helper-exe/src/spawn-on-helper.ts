@@ -145,10 +145,13 @@ export function spawnOnHelper(pool: HelperPool, request: SpawnRequest, native: F
   const pid = helper.pid!;
   const started = helper.outcome.then((outcome) => (outcome.kind === 'exec' ? pid : exited.then(() => pid)));
   started.catch(() => {}); // the same error reaches the caller through `exited`
+  const streams = parentStreams(plan);
   return {
     pid,
     started,
-    ...parentStreams(plan),
+    stdin: streams.stdin,
+    stdout: streams.stdout,
+    stderr: streams.stderr,
     exited,
     kill(signal = 'SIGTERM') {
       const sent = helper.child.kill(signal);

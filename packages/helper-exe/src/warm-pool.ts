@@ -93,6 +93,17 @@ export class WarmPool<H extends WarmHelper> {
     return helper;
   }
 
+  /** The warm helper pick() takes now, if any: the first ready one (it said hello), else the first alive. */
+  next(): H | undefined {
+    const warm = this.#warm;
+    let alive: H | undefined;
+    for (let i = 0; i < warm.length; i++) {
+      if (warm[i].isReady) return warm[i];
+      if (!alive && warm[i].isAlive) alive = warm[i];
+    }
+    return alive;
+  }
+
   /**
    * take() in two halves, for a caller that hands the helper out first: pick() chooses it (it leaves
    * the warm set at once); inUse() does the bookkeeping, before the event loop's next turn.
@@ -100,17 +111,15 @@ export class WarmPool<H extends WarmHelper> {
   pick(): H {
     if (this.#disposed) throw new Error('the pool was disposed');
     const inUse = this.#touch();
-    let helper: H;
-    const ready = this.#warm.findIndex((h) => h.isReady);
-    const index = ready !== -1 ? ready : this.#warm.findIndex((h) => h.isAlive);
-    if (index !== -1) {
-      helper = this.#warm.splice(index, 1)[0];
+    const next = this.next();
+    if (next) {
+      this.#warm.splice(this.#warm.indexOf(next), 1);
       this.stats.warmTaken++;
-    } else {
-      if (inUse) this.#grow();
-      helper = this.#factory.start();
-      this.stats.coldStarted++;
+      return next;
     }
+    if (inUse) this.#grow();
+    const helper = this.#factory.start();
+    this.stats.coldStarted++;
     return helper;
   }
 

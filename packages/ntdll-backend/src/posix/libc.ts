@@ -96,8 +96,10 @@ function environCopier(koffi: Koffi, environ: bigint): () => Buffer {
   let words = new Uint32Array(0);
   const windowOn = (bytes: number) => new Uint32Array(koffi.view((BigInt(at[1]) << 32n) | BigInt(at[0]), bytes));
   let last = empty;
+  let lastWords = new Uint32Array(2);
   return () => {
-    const [low, high] = variable;
+    const low = variable[0];
+    const high = variable[1];
     if ((low | high) === 0) return empty;
     if (low !== at[0] || high !== at[1]) {
       at = [low, high];
@@ -109,8 +111,14 @@ function environCopier(koffi: Koffi, environ: bigint): () => Buffer {
       if (2 * count < words.length) break;
       words = windowOn(2 * words.byteLength);
     }
-    const now = Buffer.from(words.buffer, 0, 8 * (count + 1)); // a view: compared, then copied if new
-    if (!now.equals(last)) last = Buffer.from(now);
+    // Compared word by word in JavaScript: Buffer.equals is a native call, which costs more here.
+    const length = 2 * (count + 1);
+    let same = length === lastWords.length;
+    for (let i = 0; same && i < length; i++) same = words[i] === lastWords[i];
+    if (!same) {
+      lastWords = words.slice(0, length);
+      last = Buffer.from(lastWords.buffer);
+    }
     return last;
   };
 }
