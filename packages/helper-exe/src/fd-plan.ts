@@ -24,26 +24,31 @@ export interface FdPlan {
   parentEnds: (number | null)[];
   /** The fds opened for the helper only (the pipes' helper ends, copies of the caller's fds): closed here once sent. */
   helperEnds: number[];
+  /**
+   * The caller's fd each passed one stands for (pipe ends: themselves), by index in `passed`. A
+   * handful of fds at most: a linear search costs less than a Map per spawn.
+   */
+  named: number[];
+}
+
+/** Passes `copy`, standing for the caller's `fd`: its index. */
+function pass(plan: FdPlan, fd: number, copy = fd): number {
+  plan.named.push(fd);
+  return plan.passed.push(copy) - 1;
+}
+
+/** The index of a copy of the caller's fd, made once per fd; -1 when fd is not open. */
+function passCopy(plan: FdPlan, fd: number, native: FdPassing): number {
+  const index = plan.named.indexOf(fd);
+  if (index !== -1) return index;
+  const copy = native.dupCloexec(fd);
+  if (copy === -1) return -1;
+  plan.helperEnds.push(copy);
+  return pass(plan, fd, copy);
 }
 
 export function planFds(request: SpawnRequest, native: FdPassing): FdPlan {
-  const plan: FdPlan = { setup: [], passed: [], parentEnds: [null, null, null], helperEnds: [] };
-  // The caller's fd each passed one stands for (pipe ends: themselves). A handful of fds at most:
-  // a linear search costs less than a Map per spawn.
-  const named: number[] = [];
-  const pass = (fd: number, copy = fd) => {
-    named.push(fd);
-    return plan.passed.push(copy) - 1;
-  };
-  /** The index of a copy of the caller's fd, made once per fd; -1 when fd is not open. */
-  const passCopy = (fd: number) => {
-    const index = named.indexOf(fd);
-    if (index !== -1) return index;
-    const copy = native.dupCloexec(fd);
-    if (copy === -1) return -1;
-    plan.helperEnds.push(copy);
-    return pass(fd, copy);
-  };
+  const plan: FdPlan = { setup: [], passed: [], parentEnds: [null, null, null], helperEnds: [], named: [] };
   try {
     for (let slot = 0; slot < 3; slot++) {
       const spec = request.stdio[slot];
@@ -52,17 +57,17 @@ export function planFds(request: SpawnRequest, native: FdPassing): FdPlan {
         const [parent, helper] = slot === 0 ? [write, read] : [read, write];
         plan.parentEnds[slot] = parent;
         plan.helperEnds.push(helper);
-        plan.setup.push({ target: slot, source: pass(helper) });
+        plan.setup.push({ target: slot, source: pass(plan, helper) });
       } else if (spec === 'ignore') {
         plan.setup.push({ target: slot, source: 'devnull' });
       } else {
-        const source = passCopy(spec === 'inherit' ? slot : spec);
+        const source = passCopy(plan, spec === 'inherit' ? slot : spec, native);
         if (source !== -1) plan.setup.push({ target: slot, source });
         else if (spec === 'inherit') plan.setup.push({ target: slot, source: 'closed' });
         else throw new SpawnError(`stdio[${slot}] names fd ${spec}, which is not open in the parent`, { errno: 'EBADF', command: request.command });
       }
     }
-    if (request.actions.length) passDup2Sources(request, plan, native, passCopy);
+    if (request.actions.length) passDup2Sources(request, plan, native);
     if (plan.passed.length > MAX_PASSED_FDS)
       throw new SpawnError(`the request passes ${plan.passed.length} fds; a helper takes at most ${MAX_PASSED_FDS}`, { errno: 'E2BIG', command: request.command });
   } catch (error) {
@@ -77,12 +82,12 @@ export function planFds(request: SpawnRequest, native: FdPassing): FdPlan {
  * numbers, with their own close-on-exec flag (the copy always has it). One not open is left out:
  * the child's dup2 fails with EBADF, as after a fork.
  */
-function passDup2Sources(request: SpawnRequest, plan: FdPlan, native: FdPassing, passCopy: (fd: number) => number): void {
+function passDup2Sources(request: SpawnRequest, plan: FdPlan, native: FdPassing): void {
   const made = new Set([0, 1, 2]);
   for (const action of request.actions) {
     if (action.op === 'dup2') {
       const flags = made.has(action.from) ? -1 : native.fdFlags(action.from);
-      const source = flags === -1 ? -1 : passCopy(action.from);
+      const source = flags === -1 ? -1 : passCopy(plan, action.from, native);
       if (source !== -1) {
         plan.setup.push({ target: action.from, source, closeOnExec: (flags & FD_CLOEXEC) !== 0 });
         made.add(action.from);
