@@ -28,7 +28,7 @@ export interface SpawnRequest {
   /** Ordered actions; core folds `cwd` and `detached` in as leading `chdir` and `setsid`. */
   actions: Action[];
   stdio: [StdioSpec, StdioSpec, StdioSpec];
-  /** The command line, for error messages. */
+  /** The command line, for error messages (core formats it when it is read). */
   command: string;
 }
 

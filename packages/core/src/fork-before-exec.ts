@@ -19,7 +19,7 @@ export function startChild(file: unknown, args: unknown, options: Options, spawn
   };
   child.exited = child.exited.catch(explain);
   if (child.started) child.started = child.started.catch(explain); // callers handle it (the same error reaches them through `exited`)
-  return { child, backend: backend.name, command: request.command, backendObject: backend };
+  return { child, backend: backend.name, request, backendObject: backend };
 }
 
 type Output<O extends Options> = O extends { encoding: 'buffer' } ? Buffer : string;

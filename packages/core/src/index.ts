@@ -16,4 +16,3 @@ export {
   type BackendStatus, type ForkExecConfig,
 } from './select-backend.js';
 export { processEnvIsEnviron } from './process-env.js';
-export { resolveProgram } from './resolve-program.js';

@@ -86,16 +86,16 @@ function buildStdio(options: Options): [StdioSpec, StdioSpec, StdioSpec] {
   return stdio;
 }
 
-function resolveCwd(cwd: string | URL | undefined, command: string): string | undefined {
+function resolveCwd(cwd: string | URL | undefined, command: () => string): string | undefined {
   if (cwd === undefined) return undefined;
   const dir = path.resolve(cwd instanceof URL ? fileURLToPath(cwd) : checkString(cwd, 'cwd', true));
   let isDir = false;
   try {
     isDir = statSync(dir).isDirectory();
   } catch {
-    throw new SpawnError(`cwd ${dir} does not exist`, { errno: 'ENOENT', command, hint: 'Create the directory or pass another cwd.' });
+    throw new SpawnError(`cwd ${dir} does not exist`, { errno: 'ENOENT', command: command(), hint: 'Create the directory or pass another cwd.' });
   }
-  if (!isDir) throw new SpawnError(`cwd ${dir} is not a directory`, { errno: 'ENOTDIR', command });
+  if (!isDir) throw new SpawnError(`cwd ${dir} is not a directory`, { errno: 'ENOTDIR', command: command() });
   return dir;
 }
 
@@ -106,18 +106,18 @@ const MAX_ARG_STRLEN = process.platform === 'linux' && (process.arch === 'x64' |
 const MAX_COMMAND_LINE = 32767;
 
 /** Refuses a command line Windows cannot carry, naming its largest argument, before anything runs. */
-function checkCommandLine(argv: string[], command: string): void {
+function checkCommandLine(argv: string[], command: () => string): void {
   const units = argv.reduce((n, arg) => n + arg.length + 1, -1); // each argument and a separator; quoting only adds
   if (units <= MAX_COMMAND_LINE) return;
   const largest = argv.reduce((max, arg, i) => (arg.length > argv[max].length ? i : max), 0);
   throw new SpawnError(
     `the command line takes at least ${units} UTF-16 units, over the ${MAX_COMMAND_LINE} Windows accepts; the largest is ${largest === 0 ? 'argv0' : `args[${largest - 1}]`} (${argv[largest].length} units)`,
-    { errno: 'E2BIG', command, hint: spawnHint('E2BIG') },
+    { errno: 'E2BIG', command: command(), hint: spawnHint('E2BIG') },
   );
 }
 
 /** Names the argument or variable exec would refuse with E2BIG, before anything runs. */
-function checkArgLengths(argv: string[], env: Record<string, string> | null, command: string): void {
+function checkArgLengths(argv: string[], env: Record<string, string> | null, command: () => string): void {
   if (process.platform === 'win32') return checkCommandLine(argv, command);
   if (MAX_ARG_STRLEN === Infinity) return;
   for (let i = 0; i < argv.length; i++) if (tooLong(argv[i])) refuseLength(i === 0 ? 'argv0' : `args[${i - 1}]`, argv[i], command);
@@ -134,18 +134,18 @@ function tooLong(s: string): boolean {
   return s.length >= MAX_ARG_STRLEN / 3 && Buffer.byteLength(s) + 1 > MAX_ARG_STRLEN;
 }
 
-function refuseLength(what: string, s: string, command: string): never {
-  throw new SpawnError(`${what} is ${Buffer.byteLength(s)} bytes: exec takes at most ${MAX_ARG_STRLEN - 1} per argument or variable`, { errno: 'E2BIG', command, hint: spawnHint('E2BIG') });
+function refuseLength(what: string, s: string, command: () => string): never {
+  throw new SpawnError(`${what} is ${Buffer.byteLength(s)} bytes: exec takes at most ${MAX_ARG_STRLEN - 1} per argument or variable`, { errno: 'E2BIG', command: command(), hint: spawnHint('E2BIG') });
 }
 
 /** Refuses actions the backend cannot carry out exactly, naming the backends that can. */
-function checkSupported(backend: Backend, actions: Action[], command: string, alternatives: (op: Action['op']) => string[]): void {
+function checkSupported(backend: Backend, actions: Action[], command: () => string, alternatives: (op: Action['op']) => string[]): void {
   for (let index = 0; index < actions.length; index++) {
     const { op } = actions[index];
     if (backend.capabilities.actions.includes(op)) continue;
     const others = alternatives(op).filter((name) => name !== backend.name);
     throw new UnsupportedActionError(index, `the ${backend.name} backend cannot carry out ${op}`, {
-      command,
+      command: command(),
       hint: others.length ? `Backends that can: ${others.join(', ')} (option \`backend\`).` : 'No installed backend supports it on this platform.',
     });
   }
@@ -162,7 +162,9 @@ export function buildRequest(
   checkString(file, 'file (the program to run)', true);
   if (!Array.isArray(args)) throw new InvalidArgumentError(`args must be an array of strings, got ${describe(args)}`);
   for (let i = 0; i < args.length; i++) checkString(args[i], `args[${i}]`);
-  const command = formatCommand(file as string, args);
+  // Formatted only when read (an error, the result): the quoting costs more than the rest of a check.
+  let formatted: string | undefined;
+  const command = () => (formatted ??= formatCommand(file as string, args as string[]));
   const env = buildEnv(options);
   const argv0 = options.argv0 === undefined ? (file as string) : checkString(options.argv0, 'argv0');
   const stdio = buildStdio(options);
@@ -174,7 +176,7 @@ export function buildRequest(
   if (cwd !== undefined) leading.push({ op: 'chdir', path: cwd });
   if (options.detached) {
     if (!backend.capabilities.actions.includes('setsid'))
-      throw new InvalidArgumentError(`detached needs setsid, which the ${backend.name} backend cannot do`, { command });
+      throw new InvalidArgumentError(`detached needs setsid, which the ${backend.name} backend cannot do`, { command: command() });
     leading.push({ op: 'setsid' });
   }
   const actions = leading.length ? [...leading, ...userActions] : userActions;
@@ -185,26 +187,38 @@ export function buildRequest(
   const program = childSearch ? (file as string) : resolveProgram(file as string, env ?? process.env, actions, searchPath, command, backend.capabilities.exactExec);
   const argv = [argv0, ...(args as string[])];
   checkArgLengths(argv, env, command);
-  if (env) return { file: program, searchPath: childSearch, argv, env, actions, stdio, command };
-  return new InheritingRequest(program, childSearch, argv, actions, stdio, command);
+  return new CoreRequest(program, childSearch, argv, env, actions, stdio, command);
 }
 
-/** A request for a child that inherits the parent's environment: the copy is made only if a backend reads `env`. */
-class InheritingRequest implements SpawnRequest {
-  readonly inheritsEnv = true;
-  #env: Record<string, string> | undefined;
+/**
+ * The request core hands a backend. What costs and is often not read is made on first read: the
+ * copy of process.env for a child that inherits it, the command line for messages.
+ */
+class CoreRequest implements SpawnRequest {
+  readonly inheritsEnv: boolean;
+  #env: Record<string, string> | null;
+  readonly #command: () => string;
 
   constructor(
     readonly file: string,
     readonly searchPath: boolean,
     readonly argv: string[],
+    env: Record<string, string> | null,
     readonly actions: Action[],
     readonly stdio: [StdioSpec, StdioSpec, StdioSpec],
-    readonly command: string,
-  ) {}
+    command: () => string,
+  ) {
+    this.inheritsEnv = env === null;
+    this.#env = env;
+    this.#command = command;
+  }
 
   get env(): Record<string, string> {
     return (this.#env ??= parentEnv());
+  }
+
+  get command(): string {
+    return this.#command();
   }
 }
 

@@ -5,8 +5,8 @@ import type { Backend, SpawnRequest } from './backend.js';
 import { SpawnError, spawnHint } from './errors.js';
 import { processEnvIsEnviron } from './process-env.js';
 
-function spawnError(errno: string, message: string, command: string, cause?: unknown): SpawnError {
-  return new SpawnError(message, { errno, command, hint: spawnHint(errno), cause });
+function spawnError(errno: string, message: string, command: () => string, cause?: unknown): SpawnError {
+  return new SpawnError(message, { errno, command: command(), hint: spawnHint(errno), cause });
 }
 
 /**
@@ -114,7 +114,7 @@ export function childSearches(file: string, env: Readonly<Record<string, string>
  * fails and `programProblem` explains why.
  */
 export function resolveProgram(
-  file: string, env: Readonly<Record<string, string | undefined>>, actions: readonly Action[], searchPath: boolean, command: string, exactExec = false,
+  file: string, env: Readonly<Record<string, string | undefined>>, actions: readonly Action[], searchPath: boolean, command: () => string, exactExec = false,
 ): string {
   // Windows backends search PATH and PATHEXT themselves; without the search a bare name is the child's cwd's.
   if (process.platform === 'win32') return searchPath || /[\\/]/.test(file) || /^[a-z]:/i.test(file) ? file : path.win32.resolve(execCwd(actions), file);
@@ -124,13 +124,13 @@ export function resolveProgram(
 }
 
 /** `file`, found as `candidate`, cannot run: why. */
-function refusal(file: string, candidate: string, problem: { errno: string; why: string }, command: string, cause: unknown): SpawnError {
+function refusal(file: string, candidate: string, problem: { errno: string; why: string }, command: () => string, cause: unknown): SpawnError {
   return spawnError(problem.errno, `cannot run ${JSON.stringify(file)}: ${candidate} ${problem.why}`, command, cause);
 }
 
 /** The program's path, or the error saying why there is none to run (caused by `cause`). */
 function find(
-  file: string, env: Readonly<Record<string, string | undefined>>, actions: readonly Action[], searchPath: boolean, command: string, exactExec: boolean, cause?: unknown,
+  file: string, env: Readonly<Record<string, string | undefined>>, actions: readonly Action[], searchPath: boolean, command: () => string, exactExec: boolean, cause?: unknown,
 ): string | SpawnError {
   if (file.includes('/') || !searchPath) {
     if (exactExec && runnable.has(file)) return file; // absolute and normalized, as the verdict's key: no path.resolve
@@ -161,6 +161,6 @@ function find(
  */
 export function programProblem(request: SpawnRequest, failure: unknown): SpawnError | undefined {
   if (!request.searchPath) runnable.delete(request.file);
-  const found = find(request.file, request.env, request.actions, request.searchPath === true, request.command, false, failure);
+  const found = find(request.file, request.env, request.actions, request.searchPath === true, () => request.command, false, failure);
   return typeof found === 'string' ? undefined : found;
 }

@@ -102,7 +102,8 @@ function withinGrace(work: Promise<unknown>): Promise<void> {
 export interface StartedChild {
   child: SpawnedChild;
   backend: string;
-  command: string;
+  /** Its command line (formatted when read). */
+  request: { readonly command: string };
 }
 
 /**
@@ -121,7 +122,6 @@ export class Subprocess<Out extends string | Buffer = string> implements Promise
   readonly stderr: Readable | null = null;
   /** Name of the backend that runs the child (undefined when the start failed before choosing one). */
   readonly backend: string | undefined;
-  readonly command: string;
   readonly #promise: Promise<Result<Out>>;
   readonly #child: SpawnedChild | undefined;
   readonly #options: Options;
@@ -131,19 +131,18 @@ export class Subprocess<Out extends string | Buffer = string> implements Promise
 
   readonly #file: string;
   readonly #args: string[];
+  #request: StartedChild['request'] | undefined;
 
   constructor(file: string, args: string[], options: Options, start: () => StartedChild) {
     this.#options = options;
     this.#file = file;
     this.#args = args;
-    this.command = ''; // set below: the backend's command line, or this one when the start failed
     const started = performance.now();
     let begun: StartedChild;
     try {
       if (options.signal?.aborted) throw this.#abortError(options.signal);
       begun = start();
     } catch (error) {
-      this.command = [file, ...args].join(' ');
       this.#promise = Promise.reject(error);
       this.started = this.#promise as Promise<never>;
       this.started.catch(() => {});
@@ -154,11 +153,16 @@ export class Subprocess<Out extends string | Buffer = string> implements Promise
     this.started = child.started ?? (child.pid === undefined ? child.exited.then(() => child.pid!) : Promise.resolve(child.pid));
     this.started.catch(() => {});
     this.backend = begun.backend;
-    this.command = begun.command;
+    this.#request = begun.request;
     this.stdin = child.stdin;
     this.stdout = child.stdout;
     this.stderr = child.stderr;
     this.#promise = this.#run(child, begun.backend, started);
+  }
+
+  /** The command line: the request's (quoted for a shell), or the file and args joined when the start failed. */
+  get command(): string {
+    return this.#request?.command ?? [this.#file, ...this.#args].join(' ');
   }
 
   /** The child's pid: undefined until it runs (see `started`), and when it could not be started. */
@@ -167,7 +171,7 @@ export class Subprocess<Out extends string | Buffer = string> implements Promise
   }
 
   #abortError(signal: AbortSignal): ForkExecError {
-    return new ForkExecError('FORKEXEC_ABORTED', `aborted before start: ${String(signal.reason)}`, { command: [this.#file, ...this.#args].join(' ') });
+    return new ForkExecError('FORKEXEC_ABORTED', `aborted before start: ${String(signal.reason)}`, { command: this.command });
   }
 
   /** Sends `signal` (default: the killSignal option); escalates to SIGKILL after forceKillAfterDelay. */

@@ -32,7 +32,7 @@ function parentCwd(): string {
  * a helper that died since it was taken needs no error of its own: its outcome tells (it died
  * before the exec).
  */
-function handOver(pool: HelperPool, helper: HelperProcess, program: Program, plan: FdPlan, native: FdPassing, command: string): SpawnError | undefined {
+function handOver(pool: HelperPool, helper: HelperProcess, program: Program, plan: FdPlan, native: FdPassing, request: SpawnRequest): SpawnError | undefined {
   try {
     pool.inUse(helper);
     helper.send(encodeRequest(program, plan.setup, plan.passed.length), plan.passed, native);
@@ -41,7 +41,7 @@ function handOver(pool: HelperPool, helper: HelperProcess, program: Program, pla
     pool.retire(helper);
     if (peerGone(error)) return undefined;
     return new SpawnError(`could not hand the request to helper ${helper.pid}: ${(error as Error).message}`, {
-      command, cause: error, hint: 'The program did not run; retrying is safe.',
+      command: request.command, cause: error, hint: 'The program did not run; retrying is safe.',
     });
   } finally {
     closeHelperEnds(plan); // in flight or received: the helper holds its own references now
@@ -132,7 +132,7 @@ export function spawnOnHelper(pool: HelperPool, request: SpawnRequest, native: F
   let undelivered: SpawnError | undefined;
   // A promise reaction, not queueMicrotask (which makes an AsyncResource per call: ~10 us more here).
   void Promise.resolve().then(() => {
-    undelivered = handOver(pool, helper, program, plan, native, request.command);
+    undelivered = handOver(pool, helper, program, plan, native, request);
   });
   let killed = false;
   const exited = helper.outcome.then(async (outcome): Promise<ExitStatus> => {
