@@ -14,11 +14,7 @@ export function startChild(file: unknown, args: unknown, options: Options, spawn
   } catch (error) {
     throw explainFailure(error, request);
   }
-  const explain = (error: unknown): never => {
-    throw explainFailure(error, request);
-  };
-  child.exited = child.exited.catch(explain);
-  if (child.started) child.started = child.started.catch(explain); // callers handle it (the same error reaches them through `exited`)
+  // A failure the backend reports later is retold by the caller (explainFailure with the request).
   return { child, backend: backend.name, request, backendObject: backend };
 }
 

@@ -11,6 +11,7 @@ import type { ExitStatus } from './backend.js';
 import { NotTransformedError, SpawnError } from './errors.js';
 import { startChild } from './fork-before-exec.js';
 import type { Options } from './options.js';
+import { explainFailure } from './request.js';
 
 export type { Action };
 
@@ -69,7 +70,7 @@ export type ForkBeforeExecOptions = Pick<Options, 'backend' | 'searchPath'>;
  */
 export function fork_before_exec(file: string, argv: readonly string[], actions: readonly Action[] = [], env?: Envp, options: ForkBeforeExecOptions = {}): number {
   if (!Array.isArray(argv) || argv.length === 0) throw new SpawnError('argv must be an array with at least argv[0]');
-  const { child } = startChild(file, argv.slice(1), {
+  const { child, request } = startChild(file, argv.slice(1), {
     ...options,
     argv0: argv[0],
     actions: [...actions],
@@ -82,7 +83,9 @@ export function fork_before_exec(file: string, argv: readonly string[], actions:
     throw new SpawnError(`could not start ${file}`, { hint: 'Use forkBeforeExec() to see the asynchronous cause.' });
   }
   const pid = child.pid;
-  const exited = child.exited;
+  const exited = child.exited.catch((error: unknown) => {
+    throw explainFailure(error, request);
+  });
   exited.catch(() => {}); // reported by waitpid
   children.set(pid, exited);
   return pid;

@@ -2,9 +2,10 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import type { ExitStatus, SpawnedChild } from './backend.js';
+import type { ExitStatus, SpawnedChild, SpawnRequest } from './backend.js';
 import { ForkExecError, SpawnError, SubprocessError, type SubprocessErrorCode } from './errors.js';
 import type { Options, Result } from './options.js';
+import { explainFailure } from './request.js';
 
 const DEFAULT_MAX_BUFFER = 100_000_000;
 const DEFAULT_FORCE_KILL_DELAY = 5000;
@@ -102,8 +103,8 @@ function withinGrace(work: Promise<unknown>): Promise<void> {
 export interface StartedChild {
   child: SpawnedChild;
   backend: string;
-  /** Its command line (formatted when read). */
-  request: { readonly command: string };
+  /** What the backend was asked to run (its failures are retold with it, see explainFailure). */
+  request: SpawnRequest;
 }
 
 /**
@@ -111,12 +112,6 @@ export interface StartedChild {
  * Failures before the start arrive through the promise, never as a throw.
  */
 export class Subprocess<Out extends string | Buffer = string> implements PromiseLike<Result<Out>>, AsyncIterable<string> {
-  /**
-   * Resolves with the pid once the child runs; rejects with the start error (which the subprocess
-   * itself rejects with too). A backend that starts children off the event loop (ntdll on Linux,
-   * unless `startOffLoop: false`) knows the pid a little after forkBeforeExec returns.
-   */
-  readonly started: Promise<number>;
   readonly stdin: Writable | null = null;
   readonly stdout: Readable | null = null;
   readonly stderr: Readable | null = null;
@@ -131,7 +126,10 @@ export class Subprocess<Out extends string | Buffer = string> implements Promise
 
   readonly #file: string;
   readonly #args: string[];
-  #request: StartedChild['request'] | undefined;
+  #request: SpawnRequest | undefined;
+  #started: Promise<number> | undefined;
+  /** The last backend error retold, and how: `started` and the result reject with the same error. */
+  #retold: { raw: unknown; explained: unknown } | undefined;
 
   constructor(file: string, args: string[], options: Options, start: () => StartedChild) {
     this.#options = options;
@@ -144,14 +142,11 @@ export class Subprocess<Out extends string | Buffer = string> implements Promise
       begun = start();
     } catch (error) {
       this.#promise = Promise.reject(error);
-      this.started = this.#promise as Promise<never>;
-      this.started.catch(() => {});
+      this.#promise.catch(() => {}); // an unread failure to start is no unhandled rejection
       return;
     }
     const { child } = begun;
     this.#child = child;
-    this.started = child.started ?? (child.pid === undefined ? child.exited.then(() => child.pid!) : Promise.resolve(child.pid));
-    this.started.catch(() => {});
     this.backend = begun.backend;
     this.#request = begun.request;
     this.stdin = child.stdin;
@@ -163,6 +158,34 @@ export class Subprocess<Out extends string | Buffer = string> implements Promise
   /** The command line: the request's (quoted for a shell), or the file and args joined when the start failed. */
   get command(): string {
     return this.#request?.command ?? [this.#file, ...this.#args].join(' ');
+  }
+
+  /**
+   * Resolves with the pid once the child runs; rejects with the start error (which the subprocess
+   * itself rejects with too). A backend that starts children off the event loop (ntdll on Linux,
+   * unless `startOffLoop: false`) knows the pid a little after forkBeforeExec returns.
+   */
+  get started(): Promise<number> {
+    // Made when first read: most callers never do, and each promise costs on the spawn path.
+    if (!this.#started) {
+      const child = this.#child;
+      if (!child) this.#started = this.#promise as Promise<never>;
+      else {
+        const started = child.started ?? (child.pid === undefined ? child.exited.then(() => child.pid!) : Promise.resolve(child.pid));
+        this.#started = started.catch((error: unknown) => {
+          throw this.#explain(error);
+        });
+        this.#started.catch(() => {});
+      }
+    }
+    return this.#started;
+  }
+
+  /** A backend's error, retold once with what core knows (see explainFailure). */
+  #explain(error: unknown): unknown {
+    let retold = this.#retold;
+    if (!retold || retold.raw !== error) this.#retold = retold = { raw: error, explained: explainFailure(error, this.#request!) };
+    return retold.explained;
   }
 
   /** The child's pid: undefined until it runs (see `started`), and when it could not be started. */
@@ -222,8 +245,9 @@ export class Subprocess<Out extends string | Buffer = string> implements Promise
       // A child ended for a timeout, an abort or maxBuffer may leave its pipes open in a process it
       // started: its output is cut after a short grace instead of holding the result back.
       await (killedByUs() ? withinGrace(outputs) : outputs);
-    } catch (error) {
+    } catch (raw) {
       for (const stream of [child.stdin, child.stdout, child.stderr]) stream?.destroy();
+      const error = this.#explain(raw);
       // Duck-typed: a backend loaded with require() brings the CommonJS copy of core, whose classes differ from an ESM caller's.
       const typed = error instanceof ForkExecError || String((error as { code?: unknown })?.code).startsWith('FORKEXEC_');
       throw typed ? error : new SpawnError(`${this.command}: ${(error as Error).message}`, { command: this.command, cause: error });

@@ -5,6 +5,7 @@
  * Whatever the caller may change once the call returns (its fds, process.env, the working
  * directory) is captured during the call.
  */
+import type { Readable, Writable } from 'node:stream';
 import {
   BackendUnavailableError, errnoName, SpawnError, spawnHint,
   type Backend, type ExitStatus, type SpawnedChild, type SpawnRequest,
@@ -129,34 +130,59 @@ export function spawnOnHelper(pool: HelperPool, request: SpawnRequest, native: F
     closePlan(plan);
     throw startFailure(error, request.command);
   }
-  let undelivered: SpawnError | undefined;
+  const child = new HelperChild(helper, request, plan);
   // A promise reaction, not queueMicrotask (which makes an AsyncResource per call: ~10 us more here).
   void Promise.resolve().then(() => {
-    undelivered = handOver(pool, helper, program, plan, native, request);
+    child.undelivered = handOver(pool, helper, program, plan, native, request);
   });
-  let killed = false;
-  const exited = helper.outcome.then(async (outcome): Promise<ExitStatus> => {
-    if (outcome.kind === 'exec') return helper.exited;
-    const status = await helper.exited.catch(() => undefined);
-    if (outcome.kind === 'died' && killed && status) return status; // the caller's signal beat the exec
-    throw undelivered ?? failure(request, helper, outcome, status);
-  });
-  // The program runs once the exec worked; a failure before it rejects `started` with the error `exited` rejects with.
-  const pid = helper.pid!;
-  const started = helper.outcome.then((outcome) => (outcome.kind === 'exec' ? pid : exited.then(() => pid)));
-  started.catch(() => {}); // the same error reaches the caller through `exited`
-  const streams = parentStreams(plan);
-  return {
-    pid,
-    started,
-    stdin: streams.stdin,
-    stdout: streams.stdout,
-    stderr: streams.stderr,
-    exited,
-    kill(signal = 'SIGTERM') {
-      const sent = helper.child.kill(signal);
-      killed ||= sent;
-      return sent;
-    },
-  };
+  return child;
+}
+
+/** The program on its helper, as the backend hands it to core: the helper's pid is the program's. */
+class HelperChild implements SpawnedChild {
+  readonly pid: number;
+  readonly stdin: Writable | null;
+  readonly stdout: Readable | null;
+  readonly stderr: Readable | null;
+  readonly exited: Promise<ExitStatus>;
+  /** Why the request never reached the helper, when it did not (set by the hand-over, right after the call). */
+  undelivered: SpawnError | undefined;
+  readonly #helper: HelperProcess;
+  #killed = false;
+  #started: Promise<number> | undefined;
+
+  constructor(helper: HelperProcess, request: SpawnRequest, plan: FdPlan) {
+    this.#helper = helper;
+    this.pid = helper.pid!;
+    const streams = parentStreams(plan);
+    this.stdin = streams.stdin;
+    this.stdout = streams.stdout;
+    this.stderr = streams.stderr;
+    this.exited = helper.outcome.then(async (outcome): Promise<ExitStatus> => {
+      if (outcome.kind === 'exec') return helper.exited;
+      const status = await helper.exited.catch(() => undefined);
+      if (outcome.kind === 'died' && this.#killed && status) return status; // the caller's signal beat the exec
+      throw this.undelivered ?? failure(request, helper, outcome, status);
+    });
+  }
+
+  /**
+   * The pid once the program runs (the exec worked); a failure before it rejects with the error
+   * `exited` rejects with. Made when first read: most callers never do, and each promise costs on
+   * the spawn path.
+   */
+  get started(): Promise<number> {
+    if (!this.#started) {
+      const pid = this.pid;
+      this.#started = this.#helper.outcome.then((outcome) => (outcome.kind === 'exec' ? pid : this.exited.then(() => pid)));
+      this.#started.catch(() => {}); // the same error reaches the caller through `exited`
+    }
+    return this.#started;
+  }
+
+  kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
+    const sent = this.#helper.child.kill(signal);
+    this.#killed ||= sent;
+    return sent;
+  }
 }
