@@ -60,7 +60,9 @@ export interface SpawnedChild {
   /**
    * Present when the child is being created off the event loop: resolves with the pid once it runs
    * (`pid` is set by then), rejects with the typed start error, as `exited` does. Meanwhile the
-   * streams are usable, and `kill`, `ref` and `unref` take effect once the child exists.
+   * streams are usable, and `kill`, `ref` and `unref` take effect once the child exists. Callers
+   * may never read it: the backend handles its rejection itself (`started.catch(() => {})`), and
+   * may make it only when read (a getter).
    */
   started?: Promise<number>;
   stdin: Writable | null;
