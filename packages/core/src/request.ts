@@ -162,11 +162,12 @@ export function buildRequest(
   checkString(file, 'file (the program to run)', true);
   if (!Array.isArray(args)) throw new InvalidArgumentError(`args must be an array of strings, got ${describe(args)}`);
   for (let i = 0; i < args.length; i++) checkString(args[i], `args[${i}]`);
+  const argv0 = options.argv0 === undefined ? (file as string) : checkString(options.argv0, 'argv0');
+  const argv = [argv0, ...(args as string[])]; // a copy: the caller may change its array afterwards
   // Formatted only when read (an error, the result): the quoting costs more than the rest of a check.
   let formatted: string | undefined;
-  const command = () => (formatted ??= formatCommand(file as string, args as string[]));
+  const command = () => (formatted ??= formatCommand(file as string, argv.slice(1)));
   const env = buildEnv(options);
-  const argv0 = options.argv0 === undefined ? (file as string) : checkString(options.argv0, 'argv0');
   const stdio = buildStdio(options);
   const cwd = resolveCwd(options.cwd, command);
 
@@ -185,7 +186,6 @@ export function buildRequest(
   // A bare name the child can search for costs no stat per PATH directory here (see BackendCapabilities.searchesPath).
   const childSearch = childSearches(file as string, env, backend, searchPath);
   const program = childSearch ? (file as string) : resolveProgram(file as string, env ?? process.env, actions, searchPath, command, backend.capabilities.exactExec);
-  const argv = [argv0, ...(args as string[])];
   checkArgLengths(argv, env, command);
   return new CoreRequest(program, childSearch, argv, env, actions, stdio, command);
 }

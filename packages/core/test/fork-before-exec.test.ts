@@ -14,6 +14,16 @@ describe('forkBeforeExec', () => {
     expect(result.pid).toBeGreaterThan(0);
   });
 
+  test('the command line is quoted for a shell, and is the one of the call: changing the args array afterwards changes nothing', async () => {
+    const args = ['-c', "echo 'it''s'", 'two words'];
+    const child = forkBeforeExec('sh', args);
+    args.push('late');
+    args[1] = 'changed';
+    expect(child.command).toBe(`sh -c 'echo '\\''it'\\'''\\''s'\\''' 'two words'`);
+    expect((await child).command).toBe(child.command);
+    expect((await child).args).toEqual(['-c', "echo 'it''s'", 'two words']);
+  });
+
   test('encoding buffer and stripFinalNewline', async () => {
     const raw = await forkBeforeExec('printf', ['a\\n\\n'], { stripFinalNewline: false });
     expect(raw.stdout).toBe('a\n\n');
