@@ -31,6 +31,9 @@ const F_GETFD = 1;
 const F_DUPFD_CLOEXEC = 1030;
 const EBADF = 9;
 const POLLIN = 1;
+/** fx_take_check's answer bits. */
+const HUNG_UP = 1;
+const ENVIRON_CHANGED = 2;
 const CMSG_HEADER = 16; // size_t cmsg_len; int cmsg_level; int cmsg_type
 /** struct msghdr: name, namelen (padded), iov, iovlen, control, controllen, flags (padded). */
 const MSGHDR_SIZE = 56;
@@ -56,6 +59,8 @@ export function peerGone(error: unknown): boolean {
 
 export interface TakeCheck {
   hungUp: boolean;
+  /** libc's environ no longer holds the pointers of the copy given (false when none was given). */
+  environChanged: boolean;
   euid: number;
   egid: number;
 }
@@ -73,9 +78,11 @@ export interface FdPassing {
   /**
    * In one native call (dist/libfxtake.so, native/take-check.c): whether the other end of the
    * socket `fd` is gone (poll, no wait: POLLHUP, POLLRDHUP or POLLERR; unread data, such as a
-   * helper's hello, does not count; a negative fd never is), and the effective uid and gid.
+   * helper's hello, does not count; a negative fd never is), the effective uid and gid, and
+   * whether libc's environ still holds the pointers of `environ` (a copy of its array, as ntdll's
+   * parentEnviron() makes), when given.
    */
-  takeCheck(fd: number): TakeCheck;
+  takeCheck(fd: number, environ: Buffer | null): TakeCheck;
   /**
    * Sends as much of the chunks (at most 4) as the socket takes now, in one sendmsg, with fds
    * (at most 253) attached to the first byte; returns the byte count (the caller streams the
@@ -100,16 +107,23 @@ export function fdPassing(): FdPassing {
   }
 }
 
+/** The version of fx_take_check this code calls (fx_take_check_version in native/take-check.c). */
+const TAKE_CHECK_VERSION = 2;
+
 /** fx_take_check from the library the package build compiles next to the helper. */
-function bindTakeCheck(koffi: Koffi): (fd: number, ids: Uint32Array) => unknown {
+function bindTakeCheck(koffi: Koffi): (fd: number, ids: Uint32Array, environ: Buffer | null) => unknown {
   const file = path.join(packageDir(), 'dist', 'libfxtake.so');
+  const rebuild = 'build the package (npm run build -w @forkexec/helper-exe), which compiles it';
   let library;
+  let version: unknown;
   try {
     library = koffi.load(file);
+    version = library.func('int fx_take_check_version(void)')();
   } catch (error) {
-    throw new Error(`${file} does not load (${(error as Error).message.split('\n')[0]}): build the package (npm run build -w @forkexec/helper-exe), which compiles it`);
+    throw new Error(`${file} does not load (${(error as Error).message.split('\n')[0]}): ${rebuild}`);
   }
-  return library.func('int fx_take_check(int fd, void *ids)');
+  if (version !== TAKE_CHECK_VERSION) throw new Error(`${file} is from another build (version ${String(version)}, expected ${TAKE_CHECK_VERSION}): ${rebuild}`);
+  return library.func('int fx_take_check(int fd, void *ids, void *environ_copy)');
 }
 
 function bind(): FdPassing {
@@ -195,10 +209,10 @@ function bind(): FdPassing {
       if (copy === -1 && koffi.errno() !== EBADF) fail('fcntl(F_DUPFD_CLOEXEC)');
       return copy;
     },
-    takeCheck(fd) {
+    takeCheck(fd, environ) {
       // An error of poll itself (EINTR, ENOMEM) says nothing about the peer: the send finds out.
-      const hungUp = takeCheck(fd, ids) === 1;
-      return { hungUp, euid: ids[0], egid: ids[1] };
+      const found = takeCheck(fd, ids, environ) as number;
+      return { hungUp: (found & HUNG_UP) !== 0, environChanged: (found & ENVIRON_CHANGED) !== 0, euid: ids[0], egid: ids[1] };
     },
     sendWithFds(socket, chunks, fds) {
       if (chunks.length > MAX_CHUNKS) throw new RangeError(`sendWithFds takes at most ${MAX_CHUNKS} chunks, got ${chunks.length}`);

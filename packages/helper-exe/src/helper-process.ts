@@ -157,8 +157,8 @@ export class HelperProcess {
    * the helper is gone though the event loop has not seen it yet (killed an instant ago: its end
    * of the socket closed), so that a request is never handed to it; and the process's effective ids.
    */
-  check(native: FdPassing): TakeCheck {
-    const check = native.takeCheck(this.#fd);
+  check(native: FdPassing, environ: Buffer | null): TakeCheck {
+    const check = native.takeCheck(this.#fd, environ);
     check.hungUp ||= this.#socket.destroyed;
     return check;
   }

@@ -49,24 +49,25 @@ export class HelperPool {
   }
 
   /**
-   * A live helper for one request: warm if possible. A warm helper that died an instant ago (its
+   * A live helper for one request: warm if possible; and, with `environ` (a copy of libc's environ
+   * array), whether environ changed since, checked in the same native call. A warm helper that died an instant ago (its
    * end seen by nobody yet) is retired and another taken: its request would never arrive. Throws
    * when the starter cannot start one. Call inUse(helper) before the event loop's next turn (with
    * the hand-over: none of it is needed for the pid).
    */
-  take(): HelperProcess {
+  take(environ: Buffer | null): { helper: HelperProcess; environChanged: boolean } {
     // Every warm helper may be dead (killed together, say): the last try starts one, which is used
     // as it is (dead already, its request fails as any whose helper dies before the exec).
     for (let skippable = this.#pool.warmCount; ; skippable--) {
       const next = this.#pool.next();
-      const check = next ? next.check(this.#native) : this.#native.takeCheck(-1); // none warm: the ids only
+      const check = next ? next.check(this.#native, environ) : this.#native.takeCheck(-1, environ); // none warm: no poll
       if (!this.#pool.isDisposed && this.#credentials.changed(check)) {
         this.#pool.ending(this.#pool.retireWarm());
         this.#pool.ending(this.#factory.stop()); // the zygote forks helpers with the old credentials too
         continue;
       }
       const helper = this.#pool.pick(); // next, or one started now
-      if (skippable <= 0 || helper !== next || !check.hungUp) return helper;
+      if (skippable <= 0 || helper !== next || !check.hungUp) return { helper, environChanged: check.environChanged };
       this.#pool.retire(helper);
     }
   }

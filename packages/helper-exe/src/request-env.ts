@@ -4,15 +4,24 @@
  * variable): its block is encoded once and reused for as long as libc's `environ`, where
  * process.env keeps the variables, holds the same strings (ntdll's parentEnviron snapshot).
  */
-import type { SpawnRequest } from '@forkexec/core';
+import { processEnvIsEnviron, type SpawnRequest } from '@forkexec/core';
 import { parentEnviron } from '@forkexec/ntdll-backend';
 import { envBlock } from './wire.js';
 
 /** The parent's environment, encoded, and the `environ` snapshot it was encoded from. */
 let inherited: { environ: Buffer; block: Buffer } | undefined;
 
-/** The request's environment as a wire block. */
-export function requestEnv(request: SpawnRequest): Buffer {
+/**
+ * The `environ` snapshot the cached block was encoded from, for the pool's take to compare with
+ * libc's environ in its native call (FdPassing.takeCheck); null when there is nothing to compare.
+ */
+export function inheritedEnviron(request: SpawnRequest): Buffer | null {
+  return request.inheritsEnv && inherited && processEnvIsEnviron() ? inherited.environ : null;
+}
+
+/** The request's environment as a wire block; `unchanged`: environ still matches inheritedEnviron(). */
+export function requestEnv(request: SpawnRequest, unchanged: boolean): Buffer {
+  if (unchanged) return inherited!.block;
   const environ = request.inheritsEnv ? parentEnviron() : undefined;
   if (!environ) return envBlock(request.env);
   if (inherited?.environ === environ) return inherited.block; // parentEnviron() hands out its last copy while environ holds the same
