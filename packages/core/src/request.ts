@@ -173,14 +173,13 @@ export function buildRequest(
 
   const userActions = validateActions(options.actions);
   checkSupported(backend, userActions, command, alternatives);
-  const leading: Action[] = [];
-  if (cwd !== undefined) leading.push({ op: 'chdir', path: cwd });
+  let actions = userActions;
   if (options.detached) {
     if (!backend.capabilities.actions.includes('setsid'))
       throw new InvalidArgumentError(`detached needs setsid, which the ${backend.name} backend cannot do`, { command: command() });
-    leading.push({ op: 'setsid' });
+    actions = [{ op: 'setsid' }, ...actions];
   }
-  const actions = leading.length ? [...leading, ...userActions] : userActions;
+  if (cwd !== undefined) actions = [{ op: 'chdir', path: cwd }, ...actions];
 
   const searchPath = options.searchPath !== false;
   // A bare name the child can search for costs no stat per PATH directory here (see BackendCapabilities.searchesPath).

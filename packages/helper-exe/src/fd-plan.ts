@@ -10,8 +10,8 @@
 import { closeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
-import { SpawnError, type SpawnRequest } from '@forkexec/core';
-import type { FdPassing } from './fd-passing.js';
+import { SpawnError, spawnHint, type SpawnRequest } from '@forkexec/core';
+import { FdPassingError, type FdPassing } from './fd-passing.js';
 import { MAX_PASSED_FDS, type FdSetup } from './wire.js';
 
 const FD_CLOEXEC = 1;
@@ -47,6 +47,14 @@ function passCopy(plan: FdPlan, fd: number, native: FdPassing): number {
   return pass(plan, fd, copy);
 }
 
+/** Setup entries without a passed fd, by slot: shared (encodeRequest only reads them), as allocations cost on the spawn path. */
+const DEVNULL: readonly FdSetup[] = [0, 1, 2].map((target) => Object.freeze({ target, source: 'devnull' as const }));
+const CLOSED: readonly FdSetup[] = [0, 1, 2].map((target) => Object.freeze({ target, source: 'closed' as const }));
+
+/**
+ * Plans the request's fds. Throws a SpawnError: a stdio fd that is not open, too many fds, or the
+ * parent out of something (EMFILE) while copying them; nothing opened is left behind.
+ */
 export function planFds(request: SpawnRequest, native: FdPassing): FdPlan {
   const plan: FdPlan = { setup: [], passed: [], parentEnds: [null, null, null], helperEnds: [], named: [] };
   try {
@@ -59,11 +67,11 @@ export function planFds(request: SpawnRequest, native: FdPassing): FdPlan {
         plan.helperEnds.push(helper);
         plan.setup.push({ target: slot, source: pass(plan, helper) });
       } else if (spec === 'ignore') {
-        plan.setup.push({ target: slot, source: 'devnull' });
+        plan.setup.push(DEVNULL[slot]);
       } else {
         const source = passCopy(plan, spec === 'inherit' ? slot : spec, native);
         if (source !== -1) plan.setup.push({ target: slot, source });
-        else if (spec === 'inherit') plan.setup.push({ target: slot, source: 'closed' });
+        else if (spec === 'inherit') plan.setup.push(CLOSED[slot]);
         else throw new SpawnError(`stdio[${slot}] names fd ${spec}, which is not open in the parent`, { errno: 'EBADF', command: request.command });
       }
     }
@@ -72,7 +80,8 @@ export function planFds(request: SpawnRequest, native: FdPassing): FdPlan {
       throw new SpawnError(`the request passes ${plan.passed.length} fds; a helper takes at most ${MAX_PASSED_FDS}`, { errno: 'E2BIG', command: request.command });
   } catch (error) {
     closePlan(plan);
-    throw error;
+    if (!(error instanceof FdPassingError)) throw error;
+    throw new SpawnError(`could not prepare the fds for ${request.file}: ${error.message}`, { errno: error.errno, command: request.command, hint: spawnHint(error.errno), cause: error });
   }
   return plan;
 }

@@ -87,16 +87,6 @@ function failure(request: SpawnRequest, helper: HelperProcess, outcome: Exclude<
   return new SpawnError(`${why}: ${errno}`, { errno, command, hint: 'The helper program and this package disagree: rebuild the package.' });
 }
 
-/** The parent ran out of something (fds: EMFILE) while preparing the fds to pass: a typed SpawnError. */
-function planOrFail(request: SpawnRequest, native: FdPassing): ReturnType<typeof planFds> {
-  try {
-    return planFds(request, native);
-  } catch (error) {
-    if (!(error instanceof FdPassingError)) throw error;
-    throw new SpawnError(`could not prepare the fds for ${request.file}: ${error.message}`, { errno: error.errno, command: request.command, hint: spawnHint(error.errno), cause: error });
-  }
-}
-
 /**
  * Whether `backend` may run `request` itself: it carries out every action, and none can block
  * (an `open` of a FIFO waits for a writer; the starter would wait on the event loop, a helper waits
@@ -117,7 +107,7 @@ export function spawnOnHelper(pool: HelperPool, request: SpawnRequest, native: F
     pool.overflowed();
     return overflow.spawn(request);
   }
-  const plan = planOrFail(request, native);
+  const plan = planFds(request, native);
   // The pool's native call also tells whether the inherited environment changed since it was encoded.
   const environ = inheritedEnviron(request);
   let helper: HelperProcess;
