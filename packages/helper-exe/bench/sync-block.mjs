@@ -81,6 +81,7 @@ for (const b of [backend, base]) {
   if (probe && !probe.ok) throw new Error(`the helper-exe backend does not work here: ${probe.reason}`);
 }
 const native = fdPassing();
+const environSnapshot = parentEnviron(); // what the pool's take compares libc's environ with
 
 const request = { file: PROGRAM, argv: [PROGRAM], env: { ...process.env }, actions: [], stdio: ['ignore', 'ignore', 'ignore'], command: PROGRAM };
 const setup = [0, 1, 2].map((target) => ({ target, source: 'devnull' }));
@@ -137,8 +138,8 @@ const layers = {
     [`backend.spawn(request), hot path at ${values.base}`]: spawnLayer(() => base.spawn(request)),
   }),
   'ntdll backend.spawn(request), for reference': spawnLayer(() => ntdll.spawn(request)),
-  "takeCheck: poll and effective ids (pool's check)": { start: () => void native.takeCheck(ours) },
-  "ntdll's parentEnviron() (keys the inherited env)": { start: () => void parentEnviron() },
+  "takeCheck: poll, effective ids, environ (pool's check)": { start: () => void native.takeCheck(ours, environSnapshot) },
+  "ntdll's parentEnviron() (ntdll's key for the env)": { start: () => void parentEnviron() },
   'encodeRequest (env unchanged)': { start: () => void encodeRequest(program, setup, 0) },
   'encodeRequest (env block ready)': { start: () => void encodeRequest(programWithBlock, setup, 0) },
   'sendWithFds of the request, no fd': { start: () => void native.sendWithFds(ours, [encoded.header, encoded.body], []), after: () => drainAll(requestBytes) },

@@ -1,7 +1,8 @@
 /**
- * The few libc calls Node lacks, through koffi (loaded on first use, never at import):
- * socketpair and pipe2 with close-on-exec, and sendmsg with SCM_RIGHTS, which hands the
- * caller's fds to a helper. Linux layouts (msghdr, cmsghdr with a size_t length).
+ * The few native calls Node lacks, through koffi (loaded on first use, never at import):
+ * socketpair and pipe2 with close-on-exec, sendmsg with SCM_RIGHTS, which hands the caller's fds
+ * to a helper, and the package's own check made when a helper is taken (native/take-check.c).
+ * Linux layouts (msghdr, cmsghdr with a size_t length).
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';

@@ -50,10 +50,10 @@ export class HelperPool {
 
   /**
    * A live helper for one request: warm if possible; and, with `environ` (a copy of libc's environ
-   * array), whether environ changed since, checked in the same native call. A warm helper that died an instant ago (its
-   * end seen by nobody yet) is retired and another taken: its request would never arrive. Throws
-   * when the starter cannot start one. Call inUse(helper) before the event loop's next turn (with
-   * the hand-over: none of it is needed for the pid).
+   * array), whether environ changed since, checked in the same native call. A warm helper that
+   * died an instant ago (its end seen by nobody yet) is retired and another taken: its request
+   * would never arrive. Throws when the starter cannot start one. Call inUse(helper) before the
+   * event loop's next turn (with the hand-over: none of it is needed for the pid).
    */
   take(environ: Buffer | null): { helper: HelperProcess; environChanged: boolean } {
     // Every warm helper may be dead (killed together, say): the last try starts one, which is used

@@ -12,16 +12,16 @@ import { envBlock } from './wire.js';
 let inherited: { environ: Buffer; block: Buffer } | undefined;
 
 /**
- * The `environ` snapshot the cached block was encoded from, for the pool's take to compare with
- * libc's environ in its native call (FdPassing.takeCheck); null when there is nothing to compare.
+ * The block last encoded for an inheriting request, with the `environ` snapshot it was encoded
+ * from: still the request's while libc's environ holds the same pointers, which the pool's take
+ * compares in its native call (FdPassing.takeCheck). Null when there is none to reuse.
  */
-export function inheritedEnviron(request: SpawnRequest): Buffer | null {
-  return request.inheritsEnv && inherited && processEnvIsEnviron() ? inherited.environ : null;
+export function encodedEnviron(request: SpawnRequest): { environ: Buffer; block: Buffer } | null {
+  return request.inheritsEnv && inherited && processEnvIsEnviron() ? inherited : null;
 }
 
-/** The request's environment as a wire block; `unchanged`: environ still matches inheritedEnviron(). */
-export function requestEnv(request: SpawnRequest, unchanged: boolean): Buffer {
-  if (unchanged) return inherited!.block;
+/** The request's environment as a wire block. */
+export function requestEnv(request: SpawnRequest): Buffer {
   const environ = request.inheritsEnv ? parentEnviron() : undefined;
   if (!environ) return envBlock(request.env);
   if (inherited?.environ === environ) return inherited.block; // parentEnviron() hands out its last copy while environ holds the same

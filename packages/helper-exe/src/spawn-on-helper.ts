@@ -14,7 +14,7 @@ import { closeHelperEnds, closePlan, parentStreams, planFds, type FdPlan } from 
 import { FdPassingError, peerGone, type FdPassing } from './fd-passing.js';
 import type { HelperProcess, Outcome } from './helper-process.js';
 import type { HelperPool } from './pool.js';
-import { inheritedEnviron, requestEnv } from './request-env.js';
+import { encodedEnviron, requestEnv } from './request-env.js';
 import { CWD_FAILED, encodeRequest, EXEC_FAILED, REQUEST_REFUSED, type Program } from './wire.js';
 
 /** Warm helpers were started in whatever directory the parent had then: each request carries the current one. */
@@ -109,11 +109,11 @@ export function spawnOnHelper(pool: HelperPool, request: SpawnRequest, native: F
   }
   const plan = planFds(request, native);
   // The pool's native call also tells whether the inherited environment changed since it was encoded.
-  const environ = inheritedEnviron(request);
+  const encoded = encodedEnviron(request);
   let helper: HelperProcess;
   let environChanged: boolean;
   try {
-    ({ helper, environChanged } = pool.take(environ));
+    ({ helper, environChanged } = pool.take(encoded?.environ ?? null));
   } catch (error) {
     closePlan(plan);
     throw startFailure(error, request.command);
@@ -121,7 +121,7 @@ export function spawnOnHelper(pool: HelperPool, request: SpawnRequest, native: F
   // Core hands each call a request of its own (argv, actions, env): only the environment
   // inherited from the parent (process.env) and the working directory need capturing now.
   const { file, searchPath, argv, actions } = request;
-  const env = request.inheritsEnv ? requestEnv(request, environ !== null && !environChanged) : request.env;
+  const env = !request.inheritsEnv ? request.env : encoded && !environChanged ? encoded.block : requestEnv(request);
   const program: Program = { file, searchPath, cwd: parentCwd(), argv, env, actions };
   const child = new HelperChild(helper, request, plan);
   // A promise reaction, not queueMicrotask (which makes an AsyncResource per call: ~10 us more here).

@@ -26,9 +26,9 @@ export interface BenchOptions {
   markdown?: string;
 }
 
-// 20 warm-up spawns: V8 gives a function its feedback (inline caches) only after 8 calls, so with fewer the first
-// size measured the process's first spawns (its rows were slower for every Node method, not for
-// its RSS); 100 runs keep the medians steady on a shared machine.
+// 20 warm-up spawns: V8 gives a function its feedback (inline caches) only after 8 calls, so with
+// fewer the first size measured the process's first spawns (its rows were slower for every Node
+// method, not for its RSS); 100 runs keep the medians steady on a shared machine.
 export const BENCH_DEFAULTS = { rss: '50M,1G,4G', runs: '100', warmup: '20', inFlight: '64', duration: '1000' } as const;
 
 function write(file: string, text: string): void {
