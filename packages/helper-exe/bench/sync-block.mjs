@@ -138,7 +138,7 @@ const layers = {
     [`backend.spawn(request), hot path at ${values.base}`]: spawnLayer(() => base.spawn(request)),
   }),
   'ntdll backend.spawn(request), for reference': spawnLayer(() => ntdll.spawn(request)),
-  "takeCheck: poll, effective ids, environ (pool's check)": { start: () => void native.takeCheck(ours, environSnapshot) },
+  "takeCheck (pool's check: poll, ids, environ)": { start: () => void native.takeCheck(ours, environSnapshot) },
   "ntdll's parentEnviron() (ntdll's key for the env)": { start: () => void parentEnviron() },
   'encodeRequest (env unchanged)': { start: () => void encodeRequest(program, setup, 0) },
   'encodeRequest (env block ready)': { start: () => void encodeRequest(programWithBlock, setup, 0) },
