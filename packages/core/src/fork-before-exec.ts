@@ -18,6 +18,10 @@ export function startChild(file: unknown, args: unknown, options: Options, spawn
   return { child, backend: backend.name, request, backendObject: backend };
 }
 
+/** The spawn options forkBeforeExec passes, made once (the backend only reads them). */
+const OFF_LOOP: SpawnOptions = Object.freeze({ deferPid: true });
+const ON_LOOP: SpawnOptions = Object.freeze({ deferPid: false });
+
 type Output<O extends Options> = O extends { encoding: 'buffer' } ? Buffer : string;
 
 /**
@@ -34,8 +38,7 @@ export function forkBeforeExec(file: string, argsOrOptions?: readonly string[] |
   const optionsFirst = typeof argsOrOptions === 'object' && argsOrOptions !== null && !Array.isArray(argsOrOptions);
   const args: unknown = optionsFirst || argsOrOptions === undefined ? [] : argsOrOptions;
   const options = (optionsFirst ? (argsOrOptions as Options) : maybeOptions) ?? {};
-  const shown = Array.isArray(args) ? args.map(String) : [];
-  return new Subprocess(String(file), shown, options, () => startChild(file, args, options, { deferPid: options.startOffLoop !== false }));
+  return new Subprocess(String(file), args, options, () => startChild(file, args, options, options.startOffLoop === false ? ON_LOOP : OFF_LOOP));
 }
 
 export type { Result };

@@ -5,7 +5,7 @@ import { isOpenInParent, MAX_FD, validateActions, type Action } from './actions.
 import type { Backend, SpawnRequest, StdioSpec } from './backend.js';
 import { InvalidArgumentError, SpawnError, spawnHint, UnsupportedActionError } from './errors.js';
 import type { Options } from './options.js';
-import { childSearches, programProblem, resolveProgram } from './resolve-program.js';
+import { childSearches, ON_WINDOWS, programProblem, resolveProgram } from './resolve-program.js';
 
 function describe(value: unknown): string {
   return typeof value === 'string' ? JSON.stringify(value) : `${typeof value} ${String(value)}`;
@@ -118,7 +118,7 @@ function checkCommandLine(argv: string[], command: () => string): void {
 
 /** Names the argument or variable exec would refuse with E2BIG, before anything runs. */
 function checkArgLengths(argv: string[], env: Record<string, string> | null, command: () => string): void {
-  if (process.platform === 'win32') return checkCommandLine(argv, command);
+  if (ON_WINDOWS) return checkCommandLine(argv, command);
   if (MAX_ARG_STRLEN === Infinity) return;
   for (let i = 0; i < argv.length; i++) if (tooLong(argv[i])) refuseLength(i === 0 ? 'argv0' : `args[${i - 1}]`, argv[i], command);
   // The parent's own environment is not read here (see buildEnv): exec's E2BIG is explained afterwards.
@@ -232,7 +232,7 @@ export function explainFailure(error: unknown, request: SpawnRequest): unknown {
   const e = error as SpawnError | undefined;
   if (e?.code !== 'FORKEXEC_SPAWN' || !e.errno) return error; // duck-typed: a backend may bundle its own copy of core
   if (e.errno === 'E2BIG') return explainE2big(e, request);
-  if (e.actionIndex !== undefined || !PROGRAM_ERRNOS.has(e.errno) || process.platform === 'win32') return error;
+  if (e.actionIndex !== undefined || !PROGRAM_ERRNOS.has(e.errno) || ON_WINDOWS) return error;
   return programProblem(request, error) ?? error;
 }
 

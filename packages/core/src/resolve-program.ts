@@ -5,6 +5,9 @@ import type { Backend, SpawnRequest } from './backend.js';
 import { SpawnError, spawnHint } from './errors.js';
 import { processEnvIsEnviron } from './process-env.js';
 
+/** Read once: `process` is a large object, and each read of it on the spawn path costs. */
+export const ON_WINDOWS = process.platform === 'win32';
+
 function spawnError(errno: string, message: string, command: () => string, cause?: unknown): SpawnError {
   return new SpawnError(message, { errno, command: command(), hint: spawnHint(errno), cause });
 }
@@ -100,7 +103,7 @@ export function execCwd(actions: readonly Action[]): string {
  * which posix_spawnp searches.
  */
 export function childSearches(file: string, env: Readonly<Record<string, string>> | null, backend: Backend, searchPath: boolean): boolean {
-  if (!backend.capabilities.searchesPath || !searchPath || process.platform === 'win32' || file.includes('/')) return false;
+  if (file.includes('/') || !searchPath || ON_WINDOWS || !backend.capabilities.searchesPath) return false;
   const path = process.env.PATH;
   return path !== undefined && (env === null || env.PATH === path) && processEnvIsEnviron();
 }
@@ -117,7 +120,7 @@ export function resolveProgram(
   file: string, env: Readonly<Record<string, string | undefined>>, actions: readonly Action[], searchPath: boolean, command: () => string, exactExec = false,
 ): string {
   // Windows backends search PATH and PATHEXT themselves; without the search a bare name is the child's cwd's.
-  if (process.platform === 'win32') return searchPath || /[\\/]/.test(file) || /^[a-z]:/i.test(file) ? file : path.win32.resolve(execCwd(actions), file);
+  if (ON_WINDOWS) return searchPath || /[\\/]/.test(file) || /^[a-z]:/i.test(file) ? file : path.win32.resolve(execCwd(actions), file);
   const found = find(file, env, actions, searchPath, command, exactExec);
   if (typeof found !== 'string') throw found;
   return found;

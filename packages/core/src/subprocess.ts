@@ -81,6 +81,11 @@ class OutputCollector {
   }
 }
 
+/** The args as the caller gave them, for the messages of a start that failed (they may be anything then). */
+function shownArgs(args: unknown): string[] {
+  return Array.isArray(args) ? args.map(String) : [];
+}
+
 /** Settles once `stream` has delivered everything, or failed. */
 function drained(stream: Readable): Promise<void> {
   return new Promise((resolve) => {
@@ -125,22 +130,26 @@ export class Subprocess<Out extends string | Buffer = string> implements Promise
   #exited = false;
 
   readonly #file: string;
-  readonly #args: string[];
+  /** The args as given, kept when the start failed (otherwise the request holds core's copy). */
+  #args: string[] | undefined;
   #request: SpawnRequest | undefined;
   #started: Promise<number> | undefined;
   /** The last backend error retold, and how: `started` and the result reject with the same error. */
   #retold: { raw: unknown; explained: unknown } | undefined;
 
-  constructor(file: string, args: string[], options: Options, start: () => StartedChild) {
+  constructor(file: string, args: unknown, options: Options, start: () => StartedChild) {
     this.#options = options;
     this.#file = file;
-    this.#args = args;
     const started = performance.now();
     let begun: StartedChild;
     try {
-      if (options.signal?.aborted) throw this.#abortError(options.signal);
+      if (options.signal?.aborted) {
+        this.#args = shownArgs(args);
+        throw this.#abortError(options.signal);
+      }
       begun = start();
     } catch (error) {
+      this.#args ??= shownArgs(args);
       this.#promise = Promise.reject(error);
       this.#promise.catch(() => {}); // an unread failure to start is no unhandled rejection
       return;
@@ -157,7 +166,7 @@ export class Subprocess<Out extends string | Buffer = string> implements Promise
 
   /** The command line: the request's (quoted for a shell), or the file and args joined when the start failed. */
   get command(): string {
-    return this.#request?.command ?? [this.#file, ...this.#args].join(' ');
+    return this.#request?.command ?? [this.#file, ...this.#args!].join(' ');
   }
 
   /**
@@ -275,7 +284,7 @@ export class Subprocess<Out extends string | Buffer = string> implements Promise
       isCanceled,
     };
     const failure = this.#failure(fields, overflow, maxBuffer);
-    const result: Result<Out> = { ...fields, file: this.#file, args: this.#args, failed: failure !== undefined };
+    const result: Result<Out> = { ...fields, file: this.#file, args: this.#request!.argv.slice(1), failed: failure !== undefined };
     if (failure && o.reject !== false) throw failure;
     return result;
   }

@@ -65,6 +65,8 @@ export class HelperProcess {
   #sawExec = false;
   #failure: { errno: number; index: number } | undefined;
   #malformed: string | undefined;
+  /** Whether the socket is open as far as we know (a plain field: the stream's getters cost on the spawn path). */
+  #open = true;
   #markReady!: () => void;
   #markUnusable!: (error: Error) => void;
 
@@ -83,7 +85,7 @@ export class HelperProcess {
     // Half-open allowed, and closed at the helper's EOF by hand: otherwise Node answers the EOF
     // by ending our side first (a shutdown call and a round of stream events, per spawn).
     this.#socket = new Socket({ fd: socketFd, readable: true, writable: true, allowHalfOpen: true });
-    this.#socket.once('end', () => this.#socket.destroy());
+    this.#socket.once('end', () => this.#close());
     const reader = new ReplyReader();
     this.outcome = new Promise<Outcome>((resolve) => {
       this.#socket.on('data', (chunk: Buffer) => {
@@ -96,6 +98,7 @@ export class HelperProcess {
       });
       this.#socket.on('error', () => {}); // EPIPE/ECONNRESET: the close that follows tells the story
       this.#socket.once('close', () => {
+        this.#open = false;
         if (!this.#malformed && reader.leftover) this.#malformed = `the socket closed inside a frame (${reader.leftover} stray bytes)`;
         this.#markUnusable(new Error(this.#malformed ?? 'the helper exited before saying hello'));
         if (this.#malformed) resolve({ kind: 'malformed', why: this.#malformed });
@@ -127,15 +130,20 @@ export class HelperProcess {
     this.#malformed ??= why;
     this.#markUnusable(new Error(why));
     this.child.kill('SIGKILL');
+    this.#close();
+  }
+
+  #close(): void {
+    this.#open = false;
     this.#socket.destroy();
   }
 
   get isReady(): boolean {
-    return this.#sawHello && !this.#malformed && !this.#socket.destroyed;
+    return this.#open && this.#sawHello && !this.#malformed;
   }
 
   get isAlive(): boolean {
-    return !this.#malformed && !this.#socket.destroyed && !this.#socket.readableEnded;
+    return this.#open && !this.#malformed;
   }
 
   /**
@@ -177,7 +185,7 @@ export class HelperProcess {
   /** Ends an idle helper: closing the socket makes it exit; SIGKILL makes sure. Resolves once reaped. */
   async retire(): Promise<void> {
     this.child.ref?.(); // awaited now (dispose): an unreferenced wait would let Node exit before the reaping
-    this.#socket.destroy();
+    this.#close();
     this.child.kill('SIGKILL');
     await this.exited.catch(() => {});
   }

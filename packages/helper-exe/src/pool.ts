@@ -66,7 +66,7 @@ export class HelperPool {
         this.#pool.ending(this.#factory.stop()); // the zygote forks helpers with the old credentials too
         continue;
       }
-      const helper = this.#pool.pick(); // next, or one started now
+      const helper = this.#pool.pick(next); // next, or one started now
       if (skippable <= 0 || helper !== next || !check.hungUp) return { helper, environChanged: check.environChanged };
       this.#pool.retire(helper);
     }

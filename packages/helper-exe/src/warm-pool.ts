@@ -106,12 +106,12 @@ export class WarmPool<H extends WarmHelper> {
 
   /**
    * take() in two halves, for a caller that hands the helper out first: pick() chooses it (it leaves
-   * the warm set at once); inUse() does the bookkeeping, before the event loop's next turn.
+   * the warm set at once); inUse() does the bookkeeping, before the event loop's next turn. A caller
+   * that just asked next() passes its answer along.
    */
-  pick(): H {
+  pick(next = this.next()): H {
     if (this.#disposed) throw new Error('the pool was disposed');
     const inUse = this.#touch();
-    const next = this.next();
     if (next) {
       this.#warm.splice(this.#warm.indexOf(next), 1);
       this.stats.warmTaken++;
