@@ -9,7 +9,6 @@
  */
 import { closeSync } from 'node:fs';
 import { Socket } from 'node:net';
-import type { Readable, Writable } from 'node:stream';
 import { SpawnError, spawnHint, type SpawnRequest } from '@forkexec/core';
 import { FdPassingError, type FdPassing } from './fd-passing.js';
 import { MAX_PASSED_FDS, type FdSetup } from './wire.js';
@@ -127,13 +126,8 @@ export function closePlan(plan: FdPlan): void {
   plan.parentEnds = [null, null, null];
 }
 
-/** Node streams over the parent ends of the pipes (libuv makes them non-blocking). */
-export function parentStreams(plan: FdPlan): { stdin: Writable | null; stdout: Readable | null; stderr: Readable | null } {
-  const ends = plan.parentEnds;
-  const reader = (fd: number | null) => (fd === null ? null : new Socket({ fd, readable: true, writable: false }));
-  return {
-    stdin: ends[0] === null ? null : new Socket({ fd: ends[0], readable: false, writable: true }),
-    stdout: reader(ends[1]),
-    stderr: reader(ends[2]),
-  };
+/** A Node stream over the parent end of a stdio pipe (libuv makes it non-blocking); null for a slot without one. */
+export function parentStream(plan: FdPlan, slot: 0 | 1 | 2): Socket | null {
+  const fd = plan.parentEnds[slot];
+  return fd === null ? null : new Socket({ fd, readable: slot !== 0, writable: slot === 0 });
 }

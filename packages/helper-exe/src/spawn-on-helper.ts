@@ -10,7 +10,7 @@ import {
   BackendUnavailableError, errnoName, SpawnError, spawnHint,
   type Backend, type ExitStatus, type SpawnedChild, type SpawnRequest,
 } from '@forkexec/core';
-import { closeHelperEnds, closePlan, parentStreams, planFds, type FdPlan } from './fd-plan.js';
+import { closeHelperEnds, closePlan, parentStream, planFds, type FdPlan } from './fd-plan.js';
 import { FdPassingError, peerGone, type FdPassing } from './fd-passing.js';
 import type { HelperProcess, Outcome } from './helper-process.js';
 import type { HelperPool } from './pool.js';
@@ -147,10 +147,9 @@ class HelperChild implements SpawnedChild {
   constructor(helper: HelperProcess, request: SpawnRequest, plan: FdPlan) {
     this.#helper = helper;
     this.pid = helper.pid!;
-    const streams = parentStreams(plan);
-    this.stdin = streams.stdin;
-    this.stdout = streams.stdout;
-    this.stderr = streams.stderr;
+    this.stdin = parentStream(plan, 0);
+    this.stdout = parentStream(plan, 1);
+    this.stderr = parentStream(plan, 2);
     this.exited = helper.outcome.then(async (outcome): Promise<ExitStatus> => {
       if (outcome.kind === 'exec') return helper.exited;
       const status = await helper.exited.catch(() => undefined);
