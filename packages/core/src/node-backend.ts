@@ -100,6 +100,25 @@ function spawnClosingLeakedPipes(file: string, args: string[], options: SpawnOpt
   }
 }
 
+/**
+ * libuv's errno for an error it has no name for. Wine gives ERROR_INTERNAL_ERROR for a process that
+ * died while it was starting (a CI run: 1 spawn in about 1,100), which arrives as this. A start that
+ * failed left nothing behind, so it is made again, as the ntdll backend falls back to
+ * RtlCreateUserProcess and fxhelper-win retries CreateProcessW.
+ */
+const UV_UNKNOWN = -4094;
+const START_TRIES = 3;
+
+function startChild(file: string, args: string[], options: SpawnOptions): ChildProcess {
+  for (let tries = 1; ; tries++) {
+    try {
+      return spawnClosingLeakedPipes(file, args, options);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).errno !== UV_UNKNOWN || tries === START_TRIES) throw error;
+    }
+  }
+}
+
 /** What libuv delivers on Windows: these signals terminate the process, 0 checks it (names or numbers). */
 const WINDOWS_SIGNALS = new Set<NodeJS.Signals | number>(['SIGTERM', 'SIGKILL', 'SIGINT', 'SIGQUIT', 0, 2, 3, 9, 15]);
 
@@ -144,7 +163,7 @@ export const nodeBackend: Backend = {
     const opened: number[] = [];
     let child;
     try {
-      child = spawnClosingLeakedPipes(request.file, request.argv.slice(1), translate(request, opened));
+      child = startChild(request.file, request.argv.slice(1), translate(request, opened));
     } catch (error) {
       if (error instanceof UnsupportedActionError) throw error;
       throw startFailure(request, error as NodeJS.ErrnoException);

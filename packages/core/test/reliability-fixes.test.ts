@@ -1,5 +1,5 @@
 // One test per bug the reliability suite found in core and the node backend.
-import { execFileSync } from 'node:child_process';
+import { ChildProcess, execFileSync } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { forkBeforeExec, nodeBackend, validateActions, type Backend } from '@forkexec/core';
 import { probePath } from '@forkexec/core/testing';
@@ -59,6 +59,46 @@ describe('node backend', () => {
       hoard.forEach((fd) => closeSync(fd));
       setSoft(soft);
     }
+  });
+});
+
+describe('node backend: a start libuv reports as UNKNOWN (Wine: a process that died while starting)', () => {
+  /** Makes child_process's next `failures` starts fail as libuv's UNKNOWN does (the handle closed, the error thrown); counts the starts. */
+  function failStarts(failures: number): { starts: number; restore(): void } {
+    type Start = (this: { _handle: { close(): void } | null }, options: object) => unknown;
+    const proto = ChildProcess.prototype as unknown as { spawn: Start };
+    const real = proto.spawn;
+    const counter = { starts: 0, restore: () => void (proto.spawn = real) };
+    proto.spawn = function (options) {
+      counter.starts++;
+      if (counter.starts > failures) return real.call(this, options);
+      this._handle!.close();
+      this._handle = null;
+      throw Object.assign(new Error('spawn UNKNOWN'), { errno: -4094, code: 'UNKNOWN', syscall: 'spawn' });
+    };
+    return counter;
+  }
+
+  test('is made again: the third start runs the program, with its output', async () => {
+    const starts = failStarts(2);
+    try {
+      await expect(probe(['echo', 'third time'])).resolves.toMatchObject({ exitCode: 0, stdout: 'third time' });
+    } finally {
+      starts.restore();
+    }
+    expect(starts.starts).toBe(3);
+  });
+
+  test('fails as a typed UNKNOWN after three starts, with no fd left behind', async () => {
+    const fds = readdirSync('/proc/self/fd').length;
+    const starts = failStarts(Infinity);
+    try {
+      await expect(probe(['exit', '0'])).rejects.toMatchObject({ code: 'FORKEXEC_SPAWN', errno: 'UNKNOWN' });
+    } finally {
+      starts.restore();
+    }
+    expect(starts.starts).toBe(3);
+    expect(readdirSync('/proc/self/fd').length).toBe(fds);
   });
 });
 
