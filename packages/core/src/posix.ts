@@ -21,7 +21,8 @@ export const close = (fd: number): Action => ({ op: 'close', fd });
 export const open = (fd: number, path: string, flags: OpenFlags = 'r', mode = 0o666): Action => ({ op: 'open', fd, path, flags, mode });
 export const chdir = (path: string): Action => ({ op: 'chdir', path });
 export const setsid = (): Action => ({ op: 'setsid' });
-export const setpgid = (pgid = 0): Action => ({ op: 'setpgid', pgid });
+/** setpgid(0, pgid) in the child; with no argument, a group of its own. An explicit undefined stays, and is refused. */
+export const setpgid = (...pgid: [pgid?: number]): Action => ({ op: 'setpgid', pgid: pgid.length ? pgid[0]! : 0 });
 export const umask = (mask: number): Action => ({ op: 'umask', mask });
 export const sigdefault = (...signals: SignalSpec[]): Action => ({ op: 'sigdefault', signals: signals.length ? signals : 'all' });
 export const sigignore = (...signals: SignalSpec[]): Action => ({ op: 'sigignore', signals });

@@ -29,6 +29,7 @@ describe('validateActions', () => {
     invalid([{ op: 'setrlimit', resource: 'bogus', soft: 1, hard: 1 }], 0, /resource must be one of/);
     invalid([{ op: 'execve' }], 0, /unknown op "execve"; known ops: dup2/);
     invalid([null], 0, /expected an action object/);
+    invalid([{ op: 'setsid' }, { op: 'setpgid', pgid: undefined }], 1, /pgid is undefined: omit it .* once `started` resolves/);
   });
 
   test('a dup2 source must be open in the parent or made by an earlier action', () => {

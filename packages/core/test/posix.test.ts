@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
-  _exit, chdir, dup2, execlp, execv, fork, fork_before_exec, kill, open, O_CREAT, O_TRUNC, O_WRONLY, setsid, waitpid,
+  _exit, chdir, dup2, execlp, execv, fork, fork_before_exec, kill, open, O_CREAT, O_TRUNC, O_WRONLY, setpgid, setsid, waitpid,
   WEXITSTATUS, WIFEXITED, WIFSIGNALED, WTERMSIG,
 } from '@forkexec/core/posix';
 
@@ -18,6 +18,13 @@ describe('@forkexec/core/posix', () => {
     expect(() => execv('/bin/true', ['true'])).toThrow(expect.objectContaining({ code: 'FORKEXEC_NOT_TRANSFORMED' }));
     expect(() => execlp('true', 'true')).toThrow(expect.objectContaining({ hint: expect.stringContaining('@forkexec/codemod') }));
     expect(typeof _exit).toBe('function');
+  });
+
+  test('setpgid() makes a group of its own; setpgid(undefined), a pid read too early, is refused', () => {
+    expect(setpgid()).toEqual({ op: 'setpgid', pgid: 0 });
+    expect(() => fork_before_exec('/bin/true', ['true'], [setpgid(undefined)])).toThrow(
+      expect.objectContaining({ code: 'FORKEXEC_INVALID_ACTION', actionIndex: 0, message: expect.stringContaining('pgid is undefined') }),
+    );
   });
 
   test('fork_before_exec runs the actions in order and waitpid reports the status', async () => {

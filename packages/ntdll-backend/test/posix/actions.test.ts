@@ -50,10 +50,12 @@ describe('ntdll actions on Linux', () => {
   it('setpgid joins an existing process group', async () => {
     const leader = run(['echo', 'up', 'sleep', '5000'], { actions: [{ op: 'setpgid', pgid: 0 }], reject: false });
     try {
-      await new Promise<void>((resolve) => leader.stdout!.once('data', () => resolve()));
-      const member = ids(await out(['ids'], { actions: [{ op: 'setpgid', pgid: leader.pid! }] }));
-      expect(member.pgid).toBe(leader.pid);
-      expect(member.pid).not.toBe(leader.pid);
+      const up = new Promise<void>((resolve) => leader.stdout!.once('data', () => resolve()));
+      // Started off the loop, the leader's output can come before its pid: `started` brings the pid.
+      const [pid] = await Promise.all([leader.started, up]);
+      const member = ids(await out(['ids'], { actions: [{ op: 'setpgid', pgid: pid }] }));
+      expect(member.pgid).toBe(pid);
+      expect(member.pid).not.toBe(pid);
     } finally {
       leader.kill('SIGKILL');
       await leader;
