@@ -188,10 +188,11 @@ function validateAction(raw: unknown, i: number): Action {
     case 'setsid':
       return { op: 'setsid' };
     case 'setpgid':
-      // Omitted, pgid means a group of the child's own; given as undefined, it is most often a pid read too early.
-      if ('pgid' in a && a.pgid === undefined)
+      if (!('pgid' in a)) return { op: 'setpgid', pgid: 0 }; // a group of the child's own
+      // Given as undefined, it is most often a pid read too early.
+      if (a.pgid === undefined)
         fail("pgid is undefined: omit it for a group of the child's own, or give a group id (a child started off the loop has its pid once `started` resolves)");
-      return { op: 'setpgid', pgid: 'pgid' in a ? id('pgid') : 0 };
+      return { op: 'setpgid', pgid: id('pgid') };
     case 'umask':
       if (!Number.isInteger(a.mask) || (a.mask as number) < 0 || (a.mask as number) > 0o777) fail(`mask must be an integer 0..0o777, got ${String(a.mask)}`);
       return { op: 'umask', mask: a.mask as number };

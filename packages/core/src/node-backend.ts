@@ -109,7 +109,7 @@ function spawnClosingLeakedPipes(file: string, args: string[], options: SpawnOpt
 const UV_UNKNOWN = -4094;
 const START_TRIES = 3;
 
-function startChild(file: string, args: string[], options: SpawnOptions): ChildProcess {
+function spawnRetryingUnknown(file: string, args: string[], options: SpawnOptions): ChildProcess {
   for (let tries = 1; ; tries++) {
     try {
       return spawnClosingLeakedPipes(file, args, options);
@@ -163,7 +163,7 @@ export const nodeBackend: Backend = {
     const opened: number[] = [];
     let child;
     try {
-      child = startChild(request.file, request.argv.slice(1), translate(request, opened));
+      child = spawnRetryingUnknown(request.file, request.argv.slice(1), translate(request, opened));
     } catch (error) {
       if (error instanceof UnsupportedActionError) throw error;
       throw startFailure(request, error as NodeJS.ErrnoException);
