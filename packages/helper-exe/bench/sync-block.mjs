@@ -29,9 +29,12 @@ const PROGRAM = values.program;
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../../..');
 
-const HOT_PATH = ['helper-backend.ts', 'spawn-on-helper.ts', 'fd-plan.ts', 'fd-passing.ts', 'wire.ts', 'helper-process.ts', 'request-env.ts', 'pool.ts', 'warm-pool.ts', 'credentials.ts'];
+const HOT_PATH = [
+  'helper-backend.ts', 'warm-pool.ts',
+  ...['spawn-on-helper.ts', 'fd-plan.ts', 'fd-passing.ts', 'wire.ts', 'helper-process.ts', 'request-env.ts', 'helper-pool.ts', 'credentials.ts'].map((f) => `linux/${f}`),
+];
 
-const ENTRY = 'export { encodeRequest, envBlock } from "./wire.ts"; export { fdPassing } from "./fd-passing.ts";';
+const ENTRY = 'export { encodeRequest, envBlock } from "./linux/wire.ts"; export { fdPassing } from "./linux/fd-passing.ts";';
 
 /** The sources in `src`, bundled next to this script (koffi and @forkexec/* resolve from the package). */
 async function loadSources(src, entry = ENTRY) {

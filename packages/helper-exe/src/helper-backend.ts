@@ -3,13 +3,13 @@ import {
   ACTION_OPS, InvalidArgumentError, loadBackend, nodeBackend, probeBackend,
   type Backend, type ProbeResult, type SpawnedChild, type SpawnRequest,
 } from '@forkexec/core';
-import { watchExit } from '@forkexec/ntdll-backend';
-import { fdPassing } from './fd-passing.js';
+import { watchChildPid } from '@forkexec/ntdll-backend';
+import { fdPassing } from './linux/fd-passing.js';
 import { helperPath, helperProblem, packageDir } from './locate-helper.js';
-import { HelperPool } from './pool.js';
-import { probeHelper } from './probe-helper.js';
-import { spawnOnHelper } from './spawn-on-helper.js';
-import { PROTOCOL_VERSION } from './wire.js';
+import { LinuxHelperPool } from './linux/helper-pool.js';
+import { probeHelper } from './linux/probe-helper.js';
+import { spawnOnHelper } from './linux/spawn-on-helper.js';
+import { PROTOCOL_VERSION } from './linux/wire.js';
 import { createWin32HelperBackend } from './win32/index.js';
 
 export interface HelperExeOptions {
@@ -92,7 +92,7 @@ export function createBackend(options: HelperExeOptions = {}): HelperExeBackend 
   const idleTimeoutMs = count(options.idleTimeoutMs, 'idleTimeoutMs', DEFAULTS.idleTimeoutMs, 1);
   if (process.platform === 'win32') return createWin32HelperBackend({ min, max, idleTimeoutMs, helperPath: options.helperPath });
   let starter: Backend | undefined;
-  let pool: HelperPool | undefined;
+  let pool: LinuxHelperPool | undefined;
   const getStarter = () => (starter ??= resolveStarter(options.starter));
   if (options.zygote !== undefined && typeof options.zygote !== 'boolean') throw new InvalidArgumentError(`helper-exe option zygote must be a boolean, got ${String(options.zygote)}`);
   if (options.overflow !== undefined && options.overflow !== 'starter' && options.overflow !== 'helper')
@@ -101,8 +101,8 @@ export function createBackend(options: HelperExeOptions = {}): HelperExeBackend 
     if (pool) return pool;
     const start = getStarter();
     // The zygote's helpers are children of this process that the starter did not start: ntdll reaps them.
-    const watch = options.zygote !== false && start.name === 'ntdll' ? watchExit : undefined;
-    return (pool = new HelperPool({ min, max, idleTimeoutMs, helperPath: helperPath(options.helperPath), starter: start, native: fdPassing(), watch }));
+    const watch = options.zygote !== false && start.name === 'ntdll' ? watchChildPid : undefined;
+    return (pool = new LinuxHelperPool({ min, max, idleTimeoutMs, helperPath: helperPath(options.helperPath), starter: start, native: fdPassing(), watch }));
   };
 
   return {

@@ -6,6 +6,6 @@
 import { createBackend } from './helper-backend.js';
 
 export { createBackend, type HelperExeBackend, type HelperExeOptions } from './helper-backend.js';
-export { PROTOCOL_VERSION } from './wire.js';
+export { PROTOCOL_VERSION } from './linux/wire.js';
 
 export const backend = createBackend();

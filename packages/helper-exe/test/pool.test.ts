@@ -362,9 +362,9 @@ describe('the helper program on its own', () => {
   });
 
   it('refuses a request of another protocol version, and a malformed one', async () => {
-    const { HelperProcess } = await import('../src/helper-process.js');
-    const { fdPassing } = await import('../src/fd-passing.js');
-    const { encodeRequest } = await import('../src/wire.js');
+    const { HelperProcess } = await import('../src/linux/helper-process.js');
+    const { fdPassing } = await import('../src/linux/fd-passing.js');
+    const { encodeRequest } = await import('../src/linux/wire.js');
     const native = fdPassing();
     const starter = loadBackend('ntdll');
     const good = encodeRequest({ file: '/bin/true', cwd: '', argv: ['true'], env: {}, actions: [] }, [], 0);

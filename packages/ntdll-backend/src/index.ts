@@ -4,7 +4,7 @@
  * the first probe() or spawn().
  */
 import type { Backend } from '@forkexec/core';
-import { createPosixBackend } from './posix/posix-backend.js';
+import { createLinuxBackend } from './linux/linux-backend.js';
 import { createWin32Backend, type Win32BackendOptions } from './win32/index.js';
 
 /** Options from the config file's `backendOptions`; only the Windows implementation takes any. */
@@ -12,7 +12,7 @@ export type NtdllBackendOptions = Win32BackendOptions;
 
 /** A backend for this platform (core calls it with the config file's `backendOptions`). */
 export function createBackend(options: NtdllBackendOptions = {}): Backend {
-  return process.platform === 'win32' ? createWin32Backend(options) : createPosixBackend();
+  return process.platform === 'win32' ? createWin32Backend(options) : createLinuxBackend();
 }
 
 export const backend: Backend = createBackend();
@@ -20,5 +20,5 @@ export const backend: Backend = createBackend();
 export { createWin32Backend, type ProcessCreator, type Win32BackendOptions } from './win32/index.js';
 /** Windows building blocks shared with @forkexec/helper-exe's Windows helper (internal to forkexec). */
 export * as win32Internals from './win32/index.js';
-export { watchExit, type WatchedChild } from './posix/watch-exit.js';
-export { parentEnviron } from './posix/parent-environ.js';
+export { watchChildPid, type WatchedChild } from './linux/watch-child-pid.js';
+export { parentEnviron } from './linux/parent-environ.js';

@@ -1,5 +1,5 @@
 import type { Frontend } from '../model.js';
-import { cFrontend } from '../c/index.js';
+import { cFrontend } from './c/index.js';
 import { jsFrontend } from './js/index.js';
 
 /** The language frontends, picked by file ending. The JS/TS and C frontends register here. */

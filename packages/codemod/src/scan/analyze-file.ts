@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { scanTree } from '../c/index.js';
-import { type FunctionSummary, mentionsForkOrExec, summarizeFunctions } from '../c/classify.js';
-import { parseC } from '../c/parser.js';
+import { scanTree } from '../frontends/c/index.js';
+import { type FunctionSummary, mentionsForkOrExec, summarizeFunctions } from '../frontends/c/classify.js';
+import { parseC } from '../frontends/c/parser.js';
 import type { ForkSite } from '../model.js';
 
 /** What the census keeps of one file; plain data, so it crosses worker threads. */

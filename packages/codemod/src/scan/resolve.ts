@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { execThroughHelper, type FunctionIndex, indexFunctions } from '../c/classify.js';
+import { execThroughHelper, type FunctionIndex, indexFunctions } from '../frontends/c/classify.js';
 import type { FileResult } from './analyze-file.js';
 import { summarizeFile } from './analyze-file.js';
 

@@ -2,5 +2,5 @@ export { runConformanceSuite, type ConformanceOptions } from './conformance.js';
 export { buildProbe, probePath, publicProbeCopy } from './probe.js';
 export { tasksOfUser } from './proc.js';
 export { formatReport, runReliabilitySuite, type ReliabilityOptions } from './reliability.js';
-export { wineVersion } from './reliability-win32.js';
+export { wineVersion } from './win32-parent-handles.js';
 export { checkChildPathSearch } from './path-search.js';

@@ -3,7 +3,7 @@
  * /proc on Linux; open handles and child processes through koffi on Windows.
  */
 import * as proc from './proc.js';
-import { childPids, openHandles, win32Unavailable } from './reliability-win32.js';
+import { childPids, openHandles, win32Unavailable } from './win32-parent-handles.js';
 
 export type Footprint = proc.Footprint;
 

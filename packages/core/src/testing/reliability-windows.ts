@@ -12,7 +12,7 @@ import { forkBeforeExec } from '../fork-before-exec.js';
 import type { Options, Result } from '../options.js';
 import { churnFiles, killedMidOutput, MiB, outcome, type ReliabilityContext } from './reliability-context.js';
 import { footprint, footprintUnavailable, settledDifference } from './reliability-footprint.js';
-import { closeHandle, handleOfFd, inheritableCopy, win32Unavailable } from './reliability-win32.js';
+import { closeHandle, handleOfFd, inheritableCopy, win32Unavailable } from './win32-parent-handles.js';
 import { windowsModelCases } from './reliability-windows-model.js';
 
 /** The signals that end a Windows process (TerminateProcess), as libuv and the ntdll backend take them. */

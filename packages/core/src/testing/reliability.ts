@@ -14,7 +14,7 @@ import { loadCases } from './reliability-load.js';
 import { modelCases } from './reliability-model.js';
 import { printReportAtEnd, setReportOrigin, tallyFor } from './reliability-report.js';
 import { windowsCases } from './reliability-windows.js';
-import { wineVersion } from './reliability-win32.js';
+import { wineVersion } from './win32-parent-handles.js';
 
 export type { ReliabilityOptions };
 export { formatReport } from './reliability-report.js';

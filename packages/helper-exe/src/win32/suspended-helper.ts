@@ -11,7 +11,7 @@ import { createSuspendedHelper, duplicateInto } from './suspended-process.js';
 import { parseReply, REPLY_SIZE } from './wire.js';
 
 type Win32Api = win32Internals.Win32Api;
-const { watchExit, TERMINATED_EXIT_STATUS } = win32Internals;
+const { watchProcessHandle, TERMINATED_EXIT_STATUS } = win32Internals;
 
 export class SuspendedHelper {
   readonly pid: number;
@@ -100,7 +100,7 @@ export class SuspendedHelper {
 
   /** Calls `onExit` once the helper has ended; the process handle is closed after it returns. */
   watch(onExit: () => void): void {
-    watchExit(this.#api, this.process, () => {
+    watchProcessHandle(this.#api, this.process, () => {
       try {
         onExit();
       } finally {

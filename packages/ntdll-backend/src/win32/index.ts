@@ -10,7 +10,7 @@ export type { ProcessCreator } from './create-process.js';
 export { buildCommandLine } from './command-line.js';
 export { createProcess, type CreatedProcess, type ProcessSpec } from './create-process.js';
 export { environmentBlock } from './environment-block.js';
-export { watchExit } from './exit-watcher.js';
+export { watchProcessHandle } from './watch-process-handle.js';
 export { findProgram } from './find-program.js';
 export { CURRENT_PROCESS, isValidHandle, loadWin32Api, type Win32Api } from './ntdll-api.js';
 export { exitCodeOf, fileKind, terminatingSignal, TERMINATED_EXIT_STATUS } from './spawn-child.js';

@@ -3,7 +3,7 @@ import { InvalidArgumentError, SpawnError, type Action, type ExitStatus, type Sp
 import { buildCommandLine } from './command-line.js';
 import { createProcess, type ProcessCreator } from './create-process.js';
 import { environmentBlock } from './environment-block.js';
-import { watchExit } from './exit-watcher.js';
+import { watchProcessHandle } from './watch-process-handle.js';
 import { findProgram, type FileKind } from './find-program.js';
 import type { Win32Api } from './ntdll-api.js';
 import type { ProcessBasicInformation } from './ntdll-structs.js';
@@ -68,7 +68,7 @@ export function spawnWin32(api: Win32Api, request: SpawnRequest, creator: Proces
   let killedBy: NodeJS.Signals | undefined;
   const exited = new Promise<ExitStatus>((resolve, reject) => {
     try {
-      watchExit(api, handle, () => {
+      watchProcessHandle(api, handle, () => {
         ended = true;
         const exitCode = exitCodeOf(api, handle);
         api.NtClose(handle);

@@ -2,7 +2,7 @@
 // attached to the first byte (fds that name the same open files as the ones sent).
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { fdPassing } from '../src/fd-passing.js';
+import { fdPassing } from '../../src/linux/fd-passing.js';
 
 interface Koffi {
   load(path: string): { func(prototype: string): (...args: unknown[]) => unknown };

@@ -7,7 +7,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { errnoName } from '@forkexec/core';
-import { packageDir } from './locate-helper.js';
+import { packageDir } from '../locate-helper.js';
 import { MAX_PASSED_FDS } from './wire.js';
 
 /** The part of koffi's API used here, typed locally so that type-checking does not load koffi. */

@@ -1,5 +1,5 @@
 import type { Node, Tree } from 'web-tree-sitter';
-import type { ForkSite } from '../model.js';
+import type { ForkSite } from '../../model.js';
 import { type ForkValue, type Path, statementOf, walkFrom } from './child-path.js';
 import { EXEC_CALLS, FORK_CALLS, operationOf } from './operations.js';
 import { calleeName, callsUnder, enclosingFunction, functionName, same, unparen } from './syntax.js';

@@ -1,5 +1,5 @@
 /**
- * The one Reaper of this process: the backend's own children and those handed to watchExit share
+ * The one Reaper of this process: the backend's own children and those handed to watchChildPid share
  * it, so there is one SIGCHLD listener and one timer however many children are pending.
  */
 import { loadLibc, WNOHANG } from './libc.js';

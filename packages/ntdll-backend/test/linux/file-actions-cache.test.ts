@@ -1,6 +1,6 @@
-import { FileActionsCache } from '../../src/posix/file-actions-cache.js';
-import { loadLibc, type Libc } from '../../src/posix/libc.js';
-import type { FileOp } from '../../src/posix/spawn-plan.js';
+import { FileActionsCache } from '../../src/linux/file-actions-cache.js';
+import { loadLibc, type Libc } from '../../src/linux/libc.js';
+import type { FileOp } from '../../src/linux/spawn-plan.js';
 
 // Real glibc file action lists; only file_actions_destroy is counted (and still called).
 function countingLibc(): { libc: Libc; destroyed: Buffer[] } {

@@ -1,5 +1,5 @@
 // The wire format on its own: what the helper decodes is checked end to end in the other tests.
-import { encodeRequest, FRAME_SIZE, MalformedReplyError, PROTOCOL_VERSION, REPLY_MAGIC, REQUEST_MAGIC, ReplyReader } from '../src/wire.js';
+import { encodeRequest, FRAME_SIZE, MalformedReplyError, PROTOCOL_VERSION, REPLY_MAGIC, REQUEST_MAGIC, ReplyReader } from '../../src/linux/wire.js';
 
 const body = (env: Record<string, string>) => encodeRequest({ file: '/bin/true', cwd: '/', argv: ['true'], env, actions: [] }, [], 0).body;
 

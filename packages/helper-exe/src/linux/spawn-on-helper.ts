@@ -13,7 +13,7 @@ import {
 import { closeHelperEnds, closePlan, parentStream, planFds, type FdPlan } from './fd-plan.js';
 import { FdPassingError, peerGone, type FdPassing } from './fd-passing.js';
 import type { HelperProcess, Outcome } from './helper-process.js';
-import type { HelperPool } from './pool.js';
+import type { LinuxHelperPool } from './helper-pool.js';
 import { encodedEnviron, requestEnv } from './request-env.js';
 import { CWD_FAILED, encodeRequest, EXEC_FAILED, REQUEST_REFUSED, type Program } from './wire.js';
 
@@ -33,7 +33,7 @@ function parentCwd(): string {
  * a helper that died since it was taken needs no error of its own: its outcome tells (it died
  * before the exec).
  */
-function handOver(pool: HelperPool, helper: HelperProcess, program: Program, plan: FdPlan, native: FdPassing, request: SpawnRequest): SpawnError | undefined {
+function handOver(pool: LinuxHelperPool, helper: HelperProcess, program: Program, plan: FdPlan, native: FdPassing, request: SpawnRequest): SpawnError | undefined {
   try {
     pool.inUse(helper);
     helper.send(encodeRequest(program, plan.setup, plan.passed.length), plan.passed, native);
@@ -102,7 +102,7 @@ function canRun(backend: Backend, request: SpawnRequest): boolean {
  * spawn by `overflow` (the starter) and a round trip more than that backend running the program
  * itself: so it does, when it can (the pool grows meanwhile).
  */
-export function spawnOnHelper(pool: HelperPool, request: SpawnRequest, native: FdPassing, overflow?: Backend): SpawnedChild {
+export function spawnOnHelper(pool: LinuxHelperPool, request: SpawnRequest, native: FdPassing, overflow?: Backend): SpawnedChild {
   if (overflow && !pool.hasWarm && canRun(overflow, request)) {
     pool.overflowed();
     return overflow.spawn(request);

@@ -9,7 +9,7 @@ import { constants as osConstants } from 'node:os';
 import type { Backend } from '@forkexec/core';
 import { peerGone, type FdPassing } from './fd-passing.js';
 import { HelperProcess } from './helper-process.js';
-import type { HelperFactory, WarmPool } from './warm-pool.js';
+import type { HelperFactory, WarmPool } from '../warm-pool.js';
 import { Zygote, type WatchChild } from './zygote.js';
 
 export interface LinuxHelperSettings {

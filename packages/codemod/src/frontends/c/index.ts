@@ -1,4 +1,4 @@
-import type { ForkSite, Frontend, TransformResult } from '../model.js';
+import type { ForkSite, Frontend, TransformResult } from '../../model.js';
 import type { Tree } from 'web-tree-sitter';
 import { analyzeTree, type FileAnalysis, type FunctionIndex, type SiteAnalysis } from './classify.js';
 import { parseC } from './parser.js';

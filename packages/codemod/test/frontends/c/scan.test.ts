@@ -2,12 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { InvalidArgumentError } from '@forkexec/core';
-import { formatReport, runScan } from '../../src/scan/index.js';
+import { formatReport, runScan } from '../../../src/scan/index.js';
 import { FIXTURES } from './fixture-harness.js';
 import { generateTree } from './generate-tree.mjs';
 
 // The census over a generated tree of C projects: every site found once, in the right class, with helpers in
-// other files followed. Its speed is measured by test/c/bench-scan.mjs, not asserted here.
+// other files followed. Its speed is measured by test/frontends/c/bench-scan.mjs, not asserted here.
 
 let dir: string;
 beforeAll(() => {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { forkBeforeExec, type SpawnRequest } from '@forkexec/core';
 import { probePath } from '@forkexec/core/testing';
 import { backend } from '../../src/index.js';
-import { loadLibc } from '../../src/posix/libc.js';
+import { loadLibc } from '../../src/linux/libc.js';
 
 const request = (args: string[], stdio: SpawnRequest['stdio'] = ['ignore', 'ignore', 'ignore']): SpawnRequest => ({
   file: probePath(), argv: ['fxprobe', ...args], env: {}, actions: [], stdio, command: `fxprobe ${args.join(' ')}`,

@@ -1,5 +1,5 @@
-import { cFrontend, scanC, transformC } from '../../src/c/index.js';
-import { frontendFor } from '../../src/frontends/index.js';
+import { cFrontend, scanC, transformC } from '../../../src/frontends/c/index.js';
+import { frontendFor } from '../../../src/frontends/index.js';
 
 // The C frontend through the shared Frontend interface, on shapes too small to deserve a runnable fixture.
 

@@ -28,7 +28,7 @@ function fired(api: Win32Api, id: number): void {
  * Calls `onExit` on the main thread once `process` has ended. The wait runs on the Windows thread
  * pool (RegisterWaitForSingleObject, as libuv does); koffi relays the callback to the event loop.
  */
-export function watchExit(api: Win32Api, process: bigint, onExit: () => void): void {
+export function watchProcessHandle(api: Win32Api, process: bigint, onExit: () => void): void {
   callback ??= api.koffi.register((context: number | bigint) => fired(api, Number(context)), api.koffi.pointer('FX_WaitOrTimerCallback'));
   const id = nextId++;
   const wait: [bigint | null] = [null];

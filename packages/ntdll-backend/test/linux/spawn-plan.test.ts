@@ -1,7 +1,7 @@
 import { constants as fsConstants } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import type { Action, SpawnRequest } from '@forkexec/core';
-import { planSpawn, readsParentFds, type FileOp, type StdioSource } from '../../src/posix/spawn-plan.js';
+import { planSpawn, readsParentFds, type FileOp, type StdioSource } from '../../src/linux/spawn-plan.js';
 
 const request = (actions: Action[]): SpawnRequest => ({
   file: '/bin/true', argv: ['true'], env: {}, actions, stdio: ['ignore', 'pipe', 'pipe'], command: 'true',

@@ -15,8 +15,8 @@ export type WatchedChild = Pick<SpawnedChild, 'exited' | 'kill'> & { pid: number
  * Throws when libc cannot be bound (koffi missing). The child may have exited already: its zombie
  * waits for us, and is checked for at once (its SIGCHLD may have come before this call).
  */
-export function watchExit(pid: number): WatchedChild {
-  if (!Number.isInteger(pid) || pid <= 0) throw new RangeError(`watchExit: pid must be a positive integer, got ${pid}`);
+export function watchChildPid(pid: number): WatchedChild {
+  if (!Number.isInteger(pid) || pid <= 0) throw new RangeError(`watchChildPid: pid must be a positive integer, got ${pid}`);
   const children = sharedReaper();
   children.listen();
   const exited = children.watch(pid); // checks this pid at once, too

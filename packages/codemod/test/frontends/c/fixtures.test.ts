@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { probePath } from '@forkexec/core/testing';
-import { transformC } from '../../src/c/index.js';
-import type { ForkSite } from '../../src/model.js';
+import { transformC } from '../../../src/frontends/c/index.js';
+import type { ForkSite } from '../../../src/model.js';
 import { compile, fixtureNames, NATIVE, readFixture, runIn, tempDir, UPDATE, writeFixture } from './fixture-harness.js';
 
 // Every shape of fork-sites.md as a fixture: how it is classified, what the rewrite makes of it, and, for the

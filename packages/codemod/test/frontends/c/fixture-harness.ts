@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 /** The C fixtures: test/fixtures/c/<shape>/input.c, with output.c when the shape converts and sites.json. */
-export const FIXTURES = path.resolve(__dirname, '../fixtures/c');
-export const NATIVE = path.resolve(__dirname, '../../../helper-exe/native');
+export const FIXTURES = path.resolve(__dirname, '../../fixtures/c');
+/** The C fork_before_exec runtime that rewritten C calls (forkexec.h), as @forkexec/helper-exe ships it. */
+export const NATIVE = path.join(path.dirname(require.resolve('@forkexec/helper-exe/package.json')), 'native');
 
 export function fixtureNames(): string[] {
   return readdirSync(FIXTURES).filter((name) => existsSync(path.join(FIXTURES, name, 'input.c'))).sort();

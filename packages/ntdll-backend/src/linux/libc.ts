@@ -1,5 +1,5 @@
 /**
- * The libc functions the posix backend calls, bound through koffi on first use: importing this
+ * The libc functions the Linux backend calls, bound through koffi on first use: importing this
  * module loads nothing. glibc's opaque structs live in Buffers sized above their real size.
  */
 import { createRequire } from 'node:module';

@@ -7,8 +7,8 @@ import path from 'node:path';
 import type { SpawnRequest } from '@forkexec/core';
 import { probePath } from '@forkexec/core/testing';
 import { backend } from '../../src/index.js';
-import { hostProcess } from '../../src/posix/host-process.js';
-import { waitingCalls } from '../../src/posix/thread-pool-lane.js';
+import { hostProcess } from '../../src/linux/host-process.js';
+import { waitingCalls } from '../../src/linux/thread-pool-lane.js';
 
 const request = (args: string[], extra: Partial<SpawnRequest> = {}): SpawnRequest => ({
   file: probePath(), argv: ['fxprobe', ...args], env: {}, actions: [], stdio: ['ignore', 'ignore', 'ignore'], command: `fxprobe ${args.join(' ')}`, ...extra,

@@ -1,6 +1,6 @@
 /**
  * The Linux pool of warm helpers: WarmPool's policy (warm-pool.ts) over helpers started by the
- * starter backend or forked by a zygote (linux-helper-factory.ts). A spawn takes a helper (a warm
+ * starter backend or forked by a zygote (helper-factory.ts). A spawn takes a helper (a warm
  * one when there is one, otherwise one started on the spot: the request simply waits in the socket
  * until the helper reads it), and the pool refills in the background. Warm helpers and the zygote
  * are retired when the process changes its credentials.
@@ -8,12 +8,12 @@
 import { CredentialsWatch } from './credentials.js';
 import type { FdPassing } from './fd-passing.js';
 import type { HelperProcess } from './helper-process.js';
-import { LinuxHelperFactory, type LinuxHelperSettings } from './linux-helper-factory.js';
-import { WarmPool, type WarmPoolSettings } from './warm-pool.js';
+import { LinuxHelperFactory, type LinuxHelperSettings } from './helper-factory.js';
+import { WarmPool, type WarmPoolSettings } from '../warm-pool.js';
 
 export interface PoolSettings extends WarmPoolSettings, LinuxHelperSettings {}
 
-export class HelperPool {
+export class LinuxHelperPool {
   /** Counters for tests and the benchmark: helpers forked by a zygote, zygotes started. */
   readonly stats = { warmTaken: 0, coldStarted: 0, overflowed: 0, retired: 0, replaced: 0, forked: 0, zygotes: 0 };
   readonly #pool: WarmPool<HelperProcess>;

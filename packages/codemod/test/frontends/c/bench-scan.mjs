@@ -1,10 +1,10 @@
-// Census speed on a generated tree (run after the build): node packages/codemod/test/c/bench-scan.mjs [files]
+// Census speed on a generated tree (run after the build): node packages/codemod/test/frontends/c/bench-scan.mjs [files]
 // Prints the time for one thread and for one worker per core, and the ratio. Timings are reported, never asserted.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import path from 'node:path';
-import { runScan } from '../../dist/index.js';
+import { runScan } from '../../../dist/index.js';
 import { generateTree } from './generate-tree.mjs';
 
 const files = Number(process.argv[2] ?? 30000);

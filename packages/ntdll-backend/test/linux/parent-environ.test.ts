@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 
-// The child of a spawn without env options gets libc's `environ` as it is at the call (posix-backend's
+// The child of a spawn without env options gets libc's `environ` as it is at the call (linux-backend's
 // 'parent' env). Jest replaces process.env with a proxy, which takes the other path: so this runs in
 // a plain Node process, on the built packages, started on and off the event loop.
 const core = path.resolve(__dirname, '../../../core/dist/index.js');

@@ -17,7 +17,7 @@ import { closeAfterSpawn, closeStdio, openStdio, stdioStreams } from './stdio.js
  * What posix_spawn expresses exactly. umask, sigignore, setuid, setgid, setgroups, setrlimit
  * and nice have no posix_spawn equivalent: core refuses them and names the backends that can.
  */
-export const POSIX_ACTIONS: readonly ActionOp[] = ['dup2', 'close', 'open', 'chdir', 'setsid', 'setpgid', 'sigdefault', 'sigmask', 'closefrom'];
+export const LINUX_ACTIONS: readonly ActionOp[] = ['dup2', 'close', 'open', 'chdir', 'setsid', 'setpgid', 'sigdefault', 'sigmask', 'closefrom'];
 
 function parentFds(): number[] {
   return readdirSync('/proc/self/fd').map(Number);
@@ -96,10 +96,10 @@ function probe(): ProbeResult {
   }
 }
 
-export function createPosixBackend(): Backend {
+export function createLinuxBackend(): Backend {
   return {
     name: 'ntdll',
-    capabilities: { platforms: ['linux'], actions: [...POSIX_ACTIONS], pidBeforeExec: false, flatCost: true, deferredPid: true, exactExec: true, searchesPath: true },
+    capabilities: { platforms: ['linux'], actions: [...LINUX_ACTIONS], pidBeforeExec: false, flatCost: true, deferredPid: true, exactExec: true, searchesPath: true },
     probe,
     spawn,
   };

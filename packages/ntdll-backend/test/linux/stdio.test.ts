@@ -1,8 +1,8 @@
 // Stdio set-up on real fds: copies for sources the other slots would overwrite, nothing left open.
 import { fstatSync, readdirSync } from 'node:fs';
 import type { SpawnRequest } from '@forkexec/core';
-import { loadLibc } from '../../src/posix/libc.js';
-import { closeStdio, openStdio } from '../../src/posix/stdio.js';
+import { loadLibc } from '../../src/linux/libc.js';
+import { closeStdio, openStdio } from '../../src/linux/stdio.js';
 
 const request = (stdio: SpawnRequest['stdio']): SpawnRequest => ({ file: '/bin/true', argv: ['true'], env: {}, actions: [], stdio, command: 'true' });
 const sameFile = (a: number, b: number) => {
