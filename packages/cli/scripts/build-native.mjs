@@ -15,16 +15,33 @@ if (process.platform === 'win32') {
 }
 
 function compile(source, output, flags) {
-  execFileSync(cc, ['-std=c99', '-O2', '-Wall', '-Wextra', '-Werror', ...flags, '-o', path.join(out, output), path.join(root, 'native', source)], {
-    stdio: ['ignore', 'inherit', 'pipe'],
-  });
+  execFileSync(
+    cc,
+    [
+      '-std=c99',
+      '-O2',
+      '-Wall',
+      '-Wextra',
+      '-Werror',
+      ...flags,
+      '-o',
+      path.join(out, output),
+      path.join(root, 'native', source),
+    ],
+    {
+      stdio: ['ignore', 'inherit', 'pipe'],
+    },
+  );
 }
 
 mkdirSync(out, { recursive: true });
 try {
   compile('spawn-floor.c', 'spawn-floor', []);
 } catch (error) {
-  const reason = error.code === 'ENOENT' ? `no C compiler (${cc}) found; install one (apt-get install gcc) or set CC` : String(error.stderr || error.message);
+  const reason =
+    error.code === 'ENOENT'
+      ? `no C compiler (${cc}) found; install one (apt-get install gcc) or set CC`
+      : String(error.stderr || error.message);
   console.warn(`build-native: WARNING: the bench's C programs were not built: ${reason}`);
   process.exit(0);
 }

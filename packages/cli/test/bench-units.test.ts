@@ -50,7 +50,10 @@ describe('summarize', () => {
 describe('terminalProgress', () => {
   const stream = (isTTY: boolean) => {
     const written: string[] = [];
-    return { written, stream: { isTTY, columns: 40, write: (text: string) => written.push(text) } as unknown as NodeJS.WriteStream };
+    return {
+      written,
+      stream: { isTTY, columns: 40, write: (text: string) => written.push(text) } as unknown as NodeJS.WriteStream,
+    };
   };
 
   test('repaints one line on a terminal and clears it at the end', () => {
@@ -75,23 +78,49 @@ describe('checkTargets', () => {
   const row = (method: string, rssBytes: number, median: number, extra: Partial<ResultRow> = {}): ResultRow => {
     const s = { median, p99: median, mean: median, min: median, max: median };
     return {
-      method, rssBytes, parentRssBytes: rssBytes, samples: 1, latencyMs: s, syncMs: { ...s, median: median / 10 }, pidMs: { ...s, median: median / 10 },
-      busyMs: s, lagMs: s, spawnsPerSecond: 1, speedupVsChildProcess: 60 / median, vsFloor: median, ...extra,
+      method,
+      rssBytes,
+      parentRssBytes: rssBytes,
+      samples: 1,
+      latencyMs: s,
+      syncMs: { ...s, median: median / 10 },
+      pidMs: { ...s, median: median / 10 },
+      busyMs: s,
+      lagMs: s,
+      spawnsPerSecond: 1,
+      speedupVsChildProcess: 60 / median,
+      vsFloor: median,
+      ...extra,
     };
   };
 
   test('checks the issue goals of the methods that were measured', () => {
-    const results = [row('child_process', GiB, 60), row('ntdll', 50 * 2 ** 20, 1.2), row('ntdll', GiB, 2, { vsFloor: 2 })];
+    const results = [
+      row('child_process', GiB, 60),
+      row('ntdll', 50 * 2 ** 20, 1.2),
+      row('ntdll', GiB, 2, { vsFloor: 2 }),
+    ];
     const checks = checkTargets({ results } as BenchReport);
     expect(checks).toEqual([
-      { goal: 'ntdll within 1.5x of the C posix_spawn floor at every size', measured: '1.20x at 50 MiB, 2.00x at 1 GiB', met: false },
+      {
+        goal: 'ntdll within 1.5x of the C posix_spawn floor at every size',
+        measured: '1.20x at 50 MiB, 2.00x at 1 GiB',
+        met: false,
+      },
       { goal: 'ntdll at least 40x faster than child_process at 1 GiB', measured: '30x at 1 GiB', met: false },
-      { goal: 'ntdll blocks the event loop under 0.5 ms per spawn (sync) at every size', measured: '0.120 ms at 50 MiB, 0.200 ms at 1 GiB', met: true },
+      {
+        goal: 'ntdll blocks the event loop under 0.5 ms per spawn (sync) at every size',
+        measured: '0.120 ms at 50 MiB, 0.200 ms at 1 GiB',
+        met: true,
+      },
     ]);
   });
 
   test('helper-exe is compared with ntdll at the same size', () => {
-    const results = [row('ntdll', GiB, 1), row('helper-exe', GiB, 1.4, { pidMs: { median: 0.05, p99: 0.05, mean: 0.05, min: 0.05, max: 0.05 } })];
+    const results = [
+      row('ntdll', GiB, 1),
+      row('helper-exe', GiB, 1.4, { pidMs: { median: 0.05, p99: 0.05, mean: 0.05, min: 0.05, max: 0.05 } }),
+    ];
     const checks = checkTargets({ results } as BenchReport).filter((c) => c.goal.startsWith('helper-exe'));
     expect(checks).toEqual([
       { goal: 'helper-exe time to pid under 0.1 ms', measured: '0.050 ms at 1 GiB', met: true },
@@ -105,32 +134,69 @@ describe('measureSize', () => {
   const recorder = (log: string[], name: string, forks: boolean, failAt?: number): Method => {
     let calls = 0;
     return {
-      name, kind: 'backend', version: null, forks,
-      async prepare() { log.push(`prepare ${name}`); },
+      name,
+      kind: 'backend',
+      version: null,
+      forks,
+      async prepare() {
+        log.push(`prepare ${name}`);
+      },
       async sample() {
         log.push(`sample ${name}`);
         if (++calls === failAt) throw new Error(`${name} broke\nsecond line`);
         return { totalMs: 1, syncMs: 0.1, pidMs: 0.1, busyMs: 0.1, lagMs: 0 };
       },
-      async throughput() { log.push(`throughput ${name}`); return { completed: 10, elapsedMs: 5 }; },
+      async throughput() {
+        log.push(`throughput ${name}`);
+        return { completed: 10, elapsedMs: 5 };
+      },
     };
   };
 
   test('methods that fork run after the others and never alternate with them; rows come in that order', async () => {
     const log: string[] = [];
-    const methods = [recorder(log, 'child_process', true), recorder(log, 'floor', false), recorder(log, 'execa', true), recorder(log, 'ntdll', false)];
+    const methods = [
+      recorder(log, 'child_process', true),
+      recorder(log, 'floor', false),
+      recorder(log, 'execa', true),
+      recorder(log, 'ntdll', false),
+    ];
     const failures = new Map<string, string>();
-    const rows = await measureSize(methods, 1, { runs: 2, warmup: 1, inFlight: 4, throughputMs: 0 }, new LoopMonitor(), failures, () => {});
+    const rows = await measureSize(
+      methods,
+      1,
+      { runs: 2, warmup: 1, inFlight: 4, throughputMs: 0 },
+      new LoopMonitor(),
+      failures,
+      () => {},
+    );
     expect(log).toEqual([
-      'prepare floor', 'prepare ntdll',
-      'sample floor', 'sample ntdll', 'sample ntdll', 'sample floor', 'sample floor', 'sample ntdll',
-      'throughput floor', 'throughput ntdll',
-      'prepare child_process', 'prepare execa',
-      'sample child_process', 'sample execa', 'sample execa', 'sample child_process', 'sample child_process', 'sample execa',
-      'throughput child_process', 'throughput execa',
+      'prepare floor',
+      'prepare ntdll',
+      'sample floor',
+      'sample ntdll',
+      'sample ntdll',
+      'sample floor',
+      'sample floor',
+      'sample ntdll',
+      'throughput floor',
+      'throughput ntdll',
+      'prepare child_process',
+      'prepare execa',
+      'sample child_process',
+      'sample execa',
+      'sample execa',
+      'sample child_process',
+      'sample child_process',
+      'sample execa',
+      'throughput child_process',
+      'throughput execa',
     ]);
     expect(rows.map((r) => [r.method.name, r.samples.length, r.spawnsPerSecond])).toEqual([
-      ['floor', 2, 2000], ['ntdll', 2, 2000], ['child_process', 2, 2000], ['execa', 2, 2000],
+      ['floor', 2, 2000],
+      ['ntdll', 2, 2000],
+      ['child_process', 2, 2000],
+      ['execa', 2, 2000],
     ]);
     expect(failures.size).toBe(0);
   });
@@ -138,7 +204,14 @@ describe('measureSize', () => {
   test('a method that fails is dropped with the first line of its error', async () => {
     const log: string[] = [];
     const failures = new Map<string, string>();
-    const rows = await measureSize([recorder(log, 'a', false, 2), recorder(log, 'b', false)], 1, { runs: 3, warmup: 0, inFlight: 1, throughputMs: 0 }, new LoopMonitor(), failures, () => {});
+    const rows = await measureSize(
+      [recorder(log, 'a', false, 2), recorder(log, 'b', false)],
+      1,
+      { runs: 3, warmup: 0, inFlight: 1, throughputMs: 0 },
+      new LoopMonitor(),
+      failures,
+      () => {},
+    );
     expect(failures).toEqual(new Map([['a', 'a broke']]));
     expect(rows.find((r) => r.method.name === 'a')).toMatchObject({ error: 'a broke', spawnsPerSecond: null });
     expect(log.filter((l) => l.startsWith('throughput'))).toEqual(['throughput b']);

@@ -11,15 +11,29 @@ import { REPORT_SCHEMA, type BenchReport } from '../src/bench/report.js';
 // settings. These tests check what it produces, never how fast anything was.
 const bin = path.resolve(__dirname, '../bin/forkexec.js');
 const forkexec = (args: string[]) =>
-  promisify(execFile)(process.execPath, [bin, ...args], { env: { ...process.env, FORKEXEC_BACKEND: '' }, maxBuffer: 10_000_000 })
+  promisify(execFile)(process.execPath, [bin, ...args], {
+    env: { ...process.env, FORKEXEC_BACKEND: '' },
+    maxBuffer: 10_000_000,
+  })
     .then(({ stdout, stderr }) => ({ code: 0, stdout, stderr }))
-    .catch((error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }));
+    .catch((error: { code: number; stdout: string; stderr: string }) => ({
+      code: error.code,
+      stdout: error.stdout,
+      stderr: error.stderr,
+    }));
 
 const TINY = ['--rss', '1M', '--runs', '3', '--warmup', '1', '--duration', '30'];
 const STABLE = ['c-posix-spawn', 'child_process', 'node', 'execa', 'tinyexec', 'nano-spawn'];
 /** Table and results order: the methods that do not fork the parent first, each group in collection order. */
 const ROWS = ['c-posix-spawn', 'child_process', 'node', 'execa', 'tinyexec', 'nano-spawn'];
-const FORKS: Record<string, boolean> = { 'c-posix-spawn': false, child_process: true, node: true, execa: true, tinyexec: true, 'nano-spawn': true };
+const FORKS: Record<string, boolean> = {
+  'c-posix-spawn': false,
+  child_process: true,
+  node: true,
+  execa: true,
+  tinyexec: true,
+  'nano-spawn': true,
+};
 
 let dir: string;
 beforeAll(() => {
@@ -35,17 +49,33 @@ describe('forkexec bench on tiny settings', () => {
   const file = (name: string) => path.join(dir, name);
 
   beforeAll(async () => {
-    run = await forkexec(['bench', '--backends', STABLE.join(','), ...TINY, '--json', file('bench.json'), '--chart', file('chart.svg'), '--markdown', file('docs/performance.md')]);
+    run = await forkexec([
+      'bench',
+      '--backends',
+      STABLE.join(','),
+      ...TINY,
+      '--json',
+      file('bench.json'),
+      '--chart',
+      file('chart.svg'),
+      '--markdown',
+      file('docs/performance.md'),
+    ]);
     report = JSON.parse(readFileSync(file('bench.json'), 'utf8'));
   }, 120_000);
 
   test('exits 0 and prints one table row per method, with the machine', () => {
     expect(run.stderr).toBe(''); // no progress display when stderr is not a terminal
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/^forkexec bench — .+ \(\d+ CPUs\), \d+ GiB RAM, .*Node v\d+.*; load average [\d.]+ → [\d.]+$/m);
+    expect(run.stdout).toMatch(
+      /^forkexec bench — .+ \(\d+ CPUs\), \d+ GiB RAM, .*Node v\d+.*; load average [\d.]+ → [\d.]+$/m,
+    );
     expect(run.stdout).toMatch(/^parent RSS 1 MiB \(reached [\d.]+ MiB\)$/m);
-    expect(run.stdout).toMatch(/^method\s+forks\s+median ms\s+p99 ms\s+sync ms\s+busy ms\s+lag ms\s+pid ms\s+spawns\/s\s+vs child_process\s+vs C floor$/m);
-    for (const name of STABLE) expect(run.stdout).toMatch(new RegExp(`^${name}\\s+${FORKS[name] ? 'yes' : 'no'}\\s+[\\d.]+\\s+[\\d.]+\\s`, 'm'));
+    expect(run.stdout).toMatch(
+      /^method\s+forks\s+median ms\s+p99 ms\s+sync ms\s+busy ms\s+lag ms\s+pid ms\s+spawns\/s\s+vs child_process\s+vs C floor$/m,
+    );
+    for (const name of STABLE)
+      expect(run.stdout).toMatch(new RegExp(`^${name}\\s+${FORKS[name] ? 'yes' : 'no'}\\s+[\\d.]+\\s+[\\d.]+\\s`, 'm'));
     const order = ROWS.map((name) => run.stdout.search(new RegExp(`^${name}\\s`, 'm')));
     expect(order).toEqual([...order].sort((a, b) => a - b));
     expect(run.stdout).toMatch(/^child_process\s.*\sreference\s+[\d.]+x$/m);
@@ -56,8 +86,12 @@ describe('forkexec bench on tiny settings', () => {
     expect(validate(report) ? [] : validate.errors).toEqual([]);
     expect(report.settings).toMatchObject({ rssBytes: [2 ** 20], runs: 3, warmup: 1, inFlight: 64, throughputMs: 30 });
     // Options in the order the command defines them, as given.
-    expect(report.command).toBe(`forkexec bench ${['--backends', STABLE.join(','), ...TINY, '--json', file('bench.json'), '--chart', file('chart.svg'), '--markdown', file('docs/performance.md')].join(' ')}`);
-    expect(report.methods.map((m) => [m.name, m.status, m.forks])).toEqual(STABLE.map((name) => [name, 'measured', FORKS[name]]));
+    expect(report.command).toBe(
+      `forkexec bench ${['--backends', STABLE.join(','), ...TINY, '--json', file('bench.json'), '--chart', file('chart.svg'), '--markdown', file('docs/performance.md')].join(' ')}`,
+    );
+    expect(report.methods.map((m) => [m.name, m.status, m.forks])).toEqual(
+      STABLE.map((name) => [name, 'measured', FORKS[name]]),
+    );
     expect(report.results.map((r) => r.method)).toEqual(ROWS);
     for (const row of report.results) {
       expect(row.samples).toBe(3);
@@ -86,14 +120,22 @@ describe('forkexec bench on tiny settings', () => {
     expect(md).toMatch(/^Machine: .+ \(\d+ CPUs\), \d+ GiB RAM.*; 1-minute load average [\d.]+ at the start/m);
     expect(md).toContain('![median spawn-to-exit latency against parent RSS, log scale](../chart.svg)');
     expect(md).toContain('| method | forks | median ms | p99 ms |');
-    for (const name of STABLE) expect(md).toMatch(new RegExp(`^\\| ${name} \\| ${FORKS[name] ? 'yes' : 'no'} \\| [\\d.]+ \\|`, 'm'));
+    for (const name of STABLE)
+      expect(md).toMatch(new RegExp(`^\\| ${name} \\| ${FORKS[name] ? 'yes' : 'no'} \\| [\\d.]+ \\|`, 'm'));
     expect(md).toContain('the methods that do not fork alternate among themselves first');
   });
 });
 
 describe('forkexec bench options', () => {
   test('every backend is measured or named as skipped, with the reason', async () => {
-    const { stdout } = await forkexec(['bench', ...TINY, '--backends', 'ntdll,helper-exe', '--json', path.join(dir, 'backends.json')]);
+    const { stdout } = await forkexec([
+      'bench',
+      ...TINY,
+      '--backends',
+      'ntdll,helper-exe',
+      '--json',
+      path.join(dir, 'backends.json'),
+    ]);
     const report: BenchReport = JSON.parse(readFileSync(path.join(dir, 'backends.json'), 'utf8'));
     expect(report.methods.map((m) => m.name).sort()).toEqual(['helper-exe', 'ntdll']);
     for (const m of report.methods) {
@@ -105,14 +147,19 @@ describe('forkexec bench options', () => {
   test('an unknown method is a usage error that lists the known ones', async () => {
     const { code, stderr } = await forkexec(['bench', '--backends', 'node,nope']);
     expect(code).toBe(2);
-    expect(stderr).toMatch(/--backends: unknown "nope"; choose from c-posix-spawn, child_process, node, ntdll, helper-exe, execa, tinyexec, nano-spawn/);
+    expect(stderr).toMatch(
+      /--backends: unknown "nope"; choose from c-posix-spawn, child_process, node, ntdll, helper-exe, execa, tinyexec, nano-spawn/,
+    );
   });
 
   test.each([
     [['--rss', '12Q'], /--rss expects sizes such as 50M, 1G or 4G, got "12Q"/],
     [['--runs', '0'], /--runs expects an integer >= 1, got "0"/],
     [['--chart', 'chart.png'], /--chart writes SVG/],
-    [['--rss', '64T'], /--rss 64 TiB needs about 128 TiB of memory \(the parent and the C floor each hold the ballast\), and [\d.]+ GiB is available; choose smaller sizes/],
+    [
+      ['--rss', '64T'],
+      /--rss 64 TiB needs about 128 TiB of memory \(the parent and the C floor each hold the ballast\), and [\d.]+ GiB is available; choose smaller sizes/,
+    ],
   ])('bad option %j exits 2 with a message', async (args, message) => {
     const { code, stderr } = await forkexec(['bench', ...args]);
     expect(code).toBe(2);

@@ -7,9 +7,16 @@ import { promisify } from 'node:util';
 // The CLI as users run it: the built bin (the root `npm test` builds before Jest).
 const bin = path.resolve(__dirname, '../bin/forkexec.js');
 const forkexec = (args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) =>
-  promisify(execFile)(process.execPath, [bin, ...args], { env: { ...process.env, FORKEXEC_BACKEND: '', ...options.env }, cwd: options.cwd })
+  promisify(execFile)(process.execPath, [bin, ...args], {
+    env: { ...process.env, FORKEXEC_BACKEND: '', ...options.env },
+    cwd: options.cwd,
+  })
     .then(({ stdout, stderr }) => ({ code: 0, stdout, stderr }))
-    .catch((error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }));
+    .catch((error: { code: number; stdout: string; stderr: string }) => ({
+      code: error.code,
+      stdout: error.stdout,
+      stderr: error.stderr,
+    }));
 
 describe('forkexec run', () => {
   test('exits with the program exit code', async () => {
@@ -17,7 +24,9 @@ describe('forkexec run', () => {
   });
 
   test('passes stdio through, with the chosen backend', async () => {
-    const { code, stdout } = await forkexec(['run', '--backend', 'node', '--', 'sh', '-c', 'echo "hello $WHO"'], { env: { WHO: 'there' } });
+    const { code, stdout } = await forkexec(['run', '--backend', 'node', '--', 'sh', '-c', 'echo "hello $WHO"'], {
+      env: { WHO: 'there' },
+    });
     expect(code).toBe(0);
     expect(stdout).toBe('hello there\n');
   });
@@ -66,7 +75,10 @@ describe('forkexec doctor', () => {
       const { stdout } = await forkexec(['doctor', '--json'], { cwd: dir });
       const report = JSON.parse(stdout);
       expect(report).toMatchObject({ chosen: 'node', source: path.join(dir, '.forkexecrc') });
-      expect(report.backends.find((b: { name: string }) => b.name === 'node')).toMatchObject({ ok: true, capabilities: { actions: expect.arrayContaining(['dup2']) } });
+      expect(report.backends.find((b: { name: string }) => b.name === 'node')).toMatchObject({
+        ok: true,
+        capabilities: { actions: expect.arrayContaining(['dup2']) },
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -11,7 +11,11 @@ const bin = path.resolve(__dirname, '../bin/forkexec.js');
 const forkexec = (args: string[]) =>
   promisify(execFile)(process.execPath, [bin, ...args], { maxBuffer: 64 * 1024 * 1024 })
     .then(({ stdout, stderr }) => ({ code: 0, stdout, stderr }))
-    .catch((error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }));
+    .catch((error: { code: number; stdout: string; stderr: string }) => ({
+      code: error.code,
+      stdout: error.stdout,
+      stderr: error.stderr,
+    }));
 
 let dir: string;
 let expected: ReturnType<typeof generateTree>;
@@ -28,16 +32,28 @@ test('--json on two workers: every site, classified, with file:line, function, o
   const report = JSON.parse(stdout);
   expect(report.files).toBe(expected.files);
   expect(report.sites).toHaveLength(expected.sites);
-  expect(Object.fromEntries(report.classes.map((c: { class: string; sites: number }) => [c.class, c.sites]))).toEqual(expected.classes);
+  expect(Object.fromEntries(report.classes.map((c: { class: string; sites: number }) => [c.class, c.sites]))).toEqual(
+    expected.classes,
+  );
   expect(report.convertible).toBe(expected.convertible);
   const site = report.sites.find((s: { class: string }) => s.class === 'exec-via-helper');
-  expect(site).toMatchObject({ file: expect.stringMatching(/\.[ch]$/), line: expect.any(Number), function: expect.any(String), operations: expect.any(Array), reason: expect.stringMatching(/execs through/) });
+  expect(site).toMatchObject({
+    file: expect.stringMatching(/\.[ch]$/),
+    line: expect.any(Number),
+    function: expect.any(String),
+    operations: expect.any(Array),
+    reason: expect.stringMatching(/execs through/),
+  });
 });
 
 test('the tables: per project, per class, ranked operations', async () => {
   const { code, stdout } = await forkexec(['scan', dir]);
   expect(code).toBe(0);
-  expect(stdout).toMatch(new RegExp(`^forkexec scan: ${expected.files} files .* ${expected.sites} fork sites, ${expected.convertible} convertible`));
+  expect(stdout).toMatch(
+    new RegExp(
+      `^forkexec scan: ${expected.files} files .* ${expected.sites} fork sites, ${expected.convertible} convertible`,
+    ),
+  );
   expect(stdout).toMatch(/^proj1\s+202\s+\d+/m);
   expect(stdout).toMatch(/^fork\+exec\s+\d+\s+\d+%$/m);
   expect(stdout).toMatch(/^child operation \(sites that exec\)/m);

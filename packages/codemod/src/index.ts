@@ -4,8 +4,23 @@
  */
 export type { ForkSite, Frontend, SiteClass, TransformResult } from './model.js';
 export { FRONTENDS, frontendFor } from './frontends/index.js';
-export { createJsFrontend, jsFrontend, JS_EXTENSIONS, POSIX_MODULE, SourceSyntaxError, type JsFrontend, type JsOptions } from './frontends/js/index.js';
-export { formatSummary, runCodemod, type FileReport, type FileStatus, type RunOptions, type RunReport } from './runner.js';
+export {
+  createJsFrontend,
+  jsFrontend,
+  JS_EXTENSIONS,
+  POSIX_MODULE,
+  SourceSyntaxError,
+  type JsFrontend,
+  type JsOptions,
+} from './frontends/js/index.js';
+export {
+  formatSummary,
+  runCodemod,
+  type FileReport,
+  type FileStatus,
+  type RunOptions,
+  type RunReport,
+} from './runner.js';
 export { unifiedDiff } from './runner/diff.js';
 export { cFrontend, scanC, transformC } from './frontends/c/index.js';
 export { formatReport, runScan, type ScanOptions, type ScanReport } from './scan/index.js';

@@ -35,7 +35,8 @@ export interface ForkexecRollupPlugin {
   transform(this: TransformContext, code: string, id: string): { code: string; map: unknown } | null;
 }
 
-const defaultInclude = (id: string) => !id.startsWith('\0') && !id.includes('/node_modules/') && JS_EXTENSIONS.some((ext) => id.split('?')[0].endsWith(ext));
+const defaultInclude = (id: string) =>
+  !id.startsWith('\0') && !id.includes('/node_modules/') && JS_EXTENSIONS.some((ext) => id.split('?')[0].endsWith(ext));
 
 /** One line about a site left unconverted: `file:line:col class: reason`. */
 export function describeSite(site: ForkSite): string {
@@ -54,13 +55,18 @@ export default function forkexec(options: RollupPluginOptions = {}): ForkexecRol
       try {
         result = frontend.transform(code, file);
       } catch (error) {
-        if (error instanceof SourceSyntaxError) this.error({ message: error.message, id, loc: { file, line: error.line, column: error.column - 1 } });
+        if (error instanceof SourceSyntaxError)
+          this.error({ message: error.message, id, loc: { file, line: error.line, column: error.column - 1 } });
         throw error;
       }
       if (result.sites.length) options.onSites?.(result.sites, id);
       for (const site of result.sites) {
         if (site.converted) continue;
-        const warning = { message: `fork() not rewritten: ${describeSite(site)}`, id, loc: { file, line: site.line, column: site.column - 1 } };
+        const warning = {
+          message: `fork() not rewritten: ${describeSite(site)}`,
+          id,
+          loc: { file, line: site.line, column: site.column - 1 },
+        };
         if (options.failOnUnconverted) this.error(warning);
         this.warn(warning);
       }

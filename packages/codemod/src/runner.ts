@@ -35,7 +35,15 @@ export interface RunOptions {
 
 export interface RunReport {
   files: FileReport[];
-  totals: { files: number; converted: number; unchanged: number; skipped: number; errors: number; sitesConverted: number; sitesUnconverted: number };
+  totals: {
+    files: number;
+    converted: number;
+    unchanged: number;
+    skipped: number;
+    errors: number;
+    sitesConverted: number;
+    sitesUnconverted: number;
+  };
   /** Inputs that matched no file. */
   missing: string[];
   /** Worker threads used (0: all on the main thread). */
@@ -66,12 +74,15 @@ export function formatSummary(report: RunReport, dry: boolean): string {
   const lines: string[] = [];
   for (const input of report.missing) lines.push(`error      ${input}: no such file, folder, or matching file`);
   for (const f of report.files) {
-    if (f.status === 'error') lines.push(`error      ${where(f.file, f.error?.line, f.error?.column)}: ${f.error?.message}`);
+    if (f.status === 'error')
+      lines.push(`error      ${where(f.file, f.error?.line, f.error?.column)}: ${f.error?.message}`);
     else if (f.status === 'converted') {
       const n = f.sites.filter((s) => s.converted).length;
       lines.push(`converted  ${f.file} (${n} site${n === 1 ? '' : 's'})`);
     }
-    for (const s of f.sites) if (!s.converted) lines.push(`skipped    ${where(f.file, s.line, s.column)} ${s.class}: ${s.reason ?? 'not converted'}`);
+    for (const s of f.sites)
+      if (!s.converted)
+        lines.push(`skipped    ${where(f.file, s.line, s.column)} ${s.class}: ${s.reason ?? 'not converted'}`);
   }
   const t = report.totals;
   lines.push(
@@ -95,10 +106,15 @@ export async function runCodemod(options: RunOptions = {}): Promise<RunReport> {
   const task = (file: string) => ({ file, cwd, dry, modules: options.modules });
   // Parsing is CPU work: worker threads when there is enough of it (and the built worker exists).
   const script = workerScript();
-  const pool = script && concurrency > 1 && files.length >= (options.workerThreshold ?? 64) ? new WorkerPool(script, Math.min(concurrency, files.length)) : null;
+  const pool =
+    script && concurrency > 1 && files.length >= (options.workerThreshold ?? 64)
+      ? new WorkerPool(script, Math.min(concurrency, files.length))
+      : null;
   let reports: FileReport[];
   try {
-    reports = await mapLimit(files, pool ? pool.size : concurrency, (file) => (pool ? pool.run(task(file)) : processFile(task(file))));
+    reports = await mapLimit(files, pool ? pool.size : concurrency, (file) =>
+      pool ? pool.run(task(file)) : processFile(task(file)),
+    );
   } finally {
     await pool?.close();
   }
@@ -114,7 +130,8 @@ export async function runCodemod(options: RunOptions = {}): Promise<RunReport> {
     sitesConverted: sites.filter((s) => s.converted).length,
     sitesUnconverted: sites.filter((s) => !s.converted).length,
   };
-  const exitCode = totals.errors > 0 || missing.length > 0 ? 2 : options.failOnUnconverted && totals.sitesUnconverted > 0 ? 1 : 0;
+  const exitCode =
+    totals.errors > 0 || missing.length > 0 ? 2 : options.failOnUnconverted && totals.sitesUnconverted > 0 ? 1 : 0;
   const report: RunReport = { files: reports, totals, missing, workers: pool?.size ?? 0, exitCode };
 
   if (options.json) out(`${JSON.stringify(report, null, 2)}\n`);

@@ -26,7 +26,10 @@ test('source map from fork_before_exec back to the fork() line; sites to onSites
   })!;
   const lines = result.code!.split('\n');
   const line = lines.findIndex((l) => l.includes('fork_before_exec(')) + 1;
-  const original = new SourceMapConsumer(result.map as unknown as RawSourceMap).originalPositionFor({ line, column: lines[line - 1].indexOf('fork_before_exec(') });
+  const original = new SourceMapConsumer(result.map as unknown as RawSourceMap).originalPositionFor({
+    line,
+    column: lines[line - 1].indexOf('fork_before_exec('),
+  });
   expect(original).toMatchObject({ source: 'start.js', line: 4 });
 
   expect(seen).toHaveLength(1);

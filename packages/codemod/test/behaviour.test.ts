@@ -27,7 +27,12 @@ function run(name: string, way: Way, args: string[] = [], env: NodeJS.ProcessEnv
   const code =
     way === 'recast'
       ? jsFrontend.transform(fixture.input, file).code
-      : transformSync(fixture.input, { filename: file, configFile: false, babelrc: false, plugins: [forkexecBabelPlugin] })!.code!;
+      : transformSync(fixture.input, {
+          filename: file,
+          configFile: false,
+          babelrc: false,
+          plugins: [forkexecBabelPlugin],
+        })!.code!;
   return runNode(box.dir, file, code, args, env);
 }
 

@@ -12,7 +12,11 @@ const bin = path.resolve(__dirname, '../../cli/bin/forkexec.js');
 const forkexec = (args: string[], cwd: string) =>
   promisify(execFile)(process.execPath, [bin, 'codemod', ...args], { cwd })
     .then(({ stdout, stderr }) => ({ code: 0, stdout, stderr }))
-    .catch((error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }));
+    .catch((error: { code: number; stdout: string; stderr: string }) => ({
+      code: error.code,
+      stdout: error.stdout,
+      stderr: error.stderr,
+    }));
 
 const SOURCE = `import { fork, execvp, _exit } from '@forkexec/core/posix';
 const pid = fork();
@@ -25,7 +29,8 @@ export const again = () => fork();
 
 let dir: string;
 beforeAll(() => {
-  if (!existsSync(path.resolve(__dirname, '../../cli/dist/index.js'))) throw new Error('the CLI is not built: run `npx turbo run build --filter=@forkexec/cli` first');
+  if (!existsSync(path.resolve(__dirname, '../../cli/dist/index.js')))
+    throw new Error('the CLI is not built: run `npx turbo run build --filter=@forkexec/cli` first');
 });
 beforeEach(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'forkexec-cli-codemod-'));

@@ -17,7 +17,8 @@ const rollupBin = path.join(root, 'node_modules', 'rollup', 'dist', 'bin', 'roll
 let work: string;
 beforeAll(() => {
   for (const built of ['packages/codemod/dist/rollup.js', 'packages/core/dist/posix.js'])
-    if (!existsSync(path.join(root, built))) throw new Error(`${built} is missing: run \`npx turbo run build --filter=@forkexec/codemod\` first`);
+    if (!existsSync(path.join(root, built)))
+      throw new Error(`${built} is missing: run \`npx turbo run build --filter=@forkexec/codemod\` first`);
   rmSync(path.join(example, 'out'), { recursive: true, force: true });
   work = mkdtempSync(path.join(tmpdir(), 'forkexec-example-'));
 });
@@ -31,15 +32,27 @@ test('rollup -c rewrites every fork (failOnUnconverted) and the bundle runs', ()
   expect(bundle.match(/fork_before_exec\(/g)).toHaveLength(3);
   expect(bundle).not.toMatch(/\bfork\(\)|\bexecv?l?p?e?\(/);
 
-  const stdout = execFileSync(process.execPath, ['out/main.js', work], { cwd: example, encoding: 'utf8', env: { ...process.env, FORKEXEC_BACKEND: '' } });
-  expect(stdout).toBe(`ls exited 0: ${readdirSync('/').length} entries in /\ngzip exited 0: non-empty archive\nhello from the child\nsh exited 4\n`);
+  const stdout = execFileSync(process.execPath, ['out/main.js', work], {
+    cwd: example,
+    encoding: 'utf8',
+    env: { ...process.env, FORKEXEC_BACKEND: '' },
+  });
+  expect(stdout).toBe(
+    `ls exited 0: ${readdirSync('/').length} entries in /\ngzip exited 0: non-empty archive\nhello from the child\nsh exited 4\n`,
+  );
   // ls ran in / with its stdout on listing.txt; gzip read it on stdin and wrote the archive on stdout.
   const listing = readFileSync(path.join(work, 'listing.txt'), 'utf8');
-  expect(listing.trim().split('\n').sort()).toEqual(readdirSync('/').filter((f) => !f.startsWith('.')).sort());
+  expect(listing.trim().split('\n').sort()).toEqual(
+    readdirSync('/')
+      .filter((f) => !f.startsWith('.'))
+      .sort(),
+  );
   expect(gunzipSync(readFileSync(path.join(work, 'listing.txt.gz'))).toString()).toBe(listing);
 
   // The source map leads from each fork_before_exec back to the fork() it replaced.
-  const map = new SourceMapConsumer(JSON.parse(readFileSync(path.join(example, 'out', 'main.js.map'), 'utf8')) as RawSourceMap);
+  const map = new SourceMapConsumer(
+    JSON.parse(readFileSync(path.join(example, 'out', 'main.js.map'), 'utf8')) as RawSourceMap,
+  );
   const source = readFileSync(path.join(example, 'src', 'jobs.js'), 'utf8').split('\n');
   bundle.split('\n').forEach((line, i) => {
     const column = line.indexOf('fork_before_exec(');

@@ -26,7 +26,12 @@ export interface Fixture {
 }
 
 export function summarise(sites: ForkSite[]): ExpectedSite[] {
-  return sites.map((s) => ({ line: s.line, class: s.class, converted: Boolean(s.converted), ...(s.converted ? {} : { reason: s.reason }) }));
+  return sites.map((s) => ({
+    line: s.line,
+    class: s.class,
+    converted: Boolean(s.converted),
+    ...(s.converted ? {} : { reason: s.reason }),
+  }));
 }
 
 export function loadFixtures(): Fixture[] {

@@ -59,7 +59,9 @@ test('an unconverted site is a warning at file:line, or an error with failOnUnco
   const { warnings } = await build(modules);
   expect(warnings).toHaveLength(1);
   expect(warnings[0]).toMatchObject({ plugin: 'forkexec-codemod', id: '/v/wrapper.js', loc: { line: 2, column: 26 } });
-  expect(warnings[0].message).toMatch(/fork\(\) not rewritten: \/v\/wrapper\.js:2:27 wrapper: fork\(\)'s result is returned/);
+  expect(warnings[0].message).toMatch(
+    /fork\(\) not rewritten: \/v\/wrapper\.js:2:27 wrapper: fork\(\)'s result is returned/,
+  );
   await expect(build(modules, { failOnUnconverted: true })).rejects.toThrow(/wrapper\.js:2:27 wrapper/);
 });
 
@@ -71,6 +73,9 @@ test('a syntax error names the file and line', async () => {
 });
 
 test('modules outside the filter and files without fork are left alone', async () => {
-  const { chunk } = await build({ 'main.js': "export { run } from './job.js';\n", 'job.js': JOB }, { include: (id) => !id.endsWith('job.js') });
+  const { chunk } = await build(
+    { 'main.js': "export { run } from './job.js';\n", 'job.js': JOB },
+    { include: (id) => !id.endsWith('job.js') },
+  );
   expect(chunk.code).toContain('const pid = fork();');
 });

@@ -25,7 +25,13 @@ export function sandbox(): { dir: string; cleanup(): void } {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export function runNode(dir: string, file: string, code: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Ran {
+export function runNode(
+  dir: string,
+  file: string,
+  code: string,
+  args: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): Ran {
   writeFileSync(path.join(dir, file), code);
   const result = spawnSync(process.execPath, [file, ...args], {
     cwd: dir,

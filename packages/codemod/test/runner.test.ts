@@ -66,7 +66,7 @@ test('rewrites in place, skips .gitignore d files and node_modules, reports each
   expect(stdout).toBe(
     [
       'converted  src/convert.mjs (1 site)',
-      'skipped    src/nested/wrapper.ts:4:10 wrapper: fork()\'s result is returned: the child continues in the caller',
+      "skipped    src/nested/wrapper.ts:4:10 wrapper: fork()'s result is returned: the child continues in the caller",
       '3 files: 1 converted, 1 unchanged, 1 skipped, 0 errors; 1 fork site converted, 1 left',
       '',
     ].join('\n'),
@@ -92,10 +92,29 @@ test('--json reports files, sites and totals', async () => {
   const { report, stdout } = await run({ json: true, dry: true });
   const parsed = JSON.parse(stdout);
   expect(parsed).toEqual(JSON.parse(JSON.stringify(report)));
-  expect(parsed.totals).toEqual({ files: 3, converted: 1, unchanged: 1, skipped: 1, errors: 0, sitesConverted: 1, sitesUnconverted: 1 });
-  expect(parsed.files[0].sites[0]).toMatchObject({ file: 'src/convert.mjs', line: 3, class: 'fork+exec', converted: true, exec: 'execvp', operations: ['dup2', 'execvp', 'exit'] });
+  expect(parsed.totals).toEqual({
+    files: 3,
+    converted: 1,
+    unchanged: 1,
+    skipped: 1,
+    errors: 0,
+    sitesConverted: 1,
+    sitesUnconverted: 1,
+  });
+  expect(parsed.files[0].sites[0]).toMatchObject({
+    file: 'src/convert.mjs',
+    line: 3,
+    class: 'fork+exec',
+    converted: true,
+    exec: 'execvp',
+    operations: ['dup2', 'execvp', 'exit'],
+  });
   expect(parsed.files[0].diff).toContain('+const pid = fork_before_exec');
-  expect(parsed.files[1].sites[0]).toMatchObject({ class: 'wrapper', convertible: false, reason: expect.stringMatching(/returned/) });
+  expect(parsed.files[1].sites[0]).toMatchObject({
+    class: 'wrapper',
+    convertible: false,
+    reason: expect.stringMatching(/returned/),
+  });
 });
 
 test('--fail-on-unconverted exits 1 when a site is left', async () => {
@@ -107,7 +126,10 @@ test('a syntax error is reported at file:line, exit 2, and the other files are s
   write('src/broken.ts', 'import { fork } from "@forkexec/core/posix";\nconst pid = fork(;\n');
   const { report, stdout } = await run({});
   expect(report.exitCode).toBe(2);
-  expect(report.files.find((f) => f.file === 'src/broken.ts')).toMatchObject({ status: 'error', error: { line: 2, column: 18 } });
+  expect(report.files.find((f) => f.file === 'src/broken.ts')).toMatchObject({
+    status: 'error',
+    error: { line: 2, column: 18 },
+  });
   expect(stdout).toMatch(/^error {6}src\/broken\.ts:2:18: Unexpected token$/m);
   expect(read('src/convert.mjs')).toContain('fork_before_exec');
 });
@@ -130,5 +152,7 @@ test('paths: files, folders and globs; a path that names nothing is a usage erro
 test('--module makes another module count', async () => {
   write('src/shim.mjs', CONVERTS.replace('@forkexec/core/posix', 'my-posix'));
   expect((await run({ dry: true, paths: ['src/shim.mjs'] })).report.files[0].status).toBe('unchanged');
-  expect((await run({ dry: true, paths: ['src/shim.mjs'], modules: ['my-posix'] })).report.files[0].status).toBe('converted');
+  expect((await run({ dry: true, paths: ['src/shim.mjs'], modules: ['my-posix'] })).report.files[0].status).toBe(
+    'converted',
+  );
 });

@@ -7,7 +7,7 @@ export type SignalSpec = NodeJS.Signals | number;
 /** Node's flag strings (`'r'`, `'w'`, `'a+'`, ...) or a number made of `fs.constants.O_*`. */
 export type OpenFlags = string | number;
 export type RlimitResource =
-  | 'core' | 'cpu' | 'data' | 'fsize' | 'nofile' | 'stack' | 'as' | 'nproc' | 'memlock' | 'rss';
+  'core' | 'cpu' | 'data' | 'fsize' | 'nofile' | 'stack' | 'as' | 'nproc' | 'memlock' | 'rss';
 
 /** One step the child takes between fork and exec. Order matters and is kept. */
 export type Action =
@@ -31,12 +31,35 @@ export type Action =
 export type ActionOp = Action['op'];
 
 export const ACTION_OPS: readonly ActionOp[] = [
-  'dup2', 'close', 'open', 'chdir', 'setsid', 'setpgid', 'umask', 'sigdefault', 'sigignore',
-  'sigmask', 'closefrom', 'setuid', 'setgid', 'setgroups', 'setrlimit', 'nice',
+  'dup2',
+  'close',
+  'open',
+  'chdir',
+  'setsid',
+  'setpgid',
+  'umask',
+  'sigdefault',
+  'sigignore',
+  'sigmask',
+  'closefrom',
+  'setuid',
+  'setgid',
+  'setgroups',
+  'setrlimit',
+  'nice',
 ];
 
 export const RLIMIT_RESOURCES: readonly RlimitResource[] = [
-  'core', 'cpu', 'data', 'fsize', 'nofile', 'stack', 'as', 'nproc', 'memlock', 'rss',
+  'core',
+  'cpu',
+  'data',
+  'fsize',
+  'nofile',
+  'stack',
+  'as',
+  'nproc',
+  'memlock',
+  'rss',
 ];
 
 /** Largest fd number accepted (Linux's default nr_open). */
@@ -47,9 +70,18 @@ const OPEN_FLAG_STRINGS: Record<string, number> = (() => {
   const w = O_WRONLY | O_CREAT | O_TRUNC;
   const a = O_WRONLY | O_CREAT | O_APPEND;
   return {
-    r: O_RDONLY, 'r+': O_RDWR, 'rs+': O_RDWR | O_SYNC,
-    w, wx: w | O_EXCL, 'w+': O_RDWR | O_CREAT | O_TRUNC, 'wx+': O_RDWR | O_CREAT | O_TRUNC | O_EXCL,
-    a, ax: a | O_EXCL, as: a | O_SYNC, 'a+': O_RDWR | O_CREAT | O_APPEND, 'ax+': O_RDWR | O_CREAT | O_APPEND | O_EXCL,
+    r: O_RDONLY,
+    'r+': O_RDWR,
+    'rs+': O_RDWR | O_SYNC,
+    w,
+    wx: w | O_EXCL,
+    'w+': O_RDWR | O_CREAT | O_TRUNC,
+    'wx+': O_RDWR | O_CREAT | O_TRUNC | O_EXCL,
+    a,
+    ax: a | O_EXCL,
+    as: a | O_SYNC,
+    'a+': O_RDWR | O_CREAT | O_APPEND,
+    'ax+': O_RDWR | O_CREAT | O_APPEND | O_EXCL,
   };
 })();
 
@@ -67,7 +99,9 @@ export function signalNumber(signal: SignalSpec): number {
 /** All catchable signal numbers of this platform, for `sigdefault: 'all'`. */
 export function allSignalNumbers(): number[] {
   const { SIGKILL, SIGSTOP } = osConstants.signals;
-  return [...new Set(Object.values(osConstants.signals))].filter((n) => n !== SIGKILL && n !== SIGSTOP).sort((a, b) => a - b);
+  return [...new Set(Object.values(osConstants.signals))]
+    .filter((n) => n !== SIGKILL && n !== SIGSTOP)
+    .sort((a, b) => a - b);
 }
 
 function isFd(value: unknown): value is number {
@@ -112,11 +146,17 @@ export function validateActions(actions: unknown): Action[] {
   return actions.map((raw, index) => {
     const action = validateAction(raw, index);
     if (action.op === 'dup2') {
-      const closer = madeByActions.has(action.from) ? undefined : (closedBy.get(action.from) ?? (closedFrom && action.from >= closedFrom.fd ? closedFrom.index : undefined));
+      const closer = madeByActions.has(action.from)
+        ? undefined
+        : (closedBy.get(action.from) ?? (closedFrom && action.from >= closedFrom.fd ? closedFrom.index : undefined));
       if (closer !== undefined)
-        throw new InvalidActionError(index, `dup2 source fd ${action.from} is not open: actions[${closer}] closed it`, { errno: 'EBADF' });
+        throw new InvalidActionError(index, `dup2 source fd ${action.from} is not open: actions[${closer}] closed it`, {
+          errno: 'EBADF',
+        });
       if (!madeByActions.has(action.from) && !isOpenInParent(action.from))
-        throw new InvalidActionError(index, `dup2 source fd ${action.from} is not open in the parent`, { errno: 'EBADF' });
+        throw new InvalidActionError(index, `dup2 source fd ${action.from} is not open in the parent`, {
+          errno: 'EBADF',
+        });
       made(action.to);
     } else if (action.op === 'open') made(action.fd);
     else if (action.op === 'close') {
@@ -131,7 +171,8 @@ export function validateActions(actions: unknown): Action[] {
 }
 
 function validateAction(raw: unknown, i: number): Action {
-  if (typeof raw !== 'object' || raw === null) throw new InvalidActionError(i, `expected an action object, got ${String(raw)}`);
+  if (typeof raw !== 'object' || raw === null)
+    throw new InvalidActionError(i, `expected an action object, got ${String(raw)}`);
   const a = raw as Record<string, unknown>;
   const fail = (what: string): never => {
     throw new InvalidActionError(i, `${String(a.op)}: ${what}`);
@@ -153,7 +194,8 @@ function validateAction(raw: unknown, i: number): Action {
   };
   const signals = (allowAll: boolean): SignalSpec[] | 'all' => {
     if (allowAll && a.signals === 'all') return 'all';
-    if (!Array.isArray(a.signals)) fail(`signals must be an array of signal names or numbers${allowAll ? " or 'all'" : ''}`);
+    if (!Array.isArray(a.signals))
+      fail(`signals must be an array of signal names or numbers${allowAll ? " or 'all'" : ''}`);
     const known = osConstants.signals as Record<string, number>;
     const numbers = new Set(Object.values(known));
     for (const s of a.signals as unknown[]) {
@@ -173,12 +215,19 @@ function validateAction(raw: unknown, i: number): Action {
     case 'open': {
       const action: Action = { op: 'open', fd: fd('fd'), path: absolutePath() };
       if (a.flags !== undefined) {
-        const ok = typeof a.flags === 'number' ? Number.isInteger(a.flags) && a.flags >= 0 : typeof a.flags === 'string' && a.flags in OPEN_FLAG_STRINGS;
-        if (!ok) fail(`flags must be one of ${Object.keys(OPEN_FLAG_STRINGS).join(', ')} or a number of O_* flags, got ${String(a.flags)}`);
+        const ok =
+          typeof a.flags === 'number'
+            ? Number.isInteger(a.flags) && a.flags >= 0
+            : typeof a.flags === 'string' && a.flags in OPEN_FLAG_STRINGS;
+        if (!ok)
+          fail(
+            `flags must be one of ${Object.keys(OPEN_FLAG_STRINGS).join(', ')} or a number of O_* flags, got ${String(a.flags)}`,
+          );
         action.flags = a.flags as OpenFlags;
       }
       if (a.mode !== undefined) {
-        if (!Number.isInteger(a.mode) || (a.mode as number) < 0 || (a.mode as number) > 0o7777) fail(`mode must be an integer 0..0o7777, got ${String(a.mode)}`);
+        if (!Number.isInteger(a.mode) || (a.mode as number) < 0 || (a.mode as number) > 0o7777)
+          fail(`mode must be an integer 0..0o7777, got ${String(a.mode)}`);
         action.mode = a.mode as number;
       }
       return action;
@@ -191,10 +240,13 @@ function validateAction(raw: unknown, i: number): Action {
       if (!('pgid' in a)) return { op: 'setpgid', pgid: 0 }; // a group of the child's own
       // Given as undefined, it is most often a pid read too early.
       if (a.pgid === undefined)
-        fail("pgid is undefined: omit it for a group of the child's own, or give a group id (a child started off the loop has its pid once `started` resolves)");
+        fail(
+          "pgid is undefined: omit it for a group of the child's own, or give a group id (a child started off the loop has its pid once `started` resolves)",
+        );
       return { op: 'setpgid', pgid: id('pgid') };
     case 'umask':
-      if (!Number.isInteger(a.mask) || (a.mask as number) < 0 || (a.mask as number) > 0o777) fail(`mask must be an integer 0..0o777, got ${String(a.mask)}`);
+      if (!Number.isInteger(a.mask) || (a.mask as number) < 0 || (a.mask as number) > 0o777)
+        fail(`mask must be an integer 0..0o777, got ${String(a.mask)}`);
       return { op: 'umask', mask: a.mask as number };
     case 'sigdefault':
       return { op: 'sigdefault', signals: signals(true) };
@@ -207,13 +259,16 @@ function validateAction(raw: unknown, i: number): Action {
     case 'setgid':
       return { op: 'setgid', gid: id('gid') };
     case 'setgroups':
-      if (!Array.isArray(a.groups) || !a.groups.every(isId)) fail('groups must be an array of non-negative integer ids');
+      if (!Array.isArray(a.groups) || !a.groups.every(isId))
+        fail('groups must be an array of non-negative integer ids');
       return { op: 'setgroups', groups: [...(a.groups as number[])] };
     case 'setrlimit': {
-      if (!RLIMIT_RESOURCES.includes(a.resource as RlimitResource)) fail(`resource must be one of ${RLIMIT_RESOURCES.join(', ')}, got ${String(a.resource)}`);
+      if (!RLIMIT_RESOURCES.includes(a.resource as RlimitResource))
+        fail(`resource must be one of ${RLIMIT_RESOURCES.join(', ')}, got ${String(a.resource)}`);
       const limit = (key: string) => {
         const v = a[key];
-        if (v !== Infinity && !(Number.isInteger(v) && (v as number) >= 0)) fail(`${key} must be a non-negative integer or Infinity, got ${String(v)}`);
+        if (v !== Infinity && !(Number.isInteger(v) && (v as number) >= 0))
+          fail(`${key} must be a non-negative integer or Infinity, got ${String(v)}`);
         return v as number;
       };
       const soft = limit('soft');
@@ -222,7 +277,8 @@ function validateAction(raw: unknown, i: number): Action {
       return { op: 'setrlimit', resource: a.resource as RlimitResource, soft, hard };
     }
     case 'nice':
-      if (!Number.isInteger(a.inc) || Math.abs(a.inc as number) > 40) fail(`inc must be an integer -40..40, got ${String(a.inc)}`);
+      if (!Number.isInteger(a.inc) || Math.abs(a.inc as number) > 40)
+        fail(`inc must be an integer -40..40, got ${String(a.inc)}`);
       return { op: 'nice', inc: a.inc as number };
     default:
       throw new InvalidActionError(i, `unknown op ${JSON.stringify(a.op)}; known ops: ${ACTION_OPS.join(', ')}`);

@@ -121,5 +121,10 @@ export interface Backend {
 export type BackendSpec = string | Backend;
 
 export function isBackend(value: unknown): value is Backend {
-  return typeof value === 'object' && value !== null && typeof (value as Backend).spawn === 'function' && typeof (value as Backend).name === 'string';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Backend).spawn === 'function' &&
+    typeof (value as Backend).name === 'string'
+  );
 }

@@ -94,8 +94,7 @@ export class NotTransformedError extends ForkExecError {
       'FORKEXEC_NOT_TRANSFORMED',
       `${call} cannot run inside Node: a forked Node child dies as soon as it runs JavaScript`,
       {
-        hint:
-          'Rewrite the fork()+exec*() pair into fork_before_exec(): add @forkexec/codemod/babel-plugin (or @forkexec/codemod/rollup) to your build, or run `npx forkexec codemod <files>`.',
+        hint: 'Rewrite the fork()+exec*() pair into fork_before_exec(): add @forkexec/codemod/babel-plugin (or @forkexec/codemod/rollup) to your build, or run `npx forkexec codemod <files>`.',
       },
     );
   }

@@ -5,7 +5,12 @@ import { backendsSupporting, resolveBackend } from './select-backend.js';
 import { Subprocess, type StartedChild } from './subprocess.js';
 
 /** Resolves the backend, validates everything, and starts the child. Throws synchronously. */
-export function startChild(file: unknown, args: unknown, options: Options, spawnOptions: SpawnOptions = {}): StartedChild & { backendObject: Backend } {
+export function startChild(
+  file: unknown,
+  args: unknown,
+  options: Options,
+  spawnOptions: SpawnOptions = {},
+): StartedChild & { backendObject: Backend } {
   const backend = resolveBackend(options.backend);
   const request = buildRequest(file, args, options, backend, backendsSupporting);
   let child;
@@ -32,13 +37,23 @@ type Output<O extends Options> = O extends { encoding: 'buffer' } ? Buffer : str
  * const { stdout } = await forkBeforeExec('git', ['status', '--short'], { cwd: repo });
  * ```
  */
-export function forkBeforeExec<O extends Options = Options>(file: string, args?: readonly string[], options?: O): Subprocess<Output<O>>;
+export function forkBeforeExec<O extends Options = Options>(
+  file: string,
+  args?: readonly string[],
+  options?: O,
+): Subprocess<Output<O>>;
 export function forkBeforeExec<O extends Options = Options>(file: string, options?: O): Subprocess<Output<O>>;
-export function forkBeforeExec(file: string, argsOrOptions?: readonly string[] | Options, maybeOptions?: Options): Subprocess<string | Buffer> {
+export function forkBeforeExec(
+  file: string,
+  argsOrOptions?: readonly string[] | Options,
+  maybeOptions?: Options,
+): Subprocess<string | Buffer> {
   const optionsFirst = typeof argsOrOptions === 'object' && argsOrOptions !== null && !Array.isArray(argsOrOptions);
   const args: unknown = optionsFirst || argsOrOptions === undefined ? [] : argsOrOptions;
   const options = (optionsFirst ? (argsOrOptions as Options) : maybeOptions) ?? {};
-  return new Subprocess(String(file), args, options, () => startChild(file, args, options, options.startOffLoop === false ? ON_LOOP : OFF_LOOP));
+  return new Subprocess(String(file), args, options, () =>
+    startChild(file, args, options, options.startOffLoop === false ? ON_LOOP : OFF_LOOP),
+  );
 }
 
 export type { Result };

@@ -2,17 +2,42 @@ export { forkBeforeExec } from './fork-before-exec.js';
 export { Subprocess } from './subprocess.js';
 export type { Options, Result, StdioSpec } from './options.js';
 export {
-  ACTION_OPS, MAX_FD, RLIMIT_RESOURCES, allSignalNumbers, openFlagsNumber, signalNumber, validateActions,
-  type Action, type ActionOp, type OpenFlags, type RlimitResource, type SignalSpec,
+  ACTION_OPS,
+  MAX_FD,
+  RLIMIT_RESOURCES,
+  allSignalNumbers,
+  openFlagsNumber,
+  signalNumber,
+  validateActions,
+  type Action,
+  type ActionOp,
+  type OpenFlags,
+  type RlimitResource,
+  type SignalSpec,
 } from './actions.js';
 export {
   isBackend,
-  type Backend, type BackendCapabilities, type BackendSpec, type ExitStatus, type ProbeResult, type SpawnOptions, type SpawnRequest, type SpawnedChild,
+  type Backend,
+  type BackendCapabilities,
+  type BackendSpec,
+  type ExitStatus,
+  type ProbeResult,
+  type SpawnOptions,
+  type SpawnRequest,
+  type SpawnedChild,
 } from './backend.js';
 export * from './errors.js';
 export { nodeBackend } from './node-backend.js';
 export {
-  BUILTIN_BACKENDS, backendsSupporting, findConfig, listBackends, loadBackend, probeBackend, registerBackend, resolveBackend,
-  type BackendStatus, type ForkExecConfig,
+  BUILTIN_BACKENDS,
+  backendsSupporting,
+  findConfig,
+  listBackends,
+  loadBackend,
+  probeBackend,
+  registerBackend,
+  resolveBackend,
+  type BackendStatus,
+  type ForkExecConfig,
 } from './select-backend.js';
 export { processEnvIsEnviron } from './process-env.js';

@@ -8,9 +8,10 @@ import { errnoName, InvalidArgumentError, SpawnError, spawnHint, UnsupportedActi
 type Slot = 'pipe' | 'ignore' | number;
 
 // On Windows child_process has no signal dispositions, masks or credentials; setsid stays (a detached process group).
-const ACTIONS: ActionOp[] = process.platform === 'win32'
-  ? ['dup2', 'close', 'open', 'chdir', 'setsid']
-  : ['dup2', 'close', 'open', 'chdir', 'setsid', 'sigdefault', 'sigmask', 'setuid', 'setgid'];
+const ACTIONS: ActionOp[] =
+  process.platform === 'win32'
+    ? ['dup2', 'close', 'open', 'chdir', 'setsid']
+    : ['dup2', 'close', 'open', 'chdir', 'setsid', 'sigdefault', 'sigmask', 'setuid', 'setgid'];
 
 /**
  * Translates the action list into child_process options by replaying it on a table of the
@@ -19,9 +20,16 @@ const ACTIONS: ActionOp[] = process.platform === 'win32'
 function translate(request: SpawnRequest, opened: number[]): SpawnOptions {
   const slots = new Map<number, Slot>(request.stdio.map((s, fd) => [fd, s === 'inherit' ? fd : s]));
   // child_process copies the environment itself: the parent's needs no copy from core first.
-  const options: SpawnOptions = { env: request.inheritsEnv ? process.env : request.env, argv0: request.argv[0], windowsHide: true };
+  const options: SpawnOptions = {
+    env: request.inheritsEnv ? process.env : request.env,
+    argv0: request.argv[0],
+    windowsHide: true,
+  };
   const unsupported = (index: number, why: string): never => {
-    throw new UnsupportedActionError(index, why, { command: request.command, hint: 'Use the ntdll or helper-exe backend for this action.' });
+    throw new UnsupportedActionError(index, why, {
+      command: request.command,
+      hint: 'Use the ntdll or helper-exe backend for this action.',
+    });
   };
   const slotOf = (fd: number): Slot => (slots.has(fd) ? slots.get(fd)! : fd);
 
@@ -29,8 +37,13 @@ function translate(request: SpawnRequest, opened: number[]): SpawnOptions {
     switch (action.op) {
       case 'dup2': {
         let source = slotOf(action.from);
-        if (source === 'pipe') unsupported(index, `dup2(${action.from}, ${action.to}): the node backend cannot share a pipe between two fds`);
-        if (source === 'ignore' && action.from > 2) unsupported(index, `dup2(${action.from}, ${action.to}): fd ${action.from} is closed in the child`);
+        if (source === 'pipe')
+          unsupported(
+            index,
+            `dup2(${action.from}, ${action.to}): the node backend cannot share a pipe between two fds`,
+          );
+        if (source === 'ignore' && action.from > 2)
+          unsupported(index, `dup2(${action.from}, ${action.to}): fd ${action.from} is closed in the child`);
         if (source === 'ignore' && action.to > 2) {
           // An ignored standard fd is /dev/null, but child_process leaves an ignored fd above 2 closed.
           source = openSync(devNull, 'r+');
@@ -47,7 +60,11 @@ function translate(request: SpawnRequest, opened: number[]): SpawnOptions {
         break;
       }
       case 'close':
-        if (action.fd <= 2) unsupported(index, `close(${action.fd}): child_process puts /dev/null on a standard fd instead of closing it`);
+        if (action.fd <= 2)
+          unsupported(
+            index,
+            `close(${action.fd}): child_process puts /dev/null on a standard fd instead of closing it`,
+          );
         slots.delete(action.fd);
         break;
       case 'chdir':
@@ -65,7 +82,8 @@ function translate(request: SpawnRequest, opened: number[]): SpawnOptions {
       case 'sigdefault':
         break; // libuv resets every signal disposition in the child anyway
       case 'sigmask':
-        if (action.signals.length) unsupported(index, 'sigmask: child_process always starts the child with an empty signal mask');
+        if (action.signals.length)
+          unsupported(index, 'sigmask: child_process always starts the child with an empty signal mask');
         break;
       default:
         unsupported(index, `the node backend cannot carry out ${action.op}`);
@@ -90,7 +108,8 @@ function spawnClosingLeakedPipes(file: string, args: string[], options: SpawnOpt
   const original = spawnMethod.spawn;
   spawnMethod.spawn = function (normalized) {
     const result = original.call(this, normalized);
-    if (result === -EMFILE || result === -ENFILE) for (const slot of normalized.stdio ?? []) if (slot.type === 'pipe') slot.handle?.close();
+    if (result === -EMFILE || result === -ENFILE)
+      for (const slot of normalized.stdio ?? []) if (slot.type === 'pipe') slot.handle?.close();
     return result;
   };
   try {
@@ -129,9 +148,13 @@ const LIBUV_ABORTS_ON = '\u{10FFFF}';
 function refuseWhatLibuvAbortsOn(request: SpawnRequest): void {
   const check = (value: string, what: string) => {
     if (value.includes(LIBUV_ABORTS_ON))
-      throw new InvalidArgumentError(`${what} contains U+10FFFF, which child_process on Windows cannot pass: libuv aborts the process on it`, {
-        command: request.command, hint: 'The ntdll backend passes it.',
-      });
+      throw new InvalidArgumentError(
+        `${what} contains U+10FFFF, which child_process on Windows cannot pass: libuv aborts the process on it`,
+        {
+          command: request.command,
+          hint: 'The ntdll backend passes it.',
+        },
+      );
   };
   check(request.file, 'file');
   request.argv.forEach((arg, i) => check(arg, i === 0 ? 'argv0' : `args[${i - 1}]`));
@@ -145,7 +168,12 @@ function refuseWhatLibuvAbortsOn(request: SpawnRequest): void {
 /** A start that child_process refused, synchronously (a thrown error) or asynchronously (an 'error' event). */
 function startFailure(request: SpawnRequest, error: NodeJS.ErrnoException): SpawnError {
   const errno = typeof error.errno === 'number' ? errnoName(error.errno) : error.code;
-  return new SpawnError(`could not start ${request.file}: ${error.message}`, { errno, command: request.command, hint: spawnHint(errno), cause: error });
+  return new SpawnError(`could not start ${request.file}: ${error.message}`, {
+    errno,
+    command: request.command,
+    hint: spawnHint(errno),
+    cause: error,
+  });
 }
 
 /** The portable backend: Node's child_process (fork+exec under the hood on Linux, so its cost grows with the parent). */
@@ -184,9 +212,12 @@ export const nodeBackend: Backend = {
       exited,
       kill: (signal = 'SIGTERM') => {
         if (process.platform === 'win32' && !WINDOWS_SIGNALS.has(signal))
-          throw new InvalidArgumentError(`signal ${String(signal)} has no meaning on Windows: SIGTERM, SIGKILL, SIGINT and SIGQUIT end the process, 0 checks it`, {
-            command: request.command,
-          });
+          throw new InvalidArgumentError(
+            `signal ${String(signal)} has no meaning on Windows: SIGTERM, SIGKILL, SIGINT and SIGQUIT end the process, 0 checks it`,
+            {
+              command: request.command,
+            },
+          );
         return child.kill(signal);
       },
       ref: () => child.ref(),

@@ -18,20 +18,34 @@ export type { Action };
 export const dup2 = (from: number, to: number): Action => ({ op: 'dup2', from, to });
 export const close = (fd: number): Action => ({ op: 'close', fd });
 /** Opens `path` onto `fd` in the child, like posix_spawn_file_actions_addopen. */
-export const open = (fd: number, path: string, flags: OpenFlags = 'r', mode = 0o666): Action => ({ op: 'open', fd, path, flags, mode });
+export const open = (fd: number, path: string, flags: OpenFlags = 'r', mode = 0o666): Action => ({
+  op: 'open',
+  fd,
+  path,
+  flags,
+  mode,
+});
 export const chdir = (path: string): Action => ({ op: 'chdir', path });
 export const setsid = (): Action => ({ op: 'setsid' });
 /** setpgid(0, pgid) in the child; with no argument, a group of its own. An explicit undefined stays, and is refused. */
 export const setpgid = (...pgid: [pgid?: number]): Action => ({ op: 'setpgid', pgid: pgid.length ? pgid[0]! : 0 });
 export const umask = (mask: number): Action => ({ op: 'umask', mask });
-export const sigdefault = (...signals: SignalSpec[]): Action => ({ op: 'sigdefault', signals: signals.length ? signals : 'all' });
+export const sigdefault = (...signals: SignalSpec[]): Action => ({
+  op: 'sigdefault',
+  signals: signals.length ? signals : 'all',
+});
 export const sigignore = (...signals: SignalSpec[]): Action => ({ op: 'sigignore', signals });
 export const sigmask = (...signals: SignalSpec[]): Action => ({ op: 'sigmask', signals });
 export const closefrom = (fd: number): Action => ({ op: 'closefrom', fd });
 export const setuid = (uid: number): Action => ({ op: 'setuid', uid });
 export const setgid = (gid: number): Action => ({ op: 'setgid', gid });
 export const setgroups = (groups: number[]): Action => ({ op: 'setgroups', groups });
-export const setrlimit = (resource: RlimitResource, soft: number, hard = soft): Action => ({ op: 'setrlimit', resource, soft, hard });
+export const setrlimit = (resource: RlimitResource, soft: number, hard = soft): Action => ({
+  op: 'setrlimit',
+  resource,
+  soft,
+  hard,
+});
 export const nice = (inc: number): Action => ({ op: 'nice', inc });
 
 export const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_APPEND, O_EXCL } = fsConstants;
@@ -69,7 +83,13 @@ export type ForkBeforeExecOptions = Pick<Options, 'backend' | 'searchPath'>;
  * Returns the pid; throws a ForkExecError if the child cannot be started.
  * `env` replaces the environment (execve); omitted, the child gets the parent's (execv).
  */
-export function fork_before_exec(file: string, argv: readonly string[], actions: readonly Action[] = [], env?: Envp, options: ForkBeforeExecOptions = {}): number {
+export function fork_before_exec(
+  file: string,
+  argv: readonly string[],
+  actions: readonly Action[] = [],
+  env?: Envp,
+  options: ForkBeforeExecOptions = {},
+): number {
   if (!Array.isArray(argv) || argv.length === 0) throw new SpawnError('argv must be an array with at least argv[0]');
   const { child, request } = startChild(file, argv.slice(1), {
     ...options,
@@ -129,9 +149,11 @@ export function fork(): number {
   throw new NotTransformedError('fork()');
 }
 
-const notTransformed = (name: string) => (..._args: unknown[]): never => {
-  throw new NotTransformedError(`${name}()`);
-};
+const notTransformed =
+  (name: string) =>
+  (..._args: unknown[]): never => {
+    throw new NotTransformedError(`${name}()`);
+  };
 export const execv: (path: string, argv: readonly string[]) => never = notTransformed('execv');
 export const execvp: (file: string, argv: readonly string[]) => never = notTransformed('execvp');
 export const execve: (path: string, argv: readonly string[], envp: Envp) => never = notTransformed('execve');

@@ -17,7 +17,8 @@ function checkString(value: unknown, what: string, nonEmpty = false): string {
   if (nonEmpty && value === '') throw new InvalidArgumentError(`${what} must not be empty`);
   if (value.includes('\0')) throw new InvalidArgumentError(`${what} contains a NUL byte: ${JSON.stringify(value)}`);
   // A lone UTF-16 surrogate has no UTF-8 form: Node would silently send U+FFFD instead.
-  if (!value.isWellFormed()) throw new InvalidArgumentError(`${what} contains an unpaired UTF-16 surrogate: ${JSON.stringify(value)}`);
+  if (!value.isWellFormed())
+    throw new InvalidArgumentError(`${what} contains an unpaired UTF-16 surrogate: ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -57,7 +58,9 @@ function buildEnv(options: Options): Record<string, string> | null {
   const env: Record<string, string> = options.extendEnv !== false ? parentEnv() : {};
   for (const [key, value] of changes) {
     if (key === '' || key.includes('=') || key.includes('\0') || !key.isWellFormed())
-      throw new InvalidArgumentError(`env key ${JSON.stringify(key)} is invalid: keys must be non-empty, well-formed, and contain no "=" or NUL byte`);
+      throw new InvalidArgumentError(
+        `env key ${JSON.stringify(key)} is invalid: keys must be non-empty, well-formed, and contain no "=" or NUL byte`,
+      );
     if (value === undefined) delete env[key];
     else env[key] = checkString(value, `env.${key}`);
   }
@@ -67,7 +70,8 @@ function buildEnv(options: Options): Record<string, string> | null {
 function checkStdio(value: unknown, name: string): StdioSpec {
   if (value === 'pipe' || value === 'inherit' || value === 'ignore') return value;
   if (Number.isInteger(value) && (value as number) >= 0 && (value as number) <= MAX_FD) {
-    if (!isOpenInParent(value as number)) throw new InvalidArgumentError(`${name} fd ${value} is not open in the parent`, { errno: 'EBADF' });
+    if (!isOpenInParent(value as number))
+      throw new InvalidArgumentError(`${name} fd ${value} is not open in the parent`, { errno: 'EBADF' });
     return value as number;
   }
   throw new InvalidArgumentError(`${name} must be 'pipe', 'inherit', 'ignore' or an fd number, got ${describe(value)}`);
@@ -82,7 +86,8 @@ function buildStdio(options: Options): [StdioSpec, StdioSpec, StdioSpec] {
     checkStdio(options.stdout ?? (each ? base[1] : base) ?? 'pipe', 'stdout'),
     checkStdio(options.stderr ?? (each ? base[2] : base) ?? 'pipe', 'stderr'),
   ];
-  if (options.input !== undefined && stdio[0] !== 'pipe') throw new InvalidArgumentError(`input needs stdin 'pipe', got ${describe(stdio[0])}`);
+  if (options.input !== undefined && stdio[0] !== 'pipe')
+    throw new InvalidArgumentError(`input needs stdin 'pipe', got ${describe(stdio[0])}`);
   return stdio;
 }
 
@@ -93,14 +98,19 @@ function resolveCwd(cwd: string | URL | undefined, command: () => string): strin
   try {
     isDir = statSync(dir).isDirectory();
   } catch {
-    throw new SpawnError(`cwd ${dir} does not exist`, { errno: 'ENOENT', command: command(), hint: 'Create the directory or pass another cwd.' });
+    throw new SpawnError(`cwd ${dir} does not exist`, {
+      errno: 'ENOENT',
+      command: command(),
+      hint: 'Create the directory or pass another cwd.',
+    });
   }
   if (!isDir) throw new SpawnError(`cwd ${dir} is not a directory`, { errno: 'ENOTDIR', command: command() });
   return dir;
 }
 
 /** Linux refuses one argument or variable longer than MAX_ARG_STRLEN (32 pages, NUL included). */
-const MAX_ARG_STRLEN = process.platform === 'linux' && (process.arch === 'x64' || process.arch === 'ia32') ? 32 * 4096 : Infinity;
+const MAX_ARG_STRLEN =
+  process.platform === 'linux' && (process.arch === 'x64' || process.arch === 'ia32') ? 32 * 4096 : Infinity;
 
 /** Windows takes a command line of at most 32767 UTF-16 units (a UNICODE_STRING). */
 const MAX_COMMAND_LINE = 32767;
@@ -120,12 +130,14 @@ function checkCommandLine(argv: string[], command: () => string): void {
 function checkArgLengths(argv: string[], env: Record<string, string> | null, command: () => string): void {
   if (ON_WINDOWS) return checkCommandLine(argv, command);
   if (MAX_ARG_STRLEN === Infinity) return;
-  for (let i = 0; i < argv.length; i++) if (tooLong(argv[i])) refuseLength(i === 0 ? 'argv0' : `args[${i - 1}]`, argv[i], command);
+  for (let i = 0; i < argv.length; i++)
+    if (tooLong(argv[i])) refuseLength(i === 0 ? 'argv0' : `args[${i - 1}]`, argv[i], command);
   // The parent's own environment is not read here (see buildEnv): exec's E2BIG is explained afterwards.
   for (const key in env) {
     const value = env[key];
     // Length first: building every "key=value" string would cost more than the check itself.
-    if (key.length + value.length + 1 >= MAX_ARG_STRLEN / 3 && tooLong(`${key}=${value}`)) refuseLength(`env.${key}`, `${key}=${value}`, command);
+    if (key.length + value.length + 1 >= MAX_ARG_STRLEN / 3 && tooLong(`${key}=${value}`))
+      refuseLength(`env.${key}`, `${key}=${value}`, command);
   }
 }
 
@@ -135,18 +147,28 @@ function tooLong(s: string): boolean {
 }
 
 function refuseLength(what: string, s: string, command: () => string): never {
-  throw new SpawnError(`${what} is ${Buffer.byteLength(s)} bytes: exec takes at most ${MAX_ARG_STRLEN - 1} per argument or variable`, { errno: 'E2BIG', command: command(), hint: spawnHint('E2BIG') });
+  throw new SpawnError(
+    `${what} is ${Buffer.byteLength(s)} bytes: exec takes at most ${MAX_ARG_STRLEN - 1} per argument or variable`,
+    { errno: 'E2BIG', command: command(), hint: spawnHint('E2BIG') },
+  );
 }
 
 /** Refuses actions the backend cannot carry out exactly, naming the backends that can. */
-function checkSupported(backend: Backend, actions: Action[], command: () => string, alternatives: (op: Action['op']) => string[]): void {
+function checkSupported(
+  backend: Backend,
+  actions: Action[],
+  command: () => string,
+  alternatives: (op: Action['op']) => string[],
+): void {
   for (let index = 0; index < actions.length; index++) {
     const { op } = actions[index];
     if (backend.capabilities.actions.includes(op)) continue;
     const others = alternatives(op).filter((name) => name !== backend.name);
     throw new UnsupportedActionError(index, `the ${backend.name} backend cannot carry out ${op}`, {
       command: command(),
-      hint: others.length ? `Backends that can: ${others.join(', ')} (option \`backend\`).` : 'No installed backend supports it on this platform.',
+      hint: others.length
+        ? `Backends that can: ${others.join(', ')} (option \`backend\`).`
+        : 'No installed backend supports it on this platform.',
     });
   }
 }
@@ -176,7 +198,9 @@ export function buildRequest(
   let actions = userActions;
   if (options.detached) {
     if (!backend.capabilities.actions.includes('setsid'))
-      throw new InvalidArgumentError(`detached needs setsid, which the ${backend.name} backend cannot do`, { command: command() });
+      throw new InvalidArgumentError(`detached needs setsid, which the ${backend.name} backend cannot do`, {
+        command: command(),
+      });
     actions = [{ op: 'setsid' }, ...actions];
   }
   if (cwd !== undefined) actions = [{ op: 'chdir', path: cwd }, ...actions];
@@ -184,7 +208,9 @@ export function buildRequest(
   const searchPath = options.searchPath !== false;
   // A bare name the child can search for costs no stat per PATH directory here (see BackendCapabilities.searchesPath).
   const childSearch = childSearches(file as string, env, backend, searchPath);
-  const program = childSearch ? (file as string) : resolveProgram(file as string, env ?? process.env, actions, searchPath, command, backend.capabilities.exactExec);
+  const program = childSearch
+    ? (file as string)
+    : resolveProgram(file as string, env ?? process.env, actions, searchPath, command, backend.capabilities.exactExec);
   checkArgLengths(argv, env, command);
   return new CoreRequest(program, childSearch, argv, env, actions, stdio, command);
 }
@@ -240,7 +266,9 @@ export function explainFailure(error: unknown, request: SpawnRequest): unknown {
 function explainE2big(e: SpawnError, request: SpawnRequest): SpawnError {
   const sizes = [
     ...request.argv.map((arg, i) => [i === 0 ? 'argv0' : `args[${i - 1}]`, Buffer.byteLength(arg) + 1] as const),
-    ...Object.entries(request.env).map(([key, value]) => [`env.${key}`, Buffer.byteLength(key) + Buffer.byteLength(value) + 2] as const),
+    ...Object.entries(request.env).map(
+      ([key, value]) => [`env.${key}`, Buffer.byteLength(key) + Buffer.byteLength(value) + 2] as const,
+    ),
   ];
   const argBytes = sizes.slice(0, request.argv.length).reduce((n, [, size]) => n + size, 0);
   const envBytes = sizes.slice(request.argv.length).reduce((n, [, size]) => n + size, 0);

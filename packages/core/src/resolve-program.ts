@@ -89,7 +89,11 @@ function formatProblem(candidate: string): { errno: string; why: string } | unde
 function isBinaryFormat(bytes: Buffer): boolean {
   if (bytes.length < 4) return false;
   const magic = bytes.readUInt32BE(0);
-  return magic === 0x7f454c46 || [0xfeedface, 0xfeedfacf, 0xcefaedfe, 0xcffaedfe, 0xcafebabe].includes(magic) || bytes.subarray(0, 2).toString('latin1') === 'MZ';
+  return (
+    magic === 0x7f454c46 ||
+    [0xfeedface, 0xfeedfacf, 0xcefaedfe, 0xcffaedfe, 0xcafebabe].includes(magic) ||
+    bytes.subarray(0, 2).toString('latin1') === 'MZ'
+  );
 }
 
 /** The working directory the child execs in: its last chdir action's, else the parent's. */
@@ -102,7 +106,12 @@ export function execCwd(actions: readonly Action[]): string {
  * bare name, and the child's PATH (`env`, null for the parent's environment) the one libc holds,
  * which posix_spawnp searches.
  */
-export function childSearches(file: string, env: Readonly<Record<string, string>> | null, backend: Backend, searchPath: boolean): boolean {
+export function childSearches(
+  file: string,
+  env: Readonly<Record<string, string>> | null,
+  backend: Backend,
+  searchPath: boolean,
+): boolean {
   if (file.includes('/') || !searchPath || ON_WINDOWS || !backend.capabilities.searchesPath) return false;
   const path = process.env.PATH;
   return path !== undefined && (env === null || env.PATH === path) && processEnvIsEnviron();
@@ -117,23 +126,43 @@ export function childSearches(file: string, env: Readonly<Record<string, string>
  * fails and `programProblem` explains why.
  */
 export function resolveProgram(
-  file: string, env: Readonly<Record<string, string | undefined>>, actions: readonly Action[], searchPath: boolean, command: () => string, exactExec = false,
+  file: string,
+  env: Readonly<Record<string, string | undefined>>,
+  actions: readonly Action[],
+  searchPath: boolean,
+  command: () => string,
+  exactExec = false,
 ): string {
   // Windows backends search PATH and PATHEXT themselves; without the search a bare name is the child's cwd's.
-  if (ON_WINDOWS) return searchPath || /[\\/]/.test(file) || /^[a-z]:/i.test(file) ? file : path.win32.resolve(execCwd(actions), file);
+  if (ON_WINDOWS)
+    return searchPath || /[\\/]/.test(file) || /^[a-z]:/i.test(file)
+      ? file
+      : path.win32.resolve(execCwd(actions), file);
   const found = find(file, env, actions, searchPath, command, exactExec);
   if (typeof found !== 'string') throw found;
   return found;
 }
 
 /** `file`, found as `candidate`, cannot run: why. */
-function refusal(file: string, candidate: string, problem: { errno: string; why: string }, command: () => string, cause: unknown): SpawnError {
+function refusal(
+  file: string,
+  candidate: string,
+  problem: { errno: string; why: string },
+  command: () => string,
+  cause: unknown,
+): SpawnError {
   return spawnError(problem.errno, `cannot run ${JSON.stringify(file)}: ${candidate} ${problem.why}`, command, cause);
 }
 
 /** The program's path, or the error saying why there is none to run (caused by `cause`). */
 function find(
-  file: string, env: Readonly<Record<string, string | undefined>>, actions: readonly Action[], searchPath: boolean, command: () => string, exactExec: boolean, cause?: unknown,
+  file: string,
+  env: Readonly<Record<string, string | undefined>>,
+  actions: readonly Action[],
+  searchPath: boolean,
+  command: () => string,
+  exactExec: boolean,
+  cause?: unknown,
 ): string | SpawnError {
   if (file.includes('/') || !searchPath) {
     if (exactExec && runnable.has(file)) return file; // absolute and normalized, as the verdict's key: no path.resolve
@@ -146,7 +175,8 @@ function find(
   const cwd = execCwd(actions);
   const dirs = (env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':');
   let denied: string | undefined;
-  for (const dir of new Set(dirs)) { // a directory listed twice answers the same twice
+  for (const dir of new Set(dirs)) {
+    // a directory listed twice answers the same twice
     const candidate = path.resolve(cwd, dir === '' ? '.' : dir, file);
     const problem = execProblem(candidate);
     if (!problem) return candidate;
@@ -154,7 +184,8 @@ function find(
     if (problem.errno === 'ENOEXEC') return refusal(file, candidate, problem, command, cause);
     if (problem.errno === 'EACCES' && problem.why !== 'is a directory') denied ??= candidate;
   }
-  if (denied) return spawnError('EACCES', `cannot run ${JSON.stringify(file)}: ${denied} is not executable`, command, cause);
+  if (denied)
+    return spawnError('EACCES', `cannot run ${JSON.stringify(file)}: ${denied} is not executable`, command, cause);
   return spawnError('ENOENT', `program ${JSON.stringify(file)} not found in PATH (${dirs.join(':')})`, command, cause);
 }
 
@@ -164,6 +195,14 @@ function find(
  */
 export function programProblem(request: SpawnRequest, failure: unknown): SpawnError | undefined {
   if (!request.searchPath) runnable.delete(request.file);
-  const found = find(request.file, request.env, request.actions, request.searchPath === true, () => request.command, false, failure);
+  const found = find(
+    request.file,
+    request.env,
+    request.actions,
+    request.searchPath === true,
+    () => request.command,
+    false,
+    failure,
+  );
   return typeof found === 'string' ? undefined : found;
 }

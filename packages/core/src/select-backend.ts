@@ -34,8 +34,13 @@ export function registerBackend(name: string, factory: () => Backend): void {
 
 const configSearch = lilconfigSync('forkexec', {
   searchPlaces: [
-    'package.json', '.forkexecrc', '.forkexecrc.json',
-    'forkexec.config.js', 'forkexec.config.cjs', 'forkexec.config.mjs', 'forkexec.config.json',
+    'package.json',
+    '.forkexecrc',
+    '.forkexecrc.json',
+    'forkexec.config.js',
+    'forkexec.config.cjs',
+    'forkexec.config.mjs',
+    'forkexec.config.json',
   ],
   loaders: {
     // Node >= 20.19 can require() ES modules, which keeps backend selection synchronous.
@@ -61,7 +66,11 @@ export function findConfig(cwd = process.cwd()): { config: ForkExecConfig; filep
   }
   if (!found || found.isEmpty) return null;
   const config = found.config as ForkExecConfig;
-  if (typeof config !== 'object' || config === null || (config.backend !== undefined && typeof config.backend !== 'string'))
+  if (
+    typeof config !== 'object' ||
+    config === null ||
+    (config.backend !== undefined && typeof config.backend !== 'string')
+  )
     throw new BackendLoadError(`invalid forkexec config in ${found.filepath}: expected { "backend": "<name>" }`);
   return { config, filepath: found.filepath };
 }
@@ -89,7 +98,9 @@ function loadPackage(specifier: string, searchDirs: string[], options?: Record<s
       return fromModule(req(resolved), options, specifier);
     } catch (error) {
       if (error instanceof BackendLoadError) throw error;
-      throw new BackendLoadError(`backend package ${specifier} failed to load: ${(error as Error).message}`, { cause: error });
+      throw new BackendLoadError(`backend package ${specifier} failed to load: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
   }
   return undefined;
@@ -108,15 +119,22 @@ export function loadBackend(name: string, origin: Origin = { source: 'argument',
   if (cached) return cached;
   const factory = factories.get(name);
   const specifier = BUILTIN_BACKENDS[name] ?? name;
-  const dirs = [...new Set([origin.dir, process.cwd(), process.argv[1] ? path.dirname(process.argv[1]) : process.cwd()])];
-  const backend = factory ? factory() : loadPackage(specifier.startsWith('.') ? path.resolve(origin.dir, specifier) : specifier, dirs, origin.options);
+  const dirs = [
+    ...new Set([origin.dir, process.cwd(), process.argv[1] ? path.dirname(process.argv[1]) : process.cwd()]),
+  ];
+  const backend = factory
+    ? factory()
+    : loadPackage(specifier.startsWith('.') ? path.resolve(origin.dir, specifier) : specifier, dirs, origin.options);
   if (!backend) {
     const builtin = name in BUILTIN_BACKENDS;
-    throw new BackendLoadError(`unknown backend ${JSON.stringify(name)} (from ${origin.source}): no package ${specifier} is installed`, {
-      hint: builtin
-        ? `Install it: npm install ${specifier}`
-        : `Built-in backends: ${Object.keys(BUILTIN_BACKENDS).join(', ')}. For a backend package, install it (npm install ${name}); or fix ${origin.source}.`,
-    });
+    throw new BackendLoadError(
+      `unknown backend ${JSON.stringify(name)} (from ${origin.source}): no package ${specifier} is installed`,
+      {
+        hint: builtin
+          ? `Install it: npm install ${specifier}`
+          : `Built-in backends: ${Object.keys(BUILTIN_BACKENDS).join(', ')}. For a backend package, install it (npm install ${name}); or fix ${origin.source}.`,
+      },
+    );
   }
   loaded.set(name, backend);
   return backend;
@@ -152,16 +170,22 @@ function autoBackend(): Backend {
 function usable(backend: Backend, source: string): Backend {
   const probe = probeBackend(backend);
   if (!probe.ok)
-    throw new BackendUnavailableError(`the ${backend.name} backend (from ${source}) does not work here: ${probe.reason}`, {
-      hint: 'Run `npx forkexec doctor` to see which backends work on this machine.',
-    });
+    throw new BackendUnavailableError(
+      `the ${backend.name} backend (from ${source}) does not work here: ${probe.reason}`,
+      {
+        hint: 'Run `npx forkexec doctor` to see which backends work on this machine.',
+      },
+    );
   return backend;
 }
 
 /** Picks the backend: the option, then FORKEXEC_BACKEND, then the config file, then `auto`. */
 export function resolveBackend(spec?: BackendSpec): Backend {
   if (spec !== undefined && typeof spec !== 'string') {
-    if (!isBackend(spec)) throw new BackendLoadError('option `backend` must be a name or a Backend object with name, capabilities, probe() and spawn()');
+    if (!isBackend(spec))
+      throw new BackendLoadError(
+        'option `backend` must be a name or a Backend object with name, capabilities, probe() and spawn()',
+      );
     return usable(spec, 'option `backend`');
   }
   // A name loaded before needs no origin (whose process.cwd() is a native call): that is every spawn but the first.

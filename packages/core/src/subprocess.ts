@@ -90,7 +90,10 @@ function shownArgs(args: unknown): string[] {
 function drained(stream: Readable): Promise<void> {
   return new Promise((resolve) => {
     if (stream.readableEnded || stream.destroyed) return resolve();
-    stream.once('end', resolve).once('close', resolve).once('error', () => resolve());
+    stream
+      .once('end', resolve)
+      .once('close', resolve)
+      .once('error', () => resolve());
   });
 }
 
@@ -116,7 +119,9 @@ export interface StartedChild {
  * A running child: awaitable for its Result, with its pid, streams, kill() and line iteration.
  * Failures before the start arrive through the promise, never as a throw.
  */
-export class Subprocess<Out extends string | Buffer = string> implements PromiseLike<Result<Out>>, AsyncIterable<string> {
+export class Subprocess<Out extends string | Buffer = string>
+  implements PromiseLike<Result<Out>>, AsyncIterable<string>
+{
   readonly stdin: Writable | null = null;
   readonly stdout: Readable | null = null;
   readonly stderr: Readable | null = null;
@@ -180,7 +185,8 @@ export class Subprocess<Out extends string | Buffer = string> implements Promise
       const child = this.#child;
       if (!child) this.#started = this.#promise as Promise<never>;
       else {
-        const started = child.started ?? (child.pid === undefined ? child.exited.then(() => child.pid!) : Promise.resolve(child.pid));
+        const started =
+          child.started ?? (child.pid === undefined ? child.exited.then(() => child.pid!) : Promise.resolve(child.pid));
         this.#started = started.catch((error: unknown) => {
           throw this.#explain(error);
         });
@@ -193,7 +199,8 @@ export class Subprocess<Out extends string | Buffer = string> implements Promise
   /** A backend's error, retold once with what core knows (see explainFailure). */
   #explain(error: unknown): unknown {
     let retold = this.#retold;
-    if (!retold || retold.raw !== error) this.#retold = retold = { raw: error, explained: explainFailure(error, this.#request!) };
+    if (!retold || retold.raw !== error)
+      this.#retold = retold = { raw: error, explained: explainFailure(error, this.#request!) };
     return retold.explained;
   }
 
@@ -203,7 +210,9 @@ export class Subprocess<Out extends string | Buffer = string> implements Promise
   }
 
   #abortError(signal: AbortSignal): ForkExecError {
-    return new ForkExecError('FORKEXEC_ABORTED', `aborted before start: ${String(signal.reason)}`, { command: this.command });
+    return new ForkExecError('FORKEXEC_ABORTED', `aborted before start: ${String(signal.reason)}`, {
+      command: this.command,
+    });
   }
 
   /** Sends `signal` (default: the killSignal option); escalates to SIGKILL after forceKillAfterDelay. */
@@ -236,7 +245,8 @@ export class Subprocess<Out extends string | Buffer = string> implements Promise
       child.stdin.on('error', () => {}); // EPIPE when the child exits without reading: its exit status tells the story
       if (o.input !== undefined) child.stdin.end(o.input);
     }
-    const timer = o.timeout && o.timeout > 0 ? setTimeout(() => ((timedOut = true), this.kill()), o.timeout) : undefined;
+    const timer =
+      o.timeout && o.timeout > 0 ? setTimeout(() => ((timedOut = true), this.kill()), o.timeout) : undefined;
     const onAbort = () => ((isCanceled = true), this.kill());
     /** We killed the child: its output may be cut. */
     const killedByUs = () => timedOut || isCanceled || overflow;
@@ -249,7 +259,9 @@ export class Subprocess<Out extends string | Buffer = string> implements Promise
         ...this.#outputs.map((c) => c?.done),
         // buffer: false: output the caller reads (piped, 'data' or 'readable' listeners, even paused
         // by backpressure) may still be on its way. A stream nobody ever read is not waited for.
-        ...(o.buffer === false ? [child.stdout, child.stderr].map((stream) => stream && stream.readableFlowing !== null && drained(stream)) : []),
+        ...(o.buffer === false
+          ? [child.stdout, child.stderr].map((stream) => stream && stream.readableFlowing !== null && drained(stream))
+          : []),
       ]);
       // A child ended for a timeout, an abort or maxBuffer may leave its pipes open in a process it
       // started: its output is cut after a short grace instead of holding the result back.
@@ -258,8 +270,11 @@ export class Subprocess<Out extends string | Buffer = string> implements Promise
       for (const stream of [child.stdin, child.stdout, child.stderr]) stream?.destroy();
       const error = this.#explain(raw);
       // Duck-typed: a backend loaded with require() brings the CommonJS copy of core, whose classes differ from an ESM caller's.
-      const typed = error instanceof ForkExecError || String((error as { code?: unknown })?.code).startsWith('FORKEXEC_');
-      throw typed ? error : new SpawnError(`${this.command}: ${(error as Error).message}`, { command: this.command, cause: error });
+      const typed =
+        error instanceof ForkExecError || String((error as { code?: unknown })?.code).startsWith('FORKEXEC_');
+      throw typed
+        ? error
+        : new SpawnError(`${this.command}: ${(error as Error).message}`, { command: this.command, cause: error });
     } finally {
       if (killedByUs()) for (const stream of [child.stdout, child.stderr]) stream?.destroy();
       this.#exited = true;
@@ -284,16 +299,36 @@ export class Subprocess<Out extends string | Buffer = string> implements Promise
       isCanceled,
     };
     const failure = this.#failure(fields, overflow, maxBuffer);
-    const result: Result<Out> = { ...fields, file: this.#file, args: this.#request!.argv.slice(1), failed: failure !== undefined };
+    const result: Result<Out> = {
+      ...fields,
+      file: this.#file,
+      args: this.#request!.argv.slice(1),
+      failed: failure !== undefined,
+    };
     if (failure && o.reject !== false) throw failure;
     return result;
   }
 
-  #failure(f: Omit<Result, 'file' | 'args' | 'failed'>, overflow: boolean, maxBuffer: number): SubprocessError | undefined {
-    const fail = (code: SubprocessErrorCode, message: string, hint?: string) => new SubprocessError(code, message, f, hint);
-    if (overflow) return fail('FORKEXEC_MAX_BUFFER', `${this.command}: output exceeded maxBuffer (${maxBuffer} bytes); the child was killed`, 'Raise maxBuffer, or read the stream yourself with buffer: false.');
-    if (f.timedOut) return fail('FORKEXEC_TIMEOUT', `${this.command}: timed out after ${this.#options.timeout} ms and was killed${f.signal ? ` with ${f.signal}` : ''}`);
-    if (f.isCanceled) return fail('FORKEXEC_ABORTED', `${this.command}: aborted${f.signal ? `, killed with ${f.signal}` : ''}`);
+  #failure(
+    f: Omit<Result, 'file' | 'args' | 'failed'>,
+    overflow: boolean,
+    maxBuffer: number,
+  ): SubprocessError | undefined {
+    const fail = (code: SubprocessErrorCode, message: string, hint?: string) =>
+      new SubprocessError(code, message, f, hint);
+    if (overflow)
+      return fail(
+        'FORKEXEC_MAX_BUFFER',
+        `${this.command}: output exceeded maxBuffer (${maxBuffer} bytes); the child was killed`,
+        'Raise maxBuffer, or read the stream yourself with buffer: false.',
+      );
+    if (f.timedOut)
+      return fail(
+        'FORKEXEC_TIMEOUT',
+        `${this.command}: timed out after ${this.#options.timeout} ms and was killed${f.signal ? ` with ${f.signal}` : ''}`,
+      );
+    if (f.isCanceled)
+      return fail('FORKEXEC_ABORTED', `${this.command}: aborted${f.signal ? `, killed with ${f.signal}` : ''}`);
     if (f.signal) return fail('FORKEXEC_EXIT', `${this.command}: killed by ${f.signal}`);
     if (f.exitCode !== 0) return fail('FORKEXEC_EXIT', `${this.command}: exited with code ${f.exitCode}`);
     return undefined;

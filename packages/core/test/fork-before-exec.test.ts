@@ -8,7 +8,18 @@ import { forkBeforeExec, ForkExecError, SubprocessError } from '@forkexec/core';
 describe('forkBeforeExec', () => {
   test('options may come second, and the result describes the run', async () => {
     const result = await forkBeforeExec('pwd', { cwd: '/' });
-    expect(result).toMatchObject({ stdout: '/', stderr: '', exitCode: 0, signal: null, failed: false, timedOut: false, isCanceled: false, file: 'pwd', args: [], command: 'pwd' });
+    expect(result).toMatchObject({
+      stdout: '/',
+      stderr: '',
+      exitCode: 0,
+      signal: null,
+      failed: false,
+      timedOut: false,
+      isCanceled: false,
+      file: 'pwd',
+      args: [],
+      command: 'pwd',
+    });
     expect(result.durationMs).toBeGreaterThan(0);
     expect(typeof result.backend).toBe('string');
     expect(result.pid).toBeGreaterThan(0);
@@ -41,7 +52,12 @@ describe('forkBeforeExec', () => {
     const error = await forkBeforeExec('sh', ['-c', 'echo broken >&2; exit 2']).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SubprocessError);
     expect(error).toBeInstanceOf(ForkExecError);
-    expect(error).toMatchObject({ code: 'FORKEXEC_EXIT', exitCode: 2, stderr: 'broken', message: expect.stringContaining('broken') });
+    expect(error).toMatchObject({
+      code: 'FORKEXEC_EXIT',
+      exitCode: 2,
+      stderr: 'broken',
+      message: expect.stringContaining('broken'),
+    });
   });
 
   test('a start failure is a rejection, never a synchronous throw, and pid is undefined', async () => {
@@ -49,18 +65,30 @@ describe('forkBeforeExec', () => {
     expect(() => (child = forkBeforeExec('', []))).not.toThrow();
     expect(child!.pid).toBeUndefined();
     await expect(child).rejects.toMatchObject({ code: 'FORKEXEC_INVALID_ARGUMENT' });
-    await expect(forkBeforeExec('true', 'notanarray' as unknown as string[])).rejects.toMatchObject({ code: 'FORKEXEC_INVALID_ARGUMENT', message: expect.stringContaining('args') });
-    await expect(forkBeforeExec('true', [], { cwd: '/nonexistent/dir' })).rejects.toMatchObject({ code: 'FORKEXEC_SPAWN', errno: 'ENOENT' });
-    await expect(forkBeforeExec('true', [], { stdin: 'bogus' as never })).rejects.toMatchObject({ code: 'FORKEXEC_INVALID_ARGUMENT' });
-    await expect(forkBeforeExec('true', [], { input: 'x', stdin: 'ignore' })).rejects.toMatchObject({ code: 'FORKEXEC_INVALID_ARGUMENT' });
+    await expect(forkBeforeExec('true', 'notanarray' as unknown as string[])).rejects.toMatchObject({
+      code: 'FORKEXEC_INVALID_ARGUMENT',
+      message: expect.stringContaining('args'),
+    });
+    await expect(forkBeforeExec('true', [], { cwd: '/nonexistent/dir' })).rejects.toMatchObject({
+      code: 'FORKEXEC_SPAWN',
+      errno: 'ENOENT',
+    });
+    await expect(forkBeforeExec('true', [], { stdin: 'bogus' as never })).rejects.toMatchObject({
+      code: 'FORKEXEC_INVALID_ARGUMENT',
+    });
+    await expect(forkBeforeExec('true', [], { input: 'x', stdin: 'ignore' })).rejects.toMatchObject({
+      code: 'FORKEXEC_INVALID_ARGUMENT',
+    });
   });
 
   test('stderr lines can be iterated, and iteration throws when the child fails', async () => {
     const child = forkBeforeExec('sh', ['-c', 'echo a >&2; echo b >&2; exit 3']);
     const lines: string[] = [];
-    await expect((async () => {
-      for await (const line of child.lines('stderr')) lines.push(line);
-    })()).rejects.toMatchObject({ exitCode: 3 });
+    await expect(
+      (async () => {
+        for await (const line of child.lines('stderr')) lines.push(line);
+      })(),
+    ).rejects.toMatchObject({ exitCode: 3 });
     expect(lines).toEqual(['a', 'b']);
   });
 
@@ -118,15 +146,20 @@ describe('hostile programs and input never reach a shell', () => {
     writeFileSync(path.join(early, 'fx-first-match'), `touch ${dir}/pwned-by-search\n`, { mode: 0o755 });
     writeFileSync(path.join(late, 'fx-first-match'), '#!/bin/sh\necho late\n', { mode: 0o755 });
     const env = { PATH: `${early}:${late}` };
-    await expect(forkBeforeExec('fx-first-match', [], { env })).rejects.toMatchObject({ errno: 'ENOEXEC', message: expect.stringContaining(`${early}/fx-first-match`) });
+    await expect(forkBeforeExec('fx-first-match', [], { env })).rejects.toMatchObject({
+      errno: 'ENOEXEC',
+      message: expect.stringContaining(`${early}/fx-first-match`),
+    });
     expect(existsSync(`${dir}/pwned-by-search`)).toBe(false);
   });
 
   test('a script whose interpreter is missing names the interpreter', async () => {
-    await expect(forkBeforeExec(script('missing-interp', '#!/nonexistent/interp -x\necho hi\n'))).rejects.toMatchObject({
-      errno: 'ENOENT',
-      message: expect.stringContaining('/nonexistent/interp'),
-    });
+    await expect(forkBeforeExec(script('missing-interp', '#!/nonexistent/interp -x\necho hi\n'))).rejects.toMatchObject(
+      {
+        errno: 'ENOENT',
+        message: expect.stringContaining('/nonexistent/interp'),
+      },
+    );
   });
 
   test('a script with a working interpreter runs', async () => {
@@ -137,7 +170,10 @@ describe('hostile programs and input never reach a shell', () => {
     const file = script('changing', '#!/bin/sh\necho "ran"\n');
     expect((await forkBeforeExec(file)).stdout).toBe('ran');
     chmodSync(file, 0o644);
-    await expect(forkBeforeExec(file)).rejects.toMatchObject({ errno: 'EACCES', message: expect.stringContaining('is not executable') });
+    await expect(forkBeforeExec(file)).rejects.toMatchObject({
+      errno: 'EACCES',
+      message: expect.stringContaining('is not executable'),
+    });
     chmodSync(file, 0o755);
     expect((await forkBeforeExec(file)).stdout).toBe('ran');
     writeFileSync(file, `touch ${dir}/pwned-after-change\n`);
@@ -148,18 +184,31 @@ describe('hostile programs and input never reach a shell', () => {
   });
 
   test('unpaired surrogates are refused, naming the argument', async () => {
-    await expect(forkBeforeExec('echo', ['ok', 'bad\uD800'])).rejects.toMatchObject({ code: 'FORKEXEC_INVALID_ARGUMENT', message: expect.stringContaining('args[1]') });
-    await expect(forkBeforeExec('true', [], { env: { K: '\uDC00' } })).rejects.toMatchObject({ code: 'FORKEXEC_INVALID_ARGUMENT', message: expect.stringContaining('env.K') });
+    await expect(forkBeforeExec('echo', ['ok', 'bad\uD800'])).rejects.toMatchObject({
+      code: 'FORKEXEC_INVALID_ARGUMENT',
+      message: expect.stringContaining('args[1]'),
+    });
+    await expect(forkBeforeExec('true', [], { env: { K: '\uDC00' } })).rejects.toMatchObject({
+      code: 'FORKEXEC_INVALID_ARGUMENT',
+      message: expect.stringContaining('env.K'),
+    });
   });
 
   test('an argument beyond the kernel limit is E2BIG', async () => {
-    await expect(forkBeforeExec('true', ['x'.repeat(300_000)])).rejects.toMatchObject({ code: 'FORKEXEC_SPAWN', errno: 'E2BIG' });
+    await expect(forkBeforeExec('true', ['x'.repeat(300_000)])).rejects.toMatchObject({
+      code: 'FORKEXEC_SPAWN',
+      errno: 'E2BIG',
+    });
   });
 
   test('an inherited variable beyond the kernel limit is E2BIG, naming it', async () => {
     process.env.FORKEXEC_HUGE = 'x'.repeat(300_000);
     try {
-      await expect(forkBeforeExec('true')).rejects.toMatchObject({ code: 'FORKEXEC_SPAWN', errno: 'E2BIG', message: expect.stringContaining('env.FORKEXEC_HUGE') });
+      await expect(forkBeforeExec('true')).rejects.toMatchObject({
+        code: 'FORKEXEC_SPAWN',
+        errno: 'E2BIG',
+        message: expect.stringContaining('env.FORKEXEC_HUGE'),
+      });
     } finally {
       delete process.env.FORKEXEC_HUGE;
     }

@@ -30,36 +30,42 @@ describe('node backend', () => {
     }
   });
 
-  (hasPrlimit ? test : test.skip)('a spawn that fails with EMFILE gives back every fd (child_process leaks its stdio pipes there)', async () => {
-    await probe(['exit', '0']);
-    const soft = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'))!.split(/\s+/)[3];
-    const setSoft = (n: number | string) => execFileSync('prlimit', ['--pid', String(process.pid), `--nofile=${n}:`]);
-    setSoft(Math.max(...readdirSync('/proc/self/fd').map(Number)) + 32);
-    const hoard: number[] = [];
-    try {
-      for (;;) hoard.push(openSync('/dev/null', 'r'));
-    } catch {
-      // EMFILE: the table is full
-    }
-    try {
-      closeSync(hoard.pop()!);
-      for (let i = 0; i < 3; i++) closeSync(hoard.pop()!);
-      // 4 free fds: libuv makes both stdio socketpairs, then fails on its own pipe.
-      await expect(probe(['exit', '0'])).rejects.toMatchObject({ code: 'FORKEXEC_SPAWN', errno: 'EMFILE' });
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      const free: number[] = [];
+  (hasPrlimit ? test : test.skip)(
+    'a spawn that fails with EMFILE gives back every fd (child_process leaks its stdio pipes there)',
+    async () => {
+      await probe(['exit', '0']);
+      const soft = readFileSync('/proc/self/limits', 'utf8')
+        .split('\n')
+        .find((l) => l.startsWith('Max open files'))!
+        .split(/\s+/)[3];
+      const setSoft = (n: number | string) => execFileSync('prlimit', ['--pid', String(process.pid), `--nofile=${n}:`]);
+      setSoft(Math.max(...readdirSync('/proc/self/fd').map(Number)) + 32);
+      const hoard: number[] = [];
       try {
-        for (;;) free.push(openSync('/dev/null', 'r'));
+        for (;;) hoard.push(openSync('/dev/null', 'r'));
       } catch {
-        // EMFILE again
+        // EMFILE: the table is full
       }
-      free.forEach((fd) => closeSync(fd));
-      expect(free.length).toBe(4);
-    } finally {
-      hoard.forEach((fd) => closeSync(fd));
-      setSoft(soft);
-    }
-  });
+      try {
+        closeSync(hoard.pop()!);
+        for (let i = 0; i < 3; i++) closeSync(hoard.pop()!);
+        // 4 free fds: libuv makes both stdio socketpairs, then fails on its own pipe.
+        await expect(probe(['exit', '0'])).rejects.toMatchObject({ code: 'FORKEXEC_SPAWN', errno: 'EMFILE' });
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        const free: number[] = [];
+        try {
+          for (;;) free.push(openSync('/dev/null', 'r'));
+        } catch {
+          // EMFILE again
+        }
+        free.forEach((fd) => closeSync(fd));
+        expect(free.length).toBe(4);
+      } finally {
+        hoard.forEach((fd) => closeSync(fd));
+        setSoft(soft);
+      }
+    },
+  );
 });
 
 describe('node backend: a start libuv reports as UNKNOWN (Wine: a process that died while starting)', () => {
@@ -104,40 +110,87 @@ describe('node backend: a start libuv reports as UNKNOWN (Wine: a process that d
 
 describe('core validation', () => {
   test('dup2 from an fd that an earlier close or closefrom removed is refused with EBADF, naming both actions', () => {
-    expect(() => validateActions([{ op: 'dup2', from: 0, to: 7 }, { op: 'close', fd: 7 }, { op: 'dup2', from: 7, to: 8 }])).toThrow(
-      expect.objectContaining({ code: 'FORKEXEC_INVALID_ACTION', errno: 'EBADF', actionIndex: 2, message: expect.stringContaining('actions[1] closed it') }),
+    expect(() =>
+      validateActions([
+        { op: 'dup2', from: 0, to: 7 },
+        { op: 'close', fd: 7 },
+        { op: 'dup2', from: 7, to: 8 },
+      ]),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'FORKEXEC_INVALID_ACTION',
+        errno: 'EBADF',
+        actionIndex: 2,
+        message: expect.stringContaining('actions[1] closed it'),
+      }),
     );
-    expect(() => validateActions([{ op: 'closefrom', fd: 0 }, { op: 'dup2', from: 2, to: 1 }])).toThrow(expect.objectContaining({ actionIndex: 1, errno: 'EBADF' }));
-    expect(() => validateActions([{ op: 'closefrom', fd: 3 }, { op: 'open', fd: 4, path: '/dev/null' }, { op: 'dup2', from: 4, to: 1 }])).not.toThrow();
+    expect(() =>
+      validateActions([
+        { op: 'closefrom', fd: 0 },
+        { op: 'dup2', from: 2, to: 1 },
+      ]),
+    ).toThrow(expect.objectContaining({ actionIndex: 1, errno: 'EBADF' }));
+    expect(() =>
+      validateActions([
+        { op: 'closefrom', fd: 3 },
+        { op: 'open', fd: 4, path: '/dev/null' },
+        { op: 'dup2', from: 4, to: 1 },
+      ]),
+    ).not.toThrow();
   });
 
   test('a stdio fd that is not open in the parent is refused before running, naming the stream', async () => {
     const child = probe(['exit', '0'], { stdout: 987_654 });
-    await expect(child).rejects.toMatchObject({ code: 'FORKEXEC_INVALID_ARGUMENT', errno: 'EBADF', message: expect.stringContaining('stdout fd 987654') });
+    await expect(child).rejects.toMatchObject({
+      code: 'FORKEXEC_INVALID_ARGUMENT',
+      errno: 'EBADF',
+      message: expect.stringContaining('stdout fd 987654'),
+    });
     expect(child.pid).toBeUndefined();
   });
 
   test('E2BIG names the argument or variable that is too long, before running', async () => {
     const big = 'x'.repeat(200_000);
     const arg = probe(['echo', big]);
-    await expect(arg).rejects.toMatchObject({ code: 'FORKEXEC_SPAWN', errno: 'E2BIG', message: expect.stringContaining('args[1] is 200000 bytes') });
+    await expect(arg).rejects.toMatchObject({
+      code: 'FORKEXEC_SPAWN',
+      errno: 'E2BIG',
+      message: expect.stringContaining('args[1] is 200000 bytes'),
+    });
     expect(arg.pid).toBeUndefined();
-    await expect(probe(['exit', '0'], { env: { HUGE: big } })).rejects.toMatchObject({ errno: 'E2BIG', message: expect.stringContaining('env.HUGE') });
+    await expect(probe(['exit', '0'], { env: { HUGE: big } })).rejects.toMatchObject({
+      errno: 'E2BIG',
+      message: expect.stringContaining('env.HUGE'),
+    });
   });
 
   test('an E2BIG from exec (all arguments together) tells the sizes and the largest one', async () => {
     const args = Array.from({ length: 80 }, (_, i) => `${i}`.padEnd(100_000, 'y'));
-    await expect(probe(args)).rejects.toMatchObject({ errno: 'E2BIG', message: expect.stringMatching(/the 81 arguments take \d+ bytes .* the largest is args\[\d+\]/) });
+    await expect(probe(args)).rejects.toMatchObject({
+      errno: 'E2BIG',
+      message: expect.stringMatching(/the 81 arguments take \d+ bytes .* the largest is args\[\d+\]/),
+    });
   });
 });
 
 describe('Subprocess', () => {
   test("keeps a backend's typed error from another copy of core (CommonJS backend, ESM caller) with its errno and action index", async () => {
-    const foreign = Object.assign(new Error('actions[1] (setsid) failed in the child: EPERM'), { code: 'FORKEXEC_SPAWN', errno: 'EPERM', actionIndex: 1 });
+    const foreign = Object.assign(new Error('actions[1] (setsid) failed in the child: EPERM'), {
+      code: 'FORKEXEC_SPAWN',
+      errno: 'EPERM',
+      actionIndex: 1,
+    });
     const backend: Backend = {
       ...nodeBackend,
       name: 'foreign-core',
-      spawn: () => ({ pid: 1234, stdin: null, stdout: null, stderr: null, exited: Promise.reject(foreign), kill: () => false }),
+      spawn: () => ({
+        pid: 1234,
+        stdin: null,
+        stdout: null,
+        stderr: null,
+        exited: Promise.reject(foreign),
+        kill: () => false,
+      }),
     };
     await expect(forkBeforeExec(probePath(), ['exit', '0'], { backend })).rejects.toBe(foreign);
   });

@@ -10,14 +10,17 @@ registerBackend('helper-exe', () => helperExe);
 /** FORKEXEC_RELIABILITY_SCALE=small runs a quick pass (for development); CI runs the full counts. */
 /** FORKEXEC_RELIABILITY_RUNS sets the random sequences per property (default 60) for a longer hunt. */
 const scale: ReliabilityOptions = {
-  ...(process.env.FORKEXEC_RELIABILITY_SCALE === 'small' ? { sequential: 300, inFlight: 100, volumeBytes: 8 * 1024 * 1024, propertyRuns: 20 } : {}),
+  ...(process.env.FORKEXEC_RELIABILITY_SCALE === 'small'
+    ? { sequential: 300, inFlight: 100, volumeBytes: 8 * 1024 * 1024, propertyRuns: 20 }
+    : {}),
   ...(process.env.FORKEXEC_RELIABILITY_RUNS ? { propertyRuns: Number(process.env.FORKEXEC_RELIABILITY_RUNS) } : {}),
 };
 
-
 const others = ['ntdll', 'helper-exe'].map((name) => {
   const backend = loadBackend(name);
-  const probe = backend.capabilities.platforms.includes(process.platform) ? backend.probe() : { ok: false as const, reason: `not for ${process.platform}` };
+  const probe = backend.capabilities.platforms.includes(process.platform)
+    ? backend.probe()
+    : { ok: false as const, reason: `not for ${process.platform}` };
   return { name, backend, why: probe.ok ? undefined : probe.reason };
 });
 const working: Backend[] = others.filter((o) => !o.why).map((o) => o.backend);

@@ -67,13 +67,21 @@ describe('backend selection', () => {
 
   test('backendOptions reach createBackend', () => {
     fakePackage(dir, 'opt-backend', RENAMED_NODE);
-    writeFileSync(path.join(dir, '.forkexecrc'), JSON.stringify({ backend: 'opt-backend', backendOptions: { name: 'with-options' } }));
+    writeFileSync(
+      path.join(dir, '.forkexecrc'),
+      JSON.stringify({ backend: 'opt-backend', backendOptions: { name: 'with-options' } }),
+    );
     expect(resolveBackend().name).toBe('with-options');
   });
 
   test('an unknown name says what to install and where it came from', () => {
     process.env.FORKEXEC_BACKEND = 'nope';
-    expect(() => resolveBackend()).toThrow(expect.objectContaining({ code: 'FORKEXEC_BACKEND_LOAD', message: expect.stringMatching(/nope[\s\S]*FORKEXEC_BACKEND[\s\S]*npm install nope/) }));
+    expect(() => resolveBackend()).toThrow(
+      expect.objectContaining({
+        code: 'FORKEXEC_BACKEND_LOAD',
+        message: expect.stringMatching(/nope[\s\S]*FORKEXEC_BACKEND[\s\S]*npm install nope/),
+      }),
+    );
   });
 
   test('a broken config file is a typed error', () => {
@@ -83,21 +91,37 @@ describe('backend selection', () => {
 
   test('a package that exports no backend is refused', () => {
     fakePackage(dir, 'not-a-backend', 'exports.hello = 1;');
-    expect(() => resolveBackend('not-a-backend')).toThrow(expect.objectContaining({ code: 'FORKEXEC_BACKEND_LOAD', message: expect.stringContaining('does not export a forkexec backend') }));
+    expect(() => resolveBackend('not-a-backend')).toThrow(
+      expect.objectContaining({
+        code: 'FORKEXEC_BACKEND_LOAD',
+        message: expect.stringContaining('does not export a forkexec backend'),
+      }),
+    );
   });
 
   test('a backend whose probe fails is unavailable, with the reason', async () => {
     const broken: Backend = { ...nodeBackend, name: 'broken', probe: () => ({ ok: false, reason: 'no libc here' }) };
-    await expect(forkBeforeExec('true', [], { backend: broken })).rejects.toMatchObject({ code: 'FORKEXEC_BACKEND_UNAVAILABLE', message: expect.stringContaining('no libc here') });
+    await expect(forkBeforeExec('true', [], { backend: broken })).rejects.toMatchObject({
+      code: 'FORKEXEC_BACKEND_UNAVAILABLE',
+      message: expect.stringContaining('no libc here'),
+    });
   });
 
   test('an object that is not a backend is refused', async () => {
-    await expect(forkBeforeExec('true', [], { backend: { name: 'x' } as unknown as Backend })).rejects.toMatchObject({ code: 'FORKEXEC_BACKEND_LOAD' });
+    await expect(forkBeforeExec('true', [], { backend: { name: 'x' } as unknown as Backend })).rejects.toMatchObject({
+      code: 'FORKEXEC_BACKEND_LOAD',
+    });
   });
 
   test('an unsupported action names the backends that have it', async () => {
-    const minimal: Backend = { ...nodeBackend, name: 'minimal', capabilities: { ...nodeBackend.capabilities, actions: [] } };
-    await expect(forkBeforeExec('true', [], { backend: minimal, actions: [{ op: 'chdir', path: '/' }] })).rejects.toMatchObject({
+    const minimal: Backend = {
+      ...nodeBackend,
+      name: 'minimal',
+      capabilities: { ...nodeBackend.capabilities, actions: [] },
+    };
+    await expect(
+      forkBeforeExec('true', [], { backend: minimal, actions: [{ op: 'chdir', path: '/' }] }),
+    ).rejects.toMatchObject({
       code: 'FORKEXEC_UNSUPPORTED_ACTION',
       actionIndex: 0,
       message: expect.stringMatching(/minimal backend cannot carry out chdir[\s\S]*Backends that can: .*node/),

@@ -23,18 +23,36 @@ import { forkBeforeExec } from '@forkexec/core';
 import { backend as ntdll, parentEnviron } from '@forkexec/ntdll-backend';
 import { rollup } from 'rollup';
 
-const { values } = parseArgs({ options: { spawns: { type: 'string', default: '500' }, program: { type: 'string', default: '/bin/true' }, profile: { type: 'string' }, base: { type: 'string' } } });
+const { values } = parseArgs({
+  options: {
+    spawns: { type: 'string', default: '500' },
+    program: { type: 'string', default: '/bin/true' },
+    profile: { type: 'string' },
+    base: { type: 'string' },
+  },
+});
 const SPAWNS = Number(values.spawns);
 const PROGRAM = values.program;
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../../..');
 
 const HOT_PATH = [
-  'helper-backend.ts', 'warm-pool.ts',
-  ...['spawn-on-helper.ts', 'fd-plan.ts', 'fd-passing.ts', 'wire.ts', 'helper-process.ts', 'request-env.ts', 'helper-pool.ts', 'credentials.ts'].map((f) => `linux/${f}`),
+  'helper-backend.ts',
+  'warm-pool.ts',
+  ...[
+    'spawn-on-helper.ts',
+    'fd-plan.ts',
+    'fd-passing.ts',
+    'wire.ts',
+    'helper-process.ts',
+    'request-env.ts',
+    'helper-pool.ts',
+    'credentials.ts',
+  ].map((f) => `linux/${f}`),
 ];
 
-const ENTRY = 'export { encodeRequest, envBlock } from "./linux/wire.ts"; export { fdPassing } from "./linux/fd-passing.ts";';
+const ENTRY =
+  'export { encodeRequest, envBlock } from "./linux/wire.ts"; export { fdPassing } from "./linux/fd-passing.ts";';
 
 /** The sources in `src`, bundled next to this script (koffi and @forkexec/* resolve from the package). */
 async function loadSources(src, entry = ENTRY) {
@@ -42,7 +60,11 @@ async function loadSources(src, entry = ENTRY) {
     input: 'bench-entry',
     external: (id) => id.startsWith('node:') || /^(@forkexec\/|koffi)/.test(id),
     plugins: [
-      { name: 'entry', resolveId: (id) => (id === 'bench-entry' ? id : null), load: (id) => (id === 'bench-entry' ? entry : null) },
+      {
+        name: 'entry',
+        resolveId: (id) => (id === 'bench-entry' ? id : null),
+        load: (id) => (id === 'bench-entry' ? entry : null),
+      },
       { name: 'src', resolveId: (id, from) => (from === 'bench-entry' ? path.join(src, id) : null) },
       nodeResolve({ extensions: ['.ts', '.js'], preferBuiltins: true }),
       babel({ babelHelpers: 'bundled', extensions: ['.ts', '.js'], configFile: path.join(root, 'babel.config.cjs') }),
@@ -63,9 +85,17 @@ async function loadBase(rev) {
   const dir = mkdtempSync(path.join(here, '.base-'));
   try {
     cpSync(path.join(here, '..', 'src'), dir, { recursive: true });
-    const at = (file) => execFileSync('git', ['ls-tree', '--name-only', rev, `./${file}`], { cwd: path.join(here, '..', 'src'), encoding: 'utf8' }).trim();
+    const at = (file) =>
+      execFileSync('git', ['ls-tree', '--name-only', rev, `./${file}`], {
+        cwd: path.join(here, '..', 'src'),
+        encoding: 'utf8',
+      }).trim();
     for (const file of HOT_PATH) {
-      if (at(file)) writeFileSync(path.join(dir, file), execFileSync('git', ['show', `${rev}:./${file}`], { cwd: path.join(here, '..', 'src') }));
+      if (at(file))
+        writeFileSync(
+          path.join(dir, file),
+          execFileSync('git', ['show', `${rev}:./${file}`], { cwd: path.join(here, '..', 'src') }),
+        );
       else rmSync(path.join(dir, file)); // not there yet at REV
     }
     return await loadSources(dir, 'export { createBackend } from "./helper-backend.ts";');
@@ -77,7 +107,9 @@ async function loadBase(rev) {
 // The raw rows run the encoder and the send from a bundle of their own: code run more often gets
 // faster (JIT, caches), which would favour the backend that shares it over the --base one.
 const { encodeRequest, envBlock, fdPassing } = await loadSources(path.join(here, '..', 'src'));
-const backend = (await loadSources(path.join(here, '..', 'src'), 'export { createBackend } from "./helper-backend.ts";')).createBackend();
+const backend = (
+  await loadSources(path.join(here, '..', 'src'), 'export { createBackend } from "./helper-backend.ts";')
+).createBackend();
 const base = values.base ? (await loadBase(values.base)).createBackend() : undefined;
 for (const b of [backend, base]) {
   const probe = b?.probe();
@@ -86,7 +118,14 @@ for (const b of [backend, base]) {
 const native = fdPassing();
 const environSnapshot = parentEnviron(); // what the pool's take compares libc's environ with
 
-const request = { file: PROGRAM, argv: [PROGRAM], env: { ...process.env }, actions: [], stdio: ['ignore', 'ignore', 'ignore'], command: PROGRAM };
+const request = {
+  file: PROGRAM,
+  argv: [PROGRAM],
+  env: { ...process.env },
+  actions: [],
+  stdio: ['ignore', 'ignore', 'ignore'],
+  command: PROGRAM,
+};
 const setup = [0, 1, 2].map((target) => ({ target, source: 'devnull' }));
 const program = { ...request, cwd: process.cwd() };
 const programWithBlock = { ...program, env: envBlock(program.env) };
@@ -94,10 +133,12 @@ const programWithBlock = { ...program, env: envBlock(program.env) };
 // The raw sends: a socketpair whose other end is drained after each sample, outside the timing.
 const [ours, theirs] = native.socketpair();
 // A copy: an encoded request lives in a buffer the next encodeRequest() reuses.
-const encoded = (({ header, body }) => ({ header: Buffer.from(header), body: Buffer.from(body) }))(encodeRequest(program, setup, 0));
+const encoded = (({ header, body }) => ({ header: Buffer.from(header), body: Buffer.from(body) }))(
+  encodeRequest(program, setup, 0),
+);
 const drain = Buffer.alloc(1 << 16);
 const drainAll = (bytes) => {
-  for (let got = 0; got < bytes; ) got += readSync(theirs, drain, 0, drain.length, null);
+  for (let got = 0; got < bytes;) got += readSync(theirs, drain, 0, drain.length, null);
 };
 const koffi = createRequire(path.join(here, '..', 'package.json'))('koffi');
 const libc = koffi.load('libc.so.6');
@@ -131,7 +172,9 @@ const threadCpuMs = () => {
 
 /** A layer: `start` does the measured call and returns a promise of the child's end, if a child runs; `after` cleans up, untimed. */
 const spawnLayer = (spawn) => ({ start: () => spawn().exited });
-const fbeLayer = (backendObject) => ({ start: () => forkBeforeExec(PROGRAM, [], { backend: backendObject, stdio: 'ignore' }).then(() => {}) });
+const fbeLayer = (backendObject) => ({
+  start: () => forkBeforeExec(PROGRAM, [], { backend: backendObject, stdio: 'ignore' }).then(() => {}),
+});
 const layers = {
   forkBeforeExec: fbeLayer(backend),
   'backend.spawn(request, { deferPid: true })': spawnLayer(() => backend.spawn(request, { deferPid: true })),
@@ -145,10 +188,19 @@ const layers = {
   "ntdll's parentEnviron() (ntdll's key for the env)": { start: () => void parentEnviron() },
   'encodeRequest (env unchanged)': { start: () => void encodeRequest(program, setup, 0) },
   'encodeRequest (env block ready)': { start: () => void encodeRequest(programWithBlock, setup, 0) },
-  'sendWithFds of the request, no fd': { start: () => void native.sendWithFds(ours, [encoded.header, encoded.body], []), after: () => drainAll(requestBytes) },
-  'Node writevSync of the request': { start: () => void writevSync(ours, [encoded.header, encoded.body]), after: () => drainAll(requestBytes) },
+  'sendWithFds of the request, no fd': {
+    start: () => void native.sendWithFds(ours, [encoded.header, encoded.body], []),
+    after: () => drainAll(requestBytes),
+  },
+  'Node writevSync of the request': {
+    start: () => void writevSync(ours, [encoded.header, encoded.body]),
+    after: () => drainAll(requestBytes),
+  },
   // The passed fd arrives as a control message nobody receives: the kernel drops and closes it.
-  'koffi sendmsg, prebuilt msghdr, one fd': { start: () => void sendmsg(ours, msg, 0x4000), after: () => drainAll(requestBytes) },
+  'koffi sendmsg, prebuilt msghdr, one fd': {
+    start: () => void sendmsg(ours, msg, 0x4000),
+    after: () => drainAll(requestBytes),
+  },
 };
 
 if (values.profile) {
@@ -179,7 +231,9 @@ const shuffled = (items) => {
 };
 
 const COLUMNS = ['sync', 'sync cpu', 'loop cpu', 'busy', 'cpu'];
-const samples = Object.fromEntries(Object.keys(layers).map((name) => [name, Object.fromEntries(COLUMNS.map((c) => [c, []]))]));
+const samples = Object.fromEntries(
+  Object.keys(layers).map((name) => [name, Object.fromEntries(COLUMNS.map((c) => [c, []]))]),
+);
 for (let i = 0; i < SPAWNS; i++) {
   // A new order every round: what runs right after another spawn (or first after the pause) pays for it.
   for (const [name, { start, after }] of shuffled(Object.entries(layers))) {
@@ -211,18 +265,29 @@ await base?.dispose();
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const us = (xs) => (xs.length ? (median(xs) * 1000).toFixed(0) : '—').padStart(9);
 
-console.log(`per spawn of ${PROGRAM}, median of ${SPAWNS - 10} (microseconds): sync = wall time of the call; sync cpu = this thread's CPU time in it;`);
-console.log('loop cpu = this thread\'s CPU time from the call to the exit known; busy = the event loop\'s busy time meanwhile (also counts');
-console.log('time the thread waited for a CPU); cpu = the whole process\'s CPU time (all threads) meanwhile');
+console.log(
+  `per spawn of ${PROGRAM}, median of ${SPAWNS - 10} (microseconds): sync = wall time of the call; sync cpu = this thread's CPU time in it;`,
+);
+console.log(
+  "loop cpu = this thread's CPU time from the call to the exit known; busy = the event loop's busy time meanwhile (also counts",
+);
+console.log("time the thread waited for a CPU); cpu = the whole process's CPU time (all threads) meanwhile");
 console.log(`  ${'layer'.padEnd(48)}${COLUMNS.map((c) => c.padStart(9)).join('')}`);
-for (const [name, row] of Object.entries(samples)) console.log(`  ${name.padEnd(48)}${COLUMNS.map((c) => us(row[c])).join('')}`);
+for (const [name, row] of Object.entries(samples))
+  console.log(`  ${name.padEnd(48)}${COLUMNS.map((c) => us(row[c])).join('')}`);
 const m = (name, column = 'sync') => median(samples[name][column]) * 1000;
 const spawnUs = m('backend.spawn(request)');
 const fbe = m('forkBeforeExec');
-console.log(`core's share of forkBeforeExec's sync time: ${(fbe - spawnUs).toFixed(0)} us (${(((fbe - spawnUs) / fbe) * 100).toFixed(0)}%)`);
-console.log(`helper-exe's share: ${spawnUs.toFixed(0)} us (${((spawnUs / fbe) * 100).toFixed(0)}%); after the call, on a microtask (in busy, not sync): encoding ${m('encodeRequest (env unchanged)').toFixed(0)} us and the send ${m('sendWithFds of the request, no fd').toFixed(0)} us`);
+console.log(
+  `core's share of forkBeforeExec's sync time: ${(fbe - spawnUs).toFixed(0)} us (${(((fbe - spawnUs) / fbe) * 100).toFixed(0)}%)`,
+);
+console.log(
+  `helper-exe's share: ${spawnUs.toFixed(0)} us (${((spawnUs / fbe) * 100).toFixed(0)}%); after the call, on a microtask (in busy, not sync): encoding ${m('encodeRequest (env unchanged)').toFixed(0)} us and the send ${m('sendWithFds of the request, no fd').toFixed(0)} us`,
+);
 if (base) {
   const ratio = (name, column) => (m(name, column) / m(`${name}, hot path at ${values.base}`, column)).toFixed(2);
   for (const column of COLUMNS)
-    console.log(`${column} vs ${values.base}: backend.spawn(request) x${ratio('backend.spawn(request)', column)}, forkBeforeExec x${ratio('forkBeforeExec', column)}`);
+    console.log(
+      `${column} vs ${values.base}: backend.spawn(request) x${ratio('backend.spawn(request)', column)}, forkBeforeExec x${ratio('forkBeforeExec', column)}`,
+    );
 }

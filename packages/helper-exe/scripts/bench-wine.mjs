@@ -12,7 +12,9 @@ const program = process.env.FORKEXEC_NOOP;
 const rounds = Number(process.env.BENCH_ROUNDS ?? 30);
 const ballastMiB = Number(process.env.BENCH_BALLAST_MIB ?? 0);
 // Wine creates a process by forking the Unix process that asks: the parent's size may matter. Touched, in 1 GiB pieces.
-const ballast = Array.from({ length: Math.ceil(ballastMiB / 1024) }, (_, i) => Buffer.alloc(Math.min(1024, ballastMiB - 1024 * i) * 1024 * 1024, 1));
+const ballast = Array.from({ length: Math.ceil(ballastMiB / 1024) }, (_, i) =>
+  Buffer.alloc(Math.min(1024, ballastMiB - 1024 * i) * 1024 * 1024, 1),
+);
 const ntdll = createNtdllBackend();
 // A warm pool: helpers must not retire between this case's turns (a round takes seconds under Wine).
 const helper = createHelperBackend({ min: 2, idleTimeoutMs: 600_000 });
@@ -34,7 +36,14 @@ function childProcess(stdio) {
 function backendCase(backend, stdio) {
   return async () => {
     const start = performance.now();
-    const child = backend.spawn({ file: program, argv: [program], env: { ...process.env }, actions: [], stdio: [stdio, stdio, stdio], command: program });
+    const child = backend.spawn({
+      file: program,
+      argv: [program],
+      env: { ...process.env },
+      actions: [],
+      stdio: [stdio, stdio, stdio],
+      command: program,
+    });
     const started = performance.now() - start;
     if (!child.pid) throw new Error('no pid');
     child.stdin?.end();
@@ -74,15 +83,28 @@ const helperStats = helper.stats();
 await helper.dispose();
 
 const median = (values) => values.sort((a, b) => a - b)[values.length >> 1];
-const stats = Object.fromEntries([...samples].map(([name, rows]) => [name, { toPid: median(rows.map((r) => r[0])), total: median(rows.map((r) => r[1])) }]));
-console.log(`Windows node ${process.version} under Wine, ${rounds} interleaved rounds, parent ballast ${ballast.reduce((n, b) => n + b.length, 0) / 2 ** 20} MiB, helper pool ${JSON.stringify(helperStats)}`);
-console.log('median ms: time to pid (the spawn call: it is synchronous) | spawn to child collected | longest event-loop stall, refills included');
+const stats = Object.fromEntries(
+  [...samples].map(([name, rows]) => [
+    name,
+    { toPid: median(rows.map((r) => r[0])), total: median(rows.map((r) => r[1])) },
+  ]),
+);
+console.log(
+  `Windows node ${process.version} under Wine, ${rounds} interleaved rounds, parent ballast ${ballast.reduce((n, b) => n + b.length, 0) / 2 ** 20} MiB, helper pool ${JSON.stringify(helperStats)}`,
+);
+console.log(
+  'median ms: time to pid (the spawn call: it is synchronous) | spawn to child collected | longest event-loop stall, refills included',
+);
 for (const [name, s] of Object.entries(stats))
-  console.log(`  ${name.padEnd(28)} ${s.toPid.toFixed(2).padStart(8)} ms | ${s.total.toFixed(1).padStart(7)} ms | ${blocked.get(name).toFixed(1).padStart(7)} ms`);
+  console.log(
+    `  ${name.padEnd(28)} ${s.toPid.toFixed(2).padStart(8)} ms | ${s.total.toFixed(1).padStart(7)} ms | ${blocked.get(name).toFixed(1).padStart(7)} ms`,
+  );
 for (const stdio of ['ignore', 'pipe']) {
   const h = stats[`helper-exe ${stdio}`];
   for (const other of ['ntdll', 'child_process.spawn']) {
     const o = stats[`${other} ${stdio}`];
-    console.log(`ratio helper-exe / ${other}, stdio ${stdio}: time to pid ${(h.toPid / o.toPid).toFixed(2)}, end to end ${(h.total / o.total).toFixed(2)}`);
+    console.log(
+      `ratio helper-exe / ${other}, stdio ${stdio}: time to pid ${(h.toPid / o.toPid).toFixed(2)}, end to end ${(h.total / o.total).toFixed(2)}`,
+    );
   }
 }

@@ -13,16 +13,34 @@ export function buildWin32Helper(outDir) {
   const out = path.join(outDir, 'fxhelper.exe');
   mkdirSync(outDir, { recursive: true });
   // No C runtime: kernel32 only, our own entry point (a helper that loads fewer DLLs resumes faster).
-  const args = ['-std=c99', '-O2', '-Wall', '-Wextra', '-Werror=implicit-function-declaration', '-ffreestanding', '-nostdlib', '-nostartfiles',
-    '-Wl,-e,fxhelper_main', '-s', '-o', `${out}.tmp`, path.join(root, 'native', 'win32', 'fxhelper-win.c'), '-lkernel32'];
+  const args = [
+    '-std=c99',
+    '-O2',
+    '-Wall',
+    '-Wextra',
+    '-Werror=implicit-function-declaration',
+    '-ffreestanding',
+    '-nostdlib',
+    '-nostartfiles',
+    '-Wl,-e,fxhelper_main',
+    '-s',
+    '-o',
+    `${out}.tmp`,
+    path.join(root, 'native', 'win32', 'fxhelper-win.c'),
+    '-lkernel32',
+  ];
   try {
     execFileSync(compiler, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (error) {
     if (error.code === 'ENOENT') {
-      console.warn(`@forkexec/helper-exe: skipping the Windows helper (fxhelper.exe): ${compiler} not found (Debian/Ubuntu: apt-get install gcc-mingw-w64-x86-64; or set MINGW_CC)`);
+      console.warn(
+        `@forkexec/helper-exe: skipping the Windows helper (fxhelper.exe): ${compiler} not found (Debian/Ubuntu: apt-get install gcc-mingw-w64-x86-64; or set MINGW_CC)`,
+      );
       return false;
     }
-    console.error(`@forkexec/helper-exe: compiling native/win32/fxhelper-win.c failed:\n${error.stderr?.toString() ?? error.message}`);
+    console.error(
+      `@forkexec/helper-exe: compiling native/win32/fxhelper-win.c failed:\n${error.stderr?.toString() ?? error.message}`,
+    );
     process.exit(1);
   }
   renameSync(`${out}.tmp`, out);

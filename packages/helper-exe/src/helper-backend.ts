@@ -1,7 +1,14 @@
 /** The helper-exe backend: a lazily started pool of pre-started helpers that exec in place. */
 import {
-  ACTION_OPS, InvalidArgumentError, loadBackend, nodeBackend, probeBackend,
-  type Backend, type ProbeResult, type SpawnedChild, type SpawnRequest,
+  ACTION_OPS,
+  InvalidArgumentError,
+  loadBackend,
+  nodeBackend,
+  probeBackend,
+  type Backend,
+  type ProbeResult,
+  type SpawnedChild,
+  type SpawnRequest,
 } from '@forkexec/core';
 import { watchChildPid } from '@forkexec/ntdll-backend';
 import { fdPassing } from './linux/fd-passing.js';
@@ -65,7 +72,8 @@ const DEFAULTS = { min: 2, max: 8, idleTimeoutMs: 2000 };
 
 function count(value: unknown, name: string, fallback: number, least: number): number {
   if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || (value as number) < least) throw new InvalidArgumentError(`helper-exe option ${name} must be an integer >= ${least}, got ${String(value)}`);
+  if (!Number.isInteger(value) || (value as number) < least)
+    throw new InvalidArgumentError(`helper-exe option ${name} must be an integer >= ${least}, got ${String(value)}`);
   return value as number;
 }
 
@@ -80,36 +88,58 @@ function defaultStarter(): Backend {
 
 function resolveStarter(spec: Backend | string | undefined): Backend {
   const starter = spec === undefined ? defaultStarter() : typeof spec === 'string' ? loadBackend(spec) : spec;
-  if (starter.name === 'helper-exe') throw new InvalidArgumentError('helper-exe cannot start its own helpers: choose ntdll or node as the starter');
+  if (starter.name === 'helper-exe')
+    throw new InvalidArgumentError('helper-exe cannot start its own helpers: choose ntdll or node as the starter');
   return starter;
 }
 
 export function createBackend(options: HelperExeOptions = {}): HelperExeBackend {
-  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('helper-exe options must be an object');
+  if (typeof options !== 'object' || options === null)
+    throw new InvalidArgumentError('helper-exe options must be an object');
   const min = count(options.min, 'min', DEFAULTS.min, 0);
   const max = count(options.max, 'max', Math.max(DEFAULTS.max, min), 1);
   if (min > max) throw new InvalidArgumentError(`helper-exe option min (${min}) exceeds max (${max})`);
   const idleTimeoutMs = count(options.idleTimeoutMs, 'idleTimeoutMs', DEFAULTS.idleTimeoutMs, 1);
-  if (process.platform === 'win32') return createWin32HelperBackend({ min, max, idleTimeoutMs, helperPath: options.helperPath });
+  if (process.platform === 'win32')
+    return createWin32HelperBackend({ min, max, idleTimeoutMs, helperPath: options.helperPath });
   let starter: Backend | undefined;
   let pool: LinuxHelperPool | undefined;
   const getStarter = () => (starter ??= resolveStarter(options.starter));
-  if (options.zygote !== undefined && typeof options.zygote !== 'boolean') throw new InvalidArgumentError(`helper-exe option zygote must be a boolean, got ${String(options.zygote)}`);
+  if (options.zygote !== undefined && typeof options.zygote !== 'boolean')
+    throw new InvalidArgumentError(`helper-exe option zygote must be a boolean, got ${String(options.zygote)}`);
   if (options.overflow !== undefined && options.overflow !== 'starter' && options.overflow !== 'helper')
-    throw new InvalidArgumentError(`helper-exe option overflow must be 'starter' or 'helper', got ${String(options.overflow)}`);
+    throw new InvalidArgumentError(
+      `helper-exe option overflow must be 'starter' or 'helper', got ${String(options.overflow)}`,
+    );
   const getPool = () => {
     if (pool) return pool;
     const start = getStarter();
     // The zygote's helpers are children of this process that the starter did not start: ntdll reaps them.
     const watch = options.zygote !== false && start.name === 'ntdll' ? watchChildPid : undefined;
-    return (pool = new LinuxHelperPool({ min, max, idleTimeoutMs, helperPath: helperPath(options.helperPath), starter: start, native: fdPassing(), watch }));
+    return (pool = new LinuxHelperPool({
+      min,
+      max,
+      idleTimeoutMs,
+      helperPath: helperPath(options.helperPath),
+      starter: start,
+      native: fdPassing(),
+      watch,
+    }));
   };
 
   return {
     name: 'helper-exe',
-    capabilities: { platforms: ['linux'], actions: [...ACTION_OPS], pidBeforeExec: true, flatCost: true, exactExec: true, searchesPath: true },
+    capabilities: {
+      platforms: ['linux'],
+      actions: [...ACTION_OPS],
+      pidBeforeExec: true,
+      flatCost: true,
+      exactExec: true,
+      searchesPath: true,
+    },
     probe(): ProbeResult {
-      if (process.platform !== 'linux') return { ok: false, reason: `helper-exe runs on Linux; ${process.platform} is not supported yet` };
+      if (process.platform !== 'linux')
+        return { ok: false, reason: `helper-exe runs on Linux; ${process.platform} is not supported yet` };
       const file = helperPath(options.helperPath);
       const problem = helperProblem(file);
       if (problem) return { ok: false, reason: problem };
@@ -122,7 +152,10 @@ export function createBackend(options: HelperExeOptions = {}): HelperExeBackend 
       } catch (error) {
         return { ok: false, reason: (error as Error).message };
       }
-      return { ok: true, detail: `${file} (protocol v${PROTOCOL_VERSION}, handshake ok), helpers started by the ${starterName} backend` };
+      return {
+        ok: true,
+        detail: `${file} (protocol v${PROTOCOL_VERSION}, handshake ok), helpers started by the ${starterName} backend`,
+      };
     },
     spawn(request: SpawnRequest): SpawnedChild {
       return spawnOnHelper(getPool(), request, fdPassing(), options.overflow === 'starter' ? getStarter() : undefined);
@@ -133,7 +166,15 @@ export function createBackend(options: HelperExeOptions = {}): HelperExeBackend 
       await current?.dispose();
     },
     stats() {
-      const counters = pool?.stats ?? { warmTaken: 0, coldStarted: 0, overflowed: 0, retired: 0, replaced: 0, forked: 0, zygotes: 0 };
+      const counters = pool?.stats ?? {
+        warmTaken: 0,
+        coldStarted: 0,
+        overflowed: 0,
+        retired: 0,
+        replaced: 0,
+        forked: 0,
+        zygotes: 0,
+      };
       return { warm: pool?.warmCount ?? 0, ...counters, zygotePid: pool?.zygotePid };
     },
     starter: getStarter,

@@ -66,7 +66,11 @@ export class WarmPool<H extends WarmHelper> {
   readonly #ending = new Set<Promise<unknown>>();
 
   /** `stats` may carry the platform's own counters besides the pool's. */
-  constructor(settings: WarmPoolSettings, factory: (pool: WarmPool<H>) => HelperFactory<H>, stats: WarmPoolStats = { warmTaken: 0, coldStarted: 0, retired: 0, replaced: 0 }) {
+  constructor(
+    settings: WarmPoolSettings,
+    factory: (pool: WarmPool<H>) => HelperFactory<H>,
+    stats: WarmPoolStats = { warmTaken: 0, coldStarted: 0, retired: 0, replaced: 0 },
+  ) {
     this.#settings = settings;
     this.#target = settings.min;
     this.stats = stats;

@@ -36,14 +36,26 @@ describe('the inherited environment', () => {
       console.log('disposed');
     `;
     expect(runParent(script)).toEqual({
-      stdout: ['unset unset unset', 'unset unset unset', 'one unset unset', 'two ü unset', 'one ü unset', 'unset ü unset', 'unset ü own', 'unset ü unset', 'disposed'],
+      stdout: [
+        'unset unset unset',
+        'unset unset unset',
+        'one unset unset',
+        'two ü unset',
+        'one ü unset',
+        'unset ü unset',
+        'unset ü own',
+        'unset ü unset',
+        'disposed',
+      ],
       stderr: '',
       status: 0,
     });
   });
 
-  maybe('is the one of the call: a change right after it (before the request goes out) does not reach the child', () => {
-    const script = `
+  maybe(
+    'is the one of the call: a change right after it (before the request goes out) does not reach the child',
+    () => {
+      const script = `
       import { forkBeforeExec } from '@forkexec/core';
       import { createBackend } from ${JSON.stringify(dist)};
       const backend = createBackend();
@@ -56,8 +68,9 @@ describe('the inherited environment', () => {
       console.log((await child).stdout);
       await backend.dispose();
     `;
-    expect(runParent(script)).toEqual({ stdout: ['at-the-call'], stderr: '', status: 0 });
-  });
+      expect(runParent(script)).toEqual({ stdout: ['at-the-call'], stderr: '', status: 0 });
+    },
+  );
 });
 
 /** Runs `script` in a Node parent of its own (module code), without FX_* variables: its output lines, stderr and status. */
@@ -66,6 +79,11 @@ function runParent(script: string): { stdout: string[]; stderr: string; status: 
   delete env.FX_A;
   delete env.FX_B;
   delete env.FX_C;
-  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', cwd: path.join(__dirname, '..'), env, timeout: 20_000 });
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    cwd: path.join(__dirname, '..'),
+    env,
+    timeout: 20_000,
+  });
   return { stdout: run.stdout.trim().split('\n'), stderr: run.stderr, status: run.status };
 }

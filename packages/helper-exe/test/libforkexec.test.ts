@@ -17,19 +17,50 @@ beforeAll(() => {
   binary = path.join(dir, 'libforkexec-test');
   // The contract's build line: cc -std=c99 -I native prog.c native/libforkexec.c
   execFileSync(process.env.CC || 'cc', [
-    '-std=c99', '-Wall', '-Wextra', '-Werror', '-O2', `-I${native}`, '-o', binary,
-    path.join(__dirname, 'native', 'libforkexec-test.c'), path.join(native, 'libforkexec.c'),
+    '-std=c99',
+    '-Wall',
+    '-Wextra',
+    '-Werror',
+    '-O2',
+    `-I${native}`,
+    '-o',
+    binary,
+    path.join(__dirname, 'native', 'libforkexec-test.c'),
+    path.join(native, 'libforkexec.c'),
   ]);
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const cases = [
-  'plain', 'null-actions', 'dup2', 'dup2-self-clears-cloexec', 'close', 'open', 'chdir', 'fchdir', 'setsid',
-  'setpgid', 'umask', 'signals', 'closefrom', 'credentials', 'setrlimit', 'nice', 'env', 'search-path', 'order',
+  'plain',
+  'null-actions',
+  'dup2',
+  'dup2-self-clears-cloexec',
+  'close',
+  'open',
+  'chdir',
+  'fchdir',
+  'setsid',
+  'setpgid',
+  'umask',
+  'signals',
+  'closefrom',
+  'credentials',
+  'setrlimit',
+  'nice',
+  'env',
+  'search-path',
+  'order',
   // exec and action failures: -1 with errno, the failed child reaped, or the exit_on_failure status
-  'enoent', 'eacces', 'action-failure', 'report-survives-actions', 'exit-on-failure-127', 'exit-on-failure-126',
-  'bad-arguments', 'many',
+  'enoent',
+  'eacces',
+  'action-failure',
+  'report-survives-actions',
+  'exit-on-failure-127',
+  'exit-on-failure-126',
+  'bad-arguments',
+  'many',
 ];
 
 describe('C fork_before_exec', () => {

@@ -26,32 +26,45 @@ function parent(how: 'exit' | 'natural' | 'dispose'): { helpers: number[]; ms: n
     ${how === 'dispose' ? "await backend.dispose(); console.log('disposed');" : ''}
   `;
   const started = Date.now();
-  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', cwd: path.join(__dirname, '..'), timeout: 20_000 });
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    cwd: path.join(__dirname, '..'),
+    timeout: 20_000,
+  });
   expect(run.stderr).toBe('');
   expect(run.status).toBe(0);
   const [pids, after = ''] = run.stdout.trim().split('\n');
   return { helpers: pids.split(' ').map(Number), ms: Date.now() - started, after };
 }
 
-describe('the parent\'s exit', () => {
+describe("the parent's exit", () => {
   if (!built) it.skip('needs the package built (npm run build -w @forkexec/helper-exe)', () => {});
 
   maybe('process.exit() with warm helpers: they die with the parent', async () => {
     const { helpers } = parent('exit');
     expect(helpers.length).toBeGreaterThanOrEqual(4); // three warm, the zygote (and maybe the probe's helper, exiting)
-    await until(() => helpers.every((pid) => ['gone', 'Z'].includes(processState(pid))), () => helpers.map((p) => `${p}:${processState(p)}`).join(' '));
+    await until(
+      () => helpers.every((pid) => ['gone', 'Z'].includes(processState(pid))),
+      () => helpers.map((p) => `${p}:${processState(p)}`).join(' '),
+    );
   });
 
-  maybe('dispose() with nothing else keeping Node alive: it waits until every helper and the zygote are reaped', async () => {
-    const { helpers, after } = parent('dispose');
-    expect(after).toBe('disposed'); // not exit code 13 with dispose() still waiting
-    expect(helpers.every((pid) => processState(pid) === 'gone')).toBe(true);
-  });
+  maybe(
+    'dispose() with nothing else keeping Node alive: it waits until every helper and the zygote are reaped',
+    async () => {
+      const { helpers, after } = parent('dispose');
+      expect(after).toBe('disposed'); // not exit code 13 with dispose() still waiting
+      expect(helpers.every((pid) => processState(pid) === 'gone')).toBe(true);
+    },
+  );
 
   maybe('running out of work: Node exits once the pool retires its idle helpers, leaving none', async () => {
     const { helpers, ms } = parent('natural');
     expect(helpers.length).toBeGreaterThanOrEqual(4);
     expect(ms).toBeLessThan(15_000);
-    await until(() => helpers.every((pid) => ['gone', 'Z'].includes(processState(pid))), () => helpers.map((p) => `${p}:${processState(p)}`).join(' '));
+    await until(
+      () => helpers.every((pid) => ['gone', 'Z'].includes(processState(pid))),
+      () => helpers.map((p) => `${p}:${processState(p)}`).join(' '),
+    );
   });
 });

@@ -17,5 +17,7 @@ test('a bare name is found by the helper in the PATH of the request, as execvp w
       await backend.dispose();
     }
     console.log('checked');`;
-  expect(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).trim()).toBe('checked');
+  expect(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).trim()).toBe(
+    'checked',
+  );
 });

@@ -39,10 +39,16 @@ async function withWarmPool(use: (backend: HelperExeBackend) => Promise<void>): 
   const children = childPids();
   const backend = make({ min: 2 });
   await run(backend, ['exit', '0']);
-  await until(() => backend.stats().warm === 2, () => JSON.stringify(backend.stats()));
+  await until(
+    () => backend.stats().warm === 2,
+    () => JSON.stringify(backend.stats()),
+  );
   await use(backend);
   await backend.dispose();
-  await until(() => openFds().length === fds.length, () => `fds ${openFds()} (before: ${fds})`); // streams close their fds on a later tick
+  await until(
+    () => openFds().length === fds.length,
+    () => `fds ${openFds()} (before: ${fds})`,
+  ); // streams close their fds on a later tick
   expect(openFds()).toEqual(fds);
   expect(childPids()).toEqual(children);
 }
@@ -55,7 +61,9 @@ function spinUntilZombie(pid: number): void {
 
 /** fcntl(F_SETFD) through koffi: Node opens every fd close-on-exec. */
 function setCloseOnExec(fd: number, on: boolean): void {
-  const koffi = createRequire(__filename)('koffi') as { load(lib: string): { func(prototype: string): (...args: number[]) => number } };
+  const koffi = createRequire(__filename)('koffi') as {
+    load(lib: string): { func(prototype: string): (...args: number[]) => number };
+  };
   const fcntl = koffi.load('libc.so.6').func('int fcntl(int fd, int cmd, int arg)');
   if (fcntl(fd, 2 /* F_SETFD */, on ? 1 : 0) !== 0) throw new Error(`fcntl(${fd}, F_SETFD) failed`);
 }
@@ -66,7 +74,10 @@ describe('helper-exe: pid first', () => {
       const [out, extra, decoy] = ['out', 'extra', 'decoy'].map((name) => path.join(dir, name));
       const outFd = openSync(out, 'w');
       const extraFd = openSync(extra, 'w');
-      const child = run(backend, ['echo', 'to-stdout', 'write', '7', 'to-fd-7', 'fds'], { stdout: outFd, actions: [{ op: 'dup2', from: extraFd, to: 7 }] });
+      const child = run(backend, ['echo', 'to-stdout', 'write', '7', 'to-fd-7', 'fds'], {
+        stdout: outFd,
+        actions: [{ op: 'dup2', from: extraFd, to: 7 }],
+      });
       closeSync(outFd);
       closeSync(extraFd);
       const decoyFds = [openSync(decoy, 'w'), openSync(decoy, 'w')]; // the lowest free numbers: most likely the two just closed
@@ -85,7 +96,12 @@ describe('helper-exe: pid first', () => {
     await withWarmPool(async (backend) => {
       const [cloexec, inheritable] = ['cloexec', 'inheritable'].map((name) => openSync(path.join(dir, name), 'w'));
       setCloseOnExec(inheritable, false);
-      const child = run(backend, ['fds'], { actions: [{ op: 'dup2', from: cloexec, to: 7 }, { op: 'dup2', from: inheritable, to: 8 }] });
+      const child = run(backend, ['fds'], {
+        actions: [
+          { op: 'dup2', from: cloexec, to: 7 },
+          { op: 'dup2', from: inheritable, to: 8 },
+        ],
+      });
       closeSync(cloexec);
       closeSync(inheritable);
       expect((await child).stdout.split(' ').map(Number)).toEqual([0, 1, 2, 7, 8, inheritable].sort((a, b) => a - b));
@@ -96,8 +112,21 @@ describe('helper-exe: pid first', () => {
     await withWarmPool(async (backend) => {
       const fd = openSync(path.join(dir, 'closed'), 'w');
       closeSync(fd);
-      const request: SpawnRequest = { file: probePath(), argv: ['fxprobe'], env: {}, actions: [], stdio: ['ignore', fd, 'ignore'], command: 'fxprobe' };
-      expect(() => backend.spawn(request)).toThrow(expect.objectContaining({ code: 'FORKEXEC_SPAWN', errno: 'EBADF', message: expect.stringMatching(`stdio\\[1\\] names fd ${fd}`) }));
+      const request: SpawnRequest = {
+        file: probePath(),
+        argv: ['fxprobe'],
+        env: {},
+        actions: [],
+        stdio: ['ignore', fd, 'ignore'],
+        command: 'fxprobe',
+      };
+      expect(() => backend.spawn(request)).toThrow(
+        expect.objectContaining({
+          code: 'FORKEXEC_SPAWN',
+          errno: 'EBADF',
+          message: expect.stringMatching(`stdio\\[1\\] names fd ${fd}`),
+        }),
+      );
     });
   });
 
@@ -130,7 +159,10 @@ describe('helper-exe: pid first', () => {
       process.kill(child.pid!, 'SIGKILL');
       spinUntilZombie(child.pid!);
       const error = await rejection(child);
-      expect(error).toMatchObject({ code: 'FORKEXEC_SPAWN', hint: expect.stringMatching(/did not run.*retrying is safe/) });
+      expect(error).toMatchObject({
+        code: 'FORKEXEC_SPAWN',
+        hint: expect.stringMatching(/did not run.*retrying is safe/),
+      });
       expect(error.message).toMatch(/died before it could exec .*killed by SIGKILL/);
       expect(await rejection(child.started!)).toBe(error);
       expect((await run(backend, ['echo', 'next'])).stdout).toBe('next'); // that helper is never used again
@@ -147,9 +179,15 @@ describe('helper-exe: pid first', () => {
       closeSync(copies[0]);
       closeSync(fd);
       const error = await rejection(child);
-      expect(error).toMatchObject({ code: 'FORKEXEC_SPAWN', hint: expect.stringMatching(/did not run; retrying is safe/) });
+      expect(error).toMatchObject({
+        code: 'FORKEXEC_SPAWN',
+        hint: expect.stringMatching(/did not run; retrying is safe/),
+      });
       expect(error.message).toMatch(/could not hand the request to helper \d+: sendmsg failed: EBADF/);
-      await until(() => processState(child.pid!) === 'gone', () => `helper ${child.pid} is ${processState(child.pid!)}`);
+      await until(
+        () => processState(child.pid!) === 'gone',
+        () => `helper ${child.pid} is ${processState(child.pid!)}`,
+      );
     });
   });
 });

@@ -14,21 +14,40 @@ import { rejection } from './support/rejection.js';
 const helper = helperBinary();
 const dir = path.dirname(helper.path);
 const fake = (mode: string) => path.join(dir, `fake-${mode}`);
-const FAKE_MODES = { 'garbage-hello': 1, 'wrong-version': 2, 'garbage-reply': 3, 'crash-mid-request': 4, 'truncated-reply': 5, 'dies-when-warm': 6 };
+const FAKE_MODES = {
+  'garbage-hello': 1,
+  'wrong-version': 2,
+  'garbage-reply': 3,
+  'crash-mid-request': 4,
+  'truncated-reply': 5,
+  'dies-when-warm': 6,
+};
 
 beforeAll(() => {
   helper.build();
   const cc = process.env.CC || 'cc';
   for (const [mode, n] of Object.entries(FAKE_MODES))
-    execFileSync(cc, ['-std=c99', '-Wall', `-DFAKE_MODE=${n}`, `-DPROTOCOL=${PROTOCOL_VERSION}`, '-o', fake(mode), path.join(__dirname, 'native', 'fake-helper.c')]);
-  execFileSync(cc, ['-std=c99', '-Wall', '-o', path.join(dir, 'helper-parent'), path.join(__dirname, 'native', 'helper-parent.c')]);
+    execFileSync(cc, [
+      '-std=c99',
+      '-Wall',
+      `-DFAKE_MODE=${n}`,
+      `-DPROTOCOL=${PROTOCOL_VERSION}`,
+      '-o',
+      fake(mode),
+      path.join(__dirname, 'native', 'fake-helper.c'),
+    ]);
+  execFileSync(cc, [
+    '-std=c99',
+    '-Wall',
+    '-o',
+    path.join(dir, 'helper-parent'),
+    path.join(__dirname, 'native', 'helper-parent.c'),
+  ]);
 });
 
 afterAll(() => helper.remove());
 
 const make = poolBackends(() => helper.path);
-
-
 
 /** Our children that are helpers of `backend` (not its zygote), apart from those in `except`. */
 function helperPids(backend: HelperExeBackend, except: number[] = []): number[] {
@@ -42,21 +61,24 @@ describe('helper-exe pool', () => {
     expect(backend.stats().warm).toBe(0);
     expect(childPids()).toEqual(children);
     expect((await run(backend, ['echo', 'first'])).stdout).toBe('first');
-    await until(() => backend.stats().warm === 2, () => JSON.stringify(backend.stats()));
+    await until(
+      () => backend.stats().warm === 2,
+      () => JSON.stringify(backend.stats()),
+    );
     expect(backend.stats()).toMatchObject({ coldStarted: 1, overflowed: 0, warmTaken: 0 });
     const pid = run(backend, ['exit', '0']).pid;
     expect(backend.stats().warmTaken).toBe(1);
     expect(pid).toBeGreaterThan(0);
   });
 
-  it('the pid is known before the exec and is the program\'s own pid', async () => {
+  it("the pid is known before the exec and is the program's own pid", async () => {
     const backend = make();
     const child = run(backend, ['ids']);
     const pid = child.pid;
     expect((await child).stdout).toMatch(new RegExp(`^pid=${pid} ppid=${process.pid} `));
   });
 
-  it('waiting helpers run as SCHED_BATCH (their wake-up does not preempt the parent); the program gets the parent\'s policy', async () => {
+  it("waiting helpers run as SCHED_BATCH (their wake-up does not preempt the parent); the program gets the parent's policy", async () => {
     const policy = (pid: number) => {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]); // field 41: 0 SCHED_OTHER, 3 SCHED_BATCH
@@ -64,7 +86,10 @@ describe('helper-exe pool', () => {
     const children = childPids();
     const backend = make({ min: 2 });
     await run(backend, ['exit', '0']);
-    await until(() => backend.stats().warm === 2, () => JSON.stringify(backend.stats()));
+    await until(
+      () => backend.stats().warm === 2,
+      () => JSON.stringify(backend.stats()),
+    );
     expect(policy(process.pid)).toBe(0);
     for (const pid of [...helperPids(backend, children), backend.stats().zygotePid!]) expect(policy(pid)).toBe(3);
     const child = run(backend, ['echo', 'started', 'sleep', '5000'], { reject: false });
@@ -74,10 +99,13 @@ describe('helper-exe pool', () => {
     await child;
   });
 
-  it('a warm helper starts the program in the parent\'s current directory, not the one it started in', async () => {
+  it("a warm helper starts the program in the parent's current directory, not the one it started in", async () => {
     const backend = make();
     await run(backend, ['exit', '0']);
-    await until(() => backend.stats().warm === 2, () => JSON.stringify(backend.stats()));
+    await until(
+      () => backend.stats().warm === 2,
+      () => JSON.stringify(backend.stats()),
+    );
     const before = process.cwd();
     const probe = probePath(); // found from the working directory: before leaving it
     process.chdir(dir);
@@ -89,43 +117,66 @@ describe('helper-exe pool', () => {
     expect(backend.stats().warmTaken).toBe(1);
   });
 
-  (process.getuid?.() === 0 ? it : it.skip)('warm helpers started before a credential change are never used after it (needs root)', async () => {
-    const backend = make({ min: 2 });
-    await run(backend, ['exit', '0']);
-    await until(() => backend.stats().warm === 2, () => JSON.stringify(backend.stats()));
-    const egid = process.getegid!();
-    process.setegid!(65534);
-    try {
-      const child = run(backend, ['sleep', '5000'], { reject: false });
-      const gids = /^Gid:\s+(\d+)\s+(\d+)/m.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-      child.kill('SIGKILL');
-      await child;
-      expect(gids?.[2]).toBe('65534');
-      expect(backend.stats()).toMatchObject({ retired: 2, warmTaken: 0 });
-    } finally {
-      process.setegid!(egid);
-    }
-  });
+  (process.getuid?.() === 0 ? it : it.skip)(
+    'warm helpers started before a credential change are never used after it (needs root)',
+    async () => {
+      const backend = make({ min: 2 });
+      await run(backend, ['exit', '0']);
+      await until(
+        () => backend.stats().warm === 2,
+        () => JSON.stringify(backend.stats()),
+      );
+      const egid = process.getegid!();
+      process.setegid!(65534);
+      try {
+        const child = run(backend, ['sleep', '5000'], { reject: false });
+        const gids = /^Gid:\s+(\d+)\s+(\d+)/m.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+        child.kill('SIGKILL');
+        await child;
+        expect(gids?.[2]).toBe('65534');
+        expect(backend.stats()).toMatchObject({ retired: 2, warmTaken: 0 });
+      } finally {
+        process.setegid!(egid);
+      }
+    },
+  );
 
   it.each([
     ['starter', 'run through the starter', 'overflowed'],
     ['helper', 'start helpers on demand', 'coldStarted'],
-  ] as const)('pool exhaustion (overflow: %s): more concurrent spawns than warm helpers %s', async (overflow, _what, counter) => {
-    const backend = make({ min: 1, max: 3, overflow });
-    await run(backend, ['exit', '0']);
-    await until(() => backend.stats().warm === 1, () => JSON.stringify(backend.stats()));
-    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => run(backend, ['echo', `n${i}`, 'exit', String(i % 5)], { reject: false })));
-    results.forEach((r, i) => expect([r.stdout, r.exitCode]).toEqual([`n${i}`, i % 5]));
-    expect(backend.stats()[counter]).toBeGreaterThan(1);
-    await until(() => backend.stats().warm === 3, () => `demand raises the warm set to max: ${JSON.stringify(backend.stats())}`);
-  });
+  ] as const)(
+    'pool exhaustion (overflow: %s): more concurrent spawns than warm helpers %s',
+    async (overflow, _what, counter) => {
+      const backend = make({ min: 1, max: 3, overflow });
+      await run(backend, ['exit', '0']);
+      await until(
+        () => backend.stats().warm === 1,
+        () => JSON.stringify(backend.stats()),
+      );
+      const results = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => run(backend, ['echo', `n${i}`, 'exit', String(i % 5)], { reject: false })),
+      );
+      results.forEach((r, i) => expect([r.stdout, r.exitCode]).toEqual([`n${i}`, i % 5]));
+      expect(backend.stats()[counter]).toBeGreaterThan(1);
+      await until(
+        () => backend.stats().warm === 3,
+        () => `demand raises the warm set to max: ${JSON.stringify(backend.stats())}`,
+      );
+    },
+  );
 
   it('warm helpers retire after idleTimeoutMs, and the pool warms again on demand', async () => {
     const children = childPids();
     const backend = make({ min: 2, idleTimeoutMs: 150 });
     await run(backend, ['exit', '0']);
-    await until(() => backend.stats().warm === 2, () => JSON.stringify(backend.stats()));
-    await until(() => backend.stats().warm === 0 && backend.stats().zygotePid === undefined && noNewChildren(children), () => `retired: ${JSON.stringify(backend.stats())}, children ${childPids()}`);
+    await until(
+      () => backend.stats().warm === 2,
+      () => JSON.stringify(backend.stats()),
+    );
+    await until(
+      () => backend.stats().warm === 0 && backend.stats().zygotePid === undefined && noNewChildren(children),
+      () => `retired: ${JSON.stringify(backend.stats())}, children ${childPids()}`,
+    );
     expect(backend.stats().retired).toBe(2);
     expect((await run(backend, ['echo', 'again'])).stdout).toBe('again');
   });
@@ -135,7 +186,10 @@ describe('helper-exe pool', () => {
     const children = childPids();
     const backend = make({ min: 3 });
     await run(backend, ['exit', '0']);
-    await until(() => backend.stats().warm === 3, () => JSON.stringify(backend.stats()));
+    await until(
+      () => backend.stats().warm === 3,
+      () => JSON.stringify(backend.stats()),
+    );
     const { zygotePid } = backend.stats();
     expect(zygotePid).toBeGreaterThan(0);
     const warm = childPids().filter((pid) => !children.includes(pid));
@@ -159,7 +213,10 @@ describe('helper-exe pool', () => {
     // Counted once the pool is disposed: while it runs, a refill may have a helper on its way (under
     // load, for longer than any fixed wait). What a request leaked (an fd, a helper) would remain.
     await backend.dispose();
-    await until(() => openFds().length === fds.length, () => `fds ${openFds()} (before: ${fds})`); // streams close their fds on a later tick
+    await until(
+      () => openFds().length === fds.length,
+      () => `fds ${openFds()} (before: ${fds})`,
+    ); // streams close their fds on a later tick
     expect(openFds()).toEqual(fds);
     expect(childPids()).toEqual(children);
   }, 300_000); // about 2 s on an idle machine; generous for a loaded CI box
@@ -194,7 +251,10 @@ describe('helper-exe pool', () => {
     const children = childPids();
     const backend = make({ min: 4 });
     await run(backend, ['exit', '0']);
-    await until(() => backend.stats().warm === 4, () => JSON.stringify(backend.stats()));
+    await until(
+      () => backend.stats().warm === 4,
+      () => JSON.stringify(backend.stats()),
+    );
     const victims = helperPids(backend, children);
     expect(victims.length).toBeGreaterThanOrEqual(4); // all of them: the pool skips every dead one, however many
     // Killed and gone (zombies) before the event loop can notice: the pool still counts them warm.
@@ -203,7 +263,10 @@ describe('helper-exe pool', () => {
     const child = run(backend, ['echo', 'delivered']);
     expect(victims).not.toContain(child.pid);
     expect((await child).stdout).toBe('delivered');
-    await until(() => victims.every((pid) => processState(pid) === 'gone'), () => victims.map((p) => `${p}:${processState(p)}`).join(' '));
+    await until(
+      () => victims.every((pid) => processState(pid) === 'gone'),
+      () => victims.map((p) => `${p}:${processState(p)}`).join(' '),
+    );
   });
 
   it('the probe shakes hands with a real helper, once per helper program', () => {
@@ -212,7 +275,9 @@ describe('helper-exe pool', () => {
     writeFileSync(wrapper, `#!/bin/sh\necho run >> ${JSON.stringify(log)}\nexec ${JSON.stringify(helper.path)} "$@"\n`);
     chmodSync(wrapper, 0o755);
     const probe = make({ helperPath: wrapper }).probe();
-    expect(probe.ok && probe.detail).toMatch(new RegExp(`protocol v${PROTOCOL_VERSION}, handshake ok\\), helpers started by the ntdll backend`));
+    expect(probe.ok && probe.detail).toMatch(
+      new RegExp(`protocol v${PROTOCOL_VERSION}, handshake ok\\), helpers started by the ntdll backend`),
+    );
     expect(make({ helperPath: wrapper }).probe().ok).toBe(true);
     expect(readFileSync(log, 'utf8')).toBe('run\n');
     const notAHelper = make({ helperPath: '/bin/true' }).probe();
@@ -222,23 +287,34 @@ describe('helper-exe pool', () => {
   it('a failure before the exec rejects `started` and the result with the same SpawnError, and keeps no fd', async () => {
     const backend = make({ min: 2 });
     await run(backend, ['exit', '0']);
-    await until(() => backend.stats().warm === 2, () => JSON.stringify(backend.stats()));
+    await until(
+      () => backend.stats().warm === 2,
+      () => JSON.stringify(backend.stats()),
+    );
     const fds = openFds().length;
-    const child = run(backend, ['echo', 'never'], { actions: [{ op: 'open', fd: 0, path: path.join(dir, 'not-there', 'x'), flags: 'r' }] });
+    const child = run(backend, ['echo', 'never'], {
+      actions: [{ op: 'open', fd: 0, path: path.join(dir, 'not-there', 'x'), flags: 'r' }],
+    });
     expect(child.pid).toBeGreaterThan(0); // known before the exec, by design
     const error = await rejection(child.started);
     expect(error).toMatchObject({ code: 'FORKEXEC_SPAWN', errno: 'ENOENT', actionIndex: 0 });
     expect(await rejection(child)).toBe(error);
-    await until(() => backend.stats().warm === 2, () => JSON.stringify(backend.stats()));
+    await until(
+      () => backend.stats().warm === 2,
+      () => JSON.stringify(backend.stats()),
+    );
     await new Promise((resolve) => setTimeout(resolve, 20)); // destroyed streams close their fds on a later tick
     expect(openFds().length).toBe(fds);
   });
 
-  it('the caller\'s kill() before the exec reports the signal, not a spawn error', async () => {
+  it("the caller's kill() before the exec reports the signal, not a spawn error", async () => {
     const fifo = path.join(dir, 'kill-fifo');
     execFileSync('mkfifo', [fifo]);
     // With an open (which may block) a request goes to a helper even when none is warm, never through the starter.
-    const stuck = run(make(), ['exit', '0'], { actions: [{ op: 'open', fd: 5, path: fifo, flags: 'r' }], reject: false });
+    const stuck = run(make(), ['exit', '0'], {
+      actions: [{ op: 'open', fd: 5, path: fifo, flags: 'r' }],
+      reject: false,
+    });
     await new Promise((resolve) => setTimeout(resolve, 50));
     stuck.kill('SIGTERM');
     expect((await stuck).signal).toBe('SIGTERM');
@@ -246,31 +322,53 @@ describe('helper-exe pool', () => {
 
   it.each([
     ['garbage-hello', /failed the handshake: bad frame magic/],
-    ['wrong-version', new RegExp(`failed the handshake: it speaks protocol version 99, this package version ${PROTOCOL_VERSION}`)],
-  ])('a helper program that misbehaves before any request (%s) fails the probe, which says why', async (mode, message) => {
-    const children = childPids();
-    const backend = make({ helperPath: fake(mode), min: 0, overflow: 'helper' });
-    const probe = backend.probe();
-    expect(!probe.ok && probe.reason).toMatch(message);
-    const error = await rejection(run(backend, ['echo', 'never']));
-    expect(error.code).toBe('FORKEXEC_BACKEND_UNAVAILABLE');
-    expect(error.message).toMatch(message);
-    await until(() => noNewChildren(children), () => `children left: ${childPids()}`);
-  });
+    [
+      'wrong-version',
+      new RegExp(`failed the handshake: it speaks protocol version 99, this package version ${PROTOCOL_VERSION}`),
+    ],
+  ])(
+    'a helper program that misbehaves before any request (%s) fails the probe, which says why',
+    async (mode, message) => {
+      const children = childPids();
+      const backend = make({ helperPath: fake(mode), min: 0, overflow: 'helper' });
+      const probe = backend.probe();
+      expect(!probe.ok && probe.reason).toMatch(message);
+      const error = await rejection(run(backend, ['echo', 'never']));
+      expect(error.code).toBe('FORKEXEC_BACKEND_UNAVAILABLE');
+      expect(error.message).toMatch(message);
+      await until(
+        () => noNewChildren(children),
+        () => `children left: ${childPids()}`,
+      );
+    },
+  );
 
   it.each([
     ['garbage-hello', /malformed reply \(bad frame magic/],
     ['wrong-version', new RegExp(`protocol version 99, this package version ${PROTOCOL_VERSION}`)],
-  ])('a helper that misbehaves in its hello (%s) past the probe fails only its request, with a SpawnError', async (mode, message) => {
-    const children = childPids();
-    const backend = make({ helperPath: fake(mode), min: 0, overflow: 'helper' });
-    const child = backend.spawn({ file: '/bin/true', argv: ['true'], env: {}, actions: [], stdio: ['ignore', 'ignore', 'ignore'], command: 'true' });
-    const error = await rejection(child.exited);
-    expect(error.code).toBe('FORKEXEC_SPAWN');
-    expect(error.message).toMatch(message);
-    await backend.dispose!();
-    await until(() => noNewChildren(children), () => `children left: ${childPids()}`);
-  });
+  ])(
+    'a helper that misbehaves in its hello (%s) past the probe fails only its request, with a SpawnError',
+    async (mode, message) => {
+      const children = childPids();
+      const backend = make({ helperPath: fake(mode), min: 0, overflow: 'helper' });
+      const child = backend.spawn({
+        file: '/bin/true',
+        argv: ['true'],
+        env: {},
+        actions: [],
+        stdio: ['ignore', 'ignore', 'ignore'],
+        command: 'true',
+      });
+      const error = await rejection(child.exited);
+      expect(error.code).toBe('FORKEXEC_SPAWN');
+      expect(error.message).toMatch(message);
+      await backend.dispose!();
+      await until(
+        () => noNewChildren(children),
+        () => `children left: ${childPids()}`,
+      );
+    },
+  );
 
   it.each([
     ['garbage-reply', /malformed reply \(bad frame magic/],
@@ -283,14 +381,20 @@ describe('helper-exe pool', () => {
     expect(error.code).toBe('FORKEXEC_SPAWN');
     expect(error.message).toMatch(message);
     await backend.dispose!();
-    await until(() => noNewChildren(children), () => `children left: ${childPids()}`);
+    await until(
+      () => noNewChildren(children),
+      () => `children left: ${childPids()}`,
+    );
   });
 
   it('warm helpers that die are replaced, and warm-up pauses when they keep dying', async () => {
     const children = childPids();
     const backend = make({ helperPath: fake('dies-when-warm'), min: 2, overflow: 'helper' });
     expect((await rejection(run(backend, ['exit', '0']))).message).toMatch(/died before it could exec .*exit code 3/);
-    await until(() => backend.stats().replaced >= 3, () => JSON.stringify(backend.stats()));
+    await until(
+      () => backend.stats().replaced >= 3,
+      () => JSON.stringify(backend.stats()),
+    );
     await new Promise((resolve) => setTimeout(resolve, 100));
     const { replaced } = backend.stats();
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -298,7 +402,10 @@ describe('helper-exe pool', () => {
     // doubles the warm set, so up to 2 × min of them).
     expect(backend.stats()).toMatchObject({ warm: 0, replaced });
     expect(replaced).toBeLessThanOrEqual(3 + 2 * 2);
-    await until(() => noNewChildren(children), () => `children left: ${childPids()}`);
+    await until(
+      () => noNewChildren(children),
+      () => `children left: ${childPids()}`,
+    );
   });
 
   it('helpers can be started by the node backend when ntdll is not available', async () => {
@@ -347,16 +454,24 @@ describe('the helper program on its own', () => {
     const helperPid = Number(/helper=(\d+)/.exec(out)![1]);
     const holder = Number(/holder=(\d+)/.exec(out)![1]);
     try {
-      await until(() => ['gone', 'Z'].includes(processState(helperPid)), () => `helper ${helperPid} is ${processState(helperPid)}`);
+      await until(
+        () => ['gone', 'Z'].includes(processState(helperPid)),
+        () => `helper ${helperPid} is ${processState(helperPid)}`,
+      );
     } finally {
       process.kill(holder, 'SIGKILL');
     }
   });
 
   it('is built by the package build script, which fails clearly without a compiler', () => {
-    const build = spawnSync(process.execPath, [path.join(__dirname, '..', 'scripts', 'build-native.mjs'), path.join(dir, 'unused')], {
-      encoding: 'utf8', env: { ...process.env, CC: path.join(dir, 'no-such-cc') },
-    });
+    const build = spawnSync(
+      process.execPath,
+      [path.join(__dirname, '..', 'scripts', 'build-native.mjs'), path.join(dir, 'unused')],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, CC: path.join(dir, 'no-such-cc') },
+      },
+    );
     expect(build.status).toBe(1);
     expect(build.stderr).toMatch(/no C compiler found .*no-such-cc.*install one/);
   });
@@ -369,7 +484,13 @@ describe('the helper program on its own', () => {
     const starter = loadBackend('ntdll');
     const good = encodeRequest({ file: '/bin/true', cwd: '', argv: ['true'], env: {}, actions: [] }, [], 0);
     const cases = [
-      { header: Buffer.from(good.header).fill(0, 4, 5).fill(PROTOCOL_VERSION + 1, 4, 5), body: good.body, errno: 93 /* EPROTONOSUPPORT */ },
+      {
+        header: Buffer.from(good.header)
+          .fill(0, 4, 5)
+          .fill(PROTOCOL_VERSION + 1, 4, 5),
+        body: good.body,
+        errno: 93 /* EPROTONOSUPPORT */,
+      },
       { header: good.header, body: Buffer.from('not a request body at all'), errno: 71 /* EPROTO */ },
     ];
     for (const { header, body, errno } of cases) {

@@ -12,7 +12,8 @@ const NOBODY = 65534;
 
 function missing(): string | undefined {
   if (process.platform !== 'linux') return 'needs Linux';
-  if (![coreEntry, helperEntry, path.join(packageDir, 'dist', 'fxhelper')].every((file) => existsSync(file))) return 'needs the packages built (npm run build)';
+  if (![coreEntry, helperEntry, path.join(packageDir, 'dist', 'fxhelper')].every((file) => existsSync(file)))
+    return 'needs the packages built (npm run build)';
   try {
     execFileSync('prlimit', ['--version'], { stdio: 'ignore' });
   } catch {
@@ -30,9 +31,16 @@ const why = missing();
 describe('the process limit', () => {
   if (why) it.skip(`(skipped: ${why})`, () => {});
   (why ? it.skip : it)('no helper can start: SpawnError EAGAIN, then the next spawn works', () => {
-    const stdout = execFileSync(process.execPath, [path.join(__dirname, 'fixtures', 'process-limit-child.mjs'), coreEntry, helperEntry], {
-      encoding: 'utf8', timeout: 60_000, cwd: '/', ...(process.getuid?.() === 0 ? { uid: NOBODY, gid: NOBODY } : {}),
-    });
+    const stdout = execFileSync(
+      process.execPath,
+      [path.join(__dirname, 'fixtures', 'process-limit-child.mjs'), coreEntry, helperEntry],
+      {
+        encoding: 'utf8',
+        timeout: 60_000,
+        cwd: '/',
+        ...(process.getuid?.() === 0 ? { uid: NOBODY, gid: NOBODY } : {}),
+      },
+    );
     const report = JSON.parse(stdout);
     expect(report.before).toEqual({ ok: 'before' });
     expect(report.limited).toMatchObject({ code: 'FORKEXEC_SPAWN', errno: 'EAGAIN' });

@@ -14,7 +14,6 @@ afterAll(() => helper.remove());
 
 const make = poolBackends(() => helper.path);
 
-
 function parentOf(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
@@ -22,7 +21,10 @@ function parentOf(pid: number): number {
 
 async function warmUp(backend: HelperExeBackend, warm = 2): Promise<void> {
   await run(backend, ['exit', '0']);
-  await until(() => backend.stats().warm >= warm && backend.stats().zygotePid !== undefined, () => JSON.stringify(backend.stats()));
+  await until(
+    () => backend.stats().warm >= warm && backend.stats().zygotePid !== undefined,
+    () => JSON.stringify(backend.stats()),
+  );
 }
 
 describe('the zygote', () => {
@@ -52,12 +54,21 @@ describe('the zygote', () => {
     const results = [];
     for (let i = 0; i < 20; i++) results.push((await run(backend, ['echo', `after-${i}`])).stdout);
     expect(results).toEqual(Array.from({ length: 20 }, (_, i) => `after-${i}`));
-    await until(() => processState(first) === 'gone', () => `the dead zygote ${first} is ${processState(first)}`);
-    await until(() => (backend.stats().zygotePid ?? first) !== first, () => JSON.stringify(backend.stats()));
+    await until(
+      () => processState(first) === 'gone',
+      () => `the dead zygote ${first} is ${processState(first)}`,
+    );
+    await until(
+      () => (backend.stats().zygotePid ?? first) !== first,
+      () => JSON.stringify(backend.stats()),
+    );
     expect(backend.stats().zygotes).toBe(2);
     const forked = backend.stats().forked!;
     for (let i = 0; i < 5; i++) await run(backend, ['exit', '0']);
-    await until(() => backend.stats().forked! > forked, () => `the new zygote forks: ${JSON.stringify(backend.stats())}`);
+    await until(
+      () => backend.stats().forked! > forked,
+      () => `the new zygote forks: ${JSON.stringify(backend.stats())}`,
+    );
   });
 
   it('a helper program without a zygote: three attempts, then every helper is started directly', async () => {
@@ -67,19 +78,28 @@ describe('the zygote', () => {
     const children = childPids();
     const backend = make({ helperPath: wrapper, min: 2 });
     for (let i = 0; i < 30; i++) expect((await run(backend, ['echo', String(i)])).stdout).toBe(String(i));
-    await until(() => backend.stats().zygotes === 3 && backend.stats().zygotePid === undefined, () => JSON.stringify(backend.stats()));
+    await until(
+      () => backend.stats().zygotes === 3 && backend.stats().zygotePid === undefined,
+      () => JSON.stringify(backend.stats()),
+    );
     const warmTaken = backend.stats().warmTaken;
     for (let i = 0; i < 10; i++) await run(backend, ['exit', '0']);
     expect(backend.stats().warmTaken).toBeGreaterThan(warmTaken); // refilled by direct starts
     expect(backend.stats()).toMatchObject({ zygotes: 3, forked: 0 });
     await backend.dispose!();
-    await until(() => noNewChildren(children), () => `children left: ${childPids()}`);
+    await until(
+      () => noNewChildren(children),
+      () => `children left: ${childPids()}`,
+    );
   });
 
   it('zygote: false starts every helper directly', async () => {
     const backend = make({ zygote: false });
     await run(backend, ['exit', '0']);
-    await until(() => backend.stats().warm === 2, () => JSON.stringify(backend.stats()));
+    await until(
+      () => backend.stats().warm === 2,
+      () => JSON.stringify(backend.stats()),
+    );
     expect(backend.stats()).toMatchObject({ zygotes: 0, forked: 0, zygotePid: undefined });
   });
 
@@ -87,7 +107,10 @@ describe('the zygote', () => {
     const backend = make({ min: 2, max: 8 });
     await warmUp(backend);
     const settle = async () => {
-      await until(() => backend.stats().warm >= 2, () => JSON.stringify(backend.stats()));
+      await until(
+        () => backend.stats().warm >= 2,
+        () => JSON.stringify(backend.stats()),
+      );
       await new Promise((resolve) => setTimeout(resolve, 100));
       const { warm } = backend.stats();
       return { fds: openFds().length - warm, children: childPids().length - warm };
@@ -118,7 +141,10 @@ describe('the zygote', () => {
     await new Promise((resolve) => setImmediate(resolve));
     await backend.dispose!();
     await Promise.all(running);
-    await until(() => noNewChildren(children), () => `children left: ${childPids()}`);
+    await until(
+      () => noNewChildren(children),
+      () => `children left: ${childPids()}`,
+    );
     expect(openFds()).toEqual(fds);
   });
 });

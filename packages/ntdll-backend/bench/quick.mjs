@@ -14,7 +14,13 @@ import { parseArgs } from 'node:util';
 import { forkBeforeExec } from '@forkexec/core';
 import { backend } from '../dist/index.js';
 
-const { values } = parseArgs({ options: { spawns: { type: 'string', default: '200' }, rounds: { type: 'string', default: '5' }, sizes: { type: 'string', default: '50,1024' } } });
+const { values } = parseArgs({
+  options: {
+    spawns: { type: 'string', default: '200' },
+    rounds: { type: 'string', default: '5' },
+    sizes: { type: 'string', default: '50,1024' },
+  },
+});
 const SPAWNS = Number(values.spawns);
 const ROUNDS = Number(values.rounds);
 const SIZES_MIB = values.sizes.split(',').map(Number);
@@ -49,7 +55,14 @@ async function measure(start) {
 const methods = {
   'ntdll (forkBeforeExec)': () => forkBeforeExec(PROGRAM, [], { backend, stdio: 'ignore' }),
   'ntdll (backend.spawn)': (() => {
-    const request = { file: PROGRAM, argv: [PROGRAM], env: { ...process.env }, actions: [], stdio: ['ignore', 'ignore', 'ignore'], command: PROGRAM };
+    const request = {
+      file: PROGRAM,
+      argv: [PROGRAM],
+      env: { ...process.env },
+      actions: [],
+      stdio: ['ignore', 'ignore', 'ignore'],
+      command: PROGRAM,
+    };
     return () => backend.spawn(request).exited;
   })(),
   'child_process.spawn': () => {
@@ -68,9 +81,11 @@ const methods = {
 async function throughput(start, total = SPAWNS * 2, width = 64) {
   let next = 0;
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next++ < total) await start();
-  }));
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next++ < total) await start();
+    }),
+  );
   return total / ((performance.now() - t0) / 1000);
 }
 
@@ -88,25 +103,41 @@ for (const sizeMiB of SIZES_MIB) {
       samples[name].latency.push(...latency);
       samples[name].block.push(...block);
     }
-    const [ms, inCall] = execFileSync(floorBinary, [String(SPAWNS), String(Math.round(rssMiB)), PROGRAM], { encoding: 'utf8' }).split(' ').map(Number);
+    const [ms, inCall] = execFileSync(floorBinary, [String(SPAWNS), String(Math.round(rssMiB)), PROGRAM], {
+      encoding: 'utf8',
+    })
+      .split(' ')
+      .map(Number);
     floor.push(ms);
     floorBlock.push(inCall);
   }
   const floorMs = median(floor);
   const ntdllMs = median(samples['ntdll (forkBeforeExec)'].latency);
-  console.log(`\nparent RSS ${rssMiB.toFixed(0)} MiB, ${ROUNDS} rounds x ${SPAWNS} spawns of ${PROGRAM} (stdio ignore unless piped), medians:`);
-  console.log(`  ${'method'.padEnd(28)} ${'ms/spawn'.padStart(9)} ${'block ms'.padStart(9)} ${'vs C floor'.padStart(11)} ${'vs ntdll'.padStart(9)}`);
+  console.log(
+    `\nparent RSS ${rssMiB.toFixed(0)} MiB, ${ROUNDS} rounds x ${SPAWNS} spawns of ${PROGRAM} (stdio ignore unless piped), medians:`,
+  );
+  console.log(
+    `  ${'method'.padEnd(28)} ${'ms/spawn'.padStart(9)} ${'block ms'.padStart(9)} ${'vs C floor'.padStart(11)} ${'vs ntdll'.padStart(9)}`,
+  );
   const row = (name, ms, block) =>
-    console.log(`  ${name.padEnd(28)} ${ms.toFixed(3).padStart(9)} ${(block === undefined ? '-' : block.toFixed(3)).padStart(9)} ${(ms / floorMs).toFixed(2).padStart(10)}x ${(ms / ntdllMs).toFixed(2).padStart(8)}x`);
+    console.log(
+      `  ${name.padEnd(28)} ${ms.toFixed(3).padStart(9)} ${(block === undefined ? '-' : block.toFixed(3)).padStart(9)} ${(ms / floorMs).toFixed(2).padStart(10)}x ${(ms / ntdllMs).toFixed(2).padStart(8)}x`,
+    );
   row('C posix_spawn loop', floorMs, median(floorBlock));
   for (const [name, { latency, block }] of Object.entries(samples)) row(name, median(latency), median(block));
   const nodeMs = median(samples['child_process.spawn'].latency);
   const flight = {};
   for (const name of ['ntdll (forkBeforeExec)', 'child_process.spawn']) flight[name] = await throughput(methods[name]);
-  console.log(`  64 in flight: ${Object.entries(flight).map(([name, rate]) => `${name} ${rate.toFixed(0)} spawns/s`).join(', ')}`);
+  console.log(
+    `  64 in flight: ${Object.entries(flight)
+      .map(([name, rate]) => `${name} ${rate.toFixed(0)} spawns/s`)
+      .join(', ')}`,
+  );
   const ntdllBlock = median(samples['ntdll (forkBeforeExec)'].block);
-  console.log(`  ntdll: ${(nodeMs / ntdllMs).toFixed(1)}x faster than child_process, ${(ntdllMs / floorMs).toFixed(2)}x the C floor; ` +
-    `block ${ntdllBlock.toFixed(3)} ms per spawn (${(ntdllBlock - median(floorBlock)).toFixed(3)} ms above the time C spends inside posix_spawn)`);
+  console.log(
+    `  ntdll: ${(nodeMs / ntdllMs).toFixed(1)}x faster than child_process, ${(ntdllMs / floorMs).toFixed(2)}x the C floor; ` +
+      `block ${ntdllBlock.toFixed(3)} ms per spawn (${(ntdllBlock - median(floorBlock)).toFixed(3)} ms above the time C spends inside posix_spawn)`,
+  );
 }
 ballast = null;
 rmSync(scratch, { recursive: true, force: true });

@@ -14,7 +14,9 @@ import { parseArgs } from 'node:util';
 import { forkBeforeExec } from '@forkexec/core';
 import { backend, parentEnviron } from '../dist/index.js';
 
-const { values } = parseArgs({ options: { spawns: { type: 'string', default: '500' }, program: { type: 'string', default: '/bin/true' } } });
+const { values } = parseArgs({
+  options: { spawns: { type: 'string', default: '500' }, program: { type: 'string', default: '/bin/true' } },
+});
 const SPAWNS = Number(values.spawns);
 const PROGRAM = values.program;
 const probe = backend.probe();
@@ -23,11 +25,19 @@ if (!probe.ok) throw new Error(`the ntdll backend does not work here: ${probe.re
 // The raw koffi calls, with file actions built once: what is left once every JS layer is gone.
 const koffi = createRequire(import.meta.url)('koffi');
 const libc = koffi.load('libc.so.6');
-const posixSpawn = libc.func('int posix_spawn(int *pid, const char *path, void *fa, void *attr, const char **argv, const char **envp)');
+const posixSpawn = libc.func(
+  'int posix_spawn(int *pid, const char *path, void *fa, void *attr, const char **argv, const char **envp)',
+);
 const waitpid = libc.func('int waitpid(int pid, int *status, int options)');
 const fa = Buffer.alloc(256);
 libc.func('int posix_spawn_file_actions_init(void *fa)')(fa);
-libc.func('int posix_spawn_file_actions_addopen(void *fa, int fd, const char *path, int oflag, unsigned int mode)')(fa, 0, '/dev/null', 2, 0);
+libc.func('int posix_spawn_file_actions_addopen(void *fa, int fd, const char *path, int oflag, unsigned int mode)')(
+  fa,
+  0,
+  '/dev/null',
+  2,
+  0,
+);
 for (const fd of [1, 2]) libc.func('int posix_spawn_file_actions_adddup2(void *fa, int fd, int newfd)')(fa, 0, fd);
 const envp = [...Object.entries(process.env).map(([k, v]) => `${k}=${v}`), null];
 const status = new Int32Array(1);
@@ -36,7 +46,17 @@ const reap = async (pid) => {
 };
 
 // As core builds it for a child that inherits the parent's environment: env is read only on demand.
-const request = { file: PROGRAM, argv: [PROGRAM], get env() { return { ...process.env }; }, inheritsEnv: true, actions: [], stdio: ['ignore', 'ignore', 'ignore'], command: PROGRAM };
+const request = {
+  file: PROGRAM,
+  argv: [PROGRAM],
+  get env() {
+    return { ...process.env };
+  },
+  inheritsEnv: true,
+  actions: [],
+  stdio: ['ignore', 'ignore', 'ignore'],
+  command: PROGRAM,
+};
 /** Each returns [sync ms, promise of the end]. */
 const layers = {
   'process.env copied (what core no longer does: env inherited)': () => {
@@ -100,9 +120,18 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const scratch = mkdtempSync(path.join(tmpdir(), 'forkexec-sync-block-'));
 let floor;
 try {
-  execFileSync(process.env.CC ?? 'cc', ['-O2', '-o', path.join(scratch, 'floor'), path.join(here, 'posix-spawn-floor.c')]);
+  execFileSync(process.env.CC ?? 'cc', [
+    '-O2',
+    '-o',
+    path.join(scratch, 'floor'),
+    path.join(here, 'posix-spawn-floor.c'),
+  ]);
   const rss = Math.round(process.memoryUsage.rss() / 2 ** 20);
-  floor = Number(execFileSync(path.join(scratch, 'floor'), [String(SPAWNS), String(rss), PROGRAM], { encoding: 'utf8' }).split(' ')[1]);
+  floor = Number(
+    execFileSync(path.join(scratch, 'floor'), [String(SPAWNS), String(rss), PROGRAM], { encoding: 'utf8' }).split(
+      ' ',
+    )[1],
+  );
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }
@@ -112,5 +141,9 @@ const rows = Object.entries(samples).map(([name, xs]) => [name, median(xs) * 100
 rows.push(['C posix_spawn, inside the call (the floor of any on-loop block)', floor * 1000]);
 for (const [name, us] of rows) console.log(`  ${name.padEnd(66)} ${us.toFixed(0).padStart(6)}`);
 const us = Object.fromEntries(rows);
-console.log(`core's share (forkBeforeExec off the loop - backend.spawn deferred): ${(us['forkBeforeExec, off the loop (default)'] - us['backend.spawn(request, { deferPid: true })']).toFixed(0)} us`);
-console.log(`backend's share (backend.spawn deferred - raw async call): ${(us['backend.spawn(request, { deferPid: true })'] - us['koffi posix_spawn.async, prebuilt']).toFixed(0)} us`);
+console.log(
+  `core's share (forkBeforeExec off the loop - backend.spawn deferred): ${(us['forkBeforeExec, off the loop (default)'] - us['backend.spawn(request, { deferPid: true })']).toFixed(0)} us`,
+);
+console.log(
+  `backend's share (backend.spawn deferred - raw async call): ${(us['backend.spawn(request, { deferPid: true })'] - us['koffi posix_spawn.async, prebuilt']).toFixed(0)} us`,
+);

@@ -30,7 +30,14 @@ function childProcess(file, stdio) {
 function ntdllBackend(file, stdio) {
   return async () => {
     const start = performance.now();
-    const child = ntdll.spawn({ file, argv: [file, 'exit', '0'], env: { ...process.env }, actions: [], stdio: [stdio, stdio, stdio], command: file });
+    const child = ntdll.spawn({
+      file,
+      argv: [file, 'exit', '0'],
+      env: { ...process.env },
+      actions: [],
+      stdio: [stdio, stdio, stdio],
+      command: file,
+    });
     const started = performance.now() - start;
     child.stdin?.end();
     child.stdout?.resume();
@@ -65,14 +72,27 @@ for (let round = 0; round < rounds; round++)
     samples.get(c.name).push(await c.fn());
   }
 
-const cBaseline = (program) => Number(execFileSync(process.env.FORKEXEC_SPAWN_LOOP, [programs[program], String(rounds)], { encoding: 'utf8' }));
+const cBaseline = (program) =>
+  Number(execFileSync(process.env.FORKEXEC_SPAWN_LOOP, [programs[program], String(rounds)], { encoding: 'utf8' }));
 const median = (values) => values.sort((a, b) => a - b)[values.length >> 1];
-const stats = Object.fromEntries([...samples].map(([name, rows]) => [name, { started: median(rows.map((r) => r[0])), total: median(rows.map((r) => r[1])) }]));
-console.log(`Windows node ${process.version} under Wine, ${rounds} interleaved rounds, parent ballast ${ballast.length >> 20} MiB`);
+const stats = Object.fromEntries(
+  [...samples].map(([name, rows]) => [
+    name,
+    { started: median(rows.map((r) => r[0])), total: median(rows.map((r) => r[1])) },
+  ]),
+);
+console.log(
+  `Windows node ${process.version} under Wine, ${rounds} interleaved rounds, parent ballast ${ballast.length >> 20} MiB`,
+);
 console.log('median ms per spawn+wait (ms until the spawn call returned)');
-for (const program of Object.keys(programs)) console.log(`  ${`C CreateProcessW+wait ${program}`.padEnd(36)} ${cBaseline(program).toFixed(1).padStart(7)} ms   (floor: no node, libuv or koffi)`);
+for (const program of Object.keys(programs))
+  console.log(
+    `  ${`C CreateProcessW+wait ${program}`.padEnd(36)} ${cBaseline(program).toFixed(1).padStart(7)} ms   (floor: no node, libuv or koffi)`,
+  );
 for (const [name, s] of Object.entries(stats))
-  console.log(`  ${name.padEnd(36)} ${s.total.toFixed(1).padStart(7)} ms${Number.isNaN(s.started) ? '' : `   (spawn call ${s.started.toFixed(1)} ms)`}`);
+  console.log(
+    `  ${name.padEnd(36)} ${s.total.toFixed(1).padStart(7)} ms${Number.isNaN(s.started) ? '' : `   (spawn call ${s.started.toFixed(1)} ms)`}`,
+  );
 for (const program of Object.keys(programs))
   for (const stdio of ['ignore', 'pipe']) {
     const ours = stats[`ntdll backend.spawn ${program} ${stdio}`].total;

@@ -5,5 +5,6 @@ import { pathToFileURL } from 'node:url';
 
 const koffi = pathToFileURL(process.env.FORKEXEC_WINE_KOFFI).href;
 registerHooks({
-  resolve: (specifier, context, next) => (specifier === 'koffi' ? { url: koffi, format: 'commonjs', shortCircuit: true } : next(specifier, context)),
+  resolve: (specifier, context, next) =>
+    specifier === 'koffi' ? { url: koffi, format: 'commonjs', shortCircuit: true } : next(specifier, context),
 });

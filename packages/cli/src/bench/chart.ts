@@ -7,7 +7,10 @@ export function chartSpec(report: BenchReport): Record<string, unknown> {
     .map((r) => ({ method: r.method, rssMiB: r.parentRssBytes / 2 ** 20, medianMs: r.latencyMs!.median }));
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: 'Spawn-to-exit latency against parent RSS', subtitle: `${report.machine.cpuModel}, ${report.machine.cpus} CPUs, Node ${report.machine.node}` },
+    title: {
+      text: 'Spawn-to-exit latency against parent RSS',
+      subtitle: `${report.machine.cpuModel}, ${report.machine.cpus} CPUs, Node ${report.machine.node}`,
+    },
     width: 560,
     height: 340,
     background: 'white',

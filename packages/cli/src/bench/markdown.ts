@@ -11,7 +11,9 @@ const escape = (cell: string) => cell.replace(/\|/g, '\\|');
 function headline(report: BenchReport): string[] {
   const lines: string[] = [];
   for (const size of report.settings.rssBytes) {
-    const rows = report.results.filter((r) => r.rssBytes === size && !r.error && r.method !== 'child_process' && r.speedupVsChildProcess !== null);
+    const rows = report.results.filter(
+      (r) => r.rssBytes === size && !r.error && r.method !== 'child_process' && r.speedupVsChildProcess !== null,
+    );
     if (!rows.length) continue;
     const parts = rows.map((r: ResultRow) => `${r.method} ${ratio(r.speedupVsChildProcess)}`);
     lines.push(`- at ${formatBytes(size)}: times faster than child_process: ${parts.join(', ')}`);
@@ -21,7 +23,11 @@ function headline(report: BenchReport): string[] {
 
 /** docs/performance.md: the machine, the command that regenerates it, the tables and the chart. */
 export function renderMarkdown(report: BenchReport, options: { file: string; chart?: string; json?: string }): string {
-  const rel = (target: string) => path.relative(path.dirname(path.resolve(options.file)), path.resolve(target)).split(path.sep).join('/');
+  const rel = (target: string) =>
+    path
+      .relative(path.dirname(path.resolve(options.file)), path.resolve(target))
+      .split(path.sep)
+      .join('/');
   const m = report.machine;
   const out = [
     '# Performance',
@@ -36,10 +42,22 @@ export function renderMarkdown(report: BenchReport, options: { file: string; cha
     '',
   ];
   const targets = checkTargets(report);
-  if (targets.length) out.push('Targets from the backend issues, on this run:', '', ...targets.map((t) => `- ${t.met ? 'met' : 'not met'}: ${t.goal} (${t.measured})`), '');
-  if (options.chart) out.push(`![median spawn-to-exit latency against parent RSS, log scale](${rel(options.chart)})`, '');
+  if (targets.length)
+    out.push(
+      'Targets from the backend issues, on this run:',
+      '',
+      ...targets.map((t) => `- ${t.met ? 'met' : 'not met'}: ${t.goal} (${t.measured})`),
+      '',
+    );
+  if (options.chart)
+    out.push(`![median spawn-to-exit latency against parent RSS, log scale](${rel(options.chart)})`, '');
   for (const table of sizeTables(report)) {
-    out.push(`## ${table.title}`, '', `| ${table.header.join(' | ')} |`, `|${table.header.map((_, i) => (i ? '---:' : '---')).join('|')}|`);
+    out.push(
+      `## ${table.title}`,
+      '',
+      `| ${table.header.join(' | ')} |`,
+      `|${table.header.map((_, i) => (i ? '---:' : '---')).join('|')}|`,
+    );
     for (const row of table.rows) out.push(`| ${row.map(escape).join(' | ')} |`);
     out.push('');
   }

@@ -46,10 +46,13 @@ export async function measureSize(
   failures: Map<string, string>,
   progress: (text: string) => void,
 ): Promise<Measured[]> {
-  const fail = (method: Method, error: unknown) => failures.set(method.name, (error as Error).message?.split('\n')[0] ?? String(error));
+  const fail = (method: Method, error: unknown) =>
+    failures.set(method.name, (error as Error).message?.split('\n')[0] ?? String(error));
   const alive = (group: Method[]) => group.filter((m) => !failures.has(m.name));
   const groups = alternationGroups(alive(methods));
-  const measured = new Map<Method, Measured>(groups.flat().map((method) => [method, { method, samples: [], spawnsPerSecond: null }]));
+  const measured = new Map<Method, Measured>(
+    groups.flat().map((method) => [method, { method, samples: [], spawnsPerSecond: null }]),
+  );
   for (const group of groups) {
     for (const method of group) {
       try {
@@ -62,7 +65,9 @@ export async function measureSize(
     for (let run = 0; run < total; run++) {
       const warm = run < settings.warmup;
       for (const method of rotated(alive(group), run)) {
-        progress(`${warm ? 'warm-up' : 'run'} ${warm ? run + 1 : run - settings.warmup + 1}/${warm ? settings.warmup : settings.runs} ${method.name}`);
+        progress(
+          `${warm ? 'warm-up' : 'run'} ${warm ? run + 1 : run - settings.warmup + 1}/${warm ? settings.warmup : settings.runs} ${method.name}`,
+        );
         try {
           const sample = await method.sample(monitor);
           if (!warm) measured.get(method)!.samples.push(sample);

@@ -20,7 +20,9 @@ const PEERS = ['execa', 'tinyexec', 'nano-spawn'] as const;
 function exitedZero(child: ReturnType<typeof spawn>): Promise<void> {
   return new Promise((resolve, reject) => {
     child.once('error', reject);
-    child.once('exit', (code, signal) => (code === 0 ? resolve() : reject(new Error(`the target exited with ${signal ?? code}`))));
+    child.once('exit', (code, signal) =>
+      code === 0 ? resolve() : reject(new Error(`the target exited with ${signal ?? code}`)),
+    );
   });
 }
 
@@ -72,12 +74,17 @@ function kindOf(name: string): MethodKind {
  * Builds the methods to compare: the C floor, raw child_process, every forkexec backend whose
  * probe is ok here, and the peers that are installed. The rest come back as skipped, with why.
  */
-export async function collectMethods(selection: string[] | undefined, native: NativePrograms): Promise<{ methods: Method[]; skipped: Skipped[] }> {
+export async function collectMethods(
+  selection: string[] | undefined,
+  native: NativePrograms,
+): Promise<{ methods: Method[]; skipped: Skipped[] }> {
   const statuses = listBackends();
   const known = [FLOOR, CHILD_PROCESS, ...statuses.map((s) => s.name), ...PEERS];
   const unknown = selection?.filter((name) => !known.includes(name)) ?? [];
   if (unknown.length)
-    throw new InvalidArgumentError(`--backends: unknown ${unknown.map((n) => JSON.stringify(n)).join(', ')}; choose from ${known.join(', ')}`);
+    throw new InvalidArgumentError(
+      `--backends: unknown ${unknown.map((n) => JSON.stringify(n)).join(', ')}; choose from ${known.join(', ')}`,
+    );
   const wanted = (name: string) => !selection || selection.includes(name);
   const methods: Method[] = [];
   const skipped: Skipped[] = [];
@@ -89,10 +96,12 @@ export async function collectMethods(selection: string[] | undefined, native: Na
     else skip(FLOOR, native.missing ?? 'not built');
   }
   if (wanted(CHILD_PROCESS))
-    methods.push(launchMethod({ name: CHILD_PROCESS, kind: 'raw', version: null, forks: true }, (): Launch => {
-      const child = spawn(target, [], { stdio: 'ignore' });
-      return { pid: child.pid, exited: exitedZero(child) };
-    }));
+    methods.push(
+      launchMethod({ name: CHILD_PROCESS, kind: 'raw', version: null, forks: true }, (): Launch => {
+        const child = spawn(target, [], { stdio: 'ignore' });
+        return { pid: child.pid, exited: exitedZero(child) };
+      }),
+    );
   for (const status of statuses) {
     if (!wanted(status.name)) continue;
     if (!status.ok || !status.backend) {
@@ -101,12 +110,23 @@ export async function collectMethods(selection: string[] | undefined, native: Na
     }
     const backend = status.backend;
     // A backend whose cost grows with the parent's memory forks it (the node backend, over child_process).
-    const info = { name: status.name, kind: 'backend', version: status.package, forks: !backend.capabilities.flatCost } as const;
-    methods.push(launchMethod(info, () => {
-      const child = forkBeforeExec(target, [], { backend: status.name, stdio: 'ignore' });
-      // A backend that starts the child off the event loop knows the pid once `started` resolves.
-      return { pid: child.pid ?? child.started, exited: child };
-    }, async () => void (await backend.dispose?.())));
+    const info = {
+      name: status.name,
+      kind: 'backend',
+      version: status.package,
+      forks: !backend.capabilities.flatCost,
+    } as const;
+    methods.push(
+      launchMethod(
+        info,
+        () => {
+          const child = forkBeforeExec(target, [], { backend: status.name, stdio: 'ignore' });
+          // A backend that starts the child off the event loop knows the pid once `started` resolves.
+          return { pid: child.pid ?? child.started, exited: child };
+        },
+        async () => void (await backend.dispose?.()),
+      ),
+    );
   }
   for (const name of PEERS) {
     if (!wanted(name)) continue;

@@ -31,7 +31,10 @@ export function findNativePrograms(): NativePrograms {
   const floor = path.join(dir, 'spawn-floor');
   const target = path.join(dir, 'bench-target');
   if (existsSync(floor) && existsSync(target)) {
-    const build = JSON.parse(readFileSync(path.join(dir, 'build.json'), 'utf8')) as { compiler: string; targetStatic: boolean };
+    const build = JSON.parse(readFileSync(path.join(dir, 'build.json'), 'utf8')) as {
+      compiler: string;
+      targetStatic: boolean;
+    };
     return { floor, target, targetStatic: build.targetStatic, compiler: build.compiler };
   }
   return {

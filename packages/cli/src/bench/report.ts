@@ -72,7 +72,9 @@ const summary = {
   type: ['object', 'null'],
   required: ['median', 'p99', 'mean', 'min', 'max'],
   additionalProperties: false,
-  properties: Object.fromEntries(['median', 'p99', 'mean', 'min', 'max'].map((k) => [k, { type: 'number', minimum: 0 }])),
+  properties: Object.fromEntries(
+    ['median', 'p99', 'mean', 'min', 'max'].map((k) => [k, { type: 'number', minimum: 0 }]),
+  ),
 } as const;
 const nullableNumber = { type: ['number', 'null'], minimum: 0 } as const;
 
@@ -81,7 +83,18 @@ export const REPORT_SCHEMA = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
   title: 'forkexec bench report',
   type: 'object',
-  required: ['format', 'startedAt', 'finishedAt', 'command', 'machine', 'loadAverage', 'priority', 'settings', 'methods', 'results'],
+  required: [
+    'format',
+    'startedAt',
+    'finishedAt',
+    'command',
+    'machine',
+    'loadAverage',
+    'priority',
+    'settings',
+    'methods',
+    'results',
+  ],
   additionalProperties: false,
   properties: {
     format: { const: REPORT_FORMAT },
@@ -145,7 +158,20 @@ export const REPORT_SCHEMA = {
       type: 'array',
       items: {
         type: 'object',
-        required: ['method', 'rssBytes', 'parentRssBytes', 'samples', 'latencyMs', 'syncMs', 'pidMs', 'busyMs', 'lagMs', 'spawnsPerSecond', 'speedupVsChildProcess', 'vsFloor'],
+        required: [
+          'method',
+          'rssBytes',
+          'parentRssBytes',
+          'samples',
+          'latencyMs',
+          'syncMs',
+          'pidMs',
+          'busyMs',
+          'lagMs',
+          'spawnsPerSecond',
+          'speedupVsChildProcess',
+          'vsFloor',
+        ],
         additionalProperties: false,
         properties: {
           method: { type: 'string' },

@@ -31,7 +31,8 @@ export interface BenchSettings {
 /** Called as the run goes, for a progress line. */
 export type Progress = (text: string) => void;
 
-const values = (samples: Sample[], key: keyof Sample) => samples.flatMap((s) => (s[key] === null ? [] : [s[key] as number]));
+const values = (samples: Sample[], key: keyof Sample) =>
+  samples.flatMap((s) => (s[key] === null ? [] : [s[key] as number]));
 
 function rowsFor(rssBytes: number, parentRssBytes: number, measured: Measured[]): ResultRow[] {
   const rows: ResultRow[] = measured.map(({ method, samples, spawnsPerSecond, error }) => ({
@@ -83,7 +84,10 @@ export async function runBench(settings: BenchSettings, progress: Progress = () 
   const loadAtStart = os.loadavg()[0];
   const native = findNativePrograms();
   const { methods, skipped } = await collectMethods(settings.methods, native);
-  checkMemory(settings.rss, methods.some((m) => m.kind === 'floor'));
+  checkMemory(
+    settings.rss,
+    methods.some((m) => m.kind === 'floor'),
+  );
   const failures = new Map<string, string>();
   const results: ResultRow[] = [];
   const monitor = new LoopMonitor();
@@ -96,7 +100,9 @@ export async function runBench(settings: BenchSettings, progress: Progress = () 
       const label = formatBytes(size);
       progress(`${label}: growing the parent to ${label}`);
       const parentRss = ballast.growTo(size);
-      const measured = await measureSize(methods, parentRss, settings, monitor, failures, (text) => progress(`${label}: ${text}`));
+      const measured = await measureSize(methods, parentRss, settings, monitor, failures, (text) =>
+        progress(`${label}: ${text}`),
+      );
       results.push(...rowsFor(size, parentRss, measured));
     }
   } finally {
@@ -113,7 +119,14 @@ export async function runBench(settings: BenchSettings, progress: Progress = () 
       forks: m.forks,
       ...(failures.has(m.name) ? { status: 'failed', reason: failures.get(m.name) } : { status: 'measured' }),
     })),
-    ...skipped.map((s): MethodEntry => ({ name: s.name, kind: s.kind, version: null, forks: null, status: 'skipped', reason: s.reason })),
+    ...skipped.map((s): MethodEntry => ({
+      name: s.name,
+      kind: s.kind,
+      version: null,
+      forks: null,
+      status: 'skipped',
+      reason: s.reason,
+    })),
   ];
   return {
     format: REPORT_FORMAT,

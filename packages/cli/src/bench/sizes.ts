@@ -13,19 +13,28 @@ export function parseSize(text: string, option = '--rss'): number {
 
 /** `1073741824` → `1 GiB`, `52428800` → `50 MiB`. */
 export function formatBytes(bytes: number): string {
-  for (const [unit, size] of [['TiB', UNITS.T], ['GiB', UNITS.G], ['MiB', UNITS.M], ['KiB', UNITS.K]] as const)
+  for (const [unit, size] of [
+    ['TiB', UNITS.T],
+    ['GiB', UNITS.G],
+    ['MiB', UNITS.M],
+    ['KiB', UNITS.K],
+  ] as const)
     if (bytes >= size) return `${Number((bytes / size).toFixed(bytes / size < 10 ? 2 : 1))} ${unit}`;
   return `${bytes} B`;
 }
 
 /** Splits a comma-separated option value, dropping empty entries. */
 export function parseList(text: string): string[] {
-  return text.split(',').map((s) => s.trim()).filter(Boolean);
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** A positive integer option. */
 export function parsePositiveInt(text: string, option: string, min = 1): number {
   const value = Number(text);
-  if (!Number.isInteger(value) || value < min) throw new InvalidArgumentError(`${option} expects an integer >= ${min}, got ${JSON.stringify(text)}`);
+  if (!Number.isInteger(value) || value < min)
+    throw new InvalidArgumentError(`${option} expects an integer >= ${min}, got ${JSON.stringify(text)}`);
   return value;
 }

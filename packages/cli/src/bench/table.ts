@@ -10,7 +10,19 @@ export interface SizeTable {
   rows: string[][];
 }
 
-export const HEADER = ['method', 'forks', 'median ms', 'p99 ms', 'sync ms', 'busy ms', 'lag ms', 'pid ms', 'spawns/s', 'vs child_process', 'vs C floor'];
+export const HEADER = [
+  'method',
+  'forks',
+  'median ms',
+  'p99 ms',
+  'sync ms',
+  'busy ms',
+  'lag ms',
+  'pid ms',
+  'spawns/s',
+  'vs child_process',
+  'vs C floor',
+];
 
 /** Milliseconds with three significant digits where it matters: 0.274, 3.25, 67.3, 204. */
 export function ms(value: number | null | undefined): string {
@@ -40,7 +52,11 @@ function cells(row: ResultRow, forks: boolean | null | undefined): string[] {
     median(row.lagMs),
     median(row.pidMs),
     row.spawnsPerSecond === null ? '—' : row.spawnsPerSecond.toFixed(0),
-    row.method === CHILD_PROCESS ? 'reference' : row.speedupVsChildProcess === null ? '—' : `${ratio(row.speedupVsChildProcess)} faster`,
+    row.method === CHILD_PROCESS
+      ? 'reference'
+      : row.speedupVsChildProcess === null
+        ? '—'
+        : `${ratio(row.speedupVsChildProcess)} faster`,
     row.method === FLOOR ? 'floor' : ratio(row.vsFloor),
   ];
 }
@@ -69,7 +85,11 @@ export function renderText(report: BenchReport): string {
   for (const table of sizeTables(report)) {
     const all = [table.header, ...table.rows];
     const widths = table.header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
-    const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
+    const line = (r: string[]) =>
+      r
+        .map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+        .join('  ')
+        .trimEnd();
     out.push(table.title, line(table.header), ...table.rows.map(line), '');
   }
   out.push(...notes(report));

@@ -24,10 +24,35 @@ const GiB = 2 ** 30;
 
 /** The targets of the ntdll (issue 3) and helper-exe (issue 5) backends. */
 const GOALS: Goal[] = [
-  { method: 'ntdll', goal: 'ntdll within 1.5x of the C posix_spawn floor at every size', value: (r) => r.vsFloor, format: ratio, ok: (v) => v <= 1.5 },
-  { method: 'ntdll', goal: 'ntdll at least 40x faster than child_process at 1 GiB', sizes: [GiB], value: (r) => r.speedupVsChildProcess, format: ratio, ok: (v) => v >= 40 },
-  { method: 'ntdll', goal: 'ntdll blocks the event loop under 0.5 ms per spawn (sync) at every size', value: (r) => r.syncMs?.median ?? null, format: (v) => `${ms(v)} ms`, ok: (v) => v < 0.5 },
-  { method: 'helper-exe', goal: 'helper-exe time to pid under 0.1 ms', value: (r) => r.pidMs?.median ?? null, format: (v) => `${ms(v)} ms`, ok: (v) => v < 0.1 },
+  {
+    method: 'ntdll',
+    goal: 'ntdll within 1.5x of the C posix_spawn floor at every size',
+    value: (r) => r.vsFloor,
+    format: ratio,
+    ok: (v) => v <= 1.5,
+  },
+  {
+    method: 'ntdll',
+    goal: 'ntdll at least 40x faster than child_process at 1 GiB',
+    sizes: [GiB],
+    value: (r) => r.speedupVsChildProcess,
+    format: ratio,
+    ok: (v) => v >= 40,
+  },
+  {
+    method: 'ntdll',
+    goal: 'ntdll blocks the event loop under 0.5 ms per spawn (sync) at every size',
+    value: (r) => r.syncMs?.median ?? null,
+    format: (v) => `${ms(v)} ms`,
+    ok: (v) => v < 0.5,
+  },
+  {
+    method: 'helper-exe',
+    goal: 'helper-exe time to pid under 0.1 ms',
+    value: (r) => r.pidMs?.median ?? null,
+    format: (v) => `${ms(v)} ms`,
+    ok: (v) => v < 0.1,
+  },
   {
     method: 'helper-exe',
     goal: 'helper-exe end to end within 1.5x of ntdll',
@@ -44,7 +69,9 @@ const GOALS: Goal[] = [
 export function checkTargets(report: BenchReport): TargetCheck[] {
   const checks: TargetCheck[] = [];
   for (const goal of GOALS) {
-    const rows = report.results.filter((r) => r.method === goal.method && !r.error && (!goal.sizes || goal.sizes.includes(r.rssBytes)));
+    const rows = report.results.filter(
+      (r) => r.method === goal.method && !r.error && (!goal.sizes || goal.sizes.includes(r.rssBytes)),
+    );
     const measured = rows.flatMap((r) => {
       const value = goal.value(r, report.results);
       return value === null ? [] : [{ size: r.rssBytes, value }];

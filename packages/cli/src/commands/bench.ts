@@ -29,7 +29,13 @@ export interface BenchOptions {
 // 20 warm-up spawns: V8 gives a function its feedback (inline caches) only after 8 calls, so with
 // fewer the first size measured the process's first spawns (its rows were slower for every Node
 // method, not for its RSS); 100 runs keep the medians steady on a shared machine.
-export const BENCH_DEFAULTS = { rss: '50M,1G,4G', runs: '100', warmup: '20', inFlight: '64', duration: '1000' } as const;
+export const BENCH_DEFAULTS = {
+  rss: '50M,1G,4G',
+  runs: '100',
+  warmup: '20',
+  inFlight: '64',
+  duration: '1000',
+} as const;
 
 function write(file: string, text: string): void {
   mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -40,7 +46,11 @@ function write(file: string, text: string): void {
  * Runs the benchmark, prints the tables on `out`, writes the requested files and returns the
  * report. Bad options throw an InvalidArgumentError before anything runs.
  */
-export async function bench(options: BenchOptions, command = 'forkexec bench', out: NodeJS.WritableStream = process.stdout): Promise<BenchReport> {
+export async function bench(
+  options: BenchOptions,
+  command = 'forkexec bench',
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<BenchReport> {
   const settings = {
     rss: parseList(options.rss).map((s) => parseSize(s)),
     runs: parsePositiveInt(options.runs, '--runs'),
@@ -50,8 +60,13 @@ export async function bench(options: BenchOptions, command = 'forkexec bench', o
     methods: options.backends === undefined ? undefined : parseList(options.backends),
     command,
   };
-  if (!settings.rss.length) throw new ForkExecError('FORKEXEC_INVALID_ARGUMENT', '--rss expects at least one size, such as 50M');
-  if (options.chart && !options.chart.endsWith('.svg')) throw new ForkExecError('FORKEXEC_INVALID_ARGUMENT', `--chart writes SVG: give a file ending in .svg, got ${JSON.stringify(options.chart)}`);
+  if (!settings.rss.length)
+    throw new ForkExecError('FORKEXEC_INVALID_ARGUMENT', '--rss expects at least one size, such as 50M');
+  if (options.chart && !options.chart.endsWith('.svg'))
+    throw new ForkExecError(
+      'FORKEXEC_INVALID_ARGUMENT',
+      `--chart writes SVG: give a file ending in .svg, got ${JSON.stringify(options.chart)}`,
+    );
 
   const progress = terminalProgress();
   let report: BenchReport;
@@ -60,12 +75,21 @@ export async function bench(options: BenchOptions, command = 'forkexec bench', o
   } finally {
     progress.done();
   }
-  out.write(`forkexec bench — ${describeMachineLine(report.machine)}; load average ${report.loadAverage.start.toFixed(1)} → ${report.loadAverage.end.toFixed(1)}\n\n${renderText(report)}\n${COLUMN_NOTES.map((n) => `  ${n}`).join('\n')}\n`);
+  out.write(
+    `forkexec bench — ${describeMachineLine(report.machine)}; load average ${report.loadAverage.start.toFixed(1)} → ${report.loadAverage.end.toFixed(1)}\n\n${renderText(report)}\n${COLUMN_NOTES.map((n) => `  ${n}`).join('\n')}\n`,
+  );
   const targets = checkTargets(report);
-  if (targets.length) out.write(`\ntargets (backend issues):\n${targets.map((t) => `  ${t.met ? 'met    ' : 'not met'}  ${t.goal}: ${t.measured}`).join('\n')}\n`);
+  if (targets.length)
+    out.write(
+      `\ntargets (backend issues):\n${targets.map((t) => `  ${t.met ? 'met    ' : 'not met'}  ${t.goal}: ${t.measured}`).join('\n')}\n`,
+    );
   if (options.json) write(options.json, `${JSON.stringify(report, null, 2)}\n`);
   if (options.chart) write(options.chart, await renderChartSvg(report));
-  if (options.markdown) write(options.markdown, renderMarkdown(report, { file: options.markdown, chart: options.chart, json: options.json }));
+  if (options.markdown)
+    write(
+      options.markdown,
+      renderMarkdown(report, { file: options.markdown, chart: options.chart, json: options.json }),
+    );
   return report;
 }
 
@@ -80,7 +104,9 @@ function commandLine(cmd: Command): string {
 export function registerBench(program: Command): void {
   program
     .command('bench')
-    .description('measure spawn latency, event-loop block and throughput of each backend and its peers at several parent RSS sizes')
+    .description(
+      'measure spawn latency, event-loop block and throughput of each backend and its peers at several parent RSS sizes',
+    )
     .option('--backends <names>', 'comma-separated methods to compare (default: all that work here)')
     .option('--rss <sizes>', 'parent RSS sizes to measure at', BENCH_DEFAULTS.rss)
     .option('--runs <n>', 'measured spawns per method and size', BENCH_DEFAULTS.runs)
@@ -91,7 +117,10 @@ export function registerBench(program: Command): void {
     .option('--chart <file.svg>', 'write a chart of latency against parent RSS as SVG')
     .option('--markdown <file>', 'write the report as a Markdown page (docs/performance.md)')
     .option('--schema', 'print the JSON Schema of the --json report and exit')
-    .addHelpText('after', `\nMethods: c-posix-spawn (C floor), child_process, the forkexec backends (node, ntdll, helper-exe), execa, tinyexec, nano-spawn.\nExample: forkexec bench --rss 50M,1G,4G --json bench.json --chart docs/performance.svg --markdown docs/performance.md`)
+    .addHelpText(
+      'after',
+      `\nMethods: c-posix-spawn (C floor), child_process, the forkexec backends (node, ntdll, helper-exe), execa, tinyexec, nano-spawn.\nExample: forkexec bench --rss 50M,1G,4G --json bench.json --chart docs/performance.svg --markdown docs/performance.md`,
+    )
     .action(async (opts: BenchOptions & { schema?: boolean }, cmd: Command) => {
       if (opts.schema) {
         process.stdout.write(`${JSON.stringify(REPORT_SCHEMA, null, 2)}\n`);

@@ -18,13 +18,23 @@ export function registerCodemod(program: Command): void {
     .option('--dry', 'write nothing; print a unified diff')
     .option('--json', 'print a machine-readable report instead of the summary')
     .option('--fail-on-unconverted', 'exit 1 when a fork site is left unconverted')
-    .option('-m, --module <name>', 'another module whose fork/exec* count, besides @forkexec/core/posix (repeatable)', (v: string, acc: string[]) => [...acc, v], [])
+    .option(
+      '-m, --module <name>',
+      'another module whose fork/exec* count, besides @forkexec/core/posix (repeatable)',
+      (v: string, acc: string[]) => [...acc, v],
+      [],
+    )
     .option('--concurrency <n>', 'files processed at once (default: the number of CPUs)')
-    .addHelpText('after', '\nExit codes: 0 done, 1 a site left unconverted with --fail-on-unconverted, 2 usage or parse errors.')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 done, 1 a site left unconverted with --fail-on-unconverted, 2 usage or parse errors.',
+    )
     .action(async (paths: string[], opts: CodemodOptions) => {
       const concurrency = opts.concurrency === undefined ? undefined : Number(opts.concurrency);
       if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0)) {
-        const error = new InvalidArgumentError(`--concurrency expects a positive integer, got ${JSON.stringify(opts.concurrency)}`);
+        const error = new InvalidArgumentError(
+          `--concurrency expects a positive integer, got ${JSON.stringify(opts.concurrency)}`,
+        );
         process.stderr.write(`forkexec codemod: ${error.message}\n`);
         process.exitCode = 2;
         return;

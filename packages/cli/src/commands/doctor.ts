@@ -15,17 +15,25 @@ export function registerDoctor(program: Command): void {
         chosen = `error: ${(error as Error).message.split('\n')[0]}`;
       }
       const config = findConfig();
-      const source = process.env.FORKEXEC_BACKEND ? 'FORKEXEC_BACKEND' : config?.config.backend ? config.filepath : 'auto';
+      const source = process.env.FORKEXEC_BACKEND
+        ? 'FORKEXEC_BACKEND'
+        : config?.config.backend
+          ? config.filepath
+          : 'auto';
       if (opts.json) {
         const backends = statuses.map(({ backend, ...s }) => ({ ...s, capabilities: backend?.capabilities }));
-        process.stdout.write(`${JSON.stringify({ platform: process.platform, node: process.version, chosen, source, backends }, null, 2)}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ platform: process.platform, node: process.version, chosen, source, backends }, null, 2)}\n`,
+        );
         return;
       }
       process.stdout.write(`forkexec doctor — ${process.platform}, Node ${process.version}\n\n`);
       for (const s of statuses) {
         const mark = s.ok ? 'ok  ' : 'no  ';
         const actions = s.backend ? ` [${s.backend.capabilities.actions.join(' ')}]` : '';
-        process.stdout.write(`  ${mark}${s.name.padEnd(11)} ${s.ok ? (s.reason ?? '') : s.reason}${s.ok ? actions : ''}\n`);
+        process.stdout.write(
+          `  ${mark}${s.name.padEnd(11)} ${s.ok ? (s.reason ?? '') : s.reason}${s.ok ? actions : ''}\n`,
+        );
       }
       process.stdout.write(`\nchosen: ${chosen} (from ${source})\n`);
     });

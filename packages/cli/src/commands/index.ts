@@ -6,4 +6,10 @@ import { registerRun } from './run.js';
 import { registerScan } from './scan.js';
 
 /** Every subcommand of `forkexec`, in help order. */
-export const COMMANDS: ((program: Command) => void)[] = [registerRun, registerDoctor, registerBench, registerScan, registerCodemod];
+export const COMMANDS: ((program: Command) => void)[] = [
+  registerRun,
+  registerDoctor,
+  registerBench,
+  registerScan,
+  registerCodemod,
+];

@@ -18,7 +18,8 @@ function parseEnv(pairs: string[]): Record<string, string> {
   return Object.fromEntries(
     pairs.map((pair) => {
       const eq = pair.indexOf('=');
-      if (eq <= 0) throw new ForkExecError('FORKEXEC_INVALID_ARGUMENT', `--env expects KEY=VALUE, got ${JSON.stringify(pair)}`);
+      if (eq <= 0)
+        throw new ForkExecError('FORKEXEC_INVALID_ARGUMENT', `--env expects KEY=VALUE, got ${JSON.stringify(pair)}`);
       return [pair.slice(0, eq), pair.slice(eq + 1)];
     }),
   );
@@ -52,7 +53,10 @@ export function registerRun(program: Command): void {
       } catch (error) {
         if (!(error instanceof ForkExecError) || error instanceof SubprocessError) throw error;
         process.stderr.write(`forkexec: ${error.message}\n`);
-        if (opts.json) process.stdout.write(`${JSON.stringify({ error: { code: error.code, errno: error.errno, message: error.message } }, null, 2)}\n`);
+        if (opts.json)
+          process.stdout.write(
+            `${JSON.stringify({ error: { code: error.code, errno: error.errno, message: error.message } }, null, 2)}\n`,
+          );
         process.exitCode = error.errno === 'ENOENT' ? 127 : error.code === 'FORKEXEC_SPAWN' ? 126 : 2;
       }
     });

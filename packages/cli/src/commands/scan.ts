@@ -4,7 +4,8 @@ import { type Command, InvalidArgumentError } from 'commander';
 
 function jobsOption(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number of worker threads (0: none)');
+  if (!Number.isInteger(n) || n < 0)
+    throw new InvalidArgumentError('expected a whole number of worker threads (0: none)');
   return n;
 }
 
@@ -26,7 +27,9 @@ function progressLine(): { update: (done: number, total: number, sites: number) 
 export function registerScan(program: Command): void {
   program
     .command('scan')
-    .description('fork census: find every fork/vfork/forkpty site in C and JS/TS sources and classify it (does exec follow fork?)')
+    .description(
+      'fork census: find every fork/vfork/forkpty site in C and JS/TS sources and classify it (does exec follow fork?)',
+    )
     .argument('[paths...]', 'files and directories to scan', ['.'])
     .option('--json', 'print every site (file:line, function, class, operations, reason) and the summaries as JSON')
     .option('-j, --jobs <n>', 'worker threads (default: one per core)', jobsOption)
@@ -36,7 +39,9 @@ export function registerScan(program: Command): void {
       try {
         const report = await runScan(paths, { jobs: opts.jobs, onProgress: progress.update });
         progress.clear();
-        process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report, { top: opts.top }));
+        process.stdout.write(
+          opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report, { top: opts.top }),
+        );
       } catch (error) {
         progress.clear();
         if (!(error instanceof ForkExecError)) throw error;

@@ -27,11 +27,15 @@ function editScript(a: string[], b: string[]): Op[] {
   const m = midB.length;
   if (n * m > 4_000_000) {
     // Too large for the table: one replacement block is still a correct diff.
-    ops.push(...midA.map((line) => ({ kind: '-' as const, line })), ...midB.map((line) => ({ kind: '+' as const, line })));
+    ops.push(
+      ...midA.map((line) => ({ kind: '-' as const, line })),
+      ...midB.map((line) => ({ kind: '+' as const, line })),
+    );
   } else {
     const lcs = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
     for (let i = n - 1; i >= 0; i--)
-      for (let j = m - 1; j >= 0; j--) lcs[i][j] = midA[i] === midB[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
+      for (let j = m - 1; j >= 0; j--)
+        lcs[i][j] = midA[i] === midB[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
     let i = 0;
     let j = 0;
     while (i < n || j < m) {

@@ -8,7 +8,12 @@ import type { Ignore } from 'ignore';
 // `ignore` is CommonJS: depending on the loader its function is the module or its `default`.
 type CreateIgnore = () => Ignore;
 const loaded = ignoreModule as unknown as CreateIgnore & { default?: CreateIgnore | { default: CreateIgnore } };
-const createIgnore: CreateIgnore = typeof loaded.default === 'function' ? loaded.default : typeof loaded.default?.default === 'function' ? loaded.default.default : loaded;
+const createIgnore: CreateIgnore =
+  typeof loaded.default === 'function'
+    ? loaded.default
+    : typeof loaded.default?.default === 'function'
+      ? loaded.default.default
+      : loaded;
 
 const ALWAYS_SKIPPED = ['**/node_modules/**', '**/.git/**'];
 
@@ -69,9 +74,17 @@ export async function findFiles(inputs: string[], cwd: string, extensions: strin
       continue;
     }
     const found = kind?.isDirectory()
-      ? await fg(pattern, { cwd: absolute, absolute: true, ignore: ALWAYS_SKIPPED, dot: false, followSymbolicLinks: false })
+      ? await fg(pattern, {
+          cwd: absolute,
+          absolute: true,
+          ignore: ALWAYS_SKIPPED,
+          dot: false,
+          followSymbolicLinks: false,
+        })
       : await fg(input, { cwd, absolute: true, ignore: ALWAYS_SKIPPED, onlyFiles: true });
-    const kept = found.map((f) => path.normalize(f)).filter((f) => !ignores.ignores(f) && (kind || extensions.some((e) => f.toLowerCase().endsWith(e))));
+    const kept = found
+      .map((f) => path.normalize(f))
+      .filter((f) => !ignores.ignores(f) && (kind || extensions.some((e) => f.toLowerCase().endsWith(e))));
     if (!kind && kept.length === 0) missing.push(input);
     kept.forEach((f) => files.add(f));
   }

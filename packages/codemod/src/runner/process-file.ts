@@ -44,7 +44,8 @@ function frontendOf(file: string, modules: string[] | undefined): Frontend | und
 export async function processFile({ file: absolute, cwd, dry, modules }: FileTask): Promise<FileReport> {
   const file = path.relative(cwd, absolute) || absolute;
   const frontend = frontendOf(absolute, modules);
-  if (!frontend) return { file, status: 'error', sites: [], error: { message: 'no codemod frontend handles this kind of file' } };
+  if (!frontend)
+    return { file, status: 'error', sites: [], error: { message: 'no codemod frontend handles this kind of file' } };
   try {
     const source = await readFile(absolute, 'utf8');
     const result = await frontend.transform(source, file);
@@ -55,8 +56,19 @@ export async function processFile({ file: absolute, cwd, dry, modules }: FileTas
     else await writeFileAtomic(absolute, result.code);
     return report;
   } catch (error) {
-    if (error instanceof SourceSyntaxError) return { file, status: 'error', sites: [], error: { message: error.message.replace(/^.*?:\d+:\d+: /, ''), line: error.line, column: error.column } };
+    if (error instanceof SourceSyntaxError)
+      return {
+        file,
+        status: 'error',
+        sites: [],
+        error: { message: error.message.replace(/^.*?:\d+:\d+: /, ''), line: error.line, column: error.column },
+      };
     const { line, column } = error as { line?: number; column?: number };
-    return { file, status: 'error', sites: [], error: { message: (error as Error)?.message ?? String(error), ...(line ? { line, column } : {}) } };
+    return {
+      file,
+      status: 'error',
+      sites: [],
+      error: { message: (error as Error)?.message ?? String(error), ...(line ? { line, column } : {}) },
+    };
   }
 }

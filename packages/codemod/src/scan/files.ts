@@ -4,7 +4,16 @@ import { InvalidArgumentError } from '@forkexec/core';
 import type { FileTask } from './analyze-file.js';
 
 const SKIP_DIRS = new Set(['.git', '.hg', '.svn', 'node_modules', '.turbo']);
-const PROJECT_MARKERS = ['.git', 'configure', 'configure.ac', 'Makefile', 'CMakeLists.txt', 'meson.build', 'package.json', 'Cargo.toml'];
+const PROJECT_MARKERS = [
+  '.git',
+  'configure',
+  'configure.ac',
+  'Makefile',
+  'CMakeLists.txt',
+  'meson.build',
+  'package.json',
+  'Cargo.toml',
+];
 
 function isProjectRoot(dir: string): boolean {
   return PROJECT_MARKERS.some((m) => existsSync(path.join(dir, m)));
@@ -17,7 +26,8 @@ function isProjectRoot(dir: string): boolean {
 export function findSourceFiles(roots: string[], extensions: string[]): FileTask[] {
   const tasks: FileTask[] = [];
   const seen = new Set<string>();
-  const wanted = (name: string) => extensions.some((ext) => name.toLowerCase().endsWith(ext)) && !/\.d\.[mc]?ts$/.test(name);
+  const wanted = (name: string) =>
+    extensions.some((ext) => name.toLowerCase().endsWith(ext)) && !/\.d\.[mc]?ts$/.test(name);
   for (const root of roots) {
     if (!existsSync(root)) throw new InvalidArgumentError(`forkexec scan: no such file or directory: ${root}`);
     const abs = path.resolve(root);

@@ -22,7 +22,9 @@ export async function analyzeAll(tasks: FileTask[], options: PoolOptions = {}): 
     options.onProgress?.(done, tasks.length, sites);
   };
   // Workers run the built module; from TypeScript sources (tests) there is nothing a worker could load.
-  const jobs = WORKER_MODULE.pathname.endsWith('.ts') ? 0 : Math.min(options.jobs ?? availableParallelism(), Math.ceil(tasks.length / BATCH));
+  const jobs = WORKER_MODULE.pathname.endsWith('.ts')
+    ? 0
+    : Math.min(options.jobs ?? availableParallelism(), Math.ceil(tasks.length / BATCH));
   if (jobs <= 0) {
     for (let i = 0; i < tasks.length; i += BATCH) {
       const batch = await Promise.all(tasks.slice(i, i + BATCH).map((t) => analyzeFile(t)));
@@ -50,10 +52,15 @@ export async function analyzeAll(tasks: FileTask[], options: PoolOptions = {}): 
         send();
       });
       worker.once('error', reject);
-      worker.once('exit', (code) => (next < tasks.length || code !== 0 ? reject(new Error(`scan worker exited with code ${code}`)) : resolve()));
+      worker.once('exit', (code) =>
+        next < tasks.length || code !== 0 ? reject(new Error(`scan worker exited with code ${code}`)) : resolve(),
+      );
       send();
     });
-  const workers = Array.from({ length: jobs }, () => new Worker(WORKER_MODULE, { workerData: { forkexecScanWorker: true } }));
+  const workers = Array.from(
+    { length: jobs },
+    () => new Worker(WORKER_MODULE, { workerData: { forkexecScanWorker: true } }),
+  );
   try {
     await Promise.all(workers.map(run));
   } finally {

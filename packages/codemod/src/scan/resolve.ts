@@ -19,7 +19,9 @@ export async function resolveHelpers(results: FileResult[]): Promise<void> {
   const byProject = new Map<string, FileResult[]>();
   for (const r of results) if (r.language === 'c') byProject.set(r.project, [...(byProject.get(r.project) ?? []), r]);
   for (const files of byProject.values()) {
-    const pending = files.flatMap((r) => r.sites.map((site, i) => ({ site, calls: r.childCalls[i] ?? [] }))).filter((p) => FOLLOWABLE.has(p.site.class) && !/macro/.test(p.site.reason ?? '') && p.calls.length);
+    const pending = files
+      .flatMap((r) => r.sites.map((site, i) => ({ site, calls: r.childCalls[i] ?? [] })))
+      .filter((p) => FOLLOWABLE.has(p.site.class) && !/macro/.test(p.site.reason ?? '') && p.calls.length);
     if (!pending.length) continue;
     const index: FunctionIndex = indexFunctions(files.flatMap((r) => r.functions));
     const execing = [...index].filter(([, f]) => f.execs).map(([name]) => escape(name));

@@ -24,16 +24,22 @@ test('equal texts give no diff', () => {
 test('hunks with three lines of context, deletions before insertions', () => {
   const before = 'l1\nl2\nl3\nl4\nl5\nl6\nl7\nl8\nl9\n';
   const after = 'l1\nl2\nl3\nl4\nL5\nl6\nl7\nl8\nl9\n';
-  expect(unifiedDiff(before, after, 'f.txt')).toBe('--- a/f.txt\n+++ b/f.txt\n@@ -2,7 +2,7 @@\n l2\n l3\n l4\n-l5\n+L5\n l6\n l7\n l8\n');
+  expect(unifiedDiff(before, after, 'f.txt')).toBe(
+    '--- a/f.txt\n+++ b/f.txt\n@@ -2,7 +2,7 @@\n l2\n l3\n l4\n-l5\n+L5\n l6\n l7\n l8\n',
+  );
 });
 
 test('a missing final newline is marked', () => {
-  expect(unifiedDiff('a\nb', 'a\nc', 'f.txt')).toBe('--- a/f.txt\n+++ b/f.txt\n@@ -1,2 +1,2 @@\n a\n-b\n\\ No newline at end of file\n+c\n\\ No newline at end of file\n');
+  expect(unifiedDiff('a\nb', 'a\nc', 'f.txt')).toBe(
+    '--- a/f.txt\n+++ b/f.txt\n@@ -1,2 +1,2 @@\n a\n-b\n\\ No newline at end of file\n+c\n\\ No newline at end of file\n',
+  );
 });
 
 test('patch(1) turns the old text into the new one', () => {
   const line = fc.constantFrom('a', 'b', 'c', 'd', 'const pid = fork();', '}', '');
-  const text = fc.tuple(fc.array(line, { maxLength: 30 }), fc.boolean()).map(([lines, eol]) => lines.join('\n') + (eol && lines.length ? '\n' : ''));
+  const text = fc
+    .tuple(fc.array(line, { maxLength: 30 }), fc.boolean())
+    .map(([lines, eol]) => lines.join('\n') + (eol && lines.length ? '\n' : ''));
   fc.assert(
     fc.property(text, text, (before, after) => {
       const diff = unifiedDiff(before, after, 'f.txt');

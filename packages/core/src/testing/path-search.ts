@@ -37,14 +37,20 @@ function countStats(): { count: number; stop(): void } {
  */
 export async function checkChildPathSearch(backend: Backend, start: Options = {}): Promise<void> {
   assert.ok(backend.capabilities.searchesPath, `${backend.name} does not declare searchesPath`);
-  assert.ok(processEnvIsEnviron(), 'process.env is not Node\'s own store here (a test runner\'s sandbox, a Worker): run this in a plain Node process');
+  assert.ok(
+    processEnvIsEnviron(),
+    "process.env is not Node's own store here (a test runner's sandbox, a Worker): run this in a plain Node process",
+  );
   const dir = realpathSync(mkdtempSync(path.join(tmpdir(), 'forkexec-path-search-')));
   const [first, second] = [path.join(dir, 'first'), path.join(dir, 'second')];
   for (const bin of [first, second]) mkdirSync(bin);
   const program = (file: string, text: string, mode = 0o755) => writeFileSync(file, text, { mode });
   const run = (file: string, options: Options = {}) => forkBeforeExec(file, [], { backend, ...start, ...options });
   const refusal = async (file: string, errno: string, why: RegExp) => {
-    const error = (await run(file).then(() => undefined, (e: unknown) => e)) as { errno?: string; message: string } | undefined;
+    const error = (await run(file).then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as { errno?: string; message: string } | undefined;
     assert.equal(error?.errno, errno, `${file}: expected ${errno}, got ${String(error?.message)}`);
     assert.match(error.message, why);
   };
@@ -56,7 +62,11 @@ export async function checkChildPathSearch(backend: Backend, start: Options = {}
     assert.equal((await run('fx-search')).stdout, 'second');
     assert.equal(stats.count, 0, 'core searched PATH on the event loop');
     program(path.join(first, 'fx-search'), '#!/bin/sh\necho first\n');
-    assert.equal((await run('fx-search')).stdout, 'first', 'a program added to an earlier PATH directory is found at once');
+    assert.equal(
+      (await run('fx-search')).stdout,
+      'first',
+      'a program added to an earlier PATH directory is found at once',
+    );
 
     await refusal('fx-search-missing', 'ENOENT', /not found in PATH/);
     program(path.join(first, 'fx-search-text'), `touch ${dir}/ran-by-sh\n`);
@@ -66,12 +76,20 @@ export async function checkChildPathSearch(backend: Backend, start: Options = {}
     await refusal('fx-search-denied', 'EACCES', /is not executable/);
 
     stats.count = 0;
-    assert.equal((await run('fx-search', { env: { PATH: second } })).stdout, 'second', "the child's own PATH is searched");
-    assert.ok(stats.count > 0, 'a PATH other than the parent\'s is searched by core');
+    assert.equal(
+      (await run('fx-search', { env: { PATH: second } })).stdout,
+      'second',
+      "the child's own PATH is searched",
+    );
+    assert.ok(stats.count > 0, "a PATH other than the parent's is searched by core");
 
     process.env.PATH = `.:${parentPath}`;
     program(path.join(second, 'fx-search-here'), '#!/bin/sh\necho here\n');
-    assert.equal((await run('fx-search-here', { cwd: second })).stdout, 'here', "a relative PATH entry is the child's cwd");
+    assert.equal(
+      (await run('fx-search-here', { cwd: second })).stdout,
+      'here',
+      "a relative PATH entry is the child's cwd",
+    );
   } finally {
     stats.stop();
     process.env.PATH = parentPath;

@@ -45,7 +45,13 @@ function statOf(pid: number | 'self'): ProcStat | undefined {
   }
   // The command name may hold spaces and parentheses: fields start after the last ')'.
   const [state, ppid, pgrp, session] = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return { pid: Number(text.slice(0, text.indexOf(' '))), state, ppid: Number(ppid), pgrp: Number(pgrp), session: Number(session) };
+  return {
+    pid: Number(text.slice(0, text.indexOf(' '))),
+    state,
+    ppid: Number(ppid),
+    pgrp: Number(pgrp),
+    session: Number(session),
+  };
 }
 
 /** Process group and session of this process. */
@@ -72,7 +78,8 @@ export function tasksOfUser(uid: number): number {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const status = readFileSync(`/proc/${entry}/status`, 'utf8');
-      if (Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]) === uid) tasks += Number(/^Threads:\s+(\d+)/m.exec(status)?.[1] ?? 1);
+      if (Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]) === uid)
+        tasks += Number(/^Threads:\s+(\d+)/m.exec(status)?.[1] ?? 1);
     } catch {
       // gone meanwhile
     }
@@ -117,9 +124,15 @@ export async function settledDifference(before: Footprint, ms = 3000): Promise<s
       };
       const states = childProcesses();
       return [
-        fdCountChanged ? `fd count ${before.fds.length} → ${now.fds.length} (new: ${extraFds.map(describeFd).join(', ') || 'none'})` : '',
-        extraChildren.length ? `children left: ${extraChildren.map((pid) => `${pid}(${states.get(pid) ?? 'gone'})`).join(', ')}` : '',
-      ].filter(Boolean).join('; ');
+        fdCountChanged
+          ? `fd count ${before.fds.length} → ${now.fds.length} (new: ${extraFds.map(describeFd).join(', ') || 'none'})`
+          : '',
+        extraChildren.length
+          ? `children left: ${extraChildren.map((pid) => `${pid}(${states.get(pid) ?? 'gone'})`).join(', ')}`
+          : '',
+      ]
+        .filter(Boolean)
+        .join('; ');
     }
     await sleep(20);
   }

@@ -34,7 +34,14 @@ export interface ReliabilityOptions {
 }
 
 /** The counts of a full run (CI on Linux); a scaled run says how it differs in the report. */
-export const DEFAULT_COUNTS = { sequential: 10_000, inFlight: 500, volumeBytes: 100 * 1024 * 1024, aborts: 300, hygieneRounds: 12, propertyRuns: 60 };
+export const DEFAULT_COUNTS = {
+  sequential: 10_000,
+  inFlight: 500,
+  volumeBytes: 100 * 1024 * 1024,
+  aborts: 300,
+  hygieneRounds: 12,
+  propertyRuns: 60,
+};
 
 export type Counts = typeof DEFAULT_COUNTS;
 
@@ -63,11 +70,16 @@ export const linuxOnly = () => (process.platform === 'linux' ? undefined : 'read
 /** Skips a POSIX-only case on Windows, saying why (a Windows case covers the same ground where it can). */
 export const notOnWindows = (why: string) => () => (process.platform === 'win32' ? why : undefined);
 
-export async function rejectsWith(promise: PromiseLike<unknown>, code: string, extra: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+export async function rejectsWith(
+  promise: PromiseLike<unknown>,
+  code: string,
+  extra: Record<string, unknown> = {},
+): Promise<Record<string, unknown>> {
   let caught: Record<string, unknown> | undefined;
   await assert.rejects(Promise.resolve(promise), (error: Record<string, unknown>) => {
     assert.equal(error.code, code, `expected ${code}, got ${String(error.code)}: ${String(error.message)}`);
-    for (const [key, value] of Object.entries(extra)) assert.equal(error[key], value, `error.${key}: ${String(error.message)}`);
+    for (const [key, value] of Object.entries(extra))
+      assert.equal(error[key], value, `error.${key}: ${String(error.message)}`);
     caught = error;
     return true;
   });
@@ -106,13 +118,14 @@ export async function killedMidOutput({ run, tally }: ReliabilityContext): Promi
 }
 
 /** Settles to the result or the error, never throws. */
-export function outcome<T>(promise: PromiseLike<T>): Promise<{ ok: true; value: T } | { ok: false; error: Record<string, unknown> }> {
+export function outcome<T>(
+  promise: PromiseLike<T>,
+): Promise<{ ok: true; value: T } | { ok: false; error: Record<string, unknown> }> {
   return Promise.resolve(promise).then(
     (value) => ({ ok: true as const, value }),
     (error: Record<string, unknown>) => ({ ok: false as const, error }),
   );
 }
-
 
 type FastCheck = typeof import('fast-check');
 

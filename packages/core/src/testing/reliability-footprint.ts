@@ -27,7 +27,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * thread pool keeps a wait bucket (a thread and an event handle) for each 63 waits in flight, and
  * lets it go 5 s after its last wait ends (Wine measured): hence the longer default there.
  */
-export async function settledDifference(before: Footprint, ms = process.platform === 'win32' ? 10_000 : 3000): Promise<string | undefined> {
+export async function settledDifference(
+  before: Footprint,
+  ms = process.platform === 'win32' ? 10_000 : 3000,
+): Promise<string | undefined> {
   if (process.platform !== 'win32') return proc.settledDifference(before, ms);
   const deadline = Date.now() + ms;
   for (;;) {
@@ -37,9 +40,13 @@ export async function settledDifference(before: Footprint, ms = process.platform
     if (Date.now() > deadline) {
       const extraHandles = now.fds.filter((handle) => !before.fds.includes(handle));
       return [
-        now.fds.length > before.fds.length ? `handle count ${before.fds.length} → ${now.fds.length} (new: ${extraHandles.join(', ') || 'none'})` : '',
+        now.fds.length > before.fds.length
+          ? `handle count ${before.fds.length} → ${now.fds.length} (new: ${extraHandles.join(', ') || 'none'})`
+          : '',
         extraChildren.length ? `children left: ${extraChildren.join(', ')}` : '',
-      ].filter(Boolean).join('; ');
+      ]
+        .filter(Boolean)
+        .join('; ');
     }
     await sleep(50);
   }

@@ -28,7 +28,8 @@ interface HostileCase {
 export function hostileCases(ctx: ReliabilityContext): void {
   const { test, tally } = ctx;
   const backend = () => ctx.backend();
-  const probe = (args: unknown[], opts: Options = {}) => forkBeforeExec(ctx.probe(), args as string[], { backend: backend(), ...opts });
+  const probe = (args: unknown[], opts: Options = {}) =>
+    forkBeforeExec(ctx.probe(), args as string[], { backend: backend(), ...opts });
   const exit0 = (opts: Options) => probe(['exit', '0'], opts);
   const file = (name: string, content: string, mode: number) => {
     const p = path.join(ctx.tmp(), name);
@@ -46,70 +47,453 @@ export function hostileCases(ctx: ReliabilityContext): void {
   };
 
   const allCases = (): HostileCase[] => [
-    { name: 'empty file name', start: () => forkBeforeExec('', [], { backend: backend() }), code: 'FORKEXEC_INVALID_ARGUMENT', culprit: 'file' },
-    { name: 'NUL in the file name', start: () => forkBeforeExec('/bin/tr\0ue', [], { backend: backend() }), code: 'FORKEXEC_INVALID_ARGUMENT', culprit: 'file' },
-    { name: 'NUL in an argument', start: () => probe(['echo', 'a\0b']), code: 'FORKEXEC_INVALID_ARGUMENT', culprit: 'args[1]' },
-    { name: 'lone high surrogate in an argument', start: () => probe(['echo', 'x\uD800']), code: 'FORKEXEC_INVALID_ARGUMENT', culprit: 'args[1]' },
-    { name: 'lone low surrogate in an argument', start: () => probe(['\uDC00']), code: 'FORKEXEC_INVALID_ARGUMENT', culprit: 'args[0]' },
-    { name: 'non-string argument', start: () => probe(['exit', 0]), code: 'FORKEXEC_INVALID_ARGUMENT', culprit: 'args[1]' },
-    { name: 'args not an array', start: () => forkBeforeExec(ctx.probe(), 'exit 0' as unknown as string[], { backend: backend() }), code: 'FORKEXEC_INVALID_ARGUMENT', culprit: 'args' },
-    { name: 'NUL in argv0', start: () => exit0({ argv0: 'a\0b' }), code: 'FORKEXEC_INVALID_ARGUMENT', culprit: 'argv0' },
-    { name: 'NUL in an env value', start: () => exit0({ env: { BAD_VALUE: 'x\0y' } }), code: 'FORKEXEC_INVALID_ARGUMENT', culprit: 'env.BAD_VALUE' },
-    { name: 'lone surrogate in an env value', start: () => exit0({ env: { SURROGATE: '\uDBFF' } }), code: 'FORKEXEC_INVALID_ARGUMENT', culprit: 'env.SURROGATE' },
-    { name: 'non-string env value', start: () => exit0({ env: { NUMBER: 42 as unknown as string } }), code: 'FORKEXEC_INVALID_ARGUMENT', culprit: 'env.NUMBER' },
-    { name: "env key with '='", start: () => exit0({ env: { 'A=B': 'x' } }), code: 'FORKEXEC_INVALID_ARGUMENT', culprit: '"A=B"' },
-    { name: 'empty env key', start: () => exit0({ env: { '': 'x' } }), code: 'FORKEXEC_INVALID_ARGUMENT', culprit: 'env key ""' },
-    { name: 'NUL in an env key', start: () => exit0({ env: { 'K\0': 'x' } }), code: 'FORKEXEC_INVALID_ARGUMENT', culprit: 'env key "K\\u0000"' },
-    { name: 'lone surrogate in an env key', start: () => exit0({ env: { 'K\uD800': 'x' } }), code: 'FORKEXEC_INVALID_ARGUMENT', culprit: 'env key "K\\ud800"' },
-    { name: 'env not an object', start: () => exit0({ env: 'A=1' as unknown as Record<string, string> }), code: 'FORKEXEC_INVALID_ARGUMENT', culprit: 'env must be an object' },
+    {
+      name: 'empty file name',
+      start: () => forkBeforeExec('', [], { backend: backend() }),
+      code: 'FORKEXEC_INVALID_ARGUMENT',
+      culprit: 'file',
+    },
+    {
+      name: 'NUL in the file name',
+      start: () => forkBeforeExec('/bin/tr\0ue', [], { backend: backend() }),
+      code: 'FORKEXEC_INVALID_ARGUMENT',
+      culprit: 'file',
+    },
+    {
+      name: 'NUL in an argument',
+      start: () => probe(['echo', 'a\0b']),
+      code: 'FORKEXEC_INVALID_ARGUMENT',
+      culprit: 'args[1]',
+    },
+    {
+      name: 'lone high surrogate in an argument',
+      start: () => probe(['echo', 'x\uD800']),
+      code: 'FORKEXEC_INVALID_ARGUMENT',
+      culprit: 'args[1]',
+    },
+    {
+      name: 'lone low surrogate in an argument',
+      start: () => probe(['\uDC00']),
+      code: 'FORKEXEC_INVALID_ARGUMENT',
+      culprit: 'args[0]',
+    },
+    {
+      name: 'non-string argument',
+      start: () => probe(['exit', 0]),
+      code: 'FORKEXEC_INVALID_ARGUMENT',
+      culprit: 'args[1]',
+    },
+    {
+      name: 'args not an array',
+      start: () => forkBeforeExec(ctx.probe(), 'exit 0' as unknown as string[], { backend: backend() }),
+      code: 'FORKEXEC_INVALID_ARGUMENT',
+      culprit: 'args',
+    },
+    {
+      name: 'NUL in argv0',
+      start: () => exit0({ argv0: 'a\0b' }),
+      code: 'FORKEXEC_INVALID_ARGUMENT',
+      culprit: 'argv0',
+    },
+    {
+      name: 'NUL in an env value',
+      start: () => exit0({ env: { BAD_VALUE: 'x\0y' } }),
+      code: 'FORKEXEC_INVALID_ARGUMENT',
+      culprit: 'env.BAD_VALUE',
+    },
+    {
+      name: 'lone surrogate in an env value',
+      start: () => exit0({ env: { SURROGATE: '\uDBFF' } }),
+      code: 'FORKEXEC_INVALID_ARGUMENT',
+      culprit: 'env.SURROGATE',
+    },
+    {
+      name: 'non-string env value',
+      start: () => exit0({ env: { NUMBER: 42 as unknown as string } }),
+      code: 'FORKEXEC_INVALID_ARGUMENT',
+      culprit: 'env.NUMBER',
+    },
+    {
+      name: "env key with '='",
+      start: () => exit0({ env: { 'A=B': 'x' } }),
+      code: 'FORKEXEC_INVALID_ARGUMENT',
+      culprit: '"A=B"',
+    },
+    {
+      name: 'empty env key',
+      start: () => exit0({ env: { '': 'x' } }),
+      code: 'FORKEXEC_INVALID_ARGUMENT',
+      culprit: 'env key ""',
+    },
+    {
+      name: 'NUL in an env key',
+      start: () => exit0({ env: { 'K\0': 'x' } }),
+      code: 'FORKEXEC_INVALID_ARGUMENT',
+      culprit: 'env key "K\\u0000"',
+    },
+    {
+      name: 'lone surrogate in an env key',
+      start: () => exit0({ env: { 'K\uD800': 'x' } }),
+      code: 'FORKEXEC_INVALID_ARGUMENT',
+      culprit: 'env key "K\\ud800"',
+    },
+    {
+      name: 'env not an object',
+      start: () => exit0({ env: 'A=1' as unknown as Record<string, string> }),
+      code: 'FORKEXEC_INVALID_ARGUMENT',
+      culprit: 'env must be an object',
+    },
     { name: 'NUL in cwd', start: () => exit0({ cwd: '/tmp\0/x' }), code: 'FORKEXEC_INVALID_ARGUMENT', culprit: 'cwd' },
-    { name: 'missing cwd', start: () => exit0({ cwd: path.join(ctx.tmp(), 'no-such-dir') }), code: 'FORKEXEC_SPAWN', culprit: 'no-such-dir', errno: 'ENOENT' },
-    { name: 'cwd is a file', start: () => exit0({ cwd: ctx.probe() }), code: 'FORKEXEC_SPAWN', culprit: ctx.probe(), errno: 'ENOTDIR' },
-    { only: 'posix', name: 'argument over the per-string limit (E2BIG)', start: () => probe(['echo', big]), code: 'FORKEXEC_SPAWN', culprit: 'args[1]', errno: 'E2BIG' },
-    { only: 'posix', name: 'env value over the per-string limit (E2BIG)', start: () => exit0({ env: { HUGE_VALUE: big } }), code: 'FORKEXEC_SPAWN', culprit: 'HUGE_VALUE', errno: 'E2BIG' },
-    { only: 'posix', name: 'arguments over ARG_MAX together (E2BIG)', start: () => probe(Array.from({ length: 80 }, () => big.slice(0, 100_000))), code: 'FORKEXEC_SPAWN', culprit: 'argument', errno: 'E2BIG', atExec: true },
-    { name: 'a missing program', start: () => forkBeforeExec('forkexec-no-such-program', [], { backend: backend() }), code: 'FORKEXEC_SPAWN', culprit: 'forkexec-no-such-program', errno: 'ENOENT' },
-    { name: 'a relative name with PATH lookup disabled', start: () => forkBeforeExec('fxprobe-relative', [], { backend: backend(), searchPath: false, cwd: ctx.tmp() }), code: 'FORKEXEC_SPAWN', culprit: 'fxprobe-relative', errno: 'ENOENT' },
-    { only: 'posix', name: 'a directory as the program', start: () => forkBeforeExec(ctx.tmp(), [], { backend: backend() }), code: 'FORKEXEC_SPAWN', culprit: 'is a directory', errno: 'EACCES' },
-    { only: 'posix', name: 'a file without exec permission', start: () => forkBeforeExec(file('no-exec', '#!/bin/sh\n', 0o644), [], { backend: backend() }), code: 'FORKEXEC_SPAWN', culprit: 'no-exec', errno: 'EACCES' },
-    { only: 'posix', name: 'a script without #! (ENOEXEC: never handed to /bin/sh)', start: () => forkBeforeExec(file('no-shebang', 'touch SHELL-RAN\n', 0o755), [], { backend: backend() }), code: 'FORKEXEC_SPAWN', culprit: 'no-shebang', errno: 'ENOEXEC' },
-    { only: 'posix', name: 'a script whose interpreter is missing', start: () => forkBeforeExec(file('lost-interpreter', '#!/no/such/interpreter -x\n', 0o755), [], { backend: backend() }), code: 'FORKEXEC_SPAWN', culprit: '/no/such/interpreter', errno: 'ENOENT' },
-    { only: 'posix', name: 'a script with an empty #! line', start: () => forkBeforeExec(file('empty-shebang', '#!\n', 0o755), [], { backend: backend() }), code: 'FORKEXEC_SPAWN', culprit: 'empty #!', errno: 'ENOEXEC' },
-    { name: "stdout 'bogus'", start: () => exit0({ stdout: 'bogus' as 'pipe' }), code: 'FORKEXEC_INVALID_ARGUMENT', culprit: 'stdout' },
+    {
+      name: 'missing cwd',
+      start: () => exit0({ cwd: path.join(ctx.tmp(), 'no-such-dir') }),
+      code: 'FORKEXEC_SPAWN',
+      culprit: 'no-such-dir',
+      errno: 'ENOENT',
+    },
+    {
+      name: 'cwd is a file',
+      start: () => exit0({ cwd: ctx.probe() }),
+      code: 'FORKEXEC_SPAWN',
+      culprit: ctx.probe(),
+      errno: 'ENOTDIR',
+    },
+    {
+      only: 'posix',
+      name: 'argument over the per-string limit (E2BIG)',
+      start: () => probe(['echo', big]),
+      code: 'FORKEXEC_SPAWN',
+      culprit: 'args[1]',
+      errno: 'E2BIG',
+    },
+    {
+      only: 'posix',
+      name: 'env value over the per-string limit (E2BIG)',
+      start: () => exit0({ env: { HUGE_VALUE: big } }),
+      code: 'FORKEXEC_SPAWN',
+      culprit: 'HUGE_VALUE',
+      errno: 'E2BIG',
+    },
+    {
+      only: 'posix',
+      name: 'arguments over ARG_MAX together (E2BIG)',
+      start: () => probe(Array.from({ length: 80 }, () => big.slice(0, 100_000))),
+      code: 'FORKEXEC_SPAWN',
+      culprit: 'argument',
+      errno: 'E2BIG',
+      atExec: true,
+    },
+    {
+      name: 'a missing program',
+      start: () => forkBeforeExec('forkexec-no-such-program', [], { backend: backend() }),
+      code: 'FORKEXEC_SPAWN',
+      culprit: 'forkexec-no-such-program',
+      errno: 'ENOENT',
+    },
+    {
+      name: 'a relative name with PATH lookup disabled',
+      start: () => forkBeforeExec('fxprobe-relative', [], { backend: backend(), searchPath: false, cwd: ctx.tmp() }),
+      code: 'FORKEXEC_SPAWN',
+      culprit: 'fxprobe-relative',
+      errno: 'ENOENT',
+    },
+    {
+      only: 'posix',
+      name: 'a directory as the program',
+      start: () => forkBeforeExec(ctx.tmp(), [], { backend: backend() }),
+      code: 'FORKEXEC_SPAWN',
+      culprit: 'is a directory',
+      errno: 'EACCES',
+    },
+    {
+      only: 'posix',
+      name: 'a file without exec permission',
+      start: () => forkBeforeExec(file('no-exec', '#!/bin/sh\n', 0o644), [], { backend: backend() }),
+      code: 'FORKEXEC_SPAWN',
+      culprit: 'no-exec',
+      errno: 'EACCES',
+    },
+    {
+      only: 'posix',
+      name: 'a script without #! (ENOEXEC: never handed to /bin/sh)',
+      start: () => forkBeforeExec(file('no-shebang', 'touch SHELL-RAN\n', 0o755), [], { backend: backend() }),
+      code: 'FORKEXEC_SPAWN',
+      culprit: 'no-shebang',
+      errno: 'ENOEXEC',
+    },
+    {
+      only: 'posix',
+      name: 'a script whose interpreter is missing',
+      start: () =>
+        forkBeforeExec(file('lost-interpreter', '#!/no/such/interpreter -x\n', 0o755), [], { backend: backend() }),
+      code: 'FORKEXEC_SPAWN',
+      culprit: '/no/such/interpreter',
+      errno: 'ENOENT',
+    },
+    {
+      only: 'posix',
+      name: 'a script with an empty #! line',
+      start: () => forkBeforeExec(file('empty-shebang', '#!\n', 0o755), [], { backend: backend() }),
+      code: 'FORKEXEC_SPAWN',
+      culprit: 'empty #!',
+      errno: 'ENOEXEC',
+    },
+    {
+      name: "stdout 'bogus'",
+      start: () => exit0({ stdout: 'bogus' as 'pipe' }),
+      code: 'FORKEXEC_INVALID_ARGUMENT',
+      culprit: 'stdout',
+    },
     { name: 'stdout fd -1', start: () => exit0({ stdout: -1 }), code: 'FORKEXEC_INVALID_ARGUMENT', culprit: 'stdout' },
-    { name: 'stderr fd 1.5', start: () => exit0({ stderr: 1.5 }), code: 'FORKEXEC_INVALID_ARGUMENT', culprit: 'stderr' },
-    { name: 'stdin fd not open in the parent', start: () => exit0({ stdin: 987_654 }), code: 'FORKEXEC_INVALID_ARGUMENT', culprit: 'stdin', errno: 'EBADF' },
-    { name: 'stdout fd beyond the fd range', start: () => exit0({ stdout: MAX_FD + 1 }), code: 'FORKEXEC_INVALID_ARGUMENT', culprit: 'stdout' },
-    { name: 'stdio with two entries', start: () => exit0({ stdio: ['pipe', 'pipe'] as unknown as ['pipe', 'pipe', 'pipe'] }), code: 'FORKEXEC_INVALID_ARGUMENT', culprit: 'stdio' },
-    { name: "input with stdin 'ignore'", start: () => exit0({ input: 'x', stdin: 'ignore' }), code: 'FORKEXEC_INVALID_ARGUMENT', culprit: 'input' },
-    { name: 'actions not an array', start: () => exit0({ actions: { op: 'close', fd: 3 } as unknown as Action[] }), code: 'FORKEXEC_INVALID_ACTION', culprit: 'actions must be an array', actionIndex: 0 },
-    { name: 'an unknown op', start: () => exit0({ actions: [{ op: 'fork' } as unknown as Action] }), code: 'FORKEXEC_INVALID_ACTION', culprit: '"fork"', actionIndex: 0 },
-    { name: 'dup2 from -1', start: () => exit0({ actions: [{ op: 'chdir', path: '/' }, { op: 'dup2', from: -1, to: 1 }] }), code: 'FORKEXEC_INVALID_ACTION', culprit: 'from', actionIndex: 1 },
-    { name: 'dup2 to beyond the fd range', start: () => exit0({ actions: [{ op: 'dup2', from: 1, to: MAX_FD + 1 }] }), code: 'FORKEXEC_INVALID_ACTION', culprit: 'to', actionIndex: 0 },
-    { name: 'dup2 from a fractional fd', start: () => exit0({ actions: [{ op: 'dup2', from: 1.5, to: 3 }] }), code: 'FORKEXEC_INVALID_ACTION', culprit: 'from', actionIndex: 0 },
-    { name: 'dup2 from a string', start: () => exit0({ actions: [{ op: 'dup2', from: '1' as unknown as number, to: 3 }] }), code: 'FORKEXEC_INVALID_ACTION', culprit: 'from', actionIndex: 0 },
-    { name: 'dup2 from an fd not open in the parent', start: () => exit0({ actions: [{ op: 'dup2', from: 987_654, to: 5 }] }), code: 'FORKEXEC_INVALID_ACTION', culprit: '987654', errno: 'EBADF', actionIndex: 0 },
-    { name: 'dup2 from an fd an earlier action closed', start: () => exit0({ actions: [{ op: 'dup2', from: 0, to: 7 }, { op: 'close', fd: 7 }, { op: 'dup2', from: 7, to: 8 }] }), code: 'FORKEXEC_INVALID_ACTION', culprit: 'actions[1]', errno: 'EBADF', actionIndex: 2 },
-    { name: 'close fd -1', start: () => exit0({ actions: [{ op: 'close', fd: -1 }] }), code: 'FORKEXEC_INVALID_ACTION', culprit: 'fd', actionIndex: 0 },
-    { name: 'open with a relative path', start: () => exit0({ actions: [{ op: 'open', fd: 3, path: 'relative.txt' }] }), code: 'FORKEXEC_INVALID_ACTION', culprit: 'relative.txt', actionIndex: 0 },
-    { name: 'open with a NUL in the path', start: () => exit0({ actions: [{ op: 'open', fd: 3, path: '/tmp/a\0b' }] }), code: 'FORKEXEC_INVALID_ACTION', culprit: 'NUL', actionIndex: 0 },
-    { name: 'open with unknown flags', start: () => exit0({ actions: [{ op: 'open', fd: 3, path: '/dev/null', flags: 'rw+' }] }), code: 'FORKEXEC_INVALID_ACTION', culprit: 'flags', actionIndex: 0 },
-    { name: 'open with a mode beyond 0o7777', start: () => exit0({ actions: [{ op: 'open', fd: 3, path: '/dev/null', mode: 0o10000 }] }), code: 'FORKEXEC_INVALID_ACTION', culprit: 'mode', actionIndex: 0 },
-    { name: 'chdir to a relative path', start: () => exit0({ actions: [{ op: 'chdir', path: '..' }] }), code: 'FORKEXEC_INVALID_ACTION', culprit: '".."', actionIndex: 0 },
-    { name: 'sigmask with an unknown signal name', start: () => exit0({ actions: [{ op: 'sigmask', signals: ['SIGNOPE' as NodeJS.Signals] }] }), code: 'FORKEXEC_INVALID_ACTION', culprit: 'SIGNOPE', actionIndex: 0 },
-    { name: 'sigdefault with signal number 999', start: () => exit0({ actions: [{ op: 'sigdefault', signals: [999] }] }), code: 'FORKEXEC_INVALID_ACTION', culprit: '999', actionIndex: 0 },
-    { name: 'setrlimit soft above hard', start: () => exit0({ actions: [{ op: 'setrlimit', resource: 'nofile', soft: 10, hard: 5 }] }), code: 'FORKEXEC_INVALID_ACTION', culprit: 'soft limit 10', actionIndex: 0 },
-    { name: 'setuid -1', start: () => exit0({ actions: [{ op: 'setuid', uid: -1 }] }), code: 'FORKEXEC_INVALID_ACTION', culprit: 'uid', actionIndex: 0 },
-    { only: 'win32', name: 'a command line over 32767 UTF-16 units (E2BIG)', start: () => probe(['echo', 'x'.repeat(40_000)]), code: 'FORKEXEC_SPAWN', culprit: 'args[1]', errno: 'E2BIG' },
-    { only: 'win32', name: 'arguments over 32767 UTF-16 units together (E2BIG)', start: () => probe(Array.from({ length: 20 }, (_, i) => `${i}`.padEnd(2_000, 'y'))), code: 'FORKEXEC_SPAWN', culprit: 'args[0]', errno: 'E2BIG' },
-    { only: 'win32', name: 'a program PATH would find, with PATH lookup disabled', start: () => forkBeforeExec(path.basename(ctx.probe(), '.exe'), [], { backend: backend(), searchPath: false, ...findable() }), code: 'FORKEXEC_SPAWN', culprit: path.basename(ctx.probe(), '.exe'), errno: 'ENOENT' },
+    {
+      name: 'stderr fd 1.5',
+      start: () => exit0({ stderr: 1.5 }),
+      code: 'FORKEXEC_INVALID_ARGUMENT',
+      culprit: 'stderr',
+    },
+    {
+      name: 'stdin fd not open in the parent',
+      start: () => exit0({ stdin: 987_654 }),
+      code: 'FORKEXEC_INVALID_ARGUMENT',
+      culprit: 'stdin',
+      errno: 'EBADF',
+    },
+    {
+      name: 'stdout fd beyond the fd range',
+      start: () => exit0({ stdout: MAX_FD + 1 }),
+      code: 'FORKEXEC_INVALID_ARGUMENT',
+      culprit: 'stdout',
+    },
+    {
+      name: 'stdio with two entries',
+      start: () => exit0({ stdio: ['pipe', 'pipe'] as unknown as ['pipe', 'pipe', 'pipe'] }),
+      code: 'FORKEXEC_INVALID_ARGUMENT',
+      culprit: 'stdio',
+    },
+    {
+      name: "input with stdin 'ignore'",
+      start: () => exit0({ input: 'x', stdin: 'ignore' }),
+      code: 'FORKEXEC_INVALID_ARGUMENT',
+      culprit: 'input',
+    },
+    {
+      name: 'actions not an array',
+      start: () => exit0({ actions: { op: 'close', fd: 3 } as unknown as Action[] }),
+      code: 'FORKEXEC_INVALID_ACTION',
+      culprit: 'actions must be an array',
+      actionIndex: 0,
+    },
+    {
+      name: 'an unknown op',
+      start: () => exit0({ actions: [{ op: 'fork' } as unknown as Action] }),
+      code: 'FORKEXEC_INVALID_ACTION',
+      culprit: '"fork"',
+      actionIndex: 0,
+    },
+    {
+      name: 'dup2 from -1',
+      start: () =>
+        exit0({
+          actions: [
+            { op: 'chdir', path: '/' },
+            { op: 'dup2', from: -1, to: 1 },
+          ],
+        }),
+      code: 'FORKEXEC_INVALID_ACTION',
+      culprit: 'from',
+      actionIndex: 1,
+    },
+    {
+      name: 'dup2 to beyond the fd range',
+      start: () => exit0({ actions: [{ op: 'dup2', from: 1, to: MAX_FD + 1 }] }),
+      code: 'FORKEXEC_INVALID_ACTION',
+      culprit: 'to',
+      actionIndex: 0,
+    },
+    {
+      name: 'dup2 from a fractional fd',
+      start: () => exit0({ actions: [{ op: 'dup2', from: 1.5, to: 3 }] }),
+      code: 'FORKEXEC_INVALID_ACTION',
+      culprit: 'from',
+      actionIndex: 0,
+    },
+    {
+      name: 'dup2 from a string',
+      start: () => exit0({ actions: [{ op: 'dup2', from: '1' as unknown as number, to: 3 }] }),
+      code: 'FORKEXEC_INVALID_ACTION',
+      culprit: 'from',
+      actionIndex: 0,
+    },
+    {
+      name: 'dup2 from an fd not open in the parent',
+      start: () => exit0({ actions: [{ op: 'dup2', from: 987_654, to: 5 }] }),
+      code: 'FORKEXEC_INVALID_ACTION',
+      culprit: '987654',
+      errno: 'EBADF',
+      actionIndex: 0,
+    },
+    {
+      name: 'dup2 from an fd an earlier action closed',
+      start: () =>
+        exit0({
+          actions: [
+            { op: 'dup2', from: 0, to: 7 },
+            { op: 'close', fd: 7 },
+            { op: 'dup2', from: 7, to: 8 },
+          ],
+        }),
+      code: 'FORKEXEC_INVALID_ACTION',
+      culprit: 'actions[1]',
+      errno: 'EBADF',
+      actionIndex: 2,
+    },
+    {
+      name: 'close fd -1',
+      start: () => exit0({ actions: [{ op: 'close', fd: -1 }] }),
+      code: 'FORKEXEC_INVALID_ACTION',
+      culprit: 'fd',
+      actionIndex: 0,
+    },
+    {
+      name: 'open with a relative path',
+      start: () => exit0({ actions: [{ op: 'open', fd: 3, path: 'relative.txt' }] }),
+      code: 'FORKEXEC_INVALID_ACTION',
+      culprit: 'relative.txt',
+      actionIndex: 0,
+    },
+    {
+      name: 'open with a NUL in the path',
+      start: () => exit0({ actions: [{ op: 'open', fd: 3, path: '/tmp/a\0b' }] }),
+      code: 'FORKEXEC_INVALID_ACTION',
+      culprit: 'NUL',
+      actionIndex: 0,
+    },
+    {
+      name: 'open with unknown flags',
+      start: () => exit0({ actions: [{ op: 'open', fd: 3, path: '/dev/null', flags: 'rw+' }] }),
+      code: 'FORKEXEC_INVALID_ACTION',
+      culprit: 'flags',
+      actionIndex: 0,
+    },
+    {
+      name: 'open with a mode beyond 0o7777',
+      start: () => exit0({ actions: [{ op: 'open', fd: 3, path: '/dev/null', mode: 0o10000 }] }),
+      code: 'FORKEXEC_INVALID_ACTION',
+      culprit: 'mode',
+      actionIndex: 0,
+    },
+    {
+      name: 'chdir to a relative path',
+      start: () => exit0({ actions: [{ op: 'chdir', path: '..' }] }),
+      code: 'FORKEXEC_INVALID_ACTION',
+      culprit: '".."',
+      actionIndex: 0,
+    },
+    {
+      name: 'sigmask with an unknown signal name',
+      start: () => exit0({ actions: [{ op: 'sigmask', signals: ['SIGNOPE' as NodeJS.Signals] }] }),
+      code: 'FORKEXEC_INVALID_ACTION',
+      culprit: 'SIGNOPE',
+      actionIndex: 0,
+    },
+    {
+      name: 'sigdefault with signal number 999',
+      start: () => exit0({ actions: [{ op: 'sigdefault', signals: [999] }] }),
+      code: 'FORKEXEC_INVALID_ACTION',
+      culprit: '999',
+      actionIndex: 0,
+    },
+    {
+      name: 'setrlimit soft above hard',
+      start: () => exit0({ actions: [{ op: 'setrlimit', resource: 'nofile', soft: 10, hard: 5 }] }),
+      code: 'FORKEXEC_INVALID_ACTION',
+      culprit: 'soft limit 10',
+      actionIndex: 0,
+    },
+    {
+      name: 'setuid -1',
+      start: () => exit0({ actions: [{ op: 'setuid', uid: -1 }] }),
+      code: 'FORKEXEC_INVALID_ACTION',
+      culprit: 'uid',
+      actionIndex: 0,
+    },
+    {
+      only: 'win32',
+      name: 'a command line over 32767 UTF-16 units (E2BIG)',
+      start: () => probe(['echo', 'x'.repeat(40_000)]),
+      code: 'FORKEXEC_SPAWN',
+      culprit: 'args[1]',
+      errno: 'E2BIG',
+    },
+    {
+      only: 'win32',
+      name: 'arguments over 32767 UTF-16 units together (E2BIG)',
+      start: () => probe(Array.from({ length: 20 }, (_, i) => `${i}`.padEnd(2_000, 'y'))),
+      code: 'FORKEXEC_SPAWN',
+      culprit: 'args[0]',
+      errno: 'E2BIG',
+    },
+    {
+      only: 'win32',
+      name: 'a program PATH would find, with PATH lookup disabled',
+      start: () =>
+        forkBeforeExec(path.basename(ctx.probe(), '.exe'), [], {
+          backend: backend(),
+          searchPath: false,
+          ...findable(),
+        }),
+      code: 'FORKEXEC_SPAWN',
+      culprit: path.basename(ctx.probe(), '.exe'),
+      errno: 'ENOENT',
+    },
     // child_process (libuv) reports a directory as ENOENT and a file that is no image as EFTYPE; Node refuses .bat/.cmd files with EINVAL.
-    { only: 'win32', name: 'a directory as the program', start: () => forkBeforeExec(ctx.tmp(), [], { backend: backend() }), code: 'FORKEXEC_SPAWN', culprit: ctx.tmp(), errno: ['EACCES', 'ENOENT'] },
-    { only: 'win32', name: 'a .cmd script (never handed to cmd.exe)', start: () => forkBeforeExec(file('script.cmd', 'echo SHELL-RAN> SHELL-RAN\r\n', 0o755), [], { backend: backend(), cwd: ctx.tmp() }), code: 'FORKEXEC_SPAWN', culprit: 'script.cmd', errno: ['ENOEXEC', 'EINVAL'] },
-    { only: 'win32', name: 'a .bat script (never handed to cmd.exe)', start: () => forkBeforeExec(file('script.bat', 'echo SHELL-RAN> SHELL-RAN\r\n', 0o755), ['&', 'echo'], { backend: backend(), cwd: ctx.tmp() }), code: 'FORKEXEC_SPAWN', culprit: 'script.bat', errno: ['ENOEXEC', 'EINVAL'] },
-    { only: 'win32', name: 'an .exe that is not a Windows image', start: () => forkBeforeExec(exe('not-an-image', 'echo SHELL-RAN> SHELL-RAN\r\n'), [], { backend: backend(), cwd: ctx.tmp() }), code: 'FORKEXEC_SPAWN', culprit: 'not-an-image', errno: ['ENOEXEC', 'EFTYPE'] },
+    {
+      only: 'win32',
+      name: 'a directory as the program',
+      start: () => forkBeforeExec(ctx.tmp(), [], { backend: backend() }),
+      code: 'FORKEXEC_SPAWN',
+      culprit: ctx.tmp(),
+      errno: ['EACCES', 'ENOENT'],
+    },
+    {
+      only: 'win32',
+      name: 'a .cmd script (never handed to cmd.exe)',
+      start: () =>
+        forkBeforeExec(file('script.cmd', 'echo SHELL-RAN> SHELL-RAN\r\n', 0o755), [], {
+          backend: backend(),
+          cwd: ctx.tmp(),
+        }),
+      code: 'FORKEXEC_SPAWN',
+      culprit: 'script.cmd',
+      errno: ['ENOEXEC', 'EINVAL'],
+    },
+    {
+      only: 'win32',
+      name: 'a .bat script (never handed to cmd.exe)',
+      start: () =>
+        forkBeforeExec(file('script.bat', 'echo SHELL-RAN> SHELL-RAN\r\n', 0o755), ['&', 'echo'], {
+          backend: backend(),
+          cwd: ctx.tmp(),
+        }),
+      code: 'FORKEXEC_SPAWN',
+      culprit: 'script.bat',
+      errno: ['ENOEXEC', 'EINVAL'],
+    },
+    {
+      only: 'win32',
+      name: 'an .exe that is not a Windows image',
+      start: () =>
+        forkBeforeExec(exe('not-an-image', 'echo SHELL-RAN> SHELL-RAN\r\n'), [], {
+          backend: backend(),
+          cwd: ctx.tmp(),
+        }),
+      code: 'FORKEXEC_SPAWN',
+      culprit: 'not-an-image',
+      errno: ['ENOEXEC', 'EFTYPE'],
+    },
   ];
-  const cases = () => allCases().filter((c) => c.only === undefined || (c.only === 'win32') === (process.platform === 'win32'));
+  const cases = () =>
+    allCases().filter((c) => c.only === undefined || (c.only === 'win32') === (process.platform === 'win32'));
 
   test('each hostile input gets a typed error naming the culprit, and nothing runs', async () => {
     const failures: string[] = [];
@@ -122,55 +506,102 @@ export function hostileCases(ctx: ReliabilityContext): void {
         !e && 'it ran',
         e && e.code !== c.code && `code ${String(e.code)} instead of ${c.code}`,
         e && !String(e.message).includes(c.culprit) && `the message does not name ${c.culprit}`,
-        e && c.errno && ![c.errno].flat().includes(String(e.errno)) && `errno ${String(e.errno)} instead of ${[c.errno].flat().join(' or ')}`,
-        e && c.actionIndex !== undefined && e.actionIndex !== c.actionIndex && `actionIndex ${String(e.actionIndex)} instead of ${c.actionIndex}`,
-        child.pid !== undefined && !(c.atExec && backend().capabilities.pidBeforeExec) && `a child (pid ${child.pid}) was started`,
+        e &&
+          c.errno &&
+          ![c.errno].flat().includes(String(e.errno)) &&
+          `errno ${String(e.errno)} instead of ${[c.errno].flat().join(' or ')}`,
+        e &&
+          c.actionIndex !== undefined &&
+          e.actionIndex !== c.actionIndex &&
+          `actionIndex ${String(e.actionIndex)} instead of ${c.actionIndex}`,
+        child.pid !== undefined &&
+          !(c.atExec && backend().capabilities.pidBeforeExec) &&
+          `a child (pid ${child.pid}) was started`,
       ].filter(Boolean);
-      if (problems.length) failures.push(`${c.name}: ${problems.join(', ')}${e ? `\n    message: ${String(e.message).split('\n')[0]}` : ''}`);
+      if (problems.length)
+        failures.push(
+          `${c.name}: ${problems.join(', ')}${e ? `\n    message: ${String(e.message).split('\n')[0]}` : ''}`,
+        );
     }
     assert.equal(failures.join('\n'), '');
     assert.equal(existsSync(path.join(ctx.tmp(), 'SHELL-RAN')), false, 'a shell ran the script');
   });
 
-  test('shell syntax is plain data: metacharacters in the file name and arguments never reach a shell', async () => {
-    const marker = path.join(ctx.tmp(), 'shell-marker');
-    const tricks = [`$(touch ${marker})`, `\`touch ${marker}\``, `; touch ${marker}`, `| touch ${marker}`, `&& touch ${marker}`, `\n touch ${marker}`, `' ; touch ${marker} '`];
-    tally.inputs += tricks.length * 2;
-    const lines = ((await ctx.run(['argv', ...tricks], { stripFinalNewline: false })) as Result<string>).stdout.split('\n');
-    assert.deepEqual(lines.slice(2, -1).join('\n'), tricks.join('\n'));
-    for (const trick of tricks) {
-      const settled = await outcome(forkBeforeExec(`touch ${marker}; ${trick}`, [], { backend: backend() }));
-      assert.ok(!settled.ok && settled.error.code === 'FORKEXEC_SPAWN' && settled.error.errno === 'ENOENT', 'looked up as one program name');
-    }
-    assert.equal(existsSync(marker), false, 'a shell ran');
-  }, [], () => notOnWindows('POSIX shell syntax: the Windows case tries cmd.exe syntax')() ?? linuxOnly());
+  test(
+    'shell syntax is plain data: metacharacters in the file name and arguments never reach a shell',
+    async () => {
+      const marker = path.join(ctx.tmp(), 'shell-marker');
+      const tricks = [
+        `$(touch ${marker})`,
+        `\`touch ${marker}\``,
+        `; touch ${marker}`,
+        `| touch ${marker}`,
+        `&& touch ${marker}`,
+        `\n touch ${marker}`,
+        `' ; touch ${marker} '`,
+      ];
+      tally.inputs += tricks.length * 2;
+      const lines = ((await ctx.run(['argv', ...tricks], { stripFinalNewline: false })) as Result<string>).stdout.split(
+        '\n',
+      );
+      assert.deepEqual(lines.slice(2, -1).join('\n'), tricks.join('\n'));
+      for (const trick of tricks) {
+        const settled = await outcome(forkBeforeExec(`touch ${marker}; ${trick}`, [], { backend: backend() }));
+        assert.ok(
+          !settled.ok && settled.error.code === 'FORKEXEC_SPAWN' && settled.error.errno === 'ENOENT',
+          'looked up as one program name',
+        );
+      }
+      assert.equal(existsSync(marker), false, 'a shell ran');
+    },
+    [],
+    () => notOnWindows('POSIX shell syntax: the Windows case tries cmd.exe syntax')() ?? linuxOnly(),
+  );
 
-  test('random strings as arguments and env: they round-trip exactly, or are refused naming the argument', async () => {
-    const fc = await loadFastCheck();
-    if (!fc) return void console.warn('fast-check is not installed: random-input property skipped');
-    const libuvOnWindows = process.platform === 'win32' && backend().name === 'node';
-    const text = fc.oneof(fc.string({ unit: 'binary', maxLength: 40 }), fc.string({ unit: 'grapheme', maxLength: 20 }), fc.constantFrom('\0', '\uD800', 'a\uDFFFb', '=', '$HOME', '\n'));
-    await fc.assert(
-      fc.asyncProperty(fc.array(text, { maxLength: 6 }), text, async (args, value) => {
-        tally.inputs++;
-        tally.spawns++;
-        const settled = await outcome(probe(['env', 'FX_RANDOM', 'argv', ...args], { env: { FX_RANDOM: value }, stripFinalNewline: false }));
-        // Core refuses NUL and lone surrogates, arguments first; then child_process on Windows
-        // refuses U+10FFFF (libuv would abort the process on it), arguments first too.
-        const refusals = [(s: string) => s.includes('\0') || !s.isWellFormed(), (s: string) => libuvOnWindows && s.includes('\u{10FFFF}')];
-        const refused = refusals.find((bad) => bad(value) || args.some(bad));
-        if (refused) {
-          assert.ok(!settled.ok, 'bad input ran');
-          assert.equal(settled.error.code, 'FORKEXEC_INVALID_ARGUMENT');
-          const culprit = args.some(refused) ? `args[${args.findIndex(refused) + 3}]` : 'env.FX_RANDOM';
-          assert.ok(String(settled.error.message).includes(culprit), `${String(settled.error.message)} should name ${culprit}`);
-          return;
-        }
-        assert.ok(settled.ok, settled.ok ? '' : String(settled.error.message));
-        const out = (settled.value as Result<string>).stdout;
-        assert.equal(out, `${value}\n${[ctx.probe(), 'env', 'FX_RANDOM', 'argv', ...args].join('\n')}\n`);
-      }),
-      { numRuns: ctx.options.propertyRuns },
-    );
-  }, [], undefined, Math.max(60_000, ctx.options.propertyRuns * 500));
+  test(
+    'random strings as arguments and env: they round-trip exactly, or are refused naming the argument',
+    async () => {
+      const fc = await loadFastCheck();
+      if (!fc) return void console.warn('fast-check is not installed: random-input property skipped');
+      const libuvOnWindows = process.platform === 'win32' && backend().name === 'node';
+      const text = fc.oneof(
+        fc.string({ unit: 'binary', maxLength: 40 }),
+        fc.string({ unit: 'grapheme', maxLength: 20 }),
+        fc.constantFrom('\0', '\uD800', 'a\uDFFFb', '=', '$HOME', '\n'),
+      );
+      await fc.assert(
+        fc.asyncProperty(fc.array(text, { maxLength: 6 }), text, async (args, value) => {
+          tally.inputs++;
+          tally.spawns++;
+          const settled = await outcome(
+            probe(['env', 'FX_RANDOM', 'argv', ...args], { env: { FX_RANDOM: value }, stripFinalNewline: false }),
+          );
+          // Core refuses NUL and lone surrogates, arguments first; then child_process on Windows
+          // refuses U+10FFFF (libuv would abort the process on it), arguments first too.
+          const refusals = [
+            (s: string) => s.includes('\0') || !s.isWellFormed(),
+            (s: string) => libuvOnWindows && s.includes('\u{10FFFF}'),
+          ];
+          const refused = refusals.find((bad) => bad(value) || args.some(bad));
+          if (refused) {
+            assert.ok(!settled.ok, 'bad input ran');
+            assert.equal(settled.error.code, 'FORKEXEC_INVALID_ARGUMENT');
+            const culprit = args.some(refused) ? `args[${args.findIndex(refused) + 3}]` : 'env.FX_RANDOM';
+            assert.ok(
+              String(settled.error.message).includes(culprit),
+              `${String(settled.error.message)} should name ${culprit}`,
+            );
+            return;
+          }
+          assert.ok(settled.ok, settled.ok ? '' : String(settled.error.message));
+          const out = (settled.value as Result<string>).stdout;
+          assert.equal(out, `${value}\n${[ctx.probe(), 'env', 'FX_RANDOM', 'argv', ...args].join('\n')}\n`);
+        }),
+        { numRuns: ctx.options.propertyRuns },
+      );
+    },
+    [],
+    undefined,
+    Math.max(60_000, ctx.options.propertyRuns * 500),
+  );
 }

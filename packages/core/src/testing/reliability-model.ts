@@ -25,10 +25,31 @@ export type Step =
   | { op: 'sigmask' | 'sigignore' | 'sigdefault'; signals: number[] }
   | { op: 'sigdefault-all' };
 
-export const MODEL_OPS: readonly ActionOp[] = ['dup2', 'close', 'open', 'chdir', 'setsid', 'setpgid', 'umask', 'closefrom', 'sigmask', 'sigignore', 'sigdefault'];
+export const MODEL_OPS: readonly ActionOp[] = [
+  'dup2',
+  'close',
+  'open',
+  'chdir',
+  'setsid',
+  'setpgid',
+  'umask',
+  'closefrom',
+  'sigmask',
+  'sigignore',
+  'sigdefault',
+];
 
 /** Signals the steps pick from: catchable, without a core dump, and harmless to ignore or block in the probe. */
-export const MODEL_SIGNALS = ['SIGHUP', 'SIGINT', 'SIGUSR1', 'SIGUSR2', 'SIGPIPE', 'SIGALRM', 'SIGTERM', 'SIGWINCH'] as const;
+export const MODEL_SIGNALS = [
+  'SIGHUP',
+  'SIGINT',
+  'SIGUSR1',
+  'SIGUSR2',
+  'SIGPIPE',
+  'SIGALRM',
+  'SIGTERM',
+  'SIGWINCH',
+] as const;
 
 /** The files, directories and fd numbers the steps pick from. */
 export interface World {
@@ -65,7 +86,15 @@ export function materialize(steps: Step[], world: World): Expectation {
     ...[...world.parentFds].map(([fd, what]) => [fd, { what, cloexec: true }] as const),
   ]);
   const closed = new Set<number>();
-  const expectation: Expectation = { actions: [], fds: new Map(), cwd: world.cwd, umask: world.umask, session: 'inherited', blocked: new Set(), ignored: new Set() };
+  const expectation: Expectation = {
+    actions: [],
+    fds: new Map(),
+    cwd: world.cwd,
+    umask: world.umask,
+    session: 'inherited',
+    blocked: new Set(),
+    ignored: new Set(),
+  };
   const signals = (indexes: number[]) => [...new Set(indexes.map((i) => MODEL_SIGNALS[i % MODEL_SIGNALS.length]))];
   const fail = (errno: string) => (expectation.failure ??= { index: expectation.actions.length - 1, errno });
   for (const step of steps) {
@@ -163,8 +192,21 @@ function observed(stdout: string, queried: number[], tolerated: Set<number>): st
   const f = Object.fromEntries(ids.split(' ').map((kv) => kv.split('=')));
   const own = ownIds();
   const session =
-    f.sid === f.pid && f.pgid === f.pid ? 'setsid' : f.pgid === f.pid && Number(f.sid) === own.sid ? 'setpgid' : Number(f.pgid) === own.pgid && Number(f.sid) === own.sid ? 'inherited' : `odd ${ids}`;
-  return [`fds ${fds.join(' ')}`, ...paths, `cwd ${cwd}`, `umask ${umask}`, `session ${session}`, `signals ${sigs}`].join('\n');
+    f.sid === f.pid && f.pgid === f.pid
+      ? 'setsid'
+      : f.pgid === f.pid && Number(f.sid) === own.sid
+        ? 'setpgid'
+        : Number(f.pgid) === own.pgid && Number(f.sid) === own.sid
+          ? 'inherited'
+          : `odd ${ids}`;
+  return [
+    `fds ${fds.join(' ')}`,
+    ...paths,
+    `cwd ${cwd}`,
+    `umask ${umask}`,
+    `session ${session}`,
+    `signals ${sigs}`,
+  ].join('\n');
 }
 
 function expected(e: Expectation, queried: number[]): string {
@@ -172,7 +214,14 @@ function expected(e: Expectation, queried: number[]): string {
   const paths = queried.map((fd) => `${fd}:${e.fds.get(fd) ?? '<closed>'}`);
   const list = (set: Set<number>) => [...set].sort((a, b) => a - b).join(',');
   const signals = `blocked=${list(e.blocked)} ignored=${list(e.ignored)}`;
-  return [`fds ${fds.join(' ')}`, ...paths, `cwd ${e.cwd}`, `umask ${e.umask.toString(8).padStart(3, '0')}`, `session ${e.session}`, `signals ${signals}`].join('\n');
+  return [
+    `fds ${fds.join(' ')}`,
+    ...paths,
+    `cwd ${e.cwd}`,
+    `umask ${e.umask.toString(8).padStart(3, '0')}`,
+    `session ${e.session}`,
+    `signals ${signals}`,
+  ].join('\n');
 }
 
 function usedFds(): Set<number> {
@@ -182,76 +231,138 @@ function usedFds(): Set<number> {
 export function modelCases(ctx: ReliabilityContext): void {
   const ops = MODEL_OPS.filter((op) => ctx.supports(op));
 
-  ctx.test(`random sequences of ${ops.join(', ')} leave the child in the state the reference model predicts${ctx.options.peers?.length ? ', on every backend that has the ops' : ''}`, async () => {
-    const fc = await loadFastCheck();
-    if (!fc) return void console.warn('fast-check is not installed: action-model property skipped');
-    const dir = path.join(ctx.tmp(), 'model');
-    const files = ['f0', 'f1', 'f2'].map((f) => path.join(dir, f));
-    const dirs = [path.join(dir, 'd0'), path.join(dir, 'd1'), '/'];
-    for (const d of dirs) mkdirSync(d, { recursive: true });
-    for (const f of files) writeFileSync(f, f);
-    const parentFds = new Map(files.slice(0, 2).map((f) => [openSync(f, 'r'), f] as const));
-    try {
-      const used = usedFds();
-      const free = Array.from({ length: 64 }, (_, i) => i + 3).filter((fd) => !used.has(fd)).slice(0, 6);
-      const umask = process.umask();
-      const world: World = { files, dirs, parentFds, targets: [0, 2, ...free, [...parentFds.keys()][0]], cwd: process.cwd(), umask };
-      const { queried, args } = reportCommands(world);
-      const runs = ctx.options.propertyRuns;
-      const compared = new Map<string, number>();
-      const refused = new Map<string, number>();
-      const backends = [ctx.backend(), ...(ctx.options.peers ?? [])];
-      const nat = fc.nat({ max: 63 });
-      const step = fc.oneof(
-        ...([
-          ['dup2', fc.record({ op: fc.constant('dup2' as const), source: nat, to: nat })],
-          ['close', fc.record({ op: fc.constant('close' as const), fd: nat })],
-          ['open', fc.record({ op: fc.constant('open' as const), fd: nat, target: nat, flags: fc.constantFrom('r' as const, 'r+' as const, 'a' as const, 'w' as const) })],
-          ['chdir', fc.record({ op: fc.constant('chdir' as const), dir: nat })],
-          ['setsid', fc.constant({ op: 'setsid' as const })],
-          ['setpgid', fc.constant({ op: 'setpgid' as const })],
-          ['umask', fc.record({ op: fc.constant('umask' as const), mask: fc.integer({ min: 0, max: 0o777 }) })],
-          ['closefrom', fc.record({ op: fc.constant('closefrom' as const), fd: nat })],
-          ['sigmask', fc.record({ op: fc.constant('sigmask' as const), signals: fc.array(nat, { maxLength: 3 }) })],
-          ['sigignore', fc.record({ op: fc.constant('sigignore' as const), signals: fc.array(nat, { minLength: 1, maxLength: 3 }) })],
-          ['sigdefault', fc.record({ op: fc.constant('sigdefault' as const), signals: fc.array(nat, { minLength: 1, maxLength: 3 }) })],
-          ['sigdefault', fc.constant({ op: 'sigdefault-all' as const })],
-        ] as const).filter(([op]) => ops.includes(op)).map(([, arb]) => arb as import('fast-check').Arbitrary<Step>),
-      );
-      await fc.assert(
-        fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 8 }), async (steps) => {
-          const model = materialize(steps, world);
-          const want = expected(model, queried);
-          for (const backend of backends) {
-            if (!model.actions.every((a) => backend.capabilities.actions.includes(a.op))) continue;
-            const tolerated = new Set(backend.capabilities.actions.includes('closefrom') ? [] : inheritableFds());
-            ctx.tally.spawns++;
-            ctx.tally.inputs++;
-            const settled = await outcome(forkBeforeExec(ctx.probe(), args, { backend, actions: model.actions, stdin: 'ignore', stderr: 'ignore' }));
-            const label = `${backend.name}: ${JSON.stringify(model.actions)}`;
-            if (model.failure) {
-              assert.ok(!settled.ok, `${label} should fail at actions[${model.failure.index}] with ${model.failure.errno}`);
-              assert.ok(['FORKEXEC_INVALID_ACTION', 'FORKEXEC_SPAWN'].includes(String(settled.error.code)), `${label}: ${String(settled.error.message)}`);
-              assert.equal(settled.error.errno, model.failure.errno, `${label}: ${String(settled.error.message)}`);
-              assert.equal(settled.error.actionIndex, model.failure.index, `${label}: ${String(settled.error.message)}`);
-              continue;
+  ctx.test(
+    `random sequences of ${ops.join(', ')} leave the child in the state the reference model predicts${ctx.options.peers?.length ? ', on every backend that has the ops' : ''}`,
+    async () => {
+      const fc = await loadFastCheck();
+      if (!fc) return void console.warn('fast-check is not installed: action-model property skipped');
+      const dir = path.join(ctx.tmp(), 'model');
+      const files = ['f0', 'f1', 'f2'].map((f) => path.join(dir, f));
+      const dirs = [path.join(dir, 'd0'), path.join(dir, 'd1'), '/'];
+      for (const d of dirs) mkdirSync(d, { recursive: true });
+      for (const f of files) writeFileSync(f, f);
+      const parentFds = new Map(files.slice(0, 2).map((f) => [openSync(f, 'r'), f] as const));
+      try {
+        const used = usedFds();
+        const free = Array.from({ length: 64 }, (_, i) => i + 3)
+          .filter((fd) => !used.has(fd))
+          .slice(0, 6);
+        const umask = process.umask();
+        const world: World = {
+          files,
+          dirs,
+          parentFds,
+          targets: [0, 2, ...free, [...parentFds.keys()][0]],
+          cwd: process.cwd(),
+          umask,
+        };
+        const { queried, args } = reportCommands(world);
+        const runs = ctx.options.propertyRuns;
+        const compared = new Map<string, number>();
+        const refused = new Map<string, number>();
+        const backends = [ctx.backend(), ...(ctx.options.peers ?? [])];
+        const nat = fc.nat({ max: 63 });
+        const step = fc.oneof(
+          ...(
+            [
+              ['dup2', fc.record({ op: fc.constant('dup2' as const), source: nat, to: nat })],
+              ['close', fc.record({ op: fc.constant('close' as const), fd: nat })],
+              [
+                'open',
+                fc.record({
+                  op: fc.constant('open' as const),
+                  fd: nat,
+                  target: nat,
+                  flags: fc.constantFrom('r' as const, 'r+' as const, 'a' as const, 'w' as const),
+                }),
+              ],
+              ['chdir', fc.record({ op: fc.constant('chdir' as const), dir: nat })],
+              ['setsid', fc.constant({ op: 'setsid' as const })],
+              ['setpgid', fc.constant({ op: 'setpgid' as const })],
+              ['umask', fc.record({ op: fc.constant('umask' as const), mask: fc.integer({ min: 0, max: 0o777 }) })],
+              ['closefrom', fc.record({ op: fc.constant('closefrom' as const), fd: nat })],
+              ['sigmask', fc.record({ op: fc.constant('sigmask' as const), signals: fc.array(nat, { maxLength: 3 }) })],
+              [
+                'sigignore',
+                fc.record({
+                  op: fc.constant('sigignore' as const),
+                  signals: fc.array(nat, { minLength: 1, maxLength: 3 }),
+                }),
+              ],
+              [
+                'sigdefault',
+                fc.record({
+                  op: fc.constant('sigdefault' as const),
+                  signals: fc.array(nat, { minLength: 1, maxLength: 3 }),
+                }),
+              ],
+              ['sigdefault', fc.constant({ op: 'sigdefault-all' as const })],
+            ] as const
+          )
+            .filter(([op]) => ops.includes(op))
+            .map(([, arb]) => arb as import('fast-check').Arbitrary<Step>),
+        );
+        await fc.assert(
+          fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 8 }), async (steps) => {
+            const model = materialize(steps, world);
+            const want = expected(model, queried);
+            for (const backend of backends) {
+              if (!model.actions.every((a) => backend.capabilities.actions.includes(a.op))) continue;
+              const tolerated = new Set(backend.capabilities.actions.includes('closefrom') ? [] : inheritableFds());
+              ctx.tally.spawns++;
+              ctx.tally.inputs++;
+              const settled = await outcome(
+                forkBeforeExec(ctx.probe(), args, {
+                  backend,
+                  actions: model.actions,
+                  stdin: 'ignore',
+                  stderr: 'ignore',
+                }),
+              );
+              const label = `${backend.name}: ${JSON.stringify(model.actions)}`;
+              if (model.failure) {
+                assert.ok(
+                  !settled.ok,
+                  `${label} should fail at actions[${model.failure.index}] with ${model.failure.errno}`,
+                );
+                assert.ok(
+                  ['FORKEXEC_INVALID_ACTION', 'FORKEXEC_SPAWN'].includes(String(settled.error.code)),
+                  `${label}: ${String(settled.error.message)}`,
+                );
+                assert.equal(settled.error.errno, model.failure.errno, `${label}: ${String(settled.error.message)}`);
+                assert.equal(
+                  settled.error.actionIndex,
+                  model.failure.index,
+                  `${label}: ${String(settled.error.message)}`,
+                );
+                continue;
+              }
+              if (
+                !settled.ok &&
+                settled.error.code === 'FORKEXEC_UNSUPPORTED_ACTION' &&
+                typeof settled.error.actionIndex === 'number'
+              ) {
+                refused.set(backend.name, (refused.get(backend.name) ?? 0) + 1); // one form of a listed op it cannot do (child_process: a non-empty sigmask), said up front
+                continue;
+              }
+              assert.ok(settled.ok, `${label}: ${settled.ok ? '' : String(settled.error.message)}`);
+              compared.set(backend.name, (compared.get(backend.name) ?? 0) + 1);
+              assert.equal(observed((settled.value as Result<string>).stdout, queried, tolerated), want, label);
             }
-            if (!settled.ok && settled.error.code === 'FORKEXEC_UNSUPPORTED_ACTION' && typeof settled.error.actionIndex === 'number') {
-              refused.set(backend.name, (refused.get(backend.name) ?? 0) + 1); // one form of a listed op it cannot do (child_process: a non-empty sigmask), said up front
-              continue;
-            }
-            assert.ok(settled.ok, `${label}: ${settled.ok ? '' : String(settled.error.message)}`);
-            compared.set(backend.name, (compared.get(backend.name) ?? 0) + 1);
-            assert.equal(observed((settled.value as Result<string>).stdout, queried, tolerated), want, label);
-          }
-        }),
-        { numRuns: runs },
-      );
-      const mine = compared.get(ctx.name) ?? 0;
-      assert.ok(mine >= runs / 4, `only ${mine} of ${runs} sequences ran on ${ctx.name} (${refused.get(ctx.name) ?? 0} refused as unsupported)`);
-    } finally {
-      for (const fd of parentFds.keys()) closeSync(fd);
-    }
-  }, [], () => notOnWindows('POSIX child state (fds above 2, umask, sessions, signals) read from /proc')() ?? linuxOnly(), Math.max(120_000, ctx.options.propertyRuns * 1000 * (1 + (ctx.options.peers?.length ?? 0))));
+          }),
+          { numRuns: runs },
+        );
+        const mine = compared.get(ctx.name) ?? 0;
+        assert.ok(
+          mine >= runs / 4,
+          `only ${mine} of ${runs} sequences ran on ${ctx.name} (${refused.get(ctx.name) ?? 0} refused as unsupported)`,
+        );
+      } finally {
+        for (const fd of parentFds.keys()) closeSync(fd);
+      }
+    },
+    [],
+    () => notOnWindows('POSIX child state (fds above 2, umask, sessions, signals) read from /proc')() ?? linuxOnly(),
+    Math.max(120_000, ctx.options.propertyRuns * 1000 * (1 + (ctx.options.peers?.length ?? 0))),
+  );
 }
-

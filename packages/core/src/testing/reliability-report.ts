@@ -30,20 +30,40 @@ const tallies = new Map<string, Tally>();
 
 export function tallyFor(backend: string): Tally {
   let tally = tallies.get(backend);
-  if (!tally) tallies.set(backend, (tally = { backend, spawns: 0, faults: 0, inputs: 0, cases: 0, passed: 0, failed: 0, skipped: 0 }));
+  if (!tally)
+    tallies.set(
+      backend,
+      (tally = { backend, spawns: 0, faults: 0, inputs: 0, cases: 0, passed: 0, failed: 0, skipped: 0 }),
+    );
   return tally;
 }
 
 /** The report as a Markdown table, one row per backend plus a total. */
 export function formatReport(rows: Tally[] = [...tallies.values()]): string {
-  const header = '| backend | cases passed | failed | skipped | spawns | faults injected | inputs tried | ms/spawn (sequential) |';
+  const header =
+    '| backend | cases passed | failed | skipped | spawns | faults injected | inputs tried | ms/spawn (sequential) |';
   const line = (t: Tally) =>
     `| ${t.backend} | ${t.passed}/${t.cases} | ${t.failed} | ${t.skipped} | ${t.spawns} | ${t.faults} | ${t.inputs} | ${t.msPerSpawn?.toFixed(2) ?? '-'} |`;
-  const sum = (key: 'spawns' | 'faults' | 'inputs' | 'cases' | 'passed' | 'failed' | 'skipped') => rows.reduce((n, t) => n + t[key], 0);
-  const total: Tally = { backend: '**all**', spawns: sum('spawns'), faults: sum('faults'), inputs: sum('inputs'), cases: sum('cases'), passed: sum('passed'), failed: sum('failed'), skipped: sum('skipped') };
+  const sum = (key: 'spawns' | 'faults' | 'inputs' | 'cases' | 'passed' | 'failed' | 'skipped') =>
+    rows.reduce((n, t) => n + t[key], 0);
+  const total: Tally = {
+    backend: '**all**',
+    spawns: sum('spawns'),
+    faults: sum('faults'),
+    inputs: sum('inputs'),
+    cases: sum('cases'),
+    passed: sum('passed'),
+    failed: sum('failed'),
+    skipped: sum('skipped'),
+  };
   const scaled = rows.filter((t) => t.scale).map((t) => `- ${t.backend}: scaled run: ${t.scale}`);
   return [
-    `forkexec reliability report${origin ? ` (${origin})` : ''}`, '', header, '|---|---|---|---|---|---|---|---|', ...rows.map(line), ...(rows.length > 1 ? [line(total)] : []),
+    `forkexec reliability report${origin ? ` (${origin})` : ''}`,
+    '',
+    header,
+    '|---|---|---|---|---|---|---|---|',
+    ...rows.map(line),
+    ...(rows.length > 1 ? [line(total)] : []),
     ...(scaled.length ? ['', ...scaled] : []),
   ].join('\n');
 }
@@ -60,6 +80,7 @@ export function printReportAtEnd(afterAll = (globalThis as { afterAll?: (fn: () 
   afterAll(() => {
     const report = formatReport();
     console.log(report);
-    if (process.env.FORKEXEC_RELIABILITY_REPORT) appendFileSync(process.env.FORKEXEC_RELIABILITY_REPORT, `${report}\n\n`);
+    if (process.env.FORKEXEC_RELIABILITY_REPORT)
+      appendFileSync(process.env.FORKEXEC_RELIABILITY_REPORT, `${report}\n\n`);
   });
 }

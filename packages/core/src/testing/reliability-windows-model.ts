@@ -30,7 +30,12 @@ interface Model {
 
 function materialize(steps: Step[], files: string[], dirs: string[], parentFd: number, cwd: string): Model {
   // stdin and stderr start as 'ignore' (NUL), stdout as the report's pipe; the parent fd points to files[0].
-  const table = new Map<number, string>([[0, 'char'], [1, 'pipe'], [2, 'char'], [parentFd, files[0]]]);
+  const table = new Map<number, string>([
+    [0, 'char'],
+    [1, 'pipe'],
+    [2, 'char'],
+    [parentFd, files[0]],
+  ]);
   const model: Model = { actions: [], state: '' };
   for (const step of steps) {
     const { actions } = model;
@@ -56,7 +61,11 @@ function materialize(steps: Step[], files: string[], dirs: string[], parentFd: n
       actions.push({ op: 'chdir', path: cwd });
     }
   }
-  model.state = [0, 1, 2].map((fd) => table.get(fd) ?? 'none').concat(cwd).join('\n').toLowerCase();
+  model.state = [0, 1, 2]
+    .map((fd) => table.get(fd) ?? 'none')
+    .concat(cwd)
+    .join('\n')
+    .toLowerCase();
   return model;
 }
 
@@ -64,59 +73,93 @@ export function windowsModelCases(ctx: ReliabilityContext): void {
   const ops = OPS.filter((op) => ctx.supports(op));
   const peers = ctx.options.peers ?? [];
 
-  ctx.test(`random sequences of ${ops.join(', ')} on the standard handles leave the child in the state the reference model predicts${peers.length ? ', on every backend that has the ops' : ''}`, async () => {
-    const fc = await loadFastCheck();
-    if (!fc) return void console.warn('fast-check is not installed: action-model property skipped');
-    const dir = path.join(ctx.tmp(), 'model-win32');
-    const files = ['f0', 'f1', 'f2'].map((f) => path.join(dir, f));
-    const dirs = [path.join(dir, 'd0'), path.join(dir, 'd1'), ctx.tmp()];
-    for (const d of dirs) mkdirSync(d, { recursive: true });
-    for (const f of files) writeFileSync(f, f);
-    const parentFd = openSync(files[0], 'r');
-    const compared = new Map<string, number>();
-    const refused = new Map<string, number>();
-    try {
-      const nat = fc.nat({ max: 63 });
-      const arbitraries = {
-        dup2: fc.record({ op: fc.constant('dup2' as const), source: nat, to: nat }),
-        close: fc.record({ op: fc.constant('close' as const), fd: nat }),
-        open: fc.record({ op: fc.constant('open' as const), fd: nat, file: nat, flags: fc.constantFrom('r' as const, 'r+' as const, 'a' as const, 'w' as const) }),
-        chdir: fc.record({ op: fc.constant('chdir' as const), dir: nat }),
-      };
-      const step = fc.oneof(...ops.map((op) => arbitraries[op as keyof typeof arbitraries] as import('fast-check').Arbitrary<Step>));
-      await fc.assert(
-        fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 8 }), async (steps) => {
-          const model = materialize(steps, files, dirs, parentFd, process.cwd());
-          for (const backend of [ctx.backend(), ...peers]) {
-            if (!model.actions.every((a) => backend.capabilities.actions.includes(a.op))) continue;
-            ctx.tally.spawns++;
-            ctx.tally.inputs++;
-            const args = ['handle', 'stdin', 'handle', 'stdout', 'handle', 'stderr', 'cwd'];
-            const settled = await outcome(forkBeforeExec(ctx.probe(), args, { backend, actions: model.actions, stdin: 'ignore', stderr: 'ignore' }));
-            const label = `${backend.name}: ${JSON.stringify(model.actions)}`;
-            if (model.failure) {
-              assert.ok(!settled.ok, `${label} should fail at actions[${model.failure.index}] with ${model.failure.errno}`);
-              assert.equal(settled.error.errno, model.failure.errno, `${label}: ${String(settled.error.message)}`);
-              assert.equal(settled.error.actionIndex, model.failure.index, `${label}: ${String(settled.error.message)}`);
-              compared.set(backend.name, (compared.get(backend.name) ?? 0) + 1); // checked against the model too
-              continue;
+  ctx.test(
+    `random sequences of ${ops.join(', ')} on the standard handles leave the child in the state the reference model predicts${peers.length ? ', on every backend that has the ops' : ''}`,
+    async () => {
+      const fc = await loadFastCheck();
+      if (!fc) return void console.warn('fast-check is not installed: action-model property skipped');
+      const dir = path.join(ctx.tmp(), 'model-win32');
+      const files = ['f0', 'f1', 'f2'].map((f) => path.join(dir, f));
+      const dirs = [path.join(dir, 'd0'), path.join(dir, 'd1'), ctx.tmp()];
+      for (const d of dirs) mkdirSync(d, { recursive: true });
+      for (const f of files) writeFileSync(f, f);
+      const parentFd = openSync(files[0], 'r');
+      const compared = new Map<string, number>();
+      const refused = new Map<string, number>();
+      try {
+        const nat = fc.nat({ max: 63 });
+        const arbitraries = {
+          dup2: fc.record({ op: fc.constant('dup2' as const), source: nat, to: nat }),
+          close: fc.record({ op: fc.constant('close' as const), fd: nat }),
+          open: fc.record({
+            op: fc.constant('open' as const),
+            fd: nat,
+            file: nat,
+            flags: fc.constantFrom('r' as const, 'r+' as const, 'a' as const, 'w' as const),
+          }),
+          chdir: fc.record({ op: fc.constant('chdir' as const), dir: nat }),
+        };
+        const step = fc.oneof(
+          ...ops.map((op) => arbitraries[op as keyof typeof arbitraries] as import('fast-check').Arbitrary<Step>),
+        );
+        await fc.assert(
+          fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 8 }), async (steps) => {
+            const model = materialize(steps, files, dirs, parentFd, process.cwd());
+            for (const backend of [ctx.backend(), ...peers]) {
+              if (!model.actions.every((a) => backend.capabilities.actions.includes(a.op))) continue;
+              ctx.tally.spawns++;
+              ctx.tally.inputs++;
+              const args = ['handle', 'stdin', 'handle', 'stdout', 'handle', 'stderr', 'cwd'];
+              const settled = await outcome(
+                forkBeforeExec(ctx.probe(), args, {
+                  backend,
+                  actions: model.actions,
+                  stdin: 'ignore',
+                  stderr: 'ignore',
+                }),
+              );
+              const label = `${backend.name}: ${JSON.stringify(model.actions)}`;
+              if (model.failure) {
+                assert.ok(
+                  !settled.ok,
+                  `${label} should fail at actions[${model.failure.index}] with ${model.failure.errno}`,
+                );
+                assert.equal(settled.error.errno, model.failure.errno, `${label}: ${String(settled.error.message)}`);
+                assert.equal(
+                  settled.error.actionIndex,
+                  model.failure.index,
+                  `${label}: ${String(settled.error.message)}`,
+                );
+                compared.set(backend.name, (compared.get(backend.name) ?? 0) + 1); // checked against the model too
+                continue;
+              }
+              if (
+                !settled.ok &&
+                settled.error.code === 'FORKEXEC_UNSUPPORTED_ACTION' &&
+                typeof settled.error.actionIndex === 'number'
+              ) {
+                refused.set(backend.name, (refused.get(backend.name) ?? 0) + 1); // a form of a listed op it cannot do, said up front
+                continue;
+              }
+              assert.ok(settled.ok, `${label}: ${settled.ok ? '' : String(settled.error.message)}`);
+              compared.set(backend.name, (compared.get(backend.name) ?? 0) + 1);
+              assert.equal((settled.value as Result<string>).stdout.toLowerCase(), model.state, label);
             }
-            if (!settled.ok && settled.error.code === 'FORKEXEC_UNSUPPORTED_ACTION' && typeof settled.error.actionIndex === 'number') {
-              refused.set(backend.name, (refused.get(backend.name) ?? 0) + 1); // a form of a listed op it cannot do, said up front
-              continue;
-            }
-            assert.ok(settled.ok, `${label}: ${settled.ok ? '' : String(settled.error.message)}`);
-            compared.set(backend.name, (compared.get(backend.name) ?? 0) + 1);
-            assert.equal((settled.value as Result<string>).stdout.toLowerCase(), model.state, label);
-          }
-        }),
-        { numRuns: ctx.options.propertyRuns },
+          }),
+          { numRuns: ctx.options.propertyRuns },
+        );
+      } finally {
+        closeSync(parentFd);
+      }
+      const mine = compared.get(ctx.name) ?? 0;
+      // child_process refuses many sequences up front (it cannot close a standard handle): a fifth must still be checked.
+      assert.ok(
+        mine >= ctx.options.propertyRuns / 5,
+        `only ${mine} of ${ctx.options.propertyRuns} sequences ran on ${ctx.name} (${refused.get(ctx.name) ?? 0} refused as unsupported)`,
       );
-    } finally {
-      closeSync(parentFd);
-    }
-    const mine = compared.get(ctx.name) ?? 0;
-    // child_process refuses many sequences up front (it cannot close a standard handle): a fifth must still be checked.
-    assert.ok(mine >= ctx.options.propertyRuns / 5, `only ${mine} of ${ctx.options.propertyRuns} sequences ran on ${ctx.name} (${refused.get(ctx.name) ?? 0} refused as unsupported)`);
-  }, [], undefined, Math.max(120_000, ctx.options.propertyRuns * 1000 * (1 + peers.length)));
+    },
+    [],
+    undefined,
+    Math.max(120_000, ctx.options.propertyRuns * 1000 * (1 + peers.length)),
+  );
 }

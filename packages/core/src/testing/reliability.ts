@@ -6,7 +6,13 @@ import type { Backend } from '../backend.js';
 import { forkBeforeExec } from '../fork-before-exec.js';
 import type { Subprocess } from '../subprocess.js';
 import { probePath } from './probe.js';
-import { DEFAULT_COUNTS, type Counts, type ReliabilityContext, type ReliabilityOptions, type TestFn } from './reliability-context.js';
+import {
+  DEFAULT_COUNTS,
+  type Counts,
+  type ReliabilityContext,
+  type ReliabilityOptions,
+  type TestFn,
+} from './reliability-context.js';
 import { faultCases } from './reliability-faults.js';
 import { hostileCases } from './reliability-hostile.js';
 import { hygieneCases } from './reliability-hygiene.js';
@@ -38,7 +44,10 @@ function resolveCounts(options: ReliabilityOptions): { counts: Counts; scale?: s
  * counts of every suite in the file print as one report at the end (and are appended to the
  * file named by FORKEXEC_RELIABILITY_REPORT).
  */
-export function runReliabilitySuite(backendOrFactory: Backend | (() => Backend), options: ReliabilityOptions = {}): void {
+export function runReliabilitySuite(
+  backendOrFactory: Backend | (() => Backend),
+  options: ReliabilityOptions = {},
+): void {
   const g = globalThis as unknown as { describe: ReliabilityOptions['describe']; it: ReliabilityOptions['it'] };
   const describe = options.describe ?? g.describe!;
   const it = options.it ?? g.it!;
@@ -49,24 +58,35 @@ export function runReliabilitySuite(backendOrFactory: Backend | (() => Backend),
   if (scale) tally.scale = scale;
   const supports = (op: ActionOp) => backend().capabilities.actions.includes(op);
 
-  const test = (title: string, fn: TestFn, ops: ActionOp[] = [], condition?: () => string | undefined, timeout?: number) => {
+  const test = (
+    title: string,
+    fn: TestFn,
+    ops: ActionOp[] = [],
+    condition?: () => string | undefined,
+    timeout?: number,
+  ) => {
     tally.cases++;
     const missing = ops.filter((op) => !supports(op));
-    const why = options.skip?.[title] ?? (missing.length ? `${name} does not support ${missing.join(', ')}` : condition?.());
+    const why =
+      options.skip?.[title] ?? (missing.length ? `${name} does not support ${missing.join(', ')}` : condition?.());
     if (why) {
       tally.skipped++;
       const skip = (it as { skip?: ReliabilityOptions['it'] }).skip ?? it;
       return skip(`${title} [skipped: ${why}]`, () => {});
     }
-    it(title, async () => {
-      try {
-        await fn();
-        tally.passed++;
-      } catch (error) {
-        tally.failed++;
-        throw error;
-      }
-    }, timeout);
+    it(
+      title,
+      async () => {
+        try {
+          await fn();
+          tally.passed++;
+        } catch (error) {
+          tally.failed++;
+          throw error;
+        }
+      },
+      timeout,
+    );
   };
 
   let scratch = '';
@@ -86,7 +106,14 @@ export function runReliabilitySuite(backendOrFactory: Backend | (() => Backend),
     return forkBeforeExec(probe(), args, { backend: backend(), ...opts });
   };
   const ctx: ReliabilityContext = {
-    options: { ...options, ...counts }, backend, name, tally, supports, test, tmp, probe,
+    options: { ...options, ...counts },
+    backend,
+    name,
+    tally,
+    supports,
+    test,
+    tmp,
+    probe,
     run: (args, opts) => spawnProbe(args, opts) as Subprocess<string>,
     runBuffer: (args, opts) => spawnProbe(args, { ...opts, encoding: 'buffer' }) as unknown as Subprocess<Buffer>,
   };
@@ -100,7 +127,8 @@ export function runReliabilitySuite(backendOrFactory: Backend | (() => Backend),
     describe('hostile input', () => hostileCases(ctx));
     describe('fd hygiene', () => hygieneCases(ctx));
     describe('action sequences against a reference model', () => modelCases(ctx));
-    if (process.platform === 'win32') describe('Windows: termination, hostile input, handle hygiene and action sequences', () => windowsCases(ctx));
+    if (process.platform === 'win32')
+      describe('Windows: termination, hostile input, handle hygiene and action sequences', () => windowsCases(ctx));
   });
 
   afterAll?.(() => scratch && rmSync(scratch, { recursive: true, force: true }));

@@ -24,7 +24,15 @@ interface ProcessEntry {
 
 interface Win32TestApi {
   GetHandleInformation(handle: number, flags: [number]): number;
-  DuplicateHandle(sourceProcess: number, source: number, targetProcess: number, target: [number], access: number, inherit: number, options: number): number;
+  DuplicateHandle(
+    sourceProcess: number,
+    source: number,
+    targetProcess: number,
+    target: [number],
+    access: number,
+    inherit: number,
+    options: number,
+  ): number;
   CloseHandle(handle: number): number;
   CreateToolhelp32Snapshot(flags: number, pid: number): number;
   Process32FirstW(snapshot: number, entry: ProcessEntry): number;
@@ -51,17 +59,37 @@ function load(): Win32TestApi {
   const koffi = createRequire(path.join(process.cwd(), '__forkexec__.js'))(specifier) as Koffi;
   const kernel32 = koffi.load('kernel32.dll');
   const entry = koffi.struct('FXT_PROCESSENTRY32W', {
-    dwSize: 'uint32_t', cntUsage: 'uint32_t', th32ProcessID: 'uint32_t', th32DefaultHeapID: 'uintptr_t', th32ModuleID: 'uint32_t',
-    cntThreads: 'uint32_t', th32ParentProcessID: 'uint32_t', pcPriClassBase: 'int32_t', dwFlags: 'uint32_t', szExeFile: koffi.array('char16_t', 260, 'String'),
+    dwSize: 'uint32_t',
+    cntUsage: 'uint32_t',
+    th32ProcessID: 'uint32_t',
+    th32DefaultHeapID: 'uintptr_t',
+    th32ModuleID: 'uint32_t',
+    cntThreads: 'uint32_t',
+    th32ParentProcessID: 'uint32_t',
+    pcPriClassBase: 'int32_t',
+    dwFlags: 'uint32_t',
+    szExeFile: koffi.array('char16_t', 260, 'String'),
   });
   const bind = <T>(library: KoffiLibrary, signature: string) => library.func(signature) as T;
   return {
     GetHandleInformation: bind(kernel32, 'int __stdcall GetHandleInformation(uintptr_t handle, _Out_ uint32_t *flags)'),
-    DuplicateHandle: bind(kernel32, 'int __stdcall DuplicateHandle(intptr_t sourceProcess, uintptr_t source, intptr_t targetProcess, _Out_ uintptr_t *target, uint32_t access, int inherit, uint32_t options)'),
+    DuplicateHandle: bind(
+      kernel32,
+      'int __stdcall DuplicateHandle(intptr_t sourceProcess, uintptr_t source, intptr_t targetProcess, _Out_ uintptr_t *target, uint32_t access, int inherit, uint32_t options)',
+    ),
     CloseHandle: bind(kernel32, 'int __stdcall CloseHandle(uintptr_t handle)'),
-    CreateToolhelp32Snapshot: bind(kernel32, 'intptr_t __stdcall CreateToolhelp32Snapshot(uint32_t flags, uint32_t pid)'),
-    Process32FirstW: bind(kernel32, 'int __stdcall Process32FirstW(intptr_t snapshot, _Inout_ FXT_PROCESSENTRY32W *entry)'),
-    Process32NextW: bind(kernel32, 'int __stdcall Process32NextW(intptr_t snapshot, _Inout_ FXT_PROCESSENTRY32W *entry)'),
+    CreateToolhelp32Snapshot: bind(
+      kernel32,
+      'intptr_t __stdcall CreateToolhelp32Snapshot(uint32_t flags, uint32_t pid)',
+    ),
+    Process32FirstW: bind(
+      kernel32,
+      'int __stdcall Process32FirstW(intptr_t snapshot, _Inout_ FXT_PROCESSENTRY32W *entry)',
+    ),
+    Process32NextW: bind(
+      kernel32,
+      'int __stdcall Process32NextW(intptr_t snapshot, _Inout_ FXT_PROCESSENTRY32W *entry)',
+    ),
     // node.exe exports libuv, whose CRT owns Node's fds.
     uv_get_osfhandle: bind(koffi.load(process.execPath), 'uintptr_t uv_get_osfhandle(int fd)'),
     entrySize: koffi.sizeof(entry),
@@ -117,7 +145,9 @@ export function openHandles(): number[] {
 /** Open handles of this process that a child created with inheritance would receive. */
 export function inheritableHandles(): number[] {
   const flags: [number] = [0];
-  return openHandles().filter((handle) => win32().GetHandleInformation(handle, flags) && flags[0] & HANDLE_FLAG_INHERIT);
+  return openHandles().filter(
+    (handle) => win32().GetHandleInformation(handle, flags) && flags[0] & HANDLE_FLAG_INHERIT,
+  );
 }
 
 /** Pids of the running children of this process. */
@@ -144,7 +174,8 @@ export function handleOfFd(fd: number): number {
 /** An inheritable duplicate of `handle` (close it with closeHandle). */
 export function inheritableCopy(handle: number): number {
   const copy: [number] = [0];
-  if (!win32().DuplicateHandle(CURRENT_PROCESS, handle, CURRENT_PROCESS, copy, 0, 1, DUPLICATE_SAME_ACCESS)) throw new Error(`DuplicateHandle(${handle}) failed`);
+  if (!win32().DuplicateHandle(CURRENT_PROCESS, handle, CURRENT_PROCESS, copy, 0, 1, DUPLICATE_SAME_ACCESS))
+    throw new Error(`DuplicateHandle(${handle}) failed`);
   return copy[0];
 }
 

@@ -123,17 +123,23 @@ function bindTakeCheck(koffi: Koffi): (fd: number, ids: Uint32Array, environ: Bu
   } catch (error) {
     throw new Error(`${file} does not load (${(error as Error).message.split('\n')[0]}): ${rebuild}`);
   }
-  if (version !== TAKE_CHECK_VERSION) throw new Error(`${file} is from another build (version ${String(version)}, expected ${TAKE_CHECK_VERSION}): ${rebuild}`);
+  if (version !== TAKE_CHECK_VERSION)
+    throw new Error(
+      `${file} is from another build (version ${String(version)}, expected ${TAKE_CHECK_VERSION}): ${rebuild}`,
+    );
   return library.func('int fx_take_check(int fd, void *ids, void *environ_copy)');
 }
 
 function bind(): FdPassing {
-  if (process.platform !== 'linux') throw new Error(`passing fds to helpers is implemented for Linux, not ${process.platform}`);
+  if (process.platform !== 'linux')
+    throw new Error(`passing fds to helpers is implemented for Linux, not ${process.platform}`);
   let koffi: Koffi;
   try {
     koffi = createRequire(import.meta.url)('koffi') as Koffi;
   } catch (error) {
-    throw new Error(`koffi does not load: ${(error as Error).message.split('\n')[0]} (is @koromix/koffi-${process.platform}-${process.arch} installed?)`);
+    throw new Error(
+      `koffi does not load: ${(error as Error).message.split('\n')[0]} (is @koromix/koffi-${process.platform}-${process.arch} installed?)`,
+    );
   }
   const libc = koffi.load('libc.so.6');
   const socketpair = libc.func('int socketpair(int domain, int type, int protocol, _Out_ int *sv)');
@@ -213,10 +219,16 @@ function bind(): FdPassing {
     takeCheck(fd, environ) {
       // An error of poll itself (EINTR, ENOMEM) says nothing about the peer: the send finds out.
       const found = takeCheck(fd, ids, environ) as number;
-      return { hungUp: (found & HUNG_UP) !== 0, environChanged: (found & ENVIRON_CHANGED) !== 0, euid: ids[0], egid: ids[1] };
+      return {
+        hungUp: (found & HUNG_UP) !== 0,
+        environChanged: (found & ENVIRON_CHANGED) !== 0,
+        euid: ids[0],
+        egid: ids[1],
+      };
     },
     sendWithFds(socket, chunks, fds) {
-      if (chunks.length > MAX_CHUNKS) throw new RangeError(`sendWithFds takes at most ${MAX_CHUNKS} chunks, got ${chunks.length}`);
+      if (chunks.length > MAX_CHUNKS)
+        throw new RangeError(`sendWithFds takes at most ${MAX_CHUNKS} chunks, got ${chunks.length}`);
       if (fds.length > MAX_PASSED_FDS) throw new FdPassingError('sendmsg', 'ETOOMANYREFS');
       msg[6] = gather(chunks); // msg_iovlen
       const length = fds.length ? CMSG_HEADER + 4 * fds.length : 0;

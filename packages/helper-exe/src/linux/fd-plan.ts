@@ -71,16 +71,28 @@ export function planFds(request: SpawnRequest, native: FdPassing): FdPlan {
         const source = passCopy(plan, spec === 'inherit' ? slot : spec, native);
         if (source !== -1) plan.setup.push({ target: slot, source });
         else if (spec === 'inherit') plan.setup.push(CLOSED[slot]);
-        else throw new SpawnError(`stdio[${slot}] names fd ${spec}, which is not open in the parent`, { errno: 'EBADF', command: request.command });
+        else
+          throw new SpawnError(`stdio[${slot}] names fd ${spec}, which is not open in the parent`, {
+            errno: 'EBADF',
+            command: request.command,
+          });
       }
     }
     if (request.actions.length) passDup2Sources(request, plan, native);
     if (plan.passed.length > MAX_PASSED_FDS)
-      throw new SpawnError(`the request passes ${plan.passed.length} fds; a helper takes at most ${MAX_PASSED_FDS}`, { errno: 'E2BIG', command: request.command });
+      throw new SpawnError(`the request passes ${plan.passed.length} fds; a helper takes at most ${MAX_PASSED_FDS}`, {
+        errno: 'E2BIG',
+        command: request.command,
+      });
   } catch (error) {
     closePlan(plan);
     if (!(error instanceof FdPassingError)) throw error;
-    throw new SpawnError(`could not prepare the fds for ${request.file}: ${error.message}`, { errno: error.errno, command: request.command, hint: spawnHint(error.errno), cause: error });
+    throw new SpawnError(`could not prepare the fds for ${request.file}: ${error.message}`, {
+      errno: error.errno,
+      command: request.command,
+      hint: spawnHint(error.errno),
+      cause: error,
+    });
   }
   return plan;
 }

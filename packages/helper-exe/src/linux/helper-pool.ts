@@ -24,7 +24,11 @@ export class LinuxHelperPool {
   constructor(settings: PoolSettings) {
     this.#native = settings.native;
     let factory: LinuxHelperFactory | undefined;
-    this.#pool = new WarmPool(settings, (pool) => (factory = new LinuxHelperFactory(settings, pool, this.stats)), this.stats);
+    this.#pool = new WarmPool(
+      settings,
+      (pool) => (factory = new LinuxHelperFactory(settings, pool, this.stats)),
+      this.stats,
+    );
     this.#factory = factory!;
   }
 

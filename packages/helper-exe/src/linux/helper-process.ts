@@ -21,7 +21,12 @@ export type Outcome =
 export type RefableChild = Pick<SpawnedChild, 'pid' | 'exited' | 'kill' | 'ref' | 'unref'>;
 
 /** Starts the helper program with the starter backend, its end of a socketpair on fd 3; `args` follow the parent's pid. */
-export function startHelperProgram(starter: Backend, helperPath: string, native: FdPassing, args: readonly string[] = []): { fd: number; child: SpawnedChild } {
+export function startHelperProgram(
+  starter: Backend,
+  helperPath: string,
+  native: FdPassing,
+  args: readonly string[] = [],
+): { fd: number; child: SpawnedChild } {
   const [parentEnd, helperEnd] = native.socketpair();
   const argv = [helperPath, ...args, String(process.pid)];
   try {
@@ -99,7 +104,8 @@ export class HelperProcess {
       this.#socket.on('error', () => {}); // EPIPE/ECONNRESET: the close that follows tells the story
       this.#socket.once('close', () => {
         this.#open = false;
-        if (!this.#malformed && reader.leftover) this.#malformed = `the socket closed inside a frame (${reader.leftover} stray bytes)`;
+        if (!this.#malformed && reader.leftover)
+          this.#malformed = `the socket closed inside a frame (${reader.leftover} stray bytes)`;
         this.#markUnusable(new Error(this.#malformed ?? 'the helper exited before saying hello'));
         if (this.#malformed) resolve({ kind: 'malformed', why: this.#malformed });
         else if (this.#failure) resolve({ kind: 'fail', ...this.#failure });
@@ -113,13 +119,16 @@ export class HelperProcess {
     if (!this.#sawHello) {
       if (reply.kind !== 'hello') return this.#misbehaved(`expected hello, got ${reply.kind}`);
       if (reply.version !== PROTOCOL_VERSION)
-        return this.#misbehaved(`the helper speaks protocol version ${reply.version}, this package version ${PROTOCOL_VERSION}: rebuild the package`);
+        return this.#misbehaved(
+          `the helper speaks protocol version ${reply.version}, this package version ${PROTOCOL_VERSION}: rebuild the package`,
+        );
       if (reply.pid !== this.pid) return this.#misbehaved(`hello from pid ${reply.pid}, expected ${this.pid}`);
       this.#sawHello = true;
       this.#markReady();
       return;
     }
-    if (!this.#requested || this.#failure || (reply.kind === 'exec' && this.#sawExec)) return this.#misbehaved(`unexpected ${reply.kind} frame`);
+    if (!this.#requested || this.#failure || (reply.kind === 'exec' && this.#sawExec))
+      return this.#misbehaved(`unexpected ${reply.kind} frame`);
     if (reply.kind === 'exec') this.#sawExec = true;
     else if (reply.kind === 'fail') this.#failure = { errno: reply.errno, index: reply.index };
     else this.#misbehaved(`unexpected ${reply.kind} frame`);
@@ -157,7 +166,11 @@ export class HelperProcess {
     const { header, body } = request;
     const sent = native.sendWithFds(this.#fd, [header, body], fds);
     if (sent < header.length + body.length)
-      this.#socket.write(sent < header.length ? Buffer.concat([header.subarray(sent), body]) : Buffer.from(body.subarray(sent - header.length)));
+      this.#socket.write(
+        sent < header.length
+          ? Buffer.concat([header.subarray(sent), body])
+          : Buffer.from(body.subarray(sent - header.length)),
+      );
   }
 
   /**

@@ -31,18 +31,22 @@ function handshake(starter: Backend, file: string, native: FdPassing): string | 
   try {
     const frame = Buffer.alloc(FRAME_SIZE);
     const deadline = Date.now() + HELLO_TIMEOUT_MS;
-    for (let got = 0; got < FRAME_SIZE; ) {
+    for (let got = 0; got < FRAME_SIZE;) {
       if (!native.pollReadable(fd, deadline - Date.now())) {
         child.kill('SIGKILL');
         return `the helper program ${file} did not say hello within ${HELLO_TIMEOUT_MS} ms`;
       }
       const n = readSync(fd, frame, got, FRAME_SIZE - got, null);
-      if (n === 0) return `the helper program ${file} exited before saying hello: is it this package's fxhelper? Rebuild the package`;
+      if (n === 0)
+        return `the helper program ${file} exited before saying hello: is it this package's fxhelper? Rebuild the package`;
       got += n;
     }
     const [reply] = new ReplyReader().push(frame);
     if (reply.kind !== 'hello') throw new Error(`expected hello, got ${reply.kind}`);
-    if (reply.version !== PROTOCOL_VERSION) throw new Error(`it speaks protocol version ${reply.version}, this package version ${PROTOCOL_VERSION}: rebuild the package`);
+    if (reply.version !== PROTOCOL_VERSION)
+      throw new Error(
+        `it speaks protocol version ${reply.version}, this package version ${PROTOCOL_VERSION}: rebuild the package`,
+      );
     if (reply.pid !== child.pid) throw new Error(`hello from pid ${reply.pid}, expected ${child.pid}`);
     return undefined;
   } catch (error) {

@@ -7,8 +7,14 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import {
-  BackendUnavailableError, errnoName, SpawnError, spawnHint,
-  type Backend, type ExitStatus, type SpawnedChild, type SpawnRequest,
+  BackendUnavailableError,
+  errnoName,
+  SpawnError,
+  spawnHint,
+  type Backend,
+  type ExitStatus,
+  type SpawnedChild,
+  type SpawnRequest,
 } from '@forkexec/core';
 import { closeHelperEnds, closePlan, parentStream, planFds, type FdPlan } from './fd-plan.js';
 import { FdPassingError, peerGone, type FdPassing } from './fd-passing.js';
@@ -33,7 +39,14 @@ function parentCwd(): string {
  * a helper that died since it was taken needs no error of its own: its outcome tells (it died
  * before the exec).
  */
-function handOver(pool: LinuxHelperPool, helper: HelperProcess, program: Program, plan: FdPlan, native: FdPassing, request: SpawnRequest): SpawnError | undefined {
+function handOver(
+  pool: LinuxHelperPool,
+  helper: HelperProcess,
+  program: Program,
+  plan: FdPlan,
+  native: FdPassing,
+  request: SpawnRequest,
+): SpawnError | undefined {
   try {
     pool.inUse(helper);
     helper.send(encodeRequest(program, plan.setup, plan.passed.length), plan.passed, native);
@@ -42,7 +55,9 @@ function handOver(pool: LinuxHelperPool, helper: HelperProcess, program: Program
     pool.retire(helper);
     if (peerGone(error)) return undefined;
     return new SpawnError(`could not hand the request to helper ${helper.pid}: ${(error as Error).message}`, {
-      command: request.command, cause: error, hint: 'The program did not run; retrying is safe.',
+      command: request.command,
+      cause: error,
+      hint: 'The program did not run; retrying is safe.',
     });
   } finally {
     closeHelperEnds(plan); // in flight or received: the helper holds its own references now
@@ -56,11 +71,19 @@ function handOver(pool: LinuxHelperPool, helper: HelperProcess, program: Program
  */
 function startFailure(error: unknown, command: string): Error {
   const spawnError = error as Partial<SpawnError> | undefined; // duck-typed: the starter may bundle its own copy of core
-  const errno = error instanceof FdPassingError ? error.errno : spawnError?.code === 'FORKEXEC_SPAWN' ? spawnError.errno : undefined;
+  const errno =
+    error instanceof FdPassingError
+      ? error.errno
+      : spawnError?.code === 'FORKEXEC_SPAWN'
+        ? spawnError.errno
+        : undefined;
   const why = (error as Error).message.split('\n')[0];
-  if (errno) return new SpawnError(`could not start a helper: ${why}`, { errno, command, cause: error, hint: spawnHint(errno) });
+  if (errno)
+    return new SpawnError(`could not start a helper: ${why}`, { errno, command, cause: error, hint: spawnHint(errno) });
   return new BackendUnavailableError(`could not start a helper: ${why}`, {
-    command, cause: error, hint: 'Run `npx forkexec doctor`; the helper program is built by the package build (npm run build -w @forkexec/helper-exe).',
+    command,
+    cause: error,
+    hint: 'Run `npx forkexec doctor`; the helper program is built by the package build (npm run build -w @forkexec/helper-exe).',
   });
 }
 
@@ -68,23 +91,47 @@ function describe(status: ExitStatus): string {
   return status.signal ? `killed by ${status.signal}` : `exit code ${status.exitCode}`;
 }
 
-function failure(request: SpawnRequest, helper: HelperProcess, outcome: Exclude<Outcome, { kind: 'exec' }>, status: ExitStatus | undefined): SpawnError {
+function failure(
+  request: SpawnRequest,
+  helper: HelperProcess,
+  outcome: Exclude<Outcome, { kind: 'exec' }>,
+  status: ExitStatus | undefined,
+): SpawnError {
   const { command } = request;
   if (outcome.kind === 'malformed')
-    return new SpawnError(`helper ${helper.pid} sent a malformed reply (${outcome.why}); it was killed and the request not run`, { command });
+    return new SpawnError(
+      `helper ${helper.pid} sent a malformed reply (${outcome.why}); it was killed and the request not run`,
+      { command },
+    );
   if (outcome.kind === 'died')
-    return new SpawnError(`helper ${helper.pid} died before it could exec ${request.file} (${status ? describe(status) : 'status unknown'})`, {
-      command, hint: 'The program did not run. Another helper replaces this one; retrying is safe.',
-    });
+    return new SpawnError(
+      `helper ${helper.pid} died before it could exec ${request.file} (${status ? describe(status) : 'status unknown'})`,
+      {
+        command,
+        hint: 'The program did not run. Another helper replaces this one; retrying is safe.',
+      },
+    );
   const errno = errnoName(outcome.errno);
   if (outcome.index >= 0) {
     const op = request.actions[outcome.index]?.op ?? 'unknown';
-    return new SpawnError(`actions[${outcome.index}] (${op}) failed in the child: ${errno}`, { errno, actionIndex: outcome.index, command, hint: spawnHint(errno) });
+    return new SpawnError(`actions[${outcome.index}] (${op}) failed in the child: ${errno}`, {
+      errno,
+      actionIndex: outcome.index,
+      command,
+      hint: spawnHint(errno),
+    });
   }
-  if (outcome.index === EXEC_FAILED) return new SpawnError(`could not exec ${request.file}: ${errno}`, { errno, command, hint: spawnHint(errno) });
-  if (outcome.index === CWD_FAILED) return new SpawnError(`the child could not enter the parent's working directory: ${errno}`, { errno, command });
-  const why = outcome.index === REQUEST_REFUSED ? 'the helper refused the request' : `the helper failed at step ${outcome.index}`;
-  return new SpawnError(`${why}: ${errno}`, { errno, command, hint: 'The helper program and this package disagree: rebuild the package.' });
+  if (outcome.index === EXEC_FAILED)
+    return new SpawnError(`could not exec ${request.file}: ${errno}`, { errno, command, hint: spawnHint(errno) });
+  if (outcome.index === CWD_FAILED)
+    return new SpawnError(`the child could not enter the parent's working directory: ${errno}`, { errno, command });
+  const why =
+    outcome.index === REQUEST_REFUSED ? 'the helper refused the request' : `the helper failed at step ${outcome.index}`;
+  return new SpawnError(`${why}: ${errno}`, {
+    errno,
+    command,
+    hint: 'The helper program and this package disagree: rebuild the package.',
+  });
 }
 
 /**
@@ -102,7 +149,12 @@ function canRun(backend: Backend, request: SpawnRequest): boolean {
  * spawn by `overflow` (the starter) and a round trip more than that backend running the program
  * itself: so it does, when it can (the pool grows meanwhile).
  */
-export function spawnOnHelper(pool: LinuxHelperPool, request: SpawnRequest, native: FdPassing, overflow?: Backend): SpawnedChild {
+export function spawnOnHelper(
+  pool: LinuxHelperPool,
+  request: SpawnRequest,
+  native: FdPassing,
+  overflow?: Backend,
+): SpawnedChild {
   if (overflow && !pool.hasWarm && canRun(overflow, request)) {
     pool.overflowed();
     return overflow.spawn(request);
@@ -166,7 +218,9 @@ class HelperChild implements SpawnedChild {
   get started(): Promise<number> {
     if (!this.#started) {
       const pid = this.pid;
-      this.#started = this.#helper.outcome.then((outcome) => (outcome.kind === 'exec' ? pid : this.exited.then(() => pid)));
+      this.#started = this.#helper.outcome.then((outcome) =>
+        outcome.kind === 'exec' ? pid : this.exited.then(() => pid),
+      );
       this.#started.catch(() => {}); // the same error reaches the caller through `exited`
     }
     return this.#started;

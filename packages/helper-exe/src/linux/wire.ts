@@ -24,8 +24,22 @@ export const ZYGOTE_REQUEST_MAGIC = 0x515a5846; // "FXZQ"
 
 /** Record tags: enum fx_op of native/action-core.c. */
 const Op = {
-  Dup2: 1, Close: 2, Open: 3, Chdir: 4, Setsid: 6, Setpgid: 7, Umask: 8, Sigdefault: 9, Sigignore: 10, Sigmask: 11,
-  Closefrom: 12, Setgroups: 13, Setgid: 14, Setuid: 15, SetrlimitByName: 17, Nice: 18,
+  Dup2: 1,
+  Close: 2,
+  Open: 3,
+  Chdir: 4,
+  Setsid: 6,
+  Setpgid: 7,
+  Umask: 8,
+  Sigdefault: 9,
+  Sigignore: 10,
+  Sigmask: 11,
+  Closefrom: 12,
+  Setgroups: 13,
+  Setgid: 14,
+  Setuid: 15,
+  SetrlimitByName: 17,
+  Nice: 18,
 } as const;
 
 const U32_MAX = 0xffffffff;
@@ -145,7 +159,11 @@ function encodeAction(w: Writer, action: Action): void {
       w.u32(Op.Close).i32(action.fd);
       break;
     case 'open':
-      w.u32(Op.Open).i32(action.fd).i32(openFlagsNumber(action.flags)).u32(action.mode ?? 0o666).str(action.path);
+      w.u32(Op.Open)
+        .i32(action.fd)
+        .i32(openFlagsNumber(action.flags))
+        .u32(action.mode ?? 0o666)
+        .str(action.path);
       break;
     case 'chdir':
       w.u32(Op.Chdir).str(action.path);
@@ -196,7 +214,11 @@ let lastEnv: { keys: string[]; values: string[]; bytes: Buffer } | undefined;
 /** An environment as the request carries it (count, then `key=value` strings). */
 export function envBlock(env: Record<string, string>): Buffer {
   const keys = Object.keys(env);
-  if (lastEnv && lastEnv.keys.length === keys.length && keys.every((key, i) => key === lastEnv!.keys[i] && env[key] === lastEnv!.values[i]))
+  if (
+    lastEnv &&
+    lastEnv.keys.length === keys.length &&
+    keys.every((key, i) => key === lastEnv!.keys[i] && env[key] === lastEnv!.values[i])
+  )
     return lastEnv.bytes;
   const w = new Writer().u32(keys.length);
   for (const key of keys) w.str(`${key}=${env[key]}`);
@@ -242,14 +264,23 @@ export function zygoteRequest(): Buffer {
  * The request frame and body (the body's length is filled in last). Both live in a buffer that the
  * next call reuses: send them, or copy them, before encoding another request.
  */
-export function encodeRequest({ file, searchPath, cwd, argv, env, actions }: Program, setup: readonly FdSetup[], fdCount: number): EncodedRequest {
+export function encodeRequest(
+  { file, searchPath, cwd, argv, env, actions }: Program,
+  setup: readonly FdSetup[],
+  fdCount: number,
+): EncodedRequest {
   const w = new Writer(scratch).u32(REQUEST_MAGIC).u32(PROTOCOL_VERSION).u32(0).u32(fdCount);
-  w.u32(searchPath ? SEARCH_PATH : 0).str(file).str(cwd).u32(argv.length);
+  w.u32(searchPath ? SEARCH_PATH : 0)
+    .str(file)
+    .str(cwd)
+    .u32(argv.length);
   for (const arg of argv) w.str(arg);
   w.bytes(Buffer.isBuffer(env) ? env : envBlock(env));
   w.u32(setup.length);
   for (const { target, source, closeOnExec } of setup)
-    w.i32(target).i32(source === 'devnull' ? -1 : source === 'closed' ? -2 : source).u32(closeOnExec ? 1 : 0);
+    w.i32(target)
+      .i32(source === 'devnull' ? -1 : source === 'closed' ? -2 : source)
+      .u32(closeOnExec ? 1 : 0);
   for (const action of actions) encodeAction(w, action);
   w.patchU32(8, w.length - FRAME_SIZE);
   if (w.buffer.length <= SCRATCH_MAX) scratch = w.buffer;
@@ -276,7 +307,8 @@ export class ReplyReader {
     const data = this.#rest.length ? Buffer.concat([this.#rest, chunk]) : chunk;
     const replies: Reply[] = [];
     let at = 0;
-    for (; at + FRAME_SIZE <= data.length; at += FRAME_SIZE) replies.push(parseFrame(data.subarray(at, at + FRAME_SIZE)));
+    for (; at + FRAME_SIZE <= data.length; at += FRAME_SIZE)
+      replies.push(parseFrame(data.subarray(at, at + FRAME_SIZE)));
     this.#rest = at === data.length ? NOTHING : Buffer.from(data.subarray(at));
     return replies;
   }

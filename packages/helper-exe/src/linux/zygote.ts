@@ -69,7 +69,9 @@ export class Zygote {
       }
     });
     this.#socket.on('error', () => {});
-    this.#socket.once('close', () => this.#end(this.#sawHello ? 'the zygote exited' : 'the zygote exited before saying hello'));
+    this.#socket.once('close', () =>
+      this.#end(this.#sawHello ? 'the zygote exited' : 'the zygote exited before saying hello'),
+    );
     child.exited.then(
       (status) => this.#end(`the zygote ended (${status.signal ?? `exit code ${status.exitCode}`})`),
       (error: Error) => this.#end(`the zygote could not be watched: ${error.message}`),
@@ -120,7 +122,10 @@ export class Zygote {
   #onReply(reply: Reply): void {
     if (!this.#sawHello) {
       if (reply.kind !== 'zygote-hello') return this.#end(`expected the zygote's hello, got ${reply.kind}`);
-      if (reply.version !== PROTOCOL_VERSION) return this.#end(`the zygote speaks protocol version ${reply.version}, this package version ${PROTOCOL_VERSION}`);
+      if (reply.version !== PROTOCOL_VERSION)
+        return this.#end(
+          `the zygote speaks protocol version ${reply.version}, this package version ${PROTOCOL_VERSION}`,
+        );
       if (reply.pid !== this.pid) return this.#end(`zygote hello from pid ${reply.pid}, expected ${this.pid}`);
       this.#sawHello = true;
       return;
@@ -142,7 +147,11 @@ export class Zygote {
       this.#events.forkFailed(reply.errno);
     } else {
       this.#pending.unshift(fd);
-      this.#end(reply.kind === 'fail' ? `the zygote refused a request (errno ${reply.errno})` : `unexpected ${reply.kind} frame`);
+      this.#end(
+        reply.kind === 'fail'
+          ? `the zygote refused a request (errno ${reply.errno})`
+          : `unexpected ${reply.kind} frame`,
+      );
     }
   }
 
@@ -178,7 +187,11 @@ export class Zygote {
       socket.on('error', () => {});
       socket.once('close', () => {
         this.#salvageSockets.delete(socket);
-        if (child) child.exited.then(() => resolve(), () => resolve());
+        if (child)
+          child.exited.then(
+            () => resolve(),
+            () => resolve(),
+          );
         else resolve();
       });
     });

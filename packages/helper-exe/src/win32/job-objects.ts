@@ -20,14 +20,19 @@ const JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE = 0x2000;
 function setLimits(api: Win32Api, job: bigint, flags: number): boolean {
   const limits = Buffer.alloc(EXTENDED_LIMIT_SIZE);
   limits.writeUInt32LE(flags, LIMIT_FLAGS_OFFSET);
-  return kernel32(api).SetInformationJobObject(job, JobObjectExtendedLimitInformation, limits, EXTENDED_LIMIT_SIZE) !== 0;
+  return (
+    kernel32(api).SetInformationJobObject(job, JobObjectExtendedLimitInformation, limits, EXTENDED_LIMIT_SIZE) !== 0
+  );
 }
 
 /** Puts `process` alone into a new job that ends it, and whatever else joins, when the returned handle closes. */
 export function killOnCloseJob(api: Win32Api, process: bigint): bigint {
   const job = kernel32(api).CreateJobObjectW(null, null);
   if (!win32Internals.isValidHandle(job)) throw new SpawnError(`CreateJobObjectW failed (error ${api.GetLastError()})`);
-  if (!setLimits(api, job, JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE | JOB_OBJECT_LIMIT_BREAKAWAY_OK) || !kernel32(api).AssignProcessToJobObject(job, process)) {
+  if (
+    !setLimits(api, job, JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE | JOB_OBJECT_LIMIT_BREAKAWAY_OK) ||
+    !kernel32(api).AssignProcessToJobObject(job, process)
+  ) {
     const error = api.GetLastError();
     api.NtClose(job);
     throw new SpawnError(`could not put a helper into its job (error ${error})`);

@@ -21,11 +21,19 @@ export function kernel32(api: win32Internals.Win32Api): Kernel32 {
   const dll = api.koffi.load('kernel32.dll');
   bound = {
     CreateJobObjectW: dll.func('void * __stdcall CreateJobObjectW(void *attributes, const char16_t *name)'),
-    SetInformationJobObject: dll.func('int32_t __stdcall SetInformationJobObject(void *job, int32_t infoClass, const void *info, uint32_t size)'),
+    SetInformationJobObject: dll.func(
+      'int32_t __stdcall SetInformationJobObject(void *job, int32_t infoClass, const void *info, uint32_t size)',
+    ),
     AssignProcessToJobObject: dll.func('int32_t __stdcall AssignProcessToJobObject(void *job, void *process)'),
-    WriteFile: dll.func('int32_t __stdcall WriteFile(void *file, const void *data, uint32_t size, _Out_ uint32_t *written, void *overlapped)'),
-    ReadFile: dll.func('int32_t __stdcall ReadFile(void *file, void *into, uint32_t size, _Out_ uint32_t *read, void *overlapped)'),
-    PeekNamedPipe: dll.func('int32_t __stdcall PeekNamedPipe(void *pipe, void *into, uint32_t size, _Out_ uint32_t *read, _Out_ uint32_t *available, _Out_ uint32_t *left)'),
+    WriteFile: dll.func(
+      'int32_t __stdcall WriteFile(void *file, const void *data, uint32_t size, _Out_ uint32_t *written, void *overlapped)',
+    ),
+    ReadFile: dll.func(
+      'int32_t __stdcall ReadFile(void *file, void *into, uint32_t size, _Out_ uint32_t *read, void *overlapped)',
+    ),
+    PeekNamedPipe: dll.func(
+      'int32_t __stdcall PeekNamedPipe(void *pipe, void *into, uint32_t size, _Out_ uint32_t *read, _Out_ uint32_t *available, _Out_ uint32_t *left)',
+    ),
     WaitForSingleObject: dll.func('uint32_t __stdcall WaitForSingleObject(void *handle, uint32_t ms)'),
   } as unknown as Kernel32;
   return bound;

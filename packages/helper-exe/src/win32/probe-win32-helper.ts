@@ -9,7 +9,13 @@
 import path from 'node:path';
 import { win32Internals } from '@forkexec/ntdll-backend';
 import { kernel32, type Kernel32 } from './kernel32.js';
-import { CONTROL_PIPE_BUFFER, createSuspendedHelper, duplicateInto, helperEnvironment, type SuspendedProcess } from './suspended-process.js';
+import {
+  CONTROL_PIPE_BUFFER,
+  createSuspendedHelper,
+  duplicateInto,
+  helperEnvironment,
+  type SuspendedProcess,
+} from './suspended-process.js';
 import { encodeBody, encodeHeader, parseReply, REPLY_SIZE, WIN32_PROTOCOL_VERSION } from './wire.js';
 
 type Win32Api = win32Internals.Win32Api;
@@ -43,20 +49,27 @@ function handshake(api: Win32Api, file: string): string | undefined {
   } finally {
     // Ended already unless it failed; terminating it also ends its program (the job's last handle goes).
     api.NtTerminateProcess(helper.process, win32Internals.TERMINATED_EXIT_STATUS);
-    for (const handle of [helper.control, helper.thread, helper.job, helper.process]) if (handle !== 0n) api.NtClose(handle);
+    for (const handle of [helper.control, helper.thread, helper.job, helper.process])
+      if (handle !== 0n) api.NtClose(handle);
   }
 }
 
 /** Sends the request, resumes the helper and judges what comes back; undefined when all went as it should. */
 function exchange(api: Win32Api, pipes: Kernel32, helper: SuspendedProcess, file: string): string | undefined {
-  const { body, lengths } = encodeBody({ image: file, commandLine: `"${file}"`, cwd: path.win32.dirname(file), environment: helperEnvironment() });
+  const { body, lengths } = encodeBody({
+    image: file,
+    commandLine: `"${file}"`,
+    cwd: path.win32.dirname(file),
+    environment: helperEnvironment(),
+  });
   // As for a real request, the helper gets the job's only handle (see SuspendedHelper.handOver).
   const job = duplicateInto(api, helper, helper.job, false);
   api.NtClose(helper.job);
   helper.job = 0n;
   const request = Buffer.concat([encodeHeader(lengths, [0n, 0n, 0n], job), body]);
   // A synchronous write beyond the pipe's buffer would wait forever for the suspended helper.
-  if (request.length > CONTROL_PIPE_BUFFER) return `its path is too long for the handshake request (${request.length} bytes)`;
+  if (request.length > CONTROL_PIPE_BUFFER)
+    return `its path is too long for the handshake request (${request.length} bytes)`;
   const written: [number] = [0];
   if (!pipes.WriteFile(helper.control, request, request.length, written, null) || written[0] !== request.length)
     return `writing the request into its control pipe failed (error ${api.GetLastError()})`;
@@ -64,12 +77,13 @@ function exchange(api: Win32Api, pipes: Kernel32, helper: SuspendedProcess, file
 
   const deadline = Date.now() + HANDSHAKE_TIMEOUT_MS;
   const received: Buffer[] = [];
-  for (let ended = false; !ended; ) {
+  for (let ended = false; !ended;) {
     ended = pipes.WaitForSingleObject(helper.process, POLL_MS) === WAIT_OBJECT_0;
     received.push(readAvailable(pipes, helper.control, ended));
     const reply = parseReply(Buffer.concat(received));
     if (ended) break;
-    if (reply.kind === 'malformed' && Buffer.concat(received).length >= REPLY_SIZE) return `malformed reply (${reply.why})`;
+    if (reply.kind === 'malformed' && Buffer.concat(received).length >= REPLY_SIZE)
+      return `malformed reply (${reply.why})`;
     if (Date.now() > deadline)
       return reply.kind === 'started'
         ? `its program (pid ${reply.pid}) did not end within ${HANDSHAKE_TIMEOUT_MS} ms`
@@ -80,7 +94,8 @@ function exchange(api: Win32Api, pipes: Kernel32, helper: SuspendedProcess, file
   switch (reply.kind) {
     case 'started':
       if (reply.pid === 0 || reply.pid === helper.pid) return `it reported program pid ${reply.pid}`;
-      if (exitCode !== NO_REQUEST_EXIT_CODE) return `it exited with ${exitCode}, not its program's exit code ${NO_REQUEST_EXIT_CODE}`;
+      if (exitCode !== NO_REQUEST_EXIT_CODE)
+        return `it exited with ${exitCode}, not its program's exit code ${NO_REQUEST_EXIT_CODE}`;
       return undefined;
     case 'failed':
       return `it could not create its program (${path.win32.basename(file)}): Win32 error ${reply.error}`;

@@ -3,7 +3,15 @@
  * command line, stdio) is checked before a helper is taken; the helper then creates the program
  * and stands in for it: its pid, its exit code, its termination are the program's.
  */
-import { BackendUnavailableError, SpawnError, spawnHint, type Action, type ExitStatus, type SpawnedChild, type SpawnRequest } from '@forkexec/core';
+import {
+  BackendUnavailableError,
+  SpawnError,
+  spawnHint,
+  type Action,
+  type ExitStatus,
+  type SpawnedChild,
+  type SpawnRequest,
+} from '@forkexec/core';
 import { win32Internals } from '@forkexec/ntdll-backend';
 import type { SuspendedHelper } from './suspended-helper.js';
 import type { SuspendedPool } from './suspended-pool.js';
@@ -11,44 +19,74 @@ import { win32Errno } from './win32-errno.js';
 import { encodeBody, encodeHeader, parseReply, type HelperReply } from './wire.js';
 
 type Win32Api = win32Internals.Win32Api;
-const { buildCommandLine, environmentBlock, exitCodeOf, fileKind, findProgram, prepareStdio, terminatingSignal } = win32Internals;
+const { buildCommandLine, environmentBlock, exitCodeOf, fileKind, findProgram, prepareStdio, terminatingSignal } =
+  win32Internals;
 
 function take(pool: SuspendedPool, command: string): SuspendedHelper {
   try {
     return pool.take();
   } catch (error) {
     throw new BackendUnavailableError(`could not start a helper: ${(error as Error).message.split('\n')[0]}`, {
-      command, cause: error, hint: 'Run `npx forkexec doctor`; the Windows helper is built by the package build with mingw-w64.',
+      command,
+      cause: error,
+      hint: 'Run `npx forkexec doctor`; the Windows helper is built by the package build with mingw-w64.',
     });
   }
 }
 
 /** The failure a reply other than "started" stands for. */
-function failure(reply: Exclude<HelperReply, { kind: 'started' }>, request: SpawnRequest, image: string, helper: SuspendedHelper, exitCode: number): SpawnError {
+function failure(
+  reply: Exclude<HelperReply, { kind: 'started' }>,
+  request: SpawnRequest,
+  image: string,
+  helper: SuspendedHelper,
+  exitCode: number,
+): SpawnError {
   const { command } = request;
   switch (reply.kind) {
     case 'failed': {
       const errno = win32Errno(reply.error);
-      return new SpawnError(`could not start ${image}: CreateProcessW failed in helper ${helper.pid} with Win32 error ${reply.error}`, {
-        errno, command, hint: errno === 'ENOEXEC' ? 'The file is not a Windows program (a PE image): run it through its interpreter.' : spawnHint(errno),
-      });
+      return new SpawnError(
+        `could not start ${image}: CreateProcessW failed in helper ${helper.pid} with Win32 error ${reply.error}`,
+        {
+          errno,
+          command,
+          hint:
+            errno === 'ENOEXEC'
+              ? 'The file is not a Windows program (a PE image): run it through its interpreter.'
+              : spawnHint(errno),
+        },
+      );
     }
     case 'refused':
-      return new SpawnError(`helper ${helper.pid} refused the request`, { command, hint: 'The helper program and this package disagree: rebuild the package.' });
+      return new SpawnError(`helper ${helper.pid} refused the request`, {
+        command,
+        hint: 'The helper program and this package disagree: rebuild the package.',
+      });
     case 'malformed':
-      return new SpawnError(`helper ${helper.pid} sent a malformed reply (${reply.why}); it was ended and the request not run`, { command });
+      return new SpawnError(
+        `helper ${helper.pid} sent a malformed reply (${reply.why}); it was ended and the request not run`,
+        { command },
+      );
     case 'none':
       return new SpawnError(`helper ${helper.pid} died before it could start ${request.file} (exit code ${exitCode})`, {
-        command, hint: 'The program did not run. Another helper replaces this one; retrying is safe.',
+        command,
+        hint: 'The program did not run. Another helper replaces this one; retrying is safe.',
       });
   }
 }
 
 export function spawnOnSuspendedHelper(api: Win32Api, pool: SuspendedPool, request: SpawnRequest): SpawnedChild {
   const { command } = request;
-  const cwd = request.actions.findLast((a): a is Extract<Action, { op: 'chdir' }> => a.op === 'chdir')?.path ?? process.cwd();
+  const cwd =
+    request.actions.findLast((a): a is Extract<Action, { op: 'chdir' }> => a.op === 'chdir')?.path ?? process.cwd();
   const image = findProgram(fileKind(api), request.file, request.env, cwd, command);
-  const { body, lengths } = encodeBody({ image, commandLine: buildCommandLine(request.argv, command), cwd, environment: environmentBlock(request.env) });
+  const { body, lengths } = encodeBody({
+    image,
+    commandLine: buildCommandLine(request.argv, command),
+    cwd,
+    environment: environmentBlock(request.env),
+  });
   const stdio = prepareStdio(api, request);
   let helper: SuspendedHelper | undefined;
   try {
@@ -58,7 +96,10 @@ export function spawnOnSuspendedHelper(api: Win32Api, pool: SuspendedPool, reque
     stdio.abort(api);
     if (helper) pool.retire(helper);
     if (error instanceof SpawnError || error instanceof BackendUnavailableError) throw error;
-    throw new SpawnError(`could not hand the request to a helper: ${(error as Error).message}`, { command, cause: error });
+    throw new SpawnError(`could not hand the request to a helper: ${(error as Error).message}`, {
+      command,
+      cause: error,
+    });
   }
   stdio.release(); // the helper holds its own copies now
   pool.resume(helper);
@@ -72,7 +113,8 @@ export function spawnOnSuspendedHelper(api: Win32Api, pool: SuspendedPool, reque
     let reply: HelperReply | undefined;
     const settle = () => {
       if (exitCode === undefined || reply === undefined) return;
-      if (reply.kind === 'started' || (reply.kind === 'none' && killedBy)) resolve(killedBy ? { exitCode: null, signal: killedBy } : { exitCode, signal: null });
+      if (reply.kind === 'started' || (reply.kind === 'none' && killedBy))
+        resolve(killedBy ? { exitCode: null, signal: killedBy } : { exitCode, signal: null });
       else reject(failure(reply, request, image, chosen, exitCode));
     };
     void chosen.reply.then((bytes) => {
@@ -90,7 +132,12 @@ export function spawnOnSuspendedHelper(api: Win32Api, pool: SuspendedPool, reque
       // Without a wait the program could never be collected: end it rather than leave it unobserved.
       ended = true;
       chosen.terminate();
-      reject(new SpawnError(`could not watch helper ${chosen.pid} for its exit: ${(error as Error).message}`, { command, cause: error }));
+      reject(
+        new SpawnError(`could not watch helper ${chosen.pid} for its exit: ${(error as Error).message}`, {
+          command,
+          cause: error,
+        }),
+      );
     }
   });
 

@@ -29,7 +29,9 @@ export class SuspendedHelperFactory implements HelperFactory<SuspendedHelper> {
    * or has run a while.
    */
   settled(helper: SuspendedHelper): Promise<boolean> {
-    const ranAWhile = helper.reply.then(() => new Promise<void>((resolve) => setTimeout(resolve, REFILL_AFTER_MS).unref()));
+    const ranAWhile = helper.reply.then(
+      () => new Promise<void>((resolve) => setTimeout(resolve, REFILL_AFTER_MS).unref()),
+    );
     return Promise.race([helper.ended, ranAWhile]).then(() => false);
   }
 

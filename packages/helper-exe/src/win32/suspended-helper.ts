@@ -39,7 +39,7 @@ export class SuspendedHelper {
     const fd = api.uv_open_osfhandle(created.control);
     if (fd < 0) {
       this.#abandon(created.control);
-      throw new SpawnError('uv_open_osfhandle failed for a helper\'s control pipe');
+      throw new SpawnError("uv_open_osfhandle failed for a helper's control pipe");
     }
     this.#control = new Socket({ fd, readable: true, writable: true });
     const chunks: Buffer[] = [];
@@ -77,11 +77,16 @@ export class SuspendedHelper {
    */
   handOver(handles: readonly bigint[], encode: (values: bigint[], job: bigint) => Buffer[]): void {
     const values = new Map<bigint, bigint>([[0n, 0n]]);
-    for (const handle of handles) if (!values.has(handle)) values.set(handle, duplicateInto(this.#api, this, handle, true));
+    for (const handle of handles)
+      if (!values.has(handle)) values.set(handle, duplicateInto(this.#api, this, handle, true));
     const job = duplicateInto(this.#api, this, this.#job!, false);
     this.#api.NtClose(this.#job!);
     this.#job = undefined;
-    for (const part of encode(handles.map((h) => values.get(h)!), job)) this.#control.write(part);
+    for (const part of encode(
+      handles.map((h) => values.get(h)!),
+      job,
+    ))
+      this.#control.write(part);
   }
 
   /** Lets a helper that has its request run; one that cannot be resumed is ended (its request fails). */

@@ -29,8 +29,18 @@ let pipeCounter = 0;
 function controlPipe(api: Win32Api, overlapped: boolean): { parent: bigint; helper: bigint } {
   const name = `\\\\.\\pipe\\forkexec-helper-${process.pid}-${++pipeCounter}-${Math.random().toString(36).slice(2)}`;
   const mode = PIPE_ACCESS_DUPLEX | FILE_FLAG_FIRST_PIPE_INSTANCE | (overlapped ? FILE_FLAG_OVERLAPPED : 0);
-  const parent = api.CreateNamedPipeW(name, mode, PIPE_REJECT_REMOTE_CLIENTS, 1, CONTROL_PIPE_BUFFER, CONTROL_PIPE_BUFFER, 0, null);
-  if (!isValidHandle(parent)) throw new SpawnError(`CreateNamedPipeW failed for a helper's control pipe (error ${api.GetLastError()})`);
+  const parent = api.CreateNamedPipeW(
+    name,
+    mode,
+    PIPE_REJECT_REMOTE_CLIENTS,
+    1,
+    CONTROL_PIPE_BUFFER,
+    CONTROL_PIPE_BUFFER,
+    0,
+    null,
+  );
+  if (!isValidHandle(parent))
+    throw new SpawnError(`CreateNamedPipeW failed for a helper's control pipe (error ${api.GetLastError()})`);
   const helper = api.CreateFileW(name, GENERIC_READ | GENERIC_WRITE, 0, INHERITABLE, OPEN_EXISTING, 0, null);
   if (!isValidHandle(helper)) {
     const error = api.GetLastError();
@@ -93,9 +103,16 @@ export function createSuspendedHelper(api: Win32Api, helperPath: string, overlap
 }
 
 /** A copy of one of our handles inside the helper `target` (pid for the message). */
-export function duplicateInto(api: Win32Api, target: { process: bigint; pid: number }, handle: bigint, inheritable: boolean): bigint {
+export function duplicateInto(
+  api: Win32Api,
+  target: { process: bigint; pid: number },
+  handle: bigint,
+  inheritable: boolean,
+): bigint {
   const copy: [bigint | null] = [null];
-  if (!api.DuplicateHandle(CURRENT_PROCESS, handle, target.process, copy, 0, inheritable ? 1 : 0, DUPLICATE_SAME_ACCESS))
+  if (
+    !api.DuplicateHandle(CURRENT_PROCESS, handle, target.process, copy, 0, inheritable ? 1 : 0, DUPLICATE_SAME_ACCESS)
+  )
     throw new SpawnError(`DuplicateHandle into helper ${target.pid} failed (error ${api.GetLastError()})`);
   return copy[0]!;
 }

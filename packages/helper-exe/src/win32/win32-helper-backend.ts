@@ -52,16 +52,25 @@ export function createWin32HelperBackend(settings: Win32HelperSettings): Win32He
   };
   return {
     name: 'helper-exe',
-    capabilities: { platforms: ['win32'], actions: ['dup2', 'close', 'open', 'chdir'], pidBeforeExec: true, flatCost: true },
+    capabilities: {
+      platforms: ['win32'],
+      actions: ['dup2', 'close', 'open', 'chdir'],
+      pidBeforeExec: true,
+      flatCost: true,
+    },
     probe(): ProbeResult {
-      if (process.platform !== 'win32') return { ok: false, reason: `the Windows helper runs on win32, not ${process.platform}` };
+      if (process.platform !== 'win32')
+        return { ok: false, reason: `the Windows helper runs on win32, not ${process.platform}` };
       const file = win32HelperPath(settings.helperPath);
       const problem = helperProblem(file);
       if (problem) return { ok: false, reason: problem };
       try {
         const failed = probeWin32Helper(win32Internals.loadWin32Api(), file);
         if (failed) return { ok: false, reason: failed };
-        return { ok: true, detail: `${file} (Windows protocol v${WIN32_PROTOCOL_VERSION}, handshake ok), helpers created suspended through NtCreateUserProcess` };
+        return {
+          ok: true,
+          detail: `${file} (Windows protocol v${WIN32_PROTOCOL_VERSION}, handshake ok), helpers created suspended through NtCreateUserProcess`,
+        };
       } catch (error) {
         return { ok: false, reason: (error as Error).message };
       }
@@ -76,7 +85,10 @@ export function createWin32HelperBackend(settings: Win32HelperSettings): Win32He
       await current?.dispose();
     },
     stats() {
-      return { warm: pool?.warmCount ?? 0, ...(pool?.stats ?? { warmTaken: 0, coldStarted: 0, retired: 0, replaced: 0 }) };
+      return {
+        warm: pool?.warmCount ?? 0,
+        ...(pool?.stats ?? { warmTaken: 0, coldStarted: 0, retired: 0, replaced: 0 }),
+      };
     },
     starter: () => (starter ??= createWin32Backend()),
   };

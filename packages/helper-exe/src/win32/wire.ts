@@ -50,12 +50,16 @@ export type HelperReply =
 /** What the helper said, from every byte it wrote before the pipe closed. */
 export function parseReply(bytes: Buffer): HelperReply {
   if (bytes.length === 0) return { kind: 'none' };
-  if (bytes.length !== REPLY_SIZE) return { kind: 'malformed', why: `${bytes.length} bytes instead of a ${REPLY_SIZE}-byte reply` };
+  if (bytes.length !== REPLY_SIZE)
+    return { kind: 'malformed', why: `${bytes.length} bytes instead of a ${REPLY_SIZE}-byte reply` };
   const magic = bytes.readUInt32LE(0);
   if (magic !== REPLY_MAGIC) return { kind: 'malformed', why: `bad magic 0x${magic.toString(16)}` };
   const version = bytes.readUInt32LE(4);
   if (version !== WIN32_PROTOCOL_VERSION)
-    return { kind: 'malformed', why: `the helper speaks protocol version ${version}, this package version ${WIN32_PROTOCOL_VERSION}: rebuild the package` };
+    return {
+      kind: 'malformed',
+      why: `the helper speaks protocol version ${version}, this package version ${WIN32_PROTOCOL_VERSION}: rebuild the package`,
+    };
   const error = bytes.readUInt32LE(8);
   if (error === REFUSED) return { kind: 'refused' };
   if (error !== 0) return { kind: 'failed', error };

@@ -62,7 +62,7 @@ describe('sendWithFds', () => {
     expect(first.fds).toHaveLength(3);
     first.fds.forEach((fd, i) => expect(sameFile(fd, fds[i])).toBe(true));
     const rest = Buffer.alloc(sent - first.bytes.length);
-    for (let at = 0; at < rest.length; ) at += readSync(pair[1], rest, at, rest.length - at, null);
+    for (let at = 0; at < rest.length;) at += readSync(pair[1], rest, at, rest.length - at, null);
     expect(Buffer.concat([first.bytes, rest])).toEqual(Buffer.concat(chunks).subarray(0, sent));
     expect(sent).toBeGreaterThan(size / 2); // a fresh socket takes most of it at once
   });

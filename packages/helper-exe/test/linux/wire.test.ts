@@ -1,7 +1,16 @@
 // The wire format on its own: what the helper decodes is checked end to end in the other tests.
-import { encodeRequest, FRAME_SIZE, MalformedReplyError, PROTOCOL_VERSION, REPLY_MAGIC, REQUEST_MAGIC, ReplyReader } from '../../src/linux/wire.js';
+import {
+  encodeRequest,
+  FRAME_SIZE,
+  MalformedReplyError,
+  PROTOCOL_VERSION,
+  REPLY_MAGIC,
+  REQUEST_MAGIC,
+  ReplyReader,
+} from '../../src/linux/wire.js';
 
-const body = (env: Record<string, string>) => encodeRequest({ file: '/bin/true', cwd: '/', argv: ['true'], env, actions: [] }, [], 0).body;
+const body = (env: Record<string, string>) =>
+  encodeRequest({ file: '/bin/true', cwd: '/', argv: ['true'], env, actions: [] }, [], 0).body;
 
 function frame(kind: number, a = 0, b = 0, magic = REPLY_MAGIC): Buffer {
   const f = Buffer.alloc(16);
@@ -26,7 +35,11 @@ describe('wire protocol', () => {
 
   it('encodes the flags, then strings as length, UTF-8 bytes and a NUL', () => {
     expect(encodeRequest({ file: '/x', cwd: '', argv: [], env: {}, actions: [] }, [], 0).body.readUInt32LE(0)).toBe(0);
-    expect(encodeRequest({ file: 'x', searchPath: true, cwd: '', argv: [], env: {}, actions: [] }, [], 0).body.readUInt32LE(0)).toBe(1); // search PATH
+    expect(
+      encodeRequest({ file: 'x', searchPath: true, cwd: '', argv: [], env: {}, actions: [] }, [], 0).body.readUInt32LE(
+        0,
+      ),
+    ).toBe(1); // search PATH
     const encoded = encodeRequest({ file: '/x', cwd: '', argv: ['ü'], env: {}, actions: [] }, [], 0).body.subarray(4);
     expect([...encoded.subarray(0, 7)]).toEqual([2, 0, 0, 0, 0x2f, 0x78, 0]);
     expect([...encoded.subarray(7, 12)]).toEqual([0, 0, 0, 0, 0]); // cwd ''
@@ -47,21 +60,48 @@ describe('wire protocol', () => {
   });
 
   it('frames the body: magic, version, body length and fd count, in one buffer', () => {
-    const { header, body } = encodeRequest({ file: '/x', cwd: '/', argv: ['x'], env: { A: 'b' }, actions: [] }, [{ target: 0, source: 0 }], 1);
+    const { header, body } = encodeRequest(
+      { file: '/x', cwd: '/', argv: ['x'], env: { A: 'b' }, actions: [] },
+      [{ target: 0, source: 0 }],
+      1,
+    );
     expect(header.length).toBe(FRAME_SIZE);
-    expect([header.readUInt32LE(0), header.readUInt32LE(4), header.readUInt32LE(8), header.readUInt32LE(12)]).toEqual([REQUEST_MAGIC, PROTOCOL_VERSION, body.length, 1]);
+    expect([header.readUInt32LE(0), header.readUInt32LE(4), header.readUInt32LE(8), header.readUInt32LE(12)]).toEqual([
+      REQUEST_MAGIC,
+      PROTOCOL_VERSION,
+      body.length,
+      1,
+    ]);
   });
 
   it('encodes an infinite rlimit as all ones', () => {
-    const encoded = encodeRequest({ file: '/x', cwd: '', argv: [], env: {}, actions: [{ op: 'setrlimit', resource: 'core', soft: 5, hard: Infinity }] }, [], 0).body;
+    const encoded = encodeRequest(
+      {
+        file: '/x',
+        cwd: '',
+        argv: [],
+        env: {},
+        actions: [{ op: 'setrlimit', resource: 'core', soft: 5, hard: Infinity }],
+      },
+      [],
+      0,
+    ).body;
     expect([...encoded.subarray(-20)]).toEqual([0, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, ...Array(8).fill(0xff)]);
   });
 
   it('reads frames split across chunks, and refuses anything else', () => {
     const reader = new ReplyReader();
     const stream = Buffer.concat([frame(1, 1, 42), frame(2), frame(3, 2, -1)]);
-    const replies = [...reader.push(stream.subarray(0, 10)), ...reader.push(stream.subarray(10, 33)), ...reader.push(stream.subarray(33))];
-    expect(replies).toEqual([{ kind: 'hello', version: 1, pid: 42 }, { kind: 'exec' }, { kind: 'fail', errno: 2, index: -1 }]);
+    const replies = [
+      ...reader.push(stream.subarray(0, 10)),
+      ...reader.push(stream.subarray(10, 33)),
+      ...reader.push(stream.subarray(33)),
+    ];
+    expect(replies).toEqual([
+      { kind: 'hello', version: 1, pid: 42 },
+      { kind: 'exec' },
+      { kind: 'fail', errno: 2, index: -1 },
+    ]);
     expect(reader.leftover).toBe(0);
     reader.push(Buffer.alloc(5));
     expect(reader.leftover).toBe(5);

@@ -12,7 +12,10 @@ export function helperBinary(): { path: string; build(): void; remove(): void } 
   const dir = mkdtempSync(path.join(tmpdir(), 'forkexec-helper-'));
   return {
     path: path.join(dir, 'fxhelper'),
-    build: () => void execFileSync(process.execPath, [path.join(packageDir, 'scripts', 'build-native.mjs'), dir], { stdio: 'pipe' }),
+    build: () =>
+      void execFileSync(process.execPath, [path.join(packageDir, 'scripts', 'build-native.mjs'), dir], {
+        stdio: 'pipe',
+      }),
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
 }

@@ -16,4 +16,5 @@ export function poolBackends(helperPath: () => string): (options?: HelperExeOpti
   };
 }
 
-export const runProbe = (backend: Backend, args: string[], options: Options = {}) => forkBeforeExec(probePath(), args, { backend, ...options });
+export const runProbe = (backend: Backend, args: string[], options: Options = {}) =>
+  forkBeforeExec(probePath(), args, { backend, ...options });

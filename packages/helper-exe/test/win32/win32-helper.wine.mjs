@@ -21,13 +21,18 @@ after(() => backend.dispose());
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Pids of running processes with this image name, listed by the test tool (Toolhelp32). */
 const ntdll = createNtdllBackend();
-const pidsOf = async (image) => (await forkBeforeExec(tool, ['ps', image], { backend: ntdll })).stdout.split('\n').filter(Boolean).map(Number);
+const pidsOf = async (image) =>
+  (await forkBeforeExec(tool, ['ps', image], { backend: ntdll })).stdout.split('\n').filter(Boolean).map(Number);
 const kernel32 = createRequire(import.meta.url)('koffi').load('kernel32.dll');
-const CreateFileW = kernel32.func('void * __stdcall CreateFileW(const char16_t *name, uint32_t access, uint32_t share, void *sa, uint32_t disposition, uint32_t flags, void *template)');
+const CreateFileW = kernel32.func(
+  'void * __stdcall CreateFileW(const char16_t *name, uint32_t access, uint32_t share, void *sa, uint32_t disposition, uint32_t flags, void *template)',
+);
 const CloseHandle = kernel32.func('int __stdcall CloseHandle(void *handle)');
 const GENERIC_READ = 0x80000000;
 const OPEN_EXISTING = 3;
-const GetProcessHandleCount = kernel32.func('int __stdcall GetProcessHandleCount(void *process, _Out_ uint32_t *count)');
+const GetProcessHandleCount = kernel32.func(
+  'int __stdcall GetProcessHandleCount(void *process, _Out_ uint32_t *count)',
+);
 /** Handles this process holds (GetProcessHandleCount on the current-process pseudo-handle). */
 const handleCount = () => {
   const count = [0];
@@ -55,7 +60,8 @@ async function warm(b, count) {
 }
 const rejectsWith = (promise, extra) =>
   assert.rejects(Promise.resolve(promise), (error) => {
-    for (const [key, value] of Object.entries(extra)) assert.equal(error[key], value, `error.${key} (${error.message})`);
+    for (const [key, value] of Object.entries(extra))
+      assert.equal(error[key], value, `error.${key} (${error.message})`);
     return true;
   });
 /** The first line a child writes on stdout (the chunks stay Buffers: core collects them too). */
@@ -70,7 +76,7 @@ const firstLine = (stream) =>
   });
 
 describe('Windows helper: the stand-in', () => {
-  it('the pid is known when spawn returns: a warm helper, which becomes the program\'s parent', async () => {
+  it("the pid is known when spawn returns: a warm helper, which becomes the program's parent", async () => {
     await warm(backend, 2);
     const taken = backend.stats().warmTaken;
     const child = forkBeforeExec(tool, ['whoami', '0', '0'], { backend });
@@ -100,7 +106,7 @@ describe('Windows helper: the stand-in', () => {
     assert.equal(child.kill(), false, 'a second kill finds it gone');
   });
 
-  it('what the program started outlives it, as after fork+exec (the job lets go at the program\'s end)', async () => {
+  it("what the program started outlives it, as after fork+exec (the job lets go at the program's end)", async () => {
     const { stdout } = await forkBeforeExec(tool, ['leave', '60000'], { backend });
     const left = Number(stdout);
     try {
@@ -111,7 +117,7 @@ describe('Windows helper: the stand-in', () => {
     }
   });
 
-  it('the program\'s own end (terminated from outside) reaches the caller as its exit code', async () => {
+  it("the program's own end (terminated from outside) reaches the caller as its exit code", async () => {
     const child = forkBeforeExec(tool, ['whoami', '60000', '0'], { backend, reject: false });
     const program = Number(/pid=(\d+)/.exec(await firstLine(child.stdout))[1]);
     process.kill(program); // TerminateProcess with exit code 1, as libuv does
@@ -132,7 +138,10 @@ describe('Windows helper: creation failures are typed errors from the helper', (
   it('an .exe that is no Windows image is ENOEXEC (CreateProcessW in the helper)', async () => {
     const fake = path.join(scratch, 'fake.exe');
     writeFileSync(fake, 'MZ? not really');
-    const error = await forkBeforeExec(fake, [], { backend }).then(() => assert.fail('it ran'), (e) => e);
+    const error = await forkBeforeExec(fake, [], { backend }).then(
+      () => assert.fail('it ran'),
+      (e) => e,
+    );
     assert.deepEqual([error.code, error.errno], ['FORKEXEC_SPAWN', 'ENOEXEC']);
     assert.match(error.message, /CreateProcessW failed in helper \d+ with Win32 error \d+/);
   });
@@ -142,7 +151,10 @@ describe('Windows helper: creation failures are typed errors from the helper', (
     copyFileSync(tool, locked);
     const handle = CreateFileW(locked, GENERIC_READ, 0, null, OPEN_EXISTING, 0, null);
     try {
-      const error = await forkBeforeExec(locked, ['whoami', '0', '0'], { backend }).then(() => assert.fail('it ran'), (e) => e);
+      const error = await forkBeforeExec(locked, ['whoami', '0', '0'], { backend }).then(
+        () => assert.fail('it ran'),
+        (e) => e,
+      );
       assert.equal(error.code, 'FORKEXEC_SPAWN');
       assert.equal(error.errno, 'ETXTBSY');
       assert.match(error.message, /CreateProcessW failed in helper \d+ with Win32 error 32/);
@@ -153,7 +165,10 @@ describe('Windows helper: creation failures are typed errors from the helper', (
 
   it('a missing program is ENOENT before any helper is taken', async () => {
     const before = backend.stats();
-    await rejectsWith(forkBeforeExec(path.join(scratch, 'missing.exe'), [], { backend }), { code: 'FORKEXEC_SPAWN', errno: 'ENOENT' });
+    await rejectsWith(forkBeforeExec(path.join(scratch, 'missing.exe'), [], { backend }), {
+      code: 'FORKEXEC_SPAWN',
+      errno: 'ENOENT',
+    });
     assert.equal(backend.stats().warmTaken + backend.stats().coldStarted, before.warmTaken + before.coldStarted);
   });
 });
@@ -173,12 +188,26 @@ describe('Windows helper: misbehaving helpers fail only their own request', () =
       const fake = fakeNamed(name);
       try {
         // Straight to spawn(): forkBeforeExec would not get past the probe, whose handshake these fail.
-        const child = fake.spawn({ file: probe, argv: [probe, 'exit', '0'], env: { ...process.env }, actions: [], stdio: ['ignore', 'ignore', 'ignore'], command: 'fxprobe exit 0' });
-        const error = await child.exited.then(() => assert.fail('it ran'), (e) => e);
+        const child = fake.spawn({
+          file: probe,
+          argv: [probe, 'exit', '0'],
+          env: { ...process.env },
+          actions: [],
+          stdio: ['ignore', 'ignore', 'ignore'],
+          command: 'fxprobe exit 0',
+        });
+        const error = await child.exited.then(
+          () => assert.fail('it ran'),
+          (e) => e,
+        );
         assert.equal(error.code, 'FORKEXEC_SPAWN');
         assert.match(error.message, pattern);
         await until(() => !alive(child.pid), `fake helper ${child.pid} to be gone`);
-        assert.equal((await forkBeforeExec(probe, ['echo', 'fine'], { backend })).stdout, 'fine', 'the real pool is unaffected');
+        assert.equal(
+          (await forkBeforeExec(probe, ['echo', 'fine'], { backend })).stdout,
+          'fine',
+          'the real pool is unaffected',
+        );
       } finally {
         await fake.dispose();
       }
@@ -265,7 +294,10 @@ describe('Windows helper: the pool leaves nothing behind', () => {
         setInterval(() => {}, 1000);
         process.stdin.once('data', () => process.exit(0));
       `;
-      const parent = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: path.join(import.meta.dirname, '..', '..'), stdio: ['pipe', 'pipe', 'inherit'] });
+      const parent = spawn(process.execPath, ['--input-type=module', '-e', script], {
+        cwd: path.join(import.meta.dirname, '..', '..'),
+        stdio: ['pipe', 'pipe', 'inherit'],
+      });
       assert.equal(await firstLine(parent.stdout), 'warm');
       assert.equal((await pidsOf('fxhelper.exe')).length, 3);
       if (how === 'process.exit()') parent.stdin.write('exit\n');
@@ -285,7 +317,8 @@ describe('Windows helper: many requests', () => {
     try {
       for (let i = 0; i < 10; i++) await forkBeforeExec(probe, ['echo', String(i)], { backend: b }); // lazily created state settles
       const before = { handles: handleCount(), programs: await programs() };
-      for (let i = 0; i < 100; i++) assert.equal((await forkBeforeExec(probe, ['echo', String(i)], { backend: b })).stdout, String(i));
+      for (let i = 0; i < 100; i++)
+        assert.equal((await forkBeforeExec(probe, ['echo', String(i)], { backend: b })).stdout, String(i));
       await sleep(200); // the pool refills after the last spawn
       const grown = handleCount() - before.handles;
       assert.ok(grown <= 4, `handles grew by ${grown} over 100 requests`); // a warm helper's pipe and job may be mid-refill

@@ -34,8 +34,14 @@ describe('Windows helper wire format', () => {
   it('malformed replies say what is wrong', () => {
     expect(parseReply(Buffer.alloc(7))).toEqual({ kind: 'malformed', why: '7 bytes instead of a 16-byte reply' });
     expect(parseReply(Buffer.alloc(17))).toMatchObject({ kind: 'malformed' });
-    expect(parseReply(reply([0xdeadbeef, WIN32_PROTOCOL_VERSION, 0, 1]))).toEqual({ kind: 'malformed', why: 'bad magic 0xdeadbeef' });
-    expect(parseReply(reply([REPLY_MAGIC, 9, 0, 1]))).toMatchObject({ kind: 'malformed', why: expect.stringMatching(/protocol version 9.*rebuild/) });
+    expect(parseReply(reply([0xdeadbeef, WIN32_PROTOCOL_VERSION, 0, 1]))).toEqual({
+      kind: 'malformed',
+      why: 'bad magic 0xdeadbeef',
+    });
+    expect(parseReply(reply([REPLY_MAGIC, 9, 0, 1]))).toMatchObject({
+      kind: 'malformed',
+      why: expect.stringMatching(/protocol version 9.*rebuild/),
+    });
   });
 });
 
@@ -43,6 +49,10 @@ describe('Windows helper backend off Windows', () => {
   it('declares win32 and pidBeforeExec; its probe says where it runs', () => {
     const backend = createWin32HelperBackend({ min: 1, max: 2, idleTimeoutMs: 100 });
     expect(backend.capabilities).toMatchObject({ platforms: ['win32'], pidBeforeExec: true });
-    if (process.platform !== 'win32') expect(backend.probe()).toEqual({ ok: false, reason: `the Windows helper runs on win32, not ${process.platform}` });
+    if (process.platform !== 'win32')
+      expect(backend.probe()).toEqual({
+        ok: false,
+        reason: `the Windows helper runs on win32, not ${process.platform}`,
+      });
   });
 });

@@ -7,7 +7,18 @@ import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
 import { openFlagsNumber, type Action, type SpawnRequest } from '@forkexec/core';
 
-const PATH_ERRNOS = new Set(['ENOENT', 'ENOTDIR', 'EACCES', 'ELOOP', 'ENAMETOOLONG', 'EISDIR', 'EEXIST', 'EROFS', 'ENXIO', 'ETXTBSY']);
+const PATH_ERRNOS = new Set([
+  'ENOENT',
+  'ENOTDIR',
+  'EACCES',
+  'ELOOP',
+  'ENAMETOOLONG',
+  'EISDIR',
+  'EEXIST',
+  'EROFS',
+  'ENXIO',
+  'ETXTBSY',
+]);
 
 export function blameAction(request: SpawnRequest, errno: string): number | undefined {
   if (!PATH_ERRNOS.has(errno)) return undefined;
@@ -22,7 +33,12 @@ function fails(action: Extract<Action, { op: 'chdir' | 'open' }>): boolean {
       return !statSync(action.path).isDirectory();
     }
     const flags = openFlagsNumber(action.flags);
-    const access = flags & constants.O_RDWR ? constants.R_OK | constants.W_OK : flags & constants.O_WRONLY ? constants.W_OK : constants.R_OK;
+    const access =
+      flags & constants.O_RDWR
+        ? constants.R_OK | constants.W_OK
+        : flags & constants.O_WRONLY
+          ? constants.W_OK
+          : constants.R_OK;
     let exists = true;
     try {
       statSync(action.path);

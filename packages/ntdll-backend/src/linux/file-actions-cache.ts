@@ -60,7 +60,8 @@ export class FileActionsCache {
   lease(ops: readonly FileOp[]): LeasedFileActions | { errno: number; refused: FileOp } {
     const key = keyOf(ops);
     let entry = this.#entries.get(key);
-    if (entry) this.#entries.delete(key); // re-inserted below: now the most recently used
+    if (entry)
+      this.#entries.delete(key); // re-inserted below: now the most recently used
     else {
       const built = this.#build(ops);
       if ('errno' in built) return built;

@@ -32,9 +32,21 @@ export const POSIX_SPAWN_SETSIGDEF = 0x04;
 export const POSIX_SPAWN_SETSIGMASK = 0x08;
 export const POSIX_SPAWN_SETSID = 0x80;
 
-type PosixSpawn = (pid: Int32Array, path: string, fileActions: Buffer, attr: Buffer, argv: (string | null)[], envp: Envp) => number;
+type PosixSpawn = (
+  pid: Int32Array,
+  path: string,
+  fileActions: Buffer,
+  attr: Buffer,
+  argv: (string | null)[],
+  envp: Envp,
+) => number;
 type PosixSpawnAsync = (
-  pid: Int32Array, path: string, fileActions: Buffer, attr: Buffer, argv: (string | null)[], envp: Envp,
+  pid: Int32Array,
+  path: string,
+  fileActions: Buffer,
+  attr: Buffer,
+  argv: (string | null)[],
+  envp: Envp,
   done: (error: Error | null, result: number) => void,
 ) => void;
 
@@ -140,12 +152,15 @@ export function loadLibc(): Libc {
 }
 
 function bind(): Libc {
-  if (process.platform !== 'linux') throw new Error(`the posix_spawn path supports Linux with glibc, not ${process.platform}`);
+  if (process.platform !== 'linux')
+    throw new Error(`the posix_spawn path supports Linux with glibc, not ${process.platform}`);
   let koffi: Koffi;
   try {
     koffi = createRequire(import.meta.url)('koffi') as Koffi;
   } catch (error) {
-    throw new Error(`koffi does not load: ${(error as Error).message.split('\n')[0]} (is its optional package @koromix/koffi-${process.platform}-${process.arch} installed?)`);
+    throw new Error(
+      `koffi does not load: ${(error as Error).message.split('\n')[0]} (is its optional package @koromix/koffi-${process.platform}-${process.arch} installed?)`,
+    );
   }
   let lib: ReturnType<Koffi['load']>;
   try {
@@ -157,13 +172,19 @@ function bind(): Libc {
     try {
       return lib.func(prototype);
     } catch (error) {
-      throw new Error(`libc lacks ${prototype.replace(/^.*?(\w+)\(.*$/, '$1')} (glibc 2.34 or newer is needed): ${(error as Error).message}`);
+      throw new Error(
+        `libc lacks ${prototype.replace(/^.*?(\w+)\(.*$/, '$1')} (glibc 2.34 or newer is needed): ${(error as Error).message}`,
+      );
     }
   };
   const gnuVersion = fn('const char *gnu_get_libc_version()');
   const fcntl = fn('int fcntl(int fd, int cmd, ...)');
-  const posixSpawn = fn('int posix_spawn(int *pid, const char *path, void *fa, void *attr, const char **argv, const char **envp)');
-  const posixSpawnp = fn('int posix_spawnp(int *pid, const char *file, void *fa, void *attr, const char **argv, const char **envp)');
+  const posixSpawn = fn(
+    'int posix_spawn(int *pid, const char *path, void *fa, void *attr, const char **argv, const char **envp)',
+  );
+  const posixSpawnp = fn(
+    'int posix_spawnp(int *pid, const char *file, void *fa, void *attr, const char **argv, const char **envp)',
+  );
   // The executable's `environ`, which libc's own functions use (libc.so.6's symbol is a stale copy).
   const environ = koffi.load(null).symbol('environ');
   return {
@@ -176,16 +197,30 @@ function bind(): Libc {
     posix_spawnp_async: (...args) => posixSpawnp.async(...args),
     file_actions_init: fn('int posix_spawn_file_actions_init(void *fa)') as Libc['file_actions_init'],
     file_actions_destroy: fn('int posix_spawn_file_actions_destroy(void *fa)') as Libc['file_actions_destroy'],
-    file_actions_adddup2: fn('int posix_spawn_file_actions_adddup2(void *fa, int fd, int newfd)') as Libc['file_actions_adddup2'],
-    file_actions_addclose: fn('int posix_spawn_file_actions_addclose(void *fa, int fd)') as Libc['file_actions_addclose'],
-    file_actions_addopen: fn('int posix_spawn_file_actions_addopen(void *fa, int fd, const char *path, int oflag, unsigned int mode)') as Libc['file_actions_addopen'],
-    file_actions_addchdir: fn('int posix_spawn_file_actions_addchdir_np(void *fa, const char *path)') as Libc['file_actions_addchdir'],
-    file_actions_addclosefrom: fn('int posix_spawn_file_actions_addclosefrom_np(void *fa, int from)') as Libc['file_actions_addclosefrom'],
+    file_actions_adddup2: fn(
+      'int posix_spawn_file_actions_adddup2(void *fa, int fd, int newfd)',
+    ) as Libc['file_actions_adddup2'],
+    file_actions_addclose: fn(
+      'int posix_spawn_file_actions_addclose(void *fa, int fd)',
+    ) as Libc['file_actions_addclose'],
+    file_actions_addopen: fn(
+      'int posix_spawn_file_actions_addopen(void *fa, int fd, const char *path, int oflag, unsigned int mode)',
+    ) as Libc['file_actions_addopen'],
+    file_actions_addchdir: fn(
+      'int posix_spawn_file_actions_addchdir_np(void *fa, const char *path)',
+    ) as Libc['file_actions_addchdir'],
+    file_actions_addclosefrom: fn(
+      'int posix_spawn_file_actions_addclosefrom_np(void *fa, int from)',
+    ) as Libc['file_actions_addclosefrom'],
     spawnattr_init: fn('int posix_spawnattr_init(void *attr)') as Libc['spawnattr_init'],
     spawnattr_destroy: fn('int posix_spawnattr_destroy(void *attr)') as Libc['spawnattr_destroy'],
     spawnattr_setflags: fn('int posix_spawnattr_setflags(void *attr, short flags)') as Libc['spawnattr_setflags'],
-    spawnattr_setsigdefault: fn('int posix_spawnattr_setsigdefault(void *attr, const void *set)') as Libc['spawnattr_setsigdefault'],
-    spawnattr_setsigmask: fn('int posix_spawnattr_setsigmask(void *attr, const void *set)') as Libc['spawnattr_setsigmask'],
+    spawnattr_setsigdefault: fn(
+      'int posix_spawnattr_setsigdefault(void *attr, const void *set)',
+    ) as Libc['spawnattr_setsigdefault'],
+    spawnattr_setsigmask: fn(
+      'int posix_spawnattr_setsigmask(void *attr, const void *set)',
+    ) as Libc['spawnattr_setsigmask'],
     spawnattr_setpgroup: fn('int posix_spawnattr_setpgroup(void *attr, int pgroup)') as Libc['spawnattr_setpgroup'],
     sigemptyset: fn('int sigemptyset(void *set)') as Libc['sigemptyset'],
     sigfillset: fn('int sigfillset(void *set)') as Libc['sigfillset'],

@@ -1,8 +1,15 @@
 /** The ntdll backend's POSIX face: posix_spawn through koffi (glibc on Linux). */
 import { readdirSync } from 'node:fs';
 import {
-  errnoName, SpawnError, spawnHint,
-  type ActionOp, type Backend, type ProbeResult, type SpawnedChild, type SpawnOptions, type SpawnRequest,
+  errnoName,
+  SpawnError,
+  spawnHint,
+  type ActionOp,
+  type Backend,
+  type ProbeResult,
+  type SpawnedChild,
+  type SpawnOptions,
+  type SpawnRequest,
 } from '@forkexec/core';
 import { blameAction } from './blame-action.js';
 import { loadLibc } from './libc.js';
@@ -17,7 +24,17 @@ import { closeAfterSpawn, closeStdio, openStdio, stdioStreams } from './stdio.js
  * What posix_spawn expresses exactly. umask, sigignore, setuid, setgid, setgroups, setrlimit
  * and nice have no posix_spawn equivalent: core refuses them and names the backends that can.
  */
-export const LINUX_ACTIONS: readonly ActionOp[] = ['dup2', 'close', 'open', 'chdir', 'setsid', 'setpgid', 'sigdefault', 'sigmask', 'closefrom'];
+export const LINUX_ACTIONS: readonly ActionOp[] = [
+  'dup2',
+  'close',
+  'open',
+  'chdir',
+  'setsid',
+  'setpgid',
+  'sigdefault',
+  'sigmask',
+  'closefrom',
+];
 
 function parentFds(): number[] {
   return readdirSync('/proc/self/fd').map(Number);
@@ -57,7 +74,13 @@ function spawn(request: SpawnRequest, options: SpawnOptions = {}): SpawnedChild 
   let child: PosixChild | undefined;
   const done = (outcome: SpawnOutcome | Error) => {
     closeAfterSpawn(stdio);
-    if (outcome instanceof Error) child!.fail(new SpawnError(`could not start ${request.file}: ${outcome.message}`, { command: request.command, cause: outcome }));
+    if (outcome instanceof Error)
+      child!.fail(
+        new SpawnError(`could not start ${request.file}: ${outcome.message}`, {
+          command: request.command,
+          cause: outcome,
+        }),
+      );
     else if ('errno' in outcome) child!.fail(spawnFailure(request, outcome.errno, outcome.refused?.actionIndex));
     else {
       children.listen(); // again: a long queue may have outlasted the listener (run() reaps a child that exited meanwhile)
@@ -83,8 +106,16 @@ function spawn(request: SpawnRequest, options: SpawnOptions = {}): SpawnedChild 
 function spawnFailure(request: SpawnRequest, errno: number, refusedIndex: number | undefined): SpawnError {
   const name = errnoName(errno);
   const actionIndex = refusedIndex ?? blameAction(request, name);
-  const what = actionIndex === undefined ? `could not start ${request.file}` : `actions[${actionIndex}] (${request.actions[actionIndex].op}) failed in the child`;
-  return new SpawnError(`${what}: ${name}`, { errno: name, actionIndex, command: request.command, hint: spawnHint(name) });
+  const what =
+    actionIndex === undefined
+      ? `could not start ${request.file}`
+      : `actions[${actionIndex}] (${request.actions[actionIndex].op}) failed in the child`;
+  return new SpawnError(`${what}: ${name}`, {
+    errno: name,
+    actionIndex,
+    command: request.command,
+    hint: spawnHint(name),
+  });
 }
 
 function probe(): ProbeResult {
@@ -99,7 +130,15 @@ function probe(): ProbeResult {
 export function createLinuxBackend(): Backend {
   return {
     name: 'ntdll',
-    capabilities: { platforms: ['linux'], actions: [...LINUX_ACTIONS], pidBeforeExec: false, flatCost: true, deferredPid: true, exactExec: true, searchesPath: true },
+    capabilities: {
+      platforms: ['linux'],
+      actions: [...LINUX_ACTIONS],
+      pidBeforeExec: false,
+      flatCost: true,
+      deferredPid: true,
+      exactExec: true,
+      searchesPath: true,
+    },
     probe,
     spawn,
   };

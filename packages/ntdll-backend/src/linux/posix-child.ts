@@ -37,7 +37,11 @@ export class PosixChild implements SpawnedChild {
       this.started = new Promise((resolve, reject) => (this.#settleStart = { resolve, reject }));
       this.started.catch(() => {}); // the caller hears of a failure through `exited`
     }
-    if (this.stdin || this.stdout || this.stderr) this.exited.then(() => process.nextTick(() => this.#flushStdio()), () => {});
+    if (this.stdin || this.stdout || this.stderr)
+      this.exited.then(
+        () => process.nextTick(() => this.#flushStdio()),
+        () => {},
+      );
   }
 
   /** The child runs as `pid`. */
@@ -85,6 +89,13 @@ export class PosixChild implements SpawnedChild {
   #flushStdio(): void {
     this.stdin?.destroy();
     for (const stream of [this.stdout, this.stderr])
-      if (stream && stream.readable && !stream.readableFlowing && stream.listenerCount('data') === 0 && stream.listenerCount('readable') === 0) stream.resume();
+      if (
+        stream &&
+        stream.readable &&
+        !stream.readableFlowing &&
+        stream.listenerCount('data') === 0 &&
+        stream.listenerCount('readable') === 0
+      )
+        stream.resume();
   }
 }

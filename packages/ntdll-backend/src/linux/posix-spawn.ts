@@ -1,7 +1,14 @@
 /** One posix_spawn call, here or on libuv's threadpool: file actions and attributes built from a plan, always freed. */
 import {
-  check, POSIX_SPAWN_SETPGROUP, POSIX_SPAWN_SETSID, POSIX_SPAWN_SETSIGDEF, POSIX_SPAWN_SETSIGMASK, SIGSET_SIZE, SPAWNATTR_SIZE,
-  type Envp, type Libc,
+  check,
+  POSIX_SPAWN_SETPGROUP,
+  POSIX_SPAWN_SETSID,
+  POSIX_SPAWN_SETSIGDEF,
+  POSIX_SPAWN_SETSIGMASK,
+  SIGSET_SIZE,
+  SPAWNATTR_SIZE,
+  type Envp,
+  type Libc,
 } from './libc.js';
 import type { SpawnRequest } from '@forkexec/core';
 import { FileActionsCache, type LeasedFileActions } from './file-actions-cache.js';
@@ -31,7 +38,12 @@ interface Prepared {
 }
 
 /** Builds the call, or returns the errno of the file action glibc refused up front (nothing stays allocated). */
-function prepare(libc: Libc, argv: string[], env: ChildEnv, plan: SpawnPlan): Prepared | { errno: number; refused: FileOp } {
+function prepare(
+  libc: Libc,
+  argv: string[],
+  env: ChildEnv,
+  plan: SpawnPlan,
+): Prepared | { errno: number; refused: FileOp } {
   const envp = Buffer.isBuffer(env) ? env : envpOf(env);
   const actions = (fileActions ??= new FileActionsCache(libc)).lease(plan.fileOps);
   if ('errno' in actions) return actions;
@@ -71,7 +83,14 @@ export function posixSpawn(libc: Libc, program: Program, argv: string[], env: Ch
   const call = prepare(libc, argv, env, plan);
   if ('errno' in call) return call;
   try {
-    const error = spawnFunctions(libc, program)[0](pidOut, program.file, call.actions.fa, call.attr, call.argv, call.envp);
+    const error = spawnFunctions(libc, program)[0](
+      pidOut,
+      program.file,
+      call.actions.fa,
+      call.attr,
+      call.argv,
+      call.envp,
+    );
     return error === 0 ? { pid: pidOut[0] } : { errno: error };
   } finally {
     release(libc, call);
@@ -139,4 +158,3 @@ function buildAttr(libc: Libc, plan: SpawnPlan): Buffer {
   check(libc.spawnattr_setflags(attr, flags), 'posix_spawnattr_setflags');
   return attr;
 }
-

@@ -137,10 +137,13 @@ export class Reaper {
     } else {
       const errno = this.#waitpid.errno();
       pending.reject(
-        new SpawnError(`waitpid(${pid}) failed with ${errno === ECHILD ? 'ECHILD' : `errno ${errno}`}: the exit status is lost`, {
-          errno: errno === ECHILD ? 'ECHILD' : undefined,
-          hint: 'Something else in this process reaped the child (waitpid(-1) or SIGCHLD set to SIG_IGN).',
-        }),
+        new SpawnError(
+          `waitpid(${pid}) failed with ${errno === ECHILD ? 'ECHILD' : `errno ${errno}`}: the exit status is lost`,
+          {
+            errno: errno === ECHILD ? 'ECHILD' : undefined,
+            hint: 'Something else in this process reaped the child (waitpid(-1) or SIGCHLD set to SIG_IGN).',
+          },
+        ),
       );
     }
     return true;

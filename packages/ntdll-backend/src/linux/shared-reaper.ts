@@ -11,6 +11,8 @@ let reaper: Reaper | undefined;
 export function sharedReaper(): Reaper {
   if (reaper) return reaper;
   const libc = loadLibc();
-  const waitpid = Object.assign((pid: number, status: Int32Array) => libc.waitpid(pid, status, WNOHANG), { errno: () => libc.errno() });
+  const waitpid = Object.assign((pid: number, status: Int32Array) => libc.waitpid(pid, status, WNOHANG), {
+    errno: () => libc.errno(),
+  });
   return (reaper = new Reaper(waitpid));
 }

@@ -68,7 +68,8 @@ export function planSpawn(request: SpawnRequest, stdio: readonly StdioSource[], 
   let devnull: number | undefined; // the first slot that opened /dev/null: later ones share it (one open fewer in the child)
   stdio.forEach((source, slot) => {
     if (source === 'devnull' && devnull !== undefined) fileOps.push({ op: 'dup2', from: devnull, to: slot });
-    else if (source === 'devnull') fileOps.push({ op: 'open', fd: (devnull = slot), path: '/dev/null', flags: fsConstants.O_RDWR, mode: 0 });
+    else if (source === 'devnull')
+      fileOps.push({ op: 'open', fd: (devnull = slot), path: '/dev/null', flags: fsConstants.O_RDWR, mode: 0 });
     else if (source === 'closed') fileOps.push({ op: 'close', fd: slot });
     else fileOps.push({ op: 'dup2', from: source.fd, to: slot });
   });
@@ -93,7 +94,14 @@ export function planSpawn(request: SpawnRequest, stdio: readonly StdioSource[], 
       case 'open': {
         let flags = openFlagsNumber(action.flags);
         if (index < setsidIndex) flags |= fsConstants.O_NOCTTY;
-        fileOps.push({ op: 'open', fd: action.fd, path: action.path, flags, mode: action.mode ?? 0o666, actionIndex: index });
+        fileOps.push({
+          op: 'open',
+          fd: action.fd,
+          path: action.path,
+          flags,
+          mode: action.mode ?? 0o666,
+          actionIndex: index,
+        });
         if (action.fd > 2) kept.add(action.fd);
         break;
       }
@@ -106,12 +114,17 @@ export function planSpawn(request: SpawnRequest, stdio: readonly StdioSource[], 
         break;
       case 'setsid':
         if (plan.setsid) fail(index, 'EPERM', 'setsid: the child is already a session leader');
-        if (plan.pgroup === 0) fail(index, 'EPERM', 'setsid: the child already leads a process group (setpgid(0) came first)');
+        if (plan.pgroup === 0)
+          fail(index, 'EPERM', 'setsid: the child already leads a process group (setpgid(0) came first)');
         if (plan.pgroup !== undefined)
-          throw new UnsupportedActionError(index, `setsid after setpgid(${plan.pgroup}): posix_spawn always runs setsid first`, {
-            command: request.command,
-            hint: 'Drop the setpgid: setsid makes the child a group leader anyway.',
-          });
+          throw new UnsupportedActionError(
+            index,
+            `setsid after setpgid(${plan.pgroup}): posix_spawn always runs setsid first`,
+            {
+              command: request.command,
+              hint: 'Drop the setpgid: setsid makes the child a group leader anyway.',
+            },
+          );
         plan.setsid = true;
         break;
       case 'setpgid':
@@ -124,11 +137,20 @@ export function planSpawn(request: SpawnRequest, stdio: readonly StdioSource[], 
         plan.sigmask = action.signals.map(signalNumber);
         break;
       default:
-        throw new UnsupportedActionError(index, `the ntdll backend cannot carry out ${action.op} on ${process.platform}`, { command: request.command });
+        throw new UnsupportedActionError(
+          index,
+          `the ntdll backend cannot carry out ${action.op} on ${process.platform}`,
+          { command: request.command },
+        );
     }
   });
 
-  fileOps.push(...closeUnasked([...kept].sort((a, b) => a - b), parentFds));
+  fileOps.push(
+    ...closeUnasked(
+      [...kept].sort((a, b) => a - b),
+      parentFds,
+    ),
+  );
   return plan;
 }
 

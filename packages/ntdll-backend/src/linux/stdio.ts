@@ -76,7 +76,11 @@ export function closeStdio(stdio: ChildStdio): void {
 }
 
 /** Node streams over the parent ends. */
-export function stdioStreams(stdio: ChildStdio): { stdin: Writable | null; stdout: Readable | null; stderr: Readable | null } {
+export function stdioStreams(stdio: ChildStdio): {
+  stdin: Writable | null;
+  stdout: Readable | null;
+  stderr: Readable | null;
+} {
   const [stdin, stdout, stderr] = stdio.parentEnds;
   const reader = (fd: number | null) => (fd === null ? null : new Socket({ fd, readable: true, writable: false }));
   return {

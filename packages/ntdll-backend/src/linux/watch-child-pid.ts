@@ -16,7 +16,8 @@ export type WatchedChild = Pick<SpawnedChild, 'exited' | 'kill'> & { pid: number
  * waits for us, and is checked for at once (its SIGCHLD may have come before this call).
  */
 export function watchChildPid(pid: number): WatchedChild {
-  if (!Number.isInteger(pid) || pid <= 0) throw new RangeError(`watchChildPid: pid must be a positive integer, got ${pid}`);
+  if (!Number.isInteger(pid) || pid <= 0)
+    throw new RangeError(`watchChildPid: pid must be a positive integer, got ${pid}`);
   const children = sharedReaper();
   children.listen();
   const exited = children.watch(pid); // checks this pid at once, too

@@ -29,13 +29,19 @@ export function quoteArgument(arg: string): string {
 export function buildCommandLine(argv: readonly string[], command: string): string {
   const [zero, ...args] = argv;
   if (zero.includes('"'))
-    throw new InvalidArgumentError(`argv[0] ${JSON.stringify(zero)} contains a double quote, which a Windows command line cannot carry in the program name`, { command });
+    throw new InvalidArgumentError(
+      `argv[0] ${JSON.stringify(zero)} contains a double quote, which a Windows command line cannot carry in the program name`,
+      { command },
+    );
   const line = [zero === '' || /[ \t]/.test(zero) ? `"${zero}"` : zero, ...args.map(quoteArgument)].join(' ');
   if (line.length > MAX_COMMAND_LINE)
-    throw new SpawnError(`the command line is ${line.length} characters long; Windows accepts at most ${MAX_COMMAND_LINE}`, {
-      errno: 'E2BIG',
-      command,
-      hint: 'Pass large data through stdin or a file.',
-    });
+    throw new SpawnError(
+      `the command line is ${line.length} characters long; Windows accepts at most ${MAX_COMMAND_LINE}`,
+      {
+        errno: 'E2BIG',
+        command,
+        hint: 'Pass large data through stdin or a file.',
+      },
+    );
   return line;
 }

@@ -1,8 +1,18 @@
 import { SpawnError, spawnHint } from '@forkexec/core';
 import { isValidHandle, type Win32Api } from './ntdll-api.js';
 import {
-  CLIENT_ID_SIZE, PARAMS_OFFSET, PARAMS_PREFIX_SIZE, PEB_PROCESS_PARAMETERS, PS_ATTRIBUTE, PS_ATTRIBUTE_LIST_HEADER, PS_ATTRIBUTE_SIZE, PS_CREATE_INFO_SIZE,
-  SCRATCH, STARTF_USESTDHANDLES, unicodeString, type RtlUserProcessInformation,
+  CLIENT_ID_SIZE,
+  PARAMS_OFFSET,
+  PARAMS_PREFIX_SIZE,
+  PEB_PROCESS_PARAMETERS,
+  PS_ATTRIBUTE,
+  PS_ATTRIBUTE_LIST_HEADER,
+  PS_ATTRIBUTE_SIZE,
+  PS_CREATE_INFO_SIZE,
+  SCRATCH,
+  STARTF_USESTDHANDLES,
+  unicodeString,
+  type RtlUserProcessInformation,
 } from './ntdll-structs.js';
 
 /** Which ntdll entry point creates the process. */
@@ -58,11 +68,17 @@ export function statusHex(status: number): string {
 
 function statusError(what: string, status: number, spec: ProcessSpec, api: Win32Api): SpawnError {
   const errno = FILE_STATUS_ERRNO.get(status >>> 0);
-  return new SpawnError(`could not start ${spec.image}: ${what} failed with NTSTATUS ${statusHex(status)} (Win32 error ${api.RtlNtStatusToDosError(status)})`, {
-    errno,
-    command: spec.command,
-    hint: errno === 'ENOEXEC' ? 'The file is not a Windows program (a PE image): run it through its interpreter.' : spawnHint(errno),
-  });
+  return new SpawnError(
+    `could not start ${spec.image}: ${what} failed with NTSTATUS ${statusHex(status)} (Win32 error ${api.RtlNtStatusToDosError(status)})`,
+    {
+      errno,
+      command: spec.command,
+      hint:
+        errno === 'ENOEXEC'
+          ? 'The file is not a Windows program (a PE image): run it through its interpreter.'
+          : spawnHint(errno),
+    },
+  );
 }
 
 /** "\??\C:\dir\x.exe" for "C:\dir\x.exe", "\??\UNC\server\share\x.exe" for "\\server\share\x.exe". */
@@ -88,7 +104,10 @@ let parentConsole: bigint | undefined;
 /** The console of this process, which a child shares as with CreateProcess's defaults. */
 function consoleHandle(api: Win32Api): bigint {
   if (parentConsole !== undefined) return parentConsole;
-  const own = new DataView(api.koffi.view(api.RtlGetCurrentPeb(), PEB_PROCESS_PARAMETERS + 8)).getBigUint64(PEB_PROCESS_PARAMETERS, true);
+  const own = new DataView(api.koffi.view(api.RtlGetCurrentPeb(), PEB_PROCESS_PARAMETERS + 8)).getBigUint64(
+    PEB_PROCESS_PARAMETERS,
+    true,
+  );
   parentConsole = new DataView(api.koffi.view(own, PARAMS_PREFIX_SIZE)).getBigUint64(PARAMS_OFFSET.consoleHandle, true);
   return parentConsole;
 }
@@ -97,8 +116,17 @@ function consoleHandle(api: Win32Api): bigint {
 function createParameters(api: Win32Api, spec: ProcessSpec): bigint {
   const params: [bigint | null] = [null];
   const status = api.RtlCreateProcessParametersEx(
-    params, unicodeString(spec.image), null, unicodeString(spec.cwd), unicodeString(spec.commandLine), spec.environment,
-    null, null, null, null, RTL_USER_PROC_PARAMS_NORMALIZED,
+    params,
+    unicodeString(spec.image),
+    null,
+    unicodeString(spec.cwd),
+    unicodeString(spec.commandLine),
+    spec.environment,
+    null,
+    null,
+    null,
+    null,
+    RTL_USER_PROC_PARAMS_NORMALIZED,
   );
   if (status < 0) throw statusError('RtlCreateProcessParametersEx', status, spec, api);
   const view = new DataView(api.koffi.view(params[0]!, PARAMS_PREFIX_SIZE));
@@ -107,12 +135,20 @@ function createParameters(api: Win32Api, spec: ProcessSpec): bigint {
   view.setBigUint64(PARAMS_OFFSET.standardInput, stdin, true);
   view.setBigUint64(PARAMS_OFFSET.standardOutput, stdout, true);
   view.setBigUint64(PARAMS_OFFSET.standardError, stderr, true);
-  view.setUint32(PARAMS_OFFSET.windowFlags, view.getUint32(PARAMS_OFFSET.windowFlags, true) | STARTF_USESTDHANDLES, true);
+  view.setUint32(
+    PARAMS_OFFSET.windowFlags,
+    view.getUint32(PARAMS_OFFSET.windowFlags, true) | STARTF_USESTDHANDLES,
+    true,
+  );
   return params[0]!;
 }
 
 /** NtCreateUserProcess, suspended, inheriting exactly the std handles (PS_ATTRIBUTE_HANDLE_LIST). */
-function ntCreateUserProcess(api: Win32Api, spec: ProcessSpec, params: bigint): { status: number; process?: bigint; thread?: bigint; pid?: number } {
+function ntCreateUserProcess(
+  api: Win32Api,
+  spec: ProcessSpec,
+  params: bigint,
+): { status: number; process?: bigint; thread?: bigint; pid?: number } {
   const { address, view, bytes } = scratchBlock(api);
   const image = Buffer.from(`${ntPath(spec.image)}\0`, 'utf16le');
   bytes.set(image, SCRATCH.imageName);
@@ -126,7 +162,11 @@ function ntCreateUserProcess(api: Win32Api, spec: ProcessSpec, params: bigint): 
     [PS_ATTRIBUTE.clientId, CLIENT_ID_SIZE, SCRATCH.clientId],
   ];
   if (inherited.length) attributes.push([PS_ATTRIBUTE.handleList, 8 * inherited.length, SCRATCH.handleList]);
-  view.setBigUint64(SCRATCH.attributeList, BigInt(PS_ATTRIBUTE_LIST_HEADER + PS_ATTRIBUTE_SIZE * attributes.length), true);
+  view.setBigUint64(
+    SCRATCH.attributeList,
+    BigInt(PS_ATTRIBUTE_LIST_HEADER + PS_ATTRIBUTE_SIZE * attributes.length),
+    true,
+  );
   attributes.forEach(([attribute, size, offset], i) => {
     const at = SCRATCH.attributeList + PS_ATTRIBUTE_LIST_HEADER + PS_ATTRIBUTE_SIZE * i;
     view.setBigUint64(at, BigInt(attribute), true);
@@ -138,20 +178,48 @@ function ntCreateUserProcess(api: Win32Api, spec: ProcessSpec, params: bigint): 
   const process: [bigint | null] = [null];
   const thread: [bigint | null] = [null];
   const status = api.NtCreateUserProcess(
-    process, thread, PROCESS_ALL_ACCESS, THREAD_ALL_ACCESS, null, null,
-    inherited.length ? PROCESS_CREATE_FLAGS_INHERIT_HANDLES : 0, THREAD_CREATE_FLAGS_CREATE_SUSPENDED,
-    params, address + BigInt(SCRATCH.createInfo), address + BigInt(SCRATCH.attributeList),
+    process,
+    thread,
+    PROCESS_ALL_ACCESS,
+    THREAD_ALL_ACCESS,
+    null,
+    null,
+    inherited.length ? PROCESS_CREATE_FLAGS_INHERIT_HANDLES : 0,
+    THREAD_CREATE_FLAGS_CREATE_SUSPENDED,
+    params,
+    address + BigInt(SCRATCH.createInfo),
+    address + BigInt(SCRATCH.attributeList),
   );
   if (status < 0) return { status };
   return { status, process: process[0]!, thread: thread[0]!, pid: Number(view.getBigUint64(SCRATCH.clientId, true)) };
 }
 
 /** RtlCreateUserProcess: always suspended; inherits every inheritable handle of the parent. */
-function rtlCreateUserProcess(api: Win32Api, spec: ProcessSpec, params: bigint): { status: number; process?: bigint; thread?: bigint; pid?: number } {
+function rtlCreateUserProcess(
+  api: Win32Api,
+  spec: ProcessSpec,
+  params: bigint,
+): { status: number; process?: bigint; thread?: bigint; pid?: number } {
   const info: Partial<RtlUserProcessInformation> = {};
-  const status = api.RtlCreateUserProcess(unicodeString(ntPath(spec.image)), OBJ_CASE_INSENSITIVE, params, null, null, null, 1, null, null, info);
+  const status = api.RtlCreateUserProcess(
+    unicodeString(ntPath(spec.image)),
+    OBJ_CASE_INSENSITIVE,
+    params,
+    null,
+    null,
+    null,
+    1,
+    null,
+    null,
+    info,
+  );
   if (status < 0) return { status };
-  return { status, process: info.ProcessHandle!, thread: info.ThreadHandle!, pid: Number(info.ClientId!.UniqueProcess) };
+  return {
+    status,
+    process: info.ProcessHandle!,
+    thread: info.ThreadHandle!,
+    pid: Number(info.ClientId!.UniqueProcess),
+  };
 }
 
 /**
@@ -164,7 +232,10 @@ export function createProcess(api: Win32Api, spec: ProcessSpec): CreatedProcess 
   let creator = spec.creator;
   let created;
   try {
-    created = creator === 'NtCreateUserProcess' ? ntCreateUserProcess(api, spec, params) : rtlCreateUserProcess(api, spec, params);
+    created =
+      creator === 'NtCreateUserProcess'
+        ? ntCreateUserProcess(api, spec, params)
+        : rtlCreateUserProcess(api, spec, params);
     if (created.status < 0 && creator === 'NtCreateUserProcess' && !FILE_STATUS_ERRNO.has(created.status >>> 0)) {
       creator = 'RtlCreateUserProcess';
       created = rtlCreateUserProcess(api, spec, params);

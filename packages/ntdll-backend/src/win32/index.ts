@@ -25,9 +25,15 @@ export function createWin32Backend(options: Win32BackendOptions = {}): Backend {
   const creator = options.creator ?? 'NtCreateUserProcess';
   return {
     name: 'ntdll',
-    capabilities: { platforms: ['win32'], actions: ['dup2', 'close', 'open', 'chdir'], pidBeforeExec: false, flatCost: true },
+    capabilities: {
+      platforms: ['win32'],
+      actions: ['dup2', 'close', 'open', 'chdir'],
+      pidBeforeExec: false,
+      flatCost: true,
+    },
     probe() {
-      if (process.platform !== 'win32') return { ok: false, reason: `the Windows ntdll backend runs on win32, not ${process.platform}` };
+      if (process.platform !== 'win32')
+        return { ok: false, reason: `the Windows ntdll backend runs on win32, not ${process.platform}` };
       try {
         loadWin32Api();
         return { ok: true, detail: `${creator} through koffi` };

@@ -11,10 +11,13 @@ export function loadKoffi(): Koffi {
   try {
     koffi = createRequire(import.meta.url)('koffi') as Koffi;
   } catch (error) {
-    throw new BackendLoadError(`the ntdll backend needs koffi for ${process.platform}-${process.arch}: ${(error as Error).message}`, {
-      cause: error,
-      hint: 'Install it with `npm install koffi` (its @koromix/koffi-<platform>-<arch> package must match this node).',
-    });
+    throw new BackendLoadError(
+      `the ntdll backend needs koffi for ${process.platform}-${process.arch}: ${(error as Error).message}`,
+      {
+        cause: error,
+        hint: 'Install it with `npm install koffi` (its @koromix/koffi-<platform>-<arch> package must match this node).',
+      },
+    );
   }
   return koffi;
 }

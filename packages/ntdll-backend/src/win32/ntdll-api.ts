@@ -1,7 +1,12 @@
 // koffi declarations of the Windows functions the backend calls: ntdll for process creation,
 // kernel32 for pipes and waits, and the libuv exports of node.exe to map CRT fds to handles.
 import { loadKoffi, type Koffi } from './load-koffi.js';
-import { defineStructs, type ProcessBasicInformation, type RtlUserProcessInformation, type UnicodeString } from './ntdll-structs.js';
+import {
+  defineStructs,
+  type ProcessBasicInformation,
+  type RtlUserProcessInformation,
+  type UnicodeString,
+} from './ntdll-structs.js';
 
 type Handle = bigint;
 type Out<T> = [T | null];
@@ -14,28 +19,92 @@ interface SecurityAttributes {
 export interface Win32Api {
   koffi: Koffi;
   RtlCreateProcessParametersEx(
-    params: Out<bigint>, image: UnicodeString, dllPath: null, cwd: UnicodeString, commandLine: UnicodeString,
-    environment: Buffer, title: null, desktop: null, shell: null, runtime: null, flags: number,
+    params: Out<bigint>,
+    image: UnicodeString,
+    dllPath: null,
+    cwd: UnicodeString,
+    commandLine: UnicodeString,
+    environment: Buffer,
+    title: null,
+    desktop: null,
+    shell: null,
+    runtime: null,
+    flags: number,
   ): number;
   RtlDestroyProcessParameters(params: bigint): number;
   NtCreateUserProcess(
-    process: Out<Handle>, thread: Out<Handle>, processAccess: number, threadAccess: number, processAttributes: null,
-    threadAttributes: null, processFlags: number, threadFlags: number, params: bigint, createInfo: bigint, attributeList: bigint,
+    process: Out<Handle>,
+    thread: Out<Handle>,
+    processAccess: number,
+    threadAccess: number,
+    processAttributes: null,
+    threadAttributes: null,
+    processFlags: number,
+    threadFlags: number,
+    params: bigint,
+    createInfo: bigint,
+    attributeList: bigint,
   ): number;
   RtlCreateUserProcess(
-    image: UnicodeString, attributes: number, params: bigint, processSd: null, threadSd: null, parent: null,
-    inheritHandles: number, debugPort: null, token: null, info: Partial<RtlUserProcessInformation>,
+    image: UnicodeString,
+    attributes: number,
+    params: bigint,
+    processSd: null,
+    threadSd: null,
+    parent: null,
+    inheritHandles: number,
+    debugPort: null,
+    token: null,
+    info: Partial<RtlUserProcessInformation>,
   ): number;
   NtResumeThread(thread: Handle, previousCount: null): number;
   NtTerminateProcess(process: Handle, exitStatus: number): number;
   NtClose(handle: Handle): number;
-  NtQueryInformationProcess(process: Handle, infoClass: number, info: Partial<ProcessBasicInformation>, size: number, returned: null): number;
+  NtQueryInformationProcess(
+    process: Handle,
+    infoClass: number,
+    info: Partial<ProcessBasicInformation>,
+    size: number,
+    returned: null,
+  ): number;
   RtlNtStatusToDosError(status: number): number;
   RtlGetCurrentPeb(): bigint;
-  CreateNamedPipeW(name: string, openMode: number, pipeMode: number, instances: number, outSize: number, inSize: number, timeout: number, sa: null): Handle;
-  CreateFileW(name: string, access: number, share: number, sa: SecurityAttributes | null, disposition: number, flags: number, template: null): Handle;
-  DuplicateHandle(sourceProcess: Handle, source: Handle, targetProcess: Handle, target: Out<Handle>, access: number, inherit: number, options: number): number;
-  RegisterWaitForSingleObject(wait: Out<Handle>, object: Handle, callback: bigint, context: number, ms: number, flags: number): number;
+  CreateNamedPipeW(
+    name: string,
+    openMode: number,
+    pipeMode: number,
+    instances: number,
+    outSize: number,
+    inSize: number,
+    timeout: number,
+    sa: null,
+  ): Handle;
+  CreateFileW(
+    name: string,
+    access: number,
+    share: number,
+    sa: SecurityAttributes | null,
+    disposition: number,
+    flags: number,
+    template: null,
+  ): Handle;
+  DuplicateHandle(
+    sourceProcess: Handle,
+    source: Handle,
+    targetProcess: Handle,
+    target: Out<Handle>,
+    access: number,
+    inherit: number,
+    options: number,
+  ): number;
+  RegisterWaitForSingleObject(
+    wait: Out<Handle>,
+    object: Handle,
+    callback: bigint,
+    context: number,
+    ms: number,
+    flags: number,
+  ): number;
   UnregisterWait(wait: Handle): number;
   GetFileAttributesW(path: string): number;
   GetLastError(): number;

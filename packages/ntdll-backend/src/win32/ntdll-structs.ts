@@ -62,7 +62,11 @@ export function defineStructs(koffi: Koffi): void {
     ClientId: 'FX_CLIENT_ID',
     ImageInformation: koffi.array('uint8_t', 64),
   });
-  koffi.struct('FX_SECURITY_ATTRIBUTES', { nLength: 'uint32_t', lpSecurityDescriptor: 'void *', bInheritHandle: 'int32_t' });
+  koffi.struct('FX_SECURITY_ATTRIBUTES', {
+    nLength: 'uint32_t',
+    lpSecurityDescriptor: 'void *',
+    bInheritHandle: 'int32_t',
+  });
   koffi.proto('void __stdcall FX_WaitOrTimerCallback(uintptr_t context, uint8_t timedOut)');
   defined = true;
 }

@@ -1,5 +1,12 @@
 import { constants as osConstants } from 'node:os';
-import { InvalidArgumentError, SpawnError, type Action, type ExitStatus, type SpawnRequest, type SpawnedChild } from '@forkexec/core';
+import {
+  InvalidArgumentError,
+  SpawnError,
+  type Action,
+  type ExitStatus,
+  type SpawnRequest,
+  type SpawnedChild,
+} from '@forkexec/core';
 import { buildCommandLine } from './command-line.js';
 import { createProcess, type ProcessCreator } from './create-process.js';
 import { environmentBlock } from './environment-block.js';
@@ -25,7 +32,10 @@ function signalName(signal: NodeJS.Signals | number): string | undefined {
 export function terminatingSignal(signal: NodeJS.Signals | number, command: string): NodeJS.Signals {
   const name = signalName(signal);
   if (!name || !TERMINATING.has(name))
-    throw new InvalidArgumentError(`signal ${String(signal)} has no meaning on Windows: SIGTERM, SIGKILL, SIGINT and SIGQUIT end the process, 0 checks it`, { command });
+    throw new InvalidArgumentError(
+      `signal ${String(signal)} has no meaning on Windows: SIGTERM, SIGKILL, SIGINT and SIGQUIT end the process, 0 checks it`,
+      { command },
+    );
   return name as NodeJS.Signals;
 }
 
@@ -47,15 +57,28 @@ export function exitCodeOf(api: Win32Api, process: bigint): number {
 }
 
 /** Starts `request` on Windows: everything is checked and prepared before the process exists. */
-export function spawnWin32(api: Win32Api, request: SpawnRequest, creator: ProcessCreator): SpawnedChild & { creator: ProcessCreator } {
-  const cwd = request.actions.findLast((a): a is Extract<Action, { op: 'chdir' }> => a.op === 'chdir')?.path ?? process.cwd();
+export function spawnWin32(
+  api: Win32Api,
+  request: SpawnRequest,
+  creator: ProcessCreator,
+): SpawnedChild & { creator: ProcessCreator } {
+  const cwd =
+    request.actions.findLast((a): a is Extract<Action, { op: 'chdir' }> => a.op === 'chdir')?.path ?? process.cwd();
   const image = findProgram(fileKind(api), request.file, request.env, cwd, request.command);
   const commandLine = buildCommandLine(request.argv, request.command);
   const environment = environmentBlock(request.env);
   const stdio = prepareStdio(api, request);
   let created;
   try {
-    created = createProcess(api, { image, commandLine, cwd, environment, stdHandles: stdio.handles, creator, command: request.command });
+    created = createProcess(api, {
+      image,
+      commandLine,
+      cwd,
+      environment,
+      stdHandles: stdio.handles,
+      creator,
+      command: request.command,
+    });
   } catch (error) {
     stdio.abort(api);
     throw error;
@@ -79,7 +102,12 @@ export function spawnWin32(api: Win32Api, request: SpawnRequest, creator: Proces
       ended = true;
       api.NtTerminateProcess(handle, TERMINATED_EXIT_STATUS);
       api.NtClose(handle);
-      reject(new SpawnError(`could not watch ${request.file} (pid ${pid}) for its exit: ${(error as Error).message}`, { command: request.command, cause: error }));
+      reject(
+        new SpawnError(`could not watch ${request.file} (pid ${pid}) for its exit: ${(error as Error).message}`, {
+          command: request.command,
+          cause: error,
+        }),
+      );
     }
   });
 

@@ -40,8 +40,18 @@ let nulFd: number | undefined;
 function createPipe(api: Win32Api, childReads: boolean, command: string): { parent: bigint; child: bigint } {
   const name = `\\\\.\\pipe\\forkexec-${process.pid}-${++pipeCounter}-${Math.random().toString(36).slice(2)}`;
   const access = childReads ? PIPE_ACCESS_OUTBOUND : PIPE_ACCESS_INBOUND;
-  const parent = api.CreateNamedPipeW(name, access | FILE_FLAG_OVERLAPPED | FILE_FLAG_FIRST_PIPE_INSTANCE, PIPE_REJECT_REMOTE_CLIENTS, 1, PIPE_BUFFER, PIPE_BUFFER, 0, null);
-  if (!isValidHandle(parent)) throw new SpawnError(`CreateNamedPipeW failed (error ${api.GetLastError()})`, { command });
+  const parent = api.CreateNamedPipeW(
+    name,
+    access | FILE_FLAG_OVERLAPPED | FILE_FLAG_FIRST_PIPE_INSTANCE,
+    PIPE_REJECT_REMOTE_CLIENTS,
+    1,
+    PIPE_BUFFER,
+    PIPE_BUFFER,
+    0,
+    null,
+  );
+  if (!isValidHandle(parent))
+    throw new SpawnError(`CreateNamedPipeW failed (error ${api.GetLastError()})`, { command });
   const childAccess = childReads ? GENERIC_READ | FILE_WRITE_ATTRIBUTES : GENERIC_WRITE | FILE_READ_ATTRIBUTES;
   const child = api.CreateFileW(name, childAccess, 0, INHERITABLE, OPEN_EXISTING, 0, null);
   if (!isValidHandle(child)) {
@@ -54,7 +64,8 @@ function createPipe(api: Win32Api, childReads: boolean, command: string): { pare
 
 function handleOfFd(api: Win32Api, fd: number, what: string, command: string, actionIndex?: number): bigint {
   const handle = api.uv_get_osfhandle(fd);
-  if (!isValidHandle(handle)) throw new SpawnError(`${what}: fd ${fd} is not open in the parent`, { errno: 'EBADF', command, actionIndex });
+  if (!isValidHandle(handle))
+    throw new SpawnError(`${what}: fd ${fd} is not open in the parent`, { errno: 'EBADF', command, actionIndex });
   return handle;
 }
 
@@ -89,7 +100,8 @@ export function prepareStdio(api: Win32Api, request: SpawnRequest): ChildStdio {
         inheritable.add(pipe.child);
         return pipe.child;
       }
-      if (spec === 'ignore') return handleOfFd(api, (nulFd ??= openSync('\\\\.\\NUL', 'r+')), 'the NUL device', command);
+      if (spec === 'ignore')
+        return handleOfFd(api, (nulFd ??= openSync('\\\\.\\NUL', 'r+')), 'the NUL device', command);
       if (spec === 'inherit') {
         const handle = api.uv_get_osfhandle(fd);
         return isValidHandle(handle) ? handle : null;
@@ -97,14 +109,26 @@ export function prepareStdio(api: Win32Api, request: SpawnRequest): ChildStdio {
       return handleOfFd(api, spec, `stdio[${fd}]`, command);
     });
     const unsupported = (index: number, why: string): never => {
-      throw new UnsupportedActionError(index, why, { command, hint: 'A Windows child receives only the standard handles 0, 1 and 2.' });
+      throw new UnsupportedActionError(index, why, {
+        command,
+        hint: 'A Windows child receives only the standard handles 0, 1 and 2.',
+      });
     };
     request.actions.forEach((action, index) => {
       switch (action.op) {
         case 'dup2': {
-          if (action.to > 2) unsupported(index, `dup2(${action.from}, ${action.to}): Windows cannot give a child fd ${action.to}`);
-          const source = action.from <= 2 ? slots[action.from] : handleOfFd(api, action.from, `actions[${index}] dup2`, command, index);
-          if (source === null) throw new SpawnError(`actions[${index}] dup2: fd ${action.from} is closed in the child`, { errno: 'EBADF', command, actionIndex: index });
+          if (action.to > 2)
+            unsupported(index, `dup2(${action.from}, ${action.to}): Windows cannot give a child fd ${action.to}`);
+          const source =
+            action.from <= 2
+              ? slots[action.from]
+              : handleOfFd(api, action.from, `actions[${index}] dup2`, command, index);
+          if (source === null)
+            throw new SpawnError(`actions[${index}] dup2: fd ${action.from} is closed in the child`, {
+              errno: 'EBADF',
+              command,
+              actionIndex: index,
+            });
           slots[action.to] = source;
           break;
         }
@@ -112,13 +136,19 @@ export function prepareStdio(api: Win32Api, request: SpawnRequest): ChildStdio {
           if (action.fd <= 2) slots[action.fd] = null;
           break;
         case 'open': {
-          if (action.fd > 2) unsupported(index, `open onto fd ${action.fd}: Windows cannot give a child fd ${action.fd}`);
+          if (action.fd > 2)
+            unsupported(index, `open onto fd ${action.fd}: Windows cannot give a child fd ${action.fd}`);
           let fd: number;
           try {
             fd = openSync(action.path, action.flags ?? 'r', action.mode ?? 0o666);
           } catch (error) {
             const errno = (error as NodeJS.ErrnoException).code;
-            throw new SpawnError(`actions[${index}] open ${action.path}: ${(error as Error).message}`, { errno, command, actionIndex: index, cause: error });
+            throw new SpawnError(`actions[${index}] open ${action.path}: ${(error as Error).message}`, {
+              errno,
+              command,
+              actionIndex: index,
+              cause: error,
+            });
           }
           openedFds.push(fd);
           slots[action.fd] = handleOfFd(api, fd, `actions[${index}] open`, command, index);

@@ -29,7 +29,10 @@ function fired(api: Win32Api, id: number): void {
  * pool (RegisterWaitForSingleObject, as libuv does); koffi relays the callback to the event loop.
  */
 export function watchProcessHandle(api: Win32Api, process: bigint, onExit: () => void): void {
-  callback ??= api.koffi.register((context: number | bigint) => fired(api, Number(context)), api.koffi.pointer('FX_WaitOrTimerCallback'));
+  callback ??= api.koffi.register(
+    (context: number | bigint) => fired(api, Number(context)),
+    api.koffi.pointer('FX_WaitOrTimerCallback'),
+  );
   const id = nextId++;
   const wait: [bigint | null] = [null];
   if (!api.RegisterWaitForSingleObject(wait, process, callback, id, INFINITE, WT_EXECUTEONLYONCE))

@@ -8,7 +8,13 @@ import { backend } from '../../src/index.js';
 
 const run = (args: string[], options: Options = {}) => forkBeforeExec(probePath(), args, { backend, ...options });
 const out = async (args: string[], options: Options = {}) => (await run(args, options)).stdout as string;
-const ids = (line: string) => Object.fromEntries(line.split(' ').map((kv) => kv.split('=')).map(([k, v]) => [k, k === 'groups' ? v : Number(v)]));
+const ids = (line: string) =>
+  Object.fromEntries(
+    line
+      .split(' ')
+      .map((kv) => kv.split('='))
+      .map(([k, v]) => [k, k === 'groups' ? v : Number(v)]),
+  );
 
 let dir = '';
 beforeAll(() => {
@@ -18,14 +24,26 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('ntdll actions on Linux', () => {
   it('declares exactly the actions posix_spawn expresses', () => {
-    expect([...backend.capabilities.actions].sort()).toEqual(['chdir', 'close', 'closefrom', 'dup2', 'open', 'setpgid', 'setsid', 'sigdefault', 'sigmask']);
+    expect([...backend.capabilities.actions].sort()).toEqual([
+      'chdir',
+      'close',
+      'closefrom',
+      'dup2',
+      'open',
+      'setpgid',
+      'setsid',
+      'sigdefault',
+      'sigmask',
+    ]);
   });
 
   it('dup2 of a parent fd onto itself passes it through (clears close-on-exec), nothing else leaks', async () => {
     const fd = openSync(path.join(dir, 'through.txt'), 'w'); // Node opens with O_CLOEXEC
     try {
       expect(await out(['fds'])).toBe('0 1 2');
-      expect(await out(['fds', 'write', String(fd), 'passed'], { actions: [{ op: 'dup2', from: fd, to: fd }] })).toBe(`0 1 2 ${fd}`);
+      expect(await out(['fds', 'write', String(fd), 'passed'], { actions: [{ op: 'dup2', from: fd, to: fd }] })).toBe(
+        `0 1 2 ${fd}`,
+      );
     } finally {
       closeSync(fd);
     }
@@ -34,7 +52,10 @@ describe('ntdll actions on Linux', () => {
 
   it('open onto a high fd, then dup2 it to stdout; the child sees exactly the fds asked for', async () => {
     const file = path.join(dir, 'high.txt');
-    const actions: Action[] = [{ op: 'open', fd: 6, path: file, flags: 'w', mode: 0o640 }, { op: 'dup2', from: 6, to: 1 }];
+    const actions: Action[] = [
+      { op: 'open', fd: 6, path: file, flags: 'w', mode: 0o640 },
+      { op: 'dup2', from: 6, to: 1 },
+    ];
     await run(['fds'], { actions });
     expect(readFileSync(file, 'utf8')).toBe('0 1 2 6\n');
   });
@@ -44,7 +65,14 @@ describe('ntdll actions on Linux', () => {
   });
 
   it('chdir applies in order: the last one wins', async () => {
-    expect(await out(['cwd'], { actions: [{ op: 'chdir', path: '/' }, { op: 'chdir', path: dir }] })).toBe(dir);
+    expect(
+      await out(['cwd'], {
+        actions: [
+          { op: 'chdir', path: '/' },
+          { op: 'chdir', path: dir },
+        ],
+      }),
+    ).toBe(dir);
   });
 
   it('setpgid joins an existing process group', async () => {
@@ -63,9 +91,13 @@ describe('ntdll actions on Linux', () => {
   });
 
   it('a session leader cannot then change group: EPERM up front, with the index', async () => {
-    await expect(run(['exit', '0'], { actions: [{ op: 'setsid' }, { op: 'setpgid', pgid: 0 }] })).rejects.toMatchObject({
-      code: 'FORKEXEC_SPAWN', errno: 'EPERM', actionIndex: 1,
-    });
+    await expect(run(['exit', '0'], { actions: [{ op: 'setsid' }, { op: 'setpgid', pgid: 0 }] })).rejects.toMatchObject(
+      {
+        code: 'FORKEXEC_SPAWN',
+        errno: 'EPERM',
+        actionIndex: 1,
+      },
+    );
   });
 
   it('signal dispositions return to default even without actions (Node ignores SIGPIPE)', async () => {
@@ -74,14 +106,25 @@ describe('ntdll actions on Linux', () => {
 
   it('sigmask: the last one wins, sigdefault keeps it', async () => {
     const { SIGUSR2, SIGTERM } = osConstants.signals;
-    const actions: Action[] = [{ op: 'sigmask', signals: ['SIGHUP'] }, { op: 'sigmask', signals: ['SIGTERM', 'SIGUSR2'] }, { op: 'sigdefault', signals: ['SIGTERM'] }];
-    expect(await out(['sigs'], { actions })).toBe(`blocked=${[SIGUSR2, SIGTERM].sort((a, b) => a - b).join(',')} ignored=`);
+    const actions: Action[] = [
+      { op: 'sigmask', signals: ['SIGHUP'] },
+      { op: 'sigmask', signals: ['SIGTERM', 'SIGUSR2'] },
+      { op: 'sigdefault', signals: ['SIGTERM'] },
+    ];
+    expect(await out(['sigs'], { actions })).toBe(
+      `blocked=${[SIGUSR2, SIGTERM].sort((a, b) => a - b).join(',')} ignored=`,
+    );
   });
 
   it('closefrom in the middle: later actions can open fds again', async () => {
     const fd = openSync(path.join(dir, 'closefrom.txt'), 'w');
     try {
-      const actions: Action[] = [{ op: 'dup2', from: fd, to: 3 }, { op: 'dup2', from: fd, to: 8 }, { op: 'closefrom', fd: 4 }, { op: 'open', fd: 10, path: '/dev/null' }];
+      const actions: Action[] = [
+        { op: 'dup2', from: fd, to: 3 },
+        { op: 'dup2', from: fd, to: 8 },
+        { op: 'closefrom', fd: 4 },
+        { op: 'open', fd: 10, path: '/dev/null' },
+      ];
       expect(await out(['fds'], { actions })).toBe('0 1 2 3 10');
     } finally {
       closeSync(fd);
@@ -100,8 +143,15 @@ describe('ntdll actions on Linux', () => {
   });
 
   it('actions the backend cannot do are refused naming other backends, never dropped', async () => {
-    for (const action of [{ op: 'umask', mask: 0o77 }, { op: 'setrlimit', resource: 'nofile', soft: 10, hard: 10 }, { op: 'sigignore', signals: ['SIGHUP'] }] as Action[]) {
-      await expect(run(['exit', '0'], { actions: [action] })).rejects.toMatchObject({ code: 'FORKEXEC_UNSUPPORTED_ACTION', actionIndex: 0 });
+    for (const action of [
+      { op: 'umask', mask: 0o77 },
+      { op: 'setrlimit', resource: 'nofile', soft: 10, hard: 10 },
+      { op: 'sigignore', signals: ['SIGHUP'] },
+    ] as Action[]) {
+      await expect(run(['exit', '0'], { actions: [action] })).rejects.toMatchObject({
+        code: 'FORKEXEC_UNSUPPORTED_ACTION',
+        actionIndex: 0,
+      });
     }
   });
 });

@@ -11,9 +11,16 @@ import { hostProcess } from '../../src/linux/host-process.js';
 import { waitingCalls } from '../../src/linux/thread-pool-lane.js';
 
 const request = (args: string[], extra: Partial<SpawnRequest> = {}): SpawnRequest => ({
-  file: probePath(), argv: ['fxprobe', ...args], env: {}, actions: [], stdio: ['ignore', 'ignore', 'ignore'], command: `fxprobe ${args.join(' ')}`, ...extra,
+  file: probePath(),
+  argv: ['fxprobe', ...args],
+  env: {},
+  actions: [],
+  stdio: ['ignore', 'ignore', 'ignore'],
+  command: `fxprobe ${args.join(' ')}`,
+  ...extra,
 });
-const deferred = (args: string[], extra: Partial<SpawnRequest> = {}) => backend.spawn(request(args, extra), { deferPid: true });
+const deferred = (args: string[], extra: Partial<SpawnRequest> = {}) =>
+  backend.spawn(request(args, extra), { deferPid: true });
 const openFds = () => readdirSync('/proc/self/fd').length;
 const read = (stream: NodeJS.ReadableStream | null) =>
   new Promise<string>((resolve) => {
@@ -71,7 +78,10 @@ describe('ntdll start off the event loop', () => {
     const before = openFds();
     const child = deferred(['echo', 'never'], {
       stdio: ['pipe', 'pipe', 'pipe'],
-      actions: [{ op: 'chdir', path: '/' }, { op: 'open', fd: 7, path: '/nonexistent/forkexec', flags: 'r' }],
+      actions: [
+        { op: 'chdir', path: '/' },
+        { op: 'open', fd: 7, path: '/nonexistent/forkexec', flags: 'r' },
+      ],
     });
     await expect(child.started).rejects.toMatchObject({ code: 'FORKEXEC_SPAWN', errno: 'ENOENT', actionIndex: 1 });
     await expect(child.exited).rejects.toMatchObject({ code: 'FORKEXEC_SPAWN', errno: 'ENOENT', actionIndex: 1 });
@@ -83,13 +93,17 @@ describe('ntdll start off the event loop', () => {
 
   it('kill() before the pid is known: a bad signal throws at once, a good one is sent once the child runs', async () => {
     const child = deferred(['sleep', '20000']);
-    expect(() => child.kill('SIGNOPE' as NodeJS.Signals)).toThrow(expect.objectContaining({ code: 'ERR_UNKNOWN_SIGNAL' }));
+    expect(() => child.kill('SIGNOPE' as NodeJS.Signals)).toThrow(
+      expect.objectContaining({ code: 'ERR_UNKNOWN_SIGNAL' }),
+    );
     expect(child.kill('SIGUSR1')).toBe(true);
     expect(await child.exited).toEqual({ exitCode: null, signal: 'SIGUSR1' });
   });
 
   it('when other koffi users hold all 256 of its async slots, the spawn runs on the loop instead', async () => {
-    const koffi = createRequire(__filename)('koffi') as { load(name: string): { func(p: string): { async(...args: unknown[]): void } } };
+    const koffi = createRequire(__filename)('koffi') as {
+      load(name: string): { func(p: string): { async(...args: unknown[]): void } };
+    };
     const usleep = koffi.load('libc.so.6').func('int usleep(unsigned int usec)');
     const sleeping: Promise<void>[] = [];
     const sleep = () => {
@@ -112,7 +126,7 @@ describe('ntdll start off the event loop', () => {
     expect(await next.exited).toEqual({ exitCode: 4, signal: null });
   });
 
-  it('a spawn that waited in the queue past the reaper\'s idle second still has its exit heard', async () => {
+  it("a spawn that waited in the queue past the reaper's idle second still has its exit heard", async () => {
     // The child blocks in its open action (a FIFO without a writer) before exec, holding the lane.
     const fifo = path.join(tmpdir(), `forkexec-lane-${process.pid}`);
     execFileSync('mkfifo', [fifo]);
@@ -124,7 +138,10 @@ describe('ntdll start off the event loop', () => {
       closeSync(openSync(fifo, 'w')); // the holder's open returns: it execs, the queued spawn runs
       await queued.started;
       expect(hostProcess().listenerCount('SIGCHLD')).toBe(1);
-      expect(await Promise.all([holder.exited, queued.exited])).toEqual([{ exitCode: 0, signal: null }, { exitCode: 6, signal: null }]);
+      expect(await Promise.all([holder.exited, queued.exited])).toEqual([
+        { exitCode: 0, signal: null },
+        { exitCode: 6, signal: null },
+      ]);
     } finally {
       rmSync(fifo, { force: true });
     }
@@ -134,19 +151,27 @@ describe('ntdll start off the event loop', () => {
     await deferred(['exit', '0']).exited;
     const before = openFds();
     for (let i = 0; i < 1000; i += 64) {
-      const batch = Array.from({ length: Math.min(64, 1000 - i) }, (_, j) => deferred(['exit', String((i + j) % 256)], (i + j) % 3 ? {} : { stdio: ['pipe', 'pipe', 'pipe'] }));
-      expect((await Promise.all(batch.map((c) => c.exited))).map((s) => s.exitCode)).toEqual(batch.map((_, j) => (i + j) % 256));
+      const batch = Array.from({ length: Math.min(64, 1000 - i) }, (_, j) =>
+        deferred(['exit', String((i + j) % 256)], (i + j) % 3 ? {} : { stdio: ['pipe', 'pipe', 'pipe'] }),
+      );
+      expect((await Promise.all(batch.map((c) => c.exited))).map((s) => s.exitCode)).toEqual(
+        batch.map((_, j) => (i + j) % 256),
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(openFds()).toBe(before);
-    const zombies = readdirSync('/proc').filter((e) => /^\d+$/.test(e)).filter((e) => {
-      try {
-        const fields = readFileSync(`/proc/${e}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-        return fields[0] === 'Z' && Number(fields[1]) === process.pid;
-      } catch {
-        return false;
-      }
-    });
+    const zombies = readdirSync('/proc')
+      .filter((e) => /^\d+$/.test(e))
+      .filter((e) => {
+        try {
+          const fields = readFileSync(`/proc/${e}/stat`, 'utf8')
+            .replace(/^.*\) /, '')
+            .split(' ');
+          return fields[0] === 'Z' && Number(fields[1]) === process.pid;
+        } catch {
+          return false;
+        }
+      });
     expect(zombies).toEqual([]);
   }, 120_000);
 });
@@ -171,7 +196,9 @@ describe(`ntdll start off the event loop in a Worker${whenBuilt === it ? '' : ' 
         });
       \`, { eval: true }).on('message', (m) => console.log(m));`;
     const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) =>
-      execFile(process.execPath, ['-e', script], (error, stdout, stderr) => (error ? reject(error) : resolve({ stdout, stderr }))),
+      execFile(process.execPath, ['-e', script], (error, stdout, stderr) =>
+        error ? reject(error) : resolve({ stdout, stderr }),
+      ),
     );
     expect({ stdout: stdout.trim(), stderr }).toEqual({ stdout: '0,1,2,0,1,2', stderr: '' });
   });

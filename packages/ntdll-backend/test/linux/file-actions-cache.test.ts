@@ -48,7 +48,10 @@ test('an evicted list in use is destroyed once its last user releases it, exactl
 test('an action glibc refuses up front is reported with its errno and never kept', () => {
   const { libc, destroyed } = countingLibc();
   const cache = new FileActionsCache(libc);
-  const tooHigh: FileOp[] = [{ op: 'dup2', from: 0, to: 1 }, { op: 'dup2', from: 0, to: 1 << 30, actionIndex: 4 }];
+  const tooHigh: FileOp[] = [
+    { op: 'dup2', from: 0, to: 1 },
+    { op: 'dup2', from: 0, to: 1 << 30, actionIndex: 4 },
+  ];
   for (let i = 0; i < 2; i++) {
     const refused = cache.lease(tooHigh);
     expect(refused).toMatchObject({ errno: 9, refused: { to: 1 << 30, actionIndex: 4 } }); // EBADF

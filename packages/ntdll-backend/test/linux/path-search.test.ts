@@ -13,5 +13,7 @@ test('a bare name is found by posix_spawnp in the child, as execvp would, with n
     await checkChildPathSearch(backend); // off the event loop
     await checkChildPathSearch(backend, { startOffLoop: false });
     console.log('checked');`;
-  expect(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).trim()).toBe('checked');
+  expect(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).trim()).toBe(
+    'checked',
+  );
 });

@@ -9,7 +9,12 @@ import { backend } from '../../src/index.js';
 import { loadLibc } from '../../src/linux/libc.js';
 
 const request = (args: string[], stdio: SpawnRequest['stdio'] = ['ignore', 'ignore', 'ignore']): SpawnRequest => ({
-  file: probePath(), argv: ['fxprobe', ...args], env: {}, actions: [], stdio, command: `fxprobe ${args.join(' ')}`,
+  file: probePath(),
+  argv: ['fxprobe', ...args],
+  env: {},
+  actions: [],
+  stdio,
+  command: `fxprobe ${args.join(' ')}`,
 });
 
 /** Children of this process that are zombies. */
@@ -18,7 +23,9 @@ function zombies(): number[] {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const fields = readFileSync(`/proc/${entry}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+      const fields = readFileSync(`/proc/${entry}/stat`, 'utf8')
+        .replace(/^.*\) /, '')
+        .split(' ');
       if (fields[0] === 'Z' && Number(fields[1]) === process.pid) found.push(Number(entry));
     } catch {}
   }
@@ -27,7 +34,8 @@ function zombies(): number[] {
 const openFds = () => readdirSync('/proc/self/fd').length;
 
 async function inBatches(total: number, width: number, start: (i: number) => Promise<unknown>): Promise<void> {
-  for (let i = 0; i < total; i += width) await Promise.all(Array.from({ length: Math.min(width, total - i) }, (_, j) => start(i + j)));
+  for (let i = 0; i < total; i += width)
+    await Promise.all(Array.from({ length: Math.min(width, total - i) }, (_, j) => start(i + j)));
 }
 
 describe('ntdll reaping', () => {
@@ -36,7 +44,9 @@ describe('ntdll reaping', () => {
     const before = openFds();
     await inBatches(2000, 64, async (i) => {
       // Every third child gets pipes nobody reads or ends: they must still close once it exits.
-      const status = await backend.spawn(request(['exit', String(i % 256)], i % 3 ? ['ignore', 'ignore', 'ignore'] : ['pipe', 'pipe', 'pipe'])).exited;
+      const status = await backend.spawn(
+        request(['exit', String(i % 256)], i % 3 ? ['ignore', 'ignore', 'ignore'] : ['pipe', 'pipe', 'pipe']),
+      ).exited;
       expect(status).toEqual({ exitCode: i % 256, signal: null });
     });
     await new Promise((resolve) => setTimeout(resolve, 100)); // sockets of the piped ones close on the next ticks
@@ -63,7 +73,9 @@ describe('ntdll reaping', () => {
       expect(child.kill('SIGTERM')).toBe(false);
     }
     const sleeper = backend.spawn(request(['sleep', '20000']));
-    expect(() => sleeper.kill('SIGNOPE' as NodeJS.Signals)).toThrow(expect.objectContaining({ code: 'ERR_UNKNOWN_SIGNAL' }));
+    expect(() => sleeper.kill('SIGNOPE' as NodeJS.Signals)).toThrow(
+      expect.objectContaining({ code: 'ERR_UNKNOWN_SIGNAL' }),
+    );
     expect(sleeper.kill(osConstants.signals.SIGHUP)).toBe(true);
     expect(await sleeper.exited).toEqual({ exitCode: null, signal: 'SIGHUP' });
   });
@@ -77,12 +89,21 @@ describe('ntdll reaping', () => {
 
   it('large outputs arrive complete: 64 MiB out, 32 MiB through stdin and back', async () => {
     const MiB = 1024 * 1024;
-    const spew = await forkBeforeExec(probePath(), ['spew', '1', String(64 * MiB)], { backend, encoding: 'buffer', maxBuffer: 128 * MiB });
+    const spew = await forkBeforeExec(probePath(), ['spew', '1', String(64 * MiB)], {
+      backend,
+      encoding: 'buffer',
+      maxBuffer: 128 * MiB,
+    });
     expect(spew.stdout.length).toBe(64 * MiB);
-    expect(spew.stdout[64 * MiB - 1]).toBe(97 + ((64 * MiB - 1) % 65536) % 26);
+    expect(spew.stdout[64 * MiB - 1]).toBe(97 + (((64 * MiB - 1) % 65536) % 26));
     const input = Buffer.alloc(32 * MiB);
     for (let i = 0; i < input.length; i += 4096) input.writeUInt32LE(i, i);
-    const echoed = await forkBeforeExec(probePath(), ['cat'], { backend, input, encoding: 'buffer', maxBuffer: 64 * MiB });
+    const echoed = await forkBeforeExec(probePath(), ['cat'], {
+      backend,
+      input,
+      encoding: 'buffer',
+      maxBuffer: 64 * MiB,
+    });
     expect(Buffer.compare(echoed.stdout, input)).toBe(0);
   });
 });
@@ -92,7 +113,9 @@ const dist = path.resolve(__dirname, '../../dist/index.js');
 const whenBuilt = existsSync(dist) ? it : it.skip;
 const runNode = (script: string) =>
   new Promise<{ code: number | null; out: string }>((resolve) => {
-    const child = cpSpawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = cpSpawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (chunk) => (out += chunk));
     child.once('exit', (code) => resolve({ code, out }));

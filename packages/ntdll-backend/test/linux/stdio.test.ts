@@ -4,7 +4,14 @@ import type { SpawnRequest } from '@forkexec/core';
 import { loadLibc } from '../../src/linux/libc.js';
 import { closeStdio, openStdio } from '../../src/linux/stdio.js';
 
-const request = (stdio: SpawnRequest['stdio']): SpawnRequest => ({ file: '/bin/true', argv: ['true'], env: {}, actions: [], stdio, command: 'true' });
+const request = (stdio: SpawnRequest['stdio']): SpawnRequest => ({
+  file: '/bin/true',
+  argv: ['true'],
+  env: {},
+  actions: [],
+  stdio,
+  command: 'true',
+});
 const sameFile = (a: number, b: number) => {
   const [x, y] = [fstatSync(a), fstatSync(b)];
   return x.dev === y.dev && x.ino === y.ino;
@@ -49,7 +56,9 @@ describe('openStdio', () => {
 
   it('a numbered stdio fd that is not open is EBADF, and nothing stays open', () => {
     const before = openFds();
-    expect(() => openStdio(request(['pipe', 'pipe', 987_654]), loadLibc())).toThrow(expect.objectContaining({ code: 'FORKEXEC_SPAWN', errno: 'EBADF' }));
+    expect(() => openStdio(request(['pipe', 'pipe', 987_654]), loadLibc())).toThrow(
+      expect.objectContaining({ code: 'FORKEXEC_SPAWN', errno: 'EBADF' }),
+    );
     expect(openFds()).toBe(before);
   });
 });

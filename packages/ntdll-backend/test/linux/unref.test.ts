@@ -22,7 +22,7 @@ test('unref() lets Node exit while the child runs; without it Node waits for the
   expect(childAliveWhenNodeExits(false)).toBe('gone');
 });
 
-test('a child started while every other pending child is unref\'d still keeps Node alive', () => {
+test("a child started while every other pending child is unref'd still keeps Node alive", () => {
   const script = `
     const { backend } = await import(${JSON.stringify(dist)});
     const start = (ms) => backend.spawn({ file: '/bin/sleep', argv: ['sleep', ms], env: {}, actions: [], stdio: ['ignore', 'ignore', 'ignore'], command: 'sleep ' + ms });
@@ -32,5 +32,7 @@ test('a child started while every other pending child is unref\'d still keeps No
     const awaited = start('0.3');
     awaited.exited.then(() => console.log('awaited child reaped'));
     process.on('exit', () => process.kill(idle.pid, 'SIGKILL'));`;
-  expect(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).trim()).toBe('awaited child reaped');
+  expect(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).trim()).toBe(
+    'awaited child reaped',
+  );
 });

@@ -14,10 +14,21 @@ const small = process.env.FORKEXEC_RELIABILITY_SCALE === 'small';
  * alone, by name, and the file goes on. A case without its own gets 5 minutes (the slowest take 2).
  */
 const itWithTimeout = Object.assign((name, fn, timeout = 300_000) => it(name, { timeout }, fn), { skip: it.skip });
-const common = { describe, it: itWithTimeout, afterAll: after, volumeBytes: (small ? 4 : 100) * MiB, hygieneRounds: small ? 1 : 3, propertyRuns: small ? 5 : 30 };
+const common = {
+  describe,
+  it: itWithTimeout,
+  afterAll: after,
+  volumeBytes: (small ? 4 : 100) * MiB,
+  hygieneRounds: small ? 1 : 3,
+  propertyRuns: small ? 5 : 30,
+};
 
 // Each random action sequence runs on child_process too, which must agree with the model where it has the ops.
-runReliabilitySuite(createBackend(), { ...common, peers: [nodeBackend], ...(small ? { sequential: 20, inFlight: 10, aborts: 12 } : { sequential: 500, inFlight: 100, aborts: 100 }) });
+runReliabilitySuite(createBackend(), {
+  ...common,
+  peers: [nodeBackend],
+  ...(small ? { sequential: 20, inFlight: 10, aborts: 12 } : { sequential: 500, inFlight: 100, aborts: 100 }),
+});
 // child_process costs two to three times as much per spawn under Wine.
 const nodeCounts = small ? { sequential: 20, inFlight: 10, aborts: 12 } : { sequential: 150, inFlight: 60, aborts: 60 };
 runReliabilitySuite(nodeBackend, {

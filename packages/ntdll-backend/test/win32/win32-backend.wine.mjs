@@ -14,7 +14,8 @@ const backend = ntdllBackend.createBackend();
 const probe = probePath();
 const run = (args, options = {}) => forkBeforeExec(probe, args, { backend, ...options });
 const out = async (args, options) => (await run(args, options)).stdout;
-const lines = async (args, options) => (await out(['argv', ...args], { stripFinalNewline: false, ...options })).split('\n').slice(2, -1);
+const lines = async (args, options) =>
+  (await out(['argv', ...args], { stripFinalNewline: false, ...options })).split('\n').slice(2, -1);
 const rejectsWith = (promise, code, extra = {}) =>
   assert.rejects(Promise.resolve(promise), (error) => {
     assert.equal(error.code, code, `expected ${code}, got ${error.code}: ${error.message}`);
@@ -26,8 +27,30 @@ const underWine = wineVersion() !== undefined;
 
 describe('ntdll backend on Windows: command line', () => {
   it('arguments round-trip through CommandLineToArgvW, quotes and backslashes included', async () => {
-    const args = ['', ' ', '\t', '"', '""', '\\', '\\\\', '\\"', 'a\\', 'a\\\\', 'a b\\', 'a b\\\\', 'a\\"b', '"a b"', 'C:\\Program Files\\x\\',
-      '\\\\server\\share\\', 'tab\there', '%PATH%', '^&|<>()', "it's", 'ünïcødé ✓ 𝄞', '-x=\\"1\\"'];
+    const args = [
+      '',
+      ' ',
+      '\t',
+      '"',
+      '""',
+      '\\',
+      '\\\\',
+      '\\"',
+      'a\\',
+      'a\\\\',
+      'a b\\',
+      'a b\\\\',
+      'a\\"b',
+      '"a b"',
+      'C:\\Program Files\\x\\',
+      '\\\\server\\share\\',
+      'tab\there',
+      '%PATH%',
+      '^&|<>()',
+      "it's",
+      'ünïcødé ✓ 𝄞',
+      '-x=\\"1\\"',
+    ];
     assert.deepEqual(await lines(args), args);
   });
 
@@ -36,7 +59,9 @@ describe('ntdll backend on Windows: command line', () => {
     let seed = 42;
     const random = (n) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
     for (let round = 0; round < 5; round++) {
-      const args = Array.from({ length: 40 }, () => Array.from({ length: random(9) }, () => alphabet[random(alphabet.length)]).join(''));
+      const args = Array.from({ length: 40 }, () =>
+        Array.from({ length: random(9) }, () => alphabet[random(alphabet.length)]).join(''),
+      );
       assert.deepEqual(await lines(args), args);
     }
   });
@@ -53,7 +78,8 @@ describe('ntdll backend on Windows: command line', () => {
 
 describe('ntdll backend on Windows: exit, stdio, env, cwd', () => {
   it('exit codes beyond 8 bits arrive whole', async () => {
-    for (const code of [256, 4095, 65535, 123456]) assert.equal((await run(['exit', String(code)], { reject: false })).exitCode, code);
+    for (const code of [256, 4095, 65535, 123456])
+      assert.equal((await run(['exit', String(code)], { reject: false })).exitCode, code);
   });
 
   it('stdin goes through the child to stdout', async () => {
@@ -63,20 +89,48 @@ describe('ntdll backend on Windows: exit, stdio, env, cwd', () => {
   });
 
   it('dup2(1, 2) sends stderr into the stdout pipe; close(0) leaves the child without stdin', async () => {
-    assert.equal(await out(['echo', 'out', 'write', '2', 'err'], { actions: [{ op: 'dup2', from: 1, to: 2 }] }), 'out\nerr');
-    assert.equal((await run(['cat'], { stdin: 'pipe', actions: [{ op: 'close', fd: 0 }], reject: false })).exitCode, 123);
+    assert.equal(
+      await out(['echo', 'out', 'write', '2', 'err'], { actions: [{ op: 'dup2', from: 1, to: 2 }] }),
+      'out\nerr',
+    );
+    assert.equal(
+      (await run(['cat'], { stdin: 'pipe', actions: [{ op: 'close', fd: 0 }], reject: false })).exitCode,
+      123,
+    );
   });
 
   it('actions Windows cannot express are refused with their index', async () => {
-    await rejectsWith(run(['exit', '0'], { actions: [{ op: 'chdir', path: scratch }, { op: 'dup2', from: 1, to: 5 }] }), 'FORKEXEC_UNSUPPORTED_ACTION', { actionIndex: 1 });
-    await rejectsWith(run(['exit', '0'], { actions: [{ op: 'open', fd: 4, path: path.join(scratch, 'x'), flags: 'w' }] }), 'FORKEXEC_UNSUPPORTED_ACTION', { actionIndex: 0 });
-    await rejectsWith(run(['exit', '0'], { actions: [{ op: 'setsid' }] }), 'FORKEXEC_UNSUPPORTED_ACTION', { actionIndex: 0 });
-    await rejectsWith(run(['cat'], { actions: [{ op: 'open', fd: 0, path: path.join(scratch, 'missing.txt') }] }), 'FORKEXEC_SPAWN', { errno: 'ENOENT', actionIndex: 0 });
+    await rejectsWith(
+      run(['exit', '0'], {
+        actions: [
+          { op: 'chdir', path: scratch },
+          { op: 'dup2', from: 1, to: 5 },
+        ],
+      }),
+      'FORKEXEC_UNSUPPORTED_ACTION',
+      { actionIndex: 1 },
+    );
+    await rejectsWith(
+      run(['exit', '0'], { actions: [{ op: 'open', fd: 4, path: path.join(scratch, 'x'), flags: 'w' }] }),
+      'FORKEXEC_UNSUPPORTED_ACTION',
+      { actionIndex: 0 },
+    );
+    await rejectsWith(run(['exit', '0'], { actions: [{ op: 'setsid' }] }), 'FORKEXEC_UNSUPPORTED_ACTION', {
+      actionIndex: 0,
+    });
+    await rejectsWith(
+      run(['cat'], { actions: [{ op: 'open', fd: 0, path: path.join(scratch, 'missing.txt') }] }),
+      'FORKEXEC_SPAWN',
+      { errno: 'ENOENT', actionIndex: 0 },
+    );
   });
 
   it('env names are case-insensitive: the value set last wins', async () => {
     assert.equal(await out(['env', 'FOO', 'envcount'], { env: { FoO: 'mixed' }, extendEnv: false }), 'mixed\n1');
-    assert.equal(await out(['env', 'foo', 'envcount'], { env: { foo: 'first', FOO: 'last' }, extendEnv: false }), 'last\n1');
+    assert.equal(
+      await out(['env', 'foo', 'envcount'], { env: { foo: 'first', FOO: 'last' }, extendEnv: false }),
+      'last\n1',
+    );
     assert.equal(await out(['env', 'EMPTY', 'envcount'], { env: { EMPTY: '' }, extendEnv: false }), '\n1');
   });
 
@@ -101,17 +155,37 @@ describe('ntdll backend on Windows: program lookup (PATH, PATHEXT)', () => {
   });
 
   it('PATHEXT decides which extensions are tried', async () => {
-    await rejectsWith(forkBeforeExec('fx-lookup', [], { backend, env: { ...env, PATHEXT: '.COM;.BAT' } }), 'FORKEXEC_SPAWN', { errno: 'ENOENT' });
+    await rejectsWith(
+      forkBeforeExec('fx-lookup', [], { backend, env: { ...env, PATHEXT: '.COM;.BAT' } }),
+      'FORKEXEC_SPAWN',
+      { errno: 'ENOENT' },
+    );
   });
 
   it('the current directory is searched first unless NoDefaultCurrentDirectoryInExePath is set', async () => {
-    assert.equal((await forkBeforeExec('fx-lookup', ['echo', 'cwd'], { backend, env: { PATH: '' }, cwd: bin })).stdout, 'cwd');
-    await rejectsWith(forkBeforeExec('fx-lookup', [], { backend, env: { PATH: '', NoDefaultCurrentDirectoryInExePath: '1' }, cwd: bin }), 'FORKEXEC_SPAWN', { errno: 'ENOENT' });
+    assert.equal(
+      (await forkBeforeExec('fx-lookup', ['echo', 'cwd'], { backend, env: { PATH: '' }, cwd: bin })).stdout,
+      'cwd',
+    );
+    await rejectsWith(
+      forkBeforeExec('fx-lookup', [], {
+        backend,
+        env: { PATH: '', NoDefaultCurrentDirectoryInExePath: '1' },
+        cwd: bin,
+      }),
+      'FORKEXEC_SPAWN',
+      { errno: 'ENOENT' },
+    );
   });
 
   it('a relative path is taken from the child cwd, never from PATH', async () => {
-    assert.equal((await forkBeforeExec('.\\fx-lookup', ['echo', 'relative'], { backend, cwd: bin })).stdout, 'relative');
-    await rejectsWith(forkBeforeExec('.\\fx-lookup', [], { backend, env, cwd: scratch }), 'FORKEXEC_SPAWN', { errno: 'ENOENT' });
+    assert.equal(
+      (await forkBeforeExec('.\\fx-lookup', ['echo', 'relative'], { backend, cwd: bin })).stdout,
+      'relative',
+    );
+    await rejectsWith(forkBeforeExec('.\\fx-lookup', [], { backend, env, cwd: scratch }), 'FORKEXEC_SPAWN', {
+      errno: 'ENOENT',
+    });
   });
 
   it('an .exe that is no Windows image fails with ENOEXEC from NtCreateUserProcess', async () => {
@@ -146,23 +220,48 @@ describe('ntdll backend on Windows: kill and termination', () => {
   it('many short children exit and are collected while the event loop stays free', async () => {
     let ticks = 0;
     const timer = setInterval(() => ticks++, 5);
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => run(['sleep', '200', 'exit', String(i)], { reject: false })));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => run(['sleep', '200', 'exit', String(i)], { reject: false })),
+    );
     timer.close();
-    assert.deepEqual(results.map((r) => r.exitCode), Array.from({ length: 20 }, (_, i) => i));
+    assert.deepEqual(
+      results.map((r) => r.exitCode),
+      Array.from({ length: 20 }, (_, i) => i),
+    );
     assert.ok(ticks > 10, `the event loop ran ${ticks} timer ticks during the spawns`);
   });
 });
 
 describe('ntdll backend on Windows: process creators', () => {
   const { createWin32Backend } = ntdllBackend;
-  it('RtlCreateUserProcess creates the same children', { skip: createWin32Backend ? false : '@forkexec/ntdll-backend does not export createWin32Backend yet' }, async () => {
-    const rtl = createWin32Backend({ creator: 'RtlCreateUserProcess' });
-    const result = await forkBeforeExec(probe, ['argv', 'a b', '"q"'], { backend: rtl, stdin: 'pipe', reject: false });
-    assert.deepEqual(result.stdout.split('\n').slice(2), ['a b', '"q"']);
-    assert.equal((await forkBeforeExec(probe, ['cat', 'exit', '9'], { backend: rtl, input: 'through rtl', reject: false })).stdout, 'through rtl');
-  });
+  it(
+    'RtlCreateUserProcess creates the same children',
+    { skip: createWin32Backend ? false : '@forkexec/ntdll-backend does not export createWin32Backend yet' },
+    async () => {
+      const rtl = createWin32Backend({ creator: 'RtlCreateUserProcess' });
+      const result = await forkBeforeExec(probe, ['argv', 'a b', '"q"'], {
+        backend: rtl,
+        stdin: 'pipe',
+        reject: false,
+      });
+      assert.deepEqual(result.stdout.split('\n').slice(2), ['a b', '"q"']);
+      assert.equal(
+        (await forkBeforeExec(probe, ['cat', 'exit', '9'], { backend: rtl, input: 'through rtl', reject: false }))
+          .stdout,
+        'through rtl',
+      );
+    },
+  );
 
-  it('RtlCloneUserProcess (NT fork) is exported by ntdll', { skip: underWine ? "Wine's ntdll does not export RtlCloneUserProcess: NT fork cannot run under Wine" : false }, () => {
-    assert.doesNotThrow(() => createRequire(import.meta.url)('koffi').load('ntdll.dll').func('int32_t __stdcall RtlCloneUserProcess(uint32_t, void *, void *, void *, void *)'));
-  });
+  it(
+    'RtlCloneUserProcess (NT fork) is exported by ntdll',
+    { skip: underWine ? "Wine's ntdll does not export RtlCloneUserProcess: NT fork cannot run under Wine" : false },
+    () => {
+      assert.doesNotThrow(() =>
+        createRequire(import.meta.url)('koffi')
+          .load('ntdll.dll')
+          .func('int32_t __stdcall RtlCloneUserProcess(uint32_t, void *, void *, void *, void *)'),
+      );
+    },
+  );
 });

@@ -1,6 +1,14 @@
 import type { Node } from 'web-tree-sitter';
 import { EXIT_CALLS } from './operations.js';
-import { blockStatements, calleeName, PREPROC_BLOCKS, preprocStatements, same, statementCall, unparen } from './syntax.js';
+import {
+  blockStatements,
+  calleeName,
+  PREPROC_BLOCKS,
+  preprocStatements,
+  same,
+  statementCall,
+  unparen,
+} from './syntax.js';
 
 /** What the process knows at a fork site: which node is the fork call, which variable holds its result, and the
  * value it returned in this process (0 in the child, a pid in the parent, -1 on failure). */
@@ -31,7 +39,9 @@ export function evaluate(node: Node, fork: ForkValue): number | undefined {
     case 'field_expression':
       return n.text === fork.variable ? fork.value : undefined;
     case 'number_literal':
-      return /^-?(?:[0-9]+|0x[0-9a-f]+)[ul]*$/i.test(n.text) ? Number.parseInt(n.text, /0x/i.test(n.text) ? 16 : 10) : undefined;
+      return /^-?(?:[0-9]+|0x[0-9a-f]+)[ul]*$/i.test(n.text)
+        ? Number.parseInt(n.text, /0x/i.test(n.text) ? 16 : 10)
+        : undefined;
     case 'call_expression':
       return same(n, fork.call) ? fork.value : undefined;
     case 'assignment_expression': {
@@ -54,15 +64,24 @@ export function evaluate(node: Node, fork: ForkValue): number | undefined {
       const right = evaluate(n.childForFieldName('right')!, fork);
       if (left === undefined || right === undefined) return undefined;
       switch (op) {
-        case '==': return Number(left === right);
-        case '!=': return Number(left !== right);
-        case '<': return Number(left < right);
-        case '>': return Number(left > right);
-        case '<=': return Number(left <= right);
-        case '>=': return Number(left >= right);
-        case '&&': return Number(!!left && !!right);
-        case '||': return Number(!!left || !!right);
-        default: return undefined;
+        case '==':
+          return Number(left === right);
+        case '!=':
+          return Number(left !== right);
+        case '<':
+          return Number(left < right);
+        case '>':
+          return Number(left > right);
+        case '<=':
+          return Number(left <= right);
+        case '>=':
+          return Number(left >= right);
+        case '&&':
+          return Number(!!left && !!right);
+        case '||':
+          return Number(!!left || !!right);
+        default:
+          return undefined;
       }
     }
     default:
@@ -116,7 +135,9 @@ class Walker {
       case 'if_statement': {
         const v = evaluate(s.childForFieldName('condition')!, this.fork);
         if (v === undefined) break;
-        const branch = v ? s.childForFieldName('consequence') : s.childForFieldName('alternative')?.namedChildren.at(-1);
+        const branch = v
+          ? s.childForFieldName('consequence')
+          : s.childForFieldName('alternative')?.namedChildren.at(-1);
         return branch ? this.statement(branch) : null;
       }
       case 'switch_statement': {
@@ -155,9 +176,17 @@ class Walker {
 /** The statement that holds node directly in a block (compound statement, switch body, case, file). */
 export function statementOf(node: Node): Node {
   let n = node;
-  while (n.parent && !['compound_statement', 'case_statement', 'translation_unit', ...PREPROC_BLOCKS].includes(n.parent.type)) {
+  while (
+    n.parent &&
+    !['compound_statement', 'case_statement', 'translation_unit', ...PREPROC_BLOCKS].includes(n.parent.type)
+  ) {
     // A statement that is itself the body of an if/loop without braces.
-    if (['if_statement', 'while_statement', 'for_statement', 'do_statement', 'else_clause'].includes(n.parent.type) && /statement$/.test(n.type) && !same(n.parent.childForFieldName('condition'), n)) return n;
+    if (
+      ['if_statement', 'while_statement', 'for_statement', 'do_statement', 'else_clause'].includes(n.parent.type) &&
+      /statement$/.test(n.type) &&
+      !same(n.parent.childForFieldName('condition'), n)
+    )
+      return n;
     n = n.parent;
   }
   return n;
@@ -205,7 +234,12 @@ export function walkFrom(forkStatement: Node, fork: ForkValue): Path {
   let s = forkStatement;
   let left = false;
   let flow: Flow = walker.statement(s);
-  const done = (end: PathEnd): Path => ({ statements: walker.statements, end, last: walker.last, leftForkStatement: left });
+  const done = (end: PathEnd): Path => ({
+    statements: walker.statements,
+    end,
+    last: walker.last,
+    leftForkStatement: left,
+  });
   for (;;) {
     if (flow === 'continue') return done('loop');
     if (flow === 'break') {
@@ -225,4 +259,3 @@ export function walkFrom(forkStatement: Node, fork: ForkValue): Path {
     left = true;
   }
 }
-

@@ -47,7 +47,12 @@ interface Gathered {
 
 function gather(root: Node): Gathered {
   const out: Gathered = { functions: [], calls: [], macros: [] };
-  for (const n of root.descendantsOfType(['function_definition', 'call_expression', 'preproc_function_def', 'preproc_def'])) {
+  for (const n of root.descendantsOfType([
+    'function_definition',
+    'call_expression',
+    'preproc_function_def',
+    'preproc_def',
+  ])) {
     if (!n) continue;
     if (n.type === 'call_expression') out.calls.push(n);
     else if (n.type === 'function_definition') out.functions.push(n);
@@ -93,7 +98,10 @@ export function indexFunctions(summaries: Iterable<FunctionSummary>, into: Funct
 }
 
 /** A helper the child calls that execs one or two calls deep. */
-export function execThroughHelper(calls: string[], index: FunctionIndex): { helper: string; depth: number; exec: string } | null {
+export function execThroughHelper(
+  calls: string[],
+  index: FunctionIndex,
+): { helper: string; depth: number; exec: string } | null {
   for (const name of calls) {
     const f = index.get(name);
     if (f?.execs) return { helper: name, depth: 1, exec: f.execs };
@@ -124,7 +132,8 @@ function resultVariable(call: Node): string | null {
   let e = call;
   while (e.parent?.type === 'parenthesized_expression') e = e.parent;
   const p = e.parent;
-  if (p?.type === 'assignment_expression' && same(p.childForFieldName('right'), e) && p.child(1)?.type === '=') return unparen(p.childForFieldName('left')!).text;
+  if (p?.type === 'assignment_expression' && same(p.childForFieldName('right'), e) && p.child(1)?.type === '=')
+    return unparen(p.childForFieldName('left')!).text;
   if (p?.type === 'init_declarator') return p.childForFieldName('declarator')!.text;
   return null;
 }
@@ -142,7 +151,13 @@ function lineColumn(node: Node): { line: number; column: number } {
   return { line: node.startPosition.row + 1, column: node.startPosition.column + 1 };
 }
 
-function analyzeCall(call: Node, name: string, file: string, index: FunctionIndex, macroBodies: Map<string, string>): SiteAnalysis {
+function analyzeCall(
+  call: Node,
+  name: string,
+  file: string,
+  index: FunctionIndex,
+  macroBodies: Map<string, string>,
+): SiteAnalysis {
   const variable = resultVariable(call);
   const forkStatement = statementOf(call);
   const value = (v: number): ForkValue => ({ call, variable, value: v });
@@ -255,14 +270,17 @@ export function analyzeTree(tree: Tree, file: string, projectIndex?: FunctionInd
     if (name && FORK_CALLS.has(name)) sites.push(analyzeCall(call, name, file, index, macros));
   }
   // Calls to this file's fork wrappers are fork sites too: their child is the caller's code.
-  const wrappers = new Set(sites.filter((s) => s.site.class === 'wrapper' && s.site.function).map((s) => s.site.function!));
+  const wrappers = new Set(
+    sites.filter((s) => s.site.class === 'wrapper' && s.site.function).map((s) => s.site.function!),
+  );
   for (const call of calls) {
     const name = calleeName(call);
     if (!name || !wrappers.has(name)) continue;
     const fn = enclosingFunction(call);
     if (fn && functionName(fn) === name) continue;
     const analysis = analyzeCall(call, name, file, index, macros);
-    if (analysis.site.class === 'fork+exec') analysis.site.reason = `forks through wrapper ${name}(), which may do more than fork: the rewrite converts direct fork calls only`;
+    if (analysis.site.class === 'fork+exec')
+      analysis.site.reason = `forks through wrapper ${name}(), which may do more than fork: the rewrite converts direct fork calls only`;
     sites.push(analysis);
   }
   sites.sort((a, b) => a.site.line - b.site.line || a.site.column - b.site.column);

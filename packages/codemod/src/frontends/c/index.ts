@@ -5,7 +5,15 @@ import { parseC } from './parser.js';
 import { planConversion } from './plan.js';
 import { applyEdits, type Edit, includeEdits, overlaps, siteEdits } from './rewrite.js';
 
-export { analyzeTree, execThroughHelper, type FileAnalysis, type FunctionIndex, type FunctionSummary, indexFunctions, mentionsForkOrExec } from './classify.js';
+export {
+  analyzeTree,
+  execThroughHelper,
+  type FileAnalysis,
+  type FunctionIndex,
+  type FunctionSummary,
+  indexFunctions,
+  mentionsForkOrExec,
+} from './classify.js';
 export { parseC } from './parser.js';
 
 function countErrors(root: { descendantsOfType(t: string): unknown[] }): number {
@@ -60,15 +68,19 @@ export async function transformC(source: string, file: string): Promise<Transfor
       if (!judged) continue;
       if (overlaps([...edits, ...judged.edits])) {
         a.site.convertible = false;
-        a.site.reason = 'not convertible: its rewrite overlaps another site\'s';
-        a.site.blockers = ['its rewrite overlaps another site\'s'];
+        a.site.reason = "not convertible: its rewrite overlaps another site's";
+        a.site.blockers = ["its rewrite overlaps another site's"];
         continue;
       }
       edits.push(...judged.edits);
       frees ||= judged.frees;
       a.site.converted = true;
     }
-    const result = (code: string): TransformResult => ({ code, changed: code !== source, sites: sites.map((s) => s.site) });
+    const result = (code: string): TransformResult => ({
+      code,
+      changed: code !== source,
+      sites: sites.map((s) => s.site),
+    });
     const converted = sites.filter((s) => s.site.converted);
     if (!converted.length) return result(source);
     edits.push(...includeEdits(tree, source, ['"forkexec.h"', '<errno.h>', ...(frees ? ['<stdlib.h>'] : [])]));

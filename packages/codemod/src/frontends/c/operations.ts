@@ -2,7 +2,18 @@
 
 export const FORK_CALLS = new Set(['fork', 'vfork', 'forkpty', '__fork', 'rfork']);
 
-export const EXEC_CALLS = new Set(['execv', 'execvp', 'execve', 'execvpe', 'execl', 'execlp', 'execle', 'fexecve', 'execveat', 'execvP']);
+export const EXEC_CALLS = new Set([
+  'execv',
+  'execvp',
+  'execve',
+  'execvpe',
+  'execl',
+  'execlp',
+  'execle',
+  'fexecve',
+  'execveat',
+  'execvP',
+]);
 
 export const EXIT_CALLS = new Set(['_exit', 'exit', '_Exit', 'abort']);
 
@@ -11,13 +22,84 @@ const CATEGORIES: [string, string[]][] = [
   ['close', ['close']],
   ['closefrom', ['closefrom', 'close_range', 'closeall', 'close_all_fds', 'fdwalk']],
   ['open', ['open', 'openat', 'creat', 'fopen', 'freopen', 'pipe', 'socket']],
-  ['log', ['printf', 'fprintf', 'vfprintf', 'dprintf', 'puts', 'fputs', 'fputc', 'putc', 'perror', 'syslog', 'vsyslog', 'err', 'errx', 'warn', 'warnx', 'verr', 'vwarn', 'write', 'fwrite', 'fflush', 'debug', 'error', 'log_debug', 'log_error', 'log_warn', 'log_info']],
+  [
+    'log',
+    [
+      'printf',
+      'fprintf',
+      'vfprintf',
+      'dprintf',
+      'puts',
+      'fputs',
+      'fputc',
+      'putc',
+      'perror',
+      'syslog',
+      'vsyslog',
+      'err',
+      'errx',
+      'warn',
+      'warnx',
+      'verr',
+      'vwarn',
+      'write',
+      'fwrite',
+      'fflush',
+      'debug',
+      'error',
+      'log_debug',
+      'log_error',
+      'log_warn',
+      'log_info',
+    ],
+  ],
   ['exit', [...EXIT_CALLS]],
   ['signal', ['signal', 'sigaction', 'bsd_signal', 'sigset']],
   ['sigmask', ['sigprocmask', 'pthread_sigmask', 'sigsetmask', 'sigblock', 'sigrelse', 'sighold']],
   ['setsid', ['setsid']],
-  ['malloc', ['malloc', 'calloc', 'realloc', 'strdup', 'strndup', 'asprintf', 'vasprintf', 'xmalloc', 'xcalloc', 'xstrdup', 'xasprintf', 'reallocarray', 'snprintf', 'sprintf', 'strcpy', 'strncpy', 'strcat', 'strncat', 'memcpy', 'memset']],
-  ['credentials', ['setuid', 'setgid', 'seteuid', 'setegid', 'setreuid', 'setregid', 'setresuid', 'setresgid', 'setgroups', 'initgroups', 'setlogin', 'setusercontext', 'cap_set_proc']],
+  [
+    'malloc',
+    [
+      'malloc',
+      'calloc',
+      'realloc',
+      'strdup',
+      'strndup',
+      'asprintf',
+      'vasprintf',
+      'xmalloc',
+      'xcalloc',
+      'xstrdup',
+      'xasprintf',
+      'reallocarray',
+      'snprintf',
+      'sprintf',
+      'strcpy',
+      'strncpy',
+      'strcat',
+      'strncat',
+      'memcpy',
+      'memset',
+    ],
+  ],
+  [
+    'credentials',
+    [
+      'setuid',
+      'setgid',
+      'seteuid',
+      'setegid',
+      'setreuid',
+      'setregid',
+      'setresuid',
+      'setresgid',
+      'setgroups',
+      'initgroups',
+      'setlogin',
+      'setusercontext',
+      'cap_set_proc',
+    ],
+  ],
   ['tty', ['tcsetpgrp', 'ioctl', 'login_tty', 'ttyname', 'tcsetattr', 'grantpt', 'unlockpt']],
   ['chdir', ['chdir', 'fchdir']],
   ['env', ['setenv', 'unsetenv', 'putenv', 'clearenv']],
@@ -30,7 +112,9 @@ const CATEGORIES: [string, string[]][] = [
   ['nice', ['nice', 'setpriority']],
 ];
 
-const CATEGORY_OF = new Map(CATEGORIES.flatMap(([category, names]) => names.map((name): [string, string] => [name, category])));
+const CATEGORY_OF = new Map(
+  CATEGORIES.flatMap(([category, names]) => names.map((name): [string, string] => [name, category])),
+);
 
 /** The operation category of a call in a child, or null for calls that are not child-side operations. */
 export function operationOf(name: string): string | null {

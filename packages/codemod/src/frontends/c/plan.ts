@@ -22,7 +22,8 @@ export interface ConversionPlan {
 }
 
 /** A forkexec_* call, or actions the child ran under a condition whose value the parent knows just as well. */
-export type ActionEntry = string | { condition: string; then: ActionEntry[]; otherwise: ActionEntry[] } | { loop: string; body: ActionEntry[] };
+export type ActionEntry =
+  string | { condition: string; then: ActionEntry[]; otherwise: ActionEntry[] } | { loop: string; body: ActionEntry[] };
 
 export type PlanResult = { plan: ConversionPlan } | { blockers: string[] };
 
@@ -30,7 +31,20 @@ const NULL_POINTER = /^\(\s*(?:char|void|const\s+char)\s*\*\s*\)\s*(?:0|NULL)$|^
 const HOISTABLE_ALLOC = new Set(['malloc', 'calloc', 'strdup', 'strndup']);
 const HOISTABLE_PURE = new Set(['strlen', 'strcmp', 'strncmp', 'strchr', 'strrchr']);
 /** Memory-only calls whose first argument is the memory they write. */
-const HOISTABLE_WRITES = new Set(['snprintf', 'sprintf', 'strcpy', 'strncpy', 'strcat', 'strncat', 'memcpy', 'memset', 'sigemptyset', 'sigfillset', 'sigaddset', 'sigdelset']);
+const HOISTABLE_WRITES = new Set([
+  'snprintf',
+  'sprintf',
+  'strcpy',
+  'strncpy',
+  'strcat',
+  'strncat',
+  'memcpy',
+  'memset',
+  'sigemptyset',
+  'sigfillset',
+  'sigaddset',
+  'sigdelset',
+]);
 const STDERR = /^(?:stderr|2|STDERR_FILENO)$/;
 
 /** The variable at the root of an lvalue: `args[i]` → args, `&set` → set, `rl.rlim_cur` → rl. */
@@ -123,12 +137,14 @@ class Planner {
       if (!d) continue;
       const value = d.type === 'init_declarator' ? d.childForFieldName('value') : null;
       const target = d.type === 'init_declarator' ? d.childForFieldName('declarator')! : d;
-      const name = target.descendantsOfType('identifier')[0]?.text ?? (target.type === 'identifier' ? target.text : null);
+      const name =
+        target.descendantsOfType('identifier')[0]?.text ?? (target.type === 'identifier' ? target.text : null);
       if (!name) return this.block(`declaration ${stmt.text.split('\n')[0]} in the child`);
       if (value && value.type !== 'initializer_list' && !this.hoistSafe(value)) return;
       if (value?.type === 'initializer_list' && !this.hoistSafe(value)) return;
       this.locals.add(name);
-      if (value && value.type === 'call_expression' && HOISTABLE_ALLOC.has(calleeName(value) ?? '')) this.frees.push(name);
+      if (value && value.type === 'call_expression' && HOISTABLE_ALLOC.has(calleeName(value) ?? ''))
+        this.frees.push(name);
     }
     this.hoisted.push(stmt);
   }
@@ -136,9 +152,11 @@ class Planner {
   /** A child statement before the exec. */
   statement(stmt: Node): void {
     if (stmt.type === 'declaration') return this.declaration(stmt);
-    if (stmt.type.startsWith('preproc_')) return this.block('preprocessor alternatives in the child branch: each configuration needs its own actions');
+    if (stmt.type.startsWith('preproc_'))
+      return this.block('preprocessor alternatives in the child branch: each configuration needs its own actions');
     if (stmt.type === 'for_statement') return this.loop(stmt);
-    if (['while_statement', 'do_statement'].includes(stmt.type)) return this.block('a while loop in the child: its actions depend on run-time data');
+    if (['while_statement', 'do_statement'].includes(stmt.type))
+      return this.block('a while loop in the child: its actions depend on run-time data');
     if (stmt.type === 'if_statement') {
       const checked = checkedCall(stmt);
       if (!checked) return this.conditional(stmt);
@@ -155,7 +173,11 @@ class Planner {
         if (this.writes(base) && this.hoistSafe(e.childForFieldName('right')!)) this.hoisted.push(stmt);
         return;
       }
-      return this.block(this.vfork ? `assignment to ${e.childForFieldName('left')!.text}: a vfork child writes the parent's memory` : `assignment to ${e.childForFieldName('left')!.text} in the child`);
+      return this.block(
+        this.vfork
+          ? `assignment to ${e.childForFieldName('left')!.text}: a vfork child writes the parent's memory`
+          : `assignment to ${e.childForFieldName('left')!.text} in the child`,
+      );
     }
     this.block(`statement ${stmt.text.split('\n')[0]} in the child`);
   }
@@ -180,7 +202,11 @@ class Planner {
       const e = unparen(s.namedChild(0)!);
       const right = e.type === 'assignment_expression' ? unparen(e.childForFieldName('right')!) : null;
       const left = e.type === 'assignment_expression' ? e.childForFieldName('left')! : null;
-      if (right?.type === 'call_expression' && left?.type === 'identifier' && (!this.vfork || this.locals.has(left.text))) {
+      if (
+        right?.type === 'call_expression' &&
+        left?.type === 'identifier' &&
+        (!this.vfork || this.locals.has(left.text))
+      ) {
         fd = left.text;
         open = right;
       }
@@ -213,7 +239,8 @@ class Planner {
     const mentions = new RegExp(`\\b${fd}\\b`);
     if (list.slice(j).some((n) => mentions.test(n.text))) return 0;
     if (checked) this.checkedStatuses.push(checked);
-    else if (args[0].text !== '"/dev/null"') this.block('open() in the child ignores its failure, where the action would fail the spawn');
+    else if (args[0].text !== '"/dev/null"')
+      this.block('open() in the child ignores its failure, where the action would fail the spawn');
     if (targets.some((t) => t === '2' || t === 'STDERR_FILENO')) this.stderrMoved = true;
     this.action(`forkexec_open(fx, ${targets[0]}, ${args[0].text}, ${args[1].text}, ${args[2]?.text ?? '0'})`);
     for (const t of targets.slice(1)) this.action(`forkexec_dup2(fx, ${targets[0]}, ${t})`);
@@ -230,7 +257,9 @@ class Planner {
   /** Hoisting a write to a child local is only the same when no earlier action read that local. */
   writes(base: string): boolean {
     if (!this.readByActions.has(base)) return true;
-    this.block(`the child changes ${base} after an action used it: computed in the parent first, the action would see the new value`);
+    this.block(
+      `the child changes ${base} after an action used it: computed in the parent first, the action would see the new value`,
+    );
     return false;
   }
 
@@ -252,20 +281,47 @@ class Planner {
     const bodyStmts = body.type === 'compound_statement' ? blockStatements(body) : [body];
     const counter = update?.type === 'update_expression' ? update.childForFieldName('argument')?.text : undefined;
     const single = bodyStmts.length === 1 ? statementCall(bodyStmts[0]) : null;
-    if (counter && cond && single && calleeName(single) === 'close' && callArgs(single)[0]?.text === counter && update!.text.includes('++')) {
+    if (
+      counter &&
+      cond &&
+      single &&
+      calleeName(single) === 'close' &&
+      callArgs(single)[0]?.text === counter &&
+      update!.text.includes('++')
+    ) {
       const start = /^(?:int\s+)?(\w+)\s*=\s*([0-9]+)\s*;?$/.exec(init?.text ?? '');
-      const limit = cond.type === 'binary_expression' && cond.childForFieldName('left')?.text === counter && cond.childForFieldName('operator')?.type === '<' ? cond.childForFieldName('right')!.text.replace(/\s+/g, '') : '';
+      const limit =
+        cond.type === 'binary_expression' &&
+        cond.childForFieldName('left')?.text === counter &&
+        cond.childForFieldName('operator')?.type === '<'
+          ? cond.childForFieldName('right')!.text.replace(/\s+/g, '')
+          : '';
       if (start?.[1] === counter && /^(?:getdtablesize\(\)|sysconf\(_SC_OPEN_MAX\)|OPEN_MAX)$/.test(limit)) {
         if (Number(start[2]) <= 2) this.stderrMoved = true;
         return this.action(`forkexec_closefrom(fx, ${start[2]})`);
       }
     }
     const declaredName = init?.type === 'declaration' ? init.descendantsOfType('identifier')[0]?.text : undefined;
-    const steps = new RegExp(`^(?:(?:\\+\\+|--)${declaredName}|${declaredName}(?:\\+\\+|--)|${declaredName}\\s*[-+]=\\s*[0-9]+)$`);
-    const ownCounter = !!declaredName && !!update && steps.test(update.text.trim()) && !cond?.descendantsOfType(['assignment_expression', 'update_expression']).length;
-    const impure = [cond, update].some((n) => n && (n.descendantsOfType('call_expression').length > 0 || /\b(?:errno|environ)\b/.test(n.text))) || (init && init.descendantsOfType('call_expression').length > 0);
-    if (!ownCounter || impure || !init) return this.block('a loop in the child over run-time state (a call, or a counter the parent would see change): its actions depend on it');
-    const header = stmt.text.slice(stmt.child(1)!.endIndex - stmt.startIndex, body.startIndex - stmt.startIndex).replace(/\)\s*$/, '');
+    const steps = new RegExp(
+      `^(?:(?:\\+\\+|--)${declaredName}|${declaredName}(?:\\+\\+|--)|${declaredName}\\s*[-+]=\\s*[0-9]+)$`,
+    );
+    const ownCounter =
+      !!declaredName &&
+      !!update &&
+      steps.test(update.text.trim()) &&
+      !cond?.descendantsOfType(['assignment_expression', 'update_expression']).length;
+    const impure =
+      [cond, update].some(
+        (n) => n && (n.descendantsOfType('call_expression').length > 0 || /\b(?:errno|environ)\b/.test(n.text)),
+      ) ||
+      (init && init.descendantsOfType('call_expression').length > 0);
+    if (!ownCounter || impure || !init)
+      return this.block(
+        'a loop in the child over run-time state (a call, or a counter the parent would see change): its actions depend on it',
+      );
+    const header = stmt.text
+      .slice(stmt.child(1)!.endIndex - stmt.startIndex, body.startIndex - stmt.startIndex)
+      .replace(/\)\s*$/, '');
     const declared = declaredName;
     const saved = this.actions;
     const hoisted = this.hoisted.length;
@@ -275,7 +331,8 @@ class Planner {
     for (const s of bodyStmts) this.statement(s);
     if (declared) this.locals.delete(declared);
     this.actions = saved;
-    if (this.hoisted.length !== hoisted) this.block('a loop in the child computes memory or logs: only actions may repeat');
+    if (this.hoisted.length !== hoisted)
+      this.block('a loop in the child computes memory or logs: only actions may repeat');
     this.noteReads(header);
     this.actions.push({ loop: header, body: list });
   }
@@ -286,17 +343,24 @@ class Planner {
    */
   conditional(stmt: Node): void {
     const condition = unparen(stmt.childForFieldName('condition')!);
-    const impure = condition.descendantsOfType(['call_expression', 'assignment_expression', 'update_expression']).length > 0 || /\b(?:errno|environ)\b/.test(condition.text);
-    if (impure) return this.block('a conditional in the child tests run-time state (a call, errno, environ): its actions depend on it');
+    const impure =
+      condition.descendantsOfType(['call_expression', 'assignment_expression', 'update_expression']).length > 0 ||
+      /\b(?:errno|environ)\b/.test(condition.text);
+    if (impure)
+      return this.block(
+        'a conditional in the child tests run-time state (a call, errno, environ): its actions depend on it',
+      );
     this.noteReads(condition.text);
     const branch = (node: Node | null | undefined): ActionEntry[] => {
       const saved = this.actions;
       const hoisted = this.hoisted.length;
       const list: ActionEntry[] = [];
       this.actions = list;
-      for (const s of !node ? [] : node.type === 'compound_statement' ? blockStatements(node) : [node]) this.statement(s);
+      for (const s of !node ? [] : node.type === 'compound_statement' ? blockStatements(node) : [node])
+        this.statement(s);
       this.actions = saved;
-      if (this.hoisted.length !== hoisted) this.block('a conditional in the child computes memory or logs: only actions may depend on a condition');
+      if (this.hoisted.length !== hoisted)
+        this.block('a conditional in the child computes memory or logs: only actions may depend on a condition');
       return list;
     };
     const then = branch(stmt.childForFieldName('consequence'));
@@ -323,7 +387,8 @@ class Planner {
     if (!this.noCalls(args, `${name}()`)) return;
     switch (name) {
       case 'close':
-        if (checked) return this.block('a checked close(): the child exits on EBADF, where the action ignores a closed fd');
+        if (checked)
+          return this.block('a checked close(): the child exits on EBADF, where the action ignores a closed fd');
         if (a[0] === '2') this.stderrMoved = true;
         return this.action(`forkexec_close(fx, ${a[0]})`);
       case 'dup2':
@@ -351,7 +416,8 @@ class Planner {
         return this.block('signal() installs a handler in the child');
       case 'sigprocmask':
       case 'pthread_sigmask':
-        if (a[0] !== 'SIG_SETMASK' || !NULL_POINTER.test(a[2] ?? '')) return this.block(`${name}() other than SIG_SETMASK without the old mask`);
+        if (a[0] !== 'SIG_SETMASK' || !NULL_POINTER.test(a[2] ?? ''))
+          return this.block(`${name}() other than SIG_SETMASK without the old mask`);
         return this.action(`forkexec_sigmask(fx, ${a[1]})`);
       case 'setgid':
       case 'setuid':
@@ -379,8 +445,14 @@ class Planner {
       case 'dprintf':
       case 'write': {
         const stream = name === 'fprintf' || name === 'dprintf' || name === 'write' ? a[0] : a[1];
-        if (!stmt || checked || !STDERR.test(stream ?? '')) return this.block(`${name}() to ${stream} in the child: buffered or redirected output cannot move to the parent`);
-        if (this.stderrMoved || this.actionCount) return this.block(`${name}() to stderr after the child changed its fds or state: the parent's stderr would differ`);
+        if (!stmt || checked || !STDERR.test(stream ?? ''))
+          return this.block(
+            `${name}() to ${stream} in the child: buffered or redirected output cannot move to the parent`,
+          );
+        if (this.stderrMoved || this.actionCount)
+          return this.block(
+            `${name}() to stderr after the child changed its fds or state: the parent's stderr would differ`,
+          );
         this.hoisted.push(stmt);
         return;
       }
@@ -393,7 +465,14 @@ class Planner {
   }
 }
 
-const EXEC_FLAGS: Record<string, string> = { execv: '0', execve: '0', execl: '0', execle: '0', execvp: 'FORKEXEC_SEARCH_PATH', execlp: 'FORKEXEC_SEARCH_PATH' };
+const EXEC_FLAGS: Record<string, string> = {
+  execv: '0',
+  execve: '0',
+  execl: '0',
+  execle: '0',
+  execvp: 'FORKEXEC_SEARCH_PATH',
+  execlp: 'FORKEXEC_SEARCH_PATH',
+};
 
 function castArg(text: string): string {
   return /^(?:[A-Za-z_][A-Za-z0-9_]*|"(?:[^"\\]|\\.)*")$/.test(text) ? `(char *)${text}` : `(char *)(${text})`;
@@ -410,18 +489,21 @@ function findRegion(a: SiteAnalysis): ConversionPlan['region'] | string {
   const list = blockStatements(owner);
   const i = list.findIndex((s) => same(s, first));
   const run = list.slice(i, i + stmts.length);
-  if (run.length !== stmts.length || run.some((s, k) => !same(s, stmts[k]))) return 'the child runs statements from several blocks';
+  if (run.length !== stmts.length || run.some((s, k) => !same(s, stmts[k])))
+    return 'the child runs statements from several blocks';
   const after = list.slice(i + stmts.length);
   const reachedByParent = [...a.parent.statements, ...a.failed.statements].some((s) => stmts.some((c) => same(c, s)));
   if (reachedByParent) return 'the parent (or a failed fork) also runs the child statements';
   if (parent.type === 'case_statement' || list[i - 1]?.type === 'case_statement') {
     const label = parent.type === 'case_statement' ? parent : list[i - 1];
-    if (!same(list[i - 1], label) || (after.length && after[0].type !== 'case_statement')) return 'the child shares its case with other code';
+    if (!same(list[i - 1], label) || (after.length && after[0].type !== 'case_statement'))
+      return 'the child shares its case with other code';
     return { first, last, form: 'case', test: label };
   }
   if (after.length) return 'statements follow the child in its block';
   const holder = owner.parent!;
-  if (holder.type === 'if_statement' && same(holder.childForFieldName('consequence'), owner) && i === 0) return { first, last, form: 'branch', test: holder };
+  if (holder.type === 'if_statement' && same(holder.childForFieldName('consequence'), owner) && i === 0)
+    return { first, last, form: 'branch', test: holder };
   if (holder.type === 'else_clause' && i === 0) return { first, last, form: 'else', test: holder.parent! };
   // The tail of a block: the parent left it earlier (`if (pid > 0) return pid;`).
   return { first, last, form: 'tail' };
@@ -430,36 +512,65 @@ function findRegion(a: SiteAnalysis): ConversionPlan['region'] | string {
 export function planConversion(a: SiteAnalysis): PlanResult {
   const { site } = a;
   if (site.class !== 'fork+exec') return { blockers: [site.reason ?? `class ${site.class}`] };
-  if (site.call !== 'fork' && site.call !== 'vfork') return { blockers: [site.call === 'forkpty' ? 'forkpty() sets up a pseudo-terminal, which has no action' : site.reason ?? `forks through ${site.call}()`] };
-  if (a.child.leftForkStatement) return { blockers: ['the child falls out of the fork statement into code a path without fork shares: exec is not only the child\'s'] };
-  if (a.child.end !== 'exit') return { blockers: [a.child.end === 'return' || a.child.end === 'function-end' ? 'the child returns to the caller when exec fails' : 'the child does not exit when exec fails'] };
+  if (site.call !== 'fork' && site.call !== 'vfork')
+    return {
+      blockers: [
+        site.call === 'forkpty'
+          ? 'forkpty() sets up a pseudo-terminal, which has no action'
+          : (site.reason ?? `forks through ${site.call}()`),
+      ],
+    };
+  if (a.child.leftForkStatement)
+    return {
+      blockers: [
+        "the child falls out of the fork statement into code a path without fork shares: exec is not only the child's",
+      ],
+    };
+  if (a.child.end !== 'exit')
+    return {
+      blockers: [
+        a.child.end === 'return' || a.child.end === 'function-end'
+          ? 'the child returns to the caller when exec fails'
+          : 'the child does not exit when exec fails',
+      ],
+    };
   const holder = a.forkStatement.parent?.type ?? '';
-  if (holder.startsWith('preproc_')) return { blockers: ['the fork sits inside #if/#ifdef: each configuration needs its own rewrite'] };
-  if (!['compound_statement', 'case_statement', 'translation_unit'].includes(holder)) return { blockers: ['the fork statement is not directly in a block'] };
+  if (holder.startsWith('preproc_'))
+    return { blockers: ['the fork sits inside #if/#ifdef: each configuration needs its own rewrite'] };
+  if (!['compound_statement', 'case_statement', 'translation_unit'].includes(holder))
+    return { blockers: ['the fork statement is not directly in a block'] };
   if (!a.childStatements.length) return { blockers: ['empty child'] };
-  if (a.childStatements.some((s) => /\bfx(?:_err|_argv)?\b/.test(s.text))) return { blockers: ['the child uses a name the rewrite declares (fx, fx_err, fx_argv)'] };
+  if (a.childStatements.some((s) => /\bfx(?:_err|_argv)?\b/.test(s.text)))
+    return { blockers: ['the child uses a name the rewrite declares (fx, fx_err, fx_argv)'] };
   const region = findRegion(a);
   if (typeof region === 'string') return { blockers: [region] };
 
   const planner = new Planner(site.call === 'vfork');
   const stmts = a.childStatements;
-  if (stmts.some((s) => s.type.startsWith('preproc_'))) planner.block('preprocessor alternatives in the child branch: each configuration needs its own actions');
+  if (stmts.some((s) => s.type.startsWith('preproc_')))
+    planner.block('preprocessor alternatives in the child branch: each configuration needs its own actions');
   const execIndex = stmts.findIndex((s) => {
     const call = statementCall(s);
     return !!call && calleeName(call) === site.exec;
   });
   if (execIndex < 0) planner.block(`${site.exec}() is not a statement of its own in the child's block`);
-  const execCount = stmts.flatMap((s) => callsUnder(s)).filter((c) => calleeName(c)?.startsWith('exec') || calleeName(c) === 'fexecve').length;
+  const execCount = stmts
+    .flatMap((s) => callsUnder(s))
+    .filter((c) => calleeName(c)?.startsWith('exec') || calleeName(c) === 'fexecve').length;
   if (execCount > 1) planner.block('several exec attempts in the child');
-  for (let i = 0; i < execIndex; ) {
+  for (let i = 0; i < execIndex;) {
     const used = planner.openIdiom(stmts, i, execIndex);
     if (!used) planner.statement(stmts[i]);
     i += used || 1;
   }
   const afterExec = stmts.slice(execIndex + 1);
   const status = exitStatus(afterExec.at(-1));
-  if (site.call === 'vfork' && afterExec.some((s) => s.descendantsOfType('assignment_expression').length)) planner.block('a vfork child that writes the parent\'s memory after a failed exec (it stores errno for the parent)');
-  if (afterExec.length > 1) planner.block('the child reports a failed exec itself (it logs or cleans up before exiting): fork_before_exec cannot run code after a failed exec');
+  if (site.call === 'vfork' && afterExec.some((s) => s.descendantsOfType('assignment_expression').length))
+    planner.block("a vfork child that writes the parent's memory after a failed exec (it stores errno for the parent)");
+  if (afterExec.length > 1)
+    planner.block(
+      'the child reports a failed exec itself (it logs or cleans up before exiting): fork_before_exec cannot run code after a failed exec',
+    );
   const lastCall = afterExec.length ? statementCall(afterExec.at(-1)!) : null;
   if (!status)
     planner.block(
@@ -469,10 +580,19 @@ export function planConversion(a: SiteAnalysis): PlanResult {
           ? 'exit() after a failed exec flushes the stdio buffers copied from the parent and runs atexit handlers; the converted child would _exit'
           : 'the exit status of a failed exec is not a constant',
     );
-  for (const s of planner.checkedStatuses) if (s !== status) planner.block(`an action failure exits with ${s} but a failed exec with ${status}: one status for both is all fork_before_exec keeps`);
+  for (const s of planner.checkedStatuses)
+    if (s !== status)
+      planner.block(
+        `an action failure exits with ${s} but a failed exec with ${status}: one status for both is all fork_before_exec keeps`,
+      );
   const exec = statementCall(stmts[execIndex] ?? stmts[0]);
   const execName = site.exec!;
-  if (!(execName in EXEC_FLAGS)) planner.block(execName === 'execvpe' ? 'execvpe() searches the parent\'s PATH but runs with another environment' : `${execName}() has no fork_before_exec equivalent`);
+  if (!(execName in EXEC_FLAGS))
+    planner.block(
+      execName === 'execvpe'
+        ? "execvpe() searches the parent's PATH but runs with another environment"
+        : `${execName}() has no fork_before_exec equivalent`,
+    );
   if (planner.blockers.length || !exec) return { blockers: planner.blockers };
 
   const args = callArgs(exec);
@@ -491,13 +611,15 @@ export function planConversion(a: SiteAnalysis): PlanResult {
   if (execName.startsWith('execl')) {
     const list = args.slice(1).map((n) => n.text);
     if (execName === 'execle') plan.envp = list.pop() ?? 'NULL';
-    if (!NULL_POINTER.test(list.at(-1) ?? '')) return { blockers: [`${execName}()'s argument list does not end with a null pointer`] };
+    if (!NULL_POINTER.test(list.at(-1) ?? ''))
+      return { blockers: [`${execName}()'s argument list does not end with a null pointer`] };
     plan.argvArray = [...list.slice(0, -1).map(castArg), 'NULL'];
     plan.argv = 'fx_argv';
   } else {
     plan.argv = args[1]?.text ?? 'NULL';
     if (execName === 'execve') plan.envp = args[2]?.text ?? 'NULL';
   }
-  if (planner.usesEnvActions && plan.envp !== 'NULL') return { blockers: ['the child changes its environment but execs with an explicit one'] };
+  if (planner.usesEnvActions && plan.envp !== 'NULL')
+    return { blockers: ['the child changes its environment but execs with an explicit one'] };
   return { plan };
 }

@@ -32,7 +32,8 @@ function indentUnit(source: string, node: Node): string {
     if (!inner) continue;
     const i = lineIndent(source, inner.startIndex);
     const o = lineIndent(source, child!.startIndex);
-    if (i.startsWith(o) && i.length > o.length && inner.startPosition.row !== child!.startPosition.row) return i.slice(o.length);
+    if (i.startsWith(o) && i.length > o.length && inner.startPosition.row !== child!.startPosition.row)
+      return i.slice(o.length);
   }
   return outer.includes('\t') ? '\t' : '    ';
 }
@@ -42,7 +43,9 @@ function reindent(source: string, node: Node, indent: string): string {
   const own = lineIndent(source, node.startIndex);
   return node.text
     .split(/\r?\n/)
-    .map((line, i) => (i === 0 ? indent + line : indent + (line.startsWith(own) ? line.slice(own.length) : line.trimStart())))
+    .map((line, i) =>
+      i === 0 ? indent + line : indent + (line.startsWith(own) ? line.slice(own.length) : line.trimStart()),
+    )
     .join('\n');
 }
 
@@ -78,7 +81,14 @@ function callBlock(source: string, plan: ConversionPlan, target: string | null, 
   emit([...plan.actions, `forkexec_exit_on_failure(fx, ${plan.exitStatus})`], i1);
   const call = `fork_before_exec(${plan.file}, ${plan.argv}, ${plan.envp}, fx, ${plan.flags})`;
   if (target) {
-    lines.push(`${i1}if (fx_err) {`, `${i1}${unit}errno = fx_err;`, `${i1}${unit}${target} = -1;`, `${i1}} else {`, `${i1}${unit}${target} = ${call};`, `${i1}}`);
+    lines.push(
+      `${i1}if (fx_err) {`,
+      `${i1}${unit}errno = fx_err;`,
+      `${i1}${unit}${target} = -1;`,
+      `${i1}} else {`,
+      `${i1}${unit}${target} = ${call};`,
+      `${i1}}`,
+    );
   } else {
     lines.push(`${i1}if (fx_err)`, `${i1}${unit}errno = fx_err;`, `${i1}else`, `${i1}${unit}(void)${call};`);
   }
@@ -92,10 +102,18 @@ function callBlock(source: string, plan: ConversionPlan, target: string | null, 
  * assignment when it is the whole condition (`switch (pid = fork())`). */
 function storingExpression(call: Node): Node | null {
   let e: Node = call;
-  while (e.parent?.type === 'parenthesized_expression' && !['if_statement', 'switch_statement'].includes(e.parent.parent?.type ?? '')) e = e.parent;
+  while (
+    e.parent?.type === 'parenthesized_expression' &&
+    !['if_statement', 'switch_statement'].includes(e.parent.parent?.type ?? '')
+  )
+    e = e.parent;
   if (e.parent?.type !== 'assignment_expression') return null;
   e = e.parent;
-  if (e.parent?.type === 'parenthesized_expression' && !['if_statement', 'switch_statement'].includes(e.parent.parent?.type ?? '')) e = e.parent;
+  if (
+    e.parent?.type === 'parenthesized_expression' &&
+    !['if_statement', 'switch_statement'].includes(e.parent.parent?.type ?? '')
+  )
+    e = e.parent;
   return e;
 }
 
@@ -147,7 +165,7 @@ export function siteEdits(source: string, a: SiteAnalysis, plan: ConversionPlan)
     edits.push({ start: init.startIndex, end: init.endIndex, text: a.variable });
     edits.push({ start: S.endIndex, end: S.endIndex, text: `${eolOf(source)}${indent}${block(a.variable)}` });
   } else if (S.type === 'if_statement' || S.type === 'switch_statement') {
-    if (!a.variable) return 'the fork\'s result is only tested, not stored, and the parent needs it';
+    if (!a.variable) return "the fork's result is only tested, not stored, and the parent needs it";
     const store = storingExpression(a.forkCall);
     if (!store) return 'the fork call is not stored where it is tested';
     edits.push({ start: store.startIndex, end: store.endIndex, text: a.variable });

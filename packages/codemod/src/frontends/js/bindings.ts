@@ -6,7 +6,11 @@
 import type { NodePath } from '@babel/traverse';
 import * as t from '@babel/types';
 
-function isRequireOf(node: t.Node | null | undefined, modules: ReadonlySet<string>, path: NodePath): node is t.CallExpression {
+function isRequireOf(
+  node: t.Node | null | undefined,
+  modules: ReadonlySet<string>,
+  path: NodePath,
+): node is t.CallExpression {
   return (
     t.isCallExpression(node) &&
     t.isIdentifier(node.callee, { name: 'require' }) &&
@@ -24,7 +28,11 @@ function propertyName(key: t.Node, computed: boolean): string | null {
 }
 
 /** The module the binding of `name` at `path` imports, when it is one of `modules`, and what it is. */
-function importOf(path: NodePath, name: string, modules: ReadonlySet<string>): { module: string; imported: string | '*' } | null {
+function importOf(
+  path: NodePath,
+  name: string,
+  modules: ReadonlySet<string>,
+): { module: string; imported: string | '*' } | null {
   const binding = path.scope.getBinding(name);
   if (!binding) return null;
   const bp = binding.path;
@@ -103,7 +111,8 @@ export class ExportRefs {
   /** An expression naming export `name`, valid at `at`. */
   ref(name: string, at: NodePath): t.Expression {
     const callee = this.forkCallee;
-    if (t.isMemberExpression(callee)) return t.memberExpression(t.identifier((callee.object as t.Identifier).name), t.identifier(name));
+    if (t.isMemberExpression(callee))
+      return t.memberExpression(t.identifier((callee.object as t.Identifier).name), t.identifier(name));
     const local = this.localFor(name, at);
     return t.identifier(local);
   }
@@ -116,8 +125,14 @@ export class ExportRefs {
     if (known) return known;
     // An existing specifier for the same export, not shadowed where it is used.
     for (const [local, imported] of specifiers(decl.node))
-      if (imported === name && at.scope.getBinding(local) === this.program.scope.getBinding(local) && at.scope.getBinding(local)) return local;
-    const local = this.program.scope.hasBinding(name) || at.scope.hasBinding(name) ? this.program.scope.generateUid(name) : name;
+      if (
+        imported === name &&
+        at.scope.getBinding(local) === this.program.scope.getBinding(local) &&
+        at.scope.getBinding(local)
+      )
+        return local;
+    const local =
+      this.program.scope.hasBinding(name) || at.scope.hasBinding(name) ? this.program.scope.generateUid(name) : name;
     addSpecifier(decl.node, name, local);
     added.set(name, local);
     return local;
@@ -136,7 +151,8 @@ export function specifiers(node: t.ImportDeclaration | t.VariableDeclarator): [s
   const pairs: [string, string][] = [];
   if (t.isImportDeclaration(node)) {
     for (const s of node.specifiers)
-      if (t.isImportSpecifier(s)) pairs.push([s.local.name, t.isIdentifier(s.imported) ? s.imported.name : s.imported.value]);
+      if (t.isImportSpecifier(s))
+        pairs.push([s.local.name, t.isIdentifier(s.imported) ? s.imported.name : s.imported.value]);
   } else if (t.isObjectPattern(node.id)) {
     for (const p of node.id.properties)
       if (t.isObjectProperty(p) && t.isIdentifier(p.value)) {
@@ -161,7 +177,11 @@ function addSpecifier(node: t.ImportDeclaration | t.VariableDeclarator, imported
  * Removes the import specifiers (or destructured require properties) of `names` from
  * `modules` that were referenced before the rewrite and are not any more.
  */
-export function pruneUnused(program: NodePath<t.Program>, modules: ReadonlySet<string>, wereReferenced: ReadonlySet<string>): void {
+export function pruneUnused(
+  program: NodePath<t.Program>,
+  modules: ReadonlySet<string>,
+  wereReferenced: ReadonlySet<string>,
+): void {
   program.scope.crawl();
   program.traverse({
     ImportSpecifier(path) {
@@ -177,7 +197,8 @@ export function pruneUnused(program: NodePath<t.Program>, modules: ReadonlySet<s
       const declarator = path.parentPath.parentPath;
       if (!declarator?.isVariableDeclarator() || !isRequireOf(declarator.node.init, modules, declarator)) return;
       const value = path.node.value;
-      if (t.isIdentifier(value) && wereReferenced.has(value.name) && !program.scope.getBinding(value.name)?.referenced) path.remove();
+      if (t.isIdentifier(value) && wereReferenced.has(value.name) && !program.scope.getBinding(value.name)?.referenced)
+        path.remove();
     },
   });
 }

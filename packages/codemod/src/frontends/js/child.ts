@@ -11,8 +11,22 @@ import { calleeText, identifiersOf, impurity, inline } from './expressions.js';
 
 /** Action constructors of the POSIX module a child statement may call. */
 export const ACTION_NAMES = new Set([
-  'dup2', 'close', 'open', 'chdir', 'setsid', 'setpgid', 'umask', 'sigdefault', 'sigignore', 'sigmask',
-  'closefrom', 'setuid', 'setgid', 'setgroups', 'setrlimit', 'nice',
+  'dup2',
+  'close',
+  'open',
+  'chdir',
+  'setsid',
+  'setpgid',
+  'umask',
+  'sigdefault',
+  'sigignore',
+  'sigmask',
+  'closefrom',
+  'setuid',
+  'setgid',
+  'setgroups',
+  'setrlimit',
+  'nice',
 ]);
 export const EXEC_NAMES = new Set(['execv', 'execvp', 'execve', 'execvpe', 'execl', 'execlp', 'execle']);
 export const FS_MODULES: ReadonlySet<string> = new Set(['fs', 'node:fs']);
@@ -117,10 +131,16 @@ function survey(statements: NodePath<t.Statement>[], ctx: ChildContext) {
   return { execs, returns, helper: helper as string | null, unknown: unknown as string | null };
 }
 
-function execCall(name: string, call: NodePath<t.CallExpression>, consts: Map<string, t.Expression>): ExecCall | string {
+function execCall(
+  name: string,
+  call: NodePath<t.CallExpression>,
+  consts: Map<string, t.Expression>,
+): ExecCall | string {
   const args = call.node.arguments.map((a) => inline(a, consts));
-  const withoutNull = (list: t.Node[]) => (list.length && t.isNullLiteral(list[list.length - 1]) ? list.slice(0, -1) : list);
-  if (args.some((a) => t.isArgumentPlaceholder(a) || t.isJSXNamespacedName(a))) return `${name}() has unusual arguments`;
+  const withoutNull = (list: t.Node[]) =>
+    list.length && t.isNullLiteral(list[list.length - 1]) ? list.slice(0, -1) : list;
+  if (args.some((a) => t.isArgumentPlaceholder(a) || t.isJSXNamespacedName(a)))
+    return `${name}() has unusual arguments`;
   const exprs = args as (t.Expression | t.SpreadElement)[];
   const file = exprs[0];
   if (!file || t.isSpreadElement(file)) return `${name}() needs the program as its first argument`;
@@ -260,7 +280,8 @@ export function analyseChild(statements: NodePath<t.Statement>[], ctx: ChildCont
         }
         if (init.isCallExpression() && importedName(init, init.node.callee, FS_MODULES) === 'openSync') {
           operations.push('open');
-          if (movable(t.arrayExpression(init.node.arguments as t.Expression[]), init, 'openSync()')) opens.set(id.name, { call: init.node, target: null });
+          if (movable(t.arrayExpression(init.node.arguments as t.Expression[]), init, 'openSync()'))
+            opens.set(id.name, { call: init.node, target: null });
           continue;
         }
         if (movable(init.node, d, `${id.name}'s value`)) consts.set(id.name, inline(init.node, consts));
@@ -274,12 +295,22 @@ export function analyseChild(statements: NodePath<t.Statement>[], ctx: ChildCont
     }
     const expr = s.get('expression');
     // process.env.K = v / delete process.env.K
-    const envTarget = (n: t.Node) => t.isMemberExpression(n) && isProcessMember(expr, n.object, 'env') && (!n.computed || t.isStringLiteral(n.property) || t.isIdentifier(n.property));
+    const envTarget = (n: t.Node) =>
+      t.isMemberExpression(n) &&
+      isProcessMember(expr, n.object, 'env') &&
+      (!n.computed || t.isStringLiteral(n.property) || t.isIdentifier(n.property));
     if (expr.isAssignmentExpression({ operator: '=' }) && envTarget(expr.node.left)) {
       const left = expr.node.left as t.MemberExpression;
       operations.push('env');
-      if (movable(expr.node.right, expr, 'the env value') && (!left.computed || movable(left.property, expr, 'the env name')))
-        envChanges.push({ key: inline(left.property as t.Expression, consts), computed: left.computed, value: inline(expr.node.right, consts) });
+      if (
+        movable(expr.node.right, expr, 'the env value') &&
+        (!left.computed || movable(left.property, expr, 'the env name'))
+      )
+        envChanges.push({
+          key: inline(left.property as t.Expression, consts),
+          computed: left.computed,
+          value: inline(expr.node.right, consts),
+        });
       continue;
     }
     if (expr.isUnaryExpression({ operator: 'delete' }) && envTarget(expr.node.argument)) {
@@ -364,9 +395,13 @@ export function analyseChild(statements: NodePath<t.Statement>[], ctx: ChildCont
       block('fork', 'the child forks again');
       continue;
     }
-    block('call', `the child calls ${calleeText(call.node.callee)}(), which the codemod cannot move into the action list`);
+    block(
+      'call',
+      `the child calls ${calleeText(call.node.callee)}(), which the codemod cannot move into the action list`,
+    );
   }
-  for (const [name, pending] of opens) if (pending.target === null) blockers.push(`the child opens ${name} without moving it onto an fd`);
+  for (const [name, pending] of opens)
+    if (pending.target === null) blockers.push(`the child opens ${name} without moving it onto an fd`);
 
   // Class: exec in this function, exec behind a helper, the child returns, no exec at all.
   let cls: SiteClass;
@@ -391,7 +426,8 @@ export function analyseChild(statements: NodePath<t.Statement>[], ctx: ChildCont
   }
   execName ??= execs[0] ? (importedName(execs[0], execs[0].node.callee, ctx.modules) ?? undefined) : undefined;
   if (cls === 'fork+exec' && blockers.length === 0 && exec) {
-    if (exec.env && envChanges.length) blockers.push(`env assignments before ${exec.name}(), which passes its own environment`);
+    if (exec.env && envChanges.length)
+      blockers.push(`env assignments before ${exec.name}(), which passes its own environment`);
     else return { class: cls, operations, exec: execName, blockers, plan: { actions, exec, envChanges } };
   }
   return { class: cls, operations, exec: execName, blockers, reason: reason ?? blockers[0] ?? 'not provable' };

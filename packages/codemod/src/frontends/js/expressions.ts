@@ -11,7 +11,8 @@ const PURE_GLOBALS = new Set(['String', 'Number']);
 /** A short text for messages: `execvp(...)`, `foo.bar()`. */
 export function calleeText(callee: t.Node): string {
   if (t.isIdentifier(callee)) return callee.name;
-  if (t.isMemberExpression(callee) && !callee.computed && t.isIdentifier(callee.property)) return `${calleeText(callee.object)}.${callee.property.name}`;
+  if (t.isMemberExpression(callee) && !callee.computed && t.isIdentifier(callee.property))
+    return `${calleeText(callee.object)}.${callee.property.name}`;
   return 'a computed function';
 }
 
@@ -23,23 +24,42 @@ export function impurity(node: t.Node, at: NodePath): string | null {
   if (t.isLiteral(node) && !t.isTemplateLiteral(node)) return null;
   if (t.isIdentifier(node) || t.isThisExpression(node)) return null;
   if (t.isTemplateLiteral(node)) return first(node.expressions, at);
-  if (t.isTSAsExpression(node) || t.isTSNonNullExpression(node) || t.isTSSatisfiesExpression(node) || t.isParenthesizedExpression(node) || t.isTSTypeAssertion(node))
+  if (
+    t.isTSAsExpression(node) ||
+    t.isTSNonNullExpression(node) ||
+    t.isTSSatisfiesExpression(node) ||
+    t.isParenthesizedExpression(node) ||
+    t.isTSTypeAssertion(node)
+  )
     return impurity(node.expression, at);
   if (t.isMemberExpression(node) || t.isOptionalMemberExpression(node))
     return impurity(node.object, at) ?? (node.computed ? impurity(node.property, at) : null);
-  if (t.isArrayExpression(node)) return first(node.elements.filter((e): e is t.Expression | t.SpreadElement => e !== null), at);
+  if (t.isArrayExpression(node))
+    return first(
+      node.elements.filter((e): e is t.Expression | t.SpreadElement => e !== null),
+      at,
+    );
   if (t.isSpreadElement(node)) return impurity(node.argument, at);
   if (t.isObjectExpression(node))
     return first(
-      node.properties.map((p) => (t.isObjectProperty(p) ? (p.computed ? t.sequenceExpression([p.key as t.Expression, p.value as t.Expression]) : (p.value as t.Expression)) : p)),
+      node.properties.map((p) =>
+        t.isObjectProperty(p)
+          ? p.computed
+            ? t.sequenceExpression([p.key as t.Expression, p.value as t.Expression])
+            : (p.value as t.Expression)
+          : p,
+      ),
       at,
     );
   if (t.isSequenceExpression(node)) return first(node.expressions, at);
   if (t.isUnaryExpression(node)) return node.operator === 'delete' ? 'deletes a property' : impurity(node.argument, at);
-  if (t.isBinaryExpression(node) || t.isLogicalExpression(node)) return impurity(node.left, at) ?? impurity(node.right, at);
-  if (t.isConditionalExpression(node)) return impurity(node.test, at) ?? impurity(node.consequent, at) ?? impurity(node.alternate, at);
+  if (t.isBinaryExpression(node) || t.isLogicalExpression(node))
+    return impurity(node.left, at) ?? impurity(node.right, at);
+  if (t.isConditionalExpression(node))
+    return impurity(node.test, at) ?? impurity(node.consequent, at) ?? impurity(node.alternate, at);
   if (t.isCallExpression(node) && isPureCall(node, at)) return first(node.arguments, at);
-  if (t.isCallExpression(node) || t.isNewExpression(node) || t.isOptionalCallExpression(node)) return `calls ${calleeText(node.callee)}()`;
+  if (t.isCallExpression(node) || t.isNewExpression(node) || t.isOptionalCallExpression(node))
+    return `calls ${calleeText(node.callee)}()`;
   if (t.isAssignmentExpression(node) || t.isUpdateExpression(node)) return 'assigns a variable';
   if (t.isAwaitExpression(node) || t.isYieldExpression(node)) return 'awaits';
   if (t.isFunction(node)) return 'creates a function';
@@ -88,7 +108,9 @@ export function inline<T extends t.Node>(node: T, consts: ReadonlyMap<string, t.
   const copy = t.cloneNode(node, true);
   const replace = (n: t.Node, parent: t.Node | null, key: string | null): t.Node => {
     if (t.isIdentifier(n) && consts.has(n.name)) {
-      const keyPos = (t.isMemberExpression(parent) && key === 'property' && !parent.computed) || (t.isObjectProperty(parent) && key === 'key' && !parent.computed);
+      const keyPos =
+        (t.isMemberExpression(parent) && key === 'property' && !parent.computed) ||
+        (t.isObjectProperty(parent) && key === 'key' && !parent.computed);
       if (!keyPos) return foldIndex(t.cloneNode(consts.get(n.name)!, true));
     }
     for (const k of t.VISITOR_KEYS[n.type] ?? []) {
@@ -106,7 +128,12 @@ export function inline<T extends t.Node>(node: T, consts: ReadonlyMap<string, t.
 function foldIndex(n: t.Node): t.Expression {
   if (t.isMemberExpression(n) && n.computed && t.isArrayExpression(n.object) && t.isNumericLiteral(n.property)) {
     const element = n.object.elements[n.property.value];
-    if (element && !t.isSpreadElement(element) && n.object.elements.slice(0, n.property.value).every((e) => e && !t.isSpreadElement(e))) return element;
+    if (
+      element &&
+      !t.isSpreadElement(element) &&
+      n.object.elements.slice(0, n.property.value).every((e) => e && !t.isSpreadElement(e))
+    )
+      return element;
   }
   return n as t.Expression;
 }

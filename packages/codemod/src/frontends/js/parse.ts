@@ -36,7 +36,14 @@ function babelOptions(file: string, tokens: boolean) {
 
 /** Parses with recast over @babel/parser, so that printing keeps untouched code byte-identical. */
 export function parseForRewrite(source: string, file: string): t.File {
-  return withLocation(file, () => recast.parse(source, { sourceFileName: file, parser: { parse: (code: string) => babelParse(code, babelOptions(file, true)) } }) as t.File);
+  return withLocation(
+    file,
+    () =>
+      recast.parse(source, {
+        sourceFileName: file,
+        parser: { parse: (code: string) => babelParse(code, babelOptions(file, true)) },
+      }) as t.File,
+  );
 }
 
 /** Throws a SourceSyntaxError if `source` does not parse; cheaper than parseForRewrite. */

@@ -22,14 +22,19 @@ export interface ChildBranch {
 
 export const REMOVED_CASE_MARKER = '__forkexec_removed_case__';
 
-
 export type Shape = { ok: true; branch: ChildBranch } | { ok: false; class: SiteClass; reason: string };
 
 type TestKind = 'child' | 'parent' | 'error';
 
 const unwrap = (node: t.Node): t.Node => {
   let n = node;
-  while (t.isParenthesizedExpression(n) || t.isTSAsExpression(n) || t.isTSNonNullExpression(n) || t.isTypeCastExpression(n)) n = n.expression;
+  while (
+    t.isParenthesizedExpression(n) ||
+    t.isTSAsExpression(n) ||
+    t.isTSNonNullExpression(n) ||
+    t.isTypeCastExpression(n)
+  )
+    n = n.expression;
   return n;
 };
 
@@ -40,7 +45,16 @@ function numberOf(node: t.Node): number | null {
   return null;
 }
 
-const FLIP: Record<string, string> = { '<': '>', '>': '<', '<=': '>=', '>=': '<=', '==': '==', '===': '===', '!=': '!=', '!==': '!==' };
+const FLIP: Record<string, string> = {
+  '<': '>',
+  '>': '<',
+  '<=': '>=',
+  '>=': '<=',
+  '==': '==',
+  '===': '===',
+  '!=': '!=',
+  '!==': '!==',
+};
 
 /** What a test on the pid selects: the child (pid == 0), the parent (pid > 0), or the error (pid < 0). */
 function testKind(test: t.Node, isPid: (n: t.Node) => boolean): TestKind | null {
@@ -70,11 +84,15 @@ function bodyOf(path: NodePath<t.Statement>): NodePath<t.Statement>[] {
 }
 
 /** Whether control never falls out of the end of `path` (return, throw, break, continue, exit). */
-export function terminates(path: NodePath<t.Statement> | NodePath<t.Statement>[], isExit: (call: NodePath<t.CallExpression>) => boolean): boolean {
+export function terminates(
+  path: NodePath<t.Statement> | NodePath<t.Statement>[],
+  isExit: (call: NodePath<t.CallExpression>) => boolean,
+): boolean {
   const list = Array.isArray(path) ? path : bodyOf(path);
   const last = list[list.length - 1];
   if (!last) return false;
-  if (last.isReturnStatement() || last.isThrowStatement() || last.isBreakStatement() || last.isContinueStatement()) return true;
+  if (last.isReturnStatement() || last.isThrowStatement() || last.isBreakStatement() || last.isContinueStatement())
+    return true;
   if (last.isBlockStatement()) return terminates(last, isExit);
   if (last.isExpressionStatement()) {
     const expr = last.get('expression');
@@ -92,7 +110,12 @@ function spliceable(block: t.BlockStatement, target: NodePath): boolean {
   const globals = (target.scope.getProgramParent() as unknown as { globals: Record<string, unknown> }).globals;
   for (const s of block.body) {
     if (t.isFunctionDeclaration(s)) return false;
-    const names = t.isVariableDeclaration(s) && s.kind !== 'var' ? Object.keys(t.getBindingIdentifiers(s)) : t.isClassDeclaration(s) && s.id ? [s.id.name] : [];
+    const names =
+      t.isVariableDeclaration(s) && s.kind !== 'var'
+        ? Object.keys(t.getBindingIdentifiers(s))
+        : t.isClassDeclaration(s) && s.id
+          ? [s.id.name]
+          : [];
     if (names.some((name) => target.scope.hasBinding(name) || name in globals)) return false;
   }
   return true;
@@ -107,13 +130,17 @@ function replaceWithBranch(target: NodePath<t.Statement>, branch: t.Statement | 
 }
 
 /** Finds the child branch of the fork call at `fork`. */
-export function findChildBranch(fork: NodePath<t.CallExpression>, isExit: (call: NodePath<t.CallExpression>) => boolean): Shape {
+export function findChildBranch(
+  fork: NodePath<t.CallExpression>,
+  isExit: (call: NodePath<t.CallExpression>) => boolean,
+): Shape {
   let expr: NodePath = fork;
   let pid: string | null = null;
   // `pid = fork()` as an expression: the assignment carries the value.
   if (expr.parentPath?.isAssignmentExpression({ operator: '=' }) && expr.key === 'right') {
     const left = (expr.parentPath.node as t.AssignmentExpression).left;
-    if (!t.isIdentifier(left)) return { ok: false, class: 'unresolved', reason: 'the pid is stored in something other than a variable' };
+    if (!t.isIdentifier(left))
+      return { ok: false, class: 'unresolved', reason: 'the pid is stored in something other than a variable' };
     pid = left.name;
     expr = expr.parentPath;
   }
@@ -132,7 +159,12 @@ export function findChildBranch(fork: NodePath<t.CallExpression>, isExit: (call:
     pid = parent.node.id.name;
     first = parent.parentPath!.getNextSibling();
   } else if (parent.isExpressionStatement()) {
-    if (!pid) return { ok: false, class: 'unresolved', reason: "fork()'s result is not tested: parent and child run the same code" };
+    if (!pid)
+      return {
+        ok: false,
+        class: 'unresolved',
+        reason: "fork()'s result is not tested: parent and child run the same code",
+      };
     first = parent.getNextSibling();
   } else {
     // In the test of an if or the discriminant of a switch.
@@ -141,12 +173,23 @@ export function findChildBranch(fork: NodePath<t.CallExpression>, isExit: (call:
       first = holder;
       hoist = expr;
     } else if (holder?.isSwitchStatement() && holder.node.discriminant === forkNode) first = holder;
-    else return { ok: false, class: 'unresolved', reason: "fork()'s result is used in an expression the codemod does not follow" };
+    else
+      return {
+        ok: false,
+        class: 'unresolved',
+        reason: "fork()'s result is used in an expression the codemod does not follow",
+      };
   }
 
   // Error branches that end (`if (pid < 0) { perror(); exit(1); }`) may come first, as separate statements.
-  while (first?.isIfStatement() && !first.node.alternate && testKind(first.node.test, isPid) === 'error' && hoist === null) {
-    if (!terminates(first.get('consequent'), isExit)) return { ok: false, class: 'unresolved', reason: 'the fork error branch does not end' };
+  while (
+    first?.isIfStatement() &&
+    !first.node.alternate &&
+    testKind(first.node.test, isPid) === 'error' &&
+    hoist === null
+  ) {
+    if (!terminates(first.get('consequent'), isExit))
+      return { ok: false, class: 'unresolved', reason: 'the fork error branch does not end' };
     first = first.getNextSibling();
   }
   if (first?.isReturnStatement() && first.node.argument && isPid(unwrap(first.node.argument)))
@@ -164,7 +207,8 @@ function switchShape(
   isExit: (call: NodePath<t.CallExpression>) => boolean,
   pid: string | null,
 ): Shape {
-  if (!isPid(unwrap(sw.node.discriminant))) return { ok: false, class: 'unresolved', reason: 'the switch does not test the pid' };
+  if (!isPid(unwrap(sw.node.discriminant)))
+    return { ok: false, class: 'unresolved', reason: 'the switch does not test the pid' };
   const cases = sw.get('cases');
   const index = cases.findIndex((c) => c.node.test && numberOf(c.node.test) === 0);
   if (index < 0) return { ok: false, class: 'unresolved', reason: 'the switch on the pid has no case 0' };
@@ -197,13 +241,16 @@ function ifShape(
     if (!hoist) return;
     const node = hoist.node as t.Expression;
     // A fresh assignment: the original carries the parentheses it had inside the test.
-    const expression = t.isAssignmentExpression(node) ? t.assignmentExpression('=', t.cloneNode(node.left), node.right) : node;
+    const expression = t.isAssignmentExpression(node)
+      ? t.assignmentExpression('=', t.cloneNode(node.left), node.right)
+      : node;
     top.insertBefore(t.expressionStatement(expression));
   };
   let current: NodePath<t.IfStatement> = top;
   for (;;) {
     const kind = testKind(current.node.test, isPid);
-    if (kind === null) return { ok: false, class: 'unresolved', reason: 'a test of the pid is not one the codemod recognises' };
+    if (kind === null)
+      return { ok: false, class: 'unresolved', reason: 'a test of the pid is not one the codemod recognises' };
     const alternate = current.get('alternate') as NodePath<t.Statement | null | undefined>;
     if (kind === 'child') {
       const target = current;
@@ -222,18 +269,32 @@ function ifShape(
     }
     if (kind === 'parent' && alternate.node && !alternate.isIfStatement()) {
       const target = current;
-      return { ok: true, branch: { statements: bodyOf(alternate as NodePath<t.Statement>), pid, remove: () => { target.node.alternate = null; } } };
+      return {
+        ok: true,
+        branch: {
+          statements: bodyOf(alternate as NodePath<t.Statement>),
+          pid,
+          remove: () => {
+            target.node.alternate = null;
+          },
+        },
+      };
     }
     if (alternate.node && alternate.isIfStatement()) {
       current = alternate;
       continue;
     }
-    if (alternate.node) return { ok: false, class: 'unresolved', reason: 'the else after the error test holds both parent and child' };
+    if (alternate.node)
+      return { ok: false, class: 'unresolved', reason: 'the else after the error test holds both parent and child' };
     if (kind === 'error') return { ok: false, class: 'unresolved', reason: 'no branch of the pid tests is the child' };
     // `if (pid > 0) { parent; return }` with the child after the if statement.
-    for (let branch: NodePath<t.IfStatement> | null = top; branch; ) {
+    for (let branch: NodePath<t.IfStatement> | null = top; branch;) {
       if (!terminates(branch.get('consequent'), isExit))
-        return { ok: false, class: 'unresolved', reason: 'the parent branch does not end, so the child code after it is shared' };
+        return {
+          ok: false,
+          class: 'unresolved',
+          reason: 'the parent branch does not end, so the child code after it is shared',
+        };
       const alt: NodePath = branch.get('alternate') as NodePath;
       branch = alt.isIfStatement() ? alt : null;
     }

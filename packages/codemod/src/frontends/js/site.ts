@@ -40,14 +40,28 @@ function buildCall(plan: ChildPlan, ref: Ref, forRecast: boolean): t.CallExpress
     env = t.objectExpression([
       t.spreadElement(t.memberExpression(t.identifier('process'), t.identifier('env'))),
       ...envChanges.map(({ key, computed, value }) =>
-        t.objectProperty(computed && !t.isStringLiteral(key) ? key : t.isIdentifier(key) ? t.identifier(key.name) : key, value ?? t.identifier('undefined'), computed && !t.isStringLiteral(key)),
+        t.objectProperty(
+          computed && !t.isStringLiteral(key) ? key : t.isIdentifier(key) ? t.identifier(key.name) : key,
+          value ?? t.identifier('undefined'),
+          computed && !t.isStringLiteral(key),
+        ),
       ),
     ]);
   }
   const searchPath = exec.name.includes('p');
-  const args: t.Expression[] = [exec.file, exec.argv, t.arrayExpression(actions.map((build) => build(ref))), env ?? t.identifier('undefined')];
+  const args: t.Expression[] = [
+    exec.file,
+    exec.argv,
+    t.arrayExpression(actions.map((build) => build(ref))),
+    env ?? t.identifier('undefined'),
+  ];
   // Parsed from text for recast, which then prints it as written (it would spread a new object over three lines).
-  if (!searchPath) args.push(forRecast ? parsedExpression('{ searchPath: false }') : t.objectExpression([t.objectProperty(t.identifier('searchPath'), t.booleanLiteral(false))]));
+  if (!searchPath)
+    args.push(
+      forRecast
+        ? parsedExpression('{ searchPath: false }')
+        : t.objectExpression([t.objectProperty(t.identifier('searchPath'), t.booleanLiteral(false))]),
+    );
   else {
     if (!env) args.pop();
     if (!env && actions.length === 0) args.pop();

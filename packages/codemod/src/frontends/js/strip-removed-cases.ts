@@ -24,5 +24,8 @@ export function stripRemovedCases(code: string, map: RawSourceMap): { code: stri
     const content = consumer.sourceContentFor(source, true);
     if (content) generator.setSourceContent(source, content);
   }
-  return { code: lines.filter((_, i) => !removed.has(i + 1)).join('\n'), map: JSON.parse(generator.toString()) as RawSourceMap };
+  return {
+    code: lines.filter((_, i) => !removed.has(i + 1)).join('\n'),
+    map: JSON.parse(generator.toString()) as RawSourceMap,
+  };
 }

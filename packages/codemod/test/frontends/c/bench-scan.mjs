@@ -15,7 +15,9 @@ const dir = mkdtempSync(path.join(tmpdir(), 'forkexec-bench-scan-'));
 try {
   let t = performance.now();
   const expected = generateTree(dir, { projects, filesPerProject: Math.ceil(files / projects), every });
-  console.log(`generated ${expected.files} C files, ${expected.sites} fork sites in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  console.log(
+    `generated ${expected.files} C files, ${expected.sites} fork sites in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+  );
   const time = async (jobs) => {
     t = performance.now();
     const cpu = process.cpuUsage();
@@ -23,7 +25,9 @@ try {
     const s = (performance.now() - t) / 1000;
     const used = process.cpuUsage(cpu);
     const ok = report.sites.length === expected.sites && report.files === expected.files;
-    console.log(`jobs=${jobs}: ${s.toFixed(2)} s (process CPU ${((used.user + used.system) / 1e6).toFixed(1)} s), ${report.files} files, ${report.parsed} parsed, ${report.sites.length} sites${ok ? '' : ' (MISMATCH)'}`);
+    console.log(
+      `jobs=${jobs}: ${s.toFixed(2)} s (process CPU ${((used.user + used.system) / 1e6).toFixed(1)} s), ${report.files} files, ${report.parsed} parsed, ${report.sites.length} sites${ok ? '' : ' (MISMATCH)'}`,
+    );
     return s;
   };
   const one = await time(0);

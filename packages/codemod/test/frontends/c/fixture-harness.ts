@@ -9,7 +9,9 @@ export const FIXTURES = path.resolve(__dirname, '../../fixtures/c');
 export const NATIVE = path.join(path.dirname(require.resolve('@forkexec/helper-exe/package.json')), 'native');
 
 export function fixtureNames(): string[] {
-  return readdirSync(FIXTURES).filter((name) => existsSync(path.join(FIXTURES, name, 'input.c'))).sort();
+  return readdirSync(FIXTURES)
+    .filter((name) => existsSync(path.join(FIXTURES, name, 'input.c')))
+    .sort();
 }
 
 export function readFixture(name: string, file: string): string | undefined {
@@ -39,7 +41,21 @@ export function compile(source: string, dir: string, name: string): string {
   const bin = path.join(dir, name);
   writeFileSync(src, source);
   try {
-    execFileSync(process.env.CC ?? 'cc', ['-std=c99', '-Wall', '-Werror=implicit-function-declaration', '-I', NATIVE, '-o', bin, src, path.join(NATIVE, 'libforkexec.c')], { stdio: 'pipe' });
+    execFileSync(
+      process.env.CC ?? 'cc',
+      [
+        '-std=c99',
+        '-Wall',
+        '-Werror=implicit-function-declaration',
+        '-I',
+        NATIVE,
+        '-o',
+        bin,
+        src,
+        path.join(NATIVE, 'libforkexec.c'),
+      ],
+      { stdio: 'pipe' },
+    );
   } catch (error) {
     throw new Error(`${name}.c does not compile:\n${(error as { stderr?: Buffer }).stderr?.toString()}`);
   }
@@ -50,7 +66,12 @@ export function compile(source: string, dir: string, name: string): string {
 export function runIn(dir: string, bin: string, args: string[]): Run {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const r = spawnSync(bin, args, { cwd: dir, encoding: 'utf8', timeout: 20_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/home/fixture', LC_ALL: 'C' } });
+  const r = spawnSync(bin, args, {
+    cwd: dir,
+    encoding: 'utf8',
+    timeout: 20_000,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/home/fixture', LC_ALL: 'C' },
+  });
   return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -48,16 +48,19 @@ describe.each(fixtureNames())('C fixture %s', (name) => {
 
   const output = readFixture(name, 'output.c');
   if (output === undefined) return; // left unchanged: nothing to run side by side
-  (existsSync(path.join(NATIVE, 'libforkexec.c')) ? test : test.skip)('the conversion compiles and behaves like the original', () => {
-    const dir = tempDir();
-    const before = compile(input, dir, 'before');
-    const after = compile(output!, dir, 'after');
-    const probe = probePath();
-    const work = path.join(dir, 'work');
-    const a = runIn(work, before, [probe]);
-    const b = runIn(work, after, [probe]);
-    expect(a.status).toBe(0);
-    expect(a.stdout).toMatch(/exit|parent saw/); // the program reported on its child
-    expect(b).toEqual(a);
-  });
+  (existsSync(path.join(NATIVE, 'libforkexec.c')) ? test : test.skip)(
+    'the conversion compiles and behaves like the original',
+    () => {
+      const dir = tempDir();
+      const before = compile(input, dir, 'before');
+      const after = compile(output!, dir, 'after');
+      const probe = probePath();
+      const work = path.join(dir, 'work');
+      const a = runIn(work, before, [probe]);
+      const b = runIn(work, after, [probe]);
+      expect(a.status).toBe(0);
+      expect(a.stdout).toMatch(/exit|parent saw/); // the program reported on its child
+      expect(b).toEqual(a);
+    },
+  );
 });

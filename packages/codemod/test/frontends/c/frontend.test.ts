@@ -33,7 +33,8 @@ int c(char **v) { pid_t p; if ((p = vfork()) != 0) return p; execvp(v[0], v); _e
 });
 
 test('source that does not parse cleanly is left alone when the rewrite would add errors', async () => {
-  const source = 'int f(char **v) { pid_t p = fork(); if (p == 0) { execv(v[0], v); _exit(127); } return p; }\nint g( {\n';
+  const source =
+    'int f(char **v) { pid_t p = fork(); if (p == 0) { execv(v[0], v); _exit(127); } return p; }\nint g( {\n';
   const result = await transformC(source, 'broken.c');
   expect(result.sites).toHaveLength(1);
   // Either converted with the error kept where it was, or left unchanged; never more errors than before.
@@ -42,7 +43,10 @@ test('source that does not parse cleanly is left alone when the rewrite would ad
 });
 
 test('a bare `if (fork() == 0)` converts without a pid (the parent never had one); a second run changes nothing', async () => {
-  const first = await transformC('#include <unistd.h>\nvoid f(char **v) {\n\tif (fork() == 0) {\n\t\texecvp(v[0], v);\n\t\t_exit(127);\n\t}\n}\n', 'y.c');
+  const first = await transformC(
+    '#include <unistd.h>\nvoid f(char **v) {\n\tif (fork() == 0) {\n\t\texecvp(v[0], v);\n\t\t_exit(127);\n\t}\n}\n',
+    'y.c',
+  );
   expect(first.changed).toBe(true);
   expect(first.code).toContain('(void)fork_before_exec(v[0], v, NULL, fx, FORKEXEC_SEARCH_PATH);');
   expect(first.code).not.toMatch(/\bfork\(\)/);
@@ -51,7 +55,8 @@ test('a bare `if (fork() == 0)` converts without a pid (the parent never had one
 });
 
 test('CRLF files get CRLF lines from the rewrite', async () => {
-  const source = '#include <unistd.h>\r\nint f(char **v) {\r\n\tpid_t p = fork();\r\n\tif (p == 0) {\r\n\t\texecv(v[0], v);\r\n\t\t_exit(127);\r\n\t}\r\n\treturn p;\r\n}\r\n';
+  const source =
+    '#include <unistd.h>\r\nint f(char **v) {\r\n\tpid_t p = fork();\r\n\tif (p == 0) {\r\n\t\texecv(v[0], v);\r\n\t\t_exit(127);\r\n\t}\r\n\treturn p;\r\n}\r\n';
   const result = await transformC(source, 'crlf.c');
   expect(result.changed).toBe(true);
   expect(result.code.replace(/\r\n/g, '')).not.toContain('\n');
@@ -63,5 +68,7 @@ test('a child local changed after an action read it blocks the hoist', async () 
     'z.c',
   );
   expect(site.convertible).toBe(false);
-  expect(site.blockers).toEqual(['the child changes fd after an action used it: computed in the parent first, the action would see the new value']);
+  expect(site.blockers).toEqual([
+    'the child changes fd after an action used it: computed in the parent first, the action would see the new value',
+  ]);
 });

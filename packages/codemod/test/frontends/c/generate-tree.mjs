@@ -99,20 +99,40 @@ const SITES = {
 `,
 };
 
-const CLASS_OF = { convertible: 'fork+exec', errnoStatus: 'fork+exec', wrapper: 'wrapper', daemon: 'fork-only', helper1: 'exec-via-helper', helper2: 'exec-via-helper', pointer: 'unresolved' };
+const CLASS_OF = {
+  convertible: 'fork+exec',
+  errnoStatus: 'fork+exec',
+  wrapper: 'wrapper',
+  daemon: 'fork-only',
+  helper1: 'exec-via-helper',
+  helper2: 'exec-via-helper',
+  pointer: 'unresolved',
+};
 const KINDS = Object.keys(SITES);
 
 /** Writes projects × filesPerProject C files under dir; returns what the census must report. */
 export function generateTree(dir, { projects = 4, filesPerProject = 100, every = 25 } = {}) {
-  const expected = { files: 0, sites: 0, convertible: 0, classes: { 'fork+exec': 0, 'exec-via-helper': 0, wrapper: 0, 'fork-only': 0, unresolved: 0 }, perProject: {} };
+  const expected = {
+    files: 0,
+    sites: 0,
+    convertible: 0,
+    classes: { 'fork+exec': 0, 'exec-via-helper': 0, wrapper: 0, 'fork-only': 0, unresolved: 0 },
+    perProject: {},
+  };
   for (let p = 0; p < projects; p++) {
     const name = `proj${p}`;
     const root = path.join(dir, name);
     mkdirSync(path.join(root, 'src', 'lib'), { recursive: true });
     writeFileSync(path.join(root, 'Makefile'), 'all:\n');
-    writeFileSync(path.join(root, 'src', 'lib', 'run.c'), `#include <unistd.h>\nvoid run_cmd_${p}(char **argv)\n{\n\texecvp(argv[0], argv);\n}\n`);
+    writeFileSync(
+      path.join(root, 'src', 'lib', 'run.c'),
+      `#include <unistd.h>\nvoid run_cmd_${p}(char **argv)\n{\n\texecvp(argv[0], argv);\n}\n`,
+    );
     // Names neither fork nor exec: the census reads it only to follow a helper two calls deep.
-    writeFileSync(path.join(root, 'src', 'lib', 'prepare.c'), `void prepare_${p}(char **argv)\n{\n\tif (argv[0])\n\t\trun_cmd_${p}(argv);\n}\n`);
+    writeFileSync(
+      path.join(root, 'src', 'lib', 'prepare.c'),
+      `void prepare_${p}(char **argv)\n{\n\tif (argv[0])\n\t\trun_cmd_${p}(argv);\n}\n`,
+    );
     expected.files += 2;
     let sites = 0;
     for (let i = 0; i < filesPerProject; i++) {

@@ -27,7 +27,9 @@ test('counts every class per project on a generated tree', async () => {
   expect(report.errors).toEqual([]);
   expect(progress.at(-1)).toBe(expected.files);
   // Two calls deep through a file that names neither fork nor exec.
-  expect(report.sites.filter((s) => s.reason?.includes('two calls deep'))).toHaveLength(expected.classes['exec-via-helper'] / 2);
+  expect(report.sites.filter((s) => s.reason?.includes('two calls deep'))).toHaveLength(
+    expected.classes['exec-via-helper'] / 2,
+  );
   const text = formatReport(report);
   expect(text).toMatch(/^project\s+files\s+sites\s+fork\+exec\s+convertible/m);
   expect(text).toMatch(/^proj0\s+122\s+/m);
@@ -40,7 +42,12 @@ test('the fixtures as one project: the same sites the frontend reports, and JSON
   expect(report.projects.map((p) => p.project).sort()).toContain('ifdef-in-case-zero');
   const ifdef = report.sites.find((s) => s.file.endsWith('ifdef-in-case-zero/input.c'))!;
   // Statements after #endif inside case 0 still count as the child's, and the exec is found.
-  expect(ifdef).toMatchObject({ class: 'fork+exec', exec: 'execvp', convertible: false, operations: ['setsid', 'setpgid', 'dup2'] });
+  expect(ifdef).toMatchObject({
+    class: 'fork+exec',
+    exec: 'execvp',
+    convertible: false,
+    operations: ['setsid', 'setpgid', 'dup2'],
+  });
   expect(JSON.parse(JSON.stringify(report)).sites).toHaveLength(report.sites.length);
 });
 
