@@ -5,9 +5,10 @@ import type { ActionOp } from '../actions.js';
 import type { Backend } from '../backend.js';
 import type { Options } from '../options.js';
 import type { Subprocess } from '../subprocess.js';
+import { MiB, type TestFn } from './cases.js';
 import type { Tally } from './reliability-report.js';
 
-export type TestFn = () => Promise<void> | void;
+export { MiB, notOnWindows, rejectsWith, type TestFn } from './cases.js';
 
 export interface ReliabilityOptions {
   /** Test-framework functions; default: the `describe` and `it` globals. */
@@ -45,6 +46,14 @@ export const DEFAULT_COUNTS = {
 
 export type Counts = typeof DEFAULT_COUNTS;
 
+/** The counts of a quick pass while developing (FORKEXEC_RELIABILITY_SCALE=small). */
+export const SMALL_COUNTS: Partial<Counts> = {
+  sequential: 300,
+  inFlight: 100,
+  volumeBytes: 8 * 1024 * 1024,
+  propertyRuns: 20,
+};
+
 export interface ReliabilityContext {
   /** The options, with every count filled in. */
   options: ReliabilityOptions & Counts;
@@ -62,29 +71,8 @@ export interface ReliabilityContext {
   probe: () => string;
 }
 
-export const MiB = 1024 * 1024;
-
 /** Skips a case unless this is Linux (the suite reads /proc). */
 export const linuxOnly = () => (process.platform === 'linux' ? undefined : 'reads /proc (Linux only)');
-
-/** Skips a POSIX-only case on Windows, saying why (a Windows case covers the same ground where it can). */
-export const notOnWindows = (why: string) => () => (process.platform === 'win32' ? why : undefined);
-
-export async function rejectsWith(
-  promise: PromiseLike<unknown>,
-  code: string,
-  extra: Record<string, unknown> = {},
-): Promise<Record<string, unknown>> {
-  let caught: Record<string, unknown> | undefined;
-  await assert.rejects(Promise.resolve(promise), (error: Record<string, unknown>) => {
-    assert.equal(error.code, code, `expected ${code}, got ${String(error.code)}: ${String(error.message)}`);
-    for (const [key, value] of Object.entries(extra))
-      assert.equal(error[key], value, `error.${key}: ${String(error.message)}`);
-    caught = error;
-    return true;
-  });
-  return caught!;
-}
 
 /** Opens and closes files on the libuv threadpool until stopped: fds (handles on Windows) appear and vanish at any moment. */
 export function churnFiles(file: string, workers = 4): { stop: () => Promise<number> } {
