@@ -126,3 +126,32 @@ export async function loadFastCheck(): Promise<FastCheck | undefined> {
     return undefined;
   }
 }
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Reads `probe` every 20 ms until `done` accepts its value or `ms` have passed; returns the last value read. */
+export async function pollUntil<T>(probe: () => T, done: (value: T) => boolean, ms: number): Promise<T> {
+  for (let waited = 0; ; waited += 20) {
+    const value = probe();
+    if (done(value) || waited >= ms) return value;
+    await sleep(20);
+  }
+}
+
+/** Fails unless `error` is one of ours with one of the expected codes (and errno, when given). */
+export function assertTyped(error: Record<string, unknown>, codes: string[], errnos?: string[]): void {
+  // Duck-typed: a backend loaded from its build brings its own copy of core's error classes.
+  assert.ok(
+    error instanceof Error && String(error.code).startsWith('FORKEXEC_'),
+    `expected a ForkExecError, got ${String(error?.name)}: ${String(error?.message)}`,
+  );
+  assert.ok(
+    codes.includes(String(error.code)),
+    `expected ${codes.join('/')}, got ${String(error.code)}: ${String(error.message)}`,
+  );
+  if (errnos)
+    assert.ok(
+      errnos.includes(String(error.errno)),
+      `expected errno ${errnos.join('/')}, got ${String(error.errno)}: ${String(error.message)}`,
+    );
+}

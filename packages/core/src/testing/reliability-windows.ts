@@ -27,8 +27,15 @@ interface HandleCase {
 }
 
 export function windowsCases(ctx: ReliabilityContext): void {
+  terminationCases(ctx);
+  shellSyntaxCase(ctx);
+  handleCases(ctx);
+  windowsModelCases(ctx);
+}
+
+/** Termination instead of signals, and a reader that goes away without SIGPIPE. */
+function terminationCases(ctx: ReliabilityContext): void {
   const { run, test, tally } = ctx;
-  const needsWin32 = () => win32Unavailable();
 
   test(`termination: kill(${TERMINATING.join(' | ')}) ends a running child, reported by name with its output kept; other signals are refused with a typed error`, async () => {
     const children = TERMINATING.map(() => run(['echo', 'started', 'sleep', '20000'], { reject: false }));
@@ -71,6 +78,11 @@ export function windowsCases(ctx: ReliabilityContext): void {
     assert.equal(closed.exitCode, 120, 'the probe exits 120 when a write fails');
     await killedMidOutput(ctx);
   });
+}
+
+/** cmd.exe syntax as plain data. */
+function shellSyntaxCase(ctx: ReliabilityContext): void {
+  const { test, tally } = ctx;
 
   test('cmd.exe syntax is plain data: metacharacters in the file name and arguments never reach a shell', async () => {
     const marker = path.join(ctx.tmp(), 'cmd-marker');
@@ -101,7 +113,12 @@ export function windowsCases(ctx: ReliabilityContext): void {
     }
     assert.equal(existsSync(marker), false, 'a shell ran');
   });
+}
 
+/** Handle hygiene: a Windows child receives the handles it asked for, and no other. */
+function handleCases(ctx: ReliabilityContext): void {
+  const { run, test } = ctx;
+  const needsWin32 = () => win32Unavailable();
   /** The child's report on its std handles and on `probes` (handle values of the parent). */
   const handleReport = async (probes: number[], opts: Options) =>
     (
@@ -229,6 +246,4 @@ export function windowsCases(ctx: ReliabilityContext): void {
     });
     assert.equal(r.stdout, 'char\nchar', 'NUL is a character device; a failed write would print here');
   });
-
-  windowsModelCases(ctx);
 }

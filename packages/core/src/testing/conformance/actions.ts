@@ -10,7 +10,15 @@ import { publicProbeCopy } from '../probe.js';
 import { ONLY_STDIO, parseIds, unasked, type ConformanceContext } from './context.js';
 
 export function actionCases(ctx: ConformanceContext): void {
-  const { backend, label, supports, test, run, out, spawn, tmp } = ctx;
+  fdActionCases(ctx);
+  processActionCases(ctx);
+  credentialActionCases(ctx);
+  unsupportedActionCase(ctx);
+}
+
+/** Actions on fds: dup2, open, close, closefrom, and their order. */
+function fdActionCases(ctx: ConformanceContext): void {
+  const { label, test, run, out, tmp } = ctx;
   test(
     'a dup2 from a parent fd the caller closes right after the call still reads that fd',
     async () => {
@@ -98,6 +106,45 @@ export function actionCases(ctx: ConformanceContext): void {
   );
 
   test(
+    'closefrom leaves only the fds below it',
+    async () => {
+      const fd = openSync(path.join(tmp(), 'closefrom.txt'), 'w');
+      try {
+        const fds = await out(['fds'], {
+          actions: [
+            { op: 'dup2', from: fd, to: 4 },
+            { op: 'dup2', from: fd, to: 12 },
+            { op: 'closefrom', fd: 5 },
+          ],
+        });
+        assert.equal(fds, '0 1 2 4');
+      } finally {
+        closeSync(fd);
+      }
+    },
+    ['closefrom', 'dup2'],
+  );
+
+  test(
+    'actions run in order: open onto 1 then dup2(1, 2)',
+    async () => {
+      const file = path.join(tmp(), 'order.txt');
+      await run(['echo', 'out', 'write', '2', 'err'], {
+        actions: [
+          { op: 'open', fd: 1, path: file, flags: 'w' },
+          { op: 'dup2', from: 1, to: 2 },
+        ],
+      });
+      assert.equal(readFileSync(file, 'utf8'), 'out\nerr');
+    },
+    ['open', 'dup2'],
+  );
+}
+
+/** Actions on the process: cwd, session and group, umask, signals, limits, priority. */
+function processActionCases(ctx: ConformanceContext): void {
+  const { backend, test, out, tmp } = ctx;
+  test(
     'chdir',
     async () => {
       assert.equal(await out(['cwd'], { actions: [{ op: 'chdir', path: tmp() }] }), tmp());
@@ -169,25 +216,31 @@ export function actionCases(ctx: ConformanceContext): void {
   );
 
   test(
-    'closefrom leaves only the fds below it',
+    'setrlimit',
     async () => {
-      const fd = openSync(path.join(tmp(), 'closefrom.txt'), 'w');
-      try {
-        const fds = await out(['fds'], {
-          actions: [
-            { op: 'dup2', from: fd, to: 4 },
-            { op: 'dup2', from: fd, to: 12 },
-            { op: 'closefrom', fd: 5 },
-          ],
-        });
-        assert.equal(fds, '0 1 2 4');
-      } finally {
-        closeSync(fd);
-      }
+      assert.equal(
+        await out(['rlimit', 'nofile'], {
+          actions: [{ op: 'setrlimit', resource: 'nofile', soft: 123, hard: 456 }],
+        }),
+        '123 456',
+      );
     },
-    ['closefrom', 'dup2'],
+    ['setrlimit'],
   );
 
+  test(
+    'nice',
+    async () => {
+      const base = Number(await out(['nice']));
+      assert.equal(Number(await out(['nice'], { actions: [{ op: 'nice', inc: 5 }] })), Math.min(19, base + 5));
+    },
+    ['nice'],
+  );
+}
+
+/** Credentials: dropping privileges as root. */
+function credentialActionCases(ctx: ConformanceContext): void {
+  const { test, spawn, tmp } = ctx;
   const asRoot = () => (process.getuid?.() === 0 ? undefined : 'needs root');
   /** After setuid the probe must be reachable by `nobody`: the checkout may sit in a private folder. */
   const publicProbe = () => {
@@ -223,44 +276,11 @@ export function actionCases(ctx: ConformanceContext): void {
     ['setgid', 'setuid'],
     asRoot,
   );
+}
 
-  test(
-    'setrlimit',
-    async () => {
-      assert.equal(
-        await out(['rlimit', 'nofile'], {
-          actions: [{ op: 'setrlimit', resource: 'nofile', soft: 123, hard: 456 }],
-        }),
-        '123 456',
-      );
-    },
-    ['setrlimit'],
-  );
-
-  test(
-    'nice',
-    async () => {
-      const base = Number(await out(['nice']));
-      assert.equal(Number(await out(['nice'], { actions: [{ op: 'nice', inc: 5 }] })), Math.min(19, base + 5));
-    },
-    ['nice'],
-  );
-
-  test(
-    'actions run in order: open onto 1 then dup2(1, 2)',
-    async () => {
-      const file = path.join(tmp(), 'order.txt');
-      await run(['echo', 'out', 'write', '2', 'err'], {
-        actions: [
-          { op: 'open', fd: 1, path: file, flags: 'w' },
-          { op: 'dup2', from: 1, to: 2 },
-        ],
-      });
-      assert.equal(readFileSync(file, 'utf8'), 'out\nerr');
-    },
-    ['open', 'dup2'],
-  );
-
+/** An action the backend lacks. */
+function unsupportedActionCase(ctx: ConformanceContext): void {
+  const { supports, test, run } = ctx;
   test('an action the backend lacks is refused up front, naming the op', async () => {
     const missing = ACTION_OPS.find((op) => !supports(op));
     if (!missing) return;
