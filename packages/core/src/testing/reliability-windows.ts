@@ -37,7 +37,10 @@ export function windowsCases(ctx: ReliabilityContext): void {
 function terminationCases(ctx: ReliabilityContext): void {
   const { run, test, tally } = ctx;
 
-  test(`termination: kill(${TERMINATING.join(' | ')}) ends a running child, reported by name with its output kept; other signals are refused with a typed error`, async () => {
+  const termination =
+    `termination: kill(${TERMINATING.join(' | ')}) ends a running child, reported by name with its output kept; ` +
+    'other signals are refused with a typed error';
+  test(termination, async () => {
     const children = TERMINATING.map(() => run(['echo', 'started', 'sleep', '20000'], { reject: false }));
     await Promise.all(children.map((child) => new Promise((resolve) => child.stdout!.once('data', resolve))));
     children.forEach((child, i) => assert.ok(child.kill(TERMINATING[i]), `kill(${TERMINATING[i]}) reached the child`));
