@@ -24,5 +24,9 @@ const project = (name) => ({
 module.exports = {
   projects: packages.map(project),
   testTimeout: 60_000,
-  reporters: ['default', path.join(__dirname, 'scripts', 'summary-reporter.cjs')],
+  reporters: [
+    'default',
+    [path.join(__dirname, 'scripts', 'reliability-reporter.cjs'), { projects: packages }],
+    path.join(__dirname, 'scripts', 'summary-reporter.cjs'),
+  ],
 };

@@ -86,7 +86,8 @@ export function formatSummary(report: RunReport, dry: boolean): string {
   }
   const t = report.totals;
   lines.push(
-    `${t.files} file${t.files === 1 ? '' : 's'}: ${t.converted} ${dry ? 'would be converted' : 'converted'}, ${t.unchanged} unchanged, ${t.skipped} skipped, ${t.errors} error${t.errors === 1 ? '' : 's'}; ` +
+    `${t.files} file${t.files === 1 ? '' : 's'}: ${t.converted} ${dry ? 'would be converted' : 'converted'}, ` +
+      `${t.unchanged} unchanged, ${t.skipped} skipped, ${t.errors} error${t.errors === 1 ? '' : 's'}; ` +
       `${t.sitesConverted} fork site${t.sitesConverted === 1 ? '' : 's'} converted, ${t.sitesUnconverted} left`,
   );
   return `${lines.join('\n')}\n`;

@@ -121,7 +121,8 @@ function checkCommandLine(argv: string[], command: () => string): void {
   if (units <= MAX_COMMAND_LINE) return;
   const largest = argv.reduce((max, arg, i) => (arg.length > argv[max].length ? i : max), 0);
   throw new SpawnError(
-    `the command line takes at least ${units} UTF-16 units, over the ${MAX_COMMAND_LINE} Windows accepts; the largest is ${largest === 0 ? 'argv0' : `args[${largest - 1}]`} (${argv[largest].length} units)`,
+    `the command line takes at least ${units} UTF-16 units, over the ${MAX_COMMAND_LINE} Windows accepts; ` +
+      `the largest is ${largest === 0 ? 'argv0' : `args[${largest - 1}]`} (${argv[largest].length} units)`,
     { errno: 'E2BIG', command: command(), hint: spawnHint('E2BIG') },
   );
 }
@@ -274,7 +275,9 @@ function explainE2big(e: SpawnError, request: SpawnRequest): SpawnError {
   const envBytes = sizes.slice(request.argv.length).reduce((n, [, size]) => n + size, 0);
   const [largest, largestSize] = sizes.reduce((a, b) => (b[1] > a[1] ? b : a));
   return new SpawnError(
-    `${e.message.split('\n')[0]}: the ${request.argv.length} arguments take ${argBytes} bytes and the ${sizes.length - request.argv.length} environment variables ${envBytes} bytes, together over the kernel's ARG_MAX; the largest is ${largest} (${largestSize} bytes)`,
+    `${e.message.split('\n')[0]}: the ${request.argv.length} arguments take ${argBytes} bytes and the ` +
+      `${sizes.length - request.argv.length} environment variables ${envBytes} bytes, together over the kernel's ` +
+      `ARG_MAX; the largest is ${largest} (${largestSize} bytes)`,
     { errno: 'E2BIG', command: request.command, actionIndex: e.actionIndex, hint: spawnHint('E2BIG'), cause: e },
   );
 }

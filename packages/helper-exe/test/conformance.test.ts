@@ -1,15 +1,7 @@
 import { runConformanceSuite } from '@forkexec/core/testing';
-import { createBackend } from '../src/index.js';
-import { helperBinary } from './support/helper-binary.js';
+import { backendOnBuiltHelper } from './support/helper-binary.js';
 
-const helper = helperBinary();
-const backend = createBackend({ helperPath: helper.path });
-
-beforeAll(() => helper.build());
-afterAll(async () => {
-  await backend.dispose?.();
-  helper.remove();
-});
+const backend = backendOnBuiltHelper();
 
 runConformanceSuite(backend, {
   skip: {

@@ -18,7 +18,8 @@ describe('the inherited environment', () => {
       import { forkBeforeExec } from '@forkexec/core';
       import { createBackend } from ${JSON.stringify(dist)};
       const backend = createBackend();
-      const show = async (env) => console.log((await forkBeforeExec('/bin/sh', ['-c', 'echo "\${FX_A-unset} \${FX_B-unset} \${FX_C-unset}"'], { backend, env })).stdout.trim());
+      const echo = ['-c', 'echo "\${FX_A-unset} \${FX_B-unset} \${FX_C-unset}"'];
+      const show = async (env) => console.log((await forkBeforeExec('/bin/sh', echo, { backend, env })).stdout.trim());
       await show();
       await show(); // unchanged: the encoded environment is reused
       process.env.FX_A = 'one';

@@ -19,7 +19,10 @@ function parent(how: 'exit' | 'natural' | 'dispose'): { helpers: number[]; ms: n
     await forkBeforeExec('/bin/true', [], { backend });
     while (backend.stats().warm < 3) await new Promise((r) => setTimeout(r, 5));
     const children = readdirSync('/proc').filter((p) => /^\\d+$/.test(p)).filter((p) => {
-      try { const s = readFileSync('/proc/' + p + '/stat', 'utf8'); return Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[1]) === process.pid; } catch { return false; }
+      try {
+        const s = readFileSync('/proc/' + p + '/stat', 'utf8');
+        return Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[1]) === process.pid;
+      } catch { return false; }
     });
     console.log(children.join(' '));
     ${how === 'exit' ? 'process.exit(0);' : ''}

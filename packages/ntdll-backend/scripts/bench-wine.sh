@@ -3,9 +3,10 @@
 # Needs the repo built; sets Wine up like test-wine.sh. BENCH_ROUNDS=N changes the sample size,
 # BENCH_BALLAST_MIB=N makes the parent that much bigger first.
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/wine-env.sh"
+pkg_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+source "$pkg_dir/../../scripts/wine/wine-env.sh"
 
-prepare_wine
+prepare_wine "$pkg_dir"
 trap stop_wine EXIT
 output="$cache/bench-wine.log"
 export FORKEXEC_PROBE FORKEXEC_NOOP FORKEXEC_SPAWN_LOOP BENCH_ROUNDS="${BENCH_ROUNDS:-30}" BENCH_BALLAST_MIB="${BENCH_BALLAST_MIB:-0}"

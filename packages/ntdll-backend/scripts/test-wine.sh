@@ -5,9 +5,10 @@
 # FORKEXEC_WINEPREFIX=DIR runs in another Wine prefix (several people on one checkout).
 # Exit status: non-zero when anything failed.
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/wine-env.sh"
+pkg_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+source "$pkg_dir/../../scripts/wine/wine-env.sh"
 
-prepare_wine
+prepare_wine "$pkg_dir"
 trap stop_wine EXIT
 
 output="$cache/test-wine.log"

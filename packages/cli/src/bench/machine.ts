@@ -29,5 +29,8 @@ export function describeMachine(): Machine {
 }
 
 export function describeMachineLine(m: Machine): string {
-  return `${m.cpuModel} (${m.cpus} CPUs), ${Math.round(m.memoryBytes / 2 ** 30)} GiB RAM, ${m.kernel} ${m.arch}, Node ${m.node}${m.glibc ? `, glibc ${m.glibc}` : ''}`;
+  return (
+    `${m.cpuModel} (${m.cpus} CPUs), ${Math.round(m.memoryBytes / 2 ** 30)} GiB RAM, ${m.kernel} ` +
+    `${m.arch}, Node ${m.node}${m.glibc ? `, glibc ${m.glibc}` : ''}`
+  );
 }

@@ -69,7 +69,9 @@ function checkMemory(sizes: number[], withFloor: boolean): void {
   const available = os.freemem() + process.memoryUsage.rss();
   if (needed > available * 0.9)
     throw new InvalidArgumentError(
-      `--rss ${formatBytes(largest)} needs about ${formatBytes(needed)} of memory${withFloor ? ' (the parent and the C floor each hold the ballast)' : ''}, and ${formatBytes(available)} is available; choose smaller sizes`,
+      `--rss ${formatBytes(largest)} needs about ${formatBytes(needed)} of memory` +
+        `${withFloor ? ' (the parent and the C floor each hold the ballast)' : ''}, ` +
+        `and ${formatBytes(available)} is available; choose smaller sizes`,
     );
 }
 

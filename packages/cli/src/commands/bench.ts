@@ -76,7 +76,9 @@ export async function bench(
     progress.done();
   }
   out.write(
-    `forkexec bench — ${describeMachineLine(report.machine)}; load average ${report.loadAverage.start.toFixed(1)} → ${report.loadAverage.end.toFixed(1)}\n\n${renderText(report)}\n${COLUMN_NOTES.map((n) => `  ${n}`).join('\n')}\n`,
+    `forkexec bench — ${describeMachineLine(report.machine)}; ` +
+      `load average ${report.loadAverage.start.toFixed(1)} → ${report.loadAverage.end.toFixed(1)}\n\n` +
+      `${renderText(report)}\n${COLUMN_NOTES.map((n) => `  ${n}`).join('\n')}\n`,
   );
   const targets = checkTargets(report);
   if (targets.length)
@@ -119,7 +121,9 @@ export function registerBench(program: Command): void {
     .option('--schema', 'print the JSON Schema of the --json report and exit')
     .addHelpText(
       'after',
-      `\nMethods: c-posix-spawn (C floor), child_process, the forkexec backends (node, ntdll, helper-exe), execa, tinyexec, nano-spawn.\nExample: forkexec bench --rss 50M,1G,4G --json bench.json --chart docs/performance.svg --markdown docs/performance.md`,
+      '\nMethods: c-posix-spawn (C floor), child_process, the forkexec backends (node, ntdll, helper-exe), ' +
+        'execa, tinyexec, nano-spawn.\n' +
+        'Example: forkexec bench --rss 50M,1G,4G --json bench.json --chart docs/performance.svg --markdown docs/performance.md',
     )
     .action(async (opts: BenchOptions & { schema?: boolean }, cmd: Command) => {
       if (opts.schema) {

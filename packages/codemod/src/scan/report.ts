@@ -96,7 +96,8 @@ export function formatReport(report: ScanReport, options: { top?: number } = {})
   const parts: string[] = [];
   const total = report.sites.length;
   parts.push(
-    `forkexec scan: ${report.files} files (${report.parsed} parsed), ${total} fork sites, ${report.convertible} convertible, in ${(report.elapsedMs / 1000).toFixed(1)} s`,
+    `forkexec scan: ${report.files} files (${report.parsed} parsed), ${total} fork sites, ` +
+      `${report.convertible} convertible, in ${(report.elapsedMs / 1000).toFixed(1)} s`,
   );
   if (!total) return `${parts[0]}\n`;
   parts.push(

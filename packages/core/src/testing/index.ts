@@ -1,4 +1,4 @@
-export { runConformanceSuite, type ConformanceOptions } from './conformance.js';
+export { runConformanceSuite, type ConformanceOptions } from './conformance/index.js';
 export { buildProbe, probePath, publicProbeCopy } from './probe.js';
 export { tasksOfUser } from './proc.js';
 export { formatReport, runReliabilitySuite, type ReliabilityOptions } from './reliability.js';

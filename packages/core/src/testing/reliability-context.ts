@@ -5,9 +5,10 @@ import type { ActionOp } from '../actions.js';
 import type { Backend } from '../backend.js';
 import type { Options } from '../options.js';
 import type { Subprocess } from '../subprocess.js';
+import { MiB, type TestFn } from './cases.js';
 import type { Tally } from './reliability-report.js';
 
-export type TestFn = () => Promise<void> | void;
+export { MiB, notOnWindows, rejectsWith, type TestFn } from './cases.js';
 
 export interface ReliabilityOptions {
   /** Test-framework functions; default: the `describe` and `it` globals. */
@@ -45,6 +46,14 @@ export const DEFAULT_COUNTS = {
 
 export type Counts = typeof DEFAULT_COUNTS;
 
+/** The counts of a quick pass while developing (FORKEXEC_RELIABILITY_SCALE=small). */
+export const SMALL_COUNTS: Partial<Counts> = {
+  sequential: 300,
+  inFlight: 100,
+  volumeBytes: 8 * 1024 * 1024,
+  propertyRuns: 20,
+};
+
 export interface ReliabilityContext {
   /** The options, with every count filled in. */
   options: ReliabilityOptions & Counts;
@@ -62,29 +71,8 @@ export interface ReliabilityContext {
   probe: () => string;
 }
 
-export const MiB = 1024 * 1024;
-
 /** Skips a case unless this is Linux (the suite reads /proc). */
 export const linuxOnly = () => (process.platform === 'linux' ? undefined : 'reads /proc (Linux only)');
-
-/** Skips a POSIX-only case on Windows, saying why (a Windows case covers the same ground where it can). */
-export const notOnWindows = (why: string) => () => (process.platform === 'win32' ? why : undefined);
-
-export async function rejectsWith(
-  promise: PromiseLike<unknown>,
-  code: string,
-  extra: Record<string, unknown> = {},
-): Promise<Record<string, unknown>> {
-  let caught: Record<string, unknown> | undefined;
-  await assert.rejects(Promise.resolve(promise), (error: Record<string, unknown>) => {
-    assert.equal(error.code, code, `expected ${code}, got ${String(error.code)}: ${String(error.message)}`);
-    for (const [key, value] of Object.entries(extra))
-      assert.equal(error[key], value, `error.${key}: ${String(error.message)}`);
-    caught = error;
-    return true;
-  });
-  return caught!;
-}
 
 /** Opens and closes files on the libuv threadpool until stopped: fds (handles on Windows) appear and vanish at any moment. */
 export function churnFiles(file: string, workers = 4): { stop: () => Promise<number> } {
@@ -137,4 +125,33 @@ export async function loadFastCheck(): Promise<FastCheck | undefined> {
   } catch {
     return undefined;
   }
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Reads `probe` every 20 ms until `done` accepts its value or `ms` have passed; returns the last value read. */
+export async function pollUntil<T>(probe: () => T, done: (value: T) => boolean, ms: number): Promise<T> {
+  for (let waited = 0; ; waited += 20) {
+    const value = probe();
+    if (done(value) || waited >= ms) return value;
+    await sleep(20);
+  }
+}
+
+/** Fails unless `error` is one of ours with one of the expected codes (and errno, when given). */
+export function assertTyped(error: Record<string, unknown>, codes: string[], errnos?: string[]): void {
+  // Duck-typed: a backend loaded from its build brings its own copy of core's error classes.
+  assert.ok(
+    error instanceof Error && String(error.code).startsWith('FORKEXEC_'),
+    `expected a ForkExecError, got ${String(error?.name)}: ${String(error?.message)}`,
+  );
+  assert.ok(
+    codes.includes(String(error.code)),
+    `expected ${codes.join('/')}, got ${String(error.code)}: ${String(error.message)}`,
+  );
+  if (errnos)
+    assert.ok(
+      errnos.includes(String(error.errno)),
+      `expected errno ${errnos.join('/')}, got ${String(error.errno)}: ${String(error.message)}`,
+    );
 }

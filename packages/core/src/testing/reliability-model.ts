@@ -230,9 +230,10 @@ function usedFds(): Set<number> {
 
 export function modelCases(ctx: ReliabilityContext): void {
   const ops = MODEL_OPS.filter((op) => ctx.supports(op));
+  const onEveryBackend = ctx.options.peers?.length ? ', on every backend that has the ops' : '';
 
   ctx.test(
-    `random sequences of ${ops.join(', ')} leave the child in the state the reference model predicts${ctx.options.peers?.length ? ', on every backend that has the ops' : ''}`,
+    `random sequences of ${ops.join(', ')} leave the child in the state the reference model predicts${onEveryBackend}`,
     async () => {
       const fc = await loadFastCheck();
       if (!fc) return void console.warn('fast-check is not installed: action-model property skipped');
@@ -342,7 +343,8 @@ export function modelCases(ctx: ReliabilityContext): void {
                 settled.error.code === 'FORKEXEC_UNSUPPORTED_ACTION' &&
                 typeof settled.error.actionIndex === 'number'
               ) {
-                refused.set(backend.name, (refused.get(backend.name) ?? 0) + 1); // one form of a listed op it cannot do (child_process: a non-empty sigmask), said up front
+                // One form of a listed op it cannot do (child_process: a non-empty sigmask), said up front.
+                refused.set(backend.name, (refused.get(backend.name) ?? 0) + 1);
                 continue;
               }
               assert.ok(settled.ok, `${label}: ${settled.ok ? '' : String(settled.error.message)}`);

@@ -1,5 +1,11 @@
-/** Counts what the reliability suite did per backend, and prints them as one table at the end. */
-import { appendFileSync } from 'node:fs';
+/**
+ * Counts what the reliability suite did per backend, and prints them as one table at the end of the test file.
+ * Under Jest, scripts/reliability-reporter.cjs (in the repo) joins the tables of every test file into one.
+ */
+import { randomUUID } from 'node:crypto';
+import { appendFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { wineVersion } from './win32-parent-handles.js';
 
 export interface Tally {
   backend: string;
@@ -19,11 +25,11 @@ export interface Tally {
   scale?: string;
 }
 
-/** Where the report comes from, when it is not Linux: e.g. "win32 under Wine 8.0". */
-let origin: string | undefined;
-
-export function setReportOrigin(text: string): void {
-  origin = text;
+/** Where the report comes from, when it is Windows: e.g. "win32 under Wine 8.0". */
+function origin(): string | undefined {
+  if (process.platform !== 'win32') return undefined;
+  const wine = wineVersion();
+  return `win32${wine ? ` under Wine ${wine}` : ''}`;
 }
 
 const tallies = new Map<string, Tally>();
@@ -58,7 +64,7 @@ export function formatReport(rows: Tally[] = [...tallies.values()]): string {
   };
   const scaled = rows.filter((t) => t.scale).map((t) => `- ${t.backend}: scaled run: ${t.scale}`);
   return [
-    `forkexec reliability report${origin ? ` (${origin})` : ''}`,
+    `forkexec reliability report${origin() ? ` (${origin()})` : ''}`,
     '',
     header,
     '|---|---|---|---|---|---|---|---|',
@@ -72,7 +78,9 @@ let scheduled = false;
 
 /**
  * Prints the report once, after every suite of the test file has run; appends it to the file
- * named by FORKEXEC_RELIABILITY_REPORT too (for the README and CI artifacts).
+ * named by FORKEXEC_RELIABILITY_REPORT too (for the README and CI artifacts). When a Jest
+ * reporter joins the test files' reports (it names a directory in FORKEXEC_RELIABILITY_ROWS),
+ * the rows go there instead, as JSON, and the reporter appends the joined table.
  */
 export function printReportAtEnd(afterAll = (globalThis as { afterAll?: (fn: () => void) => void }).afterAll): void {
   if (scheduled || typeof afterAll !== 'function') return;
@@ -80,7 +88,9 @@ export function printReportAtEnd(afterAll = (globalThis as { afterAll?: (fn: () 
   afterAll(() => {
     const report = formatReport();
     console.log(report);
-    if (process.env.FORKEXEC_RELIABILITY_REPORT)
+    const rows = process.env.FORKEXEC_RELIABILITY_ROWS;
+    if (rows) writeFileSync(path.join(rows, `${randomUUID()}.json`), JSON.stringify([...tallies.values()]));
+    else if (process.env.FORKEXEC_RELIABILITY_REPORT)
       appendFileSync(process.env.FORKEXEC_RELIABILITY_REPORT, `${report}\n\n`);
   });
 }

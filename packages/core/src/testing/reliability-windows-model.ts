@@ -72,9 +72,11 @@ function materialize(steps: Step[], files: string[], dirs: string[], parentFd: n
 export function windowsModelCases(ctx: ReliabilityContext): void {
   const ops = OPS.filter((op) => ctx.supports(op));
   const peers = ctx.options.peers ?? [];
+  const onEveryBackend = peers.length ? ', on every backend that has the ops' : '';
 
   ctx.test(
-    `random sequences of ${ops.join(', ')} on the standard handles leave the child in the state the reference model predicts${peers.length ? ', on every backend that has the ops' : ''}`,
+    `random sequences of ${ops.join(', ')} on the standard handles leave the child in the state the reference model ` +
+      `predicts${onEveryBackend}`,
     async () => {
       const fc = await loadFastCheck();
       if (!fc) return void console.warn('fast-check is not installed: action-model property skipped');

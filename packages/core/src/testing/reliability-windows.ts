@@ -27,10 +27,20 @@ interface HandleCase {
 }
 
 export function windowsCases(ctx: ReliabilityContext): void {
-  const { run, test, tally } = ctx;
-  const needsWin32 = () => win32Unavailable();
+  terminationCases(ctx);
+  shellSyntaxCase(ctx);
+  handleCases(ctx);
+  windowsModelCases(ctx);
+}
 
-  test(`termination: kill(${TERMINATING.join(' | ')}) ends a running child, reported by name with its output kept; other signals are refused with a typed error`, async () => {
+/** Termination instead of signals, and a reader that goes away without SIGPIPE. */
+function terminationCases(ctx: ReliabilityContext): void {
+  const { run, test, tally } = ctx;
+
+  const termination =
+    `termination: kill(${TERMINATING.join(' | ')}) ends a running child, reported by name with its output kept; ` +
+    'other signals are refused with a typed error';
+  test(termination, async () => {
     const children = TERMINATING.map(() => run(['echo', 'started', 'sleep', '20000'], { reject: false }));
     await Promise.all(children.map((child) => new Promise((resolve) => child.stdout!.once('data', resolve))));
     children.forEach((child, i) => assert.ok(child.kill(TERMINATING[i]), `kill(${TERMINATING[i]}) reached the child`));
@@ -71,6 +81,11 @@ export function windowsCases(ctx: ReliabilityContext): void {
     assert.equal(closed.exitCode, 120, 'the probe exits 120 when a write fails');
     await killedMidOutput(ctx);
   });
+}
+
+/** cmd.exe syntax as plain data. */
+function shellSyntaxCase(ctx: ReliabilityContext): void {
+  const { test, tally } = ctx;
 
   test('cmd.exe syntax is plain data: metacharacters in the file name and arguments never reach a shell', async () => {
     const marker = path.join(ctx.tmp(), 'cmd-marker');
@@ -101,7 +116,12 @@ export function windowsCases(ctx: ReliabilityContext): void {
     }
     assert.equal(existsSync(marker), false, 'a shell ran');
   });
+}
 
+/** Handle hygiene: a Windows child receives the handles it asked for, and no other. */
+function handleCases(ctx: ReliabilityContext): void {
+  const { run, test } = ctx;
+  const needsWin32 = () => win32Unavailable();
   /** The child's report on its std handles and on `probes` (handle values of the parent). */
   const handleReport = async (probes: number[], opts: Options) =>
     (
@@ -229,6 +249,4 @@ export function windowsCases(ctx: ReliabilityContext): void {
     });
     assert.equal(r.stdout, 'char\nchar', 'NUL is a character device; a failed write would print here');
   });
-
-  windowsModelCases(ctx);
 }

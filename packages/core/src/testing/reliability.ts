@@ -5,9 +5,11 @@ import type { ActionOp } from '../actions.js';
 import type { Backend } from '../backend.js';
 import { forkBeforeExec } from '../fork-before-exec.js';
 import type { Subprocess } from '../subprocess.js';
+import { registerCase, suiteSite } from './cases.js';
 import { probePath } from './probe.js';
 import {
   DEFAULT_COUNTS,
+  SMALL_COUNTS,
   type Counts,
   type ReliabilityContext,
   type ReliabilityOptions,
@@ -18,19 +20,30 @@ import { hostileCases } from './reliability-hostile.js';
 import { hygieneCases } from './reliability-hygiene.js';
 import { loadCases } from './reliability-load.js';
 import { modelCases } from './reliability-model.js';
-import { printReportAtEnd, setReportOrigin, tallyFor } from './reliability-report.js';
+import { printReportAtEnd, tallyFor } from './reliability-report.js';
 import { windowsCases } from './reliability-windows.js';
-import { wineVersion } from './win32-parent-handles.js';
 
 export type { ReliabilityOptions };
 export { formatReport } from './reliability-report.js';
 
-/** The options with every count filled in, and what differs from a full run (for the report). */
+/**
+ * Counts the environment asks for: FORKEXEC_RELIABILITY_SCALE=small runs a quick pass (for development; CI runs the
+ * full counts), FORKEXEC_RELIABILITY_RUNS=N sets the random sequences per property for a longer hunt.
+ */
+function countsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<Counts> {
+  return {
+    ...(env.FORKEXEC_RELIABILITY_SCALE === 'small' ? SMALL_COUNTS : {}),
+    ...(env.FORKEXEC_RELIABILITY_RUNS ? { propertyRuns: Number(env.FORKEXEC_RELIABILITY_RUNS) } : {}),
+  };
+}
+
+/** The options (then the environment) with every count filled in, and what differs from a full run (for the report). */
 function resolveCounts(options: ReliabilityOptions): { counts: Counts; scale?: string } {
   const counts = { ...DEFAULT_COUNTS };
   const changed: string[] = [];
+  const fromEnv = countsFromEnv();
   for (const key of Object.keys(DEFAULT_COUNTS) as (keyof Counts)[]) {
-    const value = options[key];
+    const value = options[key] ?? fromEnv[key];
     if (value === undefined || value === DEFAULT_COUNTS[key]) continue;
     counts[key] = value;
     changed.push(`${key} ${value} (full run: ${DEFAULT_COUNTS[key]})`);
@@ -42,21 +55,20 @@ function resolveCounts(options: ReliabilityOptions): { counts: Counts; scale?: s
  * Faults, load and hostile input on real processes, for one backend: nothing may be lost or
  * leaked, and every failure is a typed error. Call it at the top level of a test file; the
  * counts of every suite in the file print as one report at the end (and are appended to the
- * file named by FORKEXEC_RELIABILITY_REPORT).
+ * file named by FORKEXEC_RELIABILITY_REPORT). Counts not given in `options` come from
+ * FORKEXEC_RELIABILITY_SCALE=small (a quick pass) and FORKEXEC_RELIABILITY_RUNS, else a full run.
  */
 export function runReliabilitySuite(
   backendOrFactory: Backend | (() => Backend),
   options: ReliabilityOptions = {},
 ): void {
-  const g = globalThis as unknown as { describe: ReliabilityOptions['describe']; it: ReliabilityOptions['it'] };
-  const describe = options.describe ?? g.describe!;
-  const it = options.it ?? g.it!;
-  const backend = () => (typeof backendOrFactory === 'function' ? backendOrFactory() : backendOrFactory);
+  const { describe, it, backend } = suiteSite(backendOrFactory, options);
   const name = backend().name;
   const tally = tallyFor(name);
   const { counts, scale } = resolveCounts(options);
   if (scale) tally.scale = scale;
   const supports = (op: ActionOp) => backend().capabilities.actions.includes(op);
+  const site = { it, backend, skip: options.skip };
 
   const test = (
     title: string,
@@ -66,27 +78,16 @@ export function runReliabilitySuite(
     timeout?: number,
   ) => {
     tally.cases++;
-    const missing = ops.filter((op) => !supports(op));
-    const why =
-      options.skip?.[title] ?? (missing.length ? `${name} does not support ${missing.join(', ')}` : condition?.());
-    if (why) {
-      tally.skipped++;
-      const skip = (it as { skip?: ReliabilityOptions['it'] }).skip ?? it;
-      return skip(`${title} [skipped: ${why}]`, () => {});
-    }
-    it(
-      title,
-      async () => {
-        try {
-          await fn();
-          tally.passed++;
-        } catch (error) {
-          tally.failed++;
-          throw error;
-        }
-      },
-      timeout,
-    );
+    const counted = async () => {
+      try {
+        await fn();
+        tally.passed++;
+      } catch (error) {
+        tally.failed++;
+        throw error;
+      }
+    };
+    if (!registerCase(site, title, ops, condition, () => it(title, counted, timeout))) tally.skipped++;
   };
 
   let scratch = '';
@@ -119,7 +120,6 @@ export function runReliabilitySuite(
   };
 
   const afterAll = options.afterAll ?? (globalThis as { afterAll?: (fn: () => void) => void }).afterAll;
-  if (process.platform === 'win32') setReportOrigin(`win32${wineVersion() ? ` under Wine ${wineVersion()}` : ''}`);
   printReportAtEnd(afterAll);
   describe(`forkexec reliability: ${name}`, () => {
     describe('load and volume', () => loadCases(ctx));

@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createBackend, type HelperExeBackend } from '../../src/index.js';
 
 const packageDir = path.join(__dirname, '..', '..');
 
@@ -18,4 +19,16 @@ export function helperBinary(): { path: string; build(): void; remove(): void } 
       }),
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/** A backend on a helper built for this test file: built before its first case, disposed and removed after the last. */
+export function backendOnBuiltHelper(): HelperExeBackend {
+  const helper = helperBinary();
+  const backend = createBackend({ helperPath: helper.path });
+  beforeAll(() => helper.build());
+  afterAll(async () => {
+    await backend.dispose?.();
+    helper.remove();
+  });
+  return backend;
 }

@@ -179,12 +179,13 @@ describe('Windows helper: misbehaving helpers fail only their own request', () =
     copyFileSync(process.env.FORKEXEC_WIN_FAKE_HELPER, file);
     return createBackend({ min: 0, helperPath: file });
   };
+  const fails = { garbage: 'replies garbage', crash: 'crashes mid-request', mute: 'exits without replying' };
   for (const [name, pattern] of [
     ['garbage', /malformed reply \(bad magic/],
     ['crash', /died before it could start/],
     ['mute', /died before it could start .* \(exit code 0\)/],
   ])
-    it(`a helper that ${name === 'mute' ? 'exits without replying' : name === 'crash' ? 'crashes mid-request' : 'replies garbage'} past the probe: SpawnError, helper gone`, async () => {
+    it(`a helper that ${fails[name]} past the probe: SpawnError, helper gone`, async () => {
       const fake = fakeNamed(name);
       try {
         // Straight to spawn(): forkBeforeExec would not get past the probe, whose handshake these fail.
@@ -253,12 +254,13 @@ describe('Windows helper: the probe', () => {
     assert.match(notAHelper.reason, /not-a-helper\.exe cannot be created: /);
   });
 
+  const failsTheProbe = { garbage: 'replies garbage', crash: 'crashes', mute: 'exits without replying' };
   for (const [name, pattern] of [
     ['garbage', /fxw-fake-probe-garbage\.exe failed the handshake: malformed reply \(bad magic/],
     ['crash', /fxw-fake-probe-crash\.exe failed the handshake: it ended without replying \(exit code 0x[0-9a-f]+\)/],
     ['mute', /fxw-fake-probe-mute\.exe failed the handshake: it ended without replying \(exit code 0x0\)/],
   ])
-    it(`a helper program that ${name === 'garbage' ? 'replies garbage' : name === 'crash' ? 'crashes' : 'exits without replying'} fails the probe, which says why, and is gone`, async () => {
+    it(`a helper program that ${failsTheProbe[name]} fails the probe, which says why, and is gone`, async () => {
       const image = `fxw-fake-probe-${name}.exe`;
       const result = createBackend({ helperPath: copyOf(process.env.FORKEXEC_WIN_FAKE_HELPER, image) }).probe();
       assert.equal(result.ok, false);

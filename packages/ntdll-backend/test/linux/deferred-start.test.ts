@@ -191,7 +191,10 @@ describe(`ntdll start off the event loop in a Worker${whenBuilt === it ? '' : ' 
           const backend = (await import(${JSON.stringify(dist)})).backend;
           const out = [];
           for (const startOffLoop of [true, false])
-            for (let i = 0; i < 3; i++) out.push((await forkBeforeExec(${JSON.stringify(probePath())}, ['echo', String(i), 'exit', String(i)], { backend, reject: false, startOffLoop })).stdout);
+            for (let i = 0; i < 3; i++) {
+              const args = ['echo', String(i), 'exit', String(i)];
+              out.push((await forkBeforeExec(${JSON.stringify(probePath())}, args, { backend, reject: false, startOffLoop })).stdout);
+            }
           parentPort.postMessage(out.join(','));
         });
       \`, { eval: true }).on('message', (m) => console.log(m));`;

@@ -125,7 +125,10 @@ describe(`ntdll reaping in a plain Node process${existsSync(dist) ? '' : ' [skip
   whenBuilt('keeps Node alive while a child runs, and holds nothing once it is reaped', async () => {
     const { code, out } = await runNode(`
       import { backend } from ${JSON.stringify(dist)};
-      const child = backend.spawn({ file: ${JSON.stringify(probePath())}, argv: ['p', 'sleep', '300', 'exit', '5'], env: {}, actions: [], stdio: ['ignore', 'ignore', 'ignore'], command: 'p' });
+      const child = backend.spawn({
+        file: ${JSON.stringify(probePath())}, argv: ['p', 'sleep', '300', 'exit', '5'],
+        env: {}, actions: [], stdio: ['ignore', 'ignore', 'ignore'], command: 'p',
+      });
       const during = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
       child.exited.then((status) => {
         const after = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
@@ -144,7 +147,10 @@ describe(`ntdll reaping in a plain Node process${existsSync(dist) ? '' : ' [skip
         import(${JSON.stringify(dist)}).then(async ({ backend }) => {
           const statuses = [];
           for (let i = 0; i < 20; i++)
-            statuses.push((await backend.spawn({ file: ${JSON.stringify(probePath())}, argv: ['p', 'exit', String(i)], env: {}, actions: [], stdio: ['ignore', 'ignore', 'ignore'], command: 'p' }).exited).exitCode);
+            statuses.push((await backend.spawn({
+              file: ${JSON.stringify(probePath())}, argv: ['p', 'exit', String(i)],
+              env: {}, actions: [], stdio: ['ignore', 'ignore', 'ignore'], command: 'p',
+            }).exited).exitCode);
           parentPort.postMessage(statuses.join(','));
         });
       \`, { eval: true, execArgv: [] });

@@ -25,7 +25,9 @@ test('unref() lets Node exit while the child runs; without it Node waits for the
 test("a child started while every other pending child is unref'd still keeps Node alive", () => {
   const script = `
     const { backend } = await import(${JSON.stringify(dist)});
-    const start = (ms) => backend.spawn({ file: '/bin/sleep', argv: ['sleep', ms], env: {}, actions: [], stdio: ['ignore', 'ignore', 'ignore'], command: 'sleep ' + ms });
+    const start = (ms) => backend.spawn({
+      file: '/bin/sleep', argv: ['sleep', ms], env: {}, actions: [], stdio: ['ignore', 'ignore', 'ignore'], command: 'sleep ' + ms,
+    });
     await start('0').exited; // a SIGCHLD has been seen: the reaper's timer now only polls as a safety net
     const idle = start('5');
     idle.unref();

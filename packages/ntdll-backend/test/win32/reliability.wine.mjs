@@ -36,7 +36,8 @@ runReliabilitySuite(nodeBackend, {
   ...nodeCounts,
   skip: {
     [`aborts and timeouts across ${nodeCounts.aborts} spawns in flight: each is ABORTED, TIMEOUT or a clean result, and nothing leaks`]:
-      "Wine 8.0's wineserver crashes under child_process's burst of killed children (3 of 4 runs on 2026-11-27; a server crash is Wine's bug); the ntdll backend's case runs here with 100 in flight",
+      "Wine 8.0's wineserver crashes under child_process's burst of killed children (3 of 4 runs on 2026-11-27; " +
+      "a server crash is Wine's bug); the ntdll backend's case runs here with 100 in flight",
     'inheritable handles of the parent that the request does not name stay out of the child':
       "child_process (libuv) creates every child with bInheritHandles and no handle list: all of the parent's inheritable handles reach it",
   },

@@ -174,257 +174,267 @@ function readsProcessEnv(node: t.Node, at: NodePath): boolean {
   return found;
 }
 
-/** Analyses the child's statements; `plan` is set when every one maps and the exec is provable. */
-export function analyseChild(statements: NodePath<t.Statement>[], ctx: ChildContext): ChildAnalysis {
-  const operations: string[] = [];
-  const blockers: string[] = [];
-  const actions: ChildPlan['actions'] = [];
-  const envChanges: ChildPlan['envChanges'] = [];
-  const consts = new Map<string, t.Expression>();
-  const opens = new Map<string, PendingOpen>();
-  let exec: ExecCall | null = null;
-  let execName: string | undefined;
-  const block = (op: string, why: string) => {
-    operations.push(op);
-    blockers.push(why);
-  };
-  const { execs, returns, helper, unknown } = survey(statements, ctx);
+/** Reads the child's statements one by one, into operations, blockers and the plan's actions, env changes and exec. */
+class ChildReader {
+  readonly operations: string[] = [];
+  readonly blockers: string[] = [];
+  readonly actions: ChildPlan['actions'] = [];
+  readonly envChanges: ChildPlan['envChanges'] = [];
+  exec: ExecCall | null = null;
+  execName: string | undefined;
+  private readonly consts = new Map<string, t.Expression>();
+  private readonly opens = new Map<string, PendingOpen>();
+
+  constructor(
+    private readonly statements: NodePath<t.Statement>[],
+    private readonly ctx: ChildContext,
+  ) {}
+
+  read(): void {
+    for (const s of this.statements) {
+      if (this.exec) this.afterExec(s);
+      else this.beforeExec(s);
+    }
+    for (const [name, pending] of this.opens)
+      if (pending.target === null) this.blockers.push(`the child opens ${name} without moving it onto an fd`);
+  }
+
+  private block(op: string, why: string): void {
+    this.operations.push(op);
+    this.blockers.push(why);
+  }
 
   /** Checks that `node` may be evaluated at fork time, and inlines the child's constants. */
-  const movable = (node: t.Node, at: NodePath, what: string): boolean => {
+  private movable(node: t.Node, at: NodePath, what: string): boolean {
     const problem = impurity(node, at);
     if (problem) {
-      blockers.push(`${what} ${problem}`);
+      this.blockers.push(`${what} ${problem}`);
       return false;
     }
-    if (envChanges.length && readsProcessEnv(node, at)) {
-      blockers.push(`${what} reads process.env after the child changed it`);
+    if (this.envChanges.length && readsProcessEnv(node, at)) {
+      this.blockers.push(`${what} reads process.env after the child changed it`);
       return false;
     }
     for (const id of identifiersOf(node)) {
-      if (ctx.pid !== null && id.name === ctx.pid) {
-        blockers.push(`${what} uses the pid variable, which is 0 in the child`);
+      if (this.ctx.pid !== null && id.name === this.ctx.pid) {
+        this.blockers.push(`${what} uses the pid variable, which is 0 in the child`);
         return false;
       }
-      if (opens.has(id.name)) {
-        blockers.push(`${what} uses the fd ${id.name} as a value`);
+      if (this.opens.has(id.name)) {
+        this.blockers.push(`${what} uses the fd ${id.name} as a value`);
         return false;
       }
       const binding = at.scope.getBinding(id.name);
-      if (binding && !consts.has(id.name) && statements.some((s) => binding.path.isDescendant(s))) {
-        blockers.push(`${what} uses ${id.name}, which the child computes`);
+      if (binding && !this.consts.has(id.name) && this.statements.some((s) => binding.path.isDescendant(s))) {
+        this.blockers.push(`${what} uses ${id.name}, which the child computes`);
         return false;
       }
     }
     return true;
-  };
-  const waitingOpen = () => [...opens.values()].some((o) => o.target === null);
+  }
 
-  for (const s of statements) {
-    if (exec) {
-      // Only what runs when exec fails may follow it.
-      if (s.isExpressionStatement() && s.get('expression').isCallExpression()) {
-        const call = s.get('expression') as NodePath<t.CallExpression>;
-        const name = importedName(call, call.node.callee, ctx.modules);
-        if (ctx.isExit(call)) {
-          operations.push('exit');
-          continue;
-        }
-        if (name && EXEC_NAMES.has(name)) {
-          block(name, 'several exec attempts');
-          continue;
-        }
-        const global = globalCallee(call, call.node.callee) ?? (name === 'perror' ? 'perror' : null);
-        if (global && LOG_CALLS.has(global)) {
-          operations.push('log');
-          continue;
-        }
-      }
-      if (s.isThrowStatement() || s.isEmptyStatement()) continue;
-      if (s.isReturnStatement()) {
-        block('return', 'the child returns to the caller when exec fails');
+  private waitingOpen(): boolean {
+    return [...this.opens.values()].some((o) => o.target === null);
+  }
+
+  /** Only what runs when exec fails may follow it. */
+  private afterExec(s: NodePath<t.Statement>): void {
+    if (s.isExpressionStatement() && s.get('expression').isCallExpression()) {
+      const call = s.get('expression') as NodePath<t.CallExpression>;
+      const name = importedName(call, call.node.callee, this.ctx.modules);
+      if (this.ctx.isExit(call)) return void this.operations.push('exit');
+      if (name && EXEC_NAMES.has(name)) return this.block(name, 'several exec attempts');
+      const global = globalCallee(call, call.node.callee) ?? (name === 'perror' ? 'perror' : null);
+      if (global && LOG_CALLS.has(global)) return void this.operations.push('log');
+    }
+    if (s.isThrowStatement() || s.isEmptyStatement()) return;
+    if (s.isReturnStatement()) return this.block('return', 'the child returns to the caller when exec fails');
+    this.block('after-exec', `the child goes on after a failed exec (${s.node.type})`);
+  }
+
+  private beforeExec(s: NodePath<t.Statement>): void {
+    if (s.isEmptyStatement()) return;
+    if (s.isReturnStatement()) return this.block('return', 'the child returns to the caller');
+    if (s.isIfStatement() || s.isSwitchStatement() || s.isConditional())
+      return this.block('if', 'the child acts conditionally');
+    if (s.isLoop()) return this.block('loop', 'the child runs a loop');
+    if (s.isTryStatement()) return this.block('try', 'the child catches errors');
+    if (s.isVariableDeclaration()) return this.declarations(s);
+    if (!s.isExpressionStatement()) return this.block(s.node.type, `the child has a ${s.node.type}`);
+    const expr = s.get('expression');
+    if (this.envChange(expr)) return;
+    if (expr.isAssignmentExpression() || expr.isUpdateExpression())
+      return this.block('assign', 'the child writes shared state');
+    if (!expr.isCallExpression()) return this.block('expression', `the child evaluates a ${expr.node.type}`);
+    this.call(expr);
+  }
+
+  /** Constants the actions may use, and `openSync()` calls whose fd a later dup2 places. */
+  private declarations(s: NodePath<t.VariableDeclaration>): void {
+    for (const d of s.get('declarations')) {
+      const id = d.node.id;
+      const init = d.get('init') as NodePath<t.Expression>;
+      if (!t.isIdentifier(id) || !init.node) {
+        this.block('declare', 'the child declares a variable without a plain value');
         continue;
       }
-      block('after-exec', `the child goes on after a failed exec (${s.node.type})`);
-      continue;
-    }
-    if (s.isEmptyStatement()) continue;
-    if (s.isReturnStatement()) {
-      block('return', 'the child returns to the caller');
-      continue;
-    }
-    if (s.isIfStatement() || s.isSwitchStatement() || s.isConditional()) {
-      block('if', 'the child acts conditionally');
-      continue;
-    }
-    if (s.isLoop()) {
-      block('loop', 'the child runs a loop');
-      continue;
-    }
-    if (s.isTryStatement()) {
-      block('try', 'the child catches errors');
-      continue;
-    }
-    if (s.isVariableDeclaration()) {
-      for (const d of s.get('declarations')) {
-        const id = d.node.id;
-        const init = d.get('init') as NodePath<t.Expression>;
-        if (!t.isIdentifier(id) || !init.node) {
-          block('declare', 'the child declares a variable without a plain value');
-          continue;
-        }
-        const binding = d.scope.getBinding(id.name);
-        if (binding && binding.constantViolations.length) {
-          block('declare', `the child changes ${id.name}`);
-          continue;
-        }
-        if (init.isCallExpression() && importedName(init, init.node.callee, FS_MODULES) === 'openSync') {
-          operations.push('open');
-          if (movable(t.arrayExpression(init.node.arguments as t.Expression[]), init, 'openSync()'))
-            opens.set(id.name, { call: init.node, target: null });
-          continue;
-        }
-        if (movable(init.node, d, `${id.name}'s value`)) consts.set(id.name, inline(init.node, consts));
-        else operations.push('declare');
+      const binding = d.scope.getBinding(id.name);
+      if (binding && binding.constantViolations.length) {
+        this.block('declare', `the child changes ${id.name}`);
+        continue;
       }
-      continue;
+      if (init.isCallExpression() && importedName(init, init.node.callee, FS_MODULES) === 'openSync') {
+        this.operations.push('open');
+        if (this.movable(t.arrayExpression(init.node.arguments as t.Expression[]), init, 'openSync()'))
+          this.opens.set(id.name, { call: init.node, target: null });
+        continue;
+      }
+      if (this.movable(init.node, d, `${id.name}'s value`)) this.consts.set(id.name, inline(init.node, this.consts));
+      else this.operations.push('declare');
     }
-    if (!s.isExpressionStatement()) {
-      block(s.node.type, `the child has a ${s.node.type}`);
-      continue;
-    }
-    const expr = s.get('expression');
-    // process.env.K = v / delete process.env.K
+  }
+
+  /** `process.env.K = v` or `delete process.env.K`: false when `expr` is neither. */
+  private envChange(expr: NodePath<t.Expression>): boolean {
     const envTarget = (n: t.Node) =>
       t.isMemberExpression(n) &&
       isProcessMember(expr, n.object, 'env') &&
       (!n.computed || t.isStringLiteral(n.property) || t.isIdentifier(n.property));
     if (expr.isAssignmentExpression({ operator: '=' }) && envTarget(expr.node.left)) {
       const left = expr.node.left as t.MemberExpression;
-      operations.push('env');
+      this.operations.push('env');
       if (
-        movable(expr.node.right, expr, 'the env value') &&
-        (!left.computed || movable(left.property, expr, 'the env name'))
+        this.movable(expr.node.right, expr, 'the env value') &&
+        (!left.computed || this.movable(left.property, expr, 'the env name'))
       )
-        envChanges.push({
-          key: inline(left.property as t.Expression, consts),
+        this.envChanges.push({
+          key: inline(left.property as t.Expression, this.consts),
           computed: left.computed,
-          value: inline(expr.node.right, consts),
+          value: inline(expr.node.right, this.consts),
         });
-      continue;
+      return true;
     }
     if (expr.isUnaryExpression({ operator: 'delete' }) && envTarget(expr.node.argument)) {
       const arg = expr.node.argument as t.MemberExpression;
-      operations.push('env');
-      envChanges.push({ key: inline(arg.property as t.Expression, consts), computed: arg.computed, value: null });
-      continue;
+      this.operations.push('env');
+      this.envChanges.push({
+        key: inline(arg.property as t.Expression, this.consts),
+        computed: arg.computed,
+        value: null,
+      });
+      return true;
     }
-    if (expr.isAssignmentExpression() || expr.isUpdateExpression()) {
-      block('assign', 'the child writes shared state');
-      continue;
-    }
-    if (!expr.isCallExpression()) {
-      block('expression', `the child evaluates a ${expr.node.type}`);
-      continue;
-    }
-    const call = expr;
-    const name = importedName(call, call.node.callee, ctx.modules);
-    if (name && EXEC_NAMES.has(name)) {
-      execName = name;
-      operations.push(name);
-      if (!call.node.arguments.every((a, i) => movable(a, call, `${name}() argument ${i + 1}`))) {
-        exec = { name, file: t.identifier('undefined'), argv: t.arrayExpression([]), env: null };
-        continue;
-      }
-      const parsed = execCall(name, call, consts);
-      if (typeof parsed === 'string') {
-        blockers.push(parsed);
-        exec = { name, file: t.identifier('undefined'), argv: t.arrayExpression([]), env: null };
-      } else exec = parsed;
-      continue;
-    }
-    if (name && ACTION_NAMES.has(name)) {
-      operations.push(name);
-      const args = call.node.arguments;
-      const fdVar = (n: t.Node | undefined) => (t.isIdentifier(n) && opens.has(n.name) ? opens.get(n.name)! : null);
-      if ((name === 'dup2' || name === 'close') && fdVar(args[0])) {
-        const pending = fdVar(args[0])!;
-        if (name === 'close') continue; // the open action leaves no extra fd behind
-        if (!movable(args[1], call, 'dup2() target')) continue;
-        const to = inline(args[1] as t.Expression, consts);
-        if (pending.target === null) {
-          pending.target = to;
-          const openArgs = pending.call.arguments.map((a) => inline(a as t.Expression, consts));
-          actions.push((ref) => t.callExpression(ref('open'), [to, ...openArgs]));
-        } else {
-          const target = pending.target;
-          actions.push((ref) => t.callExpression(ref('dup2'), [t.cloneNode(target, true), to]));
-        }
-        continue;
-      }
-      if (waitingOpen() && name !== 'dup2' && name !== 'close' && name !== 'open') {
-        blockers.push(`${name}() would move before an openSync() whose fd is not placed yet`);
-        continue;
-      }
-      if (args.every((a, i) => movable(a, call, `${name}() argument ${i + 1}`))) {
-        const node = inline(call.node, consts);
-        actions.push(() => node);
-      }
-      continue;
-    }
-    if (isProcessMember(call, call.node.callee, 'chdir') || isProcessMember(call, call.node.callee, 'umask')) {
-      const op = isProcessMember(call, call.node.callee, 'chdir') ? 'chdir' : 'umask';
-      operations.push(op);
-      if (waitingOpen()) blockers.push(`${op}() would move before an openSync() whose fd is not placed yet`);
-      else if (call.node.arguments.length === 1 && movable(call.node.arguments[0], call, `process.${op}() argument`)) {
-        const arg = inline(call.node.arguments[0] as t.Expression, consts);
-        actions.push((ref) => t.callExpression(ref(op), [arg]));
-      } else blockers.push(`process.${op}() needs one argument`);
-      continue;
-    }
-    if (ctx.isExit(call)) {
-      block('exit', 'the child exits before exec');
-      continue;
-    }
+    return false;
+  }
+
+  private call(call: NodePath<t.CallExpression>): void {
+    const name = importedName(call, call.node.callee, this.ctx.modules);
+    if (name && EXEC_NAMES.has(name)) return this.execCall(call, name);
+    if (name && ACTION_NAMES.has(name)) return this.actionCall(call, name);
+    if (isProcessMember(call, call.node.callee, 'chdir') || isProcessMember(call, call.node.callee, 'umask'))
+      return this.processCall(call);
+    if (this.ctx.isExit(call)) return this.block('exit', 'the child exits before exec');
     const global = globalCallee(call, call.node.callee);
-    if (global && LOG_CALLS.has(global)) {
-      block('log', `the child writes output before exec (${global})`);
-      continue;
-    }
-    if (name === 'fork') {
-      block('fork', 'the child forks again');
-      continue;
-    }
-    block(
+    if (global && LOG_CALLS.has(global)) return this.block('log', `the child writes output before exec (${global})`);
+    if (name === 'fork') return this.block('fork', 'the child forks again');
+    this.block(
       'call',
       `the child calls ${calleeText(call.node.callee)}(), which the codemod cannot move into the action list`,
     );
   }
-  for (const [name, pending] of opens)
-    if (pending.target === null) blockers.push(`the child opens ${name} without moving it onto an fd`);
 
-  // Class: exec in this function, exec behind a helper, the child returns, no exec at all.
-  let cls: SiteClass;
-  let reason: string | undefined;
-  const direct = statements.some((s) => execs.some((e) => e.parentPath === s));
+  private execCall(call: NodePath<t.CallExpression>, name: string): void {
+    this.execName = name;
+    this.operations.push(name);
+    const unusable = { name, file: t.identifier('undefined'), argv: t.arrayExpression([]), env: null };
+    if (!call.node.arguments.every((a, i) => this.movable(a, call, `${name}() argument ${i + 1}`))) {
+      this.exec = unusable;
+      return;
+    }
+    const parsed = execCall(name, call, this.consts);
+    if (typeof parsed === 'string') {
+      this.blockers.push(parsed);
+      this.exec = unusable;
+    } else this.exec = parsed;
+  }
+
+  /** A call of the POSIX module's action constructors; dup2 and close of an `openSync()` fd place or drop it. */
+  private actionCall(call: NodePath<t.CallExpression>, name: string): void {
+    this.operations.push(name);
+    const args = call.node.arguments;
+    const fdVar = (n: t.Node | undefined) =>
+      t.isIdentifier(n) && this.opens.has(n.name) ? this.opens.get(n.name)! : null;
+    const pending = name === 'dup2' || name === 'close' ? fdVar(args[0]) : null;
+    if (pending) {
+      if (name === 'close') return; // the open action leaves no extra fd behind
+      if (!this.movable(args[1], call, 'dup2() target')) return;
+      const to = inline(args[1] as t.Expression, this.consts);
+      if (pending.target === null) {
+        pending.target = to;
+        const openArgs = pending.call.arguments.map((a) => inline(a as t.Expression, this.consts));
+        this.actions.push((ref) => t.callExpression(ref('open'), [to, ...openArgs]));
+      } else {
+        const target = pending.target;
+        this.actions.push((ref) => t.callExpression(ref('dup2'), [t.cloneNode(target, true), to]));
+      }
+      return;
+    }
+    if (this.waitingOpen() && name !== 'dup2' && name !== 'close' && name !== 'open') {
+      this.blockers.push(`${name}() would move before an openSync() whose fd is not placed yet`);
+      return;
+    }
+    if (args.every((a, i) => this.movable(a, call, `${name}() argument ${i + 1}`))) {
+      const node = inline(call.node, this.consts);
+      this.actions.push(() => node);
+    }
+  }
+
+  /** `process.chdir(dir)` and `process.umask(mask)`. */
+  private processCall(call: NodePath<t.CallExpression>): void {
+    const op = isProcessMember(call, call.node.callee, 'chdir') ? 'chdir' : 'umask';
+    this.operations.push(op);
+    if (this.waitingOpen()) this.blockers.push(`${op}() would move before an openSync() whose fd is not placed yet`);
+    else if (
+      call.node.arguments.length === 1 &&
+      this.movable(call.node.arguments[0], call, `process.${op}() argument`)
+    ) {
+      const arg = inline(call.node.arguments[0] as t.Expression, this.consts);
+      this.actions.push((ref) => t.callExpression(ref(op), [arg]));
+    } else this.blockers.push(`process.${op}() needs one argument`);
+  }
+}
+
+/**
+ * The site's class: exec in this function, exec behind a helper, the child returns, no exec at all; with the reason
+ * when it is not fork+exec. Adds the blocker of an exec that is not a plain statement of the child.
+ */
+function classify(
+  statements: NodePath<t.Statement>[],
+  { execs, returns, helper, unknown }: ReturnType<typeof survey>,
+  blockers: string[],
+): { cls: SiteClass; reason?: string } {
   if (execs.length > 0) {
-    cls = 'fork+exec';
+    const direct = statements.some((s) => execs.some((e) => e.parentPath === s));
     if (!direct) blockers.unshift('the child execs conditionally or in a nested block');
     else if (execs.length > 1 && !blockers.includes('several exec attempts')) blockers.unshift('several exec attempts');
-  } else if (helper) {
-    cls = 'exec-via-helper';
-    reason = `the child execs inside ${helper}()`;
-  } else if (returns) {
-    cls = 'wrapper';
-    reason = 'the child returns to the caller, which may exec later';
-  } else if (unknown) {
-    cls = 'unresolved';
-    reason = `the child calls ${unknown}(), which the codemod cannot see into`;
-  } else {
-    cls = 'fork-only';
-    reason = 'the child never calls exec: it runs program logic';
+    return { cls: 'fork+exec' };
   }
-  execName ??= execs[0] ? (importedName(execs[0], execs[0].node.callee, ctx.modules) ?? undefined) : undefined;
+  if (helper) return { cls: 'exec-via-helper', reason: `the child execs inside ${helper}()` };
+  if (returns) return { cls: 'wrapper', reason: 'the child returns to the caller, which may exec later' };
+  if (unknown) return { cls: 'unresolved', reason: `the child calls ${unknown}(), which the codemod cannot see into` };
+  return { cls: 'fork-only', reason: 'the child never calls exec: it runs program logic' };
+}
+
+/** Analyses the child's statements; `plan` is set when every one maps and the exec is provable. */
+export function analyseChild(statements: NodePath<t.Statement>[], ctx: ChildContext): ChildAnalysis {
+  const surveyed = survey(statements, ctx);
+  const reader = new ChildReader(statements, ctx);
+  reader.read();
+  const { operations, blockers, actions, envChanges, exec } = reader;
+  const { cls, reason } = classify(statements, surveyed, blockers);
+  const first = surveyed.execs[0];
+  const execName =
+    reader.execName ?? (first ? (importedName(first, first.node.callee, ctx.modules) ?? undefined) : undefined);
   if (cls === 'fork+exec' && blockers.length === 0 && exec) {
     if (exec.env && envChanges.length)
       blockers.push(`env assignments before ${exec.name}(), which passes its own environment`);

@@ -26,7 +26,8 @@ try {
     const used = process.cpuUsage(cpu);
     const ok = report.sites.length === expected.sites && report.files === expected.files;
     console.log(
-      `jobs=${jobs}: ${s.toFixed(2)} s (process CPU ${((used.user + used.system) / 1e6).toFixed(1)} s), ${report.files} files, ${report.parsed} parsed, ${report.sites.length} sites${ok ? '' : ' (MISMATCH)'}`,
+      `jobs=${jobs}: ${s.toFixed(2)} s (process CPU ${((used.user + used.system) / 1e6).toFixed(1)} s), ` +
+        `${report.files} files, ${report.parsed} parsed, ${report.sites.length} sites${ok ? '' : ' (MISMATCH)'}`,
     );
     return s;
   };

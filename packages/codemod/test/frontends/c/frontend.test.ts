@@ -56,7 +56,8 @@ test('a bare `if (fork() == 0)` converts without a pid (the parent never had one
 
 test('CRLF files get CRLF lines from the rewrite', async () => {
   const source =
-    '#include <unistd.h>\r\nint f(char **v) {\r\n\tpid_t p = fork();\r\n\tif (p == 0) {\r\n\t\texecv(v[0], v);\r\n\t\t_exit(127);\r\n\t}\r\n\treturn p;\r\n}\r\n';
+    '#include <unistd.h>\r\nint f(char **v) {\r\n\tpid_t p = fork();\r\n\tif (p == 0) {\r\n' +
+    '\t\texecv(v[0], v);\r\n\t\t_exit(127);\r\n\t}\r\n\treturn p;\r\n}\r\n';
   const result = await transformC(source, 'crlf.c');
   expect(result.changed).toBe(true);
   expect(result.code.replace(/\r\n/g, '')).not.toContain('\n');

@@ -1,14 +1,15 @@
-# Shared by test-wine.sh and bench-wine.sh (sourced, not run): installs Wine and mingw-w64 when
-# missing, fetches Windows node and koffi's win32-x64 build into $repo/.cache/wine, builds the
-# mingw test programs, and starts a persistent wineserver on a Windows 10 prefix.
+# The Wine setup of every package's test-wine.sh and bench-wine.sh (sourced, not run; each names
+# this file by its path from the repo root, scripts/wine/wine-env.sh): `prepare_wine DIR...` installs
+# Wine and mingw-w64 when missing, fetches Windows node and koffi's win32-x64 build into
+# $repo/.cache/wine, builds core's probe and the mingw test programs of each package DIR
+# (DIR/test/win32/programs), and starts a persistent wineserver on a Windows 10 prefix.
 # FORKEXEC_WINEPREFIX=DIR runs in another Wine prefix (several people on one checkout).
 # Recipe and pitfalls: /work/shared/research/windows-under-wine.md.
 
 NODE_WIN_VERSION=22.22.0
 KOFFI_VERSION=3.3.4
 
-pkg_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-repo=$(cd "$pkg_dir/../.." && pwd)
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cache="$repo/.cache/wine"
 node_exe="$cache/node-$NODE_WIN_VERSION/package/bin/node.exe"
 koffi_dir="$cache/koffi-$KOFFI_VERSION"
@@ -52,11 +53,13 @@ fetch_windows_koffi() {
   fi
 }
 
-# Builds the test programs with mingw-w64; rebuilds when a source is newer than its binary.
+# Builds core's probe and the test programs of each package DIR given with mingw-w64; rebuilds
+# when a source is newer than its binary.
 build_programs() {
   mkdir -p "$bin_dir"
-  local src name out
-  for src in "$repo/packages/core/testing/probe.c" "$pkg_dir"/test/win32/programs/*.c; do
+  local src name out dir sources=("$repo/packages/core/testing/probe.c")
+  for dir in "$@"; do sources+=("$dir"/test/win32/programs/*.c); done
+  for src in "${sources[@]}"; do
     [ -f "$src" ] || continue
     name=$(basename "$src" .c); [ "$name" = probe ] && name=fxprobe
     out="$bin_dir/$name.exe"
@@ -84,14 +87,15 @@ stop_wine() { wineserver -k 2>/dev/null || true; }
 # Windows path of a Unix path (Wine maps / to Z:).
 winpath() { printf 'Z:%s' "${1//\//\\}"; }
 
+# prepare_wine DIR...: everything above, with the test programs of the packages DIR.
 prepare_wine() {
   ensure_packages
   fetch_windows_node
   fetch_windows_koffi
-  build_programs
+  build_programs "$@"
   start_wine
   # Windows node resolves koffi to its win32 build through this --import hook.
   export FORKEXEC_WINE_KOFFI
   FORKEXEC_WINE_KOFFI=$(winpath "$koffi_dir/node_modules/koffi/index.cjs")
-  koffi_hook="--import=file:///$(winpath "$repo/packages/ntdll-backend/scripts/wine-koffi-hook.mjs" | tr '\\' /)"
+  koffi_hook="--import=file:///$(winpath "$repo/scripts/wine/wine-koffi-hook.mjs" | tr '\\' /)"
 }

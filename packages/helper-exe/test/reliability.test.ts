@@ -1,0 +1,9 @@
+// The reliability suite on this backend (core's tests run it on child_process). Each random action sequence runs on
+// child_process too, where it has the ops: both must agree with the model. FORKEXEC_RELIABILITY_SCALE=small: a quick pass.
+import { nodeBackend } from '@forkexec/core';
+import { runReliabilitySuite } from '@forkexec/core/testing';
+import { backendOnBuiltHelper } from './support/helper-binary.js';
+
+const backend = backendOnBuiltHelper();
+
+runReliabilitySuite(backend, { peers: [nodeBackend] });
