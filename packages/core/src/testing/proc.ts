@@ -16,6 +16,21 @@ export function openFds(): number[] {
     .sort((a, b) => a - b);
 }
 
+/**
+ * Open fds once they stop changing (two reads 20 ms apart agree, within `ms`): the pipes of spawns
+ * that just settled can close a tick later, and a snapshot taken before then is not a baseline.
+ */
+export async function steadyOpenFds(ms = 2000): Promise<number[]> {
+  const deadline = Date.now() + ms;
+  let last = openFds();
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const now = openFds();
+    if (now.join() === last.join() || Date.now() > deadline) return now;
+    last = now;
+  }
+}
+
 /** Parent fds without close-on-exec: a backend without closefrom cannot keep them from children. */
 export function inheritableFds(): number[] {
   return openFds().filter((fd) => {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { openFds } from '../proc.js';
+import { openFds, steadyOpenFds } from '../proc.js';
 import { unasked, type ConformanceContext } from './context.js';
 
 export function hygieneCases(ctx: ConformanceContext): void {
@@ -22,7 +22,7 @@ export function hygieneCases(ctx: ConformanceContext): void {
     async () => {
       const parentFile = openSync(path.join(tmp(), 'parent-only.txt'), 'w');
       try {
-        const before = openFds();
+        const before = await steadyOpenFds(); // the previous case's pipes may still be closing
         for (let i = 0; i < 20; i++) assert.equal(unasked(ctx, await out(['fds'])), '0 1 2');
         await new Promise((resolve) => setTimeout(resolve, 50));
         assert.deepEqual(openFds(), before);
