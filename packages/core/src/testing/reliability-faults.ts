@@ -5,6 +5,7 @@ import { chmodSync, closeSync, existsSync, fstatSync, openSync, readFileSync, st
 import { createRequire } from 'node:module';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
+import { isForkExecError } from '../errors.js';
 import { BUILTIN_BACKENDS } from '../select-backend.js';
 import type { Options, Result } from '../options.js';
 import {
@@ -139,11 +140,7 @@ async function pollUntil<T>(probe: () => T, done: (value: T) => boolean, ms: num
 
 /** Fails unless `error` is one of ours with one of the expected codes (and errno, when given). */
 function assertTyped(error: Record<string, unknown>, codes: string[], errnos?: string[]): void {
-  // Duck-typed: a backend loaded from its build brings its own copy of core's error classes.
-  assert.ok(
-    error instanceof Error && String(error.code).startsWith('FORKEXEC_'),
-    `expected a ForkExecError, got ${String(error?.name)}: ${String(error?.message)}`,
-  );
+  assert.ok(isForkExecError(error), `expected a ForkExecError, got ${String(error?.name)}: ${String(error?.message)}`);
   assert.ok(
     codes.includes(String(error.code)),
     `expected ${codes.join('/')}, got ${String(error.code)}: ${String(error.message)}`,

@@ -16,7 +16,7 @@ import type { FdPassing } from './fd-passing.js';
 import { HelperProcess, startHelperProgram, type RefableChild } from './helper-process.js';
 import { FORK_FAILED, MalformedReplyError, PROTOCOL_VERSION, ReplyReader, zygoteRequest, type Reply } from './wire.js';
 
-/** Watches the exit of a child of this process that the starter did not start. */
+/** Watches the exit of a child of this process that the starter did not start (its Backend.watchChild). */
 export type WatchChild = (pid: number) => RefableChild;
 
 export interface ZygoteEvents {

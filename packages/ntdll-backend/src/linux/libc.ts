@@ -2,7 +2,7 @@
  * The libc functions the Linux backend calls, bound through koffi on first use: importing this
  * module loads nothing. glibc's opaque structs live in Buffers sized above their real size.
  */
-import { createRequire } from 'node:module';
+import { loadKoffi } from '@forkexec/core/backend-kit';
 
 /** The part of koffi's API used here (typed locally so that type-checking does not load koffi). */
 type KoffiFunction = ((...args: unknown[]) => unknown) & {
@@ -154,14 +154,7 @@ export function loadLibc(): Libc {
 function bind(): Libc {
   if (process.platform !== 'linux')
     throw new Error(`the posix_spawn path supports Linux with glibc, not ${process.platform}`);
-  let koffi: Koffi;
-  try {
-    koffi = createRequire(import.meta.url)('koffi') as Koffi;
-  } catch (error) {
-    throw new Error(
-      `koffi does not load: ${(error as Error).message.split('\n')[0]} (is its optional package @koromix/koffi-${process.platform}-${process.arch} installed?)`,
-    );
-  }
+  const koffi = loadKoffi<Koffi>(import.meta.url, 'the ntdll backend');
   let lib: ReturnType<Koffi['load']>;
   try {
     lib = koffi.load('libc.so.6');

@@ -1,9 +1,7 @@
 /** The ntdll backend's POSIX face: posix_spawn through koffi (glibc on Linux). */
 import { readdirSync } from 'node:fs';
 import {
-  errnoName,
   SpawnError,
-  spawnHint,
   type ActionOp,
   type Backend,
   type ProbeResult,
@@ -11,6 +9,7 @@ import {
   type SpawnOptions,
   type SpawnRequest,
 } from '@forkexec/core';
+import { errnoName, spawnHint } from '@forkexec/core/backend-kit';
 import { blameAction } from './blame-action.js';
 import { loadLibc } from './libc.js';
 import { parentEnviron } from './parent-environ.js';
@@ -18,6 +17,7 @@ import { PosixChild } from './posix-child.js';
 import { posixSpawn, posixSpawnOffThread, type SpawnOutcome } from './posix-spawn.js';
 import { sharedReaper } from './shared-reaper.js';
 import { planSpawn, readsParentFds } from './spawn-plan.js';
+import { watchChildPid } from './watch-child-pid.js';
 import { closeAfterSpawn, closeStdio, openStdio, stdioStreams } from './stdio.js';
 
 /**
@@ -141,5 +141,6 @@ export function createLinuxBackend(): Backend {
     },
     probe,
     spawn,
+    watchChild: watchChildPid,
   };
 }

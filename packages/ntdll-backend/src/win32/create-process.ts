@@ -1,4 +1,5 @@
-import { SpawnError, spawnHint } from '@forkexec/core';
+import { SpawnError } from '@forkexec/core';
+import { spawnHint } from '@forkexec/core/backend-kit';
 import { isValidHandle, type Win32Api } from './ntdll-api.js';
 import {
   CLIENT_ID_SIZE,
