@@ -35,7 +35,7 @@ function shellWord(part: unknown): string {
   return /^[\w./:=@%+,-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
 }
 
-export function formatCommand(file: string, args: readonly unknown[]): string {
+function formatCommand(file: string, args: readonly unknown[]): string {
   let command = shellWord(file);
   for (let i = 0; i < args.length; i++) command += ` ${shellWord(args[i])}`;
   return command;

@@ -11,7 +11,7 @@ import type { HelperProcess } from './helper-process.js';
 import { LinuxHelperFactory, type LinuxHelperSettings } from './helper-factory.js';
 import { WarmPool, type WarmPoolSettings } from '../warm-pool.js';
 
-export interface PoolSettings extends WarmPoolSettings, LinuxHelperSettings {}
+interface PoolSettings extends WarmPoolSettings, LinuxHelperSettings {}
 
 export class LinuxHelperPool {
   /**

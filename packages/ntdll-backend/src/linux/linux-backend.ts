@@ -24,7 +24,7 @@ import { closeAfterSpawn, closeStdio, openStdio, stdioStreams } from './stdio.js
  * What posix_spawn expresses exactly. umask, sigignore, setuid, setgid, setgroups, setrlimit
  * and nice have no posix_spawn equivalent: core refuses them and names the backends that can.
  */
-export const LINUX_ACTIONS: readonly ActionOp[] = [
+const LINUX_ACTIONS: readonly ActionOp[] = [
   'dup2',
   'close',
   'open',

@@ -11,7 +11,7 @@ import { findProgram, type FileKind } from './find-program.js';
 import type { Win32Api } from './ntdll-api.js';
 
 /** What a process is created from. */
-export interface LaunchPlan {
+interface LaunchPlan {
   /** Full path of the program image. */
   image: string;
   commandLine: string;

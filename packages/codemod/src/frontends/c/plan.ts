@@ -25,7 +25,7 @@ export interface ConversionPlan {
 export type ActionEntry =
   string | { condition: string; then: ActionEntry[]; otherwise: ActionEntry[] } | { loop: string; body: ActionEntry[] };
 
-export type PlanResult = { plan: ConversionPlan } | { blockers: string[] };
+type PlanResult = { plan: ConversionPlan } | { blockers: string[] };
 
 const NULL_POINTER = /^\(\s*(?:char|void|const\s+char)\s*\*\s*\)\s*(?:0|NULL)$|^(?:0|NULL|nullptr)$/;
 const HOISTABLE_ALLOC = new Set(['malloc', 'calloc', 'strdup', 'strndup']);
