@@ -40,16 +40,7 @@ const MODEL_OPS: readonly ActionOp[] = [
 ];
 
 /** Signals the steps pick from: catchable, without a core dump, and harmless to ignore or block in the probe. */
-const MODEL_SIGNALS = [
-  'SIGHUP',
-  'SIGINT',
-  'SIGUSR1',
-  'SIGUSR2',
-  'SIGPIPE',
-  'SIGALRM',
-  'SIGTERM',
-  'SIGWINCH',
-] as const;
+const MODEL_SIGNALS = ['SIGHUP', 'SIGINT', 'SIGUSR1', 'SIGUSR2', 'SIGPIPE', 'SIGALRM', 'SIGTERM', 'SIGWINCH'] as const;
 
 /** The files, directories and fd numbers the steps pick from. */
 interface World {
