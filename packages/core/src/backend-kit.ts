@@ -3,6 +3,7 @@
  * forkexec: no semver promise (it changes with the packages that use it, released together).
  * Applications use the main entry; a backend of one's own needs only the `Backend` contract.
  */
+export { bindOnce } from './bind-once.js';
 export { errnoName, isForkExecError, spawnHint } from './errors.js';
 export { loadKoffi } from './load-koffi.js';
 export { processEnvIsEnviron } from './process-env.js';

@@ -5,7 +5,7 @@
  * Linux layouts (msghdr, cmsghdr with a size_t length).
  */
 import path from 'node:path';
-import { errnoName, loadKoffi } from '@forkexec/core/backend-kit';
+import { bindOnce, errnoName, loadKoffi } from '@forkexec/core/backend-kit';
 import { packageDir } from '../locate-helper.js';
 import { MAX_PASSED_FDS } from './wire.js';
 
@@ -93,19 +93,8 @@ export interface FdPassing {
   pollReadable(fd: number, timeoutMs: number): boolean;
 }
 
-let bound: FdPassing | undefined;
-let failure: Error | undefined;
-
 /** Binds the calls once; throws an Error that says what is missing. */
-export function fdPassing(): FdPassing {
-  if (bound) return bound;
-  if (failure) throw failure;
-  try {
-    return (bound = bind());
-  } catch (error) {
-    throw (failure = error as Error);
-  }
-}
+export const fdPassing: () => FdPassing = bindOnce(bind);
 
 /** The version of fx_take_check this code calls (fx_take_check_version in native/take-check.c). */
 const TAKE_CHECK_VERSION = 2;
