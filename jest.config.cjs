@@ -14,7 +14,8 @@ const project = (name) => ({
   moduleNameMapper: {
     // Tests run against the sources of sibling packages, not their builds.
     '^@forkexec/core$': '<rootDir>/../core/src/index.ts',
-    '^@forkexec/core/(posix)$': '<rootDir>/../core/src/$1.ts',
+    '^@forkexec/core/(posix|backend-kit)$': '<rootDir>/../core/src/$1.ts',
+    '^@forkexec/ntdll-backend/internal$': '<rootDir>/../ntdll-backend/src/internal.ts',
     '^@forkexec/core/testing$': '<rootDir>/../core/src/testing/index.ts',
     '^@forkexec/(ntdll-backend|helper-exe|codemod)$': '<rootDir>/../$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',

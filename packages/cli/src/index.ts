@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { registerBackend } from '@forkexec/core';
 import { backend as helperExe } from '@forkexec/helper-exe';
 import { backend as ntdll } from '@forkexec/ntdll-backend';
@@ -8,10 +9,13 @@ import { COMMANDS } from './commands/index.js';
 registerBackend('ntdll', () => ntdll);
 registerBackend('helper-exe', () => helperExe);
 
+/** This package's version, from its package.json (one folder above src/ and dist/ alike). */
+const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+
 export function buildProgram(): Command {
   const program = new Command('forkexec')
     .description('fork, then exec — without copying the parent')
-    .version('0.1.0')
+    .version(VERSION)
     .enablePositionalOptions()
     .showHelpAfterError()
     .exitOverride();

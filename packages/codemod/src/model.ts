@@ -3,7 +3,11 @@
  * produces, and that the runner, the census (`forkexec scan`) and the reports consume.
  */
 
-/** How a fork site relates to exec (see shared research fork-sites.md). */
+/**
+ * How a fork site relates to exec: `fork+exec` (the child execs), `exec-via-helper` (the child calls
+ * a function of the file that execs), `wrapper` (`return fork()`, or the child returns to the
+ * caller), `fork-only` (the child never execs), `unresolved` (the codemod cannot tell).
+ */
 export type SiteClass = 'fork+exec' | 'exec-via-helper' | 'fork-only' | 'wrapper' | 'unresolved';
 
 export interface ForkSite {

@@ -39,7 +39,7 @@ const defaultInclude = (id: string) =>
   !id.startsWith('\0') && !id.includes('/node_modules/') && JS_EXTENSIONS.some((ext) => id.split('?')[0].endsWith(ext));
 
 /** One line about a site left unconverted: `file:line:col class: reason`. */
-export function describeSite(site: ForkSite): string {
+function describeSite(site: ForkSite): string {
   return `${site.file}:${site.line}:${site.column} ${site.class}: ${site.reason ?? 'not converted'}`;
 }
 

@@ -106,6 +106,9 @@ export interface BackendCapabilities {
 
 export type ProbeResult = { ok: true; detail?: string } | { ok: false; reason: string };
 
+/** A child watched with `Backend.watchChild`: its exit, kill(), and whether waiting keeps Node alive; no stdio. */
+export type WatchedChild = Pick<SpawnedChild, 'exited' | 'kill'> & { pid: number; ref(): void; unref(): void };
+
 export interface Backend {
   name: string;
   capabilities: BackendCapabilities;
@@ -113,6 +116,14 @@ export interface Backend {
   probe(): ProbeResult;
   /** Starts the child. Throws a ForkExecError for failures known before the child runs. */
   spawn(request: SpawnRequest, options?: SpawnOptions): SpawnedChild;
+  /**
+   * Watches the exit of `pid`, a child of this process that the backend did not start (say, one
+   * forked with clone(CLONE_PARENT) by a process it started: only this process can reap it), with
+   * the reaping the backend uses for its own children. Offered by backends that reap by pid
+   * (ntdll on Linux); helper-exe's zygote needs its starter to offer it. Throws a RangeError
+   * for a pid that is not a positive integer.
+   */
+  watchChild?(pid: number): WatchedChild;
   /** Releases pools, handles and helpers. */
   dispose?(): Promise<void> | void;
 }

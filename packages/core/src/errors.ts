@@ -50,6 +50,18 @@ export class ForkExecError extends Error {
   }
 }
 
+/**
+ * Whether `value` is a ForkExecError from any copy of core: a backend loaded with require() brings
+ * the CommonJS build of core, whose classes differ from an ESM caller's, so `instanceof` misses.
+ * The brand is the stable code every ForkExecError carries (`FORKEXEC_...`) on an error object.
+ */
+export function isForkExecError(value: unknown): value is ForkExecError {
+  const { code, message } = (value ?? {}) as { code?: unknown; message?: unknown };
+  return (
+    typeof value === 'object' && typeof message === 'string' && typeof code === 'string' && code.startsWith('FORKEXEC_')
+  );
+}
+
 export class InvalidArgumentError extends ForkExecError {
   constructor(message: string, details?: ForkExecErrorDetails) {
     super('FORKEXEC_INVALID_ARGUMENT', message, details);

@@ -25,8 +25,23 @@ export {
   type SpawnOptions,
   type SpawnRequest,
   type SpawnedChild,
+  type WatchedChild,
 } from './backend.js';
-export * from './errors.js';
+export {
+  BackendLoadError,
+  BackendUnavailableError,
+  ForkExecError,
+  InvalidActionError,
+  InvalidArgumentError,
+  NotTransformedError,
+  SpawnError,
+  SubprocessError,
+  UnsupportedActionError,
+  type ForkExecErrorCode,
+  type ForkExecErrorDetails,
+  type SubprocessErrorCode,
+  type SubprocessErrorFields,
+} from './errors.js';
 export { nodeBackend } from './node-backend.js';
 export {
   BUILTIN_BACKENDS,
@@ -40,4 +55,3 @@ export {
   type BackendStatus,
   type ForkExecConfig,
 } from './select-backend.js';
-export { processEnvIsEnviron } from './process-env.js';

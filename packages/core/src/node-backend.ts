@@ -4,6 +4,7 @@ import { devNull, constants as osConstants } from 'node:os';
 import { openFlagsNumber, type ActionOp } from './actions.js';
 import type { Backend, ExitStatus, SpawnRequest, SpawnedChild } from './backend.js';
 import { errnoName, InvalidArgumentError, SpawnError, spawnHint, UnsupportedActionError } from './errors.js';
+import { windowsKillSignal } from './windows-signals.js';
 
 type Slot = 'pipe' | 'ignore' | number;
 
@@ -138,9 +139,6 @@ function spawnRetryingUnknown(file: string, args: string[], options: SpawnOption
   }
 }
 
-/** What libuv delivers on Windows: these signals terminate the process, 0 checks it (names or numbers). */
-const WINDOWS_SIGNALS = new Set<NodeJS.Signals | number>(['SIGTERM', 'SIGKILL', 'SIGINT', 'SIGQUIT', 0, 2, 3, 9, 15]);
-
 /** U+10FFFF: libuv on Windows aborts the whole process on it (its WTF-8 to UTF-16 conversion asserts `< 0x10FFFF`). */
 const LIBUV_ABORTS_ON = '\u{10FFFF}';
 
@@ -211,13 +209,7 @@ export const nodeBackend: Backend = {
       stderr: child.stderr,
       exited,
       kill: (signal = 'SIGTERM') => {
-        if (process.platform === 'win32' && !WINDOWS_SIGNALS.has(signal))
-          throw new InvalidArgumentError(
-            `signal ${String(signal)} has no meaning on Windows: SIGTERM, SIGKILL, SIGINT and SIGQUIT end the process, 0 checks it`,
-            {
-              command: request.command,
-            },
-          );
+        if (process.platform === 'win32') windowsKillSignal(signal, request.command); // throws for what libuv cannot deliver
         return child.kill(signal);
       },
       ref: () => child.ref(),

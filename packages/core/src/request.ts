@@ -3,7 +3,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isOpenInParent, MAX_FD, validateActions, type Action } from './actions.js';
 import type { Backend, SpawnRequest, StdioSpec } from './backend.js';
-import { InvalidArgumentError, SpawnError, spawnHint, UnsupportedActionError } from './errors.js';
+import {
+  InvalidArgumentError,
+  isForkExecError,
+  type ForkExecError,
+  SpawnError,
+  spawnHint,
+  UnsupportedActionError,
+} from './errors.js';
 import type { Options } from './options.js';
 import { childSearches, ON_WINDOWS, programProblem, resolveProgram } from './resolve-program.js';
 
@@ -28,7 +35,7 @@ function shellWord(part: unknown): string {
   return /^[\w./:=@%+,-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
 }
 
-export function formatCommand(file: string, args: readonly unknown[]): string {
+function formatCommand(file: string, args: readonly unknown[]): string {
   let command = shellWord(file);
   for (let i = 0; i < args.length; i++) command += ` ${shellWord(args[i])}`;
   return command;
@@ -256,15 +263,14 @@ const PROGRAM_ERRNOS = new Set(['ENOENT', 'EACCES', 'ENOEXEC', 'ENOTDIR', 'ELOOP
  * a program exec refused with why (a fresh check of the file).
  */
 export function explainFailure(error: unknown, request: SpawnRequest): unknown {
-  const e = error as SpawnError | undefined;
-  if (e?.code !== 'FORKEXEC_SPAWN' || !e.errno) return error; // duck-typed: a backend may bundle its own copy of core
-  if (e.errno === 'E2BIG') return explainE2big(e, request);
-  if (e.actionIndex !== undefined || !PROGRAM_ERRNOS.has(e.errno) || ON_WINDOWS) return error;
+  if (!isForkExecError(error) || error.code !== 'FORKEXEC_SPAWN' || !error.errno) return error;
+  if (error.errno === 'E2BIG') return explainE2big(error, request);
+  if (error.actionIndex !== undefined || !PROGRAM_ERRNOS.has(error.errno) || ON_WINDOWS) return error;
   return programProblem(request, error) ?? error;
 }
 
 /** An E2BIG from exec, retold with the sizes of the arguments and environment and the largest of them. */
-function explainE2big(e: SpawnError, request: SpawnRequest): SpawnError {
+function explainE2big(e: ForkExecError, request: SpawnRequest): SpawnError {
   const sizes = [
     ...request.argv.map((arg, i) => [i === 0 ? 'argv0' : `args[${i - 1}]`, Buffer.byteLength(arg) + 1] as const),
     ...Object.entries(request.env).map(

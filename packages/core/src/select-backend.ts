@@ -23,7 +23,8 @@ export interface ForkExecConfig {
 }
 
 const factories = new Map<string, () => Backend>([['node', () => nodeBackend]]);
-const loaded = new Map<string, Backend>();
+/** Backends loaded so far, by name, then by their options (see optionsKey). */
+const loaded = new Map<string, Map<string, Backend>>();
 const probes = new WeakMap<Backend, ProbeResult>();
 
 /** Makes a backend available by name without a package lookup (the CLI registers its own dependencies). */
@@ -75,13 +76,29 @@ export function findConfig(cwd = process.cwd()): { config: ForkExecConfig; filep
   return { config, filepath: found.filepath };
 }
 
+/** The options as a cache key: JSON with sorted keys, so that equal options share one backend. */
+function optionsKey(options: Record<string, unknown> | undefined): string {
+  return options === undefined
+    ? ''
+    : JSON.stringify(options, (_key, value: unknown) =>
+        value && typeof value === 'object' && !Array.isArray(value)
+          ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+          : value,
+      );
+}
+
+function cachedBackend(name: string, options?: Record<string, unknown>): Backend | undefined {
+  return loaded.get(name)?.get(optionsKey(options));
+}
+
+/** A backend package's one module shape: `createBackend(options)`, which returns a Backend. */
 function fromModule(mod: unknown, options: Record<string, unknown> | undefined, name: string): Backend {
-  const m = mod as Record<string, unknown>;
-  if (typeof m?.createBackend === 'function') return (m.createBackend as (o?: unknown) => Backend)(options);
-  for (const candidate of [m?.backend, m?.default, (m?.default as Record<string, unknown>)?.backend, mod])
-    if (isBackend(candidate)) return candidate;
+  const createBackend = (mod as { createBackend?: unknown } | null)?.createBackend;
+  const backend =
+    typeof createBackend === 'function' ? (createBackend as (o?: unknown) => unknown)(options) : undefined;
+  if (isBackend(backend)) return backend;
   throw new BackendLoadError(`package ${name} does not export a forkexec backend`, {
-    hint: 'A backend package exports createBackend(options), or a Backend object as `backend` or default.',
+    hint: 'A backend package exports createBackend(options), which returns a Backend.',
   });
 }
 
@@ -115,7 +132,7 @@ interface Origin {
 
 /** Loads a backend by built-in name, package name or path. */
 export function loadBackend(name: string, origin: Origin = { source: 'argument', dir: process.cwd() }): Backend {
-  const cached = loaded.get(name);
+  const cached = cachedBackend(name, origin.options);
   if (cached) return cached;
   const factory = factories.get(name);
   const specifier = BUILTIN_BACKENDS[name] ?? name;
@@ -136,7 +153,9 @@ export function loadBackend(name: string, origin: Origin = { source: 'argument',
       },
     );
   }
-  loaded.set(name, backend);
+  let byOptions = loaded.get(name);
+  if (!byOptions) loaded.set(name, (byOptions = new Map()));
+  byOptions.set(optionsKey(origin.options), backend);
   return backend;
 }
 
@@ -189,7 +208,7 @@ export function resolveBackend(spec?: BackendSpec): Backend {
     return usable(spec, 'option `backend`');
   }
   // A name loaded before needs no origin (whose process.cwd() is a native call): that is every spawn but the first.
-  const cached = spec === undefined ? undefined : loaded.get(spec);
+  const cached = spec === undefined ? undefined : cachedBackend(spec);
   if (cached) return usable(cached, 'option `backend`');
   let origin: Origin = { source: 'option `backend`', dir: process.cwd() };
   let name = spec;

@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type { ExitStatus, SpawnedChild, SpawnRequest } from './backend.js';
-import { ForkExecError, SpawnError, SubprocessError, type SubprocessErrorCode } from './errors.js';
+import { ForkExecError, isForkExecError, SpawnError, SubprocessError, type SubprocessErrorCode } from './errors.js';
 import type { Options, Result } from './options.js';
 import { explainFailure } from './request.js';
 
@@ -269,10 +269,7 @@ export class Subprocess<Out extends string | Buffer = string>
     } catch (raw) {
       for (const stream of [child.stdin, child.stdout, child.stderr]) stream?.destroy();
       const error = this.#explain(raw);
-      // Duck-typed: a backend loaded with require() brings the CommonJS copy of core, whose classes differ from an ESM caller's.
-      const typed =
-        error instanceof ForkExecError || String((error as { code?: unknown })?.code).startsWith('FORKEXEC_');
-      throw typed
+      throw isForkExecError(error)
         ? error
         : new SpawnError(`${this.command}: ${(error as Error).message}`, { command: this.command, cause: error });
     } finally {

@@ -1,4 +1,4 @@
-import { errnoName } from '@forkexec/core';
+import { errnoName } from '@forkexec/core/backend-kit';
 
 test('errnoName names C errno values either sign, libuv-only codes by libuv, and the rest by number', () => {
   expect(errnoName(2)).toBe('ENOENT');

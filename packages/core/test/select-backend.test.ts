@@ -74,6 +74,28 @@ describe('backend selection', () => {
     expect(resolveBackend().name).toBe('with-options');
   });
 
+  test('a backend is loaded once per name and options', () => {
+    fakePackage(dir, 'cached-backend', RENAMED_NODE);
+    const configured = (folder: string, name: string) => {
+      mkdirSync(path.join(dir, folder));
+      const config = { backend: 'cached-backend', backendOptions: { name, other: 1 } };
+      writeFileSync(path.join(dir, folder, '.forkexecrc'), JSON.stringify(config));
+      process.chdir(path.join(dir, folder));
+      return resolveBackend();
+    };
+    const first = configured('a', 'first');
+    const second = configured('b', 'second');
+    expect([first.name, second.name]).toEqual(['first', 'second']);
+    expect(configured('c', 'first')).toBe(first);
+  });
+
+  test('a package whose createBackend returns no backend is refused', () => {
+    fakePackage(dir, 'object-only', 'exports.backend = { name: "x", spawn() {} }; exports.createBackend = () => 1;');
+    expect(() => resolveBackend('object-only')).toThrow(
+      expect.objectContaining({ code: 'FORKEXEC_BACKEND_LOAD', message: expect.stringContaining('object-only') }),
+    );
+  });
+
   test('an unknown name says what to install and where it came from', () => {
     process.env.FORKEXEC_BACKEND = 'nope';
     expect(() => resolveBackend()).toThrow(

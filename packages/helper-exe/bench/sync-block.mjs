@@ -20,7 +20,8 @@ import { parseArgs } from 'node:util';
 import { babel } from '@rollup/plugin-babel';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
 import { forkBeforeExec } from '@forkexec/core';
-import { backend as ntdll, parentEnviron } from '@forkexec/ntdll-backend';
+import { backend as ntdll } from '@forkexec/ntdll-backend';
+import { parentEnviron } from '@forkexec/ntdll-backend/internal';
 import { rollup } from 'rollup';
 
 const { values } = parseArgs({

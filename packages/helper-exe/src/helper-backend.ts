@@ -10,7 +10,6 @@ import {
   type SpawnedChild,
   type SpawnRequest,
 } from '@forkexec/core';
-import { watchChildPid } from '@forkexec/ntdll-backend';
 import { fdPassing } from './linux/fd-passing.js';
 import { helperPath, helperProblem, packageDir } from './locate-helper.js';
 import { LinuxHelperPool } from './linux/helper-pool.js';
@@ -31,8 +30,9 @@ export interface HelperExeOptions {
   /** The backend that starts helpers (default: ntdll when it works here, else node). */
   starter?: Backend | string;
   /**
-   * Refill the pool through a zygote that forks helpers (default true). Needs the ntdll starter,
-   * which reaps the helpers it forks; with another starter every helper is started directly.
+   * Refill the pool through a zygote that forks helpers (default true). Needs a starter that
+   * offers `watchChild` (ntdll does) to reap the helpers it forks; with another starter every
+   * helper is started directly.
    */
   zygote?: boolean;
   /**
@@ -114,8 +114,8 @@ export function createBackend(options: HelperExeOptions = {}): HelperExeBackend 
   const getPool = () => {
     if (pool) return pool;
     const start = getStarter();
-    // The zygote's helpers are children of this process that the starter did not start: ntdll reaps them.
-    const watch = options.zygote !== false && start.name === 'ntdll' ? watchChildPid : undefined;
+    // The zygote's helpers are children of this process that the starter did not start: a starter that can watch them reaps them.
+    const watch = options.zygote !== false ? start.watchChild?.bind(start) : undefined;
     return (pool = new LinuxHelperPool({
       min,
       max,

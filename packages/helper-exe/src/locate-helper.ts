@@ -17,9 +17,13 @@ export function packageDir(): string {
   throw new Error(`cannot find the ${PACKAGE_NAME} package folder from ${fileURLToPath(import.meta.url)}`);
 }
 
-/** The helper program: the option, then FORKEXEC_HELPER, then dist/fxhelper built by the package's build step. */
+/**
+ * The helper program: the option, then FORKEXEC_HELPER, then the one the package's build step
+ * compiles (dist/fxhelper, or dist/fxhelper.exe on Windows).
+ */
 export function helperPath(option?: string): string {
-  return option ?? process.env.FORKEXEC_HELPER ?? path.join(packageDir(), 'dist', 'fxhelper');
+  const built = process.platform === 'win32' ? 'fxhelper.exe' : 'fxhelper';
+  return option ?? process.env.FORKEXEC_HELPER ?? path.join(packageDir(), 'dist', built);
 }
 
 function isExecutable(file: string): boolean {
@@ -38,7 +42,9 @@ function onPath(program: string): boolean {
 
 /** Undefined when the helper can run; otherwise what is wrong and what to do. */
 export function helperProblem(file: string): string | undefined {
-  if (isExecutable(file)) return undefined;
+  if (isExecutable(file)) return undefined; // on Windows, X_OK checks that the file exists
+  if (process.platform === 'win32')
+    return `the Windows helper ${file} is not built: build the package with mingw-w64 installed (npm run build -w ${PACKAGE_NAME} compiles native/win32/fxhelper-win.c with x86_64-w64-mingw32-gcc, or MINGW_CC)`;
   const cc = process.env.CC || 'cc';
   return onPath(cc)
     ? `the helper program ${file} is not built: build the package (npm run build -w ${PACKAGE_NAME}), which compiles it with ${cc}`

@@ -9,7 +9,7 @@
  */
 
 /** What the pool needs of a helper. */
-export interface WarmHelper {
+interface WarmHelper {
   /** Still able to take a request. */
   readonly isAlive: boolean;
   /** Taken before other live helpers (Linux: it has said hello). */

@@ -12,7 +12,8 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { forkBeforeExec } from '@forkexec/core';
-import { backend, parentEnviron } from '../dist/index.js';
+import { backend } from '../dist/index.js';
+import { parentEnviron } from '../dist/internal.js';
 
 const { values } = parseArgs({
   options: { spawns: { type: 'string', default: '500' }, program: { type: 'string', default: '/bin/true' } },

@@ -17,8 +17,4 @@ export function createBackend(options: NtdllBackendOptions = {}): Backend {
 
 export const backend: Backend = createBackend();
 
-export { createWin32Backend, type ProcessCreator, type Win32BackendOptions } from './win32/index.js';
-/** Windows building blocks shared with @forkexec/helper-exe's Windows helper (internal to forkexec). */
-export * as win32Internals from './win32/index.js';
-export { watchChildPid, type WatchedChild } from './linux/watch-child-pid.js';
-export { parentEnviron } from './linux/parent-environ.js';
+export type { ProcessCreator, Win32BackendOptions } from './win32/index.js';

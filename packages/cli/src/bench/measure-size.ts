@@ -8,7 +8,7 @@ export interface Measured {
   error?: string;
 }
 
-export interface SizeSettings {
+interface SizeSettings {
   runs: number;
   warmup: number;
   inFlight: number;
@@ -23,7 +23,7 @@ const SETTLE_MS = 300;
  * page tables torn down in the child at exec) that would be charged to whatever runs next: they
  * form their own group, measured after the others.
  */
-export function alternationGroups(methods: Method[]): Method[][] {
+function alternationGroups(methods: Method[]): Method[][] {
   return [methods.filter((m) => !m.forks), methods.filter((m) => m.forks)].filter((g) => g.length > 0);
 }
 

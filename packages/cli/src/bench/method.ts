@@ -13,7 +13,7 @@ export interface Sample {
   lagMs: number | null;
 }
 
-export interface Throughput {
+interface Throughput {
   completed: number;
   elapsedMs: number;
 }
@@ -51,7 +51,7 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | undefined)?.then === 'function';
 }
 
-export type MethodInfo = Pick<Method, 'name' | 'kind' | 'version' | 'forks'>;
+type MethodInfo = Pick<Method, 'name' | 'kind' | 'version' | 'forks'>;
 
 /** A method made from a function that starts one child from Node. */
 export function launchMethod(info: MethodInfo, launch: () => Launch, close?: () => Promise<void>): Method {

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-export interface LoadedPeer<T> {
+interface LoadedPeer<T> {
   module: T;
   version: string;
 }

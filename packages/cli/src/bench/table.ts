@@ -3,14 +3,14 @@ import type { BenchReport, ResultRow } from './report.js';
 import { formatBytes } from './sizes.js';
 import type { Summary } from './stats.js';
 
-export interface SizeTable {
+interface SizeTable {
   /** `1 GiB (parent at 1.02 GiB)` */
   title: string;
   header: string[];
   rows: string[][];
 }
 
-export const HEADER = [
+const HEADER = [
   'method',
   'forks',
   'median ms',

@@ -3,7 +3,7 @@ import { formatBytes } from './sizes.js';
 import { ms, ratio } from './table.js';
 
 /** A goal from the backend issues, checked against one run. */
-export interface TargetCheck {
+interface TargetCheck {
   goal: string;
   /** What was measured, per size. */
   measured: string;

@@ -14,7 +14,7 @@ import { renderText } from '../bench/table.js';
 import { checkTargets } from '../bench/targets.js';
 
 /** Options of `forkexec bench`, as strings from the command line. */
-export interface BenchOptions {
+interface BenchOptions {
   backends?: string;
   rss: string;
   runs: string;
@@ -29,7 +29,7 @@ export interface BenchOptions {
 // 20 warm-up spawns: V8 gives a function its feedback (inline caches) only after 8 calls, so with
 // fewer the first size measured the process's first spawns (its rows were slower for every Node
 // method, not for its RSS); 100 runs keep the medians steady on a shared machine.
-export const BENCH_DEFAULTS = {
+const BENCH_DEFAULTS = {
   rss: '50M,1G,4G',
   runs: '100',
   warmup: '20',

@@ -17,7 +17,7 @@ const createIgnore: CreateIgnore =
 
 const ALWAYS_SKIPPED = ['**/node_modules/**', '**/.git/**'];
 
-export interface FoundFiles {
+interface FoundFiles {
   /** Absolute paths, sorted, without duplicates. */
   files: string[];
   /** Inputs that named nothing: neither a file, a folder, nor a glob with matches. */

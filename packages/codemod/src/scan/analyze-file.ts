@@ -24,7 +24,7 @@ export interface FileTask {
 
 const C_EXTENSIONS = ['.c', '.h'];
 
-export function isC(file: string): boolean {
+function isC(file: string): boolean {
   return C_EXTENSIONS.some((ext) => file.toLowerCase().endsWith(ext));
 }
 

@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { analyzeFile, type FileResult, type FileTask } from './analyze-file.js';
 import { WORKER_MODULE } from './scan-worker.js';
 
-export interface PoolOptions {
+interface PoolOptions {
   /** Worker threads; 0 analyses in this thread. Default: one per core. */
   jobs?: number;
   onProgress?: (done: number, total: number, sites: number) => void;

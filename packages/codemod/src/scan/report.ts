@@ -1,7 +1,7 @@
 import type { ForkSite, SiteClass } from '../model.js';
 import type { FileResult } from './analyze-file.js';
 
-export const CLASSES: SiteClass[] = ['fork+exec', 'exec-via-helper', 'wrapper', 'fork-only', 'unresolved'];
+const CLASSES: SiteClass[] = ['fork+exec', 'exec-via-helper', 'wrapper', 'fork-only', 'unresolved'];
 
 export interface ProjectRow {
   project: string;

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { open } from 'node:fs/promises';
 import type { ActionOp } from '../actions.js';
+import { isForkExecError } from '../errors.js';
 import type { Backend } from '../backend.js';
 import type { Options } from '../options.js';
 import type { Subprocess } from '../subprocess.js';
@@ -140,11 +141,7 @@ export async function pollUntil<T>(probe: () => T, done: (value: T) => boolean, 
 
 /** Fails unless `error` is one of ours with one of the expected codes (and errno, when given). */
 export function assertTyped(error: Record<string, unknown>, codes: string[], errnos?: string[]): void {
-  // Duck-typed: a backend loaded from its build brings its own copy of core's error classes.
-  assert.ok(
-    error instanceof Error && String(error.code).startsWith('FORKEXEC_'),
-    `expected a ForkExecError, got ${String(error?.name)}: ${String(error?.message)}`,
-  );
+  assert.ok(isForkExecError(error), `expected a ForkExecError, got ${String(error?.name)}: ${String(error?.message)}`);
   assert.ok(
     codes.includes(String(error.code)),
     `expected ${codes.join('/')}, got ${String(error.code)}: ${String(error.message)}`,

@@ -25,7 +25,7 @@ export type Step =
   | { op: 'sigmask' | 'sigignore' | 'sigdefault'; signals: number[] }
   | { op: 'sigdefault-all' };
 
-export const MODEL_OPS: readonly ActionOp[] = [
+const MODEL_OPS: readonly ActionOp[] = [
   'dup2',
   'close',
   'open',
@@ -40,19 +40,10 @@ export const MODEL_OPS: readonly ActionOp[] = [
 ];
 
 /** Signals the steps pick from: catchable, without a core dump, and harmless to ignore or block in the probe. */
-export const MODEL_SIGNALS = [
-  'SIGHUP',
-  'SIGINT',
-  'SIGUSR1',
-  'SIGUSR2',
-  'SIGPIPE',
-  'SIGALRM',
-  'SIGTERM',
-  'SIGWINCH',
-] as const;
+const MODEL_SIGNALS = ['SIGHUP', 'SIGINT', 'SIGUSR1', 'SIGUSR2', 'SIGPIPE', 'SIGALRM', 'SIGTERM', 'SIGWINCH'] as const;
 
 /** The files, directories and fd numbers the steps pick from. */
-export interface World {
+interface World {
   files: string[];
   dirs: string[];
   /** Parent fds (close-on-exec) and the file each one points to. */
@@ -64,7 +55,7 @@ export interface World {
 }
 
 /** What the child must see, or the action that must fail. */
-export interface Expectation {
+interface Expectation {
   actions: Action[];
   failure?: { index: number; errno: string };
   fds: Map<number, string>;

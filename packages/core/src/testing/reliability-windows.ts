@@ -14,9 +14,10 @@ import { churnFiles, killedMidOutput, MiB, outcome, type ReliabilityContext } fr
 import { footprint, footprintUnavailable, settledDifference } from './reliability-footprint.js';
 import { closeHandle, handleOfFd, inheritableCopy, win32Unavailable } from './win32-parent-handles.js';
 import { windowsModelCases } from './reliability-windows-model.js';
+import { WINDOWS_TERMINATING_SIGNALS, type WindowsTerminatingSignal } from '../windows-signals.js';
 
 /** The signals that end a Windows process (TerminateProcess), as libuv and the ntdll backend take them. */
-const TERMINATING = ['SIGTERM', 'SIGKILL', 'SIGINT', 'SIGQUIT'] as const satisfies readonly NodeJS.Signals[];
+const TERMINATING = Object.keys(WINDOWS_TERMINATING_SIGNALS) as WindowsTerminatingSignal[];
 
 interface HandleCase {
   title: string;

@@ -3,8 +3,8 @@
  * on win32 only): its open handles, its child processes, and the handle behind a CRT fd.
  * GetProcessHandleCount reports 0 under Wine, so handles are found by asking each value.
  */
-import { createRequire } from 'node:module';
 import path from 'node:path';
+import { loadKoffi } from '../load-koffi.js';
 
 interface KoffiLibrary {
   func(signature: string): (...args: unknown[]) => unknown;
@@ -44,7 +44,6 @@ interface Win32TestApi {
 }
 
 const CURRENT_PROCESS = -1;
-const HANDLE_FLAG_INHERIT = 0x1;
 const DUPLICATE_SAME_ACCESS = 0x2;
 const TH32CS_SNAPPROCESS = 0x2;
 const INVALID_HANDLE_VALUE = -1;
@@ -55,8 +54,8 @@ let api: Win32TestApi | undefined;
 let failure: string | undefined;
 
 function load(): Win32TestApi {
-  const specifier = 'koffi'; // resolved from the working directory, like the probe: core does not depend on koffi
-  const koffi = createRequire(path.join(process.cwd(), '__forkexec__.js'))(specifier) as Koffi;
+  // Resolved from the working directory, like the probe: core does not depend on koffi.
+  const koffi = loadKoffi<Koffi>(path.join(process.cwd(), '__forkexec__.js'), 'reading handles and child processes');
   const kernel32 = koffi.load('kernel32.dll');
   const entry = koffi.struct('FXT_PROCESSENTRY32W', {
     dwSize: 'uint32_t',
@@ -117,7 +116,7 @@ export function win32Unavailable(): string | undefined {
   try {
     api = load();
   } catch (error) {
-    failure = `reading handles and child processes needs koffi: ${(error as Error).message.split('\n')[0]}`;
+    failure = (error as Error).message.split('\n')[0];
   }
   return failure;
 }
@@ -140,14 +139,6 @@ export function openHandles(): number[] {
     } else free++;
   }
   return open;
-}
-
-/** Open handles of this process that a child created with inheritance would receive. */
-export function inheritableHandles(): number[] {
-  const flags: [number] = [0];
-  return openHandles().filter(
-    (handle) => win32().GetHandleInformation(handle, flags) && flags[0] & HANDLE_FLAG_INHERIT,
-  );
 }
 
 /** Pids of the running children of this process. */

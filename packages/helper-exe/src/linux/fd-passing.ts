@@ -4,9 +4,8 @@
  * to a helper, and the package's own check made when a helper is taken (native/take-check.c).
  * Linux layouts (msghdr, cmsghdr with a size_t length).
  */
-import { createRequire } from 'node:module';
 import path from 'node:path';
-import { errnoName } from '@forkexec/core';
+import { bindOnce, errnoName, loadKoffi } from '@forkexec/core/backend-kit';
 import { packageDir } from '../locate-helper.js';
 import { MAX_PASSED_FDS } from './wire.js';
 
@@ -94,25 +93,14 @@ export interface FdPassing {
   pollReadable(fd: number, timeoutMs: number): boolean;
 }
 
-let bound: FdPassing | undefined;
-let failure: Error | undefined;
-
 /** Binds the calls once; throws an Error that says what is missing. */
-export function fdPassing(): FdPassing {
-  if (bound) return bound;
-  if (failure) throw failure;
-  try {
-    return (bound = bind());
-  } catch (error) {
-    throw (failure = error as Error);
-  }
-}
+export const fdPassing: () => FdPassing = bindOnce(bind);
 
 /** The version of fx_take_check this code calls (fx_take_check_version in native/take-check.c). */
 const TAKE_CHECK_VERSION = 2;
 
-/** fx_take_check from the library the package build compiles next to the helper. */
-function bindTakeCheck(koffi: Koffi): (fd: number, ids: Uint32Array, environ: Buffer | null) => unknown {
+/** fx_take_check from the library the package build compiles next to the helper, as FdPassing.takeCheck. */
+function bindTakeCheck(koffi: Koffi): FdPassing['takeCheck'] {
   const file = path.join(packageDir(), 'dist', 'libfxtake.so');
   const rebuild = 'build the package (npm run build -w @forkexec/helper-exe), which compiles it';
   let library;
@@ -127,41 +115,74 @@ function bindTakeCheck(koffi: Koffi): (fd: number, ids: Uint32Array, environ: Bu
     throw new Error(
       `${file} is from another build (version ${String(version)}, expected ${TAKE_CHECK_VERSION}): ${rebuild}`,
     );
-  return library.func('int fx_take_check(int fd, void *ids, void *environ_copy)');
+  const takeCheck = library.func('int fx_take_check(int fd, void *ids, void *environ_copy)');
+  const ids = new Uint32Array(new ArrayBuffer(8));
+  return (fd, environ) => {
+    // An error of poll itself (EINTR, ENOMEM) says nothing about the peer: the send finds out.
+    const found = takeCheck(fd, ids, environ) as number;
+    return {
+      hungUp: (found & HUNG_UP) !== 0,
+      environChanged: (found & ENVIRON_CHANGED) !== 0,
+      euid: ids[0],
+      egid: ids[1],
+    };
+  };
 }
 
-function bind(): FdPassing {
-  if (process.platform !== 'linux')
-    throw new Error(`passing fds to helpers is implemented for Linux, not ${process.platform}`);
-  let koffi: Koffi;
-  try {
-    koffi = createRequire(import.meta.url)('koffi') as Koffi;
-  } catch (error) {
-    throw new Error(
-      `koffi does not load: ${(error as Error).message.split('\n')[0]} (is @koromix/koffi-${process.platform}-${process.arch} installed?)`,
-    );
-  }
-  const libc = koffi.load('libc.so.6');
+type Libc = ReturnType<Koffi['load']>;
+/** Throws the FdPassingError of a failed call, with koffi's errno. */
+type Fail = (call: string) => never;
+
+/** socketpair, pipe2 and fcntl, all close-on-exec. */
+function bindFdCalls(
+  koffi: Koffi,
+  libc: Libc,
+  fail: Fail,
+): Pick<FdPassing, 'socketpair' | 'pipe' | 'fdFlags' | 'dupCloexec'> {
   const socketpair = libc.func('int socketpair(int domain, int type, int protocol, _Out_ int *sv)');
   const pipe2 = libc.func('int pipe2(_Out_ int *fds, int flags)');
   // fcntl is variadic; both commands used here take an int (or nothing), passed where a variadic
   // int goes on Linux's ABIs: a fixed prototype saves koffi building a variadic call each time.
   const fcntl = libc.func('int fcntl(int fd, int cmd, int arg)');
-  // The msghdr is laid out by hand in typed arrays made once, written a 32-bit word at a time:
-  // marshalling a koffi struct per call costs more than the syscall. koffi hands a typed array to
-  // `void *` as is. Each sits on its own ArrayBuffer, whose memory never moves (a small typed array
-  // made with a length may live in V8's heap, which does), so the addresses taken here stay true.
-  // A message that fits is copied into `staging`; a larger one points the iovecs at its chunks.
+  const pair = new Int32Array(2);
+  return {
+    socketpair() {
+      if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) !== 0) fail('socketpair');
+      return [pair[0], pair[1]];
+    },
+    pipe() {
+      if (pipe2(pair, O_CLOEXEC) !== 0) fail('pipe2');
+      return [pair[0], pair[1]];
+    },
+    fdFlags: (fd) => fcntl(fd, F_GETFD, 0) as number,
+    dupCloexec(fd) {
+      const copy = fcntl(fd, F_DUPFD_CLOEXEC, 3) as number;
+      if (copy === -1 && koffi.errno() !== EBADF) fail('fcntl(F_DUPFD_CLOEXEC)');
+      return copy;
+    },
+  };
+}
+
+/** Writes a 64-bit address as two little-endian words. */
+function pointTo(words: Uint32Array, at: number, address: bigint): void {
+  words[at] = Number(address & 0xffffffffn);
+  words[at + 1] = Number(address >> 32n);
+}
+
+/**
+ * sendmsg with SCM_RIGHTS, as FdPassing.sendWithFds. The msghdr is laid out by hand in typed
+ * arrays made once, written a 32-bit word at a time: marshalling a koffi struct per call costs
+ * more than the syscall. koffi hands a typed array to `void *` as is. Each sits on its own
+ * ArrayBuffer, whose memory never moves (a small typed array made with a length may live in V8's
+ * heap, which does), so the addresses taken here stay true. A message that fits is copied into
+ * `staging`; a larger one points the iovecs at its chunks.
+ */
+function bindSendWithFds(koffi: Koffi, libc: Libc, fail: Fail): FdPassing['sendWithFds'] {
   const sendmsg = libc.func('intptr_t sendmsg(int fd, void *msg, int flags)');
   const msg = new Uint32Array(new ArrayBuffer(MSGHDR_SIZE));
   const iov = new Uint32Array(new ArrayBuffer(IOVEC_SIZE * MAX_CHUNKS)); // per iovec: base (2 words), length (2 words)
   const control = new Int32Array(new ArrayBuffer(CMSG_HEADER + 4 * MAX_PASSED_FDS + 4)); // CMSG_SPACE: a multiple of 8
   const staging = Buffer.from(new ArrayBuffer(STAGING_SIZE));
-  /** Writes a 64-bit address as two little-endian words. */
-  const pointTo = (words: Uint32Array, at: number, address: bigint) => {
-    words[at] = Number(address & 0xffffffffn);
-    words[at + 1] = Number(address >> 32n);
-  };
   pointTo(msg, 4, koffi.address(iov)); // msg_iov
   pointTo(msg, 8, koffi.address(control)); // msg_control
   control[2] = SOL_SOCKET;
@@ -192,68 +213,55 @@ function bind(): FdPassing {
     }
     return count;
   };
+  return (socket, chunks, fds) => {
+    if (chunks.length > MAX_CHUNKS)
+      throw new RangeError(`sendWithFds takes at most ${MAX_CHUNKS} chunks, got ${chunks.length}`);
+    if (fds.length > MAX_PASSED_FDS) throw new FdPassingError('sendmsg', 'ETOOMANYREFS');
+    msg[6] = gather(chunks); // msg_iovlen
+    const length = fds.length ? CMSG_HEADER + 4 * fds.length : 0;
+    if (length) {
+      control[0] = length; // cmsg_len
+      control.set(fds, CMSG_HEADER / 4);
+    }
+    msg[10] = (length + 7) & ~7; // msg_controllen; none: 0, and the kernel ignores the pointer
+    for (;;) {
+      const sent = Number(sendmsg(socket, msg, MSG_NOSIGNAL | MSG_DONTWAIT));
+      if (sent > 0) return sent;
+      if (sent === 0 || koffi.errno() === EAGAIN) throw new FdPassingError('sendmsg', 'EAGAIN'); // a fresh socket always has room
+      if (koffi.errno() !== EINTR) fail('sendmsg');
+    }
+  };
+}
+
+/** poll for one fd, as FdPassing.pollReadable. */
+function bindPollReadable(koffi: Koffi, libc: Libc, fail: Fail): FdPassing['pollReadable'] {
   const poll = libc.func('int poll(_Inout_ void *fds, unsigned long nfds, int timeout)');
-  const takeCheck = bindTakeCheck(koffi);
-  const ids = new Uint32Array(new ArrayBuffer(8));
-  const pair = new Int32Array(2);
-  const fail = (call: string): never => {
+  return (fd, timeoutMs) => {
+    const pollfd = Buffer.alloc(8); // struct pollfd { int fd; short events; short revents; }
+    pollfd.writeInt32LE(fd, 0);
+    pollfd.writeInt16LE(POLLIN, 4);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const ready = poll(pollfd, 1, Math.max(0, deadline - Date.now())) as number;
+      if (ready >= 0) return ready > 0;
+      if (koffi.errno() !== EINTR) fail('poll');
+    }
+  };
+}
+
+function bind(): FdPassing {
+  if (process.platform !== 'linux')
+    throw new Error(`passing fds to helpers is implemented for Linux, not ${process.platform}`);
+  const koffi = loadKoffi<Koffi>(import.meta.url, 'the helper-exe backend');
+  const libc = koffi.load('libc.so.6');
+  const fail: Fail = (call) => {
     throw new FdPassingError(call, errnoName(koffi.errno()));
   };
-
   return {
     koffiVersion: koffi.version,
-    socketpair() {
-      if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) !== 0) fail('socketpair');
-      return [pair[0], pair[1]];
-    },
-    pipe() {
-      if (pipe2(pair, O_CLOEXEC) !== 0) fail('pipe2');
-      return [pair[0], pair[1]];
-    },
-    fdFlags: (fd) => fcntl(fd, F_GETFD, 0) as number,
-    dupCloexec(fd) {
-      const copy = fcntl(fd, F_DUPFD_CLOEXEC, 3) as number;
-      if (copy === -1 && koffi.errno() !== EBADF) fail('fcntl(F_DUPFD_CLOEXEC)');
-      return copy;
-    },
-    takeCheck(fd, environ) {
-      // An error of poll itself (EINTR, ENOMEM) says nothing about the peer: the send finds out.
-      const found = takeCheck(fd, ids, environ) as number;
-      return {
-        hungUp: (found & HUNG_UP) !== 0,
-        environChanged: (found & ENVIRON_CHANGED) !== 0,
-        euid: ids[0],
-        egid: ids[1],
-      };
-    },
-    sendWithFds(socket, chunks, fds) {
-      if (chunks.length > MAX_CHUNKS)
-        throw new RangeError(`sendWithFds takes at most ${MAX_CHUNKS} chunks, got ${chunks.length}`);
-      if (fds.length > MAX_PASSED_FDS) throw new FdPassingError('sendmsg', 'ETOOMANYREFS');
-      msg[6] = gather(chunks); // msg_iovlen
-      const length = fds.length ? CMSG_HEADER + 4 * fds.length : 0;
-      if (length) {
-        control[0] = length; // cmsg_len
-        control.set(fds, CMSG_HEADER / 4);
-      }
-      msg[10] = (length + 7) & ~7; // msg_controllen; none: 0, and the kernel ignores the pointer
-      for (;;) {
-        const sent = Number(sendmsg(socket, msg, MSG_NOSIGNAL | MSG_DONTWAIT));
-        if (sent > 0) return sent;
-        if (sent === 0 || koffi.errno() === EAGAIN) throw new FdPassingError('sendmsg', 'EAGAIN'); // a fresh socket always has room
-        if (koffi.errno() !== EINTR) fail('sendmsg');
-      }
-    },
-    pollReadable(fd, timeoutMs) {
-      const pollfd = Buffer.alloc(8); // struct pollfd { int fd; short events; short revents; }
-      pollfd.writeInt32LE(fd, 0);
-      pollfd.writeInt16LE(POLLIN, 4);
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const ready = poll(pollfd, 1, Math.max(0, deadline - Date.now())) as number;
-        if (ready >= 0) return ready > 0;
-        if (koffi.errno() !== EINTR) fail('poll');
-      }
-    },
+    ...bindFdCalls(koffi, libc, fail),
+    takeCheck: bindTakeCheck(koffi),
+    sendWithFds: bindSendWithFds(koffi, libc, fail),
+    pollReadable: bindPollReadable(koffi, libc, fail),
   };
 }

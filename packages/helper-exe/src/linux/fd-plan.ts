@@ -9,7 +9,8 @@
  */
 import { closeSync } from 'node:fs';
 import { Socket } from 'node:net';
-import { SpawnError, spawnHint, type SpawnRequest } from '@forkexec/core';
+import { SpawnError, type SpawnRequest } from '@forkexec/core';
+import { spawnHint } from '@forkexec/core/backend-kit';
 import { FdPassingError, type FdPassing } from './fd-passing.js';
 import { MAX_PASSED_FDS, type FdSetup } from './wire.js';
 

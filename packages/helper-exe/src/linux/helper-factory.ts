@@ -21,7 +21,7 @@ export interface LinuxHelperSettings {
 }
 
 /** Counters of the zygote: helpers it forked, zygotes started. */
-export interface ZygoteStats {
+interface ZygoteStats {
   forked: number;
   zygotes: number;
 }

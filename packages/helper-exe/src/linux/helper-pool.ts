@@ -11,10 +11,14 @@ import type { HelperProcess } from './helper-process.js';
 import { LinuxHelperFactory, type LinuxHelperSettings } from './helper-factory.js';
 import { WarmPool, type WarmPoolSettings } from '../warm-pool.js';
 
-export interface PoolSettings extends WarmPoolSettings, LinuxHelperSettings {}
+interface PoolSettings extends WarmPoolSettings, LinuxHelperSettings {}
 
 export class LinuxHelperPool {
-  /** Counters for tests and the benchmark: helpers forked by a zygote, zygotes started. */
+  /**
+   * Counters for tests and the benchmark (see PoolStats): requests served by a warm helper, by one
+   * started on the spot and by the starter itself; warm helpers retired and replaced; helpers
+   * forked by a zygote, and zygotes started.
+   */
   readonly stats = { warmTaken: 0, coldStarted: 0, overflowed: 0, retired: 0, replaced: 0, forked: 0, zygotes: 0 };
   readonly #pool: WarmPool<HelperProcess>;
   readonly #factory: LinuxHelperFactory;

@@ -4,8 +4,9 @@
  * variable): its block is encoded once and reused for as long as libc's `environ`, where
  * process.env keeps the variables, holds the same strings (ntdll's parentEnviron snapshot).
  */
-import { processEnvIsEnviron, type SpawnRequest } from '@forkexec/core';
-import { parentEnviron } from '@forkexec/ntdll-backend';
+import { type SpawnRequest } from '@forkexec/core';
+import { processEnvIsEnviron } from '@forkexec/core/backend-kit';
+import { parentEnviron } from '@forkexec/ntdll-backend/internal';
 import { envBlock } from './wire.js';
 
 /** The parent's environment, encoded, and the `environ` snapshot it was encoded from. */

@@ -8,14 +8,13 @@
 import type { Readable, Writable } from 'node:stream';
 import {
   BackendUnavailableError,
-  errnoName,
   SpawnError,
-  spawnHint,
   type Backend,
   type ExitStatus,
   type SpawnedChild,
   type SpawnRequest,
 } from '@forkexec/core';
+import { errnoName, spawnHint } from '@forkexec/core/backend-kit';
 import { closeHelperEnds, closePlan, parentStream, planFds, type FdPlan } from './fd-plan.js';
 import { FdPassingError, peerGone, type FdPassing } from './fd-passing.js';
 import type { HelperProcess, Outcome } from './helper-process.js';

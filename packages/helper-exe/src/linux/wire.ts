@@ -20,7 +20,7 @@ export const CWD_FAILED = -3;
 /** FAIL frame index when the zygote could not fork a helper. */
 export const FORK_FAILED = -4;
 /** A request to the zygote: one frame, the new helper's socket end attached. */
-export const ZYGOTE_REQUEST_MAGIC = 0x515a5846; // "FXZQ"
+const ZYGOTE_REQUEST_MAGIC = 0x515a5846; // "FXZQ"
 
 /** Record tags: enum fx_op of native/action-core.c. */
 const Op = {
@@ -45,7 +45,7 @@ const Op = {
 const U32_MAX = 0xffffffff;
 
 /** Where one of the program's starting fds comes from: a passed fd (by index), /dev/null, or nothing. */
-export type FdSource = number | 'devnull' | 'closed';
+type FdSource = number | 'devnull' | 'closed';
 export interface FdSetup {
   target: number;
   source: FdSource;

@@ -16,10 +16,10 @@ import type { FdPassing } from './fd-passing.js';
 import { HelperProcess, startHelperProgram, type RefableChild } from './helper-process.js';
 import { FORK_FAILED, MalformedReplyError, PROTOCOL_VERSION, ReplyReader, zygoteRequest, type Reply } from './wire.js';
 
-/** Watches the exit of a child of this process that the starter did not start. */
+/** Watches the exit of a child of this process that the starter did not start (its Backend.watchChild). */
 export type WatchChild = (pid: number) => RefableChild;
 
-export interface ZygoteEvents {
+interface ZygoteEvents {
   /** A new helper, ready to be kept warm. */
   helper(helper: HelperProcess): void;
   /** The zygote could not fork a helper (errno: EAGAIN under RLIMIT_NPROC, ...). */

@@ -5,10 +5,8 @@
  * its first instant, and dies with the helper.
  */
 import { SpawnError } from '@forkexec/core';
-import { win32Internals } from '@forkexec/ntdll-backend';
+import { isValidHandle, type Win32Api } from '@forkexec/ntdll-backend/internal';
 import { kernel32 } from './kernel32.js';
-
-type Win32Api = win32Internals.Win32Api;
 
 const JobObjectExtendedLimitInformation = 9;
 /** sizeof(JOBOBJECT_EXTENDED_LIMIT_INFORMATION) on x64; LimitFlags sits at offset 16. */
@@ -28,7 +26,7 @@ function setLimits(api: Win32Api, job: bigint, flags: number): boolean {
 /** Puts `process` alone into a new job that ends it, and whatever else joins, when the returned handle closes. */
 export function killOnCloseJob(api: Win32Api, process: bigint): bigint {
   const job = kernel32(api).CreateJobObjectW(null, null);
-  if (!win32Internals.isValidHandle(job)) throw new SpawnError(`CreateJobObjectW failed (error ${api.GetLastError()})`);
+  if (!isValidHandle(job)) throw new SpawnError(`CreateJobObjectW failed (error ${api.GetLastError()})`);
   if (
     !setLimits(api, job, JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE | JOB_OBJECT_LIMIT_BREAKAWAY_OK) ||
     !kernel32(api).AssignProcessToJobObject(job, process)

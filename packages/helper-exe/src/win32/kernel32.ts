@@ -2,7 +2,7 @@
  * The kernel32 functions helper-exe calls besides the ntdll backend's Win32Api, bound once
  * through its koffi: job objects (job-objects.ts) and synchronous pipe I/O (probe-win32-helper.ts).
  */
-import type { win32Internals } from '@forkexec/ntdll-backend';
+import type { Win32Api } from '@forkexec/ntdll-backend/internal';
 
 export interface Kernel32 {
   CreateJobObjectW(attributes: null, name: null): bigint;
@@ -16,7 +16,7 @@ export interface Kernel32 {
 
 let bound: Kernel32 | undefined;
 
-export function kernel32(api: win32Internals.Win32Api): Kernel32 {
+export function kernel32(api: Win32Api): Kernel32 {
   if (bound) return bound;
   const dll = api.koffi.load('kernel32.dll');
   bound = {

@@ -7,7 +7,7 @@
  * (its exit code is the program's). Cached per helper program.
  */
 import path from 'node:path';
-import { win32Internals } from '@forkexec/ntdll-backend';
+import { exitCodeOf, TERMINATED_EXIT_STATUS, type Win32Api } from '@forkexec/ntdll-backend/internal';
 import { kernel32, type Kernel32 } from './kernel32.js';
 import {
   CONTROL_PIPE_BUFFER,
@@ -17,8 +17,6 @@ import {
   type SuspendedProcess,
 } from './suspended-process.js';
 import { encodeBody, encodeHeader, parseReply, REPLY_SIZE, WIN32_PROTOCOL_VERSION } from './wire.js';
-
-type Win32Api = win32Internals.Win32Api;
 
 const HANDSHAKE_TIMEOUT_MS = 5000;
 const POLL_MS = 10;
@@ -48,7 +46,7 @@ function handshake(api: Win32Api, file: string): string | undefined {
     return `the Windows helper ${file} failed the handshake: ${(error as Error).message}`;
   } finally {
     // Ended already unless it failed; terminating it also ends its program (the job's last handle goes).
-    api.NtTerminateProcess(helper.process, win32Internals.TERMINATED_EXIT_STATUS);
+    api.NtTerminateProcess(helper.process, TERMINATED_EXIT_STATUS);
     for (const handle of [helper.control, helper.thread, helper.job, helper.process])
       if (handle !== 0n) api.NtClose(handle);
   }
@@ -90,7 +88,7 @@ function exchange(api: Win32Api, pipes: Kernel32, helper: SuspendedProcess, file
         : `it neither replied nor ended within ${HANDSHAKE_TIMEOUT_MS} ms`;
   }
   const reply = parseReply(Buffer.concat(received));
-  const exitCode = win32Internals.exitCodeOf(api, helper.process);
+  const exitCode = exitCodeOf(api, helper.process);
   switch (reply.kind) {
     case 'started':
       if (reply.pid === 0 || reply.pid === helper.pid) return `it reported program pid ${reply.pid}`;

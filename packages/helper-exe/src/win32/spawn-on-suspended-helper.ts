@@ -6,21 +6,16 @@
 import {
   BackendUnavailableError,
   SpawnError,
-  spawnHint,
-  type Action,
   type ExitStatus,
   type SpawnedChild,
   type SpawnRequest,
 } from '@forkexec/core';
-import { win32Internals } from '@forkexec/ntdll-backend';
+import { spawnHint } from '@forkexec/core/backend-kit';
+import { exitCodeOf, planLaunch, prepareStdio, Termination, type Win32Api } from '@forkexec/ntdll-backend/internal';
 import type { SuspendedHelper } from './suspended-helper.js';
 import type { SuspendedPool } from './suspended-pool.js';
 import { win32Errno } from './win32-errno.js';
 import { encodeBody, encodeHeader, parseReply, type HelperReply } from './wire.js';
-
-type Win32Api = win32Internals.Win32Api;
-const { buildCommandLine, environmentBlock, exitCodeOf, fileKind, findProgram, prepareStdio, terminatingSignal } =
-  win32Internals;
 
 function take(pool: SuspendedPool, command: string): SuspendedHelper {
   try {
@@ -78,15 +73,8 @@ function failure(
 
 export function spawnOnSuspendedHelper(api: Win32Api, pool: SuspendedPool, request: SpawnRequest): SpawnedChild {
   const { command } = request;
-  const cwd =
-    request.actions.findLast((a): a is Extract<Action, { op: 'chdir' }> => a.op === 'chdir')?.path ?? process.cwd();
-  const image = findProgram(fileKind(api), request.file, request.env, cwd, command);
-  const { body, lengths } = encodeBody({
-    image,
-    commandLine: buildCommandLine(request.argv, command),
-    cwd,
-    environment: environmentBlock(request.env),
-  });
+  const launch = planLaunch(api, request);
+  const { body, lengths } = encodeBody(launch);
   const stdio = prepareStdio(api, request);
   let helper: SuspendedHelper | undefined;
   try {
@@ -106,16 +94,16 @@ export function spawnOnSuspendedHelper(api: Win32Api, pool: SuspendedPool, reque
   const streams = stdio.streams(api);
   const chosen = helper;
 
-  let ended = false;
-  let killedBy: NodeJS.Signals | undefined;
+  // The helper's job ends the program (and what it started) with it.
+  const termination = new Termination(() => chosen.terminate(), command);
   const exited = new Promise<ExitStatus>((resolve, reject) => {
     let exitCode: number | undefined;
     let reply: HelperReply | undefined;
     const settle = () => {
       if (exitCode === undefined || reply === undefined) return;
-      if (reply.kind === 'started' || (reply.kind === 'none' && killedBy))
-        resolve(killedBy ? { exitCode: null, signal: killedBy } : { exitCode, signal: null });
-      else reject(failure(reply, request, image, chosen, exitCode));
+      if (reply.kind === 'started' || (reply.kind === 'none' && termination.killedBy))
+        resolve(termination.status(exitCode));
+      else reject(failure(reply, request, launch.image, chosen, exitCode));
     };
     void chosen.reply.then((bytes) => {
       reply = parseReply(bytes);
@@ -124,13 +112,13 @@ export function spawnOnSuspendedHelper(api: Win32Api, pool: SuspendedPool, reque
     });
     try {
       chosen.watch(() => {
-        ended = true;
+        termination.ended();
         exitCode = exitCodeOf(api, chosen.process);
         settle();
       });
     } catch (error) {
       // Without a wait the program could never be collected: end it rather than leave it unobserved.
-      ended = true;
+      termination.ended();
       chosen.terminate();
       reject(
         new SpawnError(`could not watch helper ${chosen.pid} for its exit: ${(error as Error).message}`, {
@@ -141,18 +129,5 @@ export function spawnOnSuspendedHelper(api: Win32Api, pool: SuspendedPool, reque
     }
   });
 
-  return {
-    pid: chosen.pid,
-    ...streams,
-    exited,
-    kill(signal: NodeJS.Signals | number = 'SIGTERM') {
-      if (ended) return false;
-      if (signal === 0) return true;
-      const name = terminatingSignal(signal, command);
-      // The helper's job ends the program (and what it started) with it.
-      if (!chosen.terminate()) return false;
-      killedBy ??= name;
-      return true;
-    },
-  };
+  return { pid: chosen.pid, ...streams, exited, kill: termination.kill };
 }

@@ -6,12 +6,9 @@
  */
 import { Socket } from 'node:net';
 import { SpawnError } from '@forkexec/core';
-import { win32Internals } from '@forkexec/ntdll-backend';
+import { TERMINATED_EXIT_STATUS, watchProcessHandle, type Win32Api } from '@forkexec/ntdll-backend/internal';
 import { createSuspendedHelper, duplicateInto } from './suspended-process.js';
 import { parseReply, REPLY_SIZE } from './wire.js';
-
-type Win32Api = win32Internals.Win32Api;
-const { watchProcessHandle, TERMINATED_EXIT_STATUS } = win32Internals;
 
 export class SuspendedHelper {
   readonly pid: number;

@@ -8,7 +8,7 @@ import { CreationLimit } from './creation-limit.js';
 import type { SuspendedHelper } from './suspended-helper.js';
 import { SuspendedHelperFactory } from './suspended-helper-factory.js';
 
-export interface SuspendedPoolSettings {
+interface SuspendedPoolSettings {
   min: number;
   max: number;
   idleTimeoutMs: number;

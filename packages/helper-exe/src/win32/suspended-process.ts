@@ -6,11 +6,15 @@
  */
 import path from 'node:path';
 import { SpawnError } from '@forkexec/core';
-import { win32Internals } from '@forkexec/ntdll-backend';
+import {
+  createProcess,
+  CURRENT_PROCESS,
+  environmentBlock,
+  isValidHandle,
+  TERMINATED_EXIT_STATUS,
+  type Win32Api,
+} from '@forkexec/ntdll-backend/internal';
 import { killOnCloseJob } from './job-objects.js';
-
-type Win32Api = win32Internals.Win32Api;
-const { createProcess, environmentBlock, isValidHandle, CURRENT_PROCESS } = win32Internals;
 
 const PIPE_ACCESS_DUPLEX = 0x3;
 const FILE_FLAG_FIRST_PIPE_INSTANCE = 0x80000;
@@ -95,7 +99,7 @@ export function createSuspendedHelper(api: Win32Api, helperPath: string, overlap
   try {
     job = killOnCloseJob(api, handle);
   } catch (error) {
-    api.NtTerminateProcess(handle, win32Internals.TERMINATED_EXIT_STATUS);
+    api.NtTerminateProcess(handle, TERMINATED_EXIT_STATUS);
     for (const h of [pipe.parent, thread!, handle]) api.NtClose(h);
     throw error;
   }

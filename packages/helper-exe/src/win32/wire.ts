@@ -10,7 +10,7 @@ export const REPLY_SIZE = 16;
 /** Reply error: the helper could not read the request (malformed, cut short, or another version). */
 const REFUSED = 0xffffffff;
 
-export interface HelperRequest {
+interface HelperRequest {
   /** Full path of the program image. */
   image: string;
   commandLine: string;

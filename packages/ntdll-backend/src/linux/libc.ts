@@ -2,7 +2,7 @@
  * The libc functions the Linux backend calls, bound through koffi on first use: importing this
  * module loads nothing. glibc's opaque structs live in Buffers sized above their real size.
  */
-import { createRequire } from 'node:module';
+import { bindOnce, loadKoffi } from '@forkexec/core/backend-kit';
 
 /** The part of koffi's API used here (typed locally so that type-checking does not load koffi). */
 type KoffiFunction = ((...args: unknown[]) => unknown) & {
@@ -135,33 +135,13 @@ function environCopier(koffi: Koffi, environ: bigint): () => Buffer {
   };
 }
 
-let cached: Libc | undefined;
-let failure: Error | undefined;
-
 /** Binds libc (once); throws an Error saying what is missing when koffi or a symbol cannot load. */
-export function loadLibc(): Libc {
-  if (cached) return cached;
-  if (failure) throw failure;
-  try {
-    cached = bind();
-    return cached;
-  } catch (error) {
-    failure = error as Error;
-    throw failure;
-  }
-}
+export const loadLibc: () => Libc = bindOnce(bind);
 
 function bind(): Libc {
   if (process.platform !== 'linux')
     throw new Error(`the posix_spawn path supports Linux with glibc, not ${process.platform}`);
-  let koffi: Koffi;
-  try {
-    koffi = createRequire(import.meta.url)('koffi') as Koffi;
-  } catch (error) {
-    throw new Error(
-      `koffi does not load: ${(error as Error).message.split('\n')[0]} (is its optional package @koromix/koffi-${process.platform}-${process.arch} installed?)`,
-    );
-  }
+  const koffi = loadKoffi<Koffi>(import.meta.url, 'the ntdll backend');
   let lib: ReturnType<Koffi['load']>;
   try {
     lib = koffi.load('libc.so.6');

@@ -1,9 +1,7 @@
 /** The ntdll backend's POSIX face: posix_spawn through koffi (glibc on Linux). */
 import { readdirSync } from 'node:fs';
 import {
-  errnoName,
   SpawnError,
-  spawnHint,
   type ActionOp,
   type Backend,
   type ProbeResult,
@@ -11,6 +9,7 @@ import {
   type SpawnOptions,
   type SpawnRequest,
 } from '@forkexec/core';
+import { errnoName, spawnHint } from '@forkexec/core/backend-kit';
 import { blameAction } from './blame-action.js';
 import { loadLibc } from './libc.js';
 import { parentEnviron } from './parent-environ.js';
@@ -18,13 +17,14 @@ import { PosixChild } from './posix-child.js';
 import { posixSpawn, posixSpawnOffThread, type SpawnOutcome } from './posix-spawn.js';
 import { sharedReaper } from './shared-reaper.js';
 import { planSpawn, readsParentFds } from './spawn-plan.js';
+import { watchChildPid } from './watch-child-pid.js';
 import { closeAfterSpawn, closeStdio, openStdio, stdioStreams } from './stdio.js';
 
 /**
  * What posix_spawn expresses exactly. umask, sigignore, setuid, setgid, setgroups, setrlimit
  * and nice have no posix_spawn equivalent: core refuses them and names the backends that can.
  */
-export const LINUX_ACTIONS: readonly ActionOp[] = [
+const LINUX_ACTIONS: readonly ActionOp[] = [
   'dup2',
   'close',
   'open',
@@ -141,5 +141,6 @@ export function createLinuxBackend(): Backend {
     },
     probe,
     spawn,
+    watchChild: watchChildPid,
   };
 }

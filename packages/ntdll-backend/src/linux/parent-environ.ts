@@ -1,5 +1,5 @@
 /** The parent's environment as libc holds it, for spawns that inherit it unchanged. */
-import { processEnvIsEnviron } from '@forkexec/core';
+import { processEnvIsEnviron } from '@forkexec/core/backend-kit';
 import { loadLibc, type Libc } from './libc.js';
 
 /**

@@ -8,7 +8,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { ExitStatus, SpawnedChild } from '@forkexec/core';
 import type { Reaper } from './reaper.js';
 
-export interface ChildStreams {
+interface ChildStreams {
   stdin: Writable | null;
   stdout: Readable | null;
   stderr: Readable | null;

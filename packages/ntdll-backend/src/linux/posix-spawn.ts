@@ -59,7 +59,7 @@ function prepare(
 }
 
 /** The child's environment: its variables, or a ready envp (see parentEnviron). */
-export type ChildEnv = Record<string, string> | Buffer;
+type ChildEnv = Record<string, string> | Buffer;
 
 function envpOf(env: Record<string, string>): (string | null)[] {
   const envp: (string | null)[] = [];

@@ -16,7 +16,7 @@ const MAX_POLL_MS = 100;
 const SAFETY_POLL_MS = 1000;
 const DETACH_AFTER_MS = 1000;
 
-export interface WaitPid {
+interface WaitPid {
   /** waitpid(pid, &status, WNOHANG): pid when reaped (status in `status[0]`), 0 while running, -1 on error. */
   (pid: number, status: Int32Array): number;
   errno(): number;

@@ -4,7 +4,8 @@
  */
 import { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
-import { errnoName, SpawnError, spawnHint, type SpawnRequest } from '@forkexec/core';
+import { SpawnError, type SpawnRequest } from '@forkexec/core';
+import { errnoName, spawnHint } from '@forkexec/core/backend-kit';
 import { O_CLOEXEC, type Libc } from './libc.js';
 import type { StdioSource } from './spawn-plan.js';
 

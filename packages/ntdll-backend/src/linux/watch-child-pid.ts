@@ -4,11 +4,8 @@
  * only we can reap it). Same reaping rules as the backend's own children: waitpid(pid, WNOHANG) on
  * SIGCHLD, never waitpid(-1).
  */
-import type { SpawnedChild } from '@forkexec/core';
+import type { WatchedChild } from '@forkexec/core';
 import { sharedReaper } from './shared-reaper.js';
-
-/** A watched child: exit status, signals and whether waiting keeps Node alive; no stdio. */
-export type WatchedChild = Pick<SpawnedChild, 'exited' | 'kill'> & { pid: number; ref(): void; unref(): void };
 
 /**
  * Starts watching `pid`, which must be a child of this process not watched by anything else.

@@ -7,7 +7,7 @@ export const MAX_COMMAND_LINE = 32767;
  * One argument quoted so that CommandLineToArgvW (and the MSVC CRT) gives it back unchanged:
  * backslashes are literal unless they precede a quote, where they double.
  */
-export function quoteArgument(arg: string): string {
+function quoteArgument(arg: string): string {
   if (arg !== '' && !/[ \t\n\v"]/.test(arg)) return arg;
   let quoted = '"';
   let backslashes = 0;

@@ -1,4 +1,5 @@
-import { SpawnError, spawnHint } from '@forkexec/core';
+import { SpawnError } from '@forkexec/core';
+import { spawnHint } from '@forkexec/core/backend-kit';
 import { isValidHandle, type Win32Api } from './ntdll-api.js';
 import {
   CLIENT_ID_SIZE,
@@ -18,7 +19,7 @@ import {
 /** Which ntdll entry point creates the process. */
 export type ProcessCreator = 'NtCreateUserProcess' | 'RtlCreateUserProcess';
 
-export interface ProcessSpec {
+interface ProcessSpec {
   /** Full DOS path of the image. */
   image: string;
   commandLine: string;
@@ -31,7 +32,7 @@ export interface ProcessSpec {
   suspended?: boolean;
 }
 
-export interface CreatedProcess {
+interface CreatedProcess {
   process: bigint;
   pid: number;
   creator: ProcessCreator;
@@ -62,7 +63,7 @@ const FILE_STATUS_ERRNO = new Map<number, string>([
   [0xc000009a, 'ENOMEM'], // STATUS_INSUFFICIENT_RESOURCES
 ]);
 
-export function statusHex(status: number): string {
+function statusHex(status: number): string {
   return `0x${(status >>> 0).toString(16).padStart(8, '0')}`;
 }
 
@@ -82,7 +83,7 @@ function statusError(what: string, status: number, spec: ProcessSpec, api: Win32
 }
 
 /** "\??\C:\dir\x.exe" for "C:\dir\x.exe", "\??\UNC\server\share\x.exe" for "\\server\share\x.exe". */
-export function ntPath(dosPath: string): string {
+function ntPath(dosPath: string): string {
   if (dosPath.startsWith('\\\\?\\')) return `\\??\\${dosPath.slice(4)}`;
   if (dosPath.startsWith('\\\\')) return `\\??\\UNC\\${dosPath.slice(2)}`;
   return `\\??\\${dosPath}`;

@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { SpawnError, spawnHint } from '@forkexec/core';
+import { SpawnError } from '@forkexec/core';
+import { spawnHint } from '@forkexec/core/backend-kit';
 import { getEnv } from './environment-block.js';
 
 const win = path.win32;

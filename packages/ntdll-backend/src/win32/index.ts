@@ -1,20 +1,14 @@
 // The Windows half of the ntdll backend: processes created at the NT layer through koffi.
 // Nothing here loads native code until a spawn or probe runs on Windows.
-import type { Backend, SpawnRequest, SpawnedChild } from '@forkexec/core';
+import type { ActionOp, Backend, SpawnRequest, SpawnedChild } from '@forkexec/core';
 import type { ProcessCreator } from './create-process.js';
 import { loadWin32Api } from './ntdll-api.js';
-import { spawnWin32 } from './spawn-child.js';
+import { spawnWin32 } from './spawn-win32.js';
 
 export type { ProcessCreator } from './create-process.js';
-// Building blocks the helper-exe backend's Windows helper shares (internal to forkexec: no semver promise).
-export { buildCommandLine } from './command-line.js';
-export { createProcess, type CreatedProcess, type ProcessSpec } from './create-process.js';
-export { environmentBlock } from './environment-block.js';
-export { watchProcessHandle } from './watch-process-handle.js';
-export { findProgram } from './find-program.js';
-export { CURRENT_PROCESS, isValidHandle, loadWin32Api, type Win32Api } from './ntdll-api.js';
-export { exitCodeOf, fileKind, terminatingSignal, TERMINATED_EXIT_STATUS } from './spawn-child.js';
-export { prepareStdio, type ChildStdio } from './stdio-handles.js';
+
+/** What a Windows process creation carries out: stdio handles (dup2, close, open) and the working directory. */
+export const WIN32_ACTIONS: readonly ActionOp[] = ['dup2', 'close', 'open', 'chdir'];
 
 export interface Win32BackendOptions {
   /** The ntdll entry point that creates processes (default NtCreateUserProcess, which falls back to RtlCreateUserProcess). */
@@ -27,7 +21,7 @@ export function createWin32Backend(options: Win32BackendOptions = {}): Backend {
     name: 'ntdll',
     capabilities: {
       platforms: ['win32'],
-      actions: ['dup2', 'close', 'open', 'chdir'],
+      actions: [...WIN32_ACTIONS],
       pidBeforeExec: false,
       flatCost: true,
     },

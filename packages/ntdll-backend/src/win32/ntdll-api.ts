@@ -1,8 +1,9 @@
 // koffi declarations of the Windows functions the backend calls: ntdll for process creation,
 // kernel32 for pipes and waits, and the libuv exports of node.exe to map CRT fds to handles.
-import { loadKoffi, type Koffi } from './load-koffi.js';
+import { loadKoffi } from '@forkexec/core/backend-kit';
 import {
   defineStructs,
+  type Koffi,
   type ProcessBasicInformation,
   type RtlUserProcessInformation,
   type UnicodeString,
@@ -117,7 +118,7 @@ let api: Win32Api | undefined;
 /** Loads koffi and binds every function once; throws a BackendLoadError when koffi is missing. */
 export function loadWin32Api(): Win32Api {
   if (api) return api;
-  const koffi = loadKoffi();
+  const koffi = loadKoffi<Koffi>(import.meta.url, 'the ntdll backend');
   defineStructs(koffi);
   const ntdll = koffi.load('ntdll.dll');
   const kernel32 = koffi.load('kernel32.dll');

@@ -1,6 +1,7 @@
 // Layouts of the NT structures the Windows backend passes (x64). koffi types carry the FX_ prefix;
 // the structures that point into native memory are written by hand into a scratch block instead.
-import type { Koffi } from './load-koffi.js';
+/** koffi's API (its types only: nothing is loaded here). */
+export type Koffi = typeof import('koffi');
 
 /** Byte offsets inside RTL_USER_PROCESS_PARAMETERS. */
 export const PARAMS_OFFSET = {

@@ -233,25 +233,19 @@ describe('ntdll backend on Windows: kill and termination', () => {
 });
 
 describe('ntdll backend on Windows: process creators', () => {
-  const { createWin32Backend } = ntdllBackend;
-  it(
-    'RtlCreateUserProcess creates the same children',
-    { skip: createWin32Backend ? false : '@forkexec/ntdll-backend does not export createWin32Backend yet' },
-    async () => {
-      const rtl = createWin32Backend({ creator: 'RtlCreateUserProcess' });
-      const result = await forkBeforeExec(probe, ['argv', 'a b', '"q"'], {
-        backend: rtl,
-        stdin: 'pipe',
-        reject: false,
-      });
-      assert.deepEqual(result.stdout.split('\n').slice(2), ['a b', '"q"']);
-      assert.equal(
-        (await forkBeforeExec(probe, ['cat', 'exit', '9'], { backend: rtl, input: 'through rtl', reject: false }))
-          .stdout,
-        'through rtl',
-      );
-    },
-  );
+  it('RtlCreateUserProcess creates the same children', async () => {
+    const rtl = ntdllBackend.createBackend({ creator: 'RtlCreateUserProcess' });
+    const result = await forkBeforeExec(probe, ['argv', 'a b', '"q"'], {
+      backend: rtl,
+      stdin: 'pipe',
+      reject: false,
+    });
+    assert.deepEqual(result.stdout.split('\n').slice(2), ['a b', '"q"']);
+    assert.equal(
+      (await forkBeforeExec(probe, ['cat', 'exit', '9'], { backend: rtl, input: 'through rtl', reject: false })).stdout,
+      'through rtl',
+    );
+  });
 
   it(
     'RtlCloneUserProcess (NT fork) is exported by ntdll',

@@ -19,7 +19,7 @@ export interface ForkValue {
 }
 
 /** How a path through a function ends. */
-export type PathEnd = 'exit' | 'return' | 'function-end' | 'loop' | 'goto' | 'unknown';
+type PathEnd = 'exit' | 'return' | 'function-end' | 'loop' | 'goto' | 'unknown';
 
 export interface Path {
   /** The statements executed, in order; if/switch statements the fork value decides are replaced by their branch. */

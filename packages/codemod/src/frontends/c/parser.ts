@@ -15,7 +15,7 @@ async function load(): Promise<Parser> {
   return parser;
 }
 
-export function cParser(): Promise<Parser> {
+function cParser(): Promise<Parser> {
   ready ??= load();
   return ready;
 }

@@ -26,7 +26,7 @@ export interface ConversionPlan {
 export type ActionEntry =
   string | { condition: string; then: ActionEntry[]; otherwise: ActionEntry[] } | { loop: string; body: ActionEntry[] };
 
-export type PlanResult = { plan: ConversionPlan } | { blockers: string[] };
+type PlanResult = { plan: ConversionPlan } | { blockers: string[] };
 
 const EXEC_FLAGS: Record<string, string> = {
   execv: '0',

@@ -50,7 +50,7 @@ export function blockStatements(block: Node): Node[] {
   return out;
 }
 
-export function caseStatements(label: Node): Node[] {
+function caseStatements(label: Node): Node[] {
   const value = label.childForFieldName('value');
   return label.namedChildren.filter((n): n is Node => !!n && !NOT_STATEMENTS.has(n.type) && !same(n, value));
 }

@@ -147,7 +147,7 @@ export class ExportRefs {
 }
 
 /** [local, imported] pairs of an import declaration or a destructured require. */
-export function specifiers(node: t.ImportDeclaration | t.VariableDeclarator): [string, string][] {
+function specifiers(node: t.ImportDeclaration | t.VariableDeclarator): [string, string][] {
   const pairs: [string, string][] = [];
   if (t.isImportDeclaration(node)) {
     for (const s of node.specifiers)

@@ -5,29 +5,13 @@
  */
 import type { NodePath } from '@babel/traverse';
 import * as t from '@babel/types';
+import { ACTION_OPS } from '@forkexec/core';
 import type { SiteClass } from '../../model.js';
 import { globalCallee, importedName, isProcessMember } from './bindings.js';
 import { calleeText, identifiersOf, impurity, inline } from './expressions.js';
 
-/** Action constructors of the POSIX module a child statement may call. */
-export const ACTION_NAMES = new Set([
-  'dup2',
-  'close',
-  'open',
-  'chdir',
-  'setsid',
-  'setpgid',
-  'umask',
-  'sigdefault',
-  'sigignore',
-  'sigmask',
-  'closefrom',
-  'setuid',
-  'setgid',
-  'setgroups',
-  'setrlimit',
-  'nice',
-]);
+/** Action constructors of the POSIX module a child statement may call: one per action op. */
+const ACTION_NAMES: ReadonlySet<string> = new Set(ACTION_OPS);
 export const EXEC_NAMES = new Set(['execv', 'execvp', 'execve', 'execvpe', 'execl', 'execlp', 'execle']);
 export const FS_MODULES: ReadonlySet<string> = new Set(['fs', 'node:fs']);
 /** Modules whose functions never exec. */

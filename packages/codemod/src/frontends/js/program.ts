@@ -13,7 +13,7 @@ export interface JsOptions {
   modules?: string[];
 }
 
-export function moduleSet(options: JsOptions = {}): Set<string> {
+function moduleSet(options: JsOptions = {}): Set<string> {
   return new Set([POSIX_MODULE, ...(options.modules ?? [])]);
 }
 

@@ -22,7 +22,7 @@ export interface ChildBranch {
 
 export const REMOVED_CASE_MARKER = '__forkexec_removed_case__';
 
-export type Shape = { ok: true; branch: ChildBranch } | { ok: false; class: SiteClass; reason: string };
+type Shape = { ok: true; branch: ChildBranch } | { ok: false; class: SiteClass; reason: string };
 
 type TestKind = 'child' | 'parent' | 'error';
 
