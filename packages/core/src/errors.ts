@@ -27,8 +27,15 @@ export interface ForkExecErrorDetails {
   cause?: unknown;
 }
 
+/** Marks forkexec errors in every copy of the package and every realm (the global symbol registry is shared). */
+const BRAND = Symbol.for('forkexec.error');
+
 /** Base class of every error forkexec throws or rejects with. */
 export class ForkExecError extends Error {
+  static {
+    Object.defineProperty(this.prototype, BRAND, { value: true });
+  }
+
   readonly code: ForkExecErrorCode;
   readonly errno?: string;
   readonly command?: string;
@@ -48,6 +55,14 @@ export class ForkExecError extends Error {
     if (actionIndex !== undefined) this.actionIndex = actionIndex;
     if (hint !== undefined) this.hint = hint;
   }
+}
+
+/**
+ * Whether `value` is an error forkexec made, also when it comes from another copy or version of this package or
+ * another realm, where `instanceof ForkExecError` cannot see it (as execa's isExecaError).
+ */
+export function isForkExecError(value: unknown): value is ForkExecError {
+  return typeof value === 'object' && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true;
 }
 
 export class InvalidArgumentError extends ForkExecError {
