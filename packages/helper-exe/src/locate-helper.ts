@@ -17,9 +17,25 @@ export function packageDir(): string {
   throw new Error(`cannot find the ${PACKAGE_NAME} package folder from ${fileURLToPath(import.meta.url)}`);
 }
 
-/** The helper program: the option, then FORKEXEC_HELPER, then dist/fxhelper built by the package's build step. */
+/**
+ * A native part for this platform: dist/<platform>-<arch>/NAME. The package ships them prebuilt for linux-x64,
+ * linux-arm64 and win32-x64 (the Linux helpers static and libfxtake.so linked against no libc, so glibc and musl
+ * share them); scripts/build-native.mjs builds the folder from source for any other platform.
+ */
+export function nativeFile(name: string): string {
+  return path.join(packageDir(), 'dist', `${process.platform}-${process.arch}`, name);
+}
+
+/** The from-source build of this platform's native parts, runnable wherever the package is installed. */
+export function fromSourceCommand(): string {
+  return `node ${path.join(packageDir(), 'scripts', 'build-native.mjs')}`;
+}
+
+/** The helper program: the option, then FORKEXEC_HELPER, then the package's own for this platform. */
 export function helperPath(option?: string): string {
-  return option ?? process.env.FORKEXEC_HELPER ?? path.join(packageDir(), 'dist', 'fxhelper');
+  return (
+    option ?? process.env.FORKEXEC_HELPER ?? nativeFile(process.platform === 'win32' ? 'fxhelper.exe' : 'fxhelper')
+  );
 }
 
 function isExecutable(file: string): boolean {
@@ -36,11 +52,16 @@ function onPath(program: string): boolean {
   return (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir && isExecutable(path.join(dir, program)));
 }
 
-/** Undefined when the helper can run; otherwise what is wrong and what to do. */
-export function helperProblem(file: string): string | undefined {
+/** Undefined when the helper `helperPath(option)` can run; otherwise what is wrong and what to do. */
+export function helperProblem(option?: string): string | undefined {
+  const file = helperPath(option);
   if (isExecutable(file)) return undefined;
-  const cc = process.env.CC || 'cc';
-  return onPath(cc)
-    ? `the helper program ${file} is not built: build the package (npm run build -w ${PACKAGE_NAME}), which compiles it with ${cc}`
-    : `the helper program ${file} is not built, and no C compiler (${cc}) is found to build it: install one (apt-get install gcc) or set CC, then build the package (npm run build -w ${PACKAGE_NAME})`;
+  if (option !== undefined) return `the helper program ${file} (option helperPath) is not an executable file`;
+  if (process.env.FORKEXEC_HELPER !== undefined)
+    return `FORKEXEC_HELPER names ${file}, which is not an executable file: fix it, or unset it to use the package's own helper`;
+  const cc = process.env.CC || (process.platform === 'win32' ? 'gcc' : 'cc');
+  const build = onPath(cc)
+    ? `build it from source with ${cc}: ${fromSourceCommand()}`
+    : `no C compiler (${cc}) is found to build it from source: install one (Debian/Ubuntu: apt-get install gcc) or set CC, then run ${fromSourceCommand()}`;
+  return `${PACKAGE_NAME} has no helper program for ${process.platform}-${process.arch} (${file}): ${build}`;
 }

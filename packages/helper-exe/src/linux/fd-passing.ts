@@ -5,9 +5,8 @@
  * Linux layouts (msghdr, cmsghdr with a size_t length).
  */
 import { createRequire } from 'node:module';
-import path from 'node:path';
 import { errnoName } from '@forkexec/core';
-import { packageDir } from '../locate-helper.js';
+import { fromSourceCommand, nativeFile } from '../locate-helper.js';
 import { MAX_PASSED_FDS } from './wire.js';
 
 /** The part of koffi's API used here, typed locally so that type-checking does not load koffi. */
@@ -113,8 +112,8 @@ const TAKE_CHECK_VERSION = 2;
 
 /** fx_take_check from the library the package build compiles next to the helper. */
 function bindTakeCheck(koffi: Koffi): (fd: number, ids: Uint32Array, environ: Buffer | null) => unknown {
-  const file = path.join(packageDir(), 'dist', 'libfxtake.so');
-  const rebuild = 'build the package (npm run build -w @forkexec/helper-exe), which compiles it';
+  const file = nativeFile('libfxtake.so');
+  const rebuild = `build it from source: ${fromSourceCommand()}`;
   let library;
   let version: unknown;
   try {

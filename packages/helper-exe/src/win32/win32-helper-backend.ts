@@ -3,11 +3,9 @@
  * before any request); a spawn hands one the request and resumes it, and the helper creates the
  * program and stands in for it. Created by createBackend() on win32.
  */
-import { accessSync } from 'node:fs';
-import path from 'node:path';
 import type { Backend, ProbeResult, SpawnedChild, SpawnRequest } from '@forkexec/core';
 import { createWin32Backend, win32Internals } from '@forkexec/ntdll-backend';
-import { packageDir } from '../locate-helper.js';
+import { helperPath, helperProblem } from '../locate-helper.js';
 import { probeWin32Helper } from './probe-win32-helper.js';
 import { spawnOnSuspendedHelper } from './spawn-on-suspended-helper.js';
 import { SuspendedHelper } from './suspended-helper.js';
@@ -18,7 +16,7 @@ export interface Win32HelperSettings {
   min: number;
   max: number;
   idleTimeoutMs: number;
-  /** The helper program (default: FORKEXEC_HELPER, then the package's dist/fxhelper.exe). */
+  /** The helper program (default: FORKEXEC_HELPER, then the package's dist/win32-x64/fxhelper.exe). */
   helperPath?: string;
 }
 
@@ -28,26 +26,13 @@ export interface Win32HelperBackend extends Backend {
   starter(): Backend;
 }
 
-export function win32HelperPath(option?: string): string {
-  return option ?? process.env.FORKEXEC_HELPER ?? path.join(packageDir(), 'dist', 'fxhelper.exe');
-}
-
-function helperProblem(file: string): string | undefined {
-  try {
-    accessSync(file);
-    return undefined;
-  } catch {
-    return `the Windows helper ${file} is not built: build the package with mingw-w64 installed (npm run build -w @forkexec/helper-exe compiles native/win32/fxhelper-win.c with x86_64-w64-mingw32-gcc, or MINGW_CC)`;
-  }
-}
-
 export function createWin32HelperBackend(settings: Win32HelperSettings): Win32HelperBackend {
   let pool: SuspendedPool | undefined;
   let starter: Backend | undefined;
   const getPool = () => {
     if (pool) return pool;
     const api = win32Internals.loadWin32Api();
-    const file = win32HelperPath(settings.helperPath);
+    const file = helperPath(settings.helperPath);
     return (pool = new SuspendedPool({ ...settings, start: () => new SuspendedHelper(api, file) }));
   };
   return {
@@ -61,9 +46,9 @@ export function createWin32HelperBackend(settings: Win32HelperSettings): Win32He
     probe(): ProbeResult {
       if (process.platform !== 'win32')
         return { ok: false, reason: `the Windows helper runs on win32, not ${process.platform}` };
-      const file = win32HelperPath(settings.helperPath);
-      const problem = helperProblem(file);
+      const problem = helperProblem(settings.helperPath);
       if (problem) return { ok: false, reason: problem };
+      const file = helperPath(settings.helperPath);
       try {
         const failed = probeWin32Helper(win32Internals.loadWin32Api(), file);
         if (failed) return { ok: false, reason: failed };
