@@ -11,7 +11,7 @@ const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
 
 const input = {};
 for (const target of Object.values(pkg.exports ?? {})) {
-  const file = typeof target === 'object' ? target.import : undefined;
+  const file = target?.import?.default;
   const name = file && /^\.\/dist\/(.+)\.js$/.exec(file)?.[1];
   if (!name) continue;
   input[name] = [`src/${name}.ts`, `src/${name}/index.ts`].find((f) => existsSync(f));

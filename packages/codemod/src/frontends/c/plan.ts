@@ -1,4 +1,4 @@
-import type { Node } from 'web-tree-sitter';
+import type { Node } from './syntax-tree.js';
 import type { SiteAnalysis } from './classify.js';
 import { blockStatements, callArgs, calleeName, callsUnder, same, statementCall, unparen } from './syntax.js';
 
