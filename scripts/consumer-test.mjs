@@ -248,19 +248,21 @@ int main(void) {
   if (status !== 5) throw new Error(`exit status ${status}`);
 });
 
-// 4. Types: strict, skipLibCheck false, under each module resolution a consumer may use.
+// 4. Types: strict, skipLibCheck false, under each module resolution a consumer may use (fast-check, core/testing's
+// optional peer, not installed).
 const typesUse = (imports) => `${imports}
 const main = async (): Promise<void> => {
   const result = await forkBeforeExec('true', [], { actions: [{ op: 'chdir', path: '/' }] });
   const backend: string = result.backend;
   const error: unknown = undefined;
   if (isForkExecError(error) && error instanceof SpawnError) console.log(error.errno);
-  console.log(backend, fork_before_exec, createBackend, ntdll, codemod, babelPlugin, rollupPlugin);
+  console.log(backend, fork_before_exec, runConformanceSuite, createBackend, ntdll, codemod, babelPlugin, rollupPlugin);
 };
 void main();
 `;
 const esmImports = `import { forkBeforeExec, isForkExecError, SpawnError } from '@forkexec/core';
 import { fork_before_exec } from '@forkexec/core/posix';
+import { runConformanceSuite } from '@forkexec/core/testing';
 import { createBackend } from '@forkexec/helper-exe';
 import * as ntdll from '@forkexec/ntdll-backend';
 import * as codemod from '@forkexec/codemod';
