@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 const repo = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const keep = process.argv.includes('--keep');
+const started = Date.now();
 const work = mkdtempSync(path.join(tmpdir(), 'forkexec-consumer-'));
 const tarballs = path.join(work, 'tarballs');
 let failures = 0;
@@ -34,6 +35,13 @@ function check(what, fn) {
 
 const kib = (bytes) => `${(bytes / 1024).toFixed(1)} KiB`;
 const duKib = (dir) => Number(execFileSync('du', ['-sk', dir], { encoding: 'utf8' }).split('\t')[0]);
+/** The install size of a project: KiB on disk and the number of packages. */
+const installSize = (dir) => {
+  const packages = run('npm', ['ls', '--all', '--parseable'], { cwd: dir, allowFailure: true })
+    .stdout.trim()
+    .split('\n');
+  return `${duKib(path.join(dir, 'node_modules'))} KiB, ${packages.length - 1} packages`;
+};
 
 /**
  * A blank project `name` that depends on the tarballs of `direct` (and on `devDependencies` from the registry), with
@@ -107,7 +115,7 @@ for (const p of packed) {
 // 2. `npm install @forkexec/core` alone: the fast path.
 console.log('\nnpm install @forkexec/core');
 const coreOnly = project('core-only', { direct: ['@forkexec/core'], type: 'module' });
-console.log(`  node_modules: ${duKib(path.join(coreOnly, 'node_modules'))} KiB`);
+console.log(`  installed: ${installSize(coreOnly)}`);
 check('auto picks ntdll (core brings @forkexec/ntdll-backend as an optional dependency)', () => {
   const script = `import { forkBeforeExec } from '@forkexec/core';
     const r = await forkBeforeExec('node', ['-e', 'process.exit(0)']); console.log(r.backend);`;
@@ -311,11 +319,11 @@ for (const setup of tsSetups)
 // 5. Install sizes.
 const cliOnly = project('cli-only', { direct: ['@forkexec/cli'] });
 console.log(
-  `\ninstall sizes: @forkexec/core alone ${duKib(path.join(coreOnly, 'node_modules'))} KiB; ` +
-    `@forkexec/cli alone ${duKib(path.join(cliOnly, 'node_modules'))} KiB`,
+  `\ninstall sizes: @forkexec/core alone ${installSize(coreOnly)}; @forkexec/cli alone ${installSize(cliOnly)}`,
 );
-
 if (keep) console.log(`kept ${work}`);
 else rmSync(work, { recursive: true, force: true });
-console.log(failures ? `\n${failures} check(s) failed` : '\nevery consumer check passed');
+console.log(
+  `${failures ? `\n${failures} check(s) failed` : '\nevery consumer check passed'} (${Math.round((Date.now() - started) / 1000)} s)`,
+);
 process.exit(failures ? 1 : 0);
