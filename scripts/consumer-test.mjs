@@ -256,6 +256,14 @@ int main(void) {
   if (status !== 5) throw new Error(`exit status ${status}`);
 });
 
+check("helper-exe's from-source build works from node_modules, and its helper then runs", () => {
+  const script = path.join(app, 'node_modules', '@forkexec', 'helper-exe', 'scripts', 'build-native.mjs');
+  run('node', [script], { cwd: app });
+  const probe = `const { createBackend } = require('@forkexec/helper-exe'); const p = createBackend().probe();
+    console.log(JSON.stringify(p)); process.exit(p.ok ? 0 : 1);`;
+  return JSON.parse(run('node', ['-e', probe], { cwd: app }).stdout).detail;
+});
+
 // 4. Types: strict, skipLibCheck false, under each module resolution a consumer may use (fast-check, core/testing's
 // optional peer, not installed).
 const typesUse = (imports) => `${imports}
