@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 // The generator the codemod's own census test uses.
-import { generateTree } from '../../codemod/test/c/generate-tree.mjs';
+import { generateTree } from '../../codemod/test/frontends/c/generate-tree.mjs';
 
 // forkexec scan as users run it: the built bin, so the census runs on worker threads.
 const bin = path.resolve(__dirname, '../bin/forkexec.js');
