@@ -1,5 +1,5 @@
 // Shared Rollup config: run from a package folder. Bundles each entry of the package's
-// "exports" map (./dist/NAME.js ← src/NAME.ts or src/NAME/index.ts) as ESM and CJS with Babel.
+// "exports" map (./dist/NAME.js ← src/NAME.ts or src/NAME/index.ts) with Babel, as CommonJS under an ESM wrapper.
 import { existsSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import path from 'node:path';
@@ -11,7 +11,7 @@ const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
 
 const input = {};
 for (const target of Object.values(pkg.exports ?? {})) {
-  const file = typeof target === 'object' ? target.import : undefined;
+  const file = target?.import?.default;
   const name = file && /^\.\/dist\/(.+)\.js$/.exec(file)?.[1];
   if (!name) continue;
   input[name] = [`src/${name}.ts`, `src/${name}/index.ts`].find((f) => existsSync(f));
@@ -31,25 +31,39 @@ const plugins = [
   babel({ babelHelpers: 'bundled', extensions: ['.ts', '.js'], configFile: path.join(root, 'babel.config.cjs') }),
 ];
 
+// The ESM entry (dist/NAME.js) of each export re-exports the CommonJS build (dist/NAME.cjs) by name: a process
+// then holds one copy of a package whichever way the program, core and the backends load it, so errors stay
+// `instanceof` the same classes and registries, caches and helper pools are not doubled (Node's recommended
+// wrapper against the dual package hazard).
+const esmWrappers = {
+  name: 'esm-wrappers',
+  generateBundle(_options, bundle) {
+    for (const chunk of Object.values(bundle)) {
+      if (chunk.type !== 'chunk' || !chunk.isEntry) continue;
+      const named = chunk.exports.filter((name) => name !== 'default');
+      const lines = [`import cjs from './${path.posix.basename(chunk.fileName)}';`];
+      if (named.length > 0) lines.push(`export const { ${named.join(', ')} } = cjs;`);
+      if (chunk.exports.includes('default')) lines.push('export default cjs.default;');
+      this.emitFile({
+        type: 'asset',
+        fileName: chunk.fileName.replace(/\.cjs$/, '.js'),
+        source: `${lines.join('\n')}\n`,
+      });
+    }
+  },
+};
+
 export default {
   input,
   external,
   plugins,
-  output: [
-    {
-      dir: 'dist',
-      format: 'es',
-      entryFileNames: '[name].js',
-      chunkFileNames: 'chunks/[name]-[hash].js',
-      sourcemap: true,
-    },
-    {
-      dir: 'dist',
-      format: 'cjs',
-      entryFileNames: '[name].cjs',
-      chunkFileNames: 'chunks/[name]-[hash].cjs',
-      sourcemap: true,
-      exports: 'named',
-    },
-  ],
+  output: {
+    dir: 'dist',
+    format: 'cjs',
+    entryFileNames: '[name].cjs',
+    chunkFileNames: 'chunks/[name]-[hash].cjs',
+    sourcemap: true,
+    exports: 'named',
+    plugins: [esmWrappers],
+  },
 };

@@ -1,6 +1,7 @@
 // Builds the bench's C programs (native/*.c) into dist/native/ with the system C compiler.
-// Part of the package's build step, never an install script. Without a compiler the CLI
-// still builds: `forkexec bench` then names the C floor as skipped and spawns /bin/true.
+// Part of the package's build step, never an install script; the tarball ships the sources, not these
+// programs, and `forkexec bench` names this script (runnable from node_modules) when they are missing.
+// Without a compiler the CLI still builds: `forkexec bench` then names the C floor as skipped and spawns /bin/true.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';

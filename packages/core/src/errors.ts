@@ -27,8 +27,15 @@ export interface ForkExecErrorDetails {
   cause?: unknown;
 }
 
+/** Marks forkexec errors in every copy of the package and every realm (the global symbol registry is shared). */
+const BRAND = Symbol.for('forkexec.error');
+
 /** Base class of every error forkexec throws or rejects with. */
 export class ForkExecError extends Error {
+  static {
+    Object.defineProperty(this.prototype, BRAND, { value: true });
+  }
+
   readonly code: ForkExecErrorCode;
   readonly errno?: string;
   readonly command?: string;
@@ -51,15 +58,11 @@ export class ForkExecError extends Error {
 }
 
 /**
- * Whether `value` is a ForkExecError from any copy of core: a backend loaded with require() brings
- * the CommonJS build of core, whose classes differ from an ESM caller's, so `instanceof` misses.
- * The brand is the stable code every ForkExecError carries (`FORKEXEC_...`) on an error object.
+ * Whether `value` is an error forkexec made, also when it comes from another copy or version of this package or
+ * another realm, where `instanceof ForkExecError` cannot see it (as execa's isExecaError).
  */
 export function isForkExecError(value: unknown): value is ForkExecError {
-  const { code, message } = (value ?? {}) as { code?: unknown; message?: unknown };
-  return (
-    typeof value === 'object' && typeof message === 'string' && typeof code === 'string' && code.startsWith('FORKEXEC_')
-  );
+  return typeof value === 'object' && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true;
 }
 
 export class InvalidArgumentError extends ForkExecError {

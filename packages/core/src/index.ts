@@ -33,6 +33,7 @@ export {
   ForkExecError,
   InvalidActionError,
   InvalidArgumentError,
+  isForkExecError,
   NotTransformedError,
   SpawnError,
   SubprocessError,

@@ -143,13 +143,15 @@ export function loadBackend(name: string, origin: Origin = { source: 'argument',
     ? factory()
     : loadPackage(specifier.startsWith('.') ? path.resolve(origin.dir, specifier) : specifier, dirs, origin.options);
   if (!backend) {
-    const builtin = name in BUILTIN_BACKENDS;
+    if (name in BUILTIN_BACKENDS)
+      throw new BackendLoadError(
+        `the ${name} backend (from ${origin.source}) is not installed: it is the package ${specifier}`,
+        { hint: `Install it: npm install ${specifier}` },
+      );
     throw new BackendLoadError(
       `unknown backend ${JSON.stringify(name)} (from ${origin.source}): no package ${specifier} is installed`,
       {
-        hint: builtin
-          ? `Install it: npm install ${specifier}`
-          : `Built-in backends: ${Object.keys(BUILTIN_BACKENDS).join(', ')}. For a backend package, install it (npm install ${name}); or fix ${origin.source}.`,
+        hint: `Built-in backends: ${Object.keys(BUILTIN_BACKENDS).join(', ')}. For a backend package, install it (npm install ${name}); or fix ${origin.source}.`,
       },
     );
   }

@@ -8,4 +8,5 @@ source "$pkg_dir/../../scripts/wine/wine-env.sh"
 
 prepare_wine "$repo/packages/ntdll-backend" "$pkg_dir"
 trap stop_wine EXIT
-(cd "$pkg_dir" && node --input-type=module -e "import { buildWin32Helper } from './scripts/build-win32-helper.mjs'; if (!buildWin32Helper('dist')) process.exit(1);")
+node "$pkg_dir/scripts/build-native.mjs" --available # dist/win32-x64/fxhelper.exe, with mingw-w64
+[ -f "$pkg_dir/dist/win32-x64/fxhelper.exe" ] || { log "no dist/win32-x64/fxhelper.exe: install gcc-mingw-w64-x86-64"; exit 1; }

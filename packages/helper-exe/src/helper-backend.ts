@@ -25,7 +25,7 @@ export interface HelperExeOptions {
   max?: number;
   /** Warm helpers retire after this long without a spawn (default 2000 ms). */
   idleTimeoutMs?: number;
-  /** The helper program (default: FORKEXEC_HELPER, then the package's dist/fxhelper). */
+  /** The helper program (default: FORKEXEC_HELPER, then the package's dist/<platform>-<arch>/fxhelper). */
   helperPath?: string;
   /** The backend that starts helpers (default: ntdll when it works here, else node). */
   starter?: Backend | string;
@@ -140,9 +140,9 @@ export function createBackend(options: HelperExeOptions = {}): HelperExeBackend 
     probe(): ProbeResult {
       if (process.platform !== 'linux')
         return { ok: false, reason: `helper-exe runs on Linux; ${process.platform} is not supported yet` };
-      const file = helperPath(options.helperPath);
-      const problem = helperProblem(file);
+      const problem = helperProblem(options.helperPath);
       if (problem) return { ok: false, reason: problem };
+      const file = helperPath(options.helperPath);
       let starterName: string;
       try {
         const starterBackend = getStarter();

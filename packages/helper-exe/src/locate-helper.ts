@@ -18,12 +18,24 @@ export function packageDir(): string {
 }
 
 /**
- * The helper program: the option, then FORKEXEC_HELPER, then the one the package's build step
- * compiles (dist/fxhelper, or dist/fxhelper.exe on Windows).
+ * A native part for this platform: dist/<platform>-<arch>/NAME. The package ships them prebuilt for linux-x64,
+ * linux-arm64 and win32-x64 (the Linux helpers static and libfxtake.so linked against no libc, so glibc and musl
+ * share them); scripts/build-native.mjs builds the folder from source for any other platform.
  */
+export function nativeFile(name: string): string {
+  return path.join(packageDir(), 'dist', `${process.platform}-${process.arch}`, name);
+}
+
+/** The from-source build of this platform's native parts, runnable wherever the package is installed. */
+export function fromSourceCommand(): string {
+  return `node ${path.join(packageDir(), 'scripts', 'build-native.mjs')}`;
+}
+
+/** The helper program: the option, then FORKEXEC_HELPER, then the package's own for this platform. */
 export function helperPath(option?: string): string {
-  const built = process.platform === 'win32' ? 'fxhelper.exe' : 'fxhelper';
-  return option ?? process.env.FORKEXEC_HELPER ?? path.join(packageDir(), 'dist', built);
+  return (
+    option ?? process.env.FORKEXEC_HELPER ?? nativeFile(process.platform === 'win32' ? 'fxhelper.exe' : 'fxhelper')
+  );
 }
 
 function isExecutable(file: string): boolean {
@@ -40,13 +52,16 @@ function onPath(program: string): boolean {
   return (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir && isExecutable(path.join(dir, program)));
 }
 
-/** Undefined when the helper can run; otherwise what is wrong and what to do. */
-export function helperProblem(file: string): string | undefined {
-  if (isExecutable(file)) return undefined; // on Windows, X_OK checks that the file exists
-  if (process.platform === 'win32')
-    return `the Windows helper ${file} is not built: build the package with mingw-w64 installed (npm run build -w ${PACKAGE_NAME} compiles native/win32/fxhelper-win.c with x86_64-w64-mingw32-gcc, or MINGW_CC)`;
-  const cc = process.env.CC || 'cc';
-  return onPath(cc)
-    ? `the helper program ${file} is not built: build the package (npm run build -w ${PACKAGE_NAME}), which compiles it with ${cc}`
-    : `the helper program ${file} is not built, and no C compiler (${cc}) is found to build it: install one (apt-get install gcc) or set CC, then build the package (npm run build -w ${PACKAGE_NAME})`;
+/** Undefined when the helper `helperPath(option)` can run; otherwise what is wrong and what to do. */
+export function helperProblem(option?: string): string | undefined {
+  const file = helperPath(option);
+  if (isExecutable(file)) return undefined;
+  if (option !== undefined) return `the helper program ${file} (option helperPath) is not an executable file`;
+  if (process.env.FORKEXEC_HELPER !== undefined)
+    return `FORKEXEC_HELPER names ${file}, which is not an executable file: fix it, or unset it to use the package's own helper`;
+  const cc = process.env.CC || (process.platform === 'win32' ? 'gcc' : 'cc');
+  const build = onPath(cc)
+    ? `build it from source with ${cc}: ${fromSourceCommand()}`
+    : `no C compiler (${cc}) is found to build it from source: install one (Debian/Ubuntu: apt-get install gcc) or set CC, then run ${fromSourceCommand()}`;
+  return `${PACKAGE_NAME} has no helper program for ${process.platform}-${process.arch} (${file}): ${build}`;
 }

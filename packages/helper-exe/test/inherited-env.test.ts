@@ -6,7 +6,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 
 const dist = path.join(__dirname, '..', 'dist', 'index.js');
-const built = existsSync(dist) && existsSync(path.join(__dirname, '..', 'dist', 'fxhelper'));
+const built =
+  existsSync(dist) && existsSync(path.join(__dirname, '..', 'dist', `${process.platform}-${process.arch}`, 'fxhelper'));
 const maybe = built ? it : it.skip;
 
 describe('the inherited environment', () => {

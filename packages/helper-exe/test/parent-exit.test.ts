@@ -6,7 +6,8 @@ import path from 'node:path';
 import { processState, until } from './support/processes.js';
 
 const dist = path.join(__dirname, '..', 'dist', 'index.js');
-const built = existsSync(dist) && existsSync(path.join(__dirname, '..', 'dist', 'fxhelper'));
+const built =
+  existsSync(dist) && existsSync(path.join(__dirname, '..', 'dist', `${process.platform}-${process.arch}`, 'fxhelper'));
 const maybe = built ? it : it.skip;
 
 /** Runs a parent that spawns once, prints the pids of its children (warm helpers and the zygote), then ends as `how` says. */

@@ -420,18 +420,44 @@ describe('helper-exe pool', () => {
     const backend = make({ helperPath: path.join(dir, 'no-such-helper') });
     const probe = backend.probe();
     expect(probe.ok).toBe(false);
-    expect(!probe.ok && probe.reason).toMatch(/no-such-helper is not built: build the package/);
-    const saved = process.env.CC;
-    process.env.CC = path.join(dir, 'no-such-cc');
-    try {
-      const noCompiler = backend.probe();
-      expect(!noCompiler.ok && noCompiler.reason).toMatch(/no C compiler .*no-such-cc.* is found/);
-    } finally {
-      if (saved === undefined) delete process.env.CC;
-      else process.env.CC = saved;
-    }
+    expect(!probe.ok && probe.reason).toMatch(/no-such-helper \(option helperPath\) is not an executable file/);
     const error = await rejection(run(backend, ['exit', '0']));
     expect(error.code).toBe('FORKEXEC_BACKEND_UNAVAILABLE');
+  });
+
+  it('a FORKEXEC_HELPER that names no program is said to be the cause', () => {
+    const saved = process.env.FORKEXEC_HELPER;
+    process.env.FORKEXEC_HELPER = path.join(dir, 'no-such-helper');
+    try {
+      const probe = createBackend({}).probe();
+      expect(!probe.ok && probe.reason).toMatch(/FORKEXEC_HELPER names .*no-such-helper, which is not an executable/);
+    } finally {
+      if (saved === undefined) delete process.env.FORKEXEC_HELPER;
+      else process.env.FORKEXEC_HELPER = saved;
+    }
+  });
+
+  it('a platform without a prebuilt helper gets the from-source command, or what compiler is missing', () => {
+    const arch = Object.getOwnPropertyDescriptor(process, 'arch')!;
+    const savedCc = process.env.CC;
+    const savedHelper = process.env.FORKEXEC_HELPER;
+    delete process.env.FORKEXEC_HELPER;
+    Object.defineProperty(process, 'arch', { ...arch, value: 'riscv64' });
+    try {
+      const probe = createBackend({}).probe();
+      const script = path.join(__dirname, '..', 'scripts', 'build-native.mjs');
+      expect(!probe.ok && probe.reason).toContain(
+        `has no helper program for linux-riscv64 (${path.join(__dirname, '..', 'dist', 'linux-riscv64', 'fxhelper')}): build it from source with cc: node ${script}`,
+      );
+      process.env.CC = path.join(dir, 'no-such-cc');
+      const noCompiler = createBackend({}).probe();
+      expect(!noCompiler.ok && noCompiler.reason).toMatch(/no C compiler .*no-such-cc.* is found/);
+    } finally {
+      Object.defineProperty(process, 'arch', arch);
+      if (savedCc === undefined) delete process.env.CC;
+      else process.env.CC = savedCc;
+      if (savedHelper !== undefined) process.env.FORKEXEC_HELPER = savedHelper;
+    }
   });
 
   it('bad options are refused with a typed error', () => {
@@ -473,7 +499,7 @@ describe('the helper program on its own', () => {
       },
     );
     expect(build.status).toBe(1);
-    expect(build.stderr).toMatch(/no C compiler found .*no-such-cc.*install one/);
+    expect(build.stderr).toMatch(/no C compiler .*no-such-cc found\n.*install one/);
   });
 
   it('refuses a request of another protocol version, and a malformed one', async () => {

@@ -12,7 +12,11 @@ const NOBODY = 65534;
 
 function missing(): string | undefined {
   if (process.platform !== 'linux') return 'needs Linux';
-  if (![coreEntry, helperEntry, path.join(packageDir, 'dist', 'fxhelper')].every((file) => existsSync(file)))
+  if (
+    ![coreEntry, helperEntry, path.join(packageDir, 'dist', `${process.platform}-${process.arch}`, 'fxhelper')].every(
+      (file) => existsSync(file),
+    )
+  )
     return 'needs the packages built (npm run build)';
   try {
     execFileSync('prlimit', ['--version'], { stdio: 'ignore' });

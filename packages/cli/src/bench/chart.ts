@@ -1,4 +1,8 @@
+import { ForkExecError } from '@forkexec/core';
 import type { BenchReport } from './report.js';
+
+/** The optional peers the chart is drawn with (package.json's peerDependencies), as `npm install` arguments. */
+const CHART_PACKAGES = 'vega@6 vega-lite@6';
 
 /** The Vega-Lite spec: median latency against parent RSS, both axes log scale, one line per method. */
 export function chartSpec(report: BenchReport): Record<string, unknown> {
@@ -25,9 +29,26 @@ export function chartSpec(report: BenchReport): Record<string, unknown> {
   };
 }
 
-/** Renders the chart headlessly (Vega's SVG renderer needs no canvas). vega is loaded only here. */
-export async function renderChartSvg(report: BenchReport): Promise<string> {
-  const [vega, vegaLite] = await Promise.all([import('vega'), import('vega-lite')]);
+type ChartLibraries = [typeof import('vega'), typeof import('vega-lite')];
+
+/**
+ * vega and vega-lite, which the CLI does not install (about 27 MB for one option): an optional peer, loaded only for
+ * `bench --chart`. Throws a FORKEXEC_INVALID_ARGUMENT that says how to install them when they are missing.
+ */
+export async function loadChartLibraries(): Promise<ChartLibraries> {
+  try {
+    return await Promise.all([import('vega'), import('vega-lite')]);
+  } catch (error) {
+    throw new ForkExecError('FORKEXEC_INVALID_ARGUMENT', '--chart needs vega and vega-lite, which are not installed', {
+      hint: `Install them beside @forkexec/cli: npm install ${CHART_PACKAGES}`,
+      cause: error,
+    });
+  }
+}
+
+/** Renders the chart headlessly (Vega's SVG renderer needs no canvas). */
+export async function renderChartSvg(report: BenchReport, libraries?: ChartLibraries): Promise<string> {
+  const [vega, vegaLite] = libraries ?? (await loadChartLibraries());
   const { spec } = vegaLite.compile(chartSpec(report) as unknown as Parameters<typeof vegaLite.compile>[0]);
   const view = new vega.View(vega.parse(spec), { renderer: 'none' });
   try {

@@ -42,6 +42,6 @@ export function findNativePrograms(): NativePrograms {
     target: '/bin/true',
     targetStatic: false,
     compiler: null,
-    missing: `the bench's C programs are not built (${dir}): run \`npx turbo run build --filter=@forkexec/cli\` with a C compiler installed`,
+    missing: `the bench's C programs are not built (${dir}): build them with a C compiler (CC, default cc): node ${path.join(packageRoot(), 'scripts', 'build-native.mjs')}`,
   };
 }

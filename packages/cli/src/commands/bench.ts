@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ForkExecError } from '@forkexec/core';
 import type { Command } from 'commander';
-import { renderChartSvg } from '../bench/chart.js';
+import { loadChartLibraries, renderChartSvg } from '../bench/chart.js';
 import { COLUMN_NOTES } from '../bench/legend.js';
 import { describeMachineLine } from '../bench/machine.js';
 import { renderMarkdown } from '../bench/markdown.js';
@@ -68,6 +68,9 @@ export async function bench(
       `--chart writes SVG: give a file ending in .svg, got ${JSON.stringify(options.chart)}`,
     );
 
+  // Before the runs: a missing charting library is said at once, not after minutes of measuring.
+  const chartLibraries = options.chart ? await loadChartLibraries() : undefined;
+
   const progress = terminalProgress();
   let report: BenchReport;
   try {
@@ -86,7 +89,7 @@ export async function bench(
       `\ntargets (backend issues):\n${targets.map((t) => `  ${t.met ? 'met    ' : 'not met'}  ${t.goal}: ${t.measured}`).join('\n')}\n`,
     );
   if (options.json) write(options.json, `${JSON.stringify(report, null, 2)}\n`);
-  if (options.chart) write(options.chart, await renderChartSvg(report));
+  if (options.chart) write(options.chart, await renderChartSvg(report, chartLibraries));
   if (options.markdown)
     write(
       options.markdown,

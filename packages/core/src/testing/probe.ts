@@ -11,7 +11,9 @@ function corePackageDir(): string {
 
 /**
  * Path of the fxprobe program the conformance suite spawns (`testing/probe.c`, built by
- * core's build step; compiled here with `cc` when the build has not run). FORKEXEC_PROBE overrides.
+ * core's build step; compiled here with `cc` when the build has not run, as in an installed package,
+ * whose tarball holds the source only: the probe is built for the machine that runs the suite).
+ * FORKEXEC_PROBE overrides.
  */
 export function probePath(): string {
   if (process.env.FORKEXEC_PROBE) return process.env.FORKEXEC_PROBE;

@@ -118,7 +118,10 @@ export function outcome<T>(
 
 type FastCheck = typeof import('fast-check');
 
-/** fast-check, loaded lazily so that the suite runs where it is not installed (the properties are then skipped). */
+/**
+ * fast-check, loaded lazily so that the suite runs where it is not installed (the properties are then skipped).
+ * @internal Left out of the declarations (stripInternal), which then type-check without fast-check installed.
+ */
 export async function loadFastCheck(): Promise<FastCheck | undefined> {
   const specifier = 'fast-check'; // not a literal import: bundlers leave it to the consumer
   try {

@@ -4,9 +4,8 @@
  * to a helper, and the package's own check made when a helper is taken (native/take-check.c).
  * Linux layouts (msghdr, cmsghdr with a size_t length).
  */
-import path from 'node:path';
 import { bindOnce, errnoName, loadKoffi } from '@forkexec/core/backend-kit';
-import { packageDir } from '../locate-helper.js';
+import { fromSourceCommand, nativeFile } from '../locate-helper.js';
 import { MAX_PASSED_FDS } from './wire.js';
 
 /** The part of koffi's API used here, typed locally so that type-checking does not load koffi. */
@@ -101,8 +100,8 @@ const TAKE_CHECK_VERSION = 2;
 
 /** fx_take_check from the library the package build compiles next to the helper, as FdPassing.takeCheck. */
 function bindTakeCheck(koffi: Koffi): FdPassing['takeCheck'] {
-  const file = path.join(packageDir(), 'dist', 'libfxtake.so');
-  const rebuild = 'build the package (npm run build -w @forkexec/helper-exe), which compiles it';
+  const file = nativeFile('libfxtake.so');
+  const rebuild = `build it from source: ${fromSourceCommand()}`;
   let library;
   let version: unknown;
   try {

@@ -82,7 +82,7 @@ function startFailure(error: unknown, command: string): Error {
   return new BackendUnavailableError(`could not start a helper: ${why}`, {
     command,
     cause: error,
-    hint: 'Run `npx forkexec doctor`; the helper program is built by the package build (npm run build -w @forkexec/helper-exe).',
+    hint: 'Run `npx @forkexec/cli doctor`: the helper-exe backend says what its helper program lacks.',
   });
 }
 

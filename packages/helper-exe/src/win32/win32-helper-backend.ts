@@ -16,7 +16,7 @@ export interface Win32HelperSettings {
   min: number;
   max: number;
   idleTimeoutMs: number;
-  /** The helper program (default: FORKEXEC_HELPER, then the package's dist/fxhelper.exe). */
+  /** The helper program (default: FORKEXEC_HELPER, then the package's dist/win32-x64/fxhelper.exe). */
   helperPath?: string;
 }
 
@@ -46,9 +46,9 @@ export function createWin32HelperBackend(settings: Win32HelperSettings): Win32He
     probe(): ProbeResult {
       if (process.platform !== 'win32')
         return { ok: false, reason: `the Windows helper runs on win32, not ${process.platform}` };
-      const file = helperPath(settings.helperPath);
-      const problem = helperProblem(file);
+      const problem = helperProblem(settings.helperPath);
       if (problem) return { ok: false, reason: problem };
+      const file = helperPath(settings.helperPath);
       try {
         const failed = probeWin32Helper(loadWin32Api(), file);
         if (failed) return { ok: false, reason: failed };

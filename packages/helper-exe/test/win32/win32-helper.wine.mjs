@@ -232,7 +232,7 @@ describe('Windows helper: misbehaving helpers fail only their own request', () =
 });
 
 describe('Windows helper: the probe', () => {
-  const built = path.join(import.meta.dirname, '..', '..', 'dist', 'fxhelper.exe');
+  const built = path.join(import.meta.dirname, '..', '..', 'dist', 'win32-x64', 'fxhelper.exe');
   const copyOf = (from, name) => {
     const file = path.join(scratch, name);
     copyFileSync(from, file);

@@ -1,4 +1,4 @@
-import type { Node } from 'web-tree-sitter';
+import type { Node } from './syntax-tree.js';
 import { EXIT_CALLS } from './operations.js';
 import {
   blockStatements,

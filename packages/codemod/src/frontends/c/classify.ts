@@ -1,4 +1,4 @@
-import type { Node, Tree } from 'web-tree-sitter';
+import type { Node, Tree } from './syntax-tree.js';
 import type { ForkSite } from '../../model.js';
 import { type ForkValue, type Path, statementOf, walkFrom } from './child-path.js';
 import { EXEC_CALLS, FORK_CALLS, operationOf } from './operations.js';

@@ -1,5 +1,5 @@
 import type { ForkSite, Frontend, TransformResult } from '../../model.js';
-import type { Tree } from 'web-tree-sitter';
+import type { Tree } from './syntax-tree.js';
 import { analyzeTree, type FileAnalysis, type FunctionIndex, type SiteAnalysis } from './classify.js';
 import { parseC } from './parser.js';
 import { planConversion } from './plan.js';

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { Language, Parser, type Tree } from 'web-tree-sitter';
+import { Language, Parser } from 'web-tree-sitter';
+import type { Tree } from './syntax-tree.js';
 
 // tree-sitter's runtime and the C grammar are wasm: loaded once per thread, on first use. The grammar is read as
 // bytes: given a path, web-tree-sitter imports node:fs dynamically, which Jest's CommonJS runtime refuses.

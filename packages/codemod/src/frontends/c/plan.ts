@@ -1,4 +1,4 @@
-import type { Node } from 'web-tree-sitter';
+import type { Node } from './syntax-tree.js';
 import type { SiteAnalysis } from './classify.js';
 import { exitStatus, NULL_POINTER, Planner } from './planner.js';
 import { blockStatements, callArgs, calleeName, callsUnder, same, statementCall } from './syntax.js';

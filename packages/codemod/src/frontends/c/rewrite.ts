@@ -1,4 +1,4 @@
-import type { Node, Tree } from 'web-tree-sitter';
+import type { Node, Tree } from './syntax-tree.js';
 import type { SiteAnalysis } from './classify.js';
 import type { ActionEntry, ConversionPlan } from './plan.js';
 import { lineIndent, lineStart, same } from './syntax.js';

@@ -1,4 +1,4 @@
-import type { Node } from 'web-tree-sitter';
+import type { Node } from './syntax-tree.js';
 
 // Small helpers over tree-sitter-c nodes.
 
