@@ -141,7 +141,7 @@ export function hostileCases(ctx: ReliabilityContext): void {
       name: 'env not an object',
       start: () => exit0({ env: 'A=1' as unknown as Record<string, string> }),
       code: 'FORKEXEC_INVALID_ARGUMENT',
-      culprit: 'env must be an object',
+      culprit: 'option `env` must be an object',
     },
     { name: 'NUL in cwd', start: () => exit0({ cwd: '/tmp\0/x' }), code: 'FORKEXEC_INVALID_ARGUMENT', culprit: 'cwd' },
     {
@@ -279,10 +279,30 @@ export function hostileCases(ctx: ReliabilityContext): void {
     {
       name: 'actions not an array',
       start: () => exit0({ actions: { op: 'close', fd: 3 } as unknown as Action[] }),
-      code: 'FORKEXEC_INVALID_ACTION',
-      culprit: 'actions must be an array',
-      actionIndex: 0,
+      code: 'FORKEXEC_INVALID_ARGUMENT',
+      culprit: 'option `actions` must be an array',
     },
+    ...(
+      [
+        ['killSignal', 'SIGFOO'],
+        ['killSignal', 0],
+        ['signal', 'nope'],
+        ['input', 123],
+        ['timeout', -1],
+        ['timeout', NaN],
+        ['timeout', '100'],
+        ['forceKillAfterDelay', -5],
+        ['maxBuffer', -5],
+        ['encoding', 'latin2'],
+        ['reject', 'no'],
+        ['backend', 42],
+      ] as const
+    ).map(([option, value]) => ({
+      name: `option ${option}: ${typeof value} ${String(value)}`,
+      start: () => exit0({ [option]: value } as unknown as Options),
+      code: 'FORKEXEC_INVALID_ARGUMENT',
+      culprit: `option \`${option}\``,
+    })),
     {
       name: 'an unknown op',
       start: () => exit0({ actions: [{ op: 'fork' } as unknown as Action] }),
