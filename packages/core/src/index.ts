@@ -41,3 +41,4 @@ export {
   type ForkExecConfig,
 } from './select-backend.js';
 export { processEnvIsEnviron } from './process-env.js';
+export { didYouMean, refuseUnknownKeys } from './did-you-mean.js';

@@ -3,6 +3,7 @@ import {
   ACTION_OPS,
   InvalidArgumentError,
   loadBackend,
+  refuseUnknownKeys,
   nodeBackend,
   probeBackend,
   type Backend,
@@ -44,6 +45,16 @@ export interface HelperExeOptions {
    */
   overflow?: 'starter' | 'helper';
 }
+
+const OPTION_KEYS: readonly (keyof HelperExeOptions)[] = [
+  'min',
+  'max',
+  'idleTimeoutMs',
+  'helperPath',
+  'starter',
+  'zygote',
+  'overflow',
+];
 
 export interface PoolStats {
   /** Warm helpers now. */
@@ -94,8 +105,7 @@ function resolveStarter(spec: Backend | string | undefined): Backend {
 }
 
 export function createBackend(options: HelperExeOptions = {}): HelperExeBackend {
-  if (typeof options !== 'object' || options === null)
-    throw new InvalidArgumentError('helper-exe options must be an object');
+  refuseUnknownKeys(options, OPTION_KEYS, 'helper-exe options');
   const min = count(options.min, 'min', DEFAULTS.min, 0);
   const max = count(options.max, 'max', Math.max(DEFAULTS.max, min), 1);
   if (min > max) throw new InvalidArgumentError(`helper-exe option min (${min}) exceeds max (${max})`);
