@@ -273,8 +273,51 @@ export function explainFailure(error: unknown, request: SpawnRequest): unknown {
   const e = error as SpawnError | undefined;
   if (e?.code !== 'FORKEXEC_SPAWN' || !e.errno) return error; // duck-typed: a backend may bundle its own copy of core
   if (e.errno === 'E2BIG') return explainE2big(e, request);
-  if (e.actionIndex !== undefined || !PROGRAM_ERRNOS.has(e.errno) || ON_WINDOWS) return error;
+  if (e.actionIndex !== undefined) return explainActionFailure(e, request);
+  if (!PROGRAM_ERRNOS.has(e.errno) || ON_WINDOWS) return error;
   return programProblem(request, error) ?? error;
+}
+
+/** An action the child could not carry out, retold with the path it worked on and advice for that action. */
+function explainActionFailure(e: SpawnError, request: SpawnRequest): SpawnError {
+  const action = request.actions[e.actionIndex!];
+  if (!action || !e.errno) return e;
+  let message = e.message.split('\n')[0];
+  if ('path' in action && !message.includes(action.path)) {
+    const named = `(${action.op} ${describe(action.path)})`;
+    message = message.includes(`(${action.op})`) ? message.replace(`(${action.op})`, named) : `${message} ${named}`;
+  }
+  // A backend's advice for these errnos is about the program, which is not what failed here.
+  const hint = actionHint(action, e.errno) ?? (PROGRAM_ERRNOS.has(e.errno) ? undefined : e.hint);
+  return new SpawnError(message, {
+    errno: e.errno,
+    actionIndex: e.actionIndex,
+    command: request.command,
+    hint,
+    cause: e,
+  });
+}
+
+/** Advice for an action that failed with `errno`, where the errno alone would mislead. */
+function actionHint(action: Action, errno: string): string | undefined {
+  switch (`${action.op} ${errno}`) {
+    case 'open ENOENT':
+      return "The file or a folder on its path does not exist: create it, or open it with flags that create it ('w', 'a').";
+    case 'open EACCES':
+    case 'chdir EACCES':
+      return "This user may not reach it: check its mode and its folders' with `ls -ld`.";
+    case 'open EISDIR':
+      return 'It is a folder: name a file, or open the folder read-only.';
+    case 'open EEXIST':
+      return "It exists and the flags say it must not (an 'x' flag, O_EXCL).";
+    case 'chdir ENOENT':
+      return 'The folder does not exist (any more): create it, or pass another.';
+    case 'chdir ENOTDIR':
+      return 'It is not a folder, or a part of its path is not.';
+  }
+  return errno === 'EPERM'
+    ? `${action.op} needs privileges this process does not have (root or a capability).`
+    : undefined;
 }
 
 /** An E2BIG from exec, retold with the sizes of the arguments and environment and the largest of them. */
