@@ -1,13 +1,5 @@
 import { constants } from 'node:os';
-import {
-  forkBeforeExec,
-  ForkExecError,
-  resolveBackend,
-  signalNumber,
-  type Backend,
-  type Result,
-  type Subprocess,
-} from '@forkexec/core';
+import { forkBeforeExec, ForkExecError, resolveBackend, type Backend, type Subprocess } from '@forkexec/core';
 import { InvalidArgumentError, type Command } from 'commander';
 
 interface RunOptions {
@@ -36,11 +28,6 @@ const FORWARDED: NodeJS.Signals[] =
  * Node's inspector instead, SIGPIPE is ignored by Node).
  */
 const REPRODUCIBLE = new Set(['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGKILL', 'SIGABRT', 'SIGALRM', 'SIGUSR2']);
-
-/** Shell-style exit code for a result: the code, or 128 + the signal number. */
-export function exitCodeOf(result: Pick<Result, 'exitCode' | 'signal'>): number {
-  return result.signal ? 128 + signalNumber(result.signal) : (result.exitCode ?? 1);
-}
 
 function parseEnv(pairs: string[]): Record<string, string> {
   return Object.fromEntries(
