@@ -146,7 +146,6 @@ export class Subprocess<Out extends string | Buffer = string>
   #forceKillTimer: NodeJS.Timeout | undefined;
   /** The timeout option's timer. */
   #timer: NodeJS.Timeout | undefined;
-  #refd = true;
   #exited = false;
 
   readonly #file: string;
@@ -259,7 +258,6 @@ export class Subprocess<Out extends string | Buffer = string>
 
   /** Lets Node exit while the child runs (like ChildProcess#unref): its wait, timers and pipes stop holding the loop. */
   unref(): this {
-    this.#refd = false;
     this.#child?.unref?.();
     this.#timer?.unref();
     for (const stream of [this.stdin, this.stdout, this.stderr]) (stream as Partial<Socket> | null)?.unref?.();
@@ -268,7 +266,6 @@ export class Subprocess<Out extends string | Buffer = string>
 
   /** Undoes unref(): Node waits for the child again. */
   ref(): this {
-    this.#refd = true;
     this.#child?.ref?.();
     this.#timer?.ref();
     for (const stream of [this.stdin, this.stdout, this.stderr]) (stream as Partial<Socket> | null)?.ref?.();
@@ -293,10 +290,7 @@ export class Subprocess<Out extends string | Buffer = string>
       child.stdin.on('error', () => {}); // EPIPE when the child exits without reading: its exit status tells the story
       if (o.input !== undefined) child.stdin.end(o.input);
     }
-    if (o.timeout) {
-      this.#timer = setTimeout(() => ((timedOut = true), this.#killQuietly()), o.timeout);
-      if (!this.#refd) this.#timer.unref();
-    }
+    if (o.timeout) this.#timer = setTimeout(() => ((timedOut = true), this.#killQuietly()), o.timeout);
     const onAbort = () => ((isCanceled = true), this.#killQuietly());
     /** We killed the child: its output may be cut. */
     const killedByUs = () => timedOut || isCanceled || overflow;
@@ -414,7 +408,7 @@ export class Subprocess<Out extends string | Buffer = string>
 
   /** `await using child = forkBeforeExec(...)`: kills the child if it still runs, and waits for it. */
   async [Symbol.asyncDispose](): Promise<void> {
-    this.kill();
+    this.#killQuietly();
     await this.#promise.catch(() => {});
   }
 }
