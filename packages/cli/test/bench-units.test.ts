@@ -6,6 +6,7 @@ import { formatBytes, parseList, parsePositiveInt, parseSize } from '../src/benc
 import { terminalProgress } from '../src/bench/progress.js';
 import type { BenchReport, ResultRow } from '../src/bench/report.js';
 import { summarize } from '../src/bench/stats.js';
+import { sizeTables } from '../src/bench/table.js';
 import { checkTargets } from '../src/bench/targets.js';
 
 describe('bench option parsing', () => {
@@ -114,6 +115,13 @@ describe('checkTargets', () => {
         met: true,
       },
     ]);
+  });
+
+  test('a method slower than child_process is said to be slower, never "0.87x faster"', () => {
+    const results = [row('child_process', GiB, 60), row('node', GiB, 69), row('ntdll', GiB, 2)];
+    const report = { results, settings: { rssBytes: [GiB] }, methods: [] } as unknown as BenchReport;
+    const speed = sizeTables(report)[0].rows.map((cells) => cells.find((c) => / (faster|slower)$|^reference$/.test(c)));
+    expect(speed).toEqual(['reference', '1.15x slower', '30x faster']);
   });
 
   test('helper-exe is compared with ntdll at the same size', () => {

@@ -5,15 +5,20 @@
  * // babel.config.js
  * plugins: [['@forkexec/codemod/babel-plugin', { modules: ['my-posix-shim'] }]]
  * ```
- * The sites it found are in `file.metadata.forkexec.sites` of Babel's result.
+ * The sites it found are in `file.metadata.forkexec.sites` of Babel's result. A site it leaves is a
+ * warning on stderr, as with the Rollup plugin, or with `failOnUnconverted` a build error.
  */
 import type { PluginObj, PluginPass } from '@babel/core';
 import { processProgram, type JsOptions } from './frontends/js/program.js';
-import type { ForkSite } from './model.js';
+import { describeSite, type ForkSite } from './model.js';
 
 export interface BabelPluginOptions extends JsOptions {
   /** Called with the sites of each file, converted or not. */
   onSites?: (sites: ForkSite[], file: string) => void;
+  /** Make an unconverted fork site a build error instead of a warning. */
+  failOnUnconverted?: boolean;
+  /** Where the warning about a site left unconverted goes (default console.warn); false: nowhere. */
+  warn?: ((message: string) => void) | false;
 }
 
 export interface ForkexecMetadata {
@@ -30,6 +35,15 @@ export default function forkexecBabelPlugin(_api: unknown, options: BabelPluginO
         const { sites } = processProgram(path, file, options, 'babel');
         (state.file.metadata as unknown as { forkexec?: ForkexecMetadata }).forkexec = { sites };
         options.onSites?.(sites, file);
+        for (const site of sites) {
+          if (site.converted) continue;
+          const message = `fork() not rewritten: ${describeSite(site)}`;
+          if (options.failOnUnconverted) {
+            const at = { line: site.line, column: site.column - 1 };
+            throw path.hub.buildError({ type: 'Noop', loc: { start: at, end: at } } as never, message, Error);
+          }
+          if (options.warn !== false) (options.warn ?? console.warn)(`forkexec: ${message}`);
+        }
       },
     },
   };

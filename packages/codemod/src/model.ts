@@ -50,3 +50,8 @@ export interface Frontend {
   scan(source: string, file: string): ForkSite[] | Promise<ForkSite[]>;
   transform(source: string, file: string): TransformResult | Promise<TransformResult>;
 }
+
+/** One line about a site left unconverted: `file:line:col class: reason`. */
+export function describeSite(site: ForkSite): string {
+  return `${site.file}:${site.line}:${site.column} ${site.class}: ${site.reason ?? 'not converted'}`;
+}

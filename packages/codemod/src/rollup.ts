@@ -8,7 +8,7 @@
  * ```
  */
 import { createJsFrontend, JS_EXTENSIONS, SourceSyntaxError, type JsOptions } from './frontends/js/index.js';
-import type { ForkSite } from './model.js';
+import { describeSite, type ForkSite } from './model.js';
 
 export interface RollupPluginOptions extends JsOptions {
   /** Files to transform; default: every JS/TS module outside node_modules. */
@@ -37,11 +37,6 @@ export interface ForkexecRollupPlugin {
 
 const defaultInclude = (id: string) =>
   !id.startsWith('\0') && !id.includes('/node_modules/') && JS_EXTENSIONS.some((ext) => id.split('?')[0].endsWith(ext));
-
-/** One line about a site left unconverted: `file:line:col class: reason`. */
-function describeSite(site: ForkSite): string {
-  return `${site.file}:${site.line}:${site.column} ${site.class}: ${site.reason ?? 'not converted'}`;
-}
 
 export default function forkexec(options: RollupPluginOptions = {}): ForkexecRollupPlugin {
   const frontend = createJsFrontend(options);

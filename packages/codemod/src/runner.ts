@@ -69,16 +69,22 @@ function where(file: string, line?: number, column?: number): string {
   return line ? `${file}:${line}${column ? `:${column}` : ''}` : file;
 }
 
+/** The errors, one line each (for stderr): paths that name nothing, files that could not be parsed. */
+export function formatErrors(report: RunReport): string {
+  const lines = report.missing.map((input) => `error      ${input}: no such file, folder, or matching file`);
+  for (const f of report.files)
+    if (f.status === 'error')
+      lines.push(`error      ${where(f.file, f.error?.line, f.error?.column)}: ${f.error?.message}`);
+  return lines.map((line) => `${line}\n`).join('');
+}
+
 /** The human summary: one line per file with something to say, then the totals. */
 export function formatSummary(report: RunReport, dry: boolean): string {
   const lines: string[] = [];
-  for (const input of report.missing) lines.push(`error      ${input}: no such file, folder, or matching file`);
   for (const f of report.files) {
-    if (f.status === 'error')
-      lines.push(`error      ${where(f.file, f.error?.line, f.error?.column)}: ${f.error?.message}`);
-    else if (f.status === 'converted') {
+    if (f.status === 'converted') {
       const n = f.sites.filter((s) => s.converted).length;
-      lines.push(`converted  ${f.file} (${n} site${n === 1 ? '' : 's'})`);
+      lines.push(`${dry ? 'would convert ' : 'converted  '}${f.file} (${n} site${n === 1 ? '' : 's'})`);
     }
     for (const s of f.sites)
       if (!s.converted)
@@ -135,8 +141,13 @@ export async function runCodemod(options: RunOptions = {}): Promise<RunReport> {
     totals.errors > 0 || missing.length > 0 ? 2 : options.failOnUnconverted && totals.sitesUnconverted > 0 ? 1 : 0;
   const report: RunReport = { files: reports, totals, missing, workers: pool?.size ?? 0, exitCode };
 
-  if (options.json) out(`${JSON.stringify(report, null, 2)}\n`);
-  else if (dry) {
+  if (options.json) {
+    out(`${JSON.stringify(report, null, 2)}\n`);
+    return report;
+  }
+  const errors = formatErrors(report);
+  if (errors) err(errors);
+  if (dry) {
     for (const r of reports) if (r.diff) out(r.diff);
     err(formatSummary(report, true));
   } else out(formatSummary(report, false));

@@ -40,3 +40,22 @@ test('source map from fork_before_exec back to the fork() line; sites to onSites
   ]);
   expect((result.metadata as unknown as { forkexec: { sites: ForkSite[] } }).forkexec.sites).toEqual(seen[0][0]);
 });
+
+test('a site left unconverted is a warning, or with failOnUnconverted an error at its line', () => {
+  const warnings: string[] = [];
+  const transform = (options: object) =>
+    transformSync(SOURCE, {
+      filename: '/src/start.js',
+      configFile: false,
+      babelrc: false,
+      plugins: [[forkexecBabelPlugin, options]],
+    });
+  transform({ warn: (message: string) => warnings.push(message) });
+  expect(warnings).toEqual([
+    "forkexec: fork() not rewritten: /src/start.js:10:27 wrapper: fork()'s result is returned: the child continues in the caller",
+  ]);
+  expect(() => transform({ failOnUnconverted: true })).toThrow(
+    /fork\(\) not rewritten: .*start\.js:10:27 wrapper[\s\S]*> 10 \| export const wrap/,
+  );
+  expect(() => transform({ warn: false })).not.toThrow();
+});

@@ -84,6 +84,8 @@ test('--dry writes nothing and prints a unified diff that patch(1) applies', asy
   expect(stdout.startsWith('--- a/src/convert.mjs\n+++ b/src/convert.mjs\n@@ -1,8 +1,3 @@\n')).toBe(true);
   expect(stdout).toContain('-const pid = fork(); // start ls\n');
   expect(stderr).toContain('1 would be converted');
+  expect(stderr).toContain('would convert src/convert.mjs (1 site)');
+  expect(stderr).not.toMatch(/^converted/m);
   execFileSync('patch', ['-p1', '--quiet'], { cwd: dir, input: stdout });
   expect(read('src/convert.mjs')).toBe(jsFrontend.transform(CONVERTS, 'src/convert.mjs').code);
 });
@@ -124,13 +126,14 @@ test('--fail-on-unconverted exits 1 when a site is left', async () => {
 
 test('a syntax error is reported at file:line, exit 2, and the other files are still converted', async () => {
   write('src/broken.ts', 'import { fork } from "@forkexec/core/posix";\nconst pid = fork(;\n');
-  const { report, stdout } = await run({});
+  const { report, stdout, stderr } = await run({});
   expect(report.exitCode).toBe(2);
   expect(report.files.find((f) => f.file === 'src/broken.ts')).toMatchObject({
     status: 'error',
     error: { line: 2, column: 18 },
   });
-  expect(stdout).toMatch(/^error {6}src\/broken\.ts:2:18: Unexpected token$/m);
+  expect(stderr).toMatch(/^error {6}src\/broken\.ts:2:18: Unexpected token$/m);
+  expect(stdout).not.toMatch(/^error/m);
   expect(read('src/convert.mjs')).toContain('fork_before_exec');
 });
 
@@ -145,7 +148,8 @@ test('paths: files, folders and globs; a path that names nothing is a usage erro
   const missing = await run({ paths: ['nope/', 'src/convert.mjs'] });
   expect(missing.report.exitCode).toBe(2);
   expect(missing.report.missing).toEqual(['nope/']);
-  expect(missing.stdout).toContain('error      nope/: no such file, folder, or matching file');
+  expect(missing.stderr).toContain('error      nope/: no such file, folder, or matching file');
+  expect(missing.stdout).not.toContain('nope/');
   expect(read('src/convert.mjs')).toContain('fork_before_exec');
 });
 

@@ -1,7 +1,8 @@
 import { constants as fsConstants, fstatSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
-import { InvalidActionError } from './errors.js';
+import { InvalidActionError, InvalidArgumentError } from './errors.js';
+import { describe } from './validate-options.js';
 
 export type SignalSpec = NodeJS.Signals | number;
 /** Node's flag strings (`'r'`, `'w'`, `'a+'`, ...) or a number made of `fs.constants.O_*`. */
@@ -133,9 +134,19 @@ export function isOpenInParent(fd: number): boolean {
  * an earlier `close` or `closefrom` (every backend would then fail with EBADF, or worse, not).
  * The child's fds 0-2 come from `stdio`, not from the parent's own 0-2, so they count as made.
  */
+/** Whether `value` looks like one action given where an array of them was expected. */
+function isActionLike(value: unknown): boolean {
+  const op = (value as { op?: unknown } | null)?.op;
+  return typeof op === 'string' && (ACTION_OPS as readonly string[]).includes(op);
+}
+
 export function validateActions(actions: unknown): Action[] {
   if (actions === undefined) return [];
-  if (!Array.isArray(actions)) throw new InvalidActionError(0, `actions must be an array, got ${typeof actions}`);
+  if (!Array.isArray(actions)) {
+    const single = typeof actions === 'string' ? { op: actions } : actions;
+    const guess = isActionLike(single) ? ` (did you mean [${JSON.stringify(single).slice(0, 80)}]?)` : '';
+    throw new InvalidArgumentError(`option \`actions\` must be an array of actions, got ${describe(actions)}${guess}`);
+  }
   const madeByActions = new Set<number>([0, 1, 2]);
   const closedBy = new Map<number, number>();
   let closedFrom: { fd: number; index: number } | undefined;

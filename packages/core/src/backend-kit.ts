@@ -4,6 +4,7 @@
  * Applications use the main entry; a backend of one's own needs only the `Backend` contract.
  */
 export { bindOnce } from './bind-once.js';
+export { didYouMean, refuseUnknownKeys } from './did-you-mean.js';
 export { errnoName, isForkExecError, spawnHint } from './errors.js';
 export { loadKoffi } from './load-koffi.js';
 export { processEnvIsEnviron } from './process-env.js';

@@ -177,7 +177,8 @@ export class SubprocessError extends ForkExecError implements SubprocessErrorFie
   constructor(code: SubprocessErrorCode, message: string, fields: SubprocessErrorFields, hint?: string) {
     const stderr = String(fields.stderr).trim();
     const tail = stderr ? `\n${stderr.length > 2000 ? `…${stderr.slice(-2000)}` : stderr}` : '';
-    super(code, message + tail, { command: fields.command, hint });
+    // The message starts with the command: it is not repeated on a line of its own.
+    super(code, message + tail, { hint });
     Object.assign(this, fields);
   }
 }

@@ -3,14 +3,16 @@ import type { Options, Result } from './options.js';
 import { buildRequest, explainFailure } from './request.js';
 import { backendsSupporting, resolveBackend } from './select-backend.js';
 import { Subprocess, type StartedChild } from './subprocess.js';
+import { describe, validateOptions } from './validate-options.js';
 
 /** Resolves the backend, validates everything, and starts the child. Throws synchronously. */
 export function startChild(
   file: unknown,
   args: unknown,
-  options: Options,
+  given: Options,
   spawnOptions: SpawnOptions = {},
 ): StartedChild & { backendObject: Backend } {
+  const options = validateOptions(given);
   const backend = resolveBackend(options.backend);
   const request = buildRequest(file, args, options, backend, backendsSupporting);
   let child;
@@ -51,7 +53,7 @@ export function forkBeforeExec(
   const optionsFirst = typeof argsOrOptions === 'object' && argsOrOptions !== null && !Array.isArray(argsOrOptions);
   const args: unknown = optionsFirst || argsOrOptions === undefined ? [] : argsOrOptions;
   const options = (optionsFirst ? (argsOrOptions as Options) : maybeOptions) ?? {};
-  return new Subprocess(String(file), args, options, () =>
+  return new Subprocess(typeof file === 'string' ? file : describe(file), args, options, () =>
     startChild(file, args, options, options.startOffLoop === false ? ON_LOOP : OFF_LOOP),
   );
 }

@@ -55,7 +55,19 @@ function translate(request: SpawnRequest, opened: number[]): SpawnOptions {
         break;
       }
       case 'open': {
-        const fd = openSync(action.path, openFlagsNumber(action.flags), action.mode ?? 0o666);
+        let fd: number;
+        try {
+          fd = openSync(action.path, openFlagsNumber(action.flags), action.mode ?? 0o666);
+        } catch (error) {
+          // Opened here, in the parent: the failure is the action's, as the child's would be on the other backends.
+          const errno = (error as NodeJS.ErrnoException).code ?? 'EIO';
+          throw new SpawnError(`actions[${index}] (open) failed: ${errno}`, {
+            errno,
+            actionIndex: index,
+            command: request.command,
+            cause: error,
+          });
+        }
         opened.push(fd);
         slots.set(action.fd, fd);
         break;
@@ -191,7 +203,7 @@ export const nodeBackend: Backend = {
     try {
       child = spawnRetryingUnknown(request.file, request.argv.slice(1), translate(request, opened));
     } catch (error) {
-      if (error instanceof UnsupportedActionError) throw error;
+      if (error instanceof UnsupportedActionError || error instanceof SpawnError) throw error;
       throw startFailure(request, error as NodeJS.ErrnoException);
     } finally {
       for (const fd of opened) closeSync(fd);

@@ -34,17 +34,20 @@ export interface Options {
   signal?: AbortSignal;
   /** Default SIGTERM. */
   killSignal?: NodeJS.Signals | number;
-  /** Milliseconds after `killSignal` before SIGKILL; false: never. Default 5000. */
-  forceKillAfterDelay?: number | false;
-  /** Bytes kept per output stream before the child is killed with FORKEXEC_MAX_BUFFER. Default 100 MB. */
+  /** Milliseconds after `killSignal` before SIGKILL; false: never; true: the default, 5000. */
+  forceKillAfterDelay?: number | boolean;
+  /**
+   * Bytes kept per output stream before the child is killed with FORKEXEC_MAX_BUFFER (as in execa:
+   * 0 allows no output at all; Infinity, no limit). Default 100 MB.
+   */
   maxBuffer?: number;
   /**
    * Keep stdout/stderr in the result. Default true. With false the streams are the caller's: the
    * result then waits for the ones being read (piped, 'data' or 'readable' listeners) to end.
    */
   buffer?: boolean;
-  /** `'utf8'` (default) gives strings, `'buffer'` gives Buffers. */
-  encoding?: 'utf8' | 'buffer';
+  /** `'buffer'` gives Buffers; any encoding Node knows (default `'utf8'`) gives strings decoded with it. */
+  encoding?: BufferEncoding | 'buffer';
   /** Drop one trailing newline from string output. Default true. */
   stripFinalNewline?: boolean;
   /** Reject on a non-zero exit, a signal, a timeout or an abort. Default true. */

@@ -60,6 +60,9 @@ export interface WaitStatus extends ExitStatus {
 }
 
 const children = new Map<number, Promise<ExitStatus>>();
+/** Pids waitpid has reaped (until the kernel hands one out again), to tell a second waitpid what happened. */
+const reaped = new Set<number>();
+const MAX_REMEMBERED_REAPED = 1024;
 
 /** Environment as execve takes it (`['K=V', ...]`) or as an object. */
 export type Envp = readonly string[] | Record<string, string | undefined>;
@@ -109,6 +112,7 @@ export function fork_before_exec(
   });
   exited.catch(() => {}); // reported by waitpid
   children.set(pid, exited);
+  reaped.delete(pid);
   return pid;
 }
 
@@ -120,12 +124,20 @@ function encodeStatus({ exitCode, signal }: ExitStatus): number {
 /** Waits for a child started by fork_before_exec. Rejects if its exec failed. */
 export async function waitpid(pid: number): Promise<WaitStatus> {
   const exited = children.get(pid);
-  if (!exited) throw new SpawnError(`waitpid(${pid}): not a child started by fork_before_exec`, { errno: 'ECHILD' });
+  if (!exited)
+    throw new SpawnError(
+      reaped.has(pid)
+        ? `waitpid(${pid}): already reaped by an earlier waitpid (a child is waited for once)`
+        : `waitpid(${pid}): not a child started by fork_before_exec`,
+      { errno: 'ECHILD' },
+    );
   try {
     const status = await exited;
     return { pid, ...status, status: encodeStatus(status) };
   } finally {
     children.delete(pid);
+    reaped.add(pid);
+    if (reaped.size > MAX_REMEMBERED_REAPED) reaped.delete(reaped.values().next().value!); // the oldest
   }
 }
 

@@ -13,31 +13,38 @@ import {
 } from './errors.js';
 import type { Options } from './options.js';
 import { childSearches, ON_WINDOWS, programProblem, resolveProgram } from './resolve-program.js';
-
-function describe(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value) : `${typeof value} ${String(value)}`;
-}
+import { describe } from './validate-options.js';
 
 /** A string safe to hand to exec: no NUL byte, optionally non-empty. */
 function checkString(value: unknown, what: string, nonEmpty = false): string {
   if (typeof value !== 'string') throw new InvalidArgumentError(`${what} must be a string, got ${describe(value)}`);
   if (nonEmpty && value === '') throw new InvalidArgumentError(`${what} must not be empty`);
-  if (value.includes('\0')) throw new InvalidArgumentError(`${what} contains a NUL byte: ${JSON.stringify(value)}`);
+  if (value.includes('\0'))
+    throw new InvalidArgumentError(`${what} contains a NUL byte at index ${value.indexOf('\0')}: ${describe(value)}`);
   // A lone UTF-16 surrogate has no UTF-8 form: Node would silently send U+FFFD instead.
   if (!value.isWellFormed())
-    throw new InvalidArgumentError(`${what} contains an unpaired UTF-16 surrogate: ${JSON.stringify(value)}`);
+    throw new InvalidArgumentError(`${what} contains an unpaired UTF-16 surrogate: ${describe(value)}`);
   return value;
 }
 
-/** A word as a shell would read it back: quoted unless it needs no quoting. */
+/** Longest argument a command line shows whole, and the longest command line shown. */
+const MAX_SHOWN_WORD = 200;
+const MAX_SHOWN_COMMAND = 2000;
+
+/** A word as a shell would read it back: quoted unless it needs no quoting; a long one elided with its length. */
 function shellWord(part: unknown): string {
-  const s = String(part);
+  const s = typeof part === 'string' ? part : describe(part);
+  if (s.length > MAX_SHOWN_WORD) return `${shellWord(s.slice(0, MAX_SHOWN_WORD / 2))}…(${s.length} characters)`;
   return /^[\w./:=@%+,-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
 }
 
-function formatCommand(file: string, args: readonly unknown[]): string {
+/** The command line for messages and logs, at most about MAX_SHOWN_COMMAND characters. */
+export function formatCommand(file: unknown, args: readonly unknown[]): string {
   let command = shellWord(file);
-  for (let i = 0; i < args.length; i++) command += ` ${shellWord(args[i])}`;
+  for (let i = 0; i < args.length; i++) {
+    if (command.length > MAX_SHOWN_COMMAND) return `${command} …(${args.length - i} more arguments)`;
+    command += ` ${shellWord(args[i])}`;
+  }
   return command;
 }
 
@@ -59,14 +66,14 @@ function parentEnv(): Record<string, string> {
 function buildEnv(options: Options): Record<string, string> | null {
   if (options.env === undefined && options.extendEnv !== false) return null;
   if (options.env !== undefined && (typeof options.env !== 'object' || options.env === null))
-    throw new InvalidArgumentError(`env must be an object of strings, got ${describe(options.env)}`);
+    throw new InvalidArgumentError(`option \`env\` must be an object of strings, got ${describe(options.env)}`);
   const changes = Object.entries(options.env ?? {});
   if (options.extendEnv !== false && changes.length === 0) return null;
   const env: Record<string, string> = options.extendEnv !== false ? parentEnv() : {};
   for (const [key, value] of changes) {
     if (key === '' || key.includes('=') || key.includes('\0') || !key.isWellFormed())
       throw new InvalidArgumentError(
-        `env key ${JSON.stringify(key)} is invalid: keys must be non-empty, well-formed, and contain no "=" or NUL byte`,
+        `env key ${describe(key)} is invalid: keys must be non-empty, well-formed, and contain no "=" or NUL byte`,
       );
     if (value === undefined) delete env[key];
     else env[key] = checkString(value, `env.${key}`);
@@ -87,14 +94,22 @@ function checkStdio(value: unknown, name: string): StdioSpec {
 function buildStdio(options: Options): [StdioSpec, StdioSpec, StdioSpec] {
   const base = options.stdio;
   const each = Array.isArray(base);
-  if (each && base.length !== 3) throw new InvalidArgumentError('stdio must be one value or an array of three');
+  if (each && base.length !== 3)
+    throw new InvalidArgumentError(`option \`stdio\` must be one value or an array of three, got ${describe(base)}`);
+  /** Stream `i` as given by its own option, else by `stdio`, named after where it came from. */
+  const pick = (i: 0 | 1 | 2, own: StdioSpec | undefined, fallback: StdioSpec): StdioSpec => {
+    const name = (['stdin', 'stdout', 'stderr'] as const)[i];
+    if (own !== undefined) return checkStdio(own, `option \`${name}\``);
+    const value = each ? base[i] : base;
+    return value === undefined ? fallback : checkStdio(value, each ? `option \`stdio\`[${i}]` : 'option `stdio`');
+  };
   const stdio: [StdioSpec, StdioSpec, StdioSpec] = [
-    checkStdio(options.stdin ?? (each ? base[0] : base) ?? (options.input === undefined ? 'ignore' : 'pipe'), 'stdin'),
-    checkStdio(options.stdout ?? (each ? base[1] : base) ?? 'pipe', 'stdout'),
-    checkStdio(options.stderr ?? (each ? base[2] : base) ?? 'pipe', 'stderr'),
+    pick(0, options.stdin, options.input === undefined ? 'ignore' : 'pipe'),
+    pick(1, options.stdout, 'pipe'),
+    pick(2, options.stderr, 'pipe'),
   ];
   if (options.input !== undefined && stdio[0] !== 'pipe')
-    throw new InvalidArgumentError(`input needs stdin 'pipe', got ${describe(stdio[0])}`);
+    throw new InvalidArgumentError(`option \`input\` needs stdin 'pipe', got ${describe(stdio[0])}`);
   return stdio;
 }
 
@@ -157,7 +172,7 @@ function tooLong(s: string): boolean {
 function refuseLength(what: string, s: string, command: () => string): never {
   throw new SpawnError(
     `${what} is ${Buffer.byteLength(s)} bytes: exec takes at most ${MAX_ARG_STRLEN - 1} per argument or variable`,
-    { errno: 'E2BIG', command: command(), hint: spawnHint('E2BIG') },
+    { errno: 'E2BIG', command: command(), hint: 'Pass data this large through stdin (option `input`) or a file.' },
   );
 }
 
@@ -265,8 +280,51 @@ const PROGRAM_ERRNOS = new Set(['ENOENT', 'EACCES', 'ENOEXEC', 'ENOTDIR', 'ELOOP
 export function explainFailure(error: unknown, request: SpawnRequest): unknown {
   if (!isForkExecError(error) || error.code !== 'FORKEXEC_SPAWN' || !error.errno) return error;
   if (error.errno === 'E2BIG') return explainE2big(error, request);
-  if (error.actionIndex !== undefined || !PROGRAM_ERRNOS.has(error.errno) || ON_WINDOWS) return error;
+  if (error.actionIndex !== undefined) return explainActionFailure(error, request);
+  if (!PROGRAM_ERRNOS.has(error.errno) || ON_WINDOWS) return error;
   return programProblem(request, error) ?? error;
+}
+
+/** An action the child could not carry out, retold with the path it worked on and advice for that action. */
+function explainActionFailure(e: ForkExecError, request: SpawnRequest): ForkExecError {
+  const action = request.actions[e.actionIndex!];
+  if (!action || !e.errno) return e;
+  let message = e.message.split('\n')[0];
+  if ('path' in action && !message.includes(action.path)) {
+    const named = `(${action.op} ${describe(action.path)})`;
+    message = message.includes(`(${action.op})`) ? message.replace(`(${action.op})`, named) : `${message} ${named}`;
+  }
+  // A backend's advice for these errnos is about the program, which is not what failed here.
+  const hint = actionHint(action, e.errno) ?? (PROGRAM_ERRNOS.has(e.errno) ? undefined : e.hint);
+  return new SpawnError(message, {
+    errno: e.errno,
+    actionIndex: e.actionIndex,
+    command: request.command,
+    hint,
+    cause: e,
+  });
+}
+
+/** Advice for an action that failed with `errno`, where the errno alone would mislead. */
+function actionHint(action: Action, errno: string): string | undefined {
+  switch (`${action.op} ${errno}`) {
+    case 'open ENOENT':
+      return "The file or a folder on its path does not exist: create it, or open it with flags that create it ('w', 'a').";
+    case 'open EACCES':
+    case 'chdir EACCES':
+      return "This user may not reach it: check its mode and its folders' with `ls -ld`.";
+    case 'open EISDIR':
+      return 'It is a folder: name a file, or open the folder read-only.';
+    case 'open EEXIST':
+      return "It exists and the flags say it must not (an 'x' flag, O_EXCL).";
+    case 'chdir ENOENT':
+      return 'The folder does not exist (any more): create it, or pass another.';
+    case 'chdir ENOTDIR':
+      return 'It is not a folder, or a part of its path is not.';
+  }
+  return errno === 'EPERM'
+    ? `${action.op} needs privileges this process does not have (root or a capability).`
+    : undefined;
 }
 
 /** An E2BIG from exec, retold with the sizes of the arguments and environment and the largest of them. */

@@ -8,8 +8,21 @@ import { processEnvIsEnviron } from './process-env.js';
 /** Read once: `process` is a large object, and each read of it on the spawn path costs. */
 export const ON_WINDOWS = process.platform === 'win32';
 
-function spawnError(errno: string, message: string, command: () => string, cause?: unknown): SpawnError {
-  return new SpawnError(message, { errno, command: command(), hint: spawnHint(errno), cause });
+/** Why a file cannot be executed, and the advice when the errno's usual advice does not fit. */
+interface ExecProblem {
+  errno: string;
+  why: string;
+  hint?: string;
+}
+
+function spawnError(
+  errno: string,
+  message: string,
+  command: () => string,
+  cause?: unknown,
+  hint = spawnHint(errno),
+): SpawnError {
+  return new SpawnError(message, { errno, command: command(), hint, cause });
 }
 
 /**
@@ -29,7 +42,7 @@ function sameFingerprint(a: number[] | undefined, b: number[]): boolean {
 }
 
 /** Why `candidate` cannot be executed, or undefined when it can. */
-function execProblem(candidate: string, checkFormat = true): { errno: string; why: string } | undefined {
+function execProblem(candidate: string, checkFormat = true): ExecProblem | undefined {
   let stats;
   try {
     stats = statSync(candidate, { throwIfNoEntry: false }); // a PATH miss is common: no exception for it
@@ -58,7 +71,7 @@ function execProblem(candidate: string, checkFormat = true): { errno: string; wh
  * glibc's execvp (under child_process) would then hand the file to /bin/sh. Refusing such files
  * here keeps every backend shell-free and turns a missing interpreter into a clear error.
  */
-function formatProblem(candidate: string): { errno: string; why: string } | undefined {
+function formatProblem(candidate: string): ExecProblem | undefined {
   const head = Buffer.alloc(256);
   let length = 0;
   try {
@@ -78,7 +91,12 @@ function formatProblem(candidate: string): { errno: string; why: string } | unde
     if (!interpreter) return { errno: 'ENOEXEC', why: 'has an empty #! line' };
     if (bytes.indexOf(0x0a) === -1 && length === head.length) return undefined; // very long #! line: let the kernel judge
     const problem = execProblem(interpreter, false);
-    if (problem) return { errno: problem.errno, why: `needs the interpreter ${interpreter}, which ${problem.why}` };
+    if (problem)
+      return {
+        errno: problem.errno,
+        why: `needs the interpreter ${interpreter}, which ${problem.why}`,
+        hint: `Install ${interpreter}, or change the script's #! line to an interpreter that exists (e.g. #!/usr/bin/env ${path.basename(interpreter)}).`,
+      };
   } else if (!isBinaryFormat(bytes)) {
     return { errno: 'ENOEXEC', why: 'is neither a binary nor a script with a #! line' };
   }
@@ -147,11 +165,12 @@ export function resolveProgram(
 function refusal(
   file: string,
   candidate: string,
-  problem: { errno: string; why: string },
+  problem: ExecProblem,
   command: () => string,
   cause: unknown,
 ): SpawnError {
-  return spawnError(problem.errno, `cannot run ${JSON.stringify(file)}: ${candidate} ${problem.why}`, command, cause);
+  const message = `cannot run ${JSON.stringify(file)}: ${candidate} ${problem.why}`;
+  return spawnError(problem.errno, message, command, cause, problem.hint ?? spawnHint(problem.errno));
 }
 
 /** The program's path, or the error saying why there is none to run (caused by `cause`). */

@@ -3,8 +3,10 @@ import path from 'node:path';
 import { lilconfigSync, type LilconfigResult } from 'lilconfig';
 import type { ActionOp } from './actions.js';
 import { isBackend, type Backend, type BackendSpec, type ProbeResult } from './backend.js';
+import { suggestion, unknownKeyProblem } from './did-you-mean.js';
 import { BackendLoadError, BackendUnavailableError } from './errors.js';
 import { nodeBackend } from './node-backend.js';
+import { describe } from './validate-options.js';
 
 /** Built-in backend names and the packages that hold them. */
 export const BUILTIN_BACKENDS: Readonly<Record<string, string | null>> = {
@@ -34,14 +36,15 @@ export function registerBackend(name: string, factory: () => Backend): void {
 }
 
 const configSearch = lilconfigSync('forkexec', {
+  // The first found in a folder wins, in the README's order: forkexec.config.*, .forkexecrc, package.json.
   searchPlaces: [
-    'package.json',
+    'forkexec.config.js',
+    'forkexec.config.mjs',
+    'forkexec.config.cjs',
+    'forkexec.config.json',
     '.forkexecrc',
     '.forkexecrc.json',
-    'forkexec.config.js',
-    'forkexec.config.cjs',
-    'forkexec.config.mjs',
-    'forkexec.config.json',
+    'package.json',
   ],
   loaders: {
     // Node >= 20.19 can require() ES modules, which keeps backend selection synchronous.
@@ -67,14 +70,28 @@ export function findConfig(cwd = process.cwd()): { config: ForkExecConfig; filep
   }
   if (!found || found.isEmpty) return null;
   const config = found.config as ForkExecConfig;
-  if (
-    typeof config !== 'object' ||
-    config === null ||
-    (config.backend !== undefined && typeof config.backend !== 'string')
-  )
-    throw new BackendLoadError(`invalid forkexec config in ${found.filepath}: expected { "backend": "<name>" }`);
+  const problem =
+    unknownKeyProblem(config, CONFIG_KEYS) ??
+    (config.backend !== undefined && typeof config.backend !== 'string'
+      ? `its key "backend" must be a backend name, got ${describe(config.backend)}`
+      : undefined) ??
+    (config.backendOptions !== undefined &&
+    (typeof config.backendOptions !== 'object' ||
+      config.backendOptions === null ||
+      Array.isArray(config.backendOptions))
+      ? `its key "backendOptions" must be an object, got ${describe(config.backendOptions)}`
+      : undefined);
+  if (problem) {
+    const where =
+      path.basename(found.filepath) === 'package.json' ? `the "forkexec" key of ${found.filepath}` : found.filepath;
+    throw new BackendLoadError(`invalid forkexec config: ${where} ${problem}`, {
+      hint: 'A forkexec config is { "backend": "<name>", "backendOptions": { ... } }.',
+    });
+  }
   return { config, filepath: found.filepath };
 }
+
+const CONFIG_KEYS: readonly (keyof ForkExecConfig)[] = ['backend', 'backendOptions'];
 
 /** The options as a cache key: JSON with sorted keys, so that equal options share one backend. */
 function optionsKey(options: Record<string, unknown> | undefined): string {
@@ -143,15 +160,16 @@ export function loadBackend(name: string, origin: Origin = { source: 'argument',
     ? factory()
     : loadPackage(specifier.startsWith('.') ? path.resolve(origin.dir, specifier) : specifier, dirs, origin.options);
   if (!backend) {
-    if (name in BUILTIN_BACKENDS)
-      throw new BackendLoadError(
-        `the ${name} backend (from ${origin.source}) is not installed: it is the package ${specifier}`,
-        { hint: `Install it: npm install ${specifier}` },
-      );
+    const builtin = name in BUILTIN_BACKENDS;
+    // Never an install command for a name nobody published as a backend: a typo would invite a typosquatter.
     throw new BackendLoadError(
-      `unknown backend ${JSON.stringify(name)} (from ${origin.source}): no package ${specifier} is installed`,
+      builtin
+        ? `the ${name} backend (from ${origin.source}) needs the package ${specifier}, which is not installed`
+        : `unknown backend ${JSON.stringify(name)} (from ${origin.source})${suggestion(name, knownBackendNames())}`,
       {
-        hint: `Built-in backends: ${Object.keys(BUILTIN_BACKENDS).join(', ')}. For a backend package, install it (npm install ${name}); or fix ${origin.source}.`,
+        hint: builtin
+          ? `Install it: npm install ${specifier}`
+          : `Known backends: ${knownBackendNames().join(', ')}; a backend package is named by its package name or path, installed in your project. Or fix ${origin.source}.`,
       },
     );
   }

@@ -1,11 +1,13 @@
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
+import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type { ExitStatus, SpawnedChild, SpawnRequest } from './backend.js';
 import { ForkExecError, isForkExecError, SpawnError, SubprocessError, type SubprocessErrorCode } from './errors.js';
 import type { Options, Result } from './options.js';
-import { explainFailure } from './request.js';
+import { explainFailure, formatCommand } from './request.js';
+import { checkSignal } from './validate-options.js';
 
 const DEFAULT_MAX_BUFFER = 100_000_000;
 const DEFAULT_FORCE_KILL_DELAY = 5000;
@@ -55,8 +57,8 @@ class OutputCollector {
     for (const resolve of wake) resolve();
   }
 
-  async *lines(): AsyncGenerator<string> {
-    const decoder = new StringDecoder('utf8');
+  async *lines(encoding: TextEncoding): AsyncGenerator<string> {
+    const decoder = new StringDecoder(encoding);
     let rest = '';
     let next = 0;
     for (;;) {
@@ -73,17 +75,27 @@ class OutputCollector {
     if (rest) yield rest;
   }
 
-  value(encoding: 'utf8' | 'buffer', stripFinalNewline: boolean): string | Buffer {
+  value(encoding: BufferEncoding | 'buffer', stripFinalNewline: boolean): string | Buffer {
     const buffer = Buffer.concat(this.chunks);
     if (encoding === 'buffer') return buffer;
-    const text = buffer.toString('utf8');
-    return stripFinalNewline ? text.replace(/\r?\n$/, '') : text;
+    const text = buffer.toString(encoding);
+    // hex, base64 and base64url spell bytes, they hold no lines
+    return stripFinalNewline && textEncoding(encoding) === encoding ? text.replace(/\r?\n$/, '') : text;
   }
 }
 
+type TextEncoding = 'utf8' | 'utf-8' | 'utf16le' | 'utf-16le' | 'ucs2' | 'ucs-2' | 'latin1' | 'binary' | 'ascii';
+
+/** The encoding lines are read in: the option's when it encodes text, else UTF-8. */
+function textEncoding(encoding: BufferEncoding | 'buffer' | undefined): TextEncoding {
+  return encoding === undefined || /^(buffer|hex|base64|base64url)$/i.test(encoding)
+    ? 'utf8'
+    : (encoding as TextEncoding);
+}
+
 /** The args as the caller gave them, for the messages of a start that failed (they may be anything then). */
-function shownArgs(args: unknown): string[] {
-  return Array.isArray(args) ? args.map(String) : [];
+function shownArgs(args: unknown): unknown[] {
+  return Array.isArray(args) ? args : [];
 }
 
 /** Settles once `stream` has delivered everything, or failed. */
@@ -132,11 +144,13 @@ export class Subprocess<Out extends string | Buffer = string>
   readonly #options: Options;
   readonly #outputs: [OutputCollector | null, OutputCollector | null] = [null, null];
   #forceKillTimer: NodeJS.Timeout | undefined;
+  /** The timeout option's timer. */
+  #timer: NodeJS.Timeout | undefined;
   #exited = false;
 
   readonly #file: string;
   /** The args as given, kept when the start failed (otherwise the request holds core's copy). */
-  #args: string[] | undefined;
+  #args: unknown[] | undefined;
   #request: SpawnRequest | undefined;
   #started: Promise<number> | undefined;
   /** The last backend error retold, and how: `started` and the result reject with the same error. */
@@ -171,7 +185,7 @@ export class Subprocess<Out extends string | Buffer = string>
 
   /** The command line: the request's (quoted for a shell), or the file and args joined when the start failed. */
   get command(): string {
-    return this.#request?.command ?? [this.#file, ...this.#args!].join(' ');
+    return this.#request?.command ?? formatCommand(this.#file, this.#args!);
   }
 
   /**
@@ -215,16 +229,47 @@ export class Subprocess<Out extends string | Buffer = string>
     });
   }
 
-  /** Sends `signal` (default: the killSignal option); escalates to SIGKILL after forceKillAfterDelay. */
+  /**
+   * Sends `signal` (default: the killSignal option); escalates to SIGKILL after forceKillAfterDelay.
+   * Throws FORKEXEC_INVALID_ARGUMENT for a signal Node does not know.
+   */
   kill(signal: NodeJS.Signals | number = this.#options.killSignal ?? 'SIGTERM'): boolean {
+    checkSignal(signal, 'kill() signal');
     if (!this.#child || this.#exited) return false;
     const sent = this.#child.kill(signal);
-    const delay = this.#options.forceKillAfterDelay ?? DEFAULT_FORCE_KILL_DELAY;
+    const option = this.#options.forceKillAfterDelay ?? true;
+    const delay = option === true ? DEFAULT_FORCE_KILL_DELAY : option;
     if (sent && delay !== false && signal !== 'SIGKILL' && signal !== 9 && !this.#forceKillTimer) {
-      this.#forceKillTimer = setTimeout(() => this.#child!.kill('SIGKILL'), delay);
+      this.#forceKillTimer = setTimeout(() => this.#killQuietly('SIGKILL'), delay);
       this.#forceKillTimer.unref();
     }
     return sent;
+  }
+
+  /** kill() from a timer, a stream or an event: a failure there has no caller to reach, and the exit tells the story. */
+  #killQuietly(signal?: NodeJS.Signals): void {
+    try {
+      if (signal) this.#child?.kill(signal);
+      else this.kill();
+    } catch {
+      // the child is gone or the backend is stopping: its exit status or exited's rejection reports it
+    }
+  }
+
+  /** Lets Node exit while the child runs (like ChildProcess#unref): its wait, timers and pipes stop holding the loop. */
+  unref(): this {
+    this.#child?.unref?.();
+    this.#timer?.unref();
+    for (const stream of [this.stdin, this.stdout, this.stderr]) (stream as Partial<Socket> | null)?.unref?.();
+    return this;
+  }
+
+  /** Undoes unref(): Node waits for the child again. */
+  ref(): this {
+    this.#child?.ref?.();
+    this.#timer?.ref();
+    for (const stream of [this.stdin, this.stdout, this.stderr]) (stream as Partial<Socket> | null)?.ref?.();
+    return this;
   }
 
   async #run(child: SpawnedChild, backend: string, started: number): Promise<Result<Out>> {
@@ -236,7 +281,7 @@ export class Subprocess<Out extends string | Buffer = string>
     if (o.buffer !== false) {
       const onOverflow = () => {
         overflow = true;
-        this.kill();
+        this.#killQuietly();
       };
       this.#outputs[0] = child.stdout && new OutputCollector(child.stdout, maxBuffer, onOverflow);
       this.#outputs[1] = child.stderr && new OutputCollector(child.stderr, maxBuffer, onOverflow);
@@ -245,9 +290,8 @@ export class Subprocess<Out extends string | Buffer = string>
       child.stdin.on('error', () => {}); // EPIPE when the child exits without reading: its exit status tells the story
       if (o.input !== undefined) child.stdin.end(o.input);
     }
-    const timer =
-      o.timeout && o.timeout > 0 ? setTimeout(() => ((timedOut = true), this.kill()), o.timeout) : undefined;
-    const onAbort = () => ((isCanceled = true), this.kill());
+    if (o.timeout) this.#timer = setTimeout(() => ((timedOut = true), this.#killQuietly()), o.timeout);
+    const onAbort = () => ((isCanceled = true), this.#killQuietly());
     /** We killed the child: its output may be cut. */
     const killedByUs = () => timedOut || isCanceled || overflow;
     o.signal?.addEventListener('abort', onAbort, { once: true });
@@ -271,11 +315,11 @@ export class Subprocess<Out extends string | Buffer = string>
       const error = this.#explain(raw);
       throw isForkExecError(error)
         ? error
-        : new SpawnError(`${this.command}: ${(error as Error).message}`, { command: this.command, cause: error });
+        : new SpawnError(String((error as Error)?.message ?? error), { command: this.command, cause: error });
     } finally {
       if (killedByUs()) for (const stream of [child.stdout, child.stderr]) stream?.destroy();
       this.#exited = true;
-      clearTimeout(timer);
+      clearTimeout(this.#timer);
       clearTimeout(this.#forceKillTimer);
       o.signal?.removeEventListener('abort', onAbort);
     }
@@ -350,7 +394,7 @@ export class Subprocess<Out extends string | Buffer = string>
   async *lines(from: 'stdout' | 'stderr' = 'stdout'): AsyncGenerator<string> {
     const collector = this.#outputs[from === 'stdout' ? 0 : 1];
     const stream = from === 'stdout' ? this.stdout : this.stderr;
-    if (collector) yield* collector.lines();
+    if (collector) yield* collector.lines(textEncoding(this.#options.encoding));
     else if (stream) for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) yield line;
     await this.#promise;
   }
@@ -361,7 +405,7 @@ export class Subprocess<Out extends string | Buffer = string>
 
   /** `await using child = forkBeforeExec(...)`: kills the child if it still runs, and waits for it. */
   async [Symbol.asyncDispose](): Promise<void> {
-    this.kill();
+    this.#killQuietly();
     await this.#promise.catch(() => {});
   }
 }

@@ -34,8 +34,17 @@ describe('validateActions', () => {
     expect(actions[5]).toEqual({ op: 'setpgid', pgid: 0 });
   });
 
+  test('refuses actions that are not an array, guessing the array meant', () => {
+    const refused = (actions: unknown, message: RegExp) =>
+      expect(() => validateActions(actions)).toThrow(
+        expect.objectContaining({ code: 'FORKEXEC_INVALID_ARGUMENT', message: expect.stringMatching(message) }),
+      );
+    refused('nope', /^option `actions` must be an array of actions, got "nope"$/);
+    refused('setsid', /got "setsid" \(did you mean \[\{"op":"setsid"\}\]\?\)/);
+    refused({ op: 'close', fd: 3 }, /did you mean \[\{"op":"close","fd":3\}\]\?/);
+  });
+
   test('names the index and the problem', () => {
-    invalid('nope', 0, /must be an array/);
     invalid([{ op: 'setsid' }, { op: 'dup2', from: 1.5, to: 1 }], 1, /from must be a file descriptor/);
     invalid([{ op: 'close', fd: -1 }], 0, /fd must be a file descriptor/);
     invalid([{ op: 'chdir', path: 'rel/dir' }], 0, /absolute/);

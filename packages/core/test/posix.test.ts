@@ -107,9 +107,15 @@ describe('@forkexec/core/posix', () => {
   });
 
   test('waitpid of a pid that is not ours is ECHILD, and a pid is waited once', async () => {
-    await expect(waitpid(1)).rejects.toMatchObject({ errno: 'ECHILD' });
+    await expect(waitpid(1)).rejects.toMatchObject({
+      errno: 'ECHILD',
+      message: 'waitpid(1): not a child started by fork_before_exec',
+    });
     const pid = fork_before_exec('true', ['true']);
     await waitpid(pid);
-    await expect(waitpid(pid)).rejects.toMatchObject({ errno: 'ECHILD' });
+    await expect(waitpid(pid)).rejects.toMatchObject({
+      errno: 'ECHILD',
+      message: `waitpid(${pid}): already reaped by an earlier waitpid (a child is waited for once)`,
+    });
   });
 });

@@ -144,7 +144,7 @@ describe('core validation', () => {
     await expect(child).rejects.toMatchObject({
       code: 'FORKEXEC_INVALID_ARGUMENT',
       errno: 'EBADF',
-      message: expect.stringContaining('stdout fd 987654'),
+      message: expect.stringContaining('`stdout` fd 987654'),
     });
     expect(child.pid).toBeUndefined();
   });

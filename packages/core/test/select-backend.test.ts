@@ -1,7 +1,15 @@
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { forkBeforeExec, listBackends, nodeBackend, resolveBackend, type Backend } from '@forkexec/core';
+import {
+  findConfig,
+  forkBeforeExec,
+  listBackends,
+  nodeBackend,
+  resolveBackend,
+  type Backend,
+  type ForkExecError,
+} from '@forkexec/core';
 
 const fakePackage = (dir: string, name: string, body: string) => {
   const pkgDir = path.join(dir, 'node_modules', name);
@@ -96,14 +104,89 @@ describe('backend selection', () => {
     );
   });
 
-  test('an unknown name says what to install and where it came from', () => {
+  test('an unknown name says where it came from and never suggests installing it (a typosquatting invitation)', () => {
     process.env.FORKEXEC_BACKEND = 'nope';
-    expect(() => resolveBackend()).toThrow(
+    const error = (() => {
+      try {
+        resolveBackend();
+      } catch (e) {
+        return e as ForkExecError;
+      }
+    })();
+    expect(error).toMatchObject({
+      code: 'FORKEXEC_BACKEND_LOAD',
+      message: expect.stringMatching(/"nope" \(from FORKEXEC_BACKEND\)/),
+    });
+    expect(error!.message).not.toMatch(/npm install/);
+  });
+
+  test.each([
+    ['nod', 'node'],
+    ['NTDLL', 'ntdll'],
+    ['helperexe', 'helper-exe'],
+  ])('a backend typo %p gets "did you mean %s?"', (typo, meant) => {
+    expect(() => resolveBackend(typo)).toThrow(
       expect.objectContaining({
         code: 'FORKEXEC_BACKEND_LOAD',
-        message: expect.stringMatching(/nope[\s\S]*FORKEXEC_BACKEND[\s\S]*npm install nope/),
+        message: expect.stringContaining(
+          `unknown backend "${typo}" (from option \`backend\`) (did you mean "${meant}"?)`,
+        ),
       }),
     );
+  });
+
+  test.each([
+    [
+      '.forkexecrc',
+      '{"backnd": "node"}',
+      /\.forkexecrc has an unknown key "backnd" \(did you mean "backend"\?\); known keys: backend, backendOptions$/m,
+    ],
+    ['forkexec.config.json', '[]', /forkexec\.config\.json must be an object, got array \[0 items\]/],
+    ['.forkexecrc', '{"backend": 3}', /\.forkexecrc its key "backend" must be a backend name, got number 3/],
+    [
+      '.forkexecrc',
+      '{"backendOptions": "max=3"}',
+      /\.forkexecrc its key "backendOptions" must be an object, got "max=3"/,
+    ],
+    [
+      'package.json',
+      '{"name": "x", "forkexec": {"backend": "node", "extra": 1}}',
+      /the "forkexec" key of .*package\.json has an unknown key "extra"/,
+    ],
+  ])('a config mistake in %s is an error naming the file and the key', (file, content, message) => {
+    writeFileSync(path.join(dir, file), content);
+    expect(() => resolveBackend()).toThrow(
+      expect.objectContaining({ code: 'FORKEXEC_BACKEND_LOAD', message: expect.stringMatching(message) }),
+    );
+  });
+
+  test('backendOptions a backend does not know are refused by it, with a did-you-mean', () => {
+    writeFileSync(
+      path.join(dir, '.forkexecrc'),
+      JSON.stringify({ backend: 'helper-exe', backendOptions: { maxx: 3 } }),
+    );
+    expect(() => resolveBackend()).toThrow(
+      expect.objectContaining({
+        message: expect.stringMatching(/helper-exe options has an unknown key "maxx" \(did you mean "max"\?\)/),
+      }),
+    );
+  });
+
+  test('config files in one folder: forkexec.config.* first, then .forkexecrc, then package.json (as the README says)', () => {
+    const files: [string, string][] = [
+      ['package.json', JSON.stringify({ name: 'x', forkexec: { backend: 'package.json' } })],
+      ['.forkexecrc', JSON.stringify({ backend: '.forkexecrc' })],
+      ['forkexec.config.json', JSON.stringify({ backend: 'forkexec.config.json' })],
+      ['forkexec.config.cjs', 'module.exports = { backend: "forkexec.config.cjs" };'],
+      ['forkexec.config.js', 'module.exports = { backend: "forkexec.config.js" };'],
+    ];
+    // Each step in a new folder (lilconfig caches by folder): the file added last is the one that wins.
+    for (let n = 1; n <= files.length; n++) {
+      const folder = path.join(dir, `step-${n}`);
+      mkdirSync(folder);
+      for (const [file, content] of files.slice(0, n)) writeFileSync(path.join(folder, file), content);
+      expect(findConfig(folder)?.config.backend).toBe(files[n - 1][0]);
+    }
   });
 
   test('a broken config file is a typed error', () => {

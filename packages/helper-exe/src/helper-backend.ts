@@ -10,6 +10,7 @@ import {
   type SpawnedChild,
   type SpawnRequest,
 } from '@forkexec/core';
+import { refuseUnknownKeys } from '@forkexec/core/backend-kit';
 import { fdPassing } from './linux/fd-passing.js';
 import { helperPath, helperProblem, packageDir } from './locate-helper.js';
 import { LinuxHelperPool } from './linux/helper-pool.js';
@@ -44,6 +45,16 @@ export interface HelperExeOptions {
    */
   overflow?: 'starter' | 'helper';
 }
+
+const OPTION_KEYS: readonly (keyof HelperExeOptions)[] = [
+  'min',
+  'max',
+  'idleTimeoutMs',
+  'helperPath',
+  'starter',
+  'zygote',
+  'overflow',
+];
 
 export interface PoolStats {
   /** Warm helpers now. */
@@ -94,8 +105,7 @@ function resolveStarter(spec: Backend | string | undefined): Backend {
 }
 
 export function createBackend(options: HelperExeOptions = {}): HelperExeBackend {
-  if (typeof options !== 'object' || options === null)
-    throw new InvalidArgumentError('helper-exe options must be an object');
+  refuseUnknownKeys(options, OPTION_KEYS, 'helper-exe options');
   const min = count(options.min, 'min', DEFAULTS.min, 0);
   const max = count(options.max, 'max', Math.max(DEFAULTS.max, min), 1);
   if (min > max) throw new InvalidArgumentError(`helper-exe option min (${min}) exceeds max (${max})`);

@@ -4,6 +4,7 @@
  * the first probe() or spawn().
  */
 import type { Backend } from '@forkexec/core';
+import { refuseUnknownKeys } from '@forkexec/core/backend-kit';
 import { createLinuxBackend } from './linux/linux-backend.js';
 import { createWin32Backend, type Win32BackendOptions } from './win32/index.js';
 
@@ -12,6 +13,7 @@ export type NtdllBackendOptions = Win32BackendOptions;
 
 /** A backend for this platform (core calls it with the config file's `backendOptions`). */
 export function createBackend(options: NtdllBackendOptions = {}): Backend {
+  refuseUnknownKeys(options, ['creator'], 'ntdll options');
   return process.platform === 'win32' ? createWin32Backend(options) : createLinuxBackend();
 }
 

@@ -56,7 +56,9 @@ function cells(row: ResultRow, forks: boolean | null | undefined): string[] {
       ? 'reference'
       : row.speedupVsChildProcess === null
         ? '—'
-        : `${ratio(row.speedupVsChildProcess)} faster`,
+        : row.speedupVsChildProcess >= 1
+          ? `${ratio(row.speedupVsChildProcess)} faster`
+          : `${ratio(1 / row.speedupVsChildProcess)} slower`,
     row.method === FLOOR ? 'floor' : ratio(row.vsFloor),
   ];
 }

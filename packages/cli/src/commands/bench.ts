@@ -86,7 +86,7 @@ export async function bench(
   const targets = checkTargets(report);
   if (targets.length)
     out.write(
-      `\ntargets (backend issues):\n${targets.map((t) => `  ${t.met ? 'met    ' : 'not met'}  ${t.goal}: ${t.measured}`).join('\n')}\n`,
+      `\ntargets:\n${targets.map((t) => `  ${t.met ? 'met    ' : 'not met'}  ${t.goal}: ${t.measured}`).join('\n')}\n`,
     );
   if (options.json) write(options.json, `${JSON.stringify(report, null, 2)}\n`);
   if (options.chart) write(options.chart, await renderChartSvg(report, chartLibraries));

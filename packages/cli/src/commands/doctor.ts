@@ -1,6 +1,23 @@
 import { findConfig, listBackends, resolveBackend } from '@forkexec/core';
 import type { Command } from 'commander';
 
+/** The first line of an error's message, and its code when it has one. */
+function problem(error: unknown): { code?: string; message: string } {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  return { ...(typeof code === 'string' ? { code } : {}), message: String(message ?? error).split('\n')[0] };
+}
+
+/** Where the backend choice comes from (a broken config file is named too, and reported as the error). */
+function choiceSource(): string {
+  if (process.env.FORKEXEC_BACKEND) return 'FORKEXEC_BACKEND';
+  try {
+    const config = findConfig();
+    return config?.config.backend ? config.filepath : 'auto';
+  } catch {
+    return 'config file';
+  }
+}
+
 export function registerDoctor(program: Command): void {
   program
     .command('doctor')
@@ -8,23 +25,20 @@ export function registerDoctor(program: Command): void {
     .option('--json', 'print the report as JSON')
     .action((opts: { json?: boolean }) => {
       const statuses = listBackends();
-      let chosen: string;
+      const source = choiceSource();
+      let chosen: string | null = null;
+      let error: { code?: string; message: string } | undefined;
       try {
         chosen = resolveBackend().name;
-      } catch (error) {
-        chosen = `error: ${(error as Error).message.split('\n')[0]}`;
+      } catch (e) {
+        error = problem(e);
       }
-      const config = findConfig();
-      const source = process.env.FORKEXEC_BACKEND
-        ? 'FORKEXEC_BACKEND'
-        : config?.config.backend
-          ? config.filepath
-          : 'auto';
+      // The chosen backend cannot be used: a script checking the machine learns it from the status.
+      if (error) process.exitCode = 1;
       if (opts.json) {
         const backends = statuses.map(({ backend, ...s }) => ({ ...s, capabilities: backend?.capabilities }));
-        process.stdout.write(
-          `${JSON.stringify({ platform: process.platform, node: process.version, chosen, source, backends }, null, 2)}\n`,
-        );
+        const report = { platform: process.platform, node: process.version, chosen, source, error, backends };
+        process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
         return;
       }
       process.stdout.write(`forkexec doctor — ${process.platform}, Node ${process.version}\n\n`);
@@ -35,6 +49,7 @@ export function registerDoctor(program: Command): void {
           `  ${mark}${s.name.padEnd(11)} ${s.ok ? (s.reason ?? '') : s.reason}${s.ok ? actions : ''}\n`,
         );
       }
-      process.stdout.write(`\nchosen: ${chosen} (from ${source})\n`);
+      if (error) process.stdout.write(`\nchosen: none — ${error.message}\n`);
+      else process.stdout.write(`\nchosen: ${chosen} (from ${source})\n`);
     });
 }

@@ -52,7 +52,14 @@ type Makers = ReturnType<typeof makers>;
 /** Every hostile input, for every platform (a case's `only` says where it applies). */
 export function hostileInputs(ctx: ReliabilityContext): HostileCase[] {
   const m = makers(ctx);
-  return [...argumentInputs(m), ...programInputs(m), ...stdioInputs(m), ...actionInputs(m), ...windowsInputs(m)];
+  return [
+    ...argumentInputs(m),
+    ...programInputs(m),
+    ...stdioInputs(m),
+    ...optionInputs(m),
+    ...actionInputs(m),
+    ...windowsInputs(m),
+  ];
 }
 
 /** Bad file names, arguments, environment and cwd, and strings over the exec limits. */
@@ -152,7 +159,7 @@ function argumentInputs({ ctx, backend, probe, exit0, big }: Makers): HostileCas
       name: 'env not an object',
       start: () => exit0({ env: 'A=1' as unknown as Record<string, string> }),
       code: 'FORKEXEC_INVALID_ARGUMENT',
-      culprit: 'env must be an object',
+      culprit: 'option `env` must be an object',
     },
     { name: 'NUL in cwd', start: () => exit0({ cwd: '/tmp\0/x' }), code: 'FORKEXEC_INVALID_ARGUMENT', culprit: 'cwd' },
     {
@@ -302,15 +309,39 @@ function stdioInputs({ exit0 }: Makers): HostileCase[] {
   ];
 }
 
+/** Options of the wrong type or range: refused at the call, naming the option. */
+function optionInputs({ exit0 }: Makers): HostileCase[] {
+  return (
+    [
+      ['killSignal', 'SIGFOO'],
+      ['killSignal', 0],
+      ['signal', 'nope'],
+      ['input', 123],
+      ['timeout', -1],
+      ['timeout', NaN],
+      ['timeout', '100'],
+      ['forceKillAfterDelay', -5],
+      ['maxBuffer', -5],
+      ['encoding', 'latin2'],
+      ['reject', 'no'],
+      ['backend', 42],
+    ] as const
+  ).map(([option, value]) => ({
+    name: `option ${option}: ${typeof value} ${String(value)}`,
+    start: () => exit0({ [option]: value } as unknown as Options),
+    code: 'FORKEXEC_INVALID_ARGUMENT',
+    culprit: `option \`${option}\``,
+  }));
+}
+
 /** Bad actions, each refused with its index. */
 function actionInputs({ exit0 }: Makers): HostileCase[] {
   return [
     {
       name: 'actions not an array',
       start: () => exit0({ actions: { op: 'close', fd: 3 } as unknown as Action[] }),
-      code: 'FORKEXEC_INVALID_ACTION',
-      culprit: 'actions must be an array',
-      actionIndex: 0,
+      code: 'FORKEXEC_INVALID_ARGUMENT',
+      culprit: 'option `actions` must be an array',
     },
     {
       name: 'an unknown op',

@@ -18,7 +18,11 @@ export type Outcome =
   | { kind: 'malformed'; why: string };
 
 /** The helper's process: its exit, signals, and (optionally) whether waiting for it keeps Node alive. */
-export type RefableChild = Pick<SpawnedChild, 'pid' | 'exited' | 'kill' | 'ref' | 'unref'>;
+export type RefableChild = Pick<SpawnedChild, 'pid' | 'exited' | 'kill' | 'ref' | 'unref'> & {
+  /** For a helper whose wait `unref` leaves alone: whether the program it became keeps Node alive. */
+  refProgram?(): void;
+  unrefProgram?(): void;
+};
 
 /** Starts the helper program with the starter backend, its end of a socketpair on fd 3; `args` follow the parent's pid. */
 export function startHelperProgram(
@@ -51,9 +55,15 @@ export class HelperProcess {
   /** A helper started directly by the starter backend (the zygote forks the others). */
   static start(starter: Backend, helperPath: string, native: FdPassing): HelperProcess {
     const { fd, child } = startHelperProgram(starter, helperPath, native);
-    // Never unref'd: unref'd pids make ntdll's reaper (as of this writing) leave children it starts
-    // later unreferenced too, so Node could exit before they end. Idle, they retire after idleTimeoutMs.
-    return new HelperProcess(fd, { pid: child.pid, exited: child.exited, kill: (signal) => child.kill(signal) });
+    // Its wait is unreferenced only with the program it runs (Subprocess#unref), never while it is
+    // idle, so that Node lets the pool's helpers retire after idleTimeoutMs rather than exit under them.
+    return new HelperProcess(fd, {
+      pid: child.pid,
+      exited: child.exited,
+      kill: (signal) => child.kill(signal),
+      unrefProgram: () => child.unref?.(),
+      refProgram: () => child.ref?.(),
+    });
   }
 
   readonly child: RefableChild;
@@ -193,6 +203,13 @@ export class HelperProcess {
       this.#socket.unref();
       this.child.unref?.();
     }
+  }
+
+  /** Whether the program this helper became keeps Node alive (Subprocess#ref/unref), however the helper was started. */
+  setProgramRef(ref: boolean): void {
+    this.setActive(ref);
+    if (ref) this.child.refProgram?.();
+    else this.child.unrefProgram?.();
   }
 
   /** Ends an idle helper: closing the socket makes it exit; SIGKILL makes sure. Resolves once reaped. */

@@ -230,4 +230,14 @@ class HelperChild implements SpawnedChild {
     this.#killed ||= sent;
     return sent;
   }
+
+  /** Waiting for the program (its helper's socket and exit) keeps Node alive again. */
+  ref(): void {
+    this.#helper.setProgramRef(true);
+  }
+
+  /** Node may exit while the program runs, as with ChildProcess#unref (the pool's idle helpers retire on their own). */
+  unref(): void {
+    this.#helper.setProgramRef(false);
+  }
 }
