@@ -57,7 +57,8 @@ test('usage and parse errors exit 2', async () => {
   expect((await forkexec(['--bogus'], dir)).code).toBe(2);
   expect((await forkexec(['--concurrency', 'zero'], dir)).code).toBe(2);
   writeFileSync(path.join(dir, 'b.ts'), 'let x: = 1;\n');
-  const { code, stdout } = await forkexec([], dir);
+  const { code, stdout, stderr } = await forkexec([], dir);
   expect(code).toBe(2);
-  expect(stdout).toMatch(/^error {6}b\.ts:1:8: /m);
+  expect(stderr).toMatch(/^error {6}b\.ts:1:8: /m); // errors on stderr, the summary on stdout
+  expect(stdout).not.toMatch(/^error/m);
 });

@@ -175,10 +175,12 @@ describe('core validation', () => {
 
 describe('Subprocess', () => {
   test("keeps a backend's typed error from another copy of core (CommonJS backend, ESM caller) with its errno and action index", async () => {
+    // Every copy of core brands its errors with the same registered symbol (errors.ts).
     const foreign = Object.assign(new Error('actions[1] (setsid) failed in the child: EPERM'), {
       code: 'FORKEXEC_SPAWN',
       errno: 'EPERM',
       actionIndex: 1,
+      [Symbol.for('forkexec.error')]: true,
     });
     const backend: Backend = {
       ...nodeBackend,
