@@ -41,11 +41,14 @@ mkdirSync(outDir, { recursive: true });
 const helper = path.join(outDir, 'fxhelper');
 // Written next to the target and renamed, so a running pool never sees a half-written binary.
 // Static when the C library allows it: a helper starts about a quarter faster without the dynamic loader.
-const helperArgs = ['-o', `${helper}.tmp`, path.join(native, 'fxhelper.c')];
+const helperArgs = ['-o', `${helper}.tmp`, path.join(native, 'fxhelper.c'), path.join(native, 'action-core.c')];
 if (!compile(['-static', ...helperArgs], 'native/fxhelper.c', { optional: true }))
   compile(helperArgs, 'native/fxhelper.c');
 renameSync(`${helper}.tmp`, helper);
 const takeCheck = path.join(outDir, 'libfxtake.so');
 compile(['-shared', '-fPIC', '-o', `${takeCheck}.tmp`, path.join(native, 'take-check.c')], 'native/take-check.c');
 renameSync(`${takeCheck}.tmp`, takeCheck);
-compile(['-fsyntax-only', `-I${native}`, path.join(native, 'libforkexec.c')], 'native/libforkexec.c');
+compile(
+  ['-fsyntax-only', path.join(native, 'libforkexec.c'), path.join(native, 'action-core.c')],
+  'native/libforkexec.c',
+);
