@@ -83,7 +83,7 @@ export async function transformC(source: string, file: string): Promise<Transfor
     });
     const converted = sites.filter((s) => s.site.converted);
     if (!converted.length) return result(source);
-    edits.push(...includeEdits(tree, source, ['"forkexec.h"', '<errno.h>', ...(frees ? ['<stdlib.h>'] : [])]));
+    edits.push(...includeEdits(tree, source, ['"forkexec.h"', ...(frees ? ['<stdlib.h>'] : [])]));
     const code = applyEdits(source, edits);
     // The rewrite must leave the file as parseable as it found it; otherwise nothing changes.
     const check = await parseC(code);

@@ -17,6 +17,21 @@ export const EXEC_CALLS = new Set([
 
 export const EXIT_CALLS = new Set(['_exit', 'exit', '_Exit', 'abort']);
 
+/** Well-known functions that never return, beside the exits: the err family, assertion failures, thread exit. */
+export const NORETURN_CALLS = new Set([
+  'err',
+  'errx',
+  'verr',
+  'verrx',
+  'errc',
+  'verrc',
+  '__assert_fail',
+  'pthread_exit',
+  'quick_exit',
+  'longjmp',
+  'siglongjmp',
+]);
+
 const CATEGORIES: [string, string[]][] = [
   ['dup2', ['dup2', 'dup3', 'dup']],
   ['close', ['close']],

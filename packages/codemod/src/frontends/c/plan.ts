@@ -1,37 +1,41 @@
 import type { Node } from 'web-tree-sitter';
+import { actionFor, failureTest, isNullPointer } from './actions.js';
 import type { SiteAnalysis } from './classify.js';
-import { blockStatements, callArgs, calleeName, callsUnder, same, statementCall, unparen } from './syntax.js';
+import { EXEC_CALLS, EXIT_CALLS, NORETURN_CALLS } from './operations.js';
+import { blockStatements, callArgs, calleeName, callsUnder, statementCall, unparen } from './syntax.js';
 
-/** How a convertible site becomes a fork_before_exec call. Texts are C source, `fx` names the action list. */
+/**
+ * How a convertible site gets its fast path. The child's code stays as written (the slow path runs it in a real
+ * child when the fast path fails); the parent records, in front of the fork, what the child would do up to its
+ * exec, mirroring the child's control flow. Texts are C source; `fx` names the action list.
+ */
 export interface ConversionPlan {
-  /** Child statements that only build memory (argv, env, buffers) or log to stderr: they run in the parent. */
+  /** Child statements that only build memory (argv, env, buffers): copied in front, so the actions can read them. */
   hoisted: Node[];
-  /** Locals the hoisted code allocates and the parent frees after the call. */
+  /** Locals the copied code allocates, freed after the call. */
   frees: string[];
-  /** forkexec_* calls, in the child's order, some under conditions the parent can evaluate. */
+  /** forkexec_* calls in the child's order, some under conditions the parent evaluates as the child would. */
   actions: ActionEntry[];
-  /** Statements of an execl-style argument list turned into an array. */
+  /** The arguments of an execl-style call, as an array. */
   argvArray?: string[];
   file: string;
   argv: string;
   envp: string;
   flags: string;
-  exitStatus: string;
-  /** The child's statements, all in one block, that the call replaces. */
-  region: { first: Node; last: Node; form: 'branch' | 'else' | 'case' | 'tail'; test?: Node };
 }
 
-/** A forkexec_* call, or actions the child ran under a condition whose value the parent knows just as well. */
+/** A forkexec_* call, a branch on a condition whose value the parent knows just as well, or a loop of its own. */
 export type ActionEntry =
   string | { condition: string; then: ActionEntry[]; otherwise: ActionEntry[] } | { loop: string; body: ActionEntry[] };
 
 export type PlanResult = { plan: ConversionPlan } | { blockers: string[] };
 
-const NULL_POINTER = /^\(\s*(?:char|void|const\s+char)\s*\*\s*\)\s*(?:0|NULL)$|^(?:0|NULL|nullptr)$/;
+/** The cancel entry: this path of the child does not reach the exec, so only the slow path can run it. */
+const CANCEL = 'forkexec_cancel(fx)';
 const HOISTABLE_ALLOC = new Set(['malloc', 'calloc', 'strdup', 'strndup']);
-const HOISTABLE_PURE = new Set(['strlen', 'strcmp', 'strncmp', 'strchr', 'strrchr']);
+const PURE = new Set(['strlen', 'strcmp', 'strncmp', 'strchr', 'strrchr', 'getenv']);
 /** Memory-only calls whose first argument is the memory they write. */
-const HOISTABLE_WRITES = new Set([
+const WRITES_FIRST_ARG = new Set([
   'snprintf',
   'sprintf',
   'strcpy',
@@ -45,51 +49,37 @@ const HOISTABLE_WRITES = new Set([
   'sigaddset',
   'sigdelset',
 ]);
-const STDERR = /^(?:stderr|2|STDERR_FILENO)$/;
+/** The names the recording code declares. */
+const OWN_NAMES = new Set(['fx', 'fx_argv', 'fx_pid']);
 
-/** The variable at the root of an lvalue: `args[i]` → args, `&set` → set, `rl.rlim_cur` → rl. */
+/** The variable at the root of an lvalue: `args[i]` → args, `&set` → set, `rl.rlim_cur` → rl, `*p` → p. */
 function baseName(node: Node): string | null {
   let n = unparen(node);
   for (;;) {
     if (n.type === 'identifier') return n.text;
-    if (n.type === 'subscript_expression') n = unparen(n.childForFieldName('argument')!);
-    else if (n.type === 'field_expression' && n.child(1)?.type === '.') n = unparen(n.childForFieldName('argument')!);
-    else if (n.type === 'pointer_expression' && n.child(0)?.type === '&') n = unparen(n.childForFieldName('argument')!);
+    if (n.type === 'subscript_expression' || n.type === 'field_expression' || n.type === 'pointer_expression')
+      n = unparen(n.childForFieldName('argument')!);
     else return null;
   }
 }
 
-function calls(node: Node): string[] {
+function identifiers(node: Node): string[] {
+  return node.type === 'identifier' ? [node.text] : node.descendantsOfType('identifier').map((n) => n!.text);
+}
+
+function calledNames(node: Node): string[] {
   return callsUnder(node).map((c) => calleeName(c) ?? c.childForFieldName('function')!.text);
 }
 
-function exitStatus(stmt: Node | null | undefined): string | null {
-  if (!stmt) return null;
+/** Does this statement end the child's path here (exit, return, jump, a call that never returns)? */
+function leaves(stmt: Node, noreturn: Set<string>): boolean {
   if (stmt.type === 'compound_statement') {
     const list = blockStatements(stmt);
-    return list.length === 1 ? exitStatus(list[0]) : null;
+    return list.length > 0 && leaves(list.at(-1)!, noreturn);
   }
-  const call = statementCall(stmt);
-  const name = call && calleeName(call);
-  // exit() would also flush the stdio buffers the child copied from the parent and run atexit handlers: only the
-  // immediate exits mean what fork_before_exec's child does.
-  if (!call || (name !== '_exit' && name !== '_Exit')) return null;
-  const [arg] = callArgs(call);
-  return arg && /^(?:[0-9]+|EXIT_FAILURE|EXIT_SUCCESS)$/.test(arg.text) ? arg.text : null;
-}
-
-/** `if (CALL(...) < 0) _exit(S);` and its spellings: the call and S, or null. */
-function checkedCall(stmt: Node): { call: Node; status: string } | null {
-  if (stmt.type !== 'if_statement' || stmt.childForFieldName('alternative')) return null;
-  const status = exitStatus(stmt.childForFieldName('consequence'));
-  if (!status) return null;
-  let cond = unparen(stmt.childForFieldName('condition')!);
-  if (cond.type === 'binary_expression') {
-    const spelled = `${cond.childForFieldName('operator')?.type} ${cond.childForFieldName('right')!.text}`;
-    if (!['< 0', '== -1', '!= 0'].includes(spelled)) return null;
-    cond = unparen(cond.childForFieldName('left')!);
-  }
-  return cond.type === 'call_expression' ? { call: cond, status } : null;
+  if (['return_statement', 'goto_statement', 'break_statement', 'continue_statement'].includes(stmt.type)) return true;
+  const name = statementCall(stmt) && calleeName(statementCall(stmt)!);
+  return !!name && (EXIT_CALLS.has(name) || NORETURN_CALLS.has(name) || noreturn.has(name));
 }
 
 class Planner {
@@ -97,39 +87,78 @@ class Planner {
   readonly hoisted: Node[] = [];
   readonly frees: string[] = [];
   actions: ActionEntry[] = [];
-  /** Actions recorded so far, in every branch: logging after any of them may see a changed stderr. */
-  actionCount = 0;
+  /** Locals the child declares, whose computation is copied in front. */
   readonly locals = new Set<string>();
-  /** Exit statuses the child's checked actions use; each must equal the exec failure status. */
-  readonly checkedStatuses: string[] = [];
-  stderrMoved = false;
+  /** Variables the child changed without the copy seeing it: nothing recorded may read them. */
+  readonly changed = new Map<string, string>();
+  /** Child locals that recorded actions already read: a later change would reach them too early. */
+  readonly read = new Set<string>();
   usesEnvActions = false;
 
-  constructor(readonly vfork: boolean) {}
+  constructor(
+    readonly vfork: boolean,
+    readonly noreturn: Set<string>,
+    forkVariable: string | null,
+  ) {
+    const pid = forkVariable && /^[A-Za-z_]\w*/.exec(forkVariable)?.[0];
+    if (pid) this.changed.set(pid, 'the pid the fork returned');
+  }
 
   block(why: string): void {
     if (!this.blockers.includes(why)) this.blockers.push(why);
   }
 
-  /** Can this expression be evaluated in the parent, before the child exists, with the same value? */
-  hoistSafe(expr: Node): boolean {
-    for (const name of calls(expr)) {
-      if (name === 'open' || name === 'openat') {
-        this.block(`${name}() in the child: opening a file onto an fd is not matched yet (forkexec_open)`);
+  /** The parent reads node in front of the fork: it must see what the child would. */
+  reads(node: Node): boolean {
+    for (const id of identifiers(node)) {
+      const why = this.changed.get(id);
+      if (why !== undefined) {
+        this.block(`${node.text.split('\n')[0]} reads ${id}, ${why}: the parent would see another value`);
         return false;
       }
-      if (!HOISTABLE_ALLOC.has(name) && !HOISTABLE_PURE.has(name)) {
+      if (OWN_NAMES.has(id)) {
+        this.block(`the child uses ${id}, a name the rewrite declares`);
+        return false;
+      }
+      if (this.locals.has(id)) this.read.add(id);
+    }
+    return true;
+  }
+
+  /** Can this expression be evaluated in the parent, in front of the fork, with the same value and no effect? */
+  pure(expr: Node): boolean {
+    for (const name of calledNames(expr)) {
+      if (!HOISTABLE_ALLOC.has(name) && !PURE.has(name)) {
         this.block(`${name}() in the child's computations: its result may differ in the parent`);
         return false;
       }
     }
-    return !/\b(?:errno|getpid)\b/.test(expr.text);
+    if (expr.descendantsOfType(['assignment_expression', 'update_expression']).length) {
+      this.block(`${expr.text.split('\n')[0]} changes memory inside an expression`);
+      return false;
+    }
+    if (/\b(?:errno|getpid)\b/.test(identifiers(expr).join(' '))) {
+      this.block(`${expr.text.split('\n')[0]} reads errno or the pid, which differ in the parent`);
+      return false;
+    }
+    return this.reads(expr);
   }
 
-  noCalls(args: Node[], what: string): boolean {
-    const inner = args.flatMap((a) => calls(a));
-    if (inner.length) this.block(`${what} calls ${inner[0]}() in its arguments: it would run in the parent`);
-    return inner.length === 0;
+  /** A write to a child local is copied in front, unless an action already read the local. */
+  writeLocal(base: string, stmt: Node): void {
+    if (this.read.has(base))
+      return this.block(
+        `the child changes ${base} after an action used it: computed in the parent first, the action would see the new value`,
+      );
+    this.hoisted.push(stmt);
+  }
+
+  /** A write to memory the child shares with no one (fork) or with the parent (vfork). */
+  writeOther(base: string | null, stmt: Node): void {
+    const target = stmt.text.split('\n')[0];
+    if (this.vfork || !base) return this.block(`${target}: a vfork child writes the parent's memory`);
+    // The fast path skips it (exec discards the child's memory); nothing recorded later may read it.
+    this.changed.set(base, `which the child changed (${target})`);
   }
 
   declaration(stmt: Node): void {
@@ -137,56 +166,58 @@ class Planner {
       if (!d) continue;
       const value = d.type === 'init_declarator' ? d.childForFieldName('value') : null;
       const target = d.type === 'init_declarator' ? d.childForFieldName('declarator')! : d;
-      const name =
-        target.descendantsOfType('identifier')[0]?.text ?? (target.type === 'identifier' ? target.text : null);
+      const name = identifiers(target)[0];
       if (!name) return this.block(`declaration ${stmt.text.split('\n')[0]} in the child`);
-      if (value && value.type !== 'initializer_list' && !this.hoistSafe(value)) return;
-      if (value?.type === 'initializer_list' && !this.hoistSafe(value)) return;
+      if (value && !this.pure(value)) return;
       this.locals.add(name);
-      if (value && value.type === 'call_expression' && HOISTABLE_ALLOC.has(calleeName(value) ?? ''))
-        this.frees.push(name);
+      this.changed.delete(name);
+      if (value?.type === 'call_expression' && HOISTABLE_ALLOC.has(calleeName(value) ?? '')) this.frees.push(name);
     }
     this.hoisted.push(stmt);
+  }
+
+  statements(list: Node[]): void {
+    for (let i = 0; i < list.length;) {
+      const used = this.openIdiom(list, i);
+      if (!used) this.statement(list[i]);
+      i += used || 1;
+    }
   }
 
   /** A child statement before the exec. */
   statement(stmt: Node): void {
     if (stmt.type === 'declaration') return this.declaration(stmt);
+    if (stmt.type === 'compound_statement') return this.statements(blockStatements(stmt));
     if (stmt.type.startsWith('preproc_'))
-      return this.block('preprocessor alternatives in the child branch: each configuration needs its own actions');
+      return this.block('preprocessor alternatives in the child before exec: each configuration needs its own actions');
     if (stmt.type === 'for_statement') return this.loop(stmt);
     if (['while_statement', 'do_statement'].includes(stmt.type))
       return this.block('a while loop in the child: its actions depend on run-time data');
-    if (stmt.type === 'if_statement') {
-      const checked = checkedCall(stmt);
-      if (!checked) return this.conditional(stmt);
-      this.checkedStatuses.push(checked.status);
-      return this.call(checked.call, true);
-    }
+    if (stmt.type === 'if_statement') return this.conditional(stmt);
     if (stmt.type !== 'expression_statement') return this.block(`a ${stmt.type.replace(/_/g, ' ')} in the child`);
     const call = statementCall(stmt);
-    if (call) return this.call(call, false, stmt);
+    if (call) return this.call(call, stmt);
     const e = unparen(stmt.namedChild(0)!);
-    if (e.type === 'assignment_expression') {
-      const base = baseName(e.childForFieldName('left')!);
+    if (e.type === 'assignment_expression' || e.type === 'update_expression') {
+      const target = e.childForFieldName(e.type === 'assignment_expression' ? 'left' : 'argument')!;
+      const base = baseName(target);
       if (base && this.locals.has(base)) {
-        if (this.writes(base) && this.hoistSafe(e.childForFieldName('right')!)) this.hoisted.push(stmt);
+        const right = e.childForFieldName('right');
+        if (!right || this.pure(right)) this.writeLocal(base, stmt);
         return;
       }
-      return this.block(
-        this.vfork
-          ? `assignment to ${e.childForFieldName('left')!.text}: a vfork child writes the parent's memory`
-          : `assignment to ${e.childForFieldName('left')!.text} in the child`,
-      );
+      if (e.childForFieldName('right') && calledNames(e.childForFieldName('right')!).length)
+        return this.block(`${stmt.text.split('\n')[0]} in the child calls a function`);
+      return this.writeOther(base, stmt);
     }
     this.block(`statement ${stmt.text.split('\n')[0]} in the child`);
   }
 
   /**
-   * The open-onto-an-fd idiom: `fd = open(path, flags[, mode]);` [`if (fd < 0) _exit(S);`] `dup2(fd, N);`...
-   * `close(fd);` becomes forkexec_open onto the first N (and dup2s for the others). Returns the statements it used.
+   * The open-onto-an-fd idiom: `fd = open(path, flags[, mode]);` [`if (fd < 0) …`] `dup2(fd, N);`... `close(fd);`
+   * becomes forkexec_open onto the first N (and dup2s for the others). Returns the statements it used.
    */
-  openIdiom(list: Node[], i: number, end: number): number {
+  openIdiom(list: Node[], i: number): number {
     const s = list[i];
     let fd: string | null = null;
     let open: Node | null = null;
@@ -213,60 +244,44 @@ class Planner {
     }
     if (!fd || !open || calleeName(open) !== 'open') return 0;
     const args = callArgs(open);
-    if (args.length < 2 || args.flatMap((a) => calls(a)).length) return 0;
+    if (args.length < 2 || args.some((a) => calledNames(a).length)) return 0;
+    // A second open with O_EXCL would fail where the first succeeded: the slow path must not see another state.
+    if (/\bO_EXCL\b/.test(args[1].text)) return 0;
     let j = i + 1;
-    let checked: string | null = null;
     const guard = list[j];
     if (guard?.type === 'if_statement' && !guard.childForFieldName('alternative')) {
       const cond = unparen(guard.childForFieldName('condition')!).text.replace(/\s+/g, '');
-      const status = exitStatus(guard.childForFieldName('consequence'));
-      if (status && (cond === `${fd}<0` || cond === `${fd}==-1`)) {
-        checked = status;
-        j++;
-      }
+      if (cond === `${fd}<0` || cond === `${fd}==-1`) j++; // a failed open takes the slow path, which runs this check
     }
     const targets: string[] = [];
-    for (; j < end; j++) {
+    for (; j < list.length; j++) {
       const call = statementCall(list[j]);
       const a = call && calleeName(call) === 'dup2' ? callArgs(call) : [];
       if (a.length !== 2 || a[0].text !== fd || !/^[0-9]+$|^STD(?:IN|OUT|ERR)_FILENO$/.test(a[1].text)) break;
       targets.push(a[1].text);
     }
-    const close = j < end ? statementCall(list[j]) : null;
+    const close = j < list.length ? statementCall(list[j]) : null;
     if (!targets.length || !close || calleeName(close) !== 'close' || callArgs(close)[0]?.text !== fd) return 0;
     j++;
-    // The fd variable is gone after the rewrite: nothing after the idiom may use it.
-    const mentions = new RegExp(`\\b${fd}\\b`);
-    if (list.slice(j).some((n) => mentions.test(n.text))) return 0;
-    if (checked) this.checkedStatuses.push(checked);
-    else if (args[0].text !== '"/dev/null"')
-      this.block('open() in the child ignores its failure, where the action would fail the spawn');
-    if (targets.some((t) => t === '2' || t === 'STDERR_FILENO')) this.stderrMoved = true;
-    this.action(`forkexec_open(fx, ${targets[0]}, ${args[0].text}, ${args[1].text}, ${args[2]?.text ?? '0'})`);
-    for (const t of targets.slice(1)) this.action(`forkexec_dup2(fx, ${targets[0]}, ${t})`);
+    if (!args.every((a) => this.reads(a))) return j - i;
+    // The fd is the child's own from here on: nothing recorded may read it.
+    this.changed.set(fd, 'the fd the child opened');
+    this.actions.push(`forkexec_open(fx, ${targets[0]}, ${args[0].text}, ${args[1].text}, ${args[2]?.text ?? '0'})`);
+    for (const t of targets.slice(1)) this.actions.push(`forkexec_dup2(fx, ${targets[0]}, ${t})`);
     return j - i;
   }
 
-  /** Child locals that actions or conditions already read: the parent computes them all first, so none may change later. */
-  readonly readByActions = new Set<string>();
-
-  noteReads(text: string): void {
-    for (const id of text.match(/\b[A-Za-z_]\w*\b/g) ?? []) if (this.locals.has(id)) this.readByActions.add(id);
-  }
-
-  /** Hoisting a write to a child local is only the same when no earlier action read that local. */
-  writes(base: string): boolean {
-    if (!this.readByActions.has(base)) return true;
-    this.block(
-      `the child changes ${base} after an action used it: computed in the parent first, the action would see the new value`,
-    );
-    return false;
-  }
-
-  action(text: string): void {
-    this.noteReads(text);
-    this.actions.push(text);
-    this.actionCount++;
+  /** Runs list's statements into a fresh action list; a path that leaves before the exec cancels the fast path. */
+  branch(node: Node | null | undefined, why: string): ActionEntry[] {
+    const saved = this.actions;
+    const hoisted = this.hoisted.length;
+    const list: ActionEntry[] = [];
+    this.actions = list;
+    if (node && leaves(node, this.noreturn)) list.push(CANCEL);
+    else if (node) this.statements(node.type === 'compound_statement' ? blockStatements(node) : [node]);
+    this.actions = saved;
+    if (this.hoisted.length !== hoisted) this.block(why);
+    return list;
   }
 
   /**
@@ -281,14 +296,7 @@ class Planner {
     const bodyStmts = body.type === 'compound_statement' ? blockStatements(body) : [body];
     const counter = update?.type === 'update_expression' ? update.childForFieldName('argument')?.text : undefined;
     const single = bodyStmts.length === 1 ? statementCall(bodyStmts[0]) : null;
-    if (
-      counter &&
-      cond &&
-      single &&
-      calleeName(single) === 'close' &&
-      callArgs(single)[0]?.text === counter &&
-      update!.text.includes('++')
-    ) {
+    if (counter && cond && single && calleeName(single) === 'close' && callArgs(single)[0]?.text === counter) {
       const start = /^(?:int\s+)?(\w+)\s*=\s*([0-9]+)\s*;?$/.exec(init?.text ?? '');
       const limit =
         cond.type === 'binary_expression' &&
@@ -296,220 +304,121 @@ class Planner {
         cond.childForFieldName('operator')?.type === '<'
           ? cond.childForFieldName('right')!.text.replace(/\s+/g, '')
           : '';
-      if (start?.[1] === counter && /^(?:getdtablesize\(\)|sysconf\(_SC_OPEN_MAX\)|OPEN_MAX)$/.test(limit)) {
-        if (Number(start[2]) <= 2) this.stderrMoved = true;
-        return this.action(`forkexec_closefrom(fx, ${start[2]})`);
+      if (
+        start?.[1] === counter &&
+        update!.text.includes('++') &&
+        /^(?:getdtablesize\(\)|sysconf\(_SC_OPEN_MAX\)|OPEN_MAX)$/.test(limit)
+      ) {
+        if (!this.locals.has(counter)) this.writeOther(counter, stmt);
+        this.actions.push(`forkexec_closefrom(fx, ${start[2]})`);
+        return;
       }
     }
-    const declaredName = init?.type === 'declaration' ? init.descendantsOfType('identifier')[0]?.text : undefined;
-    const steps = new RegExp(
-      `^(?:(?:\\+\\+|--)${declaredName}|${declaredName}(?:\\+\\+|--)|${declaredName}\\s*[-+]=\\s*[0-9]+)$`,
-    );
+    const declared = init?.type === 'declaration' ? init.descendantsOfType('identifier')[0]?.text : undefined;
+    const steps = new RegExp(`^(?:(?:\\+\\+|--)${declared}|${declared}(?:\\+\\+|--)|${declared}\\s*[-+]=\\s*[0-9]+)$`);
     const ownCounter =
-      !!declaredName &&
+      !!declared &&
       !!update &&
       steps.test(update.text.trim()) &&
       !cond?.descendantsOfType(['assignment_expression', 'update_expression']).length;
-    const impure =
-      [cond, update].some(
-        (n) => n && (n.descendantsOfType('call_expression').length > 0 || /\b(?:errno|environ)\b/.test(n.text)),
-      ) ||
-      (init && init.descendantsOfType('call_expression').length > 0);
+    const impure = [init, cond, update].some(
+      (n) => n && (n.descendantsOfType('call_expression').length > 0 || /\b(?:errno|environ)\b/.test(n.text)),
+    );
     if (!ownCounter || impure || !init)
       return this.block(
         'a loop in the child over run-time state (a call, or a counter the parent would see change): its actions depend on it',
       );
+    if (![cond, init.childForFieldName('declarator')].every((n) => !n || this.reads(n))) return;
     const header = stmt.text
       .slice(stmt.child(1)!.endIndex - stmt.startIndex, body.startIndex - stmt.startIndex)
       .replace(/\)\s*$/, '');
-    const declared = declaredName;
-    const saved = this.actions;
-    const hoisted = this.hoisted.length;
-    const list: ActionEntry[] = [];
-    this.actions = list;
-    if (declared) this.locals.add(declared);
-    for (const s of bodyStmts) this.statement(s);
-    if (declared) this.locals.delete(declared);
-    this.actions = saved;
-    if (this.hoisted.length !== hoisted)
-      this.block('a loop in the child computes memory or logs: only actions may repeat');
-    this.noteReads(header);
+    this.locals.add(declared);
+    const list = this.branch(body, 'a loop in the child computes memory: only actions may repeat');
+    this.locals.delete(declared);
+    if (list.includes(CANCEL)) return this.block('a loop in the child leaves before exec');
     this.actions.push({ loop: header, body: list });
   }
 
   /**
    * `if (fd != 1) { dup2(fd, 1); close(fd); }`: when the condition reads only memory (no calls, no writes, nothing the
    * child's earlier steps change), the parent evaluates it while it builds the actions, with the same result.
+   * `if (chdir(dir) < 0) …` is the action; its failure takes the slow path, which runs the check as written.
    */
   conditional(stmt: Node): void {
     const condition = unparen(stmt.childForFieldName('condition')!);
-    const impure =
+    const alternative = stmt.childForFieldName('alternative')?.namedChildren.at(-1);
+    const failing = failureTest(condition);
+    if (failing && !alternative) return this.call(failing, null);
+    if (
       condition.descendantsOfType(['call_expression', 'assignment_expression', 'update_expression']).length > 0 ||
-      /\b(?:errno|environ)\b/.test(condition.text);
-    if (impure)
+      /\b(?:errno|environ)\b/.test(identifiers(condition).join(' '))
+    )
       return this.block(
         'a conditional in the child tests run-time state (a call, errno, environ): its actions depend on it',
       );
-    this.noteReads(condition.text);
-    const branch = (node: Node | null | undefined): ActionEntry[] => {
-      const saved = this.actions;
-      const hoisted = this.hoisted.length;
-      const list: ActionEntry[] = [];
-      this.actions = list;
-      for (const s of !node ? [] : node.type === 'compound_statement' ? blockStatements(node) : [node])
-        this.statement(s);
-      this.actions = saved;
-      if (this.hoisted.length !== hoisted)
-        this.block('a conditional in the child computes memory or logs: only actions may depend on a condition');
-      return list;
-    };
-    const then = branch(stmt.childForFieldName('consequence'));
-    const otherwise = branch(stmt.childForFieldName('alternative')?.namedChildren.at(-1));
+    if (!this.reads(condition)) return;
+    const why = 'a conditional in the child computes memory: only actions may depend on a condition';
+    const then = this.branch(stmt.childForFieldName('consequence'), why);
+    const otherwise = this.branch(alternative, why);
     this.actions.push({ condition: condition.text, then, otherwise });
   }
 
-  call(call: Node, checked: boolean, stmt?: Node): void {
+  /** A call in the child before exec; stmt is null for a call whose failure the child tests. */
+  call(call: Node, stmt: Node | null): void {
     const name = calleeName(call);
     if (!name) return this.block(`a call through ${call.childForFieldName('function')!.text} in the child`);
     const args = callArgs(call);
-    const a = args.map((n) => n.text);
-    const mayFail = (what: string) => {
-      if (!checked) this.block(`${what}: the child ignores its failure, where the action would fail the spawn`);
-    };
-    if (HOISTABLE_WRITES.has(name)) {
+    if (WRITES_FIRST_ARG.has(name) && stmt) {
       const base = args[0] && baseName(args[0]);
-      if (stmt && base && this.locals.has(base) && this.writes(base) && args.every((arg) => this.hoistSafe(arg))) {
-        this.hoisted.push(stmt);
-        return;
-      }
-      return this.block(`${name}() writes memory the child does not own`);
+      if (!args.slice(1).every((a) => this.pure(a))) return;
+      if (base && this.locals.has(base)) return this.writeLocal(base, stmt);
+      return this.writeOther(base, stmt);
     }
-    if (!this.noCalls(args, `${name}()`)) return;
-    switch (name) {
-      case 'close':
-        if (checked)
-          return this.block('a checked close(): the child exits on EBADF, where the action ignores a closed fd');
-        if (a[0] === '2') this.stderrMoved = true;
-        return this.action(`forkexec_close(fx, ${a[0]})`);
-      case 'dup2':
-        if (a[1] === '2' || a[1] === 'STDERR_FILENO') this.stderrMoved = true;
-        return this.action(`forkexec_dup2(fx, ${a[0]}, ${a[1]})`);
-      case 'closefrom':
-        this.stderrMoved ||= !/^[3-9][0-9]*$/.test(a[0]);
-        return this.action(`forkexec_closefrom(fx, ${a[0]})`);
-      case 'chdir':
-      case 'fchdir':
-        mayFail(`${name}()`);
-        return this.action(`forkexec_${name}(fx, ${a[0]})`);
-      case 'setsid':
-        return this.action('forkexec_setsid(fx)');
-      case 'setpgrp':
-        return this.action('forkexec_setpgid(fx, 0)');
-      case 'setpgid':
-        if (a[0] !== '0') return this.block('setpgid() of another process than the child');
-        return this.action(`forkexec_setpgid(fx, ${a[1]})`);
-      case 'umask':
-        return this.action(`forkexec_umask(fx, ${a[0]})`);
-      case 'signal':
-        if (a[1] === 'SIG_DFL') return this.action(`forkexec_sigdefault(fx, ${a[0]})`);
-        if (a[1] === 'SIG_IGN') return this.action(`forkexec_sigignore(fx, ${a[0]})`);
-        return this.block('signal() installs a handler in the child');
-      case 'sigprocmask':
-      case 'pthread_sigmask':
-        if (a[0] !== 'SIG_SETMASK' || !NULL_POINTER.test(a[2] ?? ''))
-          return this.block(`${name}() other than SIG_SETMASK without the old mask`);
-        return this.action(`forkexec_sigmask(fx, ${a[1]})`);
-      case 'setgid':
-      case 'setuid':
-        mayFail(`${name}()`);
-        return this.action(`forkexec_${name}(fx, ${a[0]})`);
-      case 'setgroups':
-        mayFail('setgroups()');
-        return this.action(`forkexec_setgroups(fx, ${a[0]}, ${a[1]})`);
-      case 'setrlimit':
-        mayFail('setrlimit()');
-        return this.action(`forkexec_setrlimit(fx, ${a[0]}, ${a[1]})`);
-      case 'nice':
-        if (!/^[0-9]+$/.test(a[0])) mayFail('nice() with a negative or computed increment');
-        return this.action(`forkexec_nice(fx, ${a[0]})`);
-      case 'setenv':
-        if (a[2] === '0') return this.block('setenv() without overwrite');
-        this.usesEnvActions = true;
-        return this.action(`forkexec_setenv(fx, ${a[0]}, ${a[1]})`);
-      case 'unsetenv':
-        this.usesEnvActions = true;
-        return this.action(`forkexec_unsetenv(fx, ${a[0]})`);
-      case 'fprintf':
-      case 'fputs':
-      case 'fputc':
-      case 'dprintf':
-      case 'write': {
-        const stream = name === 'fprintf' || name === 'dprintf' || name === 'write' ? a[0] : a[1];
-        if (!stmt || checked || !STDERR.test(stream ?? ''))
-          return this.block(
-            `${name}() to ${stream} in the child: buffered or redirected output cannot move to the parent`,
-          );
-        if (this.stderrMoved || this.actionCount)
-          return this.block(
-            `${name}() to stderr after the child changed its fds or state: the parent's stderr would differ`,
-          );
-        this.hoisted.push(stmt);
-        return;
-      }
-      case 'open':
-      case 'openat':
-        return this.block(`${name}() in the child: opening a file onto an fd is not matched yet (forkexec_open)`);
-      default:
-        return this.block(`${name}() in the child has no fork_before_exec action`);
-    }
+    if (name === 'free' && stmt) return this.writeOther(args[0] && baseName(args[0]), stmt);
+    const inner = args.flatMap((a) => calledNames(a)).filter((n) => n !== 'getpid');
+    if (inner.length) return this.block(`${name}() calls ${inner[0]}() in its arguments: it would run in the parent`);
+    if (name === 'close' && !stmt)
+      return this.block('a checked close(): the child fails on EBADF, where the action ignores a closed fd');
+    const mapped = actionFor(
+      name,
+      args.map((a) => a.text),
+    );
+    if ('blocker' in mapped)
+      return this.block(
+        /printf|puts|write|perror|syslog|log|warn|err/.test(name)
+          ? `${name}() writes before the exec: the fast path would not write it`
+          : mapped.blocker,
+      );
+    if (!args.every((a) => a.text === 'getpid()' || this.reads(a))) return;
+    if (name === 'setenv' || name === 'unsetenv') this.usesEnvActions = true;
+    this.actions.push(mapped.action);
   }
 }
-
-const EXEC_FLAGS: Record<string, string> = {
-  execv: '0',
-  execve: '0',
-  execl: '0',
-  execle: '0',
-  execvp: 'FORKEXEC_SEARCH_PATH',
-  execlp: 'FORKEXEC_SEARCH_PATH',
-};
 
 function castArg(text: string): string {
   return /^(?:[A-Za-z_][A-Za-z0-9_]*|"(?:[^"\\]|\\.)*")$/.test(text) ? `(char *)${text}` : `(char *)(${text})`;
 }
 
-/** Where the child's code sits: one block, one else, one case, or the tail of the block after the parent's test. */
-function findRegion(a: SiteAnalysis): ConversionPlan['region'] | string {
-  const stmts = a.childStatements;
-  const first = stmts[0];
-  const last = stmts.at(-1)!;
-  const parent = first.parent!;
-  const owner = parent.type === 'case_statement' ? parent.parent! : parent;
-  if (!['compound_statement'].includes(owner.type)) return 'the child is not a block of statements';
-  const list = blockStatements(owner);
-  const i = list.findIndex((s) => same(s, first));
-  const run = list.slice(i, i + stmts.length);
-  if (run.length !== stmts.length || run.some((s, k) => !same(s, stmts[k])))
-    return 'the child runs statements from several blocks';
-  const after = list.slice(i + stmts.length);
-  const reachedByParent = [...a.parent.statements, ...a.failed.statements].some((s) => stmts.some((c) => same(c, s)));
-  if (reachedByParent) return 'the parent (or a failed fork) also runs the child statements';
-  if (parent.type === 'case_statement' || list[i - 1]?.type === 'case_statement') {
-    const label = parent.type === 'case_statement' ? parent : list[i - 1];
-    if (!same(list[i - 1], label) || (after.length && after[0].type !== 'case_statement'))
-      return 'the child shares its case with other code';
-    return { first, last, form: 'case', test: label };
+/** The exec call a statement starts with: the statement itself, `x = exec(...)`, `(void)`, `if (exec(...) < 0)`,
+ * `return exec(...)`. The exec must be the first thing the statement does. */
+function leadingExec(stmt: Node): Node | null {
+  let e: Node | null = null;
+  if (stmt.type === 'expression_statement' || stmt.type === 'return_statement') e = stmt.namedChild(0);
+  else if (stmt.type === 'if_statement') e = stmt.childForFieldName('condition');
+  for (let n = e; n;) {
+    n = unparen(n);
+    if (n.type === 'call_expression') return EXEC_CALLS.has(calleeName(n) ?? '') ? n : null;
+    if (n.type === 'cast_expression') n = n.childForFieldName('value');
+    else if (n.type === 'assignment_expression') n = n.childForFieldName('right');
+    else if (n.type === 'unary_expression' && n.child(0)?.type === '!') n = n.childForFieldName('argument');
+    else if (n.type === 'binary_expression' && ['<', '==', '!=', '<=', '>', '>='].includes(n.child(1)?.type ?? ''))
+      n = n.childForFieldName('left');
+    else return null;
   }
-  if (after.length) return 'statements follow the child in its block';
-  const holder = owner.parent!;
-  if (holder.type === 'if_statement' && same(holder.childForFieldName('consequence'), owner) && i === 0)
-    return { first, last, form: 'branch', test: holder };
-  if (holder.type === 'else_clause' && i === 0) return { first, last, form: 'else', test: holder.parent! };
-  // The tail of a block: the parent left it earlier (`if (pid > 0) return pid;`).
-  return { first, last, form: 'tail' };
+  return null;
 }
 
-export function planConversion(a: SiteAnalysis): PlanResult {
+export function planConversion(a: SiteAnalysis, noreturn: Set<string> = new Set()): PlanResult {
   const { site } = a;
   if (site.class !== 'fork+exec') return { blockers: [site.reason ?? `class ${site.class}`] };
   if (site.call !== 'fork' && site.call !== 'vfork')
@@ -520,98 +429,65 @@ export function planConversion(a: SiteAnalysis): PlanResult {
           : (site.reason ?? `forks through ${site.call}()`),
       ],
     };
-  if (a.child.leftForkStatement)
-    return {
-      blockers: [
-        "the child falls out of the fork statement into code a path without fork shares: exec is not only the child's",
-      ],
-    };
-  if (a.child.end !== 'exit')
-    return {
-      blockers: [
-        a.child.end === 'return' || a.child.end === 'function-end'
-          ? 'the child returns to the caller when exec fails'
-          : 'the child does not exit when exec fails',
-      ],
-    };
+  const test = a.forkStatement.parent?.type === 'if_statement' ? a.forkStatement.parent : null;
+  if (
+    test &&
+    a.variable &&
+    unparen(test.childForFieldName('condition')!).text.replace(/\s+/g, '') === `${a.variable}<0`
+  )
+    return { blockers: ['already converted: this fork is the slow path of a fork_before_exec'] };
   const holder = a.forkStatement.parent?.type ?? '';
   if (holder.startsWith('preproc_'))
     return { blockers: ['the fork sits inside #if/#ifdef: each configuration needs its own rewrite'] };
-  if (!['compound_statement', 'case_statement', 'translation_unit'].includes(holder))
+  if (!['compound_statement', 'case_statement'].includes(holder))
     return { blockers: ['the fork statement is not directly in a block'] };
-  if (!a.childStatements.length) return { blockers: ['empty child'] };
-  if (a.childStatements.some((s) => /\bfx(?:_err|_argv)?\b/.test(s.text)))
-    return { blockers: ['the child uses a name the rewrite declares (fx, fx_err, fx_argv)'] };
-  const region = findRegion(a);
-  if (typeof region === 'string') return { blockers: [region] };
-
-  const planner = new Planner(site.call === 'vfork');
   const stmts = a.childStatements;
-  if (stmts.some((s) => s.type.startsWith('preproc_')))
-    planner.block('preprocessor alternatives in the child branch: each configuration needs its own actions');
-  const execIndex = stmts.findIndex((s) => {
-    const call = statementCall(s);
-    return !!call && calleeName(call) === site.exec;
-  });
-  if (execIndex < 0) planner.block(`${site.exec}() is not a statement of its own in the child's block`);
-  const execCount = stmts
-    .flatMap((s) => callsUnder(s))
-    .filter((c) => calleeName(c)?.startsWith('exec') || calleeName(c) === 'fexecve').length;
-  if (execCount > 1) planner.block('several exec attempts in the child');
-  for (let i = 0; i < execIndex;) {
-    const used = planner.openIdiom(stmts, i, execIndex);
-    if (!used) planner.statement(stmts[i]);
-    i += used || 1;
-  }
-  const afterExec = stmts.slice(execIndex + 1);
-  const status = exitStatus(afterExec.at(-1));
-  if (site.call === 'vfork' && afterExec.some((s) => s.descendantsOfType('assignment_expression').length))
-    planner.block("a vfork child that writes the parent's memory after a failed exec (it stores errno for the parent)");
-  if (afterExec.length > 1)
-    planner.block(
-      'the child reports a failed exec itself (it logs or cleans up before exiting): fork_before_exec cannot run code after a failed exec',
-    );
-  const lastCall = afterExec.length ? statementCall(afterExec.at(-1)!) : null;
-  if (!status)
-    planner.block(
-      /errno/.test(afterExec.at(-1)?.text ?? '')
-        ? 'the exit status of a failed exec is computed from errno'
-        : lastCall && calleeName(lastCall) === 'exit'
-          ? 'exit() after a failed exec flushes the stdio buffers copied from the parent and runs atexit handlers; the converted child would _exit'
-          : 'the exit status of a failed exec is not a constant',
-    );
-  for (const s of planner.checkedStatuses)
-    if (s !== status)
-      planner.block(
-        `an action failure exits with ${s} but a failed exec with ${status}: one status for both is all fork_before_exec keeps`,
-      );
-  const exec = statementCall(stmts[execIndex] ?? stmts[0]);
-  const execName = site.exec!;
-  if (!(execName in EXEC_FLAGS))
-    planner.block(
-      execName === 'execvpe'
-        ? "execvpe() searches the parent's PATH but runs with another environment"
-        : `${execName}() has no fork_before_exec equivalent`,
-    );
-  if (planner.blockers.length || !exec) return { blockers: planner.blockers };
+  const execIndex = stmts.findIndex((s) => callsUnder(s).some((c) => EXEC_CALLS.has(calleeName(c) ?? '')));
+  const exec = execIndex >= 0 ? leadingExec(stmts[execIndex]) : null;
+  if (!exec)
+    return {
+      blockers: [
+        stmts[execIndex]?.type.startsWith('preproc_')
+          ? 'the exec sits inside #if/#ifdef: each configuration needs its own rewrite'
+          : "the child's exec is not the first thing its statement does",
+      ],
+    };
+  const execName = calleeName(exec)!;
+  const flags = { execv: '0', execve: '0', execl: '0', execle: '0', execvp: 'FORKEXEC_SEARCH_PATH' } as Record<
+    string,
+    string
+  >;
+  flags.execlp = flags.execvp;
+  if (!(execName in flags))
+    return {
+      blockers: [
+        execName === 'execvpe'
+          ? "execvpe() searches the parent's PATH but runs with another environment"
+          : `${execName}() has no fork_before_exec equivalent`,
+      ],
+    };
 
+  const planner = new Planner(site.call === 'vfork', noreturn, a.variable);
+  planner.statements(stmts.slice(0, execIndex));
   const args = callArgs(exec);
-  if (!planner.noCalls(args, `${execName}()`)) return { blockers: planner.blockers };
+  const inner = args.flatMap((n) => calledNames(n));
+  if (inner.length) planner.block(`${execName}() calls ${inner[0]}() in its arguments: it would run in the parent`);
+  args.forEach((n) => planner.reads(n));
+  if (planner.blockers.length) return { blockers: planner.blockers };
+
   const plan: ConversionPlan = {
     hoisted: planner.hoisted,
     frees: planner.frees,
     actions: planner.actions,
     file: args[0].text,
     argv: '',
-    envp: 'NULL',
-    flags: EXEC_FLAGS[execName],
-    exitStatus: status!,
-    region,
+    envp: 'environ',
+    flags: flags[execName],
   };
   if (execName.startsWith('execl')) {
     const list = args.slice(1).map((n) => n.text);
     if (execName === 'execle') plan.envp = list.pop() ?? 'NULL';
-    if (!NULL_POINTER.test(list.at(-1) ?? ''))
+    if (!isNullPointer(list.at(-1) ?? ''))
       return { blockers: [`${execName}()'s argument list does not end with a null pointer`] };
     plan.argvArray = [...list.slice(0, -1).map(castArg), 'NULL'];
     plan.argv = 'fx_argv';
@@ -619,7 +495,7 @@ export function planConversion(a: SiteAnalysis): PlanResult {
     plan.argv = args[1]?.text ?? 'NULL';
     if (execName === 'execve') plan.envp = args[2]?.text ?? 'NULL';
   }
-  if (planner.usesEnvActions && plan.envp !== 'NULL')
+  if (planner.usesEnvActions && plan.envp !== 'environ')
     return { blockers: ['the child changes its environment but execs with an explicit one'] };
   return { plan };
 }
