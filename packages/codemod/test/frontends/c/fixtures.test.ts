@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { probePath } from '@forkexec/core/testing';
 import { transformC } from '../../../src/frontends/c/index.js';
@@ -52,8 +52,9 @@ describe.each(fixtureNames())('C fixture %s', (name) => {
     'the conversion compiles and behaves like the original, on the fast path and on the slow path',
     () => {
       const dir = tempDir();
-      const before = compile(input, dir, 'before');
-      const after = compile(output!, dir, 'after');
+      // One binary name for both, so messages that name the program (err(), perror with argv[0]) compare.
+      const before = compile(input, mkdirSync(path.join(dir, 'before'), { recursive: true })!, 'program');
+      const after = compile(output!, mkdirSync(path.join(dir, 'after'), { recursive: true })!, 'program');
       const work = path.join(dir, 'work');
       // The probe runs: the fast path. A program that is not there: exec fails, the original child code reports it.
       for (const program of [probePath(), path.join(dir, 'no-such-program')]) {
