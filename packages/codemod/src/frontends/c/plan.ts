@@ -418,10 +418,14 @@ function leadingExec(stmt: Node): Node | null {
   return null;
 }
 
-export function planConversion(a: SiteAnalysis, noreturn: Set<string> = new Set()): PlanResult {
+export function planConversion(a: SiteAnalysis): PlanResult {
   const { site } = a;
   if (site.class !== 'fork+exec') return { blockers: [site.reason ?? `class ${site.class}`] };
-  if (site.call !== 'fork' && site.call !== 'vfork')
+  if (a.execs && a.execs !== site.exec)
+    return {
+      blockers: [`the child execs through macro ${site.exec}(): the rewrite reads the call, not its expansion`],
+    };
+  if (a.forks !== 'fork' && a.forks !== 'vfork')
     return {
       blockers: [
         site.call === 'forkpty'
@@ -467,7 +471,7 @@ export function planConversion(a: SiteAnalysis, noreturn: Set<string> = new Set(
       ],
     };
 
-  const planner = new Planner(site.call === 'vfork', noreturn, a.variable);
+  const planner = new Planner(a.forks === 'vfork', a.noreturn, a.variable);
   planner.statements(stmts.slice(0, execIndex));
   const args = callArgs(exec);
   const inner = args.flatMap((n) => calledNames(n));
