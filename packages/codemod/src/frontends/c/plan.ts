@@ -2,7 +2,15 @@ import type { Node } from 'web-tree-sitter';
 import { actionFor, failureTest, isNullPointer } from './actions.js';
 import type { SiteAnalysis } from './classify.js';
 import { EXEC_CALLS, EXIT_CALLS, NORETURN_CALLS } from './operations.js';
-import { blockStatements, callArgs, calleeName, callsUnder, statementCall, unparen } from './syntax.js';
+import {
+  blockStatements,
+  callArgs,
+  calleeName,
+  callsUnder,
+  preprocStatements,
+  statementCall,
+  unparen,
+} from './syntax.js';
 
 /**
  * How a convertible site gets its fast path. The child's code stays as written (the slow path runs it in a real
@@ -26,7 +34,10 @@ export interface ConversionPlan {
 
 /** A forkexec_* call, a branch on a condition whose value the parent knows just as well, or a loop of its own. */
 export type ActionEntry =
-  string | { condition: string; then: ActionEntry[]; otherwise: ActionEntry[] } | { loop: string; body: ActionEntry[] };
+  | string
+  | { condition: string; then: ActionEntry[]; otherwise: ActionEntry[] }
+  | { loop: string; body: ActionEntry[] }
+  | { preprocessor: { directive: string; body: ActionEntry[] }[] };
 
 export type PlanResult = { plan: ConversionPlan } | { blockers: string[] };
 
@@ -188,8 +199,8 @@ class Planner {
   statement(stmt: Node): void {
     if (stmt.type === 'declaration') return this.declaration(stmt);
     if (stmt.type === 'compound_statement') return this.statements(blockStatements(stmt));
-    if (stmt.type.startsWith('preproc_'))
-      return this.block('preprocessor alternatives in the child before exec: each configuration needs its own actions');
+    if (['preproc_if', 'preproc_ifdef'].includes(stmt.type)) return this.preprocessor(stmt);
+    if (stmt.type.startsWith('preproc_')) return this.block(`${stmt.text.split('\n')[0]} in the child`);
     if (stmt.type === 'for_statement') return this.loop(stmt);
     if (['while_statement', 'do_statement'].includes(stmt.type))
       return this.block('a while loop in the child: its actions depend on run-time data');
@@ -363,6 +374,24 @@ class Planner {
     this.actions.push({ condition: condition.text, then, otherwise });
   }
 
+  /** `#ifdef X … #else … #endif` in the child: the same directives around what each configuration records. */
+  preprocessor(stmt: Node): void {
+    const parts: { directive: string; body: ActionEntry[] }[] = [];
+    const why = 'the child computes memory under #if: the copy in front would need the same directives';
+    for (let n: Node | null = stmt; n; n = n.childForFieldName('alternative')) {
+      const name = n.childForFieldName('name') ?? n.childForFieldName('condition');
+      const directive = n.type === 'preproc_else' ? '#else' : `${n.child(0)!.text.trim()} ${name?.text ?? ''}`.trim();
+      const saved = this.actions;
+      const hoisted = this.hoisted.length;
+      this.actions = [];
+      this.statements(preprocStatements(n));
+      parts.push({ directive, body: this.actions });
+      this.actions = saved;
+      if (this.hoisted.length !== hoisted) this.block(why);
+    }
+    this.actions.push({ preprocessor: parts });
+  }
+
   /** A call in the child before exec; stmt is null for a call whose failure the child tests. */
   call(call: Node, stmt: Node | null): void {
     const name = calleeName(call);
@@ -441,9 +470,12 @@ export function planConversion(a: SiteAnalysis): PlanResult {
   )
     return { blockers: ['already converted: this fork is the slow path of a fork_before_exec'] };
   const holder = a.forkStatement.parent?.type ?? '';
-  if (holder.startsWith('preproc_'))
-    return { blockers: ['the fork sits inside #if/#ifdef: each configuration needs its own rewrite'] };
-  if (!['compound_statement', 'case_statement'].includes(holder))
+  // inside #if, the fast path goes in front of the fork, under the same directive
+  if (
+    !['compound_statement', 'case_statement', 'preproc_if', 'preproc_ifdef', 'preproc_else', 'preproc_elif'].includes(
+      holder,
+    )
+  )
     return { blockers: ['the fork statement is not directly in a block'] };
   const stmts = a.childStatements;
   const execIndex = stmts.findIndex((s) => callsUnder(s).some((c) => EXEC_CALLS.has(calleeName(c) ?? '')));

@@ -53,7 +53,13 @@ function callBlock(source: string, plan: ConversionPlan, target: string, indent:
     const emit = (entries: ActionEntry[], at: string) => {
       for (const e of entries) {
         if (typeof e === 'string') lines.push(`${at}${e};`);
-        else if ('loop' in e) {
+        else if ('preprocessor' in e) {
+          for (const part of e.preprocessor) {
+            lines.push(part.directive);
+            emit(part.body, at);
+          }
+          lines.push('#endif');
+        } else if ('loop' in e) {
           lines.push(`${at}for (${e.loop}) {`);
           emit(e.body, at + unit);
           lines.push(`${at}}`);

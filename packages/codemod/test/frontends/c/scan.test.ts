@@ -45,7 +45,7 @@ test('the fixtures as one project: the same sites the frontend reports, and JSON
   expect(ifdef).toMatchObject({
     class: 'fork+exec',
     exec: 'execvp',
-    convertible: false,
+    convertible: true,
     operations: ['setsid', 'setpgid', 'dup2'],
   });
   expect(JSON.parse(JSON.stringify(report)).sites).toHaveLength(report.sites.length);
