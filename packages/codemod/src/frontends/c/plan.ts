@@ -7,6 +7,7 @@ import {
   callArgs,
   calleeName,
   callsUnder,
+  functionName,
   preprocStatements,
   statementCall,
   unparen,
@@ -105,11 +106,15 @@ class Planner {
   /** Child locals that recorded actions already read: a later change would reach them too early. */
   readonly read = new Set<string>();
   usesEnvActions = false;
+  /** While a helper of the file is inlined: its parameters → the caller's arguments. */
+  subst = new Map<string, Node>();
+  readonly inlining: string[] = [];
 
   constructor(
     readonly vfork: boolean,
     readonly noreturn: Set<string>,
     forkVariable: string | null,
+    readonly helpers: Map<string, Node>,
   ) {
     const pid = forkVariable && /^[A-Za-z_]\w*/.exec(forkVariable)?.[0];
     if (pid) this.changed.set(pid, 'the pid the fork returned');
@@ -122,6 +127,11 @@ class Planner {
   /** The parent reads node in front of the fork: it must see what the child would. */
   reads(node: Node): boolean {
     for (const id of identifiers(node)) {
+      const arg = this.subst.get(id);
+      if (arg) {
+        if (!this.reads(arg)) return false;
+        continue;
+      }
       const why = this.changed.get(id);
       if (why !== undefined) {
         this.block(`${node.text.split('\n')[0]} reads ${id}, ${why}: the parent would see another value`);
@@ -134,6 +144,50 @@ class Planner {
       if (this.locals.has(id)) this.read.add(id);
     }
     return true;
+  }
+
+  /** The C text of a node, with an inlined helper's parameters replaced by the caller's arguments. */
+  text(node: Node): string {
+    if (!this.subst.size) return node.text;
+    const ids = (node.type === 'identifier' ? [node] : node.descendantsOfType('identifier').map((n) => n!))
+      .filter((n) => this.subst.has(n.text))
+      .sort((x, y) => y.startIndex - x.startIndex);
+    let out = node.text;
+    for (const id of ids) {
+      const arg = this.subst.get(id.text)!;
+      const value = /^(?:[A-Za-z_]\w*|[0-9]+|"(?:[^"\\]|\\.)*")$/.test(arg.text) ? arg.text : `(${arg.text})`;
+      const at = id.startIndex - node.startIndex;
+      out = out.slice(0, at) + value + out.slice(at + id.text.length);
+    }
+    return out;
+  }
+
+  /**
+   * A function of this file that the child calls: its statements are the child's, with the parameters bound to the
+   * arguments, when they are only actions, conditions and loops (no memory of its own, no early return).
+   */
+  inline(name: string, def: Node, args: Node[]): void {
+    const params = parameterList(def);
+    if (!params || params.length !== args.length)
+      return this.block(`${name}() in the child: its parameters do not match the call`);
+    if (args.some((a) => calledNames(a).length || !this.reads(a)))
+      return this.block(`${name}() in the child: its arguments call functions`);
+    const body = blockStatements(def.childForFieldName('body')!);
+    if (body.at(-1)?.type === 'return_statement' && !body.at(-1)!.namedChildCount) body.pop();
+    if (
+      body.some(
+        (st) => st.descendantsOfType(['return_statement', 'goto_statement']).length || st.type === 'return_statement',
+      )
+    )
+      return this.block(`${name}() in the child returns early: only its straight-line actions can be recorded`);
+    const saved = this.subst;
+    const hoisted = this.hoisted.length;
+    this.subst = new Map(params.map((p, i) => [p, args[i]]));
+    this.inlining.push(name);
+    this.statements(body);
+    this.inlining.pop();
+    this.subst = saved;
+    if (this.hoisted.length !== hoisted) this.block(`${name}() in the child computes memory of its own`);
   }
 
   /** Can this expression be evaluated in the parent, in front of the fork, with the same value and no effect? */
@@ -167,6 +221,7 @@ class Planner {
   /** A write to memory the child shares with no one (fork) or with the parent (vfork). */
   writeOther(base: string | null, stmt: Node): void {
     const target = stmt.text.split('\n')[0];
+    if (this.subst.size) return this.block(`${target} in ${this.inlining.at(-1)}(): the helper writes memory`);
     if (this.vfork || !base) return this.block(`${target}: a vfork child writes the parent's memory`);
     // The fast path skips it (exec discards the child's memory); nothing recorded later may read it.
     this.changed.set(base, `which the child changed (${target})`);
@@ -277,7 +332,8 @@ class Planner {
     if (!args.every((a) => this.reads(a))) return j - i;
     // The fd is the child's own from here on: nothing recorded may read it.
     this.changed.set(fd, 'the fd the child opened');
-    this.actions.push(`forkexec_open(fx, ${targets[0]}, ${args[0].text}, ${args[1].text}, ${args[2]?.text ?? '0'})`);
+    const [path, flags, mode] = args.map((a) => this.text(a));
+    this.actions.push(`forkexec_open(fx, ${targets[0]}, ${path}, ${flags}, ${mode ?? '0'})`);
     for (const t of targets.slice(1)) this.actions.push(`forkexec_dup2(fx, ${targets[0]}, ${t})`);
     return j - i;
   }
@@ -335,7 +391,7 @@ class Planner {
     const impure = [init, cond, update].some(
       (n) => n && (n.descendantsOfType('call_expression').length > 0 || /\b(?:errno|environ)\b/.test(n.text)),
     );
-    if (!ownCounter || impure || !init)
+    if (!ownCounter || impure || !init || this.subst.size)
       return this.block(
         'a loop in the child over run-time state (a call, or a counter the parent would see change): its actions depend on it',
       );
@@ -371,7 +427,7 @@ class Planner {
     const why = 'a conditional in the child computes memory: only actions may depend on a condition';
     const then = this.branch(stmt.childForFieldName('consequence'), why);
     const otherwise = this.branch(alternative, why);
-    this.actions.push({ condition: condition.text, then, otherwise });
+    this.actions.push({ condition: this.text(condition), then, otherwise });
   }
 
   /** `#ifdef X … #else … #endif` in the child: the same directives around what each configuration records. */
@@ -408,9 +464,12 @@ class Planner {
     if (inner.length) return this.block(`${name}() calls ${inner[0]}() in its arguments: it would run in the parent`);
     if (name === 'close' && !stmt)
       return this.block('a checked close(): the child fails on EBADF, where the action ignores a closed fd');
+    const helper = this.helpers.get(name);
+    if (helper && stmt && this.inlining.length < 2 && !this.inlining.includes(name))
+      return this.inline(name, helper, args);
     const mapped = actionFor(
       name,
-      args.map((a) => a.text),
+      args.map((a) => this.text(a)),
     );
     if ('blocker' in mapped)
       return this.block(
@@ -422,6 +481,39 @@ class Planner {
     if (name === 'setenv' || name === 'unsetenv') this.usesEnvActions = true;
     this.actions.push(mapped.action);
   }
+}
+
+const FUNCTIONS = new WeakMap<object, Map<string, Node>>();
+
+/** The functions defined in the file of node, by name (read once per tree). */
+function fileFunctions(node: Node): Map<string, Node> {
+  const tree = node.tree;
+  let map = FUNCTIONS.get(tree);
+  if (!map) {
+    map = new Map();
+    for (const def of tree.rootNode.descendantsOfType('function_definition')) {
+      const name = def && functionName(def);
+      if (name && def.childForFieldName('body')) map.set(name, def);
+    }
+    FUNCTIONS.set(tree, map);
+  }
+  return map;
+}
+
+/** The parameter names of a function definition in order; [] for (void); null when one has no name (K&R, `...`). */
+function parameterList(def: Node): string[] | null {
+  let d = def.childForFieldName('declarator');
+  while (d && d.type !== 'function_declarator') d = d.childForFieldName('declarator');
+  const params = (d?.childForFieldName('parameters')?.namedChildren ?? []).filter((p) => p && p.type !== 'comment');
+  if (params.length === 1 && params[0]!.text.trim() === 'void') return [];
+  const names: string[] = [];
+  for (const p of params) {
+    if (p!.type !== 'parameter_declaration') return null;
+    const id = identifiers(p!.childForFieldName('declarator') ?? p!).at(-1);
+    if (!id || !p!.childForFieldName('declarator')) return null;
+    names.push(id);
+  }
+  return names;
 }
 
 function castArg(text: string): string {
@@ -503,7 +595,7 @@ export function planConversion(a: SiteAnalysis): PlanResult {
       ],
     };
 
-  const planner = new Planner(a.forks === 'vfork', a.noreturn, a.variable);
+  const planner = new Planner(a.forks === 'vfork', a.noreturn, a.variable, fileFunctions(a.forkCall));
   planner.statements(stmts.slice(0, execIndex));
   const args = callArgs(exec);
   const inner = args.flatMap((n) => calledNames(n));
