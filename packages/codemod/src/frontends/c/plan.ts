@@ -106,8 +106,8 @@ class Planner {
   /** Child locals that recorded actions already read: a later change would reach them too early. */
   readonly read = new Set<string>();
   usesEnvActions = false;
-  /** While a helper of the file is inlined: its parameters → the caller's arguments. */
-  subst = new Map<string, Node>();
+  /** While a helper of the file is inlined: its parameters → the caller's arguments (as C text, checked on entry). */
+  subst = new Map<string, string>();
   readonly inlining: string[] = [];
 
   constructor(
@@ -127,11 +127,7 @@ class Planner {
   /** The parent reads node in front of the fork: it must see what the child would. */
   reads(node: Node): boolean {
     for (const id of identifiers(node)) {
-      const arg = this.subst.get(id);
-      if (arg) {
-        if (!this.reads(arg)) return false;
-        continue;
-      }
+      if (this.subst.has(id)) continue; // the argument was read where the helper was called
       const why = this.changed.get(id);
       if (why !== undefined) {
         this.block(`${node.text.split('\n')[0]} reads ${id}, ${why}: the parent would see another value`);
@@ -155,7 +151,7 @@ class Planner {
     let out = node.text;
     for (const id of ids) {
       const arg = this.subst.get(id.text)!;
-      const value = /^(?:[A-Za-z_]\w*|[0-9]+|"(?:[^"\\]|\\.)*")$/.test(arg.text) ? arg.text : `(${arg.text})`;
+      const value = /^(?:[A-Za-z_]\w*|[0-9]+|"(?:[^"\\]|\\.)*")$/.test(arg) ? arg : `(${arg})`;
       const at = id.startIndex - node.startIndex;
       out = out.slice(0, at) + value + out.slice(at + id.text.length);
     }
@@ -182,7 +178,7 @@ class Planner {
       return this.block(`${name}() in the child returns early: only its straight-line actions can be recorded`);
     const saved = this.subst;
     const hoisted = this.hoisted.length;
-    this.subst = new Map(params.map((p, i) => [p, args[i]]));
+    this.subst = new Map(params.map((p, i) => [p, this.text(args[i])]));
     this.inlining.push(name);
     this.statements(body);
     this.inlining.pop();

@@ -75,3 +75,25 @@ test('a child local changed after an action read it blocks the hoist', async () 
     'the child changes fd after an action used it: computed in the parent first, the action would see the new value',
   ]);
 });
+
+test('a helper whose parameter has the name of the argument passed to it is inlined once', async () => {
+  const result = await transformC(
+    `#include <unistd.h>
+static void to_stdout(int fd) { if (fd != 1) { dup2(fd, 1); close(fd); } }
+int run(char **v, int fd) {
+	pid_t pid = fork();
+	if (pid == 0) {
+		to_stdout(fd);
+		execv(v[0], v);
+		_exit(127);
+	}
+	return pid;
+}
+`,
+    'helper.c',
+  );
+  expect(result.sites.map((s) => s.converted)).toEqual([true]);
+  expect(result.code).toContain(
+    '\t\tif (fd != 1) {\n\t\t\tforkexec_dup2(fx, fd, 1);\n\t\t\tforkexec_close(fx, fd);\n\t\t}\n',
+  );
+});
