@@ -32,6 +32,9 @@ export const NORETURN_CALLS = new Set([
   'siglongjmp',
 ]);
 
+/** Memory-only calls whose first argument is the buffer they write. */
+export const STRING_WRITES = ['snprintf', 'sprintf', 'strcpy', 'strncpy', 'strcat', 'strncat', 'memcpy', 'memset'];
+
 const CATEGORIES: [string, string[]][] = [
   ['dup2', ['dup2', 'dup3', 'dup']],
   ['close', ['close']],
@@ -87,14 +90,7 @@ const CATEGORIES: [string, string[]][] = [
       'xstrdup',
       'xasprintf',
       'reallocarray',
-      'snprintf',
-      'sprintf',
-      'strcpy',
-      'strncpy',
-      'strcat',
-      'strncat',
-      'memcpy',
-      'memset',
+      ...STRING_WRITES,
     ],
   ],
   [

@@ -1,6 +1,6 @@
 import type { Node } from 'web-tree-sitter';
 import { actionFor, failureTest } from './actions.js';
-import { EXIT_CALLS, NORETURN_CALLS } from './operations.js';
+import { EXIT_CALLS, NORETURN_CALLS, STRING_WRITES } from './operations.js';
 import {
   blockStatements,
   callArgs,
@@ -26,20 +26,7 @@ const CANCEL = 'forkexec_cancel(fx)';
 const HOISTABLE_ALLOC = new Set(['malloc', 'calloc', 'strdup', 'strndup']);
 const PURE = new Set(['strlen', 'strcmp', 'strncmp', 'strchr', 'strrchr', 'getenv']);
 /** Memory-only calls whose first argument is the memory they write. */
-const WRITES_FIRST_ARG = new Set([
-  'snprintf',
-  'sprintf',
-  'strcpy',
-  'strncpy',
-  'strcat',
-  'strncat',
-  'memcpy',
-  'memset',
-  'sigemptyset',
-  'sigfillset',
-  'sigaddset',
-  'sigdelset',
-]);
+const WRITES_FIRST_ARG = new Set([...STRING_WRITES, 'sigemptyset', 'sigfillset', 'sigaddset', 'sigdelset']);
 /** The names the recording code declares. */
 const OWN_NAMES = new Set(['fx', 'fx_argv', 'fx_pid']);
 
