@@ -152,6 +152,22 @@ static int fx_setrlimit(int resource, uint64_t soft, uint64_t hard) {
   return setrlimit(resource, &rl) == 0 ? 0 : errno;
 }
 
+/* Credentials of this process only. glibc's setuid/setgid/setgroups tell every thread of the process to change too,
+ * walking the thread list, which a CLONE_VM child shares with its parent: the raw system calls, as posix_spawn does. */
+#if defined(__linux__) && defined(SYS_setuid32) /* 32-bit ids where the plain calls take 16-bit ones (i386, arm) */
+#define fx_setuid(uid) syscall(SYS_setuid32, uid)
+#define fx_setgid(gid) syscall(SYS_setgid32, gid)
+#define fx_setgroups(n, groups) syscall(SYS_setgroups32, n, groups)
+#elif defined(__linux__) && defined(SYS_setuid)
+#define fx_setuid(uid) syscall(SYS_setuid, uid)
+#define fx_setgid(gid) syscall(SYS_setgid, gid)
+#define fx_setgroups(n, groups) syscall(SYS_setgroups, n, groups)
+#else
+#define fx_setuid setuid
+#define fx_setgid setgid
+#define fx_setgroups setgroups
+#endif
+
 /* One decoded record; strings and lists point into the buffer. */
 struct fx_action {
   uint32_t op;
@@ -280,12 +296,12 @@ static int fx_apply(const struct fx_action *a, int keep_fd) {
     case FX_SETGROUPS: {
       gid_t groups[FX_MAX_GROUPS];
       for (int k = 0; k < a->n; k++) groups[k] = (gid_t)fx_u32(&list);
-      return setgroups((size_t)a->n, groups) < 0 ? errno : 0;
+      return fx_setgroups((size_t)a->n, groups) < 0 ? errno : 0;
     }
     case FX_SETGID:
-      return setgid((gid_t)a->value) < 0 ? errno : 0;
+      return fx_setgid((gid_t)a->value) < 0 ? errno : 0;
     case FX_SETUID:
-      return setuid((uid_t)a->value) < 0 ? errno : 0;
+      return fx_setuid((uid_t)a->value) < 0 ? errno : 0;
     case FX_SETRLIMIT:
     case FX_SETRLIMIT_BY_NAME:
       return fx_setrlimit((int)a->value, a->soft, a->hard);
