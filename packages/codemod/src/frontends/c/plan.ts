@@ -1,9 +1,8 @@
 import type { Node } from 'web-tree-sitter';
 import { isNullPointer } from './actions.js';
 import type { SiteAnalysis } from './classify.js';
-import { EXEC_CALLS } from './operations.js';
 import { type ActionEntry, calledNames, Planner } from './recorder.js';
-import { callArgs, calleeName, callsUnder, functionName, unparen } from './syntax.js';
+import { callArgs, calleeName, functionName, unparen } from './syntax.js';
 
 /**
  * How a convertible site gets its fast path. The child's code stays as written (the slow path runs it in a real
@@ -50,25 +49,6 @@ function castArg(text: string): string {
   return /^(?:[A-Za-z_][A-Za-z0-9_]*|"(?:[^"\\]|\\.)*")$/.test(text) ? `(char *)${text}` : `(char *)(${text})`;
 }
 
-/** The exec call a statement starts with: the statement itself, `x = exec(...)`, `(void)`, `if (exec(...) < 0)`,
- * `return exec(...)`. The exec must be the first thing the statement does. */
-function leadingExec(stmt: Node): Node | null {
-  let e: Node | null = null;
-  if (stmt.type === 'expression_statement' || stmt.type === 'return_statement') e = stmt.namedChild(0);
-  else if (stmt.type === 'if_statement') e = stmt.childForFieldName('condition');
-  for (let n = e; n;) {
-    n = unparen(n);
-    if (n.type === 'call_expression') return EXEC_CALLS.has(calleeName(n) ?? '') ? n : null;
-    if (n.type === 'cast_expression') n = n.childForFieldName('value');
-    else if (n.type === 'assignment_expression') n = n.childForFieldName('right');
-    else if (n.type === 'unary_expression' && n.child(0)?.type === '!') n = n.childForFieldName('argument');
-    else if (n.type === 'binary_expression' && ['<', '==', '!=', '<=', '>', '>='].includes(n.child(1)?.type ?? ''))
-      n = n.childForFieldName('left');
-    else return null;
-  }
-  return null;
-}
-
 export function planConversion(a: SiteAnalysis): PlanResult {
   const { site } = a;
   if (site.class !== 'fork+exec') return { blockers: [site.reason ?? `class ${site.class}`] };
@@ -99,17 +79,9 @@ export function planConversion(a: SiteAnalysis): PlanResult {
     )
   )
     return { blockers: ['the fork statement is not directly in a block'] };
-  const stmts = a.childStatements;
-  const execIndex = stmts.findIndex((s) => callsUnder(s).some((c) => EXEC_CALLS.has(calleeName(c) ?? '')));
-  const exec = execIndex >= 0 ? leadingExec(stmts[execIndex]) : null;
-  if (!exec)
-    return {
-      blockers: [
-        stmts[execIndex]?.type.startsWith('preproc_')
-          ? 'the exec sits inside #if/#ifdef: each configuration needs its own rewrite'
-          : "the child's exec is not the first thing its statement does",
-      ],
-    };
+  const planner = new Planner(a.forks === 'vfork', a.noreturn, a.variable, fileFunctions(a.forkCall));
+  const exec = planner.untilExec(a.childStatements);
+  if (!exec) return { blockers: planner.blockers };
   const execName = calleeName(exec)!;
   const flags = { execv: '0', execve: '0', execl: '0', execle: '0', execvp: 'FORKEXEC_SEARCH_PATH' } as Record<
     string,
@@ -125,8 +97,6 @@ export function planConversion(a: SiteAnalysis): PlanResult {
       ],
     };
 
-  const planner = new Planner(a.forks === 'vfork', a.noreturn, a.variable, fileFunctions(a.forkCall));
-  planner.statements(stmts.slice(0, execIndex));
   const args = callArgs(exec);
   const inner = args.flatMap((n) => calledNames(n));
   if (inner.length) planner.block(`${execName}() calls ${inner[0]}() in its arguments: it would run in the parent`);

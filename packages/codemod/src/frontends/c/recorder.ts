@@ -1,6 +1,6 @@
 import type { Node } from 'web-tree-sitter';
 import { actionFor, failureTest } from './actions.js';
-import { EXIT_CALLS, NORETURN_CALLS, STRING_WRITES } from './operations.js';
+import { EXEC_CALLS, EXIT_CALLS, NORETURN_CALLS, STRING_WRITES } from './operations.js';
 import {
   blockStatements,
   callArgs,
@@ -379,14 +379,7 @@ export class Planner {
     const alternative = stmt.childForFieldName('alternative')?.namedChildren.at(-1);
     const failing = failureTest(condition);
     if (failing && !alternative) return this.call(failing, null);
-    if (
-      condition.descendantsOfType(['call_expression', 'assignment_expression', 'update_expression']).length > 0 ||
-      /\b(?:errno|environ)\b/.test(identifiers(condition).join(' '))
-    )
-      return this.block(
-        'a conditional in the child tests run-time state (a call, errno, environ): its actions depend on it',
-      );
-    if (!this.reads(condition)) return;
+    if (!this.pureCondition(condition)) return;
     const why = 'a conditional in the child computes memory: only actions may depend on a condition';
     const then = this.branch(stmt.childForFieldName('consequence'), why);
     const otherwise = this.branch(alternative, why);
@@ -409,6 +402,18 @@ export class Planner {
       if (this.hoisted.length !== hoisted) this.block(why);
     }
     this.actions.push({ preprocessor: parts });
+  }
+
+  /** A condition the parent can evaluate with the child's result: it only reads memory nothing changed. */
+  pureCondition(condition: Node): boolean {
+    if (
+      condition.descendantsOfType(['call_expression', 'assignment_expression', 'update_expression']).length > 0 ||
+      /\b(?:errno|environ)\b/.test(identifiers(condition).join(' '))
+    ) {
+      this.block('a conditional in the child tests run-time state (a call, errno, environ): its actions depend on it');
+      return false;
+    }
+    return this.reads(condition);
   }
 
   /** A call in the child before exec; stmt is null for a call whose failure the child tests. */
@@ -444,4 +449,69 @@ export class Planner {
     if (name === 'setenv' || name === 'unsetenv') this.usesEnvActions = true;
     this.actions.push(mapped.action);
   }
+
+  /**
+   * Records the child's statements up to its first exec and returns that exec call. An exec inside one branch of an
+   * `if` on memory (`if (!log) { …; execvp(…); }`) is recorded under the same condition; the other branch cancels.
+   */
+  untilExec(list: Node[]): Node | null {
+    const i = list.findIndex(hasExec);
+    if (i < 0) return null;
+    this.statements(list.slice(0, i));
+    const s = list[i];
+    const exec = leadingExec(s);
+    if (exec) return exec;
+    if (s.type === 'compound_statement') return this.untilExec(blockStatements(s));
+    const consequence = s.type === 'if_statement' ? s.childForFieldName('consequence') : null;
+    const alternative = s.childForFieldName('alternative')?.namedChildren.at(-1);
+    const condition = s.type === 'if_statement' ? unparen(s.childForFieldName('condition')!) : null;
+    const inThen = !!consequence && hasExec(consequence);
+    if (!condition || hasExec(condition) || (inThen && alternative && hasExec(alternative)) || failureTest(condition)) {
+      this.block(
+        s.type.startsWith('preproc_')
+          ? 'the exec sits inside #if/#ifdef: each configuration needs its own rewrite'
+          : "the child's exec is not the first thing its statement does",
+      );
+      return null;
+    }
+    if (!this.pureCondition(condition)) return null;
+    const saved = this.actions;
+    const hoisted = this.hoisted.length;
+    this.actions = [];
+    const branch = inThen ? consequence! : alternative!;
+    const found = this.untilExec(branch.type === 'compound_statement' ? blockStatements(branch) : [branch]);
+    const recorded = this.actions;
+    this.actions = saved;
+    if (this.hoisted.length !== hoisted)
+      this.block('a conditional in the child computes memory: only actions may depend on a condition');
+    this.actions.push({
+      condition: this.text(condition),
+      then: inThen ? recorded : [CANCEL],
+      otherwise: inThen ? [CANCEL] : recorded,
+    });
+    return found;
+  }
+}
+
+function hasExec(node: Node): boolean {
+  return callsUnder(node).some((c) => EXEC_CALLS.has(calleeName(c) ?? ''));
+}
+
+/** The exec call a statement starts with: the statement itself, `x = exec(...)`, `(void)`, `if (exec(...) < 0)`,
+ * `return exec(...)`. The exec must be the first thing the statement does. */
+export function leadingExec(stmt: Node): Node | null {
+  let e: Node | null = null;
+  if (stmt.type === 'expression_statement' || stmt.type === 'return_statement') e = stmt.namedChild(0);
+  else if (stmt.type === 'if_statement') e = stmt.childForFieldName('condition');
+  for (let n = e; n;) {
+    n = unparen(n);
+    if (n.type === 'call_expression') return EXEC_CALLS.has(calleeName(n) ?? '') ? n : null;
+    if (n.type === 'cast_expression') n = n.childForFieldName('value');
+    else if (n.type === 'assignment_expression') n = n.childForFieldName('right');
+    else if (n.type === 'unary_expression' && n.child(0)?.type === '!') n = n.childForFieldName('argument');
+    else if (n.type === 'binary_expression' && ['<', '==', '!=', '<=', '>', '>='].includes(n.child(1)?.type ?? ''))
+      n = n.childForFieldName('left');
+    else return null;
+  }
+  return null;
 }
