@@ -259,7 +259,7 @@ function analyzeCall(
     } else if (pointerCall) {
       site.class = 'unresolved';
       site.reason = `the child calls through a function pointer (${pointerCall}): the target is not known`;
-    } else if (forksAgain) {
+    } else if (forksAgain && child.end !== 'return' && child.end !== 'function-end') {
       site.reason = "the child forks again: any exec is the grandchild's";
     } else if (child.end === 'return' || child.end === 'function-end') {
       const parentWaits = parent.statements.some((s) =>
@@ -275,7 +275,10 @@ function analyzeCall(
     } else if (child.end === 'loop') {
       site.reason = 'the child goes back into the loop around the fork (prefork server or worker): no exec';
     } else {
-      site.reason = 'no exec reachable in the child (followed two calls deep)';
+      const spawner = childCalls.find((c) => [...(index.get(c)?.calls ?? [])].some((n) => isFork(n, known)));
+      site.reason = spawner
+        ? `the child forks again in ${spawner}(): any exec is the grandchild's`
+        : 'no exec reachable in the child (followed two calls deep)';
     }
   }
   return {

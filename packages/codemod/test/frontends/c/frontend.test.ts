@@ -97,3 +97,16 @@ int run(char **v, int fd) {
     '\t\tif (fd != 1) {\n\t\t\tforkexec_dup2(fx, fd, 1);\n\t\t\tforkexec_close(fx, fd);\n\t\t}\n',
   );
 });
+
+test("a child that calls a function which forks again is not exec-via-helper: the exec is a grandchild's", async () => {
+  const sites = await scanC(
+    `static void spawn(char **v) { if (fork() == 0) { execv(v[0], v); _exit(127); } }
+void job(char **v) { if (fork() == 0) { spawn(v); _exit(0); } }
+`,
+    'grandchild.c',
+  );
+  expect(sites.map((s) => [s.function, s.class, s.reason])).toEqual([
+    ['spawn', 'fork+exec', undefined],
+    ['job', 'fork-only', "the child forks again in spawn(): any exec is the grandchild's"],
+  ]);
+});
