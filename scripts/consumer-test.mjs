@@ -251,7 +251,19 @@ int main(void) {
 `,
   );
   const cc = process.env.CC || 'cc';
-  run(cc, ['-std=c99', `-I${native}`, '-o', 'prog', 'prog.c', path.join(native, 'libforkexec.c')], { cwd: app });
+  run(
+    cc,
+    [
+      '-std=c99',
+      `-I${native}`,
+      '-o',
+      'prog',
+      'prog.c',
+      path.join(native, 'libforkexec.c'),
+      path.join(native, 'action-core.c'),
+    ],
+    { cwd: app },
+  );
   const status = run('./prog', [], { cwd: app, allowFailure: true }).status;
   if (status !== 5) throw new Error(`exit status ${status}`);
 });

@@ -1,58 +1,18 @@
-/* action-core.c: the one place that applies an action list and execs. It is #included by
- * libforkexec.c (the C fork_before_exec) and fxhelper.c (the pre-started helper), never compiled
- * on its own. Everything that runs in a child uses only async-signal-safe calls: the library's
- * child shares the parent's memory (vfork-style), so no malloc, no stdio, no locks.
- *
- * Action encoding (also the wire format of the helper protocol): a sequence of records, each a
- * u32 op followed by its fields; integers are little-endian 32-bit (u64 for rlimits, all ones =
- * RLIM_INFINITY); a string is u32 length, the bytes, and a NUL; a signal list is u32 count then
- * i32 signal numbers (0 = every signal). */
+/* action-core.c: applies an action list and execs (see action-core.h), for the C fork_before_exec
+ * (libforkexec.c) and the helper program (fxhelper.c). Only async-signal-safe calls after the check. */
+#define _GNU_SOURCE
+#include "action-core.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <signal.h>
-#include <stdint.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/types.h>
 #include <unistd.h>
 #ifdef __linux__
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #endif
-
-#ifdef NSIG
-#define FX_NSIG NSIG
-#else
-#define FX_NSIG 65
-#endif
-
-enum fx_op {
-  FX_DUP2 = 1,     /* i32 from, i32 to */
-  FX_CLOSE,        /* i32 fd */
-  FX_OPEN,         /* i32 fd, i32 flags, u32 mode, str path */
-  FX_CHDIR,        /* str path */
-  FX_FCHDIR,       /* i32 fd */
-  FX_SETSID,       /* - */
-  FX_SETPGID,      /* i32 pgid */
-  FX_UMASK,        /* u32 mask */
-  FX_SIGDEFAULT,   /* signal list */
-  FX_SIGIGNORE,    /* signal list */
-  FX_SIGMASK,      /* signal list: the whole new mask */
-  FX_CLOSEFROM,    /* i32 lowfd */
-  FX_SETGROUPS,    /* u32 n, u32 gid[n] */
-  FX_SETGID,       /* u32 gid */
-  FX_SETUID,       /* u32 uid */
-  FX_SETRLIMIT,    /* i32 native RLIMIT_*, u64 soft, u64 hard */
-  FX_SETRLIMIT_BY_NAME, /* u32 index into fx_rlimit_names order, u64 soft, u64 hard (the wire's portable form) */
-  FX_NICE,         /* i32 inc */
-  FX_OP_END
-};
-
-#define FX_MAX_GROUPS 1024
-#define FX_PATH_BUF 4096
 
 /* core, cpu, data, fsize, nofile, stack, as, nproc, memlock, rss: the order of core's RLIMIT_RESOURCES. */
 static int fx_rlimit_native(uint32_t index) {
@@ -77,24 +37,7 @@ static int fx_rlimit_native(uint32_t index) {
   }
 }
 
-static void fx_put32(unsigned char *p, uint32_t v) {
-  p[0] = (unsigned char)v;
-  p[1] = (unsigned char)(v >> 8);
-  p[2] = (unsigned char)(v >> 16);
-  p[3] = (unsigned char)(v >> 24);
-}
-
-static uint32_t fx_get32(const unsigned char *p) {
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-/* A bounds-checked reader over an encoded buffer: any overrun sets bad and yields zeros. */
-struct fx_cursor {
-  const unsigned char *p, *end;
-  int bad;
-};
-
-static uint32_t fx_u32(struct fx_cursor *c) {
+uint32_t fx_u32(struct fx_cursor *c) {
   if (c->bad || c->end - c->p < 4) {
     c->bad = 1;
     return 0;
@@ -104,7 +47,7 @@ static uint32_t fx_u32(struct fx_cursor *c) {
   return v;
 }
 
-static int32_t fx_i32(struct fx_cursor *c) {
+int32_t fx_i32(struct fx_cursor *c) {
   uint32_t v = fx_u32(c);
   return v <= INT32_MAX ? (int32_t)v : -(int32_t)(~v) - 1;
 }
@@ -114,7 +57,7 @@ static uint64_t fx_u64(struct fx_cursor *c) {
   return lo | (uint64_t)fx_u32(c) << 32;
 }
 
-static const char *fx_str(struct fx_cursor *c) {
+const char *fx_str(struct fx_cursor *c) {
   uint32_t n = fx_u32(c);
   if (c->bad || (size_t)(c->end - c->p) < (size_t)n + 1 || c->p[n] != 0 || memchr(c->p, 0, n) != NULL) {
     c->bad = 1;
@@ -125,7 +68,7 @@ static const char *fx_str(struct fx_cursor *c) {
   return s;
 }
 
-/* Signal lists are read twice (check, then apply) straight from the buffer: no copies. */
+/* Signal lists are read straight from the buffer when applied: no copies. */
 static int fx_siglist(struct fx_cursor *c, struct fx_cursor *list) {
   uint32_t n = fx_u32(c);
   *list = *c;
@@ -137,7 +80,8 @@ static int fx_siglist(struct fx_cursor *c, struct fx_cursor *list) {
   return (int)n;
 }
 
-static int fx_close_range(unsigned lo, unsigned hi) {
+
+int fx_close_range(unsigned lo, unsigned hi) {
   if (lo > hi) return 0;
 #if defined(__linux__) && defined(SYS_close_range)
   if (syscall(SYS_close_range, lo, hi, 0) == 0) return 0;
@@ -159,7 +103,7 @@ static int fx_closefrom(int low, int keep) {
   return fx_close_range((unsigned)low, ~0u);
 }
 
-static int fx_disposition(int sig, void (*handler)(int)) {
+int fx_disposition(int sig, void (*handler)(int)) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = handler;
@@ -183,7 +127,7 @@ static int fx_signals(struct fx_cursor *list, int n, void (*handler)(int)) {
 }
 
 static int fx_dup2(int from, int to) {
-  if (from == to) { /* dup2 onto itself is a no-op in the kernel: clear close-on-exec by hand */
+  if (from == to) { /* posix_spawn_file_actions_adddup2 onto itself clears close-on-exec (the kernel's dup2 would not) */
     int flags = fcntl(from, F_GETFD);
     if (flags < 0 || fcntl(from, F_SETFD, flags & ~FD_CLOEXEC) < 0) return errno;
     return 0;
@@ -191,7 +135,7 @@ static int fx_dup2(int from, int to) {
   return dup2(from, to) < 0 ? errno : 0;
 }
 
-static int fx_open(int fd, const char *path, int flags, mode_t mode) {
+int fx_open(int fd, const char *path, int flags, mode_t mode) {
   int opened = open(path, flags, mode);
   if (opened < 0) return errno;
   if (opened == fd) return 0;
@@ -208,138 +152,183 @@ static int fx_setrlimit(int resource, uint64_t soft, uint64_t hard) {
   return setrlimit(resource, &rl) == 0 ? 0 : errno;
 }
 
-/*
- * Runs the records of buf in order, or with run == 0 only checks them. Returns 0 or an errno
- * value (EPROTO for a malformed buffer); *index gets the failing record's position. *maxfd gets
- * the highest fd number the records name, so the caller can move its own fds above it.
- * keep_fd survives closefrom (it is the caller's close-on-exec report channel).
- */
-static int fx_run_actions(const unsigned char *buf, size_t len, int run, int keep_fd, int *index, int *maxfd) {
+/* Credentials of this process only. glibc's setuid/setgid/setgroups tell every thread of the process to change too,
+ * walking the thread list, which a CLONE_VM child shares with its parent: the raw system calls, as posix_spawn does. */
+#if defined(__linux__) && defined(SYS_setuid32) /* 32-bit ids where the plain calls take 16-bit ones (i386, arm) */
+#define fx_setuid(uid) syscall(SYS_setuid32, uid)
+#define fx_setgid(gid) syscall(SYS_setgid32, gid)
+#define fx_setgroups(n, groups) syscall(SYS_setgroups32, n, groups)
+#elif defined(__linux__) && defined(SYS_setuid)
+#define fx_setuid(uid) syscall(SYS_setuid, uid)
+#define fx_setgid(gid) syscall(SYS_setgid, gid)
+#define fx_setgroups(n, groups) syscall(SYS_setgroups, n, groups)
+#else
+#define fx_setuid setuid
+#define fx_setgid setgid
+#define fx_setgroups setgroups
+#endif
+
+/* One decoded record; strings and lists point into the buffer. */
+struct fx_action {
+  uint32_t op;
+  int32_t fd, fd2; /* the fd the record names (dup2's from), dup2's to */
+  uint32_t value;  /* open's flags, umask, pgid, gid, uid, nice increment, rlimit resource */
+  uint64_t soft, hard; /* rlimits; open's mode in soft */
+  const char *path;
+  struct fx_cursor list; /* signals or groups */
+  int n;
+};
+
+/* Reads the record at c into a; sets c->bad when it is malformed. */
+static void fx_decode(struct fx_cursor *c, struct fx_action *a) {
+  memset(a, 0, sizeof *a);
+  a->fd = a->fd2 = -1;
+  a->op = fx_u32(c);
+  switch (a->op) {
+    case FX_DUP2:
+      a->fd = fx_i32(c);
+      a->fd2 = fx_i32(c);
+      if (a->fd < 0 || a->fd2 < 0) c->bad = 1;
+      break;
+    case FX_CLOSE:
+    case FX_CLOSEFROM:
+    case FX_CHECKFD:
+      a->fd = fx_i32(c);
+      if (a->fd < 0) c->bad = 1;
+      break;
+    case FX_FCHDIR: /* a negative fd fails when applied (EBADF), as fchdir does */
+      a->fd = fx_i32(c);
+      break;
+    case FX_OPEN:
+      a->fd = fx_i32(c);
+      a->value = fx_u32(c); /* flags */
+      a->soft = fx_u32(c);  /* mode */
+      a->path = fx_str(c);
+      if (a->fd < 0) c->bad = 1;
+      break;
+    case FX_CHDIR:
+      a->path = fx_str(c);
+      break;
+    case FX_SETSID:
+      break;
+    case FX_SETPGID:
+    case FX_UMASK:
+    case FX_SETGID:
+    case FX_SETUID:
+    case FX_NICE:
+      a->value = fx_u32(c);
+      break;
+    case FX_SIGDEFAULT:
+    case FX_SIGIGNORE:
+    case FX_SIGMASK:
+      a->n = fx_siglist(c, &a->list);
+      break;
+    case FX_SETGROUPS: {
+      uint32_t count = fx_u32(c);
+      a->list = *c;
+      if (c->bad || count > FX_MAX_GROUPS || (size_t)(c->end - c->p) < (size_t)count * 4) c->bad = 1;
+      else c->p += (size_t)count * 4;
+      a->n = (int)count;
+      break;
+    }
+    case FX_SETRLIMIT:
+    case FX_SETRLIMIT_BY_NAME: {
+      int32_t resource = fx_i32(c);
+      a->soft = fx_u64(c);
+      a->hard = fx_u64(c);
+      if (a->op == FX_SETRLIMIT_BY_NAME) resource = fx_rlimit_native((uint32_t)resource);
+      a->value = (uint32_t)resource;
+      break;
+    }
+    default:
+      c->bad = 1;
+  }
+}
+
+int fx_check_actions(const unsigned char *buf, size_t len, int *index, int *maxfd) {
   struct fx_cursor c = {buf, buf + len, 0};
   int top = -1;
   for (int i = 0; c.p < c.end; i++) {
+    struct fx_action a;
     *index = i;
-    uint32_t op = fx_u32(&c);
-    int err = 0;
-    struct fx_cursor list;
-    int n;
-    switch (op) {
-      case FX_DUP2: {
-        int from = fx_i32(&c), to = fx_i32(&c);
-        if (from < 0 || to < 0) c.bad = 1;
-        if (from > top) top = from;
-        if (to > top) top = to;
-        if (run && !c.bad) err = fx_dup2(from, to);
-        break;
-      }
-      case FX_CLOSE: {
-        int fd = fx_i32(&c);
-        if (fd < 0) c.bad = 1;
-        if (fd > top) top = fd;
-        if (run && !c.bad && close(fd) < 0 && errno != EBADF) err = errno; /* like posix_spawn: closing a closed fd is fine */
-        break;
-      }
-      case FX_OPEN: {
-        int fd = fx_i32(&c), flags = fx_i32(&c);
-        mode_t mode = (mode_t)fx_u32(&c);
-        const char *path = fx_str(&c);
-        if (fd < 0) c.bad = 1;
-        if (fd > top) top = fd;
-        if (run && !c.bad) err = fx_open(fd, path, flags, mode);
-        break;
-      }
-      case FX_CHDIR: {
-        const char *path = fx_str(&c);
-        if (run && !c.bad && chdir(path) < 0) err = errno;
-        break;
-      }
-      case FX_FCHDIR: {
-        int fd = fx_i32(&c);
-        if (fd > top) top = fd;
-        if (run && !c.bad && fchdir(fd) < 0) err = errno;
-        break;
-      }
-      case FX_SETSID:
-        if (run && setsid() < 0) err = errno;
-        break;
-      case FX_SETPGID: {
-        pid_t pgid = (pid_t)fx_i32(&c);
-        if (run && !c.bad && setpgid(0, pgid) < 0) err = errno;
-        break;
-      }
-      case FX_UMASK: {
-        mode_t mask = (mode_t)fx_u32(&c);
-        if (run && !c.bad) umask(mask & 0777);
-        break;
-      }
-      case FX_SIGDEFAULT:
-      case FX_SIGIGNORE:
-        n = fx_siglist(&c, &list);
-        if (run && !c.bad) err = fx_signals(&list, n, op == FX_SIGDEFAULT ? SIG_DFL : SIG_IGN);
-        break;
-      case FX_SIGMASK: {
-        n = fx_siglist(&c, &list);
-        if (run && !c.bad) {
-          sigset_t set;
-          sigemptyset(&set);
-          for (int k = 0; k < n && !err; k++)
-            if (sigaddset(&set, fx_i32(&list)) < 0) err = errno;
-          if (!err && sigprocmask(SIG_SETMASK, &set, NULL) < 0) err = errno;
-        }
-        break;
-      }
-      case FX_CLOSEFROM: {
-        int low = fx_i32(&c);
-        if (low < 0) c.bad = 1;
-        if (run && !c.bad) err = fx_closefrom(low, keep_fd);
-        break;
-      }
-      case FX_SETGROUPS: {
-        uint32_t count = fx_u32(&c);
-        gid_t groups[FX_MAX_GROUPS];
-        if (count > FX_MAX_GROUPS) c.bad = 1;
-        for (uint32_t k = 0; k < count && !c.bad; k++) groups[k] = (gid_t)fx_u32(&c);
-        if (run && !c.bad && setgroups((size_t)count, groups) < 0) err = errno;
-        break;
-      }
-      case FX_SETGID: {
-        gid_t gid = (gid_t)fx_u32(&c);
-        if (run && !c.bad && setgid(gid) < 0) err = errno;
-        break;
-      }
-      case FX_SETUID: {
-        uid_t uid = (uid_t)fx_u32(&c);
-        if (run && !c.bad && setuid(uid) < 0) err = errno;
-        break;
-      }
-      case FX_SETRLIMIT:
-      case FX_SETRLIMIT_BY_NAME: {
-        int32_t resource = fx_i32(&c);
-        uint64_t soft = fx_u64(&c), hard = fx_u64(&c);
-        if (op == FX_SETRLIMIT_BY_NAME) resource = fx_rlimit_native((uint32_t)resource);
-        if (run && !c.bad) err = fx_setrlimit(resource, soft, hard);
-        break;
-      }
-      case FX_NICE: {
-        int inc = fx_i32(&c);
-        if (run && !c.bad) {
-          errno = 0;
-          if (nice(inc) == -1 && errno != 0) err = errno;
-        }
-        break;
-      }
-      default:
-        c.bad = 1;
-    }
+    fx_decode(&c, &a);
     if (c.bad) return EPROTO;
-    if (err) return err;
+    if (a.op != FX_CLOSEFROM && a.fd > top) top = a.fd;
+    if (a.fd2 > top) top = a.fd2;
   }
   *maxfd = top;
   return 0;
 }
 
-/* Moves *fd above `above` (close-on-exec) when an action could reach it. */
-static int fx_move_above(int *fd, int above) {
+/* Runs one decoded record: 0 or an errno value. */
+static int fx_apply(const struct fx_action *a, int keep_fd) {
+  struct fx_cursor list = a->list;
+  switch (a->op) {
+    case FX_DUP2:
+      return fx_dup2(a->fd, a->fd2);
+    case FX_CLOSE: /* like posix_spawn: closing a closed fd is fine */
+      return close(a->fd) < 0 && errno != EBADF ? errno : 0;
+    case FX_OPEN:
+      return fx_open(a->fd, a->path, (int)a->value, (mode_t)a->soft);
+    case FX_CHDIR:
+      return chdir(a->path) < 0 ? errno : 0;
+    case FX_FCHDIR:
+      return fchdir(a->fd) < 0 ? errno : 0;
+    case FX_SETSID:
+      return setsid() < 0 ? errno : 0;
+    case FX_SETPGID:
+      return setpgid(0, (pid_t)a->value) < 0 ? errno : 0;
+    case FX_UMASK:
+      umask((mode_t)a->value & 0777);
+      return 0;
+    case FX_SIGDEFAULT:
+    case FX_SIGIGNORE:
+      return fx_signals(&list, a->n, a->op == FX_SIGDEFAULT ? SIG_DFL : SIG_IGN);
+    case FX_SIGMASK: {
+      sigset_t set;
+      sigemptyset(&set);
+      for (int k = 0; k < a->n; k++)
+        if (sigaddset(&set, fx_i32(&list)) < 0) return errno;
+      return sigprocmask(SIG_SETMASK, &set, NULL) < 0 ? errno : 0;
+    }
+    case FX_CLOSEFROM:
+      return fx_closefrom(a->fd, keep_fd);
+    case FX_SETGROUPS: {
+      gid_t groups[FX_MAX_GROUPS];
+      for (int k = 0; k < a->n; k++) groups[k] = (gid_t)fx_u32(&list);
+      return fx_setgroups((size_t)a->n, groups) < 0 ? errno : 0;
+    }
+    case FX_SETGID:
+      return fx_setgid((gid_t)a->value) < 0 ? errno : 0;
+    case FX_SETUID:
+      return fx_setuid((uid_t)a->value) < 0 ? errno : 0;
+    case FX_SETRLIMIT:
+    case FX_SETRLIMIT_BY_NAME:
+      return fx_setrlimit((int)a->value, a->soft, a->hard);
+    case FX_NICE:
+      errno = 0;
+      return nice((int)a->value) == -1 && errno != 0 ? errno : 0;
+    case FX_CHECKFD:
+      return fcntl(a->fd, F_GETFD) < 0 ? errno : 0;
+    default:
+      return EPROTO;
+  }
+}
+
+int fx_apply_actions(const unsigned char *buf, size_t len, int keep_fd, int *index) {
+  struct fx_cursor c = {buf, buf + len, 0};
+  for (int i = 0; c.p < c.end; i++) {
+    struct fx_action a;
+    *index = i;
+    fx_decode(&c, &a);
+    if (c.bad) return EPROTO;
+    int err = fx_apply(&a, keep_fd);
+    if (err) return err;
+  }
+  return 0;
+}
+
+int fx_move_above(int *fd, int above) {
   if (*fd > above) return 0;
   int moved = fcntl(*fd, F_DUPFD_CLOEXEC, above + 1);
   if (moved < 0) return errno;
@@ -367,13 +356,7 @@ static void fx_exec_sh(const char *path, char *const argv[], char *const envp[],
   execve("/bin/sh", sh_argv, envp);
 }
 
-/*
- * execve(file), or with search an execvp-style lookup in envp's PATH (default /bin:/usr/bin)
- * using pathbuf (FX_PATH_BUF bytes) and sh_argv (argc + 2 slots) prepared by the parent; without
- * sh_argv (NULL), a file the kernel cannot run is never handed to /bin/sh: ENOEXEC is returned.
- * Returns only on failure, with the errno value.
- */
-static int fx_exec(const char *file, char *const argv[], char *const envp[], int search, char *pathbuf, char **sh_argv) {
+int fx_exec(const char *file, char *const argv[], char *const envp[], int search, char *pathbuf, char **sh_argv) {
   if (!search || strchr(file, '/') != NULL) {
     execve(file, argv, envp);
     int err = errno;

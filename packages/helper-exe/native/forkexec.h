@@ -1,11 +1,21 @@
-/* forkexec.h: fork_before_exec for C, the call the forkexec C codemod emits in place of fork()+exec*().
+/* forkexec.h: fork_before_exec for C, the call the forkexec C codemod emits in front of fork()+exec*().
  *
- * Build: cc -std=c99 -I packages/helper-exe/native prog.c packages/helper-exe/native/libforkexec.c
+ * Build: cc -std=c99 -I packages/helper-exe/native prog.c packages/helper-exe/native/libforkexec.c \
+ *          packages/helper-exe/native/action-core.c
  *
  * The child is created vfork-style (it shares the parent's memory until it execs, so nothing is
  * copied however big the parent is), runs the recorded actions in order using only
  * async-signal-safe calls, then execs. Action and exec failures come back to the parent as
- * -1 with errno, or, with forkexec_exit_on_failure, as the child's exit status. */
+ * -1 with errno, the failed child already reaped, or, with forkexec_exit_on_failure, as the
+ * child's exit status. The codemod's fast path / slow path shape:
+ *
+ *   pid = fork_before_exec(file, argv, environ, fx, flags);  fast: nothing of the parent is copied
+ *   if (pid < 0) pid = fork();                               slow: only when an action or the exec failed
+ *   if (pid == 0) { ...the original child code, unchanged... }
+ *
+ * so a failure is reported by the original code running in a real child, with its own messages and
+ * exit statuses. The failed fast child sends the usual SIGCHLD (a handler sees one signal with
+ * nothing to reap); it is reaped before fork_before_exec returns. */
 #ifndef FORKEXEC_H
 #define FORKEXEC_H
 
@@ -19,13 +29,16 @@
 extern "C" {
 #endif
 
+extern char **environ; /* POSIX: the application declares it; the codemod passes it for exec*s without envp */
+
 typedef struct forkexec_actions forkexec_actions; /* opaque, growable, keeps order */
 
 forkexec_actions *forkexec_actions_new(void); /* NULL on ENOMEM */
 void forkexec_actions_free(forkexec_actions *a);
 
-/* Each returns 0, or an errno value (like posix_spawn_file_actions_*); actions run in the order added. */
-int forkexec_dup2(forkexec_actions *a, int from, int to); /* dup2(fd, fd) clears FD_CLOEXEC */
+/* Each returns 0, or an errno value (like posix_spawn_file_actions_*); actions run in the order added.
+ * The first failure also stays on the list: fork_before_exec then starts nothing and returns -1 with it. */
+int forkexec_dup2(forkexec_actions *a, int from, int to); /* as dup2: (fd, fd) only checks fd is open */
 int forkexec_close(forkexec_actions *a, int fd);
 int forkexec_open(forkexec_actions *a, int fd, const char *path, int flags, mode_t mode); /* open then dup2 onto fd */
 int forkexec_chdir(forkexec_actions *a, const char *path);
@@ -44,6 +57,8 @@ int forkexec_setrlimit(forkexec_actions *a, int resource, const struct rlimit *r
 int forkexec_nice(forkexec_actions *a, int inc);
 int forkexec_setenv(forkexec_actions *a, const char *name, const char *value); /* on the child's envp copy */
 int forkexec_unsetenv(forkexec_actions *a, const char *name);
+/* The child's code takes a path the actions cannot say: fork_before_exec returns -1 with ECANCELED. */
+int forkexec_cancel(forkexec_actions *a);
 /* On exec (or action) failure the child _exit(status)s instead of reporting the error,
  * exactly like the original `exec...; _exit(127);` code, and fork_before_exec returns the pid. */
 int forkexec_exit_on_failure(forkexec_actions *a, int status);
@@ -51,7 +66,8 @@ int forkexec_exit_on_failure(forkexec_actions *a, int status);
 #define FORKEXEC_SEARCH_PATH 1 /* execvp-style lookup, with the child's PATH */
 
 /* Creates the child (vfork-style: CLONE_VM|CLONE_VFORK or vfork, never a copying fork), runs the actions in
- * order using only async-signal-safe calls, then execs. envp NULL: the current environ.
+ * order using only async-signal-safe calls, then execs. envp as execve's: NULL is an empty environment
+ * (pass environ for the current one). errno is left as it was when a child is started.
  * Returns the child's pid; or -1 with errno set when an action or the exec failed (reported to the parent
  * through a close-on-exec pipe), unless forkexec_exit_on_failure was set. a may be NULL. */
 pid_t fork_before_exec(const char *file, char *const argv[], char *const envp[], const forkexec_actions *a, int flags);

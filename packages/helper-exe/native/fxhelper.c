@@ -4,7 +4,7 @@
  * It says hello, waits in limbo for one request, applies it and execs in place, so its pid becomes
  * the program's pid and the program is a direct child of whoever started the helper.
  *
- * Protocol (version FX_PROTOCOL_VERSION; integers little-endian; strings as in action-core.c):
+ * Protocol (version FX_PROTOCOL_VERSION; integers little-endian; strings as in action-core.h):
  *   helper -> parent, 16-byte frames {u32 'FXRP', u32 kind, i32 a, i32 b}:
  *     HELLO (a = protocol version, b = pid) at start;
  *     EXEC right before execve; the socket is close-on-exec, so EOF after EXEC means the exec worked;
@@ -29,11 +29,18 @@
  * in order. Forking this small static process costs far less than starting a helper from the parent,
  * and happens outside the parent. A malformed request ends the zygote (FAIL, b = -2). */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
-#include "action-core.c"
+#include "action-core.h"
 
 #define FX_PROTOCOL_VERSION 2
 #define FX_SEARCH_PATH 1u
@@ -195,7 +202,7 @@ static void serve(void) {
 
   /* Everything the request names must stay clear of the helper's own fds: move those above it. */
   int index = 0, maxfd = 2;
-  err = fx_run_actions(actions, actions_len, 0, -1, &index, &maxfd);
+  err = fx_check_actions(actions, actions_len, &index, &maxfd);
   if (err) fail(err, index);
   if (maxfd < 2) maxfd = 2;
   for (uint32_t i = 0; i < nmap; i++) {
@@ -221,7 +228,7 @@ static void serve(void) {
   }
   for (int i = 0; i < nfds; i++) close(fds[i]);
 
-  if ((err = fx_run_actions(actions, actions_len, 1, sock, &index, &maxfd)) != 0) fail(err, index);
+  if ((err = fx_apply_actions(actions, actions_len, sock, &index)) != 0) fail(err, index);
 #ifdef __linux__
   prctl(PR_SET_PDEATHSIG, 0);
 #endif

@@ -1,19 +1,21 @@
-/* libforkexec.c: the C fork_before_exec (see forkexec.h). One translation unit: it includes the
- * action core it shares with the helper program. */
+/* libforkexec.c: the C fork_before_exec (see forkexec.h), on the action core it shares with the
+ * helper program (action-core.c). */
 #define _GNU_SOURCE
 #include "forkexec.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #ifdef __linux__
 #include <sched.h>
 #include <sys/mman.h>
 #endif
 
-#include "action-core.c"
-
-extern char **environ;
+#include "action-core.h"
 
 struct fx_env_op {
   char *name;
@@ -27,6 +29,7 @@ struct forkexec_actions {
   size_t nenv, capenv;
   int exit_on_failure;
   int exit_status;
+  int error; /* the first failure of an add, or ECANCELED: fork_before_exec then starts nothing */
 };
 
 forkexec_actions *forkexec_actions_new(void) {
@@ -44,13 +47,19 @@ void forkexec_actions_free(forkexec_actions *a) {
   free(a);
 }
 
+/* Keeps the first failure on the list (so one check at fork_before_exec covers every add) and returns it. */
+static int fx_note(forkexec_actions *a, int err) {
+  if (a && err && !a->error) a->error = err;
+  return err;
+}
+
 static int fx_reserve(forkexec_actions *a, size_t more) {
   if (!a) return EINVAL;
   if (a->len + more <= a->cap) return 0;
   size_t cap = a->cap ? a->cap : 64;
   while (cap < a->len + more) cap *= 2;
   unsigned char *buf = realloc(a->buf, cap);
-  if (!buf) return ENOMEM;
+  if (!buf) return fx_note(a, ENOMEM);
   a->buf = buf;
   a->cap = cap;
   return 0;
@@ -67,9 +76,9 @@ static int fx_add(forkexec_actions *a, uint32_t op, int n, const uint32_t *field
 }
 
 static int fx_add_str(forkexec_actions *a, const char *s) {
-  if (!s) return EINVAL;
+  if (!s) return fx_note(a, EINVAL);
   size_t n = strlen(s);
-  if (n > UINT32_MAX - 1) return ENAMETOOLONG;
+  if (n > UINT32_MAX - 1) return fx_note(a, ENAMETOOLONG);
   int err = fx_reserve(a, 4 + n + 1);
   if (err) return err;
   fx_put32(a->buf + a->len, (uint32_t)n);
@@ -83,20 +92,20 @@ static int fx_fd_ok(int fd) {
 }
 
 int forkexec_dup2(forkexec_actions *a, int from, int to) {
-  if (!fx_fd_ok(from) || !fx_fd_ok(to)) return EBADF;
+  if (!fx_fd_ok(from) || !fx_fd_ok(to)) return fx_note(a, EBADF);
   uint32_t f[2] = {(uint32_t)from, (uint32_t)to};
-  return fx_add(a, FX_DUP2, 2, f);
+  return from == to ? fx_add(a, FX_CHECKFD, 1, f) : fx_add(a, FX_DUP2, 2, f); /* POSIX dup2(fd, fd) changes nothing */
 }
 
 int forkexec_close(forkexec_actions *a, int fd) {
-  if (!fx_fd_ok(fd)) return EBADF;
+  if (!fx_fd_ok(fd)) return fx_note(a, EBADF);
   uint32_t f[1] = {(uint32_t)fd};
   return fx_add(a, FX_CLOSE, 1, f);
 }
 
 int forkexec_open(forkexec_actions *a, int fd, const char *path, int flags, mode_t mode) {
-  if (!fx_fd_ok(fd)) return EBADF;
-  if (!path) return EINVAL;
+  if (!fx_fd_ok(fd)) return fx_note(a, EBADF);
+  if (!path) return fx_note(a, EINVAL);
   size_t mark = a ? a->len : 0;
   uint32_t f[3] = {(uint32_t)fd, (uint32_t)flags, (uint32_t)mode};
   int err = fx_add(a, FX_OPEN, 3, f);
@@ -105,7 +114,7 @@ int forkexec_open(forkexec_actions *a, int fd, const char *path, int flags, mode
 }
 
 int forkexec_chdir(forkexec_actions *a, const char *path) {
-  if (!path) return EINVAL;
+  if (!path) return fx_note(a, EINVAL);
   size_t mark = a ? a->len : 0;
   int err = fx_add(a, FX_CHDIR, 0, NULL);
   if (!err && (err = fx_add_str(a, path)) != 0) a->len = mark;
@@ -113,7 +122,7 @@ int forkexec_chdir(forkexec_actions *a, const char *path) {
 }
 
 int forkexec_fchdir(forkexec_actions *a, int dirfd) {
-  if (!fx_fd_ok(dirfd)) return EBADF;
+  if (!fx_fd_ok(dirfd)) return fx_note(a, EBADF);
   uint32_t f[1] = {(uint32_t)dirfd};
   return fx_add(a, FX_FCHDIR, 1, f);
 }
@@ -123,7 +132,7 @@ int forkexec_setsid(forkexec_actions *a) {
 }
 
 int forkexec_setpgid(forkexec_actions *a, pid_t pgid) {
-  if (pgid < 0) return EINVAL;
+  if (pgid < 0) return fx_note(a, EINVAL);
   uint32_t f[1] = {(uint32_t)pgid};
   return fx_add(a, FX_SETPGID, 1, f);
 }
@@ -138,19 +147,19 @@ static int fx_sig_ok(int sig, int allow_all) {
 }
 
 int forkexec_sigdefault(forkexec_actions *a, int sig) {
-  if (!fx_sig_ok(sig, 1)) return EINVAL;
+  if (!fx_sig_ok(sig, 1)) return fx_note(a, EINVAL);
   uint32_t f[2] = {1, (uint32_t)sig};
   return fx_add(a, FX_SIGDEFAULT, 2, f);
 }
 
 int forkexec_sigignore(forkexec_actions *a, int sig) {
-  if (!fx_sig_ok(sig, 0) || sig == SIGKILL || sig == SIGSTOP) return EINVAL;
+  if (!fx_sig_ok(sig, 0) || sig == SIGKILL || sig == SIGSTOP) return fx_note(a, EINVAL);
   uint32_t f[2] = {1, (uint32_t)sig};
   return fx_add(a, FX_SIGIGNORE, 2, f);
 }
 
 int forkexec_sigmask(forkexec_actions *a, const sigset_t *set) {
-  if (!set) return EINVAL;
+  if (!set) return fx_note(a, EINVAL);
   uint32_t f[FX_NSIG];
   int n = 0;
   for (int s = 1; s < FX_NSIG; s++)
@@ -160,13 +169,13 @@ int forkexec_sigmask(forkexec_actions *a, const sigset_t *set) {
 }
 
 int forkexec_closefrom(forkexec_actions *a, int lowfd) {
-  if (!fx_fd_ok(lowfd)) return EBADF;
+  if (!fx_fd_ok(lowfd)) return fx_note(a, EBADF);
   uint32_t f[1] = {(uint32_t)lowfd};
   return fx_add(a, FX_CLOSEFROM, 1, f);
 }
 
 int forkexec_setgroups(forkexec_actions *a, size_t n, const gid_t *groups) {
-  if (n > FX_MAX_GROUPS || (n && !groups)) return EINVAL;
+  if (n > FX_MAX_GROUPS || (n && !groups)) return fx_note(a, EINVAL);
   size_t mark = a ? a->len : 0;
   uint32_t count[1] = {(uint32_t)n};
   int err = fx_add(a, FX_SETGROUPS, 1, count);
@@ -190,7 +199,7 @@ int forkexec_setuid(forkexec_actions *a, uid_t uid) {
 }
 
 int forkexec_setrlimit(forkexec_actions *a, int resource, const struct rlimit *rl) {
-  if (!rl || resource < 0) return EINVAL;
+  if (!rl || resource < 0) return fx_note(a, EINVAL);
   uint64_t soft = rl->rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t)rl->rlim_cur;
   uint64_t hard = rl->rlim_max == RLIM_INFINITY ? UINT64_MAX : (uint64_t)rl->rlim_max;
   uint32_t f[5] = {(uint32_t)resource, (uint32_t)soft, (uint32_t)(soft >> 32), (uint32_t)hard, (uint32_t)(hard >> 32)};
@@ -203,12 +212,12 @@ int forkexec_nice(forkexec_actions *a, int inc) {
 }
 
 static int fx_env_op(forkexec_actions *a, const char *name, const char *value) {
-  if (!a) return EINVAL;
-  if (!name || !*name || strchr(name, '=')) return EINVAL;
+  if (!a) return fx_note(a, EINVAL);
+  if (!name || !*name || strchr(name, '=')) return fx_note(a, EINVAL);
   if (a->nenv == a->capenv) {
     size_t cap = a->capenv ? a->capenv * 2 : 8;
     struct fx_env_op *env = realloc(a->env, cap * sizeof *env);
-    if (!env) return ENOMEM;
+    if (!env) return fx_note(a, ENOMEM);
     a->env = env;
     a->capenv = cap;
   }
@@ -216,7 +225,7 @@ static int fx_env_op(forkexec_actions *a, const char *name, const char *value) {
   if (!n || (value && !v)) {
     free(n);
     free(v);
-    return ENOMEM;
+    return fx_note(a, ENOMEM);
   }
   a->env[a->nenv].name = n;
   a->env[a->nenv].value = v;
@@ -232,8 +241,12 @@ int forkexec_unsetenv(forkexec_actions *a, const char *name) {
   return fx_env_op(a, name, NULL);
 }
 
+int forkexec_cancel(forkexec_actions *a) {
+  return a ? fx_note(a, ECANCELED) : EINVAL;
+}
+
 int forkexec_exit_on_failure(forkexec_actions *a, int status) {
-  if (!a || status < 0 || status > 255) return EINVAL;
+  if (!a || status < 0 || status > 255) return fx_note(a, EINVAL);
   a->exit_on_failure = 1;
   a->exit_status = status;
   return 0;
@@ -311,7 +324,7 @@ static void fx_report(int fd, int err, int index) {
 
 static int fx_child(void *arg) {
   struct fx_child_args *c = arg;
-  int report = c->report_fd, index = -1, maxfd = -1;
+  int report = c->report_fd, index = -1;
   /* A handler of the parent must never run on the shared memory: back to SIG_DFL, then the parent's mask. */
   for (int s = 1; s < FX_NSIG; s++) {
     struct sigaction sa;
@@ -319,7 +332,7 @@ static int fx_child(void *arg) {
   }
   sigprocmask(SIG_SETMASK, &c->old_mask, NULL);
   int err = fx_move_above(&report, c->maxfd);
-  if (!err) err = fx_run_actions(c->actions, c->actions_len, 1, report, &index, &maxfd);
+  if (!err) err = fx_apply_actions(c->actions, c->actions_len, report, &index);
   if (!err) {
     index = -1;
     err = fx_exec(c->file, c->argv, c->envp, c->search, c->pathbuf, c->sh_argv);
@@ -333,16 +346,36 @@ static int fx_child(void *arg) {
 #define FX_STACK_SIZE (64 * 1024 + FX_PATH_BUF)
 #endif
 
+/* Reads the failure report of the child; 0 when the pipe closed empty (the exec worked). */
+static int fx_read_report(int fd) {
+  unsigned char frame[8];
+  size_t got = 0;
+  while (got < sizeof frame) {
+    ssize_t r = read(fd, frame + got, sizeof frame - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    got += (size_t)r;
+  }
+  return got == sizeof frame ? (int)fx_get32(frame) : 0;
+}
+
+static char *fx_no_env[] = {NULL};
+
 pid_t fork_before_exec(const char *file, char *const argv[], char *const envp[], const forkexec_actions *a, int flags) {
+  int saved_errno = errno;
   if (!file || !argv) {
     errno = EINVAL;
+    return -1;
+  }
+  if (a && a->error) { /* an add failed or the caller cancelled: start nothing */
+    errno = a->error;
     return -1;
   }
   struct fx_child_args c;
   memset(&c, 0, sizeof c);
   c.file = file;
   c.argv = argv;
-  c.envp = envp ? envp : environ;
+  c.envp = envp ? envp : fx_no_env; /* as execve: NULL is an empty environment */
   c.search = (flags & FORKEXEC_SEARCH_PATH) != 0;
   c.maxfd = -1;
   char **owned = NULL, **env = NULL;
@@ -353,7 +386,7 @@ pid_t fork_before_exec(const char *file, char *const argv[], char *const envp[],
     c.actions_len = a->len;
     c.exit_on_failure = a->exit_on_failure;
     c.exit_status = a->exit_status;
-    if ((err = fx_run_actions(a->buf, a->len, 0, -1, &index, &c.maxfd)) != 0) {
+    if ((err = fx_check_actions(a->buf, a->len, &index, &c.maxfd)) != 0) {
       errno = err;
       return -1;
     }
@@ -396,23 +429,14 @@ pid_t fork_before_exec(const char *file, char *const argv[], char *const envp[],
   if (pid == 0) fx_child(&c);
   if (pid < 0) err = errno;
 #endif
-  sigprocmask(SIG_SETMASK, &c.old_mask, NULL);
   close(pipefd[1]);
-  if (pid > 0) {
-    unsigned char frame[8];
-    size_t got = 0;
-    while (got < sizeof frame) {
-      ssize_t r = read(pipefd[0], frame + got, sizeof frame - got);
-      if (r < 0 && errno == EINTR) continue;
-      if (r <= 0) break;
-      got += (size_t)r;
-    }
-    if (got == sizeof frame) { /* the child failed and _exited: reap it so no zombie is left */
-      err = (int)fx_get32(frame);
-      while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
-      pid = -1;
-    }
+  if (pid > 0 && (err = fx_read_report(pipefd[0])) != 0) {
+    /* The child failed and _exited. Reap it while SIGCHLD is still blocked, so neither a zombie nor a
+     * status is left for the caller's waitpid (its SIGCHLD handler sees one signal, with nothing to reap). */
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+    pid = -1;
   }
+  sigprocmask(SIG_SETMASK, &c.old_mask, NULL);
   close(pipefd[0]);
 done:
   if (stack) munmap(stack, FX_STACK_SIZE);
@@ -421,6 +445,6 @@ done:
   for (size_t i = 0; i < nowned; i++) free(owned[i]);
   free(owned);
   free(env);
-  if (pid < 0) errno = err ? err : EINVAL;
+  errno = pid < 0 ? (err ? err : EINVAL) : saved_errno;
   return pid;
 }

@@ -54,14 +54,14 @@ function compileTo(cc, file, args, what) {
 
 function buildLinuxHelper(cc, dir, { shipped }) {
   const helper = path.join(dir, 'fxhelper');
-  const source = path.join(native, 'fxhelper.c');
-  if (shipped) return compileTo(cc, helper, ['-static', '-s', source], 'native/fxhelper.c');
+  const source = [path.join(native, 'fxhelper.c'), path.join(native, 'action-core.c')];
+  if (shipped) return compileTo(cc, helper, ['-static', '-s', ...source], 'native/fxhelper.c');
   // From source: static when the C library allows it (a helper starts about a quarter faster without the loader).
   try {
-    compileTo(cc, helper, ['-static', source], 'native/fxhelper.c');
+    compileTo(cc, helper, ['-static', ...source], 'native/fxhelper.c');
   } catch (error) {
     if (/no C compiler/.test(error.message)) throw error;
-    compileTo(cc, helper, [source], 'native/fxhelper.c');
+    compileTo(cc, helper, source, 'native/fxhelper.c');
   }
 }
 
@@ -113,7 +113,7 @@ function checkCLibrary() {
   try {
     compile(
       process.env.CC || 'cc',
-      ['-fsyntax-only', `-I${native}`, path.join(native, 'libforkexec.c')],
+      ['-fsyntax-only', `-I${native}`, path.join(native, 'libforkexec.c'), path.join(native, 'action-core.c')],
       'the C library',
     );
   } catch (error) {

@@ -15,7 +15,7 @@ beforeAll(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'forkexec-libtest-'));
   probe = publicProbeCopy(dir); // the credentials case runs it as nobody
   binary = path.join(dir, 'libforkexec-test');
-  // The contract's build line: cc -std=c99 -I native prog.c native/libforkexec.c
+  // The contract's build line: cc -std=c99 -I native prog.c native/libforkexec.c native/action-core.c
   execFileSync(process.env.CC || 'cc', [
     '-std=c99',
     '-Wall',
@@ -27,6 +27,7 @@ beforeAll(() => {
     binary,
     path.join(__dirname, 'native', 'libforkexec-test.c'),
     path.join(native, 'libforkexec.c'),
+    path.join(native, 'action-core.c'),
   ]);
 });
 
@@ -36,7 +37,7 @@ const cases = [
   'plain',
   'null-actions',
   'dup2',
-  'dup2-self-clears-cloexec',
+  'dup2-self-as-posix',
   'close',
   'open',
   'chdir',
@@ -53,6 +54,10 @@ const cases = [
   'search-path',
   'order',
   // exec and action failures: -1 with errno, the failed child reaped, or the exit_on_failure status
+  'null-envp-is-empty',
+  'sticky-error',
+  'errno-kept',
+  'slow-path',
   'enoent',
   'eacces',
   'action-failure',

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { scanTree } from '../frontends/c/index.js';
 import { type FunctionSummary, mentionsForkOrExec, summarizeFunctions } from '../frontends/c/classify.js';
+import type { ProjectFacts } from '../frontends/c/facts.js';
 import { parseC } from '../frontends/c/parser.js';
 import type { ForkSite } from '../model.js';
 
@@ -20,18 +21,28 @@ export interface FileResult {
 export interface FileTask {
   file: string;
   project: string;
+  /** What the whole project declares: never-returning functions, fork and exec macros. */
+  facts?: ProjectFacts;
 }
 
-const C_EXTENSIONS = ['.c', '.h'];
+/** C, and C++ read with the C grammar (function bodies parse; classes and templates become error nodes). */
+export const C_EXTENSIONS = ['.c', '.h', '.cc', '.cpp', '.cxx', '.hpp', '.hh', '.hxx'];
 
-function isC(file: string): boolean {
+export function isC(file: string): boolean {
   return C_EXTENSIONS.some((ext) => file.toLowerCase().endsWith(ext));
 }
 
 /** Parses and classifies one file. C files that mention neither fork nor exec are not parsed: they hold no site and
  * no exec, and the census only reads them again when a child's helper may be defined there. */
 export async function analyzeFile(task: FileTask): Promise<FileResult> {
-  const result: FileResult = { ...task, language: null, sites: [], childCalls: [], functions: [] };
+  const result: FileResult = {
+    file: task.file,
+    project: task.project,
+    language: null,
+    sites: [],
+    childCalls: [],
+    functions: [],
+  };
   try {
     const source = readFileSync(task.file, 'utf8');
     if (isC(task.file)) {
@@ -40,7 +51,7 @@ export async function analyzeFile(task: FileTask): Promise<FileResult> {
       if (!mentions.fork && !mentions.exec) return result;
       const tree = await parseC(source);
       try {
-        const analysis = scanTree(tree, source, task.file);
+        const analysis = scanTree(tree, source, task.file, undefined, task.facts);
         result.functions = analysis.functions;
         result.sites = analysis.sites.map((a) => a.site);
         result.childCalls = analysis.sites.map((a) => a.childCalls);

@@ -1,7 +1,8 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError } from '@forkexec/core';
-import type { FileTask } from './analyze-file.js';
+import { factsOf, mergeFacts, type ProjectFacts } from '../frontends/c/facts.js';
+import { type FileTask, isC } from './analyze-file.js';
 
 const SKIP_DIRS = new Set(['.git', '.hg', '.svn', 'node_modules', '.turbo']);
 const PROJECT_MARKERS = [
@@ -60,4 +61,23 @@ export function findSourceFiles(roots: string[], extensions: string[]): FileTask
     }
   }
   return tasks.sort((a, b) => (a.file < b.file ? -1 : 1));
+}
+
+/** Reads every C file of each project once for what the project declares (never-returning functions, fork and exec
+ * macros), so each file's analysis knows what its headers say. */
+export function withProjectFacts(tasks: FileTask[]): FileTask[] {
+  const byProject = new Map<string, ProjectFacts[]>();
+  for (const t of tasks) {
+    if (!isC(t.file)) continue;
+    let text = '';
+    try {
+      text = readFileSync(t.file, 'utf8');
+    } catch {
+      continue; // reported when the file is analysed
+    }
+    if (!/noreturn|NORETURN|_Noreturn|__dead|NO_RETURN|#\s*define/.test(text)) continue;
+    byProject.set(t.project, [...(byProject.get(t.project) ?? []), factsOf(text)]);
+  }
+  const merged = new Map([...byProject].map(([project, all]) => [project, mergeFacts(all)]));
+  return tasks.map((t) => (merged.has(t.project) ? { ...t, facts: merged.get(t.project) } : t));
 }

@@ -1,5 +1,6 @@
 import { FRONTENDS } from '../frontends/index.js';
-import { findSourceFiles } from './files.js';
+import { C_EXTENSIONS } from './analyze-file.js';
+import { findSourceFiles, withProjectFacts } from './files.js';
 import { analyzeAll } from './pool.js';
 import { buildReport, type ScanReport } from './report.js';
 import { resolveHelpers } from './resolve.js';
@@ -16,8 +17,8 @@ export interface ScanOptions {
 /** The fork census over files and directories: every fork site of the C and JS/TS sources, classified. */
 export async function runScan(paths: string[], options: ScanOptions = {}): Promise<ScanReport> {
   const started = performance.now();
-  const extensions = [...new Set(['.c', '.h', ...FRONTENDS.flatMap((f) => f.extensions)])];
-  const tasks = findSourceFiles(paths.length ? paths : ['.'], extensions);
+  const extensions = [...new Set([...C_EXTENSIONS, ...FRONTENDS.flatMap((f) => f.extensions)])];
+  const tasks = withProjectFacts(findSourceFiles(paths.length ? paths : ['.'], extensions));
   const results = await analyzeAll(tasks, options);
   await resolveHelpers(results);
   return buildReport(results, performance.now() - started);

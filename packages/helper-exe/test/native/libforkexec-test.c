@@ -72,7 +72,7 @@ static const char *run_probe(forkexec_actions *a, const char *const *args, char 
   return out;
 }
 
-#define PROBE(a, ...) run_probe(a, (const char *const[]){__VA_ARGS__, NULL}, NULL, 0)
+#define PROBE(a, ...) run_probe(a, (const char *const[]){__VA_ARGS__, NULL}, environ, 0)
 
 static char *path_in_scratch(const char *name) {
   static char buf[4096];
@@ -105,6 +105,69 @@ static forkexec_actions *fresh(void) {
   return a;
 }
 
+
+/* SIGCHLD handler in the style of real daemons: reap whatever exited, remember the pids. */
+static volatile sig_atomic_t reaped_count, sigchld_count;
+static volatile pid_t reaped[8];
+static void on_sigchld(int sig) {
+  (void)sig;
+  int saved = errno;
+  sigchld_count++;
+  pid_t p;
+  while ((p = waitpid(-1, NULL, WNOHANG)) > 0)
+    if (reaped_count < 8) reaped[reaped_count++] = p;
+  errno = saved;
+}
+
+/* The codemod's shape, with exec failing on the fast path: the original child code runs in a real child, its
+ * message and exit status come out as written, and the failed fast child leaves nothing for the caller. */
+static void slow_path_case(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_sigchld;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGCHLD, &sa, NULL);
+  int p[2];
+  CHECK(pipe(p) == 0, "pipe");
+  const char *missing = path_in_scratch("missing-program");
+  char *args[] = {(char *)"missing-program", NULL};
+  fflush(stdout);
+  forkexec_actions *fx = forkexec_actions_new();
+  forkexec_dup2(fx, p[1], 2);
+  forkexec_close(fx, p[1]);
+  pid_t pid = fx ? fork_before_exec(missing, args, environ, fx, 0) : -1;
+  forkexec_actions_free(fx);
+  CHECK(pid == -1 && errno == ENOENT, "fast path: pid %d, %s", (int)pid, strerror(errno));
+  CHECK(reaped_count == 0, "the handler reaped the fast child (%d)", (int)reaped[0]);
+  if (pid < 0) pid = fork();
+  if (pid == 0) {
+    dup2(p[1], 2);
+    close(p[1]);
+    execv(missing, args);
+    fprintf(stderr, "cannot run %s: %s\n", args[0], strerror(errno));
+    _exit(errno == ENOENT ? 127 : 126);
+  }
+  CHECK(pid > 0, "fork: %s", strerror(errno));
+  close(p[1]);
+  char msg[256];
+  ssize_t n = read(p[0], msg, sizeof msg - 1);
+  msg[n < 0 ? 0 : n] = 0;
+  CHECK(!strcmp(msg, "cannot run missing-program: No such file or directory\n"), "stderr %s", msg);
+  sigset_t chld, old;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  for (;;) { /* the handler reaps the real child */
+    sigprocmask(SIG_BLOCK, &chld, &old);
+    int done = reaped_count > 0;
+    if (!done) sigsuspend(&old);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    if (done) break;
+  }
+  CHECK(reaped_count == 1 && reaped[0] == pid, "reaped %d pids, first %d, want %d", (int)reaped_count, (int)reaped[0], (int)pid);
+  signal(SIGCHLD, SIG_DFL);
+  CHECK(no_zombie(), "a child is left");
+}
+
 int main(int argc, char **argv) {
   if (argc != 4) {
     fprintf(stderr, "usage: %s FXPROBE SCRATCHDIR CASE\n", argv[0]);
@@ -130,15 +193,20 @@ int main(int argc, char **argv) {
     PROBE(a, "write", "7", "on-seven");
     read_file(path_in_scratch("dup2.txt"), buf, sizeof buf);
     CHECK(!strcmp(buf, "on-seven"), "file has %s", buf);
-  } else if (!strcmp(t, "dup2-self-clears-cloexec")) {
+  } else if (!strcmp(t, "dup2-self-as-posix")) {
+    /* POSIX dup2(fd, fd) changes nothing: a close-on-exec fd stays close-on-exec; a closed fd fails (EBADF). */
     int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     CHECK(fd >= 3, "open");
     char fdbuf[16];
     snprintf(fdbuf, sizeof fdbuf, "%d", fd);
     CHECK(forkexec_dup2(a, fd, fd) == 0, "add");
-    CHECK(!strcmp(PROBE(a, "fdpath", fdbuf), "/dev/null"), "fd %d in child: %s", fd, out);
+    CHECK(!strcmp(PROBE(a, "fdpath", fdbuf), "<closed>"), "fd %d in child: %s", fd, out);
     forkexec_actions *b = fresh();
-    CHECK(!strcmp(PROBE(b, "fdpath", fdbuf), "<closed>"), "without dup2(fd, fd) the close-on-exec fd stays closed: %s", out);
+    forkexec_dup2(b, 900, 900);
+    char *args[] = {(char *)"fxprobe", NULL};
+    errno = 0;
+    CHECK(fork_before_exec(probe, args, environ, b, 0) == -1 && errno == EBADF, "dup2 of a closed fd onto itself: %s", strerror(errno));
+    CHECK(no_zombie(), "the failed child was not reaped");
   } else if (!strcmp(t, "close")) {
     int fd = open("/dev/null", O_RDONLY);
     forkexec_dup2(a, fd, 9);
@@ -243,7 +311,30 @@ int main(int argc, char **argv) {
     finish(pid, r, w);
     CHECK(!strcmp(out, "found"), "%s", out);
     errno = 0;
-    CHECK(fork_before_exec(base, args, NULL, NULL, FORKEXEC_SEARCH_PATH) == -1 && errno == ENOENT, "not on the parent's PATH: %s", strerror(errno));
+    CHECK(fork_before_exec(base, args, environ, NULL, FORKEXEC_SEARCH_PATH) == -1 && errno == ENOENT, "not on the parent's PATH: %s", strerror(errno));
+  } else if (!strcmp(t, "null-envp-is-empty")) {
+    setenv("FX_SOMETHING", "x", 1);
+    CHECK(!strcmp(run_probe(a, (const char *const[]){"envcount", NULL}, NULL, 0), "0"), "envp NULL: %s", out);
+  } else if (!strcmp(t, "sticky-error")) {
+    /* A failed add stays on the list: nothing starts, the first error comes back. */
+    CHECK(forkexec_dup2(a, -1, 1) == EBADF, "negative fd");
+    CHECK(forkexec_chdir(a, "/") == 0, "later adds still answer");
+    char *args[] = {(char *)"fxprobe", NULL};
+    errno = 0;
+    CHECK(fork_before_exec(probe, args, environ, a, 0) == -1 && errno == EBADF, "errno %s", strerror(errno));
+    forkexec_actions *b = fresh();
+    CHECK(forkexec_cancel(b) == ECANCELED, "cancel");
+    errno = 0;
+    CHECK(fork_before_exec(probe, args, environ, b, 0) == -1 && errno == ECANCELED, "errno %s", strerror(errno));
+    CHECK(no_zombie(), "a child was started");
+  } else if (!strcmp(t, "errno-kept")) {
+    errno = EDOM;
+    char *args[] = {(char *)"fxprobe", (char *)"exit", (char *)"0", NULL};
+    pid_t pid = fork_before_exec(probe, args, environ, NULL, 0);
+    CHECK(pid > 0 && errno == EDOM, "errno %s after a started child", strerror(errno));
+    CHECK(waitpid(pid, NULL, 0) == pid, "wait");
+  } else if (!strcmp(t, "slow-path")) {
+    slow_path_case();
   } else if (!strcmp(t, "enoent")) {
     char *args[] = {(char *)"missing", NULL};
     errno = 0;

@@ -58,28 +58,34 @@ export function evaluate(node: Node, fork: ForkValue): number | undefined {
     }
     case 'binary_expression': {
       const op = n.childForFieldName('operator')?.type;
+      const right = n.childForFieldName('right')!;
+      // `x && fork() == 0`: where the fork ran, the left side had let it run (true for &&, false for ||)
+      if ((op === '&&' || op === '||') && contains(right, fork.call)) {
+        const r = evaluate(right, fork);
+        return r === undefined ? undefined : Number(!!r);
+      }
       const left = evaluate(n.childForFieldName('left')!, fork);
       if (op === '&&' && left === 0) return 0;
       if (op === '||' && left !== undefined && left !== 0) return 1;
-      const right = evaluate(n.childForFieldName('right')!, fork);
-      if (left === undefined || right === undefined) return undefined;
+      const value = evaluate(right, fork);
+      if (left === undefined || value === undefined) return undefined;
       switch (op) {
         case '==':
-          return Number(left === right);
+          return Number(left === value);
         case '!=':
-          return Number(left !== right);
+          return Number(left !== value);
         case '<':
-          return Number(left < right);
+          return Number(left < value);
         case '>':
-          return Number(left > right);
+          return Number(left > value);
         case '<=':
-          return Number(left <= right);
+          return Number(left <= value);
         case '>=':
-          return Number(left >= right);
+          return Number(left >= value);
         case '&&':
-          return Number(!!left && !!right);
+          return Number(!!left && !!value);
         case '||':
-          return Number(!!left || !!right);
+          return Number(!!left || !!value);
         default:
           return undefined;
       }
@@ -89,12 +95,16 @@ export function evaluate(node: Node, fork: ForkValue): number | undefined {
   }
 }
 
+function contains(outer: Node, inner: Node): boolean {
+  return inner.startIndex >= outer.startIndex && inner.endIndex <= outer.endIndex;
+}
+
 type Flow = PathEnd | 'break' | 'continue' | null;
 
-function isExit(stmt: Node): boolean {
+function isExit(stmt: Node, noreturn: Set<string>): boolean {
   const call = statementCall(stmt);
   const name = call && calleeName(call);
-  return !!name && EXIT_CALLS.has(name);
+  return !!name && (EXIT_CALLS.has(name) || noreturn.has(name));
 }
 
 /** The statements of the case a switch takes for value, flattened from its label to the end of the body. */
@@ -114,7 +124,10 @@ function switchEntry(body: Node, value: number, fork: ForkValue): Node[] | null 
 class Walker {
   readonly statements: Node[] = [];
   last: Node | undefined;
-  constructor(private readonly fork: ForkValue) {}
+  constructor(
+    private readonly fork: ForkValue,
+    private readonly noreturn: Set<string>,
+  ) {}
 
   sequence(list: Node[]): Flow {
     for (const s of list) {
@@ -160,7 +173,7 @@ class Walker {
         return 'goto';
       case 'expression_statement':
         this.statements.push(s);
-        if (isExit(s)) {
+        if (isExit(s, this.noreturn)) {
           this.last = s;
           return 'exit';
         }
@@ -209,7 +222,7 @@ function afterStatement(s: Node): { rest: Node[]; then: Node | PathEnd } {
     if (LOOPS.includes(owner.type)) return { rest, then: 'loop' };
     if (owner.type === 'else_clause') return { rest, then: owner.parent! };
     if (['switch_statement', 'if_statement', 'labeled_statement'].includes(owner.type)) return { rest, then: owner };
-    if (['compound_statement', 'case_statement'].includes(owner.type)) return { rest, then: body };
+    if (['compound_statement', 'case_statement', ...PREPROC_BLOCKS].includes(owner.type)) return { rest, then: body };
     return { rest, then: 'unknown' };
   }
   if (PREPROC_BLOCKS.includes(p.type)) {
@@ -229,8 +242,8 @@ function afterStatement(s: Node): { rest: Node[]; then: Node | PathEnd } {
  * The path one process takes from the statement holding a fork, knowing the fork's value, until it exits, returns,
  * jumps, loops back, or leaves the function.
  */
-export function walkFrom(forkStatement: Node, fork: ForkValue): Path {
-  const walker = new Walker(fork);
+export function walkFrom(forkStatement: Node, fork: ForkValue, noreturn: Set<string> = new Set()): Path {
+  const walker = new Walker(fork, noreturn);
   let s = forkStatement;
   let left = false;
   let flow: Flow = walker.statement(s);

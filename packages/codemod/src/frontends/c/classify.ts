@@ -1,8 +1,9 @@
 import type { Node, Tree } from './syntax-tree.js';
 import type { ForkSite } from '../../model.js';
 import { type ForkValue, type Path, statementOf, walkFrom } from './child-path.js';
-import { EXEC_CALLS, FORK_CALLS, operationOf } from './operations.js';
-import { calleeName, callsUnder, enclosingFunction, functionName, same, unparen } from './syntax.js';
+import { factsOf, mergeFacts, type ProjectFacts } from './facts.js';
+import { EXEC_CALLS, EXIT_CALLS, FORK_CALLS, NORETURN_CALLS, operationOf } from './operations.js';
+import { calleeName, callsUnder, enclosingFunction, functionName, same, statementCall, unparen } from './syntax.js';
 
 /** What the census needs to know of a function to follow calls into it. */
 export interface FunctionSummary {
@@ -28,6 +29,26 @@ export interface SiteAnalysis {
   childStatements: Node[];
   /** Names the child calls: used to follow helpers across files. */
   childCalls: string[];
+  /** Functions that never return (the well-known ones, and what the project declares). */
+  noreturn: Set<string>;
+  /** The fork call behind the site's call (a macro's body), as fork, vfork, forkpty. */
+  forks: string;
+  /** The exec behind the child's exec call, when it is a macro. */
+  execs?: string;
+}
+
+/** What the analysis of one file knows beyond its syntax: never-returning functions, fork and exec macros. */
+interface Known {
+  noreturn: Set<string>;
+  aliases: Record<string, string>;
+}
+
+function isFork(name: string, known: Known): boolean {
+  return FORK_CALLS.has(name) || FORK_CALLS.has(known.aliases[name] ?? '');
+}
+
+function isExec(name: string, known: Known): boolean {
+  return EXEC_CALLS.has(name) || EXEC_CALLS.has(known.aliases[name] ?? '');
 }
 
 export interface FileAnalysis {
@@ -102,14 +123,18 @@ export function execThroughHelper(
   calls: string[],
   index: FunctionIndex,
 ): { helper: string; depth: number; exec: string } | null {
+  // A helper that forks itself runs its exec in a grandchild: not this child's exec.
+  const forks = (f: { calls: Set<string> } | undefined) => !!f && [...f.calls].some((c) => FORK_CALLS.has(c));
   for (const name of calls) {
     const f = index.get(name);
-    if (f?.execs) return { helper: name, depth: 1, exec: f.execs };
+    if (f?.execs && !forks(f)) return { helper: name, depth: 1, exec: f.execs };
   }
   for (const name of calls) {
-    for (const inner of index.get(name)?.calls ?? []) {
+    const f = index.get(name);
+    if (forks(f)) continue;
+    for (const inner of f?.calls ?? []) {
       const g = index.get(inner);
-      if (g?.execs) return { helper: name, depth: 2, exec: g.execs };
+      if (g?.execs && !forks(g)) return { helper: name, depth: 2, exec: g.execs };
     }
   }
   return null;
@@ -147,6 +172,20 @@ function macroBodies(defs: Node[]): Map<string, string> {
   return out;
 }
 
+/** A function whose body ends in an exit (or a never-returning call) and has no return: it never returns. */
+function endsEveryPath(def: Node, noreturn: Set<string>): boolean {
+  const body = def.childForFieldName('body');
+  const last = body?.namedChildren.filter((n) => n?.type !== 'comment').at(-1);
+  const call = last && statementCall(last);
+  const name = call && calleeName(call);
+  return (
+    !!name &&
+    !!functionName(def) &&
+    (EXIT_CALLS.has(name) || noreturn.has(name)) &&
+    !body!.descendantsOfType('return_statement').length
+  );
+}
+
 function lineColumn(node: Node): { line: number; column: number } {
   return { line: node.startPosition.row + 1, column: node.startPosition.column + 1 };
 }
@@ -157,13 +196,14 @@ function analyzeCall(
   file: string,
   index: FunctionIndex,
   macroBodies: Map<string, string>,
+  known: Known,
 ): SiteAnalysis {
   const variable = resultVariable(call);
   const forkStatement = statementOf(call);
   const value = (v: number): ForkValue => ({ call, variable, value: v });
-  const child = walkFrom(forkStatement, value(0));
-  const parent = walkFrom(forkStatement, value(4242));
-  const failed = walkFrom(forkStatement, value(-1));
+  const child = walkFrom(forkStatement, value(0), known.noreturn);
+  const parent = walkFrom(forkStatement, value(4242), known.noreturn);
+  const failed = walkFrom(forkStatement, value(-1), known.noreturn);
   const fn = enclosingFunction(call);
   const params = parameterNames(fn);
   const childStatements = child.statements.filter((s) => !same(s, forkStatement));
@@ -172,6 +212,7 @@ function analyzeCall(
   let exec: string | undefined;
   let pointerCall: string | undefined;
   let execMacro: string | undefined;
+  let forksAgain = false;
   const calls = childStatements.flatMap((s) => callsUnder(s));
   for (const c of calls) {
     const callee = calleeName(c);
@@ -179,9 +220,13 @@ function analyzeCall(
       pointerCall ??= callee ?? c.childForFieldName('function')!.text;
       continue;
     }
-    if (EXEC_CALLS.has(callee)) {
+    if (isExec(callee, known)) {
       exec ??= callee;
       continue;
+    }
+    if (!exec && isFork(callee, known)) {
+      forksAgain = true; // what follows, exec included, is the grandchild's
+      break;
     }
     childCalls.push(callee);
     const body = macroBodies.get(callee);
@@ -214,8 +259,13 @@ function analyzeCall(
     } else if (pointerCall) {
       site.class = 'unresolved';
       site.reason = `the child calls through a function pointer (${pointerCall}): the target is not known`;
+    } else if (forksAgain && child.end !== 'return' && child.end !== 'function-end') {
+      site.reason = "the child forks again: any exec is the grandchild's";
     } else if (child.end === 'return' || child.end === 'function-end') {
-      if (parent.end === 'exit') {
+      const parentWaits = parent.statements.some((s) =>
+        callsUnder(s).some((c) => /^(?:waitpid|wait|wait3|wait4|waitid)$/.test(calleeName(c) ?? '')),
+      );
+      if (parent.end === 'exit' && !parentWaits) {
         site.class = 'fork-only';
         site.reason = 'daemonizes: the parent exits and the child carries on without exec';
       } else {
@@ -225,24 +275,52 @@ function analyzeCall(
     } else if (child.end === 'loop') {
       site.reason = 'the child goes back into the loop around the fork (prefork server or worker): no exec';
     } else {
-      site.reason = 'no exec reachable in the child (followed two calls deep)';
+      const spawner = childCalls.find((c) => [...(index.get(c)?.calls ?? [])].some((n) => isFork(n, known)));
+      site.reason = spawner
+        ? `the child forks again in ${spawner}(): any exec is the grandchild's`
+        : 'no exec reachable in the child (followed two calls deep)';
     }
   }
-  return { site, forkCall: call, forkStatement, variable, child, parent, failed, childStatements, childCalls };
+  return {
+    site,
+    forkCall: call,
+    forkStatement,
+    variable,
+    child,
+    parent,
+    failed,
+    childStatements,
+    childCalls,
+    noreturn: known.noreturn,
+    forks: known.aliases[name] ?? name,
+    execs: exec && (known.aliases[exec] ?? exec),
+  };
 }
 
-/** Finds and classifies every fork site in a parsed C file. index: functions known beyond this file (the census). */
-export function analyzeTree(tree: Tree, file: string, projectIndex?: FunctionIndex): FileAnalysis {
+/**
+ * Finds and classifies every fork site in a parsed C file. index: functions known beyond this file (the census);
+ * facts: what the whole project declares (never-returning functions, fork and exec macros), else this file's.
+ */
+export function analyzeTree(
+  tree: Tree,
+  file: string,
+  projectIndex?: FunctionIndex,
+  facts?: ProjectFacts,
+): FileAnalysis {
   const gathered = gather(tree.rootNode);
   const functions = summarize(gathered);
   const index = indexFunctions(functions, projectIndex ? new Map(projectIndex) : new Map());
   const macros = macroBodies(gathered.macros);
+  const merged = mergeFacts([factsOf(tree.rootNode.text), facts ?? { noreturn: [], aliases: {} }]);
+  const known: Known = { noreturn: new Set([...NORETURN_CALLS, ...merged.noreturn]), aliases: merged.aliases };
+  for (const def of gathered.functions) if (endsEveryPath(def, known.noreturn)) known.noreturn.add(functionName(def)!);
   const sites: SiteAnalysis[] = [];
-  // fork() inside a macro body: tree-sitter sees only the macro's text.
+  // fork() inside a macro body: tree-sitter sees only the macro's text. A macro that is only a fork call is an alias:
+  // its calls are the sites.
   for (const def of gathered.macros) {
     const body = def.childForFieldName('value');
     const m = body && FORK_TEXT.exec(body.text);
-    if (!body || !m) continue;
+    if (!body || !m || known.aliases[def.childForFieldName('name')?.text ?? '']) continue;
     sites.push({
       site: {
         file,
@@ -262,12 +340,14 @@ export function analyzeTree(tree: Tree, file: string, projectIndex?: FunctionInd
       failed: { statements: [], end: 'unknown', leftForkStatement: false },
       childStatements: [],
       childCalls: [],
+      noreturn: known.noreturn,
+      forks: m[0].replace(/\s*\($/, ''),
     });
   }
   const calls = gathered.calls;
   for (const call of calls) {
     const name = calleeName(call);
-    if (name && FORK_CALLS.has(name)) sites.push(analyzeCall(call, name, file, index, macros));
+    if (name && isFork(name, known)) sites.push(analyzeCall(call, name, file, index, macros, known));
   }
   // Calls to this file's fork wrappers are fork sites too: their child is the caller's code.
   const wrappers = new Set(
@@ -278,7 +358,7 @@ export function analyzeTree(tree: Tree, file: string, projectIndex?: FunctionInd
     if (!name || !wrappers.has(name)) continue;
     const fn = enclosingFunction(call);
     if (fn && functionName(fn) === name) continue;
-    const analysis = analyzeCall(call, name, file, index, macros);
+    const analysis = analyzeCall(call, name, file, index, macros, known);
     if (analysis.site.class === 'fork+exec')
       analysis.site.reason = `forks through wrapper ${name}(), which may do more than fork: the rewrite converts direct fork calls only`;
     sites.push(analysis);

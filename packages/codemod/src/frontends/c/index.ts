@@ -1,6 +1,7 @@
 import type { ForkSite, Frontend, TransformResult } from '../../model.js';
 import type { Tree } from './syntax-tree.js';
 import { analyzeTree, type FileAnalysis, type FunctionIndex, type SiteAnalysis } from './classify.js';
+import type { ProjectFacts } from './facts.js';
 import { parseC } from './parser.js';
 import { planConversion } from './plan.js';
 import { applyEdits, type Edit, includeEdits, overlaps, siteEdits } from './rewrite.js';
@@ -40,9 +41,16 @@ function judge(source: string, a: SiteAnalysis): { edits: Edit[]; frees: boolean
   return { edits, frees: result.plan.frees.length > 0 };
 }
 
-/** Finds and classifies the fork sites of a parsed C file; `index` adds functions defined elsewhere in the codebase. */
-export function scanTree(tree: Tree, source: string, file: string, index?: FunctionIndex): FileAnalysis {
-  const analysis = analyzeTree(tree, file, index);
+/** Finds and classifies the fork sites of a parsed C file; `index` adds functions defined elsewhere in the codebase,
+ * `facts` what the project declares (never-returning functions, fork and exec macros). */
+export function scanTree(
+  tree: Tree,
+  source: string,
+  file: string,
+  index?: FunctionIndex,
+  facts?: ProjectFacts,
+): FileAnalysis {
+  const analysis = analyzeTree(tree, file, index, facts);
   for (const a of analysis.sites) judge(source, a);
   return analysis;
 }
@@ -83,7 +91,7 @@ export async function transformC(source: string, file: string): Promise<Transfor
     });
     const converted = sites.filter((s) => s.site.converted);
     if (!converted.length) return result(source);
-    edits.push(...includeEdits(tree, source, ['"forkexec.h"', '<errno.h>', ...(frees ? ['<stdlib.h>'] : [])]));
+    edits.push(...includeEdits(tree, source, ['"forkexec.h"', ...(frees ? ['<stdlib.h>'] : [])]));
     const code = applyEdits(source, edits);
     // The rewrite must leave the file as parseable as it found it; otherwise nothing changes.
     const check = await parseC(code);

@@ -17,6 +17,24 @@ export const EXEC_CALLS = new Set([
 
 export const EXIT_CALLS = new Set(['_exit', 'exit', '_Exit', 'abort']);
 
+/** Well-known functions that never return, beside the exits: the err family, assertion failures, thread exit. */
+export const NORETURN_CALLS = new Set([
+  'err',
+  'errx',
+  'verr',
+  'verrx',
+  'errc',
+  'verrc',
+  '__assert_fail',
+  'pthread_exit',
+  'quick_exit',
+  'longjmp',
+  'siglongjmp',
+]);
+
+/** Memory-only calls whose first argument is the buffer they write. */
+export const STRING_WRITES = ['snprintf', 'sprintf', 'strcpy', 'strncpy', 'strcat', 'strncat', 'memcpy', 'memset'];
+
 const CATEGORIES: [string, string[]][] = [
   ['dup2', ['dup2', 'dup3', 'dup']],
   ['close', ['close']],
@@ -72,14 +90,7 @@ const CATEGORIES: [string, string[]][] = [
       'xstrdup',
       'xasprintf',
       'reallocarray',
-      'snprintf',
-      'sprintf',
-      'strcpy',
-      'strncpy',
-      'strcat',
-      'strncat',
-      'memcpy',
-      'memset',
+      ...STRING_WRITES,
     ],
   ],
   [

@@ -1,7 +1,7 @@
 import type { Node, Tree } from './syntax-tree.js';
 import type { SiteAnalysis } from './classify.js';
 import type { ActionEntry, ConversionPlan } from './plan.js';
-import { lineIndent, lineStart, same } from './syntax.js';
+import { lineIndent, same, unparen } from './syntax.js';
 
 export interface Edit {
   start: number;
@@ -12,16 +12,6 @@ export interface Edit {
 /** The file's line ending: generated lines use it too. */
 function eolOf(source: string): string {
   return source.includes('\r\n') ? '\r\n' : '\n';
-}
-
-/** Extends a range over whole lines when only blanks share them, so removing a statement leaves no blank line. */
-function wholeLines(source: string, start: number, end: number): [number, number] {
-  const ls = lineStart(source, start);
-  const s = /^[ \t]*$/.test(source.slice(ls, start)) ? ls : start;
-  const nl = source.indexOf('\n', end);
-  const lineEnd = nl < 0 ? source.length : nl + 1;
-  const e = /^[ \t]*\r?\n?$/.test(source.slice(end, lineEnd)) ? lineEnd : end;
-  return [s, e];
 }
 
 /** The indentation step the file uses inside blocks. */
@@ -49,131 +39,136 @@ function reindent(source: string, node: Node, indent: string): string {
     .join('\n');
 }
 
-/** The statements that replace the fork: build the actions, call fork_before_exec, free. */
-function callBlock(source: string, plan: ConversionPlan, target: string | null, indent: string, unit: string): string {
+/** The recording in front of the fork: build the actions as the child would, start the fast child into target. */
+function callBlock(source: string, plan: ConversionPlan, target: string, indent: string, unit: string): string {
   const i1 = indent + unit;
+  const call = (list: string) => `fork_before_exec(${plan.file}, ${plan.argv}, ${plan.envp}, ${list}, ${plan.flags})`;
+  const simple = !plan.hoisted.length && !plan.argvArray && !plan.actions.length;
+  if (simple) return `${target} = ${call('NULL')};`;
   const lines = ['{'];
   for (const h of plan.hoisted) lines.push(reindent(source, h, i1));
   if (plan.argvArray) lines.push(`${i1}char *fx_argv[] = { ${plan.argvArray.join(', ')} };`);
-  lines.push(`${i1}forkexec_actions *fx = forkexec_actions_new();`);
-  lines.push(`${i1}int fx_err = fx == NULL ? ENOMEM : 0;`);
-  const emit = (entries: ActionEntry[], at: string) => {
-    for (const e of entries) {
-      if (typeof e === 'string') {
-        lines.push(`${at}if (!fx_err) fx_err = ${e};`);
-        continue;
+  if (plan.actions.length) {
+    lines.push(`${i1}forkexec_actions *fx = forkexec_actions_new();`);
+    const emit = (entries: ActionEntry[], at: string) => {
+      for (const e of entries) {
+        if (typeof e === 'string') lines.push(`${at}${e};`);
+        else if ('preprocessor' in e) {
+          for (const part of e.preprocessor) {
+            lines.push(part.directive);
+            emit(part.body, at);
+          }
+          lines.push('#endif');
+        } else if ('loop' in e) {
+          lines.push(`${at}for (${e.loop}) {`);
+          emit(e.body, at + unit);
+          lines.push(`${at}}`);
+        } else {
+          lines.push(`${at}if (${e.condition}) {`);
+          emit(e.then, at + unit);
+          if (e.otherwise.length) {
+            lines.push(`${at}} else {`);
+            emit(e.otherwise, at + unit);
+          }
+          lines.push(`${at}}`);
+        }
       }
-      if ('loop' in e) {
-        lines.push(`${at}for (${e.loop}) {`);
-        emit(e.body, at + unit);
-        lines.push(`${at}}`);
-        continue;
-      }
-      lines.push(`${at}if (${e.condition}) {`);
-      emit(e.then, at + unit);
-      if (e.otherwise.length) {
-        lines.push(`${at}} else {`);
-        emit(e.otherwise, at + unit);
-      }
-      lines.push(`${at}}`);
-    }
-  };
-  emit([...plan.actions, `forkexec_exit_on_failure(fx, ${plan.exitStatus})`], i1);
-  const call = `fork_before_exec(${plan.file}, ${plan.argv}, ${plan.envp}, fx, ${plan.flags})`;
-  if (target) {
-    lines.push(
-      `${i1}if (fx_err) {`,
-      `${i1}${unit}errno = fx_err;`,
-      `${i1}${unit}${target} = -1;`,
-      `${i1}} else {`,
-      `${i1}${unit}${target} = ${call};`,
-      `${i1}}`,
-    );
-  } else {
-    lines.push(`${i1}if (fx_err)`, `${i1}${unit}errno = fx_err;`, `${i1}else`, `${i1}${unit}(void)${call};`);
-  }
-  lines.push(`${i1}if (fx != NULL)`, `${i1}${unit}forkexec_actions_free(fx);`);
+    };
+    emit(plan.actions, i1);
+    lines.push(`${i1}${target} = fx ? ${call('fx')} : -1;`, `${i1}forkexec_actions_free(fx);`);
+  } else lines.push(`${i1}${target} = ${call('NULL')};`);
   for (const f of plan.frees) lines.push(`${i1}free(${f});`);
   lines.push(`${indent}}`);
-  return lines.join('\n').replace(/\n/g, eolOf(source));
+  return lines.join('\n');
+}
+
+const COMPARISONS = ['<', '==', '!=', '<=', '>', '>='];
+
+/** Is the fork call the first thing S's condition evaluates (and evaluated always), so it may run in front of S? */
+function forkComesFirst(call: Node, condition: Node): boolean {
+  for (let n: Node = call; !same(n, condition);) {
+    const p = n.parent;
+    if (!p) return false;
+    const ok =
+      p.type === 'parenthesized_expression' ||
+      p.type === 'cast_expression' ||
+      (p.type === 'assignment_expression' && same(p.childForFieldName('right'), n)) ||
+      (p.type === 'unary_expression' && p.child(0)?.type === '!') ||
+      (p.type === 'binary_expression' &&
+        COMPARISONS.includes(p.child(1)?.type ?? '') &&
+        (same(p.childForFieldName('left'), n) || p.childForFieldName('left')!.type === 'number_literal'));
+    if (!ok) return false;
+    n = p;
+  }
+  return true;
 }
 
 /** The expression in a condition that stores the fork's result: `(pid = fork())` inside a comparison, or the bare
  * assignment when it is the whole condition (`switch (pid = fork())`). */
 function storingExpression(call: Node): Node | null {
   let e: Node = call;
-  while (
-    e.parent?.type === 'parenthesized_expression' &&
-    !['if_statement', 'switch_statement'].includes(e.parent.parent?.type ?? '')
-  )
-    e = e.parent;
-  if (e.parent?.type !== 'assignment_expression') return null;
+  while (e.parent?.type === 'parenthesized_expression') e = e.parent;
+  if (e.parent?.type !== 'assignment_expression' || e.parent.child(1)?.type !== '=') return null;
   e = e.parent;
-  if (
-    e.parent?.type === 'parenthesized_expression' &&
-    !['if_statement', 'switch_statement'].includes(e.parent.parent?.type ?? '')
-  )
-    e = e.parent;
-  return e;
+  // `((pid = fork()) == 0)` becomes `(pid == 0)`; the parentheses of the condition itself stay.
+  const p = e.parent;
+  return p?.type === 'parenthesized_expression' && !['if_statement', 'switch_statement'].includes(p.parent?.type ?? '')
+    ? p
+    : e;
 }
 
-/** The edits that turn one site into a fork_before_exec call, or a reason it cannot be done. */
+/** The edits that put the fast path in front of one fork, or a reason it cannot be done. */
 export function siteEdits(source: string, a: SiteAnalysis, plan: ConversionPlan): Edit[] | string {
   const S = a.forkStatement;
-  const { region } = plan;
   const indent = lineIndent(source, S.startIndex);
   const unit = indentUnit(source, S.parent ?? S);
-  const edits: Edit[] = [];
-  const block = (target: string | null) => callBlock(source, plan, target, indent, unit);
-  const childRange = wholeLines(source, region.first.startIndex, region.last.endIndex);
-  const T = region.test;
-  const forkInTest = !!T && T.type === 'if_statement' && same(T, S);
-
-  if (region.form === 'branch' && T) {
-    const alternative = T.childForFieldName('alternative');
-    const elseBody = alternative?.namedChildren.at(-1);
-    if (forkInTest) {
-      // `if ((pid = fork()) == 0) {child} [else {parent}]`: the call block, then the parent's branch.
-      const text = block(a.variable) + (elseBody ? `${eolOf(source)}${indent}${elseBody.text}` : '');
-      edits.push({ start: S.startIndex, end: S.endIndex, text });
-      return edits;
-    }
-    if (elseBody) edits.push({ start: T.startIndex, end: T.endIndex, text: elseBody.text });
-    else if (T.parent?.type === 'else_clause') {
-      const prev = T.parent.previousSibling!;
-      edits.push({ start: prev.endIndex, end: T.parent.endIndex, text: '' });
-    } else {
-      const [s, e] = wholeLines(source, T.startIndex, T.endIndex);
-      edits.push({ start: s, end: e, text: '' });
-    }
-  } else if (region.form === 'else' && T) {
-    const alternative = T.childForFieldName('alternative')!;
-    edits.push({ start: T.childForFieldName('consequence')!.endIndex, end: alternative.endIndex, text: '' });
-  } else if (region.form === 'case' && T) {
-    const [s] = wholeLines(source, T.startIndex, T.startIndex);
-    edits.push({ start: s, end: childRange[1], text: '' });
-  } else {
-    edits.push({ start: childRange[0], end: childRange[1], text: '' });
-  }
-
-  // Where the fork was: the call block now stores the pid.
+  const eol = eolOf(source);
+  const variable = a.variable;
+  if (variable && /[()+\-=]/.test(variable.replace(/->/g, '.')))
+    return `the pid is stored in ${variable}, an expression with effects`;
+  const front = (target: string) =>
+    (
+      callBlock(source, plan, target, indent, unit) +
+      `${eol}${indent}if (${target} < 0)${eol}${indent}${unit}${target} = ${a.forkCall.text};`
+    ).replace(/\n/g, eol);
   if (S.type === 'expression_statement') {
-    edits.push({ start: S.startIndex, end: S.endIndex, text: block(a.variable) });
-  } else if (S.type === 'declaration') {
-    const init = a.forkCall.parent?.type === 'init_declarator' ? a.forkCall.parent : null;
-    if (!init || !a.variable) return 'the fork is inside a declaration it does not initialize';
-    edits.push({ start: init.startIndex, end: init.endIndex, text: a.variable });
-    edits.push({ start: S.endIndex, end: S.endIndex, text: `${eolOf(source)}${indent}${block(a.variable)}` });
-  } else if (S.type === 'if_statement' || S.type === 'switch_statement') {
-    if (!a.variable) return "the fork's result is only tested, not stored, and the parent needs it";
-    const store = storingExpression(a.forkCall);
-    if (!store) return 'the fork call is not stored where it is tested';
-    edits.push({ start: store.startIndex, end: store.endIndex, text: a.variable });
-    edits.push({ start: S.startIndex, end: S.startIndex, text: `${block(a.variable)}${eolOf(source)}${indent}` });
-  } else {
-    return `the fork is in a ${S.type.replace(/_/g, ' ')}`;
+    const e = unparen(S.namedChild(0)!);
+    if (!variable || e.type !== 'assignment_expression' || !same(unparen(e.childForFieldName('right')!), a.forkCall))
+      return 'the fork is part of a larger expression statement';
+    return [{ start: S.startIndex, end: S.endIndex, text: front(variable) }];
   }
-  return edits;
+  if (S.type === 'declaration') {
+    const init = a.forkCall.parent?.type === 'init_declarator' ? a.forkCall.parent : null;
+    if (!init || !variable || S.childrenForFieldName('declarator').length !== 1)
+      return 'the fork is inside a declaration it does not initialize alone';
+    const fast = callBlock(source, plan, variable, indent, unit);
+    if (!fast.startsWith('{')) {
+      // `pid_t pid = fork_before_exec(...);` then the slow path
+      const slow = `${eol}${indent}if (${variable} < 0)${eol}${indent}${unit}${variable} = ${a.forkCall.text};`;
+      return [
+        { start: a.forkCall.startIndex, end: a.forkCall.endIndex, text: fast.slice(`${variable} = `.length, -1) },
+        { start: S.endIndex, end: S.endIndex, text: slow },
+      ];
+    }
+    return [
+      { start: init.startIndex, end: init.endIndex, text: variable },
+      { start: S.endIndex, end: S.endIndex, text: `${eol}${indent}${front(variable)}` },
+    ];
+  }
+  if (S.type === 'if_statement' || S.type === 'switch_statement') {
+    if (!forkComesFirst(a.forkCall, S.childForFieldName('condition')!))
+      return 'the fork is not the first thing its condition evaluates';
+    const store = variable ? storingExpression(a.forkCall) : null;
+    if (variable && !store) return 'the fork call is not stored where it is tested';
+    const target = variable ?? 'fx_pid';
+    const replaced = store ?? a.forkCall;
+    const declare = variable ? '' : `pid_t fx_pid;${eol}${indent}`;
+    return [
+      { start: replaced.startIndex, end: replaced.endIndex, text: target },
+      { start: S.startIndex, end: S.startIndex, text: `${declare}${front(target)}${eol}${indent}` },
+    ];
+  }
+  return `the fork is in a ${S.type.replace(/_/g, ' ')}`;
 }
 
 /** Adds the includes the converted code needs, after the file's last top-level #include. */

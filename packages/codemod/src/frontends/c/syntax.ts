@@ -99,3 +99,23 @@ export function lineIndent(source: string, index: number): string {
 export function lineStart(source: string, index: number): number {
   return source.lastIndexOf('\n', index - 1) + 1;
 }
+
+function declaratorNames(node: Node): string[] {
+  return node.type === 'identifier' ? [node.text] : node.descendantsOfType('identifier').map((n) => n!.text);
+}
+
+/** The parameter names of a function definition in order; [] for (void); null when one has no name (K&R, `...`). */
+export function parameterList(def: Node): string[] | null {
+  let d = def.childForFieldName('declarator');
+  while (d && d.type !== 'function_declarator') d = d.childForFieldName('declarator');
+  const params = (d?.childForFieldName('parameters')?.namedChildren ?? []).filter((p) => p && p.type !== 'comment');
+  if (params.length === 1 && params[0]!.text.trim() === 'void') return [];
+  const names: string[] = [];
+  for (const p of params) {
+    if (p!.type !== 'parameter_declaration') return null;
+    const id = declaratorNames(p!.childForFieldName('declarator') ?? p!).at(-1);
+    if (!id || !p!.childForFieldName('declarator')) return null;
+    names.push(id);
+  }
+  return names;
+}

@@ -35,7 +35,7 @@ export interface Run {
   stderr: string;
 }
 
-/** Compiles a C program against the C fork_before_exec (forkexec.h + libforkexec.c); throws with the compiler's output. */
+/** Compiles a C program against the C fork_before_exec (forkexec.h, libforkexec.c, action-core.c); throws with the compiler's output. */
 export function compile(source: string, dir: string, name: string): string {
   const src = path.join(dir, `${name}.c`);
   const bin = path.join(dir, name);
@@ -53,6 +53,7 @@ export function compile(source: string, dir: string, name: string): string {
         bin,
         src,
         path.join(NATIVE, 'libforkexec.c'),
+        path.join(NATIVE, 'action-core.c'),
       ],
       { stdio: 'pipe' },
     );

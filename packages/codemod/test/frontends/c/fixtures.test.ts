@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { probePath } from '@forkexec/core/testing';
 import { transformC } from '../../../src/frontends/c/index.js';
@@ -49,18 +49,22 @@ describe.each(fixtureNames())('C fixture %s', (name) => {
   const output = readFixture(name, 'output.c');
   if (output === undefined) return; // left unchanged: nothing to run side by side
   (existsSync(path.join(NATIVE, 'libforkexec.c')) ? test : test.skip)(
-    'the conversion compiles and behaves like the original',
+    'the conversion compiles and behaves like the original, on the fast path and on the slow path',
     () => {
       const dir = tempDir();
-      const before = compile(input, dir, 'before');
-      const after = compile(output!, dir, 'after');
-      const probe = probePath();
+      // One binary name for both, so messages that name the program (err(), perror with argv[0]) compare.
+      const before = compile(input, mkdirSync(path.join(dir, 'before'), { recursive: true })!, 'program');
+      const after = compile(output!, mkdirSync(path.join(dir, 'after'), { recursive: true })!, 'program');
       const work = path.join(dir, 'work');
-      const a = runIn(work, before, [probe]);
-      const b = runIn(work, after, [probe]);
-      expect(a.status).toBe(0);
-      expect(a.stdout).toMatch(/exit|parent saw/); // the program reported on its child
-      expect(b).toEqual(a);
+      // The probe runs: the fast path. A program that is not there: exec fails, the original child code reports it.
+      for (const program of [probePath(), path.join(dir, 'no-such-program')]) {
+        const a = runIn(work, before, [program]);
+        const b = runIn(work, after, [program]);
+        expect(b).toEqual(a);
+        if (program !== probePath()) continue;
+        expect(a.status).toBe(0);
+        expect(a.stdout).toMatch(/exit|parent saw/); // the program reported on its child
+      }
     },
   );
 });

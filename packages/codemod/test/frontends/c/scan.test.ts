@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { InvalidArgumentError } from '@forkexec/core';
@@ -45,7 +45,7 @@ test('the fixtures as one project: the same sites the frontend reports, and JSON
   expect(ifdef).toMatchObject({
     class: 'fork+exec',
     exec: 'execvp',
-    convertible: false,
+    convertible: true,
     operations: ['setsid', 'setpgid', 'dup2'],
   });
   expect(JSON.parse(JSON.stringify(report)).sites).toHaveLength(report.sites.length);
@@ -53,4 +53,29 @@ test('the fixtures as one project: the same sites the frontend reports, and JSON
 
 test('a path that does not exist is a typed error', async () => {
   await expect(runScan([path.join(dir, 'nope')])).rejects.toBeInstanceOf(InvalidArgumentError);
+});
+
+test("a project's headers tell the other files what never returns and which macro forks", async () => {
+  const project = path.join(dir, 'facts-project');
+  mkdirSync(project, { recursive: true });
+  writeFileSync(path.join(project, 'Makefile'), 'all:\n');
+  writeFileSync(
+    path.join(project, 'util.h'),
+    '#define xfork() fork()\nvoid die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));\n',
+  );
+  writeFileSync(
+    path.join(project, 'run.cpp'),
+    `#include "util.h"
+int run(char **v) {
+	int pid = xfork();
+	if (pid == 0) {
+		execv(v[0], v);
+		die("exec %s", v[0]);
+	}
+	return pid;
+}
+`,
+  );
+  const report = await runScan([project], { jobs: 0 });
+  expect(report.sites.map((s) => [s.call, s.class, s.convertible])).toEqual([['xfork', 'fork+exec', true]]);
 });

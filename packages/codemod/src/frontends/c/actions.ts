@@ -1,0 +1,107 @@
+import type { Node } from './syntax-tree.js';
+import { unparen } from './syntax.js';
+
+// What a child-side call becomes in the action list the parent records (forkexec.h), and how its failure reads.
+
+const NULL_POINTER = /^\(\s*(?:char|void|const\s+char)\s*\*\s*\)\s*(?:0|NULL)$|^(?:0|NULL|nullptr)$/;
+
+export function isNullPointer(text: string): boolean {
+  return NULL_POINTER.test(text.trim());
+}
+
+/** The forkexec_* call (with `fx` as the list) for a child call, or why there is none. */
+export function actionFor(name: string, a: string[]): { action: string } | { blocker: string } {
+  const action = (text: string) => ({ action: text });
+  const blocker = (text: string) => ({ blocker: text });
+  switch (name) {
+    case 'close':
+      return action(`forkexec_close(fx, ${a[0]})`);
+    case 'dup2':
+      return action(`forkexec_dup2(fx, ${a[0]}, ${a[1]})`);
+    case 'closefrom':
+      return action(`forkexec_closefrom(fx, ${a[0]})`);
+    case 'chdir':
+    case 'fchdir':
+    case 'setgid':
+    case 'setuid':
+    case 'umask':
+      return action(`forkexec_${name}(fx, ${a[0]})`);
+    case 'setsid':
+      return action('forkexec_setsid(fx)');
+    case 'setpgrp':
+      return action('forkexec_setpgid(fx, 0)');
+    case 'setpgid':
+      if (!/^(?:0|getpid\(\))$/.test(a[0])) return blocker('setpgid() of another process than the child');
+      return action(`forkexec_setpgid(fx, ${a[1] === 'getpid()' ? '0' : a[1]})`);
+    case 'signal':
+      if (a[1] === 'SIG_DFL') return action(`forkexec_sigdefault(fx, ${a[0]})`);
+      if (a[1] === 'SIG_IGN') return action(`forkexec_sigignore(fx, ${a[0]})`);
+      return blocker('signal() installs a handler in the child');
+    case 'sigprocmask':
+    case 'pthread_sigmask':
+      if (a[0] !== 'SIG_SETMASK' || !isNullPointer(a[2] ?? ''))
+        return blocker(`${name}() other than SIG_SETMASK without the old mask`);
+      return action(`forkexec_sigmask(fx, ${a[1]})`);
+    case 'setgroups':
+      return action(`forkexec_setgroups(fx, ${a[0]}, ${a[1]})`);
+    case 'setrlimit':
+      return action(`forkexec_setrlimit(fx, ${a[0]}, ${a[1]})`);
+    case 'nice':
+      return action(`forkexec_nice(fx, ${a[0]})`);
+    case 'setenv':
+      if (a[2] === '0') return blocker('setenv() without overwrite');
+      return action(`forkexec_setenv(fx, ${a[0]}, ${a[1]})`);
+    case 'unsetenv':
+      return action(`forkexec_unsetenv(fx, ${a[0]})`);
+    case 'open':
+    case 'openat':
+      return blocker(`${name}() in the child outside the open-onto-an-fd idiom`);
+    default:
+      return blocker(`${name}() in the child has no fork_before_exec action`);
+  }
+}
+
+/** Calls that succeed with 0 (so `if (call)` and `!= 0` test failure too). */
+const ZERO_ON_SUCCESS = new Set([
+  'chdir',
+  'fchdir',
+  'setgid',
+  'setuid',
+  'setpgid',
+  'setgroups',
+  'setrlimit',
+  'setenv',
+  'unsetenv',
+  'sigprocmask',
+  'pthread_sigmask',
+]);
+
+/**
+ * `if (CALL(...) < 0) …` and its spellings whose condition is true exactly when the call fails (returns -1). On the
+ * fast path a failed action takes the slow path, which runs the original check: the branch itself needs no recording.
+ */
+export function failureTest(condition: Node): Node | null {
+  const c = unparen(condition);
+  // `if (chdir(home) < 0 && chdir("/") < 0)`: true only when the first call failed, which takes the slow path
+  if (c.type === 'binary_expression' && c.childForFieldName('operator')?.type === '&&')
+    return failureTest(c.childForFieldName('left')!);
+  if (c.type === 'call_expression') return ZERO_ON_SUCCESS.has(callName(c)) ? c : null;
+  if (c.type !== 'binary_expression') return null;
+  const op = c.childForFieldName('operator')?.type;
+  let left = unparen(c.childForFieldName('left')!);
+  let right = unparen(c.childForFieldName('right')!);
+  if ((op === '==' || op === '!=') && right.type === 'call_expression' && left.type !== 'call_expression')
+    [left, right] = [right, left];
+  if (left.type !== 'call_expression') return null;
+  const name = callName(left);
+  const r = right.text.replace(/\s+/g, '');
+  if ((op === '<' && r === '0') || (op === '==' && r === '-1')) return left;
+  if (op === '!=' && r === '0' && ZERO_ON_SUCCESS.has(name)) return left;
+  // dup2 returns its second argument on success
+  if (op === '!=' && name === 'dup2' && r === left.childForFieldName('arguments')?.namedChildren[1]?.text) return left;
+  return null;
+}
+
+function callName(call: Node): string {
+  return unparen(call.childForFieldName('function')!).text;
+}

@@ -1,0 +1,517 @@
+import type { Node } from './syntax-tree.js';
+import { actionFor, failureTest } from './actions.js';
+import { EXEC_CALLS, EXIT_CALLS, NORETURN_CALLS, STRING_WRITES } from './operations.js';
+import {
+  blockStatements,
+  callArgs,
+  calleeName,
+  callsUnder,
+  parameterList,
+  preprocStatements,
+  statementCall,
+  unparen,
+} from './syntax.js';
+
+// Records, in the parent, what a fork's child does up to its exec: the action list of the fast path.
+
+/** A forkexec_* call, a branch on a condition whose value the parent knows just as well, or a loop of its own. */
+export type ActionEntry =
+  | string
+  | { condition: string; then: ActionEntry[]; otherwise: ActionEntry[] }
+  | { loop: string; body: ActionEntry[] }
+  | { preprocessor: { directive: string; body: ActionEntry[] }[] };
+
+/** The cancel entry: this path of the child does not reach the exec, so only the slow path can run it. */
+const CANCEL = 'forkexec_cancel(fx)';
+const HOISTABLE_ALLOC = new Set(['malloc', 'calloc', 'strdup', 'strndup']);
+const PURE = new Set(['strlen', 'strcmp', 'strncmp', 'strchr', 'strrchr', 'getenv']);
+/** Memory-only calls whose first argument is the memory they write. */
+const WRITES_FIRST_ARG = new Set([...STRING_WRITES, 'sigemptyset', 'sigfillset', 'sigaddset', 'sigdelset']);
+/** The names the recording code declares. */
+const OWN_NAMES = new Set(['fx', 'fx_argv', 'fx_pid']);
+
+/** The variable at the root of an lvalue: `args[i]` → args, `&set` → set, `rl.rlim_cur` → rl, `*p` → p. */
+function baseName(node: Node): string | null {
+  let n = unparen(node);
+  for (;;) {
+    if (n.type === 'identifier') return n.text;
+    if (n.type === 'subscript_expression' || n.type === 'field_expression' || n.type === 'pointer_expression')
+      n = unparen(n.childForFieldName('argument')!);
+    else return null;
+  }
+}
+
+export function identifiers(node: Node): string[] {
+  return node.type === 'identifier' ? [node.text] : node.descendantsOfType('identifier').map((n) => n!.text);
+}
+
+export function calledNames(node: Node): string[] {
+  return callsUnder(node).map((c) => calleeName(c) ?? c.childForFieldName('function')!.text);
+}
+
+/** Does this statement end the child's path here (exit, return, jump, a call that never returns)? */
+function leaves(stmt: Node, noreturn: Set<string>): boolean {
+  if (stmt.type === 'compound_statement') {
+    const list = blockStatements(stmt);
+    return list.length > 0 && leaves(list.at(-1)!, noreturn);
+  }
+  if (['return_statement', 'goto_statement', 'break_statement', 'continue_statement'].includes(stmt.type)) return true;
+  const name = statementCall(stmt) && calleeName(statementCall(stmt)!);
+  return !!name && (EXIT_CALLS.has(name) || NORETURN_CALLS.has(name) || noreturn.has(name));
+}
+
+/** Walks the child's statements before the exec; `blockers` says why they cannot be recorded exactly. */
+export class Planner {
+  readonly blockers: string[] = [];
+  readonly hoisted: Node[] = [];
+  readonly frees: string[] = [];
+  actions: ActionEntry[] = [];
+  /** Locals the child declares, whose computation is copied in front. */
+  readonly locals = new Set<string>();
+  /** Variables the child changed without the copy seeing it: nothing recorded may read them. */
+  readonly changed = new Map<string, string>();
+  /** Child locals that recorded actions already read: a later change would reach them too early. */
+  readonly read = new Set<string>();
+  usesEnvActions = false;
+  /** While a helper of the file is inlined: its parameters → the caller's arguments (as C text, checked on entry). */
+  subst = new Map<string, string>();
+  readonly inlining: string[] = [];
+
+  constructor(
+    readonly vfork: boolean,
+    readonly noreturn: Set<string>,
+    forkVariable: string | null,
+    readonly helpers: Map<string, Node>,
+  ) {
+    const pid = forkVariable && /^[A-Za-z_]\w*/.exec(forkVariable)?.[0];
+    if (pid) this.changed.set(pid, 'the pid the fork returned');
+  }
+
+  block(why: string): void {
+    if (!this.blockers.includes(why)) this.blockers.push(why);
+  }
+
+  /** The parent reads node in front of the fork: it must see what the child would. */
+  reads(node: Node): boolean {
+    for (const id of identifiers(node)) {
+      if (this.subst.has(id)) continue; // the argument was read where the helper was called
+      const why = this.changed.get(id);
+      if (why !== undefined) {
+        this.block(`${node.text.split('\n')[0]} reads ${id}, ${why}: the parent would see another value`);
+        return false;
+      }
+      if (OWN_NAMES.has(id)) {
+        this.block(`the child uses ${id}, a name the rewrite declares`);
+        return false;
+      }
+      if (this.locals.has(id)) this.read.add(id);
+    }
+    return true;
+  }
+
+  /** The C text of a node, with an inlined helper's parameters replaced by the caller's arguments. */
+  text(node: Node): string {
+    if (!this.subst.size) return node.text;
+    const ids = (node.type === 'identifier' ? [node] : node.descendantsOfType('identifier').map((n) => n!))
+      .filter((n) => this.subst.has(n.text))
+      .sort((x, y) => y.startIndex - x.startIndex);
+    let out = node.text;
+    for (const id of ids) {
+      const arg = this.subst.get(id.text)!;
+      const value = /^(?:[A-Za-z_]\w*|[0-9]+|"(?:[^"\\]|\\.)*")$/.test(arg) ? arg : `(${arg})`;
+      const at = id.startIndex - node.startIndex;
+      out = out.slice(0, at) + value + out.slice(at + id.text.length);
+    }
+    return out;
+  }
+
+  /**
+   * A function of this file that the child calls: its statements are the child's, with the parameters bound to the
+   * arguments, when they are only actions, conditions and loops (no memory of its own, no early return).
+   */
+  inline(name: string, def: Node, args: Node[]): void {
+    const params = parameterList(def);
+    if (!params || params.length !== args.length)
+      return this.block(`${name}() in the child: its parameters do not match the call`);
+    if (args.some((a) => calledNames(a).length || !this.reads(a)))
+      return this.block(`${name}() in the child: its arguments call functions`);
+    const body = blockStatements(def.childForFieldName('body')!);
+    if (body.at(-1)?.type === 'return_statement' && !body.at(-1)!.namedChildCount) body.pop();
+    if (
+      body.some(
+        (st) => st.descendantsOfType(['return_statement', 'goto_statement']).length || st.type === 'return_statement',
+      )
+    )
+      return this.block(`${name}() in the child returns early: only its straight-line actions can be recorded`);
+    const saved = this.subst;
+    const hoisted = this.hoisted.length;
+    this.subst = new Map(params.map((p, i) => [p, this.text(args[i])]));
+    this.inlining.push(name);
+    this.statements(body);
+    this.inlining.pop();
+    this.subst = saved;
+    if (this.hoisted.length !== hoisted) this.block(`${name}() in the child computes memory of its own`);
+  }
+
+  /** Can this expression be evaluated in the parent, in front of the fork, with the same value and no effect? */
+  pure(expr: Node): boolean {
+    for (const name of calledNames(expr)) {
+      if (!HOISTABLE_ALLOC.has(name) && !PURE.has(name)) {
+        this.block(`${name}() in the child's computations: its result may differ in the parent`);
+        return false;
+      }
+    }
+    if (expr.descendantsOfType(['assignment_expression', 'update_expression']).length) {
+      this.block(`${expr.text.split('\n')[0]} changes memory inside an expression`);
+      return false;
+    }
+    if (/\b(?:errno|getpid)\b/.test(identifiers(expr).join(' '))) {
+      this.block(`${expr.text.split('\n')[0]} reads errno or the pid, which differ in the parent`);
+      return false;
+    }
+    return this.reads(expr);
+  }
+
+  /** A write to a child local is copied in front, unless an action already read the local. */
+  writeLocal(base: string, stmt: Node): void {
+    if (this.read.has(base))
+      return this.block(
+        `the child changes ${base} after an action used it: computed in the parent first, the action would see the new value`,
+      );
+    this.hoisted.push(stmt);
+  }
+
+  /** A write to memory the child shares with no one (fork) or with the parent (vfork). */
+  writeOther(base: string | null, stmt: Node): void {
+    const target = stmt.text.split('\n')[0];
+    if (this.subst.size) return this.block(`${target} in ${this.inlining.at(-1)}(): the helper writes memory`);
+    if (this.vfork || !base) return this.block(`${target}: a vfork child writes the parent's memory`);
+    // The fast path skips it (exec discards the child's memory); nothing recorded later may read it.
+    this.changed.set(base, `which the child changed (${target})`);
+  }
+
+  declaration(stmt: Node): void {
+    for (const d of stmt.childrenForFieldName('declarator')) {
+      if (!d) continue;
+      const value = d.type === 'init_declarator' ? d.childForFieldName('value') : null;
+      const target = d.type === 'init_declarator' ? d.childForFieldName('declarator')! : d;
+      const name = identifiers(target)[0];
+      if (!name) return this.block(`declaration ${stmt.text.split('\n')[0]} in the child`);
+      if (value && !this.pure(value)) return;
+      this.locals.add(name);
+      this.changed.delete(name);
+      if (value?.type === 'call_expression' && HOISTABLE_ALLOC.has(calleeName(value) ?? '')) this.frees.push(name);
+    }
+    this.hoisted.push(stmt);
+  }
+
+  statements(list: Node[]): void {
+    for (let i = 0; i < list.length;) {
+      const used = this.openIdiom(list, i);
+      if (!used) this.statement(list[i]);
+      i += used || 1;
+    }
+  }
+
+  /** A child statement before the exec. */
+  statement(stmt: Node): void {
+    if (stmt.type === 'declaration') return this.declaration(stmt);
+    if (stmt.type === 'compound_statement') return this.statements(blockStatements(stmt));
+    if (['preproc_if', 'preproc_ifdef'].includes(stmt.type)) return this.preprocessor(stmt);
+    if (stmt.type.startsWith('preproc_')) return this.block(`${stmt.text.split('\n')[0]} in the child`);
+    if (stmt.type === 'for_statement') return this.loop(stmt);
+    if (['while_statement', 'do_statement'].includes(stmt.type))
+      return this.block('a while loop in the child: its actions depend on run-time data');
+    if (stmt.type === 'if_statement') return this.conditional(stmt);
+    if (stmt.type !== 'expression_statement') return this.block(`a ${stmt.type.replace(/_/g, ' ')} in the child`);
+    const call = statementCall(stmt);
+    if (call) return this.call(call, stmt);
+    const e = unparen(stmt.namedChild(0)!);
+    if (e.type === 'assignment_expression' || e.type === 'update_expression') {
+      const target = e.childForFieldName(e.type === 'assignment_expression' ? 'left' : 'argument')!;
+      const base = baseName(target);
+      if (base && this.locals.has(base)) {
+        const right = e.childForFieldName('right');
+        if (!right || this.pure(right)) this.writeLocal(base, stmt);
+        return;
+      }
+      if (e.childForFieldName('right') && calledNames(e.childForFieldName('right')!).length)
+        return this.block(`${stmt.text.split('\n')[0]} in the child calls a function`);
+      return this.writeOther(base, stmt);
+    }
+    this.block(`statement ${stmt.text.split('\n')[0]} in the child`);
+  }
+
+  /**
+   * The open-onto-an-fd idiom: `fd = open(path, flags[, mode]);` [`if (fd < 0) …`] `dup2(fd, N);`... `close(fd);`
+   * becomes forkexec_open onto the first N (and dup2s for the others). Returns the statements it used.
+   */
+  openIdiom(list: Node[], i: number): number {
+    const s = list[i];
+    let fd: string | null = null;
+    let open: Node | null = null;
+    if (s.type === 'declaration') {
+      const decls = s.childrenForFieldName('declarator');
+      const d = decls.length === 1 ? decls[0] : null;
+      const value = d?.type === 'init_declarator' ? unparen(d.childForFieldName('value')!) : null;
+      if (value?.type === 'call_expression' && d!.childForFieldName('declarator')!.type === 'identifier') {
+        fd = d!.childForFieldName('declarator')!.text;
+        open = value;
+      }
+    } else if (s.type === 'expression_statement') {
+      const e = unparen(s.namedChild(0)!);
+      const right = e.type === 'assignment_expression' ? unparen(e.childForFieldName('right')!) : null;
+      const left = e.type === 'assignment_expression' ? e.childForFieldName('left')! : null;
+      if (
+        right?.type === 'call_expression' &&
+        left?.type === 'identifier' &&
+        (!this.vfork || this.locals.has(left.text))
+      ) {
+        fd = left.text;
+        open = right;
+      }
+    }
+    if (!fd || !open || calleeName(open) !== 'open') return 0;
+    const args = callArgs(open);
+    if (args.length < 2 || args.some((a) => calledNames(a).length)) return 0;
+    // A second open with O_EXCL would fail where the first succeeded: the slow path must not see another state.
+    if (/\bO_EXCL\b/.test(args[1].text)) return 0;
+    let j = i + 1;
+    const guard = list[j];
+    if (guard?.type === 'if_statement' && !guard.childForFieldName('alternative')) {
+      const cond = unparen(guard.childForFieldName('condition')!).text.replace(/\s+/g, '');
+      if (cond === `${fd}<0` || cond === `${fd}==-1`) j++; // a failed open takes the slow path, which runs this check
+    }
+    const targets: string[] = [];
+    for (; j < list.length; j++) {
+      const call = statementCall(list[j]);
+      const a = call && calleeName(call) === 'dup2' ? callArgs(call) : [];
+      if (a.length !== 2 || a[0].text !== fd || !/^[0-9]+$|^STD(?:IN|OUT|ERR)_FILENO$/.test(a[1].text)) break;
+      targets.push(a[1].text);
+    }
+    const close = j < list.length ? statementCall(list[j]) : null;
+    if (!targets.length || !close || calleeName(close) !== 'close' || callArgs(close)[0]?.text !== fd) return 0;
+    j++;
+    if (!args.every((a) => this.reads(a))) return j - i;
+    // The fd is the child's own from here on: nothing recorded may read it.
+    this.changed.set(fd, 'the fd the child opened');
+    const [path, flags, mode] = args.map((a) => this.text(a));
+    this.actions.push(`forkexec_open(fx, ${targets[0]}, ${path}, ${flags}, ${mode ?? '0'})`);
+    for (const t of targets.slice(1)) this.actions.push(`forkexec_dup2(fx, ${targets[0]}, ${t})`);
+    return j - i;
+  }
+
+  /** Runs list's statements into a fresh action list; a path that leaves before the exec cancels the fast path. */
+  branch(node: Node | null | undefined, why: string): ActionEntry[] {
+    const saved = this.actions;
+    const hoisted = this.hoisted.length;
+    const list: ActionEntry[] = [];
+    this.actions = list;
+    if (node && leaves(node, this.noreturn)) list.push(CANCEL);
+    else if (node) this.statements(node.type === 'compound_statement' ? blockStatements(node) : [node]);
+    this.actions = saved;
+    if (this.hoisted.length !== hoisted) this.block(why);
+    return list;
+  }
+
+  /**
+   * `for (fd = 3; fd < getdtablesize(); fd++) close(fd);` is closefrom(3). `for (int i = 0; i < n; i++) close(fds[i]);`,
+   * with its own counter and a body of actions, is the same loop run by the parent over the action list.
+   */
+  loop(stmt: Node): void {
+    const init = stmt.childForFieldName('initializer');
+    const cond = stmt.childForFieldName('condition');
+    const update = stmt.childForFieldName('update');
+    const body = stmt.childForFieldName('body')!;
+    const bodyStmts = body.type === 'compound_statement' ? blockStatements(body) : [body];
+    const counter = update?.type === 'update_expression' ? update.childForFieldName('argument')?.text : undefined;
+    const single = bodyStmts.length === 1 ? statementCall(bodyStmts[0]) : null;
+    if (counter && cond && single && calleeName(single) === 'close' && callArgs(single)[0]?.text === counter) {
+      const start = /^(?:int\s+)?(\w+)\s*=\s*([0-9]+)\s*;?$/.exec(init?.text ?? '');
+      const limit =
+        cond.type === 'binary_expression' &&
+        cond.childForFieldName('left')?.text === counter &&
+        cond.childForFieldName('operator')?.type === '<'
+          ? cond.childForFieldName('right')!.text.replace(/\s+/g, '')
+          : '';
+      if (
+        start?.[1] === counter &&
+        update!.text.includes('++') &&
+        /^(?:getdtablesize\(\)|sysconf\(_SC_OPEN_MAX\)|OPEN_MAX)$/.test(limit)
+      ) {
+        if (!this.locals.has(counter)) this.writeOther(counter, stmt);
+        this.actions.push(`forkexec_closefrom(fx, ${start[2]})`);
+        return;
+      }
+    }
+    const declared = init?.type === 'declaration' ? init.descendantsOfType('identifier')[0]?.text : undefined;
+    const steps = new RegExp(`^(?:(?:\\+\\+|--)${declared}|${declared}(?:\\+\\+|--)|${declared}\\s*[-+]=\\s*[0-9]+)$`);
+    const ownCounter =
+      !!declared &&
+      !!update &&
+      steps.test(update.text.trim()) &&
+      !cond?.descendantsOfType(['assignment_expression', 'update_expression']).length;
+    const impure = [init, cond, update].some(
+      (n) => n && (n.descendantsOfType('call_expression').length > 0 || /\b(?:errno|environ)\b/.test(n.text)),
+    );
+    if (!ownCounter || impure || !init || this.subst.size)
+      return this.block(
+        'a loop in the child over run-time state (a call, or a counter the parent would see change): its actions depend on it',
+      );
+    if (![cond, init.childForFieldName('declarator')].every((n) => !n || this.reads(n))) return;
+    const header = stmt.text
+      .slice(stmt.child(1)!.endIndex - stmt.startIndex, body.startIndex - stmt.startIndex)
+      .replace(/\)\s*$/, '');
+    this.locals.add(declared);
+    const list = this.branch(body, 'a loop in the child computes memory: only actions may repeat');
+    this.locals.delete(declared);
+    if (list.includes(CANCEL)) return this.block('a loop in the child leaves before exec');
+    this.actions.push({ loop: header, body: list });
+  }
+
+  /**
+   * `if (fd != 1) { dup2(fd, 1); close(fd); }`: when the condition reads only memory (no calls, no writes, nothing the
+   * child's earlier steps change), the parent evaluates it while it builds the actions, with the same result.
+   * `if (chdir(dir) < 0) …` is the action; its failure takes the slow path, which runs the check as written.
+   */
+  conditional(stmt: Node): void {
+    const condition = unparen(stmt.childForFieldName('condition')!);
+    const alternative = stmt.childForFieldName('alternative')?.namedChildren.at(-1);
+    const failing = failureTest(condition);
+    if (failing && !alternative) return this.call(failing, null);
+    if (!this.pureCondition(condition)) return;
+    const why = 'a conditional in the child computes memory: only actions may depend on a condition';
+    const then = this.branch(stmt.childForFieldName('consequence'), why);
+    const otherwise = this.branch(alternative, why);
+    this.actions.push({ condition: this.text(condition), then, otherwise });
+  }
+
+  /** `#ifdef X … #else … #endif` in the child: the same directives around what each configuration records. */
+  preprocessor(stmt: Node): void {
+    const parts: { directive: string; body: ActionEntry[] }[] = [];
+    const why = 'the child computes memory under #if: the copy in front would need the same directives';
+    for (let n: Node | null = stmt; n; n = n.childForFieldName('alternative')) {
+      const name = n.childForFieldName('name') ?? n.childForFieldName('condition');
+      const directive = n.type === 'preproc_else' ? '#else' : `${n.child(0)!.text.trim()} ${name?.text ?? ''}`.trim();
+      const saved = this.actions;
+      const hoisted = this.hoisted.length;
+      this.actions = [];
+      this.statements(preprocStatements(n));
+      parts.push({ directive, body: this.actions });
+      this.actions = saved;
+      if (this.hoisted.length !== hoisted) this.block(why);
+    }
+    this.actions.push({ preprocessor: parts });
+  }
+
+  /** A condition the parent can evaluate with the child's result: it only reads memory nothing changed. */
+  pureCondition(condition: Node): boolean {
+    if (
+      condition.descendantsOfType(['call_expression', 'assignment_expression', 'update_expression']).length > 0 ||
+      /\b(?:errno|environ)\b/.test(identifiers(condition).join(' '))
+    ) {
+      this.block('a conditional in the child tests run-time state (a call, errno, environ): its actions depend on it');
+      return false;
+    }
+    return this.reads(condition);
+  }
+
+  /** A call in the child before exec; stmt is null for a call whose failure the child tests. */
+  call(call: Node, stmt: Node | null): void {
+    const name = calleeName(call);
+    if (!name) return this.block(`a call through ${call.childForFieldName('function')!.text} in the child`);
+    const args = callArgs(call);
+    if (WRITES_FIRST_ARG.has(name) && stmt) {
+      const base = args[0] && baseName(args[0]);
+      if (!args.slice(1).every((a) => this.pure(a))) return;
+      if (base && this.locals.has(base)) return this.writeLocal(base, stmt);
+      return this.writeOther(base, stmt);
+    }
+    if (name === 'free' && stmt) return this.writeOther(args[0] && baseName(args[0]), stmt);
+    const inner = args.flatMap((a) => calledNames(a)).filter((n) => n !== 'getpid');
+    if (inner.length) return this.block(`${name}() calls ${inner[0]}() in its arguments: it would run in the parent`);
+    if (name === 'close' && !stmt)
+      return this.block('a checked close(): the child fails on EBADF, where the action ignores a closed fd');
+    const helper = this.helpers.get(name);
+    if (helper && stmt && this.inlining.length < 2 && !this.inlining.includes(name))
+      return this.inline(name, helper, args);
+    const mapped = actionFor(
+      name,
+      args.map((a) => this.text(a)),
+    );
+    if ('blocker' in mapped)
+      return this.block(
+        /printf|puts|write|perror|syslog|log|warn|err/.test(name)
+          ? `${name}() writes before the exec: the fast path would not write it`
+          : mapped.blocker,
+      );
+    if (!args.every((a) => a.text === 'getpid()' || this.reads(a))) return;
+    if (name === 'setenv' || name === 'unsetenv') this.usesEnvActions = true;
+    this.actions.push(mapped.action);
+  }
+
+  /**
+   * Records the child's statements up to its first exec and returns that exec call. An exec inside one branch of an
+   * `if` on memory (`if (!log) { …; execvp(…); }`) is recorded under the same condition; the other branch cancels.
+   */
+  untilExec(list: Node[]): Node | null {
+    const i = list.findIndex(hasExec);
+    if (i < 0) return null;
+    this.statements(list.slice(0, i));
+    const s = list[i];
+    const exec = leadingExec(s);
+    if (exec) return exec;
+    if (s.type === 'compound_statement') return this.untilExec(blockStatements(s));
+    const consequence = s.type === 'if_statement' ? s.childForFieldName('consequence') : null;
+    const alternative = s.childForFieldName('alternative')?.namedChildren.at(-1);
+    const condition = s.type === 'if_statement' ? unparen(s.childForFieldName('condition')!) : null;
+    const inThen = !!consequence && hasExec(consequence);
+    if (!condition || hasExec(condition) || (inThen && alternative && hasExec(alternative)) || failureTest(condition)) {
+      this.block(
+        s.type.startsWith('preproc_')
+          ? 'the exec sits inside #if/#ifdef: each configuration needs its own rewrite'
+          : "the child's exec is not the first thing its statement does",
+      );
+      return null;
+    }
+    if (!this.pureCondition(condition)) return null;
+    const saved = this.actions;
+    const hoisted = this.hoisted.length;
+    this.actions = [];
+    const branch = inThen ? consequence! : alternative!;
+    const found = this.untilExec(branch.type === 'compound_statement' ? blockStatements(branch) : [branch]);
+    const recorded = this.actions;
+    this.actions = saved;
+    if (this.hoisted.length !== hoisted)
+      this.block('a conditional in the child computes memory: only actions may depend on a condition');
+    this.actions.push({
+      condition: this.text(condition),
+      then: inThen ? recorded : [CANCEL],
+      otherwise: inThen ? [CANCEL] : recorded,
+    });
+    return found;
+  }
+}
+
+function hasExec(node: Node): boolean {
+  return callsUnder(node).some((c) => EXEC_CALLS.has(calleeName(c) ?? ''));
+}
+
+/** The exec call a statement starts with: the statement itself, `x = exec(...)`, `(void)`, `if (exec(...) < 0)`,
+ * `return exec(...)`. The exec must be the first thing the statement does. */
+export function leadingExec(stmt: Node): Node | null {
+  let e: Node | null = null;
+  if (stmt.type === 'expression_statement' || stmt.type === 'return_statement') e = stmt.namedChild(0);
+  else if (stmt.type === 'if_statement') e = stmt.childForFieldName('condition');
+  for (let n = e; n;) {
+    n = unparen(n);
+    if (n.type === 'call_expression') return EXEC_CALLS.has(calleeName(n) ?? '') ? n : null;
+    if (n.type === 'cast_expression') n = n.childForFieldName('value');
+    else if (n.type === 'assignment_expression') n = n.childForFieldName('right');
+    else if (n.type === 'unary_expression' && n.child(0)?.type === '!') n = n.childForFieldName('argument');
+    else if (n.type === 'binary_expression' && ['<', '==', '!=', '<=', '>', '>='].includes(n.child(1)?.type ?? ''))
+      n = n.childForFieldName('left');
+    else return null;
+  }
+  return null;
+}
