@@ -33,9 +33,11 @@ export interface Method {
    * whatever runs next, so forking methods alternate among themselves, apart from the others.
    */
   forks: boolean;
-  /** Runs before each parent RSS with the RSS reached (the C floor takes the same ballast). */
+  /** Runs before each parent RSS with the RSS reached: a method measured in a process of its own holds the same ballast there. */
   prepare?(rssBytes: number): Promise<void>;
   sample(monitor: LoopMonitor): Promise<Sample>;
+  /** `runs` spawns one after another with nothing else between them: each one's spawn-to-exit ms. */
+  backToBack(runs: number, monitor: LoopMonitor): Promise<number[]>;
   /** Keeps `inFlight` spawns running until `durationMs` has passed, then lets them finish. */
   throughput(inFlight: number, durationMs: number): Promise<Throughput>;
   close?(): Promise<void>;
@@ -55,9 +57,14 @@ export type MethodInfo = Pick<Method, 'name' | 'kind' | 'version' | 'forks'>;
 
 /** A method made from a function that starts one child from Node. */
 export function launchMethod(info: MethodInfo, launch: () => Launch, close?: () => Promise<void>): Method {
-  return {
+  const method: Method = {
     ...info,
     close,
+    async backToBack(runs, monitor) {
+      const totals: number[] = [];
+      for (let run = 0; run < runs; run++) totals.push((await method.sample(monitor)).totalMs);
+      return totals;
+    },
     async sample(monitor) {
       monitor.mark();
       const t0 = performance.now();
@@ -110,4 +117,5 @@ export function launchMethod(info: MethodInfo, launch: () => Launch, close?: () 
       });
     },
   };
+  return method;
 }
