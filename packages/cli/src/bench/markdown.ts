@@ -36,7 +36,7 @@ export function renderMarkdown(report: BenchReport, options: { file: string; cha
     '',
     `Machine: ${describeMachineLine(m)}; 1-minute load average ${report.loadAverage.start.toFixed(1)} at the start, ${report.loadAverage.end.toFixed(1)} at the end${Math.max(report.loadAverage.start, report.loadAverage.end) > m.cpus ? ' (a busy machine: absolute times run high, ratios compress)' : ''}${report.priority ? `; run with \`nice -n ${report.priority}\`` : ''}.`,
     `Target: \`${path.basename(report.settings.target)}\`, a C program that exits at once (${report.settings.targetStatic ? 'static' : 'dynamic'}${report.settings.compiler ? `, built with ${report.settings.compiler}` : ''}).`,
-    `${report.settings.runs} measured spawns per method and size after ${report.settings.warmup} warm-up, methods alternating run by run (those that do not fork the parent among themselves, then those that fork among themselves); throughput keeps ${report.settings.inFlight} children in flight for ${report.settings.throughputMs} ms.`,
+    `${report.settings.runs} measured spawns per method and size after ${report.settings.warmup} warm-up, methods alternating run by run (those that do not fork the parent among themselves, then those that fork among themselves), then as many back to back per method (b2b); throughput keeps ${report.settings.inFlight} children in flight for ${report.settings.throughputMs} ms.`,
     '',
     ...headline(report),
     '',
