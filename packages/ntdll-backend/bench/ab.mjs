@@ -4,10 +4,13 @@
 // medians per spawn of a tiny program (stdio ignored): end to end (request to exit), sync (inside
 // the call), pid (request to pid), busy (event-loop busy time from the call to the exit), cpu (the
 // main thread's CPU time from the call to the exit: unlike the others, it leaves out the time
-// other processes had the CPU, so small savings in JS show through a loaded machine), then
+// other processes had the CPU, so small savings in JS show through a loaded machine), exit (from
+// the SIGCHLD reaching JS, in a listener that runs first, to the caller's await resuming), then
 // spawns per second with 64 in flight, alternated round by round; the last column is new / old.
 // Compare ratios: absolute numbers drift on shared machines.
+// --back-to-back N: each variant spawns N times in a row per turn (the other variant runs between turns).
 //   node packages/ntdll-backend/bench/ab.mjs --base HEAD [--spawns 400] [--sizes 50,1024] [--program PATH] [--on-loop]
+//     [--back-to-back N]
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -28,6 +31,7 @@ const { values } = parseArgs({
     'in-flight': { type: 'string', default: '64' },
     rounds: { type: 'string', default: '6' },
     'on-loop': { type: 'boolean', default: false },
+    'back-to-back': { type: 'string', default: '1' },
   },
 });
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -106,6 +110,8 @@ const threadCpuMs = () => {
 const start = ({ forkBeforeExec, backend, startOffLoop }) =>
   forkBeforeExec(PROGRAM, [], { backend, stdio: 'ignore', startOffLoop });
 
+let sigchldAt = 0;
+
 async function sample(variant) {
   const elu = performance.eventLoopUtilization();
   const c0 = threadCpuMs();
@@ -119,8 +125,9 @@ async function sample(variant) {
   }
   await child;
   const t2 = performance.now();
+  const exit = t2 - sigchldAt;
   const busy = performance.eventLoopUtilization(elu).active;
-  return { total: t2 - t0, sync: t1 - t0, pid: pidAt - t0, busy, cpu: threadCpuMs() - c0 };
+  return { total: t2 - t0, sync: t1 - t0, pid: pidAt - t0, busy, cpu: threadCpuMs() - c0, exit };
 }
 
 async function throughput(variant, ms = 500) {
@@ -145,18 +152,24 @@ const shuffled = (items) => {
   return items;
 };
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-const COLUMNS = ['total', 'sync', 'pid', 'busy', 'cpu'];
+const COLUMNS = ['total', 'sync', 'pid', 'busy', 'cpu', 'exit'];
+
+// Both variants' reapers listen for SIGCHLD; this listener runs before them.
+await start(variants.new); // the first spawn installs a reaper's listener
+process.prependListener('SIGCHLD', () => (sigchldAt = performance.now()));
 
 const ballast = [];
 for (const mib of values.sizes.split(',').map(Number)) {
   const missing = mib * MiB - process.memoryUsage.rss();
   if (missing > 0) ballast.push(Buffer.alloc(missing).fill(1));
   const samples = Object.fromEntries(names.map((n) => [n, Object.fromEntries(COLUMNS.map((c) => [c, []]))]));
-  for (let i = 0; i < WARMUP + SPAWNS; i++)
-    for (const name of shuffled([...names])) {
-      const s = await sample(variants[name]);
-      if (i >= WARMUP) for (const c of COLUMNS) samples[name][c].push(s[c]);
-    }
+  const run = Number(values['back-to-back']);
+  for (let i = 0; i < WARMUP + SPAWNS; i += run)
+    for (const name of shuffled([...names]))
+      for (let k = 0; k < run; k++) {
+        const s = await sample(variants[name]);
+        if (i >= WARMUP) for (const c of COLUMNS) samples[name][c].push(s[c]);
+      }
   const rates = Object.fromEntries(names.map((n) => [n, []]));
   for (let r = 0; r < ROUNDS; r++)
     for (const name of shuffled([...names])) rates[name].push(await throughput(variants[name]));
