@@ -1,23 +1,26 @@
-// Spawns in a tight loop and with many in flight, where the helper program's scheduling shows: the
-// helper taken must run as soon as its request arrives, and the zygote's refill must keep up.
-// The built backend (dist/) runs the helper program built from this tree's native/ and, with
-// --base REV, a second backend alongside runs the one built from native/ as committed at REV;
-// ntdll runs too, for reference. Variants take turns: --block spawns back to back each (the first
-// few of a turn are not counted), then throughput (--in-flight children at once for --duration ms),
-// round by round. Prints per variant: request to exit (median, p90, mean), request to exec, spawns
-// per second, and the pool's counters; then new / old. Compare ratios: absolute numbers drift on
-// shared machines.
+// Spawns in a tight loop and with many in flight, where the pool's refill and the helper program's
+// scheduling show: the helper taken must run as soon as its request arrives, and a burst must be
+// served by helpers the zygote forks rather than by helpers started on the loop. helper-exe is
+// bundled from this tree's src/ and runs the helper program built by the package build; with
+// --base REV, a second one alongside is bundled from src/ as committed at REV and runs the helper
+// program built from native/ at REV. ntdll runs too, for reference. Variants take turns: --block
+// spawns back to back each (the first few of a turn are not counted), then throughput (--in-flight
+// children at once for --duration ms), round by round. Prints per variant: request to exit
+// (median, p90, mean), request to exec, spawns per second, the pool's counters; then new / old.
+// Compare ratios: absolute numbers drift on shared machines.
 //   node packages/helper-exe/bench/back-to-back.mjs --base HEAD [--rounds 12] [--block 30] [--program PATH]
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { loadavg } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { babel } from '@rollup/plugin-babel';
+import { nodeResolve } from '@rollup/plugin-node-resolve';
 import { forkBeforeExec } from '@forkexec/core';
-import { createBackend } from '@forkexec/helper-exe';
 import { backend as ntdll } from '@forkexec/ntdll-backend';
+import { rollup } from 'rollup';
 
 const { values } = parseArgs({
   options: {
@@ -40,27 +43,44 @@ const DURATION = Number(values.duration);
 const builtTarget = path.join(root, 'packages/cli/dist/native/bench-target');
 const PROGRAM = values.program ?? (existsSync(builtTarget) ? builtTarget : '/bin/true');
 
-/** The helper program as committed at `rev`, built by that revision's own build script into a temporary directory. */
-function helperAt(rev, dir) {
-  const tree = path.join(dir, 'tree');
-  execFileSync('mkdir', ['-p', tree]);
-  execFileSync(
-    'sh',
-    ['-c', 'git archive "$1" packages/helper-exe/native packages/helper-exe/scripts | tar -x -C "$2"', 'sh', rev, tree],
-    {
-      cwd: root,
-    },
-  );
-  const out = path.join(dir, 'out');
-  execFileSync(process.execPath, [path.join(tree, 'packages/helper-exe/scripts/build-native.mjs'), out], {
-    stdio: ['ignore', 'ignore', 'inherit'],
+/**
+ * createBackend of the helper-exe package at `pkg` (its src/ bundled next to it, so that it finds
+ * its dist/ as the built package does; @forkexec/*, koffi and Node's modules stay external).
+ */
+async function loadPackage(pkg) {
+  const src = path.join(pkg, 'src');
+  const bundle = await rollup({
+    input: path.join(src, 'helper-backend.ts'),
+    external: (id) => id.startsWith('node:') || /^(@forkexec\/|koffi)/.test(id),
+    plugins: [
+      nodeResolve({ extensions: ['.ts', '.js'], preferBuiltins: true }),
+      babel({ babelHelpers: 'bundled', extensions: ['.ts', '.js'], configFile: path.join(root, 'babel.config.cjs') }),
+    ],
+    onwarn: () => {},
   });
-  return path.join(out, 'fxhelper');
+  const dir = mkdtempSync(path.join(pkg, '.bundle-'));
+  try {
+    await bundle.write({ dir, format: 'es', entryFileNames: 'index.mjs' });
+    return (await import(pathToFileURL(path.join(dir, 'index.mjs')).href)).createBackend;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
-const tmp = values.base ? mkdtempSync(path.join(tmpdir(), 'fxhelper-base-')) : undefined;
-const variants = { new: createBackend() };
-if (values.base) variants[`at ${values.base}`] = createBackend({ helperPath: helperAt(values.base, tmp) });
+/** The package as committed at `rev`, its native parts built by that revision's build script, under `dir`. */
+function packageAt(rev, dir) {
+  execFileSync('sh', ['-c', 'git archive "$1" packages/helper-exe | tar -x -C "$2"', 'sh', rev, dir], { cwd: root });
+  const pkg = path.join(dir, 'packages/helper-exe');
+  execFileSync(process.execPath, [path.join(pkg, 'scripts/build-native.mjs')], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  return pkg;
+}
+
+// Inside this tree, so that the base's bundle resolves @forkexec/* and koffi from its node_modules.
+const tmp = values.base ? mkdtempSync(path.join(here, '.base-')) : undefined;
+const variants = { new: (await loadPackage(path.resolve(here, '..')))() };
+if (values.base) variants[`at ${values.base}`] = (await loadPackage(packageAt(values.base, tmp)))();
 variants.ntdll = ntdll;
 
 const spawn = (backend) => forkBeforeExec(PROGRAM, [], { backend, stdio: 'ignore' });
