@@ -4,6 +4,7 @@
  *
  *   spawn-floor BALLAST_BYTES TARGET
  *   stdin  "s"                  one spawn, waited for  -> "<spawn_ns> <exit_ns>"
+ *          "b N"                N spawns back to back  -> "<exit_ns> ..." (N numbers)
  *          "t IN_FLIGHT MS"     keep IN_FLIGHT children running for MS milliseconds
  *                                                     -> "<completed> <elapsed_ns>"
  *   stdout "ready <rss_bytes>" once the ballast is touched; EOF on stdin ends it.
@@ -56,13 +57,19 @@ static void reap(pid_t pid) {
   }
 }
 
-static void one(void) {
+/* One spawn waited for: its exit time, and the time posix_spawn took in *spawn_ns. */
+static int64_t one(int64_t *spawn_ns) {
   int64_t t0 = now_ns();
   pid_t pid = start();
-  int64_t t1 = now_ns();
+  *spawn_ns = now_ns() - t0;
   reap(pid);
-  int64_t t2 = now_ns();
-  printf("%lld %lld\n", (long long)(t1 - t0), (long long)(t2 - t0));
+  return now_ns() - t0;
+}
+
+static void back_to_back(int n) {
+  int64_t spawn_ns;
+  for (int i = 0; i < n; i++) printf(i ? " %lld" : "%lld", (long long)one(&spawn_ns));
+  printf("\n");
 }
 
 static void throughput(int in_flight, long ms) {
@@ -123,9 +130,14 @@ int main(int argc, char **argv) {
   printf("ready %lld\n", rss_bytes());
   char line[128];
   while (fgets(line, sizeof line, stdin)) {
-    int in_flight;
+    int in_flight, n;
     long ms;
-    if (line[0] == 's') one();
+    int64_t spawn_ns, exit_ns;
+    if (line[0] == 's') {
+      exit_ns = one(&spawn_ns);
+      printf("%lld %lld\n", (long long)spawn_ns, (long long)exit_ns);
+    } else if (sscanf(line, "b %d", &n) == 1 && n > 0)
+      back_to_back(n);
     else if (sscanf(line, "t %d %ld", &in_flight, &ms) == 2 && in_flight > 0 && ms >= 0) throughput(in_flight, ms);
     else {
       fprintf(stderr, "spawn-floor: bad command: %s", line);

@@ -84,6 +84,7 @@ describe('checkTargets', () => {
       parentRssBytes: rssBytes,
       samples: 1,
       latencyMs: s,
+      backToBackMs: s,
       syncMs: { ...s, median: median / 10 },
       pidMs: { ...s, median: median / 10 },
       busyMs: s,
@@ -110,7 +111,7 @@ describe('checkTargets', () => {
       },
       { goal: 'ntdll at least 40x faster than child_process at 1 GiB', measured: '30x at 1 GiB', met: false },
       {
-        goal: 'ntdll blocks the event loop under 0.5 ms per spawn (sync) at every size',
+        goal: 'ntdll blocks the event loop at most 0.2 ms per spawn (sync) at every size',
         measured: '0.120 ms at 50 MiB, 0.200 ms at 1 GiB',
         met: true,
       },
@@ -124,15 +125,37 @@ describe('checkTargets', () => {
     expect(speed).toEqual(['reference', '1.15x slower', '30x faster']);
   });
 
+  test('ntdll is compared with Bun at the same size, latency and throughput', () => {
+    const results = [
+      row('bun', GiB, 1, { spawnsPerSecond: 2000 }),
+      row('bun', 4 * GiB, 1, { spawnsPerSecond: 2000 }),
+      row('ntdll', GiB, 0.9, { spawnsPerSecond: 2100 }),
+      row('ntdll', 4 * GiB, 1.1, { spawnsPerSecond: 1000 }),
+    ];
+    const checks = checkTargets({ results } as BenchReport).filter((c) => c.goal.includes('Bun'));
+    expect(checks).toEqual([
+      {
+        goal: "ntdll's median at or below Bun.spawn's at every size (ntdll / bun)",
+        measured: '0.90x at 1 GiB, 1.10x at 4 GiB',
+        met: false,
+      },
+      {
+        goal: "ntdll's spawns/s in flight at or above Bun's at every size (ntdll / bun)",
+        measured: '1.05x at 1 GiB, 0.50x at 4 GiB',
+        met: false,
+      },
+    ]);
+  });
+
   test('helper-exe is compared with ntdll at the same size', () => {
     const results = [
       row('ntdll', GiB, 1),
-      row('helper-exe', GiB, 1.4, { pidMs: { median: 0.05, p99: 0.05, mean: 0.05, min: 0.05, max: 0.05 } }),
+      row('helper-exe', GiB, 1.05, { pidMs: { median: 0.04, p99: 0.04, mean: 0.04, min: 0.04, max: 0.04 } }),
     ];
     const checks = checkTargets({ results } as BenchReport).filter((c) => c.goal.startsWith('helper-exe'));
     expect(checks).toEqual([
-      { goal: 'helper-exe time to pid under 0.1 ms', measured: '0.050 ms at 1 GiB', met: true },
-      { goal: 'helper-exe end to end within 1.5x of ntdll', measured: '1.40x at 1 GiB', met: true },
+      { goal: 'helper-exe time to pid under 0.05 ms', measured: '0.040 ms at 1 GiB', met: true },
+      { goal: 'helper-exe end to end within 1.1x of ntdll', measured: '1.05x at 1 GiB', met: true },
     ]);
   });
 });
@@ -153,6 +176,10 @@ describe('measureSize', () => {
         log.push(`sample ${name}`);
         if (++calls === failAt) throw new Error(`${name} broke\nsecond line`);
         return { totalMs: 1, syncMs: 0.1, pidMs: 0.1, busyMs: 0.1, lagMs: 0 };
+      },
+      async backToBack(runs) {
+        log.push(`back to back ${name}`);
+        return Array.from({ length: runs }, () => 0.5);
       },
       async throughput() {
         log.push(`throughput ${name}`);
@@ -187,6 +214,8 @@ describe('measureSize', () => {
       'sample floor',
       'sample floor',
       'sample ntdll',
+      'back to back floor',
+      'back to back ntdll',
       'throughput floor',
       'throughput ntdll',
       'prepare child_process',
@@ -197,14 +226,16 @@ describe('measureSize', () => {
       'sample child_process',
       'sample child_process',
       'sample execa',
+      'back to back child_process',
+      'back to back execa',
       'throughput child_process',
       'throughput execa',
     ]);
-    expect(rows.map((r) => [r.method.name, r.samples.length, r.spawnsPerSecond])).toEqual([
-      ['floor', 2, 2000],
-      ['ntdll', 2, 2000],
-      ['child_process', 2, 2000],
-      ['execa', 2, 2000],
+    expect(rows.map((r) => [r.method.name, r.samples.length, r.backToBackMs.length, r.spawnsPerSecond])).toEqual([
+      ['floor', 2, 2, 2000],
+      ['ntdll', 2, 2, 2000],
+      ['child_process', 2, 2, 2000],
+      ['execa', 2, 2, 2000],
     ]);
     expect(failures.size).toBe(0);
   });
@@ -222,6 +253,9 @@ describe('measureSize', () => {
     );
     expect(failures).toEqual(new Map([['a', 'a broke']]));
     expect(rows.find((r) => r.method.name === 'a')).toMatchObject({ error: 'a broke', spawnsPerSecond: null });
-    expect(log.filter((l) => l.startsWith('throughput'))).toEqual(['throughput b']);
+    expect(log.filter((l) => l.startsWith('throughput') || l.startsWith('back'))).toEqual([
+      'back to back b',
+      'throughput b',
+    ]);
   });
 });

@@ -1,5 +1,6 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -10,9 +11,9 @@ import { REPORT_SCHEMA, type BenchReport } from '../src/bench/report.js';
 // `forkexec bench` as users run it: the built bin (the root `npm test` builds first), on tiny
 // settings. These tests check what it produces, never how fast anything was.
 const bin = path.resolve(__dirname, '../bin/forkexec.js');
-const forkexec = (args: string[]) =>
+const forkexec = (args: string[], env: NodeJS.ProcessEnv = {}) =>
   promisify(execFile)(process.execPath, [bin, ...args], {
-    env: { ...process.env, FORKEXEC_BACKEND: '' },
+    env: { ...process.env, FORKEXEC_BACKEND: '', ...env },
     maxBuffer: 10_000_000,
   })
     .then(({ stdout, stderr }) => ({ code: 0, stdout, stderr }))
@@ -72,7 +73,7 @@ describe('forkexec bench on tiny settings', () => {
     );
     expect(run.stdout).toMatch(/^parent RSS 1 MiB \(reached [\d.]+ MiB\)$/m);
     expect(run.stdout).toMatch(
-      /^method\s+forks\s+median ms\s+p99 ms\s+sync ms\s+busy ms\s+lag ms\s+pid ms\s+spawns\/s\s+vs child_process\s+vs C floor$/m,
+      /^method\s+forks\s+median ms\s+p99 ms\s+b2b ms\s+sync ms\s+busy ms\s+lag ms\s+pid ms\s+spawns\/s\s+vs child_process\s+vs C floor$/m,
     );
     for (const name of STABLE)
       expect(run.stdout).toMatch(new RegExp(`^${name}\\s+${FORKS[name] ? 'yes' : 'no'}\\s+[\\d.]+\\s+[\\d.]+\\s`, 'm'));
@@ -96,6 +97,7 @@ describe('forkexec bench on tiny settings', () => {
       expect(row.samples).toBe(3);
       expect(row.parentRssBytes).toBeGreaterThan(2 ** 20);
       expect(row.spawnsPerSecond).not.toBeNull();
+      expect(row.backToBackMs?.median).toBeGreaterThan(0);
       // Loop figures exist for the Node methods and not for the C floor, which runs outside Node.
       expect(row.busyMs === null).toBe(row.method === 'c-posix-spawn');
     }
@@ -147,7 +149,7 @@ describe('forkexec bench options', () => {
     const { code, stderr } = await forkexec(['bench', '--backends', 'node,nope']);
     expect(code).toBe(2);
     expect(stderr).toMatch(
-      /--backends: unknown "nope"; choose from c-posix-spawn, child_process, node, ntdll, helper-exe, execa, tinyexec, nano-spawn/,
+      /--backends: unknown "nope"; choose from c-posix-spawn, child_process, node, ntdll, helper-exe, execa, tinyexec, nano-spawn, bun, python/,
     );
   });
 
@@ -157,7 +159,7 @@ describe('forkexec bench options', () => {
     [['--chart', 'chart.png'], /--chart writes SVG/],
     [
       ['--rss', '64T'],
-      /--rss 64 TiB needs about 128 TiB of memory \(the parent and the C floor each hold the ballast\), and [\d.]+ GiB is available; choose smaller sizes/,
+      /--rss 64 TiB needs about \d+ TiB of memory \(the parent, c-posix-spawn.* each hold the ballast\), and [\d.]+ GiB is available; choose smaller sizes/,
     ],
   ])('bad option %j exits 2 with a message', async (args, message) => {
     const { code, stderr } = await forkexec(['bench', ...args]);
@@ -170,4 +172,73 @@ describe('forkexec bench options', () => {
     expect(code).toBe(0);
     expect(JSON.parse(stdout)).toEqual(REPORT_SCHEMA);
   });
+});
+
+/** Whether a program runs here (`program --version` succeeds). */
+function runs(program: string): boolean {
+  try {
+    execFileSync(program, ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const BUN_PACKAGE = '@oven/bun-linux-x64';
+const bunHere =
+  runs('bun') ||
+  [process.cwd(), path.resolve(__dirname, '..')].some((dir) => {
+    try {
+      createRequire(path.join(dir, 'noop.js')).resolve(`${BUN_PACKAGE}/package.json`);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+const pythonHere = runs('python3');
+
+describe('Bun and Python as peers', () => {
+  test('each runs in a process of its own when present, else is skipped with how to install it', async () => {
+    const json = path.join(dir, 'runtimes.json');
+    const { code, stdout } = await forkexec([
+      'bench',
+      ...TINY,
+      '--backends',
+      'c-posix-spawn,bun,python',
+      '--json',
+      json,
+    ]);
+    expect(code).toBe(0);
+    const report: BenchReport = JSON.parse(readFileSync(json, 'utf8'));
+    const present: Record<string, boolean> = { bun: bunHere, python: pythonHere };
+    for (const name of ['bun', 'python']) {
+      const entry = report.methods.find((m) => m.name === name)!;
+      expect(entry).toMatchObject({ kind: 'peer', status: present[name] ? 'measured' : 'skipped' });
+      if (!present[name]) {
+        expect(stdout).toContain(`skipped ${name}: ${entry.reason}`);
+        continue;
+      }
+      expect(entry.version).toMatch(new RegExp(`^${name} \\d+\\.\\d+`));
+      expect(entry.forks).toBe(false);
+      const row = report.results.find((r) => r.method === name)!;
+      expect(row).toMatchObject({ samples: 3, busyMs: null, lagMs: null });
+      expect(row.latencyMs!.median).toBeGreaterThan(0);
+      expect(row.backToBackMs!.median).toBeGreaterThan(0);
+      expect(row.spawnsPerSecond).toBeGreaterThan(0);
+      expect(row.vsFloor).not.toBeNull();
+      expect(stdout).toMatch(new RegExp(`^${name}\\s+no\\s+[\\d.]+\\s`, 'm'));
+    }
+  }, 120_000);
+
+  test('without python3 on PATH, python is skipped with an install hint', async () => {
+    const json = path.join(dir, 'no-python.json');
+    const { code, stdout } = await forkexec(['bench', ...TINY, '--backends', 'python', '--json', json], {
+      PATH: dir, // holds no programs
+    });
+    expect(code).toBe(0);
+    expect(stdout).toContain('skipped python: python3 not found on PATH (apt-get install python3)');
+    const report: BenchReport = JSON.parse(readFileSync(json, 'utf8'));
+    expect(report.methods).toEqual([expect.objectContaining({ name: 'python', status: 'skipped', forks: null })]);
+    expect(report.results).toEqual([]);
+  }, 60_000);
 });

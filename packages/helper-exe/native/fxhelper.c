@@ -126,32 +126,6 @@ static char **strings(struct fx_cursor *c) {
   return v;
 }
 
-#ifdef __linux__
-#include <sched.h>
-
-/* The policy to run the program with, once a quiet wait (below) changed ours; -1: nothing changed. */
-static int program_policy = -1;
-
-/* While waiting, a helper (and the zygote) runs as SCHED_BATCH, whose wake-ups never preempt:
- * the parent that hands over a request goes on with its own work (returning the pid) instead of
- * watching the helper run on its CPU first. Only from plain SCHED_OTHER, which an unprivileged
- * process may switch to and back at will; the nice value is untouched. A helper forked by the
- * zygote inherits both the batch policy and program_policy. */
-static void wait_quietly(void) {
-  struct sched_param param = {0};
-  if (program_policy < 0 && sched_getscheduler(0) == SCHED_OTHER && sched_setscheduler(0, SCHED_BATCH, &param) == 0) program_policy = SCHED_OTHER;
-}
-
-/* Back to the parent's policy, before anything of the request runs. */
-static int run_normally(void) {
-  struct sched_param param = {0};
-  return program_policy < 0 || sched_setscheduler(0, program_policy, &param) == 0 ? 0 : errno;
-}
-#else
-static void wait_quietly(void) {}
-static int run_normally(void) { return 0; }
-#endif
-
 static void start(const char *parent) {
   if (fcntl(sock, F_SETFD, FD_CLOEXEC) < 0) _exit(2); /* started without the socket */
   fx_close_range(4, ~0u);                             /* nothing of the starter's leaks into the program */
@@ -166,7 +140,9 @@ static void start(const char *parent) {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
-  wait_quietly();
+  /* Waiting keeps the parent's scheduling policy (so does the zygote): with SCHED_BATCH, whose
+   * wake-ups never preempt, a request arriving on a busy machine waited whole ticks (4-12 ms at
+   * HZ 250) before the helper ran. */
   frame(FX_HELLO, FX_PROTOCOL_VERSION, (int32_t)getpid());
 }
 
@@ -175,8 +151,6 @@ static void serve(void) {
   unsigned char header[16];
   int fds[FX_MAX_FDS];
   int nfds = receive_header(header, fds);
-  int err = run_normally();
-  if (err) fail(err, FX_REQUEST_ERROR);
   uint32_t length = fx_get32(header + 8);
   if (fx_get32(header) != FX_REQUEST_MAGIC) fail(EPROTO, FX_REQUEST_ERROR);
   if (fx_get32(header + 4) != FX_PROTOCOL_VERSION) fail(EPROTONOSUPPORT, FX_REQUEST_ERROR);
@@ -202,7 +176,7 @@ static void serve(void) {
 
   /* Everything the request names must stay clear of the helper's own fds: move those above it. */
   int index = 0, maxfd = 2;
-  err = fx_check_actions(actions, actions_len, &index, &maxfd);
+  int err = fx_check_actions(actions, actions_len, &index, &maxfd);
   if (err) fail(err, index);
   if (maxfd < 2) maxfd = 2;
   for (uint32_t i = 0; i < nmap; i++) {
@@ -264,7 +238,6 @@ static void zygote(const char *parent) {
   /* Every child gets its own copy-on-write copy of this stack: one mapping serves them all. */
   char *stack = mmap(NULL, FX_HELPER_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (stack == MAP_FAILED) fail(errno, FX_REQUEST_ERROR);
-  wait_quietly();
   frame(FX_ZYGOTE_HELLO, FX_PROTOCOL_VERSION, (int32_t)getpid());
   for (;;) {
     unsigned char request[16];

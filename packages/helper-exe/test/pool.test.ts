@@ -78,7 +78,8 @@ describe('helper-exe pool', () => {
     expect((await child).stdout).toMatch(new RegExp(`^pid=${pid} ppid=${process.pid} `));
   });
 
-  it("waiting helpers run as SCHED_BATCH (their wake-up does not preempt the parent); the program gets the parent's policy", async () => {
+  it("waiting helpers and the zygote keep the parent's scheduling policy: a request's wake-up is never held back", async () => {
+    // SCHED_BATCH wake-ups never preempt: on a busy machine the helper waited whole ticks to run.
     const policy = (pid: number) => {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]); // field 41: 0 SCHED_OTHER, 3 SCHED_BATCH
@@ -90,13 +91,10 @@ describe('helper-exe pool', () => {
       () => backend.stats().warm === 2,
       () => JSON.stringify(backend.stats()),
     );
-    expect(policy(process.pid)).toBe(0);
-    for (const pid of [...helperPids(backend, children), backend.stats().zygotePid!]) expect(policy(pid)).toBe(3);
-    const child = run(backend, ['echo', 'started', 'sleep', '5000'], { reject: false });
-    await new Promise((resolve) => child.stdout!.once('data', resolve));
-    expect(policy(child.pid!)).toBe(0);
-    child.kill('SIGKILL');
-    await child;
+    const parent = policy(process.pid);
+    const waiting = [...helperPids(backend, children), backend.stats().zygotePid!];
+    expect(waiting.length).toBeGreaterThanOrEqual(3);
+    expect(waiting.map(policy)).toEqual(waiting.map(() => parent));
   });
 
   it("a warm helper starts the program in the parent's current directory, not the one it started in", async () => {

@@ -131,6 +131,32 @@ describe('the zygote', () => {
     expect(await settle()).toEqual(before);
   }, 120_000);
 
+  it('a burst takes the helpers the zygote has forked, though the busy loop has not read their announcement yet', async () => {
+    const backend = make({ min: 2, max: 8 });
+    await warmUp(backend);
+    const known = childPids();
+    const zygotePid = backend.stats().zygotePid!;
+    // One turn of the loop, as in a burst: the two warm helpers are taken, and the third request,
+    // finding none, asks the zygote for more and starts a helper itself.
+    const burst = [run(backend, ['exit', '0']), run(backend, ['exit', '0']), run(backend, ['exit', '0'])];
+    const before = backend.stats();
+    const fresh = () => childPids().filter((pid) => !known.includes(pid) && pid !== burst[2].pid);
+    // The loop stays blocked until the zygote has forked both and waits for requests again.
+    const deadline = Date.now() + 10_000;
+    while (fresh().length < 2 || processState(zygotePid) !== 'S') {
+      if (Date.now() > deadline) throw new Error(`the zygote did not fork: ${JSON.stringify(backend.stats())}`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+    }
+    const next = run(backend, ['exit', '0']);
+    expect(backend.stats()).toMatchObject({
+      coldStarted: before.coldStarted,
+      warmTaken: before.warmTaken + 1,
+      forked: before.forked + 2,
+    });
+    expect(fresh()).toContain(next.pid);
+    await Promise.all([...burst, next]);
+  });
+
   it('dispose() with forks in flight leaves no zygote, helper or fd behind', async () => {
     const fds = openFds();
     const children = childPids();

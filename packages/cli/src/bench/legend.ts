@@ -1,13 +1,9 @@
 /** What each column means, shared by the terminal output and the Markdown page. */
 export const COLUMN_NOTES = [
-  'forks: whether the method forks the parent, copying its page tables. A fork leaves work behind ' +
-    '(copy-on-write faults in the parent, the copy torn down in the child at exec) that slows ' +
-    'whatever runs next, so at each size the methods that do not fork alternate among themselves ' +
-    'first, then the forking ones among themselves',
-  "median / p99: from the request to the child's exit, per spawn, one at a time",
-  'sync: time inside the synchronous call that starts the child (the event loop is blocked for all ' +
-    'of it). Work a backend leaves for later on the loop is in busy (helper-exe sends its request on ' +
-    "a microtask right after the call); ntdll's posix_spawn on the threadpool is in neither",
+  'forks: whether the method forks the parent, copying its page tables. A fork leaves work behind (copy-on-write faults in the parent, the copy torn down in the child at exec) that slows whatever runs next, so at each size the methods that do not fork alternate among themselves first, then the forking ones among themselves',
+  "median / p99: from the request to the child's exit, per spawn, one at a time, the methods of a group taking turns spawn by spawn",
+  "b2b: the median of the same spawn-to-exit time with this method's spawns back to back, nothing else between them (lower than median: see How it is measured)",
+  "sync: time inside the synchronous call that starts the child (the event loop is blocked for all of it). Work a backend leaves for later on the loop is in busy (helper-exe sends its request on a microtask right after the call); ntdll's posix_spawn on the threadpool is in neither",
   'busy: event-loop busy time per spawn (event-loop utilization: the call, the exit handling, everything)',
   'lag: longest lateness of a 1 ms timer during the spawn (about 1 ms resolution)',
   "pid: from the request to the pid being known (helper-exe: the pid of the helper taken, which becomes the program's at its exec)",

@@ -36,6 +36,15 @@ export class LoopMonitor {
     this.#ticked = [];
   }
 
+  /** Stops the timer until the function returned is called, which starts it again if it ran. */
+  pause(): () => void {
+    const running = this.#timer !== undefined;
+    this.stop();
+    return () => {
+      if (running) this.start();
+    };
+  }
+
   /** Starts a window. */
   mark(): void {
     this.#maxLate = 0;

@@ -4,6 +4,8 @@ import type { Method, Sample } from './method.js';
 export interface Measured {
   method: Method;
   samples: Sample[];
+  /** Spawn-to-exit ms of `runs` spawns back to back, after the alternating runs. */
+  backToBackMs: number[];
   spawnsPerSecond: number | null;
   error?: string;
 }
@@ -35,7 +37,8 @@ function rotated<T>(items: T[], by: number): T[] {
 
 /**
  * Measures every method at the parent RSS reached, group by group: the methods of a group spawn
- * the target in turn, run by run, then each keeps `inFlight` children going for a while.
+ * the target in turn, run by run, then each spawns it `runs` times back to back, then each keeps
+ * `inFlight` children going for a while.
  * A method that fails is recorded in `failures` and dropped. Rows come in table order.
  */
 export async function measureSize(
@@ -51,7 +54,7 @@ export async function measureSize(
   const alive = (group: Method[]) => group.filter((m) => !failures.has(m.name));
   const groups = alternationGroups(alive(methods));
   const measured = new Map<Method, Measured>(
-    groups.flat().map((method) => [method, { method, samples: [], spawnsPerSecond: null }]),
+    groups.flat().map((method) => [method, { method, samples: [], backToBackMs: [], spawnsPerSecond: null }]),
   );
   for (const group of groups) {
     for (const method of group) {
@@ -76,6 +79,17 @@ export async function measureSize(
         }
       }
     }
+    // Back to back, nothing else runs in this process either: the loop monitor's 1 ms timer stops meanwhile.
+    const resume = monitor.pause();
+    for (const method of alive(group)) {
+      progress(`${settings.runs} back to back, ${method.name}`);
+      try {
+        measured.get(method)!.backToBackMs = await method.backToBack(settings.runs);
+      } catch (error) {
+        fail(method, error);
+      }
+    }
+    resume();
     for (const method of alive(group)) {
       progress(`${settings.inFlight} in flight, ${method.name}`);
       try {

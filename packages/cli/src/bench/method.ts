@@ -33,9 +33,11 @@ export interface Method {
    * whatever runs next, so forking methods alternate among themselves, apart from the others.
    */
   forks: boolean;
-  /** Runs before each parent RSS with the RSS reached (the C floor takes the same ballast). */
+  /** Runs before each parent RSS with the RSS reached: a method measured in a process of its own holds the same ballast there. */
   prepare?(rssBytes: number): Promise<void>;
   sample(monitor: LoopMonitor): Promise<Sample>;
+  /** `runs` spawns in a tight loop, nothing else between them (no loop monitor): each one's spawn-to-exit ms. */
+  backToBack(runs: number): Promise<number[]>;
   /** Keeps `inFlight` spawns running until `durationMs` has passed, then lets them finish. */
   throughput(inFlight: number, durationMs: number): Promise<Throughput>;
   close?(): Promise<void>;
@@ -51,13 +53,22 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | undefined)?.then === 'function';
 }
 
-type MethodInfo = Pick<Method, 'name' | 'kind' | 'version' | 'forks'>;
+export type MethodInfo = Pick<Method, 'name' | 'kind' | 'version' | 'forks'>;
 
 /** A method made from a function that starts one child from Node. */
 export function launchMethod(info: MethodInfo, launch: () => Launch, close?: () => Promise<void>): Method {
   return {
     ...info,
     close,
+    async backToBack(runs) {
+      const totals: number[] = [];
+      for (let run = 0; run < runs; run++) {
+        const t0 = performance.now();
+        await launch().exited;
+        totals.push(performance.now() - t0);
+      }
+      return totals;
+    },
     async sample(monitor) {
       monitor.mark();
       const t0 = performance.now();

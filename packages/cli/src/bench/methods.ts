@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 import { forkBeforeExec, InvalidArgumentError, listBackends } from '@forkexec/core';
-import { floorMethod } from './floor.js';
+import { drivenMethod } from './driven.js';
 import { launchMethod, type Launch, type Method, type MethodKind } from './method.js';
 import type { NativePrograms } from './native.js';
 import { importPeer } from './peers.js';
+import { RUNTIME_PEERS, runtimePeerMethod } from './runtime-peers.js';
 
 export interface Skipped {
   name: string;
@@ -67,19 +68,19 @@ async function peerMethod(name: (typeof PEERS)[number], target: string): Promise
 function kindOf(name: string): MethodKind {
   if (name === FLOOR) return 'floor';
   if (name === CHILD_PROCESS) return 'raw';
-  return (PEERS as readonly string[]).includes(name) ? 'peer' : 'backend';
+  return [...PEERS, ...RUNTIME_PEERS].includes(name as never) ? 'peer' : 'backend';
 }
 
 /**
  * Builds the methods to compare: the C floor, raw child_process, every forkexec backend whose
- * probe is ok here, and the peers that are installed. The rest come back as skipped, with why.
+ * probe is ok here, and the peers that are installed (Node packages, then Bun and Python). The rest come back as skipped, with why.
  */
 export async function collectMethods(
   selection: string[] | undefined,
   native: NativePrograms,
 ): Promise<{ methods: Method[]; skipped: Skipped[] }> {
   const statuses = listBackends();
-  const known = [FLOOR, CHILD_PROCESS, ...statuses.map((s) => s.name), ...PEERS];
+  const known = [FLOOR, CHILD_PROCESS, ...statuses.map((s) => s.name), ...PEERS, ...RUNTIME_PEERS];
   const unknown = selection?.filter((name) => !known.includes(name)) ?? [];
   if (unknown.length)
     throw new InvalidArgumentError(
@@ -92,7 +93,8 @@ export async function collectMethods(
   const target = native.target;
 
   if (wanted(FLOOR)) {
-    if (native.floor) methods.push(floorMethod(native.floor, target));
+    const info = { name: FLOOR, kind: 'floor', version: null, forks: false } as const;
+    if (native.floor) methods.push(drivenMethod(info, native.floor, [], target));
     else skip(FLOOR, native.missing ?? 'not built');
   }
   if (wanted(CHILD_PROCESS))
@@ -131,6 +133,12 @@ export async function collectMethods(
   for (const name of PEERS) {
     if (!wanted(name)) continue;
     const method = await peerMethod(name, target);
+    if (typeof method === 'string') skip(name, method);
+    else methods.push(method);
+  }
+  for (const name of RUNTIME_PEERS) {
+    if (!wanted(name)) continue;
+    const method = runtimePeerMethod(name, target);
     if (typeof method === 'string') skip(name, method);
     else methods.push(method);
   }

@@ -14,7 +14,7 @@ export interface NativePrograms {
 }
 
 /** The cli package folder, found upwards from this module (src/bench/ under Jest, dist/ when bundled). */
-function packageRoot(): string {
+export function packageRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const manifest = path.join(dir, 'package.json');

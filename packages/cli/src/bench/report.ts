@@ -3,7 +3,7 @@ import type { MethodKind } from './method.js';
 import type { Summary } from './stats.js';
 
 /** Identifies the JSON layout below; bumped on any incompatible change. */
-export const REPORT_FORMAT = 'forkexec-bench/2';
+export const REPORT_FORMAT = 'forkexec-bench/3';
 
 export interface MethodEntry {
   name: string;
@@ -24,8 +24,10 @@ export interface ResultRow {
   /** The parent's RSS actually reached, bytes. */
   parentRssBytes: number;
   samples: number;
-  /** Request to exit. */
+  /** Request to exit, the methods alternating run by run. */
   latencyMs: Summary | null;
+  /** Request to exit, `runs` spawns of this method back to back. */
+  backToBackMs: Summary | null;
   /** Inside the synchronous call that starts the child. */
   syncMs: Summary | null;
   /** Request to pid. */
@@ -164,6 +166,7 @@ export const REPORT_SCHEMA = {
           'parentRssBytes',
           'samples',
           'latencyMs',
+          'backToBackMs',
           'syncMs',
           'pidMs',
           'busyMs',
@@ -179,6 +182,7 @@ export const REPORT_SCHEMA = {
           parentRssBytes: { type: 'integer', minimum: 1 },
           samples: { type: 'integer', minimum: 0 },
           latencyMs: summary,
+          backToBackMs: summary,
           syncMs: summary,
           pidMs: summary,
           busyMs: summary,

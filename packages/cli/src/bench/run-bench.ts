@@ -3,7 +3,7 @@ import { Ballast } from './ballast.js';
 import { LoopMonitor } from './loop-monitor.js';
 import { describeMachine } from './machine.js';
 import { measureSize, type Measured } from './measure-size.js';
-import type { Sample } from './method.js';
+import type { Method, Sample } from './method.js';
 import { InvalidArgumentError } from '@forkexec/core';
 import { CHILD_PROCESS, collectMethods, FLOOR } from './methods.js';
 import { findNativePrograms } from './native.js';
@@ -35,12 +35,13 @@ const values = (samples: Sample[], key: keyof Sample) =>
   samples.flatMap((s) => (s[key] === null ? [] : [s[key] as number]));
 
 function rowsFor(rssBytes: number, parentRssBytes: number, measured: Measured[]): ResultRow[] {
-  const rows: ResultRow[] = measured.map(({ method, samples, spawnsPerSecond, error }) => ({
+  const rows: ResultRow[] = measured.map(({ method, samples, backToBackMs, spawnsPerSecond, error }) => ({
     method: method.name,
     rssBytes,
     parentRssBytes,
     samples: samples.length,
     latencyMs: summarize(values(samples, 'totalMs')),
+    backToBackMs: summarize(backToBackMs),
     syncMs: summarize(values(samples, 'syncMs')),
     pidMs: summarize(values(samples, 'pidMs')),
     busyMs: summarize(values(samples, 'busyMs')),
@@ -62,16 +63,15 @@ function rowsFor(rssBytes: number, parentRssBytes: number, measured: Measured[])
   return rows;
 }
 
-/** Refuses sizes this machine cannot hold: the parent's ballast, plus the same again in the C floor. */
-function checkMemory(sizes: number[], withFloor: boolean): void {
+/** Refuses sizes this machine cannot hold: the parent's ballast, plus the same again in each method run in a process of its own. */
+function checkMemory(sizes: number[], ownProcess: Method[]): void {
   const largest = Math.max(...sizes);
-  const needed = largest * (withFloor ? 2 : 1);
+  const needed = largest * (1 + ownProcess.length);
   const available = os.freemem() + process.memoryUsage.rss();
+  const holders = ['the parent', ...ownProcess.map((m) => m.name)];
   if (needed > available * 0.9)
     throw new InvalidArgumentError(
-      `--rss ${formatBytes(largest)} needs about ${formatBytes(needed)} of memory` +
-        `${withFloor ? ' (the parent and the C floor each hold the ballast)' : ''}, ` +
-        `and ${formatBytes(available)} is available; choose smaller sizes`,
+      `--rss ${formatBytes(largest)} needs about ${formatBytes(needed)} of memory${ownProcess.length ? ` (${holders.slice(0, -1).join(', ')} and ${holders.at(-1)} each hold the ballast)` : ''}, and ${formatBytes(available)} is available; choose smaller sizes`,
     );
 }
 
@@ -88,7 +88,7 @@ export async function runBench(settings: BenchSettings, progress: Progress = () 
   const { methods, skipped } = await collectMethods(settings.methods, native);
   checkMemory(
     settings.rss,
-    methods.some((m) => m.kind === 'floor'),
+    methods.filter((m) => m.prepare),
   );
   const failures = new Map<string, string>();
   const results: ResultRow[] = [];

@@ -15,6 +15,7 @@ const HEADER = [
   'forks',
   'median ms',
   'p99 ms',
+  'b2b ms',
   'sync ms',
   'busy ms',
   'lag ms',
@@ -41,12 +42,13 @@ const median = (s: Summary | null) => ms(s?.median);
 
 function cells(row: ResultRow, forks: boolean | null | undefined): string[] {
   const fork = forks === null || forks === undefined ? '?' : forks ? 'yes' : 'no';
-  if (row.error) return [row.method, fork, `failed: ${row.error}`, '', '', '', '', '', '', '', ''];
+  if (row.error) return [row.method, fork, `failed: ${row.error}`, ...HEADER.slice(3).map(() => '')];
   return [
     row.method,
     fork,
     median(row.latencyMs),
     ms(row.latencyMs?.p99),
+    median(row.backToBackMs),
     median(row.syncMs),
     median(row.busyMs),
     median(row.lagMs),

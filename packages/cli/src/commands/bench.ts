@@ -124,9 +124,7 @@ export function registerBench(program: Command): void {
     .option('--schema', 'print the JSON Schema of the --json report and exit')
     .addHelpText(
       'after',
-      '\nMethods: c-posix-spawn (C floor), child_process, the forkexec backends (node, ntdll, helper-exe), ' +
-        'execa, tinyexec, nano-spawn.\n' +
-        'Example: forkexec bench --rss 50M,1G,4G --json bench.json --chart docs/performance.svg --markdown docs/performance.md',
+      `\nMethods: c-posix-spawn (C floor), child_process, the forkexec backends (node, ntdll, helper-exe), execa, tinyexec, nano-spawn, bun (Bun.spawn, when bun is on PATH or @oven/bun-linux-x64 is installed) and python (subprocess, with python3 on PATH), the last two in processes of their own.\nExample: forkexec bench --rss 50M,1G,4G --json bench.json --chart docs/performance.svg --markdown docs/performance.md`,
     )
     .action(async (opts: BenchOptions & { schema?: boolean }, cmd: Command) => {
       if (opts.schema) {

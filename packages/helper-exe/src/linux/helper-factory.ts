@@ -74,17 +74,22 @@ export class LinuxHelperFactory implements HelperFactory<HelperProcess> {
     });
   }
 
+  /**
+   * For a request that finds no helper warm (a burst): helpers the zygote has forked whose answers
+   * the event loop has not read yet join the pool now, and those the pool still lacks are asked for
+   * now, not on a later turn of a loop that the burst keeps busy. Never waits, never starts one here.
+   */
+  collect(): void {
+    const zygote = this.#zygote;
+    if (!zygote?.isAlive) return;
+    if (zygote.pendingCount) zygote.collect();
+    this.#forkWhileShort(zygote);
+  }
+
   refill(): void {
     const pool = this.#pool;
     const zygote = this.#zygoteForRefill();
-    while (zygote?.isAlive && pool.shortOf(zygote.pendingCount)) {
-      try {
-        zygote.fork();
-      } catch (error) {
-        if (!peerGone(error)) pool.failed(); // out of fds; a zygote that just died counts as such when its end is seen
-        return;
-      }
-    }
+    if (zygote && !this.#forkWhileShort(zygote)) return;
     while (pool.shortOf(zygote?.pendingCount ?? 0)) {
       let helper: HelperProcess;
       try {
@@ -95,6 +100,19 @@ export class LinuxHelperFactory implements HelperFactory<HelperProcess> {
       }
       pool.add(helper);
     }
+  }
+
+  /** Asks `zygote` for helpers while the pool is short of them; false when a request failed. */
+  #forkWhileShort(zygote: Zygote): boolean {
+    while (zygote.isAlive && this.#pool.shortOf(zygote.pendingCount)) {
+      try {
+        zygote.fork();
+      } catch (error) {
+        if (!peerGone(error)) this.#pool.failed(); // out of fds; a zygote that just died counts as such when its end is seen
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Ends the zygote (it forks helpers with the credentials it started with) and waits until it and its orphans are reaped. */

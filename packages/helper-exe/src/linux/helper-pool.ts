@@ -64,6 +64,7 @@ export class LinuxHelperPool {
    * event loop's next turn (with the hand-over: none of it is needed for the pid).
    */
   take(environ: Buffer | null): { helper: HelperProcess; environChanged: boolean } {
+    if (!this.#pool.hasWarm) this.#factory.collect(); // before starting one: the zygote may have answered already
     // Every warm helper may be dead (killed together, say): the last try starts one, which is used
     // as it is (dead already, its request fails as any whose helper dies before the exec).
     for (let skippable = this.#pool.warmCount; ; skippable--) {

@@ -9,7 +9,7 @@
  * requests unanswered, each such helper (if it was forked at all) still says hello with its pid on
  * our end of its socket: it is found that way, and ended.
  */
-import { closeSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
 import { Socket } from 'node:net';
 import type { Backend, SpawnedChild } from '@forkexec/core';
 import type { FdPassing } from './fd-passing.js';
@@ -29,6 +29,8 @@ interface ZygoteEvents {
 }
 
 const REQUEST = zygoteRequest();
+/** Where collect() reads answers into (the reader copies what it keeps). */
+const COLLECTED = Buffer.alloc(4096);
 
 export class Zygote {
   readonly child: SpawnedChild;
@@ -44,6 +46,7 @@ export class Zygote {
   /** Orphans being found and ended after the zygote's death; dispose waits for them. */
   readonly #salvaging: Promise<void>[] = [];
   readonly #salvageSockets = new Set<Socket>();
+  readonly #reader = new ReplyReader();
   #sawHello = false;
   #served = false;
   #ended: string | undefined;
@@ -60,14 +63,7 @@ export class Zygote {
     // children it starts afterwards unreferenced too, and Node could exit before they end. An idle
     // pool still lets Node exit: it stops the zygote after idleTimeoutMs.
     this.#socket.unref();
-    const reader = new ReplyReader();
-    this.#socket.on('data', (chunk: Buffer) => {
-      try {
-        for (const reply of reader.push(chunk)) this.#onReply(reply);
-      } catch (error) {
-        this.#end(error instanceof MalformedReplyError ? `malformed reply: ${error.message}` : String(error));
-      }
-    });
+    this.#socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     this.#socket.on('error', () => {});
     this.#socket.once('close', () =>
       this.#end(this.#sawHello ? 'the zygote exited' : 'the zygote exited before saying hello'),
@@ -117,6 +113,32 @@ export class Zygote {
       closeSync(theirs);
     }
     this.#pending.push(ours);
+  }
+
+  /**
+   * Reads the answers already waiting on the socket, now: a loop busy with spawns may not read
+   * them for a long while, and a request finding no helper warm meanwhile would start one itself
+   * (costlier, and on the loop), which keeps the loop busy. Never waits.
+   */
+  collect(): void {
+    while (!this.#ended) {
+      let read: number;
+      try {
+        read = readSync(this.#fd, COLLECTED);
+      } catch {
+        return; // EAGAIN: nothing more; an error: the socket's own handlers see it too
+      }
+      if (read === 0) return; // EOF: the socket's close handler ends the zygote
+      this.#onData(COLLECTED.subarray(0, read));
+    }
+  }
+
+  #onData(chunk: Buffer): void {
+    try {
+      for (const reply of this.#reader.push(chunk)) this.#onReply(reply);
+    } catch (error) {
+      this.#end(error instanceof MalformedReplyError ? `malformed reply: ${error.message}` : String(error));
+    }
   }
 
   #onReply(reply: Reply): void {
