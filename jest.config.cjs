@@ -14,7 +14,7 @@ const project = (name) => ({
   moduleNameMapper: {
     // Tests run against the sources of sibling packages, not their builds.
     '^@forkexec/core$': '<rootDir>/../core/src/index.ts',
-    '^@forkexec/core/(posix)$': '<rootDir>/../core/src/$1.ts',
+    '^@forkexec/core/(posix|child_process|register)$': '<rootDir>/../core/src/$1.ts',
     '^@forkexec/core/testing$': '<rootDir>/../core/src/testing/index.ts',
     '^@forkexec/(ntdll-backend|helper-exe|codemod)$': '<rootDir>/../$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',

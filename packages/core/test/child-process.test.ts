@@ -1,0 +1,265 @@
+/**
+ * The same calls through Node's child_process and through @forkexec/core/child_process, with the
+ * observable results compared (events and their order, exit codes, signals, output, error fields),
+ * and the route each call took checked in the drop-in's report.
+ */
+import * as node from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify, types } from 'node:util';
+import * as forkexec from '@forkexec/core/child_process';
+
+type Module = Pick<typeof node, 'spawn' | 'execFile' | 'exec'>;
+type Scenario = (cp: Module) => Promise<unknown>;
+
+/** The fields an error shows to a caller. */
+function errorView(error: unknown): Record<string, unknown> | undefined {
+  // Jest's globals are another realm's: Node's own errors are not `instanceof Error` there.
+  if (!types.isNativeError(error) && !(error instanceof Error)) return error as undefined;
+  const e = error as Error & Record<string, unknown>;
+  const view: Record<string, unknown> = { class: e.constructor.name, name: e.name, message: e.message };
+  for (const key of ['code', 'errno', 'syscall', 'path', 'spawnargs', 'killed', 'signal', 'cmd', 'stdout', 'stderr'])
+    if (key in e) view[key] = e[key];
+  if (e.cause !== undefined) view.cause = e.cause;
+  return view;
+}
+
+/** Runs a spawned child to 'close' and tells what a caller saw: events in order, fields, output. */
+function observe(child: node.ChildProcess, act?: (child: node.ChildProcess) => void): Promise<Record<string, unknown>> {
+  const events: unknown[] = [];
+  const output = { stdout: '', stderr: '' };
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => (output.stdout += d));
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (output.stderr += d));
+  return new Promise((resolve) => {
+    child.on('spawn', () => {
+      events.push('spawn');
+      act?.(child);
+    });
+    child.on('error', (error) => events.push(['error', errorView(error)]));
+    child.on('exit', (code, signal) => events.push(['exit', code, signal]));
+    child.on('close', (code, signal) => {
+      events.push(['close', code, signal]);
+      resolve({
+        events,
+        ...output,
+        pid: typeof child.pid,
+        exitCode: child.exitCode,
+        signalCode: child.signalCode,
+        killed: child.killed,
+        stdio: child.stdio.map((s) => (s === null ? null : typeof s)),
+        spawnfile: child.spawnfile,
+        spawnargs: child.spawnargs,
+        instance: child instanceof node.ChildProcess,
+      });
+    });
+  });
+}
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'forkexec-cp-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs `scenario` through both modules: the results must be equal, and ours must take `route`. */
+async function expectSame(scenario: Scenario, route: 'fast' | 'node'): Promise<unknown> {
+  const expected = await scenario(node);
+  const before = forkexec.dropInReport();
+  const actual = await scenario(forkexec);
+  const after = forkexec.dropInReport();
+  expect(actual).toEqual(expected);
+  const total = (r: forkexec.DropInReport) =>
+    route === 'fast'
+      ? Object.values(r.fast).reduce((a, b) => a + b, 0)
+      : Object.values(r.node).reduce((a, reasons) => a + Object.values(reasons).reduce((x, y) => x + y, 0), 0);
+  expect(total(after)).toBeGreaterThan(total(before));
+  return actual;
+}
+
+describe('spawn, side by side with Node', () => {
+  test('output, exit code, events in order, fields', async () => {
+    const result = await expectSame((cp) => observe(cp.spawn('sh', ['-c', 'echo out; echo err >&2; exit 3'])), 'fast');
+    expect(result).toMatchObject({ stdout: 'out\n', stderr: 'err\n', exitCode: 3, instance: true });
+  });
+
+  test('a signal from kill(): killed, signalCode, and kill() after the exit returns false', async () => {
+    await expectSame(async (cp) => {
+      const sent: unknown[] = [];
+      const seen = await observe(cp.spawn('sleep', ['10']), (child) => sent.push(child.kill('sigint')));
+      return { ...seen, sent, again: (seen as { killed: boolean }) && undefined };
+    }, 'fast');
+    await expectSame(async (cp) => {
+      const child = cp.spawn('true');
+      await new Promise((resolve) => child.on('close', resolve));
+      return [child.kill(), child.killed];
+    }, 'fast');
+  });
+
+  test('kill() with an unknown signal throws Node’s error', async () => {
+    await expectSame(async (cp) => {
+      const child = cp.spawn('sleep', ['10']);
+      let thrown: unknown;
+      try {
+        child.kill('SIGNOPE' as NodeJS.Signals);
+      } catch (error) {
+        thrown = errorView(error);
+      }
+      child.kill(9);
+      return { thrown, seen: await observe(child) };
+    }, 'fast');
+  });
+
+  test('stdin: written, ended, read back', async () => {
+    await expectSame(async (cp) => {
+      const child = cp.spawn('cat');
+      child.stdin!.end('line one\nline two');
+      return observe(child);
+    }, 'fast');
+  });
+
+  test('stdio forms: a string for all three, arrays with ignore/inherit/null/fd, short arrays', async () => {
+    for (const stdio of [
+      'ignore',
+      'pipe',
+      'overlapped',
+      ['ignore', 'pipe', 'ignore'],
+      [null, 'pipe'],
+      ['pipe', 'pipe', 'pipe', 'ignore', null],
+    ] as node.StdioOptions[])
+      await expectSame((cp) => observe(cp.spawn('sh', ['-c', 'echo to-out; echo to-err >&2'], { stdio })), 'fast');
+  });
+
+  test('a parent fd above 2 becomes that fd in the child', async () => {
+    await expectSame(async (cp) => {
+      const file = path.join(dir, `fd3-${cp === node ? 'node' : 'fx'}`);
+      const fd = openSync(file, 'w');
+      const seen = await observe(cp.spawn('sh', ['-c', 'echo via-three >&3'], { stdio: ['pipe', 'pipe', 'pipe', fd] }));
+      closeSync(fd);
+      return { seen, written: readFileSync(file, 'utf8') };
+    }, 'fast');
+  });
+
+  test('env replaces the environment (values made strings), cwd as a string and as a URL, argv0', async () => {
+    await expectSame(
+      (cp) => observe(cp.spawn('/usr/bin/env', [], { env: { A: '1', B: 2, C: true, D: undefined } as never })),
+      'fast',
+    );
+    await expectSame((cp) => observe(cp.spawn('pwd', { cwd: dir })), 'fast');
+    await expectSame((cp) => observe(cp.spawn('pwd', [], { cwd: pathToFileURL(dir) })), 'fast');
+    await expectSame((cp) => observe(cp.spawn('sh', ['-c', 'echo $0'], { argv0: 'named' })), 'fast');
+  });
+
+  test('shell: true runs /bin/sh -c with the words joined; a shell by name too', async () => {
+    const seen = await expectSame((cp) => observe(cp.spawn('echo $0', ['"a  b"'], { shell: true })), 'fast');
+    expect(seen).toMatchObject({ stdout: '/bin/sh a  b\n', spawnargs: ['/bin/sh', '-c', 'echo $0 "a  b"'] });
+    await expectSame((cp) => observe(cp.spawn('echo $0', { shell: 'sh' })), 'fast');
+  });
+
+  test('detached: the child leads a session of its own', async () => {
+    await expectSame(async (cp) => {
+      const child = cp.spawn('sh', ['-c', 'cut -d" " -f6 /proc/$$/stat'], { detached: true });
+      const seen = (await observe(child)) as { stdout: string };
+      return seen.stdout.trim() === String(child.pid);
+    }, 'fast');
+  });
+
+  test('timeout kills with killSignal', async () => {
+    await expectSame((cp) => observe(cp.spawn('sleep', ['10'], { timeout: 50, killSignal: 'SIGUSR1' })), 'fast');
+  });
+
+  test('an AbortSignal: AbortError with the reason as cause, then the exit; also when aborted before the call', async () => {
+    await expectSame(async (cp) => {
+      const controller = new AbortController();
+      return observe(cp.spawn('sleep', ['10'], { signal: controller.signal }), () => controller.abort('stop it'));
+    }, 'fast');
+    await expectSame((cp) => observe(cp.spawn('sleep', ['10'], { signal: AbortSignal.abort('early') })), 'fast');
+  });
+
+  test('[Symbol.dispose] kills a running child', async () => {
+    await expectSame(async (cp) => {
+      const child = cp.spawn('sleep', ['10']);
+      return observe(child, () => (child as unknown as Disposable)[Symbol.dispose]());
+    }, 'fast');
+  });
+
+  test('what the backend cannot do exactly goes to Node: a missing program, uid, a pipe above fd 2, a stream', async () => {
+    await expectSame((cp) => observe(cp.spawn('forkexec-no-such-program', ['a'])), 'node');
+    await expectSame((cp) => observe(cp.spawn('true', { uid: process.getuid!() })), 'node');
+    await expectSame(
+      (cp) => observe(cp.spawn('sh', ['-c', 'echo x >&3'], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] })),
+      'node',
+    );
+    await expectSame((cp) => observe(cp.spawn('true', { stdio: ['pipe', process.stdout, 'pipe'] })), 'node');
+    const report = forkexec.dropInReport().node.spawn!;
+    expect(Object.keys(report).join('\n')).toMatch(/uid\/gid[^]*stdio entry 'pipe' above fd 2[^]*stdio entry a stream/);
+  });
+
+  test('arguments Node refuses throw Node’s own errors', async () => {
+    for (const call of [
+      (cp: Module) => cp.spawn(42 as never),
+      (cp: Module) => cp.spawn('true', { timeout: -1 }),
+      (cp: Module) => cp.spawn('true', { killSignal: 'SIGNOPE' as never }),
+      (cp: Module) => cp.spawn('true', ['a\0b']),
+    ])
+      await expectSame(async (cp) => {
+        try {
+          call(cp);
+        } catch (error) {
+          return errorView(error);
+        }
+        return 'no throw';
+      }, 'node');
+  });
+});
+
+describe('execFile and exec, side by side with Node', () => {
+  /** The callback's arguments (the child's fields too). */
+  const callback = (start: (cb: (...args: unknown[]) => void) => node.ChildProcess) =>
+    new Promise((resolve) => {
+      const child = start((error, stdout, stderr) =>
+        resolve({ error: errorView(error), stdout, stderr, killed: child.killed, exitCode: child.exitCode }),
+      );
+    });
+
+  test('success and failure, strings and buffers', async () => {
+    await expectSame((cp) => callback((cb) => cp.execFile('sh', ['-c', 'echo hi; echo oh >&2'], cb)), 'fast');
+    await expectSame((cp) => callback((cb) => cp.execFile('sh', ['-c', 'echo bad >&2; exit 7'], cb)), 'fast');
+    await expectSame((cp) => callback((cb) => cp.execFile('printf', ['\\377'], { encoding: 'buffer' }, cb)), 'fast');
+    await expectSame((cp) => callback((cb) => cp.execFile('sh', ['-c', 'kill -TERM $$'], cb)), 'fast');
+  });
+
+  test('maxBuffer names the stream and cuts the output; timeout kills', async () => {
+    await expectSame(
+      (cp) => callback((cb) => cp.execFile('sh', ['-c', 'echo 0123456789; sleep 10'], { maxBuffer: 4 }, cb)),
+      'fast',
+    );
+    await expectSame(
+      (cp) => callback((cb) => cp.execFile('sh', ['-c', 'echo abcdef >&2; sleep 10'], { maxBuffer: 3 }, cb)),
+      'fast',
+    );
+    await expectSame((cp) => callback((cb) => cp.execFile('sleep', ['10'], { timeout: 50 }, cb)), 'fast');
+  });
+
+  test('a missing program', async () => {
+    await expectSame((cp) => callback((cb) => cp.execFile('forkexec-no-such-program', ['x'], cb)), 'node');
+  });
+
+  test('exec runs the shell; util.promisify gives { stdout, stderr } and a child, and errors carry the output', async () => {
+    await expectSame((cp) => callback((cb) => cp.exec('echo $0 && echo two', cb)), 'fast');
+    await expectSame((cp) => callback((cb) => cp.exec('echo $0', { shell: 'sh' }, cb)), 'fast');
+    await expectSame(async (cp) => {
+      const promise = promisify(cp.exec)('echo out; echo err >&2');
+      return { ...(await promise), child: promise.child instanceof node.ChildProcess };
+    }, 'fast');
+    await expectSame(
+      (cp) =>
+        promisify(cp.execFile)('sh', ['-c', 'echo o; echo e >&2; exit 2']).then(
+          () => 'resolved',
+          (error: unknown) => errorView(error),
+        ),
+      'fast',
+    );
+  });
+});
