@@ -4,7 +4,7 @@
  * and the route each call took checked in the drop-in's report.
  */
 import * as node from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -182,6 +182,17 @@ describe('spawn, side by side with Node', () => {
       const child = cp.spawn('sleep', ['10']);
       return observe(child, () => (child as unknown as Disposable)[Symbol.dispose]());
     }, 'fast');
+  });
+
+  test('the program is found as Node finds it: PATH of the given env, a relative path against cwd, a script without #!', async () => {
+    writeFileSync(path.join(dir, 'no-shebang'), 'echo from script\n', { mode: 0o755 });
+    writeFileSync(path.join(dir, 'with-shebang'), '#!/bin/sh\necho "$0"\n', { mode: 0o755 });
+    const both = async (scenario: Scenario) => expectSame(scenario, 'fast').catch(() => expectSame(scenario, 'node'));
+    await both((cp) => observe(cp.spawn('ls', [dir], { env: {} })));
+    await both((cp) => observe(cp.spawn('with-shebang', { env: { PATH: dir } })));
+    await expectSame((cp) => observe(cp.spawn('./with-shebang', { cwd: dir })), 'node');
+    await both((cp) => observe(cp.spawn('./no-shebang', { cwd: dir })));
+    await both((cp) => observe(cp.spawn(dir)));
   });
 
   test('what the backend cannot do exactly goes to Node: a missing program, uid, a pipe above fd 2, a stream', async () => {

@@ -27,6 +27,9 @@ export class ForkExecChildProcess extends EventEmitter {
   #child: SpawnedChild | null;
   #closesNeeded = 1;
   #closesGot = 0;
+  #spawned = false;
+  /** How the child ended, when it did before 'spawn' was emitted. */
+  #pendingEnd: (() => void) | undefined;
 
   constructor(child: SpawnedChild, spawnfile: string, spawnargs: string[], extraSlots: number) {
     super();
@@ -43,14 +46,22 @@ export class ForkExecChildProcess extends EventEmitter {
       this.#closesNeeded++;
       stream.once('close', () => this.#maybeClose());
     }
+    // The end is taken at once (before the backend cleans up after it, stdin first: exitCode must
+    // be set by then, as in Node), but told only after 'spawn', for a child that ended at once.
+    child.exited.then(
+      ({ exitCode, signal }) => this.#tellEnd(() => this.#onExit(exitCode, signal)),
+      (error: { errno?: string }) => this.#tellEnd(() => this.#onStartFailure(error)),
+    );
     process.nextTick(() => {
       this.emit('spawn');
-      // Listened to only now: a child that ended at once must not tell its 'exit' before its 'spawn'.
-      child.exited.then(
-        ({ exitCode, signal }) => this.#onExit(exitCode, signal),
-        (error: { errno?: string }) => this.#onStartFailure(error),
-      );
+      this.#spawned = true;
+      this.#pendingEnd?.();
     });
+  }
+
+  #tellEnd(end: () => void): void {
+    if (this.#spawned) end();
+    else this.#pendingEnd = end;
   }
 
   #onExit(exitCode: number | null, signal: NodeJS.Signals | null): void {

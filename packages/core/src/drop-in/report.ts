@@ -47,6 +47,7 @@ export function writeReportOnExit(): void {
   if (!file || registry[WRITER]) return;
   registry[WRITER] = true;
   process.once('exit', () => {
+    if (Object.keys(tally.fast).length === 0 && Object.keys(tally.node).length === 0) return;
     const line = JSON.stringify({ pid: process.pid, argv: process.argv.slice(1), ...tally });
     try {
       appendFileSync(file, `${line}\n`);

@@ -1,4 +1,5 @@
 import type { ChildProcess, SpawnOptions as NodeSpawnOptions } from 'node:child_process';
+import path from 'node:path';
 import type { Action } from '../actions.js';
 import type { Backend, StdioSpec } from '../backend.js';
 import { startChild } from '../fork-before-exec.js';
@@ -145,6 +146,9 @@ function planSpawn(file: unknown, argsIn: unknown, optionsIn: unknown): FastCall
     program = typeof shell === 'string' ? shell : DEFAULT_SHELL;
     programArgs = ['-c', [file, ...programArgs].join(' ')];
   }
+  // Core runs such a path by its absolute form: a #! script would see another path in its argv.
+  if (program.includes('/') && !path.isAbsolute(program))
+    return refuse('a relative path with a slash: the backend would run it by its absolute path');
   const argv = [typeof argv0 === 'string' ? argv0 : program, ...programArgs];
   return {
     backend,

@@ -1,0 +1,78 @@
+/**
+ * The register hook in real processes (the built package): execa 9, tinyexec, nano-spawn and
+ * cross-spawn work unchanged under it, and its report shows their spawns took the fast path.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { DropInReport } from '@forkexec/core/child_process';
+
+const fixtures = path.join(__dirname, 'fixtures', 'drop-in');
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'forkexec-register-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+type Line = DropInReport & { argv: string[] };
+
+/** Runs a fixture with the hook given as `how`; its printed JSON and the report lines of every process. */
+async function run(fixture: string, how: string[], env: Record<string, string> = {}) {
+  const report = path.join(dir, `${fixture}.jsonl`);
+  const { stdout } = await promisify(execFile)(process.execPath, [...how, path.join(fixtures, fixture)], {
+    cwd: fixtures,
+    env: { ...process.env, ...env, FORKEXEC_REGISTER_REPORT: report },
+  });
+  const lines = readFileSync(report, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Line);
+  return {
+    printed: JSON.parse(stdout) as Record<string, unknown>,
+    report: lines.find((l) => l.argv[0].endsWith(fixture))!,
+  };
+}
+
+test('execa 9, tinyexec, nano-spawn and cross-spawn under --import: their basics work, on the fast path', async () => {
+  const { printed, report } = await run('libraries.mjs', ['--import', '@forkexec/core/register']);
+  expect(printed).toEqual({
+    execa: 'hi',
+    execaExit: 3,
+    execaTimeout: [true, 'SIGTERM'],
+    execaKill: [true, 'SIGTERM'],
+    execaInput: 'piped in',
+    execaMissing: 'ENOENT',
+    execaNodeIpc: 'ping pong',
+    tinyexec: 'hi\n',
+    tinyexecExit: 4,
+    nanoSpawn: 'hi',
+    nanoSpawnExit: 5,
+    crossSpawn: 6,
+  });
+  expect(report.backend).not.toBe('node');
+  expect(report.fast.spawn).toBe(10);
+  // execaNode's IPC channel and the missing program went to Node, each with its reason.
+  expect(Object.keys(report.node.spawn!).sort()).toEqual([
+    "stdio entry 'ipc' above fd 2: no counterpart in forkexec",
+    'the backend refused the start (FORKEXEC_SPAWN ENOENT): Node reports it its own way',
+  ]);
+});
+
+test('--require, and through NODE_OPTIONS: functions taken at load time are the drop-in’s', async () => {
+  for (const [how, env] of [
+    [['--require', '@forkexec/core/register'], {}],
+    [[], { NODE_OPTIONS: '--require @forkexec/core/register' }],
+  ] as const) {
+    const { printed, report } = await run('commonjs.cjs', [...how], env);
+    expect(printed).toEqual({ code: 1, out: 'cjs\n', error: null, stdout: '/bin/sh\n' });
+    expect(report.fast).toEqual({ spawn: 1, exec: 1 });
+  }
+});
+
+test('an ESM named import bound before the hook was installed calls the drop-in', async () => {
+  const { printed, report } = await run('bound-before.mjs', []);
+  expect(printed).toEqual({ code: 2, stdout: 'bound\n' });
+  expect(report.fast).toEqual({ spawn: 1, execFile: 1 });
+});
