@@ -5,6 +5,12 @@
  */
 export { ForkExecChildProcess } from './drop-in/child.js';
 export { exec, execFile } from './drop-in/exec-file.js';
-export { dropInReport, type DropInFunction, type DropInReport } from './drop-in/report.js';
+export {
+  dropInReport,
+  summarizeReportFile,
+  type DropInFunction,
+  type DropInReport,
+  type DropInSummary,
+} from './drop-in/report.js';
 export { spawn } from './drop-in/spawn.js';
 export { ChildProcess } from 'node:child_process';

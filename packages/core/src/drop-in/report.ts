@@ -1,4 +1,4 @@
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 
 /** The drop-in functions whose calls are counted. */
 export type DropInFunction = 'spawn' | 'execFile' | 'exec' | 'fork' | 'spawnSync' | 'execFileSync' | 'execSync';
@@ -55,4 +55,27 @@ export function writeReportOnExit(): void {
       process.stderr.write(`forkexec: could not write FORKEXEC_REGISTER_REPORT=${file}: ${(error as Error).message}\n`);
     }
   });
+}
+
+/** The lines of a FORKEXEC_REGISTER_REPORT file added up: how many processes, and their calls by route. */
+export interface DropInSummary extends Omit<DropInReport, 'backend'> {
+  processes: number;
+  backends: string[];
+}
+
+export function summarizeReportFile(file: string): DropInSummary {
+  const summary: DropInSummary = { processes: 0, backends: [], fast: {}, node: {} };
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    const report = JSON.parse(line) as DropInReport;
+    summary.processes++;
+    if (report.backend && !summary.backends.includes(report.backend)) summary.backends.push(report.backend);
+    for (const [fn, count] of Object.entries(report.fast) as [DropInFunction, number][])
+      summary.fast[fn] = (summary.fast[fn] ?? 0) + count;
+    for (const [fn, reasons] of Object.entries(report.node) as [DropInFunction, Record<string, number>][]) {
+      const into = (summary.node[fn] ??= {});
+      for (const [reason, count] of Object.entries(reasons)) into[reason] = (into[reason] ?? 0) + count;
+    }
+  }
+  return summary;
 }
