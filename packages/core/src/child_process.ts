@@ -12,5 +12,6 @@ export {
   type DropInReport,
   type DropInSummary,
 } from './drop-in/report.js';
+export { execFileSync, execSync, fork, spawnSync } from './drop-in/node-own.js';
 export { spawn } from './drop-in/spawn.js';
 export { ChildProcess } from 'node:child_process';
