@@ -10,6 +10,8 @@ const project = (name) => ({
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   testEnvironment: 'node',
   transform: { '^.+\\.[cm]?[jt]s$': ['babel-jest', { configFile: babelConfig }] },
+  // ESM-only dependencies, made CommonJS for Jest (Node itself loads them either way).
+  transformIgnorePatterns: ['/node_modules/(?!human-signals/)'],
   moduleFileExtensions: ['ts', 'js', 'cjs', 'mjs', 'json'],
   moduleNameMapper: {
     // Tests run against the sources of sibling packages, not their builds.

@@ -133,6 +133,8 @@ export function spawnHint(errno: string | undefined): string | undefined {
 /** Fields of a finished run that a SubprocessError carries (the same as the Result). */
 export interface SubprocessErrorFields {
   command: string;
+  escapedCommand: string;
+  cwd: string;
   pid: number | undefined;
   exitCode: number | null;
   signal: NodeJS.Signals | null;
@@ -142,6 +144,9 @@ export interface SubprocessErrorFields {
   backend: string;
   timedOut: boolean;
   isCanceled: boolean;
+  isTerminated: boolean;
+  isMaxBuffer: boolean;
+  signalDescription?: string;
 }
 
 export type SubprocessErrorCode = 'FORKEXEC_EXIT' | 'FORKEXEC_TIMEOUT' | 'FORKEXEC_ABORTED' | 'FORKEXEC_MAX_BUFFER';
@@ -157,12 +162,30 @@ export class SubprocessError extends ForkExecError implements SubprocessErrorFie
   declare readonly backend: string;
   declare readonly timedOut: boolean;
   declare readonly isCanceled: boolean;
+  declare readonly isTerminated: boolean;
+  declare readonly isMaxBuffer: boolean;
+  declare readonly signalDescription?: string;
+  declare readonly escapedCommand: string;
+  declare readonly cwd: string;
   declare readonly command: string;
+  /** The message without the output. */
+  readonly shortMessage: string;
 
-  constructor(code: SubprocessErrorCode, message: string, fields: SubprocessErrorFields, hint?: string) {
-    const stderr = String(fields.stderr).trim();
-    const tail = stderr ? `\n${stderr.length > 2000 ? `…${stderr.slice(-2000)}` : stderr}` : '';
-    super(code, message + tail, { command: fields.command, hint });
+  constructor(
+    code: SubprocessErrorCode,
+    message: string,
+    fields: SubprocessErrorFields,
+    hint?: string,
+    cause?: unknown,
+  ) {
+    // The output follows, as execa shows it: stderr then stdout, the end of each when long.
+    const tail = [fields.stderr, fields.stdout]
+      .map((output) => String(output).trim())
+      .filter(Boolean)
+      .map((output) => `\n${output.length > 2000 ? `…${output.slice(-2000)}` : output}`)
+      .join('');
+    super(code, message + tail, { command: fields.command, hint, cause });
+    this.shortMessage = message;
     Object.assign(this, fields);
   }
 }

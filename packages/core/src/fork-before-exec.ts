@@ -1,4 +1,5 @@
 import type { Backend, SpawnOptions } from './backend.js';
+import { InvalidArgumentError } from './errors.js';
 import type { Options, Result } from './options.js';
 import { buildRequest, explainFailure } from './request.js';
 import { backendsSupporting, resolveBackend } from './select-backend.js';
@@ -11,6 +12,10 @@ export function startChild(
   options: Options,
   spawnOptions: SpawnOptions = {},
 ): StartedChild & { backendObject: Backend } {
+  if ((options as { shell?: unknown }).shell)
+    throw new InvalidArgumentError(
+      'forkBeforeExec runs no shell: run one explicitly, forkBeforeExec("/bin/sh", ["-c", command]) (cmd.exe with ["/d", "/s", "/c", command] on Windows), or use exec() from @forkexec/core/child_process',
+    );
   const backend = resolveBackend(options.backend);
   const request = buildRequest(file, args, options, backend, backendsSupporting);
   let child;

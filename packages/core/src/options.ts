@@ -30,7 +30,9 @@ export interface Options {
    * process it started may hold its pipes open), then the result settles.
    */
   timeout?: number;
-  /** Aborting it kills the child and rejects with FORKEXEC_ABORTED. */
+  /** Aborting it kills the child and rejects with FORKEXEC_ABORTED, whose `cause` is the signal's reason. */
+  cancelSignal?: AbortSignal;
+  /** The same as `cancelSignal` (its earlier name). */
   signal?: AbortSignal;
   /** Default SIGTERM. */
   killSignal?: NodeJS.Signals | number;
@@ -63,7 +65,12 @@ export interface Options {
 }
 
 export interface Result<T extends string | Buffer = string | Buffer> {
+  /** The command line, each word quoted for a shell where it needs it. */
   command: string;
+  /** The same as `command` (execa's name for the quoted form). */
+  escapedCommand: string;
+  /** The child's working directory. */
+  cwd: string;
   file: string;
   args: string[];
   pid: number | undefined;
@@ -77,4 +84,14 @@ export interface Result<T extends string | Buffer = string | Buffer> {
   failed: boolean;
   timedOut: boolean;
   isCanceled: boolean;
+  /** A signal ended the child. */
+  isTerminated: boolean;
+  /** An output stream went over maxBuffer (the child was killed). */
+  isMaxBuffer: boolean;
+  /** What `signal` means ("Termination"), when a signal ended the child. */
+  signalDescription?: string;
+  /** With `reject: false`, when failed: what the error would have said (its first line). */
+  shortMessage?: string;
+  /** With `reject: false`, when the child could not start: the errno name (`ENOENT`) or the error code. */
+  code?: string;
 }

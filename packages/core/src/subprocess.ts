@@ -1,13 +1,23 @@
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
+import { fileURLToPath } from 'node:url';
+import { signalsByName } from 'human-signals';
 import type { ExitStatus, SpawnedChild, SpawnRequest } from './backend.js';
-import { ForkExecError, SpawnError, SubprocessError, type SubprocessErrorCode } from './errors.js';
+import {
+  ForkExecError,
+  SpawnError,
+  SubprocessError,
+  type SubprocessErrorCode,
+  type SubprocessErrorFields,
+} from './errors.js';
 import type { Options, Result } from './options.js';
-import { explainFailure } from './request.js';
+import { explainFailure, formatCommand } from './request.js';
 
 const DEFAULT_MAX_BUFFER = 100_000_000;
+const SIGNAL_DESCRIPTIONS = signalsByName as Partial<Record<string, { description: string }>>;
 const DEFAULT_FORCE_KILL_DELAY = 5000;
 /** How long the output of a child killed for a timeout, an abort or maxBuffer may still take to arrive. */
 const KILLED_OUTPUT_GRACE_MS = 200;
@@ -147,15 +157,16 @@ export class Subprocess<Out extends string | Buffer = string>
     this.#file = file;
     const started = performance.now();
     let begun: StartedChild;
+    const cancelSignal = options.cancelSignal ?? options.signal;
     try {
-      if (options.signal?.aborted) {
+      if (cancelSignal?.aborted) {
         this.#args = shownArgs(args);
-        throw this.#abortError(options.signal);
+        throw this.#abortError(cancelSignal);
       }
       begun = start();
     } catch (error) {
       this.#args ??= shownArgs(args);
-      this.#promise = Promise.reject(error);
+      this.#promise = this.#notStarted(error, started);
       this.#promise.catch(() => {}); // an unread failure to start is no unhandled rejection
       return;
     }
@@ -169,9 +180,9 @@ export class Subprocess<Out extends string | Buffer = string>
     this.#promise = this.#run(child, begun.backend, started);
   }
 
-  /** The command line: the request's (quoted for a shell), or the file and args joined when the start failed. */
+  /** The command line, quoted for a shell (the request's, or made from the args as given when the start failed). */
   get command(): string {
-    return this.#request?.command ?? [this.#file, ...this.#args!].join(' ');
+    return this.#request?.command ?? formatCommand(this.#file, this.#args!);
   }
 
   /**
@@ -212,6 +223,50 @@ export class Subprocess<Out extends string | Buffer = string>
   #abortError(signal: AbortSignal): ForkExecError {
     return new ForkExecError('FORKEXEC_ABORTED', `aborted before start: ${String(signal.reason)}`, {
       command: this.command,
+      cause: signal.reason,
+    });
+  }
+
+  /** The child's working directory as the result tells it. */
+  #cwd(): string {
+    const { cwd } = this.#options;
+    if (cwd !== undefined) return path.resolve(cwd instanceof URL ? fileURLToPath(cwd) : String(cwd));
+    try {
+      return process.cwd();
+    } catch {
+      return ''; // the parent's directory was removed
+    }
+  }
+
+  /**
+   * A child that never ran: the start error, or with `reject: false` a failed result carrying it
+   * (for a start the OS refused or an abort; a wrong argument is always thrown).
+   */
+  #notStarted(error: unknown, started: number): Promise<Result<Out>> {
+    const code = (error as { code?: string })?.code;
+    if (this.#options.reject !== false || (code !== 'FORKEXEC_SPAWN' && code !== 'FORKEXEC_ABORTED'))
+      return Promise.reject(error);
+    const empty = (this.#options.encoding === 'buffer' ? Buffer.alloc(0) : '') as Out;
+    return Promise.resolve({
+      command: this.command,
+      escapedCommand: this.command,
+      cwd: this.#cwd(),
+      file: this.#file,
+      args: this.#request?.argv.slice(1) ?? this.#args!,
+      pid: this.pid,
+      exitCode: null,
+      signal: null,
+      stdout: empty,
+      stderr: empty,
+      durationMs: performance.now() - started,
+      backend: this.backend ?? '',
+      failed: true,
+      timedOut: false,
+      isCanceled: code === 'FORKEXEC_ABORTED',
+      isTerminated: false,
+      isMaxBuffer: false,
+      shortMessage: (error as Error).message.split('\n')[0],
+      code: (error as { errno?: string }).errno ?? code,
     });
   }
 
@@ -230,16 +285,18 @@ export class Subprocess<Out extends string | Buffer = string>
   async #run(child: SpawnedChild, backend: string, started: number): Promise<Result<Out>> {
     const o = this.#options;
     const maxBuffer = o.maxBuffer ?? DEFAULT_MAX_BUFFER;
-    let overflow = false;
+    const cancelSignal = o.cancelSignal ?? o.signal;
+    /** The stream that went over maxBuffer first. */
+    let overflow: 'stdout' | 'stderr' | undefined;
     let timedOut = false;
     let isCanceled = false;
     if (o.buffer !== false) {
-      const onOverflow = () => {
-        overflow = true;
+      const onOverflow = (stream: 'stdout' | 'stderr') => () => {
+        overflow ??= stream;
         this.kill();
       };
-      this.#outputs[0] = child.stdout && new OutputCollector(child.stdout, maxBuffer, onOverflow);
-      this.#outputs[1] = child.stderr && new OutputCollector(child.stderr, maxBuffer, onOverflow);
+      this.#outputs[0] = child.stdout && new OutputCollector(child.stdout, maxBuffer, onOverflow('stdout'));
+      this.#outputs[1] = child.stderr && new OutputCollector(child.stderr, maxBuffer, onOverflow('stderr'));
     }
     if (child.stdin) {
       child.stdin.on('error', () => {}); // EPIPE when the child exits without reading: its exit status tells the story
@@ -249,8 +306,8 @@ export class Subprocess<Out extends string | Buffer = string>
       o.timeout && o.timeout > 0 ? setTimeout(() => ((timedOut = true), this.kill()), o.timeout) : undefined;
     const onAbort = () => ((isCanceled = true), this.kill());
     /** We killed the child: its output may be cut. */
-    const killedByUs = () => timedOut || isCanceled || overflow;
-    o.signal?.addEventListener('abort', onAbort, { once: true });
+    const killedByUs = () => timedOut || isCanceled || overflow !== undefined;
+    cancelSignal?.addEventListener('abort', onAbort, { once: true });
 
     let status: ExitStatus;
     try {
@@ -272,15 +329,18 @@ export class Subprocess<Out extends string | Buffer = string>
       // Duck-typed: a backend loaded with require() brings the CommonJS copy of core, whose classes differ from an ESM caller's.
       const typed =
         error instanceof ForkExecError || String((error as { code?: unknown })?.code).startsWith('FORKEXEC_');
-      throw typed
-        ? error
-        : new SpawnError(`${this.command}: ${(error as Error).message}`, { command: this.command, cause: error });
+      return this.#notStarted(
+        typed
+          ? error
+          : new SpawnError(`${this.command}: ${(error as Error).message}`, { command: this.command, cause: error }),
+        started,
+      );
     } finally {
       if (killedByUs()) for (const stream of [child.stdout, child.stderr]) stream?.destroy();
       this.#exited = true;
       clearTimeout(timer);
       clearTimeout(this.#forceKillTimer);
-      o.signal?.removeEventListener('abort', onAbort);
+      cancelSignal?.removeEventListener('abort', onAbort);
     }
 
     const encoding = o.encoding ?? 'utf8';
@@ -288,6 +348,8 @@ export class Subprocess<Out extends string | Buffer = string>
     const empty = encoding === 'buffer' ? Buffer.alloc(0) : '';
     const fields = {
       command: this.command,
+      escapedCommand: this.command,
+      cwd: this.#cwd(),
       pid: this.pid,
       exitCode: status.exitCode,
       signal: status.signal,
@@ -297,29 +359,33 @@ export class Subprocess<Out extends string | Buffer = string>
       backend,
       timedOut,
       isCanceled,
+      isTerminated: status.signal !== null,
+      isMaxBuffer: overflow !== undefined,
+      ...(status.signal && { signalDescription: SIGNAL_DESCRIPTIONS[status.signal]?.description }),
     };
-    const failure = this.#failure(fields, overflow, maxBuffer);
-    const result: Result<Out> = {
+    const failure = this.#failure(fields, overflow, maxBuffer, cancelSignal);
+    if (failure && o.reject !== false) throw failure;
+    return {
       ...fields,
       file: this.#file,
       args: this.#request!.argv.slice(1),
       failed: failure !== undefined,
+      ...(failure && { shortMessage: failure.shortMessage.split('\n')[0] }),
     };
-    if (failure && o.reject !== false) throw failure;
-    return result;
   }
 
   #failure(
-    f: Omit<Result, 'file' | 'args' | 'failed'>,
-    overflow: boolean,
+    f: SubprocessErrorFields,
+    overflow: 'stdout' | 'stderr' | undefined,
     maxBuffer: number,
+    cancelSignal: AbortSignal | undefined,
   ): SubprocessError | undefined {
-    const fail = (code: SubprocessErrorCode, message: string, hint?: string) =>
-      new SubprocessError(code, message, f, hint);
+    const fail = (code: SubprocessErrorCode, message: string, hint?: string, cause?: unknown) =>
+      new SubprocessError(code, message, f, hint, cause);
     if (overflow)
       return fail(
         'FORKEXEC_MAX_BUFFER',
-        `${this.command}: output exceeded maxBuffer (${maxBuffer} bytes); the child was killed`,
+        `${this.command}: ${overflow} exceeded maxBuffer (${maxBuffer} bytes); the child was killed`,
         'Raise maxBuffer, or read the stream yourself with buffer: false.',
       );
     if (f.timedOut)
@@ -328,7 +394,12 @@ export class Subprocess<Out extends string | Buffer = string>
         `${this.command}: timed out after ${this.#options.timeout} ms and was killed${f.signal ? ` with ${f.signal}` : ''}`,
       );
     if (f.isCanceled)
-      return fail('FORKEXEC_ABORTED', `${this.command}: aborted${f.signal ? `, killed with ${f.signal}` : ''}`);
+      return fail(
+        'FORKEXEC_ABORTED',
+        `${this.command}: aborted${f.signal ? `, killed with ${f.signal}` : ''}`,
+        undefined,
+        cancelSignal?.reason,
+      );
     if (f.signal) return fail('FORKEXEC_EXIT', `${this.command}: killed by ${f.signal}`);
     if (f.exitCode !== 0) return fail('FORKEXEC_EXIT', `${this.command}: exited with code ${f.exitCode}`);
     return undefined;

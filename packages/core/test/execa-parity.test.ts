@@ -1,0 +1,62 @@
+/**
+ * The same calls through execa 9 (in a child process: it is ESM-only) and forkBeforeExec, with
+ * the result fields execa 9 has compared one by one.
+ */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { forkBeforeExec, SubprocessError, type Options } from '@forkexec/core';
+
+const fixtures = path.join(__dirname, 'fixtures', 'drop-in');
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a fixture shared with the execa side
+const { CASES, FIELDS } = require('./fixtures/drop-in/execa-cases.mjs') as {
+  CASES: Record<string, [string, string[], Options]>;
+  FIELDS: string[];
+};
+
+let execa: Record<string, Record<string, unknown>>;
+beforeAll(async () => {
+  const { stdout } = await promisify(execFile)(process.execPath, [path.join(fixtures, 'execa-results.mjs')]);
+  execa = JSON.parse(stdout);
+});
+
+describe('forkBeforeExec gives the result fields execa 9 gives', () => {
+  test.each(Object.keys(CASES))('%s', async (name) => {
+    const [file, args, options] = CASES[name];
+    const result = (await forkBeforeExec(file, args, options)) as unknown as Record<string, unknown>;
+    const ours = Object.fromEntries(FIELDS.filter((field) => field in result).map((field) => [field, result[field]]));
+    // execa leaves out exitCode and signal when they have no value; forkexec has null there.
+    for (const field of ['exitCode', 'signal']) if (ours[field] === null && !(field in execa[name])) delete ours[field];
+    expect(ours).toEqual(execa[name]);
+  });
+
+  test('cancelSignal: isCanceled, and the abort reason as cause', async () => {
+    const controller = new AbortController();
+    const child = forkBeforeExec('sleep', ['5'], { cancelSignal: controller.signal });
+    await child.started;
+    controller.abort('the reason');
+    const error = await child.then(
+      () => undefined,
+      (e: SubprocessError) => e,
+    );
+    expect([error?.isCanceled, error?.cause]).toEqual(execa.cancelCause);
+  });
+
+  test('the error message shows the output, maxBuffer names the stream, shell is refused with the way to run one', async () => {
+    const failed = await forkBeforeExec('sh', ['-c', 'echo to-out; echo to-err >&2; exit 1']).catch(
+      (e: SubprocessError) => e,
+    );
+    expect((failed as SubprocessError).message).toMatch(/exited with code 1\nto-err\nto-out\n/);
+    expect((failed as SubprocessError).shortMessage).toBe(
+      `sh -c 'echo to-out; echo to-err >&2; exit 1': exited with code 1`,
+    );
+    const over = await forkBeforeExec('sh', ['-c', 'echo 123456 >&2'], { maxBuffer: 3 }).catch(
+      (e: SubprocessError) => e,
+    );
+    expect((over as SubprocessError).message).toMatch(/stderr exceeded maxBuffer \(3 bytes\)/);
+    await expect(forkBeforeExec('echo hi', { shell: true } as Options)).rejects.toMatchObject({
+      code: 'FORKEXEC_INVALID_ARGUMENT',
+      message: expect.stringMatching(/runs no shell[^]*\/bin\/sh[^]*cmd\.exe[^]*exec\(\)/),
+    });
+  });
+});
