@@ -3,7 +3,7 @@ import { getSystemErrorName, promisify } from 'node:util';
 import { nodeChildProcess } from './node-child-process.js';
 import { maxBufferError, signalNumberOf } from './node-errors.js';
 import { countNode, type DropInFunction } from './report.js';
-import { spawnVia } from './spawn.js';
+import { isObject, spawnVia } from './spawn.js';
 
 type Callback = (error: ExecFileException | null, stdout: string | Buffer, stderr: string | Buffer) => void;
 
@@ -13,9 +13,6 @@ interface ExecFileCall {
   options: Record<string, unknown>;
   callback: Callback | undefined;
 }
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
  * execFile's arguments sorted out as Node does (args and options may be left out), or undefined

@@ -28,7 +28,7 @@ interface FastCall {
 type Refusal = { reason: string };
 
 const refuse = (reason: string): Refusal => ({ reason });
-const isObject = (value: unknown): value is Record<string, unknown> =>
+export const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The shell Node runs for `shell: true` on POSIX. */
