@@ -149,6 +149,8 @@ export class Subprocess<Out extends string | Buffer = string>
   #args: string[] | undefined;
   #request: SpawnRequest | undefined;
   #started: Promise<number> | undefined;
+  /** Why the child could not be started, when the constructor could not start it. */
+  #startError: unknown;
   /** The last backend error retold, and how: `started` and the result reject with the same error. */
   #retold: { raw: unknown; explained: unknown } | undefined;
 
@@ -166,6 +168,7 @@ export class Subprocess<Out extends string | Buffer = string>
       begun = start();
     } catch (error) {
       this.#args ??= shownArgs(args);
+      this.#startError = error;
       this.#promise = this.#notStarted(error, started);
       this.#promise.catch(() => {}); // an unread failure to start is no unhandled rejection
       return;
@@ -194,15 +197,17 @@ export class Subprocess<Out extends string | Buffer = string>
     // Made when first read: most callers never do, and each promise costs on the spawn path.
     if (!this.#started) {
       const child = this.#child;
-      if (!child) this.#started = this.#promise as Promise<never>;
-      else {
+      if (!child) {
+        // The start error, also when `reject: false` turned it into a failed result.
+        this.#started = Promise.reject(this.#startError);
+      } else {
         const started =
           child.started ?? (child.pid === undefined ? child.exited.then(() => child.pid!) : Promise.resolve(child.pid));
         this.#started = started.catch((error: unknown) => {
           throw this.#explain(error);
         });
-        this.#started.catch(() => {});
       }
+      this.#started.catch(() => {});
     }
     return this.#started;
   }

@@ -30,6 +30,19 @@ describe('forkBeforeExec gives the result fields execa 9 gives', () => {
     expect(ours).toEqual(execa[name]);
   });
 
+  test('reject: false with a start the OS refused: a failed result, and started still rejects with the error', async () => {
+    const child = forkBeforeExec('forkexec-no-such-program', { reject: false });
+    await expect(child.started).rejects.toMatchObject({ code: 'FORKEXEC_SPAWN', errno: 'ENOENT' });
+    expect(await child).toMatchObject({
+      failed: true,
+      code: 'ENOENT',
+      shortMessage: expect.stringMatching(/ENOENT|not found/),
+    });
+    await expect(forkBeforeExec('true', { reject: false, cwd: 1 as never })).rejects.toMatchObject({
+      code: 'FORKEXEC_INVALID_ARGUMENT',
+    });
+  });
+
   test('cancelSignal: isCanceled, and the abort reason as cause', async () => {
     const controller = new AbortController();
     const child = forkBeforeExec('sleep', ['5'], { cancelSignal: controller.signal });
