@@ -76,3 +76,14 @@ test('an ESM named import bound before the hook was installed calls the drop-in'
   expect(printed).toEqual({ code: 2, stdout: 'bound\n' });
   expect(report.fast).toEqual({ spawn: 1, execFile: 1 });
 });
+
+test('a listener that throws is an uncaught exception, as with Node’s own ChildProcess', async () => {
+  const outcome = async (module: string) =>
+    (
+      await promisify(execFile)(process.execPath, [path.join(fixtures, 'listener-throws.mjs'), module], {
+        cwd: fixtures,
+      })
+    ).stdout;
+  expect(await outcome('@forkexec/core/child_process')).toBe(await outcome('node:child_process'));
+  expect(await outcome('node:child_process')).toBe('uncaughtException from the listener');
+});

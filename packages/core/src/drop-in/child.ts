@@ -46,11 +46,12 @@ export class ForkExecChildProcess extends EventEmitter {
       this.#closesNeeded++;
       stream.once('close', () => this.#maybeClose());
     }
-    // The end is taken at once (before the backend cleans up after it, stdin first: exitCode must
-    // be set by then, as in Node), but told only after 'spawn', for a child that ended at once.
+    // The end is taken at once: exitCode must be set before stdin is destroyed (by us or by the
+    // backend cleaning up after it), as in Node. Its events come on a later tick (a listener that
+    // throws is an uncaught exception, as in Node, not a rejection), and never before 'spawn'.
     child.exited.then(
-      ({ exitCode, signal }) => this.#tellEnd(() => this.#onExit(exitCode, signal)),
-      (error: { errno?: string }) => this.#tellEnd(() => this.#onStartFailure(error)),
+      ({ exitCode, signal }) => this.#end(() => this.#exited(exitCode, signal)),
+      (error: { errno?: string }) => this.#end(() => this.#failed(error)),
     );
     process.nextTick(() => {
       this.emit('spawn');
@@ -59,30 +60,36 @@ export class ForkExecChildProcess extends EventEmitter {
     });
   }
 
-  #tellEnd(end: () => void): void {
-    if (this.#spawned) end();
-    else this.#pendingEnd = end;
+  /** Takes the end (which returns how to tell it): now if 'spawn' was emitted, else right after it. */
+  #end(take: () => () => void): void {
+    if (!this.#spawned) this.#pendingEnd = () => this.#tell(take());
+    else {
+      const tell = take();
+      process.nextTick(() => this.#tell(tell));
+    }
   }
 
-  #onExit(exitCode: number | null, signal: NodeJS.Signals | null): void {
+  #tell(emit: () => void): void {
+    emit();
+    process.nextTick(() => this.#flushStdio());
+    this.#maybeClose();
+  }
+
+  #exited(exitCode: number | null, signal: NodeJS.Signals | null): () => void {
     if (signal) this.signalCode = signal;
     else this.exitCode = exitCode;
     this.stdin?.destroy();
     this.#child = null;
-    this.emit('exit', this.exitCode, this.signalCode);
-    process.nextTick(() => this.#flushStdio());
-    this.#maybeClose();
+    return () => this.emit('exit', this.exitCode, this.signalCode);
   }
 
   /** A start the backend reported failed after `spawn` returned: told as Node tells it. */
-  #onStartFailure(error: { errno?: string }): void {
+  #failed(error: { errno?: string }): () => void {
     const failure = spawnErrno(error.errno ?? 'UNKNOWN', this.spawnfile, this.spawnargs.slice(1));
     this.exitCode = failure.errno;
     this.stdin?.destroy();
     this.#child = null;
-    this.emit('error', failure);
-    process.nextTick(() => this.#flushStdio());
-    this.#maybeClose();
+    return () => this.emit('error', failure);
   }
 
   /** Output nobody reads must still flow, or the streams would never close (and 'close' never come). */
