@@ -16,6 +16,8 @@ export function startChild(
     throw new InvalidArgumentError(
       'forkBeforeExec runs no shell: run one explicitly, forkBeforeExec("/bin/sh", ["-c", command]) (cmd.exe with ["/d", "/s", "/c", command] on Windows), or use exec() from @forkexec/core/child_process',
     );
+  if (options.cancelSignal && options.signal && options.cancelSignal !== options.signal)
+    throw new InvalidArgumentError('cancelSignal and signal are the same option: give one of them');
   const backend = resolveBackend(options.backend);
   const request = buildRequest(file, args, options, backend, backendsSupporting);
   let child;

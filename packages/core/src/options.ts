@@ -49,7 +49,10 @@ export interface Options {
   encoding?: 'utf8' | 'buffer';
   /** Drop one trailing newline from string output. Default true. */
   stripFinalNewline?: boolean;
-  /** Reject on a non-zero exit, a signal, a timeout or an abort. Default true. */
+  /**
+   * Reject on a non-zero exit, a signal, a timeout, an abort or a start the OS refused. Default true.
+   * With false these give a result with `failed: true` (a wrong argument is still thrown).
+   */
   reject?: boolean;
   /** Backend name, package, or object; see README "Choosing a backend". */
   backend?: BackendSpec;

@@ -55,7 +55,7 @@ describe('forkBeforeExec gives the result fields execa 9 gives', () => {
     expect([error?.isCanceled, error?.cause]).toEqual(execa.cancelCause);
   });
 
-  test('the error message shows the output, maxBuffer names the stream, shell is refused with the way to run one', async () => {
+  test('the error message shows the output, maxBuffer names the stream; two cancel signals and shell are refused', async () => {
     const failed = await forkBeforeExec('sh', ['-c', 'echo to-out; echo to-err >&2; exit 1']).catch(
       (e: SubprocessError) => e,
     );
@@ -67,6 +67,9 @@ describe('forkBeforeExec gives the result fields execa 9 gives', () => {
       (e: SubprocessError) => e,
     );
     expect((over as SubprocessError).message).toMatch(/stderr exceeded maxBuffer \(3 bytes\)/);
+    await expect(
+      forkBeforeExec('true', { cancelSignal: new AbortController().signal, signal: new AbortController().signal }),
+    ).rejects.toMatchObject({ code: 'FORKEXEC_INVALID_ARGUMENT', message: expect.stringMatching(/give one of them/) });
     await expect(forkBeforeExec('echo hi', { shell: true } as Options)).rejects.toMatchObject({
       code: 'FORKEXEC_INVALID_ARGUMENT',
       message: expect.stringMatching(/runs no shell[^]*\/bin\/sh[^]*cmd\.exe[^]*exec\(\)/),

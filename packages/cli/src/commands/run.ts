@@ -40,7 +40,7 @@ export function registerRun(program: Command): void {
     .action(async (file: string, args: string[], opts: RunOptions) => {
       try {
         const stdio = opts.json ? (['inherit', 'pipe', 'pipe'] as const) : ('inherit' as const);
-        const result = await forkBeforeExec(file, args, {
+        const child = forkBeforeExec(file, args, {
           backend: opts.backend,
           cwd: opts.cwd,
           env: parseEnv(opts.env),
@@ -48,6 +48,8 @@ export function registerRun(program: Command): void {
           stdio: stdio === 'inherit' ? 'inherit' : [...stdio],
           reject: false,
         });
+        await child.started; // a failed start comes as its error, with the whole message (not as a failed result)
+        const result = await child;
         if (opts.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
         process.exitCode = exitCodeOf(result);
       } catch (error) {
