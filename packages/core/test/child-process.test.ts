@@ -4,7 +4,8 @@
  * and the route each call took checked in the drop-in's report.
  */
 import * as node from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { closeSync, createWriteStream, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -141,6 +142,19 @@ describe('spawn, side by side with Node', () => {
     }, 'fast');
   });
 
+  test('a stream with an fd in stdio (an opened fs stream) is that fd', async () => {
+    await expectSame(async (cp) => {
+      const file = path.join(dir, `stream-${cp === node ? 'node' : 'fx'}`);
+      const stream = createWriteStream(file);
+      await once(stream, 'open');
+      const seen = await observe(
+        cp.spawn('sh', ['-c', 'echo via-stream; echo also >&3'], { stdio: ['pipe', stream, 'pipe', stream] }),
+      );
+      stream.close();
+      return { seen, written: readFileSync(file, 'utf8') };
+    }, 'fast');
+  });
+
   test('env replaces the environment (values made strings), cwd as a string and as a URL, argv0', async () => {
     await expectSame(
       (cp) => observe(cp.spawn('/usr/bin/env', [], { env: { A: '1', B: 2, C: true, D: undefined } as never })),
@@ -202,9 +216,17 @@ describe('spawn, side by side with Node', () => {
       (cp) => observe(cp.spawn('sh', ['-c', 'echo x >&3'], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] })),
       'node',
     );
-    await expectSame((cp) => observe(cp.spawn('true', { stdio: ['pipe', process.stdout, 'pipe'] })), 'node');
+    await expectSame(async (cp) => {
+      // A pipe socket of another child's: a stream with a handle and no fd property, which Node wraps.
+      const other = node.spawn('sleep', ['5'], { stdio: ['ignore', 'pipe', 'ignore'] });
+      const seen = await observe(cp.spawn('true', { stdio: [other.stdout, 'pipe', 'pipe'] }));
+      other.kill();
+      return seen;
+    }, 'node');
     const report = forkexec.dropInReport().node.spawn!;
-    expect(Object.keys(report).join('\n')).toMatch(/uid\/gid[^]*stdio entry 'pipe' above fd 2[^]*stdio entry a stream/);
+    expect(Object.keys(report).join('\n')).toMatch(
+      /uid\/gid[^]*stdio entry 'pipe' above fd 2[^]*stdio entry a stream without an fd/,
+    );
   });
 
   test('arguments Node refuses throw Node’s own errors', async () => {

@@ -61,7 +61,9 @@ function planStdio(
   const three: StdioSpec[] = [];
   const actions: Action[] = [];
   for (let slot = 0; slot < Math.max(3, stdio.length); slot++) {
-    const entry: unknown = stdio[slot];
+    // An object with a numeric fd (process.stdout, an opened fs stream) is that fd, as Node takes it.
+    const given: unknown = stdio[slot];
+    const entry = typeof (given as { fd?: unknown } | null)?.fd === 'number' ? (given as { fd: number }).fd : given;
     if (slot < 3) {
       if (entry == null || entry === 'pipe' || entry === 'overlapped') three.push('pipe');
       else if (entry === 'ignore' || entry === 'inherit') three.push(entry);
@@ -77,7 +79,7 @@ function planStdio(
 }
 
 function describeEntry(entry: unknown): string {
-  return typeof entry === 'string' ? `'${entry}'` : typeof entry === 'object' ? 'a stream' : typeof entry;
+  return typeof entry === 'string' ? `'${entry}'` : typeof entry === 'object' ? 'a stream without an fd' : typeof entry;
 }
 
 /** The child's environment as Node builds it from `env` (values made strings; NODE_V8_COVERAGE kept). */
