@@ -1,3 +1,5 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Backend, SpawnOptions } from './backend.js';
 import { InvalidArgumentError } from './errors.js';
 import type { Options, Result } from './options.js';
@@ -18,6 +20,7 @@ export function startChild(
     );
   if (options.cancelSignal && options.signal && options.cancelSignal !== options.signal)
     throw new InvalidArgumentError('cancelSignal and signal are the same option: give one of them');
+  if (options.preferLocal) options = withLocalPath(options);
   const backend = resolveBackend(options.backend);
   const request = buildRequest(file, args, options, backend, backendsSupporting);
   let child;
@@ -28,6 +31,29 @@ export function startChild(
   }
   // A failure the backend reports later is retold by the caller (explainFailure with the request).
   return { child, backend: backend.name, request, backendObject: backend };
+}
+
+/**
+ * `preferLocal`: the child's environment with `node_modules/.bin` of cwd and each parent, then the
+ * running Node's directory, first in its PATH (as execa's npm-run-path, which Jest cannot load).
+ */
+function withLocalPath(options: Options): Options {
+  const env = { ...(options.extendEnv === false ? {} : process.env), ...options.env };
+  const { cwd } = options;
+  const dirs: string[] = [];
+  for (let dir = path.resolve(cwd instanceof URL ? fileURLToPath(cwd) : (cwd ?? '.')); ; dir = path.dirname(dir)) {
+    dirs.push(path.join(dir, 'node_modules', '.bin'));
+    if (dir === path.dirname(dir)) break;
+  }
+  dirs.push(path.dirname(process.execPath));
+  // Windows spells it Path: the key the environment has, whatever its case.
+  const key = Object.keys(env).find((name) => name.toUpperCase() === 'PATH') ?? 'PATH';
+  const rest = env[key];
+  return {
+    ...options,
+    env: { ...env, [key]: [...dirs, ...(rest ? [rest] : [])].join(path.delimiter) },
+    extendEnv: false,
+  };
 }
 
 /** The spawn options forkBeforeExec passes, made once (the backend only reads them). */

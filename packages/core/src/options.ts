@@ -15,6 +15,11 @@ export interface Options {
   detached?: boolean;
   /** Search a bare program name in the child's PATH, as execvp does. Default true. */
   searchPath?: boolean;
+  /**
+   * Put `node_modules/.bin` of `cwd` and each of its parents, then the directory of the running
+   * Node, before the child's PATH (as execa's preferLocal). Default false.
+   */
+  preferLocal?: boolean;
   stdio?: StdioSpec | [StdioSpec, StdioSpec, StdioSpec];
   /** Default `'pipe'` when `input` is given, else `'ignore'`. */
   stdin?: StdioSpec;

@@ -3,6 +3,8 @@
  * the result fields execa 9 has compared one by one.
  */
 import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { forkBeforeExec, SubprocessError, type Options } from '@forkexec/core';
@@ -41,6 +43,24 @@ describe('forkBeforeExec gives the result fields execa 9 gives', () => {
     await expect(forkBeforeExec('true', { reject: false, cwd: 1 as never })).rejects.toMatchObject({
       code: 'FORKEXEC_INVALID_ARGUMENT',
     });
+  });
+
+  test('preferLocal: node_modules/.bin of cwd and its parents come first in PATH', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'forkexec-local-'));
+    try {
+      const bin = path.join(dir, 'node_modules', '.bin');
+      mkdirSync(bin, { recursive: true });
+      writeFileSync(path.join(bin, 'forkexec-local-tool'), '#!/bin/sh\necho local "$PWD"\n', { mode: 0o755 });
+      mkdirSync(path.join(dir, 'sub'));
+      const cwd = path.join(dir, 'sub');
+      expect((await forkBeforeExec('forkexec-local-tool', { preferLocal: true, cwd })).stdout).toBe(`local ${cwd}`);
+      await expect(forkBeforeExec('forkexec-local-tool', { cwd })).rejects.toMatchObject({ errno: 'ENOENT' });
+      const env = await forkBeforeExec('sh', ['-c', 'echo "$PATH"'], { preferLocal: true, cwd, env: { PATH: '/bin' } });
+      expect(env.stdout.split(':').slice(0, 2)).toEqual([path.join(cwd, 'node_modules', '.bin'), bin]);
+      expect(env.stdout.endsWith(':/bin')).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('cancelSignal: isCanceled, and the abort reason as cause', async () => {
