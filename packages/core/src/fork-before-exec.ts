@@ -1,8 +1,9 @@
+import { closeSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Backend, SpawnOptions } from './backend.js';
-import { InvalidArgumentError } from './errors.js';
-import type { Options, Result } from './options.js';
+import { InvalidArgumentError, SpawnError } from './errors.js';
+import type { FileTarget, Options, Result } from './options.js';
 import { buildRequest, explainFailure } from './request.js';
 import { backendsSupporting, resolveBackend } from './select-backend.js';
 import { Subprocess, type StartedChild } from './subprocess.js';
@@ -21,16 +22,22 @@ export function startChild(
   if (options.cancelSignal && options.signal && options.cancelSignal !== options.signal)
     throw new InvalidArgumentError('cancelSignal and signal are the same option: give one of them');
   if (options.preferLocal) options = withLocalPath(options);
-  const backend = resolveBackend(options.backend);
-  const request = buildRequest(file, args, options, backend, backendsSupporting);
-  let child;
+  const opened: number[] = [];
   try {
-    child = backend.spawn(request, spawnOptions);
-  } catch (error) {
-    throw explainFailure(error, request);
+    options = withFileTargets(options, opened);
+    const backend = resolveBackend(options.backend);
+    const request = buildRequest(file, args, options, backend, backendsSupporting);
+    let child;
+    try {
+      child = backend.spawn(request, spawnOptions);
+    } catch (error) {
+      throw explainFailure(error, request);
+    }
+    // A failure the backend reports later is retold by the caller (explainFailure with the request).
+    return { child, backend: backend.name, request, backendObject: backend };
+  } finally {
+    for (const fd of opened) closeSync(fd);
   }
-  // A failure the backend reports later is retold by the caller (explainFailure with the request).
-  return { child, backend: backend.name, request, backendObject: backend };
 }
 
 /**
@@ -54,6 +61,40 @@ function withLocalPath(options: Options): Options {
     env: { ...env, [key]: [...dirs, ...(rest ? [rest] : [])].join(path.delimiter) },
     extendEnv: false,
   };
+}
+
+const STANDARD_STREAMS = ['stdin', 'stdout', 'stderr'] as const;
+
+function isFileTarget(value: unknown): value is FileTarget {
+  return typeof value === 'object' && value !== null && 'file' in value;
+}
+
+/**
+ * `stdin`/`stdout`/`stderr: { file }`: the file opened here (against the caller's cwd, as execa
+ * does), its fd given as that stream. The fds are pushed on `opened`: backends copy the fds they
+ * are given, so the caller closes them once `spawn` returned.
+ */
+function withFileTargets(options: Options, opened: number[]): Options {
+  if (!STANDARD_STREAMS.some((name) => isFileTarget(options[name]))) return options;
+  const changed: Options = { ...options };
+  STANDARD_STREAMS.forEach((name, slot) => {
+    const target = options[name];
+    if (!isFileTarget(target)) return;
+    const { file, append } = target;
+    if (typeof file !== 'string' && !(file instanceof URL))
+      throw new InvalidArgumentError(`${name}.file must be a path (a string or a file: URL), got ${typeof file}`);
+    if (slot === 0 && options.input !== undefined)
+      throw new InvalidArgumentError('input and stdin: { file } both give the child its stdin: pass one of them');
+    const where = path.resolve(file instanceof URL ? fileURLToPath(file) : file);
+    try {
+      opened.push(openSync(where, slot === 0 ? 'r' : append ? 'a' : 'w'));
+    } catch (error) {
+      const errno = (error as NodeJS.ErrnoException).code;
+      throw new SpawnError(`${name} file ${where} could not be opened (${errno})`, { errno, cause: error });
+    }
+    changed[name] = opened[opened.length - 1];
+  });
+  return changed;
 }
 
 /** The spawn options forkBeforeExec passes, made once (the backend only reads them). */

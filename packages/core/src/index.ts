@@ -1,6 +1,6 @@
 export { forkBeforeExec } from './fork-before-exec.js';
 export { Subprocess } from './subprocess.js';
-export type { Options, Result, StdioSpec } from './options.js';
+export type { FileTarget, Options, Result, StdioSpec } from './options.js';
 export {
   ACTION_OPS,
   MAX_FD,

@@ -3,6 +3,12 @@ import type { BackendSpec, StdioSpec } from './backend.js';
 
 export type { StdioSpec };
 
+/** A standard stream read from (stdin) or written to a file, as execa's `{ file }`; `append` keeps what it holds. */
+export interface FileTarget {
+  file: string | URL;
+  append?: boolean;
+}
+
 export interface Options {
   /** Working directory of the child (folded into a leading `chdir` action). */
   cwd?: string | URL;
@@ -22,11 +28,11 @@ export interface Options {
   preferLocal?: boolean;
   stdio?: StdioSpec | [StdioSpec, StdioSpec, StdioSpec];
   /** Default `'pipe'` when `input` is given, else `'ignore'`. */
-  stdin?: StdioSpec;
+  stdin?: StdioSpec | FileTarget;
   /** Default `'pipe'`. */
-  stdout?: StdioSpec;
+  stdout?: StdioSpec | FileTarget;
   /** Default `'pipe'`. */
-  stderr?: StdioSpec;
+  stderr?: StdioSpec | FileTarget;
   /** Written to the child's stdin, which is then closed. */
   input?: string | Uint8Array;
   /**
