@@ -140,6 +140,7 @@ export interface SubprocessErrorFields {
   signal: NodeJS.Signals | null;
   stdout: string | Buffer;
   stderr: string | Buffer;
+  all?: string | Buffer;
   durationMs: number;
   backend: string;
   timedOut: boolean;

@@ -56,6 +56,8 @@ export interface Options {
    * result then waits for the ones being read (piped, 'data' or 'readable' listeners) to end.
    */
   buffer?: boolean;
+  /** Also keep stdout and stderr together, in the order they arrived, as the result's `all` (as execa). Default false. */
+  all?: boolean;
   /** `'utf8'` (default) gives strings, `'buffer'` gives Buffers. */
   encoding?: 'utf8' | 'buffer';
   /** Drop one trailing newline from string output. Default true. */
@@ -92,6 +94,8 @@ export interface Result<T extends string | Buffer = string | Buffer> {
   signal: NodeJS.Signals | null;
   stdout: T;
   stderr: T;
+  /** With `all: true`: stdout and stderr together, in the order they arrived. */
+  all?: T;
   durationMs: number;
   /** Name of the backend that ran the child. */
   backend: string;

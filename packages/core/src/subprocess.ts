@@ -30,7 +30,8 @@ class OutputCollector {
   readonly done: Promise<void>;
   #wake: (() => void)[] = [];
 
-  constructor(stream: Readable, maxBuffer: number, onOverflow: () => void) {
+  /** `all`: where the chunks of both streams are kept too, in the order they arrived. */
+  constructor(stream: Readable, maxBuffer: number, onOverflow: () => void, all?: Buffer[]) {
     this.done = new Promise((resolve) => {
       const finish = () => {
         if (this.ended) return;
@@ -40,7 +41,9 @@ class OutputCollector {
       };
       stream.on('data', (chunk: Buffer) => {
         if (this.bytes + chunk.length > maxBuffer) {
-          this.chunks.push(chunk.subarray(0, maxBuffer - this.bytes));
+          const kept = chunk.subarray(0, maxBuffer - this.bytes);
+          this.chunks.push(kept);
+          all?.push(kept);
           this.bytes = maxBuffer;
           stream.destroy();
           onOverflow();
@@ -48,6 +51,7 @@ class OutputCollector {
           return;
         }
         this.chunks.push(chunk);
+        all?.push(chunk);
         this.bytes += chunk.length;
         this.#notify();
       });
@@ -84,11 +88,16 @@ class OutputCollector {
   }
 
   value(encoding: 'utf8' | 'buffer', stripFinalNewline: boolean): string | Buffer {
-    const buffer = Buffer.concat(this.chunks);
-    if (encoding === 'buffer') return buffer;
-    const text = buffer.toString('utf8');
-    return stripFinalNewline ? text.replace(/\r?\n$/, '') : text;
+    return outputValue(this.chunks, encoding, stripFinalNewline);
   }
+}
+
+/** Output as the result holds it: a Buffer, or text with one final newline dropped unless told not to. */
+function outputValue(chunks: Buffer[], encoding: 'utf8' | 'buffer', stripFinalNewline: boolean): string | Buffer {
+  const buffer = Buffer.concat(chunks);
+  if (encoding === 'buffer') return buffer;
+  const text = buffer.toString('utf8');
+  return stripFinalNewline ? text.replace(/\r?\n$/, '') : text;
 }
 
 /** The args as the caller gave them, for the messages of a start that failed (they may be anything then). */
@@ -291,6 +300,8 @@ export class Subprocess<Out extends string | Buffer = string>
     const o = this.#options;
     const maxBuffer = o.maxBuffer ?? DEFAULT_MAX_BUFFER;
     const cancelSignal = o.cancelSignal ?? o.signal;
+    /** `all`: both streams' output in the order it arrived. */
+    const all = o.all && o.buffer !== false ? ([] as Buffer[]) : undefined;
     /** The stream that went over maxBuffer first. */
     let overflow: 'stdout' | 'stderr' | undefined;
     let timedOut = false;
@@ -300,8 +311,8 @@ export class Subprocess<Out extends string | Buffer = string>
         overflow ??= stream;
         this.kill();
       };
-      this.#outputs[0] = child.stdout && new OutputCollector(child.stdout, maxBuffer, onOverflow('stdout'));
-      this.#outputs[1] = child.stderr && new OutputCollector(child.stderr, maxBuffer, onOverflow('stderr'));
+      this.#outputs[0] = child.stdout && new OutputCollector(child.stdout, maxBuffer, onOverflow('stdout'), all);
+      this.#outputs[1] = child.stderr && new OutputCollector(child.stderr, maxBuffer, onOverflow('stderr'), all);
     }
     if (child.stdin) {
       child.stdin.on('error', () => {}); // EPIPE when the child exits without reading: its exit status tells the story
@@ -360,6 +371,7 @@ export class Subprocess<Out extends string | Buffer = string>
       signal: status.signal,
       stdout: (this.#outputs[0]?.value(encoding, strip) ?? empty) as Out,
       stderr: (this.#outputs[1]?.value(encoding, strip) ?? empty) as Out,
+      ...(all && { all: outputValue(all, encoding, strip) as Out }),
       durationMs: performance.now() - started,
       backend,
       timedOut,
