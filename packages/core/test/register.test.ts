@@ -17,10 +17,11 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 type Line = DropInReport & { argv: string[] };
+let runs = 0;
 
 /** Runs a fixture with the hook given as `how`; its printed JSON and the report lines of every process. */
 async function run(fixture: string, how: string[], env: Record<string, string> = {}) {
-  const report = path.join(dir, `${fixture}.jsonl`);
+  const report = path.join(dir, `${fixture}-${++runs}.jsonl`);
   const { stdout } = await promisify(execFile)(process.execPath, [...how, path.join(fixtures, fixture)], {
     cwd: fixtures,
     env: { ...process.env, ...env, FORKEXEC_REGISTER_REPORT: report },
@@ -35,30 +36,38 @@ async function run(fixture: string, how: string[], env: Record<string, string> =
   };
 }
 
-test('execa 9, tinyexec, nano-spawn and cross-spawn under --import: their basics work, on the fast path', async () => {
-  const { printed, report } = await run('libraries.mjs', ['--import', '@forkexec/core/register']);
-  expect(printed).toEqual({
-    execa: 'hi',
-    execaExit: 3,
-    execaTimeout: [true, 'SIGTERM'],
-    execaKill: [true, 'SIGTERM'],
-    execaInput: 'piped in',
-    execaMissing: 'ENOENT',
-    execaNodeIpc: 'ping pong',
-    tinyexec: 'hi\n',
-    tinyexecExit: 4,
-    nanoSpawn: 'hi',
-    nanoSpawnExit: 5,
-    crossSpawn: 6,
-  });
-  expect(report.backend).not.toBe('node');
-  expect(report.fast.spawn).toBe(10);
-  // execaNode's IPC channel and the missing program went to Node, each with its reason.
-  expect(Object.keys(report.node.spawn!).sort()).toEqual([
-    "stdio entry 'ipc' above fd 2: no counterpart in forkexec",
-    'the backend refused the start (FORKEXEC_SPAWN ENOENT): Node reports it its own way',
-  ]);
-});
+const BACKENDS = process.platform === 'linux' ? ['ntdll', 'helper-exe'] : [];
+const IPC = "stdio entry 'ipc' above fd 2: no counterpart in forkexec";
+const REFUSED = 'the backend refused the start (FORKEXEC_SPAWN ENOENT): Node reports it its own way';
+
+test.each(BACKENDS)(
+  'execa 9, tinyexec, nano-spawn and cross-spawn under --import on %s: their basics work, on the fast path',
+  async (backend) => {
+    const { printed, report } = await run('libraries.mjs', ['--import', '@forkexec/core/register'], {
+      FORKEXEC_BACKEND: backend,
+    });
+    expect(printed).toEqual({
+      execa: 'hi',
+      execaExit: 3,
+      execaTimeout: [true, 'SIGTERM'],
+      execaKill: [true, 'SIGTERM'],
+      execaInput: 'piped in',
+      execaMissing: 'ENOENT',
+      execaNodeIpc: 'ping pong',
+      tinyexec: 'hi\n',
+      tinyexecExit: 4,
+      nanoSpawn: 'hi',
+      nanoSpawnExit: 5,
+      crossSpawn: 6,
+    });
+    expect(report.backend).toBe(backend);
+    // execaNode's IPC channel went to Node. The missing program too where the backend refuses it at
+    // once (ntdll); a helper learns it after the start, and the drop-in tells it as Node would.
+    const { [IPC]: ipc, [REFUSED]: refused = 0, ...others } = report.node.spawn!;
+    expect([ipc, others]).toEqual([1, {}]);
+    expect(report.fast.spawn! + refused).toBe(11);
+  },
+);
 
 test('--require, and through NODE_OPTIONS: functions taken at load time are the drop-in’s', async () => {
   for (const [how, env] of [

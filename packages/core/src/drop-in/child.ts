@@ -27,11 +27,22 @@ export class ForkExecChildProcess extends EventEmitter {
   #child: SpawnedChild | null;
   #closesNeeded = 1;
   #closesGot = 0;
-  #spawned = false;
-  /** How the child ended, when it did before 'spawn' was emitted. */
+  /** 'spawn' was emitted, or the start failed and it never will be. */
+  #announced = false;
+  /** How the child ended, when it did before that. */
   #pendingEnd: (() => void) | undefined;
 
-  constructor(child: SpawnedChild, spawnfile: string, spawnargs: string[], extraSlots: number) {
+  /**
+   * `execed`: for a backend whose child exists before its exec (a helper), settles once the exec
+   * worked or failed; 'spawn' waits for it, as Node never tells 'spawn' for a start that fails.
+   */
+  constructor(
+    child: SpawnedChild,
+    spawnfile: string,
+    spawnargs: string[],
+    extraSlots: number,
+    execed?: Promise<unknown>,
+  ) {
     super();
     this.#child = child;
     this.pid = child.pid;
@@ -48,25 +59,32 @@ export class ForkExecChildProcess extends EventEmitter {
     }
     // The end is taken at once: exitCode must be set before stdin is destroyed (by us or by the
     // backend cleaning up after it), as in Node. Its events come on a later tick (a listener that
-    // throws is an uncaught exception, as in Node, not a rejection), and never before 'spawn'.
+    // throws is an uncaught exception, as in Node, not a rejection), after 'spawn'.
     child.exited.then(
-      ({ exitCode, signal }) => this.#end(() => this.#exited(exitCode, signal)),
-      (error: { errno?: string }) => this.#end(() => this.#failed(error)),
+      ({ exitCode, signal }) => this.#end(this.#exited(exitCode, signal)),
+      (error: { errno?: string }) => this.#end(this.#failed(error)),
     );
-    process.nextTick(() => {
-      this.emit('spawn');
-      this.#spawned = true;
+    const announce = (spawned: boolean) => {
+      if (spawned) this.emit('spawn');
+      this.#announced = true;
       this.#pendingEnd?.();
-    });
+    };
+    if (!execed) process.nextTick(announce, true);
+    else
+      execed.then(
+        () => process.nextTick(announce, true),
+        () => process.nextTick(announce, false),
+      );
   }
 
-  /** Takes the end (which returns how to tell it): now if 'spawn' was emitted, else right after it. */
-  #end(take: () => () => void): void {
-    if (!this.#spawned) this.#pendingEnd = () => this.#tell(take());
-    else {
-      const tell = take();
-      process.nextTick(() => this.#tell(tell));
-    }
+  /**
+   * Tells the end on the next tick, or when it came before 'spawn', a full turn of the loop after
+   * 'spawn' (as in Node, where they come from separate callbacks): a caller that awaits 'spawn'
+   * and then listens for 'close' must not miss it.
+   */
+  #end(tell: () => void): void {
+    if (this.#announced) process.nextTick(() => this.#tell(tell));
+    else this.#pendingEnd = () => setImmediate(() => this.#tell(tell));
   }
 
   #tell(emit: () => void): void {
@@ -86,6 +104,7 @@ export class ForkExecChildProcess extends EventEmitter {
   /** A start the backend reported failed after `spawn` returned: told as Node tells it. */
   #failed(error: { errno?: string }): () => void {
     const failure = spawnErrno(error.errno ?? 'UNKNOWN', this.spawnfile, this.spawnargs.slice(1));
+    this.pid = undefined; // a helper's, which never became the program
     this.exitCode = failure.errno;
     this.stdin?.destroy();
     this.#child = null;

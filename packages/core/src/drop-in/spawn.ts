@@ -194,7 +194,9 @@ export function spawnVia(fn: DropInFunction, file: unknown, args: unknown, optio
     return viaNode(fn, startRefusal(error), file, args, options);
   }
   countFast(fn, plan.backend.name);
-  const child = new ForkExecChildProcess(started.child, plan.file, plan.argv, plan.extraSlots);
+  // A child that exists before its exec (a helper) learns later whether the exec worked.
+  const execed = plan.backend.capabilities.pidBeforeExec ? started.child.started : undefined;
+  const child = new ForkExecChildProcess(started.child, plan.file, plan.argv, plan.extraSlots, execed);
   watchTimeout(child, plan.timeout, plan.killSignal);
   watchAbort(child, plan.signal, plan.killSignal);
   return child as unknown as ChildProcess;
@@ -228,7 +230,8 @@ function watchAbort(child: ForkExecChildProcess, signal: AbortSignal | undefined
       child.emit('error', error);
     }
   };
-  if (signal.aborted) return process.nextTick(onAbort);
+  // Aborted already: after 'spawn' (a helper's child announces it only once its exec worked), as in Node.
+  if (signal.aborted) return void child.once('spawn', () => process.nextTick(onAbort));
   signal.addEventListener('abort', onAbort, { once: true });
   child.once('exit', () => signal.removeEventListener('abort', onAbort));
 }
