@@ -138,9 +138,9 @@ export interface SubprocessErrorFields {
   pid: number | undefined;
   exitCode: number | null;
   signal: NodeJS.Signals | null;
-  stdout: string | Buffer;
-  stderr: string | Buffer;
-  all?: string | Buffer;
+  stdout: string | Buffer | string[];
+  stderr: string | Buffer | string[];
+  all?: string | Buffer | string[];
   durationMs: number;
   backend: string;
   timedOut: boolean;
@@ -157,8 +157,8 @@ export class SubprocessError extends ForkExecError implements SubprocessErrorFie
   declare readonly pid: number | undefined;
   declare readonly exitCode: number | null;
   declare readonly signal: NodeJS.Signals | null;
-  declare readonly stdout: string | Buffer;
-  declare readonly stderr: string | Buffer;
+  declare readonly stdout: string | Buffer | string[];
+  declare readonly stderr: string | Buffer | string[];
   declare readonly durationMs: number;
   declare readonly backend: string;
   declare readonly timedOut: boolean;
@@ -181,7 +181,7 @@ export class SubprocessError extends ForkExecError implements SubprocessErrorFie
   ) {
     // The output follows, as execa shows it: stderr then stdout, the end of each when long.
     const tail = [fields.stderr, fields.stdout]
-      .map((output) => String(output).trim())
+      .map((output) => (Array.isArray(output) ? output.join('\n') : String(output)).trim())
       .filter(Boolean)
       .map((output) => `\n${output.length > 2000 ? `…${output.slice(-2000)}` : output}`)
       .join('');

@@ -19,6 +19,8 @@ export function startChild(
     throw new InvalidArgumentError(
       'forkBeforeExec runs no shell: run one explicitly, forkBeforeExec("/bin/sh", ["-c", command]) (cmd.exe with ["/d", "/s", "/c", command] on Windows), or use exec() from @forkexec/core/child_process',
     );
+  if (options.lines && options.encoding === 'buffer')
+    throw new InvalidArgumentError("lines gives text: it cannot go with encoding: 'buffer'");
   if (options.cancelSignal && options.signal && options.cancelSignal !== options.signal)
     throw new InvalidArgumentError('cancelSignal and signal are the same option: give one of them');
   if (options.preferLocal) options = withLocalPath(options);
@@ -101,7 +103,11 @@ function withFileTargets(options: Options, opened: number[]): Options {
 const OFF_LOOP: SpawnOptions = Object.freeze({ deferPid: true });
 const ON_LOOP: SpawnOptions = Object.freeze({ deferPid: false });
 
-type Output<O extends Options> = O extends { encoding: 'buffer' } ? Buffer : string;
+type Output<O extends Options> = O extends { lines: true }
+  ? string[]
+  : O extends { encoding: 'buffer' }
+    ? Buffer
+    : string;
 
 /**
  * Runs `file` with `args` as one fork-before-exec: the actions run in the child, in order,
@@ -121,7 +127,7 @@ export function forkBeforeExec(
   file: string,
   argsOrOptions?: readonly string[] | Options,
   maybeOptions?: Options,
-): Subprocess<string | Buffer> {
+): Subprocess<string | Buffer | string[]> {
   const optionsFirst = typeof argsOrOptions === 'object' && argsOrOptions !== null && !Array.isArray(argsOrOptions);
   const args: unknown = optionsFirst || argsOrOptions === undefined ? [] : argsOrOptions;
   const options = (optionsFirst ? (argsOrOptions as Options) : maybeOptions) ?? {};

@@ -58,6 +58,11 @@ export interface Options {
   buffer?: boolean;
   /** Also keep stdout and stderr together, in the order they arrived, as the result's `all` (as execa). Default false. */
   all?: boolean;
+  /**
+   * Give stdout, stderr (and `all`) as arrays of lines, as execa: without their newlines unless
+   * `stripFinalNewline` is false. Not with `encoding: 'buffer'`.
+   */
+  lines?: boolean;
   /** `'utf8'` (default) gives strings, `'buffer'` gives Buffers. */
   encoding?: 'utf8' | 'buffer';
   /** Drop one trailing newline from string output. Default true. */
@@ -80,7 +85,7 @@ export interface Options {
   startOffLoop?: boolean;
 }
 
-export interface Result<T extends string | Buffer = string | Buffer> {
+export interface Result<T extends string | Buffer | string[] = string | Buffer> {
   /** The command line, each word quoted for a shell where it needs it. */
   command: string;
   /** The same as `command` (execa's name for the quoted form). */

@@ -87,16 +87,28 @@ class OutputCollector {
     if (rest) yield rest;
   }
 
-  value(encoding: 'utf8' | 'buffer', stripFinalNewline: boolean): string | Buffer {
-    return outputValue(this.chunks, encoding, stripFinalNewline);
+  value(encoding: 'utf8' | 'buffer', stripFinalNewline: boolean, lines: boolean): string | Buffer | string[] {
+    return outputValue(this.chunks, encoding, stripFinalNewline, lines);
   }
 }
 
-/** Output as the result holds it: a Buffer, or text with one final newline dropped unless told not to. */
-function outputValue(chunks: Buffer[], encoding: 'utf8' | 'buffer', stripFinalNewline: boolean): string | Buffer {
+/**
+ * Output as the result holds it: a Buffer, text with one final newline dropped unless told not
+ * to, or the lines of the text (`lines`), each without its newline unless told not to.
+ */
+function outputValue(
+  chunks: Buffer[],
+  encoding: 'utf8' | 'buffer',
+  stripFinalNewline: boolean,
+  lines = false,
+): string | Buffer | string[] {
   const buffer = Buffer.concat(chunks);
   if (encoding === 'buffer') return buffer;
   const text = buffer.toString('utf8');
+  if (lines) {
+    const each = text === '' ? [] : text.split(/(?<=\n)/); // each line with its newline
+    return stripFinalNewline ? each.map((line) => line.replace(/\r?\n$/, '')) : each;
+  }
   return stripFinalNewline ? text.replace(/\r?\n$/, '') : text;
 }
 
@@ -138,7 +150,7 @@ export interface StartedChild {
  * A running child: awaitable for its Result, with its pid, streams, kill() and line iteration.
  * Failures before the start arrive through the promise, never as a throw.
  */
-export class Subprocess<Out extends string | Buffer = string>
+export class Subprocess<Out extends string | Buffer | string[] = string>
   implements PromiseLike<Result<Out>>, AsyncIterable<string>
 {
   readonly stdin: Writable | null = null;
@@ -260,7 +272,8 @@ export class Subprocess<Out extends string | Buffer = string>
     const code = (error as { code?: string })?.code;
     if (this.#options.reject !== false || (code !== 'FORKEXEC_SPAWN' && code !== 'FORKEXEC_ABORTED'))
       return Promise.reject(error);
-    const empty = (this.#options.encoding === 'buffer' ? Buffer.alloc(0) : '') as Out;
+    const o = this.#options;
+    const empty = (o.lines ? [] : o.encoding === 'buffer' ? Buffer.alloc(0) : '') as Out;
     return Promise.resolve({
       command: this.command,
       escapedCommand: this.command,
@@ -361,7 +374,8 @@ export class Subprocess<Out extends string | Buffer = string>
 
     const encoding = o.encoding ?? 'utf8';
     const strip = o.stripFinalNewline !== false;
-    const empty = encoding === 'buffer' ? Buffer.alloc(0) : '';
+    const lines = o.lines === true;
+    const empty = lines ? [] : encoding === 'buffer' ? Buffer.alloc(0) : '';
     const fields = {
       command: this.command,
       escapedCommand: this.command,
@@ -369,9 +383,9 @@ export class Subprocess<Out extends string | Buffer = string>
       pid: this.pid,
       exitCode: status.exitCode,
       signal: status.signal,
-      stdout: (this.#outputs[0]?.value(encoding, strip) ?? empty) as Out,
-      stderr: (this.#outputs[1]?.value(encoding, strip) ?? empty) as Out,
-      ...(all && { all: outputValue(all, encoding, strip) as Out }),
+      stdout: (this.#outputs[0]?.value(encoding, strip, lines) ?? empty) as Out,
+      stderr: (this.#outputs[1]?.value(encoding, strip, lines) ?? empty) as Out,
+      ...(all && { all: outputValue(all, encoding, strip, lines) as Out }),
       durationMs: performance.now() - started,
       backend,
       timedOut,

@@ -124,6 +124,11 @@ describe('forkBeforeExec gives the result fields execa 9 gives', () => {
     await expect(
       forkBeforeExec('true', { cancelSignal: new AbortController().signal, signal: new AbortController().signal }),
     ).rejects.toMatchObject({ code: 'FORKEXEC_INVALID_ARGUMENT', message: expect.stringMatching(/give one of them/) });
+    const typed: string[] = (await forkBeforeExec('printf', ['x\\ny'], { lines: true })).stdout; // typed as lines
+    expect(typed).toEqual(['x', 'y']);
+    await expect(forkBeforeExec('true', { lines: true, encoding: 'buffer' })).rejects.toMatchObject({
+      code: 'FORKEXEC_INVALID_ARGUMENT',
+    });
     await expect(forkBeforeExec('echo hi', { shell: true } as Options)).rejects.toMatchObject({
       code: 'FORKEXEC_INVALID_ARGUMENT',
       message: expect.stringMatching(/runs no shell[^]*\/bin\/sh[^]*cmd\.exe[^]*exec\(\)/),
