@@ -25,6 +25,8 @@ export {
   type SpawnOptions,
   type SpawnRequest,
   type SpawnedChild,
+  type SyncSpawnOptions,
+  type SyncSpawnResult,
 } from './backend.js';
 export * from './errors.js';
 export { nodeBackend } from './node-backend.js';

@@ -18,7 +18,12 @@ interface ExecFileCall {
  * execFile's arguments sorted out as Node does (args and options may be left out), or undefined
  * when Node would refuse them: Node's own execFile then throws its error.
  */
-function sortExecFileArgs(file: unknown, args: unknown, options: unknown, callback: unknown): ExecFileCall | undefined {
+export function sortExecFileArgs(
+  file: unknown,
+  args: unknown,
+  options: unknown,
+  callback: unknown,
+): ExecFileCall | undefined {
   if (!Array.isArray(args)) {
     if (typeof args === 'object' && args !== null) [callback, options, args] = [options, args, []];
     else if (typeof args === 'function') [callback, options, args] = [args, undefined, []];

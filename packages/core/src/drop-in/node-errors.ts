@@ -47,10 +47,13 @@ export interface SpawnErrnoException extends Error {
   spawnargs: string[];
 }
 
-/** The error a ChildProcess emits when its program could not start (`spawn FILE ENOENT`). */
-export function spawnErrno(errnoName: string, file: string, args: string[]): SpawnErrnoException {
+/**
+ * The error a ChildProcess emits when its program could not start (`spawn FILE ENOENT`), or
+ * spawnSync's result holds (`spawnSync FILE ETIMEDOUT`).
+ */
+export function spawnErrno(errnoName: string, file: string, args: string[], call = 'spawn'): SpawnErrnoException {
   const number = (constants.errno as Record<string, number>)[errnoName];
-  const syscall = `spawn ${file}`;
+  const syscall = `${call} ${file}`;
   const error = new Error(`${syscall} ${errnoName}`) as SpawnErrnoException;
   error.errno = number === undefined ? -4094 : -number; // UV_UNKNOWN for a name libuv would not know
   error.code = errnoName;

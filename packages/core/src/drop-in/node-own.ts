@@ -10,8 +10,4 @@ function nodeOwn<F extends DropInFunction & keyof NodeChildProcess>(fn: F, reaso
   }) as NodeChildProcess[F];
 }
 
-const SYNC = 'sync API: no backend creates a child synchronously with blocking output collection yet';
 export const fork = nodeOwn('fork', 'fork: the IPC channel is Node’s own');
-export const spawnSync = nodeOwn('spawnSync', SYNC);
-export const execFileSync = nodeOwn('execFileSync', SYNC);
-export const execSync = nodeOwn('execSync', SYNC);

@@ -22,12 +22,14 @@ interface FastCall {
   timeout: number;
   killSignal: number;
   signal: AbortSignal | undefined;
+  /** The options object as Node sorted it out of the arguments. */
+  given: Record<string, unknown>;
 }
 
 /** A call Node's own child_process carries out, and why. */
-type Refusal = { reason: string };
+export type Refusal = { reason: string };
 
-const refuse = (reason: string): Refusal => ({ reason });
+export const refuse = (reason: string): Refusal => ({ reason });
 export const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -101,7 +103,7 @@ function planEnv(env: unknown): Record<string, string> | undefined | Refusal {
 }
 
 /** How Node's spawn(file, args, options) maps onto the backend, or why it does not. */
-function planSpawn(file: unknown, argsIn: unknown, optionsIn: unknown): FastCall | Refusal {
+export function planSpawn(file: unknown, argsIn: unknown, optionsIn: unknown): FastCall | Refusal {
   const backend = chooseBackend();
   if ('reason' in backend) return backend;
   let args = argsIn;
@@ -170,11 +172,12 @@ function planSpawn(file: unknown, argsIn: unknown, optionsIn: unknown): FastCall
     timeout: (timeout as number | undefined) ?? 0,
     killSignal: killNumber,
     signal: signal as AbortSignal | undefined,
+    given: o,
   };
 }
 
 /** The error code a refused start gives as the reason of its fallback (never names or paths: counts must add up). */
-function startRefusal(error: unknown): string {
+export function startRefusal(error: unknown): string {
   const { code, errno } = (error ?? {}) as { code?: string; errno?: string };
   return `the backend refused the start (${[code, errno].filter(Boolean).join(' ') || 'error'}): Node reports it its own way`;
 }
