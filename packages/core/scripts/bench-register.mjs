@@ -1,4 +1,4 @@
-// Spawn cost of execa 9, tinyexec, nano-spawn and child_process.execFile with and without
+// Spawn cost of execa 9, tinyexec, nano-spawn, child_process.execFile and execFileSync with and without
 // `--import @forkexec/core/register`, at a large parent RSS, side by side (forkBeforeExec as the
 // floor). Prints medians and ratios; nothing is asserted.
 //   node packages/core/scripts/bench-register.mjs [RSS in MiB ...] (default: 50 1024), or npm run bench:register -w @forkexec/core
@@ -18,13 +18,15 @@ async function worker(rssMiB) {
   const { execa } = await import('execa');
   const { x } = await import('tinyexec');
   const { default: nanoSpawn } = await import('nano-spawn');
-  const { execFile } = await import('node:child_process');
+  const { execFile, execFileSync } = await import('node:child_process');
   const { forkBeforeExec } = await import('@forkexec/core');
   const ways = {
     execa: () => execa('true'),
     tinyexec: () => x('true', [], { throwOnError: true }),
     'nano-spawn': () => nanoSpawn('true'),
     'child_process.execFile': () => promisify(execFile)('true'),
+    // Blocking: Node's own forks the whole parent; the hook's runs Backend.spawnSync where the backend has it.
+    'child_process.execFileSync': async () => execFileSync('true'),
     forkBeforeExec: () => forkBeforeExec('true'),
   };
   const medians = {};

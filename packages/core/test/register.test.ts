@@ -75,8 +75,8 @@ test('--require, and through NODE_OPTIONS: functions taken at load time are the 
     [[], { NODE_OPTIONS: '--require @forkexec/core/register' }],
   ] as const) {
     const { printed, report } = await run('commonjs.cjs', [...how], env);
-    expect(printed).toEqual({ code: 1, out: 'cjs\n', error: null, stdout: '/bin/sh\n' });
-    expect(report.fast).toEqual({ spawn: 1, exec: 1 });
+    expect(printed).toEqual({ code: 1, out: 'cjs\n', error: null, stdout: '/bin/sh\n', sync: 'sync\n' });
+    expect(report.fast).toEqual({ spawn: 1, exec: 1, execFileSync: 1 });
   }
 });
 
