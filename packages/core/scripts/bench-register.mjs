@@ -56,13 +56,13 @@ async function main(sizes) {
     const registered = await run(rssMiB, true);
     console.log(`\nparent RSS ${(plain.rss / 2 ** 20).toFixed(0)} MiB / ${(registered.rss / 2 ** 20).toFixed(0)} MiB`);
     console.log(
-      `${'way'.padEnd(24)}${'plain'.padStart(10)}${'hook'.padStart(10)}${'speed-up'.padStart(10)}${'vs floor'.padStart(10)}`,
+      `${'way'.padEnd(28)}${'plain'.padStart(10)}${'hook'.padStart(10)}${'speed-up'.padStart(10)}${'vs floor'.padStart(10)}`,
     );
     const floor = registered.medians.forkBeforeExec;
     for (const name of Object.keys(plain.medians)) {
       const [a, b] = [plain.medians[name], registered.medians[name]];
       console.log(
-        `${name.padEnd(24)}${a.toFixed(2).padStart(10)}${b.toFixed(2).padStart(10)}${`x${(a / b).toFixed(1)}`.padStart(10)}${`x${(b / floor).toFixed(2)}`.padStart(10)}`,
+        `${name.padEnd(28)}${a.toFixed(2).padStart(10)}${b.toFixed(2).padStart(10)}${`x${(a / b).toFixed(1)}`.padStart(10)}${`x${(b / floor).toFixed(2)}`.padStart(10)}`,
       );
     }
   }
