@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Backend, SpawnOptions } from './backend.js';
 import { InvalidArgumentError, SpawnError } from './errors.js';
 import type { FileTarget, Options, Result } from './options.js';
+import { setPipeStarter } from './pipe.js';
 import { buildRequest, explainFailure } from './request.js';
 import { backendsSupporting, resolveBackend } from './select-backend.js';
 import { Subprocess, type StartedChild } from './subprocess.js';
@@ -135,5 +136,7 @@ export function forkBeforeExec(
     startChild(file, args, options, options.startOffLoop === false ? ON_LOOP : OFF_LOOP),
   );
 }
+
+setPipeStarter(forkBeforeExec);
 
 export type { Result };

@@ -1,5 +1,6 @@
 export { forkBeforeExec } from './fork-before-exec.js';
 export { Subprocess } from './subprocess.js';
+export type { Pipeable, PipedResult, PipeFunction, PipeOptions, PipePromise } from './pipe.js';
 export type { FileTarget, Options, Result, StdioSpec } from './options.js';
 export {
   ACTION_OPS,

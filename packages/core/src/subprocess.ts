@@ -14,6 +14,7 @@ import {
   type SubprocessErrorFields,
 } from './errors.js';
 import type { Options, Result } from './options.js';
+import { pipeFrom, type PipeFunction } from './pipe.js';
 import { explainFailure, formatCommand } from './request.js';
 
 const DEFAULT_MAX_BUFFER = 100_000_000;
@@ -450,6 +451,13 @@ export class Subprocess<Out extends string | Buffer | string[] = string>
   finally(onFinally?: (() => void) | null): Promise<Result<Out>> {
     return this.#promise.finally(onFinally);
   }
+
+  /**
+   * As execa 9's: this child's stdout (or `from: 'stderr'`) into the stdin of `destination`, a
+   * subprocess started with stdin 'pipe', or of `forkBeforeExec(file, args, options)`. Resolves
+   * with the destination's result, its `pipedFrom` holding this one's; rejects if either failed.
+   */
+  readonly pipe: PipeFunction = ((...args: [unknown]) => pipeFrom(this, this, ...args)) as PipeFunction;
 
   /** Lines of stdout (or stderr) as they arrive; throws at the end if the child failed. */
   async *lines(from: 'stdout' | 'stderr' = 'stdout'): AsyncGenerator<string> {
