@@ -146,6 +146,12 @@ describeLinux('on ntdll: the backend’s synchronous spawn, side by side with No
       'fast',
     );
     expectSame((cp) => cp.spawnSync('echo $0 "$1"', ['x'], { shell: true, encoding: 'utf8' }), 'fast');
+    const leader = 'read -r pid comm state ppid pgrp sid rest < /proc/$$/stat; [ "$sid" = "$$" ] && echo leader';
+    const detached = expectSame(
+      (cp) => cp.spawnSync('sh', ['-c', leader], { detached: true, encoding: 'utf8' }),
+      'fast',
+    );
+    expect(detached).toMatchObject({ returned: { stdout: 'leader\n' } });
   });
 
   test('execFileSync: stdout returned; a failure thrown with Node’s message and fields, its stderr shown', () => {
@@ -183,6 +189,7 @@ describeLinux('on ntdll: the backend’s synchronous spawn, side by side with No
     expectSame((cp) => cp.spawnSync('no-such-program-here', ['a']), 'node');
     expectSame((cp) => cp.execFileSync(path.join(dir, 'missing')), 'node');
     expectSame((cp) => cp.spawnSync('true', { maxBuffer: -1 }), 'node');
+    expectSame((cp) => cp.spawnSync('true', { cwd: path.join(dir, 'no-such-dir') }), 'node');
     expectSame((cp) => cp.execSync(42 as unknown as string), 'node');
     expectSame((cp) => cp.spawnSync('cat', { input: 42 as unknown as string }), 'node');
   });
