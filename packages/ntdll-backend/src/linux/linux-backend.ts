@@ -114,7 +114,11 @@ function spawnHere(libc: Libc, request: SpawnRequest, stdio: ChildStdio): ChildS
 
 /** Backend.spawnSync: the child started here and waited for on this thread (see waitSync). */
 function spawnSync(request: SpawnRequest, options: SyncSpawnOptions): SyncSpawnResult {
-  const libc = loadLibc();
+  return spawnSyncWith(loadLibc(), request, options);
+}
+
+/** spawnSync on the given libc (the tests take pidfd_open away to run the fallback of older kernels). */
+export function spawnSyncWith(libc: Libc, request: SpawnRequest, options: SyncSpawnOptions): SyncSpawnResult {
   const started = spawnHere(libc, request, openStdio(request, libc));
   return waitSync(libc, started.pid, started.parentEnds, options);
 }
