@@ -81,7 +81,11 @@ export interface SpawnedChild {
 export interface SyncSpawnOptions {
   /** Written to the child's stdin when it is a pipe, which is then closed (a stdin pipe without input is closed at once). */
   input?: Uint8Array;
-  /** Milliseconds after which the child is sent `killSignal` (0 or absent: never). */
+  /**
+   * Milliseconds after which the child is sent `killSignal` and its pipes are closed (0 or absent:
+   * never). As Node's, it runs until the pipes are closed: a process the child started that holds
+   * them cannot keep the caller blocked past it.
+   */
   timeout?: number;
   /** The signal number sent on timeout or when the output passes maxBuffer. */
   killSignal: number;

@@ -115,6 +115,8 @@ describeLinux('on ntdll: the backend’s synchronous spawn, side by side with No
       (cp) => cp.spawnSync('sh', ['-c', 'echo before; exec sleep 10'], { timeout: 300, encoding: 'utf8' }),
       'fast',
     );
+    // The child exits at once, a process it started holds its pipes: the timeout ends the wait, no signal sent.
+    expectSame((cp) => cp.spawnSync('sh', ['-c', 'sleep 1 & echo hi'], { timeout: 300, encoding: 'utf8' }), 'fast');
   });
 
   test('maxBuffer counts stdout and stderr together: ENOBUFS and killSignal', () => {

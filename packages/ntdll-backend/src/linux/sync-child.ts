@@ -2,7 +2,8 @@
  * Waits for a child posix_spawn just started, on this thread, as Node's spawnSync does (libuv's
  * SyncProcessRunner): poll(2) over the pipes and a pidfd until the child is reaped and its pipes
  * are at their end. stdin gets `input` and is closed; a timeout, or stdout and stderr together
- * passing maxBuffer, sends killSignal and closes the pipes, and the child is still waited for.
+ * passing maxBuffer, sends killSignal (unless the child already exited) and closes the pipes, and
+ * the child is still waited for.
  * Only this pid is reaped (waitpid(pid)), never another child of the process.
  */
 import { performance } from 'node:perf_hooks';
@@ -53,7 +54,8 @@ export function waitSync(
     error ??= why;
     if (killed) return;
     killed = true;
-    if (libc.kill(pid, options.killSignal) !== 0 && libc.errno() !== ESRCH) {
+    // An exited child is not signalled: the pipes a process it started holds are closed all the same.
+    if (status === undefined && libc.kill(pid, options.killSignal) !== 0 && libc.errno() !== ESRCH) {
       error ??= errnoName(libc.errno());
       libc.kill(pid, SIGKILL);
     }
@@ -76,7 +78,8 @@ export function waitSync(
     const fds = Buffer.alloc(8 * 4);
     while (status === undefined || stdin !== null || readers[0] !== null || readers[1] !== null) {
       const left = deadline - performance.now();
-      if (status === undefined && left <= 0 && !killed) {
+      // As Node's, the timeout runs until the pipes are closed too, not only until the child exits.
+      if (left <= 0 && !killed) {
         kill('ETIMEDOUT');
         continue;
       }
@@ -90,7 +93,7 @@ export function waitSync(
         fds.writeInt16LE(what === 'stdin' ? POLLOUT : POLLIN, 8 * i + 4);
         fds.writeInt16LE(0, 8 * i + 6);
       });
-      let wait = status === undefined && !killed && deadline !== Infinity ? Math.ceil(left) : -1;
+      let wait = !killed && deadline !== Infinity ? Math.ceil(left) : -1;
       if (status === undefined && pidfd < 0) wait = wait === -1 ? EXIT_POLL_MS : Math.min(wait, EXIT_POLL_MS);
       const ready = libc.poll(fds, watched.length, wait);
       if (ready === -1) {

@@ -60,6 +60,13 @@ describe.each(ways)('spawnSync %s', (_, way) => {
       error: 'ETIMEDOUT',
       stdout: Buffer.from('early\n'),
     });
+    // Exited, but a process it started holds the pipes: the timeout closes them, no signal is sent.
+    expect(spawnSync(request(['/bin/sh', '-c', 'sleep 1 & echo hi']), { ...TERM, timeout: 200 })).toMatchObject({
+      exitCode: 0,
+      signal: null,
+      error: 'ETIMEDOUT',
+      stdout: Buffer.from('hi\n'),
+    });
     const flooded = spawnSync(request(['/usr/bin/head', '-c', '10000000', '/dev/zero']), { ...TERM, maxBuffer: 1000 });
     expect(flooded).toMatchObject({ signal: 'SIGTERM', error: 'ENOBUFS' });
     expect(flooded.stdout!.length).toBeGreaterThan(1000);
