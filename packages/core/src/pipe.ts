@@ -88,10 +88,9 @@ export function pipeFrom(
     failure = error;
   }
   const output = source[from as 'stdout' | 'stderr'];
-  if (failure === undefined && !output) {
-    // A source that failed to start has no streams: its own failure says why.
-    failure = new InvalidArgumentError(`pipe(): the source’s ${String(from)} is not a pipe`);
-  }
+  // A source that failed to start has no streams: its own failure, when it has one, says why.
+  const noOutput = failure === undefined && !output;
+  if (noOutput) failure = new InvalidArgumentError(`pipe(): the source’s ${String(from)} is not a pipe`);
   if (failure === undefined) {
     const stdin = destination!.stdin!;
     output!.pipe(stdin);
@@ -99,7 +98,7 @@ export function pipeFrom(
     // gets EPIPE or SIGPIPE, as in a shell, instead of blocking on a pipe nobody reads.
     stdin.once('close', () => output!.destroy());
   } else if (destination?.stdin && !destination.stdin.writableEnded) destination.stdin.end();
-  const promise = bothSettled(sourceResult, destination, failure) as PipePromise<string | Buffer | string[]>;
+  const promise = bothSettled(sourceResult, destination, failure, noOutput) as PipePromise<string | Buffer | string[]>;
   promise.pipe = ((...args: unknown[]) =>
     destination
       ? pipeFrom(destination, promise, ...(args as [unknown]))
@@ -122,10 +121,11 @@ async function bothSettled(
   sourceResult: PromiseLike<unknown>,
   destination: Pipeable | undefined,
   failure: unknown,
+  sourceFailureFirst: boolean,
 ): Promise<PipedResult<string | Buffer | string[]>> {
   const [source, target] = await Promise.allSettled([sourceResult, destination ?? Promise.reject(failure)]);
   const sourceValue = source.status === 'fulfilled' ? source.value : source.reason;
-  if (failure !== undefined) throw failure;
+  if (failure !== undefined) throw sourceFailureFirst && source.status === 'rejected' ? source.reason : failure;
   const targetValue = (target.status === 'fulfilled' ? target.value : target.reason) as { pipedFrom?: unknown[] };
   if (typeof targetValue === 'object' && targetValue !== null) {
     targetValue.pipedFrom ??= [];

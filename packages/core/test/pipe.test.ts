@@ -66,6 +66,13 @@ describePosix('subprocess.pipe()', () => {
     await expect(forkBeforeExec('echo').pipe(42 as unknown as string)).rejects.toMatchObject({
       code: 'FORKEXEC_INVALID_ARGUMENT',
     });
+    // A source that could not start: its own error, and the destination sees the end of its input.
+    const reader = forkBeforeExec('cat', { stdin: 'pipe' });
+    await expect(forkBeforeExec('no-such-program-here').pipe(reader)).rejects.toMatchObject({
+      code: 'FORKEXEC_SPAWN',
+      errno: 'ENOENT',
+    });
+    await expect(reader).resolves.toMatchObject({ exitCode: 0 });
     const waiting = forkBeforeExec('cat', { stdin: 'pipe' });
     await expect(forkBeforeExec('echo').pipe(waiting, { from: 'all' as 'stdout' })).rejects.toMatchObject({
       code: 'FORKEXEC_INVALID_ARGUMENT',
