@@ -41,7 +41,8 @@ function spawnSyncVia(fn: DropInFunction, file: unknown, args: unknown, options:
   if (decode && !Buffer.isEncoding(encoding as string)) return refuse('encoding: one Node does not know');
   const input = planInput(given, encoding);
   if (input && 'reason' in input) return input;
-  if (input && (plan.options.stdio as StdioSpec[])[0] !== 'pipe') return refuse('input: with a stdin that is not a pipe');
+  if (input && (plan.options.stdio as StdioSpec[])[0] !== 'pipe')
+    return refuse('input: with a stdin that is not a pipe');
   let ran;
   try {
     ran = runChildSync(plan.file, plan.argv.slice(1), plan.options, {
@@ -51,7 +52,9 @@ function spawnSyncVia(fn: DropInFunction, file: unknown, args: unknown, options:
       maxBuffer: (maxBuffer as number | null) ?? 0,
     });
   } catch (error) {
-    // Nothing ran: Node's own spawnSync gives the caller its exact result (an error with pid 0).
+    // A typed error: nothing ran, and Node's own spawnSync gives the caller its exact result (an
+    // error with pid 0). Anything else may have come once the child ran: running it again is no answer.
+    if (!String((error as { code?: unknown } | null)?.code).startsWith('FORKEXEC_')) throw error;
     return refuse(startRefusal(error));
   }
   countFast(fn, ran.backend);

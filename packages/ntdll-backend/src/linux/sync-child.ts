@@ -40,7 +40,7 @@ export function waitSync(
   const deadline = options.timeout ? performance.now() + options.timeout : Infinity;
   const maxBuffer = options.maxBuffer ?? 0;
   const buffer = Buffer.allocUnsafe(CHUNK);
-  let pidfd = libc.pidfdOpen(pid);
+  let pidfd = -1;
 
   const closeStdin = () => {
     if (stdin !== null) libc.close(stdin);
@@ -73,6 +73,7 @@ export function waitSync(
   };
 
   try {
+    pidfd = libc.pidfdOpen(pid);
     if (stdin !== null && input.length === 0) closeStdin();
     else if (stdin !== null) libc.setNonblocking(stdin);
     const fds = Buffer.alloc(8 * 4);
