@@ -10,11 +10,13 @@ const project = (name) => ({
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   testEnvironment: 'node',
   transform: { '^.+\\.[cm]?[jt]s$': ['babel-jest', { configFile: babelConfig }] },
+  // ESM-only dependencies, made CommonJS for Jest (Node itself loads them either way).
+  transformIgnorePatterns: ['/node_modules/(?!human-signals/)'],
   moduleFileExtensions: ['ts', 'js', 'cjs', 'mjs', 'json'],
   moduleNameMapper: {
     // Tests run against the sources of sibling packages, not their builds.
     '^@forkexec/core$': '<rootDir>/../core/src/index.ts',
-    '^@forkexec/core/(posix|backend-kit)$': '<rootDir>/../core/src/$1.ts',
+    '^@forkexec/core/(posix|backend-kit|child_process|register)$': '<rootDir>/../core/src/$1.ts',
     '^@forkexec/ntdll-backend/internal$': '<rootDir>/../ntdll-backend/src/internal.ts',
     '^@forkexec/core/testing$': '<rootDir>/../core/src/testing/index.ts',
     '^@forkexec/(ntdll-backend|helper-exe|codemod)$': '<rootDir>/../$1/src/index.ts',

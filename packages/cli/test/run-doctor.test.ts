@@ -127,6 +127,27 @@ describe('forkexec doctor', () => {
     }
   });
 
+  test('--register-report adds up the lines the register hook wrote, by route and reason', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'forkexec-doctor-'));
+    try {
+      const file = path.join(dir, 'report.jsonl');
+      const line = (fast: number, reason: string) =>
+        JSON.stringify({ pid: 1, argv: [], backend: 'ntdll', fast: { spawn: fast }, node: { spawn: { [reason]: 1 } } });
+      writeFileSync(file, `${line(2, 'uid/gid')}\n${line(3, 'uid/gid')}\n`);
+      const { stdout } = await forkexec(['doctor', '--json'], { env: { FORKEXEC_REGISTER_REPORT: file } });
+      expect(JSON.parse(stdout).register).toEqual({
+        processes: 2,
+        backends: ['ntdll'],
+        fast: { spawn: 5 },
+        node: { spawn: { 'uid/gid': 2 } },
+      });
+      const text = await forkexec(['doctor', '--register-report', file]);
+      expect(text.stdout).toMatch(/2 processes; fast path on ntdll:\n\s+spawn\s+5\n[^]*spawn\s+2\s+uid\/gid/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('an unknown backend: exit 1, the source named once, a did-you-mean', async () => {
     const { code, stdout } = await forkexec(['doctor'], { env: { FORKEXEC_BACKEND: 'nod' } });
     expect(code).toBe(1);

@@ -77,6 +77,38 @@ export interface SpawnedChild {
   unref?(): void;
 }
 
+/** What `Backend.spawnSync` does beside the request, as Node's spawnSync takes it. */
+export interface SyncSpawnOptions {
+  /** Written to the child's stdin when it is a pipe, which is then closed (a stdin pipe without input is closed at once). */
+  input?: Uint8Array;
+  /**
+   * Milliseconds after which the child is sent `killSignal` and its pipes are closed (0 or absent:
+   * never). As Node's, it runs until the pipes are closed: a process the child started that holds
+   * them cannot keep the caller blocked past it.
+   */
+  timeout?: number;
+  /** The signal number sent on timeout or when the output passes maxBuffer. */
+  killSignal: number;
+  /** Bytes of stdout and stderr together beyond which the child is sent `killSignal` (0 or absent: no limit). */
+  maxBuffer?: number;
+}
+
+/**
+ * A child started, waited for and reaped by `Backend.spawnSync`. After a timeout or maxBuffer the
+ * pipes are closed at once (what was read so far is kept) and the child is still waited for.
+ */
+export interface SyncSpawnResult extends ExitStatus {
+  pid: number;
+  /** Everything read from a stdout or stderr pipe; null when that stream was not a pipe. */
+  stdout: Buffer | null;
+  stderr: Buffer | null;
+  /**
+   * The errno name of what went wrong once the child ran: ETIMEDOUT (timeout), ENOBUFS
+   * (maxBuffer), EPIPE (the child did not read all of input). The first one wins.
+   */
+  error?: string;
+}
+
 export interface BackendCapabilities {
   /** Platforms (`process.platform` values) the backend runs on. */
   platforms: NodeJS.Platform[];
@@ -124,6 +156,13 @@ export interface Backend {
    * for a pid that is not a positive integer.
    */
   watchChild?(pid: number): WatchedChild;
+
+  /**
+   * Optional: starts the child and blocks until it is reaped, collecting its pipes (Node's
+   * spawnSync without the fork: the drop-in's spawnSync, execFileSync and execSync use it, and go
+   * to Node's own when a backend lacks it). Throws a ForkExecError for a start that failed, as `spawn`.
+   */
+  spawnSync?(request: SpawnRequest, options: SyncSpawnOptions): SyncSpawnResult;
   /** Releases pools, handles and helpers. */
   dispose?(): Promise<void> | void;
 }

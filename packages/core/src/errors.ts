@@ -148,15 +148,21 @@ export function spawnHint(errno: string | undefined): string | undefined {
 /** Fields of a finished run that a SubprocessError carries (the same as the Result). */
 export interface SubprocessErrorFields {
   command: string;
+  escapedCommand: string;
+  cwd: string;
   pid: number | undefined;
   exitCode: number | null;
   signal: NodeJS.Signals | null;
-  stdout: string | Buffer;
-  stderr: string | Buffer;
+  stdout: string | Buffer | string[];
+  stderr: string | Buffer | string[];
+  all?: string | Buffer | string[];
   durationMs: number;
   backend: string;
   timedOut: boolean;
   isCanceled: boolean;
+  isTerminated: boolean;
+  isMaxBuffer: boolean;
+  signalDescription?: string;
 }
 
 export type SubprocessErrorCode = 'FORKEXEC_EXIT' | 'FORKEXEC_TIMEOUT' | 'FORKEXEC_ABORTED' | 'FORKEXEC_MAX_BUFFER';
@@ -166,19 +172,37 @@ export class SubprocessError extends ForkExecError implements SubprocessErrorFie
   declare readonly pid: number | undefined;
   declare readonly exitCode: number | null;
   declare readonly signal: NodeJS.Signals | null;
-  declare readonly stdout: string | Buffer;
-  declare readonly stderr: string | Buffer;
+  declare readonly stdout: string | Buffer | string[];
+  declare readonly stderr: string | Buffer | string[];
   declare readonly durationMs: number;
   declare readonly backend: string;
   declare readonly timedOut: boolean;
   declare readonly isCanceled: boolean;
+  declare readonly isTerminated: boolean;
+  declare readonly isMaxBuffer: boolean;
+  declare readonly signalDescription?: string;
+  declare readonly escapedCommand: string;
+  declare readonly cwd: string;
   declare readonly command: string;
+  /** The message without the output. */
+  readonly shortMessage: string;
 
-  constructor(code: SubprocessErrorCode, message: string, fields: SubprocessErrorFields, hint?: string) {
-    const stderr = String(fields.stderr).trim();
-    const tail = stderr ? `\n${stderr.length > 2000 ? `…${stderr.slice(-2000)}` : stderr}` : '';
+  constructor(
+    code: SubprocessErrorCode,
+    message: string,
+    fields: SubprocessErrorFields,
+    hint?: string,
+    cause?: unknown,
+  ) {
+    // The output follows, as execa shows it: stderr then stdout, the end of each when long.
+    const tail = [fields.stderr, fields.stdout]
+      .map((output) => (Array.isArray(output) ? output.join('\n') : String(output)).trim())
+      .filter(Boolean)
+      .map((output) => `\n${output.length > 2000 ? `…${output.slice(-2000)}` : output}`)
+      .join('');
     // The message starts with the command: it is not repeated on a line of its own.
-    super(code, message + tail, { hint });
+    super(code, message + tail, { hint, cause });
+    this.shortMessage = message;
     Object.assign(this, fields);
   }
 }

@@ -1,5 +1,10 @@
+import { closeSync, openSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Backend, SpawnOptions } from './backend.js';
-import type { Options, Result } from './options.js';
+import { InvalidArgumentError, SpawnError } from './errors.js';
+import type { FileTarget, Options, Result } from './options.js';
+import { setPipeStarter } from './pipe.js';
 import { buildRequest, explainFailure } from './request.js';
 import { backendsSupporting, resolveBackend } from './select-backend.js';
 import { Subprocess, type StartedChild } from './subprocess.js';
@@ -12,24 +17,100 @@ export function startChild(
   given: Options,
   spawnOptions: SpawnOptions = {},
 ): StartedChild & { backendObject: Backend } {
-  const options = validateOptions(given);
-  const backend = resolveBackend(options.backend);
-  const request = buildRequest(file, args, options, backend, backendsSupporting);
-  let child;
+  let options = validateOptions(given);
+  if ((options as { shell?: unknown }).shell)
+    throw new InvalidArgumentError(
+      'forkBeforeExec runs no shell: run one explicitly, forkBeforeExec("/bin/sh", ["-c", command]) (cmd.exe with ["/d", "/s", "/c", command] on Windows), or use exec() from @forkexec/core/child_process',
+    );
+  if (options.lines && options.encoding === 'buffer')
+    throw new InvalidArgumentError("lines gives text: it cannot go with encoding: 'buffer'");
+  if (options.cancelSignal && options.signal && options.cancelSignal !== options.signal)
+    throw new InvalidArgumentError('cancelSignal and signal are the same option: give one of them');
+  if (options.preferLocal) options = withLocalPath(options);
+  const opened: number[] = [];
   try {
-    child = backend.spawn(request, spawnOptions);
-  } catch (error) {
-    throw explainFailure(error, request);
+    options = withFileTargets(options, opened);
+    const backend = resolveBackend(options.backend);
+    const request = buildRequest(file, args, options, backend, backendsSupporting);
+    let child;
+    try {
+      child = backend.spawn(request, spawnOptions);
+    } catch (error) {
+      throw explainFailure(error, request);
+    }
+    // A failure the backend reports later is retold by the caller (explainFailure with the request).
+    return { child, backend: backend.name, request, backendObject: backend };
+  } finally {
+    for (const fd of opened) closeSync(fd);
   }
-  // A failure the backend reports later is retold by the caller (explainFailure with the request).
-  return { child, backend: backend.name, request, backendObject: backend };
+}
+
+/**
+ * `preferLocal`: the child's environment with `node_modules/.bin` of cwd and each parent, then the
+ * running Node's directory, first in its PATH (as execa's npm-run-path, which Jest cannot load).
+ */
+function withLocalPath(options: Options): Options {
+  const env = { ...(options.extendEnv === false ? {} : process.env), ...options.env };
+  const { cwd } = options;
+  const dirs: string[] = [];
+  for (let dir = path.resolve(cwd instanceof URL ? fileURLToPath(cwd) : (cwd ?? '.')); ; dir = path.dirname(dir)) {
+    dirs.push(path.join(dir, 'node_modules', '.bin'));
+    if (dir === path.dirname(dir)) break;
+  }
+  dirs.push(path.dirname(process.execPath));
+  // Windows spells it Path: the key the environment has, whatever its case.
+  const key = Object.keys(env).find((name) => name.toUpperCase() === 'PATH') ?? 'PATH';
+  const rest = env[key];
+  return {
+    ...options,
+    env: { ...env, [key]: [...dirs, ...(rest ? [rest] : [])].join(path.delimiter) },
+    extendEnv: false,
+  };
+}
+
+const STANDARD_STREAMS = ['stdin', 'stdout', 'stderr'] as const;
+
+function isFileTarget(value: unknown): value is FileTarget {
+  return typeof value === 'object' && value !== null && 'file' in value;
+}
+
+/**
+ * `stdin`/`stdout`/`stderr: { file }`: the file opened here (against the caller's cwd, as execa
+ * does), its fd given as that stream. The fds are pushed on `opened`: backends copy the fds they
+ * are given, so the caller closes them once `spawn` returned.
+ */
+function withFileTargets(options: Options, opened: number[]): Options {
+  if (!STANDARD_STREAMS.some((name) => isFileTarget(options[name]))) return options;
+  const changed: Options = { ...options };
+  STANDARD_STREAMS.forEach((name, slot) => {
+    const target = options[name];
+    if (!isFileTarget(target)) return;
+    const { file, append } = target;
+    if (typeof file !== 'string' && !(file instanceof URL))
+      throw new InvalidArgumentError(`${name}.file must be a path (a string or a file: URL), got ${typeof file}`);
+    if (slot === 0 && options.input !== undefined)
+      throw new InvalidArgumentError('input and stdin: { file } both give the child its stdin: pass one of them');
+    const where = path.resolve(file instanceof URL ? fileURLToPath(file) : file);
+    try {
+      opened.push(openSync(where, slot === 0 ? 'r' : append ? 'a' : 'w'));
+    } catch (error) {
+      const errno = (error as NodeJS.ErrnoException).code;
+      throw new SpawnError(`${name} file ${where} could not be opened (${errno})`, { errno, cause: error });
+    }
+    changed[name] = opened[opened.length - 1];
+  });
+  return changed;
 }
 
 /** The spawn options forkBeforeExec passes, made once (the backend only reads them). */
 const OFF_LOOP: SpawnOptions = Object.freeze({ deferPid: true });
 const ON_LOOP: SpawnOptions = Object.freeze({ deferPid: false });
 
-type Output<O extends Options> = O extends { encoding: 'buffer' } ? Buffer : string;
+type Output<O extends Options> = O extends { lines: true }
+  ? string[]
+  : O extends { encoding: 'buffer' }
+    ? Buffer
+    : string;
 
 /**
  * Runs `file` with `args` as one fork-before-exec: the actions run in the child, in order,
@@ -49,7 +130,7 @@ export function forkBeforeExec(
   file: string,
   argsOrOptions?: readonly string[] | Options,
   maybeOptions?: Options,
-): Subprocess<string | Buffer> {
+): Subprocess<string | Buffer | string[]> {
   const optionsFirst = typeof argsOrOptions === 'object' && argsOrOptions !== null && !Array.isArray(argsOrOptions);
   const args: unknown = optionsFirst || argsOrOptions === undefined ? [] : argsOrOptions;
   const options = (optionsFirst ? (argsOrOptions as Options) : maybeOptions) ?? {};
@@ -57,5 +138,7 @@ export function forkBeforeExec(
     startChild(file, args, options, options.startOffLoop === false ? ON_LOOP : OFF_LOOP),
   );
 }
+
+setPipeStarter(forkBeforeExec);
 
 export type { Result };

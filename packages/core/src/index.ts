@@ -1,6 +1,7 @@
 export { forkBeforeExec } from './fork-before-exec.js';
 export { Subprocess } from './subprocess.js';
-export type { Options, Result, StdioSpec } from './options.js';
+export type { Pipeable, PipedResult, PipeFunction, PipeOptions, PipePromise } from './pipe.js';
+export type { FileTarget, Options, Result, StdioSpec } from './options.js';
 export {
   ACTION_OPS,
   MAX_FD,
@@ -26,6 +27,8 @@ export {
   type SpawnRequest,
   type SpawnedChild,
   type WatchedChild,
+  type SyncSpawnOptions,
+  type SyncSpawnResult,
 } from './backend.js';
 export {
   BackendLoadError,

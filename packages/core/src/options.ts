@@ -3,6 +3,12 @@ import type { BackendSpec, StdioSpec } from './backend.js';
 
 export type { StdioSpec };
 
+/** A standard stream read from (stdin) or written to a file, as execa's `{ file }`; `append` keeps what it holds. */
+export interface FileTarget {
+  file: string | URL;
+  append?: boolean;
+}
+
 export interface Options {
   /** Working directory of the child (folded into a leading `chdir` action). */
   cwd?: string | URL;
@@ -15,13 +21,18 @@ export interface Options {
   detached?: boolean;
   /** Search a bare program name in the child's PATH, as execvp does. Default true. */
   searchPath?: boolean;
+  /**
+   * Put `node_modules/.bin` of `cwd` and each of its parents, then the directory of the running
+   * Node, before the child's PATH (as execa's preferLocal). Default false.
+   */
+  preferLocal?: boolean;
   stdio?: StdioSpec | [StdioSpec, StdioSpec, StdioSpec];
   /** Default `'pipe'` when `input` is given, else `'ignore'`. */
-  stdin?: StdioSpec;
+  stdin?: StdioSpec | FileTarget;
   /** Default `'pipe'`. */
-  stdout?: StdioSpec;
+  stdout?: StdioSpec | FileTarget;
   /** Default `'pipe'`. */
-  stderr?: StdioSpec;
+  stderr?: StdioSpec | FileTarget;
   /** Written to the child's stdin, which is then closed. */
   input?: string | Uint8Array;
   /**
@@ -30,7 +41,9 @@ export interface Options {
    * process it started may hold its pipes open), then the result settles.
    */
   timeout?: number;
-  /** Aborting it kills the child and rejects with FORKEXEC_ABORTED. */
+  /** Aborting it kills the child and rejects with FORKEXEC_ABORTED, whose `cause` is the signal's reason. */
+  cancelSignal?: AbortSignal;
+  /** The same as `cancelSignal` (its earlier name). */
   signal?: AbortSignal;
   /** Default SIGTERM. */
   killSignal?: NodeJS.Signals | number;
@@ -46,11 +59,21 @@ export interface Options {
    * result then waits for the ones being read (piped, 'data' or 'readable' listeners) to end.
    */
   buffer?: boolean;
+  /** Also keep stdout and stderr together, in the order they arrived, as the result's `all` (as execa). Default false. */
+  all?: boolean;
+  /**
+   * Give stdout, stderr (and `all`) as arrays of lines, as execa: without their newlines unless
+   * `stripFinalNewline` is false. Not with `encoding: 'buffer'`.
+   */
+  lines?: boolean;
   /** `'buffer'` gives Buffers; any encoding Node knows (default `'utf8'`) gives strings decoded with it. */
   encoding?: BufferEncoding | 'buffer';
   /** Drop one trailing newline from string output. Default true. */
   stripFinalNewline?: boolean;
-  /** Reject on a non-zero exit, a signal, a timeout or an abort. Default true. */
+  /**
+   * Reject on a non-zero exit, a signal, a timeout, an abort or a start the OS refused. Default true.
+   * With false these give a result with `failed: true` (a wrong argument is still thrown).
+   */
   reject?: boolean;
   /** Backend name, package, or object; see README "Choosing a backend". */
   backend?: BackendSpec;
@@ -65,8 +88,13 @@ export interface Options {
   startOffLoop?: boolean;
 }
 
-export interface Result<T extends string | Buffer = string | Buffer> {
+export interface Result<T extends string | Buffer | string[] = string | Buffer> {
+  /** The command line, each word quoted for a shell where it needs it. */
   command: string;
+  /** The same as `command` (execa's name for the quoted form). */
+  escapedCommand: string;
+  /** The child's working directory. */
+  cwd: string;
   file: string;
   args: string[];
   pid: number | undefined;
@@ -74,10 +102,22 @@ export interface Result<T extends string | Buffer = string | Buffer> {
   signal: NodeJS.Signals | null;
   stdout: T;
   stderr: T;
+  /** With `all: true`: stdout and stderr together, in the order they arrived. */
+  all?: T;
   durationMs: number;
   /** Name of the backend that ran the child. */
   backend: string;
   failed: boolean;
   timedOut: boolean;
   isCanceled: boolean;
+  /** A signal ended the child. */
+  isTerminated: boolean;
+  /** An output stream went over maxBuffer (the child was killed). */
+  isMaxBuffer: boolean;
+  /** What `signal` means ("Termination"), when a signal ended the child. */
+  signalDescription?: string;
+  /** With `reject: false`, when failed: what the error would have said (its first line). */
+  shortMessage?: string;
+  /** With `reject: false`, when the child could not start: the errno name (`ENOENT`) or the error code. */
+  code?: string;
 }

@@ -103,10 +103,12 @@ function buildStdio(options: Options): [StdioSpec, StdioSpec, StdioSpec] {
     const value = each ? base[i] : base;
     return value === undefined ? fallback : checkStdio(value, each ? `option \`stdio\`[${i}]` : 'option `stdio`');
   };
+  // `{ file }` targets are fds by now: startChild opened them (withFileTargets).
+  const own = options as { stdin?: StdioSpec; stdout?: StdioSpec; stderr?: StdioSpec };
   const stdio: [StdioSpec, StdioSpec, StdioSpec] = [
-    pick(0, options.stdin, options.input === undefined ? 'ignore' : 'pipe'),
-    pick(1, options.stdout, 'pipe'),
-    pick(2, options.stderr, 'pipe'),
+    pick(0, own.stdin, options.input === undefined ? 'ignore' : 'pipe'),
+    pick(1, own.stdout, 'pipe'),
+    pick(2, own.stderr, 'pipe'),
   ];
   if (options.input !== undefined && stdio[0] !== 'pipe')
     throw new InvalidArgumentError(`option \`input\` needs stdin 'pipe', got ${describe(stdio[0])}`);

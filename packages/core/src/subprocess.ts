@@ -1,15 +1,27 @@
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
+import { fileURLToPath } from 'node:url';
+import { signalsByName } from 'human-signals';
 import type { ExitStatus, SpawnedChild, SpawnRequest } from './backend.js';
-import { ForkExecError, isForkExecError, SpawnError, SubprocessError, type SubprocessErrorCode } from './errors.js';
+import {
+  ForkExecError,
+  isForkExecError,
+  SpawnError,
+  SubprocessError,
+  type SubprocessErrorCode,
+  type SubprocessErrorFields,
+} from './errors.js';
 import type { Options, Result } from './options.js';
+import { pipeFrom, type PipeFunction } from './pipe.js';
 import { explainFailure, formatCommand } from './request.js';
 import { checkSignal } from './validate-options.js';
 
 const DEFAULT_MAX_BUFFER = 100_000_000;
+const SIGNAL_DESCRIPTIONS = signalsByName as Partial<Record<string, { description: string }>>;
 const DEFAULT_FORCE_KILL_DELAY = 5000;
 /** How long the output of a child killed for a timeout, an abort or maxBuffer may still take to arrive. */
 const KILLED_OUTPUT_GRACE_MS = 200;
@@ -22,7 +34,8 @@ class OutputCollector {
   readonly done: Promise<void>;
   #wake: (() => void)[] = [];
 
-  constructor(stream: Readable, maxBuffer: number, onOverflow: () => void) {
+  /** `all`: where the chunks of both streams are kept too, in the order they arrived. */
+  constructor(stream: Readable, maxBuffer: number, onOverflow: () => void, all?: Buffer[]) {
     this.done = new Promise((resolve) => {
       const finish = () => {
         if (this.ended) return;
@@ -32,7 +45,9 @@ class OutputCollector {
       };
       stream.on('data', (chunk: Buffer) => {
         if (this.bytes + chunk.length > maxBuffer) {
-          this.chunks.push(chunk.subarray(0, maxBuffer - this.bytes));
+          const kept = chunk.subarray(0, maxBuffer - this.bytes);
+          this.chunks.push(kept);
+          all?.push(kept);
           this.bytes = maxBuffer;
           stream.destroy();
           onOverflow();
@@ -40,6 +55,7 @@ class OutputCollector {
           return;
         }
         this.chunks.push(chunk);
+        all?.push(chunk);
         this.bytes += chunk.length;
         this.#notify();
       });
@@ -75,12 +91,8 @@ class OutputCollector {
     if (rest) yield rest;
   }
 
-  value(encoding: BufferEncoding | 'buffer', stripFinalNewline: boolean): string | Buffer {
-    const buffer = Buffer.concat(this.chunks);
-    if (encoding === 'buffer') return buffer;
-    const text = buffer.toString(encoding);
-    // hex, base64 and base64url spell bytes, they hold no lines
-    return stripFinalNewline && textEncoding(encoding) === encoding ? text.replace(/\r?\n$/, '') : text;
+  value(encoding: BufferEncoding | 'buffer', stripFinalNewline: boolean, lines: boolean): string | Buffer | string[] {
+    return outputValue(this.chunks, encoding, stripFinalNewline, lines);
   }
 }
 
@@ -91,6 +103,28 @@ function textEncoding(encoding: BufferEncoding | 'buffer' | undefined): TextEnco
   return encoding === undefined || /^(buffer|hex|base64|base64url)$/i.test(encoding)
     ? 'utf8'
     : (encoding as TextEncoding);
+}
+
+/**
+ * Output as the result holds it: a Buffer, text with one final newline dropped unless told not
+ * to, or the lines of the text (`lines`), each without its newline unless told not to.
+ */
+function outputValue(
+  chunks: Buffer[],
+  encoding: BufferEncoding | 'buffer',
+  stripFinalNewline: boolean,
+  lines = false,
+): string | Buffer | string[] {
+  const buffer = Buffer.concat(chunks);
+  if (encoding === 'buffer') return buffer;
+  const text = buffer.toString(encoding);
+  // hex, base64 and base64url spell bytes, they hold no lines
+  const strip = stripFinalNewline && textEncoding(encoding) === encoding;
+  if (lines) {
+    const each = text === '' ? [] : text.split(/(?<=\n)/); // each line with its newline
+    return strip ? each.map((line) => line.replace(/\r?\n$/, '')) : each;
+  }
+  return strip ? text.replace(/\r?\n$/, '') : text;
 }
 
 /** The args as the caller gave them, for the messages of a start that failed (they may be anything then). */
@@ -131,7 +165,7 @@ export interface StartedChild {
  * A running child: awaitable for its Result, with its pid, streams, kill() and line iteration.
  * Failures before the start arrive through the promise, never as a throw.
  */
-export class Subprocess<Out extends string | Buffer = string>
+export class Subprocess<Out extends string | Buffer | string[] = string>
   implements PromiseLike<Result<Out>>, AsyncIterable<string>
 {
   readonly stdin: Writable | null = null;
@@ -153,6 +187,8 @@ export class Subprocess<Out extends string | Buffer = string>
   #args: unknown[] | undefined;
   #request: SpawnRequest | undefined;
   #started: Promise<number> | undefined;
+  /** Why the child could not be started, when the constructor could not start it. */
+  #startError: unknown;
   /** The last backend error retold, and how: `started` and the result reject with the same error. */
   #retold: { raw: unknown; explained: unknown } | undefined;
 
@@ -161,15 +197,17 @@ export class Subprocess<Out extends string | Buffer = string>
     this.#file = file;
     const started = performance.now();
     let begun: StartedChild;
+    const cancelSignal = options.cancelSignal ?? options.signal;
     try {
-      if (options.signal?.aborted) {
+      if (cancelSignal?.aborted) {
         this.#args = shownArgs(args);
-        throw this.#abortError(options.signal);
+        throw this.#abortError(cancelSignal);
       }
       begun = start();
     } catch (error) {
       this.#args ??= shownArgs(args);
-      this.#promise = Promise.reject(error);
+      this.#startError = error;
+      this.#promise = this.#notStarted(error, started);
       this.#promise.catch(() => {}); // an unread failure to start is no unhandled rejection
       return;
     }
@@ -183,7 +221,7 @@ export class Subprocess<Out extends string | Buffer = string>
     this.#promise = this.#run(child, begun.backend, started);
   }
 
-  /** The command line: the request's (quoted for a shell), or the file and args joined when the start failed. */
+  /** The command line, quoted for a shell (the request's, or made from the args as given when the start failed). */
   get command(): string {
     return this.#request?.command ?? formatCommand(this.#file, this.#args!);
   }
@@ -197,15 +235,17 @@ export class Subprocess<Out extends string | Buffer = string>
     // Made when first read: most callers never do, and each promise costs on the spawn path.
     if (!this.#started) {
       const child = this.#child;
-      if (!child) this.#started = this.#promise as Promise<never>;
-      else {
+      if (!child) {
+        // The start error, also when `reject: false` turned it into a failed result.
+        this.#started = Promise.reject(this.#startError);
+      } else {
         const started =
           child.started ?? (child.pid === undefined ? child.exited.then(() => child.pid!) : Promise.resolve(child.pid));
         this.#started = started.catch((error: unknown) => {
           throw this.#explain(error);
         });
-        this.#started.catch(() => {});
       }
+      this.#started.catch(() => {});
     }
     return this.#started;
   }
@@ -226,6 +266,51 @@ export class Subprocess<Out extends string | Buffer = string>
   #abortError(signal: AbortSignal): ForkExecError {
     return new ForkExecError('FORKEXEC_ABORTED', `aborted before start: ${String(signal.reason)}`, {
       command: this.command,
+      cause: signal.reason,
+    });
+  }
+
+  /** The child's working directory as the result tells it. */
+  #cwd(): string {
+    const { cwd } = this.#options;
+    if (cwd !== undefined) return path.resolve(cwd instanceof URL ? fileURLToPath(cwd) : String(cwd));
+    try {
+      return process.cwd();
+    } catch {
+      return ''; // the parent's directory was removed
+    }
+  }
+
+  /**
+   * A child that never ran: the start error, or with `reject: false` a failed result carrying it
+   * (for a start the OS refused or an abort; a wrong argument is always thrown).
+   */
+  #notStarted(error: unknown, started: number): Promise<Result<Out>> {
+    const code = (error as { code?: string })?.code;
+    if (this.#options.reject !== false || (code !== 'FORKEXEC_SPAWN' && code !== 'FORKEXEC_ABORTED'))
+      return Promise.reject(error);
+    const o = this.#options;
+    const empty = (o.lines ? [] : o.encoding === 'buffer' ? Buffer.alloc(0) : '') as Out;
+    return Promise.resolve({
+      command: this.command,
+      escapedCommand: this.command,
+      cwd: this.#cwd(),
+      file: this.#file,
+      args: this.#request?.argv.slice(1) ?? this.#args!.map(String),
+      pid: this.pid,
+      exitCode: null,
+      signal: null,
+      stdout: empty,
+      stderr: empty,
+      durationMs: performance.now() - started,
+      backend: this.backend ?? '',
+      failed: true,
+      timedOut: false,
+      isCanceled: code === 'FORKEXEC_ABORTED',
+      isTerminated: false,
+      isMaxBuffer: false,
+      shortMessage: (error as Error).message.split('\n')[0],
+      code: (error as { errno?: string }).errno ?? code,
     });
   }
 
@@ -275,16 +360,20 @@ export class Subprocess<Out extends string | Buffer = string>
   async #run(child: SpawnedChild, backend: string, started: number): Promise<Result<Out>> {
     const o = this.#options;
     const maxBuffer = o.maxBuffer ?? DEFAULT_MAX_BUFFER;
-    let overflow = false;
+    const cancelSignal = o.cancelSignal ?? o.signal;
+    /** `all`: both streams' output in the order it arrived. */
+    const all = o.all && o.buffer !== false ? ([] as Buffer[]) : undefined;
+    /** The stream that went over maxBuffer first. */
+    let overflow: 'stdout' | 'stderr' | undefined;
     let timedOut = false;
     let isCanceled = false;
     if (o.buffer !== false) {
-      const onOverflow = () => {
-        overflow = true;
+      const onOverflow = (stream: 'stdout' | 'stderr') => () => {
+        overflow ??= stream;
         this.#killQuietly();
       };
-      this.#outputs[0] = child.stdout && new OutputCollector(child.stdout, maxBuffer, onOverflow);
-      this.#outputs[1] = child.stderr && new OutputCollector(child.stderr, maxBuffer, onOverflow);
+      this.#outputs[0] = child.stdout && new OutputCollector(child.stdout, maxBuffer, onOverflow('stdout'), all);
+      this.#outputs[1] = child.stderr && new OutputCollector(child.stderr, maxBuffer, onOverflow('stderr'), all);
     }
     if (child.stdin) {
       child.stdin.on('error', () => {}); // EPIPE when the child exits without reading: its exit status tells the story
@@ -293,8 +382,8 @@ export class Subprocess<Out extends string | Buffer = string>
     if (o.timeout) this.#timer = setTimeout(() => ((timedOut = true), this.#killQuietly()), o.timeout);
     const onAbort = () => ((isCanceled = true), this.#killQuietly());
     /** We killed the child: its output may be cut. */
-    const killedByUs = () => timedOut || isCanceled || overflow;
-    o.signal?.addEventListener('abort', onAbort, { once: true });
+    const killedByUs = () => timedOut || isCanceled || overflow !== undefined;
+    cancelSignal?.addEventListener('abort', onAbort, { once: true });
 
     let status: ExitStatus;
     try {
@@ -313,54 +402,65 @@ export class Subprocess<Out extends string | Buffer = string>
     } catch (raw) {
       for (const stream of [child.stdin, child.stdout, child.stderr]) stream?.destroy();
       const error = this.#explain(raw);
-      throw isForkExecError(error)
-        ? error
-        : new SpawnError(String((error as Error)?.message ?? error), { command: this.command, cause: error });
+      return this.#notStarted(
+        isForkExecError(error)
+          ? error
+          : new SpawnError(String((error as Error)?.message ?? error), { command: this.command, cause: error }),
+        started,
+      );
     } finally {
       if (killedByUs()) for (const stream of [child.stdout, child.stderr]) stream?.destroy();
       this.#exited = true;
       clearTimeout(this.#timer);
       clearTimeout(this.#forceKillTimer);
-      o.signal?.removeEventListener('abort', onAbort);
+      cancelSignal?.removeEventListener('abort', onAbort);
     }
 
     const encoding = o.encoding ?? 'utf8';
     const strip = o.stripFinalNewline !== false;
-    const empty = encoding === 'buffer' ? Buffer.alloc(0) : '';
+    const lines = o.lines === true;
+    const empty = lines ? [] : encoding === 'buffer' ? Buffer.alloc(0) : '';
     const fields = {
       command: this.command,
+      escapedCommand: this.command,
+      cwd: this.#cwd(),
       pid: this.pid,
       exitCode: status.exitCode,
       signal: status.signal,
-      stdout: (this.#outputs[0]?.value(encoding, strip) ?? empty) as Out,
-      stderr: (this.#outputs[1]?.value(encoding, strip) ?? empty) as Out,
+      stdout: (this.#outputs[0]?.value(encoding, strip, lines) ?? empty) as Out,
+      stderr: (this.#outputs[1]?.value(encoding, strip, lines) ?? empty) as Out,
+      ...(all && { all: outputValue(all, encoding, strip, lines) as Out }),
       durationMs: performance.now() - started,
       backend,
       timedOut,
       isCanceled,
+      isTerminated: status.signal !== null,
+      isMaxBuffer: overflow !== undefined,
+      ...(status.signal && { signalDescription: SIGNAL_DESCRIPTIONS[status.signal]?.description }),
     };
-    const failure = this.#failure(fields, overflow, maxBuffer);
-    const result: Result<Out> = {
+    const failure = this.#failure(fields, overflow, maxBuffer, cancelSignal);
+    if (failure && o.reject !== false) throw failure;
+    return {
       ...fields,
       file: this.#file,
       args: this.#request!.argv.slice(1),
       failed: failure !== undefined,
+      ...(failure && { shortMessage: failure.shortMessage.split('\n')[0] }),
     };
-    if (failure && o.reject !== false) throw failure;
-    return result;
   }
 
   #failure(
-    f: Omit<Result, 'file' | 'args' | 'failed'>,
-    overflow: boolean,
+    f: SubprocessErrorFields,
+    overflow: 'stdout' | 'stderr' | undefined,
     maxBuffer: number,
+    cancelSignal: AbortSignal | undefined,
   ): SubprocessError | undefined {
-    const fail = (code: SubprocessErrorCode, message: string, hint?: string) =>
-      new SubprocessError(code, message, f, hint);
+    const fail = (code: SubprocessErrorCode, message: string, hint?: string, cause?: unknown) =>
+      new SubprocessError(code, message, f, hint, cause);
     if (overflow)
       return fail(
         'FORKEXEC_MAX_BUFFER',
-        `${this.command}: output exceeded maxBuffer (${maxBuffer} bytes); the child was killed`,
+        `${this.command}: ${overflow} exceeded maxBuffer (${maxBuffer} bytes); the child was killed`,
         'Raise maxBuffer, or read the stream yourself with buffer: false.',
       );
     if (f.timedOut)
@@ -369,7 +469,12 @@ export class Subprocess<Out extends string | Buffer = string>
         `${this.command}: timed out after ${this.#options.timeout} ms and was killed${f.signal ? ` with ${f.signal}` : ''}`,
       );
     if (f.isCanceled)
-      return fail('FORKEXEC_ABORTED', `${this.command}: aborted${f.signal ? `, killed with ${f.signal}` : ''}`);
+      return fail(
+        'FORKEXEC_ABORTED',
+        `${this.command}: aborted${f.signal ? `, killed with ${f.signal}` : ''}`,
+        undefined,
+        cancelSignal?.reason,
+      );
     if (f.signal) return fail('FORKEXEC_EXIT', `${this.command}: killed by ${f.signal}`);
     if (f.exitCode !== 0) return fail('FORKEXEC_EXIT', `${this.command}: exited with code ${f.exitCode}`);
     return undefined;
@@ -389,6 +494,13 @@ export class Subprocess<Out extends string | Buffer = string>
   finally(onFinally?: (() => void) | null): Promise<Result<Out>> {
     return this.#promise.finally(onFinally);
   }
+
+  /**
+   * As execa 9's: this child's stdout (or `from: 'stderr'`) into the stdin of `destination`, a
+   * subprocess started with stdin 'pipe', or of `forkBeforeExec(file, args, options)`. Resolves
+   * with the destination's result, its `pipedFrom` holding this one's; rejects if either failed.
+   */
+  readonly pipe: PipeFunction = ((...args: [unknown]) => pipeFrom(this, this, ...args)) as PipeFunction;
 
   /** Lines of stdout (or stderr) as they arrive; throws at the end if the child failed. */
   async *lines(from: 'stdout' | 'stderr' = 'stdout'): AsyncGenerator<string> {

@@ -44,6 +44,11 @@ const delay: Check = (v, name) =>
   (Number.isInteger(v) && (v as number) >= 0 && (v as number) <= MAX_DELAY) ||
   fail(name, `a whole number of milliseconds from 0 to ${MAX_DELAY}`, v);
 
+const abortSignal: Check = (v, name) =>
+  v instanceof AbortSignal ||
+  (typeof (v as AbortSignal)?.addEventListener === 'function' && typeof (v as AbortSignal).aborted === 'boolean') ||
+  fail(name, 'an AbortSignal (from an AbortController)', v);
+
 /** The options checked here, by name; the rest (env, stdio, cwd, argv0, actions, backend) are checked where they are read. */
 const CHECKS: Partial<Record<keyof Options, Check>> = {
   extendEnv: boolean,
@@ -62,10 +67,11 @@ const CHECKS: Partial<Record<keyof Options, Check>> = {
     (typeof v === 'string' && Buffer.isEncoding(v)) ||
     fail(name, "'buffer' or an encoding Node knows (utf8, utf16le, latin1, ascii, base64, base64url, hex)", v),
   killSignal: (v, name) => checkSignal(v, `option \`${name}\``),
-  signal: (v, name) =>
-    v instanceof AbortSignal ||
-    (typeof (v as AbortSignal)?.addEventListener === 'function' && typeof (v as AbortSignal).aborted === 'boolean') ||
-    fail(name, 'an AbortSignal (from an AbortController)', v),
+  signal: abortSignal,
+  cancelSignal: abortSignal,
+  all: boolean,
+  lines: boolean,
+  preferLocal: boolean,
   input: (v, name) => typeof v === 'string' || v instanceof Uint8Array || fail(name, 'a string or a Uint8Array', v),
   backend: (v, name) =>
     typeof v === 'string' ||

@@ -1,4 +1,5 @@
 import { findConfig, listBackends, resolveBackend } from '@forkexec/core';
+import { summarizeReportFile, type DropInSummary } from '@forkexec/core/child_process';
 import type { Command } from 'commander';
 
 /** The first line of an error's message, and its code when it has one. */
@@ -18,12 +19,40 @@ function choiceSource(): string {
   }
 }
 
+/** The register hook's report (FORKEXEC_REGISTER_REPORT) added up, or why it cannot be read. */
+function registerReport(file: string | undefined): DropInSummary | { file: string; error: string } | undefined {
+  if (!file) return undefined;
+  try {
+    return summarizeReportFile(file);
+  } catch (error) {
+    return { file, error: (error as Error).message };
+  }
+}
+
+function printRegisterReport(file: string, report: DropInSummary | { error: string }): void {
+  process.stdout.write(`\nregister hook report (${file}):\n`);
+  if ('error' in report) return void process.stdout.write(`  could not read it: ${report.error}\n`);
+  const backends = report.backends.join(', ') || 'none';
+  process.stdout.write(`  ${report.processes} processes; fast path on ${backends}:\n`);
+  for (const [fn, count] of Object.entries(report.fast)) process.stdout.write(`    ${fn.padEnd(13)} ${count}\n`);
+  process.stdout.write(`  to Node's own child_process:\n`);
+  for (const [fn, reasons] of Object.entries(report.node))
+    for (const [reason, count] of Object.entries(reasons))
+      process.stdout.write(`    ${fn.padEnd(13)} ${String(count).padStart(5)}  ${reason}\n`);
+}
+
 export function registerDoctor(program: Command): void {
   program
     .command('doctor')
     .description('list the backends, whether each works here, and which one is chosen')
     .option('--json', 'print the report as JSON')
-    .action((opts: { json?: boolean }) => {
+    .option(
+      '--register-report <file>',
+      'add up the report the register hook wrote (default: $FORKEXEC_REGISTER_REPORT)',
+      process.env.FORKEXEC_REGISTER_REPORT,
+    )
+    .action((opts: { json?: boolean; registerReport?: string }) => {
+      const register = registerReport(opts.registerReport);
       const statuses = listBackends();
       const source = choiceSource();
       let chosen: string | null = null;
@@ -37,7 +66,7 @@ export function registerDoctor(program: Command): void {
       if (error) process.exitCode = 1;
       if (opts.json) {
         const backends = statuses.map(({ backend, ...s }) => ({ ...s, capabilities: backend?.capabilities }));
-        const report = { platform: process.platform, node: process.version, chosen, source, error, backends };
+        const report = { platform: process.platform, node: process.version, chosen, source, error, backends, register };
         process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
         return;
       }
@@ -51,5 +80,6 @@ export function registerDoctor(program: Command): void {
       }
       if (error) process.stdout.write(`\nchosen: none — ${error.message}\n`);
       else process.stdout.write(`\nchosen: ${chosen} (from ${source})\n`);
+      if (register) printRegisterReport(opts.registerReport!, register);
     });
 }

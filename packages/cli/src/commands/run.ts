@@ -97,7 +97,8 @@ export function registerRun(program: Command): void {
           reject: false,
         });
         const stopForwarding = forwardSignals(child);
-        const result = await child.finally(stopForwarding);
+        // A failed start comes as its error, with the whole message (not as a failed result).
+        const result = await child.started.then(() => child).finally(stopForwarding);
         if (opts.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
         if (result.timedOut) {
           process.stderr.write(`forkexec: ${file} timed out after ${opts.timeout} ms and was ended\n`);

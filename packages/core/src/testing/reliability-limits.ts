@@ -118,11 +118,16 @@ export function limitCases(ctx: ReliabilityContext): void {
           while (freeFdSlots() < free) closeSync(hoard.pop()!);
           tally.faults++;
           const settled = await outcome(run(['echo', `free-${free}`], { reject: false }));
-          if (settled.ok) {
+          if (settled.ok && !settled.value.failed) {
             const r = settled.value as Result<string>;
             assert.equal(r.stdout, `free-${free}`, `with ${free} free fds the output was lost`);
             assert.equal(r.exitCode, 0);
             outcomes.push(`${free}:ok`);
+          } else if (settled.ok) {
+            // reject: false gives a start the OS refused as a failed result.
+            const r = settled.value;
+            assert.ok(['EMFILE', 'ENFILE'].includes(String(r.code)), `with ${free} free fds: ${r.shortMessage}`);
+            outcomes.push(`${free}:${r.code}`);
           } else {
             assertTyped(settled.error, ['FORKEXEC_SPAWN'], ['EMFILE', 'ENFILE']);
             outcomes.push(`${free}:${String(settled.error.errno)}`);

@@ -26,6 +26,15 @@ export const SIGSET_SIZE = 128;
 export const O_CLOEXEC = 0o2000000;
 export const F_GETFD = 1;
 export const F_DUPFD_CLOEXEC = 1030;
+export const F_GETFL = 3;
+export const F_SETFL = 4;
+export const O_NONBLOCK = 0o4000;
+export const POLLIN = 0x1;
+export const POLLOUT = 0x4;
+export const POLLERR = 0x8;
+export const POLLHUP = 0x10;
+export const POLLNVAL = 0x20;
+const SYS_PIDFD_OPEN = 434; // the same number on every architecture (added after the tables were unified)
 export const WNOHANG = 1;
 export const POSIX_SPAWN_SETPGROUP = 0x02;
 export const POSIX_SPAWN_SETSIGDEF = 0x04;
@@ -85,6 +94,15 @@ export interface Libc {
   getfd(fd: number): number;
   /** fcntl(fd, F_DUPFD_CLOEXEC, min): a close-on-exec copy of fd numbered min or above. */
   dupCloexec(fd: number, min: number): number;
+  /** poll(2) over `count` struct pollfd (8 bytes each: int fd, short events, short revents). */
+  poll(fds: Buffer, count: number, timeout: number): number;
+  read(fd: number, buffer: Uint8Array, length: number): number;
+  write(fd: number, buffer: Uint8Array, length: number): number;
+  kill(pid: number, signal: number): number;
+  /** fcntl(fd, F_SETFL, flags | O_NONBLOCK). */
+  setNonblocking(fd: number): number;
+  /** pidfd_open(pid, 0): an fd poll(2) finds readable once the child exited, or -1 (kernels before 5.3). */
+  pidfdOpen(pid: number): number;
   /** The process's environment as it is now, as an envp: a copy of libc's `environ` array (see environCopier). */
   environ(): Buffer;
 }
@@ -159,6 +177,7 @@ function bind(): Libc {
   };
   const gnuVersion = fn('const char *gnu_get_libc_version()');
   const fcntl = fn('int fcntl(int fd, int cmd, ...)');
+  const syscall = fn('long syscall(long number, ...)');
   const posixSpawn = fn(
     'int posix_spawn(int *pid, const char *path, void *fa, void *attr, const char **argv, const char **envp)',
   );
@@ -210,6 +229,12 @@ function bind(): Libc {
     waitpid: fn('int waitpid(int pid, int *status, int options)') as Libc['waitpid'],
     getfd: (fd) => fcntl(fd, F_GETFD) as number,
     dupCloexec: (fd, min) => fcntl(fd, F_DUPFD_CLOEXEC, 'int', min) as number,
+    poll: fn('int poll(void *fds, unsigned long count, int timeout)') as Libc['poll'],
+    read: fn('long read(int fd, void *buffer, unsigned long length)') as Libc['read'],
+    write: fn('long write(int fd, const void *buffer, unsigned long length)') as Libc['write'],
+    kill: fn('int kill(int pid, int signal)') as Libc['kill'],
+    setNonblocking: (fd) => fcntl(fd, F_SETFL, 'int', (fcntl(fd, F_GETFL) as number) | O_NONBLOCK) as number,
+    pidfdOpen: (pid) => syscall(SYS_PIDFD_OPEN, 'int', pid, 'unsigned int', 0) as number,
     environ: environCopier(koffi, environ),
   };
 }

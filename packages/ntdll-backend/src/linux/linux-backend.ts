@@ -8,17 +8,20 @@ import {
   type SpawnedChild,
   type SpawnOptions,
   type SpawnRequest,
+  type SyncSpawnOptions,
+  type SyncSpawnResult,
 } from '@forkexec/core';
 import { errnoName, spawnHint } from '@forkexec/core/backend-kit';
 import { blameAction } from './blame-action.js';
-import { loadLibc } from './libc.js';
+import { loadLibc, type Libc } from './libc.js';
 import { parentEnviron } from './parent-environ.js';
 import { PosixChild } from './posix-child.js';
 import { posixSpawn, posixSpawnOffThread, type SpawnOutcome } from './posix-spawn.js';
 import { sharedReaper } from './shared-reaper.js';
 import { planSpawn, readsParentFds } from './spawn-plan.js';
 import { watchChildPid } from './watch-child-pid.js';
-import { closeAfterSpawn, closeStdio, openStdio, stdioStreams } from './stdio.js';
+import { closeAfterSpawn, closeStdio, openStdio, stdioStreams, type ChildStdio } from './stdio.js';
+import { waitSync } from './sync-child.js';
 
 /**
  * What posix_spawn expresses exactly. umask, sigignore, setuid, setgid, setgroups, setrlimit
@@ -50,27 +53,15 @@ function spawn(request: SpawnRequest, options: SpawnOptions = {}): SpawnedChild 
   const deferred = options.deferPid === true && !readsParentFds(request);
   const stdio = openStdio(request, libc, deferred);
   // Core resolved every path (program, cwd, action paths) to an absolute one: a later process.chdir() cannot change them.
-  const plan = () => planSpawn(request, stdio.sources, parentFds);
-  const env = (request.inheritsEnv && parentEnviron()) || request.env;
   if (!deferred) {
-    let outcome;
-    try {
-      children.listen();
-      outcome = posixSpawn(libc, request, request.argv, env, plan());
-    } catch (error) {
-      closeStdio(stdio);
-      throw error;
-    }
-    if ('errno' in outcome) {
-      closeStdio(stdio);
-      throw spawnFailure(request, outcome.errno, outcome.refused?.actionIndex);
-    }
-    closeAfterSpawn(stdio);
+    children.listen();
+    const { pid } = spawnHere(libc, request, stdio);
     const child = new PosixChild(children, stdioStreams(stdio), false);
-    child.run(outcome.pid);
+    child.run(pid);
     return child;
   }
 
+  const env = (request.inheritsEnv && parentEnviron()) || request.env;
   let child: PosixChild | undefined;
   const done = (outcome: SpawnOutcome | Error) => {
     closeAfterSpawn(stdio);
@@ -90,7 +81,7 @@ function spawn(request: SpawnRequest, options: SpawnOptions = {}): SpawnedChild 
   let refused;
   try {
     children.listen();
-    refused = posixSpawnOffThread(libc, request, request.argv, env, plan(), done);
+    refused = posixSpawnOffThread(libc, request, request.argv, env, planSpawn(request, stdio.sources, parentFds), done);
   } catch (error) {
     closeStdio(stdio);
     throw error;
@@ -101,6 +92,35 @@ function spawn(request: SpawnRequest, options: SpawnOptions = {}): SpawnedChild 
   }
   // The streams exist before the child does: the parent ends of the pipes are open already.
   return (child = new PosixChild(children, stdioStreams(stdio), true));
+}
+
+/** posix_spawn on this thread; on failure the stdio is closed and the typed error thrown. */
+function spawnHere(libc: Libc, request: SpawnRequest, stdio: ChildStdio): ChildStdio & { pid: number } {
+  const env = (request.inheritsEnv && parentEnviron()) || request.env;
+  let outcome;
+  try {
+    outcome = posixSpawn(libc, request, request.argv, env, planSpawn(request, stdio.sources, parentFds));
+  } catch (error) {
+    closeStdio(stdio);
+    throw error;
+  }
+  if ('errno' in outcome) {
+    closeStdio(stdio);
+    throw spawnFailure(request, outcome.errno, outcome.refused?.actionIndex);
+  }
+  closeAfterSpawn(stdio);
+  return Object.assign(stdio, { pid: outcome.pid });
+}
+
+/** Backend.spawnSync: the child started here and waited for on this thread (see waitSync). */
+function spawnSync(request: SpawnRequest, options: SyncSpawnOptions): SyncSpawnResult {
+  return spawnSyncWith(loadLibc(), request, options);
+}
+
+/** spawnSync on the given libc (the tests take pidfd_open away to run the fallback of older kernels). */
+export function spawnSyncWith(libc: Libc, request: SpawnRequest, options: SyncSpawnOptions): SyncSpawnResult {
+  const started = spawnHere(libc, request, openStdio(request, libc));
+  return waitSync(libc, started.pid, started.parentEnds, options);
 }
 
 function spawnFailure(request: SpawnRequest, errno: number, refusedIndex: number | undefined): SpawnError {
@@ -142,5 +162,6 @@ export function createLinuxBackend(): Backend {
     probe,
     spawn,
     watchChild: watchChildPid,
+    spawnSync,
   };
 }
