@@ -5,6 +5,7 @@
 import type { SpawnSyncReturns } from 'node:child_process';
 import { isArrayBufferView } from 'node:util/types';
 import type { StdioSpec } from '../backend.js';
+import { isForkExecError } from '../errors.js';
 import { runChildSync } from '../run-sync.js';
 import { sortExecFileArgs } from './exec-file.js';
 import { nodeChildProcess } from './node-child-process.js';
@@ -54,7 +55,7 @@ function spawnSyncVia(fn: DropInFunction, file: unknown, args: unknown, options:
   } catch (error) {
     // A typed error: nothing ran, and Node's own spawnSync gives the caller its exact result (an
     // error with pid 0). Anything else may have come once the child ran: running it again is no answer.
-    if (!String((error as { code?: unknown } | null)?.code).startsWith('FORKEXEC_')) throw error;
+    if (!isForkExecError(error)) throw error;
     return refuse(startRefusal(error));
   }
   countFast(fn, ran.backend);
