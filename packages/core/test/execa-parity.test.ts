@@ -113,7 +113,7 @@ describe('forkBeforeExec gives the result fields execa 9 gives', () => {
     const failed = await forkBeforeExec('sh', ['-c', 'echo to-out; echo to-err >&2; exit 1']).catch(
       (e: SubprocessError) => e,
     );
-    expect((failed as SubprocessError).message).toMatch(/exited with code 1\nto-err\nto-out\n/);
+    expect((failed as SubprocessError).message).toMatch(/exited with code 1\nto-err\nto-out$/);
     expect((failed as SubprocessError).shortMessage).toBe(
       `sh -c 'echo to-out; echo to-err >&2; exit 1': exited with code 1`,
     );
