@@ -6,11 +6,12 @@
  * plugins: [['@forkexec/codemod/babel-plugin', { modules: ['my-posix-shim'] }]]
  * ```
  * The sites it found are in `file.metadata.forkexec.sites` of Babel's result. A site it leaves is a
- * warning on stderr, as with the Rollup plugin, or with `failOnUnconverted` a build error.
+ * warning on stderr, as with the Rollup plugin, or with `failOnUnconverted` a build error; so is a
+ * rewritten site whose actions not every backend carries out (umask, credentials: helper-exe only).
  */
 import type { PluginObj, PluginPass } from '@babel/core';
 import { processProgram, type JsOptions } from './frontends/js/program.js';
-import { describeSite, type ForkSite } from './model.js';
+import { describeNote, describeSite, type ForkSite } from './model.js';
 
 export interface BabelPluginOptions extends JsOptions {
   /** Called with the sites of each file, converted or not. */
@@ -35,14 +36,18 @@ export default function forkexecBabelPlugin(_api: unknown, options: BabelPluginO
         const { sites } = processProgram(path, file, options, 'babel');
         (state.file.metadata as unknown as { forkexec?: ForkexecMetadata }).forkexec = { sites };
         options.onSites?.(sites, file);
+        const warn = options.warn === false ? undefined : (options.warn ?? console.warn);
         for (const site of sites) {
-          if (site.converted) continue;
+          if (site.converted) {
+            if (site.note) warn?.(`forkexec: fork() rewritten, but ${describeNote(site)}`);
+            continue;
+          }
           const message = `fork() not rewritten: ${describeSite(site)}`;
           if (options.failOnUnconverted) {
             const at = { line: site.line, column: site.column - 1 };
             throw path.hub.buildError({ type: 'Noop', loc: { start: at, end: at } } as never, message, Error);
           }
-          if (options.warn !== false) (options.warn ?? console.warn)(`forkexec: ${message}`);
+          warn?.(`forkexec: ${message}`);
         }
       },
     },

@@ -32,6 +32,8 @@ export interface ForkSite {
   reason?: string;
   /** The child operations that block a conversion. */
   blockers?: string[];
+  /** For a converted site: what the rewritten call needs at run time (a backend that carries out its actions). */
+  note?: string;
 }
 
 export interface TransformResult {
@@ -52,6 +54,11 @@ export interface Frontend {
 }
 
 /** One line about a site left unconverted: `file:line:col class: reason`. */
+/** One line about what a converted site needs at run time: `file:line:col: note`. */
+export function describeNote(site: ForkSite): string {
+  return `${site.file}:${site.line}:${site.column}: ${site.note}`;
+}
+
 export function describeSite(site: ForkSite): string {
   return `${site.file}:${site.line}:${site.column} ${site.class}: ${site.reason ?? 'not converted'}`;
 }

@@ -8,7 +8,7 @@
  * ```
  */
 import { createJsFrontend, JS_EXTENSIONS, SourceSyntaxError, type JsOptions } from './frontends/js/index.js';
-import { describeSite, type ForkSite } from './model.js';
+import { describeNote, describeSite, type ForkSite } from './model.js';
 
 export interface RollupPluginOptions extends JsOptions {
   /** Files to transform; default: every JS/TS module outside node_modules. */
@@ -56,7 +56,11 @@ export default function forkexec(options: RollupPluginOptions = {}): ForkexecRol
       }
       if (result.sites.length) options.onSites?.(result.sites, id);
       for (const site of result.sites) {
-        if (site.converted) continue;
+        if (site.converted) {
+          const loc = { file, line: site.line, column: site.column - 1 };
+          if (site.note) this.warn({ message: `fork() rewritten, but ${describeNote(site)}`, id, loc });
+          continue;
+        }
         const warning = {
           message: `fork() not rewritten: ${describeSite(site)}`,
           id,

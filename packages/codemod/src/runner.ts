@@ -89,6 +89,7 @@ export function formatSummary(report: RunReport, dry: boolean): string {
     for (const s of f.sites)
       if (!s.converted)
         lines.push(`skipped    ${where(f.file, s.line, s.column)} ${s.class}: ${s.reason ?? 'not converted'}`);
+      else if (s.note) lines.push(`note       ${where(f.file, s.line, s.column)}: ${s.note}`);
   }
   const t = report.totals;
   lines.push(

@@ -59,3 +59,29 @@ test('a site left unconverted is a warning, or with failOnUnconverted an error a
   );
   expect(() => transform({ warn: false })).not.toThrow();
 });
+
+test('a rewritten site whose actions only some backends carry out (umask) is a warning naming them', () => {
+  const source = `import { fork, execvp, umask } from '@forkexec/core/posix';
+
+export function start() {
+  const pid = fork();
+  if (pid === 0) {
+    umask(0o077);
+    execvp('ls', ['ls']);
+  }
+  return pid;
+}
+`;
+  const warnings: string[] = [];
+  const result = transformSync(source, {
+    filename: '/src/umask.js',
+    configFile: false,
+    babelrc: false,
+    plugins: [[forkexecBabelPlugin, { warn: (message: string) => warnings.push(message), failOnUnconverted: true }]],
+  })!;
+  expect(result.code).toContain('fork_before_exec(');
+  expect(warnings).toHaveLength(1);
+  expect(warnings[0]).toMatch(
+    /^forkexec: fork\(\) rewritten, but \/src\/umask\.js:4:15: umask runs only on helper-exe: the other backends refuse it \(FORKEXEC_UNSUPPORTED_ACTION\)/,
+  );
+});

@@ -6,6 +6,7 @@ import { ExportRefs, importedName, isProcessMember } from './bindings.js';
 import { analyseChild, type ChildPlan, type Ref } from './child.js';
 import { parseForRewrite } from './parse.js';
 import { findChildBranch } from './shape.js';
+import { backendNote } from '../../backend-note.js';
 
 /** An expression parsed by recast from `code`, so that recast reprints it as written. */
 function parsedExpression(code: string): t.Expression {
@@ -114,6 +115,8 @@ export function analyseSite(
       fork.replaceWith(buildCall(plan, (name) => refs.ref(name, fork), forRecast));
       shape.branch.remove(forRecast);
       site.converted = true;
+      const note = backendNote(site.operations);
+      if (note) site.note = note;
     },
   };
 }
