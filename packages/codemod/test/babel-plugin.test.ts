@@ -48,6 +48,7 @@ test('a site left unconverted is a warning, or with failOnUnconverted an error a
       filename: '/src/start.js',
       configFile: false,
       babelrc: false,
+      highlightCode: false, // no colours in the code frame, also where CI=true makes Babel colour it
       plugins: [[forkexecBabelPlugin, options]],
     });
   transform({ warn: (message: string) => warnings.push(message) });

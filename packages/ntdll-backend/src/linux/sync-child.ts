@@ -125,13 +125,15 @@ export function waitSync(
         if (count > 0) {
           chunks[what].push(Buffer.from(buffer.subarray(0, count)));
           buffered += count;
-          if (maxBuffer > 0 && buffered > maxBuffer) kill('ENOBUFS');
         } else if (count === 0) closeReader(what);
         else if (libc.errno() !== EAGAIN && libc.errno() !== EINTR) {
           error ??= errnoName(libc.errno());
           closeReader(what);
         }
       });
+      // Checked once every stream that was ready has been read: poll() does not say which became ready first, and
+      // Node (libuv's epoll, in arrival order) reads what the child wrote first before the overflow kills it.
+      if (!killed && maxBuffer > 0 && buffered > maxBuffer) kill('ENOBUFS');
     }
   } finally {
     closeStdin();
