@@ -131,7 +131,7 @@ check('a built-in backend that is not installed names its package', () => {
     await forkBeforeExec('true', [], { backend: 'ntdll' }).catch((e) => console.log(e.message));`;
   const out = run('node', ['--input-type=module', '-e', script], { cwd: noOptional }).stdout;
   if (
-    !/is not installed: it is the package @forkexec\/ntdll-backend\nInstall it: npm install @forkexec\/ntdll-backend/.test(
+    !/needs the package @forkexec\/ntdll-backend, which is not installed\nInstall it: npm install @forkexec\/ntdll-backend/.test(
       out,
     )
   )
