@@ -62,3 +62,46 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
   }
   return { noreturn: [...noreturn], aliases };
 }
+
+/** The process state a call reads; the child starts with the parent's copy of each. */
+export type ParentState = 'memory' | 'environment' | 'fds' | 'files' | 'credentials';
+
+/**
+ * Calls a child's condition may make that the parent evaluates in front of the fork with the child's answer: they
+ * have no effect, and they read only state the child inherits as it was at the fork. Anything else (getpid and
+ * getppid differ, a write, a read of a stream) keeps its site unconverted.
+ */
+export const SAME_IN_PARENT: Record<string, ParentState> = {
+  // the child's memory is a copy of the parent's
+  strlen: 'memory',
+  strcmp: 'memory',
+  strncmp: 'memory',
+  strcasecmp: 'memory',
+  strncasecmp: 'memory',
+  strchr: 'memory',
+  strrchr: 'memory',
+  strstr: 'memory',
+  memcmp: 'memory',
+  atoi: 'memory',
+  // so is its environment
+  getenv: 'environment',
+  secure_getenv: 'environment',
+  // its fd table holds the same open files
+  isatty: 'fds',
+  // the same cwd, root and real ids resolve and check the same path
+  access: 'files',
+  // the same ids
+  getuid: 'credentials',
+  geteuid: 'credentials',
+  getgid: 'credentials',
+  getegid: 'credentials',
+};
+
+/** The actions that change what a state's calls answer: after one, the parent's answer is not the child's. */
+export const CHANGED_BY: Record<ParentState, string[]> = {
+  memory: [],
+  environment: ['setenv', 'unsetenv'],
+  fds: ['close', 'closefrom', 'dup2', 'open'],
+  files: ['chdir', 'fchdir', 'setuid', 'setgid', 'setgroups'],
+  credentials: ['setuid', 'setgid', 'setgroups'],
+};

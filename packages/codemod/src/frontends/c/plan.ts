@@ -1,8 +1,8 @@
 import type { Node } from './syntax-tree.js';
 import { isNullPointer } from './actions.js';
 import type { SiteAnalysis } from './classify.js';
-import { type ActionEntry, calledNames, Planner } from './recorder.js';
-import { callArgs, calleeName, functionName, unparen } from './syntax.js';
+import { type ActionEntry, Planner } from './recorder.js';
+import { callArgs, calledNames, calleeName, functionName, unparen } from './syntax.js';
 
 /**
  * How a convertible site gets its fast path. The child's code stays as written (the slow path runs it in a real
