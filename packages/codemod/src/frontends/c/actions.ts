@@ -96,6 +96,7 @@ export function failureTest(condition: Node): Node | null {
   const name = callName(left);
   const r = right.text.replace(/\s+/g, '');
   if ((op === '<' && r === '0') || (op === '==' && r === '-1')) return left;
+  if (op === '==' && r === 'SIG_ERR' && name === 'signal') return left;
   if (op === '!=' && r === '0' && ZERO_ON_SUCCESS.has(name)) return left;
   // dup2 returns its second argument on success
   if (op === '!=' && name === 'dup2' && r === left.childForFieldName('arguments')?.namedChildren[1]?.text) return left;

@@ -9,9 +9,21 @@ export interface ProjectFacts {
   noreturn: string[];
   /** Macro name → the fork or exec call its body is (`#define do_fork() fork()` → fork). */
   aliases: Record<string, string>;
+  /**
+   * Functions of the project's .c files that a child may call and the recorder may inline as actions: name → the
+   * definition's text. Only bodies that read nothing but their parameters and upper-case constants (no globals of
+   * their file, no locals, no #if), so their text means the same in the caller's file; null: two files define the
+   * name differently.
+   */
+  helpers?: Record<string, string | null>;
 }
 
 export const NO_FACTS: ProjectFacts = { noreturn: [], aliases: {} };
+
+/** The calls that have an action (actions.ts): a helper without one has nothing to record. */
+export const ACTION_CALL =
+  /\b(?:close|dup2|closefrom|chdir|fchdir|setgid|setuid|umask|setsid|setpgid|setpgrp|signal|sigprocmask|pthread_sigmask|setgroups|setrlimit|nice|setenv|unsetenv)\s*\(/;
+const HELPER_MAX = 1500;
 
 const NORETURN_MARK = /\b(?:_Noreturn|noreturn|__noreturn__|__dead2?|[A-Z_]*NORETURN[A-Z_]*|NO_RETURN)\b/;
 const ATTRIBUTE = /__attribute__\s*\(\((?:[^()]|\((?:[^()]|\([^()]*\))*\))*\)\)|\[\[[^\]]*\]\]|__declspec\s*\([^)]*\)/g;
@@ -29,8 +41,60 @@ function defines(text: string): [string, string | null, string][] {
   return out;
 }
 
-/** The facts of one file's text; merge several with mergeFacts. */
-export function factsOf(source: string): ProjectFacts {
+/** Blanks string and character literals (same length), so braces and parentheses in them do not count. */
+function maskLiterals(text: string): string {
+  return text.replace(/"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'/g, (m) => m[0] + ' '.repeat(m.length - 2) + m[0]);
+}
+
+/**
+ * The top-level function definitions of a .c file that can be inlined in another file: not static, a body that
+ * records actions, and that names nothing but its parameters and upper-case constants not #defined in its own file.
+ */
+function inlinableDefinitions(text: string, defined: Set<string>): [string, string][] {
+  const masked = maskLiterals(text).replace(/^[ \t]*#(?:[^\n\\]|\\\r?\n|\\.)*/gm, (m) => m.replace(/[^\n]/g, ' '));
+  const out: [string, string][] = [];
+  let depth = 0;
+  let open = -1;
+  let headStart = 0;
+  for (let i = 0; i < masked.length; i++) {
+    const c = masked[i];
+    if (c === '{' && depth++ === 0) open = i;
+    else if (c === '}' && depth > 0 && --depth === 0) {
+      const head = masked.slice(headStart, open);
+      const sig = /(?:^|[\s*])([A-Za-z_]\w*)\s*\(([^()]*)\)\s*$/.exec(head);
+      const body = text.slice(open, i + 1);
+      if (
+        sig &&
+        !/\bstatic\b|=/.test(head) &&
+        body.length <= HELPER_MAX &&
+        ACTION_CALL.test(body) &&
+        !/\n[ \t]*#/.test(body)
+      ) {
+        const params = new Set(
+          sig[2]
+            .split(',')
+            .map((p) => /([A-Za-z_]\w*)\s*(?:\[\s*\])?\s*$/.exec(p.trim())?.[1] ?? '')
+            .filter((p) => p && p !== 'void'),
+        );
+        const names = [...maskLiterals(body).matchAll(/(\.|->)?\s*\b([A-Za-z_]\w*)\b(\s*\()?/g)];
+        const foreign = names.some(
+          ([, member, name, call]) =>
+            !member &&
+            !call &&
+            !params.has(name) &&
+            !['return', 'if', 'else', 'for', 'while', 'do', 'void', 'sizeof'].includes(name) &&
+            (!/^[A-Z_][A-Z0-9_]*$/.test(name) || defined.has(name)),
+        );
+        if (!foreign) out.push([sig[1], text.slice(headStart, i + 1).trim()]);
+      }
+      headStart = i + 1;
+    } else if (c === ';' && depth === 0) headStart = i + 1;
+  }
+  return out;
+}
+
+/** The facts of one file's text; merge several with mergeFacts. helpers: read its inlinable functions (a .c file). */
+export function factsOf(source: string, helpers = false): ProjectFacts {
   const text = withoutComments(source);
   const aliases: Record<string, string> = {};
   for (const [name, , body] of defines(text)) {
@@ -50,17 +114,22 @@ export function factsOf(source: string): ProjectFacts {
       break;
     }
   }
-  return { noreturn: [...noreturn], aliases };
+  if (!helpers) return { noreturn: [...noreturn], aliases };
+  const defined = new Set(defines(text).map(([name]) => name));
+  return { noreturn: [...noreturn], aliases, helpers: Object.fromEntries(inlinableDefinitions(text, defined)) };
 }
 
 export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
   const noreturn = new Set<string>();
   const aliases: Record<string, string> = {};
+  const helpers: Record<string, string | null> = {};
   for (const f of all) {
     f.noreturn.forEach((n) => noreturn.add(n));
     Object.assign(aliases, f.aliases);
+    for (const [name, text] of Object.entries(f.helpers ?? {}))
+      helpers[name] = Object.hasOwn(helpers, name) && helpers[name] !== text ? null : text;
   }
-  return { noreturn: [...noreturn], aliases };
+  return { noreturn: [...noreturn], aliases, helpers };
 }
 
 /** The process state a call reads; the child starts with the parent's copy of each. */

@@ -1,10 +1,11 @@
 import type { ForkSite, Frontend, TransformResult } from '../../model.js';
-import type { Tree } from './syntax-tree.js';
+import type { Node, Tree } from './syntax-tree.js';
 import { analyzeTree, type FileAnalysis, type FunctionIndex, type SiteAnalysis } from './classify.js';
 import type { ProjectFacts } from './facts.js';
 import { parseC } from './parser.js';
 import { planConversion } from './plan.js';
 import { applyEdits, type Edit, includeEdits, overlaps, siteEdits } from './rewrite.js';
+import { functionName } from './syntax.js';
 
 export {
   analyzeTree,
@@ -22,8 +23,8 @@ function countErrors(root: { descendantsOfType(t: string): unknown[] }): number 
 }
 
 /** Decides whether a site converts, recording why not on the site; returns the edits when it does. */
-function judge(source: string, a: SiteAnalysis): { edits: Edit[]; frees: boolean } | null {
-  const result = planConversion(a);
+function judge(source: string, a: SiteAnalysis, helpers?: Map<string, Node>): { edits: Edit[]; frees: boolean } | null {
+  const result = planConversion(a, helpers);
   if ('blockers' in result) {
     if (a.site.class === 'fork+exec') {
       a.site.blockers = result.blockers;
@@ -64,15 +65,19 @@ export async function scanC(source: string, file: string, index?: FunctionIndex)
   }
 }
 
-/** Converts the convertible fork+exec sites of one C file into fork_before_exec calls. */
-export async function transformC(source: string, file: string): Promise<TransformResult> {
+/** Converts the convertible fork+exec sites of one C file; facts: what its project declares in other files. */
+export async function transformC(source: string, file: string, facts?: ProjectFacts): Promise<TransformResult> {
   const tree = await parseC(source);
+  const helperTree = await parseHelpers(source, facts);
   try {
-    const { sites } = analyzeTree(tree, file);
+    const { sites } = analyzeTree(tree, file, undefined, facts);
+    const helpers = new Map<string, Node>();
+    for (const def of helperTree?.rootNode.descendantsOfType('function_definition') ?? [])
+      if (def && functionName(def)) helpers.set(functionName(def)!, def);
     const edits: Edit[] = [];
     let frees = false;
     for (const a of sites) {
-      const judged = judge(source, a);
+      const judged = judge(source, a, helpers);
       if (!judged) continue;
       if (overlaps([...edits, ...judged.edits])) {
         a.site.convertible = false;
@@ -107,7 +112,18 @@ export async function transformC(source: string, file: string): Promise<Transfor
     return result(source);
   } finally {
     tree.delete();
+    helperTree?.delete();
   }
+}
+
+/** The project's inlinable helpers (facts.ts) that this source calls, parsed. */
+async function parseHelpers(source: string, facts?: ProjectFacts): Promise<Tree | null> {
+  const called = Object.entries(facts?.helpers ?? {}).filter(
+    // a macro of this file by that name is what its calls expand to, not the helper
+    ([name, text]) =>
+      text && new RegExp(`\\b${name}\\s*\\(`).test(source) && !new RegExp(`#\\s*define\\s+${name}\\b`).test(source),
+  );
+  return called.length ? parseC(called.map(([, text]) => text).join('\n\n')) : null;
 }
 
 export const cFrontend: Frontend = {

@@ -49,7 +49,8 @@ function castArg(text: string): string {
   return /^(?:[A-Za-z_][A-Za-z0-9_]*|"(?:[^"\\]|\\.)*")$/.test(text) ? `(char *)${text}` : `(char *)(${text})`;
 }
 
-export function planConversion(a: SiteAnalysis): PlanResult {
+/** helpers: functions of other files of the project the child may call (facts.ts), shadowed by this file's own. */
+export function planConversion(a: SiteAnalysis, helpers?: Map<string, Node>): PlanResult {
   const { site } = a;
   if (site.class !== 'fork+exec') return { blockers: [site.reason ?? `class ${site.class}`] };
   if (a.execs && a.execs !== site.exec)
@@ -79,7 +80,8 @@ export function planConversion(a: SiteAnalysis): PlanResult {
     )
   )
     return { blockers: ['the fork statement is not directly in a block'] };
-  const planner = new Planner(a.forks === 'vfork', a.noreturn, a.variable, fileFunctions(a.forkCall));
+  const functions = new Map([...(helpers ?? []), ...fileFunctions(a.forkCall)]);
+  const planner = new Planner(a.forks === 'vfork', a.noreturn, a.variable, functions);
   const exec = planner.untilExec(a.childStatements);
   if (!exec) return { blockers: planner.blockers };
   const execName = calleeName(exec)!;
