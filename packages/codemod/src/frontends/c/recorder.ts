@@ -1,5 +1,5 @@
 import type { Node } from './syntax-tree.js';
-import { actionFor, failureTest } from './actions.js';
+import { actionFor, failureTest, failureTests } from './actions.js';
 import { CHANGED_BY, SAME_IN_PARENT } from './facts.js';
 import { openIdiom } from './open-idiom.js';
 import { EXEC_CALLS, EXIT_CALLS, NORETURN_CALLS, STRING_WRITES } from './operations.js';
@@ -316,8 +316,8 @@ export class Planner {
   conditional(stmt: Node): void {
     const condition = unparen(stmt.childForFieldName('condition')!);
     const alternative = stmt.childForFieldName('alternative')?.namedChildren.at(-1);
-    const failing = failureTest(condition);
-    if (failing && !alternative) return this.call(failing, null);
+    const failing = failureTests(condition);
+    if (failing && !alternative) return failing.forEach((call) => this.call(call, null));
     if (!this.pureCondition(condition)) return;
     const why = 'a conditional in the child computes memory: only actions may depend on a condition';
     const then = this.branch(stmt.childForFieldName('consequence'), why);
