@@ -16,13 +16,15 @@ export interface ProjectFacts {
    * name differently.
    */
   helpers?: Record<string, string | null>;
+  /** Functions of the project's .c files that call sigaction: signal-wrapper.ts reads which are signal(). */
+  signalWrappers?: Record<string, string | null>;
 }
 
 export const NO_FACTS: ProjectFacts = { noreturn: [], aliases: {} };
 
-/** The calls that have an action (actions.ts): a helper without one has nothing to record. */
+/** The calls that have an action (actions.ts), and sigaction: a helper without one has nothing to record. */
 export const ACTION_CALL =
-  /\b(?:close|dup2|closefrom|chdir|fchdir|setgid|setuid|umask|setsid|setpgid|setpgrp|signal|sigprocmask|pthread_sigmask|setgroups|setrlimit|nice|setenv|unsetenv)\s*\(/;
+  /\b(?:sigaction|close|dup2|closefrom|chdir|fchdir|setgid|setuid|umask|setsid|setpgid|setpgrp|signal|sigprocmask|pthread_sigmask|setgroups|setrlimit|nice|setenv|unsetenv)\s*\(/;
 const HELPER_MAX = 1500;
 
 const NORETURN_MARK = /\b(?:_Noreturn|noreturn|__noreturn__|__dead2?|[A-Z_]*NORETURN[A-Z_]*|NO_RETURN)\b/;
@@ -50,7 +52,11 @@ function maskLiterals(text: string): string {
  * The top-level function definitions of a .c file that can be inlined in another file: not static, a body that
  * records actions, and that names nothing but its parameters and upper-case constants not #defined in its own file.
  */
-function inlinableDefinitions(text: string, defined: Set<string>): [string, string][] {
+function helperDefinitions(
+  text: string,
+  defined: Set<string>,
+): { inline: [string, string][]; signal: [string, string][] } {
+  const signal: [string, string][] = [];
   const masked = maskLiterals(text).replace(/^[ \t]*#(?:[^\n\\]|\\\r?\n|\\.)*/gm, (m) => m.replace(/[^\n]/g, ' '));
   const out: [string, string][] = [];
   let depth = 0;
@@ -63,7 +69,9 @@ function inlinableDefinitions(text: string, defined: Set<string>): [string, stri
       const head = masked.slice(headStart, open);
       const sig = /(?:^|[\s*])([A-Za-z_]\w*)\s*\(([^()]*)\)\s*$/.exec(head);
       const body = text.slice(open, i + 1);
-      if (
+      const candidate = sig && !/\bstatic\b|=/.test(head) && body.length <= HELPER_MAX;
+      if (candidate && /\bsigaction\s*\(/.test(body)) signal.push([sig[1], text.slice(headStart, i + 1).trim()]);
+      else if (
         sig &&
         !/\bstatic\b|=/.test(head) &&
         body.length <= HELPER_MAX &&
@@ -90,7 +98,7 @@ function inlinableDefinitions(text: string, defined: Set<string>): [string, stri
       headStart = i + 1;
     } else if (c === ';' && depth === 0) headStart = i + 1;
   }
-  return out;
+  return { inline: out, signal };
 }
 
 /** The facts of one file's text; merge several with mergeFacts. helpers: read its inlinable functions (a .c file). */
@@ -116,20 +124,32 @@ export function factsOf(source: string, helpers = false): ProjectFacts {
   }
   if (!helpers) return { noreturn: [...noreturn], aliases };
   const defined = new Set(defines(text).map(([name]) => name));
-  return { noreturn: [...noreturn], aliases, helpers: Object.fromEntries(inlinableDefinitions(text, defined)) };
+  const found = helperDefinitions(text, defined);
+  return {
+    noreturn: [...noreturn],
+    aliases,
+    helpers: Object.fromEntries(found.inline),
+    signalWrappers: Object.fromEntries(found.signal),
+  };
 }
 
 export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
   const noreturn = new Set<string>();
   const aliases: Record<string, string> = {};
   const helpers: Record<string, string | null> = {};
+  const signalWrappers: Record<string, string | null> = {};
+  // a name two files define differently is neither
+  const add = (into: Record<string, string | null>, from: Record<string, string | null> = {}) => {
+    for (const [name, text] of Object.entries(from))
+      into[name] = Object.hasOwn(into, name) && into[name] !== text ? null : text;
+  };
   for (const f of all) {
     f.noreturn.forEach((n) => noreturn.add(n));
     Object.assign(aliases, f.aliases);
-    for (const [name, text] of Object.entries(f.helpers ?? {}))
-      helpers[name] = Object.hasOwn(helpers, name) && helpers[name] !== text ? null : text;
+    add(helpers, f.helpers);
+    add(signalWrappers, f.signalWrappers);
   }
-  return { noreturn: [...noreturn], aliases, helpers };
+  return { noreturn: [...noreturn], aliases, helpers, signalWrappers };
 }
 
 /** The process state a call reads; the child starts with the parent's copy of each. */

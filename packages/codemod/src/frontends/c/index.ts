@@ -3,7 +3,7 @@ import type { Node, Tree } from './syntax-tree.js';
 import { analyzeTree, type FileAnalysis, type FunctionIndex, type SiteAnalysis } from './classify.js';
 import type { ProjectFacts } from './facts.js';
 import { parseC } from './parser.js';
-import { planConversion } from './plan.js';
+import { planConversion, type ProjectFunctions } from './plan.js';
 import { applyEdits, type Edit, includeEdits, overlaps, siteEdits } from './rewrite.js';
 import { functionName } from './syntax.js';
 
@@ -23,8 +23,8 @@ function countErrors(root: { descendantsOfType(t: string): unknown[] }): number 
 }
 
 /** Decides whether a site converts, recording why not on the site; returns the edits when it does. */
-function judge(source: string, a: SiteAnalysis, helpers?: Map<string, Node>): { edits: Edit[]; frees: boolean } | null {
-  const result = planConversion(a, helpers);
+function judge(source: string, a: SiteAnalysis, project?: ProjectFunctions): { edits: Edit[]; frees: boolean } | null {
+  const result = planConversion(a, project);
   if ('blockers' in result) {
     if (a.site.class === 'fork+exec') {
       a.site.blockers = result.blockers;
@@ -68,16 +68,14 @@ export async function scanC(source: string, file: string, index?: FunctionIndex)
 /** Converts the convertible fork+exec sites of one C file; facts: what its project declares in other files. */
 export async function transformC(source: string, file: string, facts?: ProjectFacts): Promise<TransformResult> {
   const tree = await parseC(source);
-  const helperTree = await parseHelpers(source, facts);
+  const [helperTree, wrapperTree] = await parseHelpers(source, facts);
   try {
     const { sites } = analyzeTree(tree, file, undefined, facts);
-    const helpers = new Map<string, Node>();
-    for (const def of helperTree?.rootNode.descendantsOfType('function_definition') ?? [])
-      if (def && functionName(def)) helpers.set(functionName(def)!, def);
+    const project = { helpers: definitions(helperTree), signalWrappers: definitions(wrapperTree) };
     const edits: Edit[] = [];
     let frees = false;
     for (const a of sites) {
-      const judged = judge(source, a, helpers);
+      const judged = judge(source, a, project);
       if (!judged) continue;
       if (overlaps([...edits, ...judged.edits])) {
         a.site.convertible = false;
@@ -113,17 +111,29 @@ export async function transformC(source: string, file: string, facts?: ProjectFa
   } finally {
     tree.delete();
     helperTree?.delete();
+    wrapperTree?.delete();
   }
 }
 
-/** The project's inlinable helpers (facts.ts) that this source calls, parsed. */
-async function parseHelpers(source: string, facts?: ProjectFacts): Promise<Tree | null> {
-  const called = Object.entries(facts?.helpers ?? {}).filter(
-    // a macro of this file by that name is what its calls expand to, not the helper
-    ([name, text]) =>
-      text && new RegExp(`\\b${name}\\s*\\(`).test(source) && !new RegExp(`#\\s*define\\s+${name}\\b`).test(source),
-  );
-  return called.length ? parseC(called.map(([, text]) => text).join('\n\n')) : null;
+/** The project's helpers and signal wrappers (facts.ts) that this source calls, parsed: one tree for each kind. */
+async function parseHelpers(source: string, facts?: ProjectFacts): Promise<[Tree | null, Tree | null]> {
+  const parse = (defs: Record<string, string | null> = {}) => {
+    const called = Object.entries(defs).filter(
+      // a macro of this file by that name is what its calls expand to, not the helper
+      ([name, text]) =>
+        text && new RegExp(`\\b${name}\\s*\\(`).test(source) && !new RegExp(`#\\s*define\\s+${name}\\b`).test(source),
+    );
+    return called.length ? parseC(called.map(([, text]) => text).join('\n\n')) : null;
+  };
+  return Promise.all([parse(facts?.helpers), parse(facts?.signalWrappers)]);
+}
+
+/** The functions a tree defines, by name. */
+function definitions(tree: Tree | null): Map<string, Node> {
+  const map = new Map<string, Node>();
+  for (const def of tree?.rootNode.descendantsOfType('function_definition') ?? [])
+    if (def && functionName(def)) map.set(functionName(def)!, def);
+  return map;
 }
 
 export const cFrontend: Frontend = {

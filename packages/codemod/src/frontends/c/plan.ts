@@ -49,8 +49,15 @@ function castArg(text: string): string {
   return /^(?:[A-Za-z_][A-Za-z0-9_]*|"(?:[^"\\]|\\.)*")$/.test(text) ? `(char *)${text}` : `(char *)(${text})`;
 }
 
-/** helpers: functions of other files of the project the child may call (facts.ts), shadowed by this file's own. */
-export function planConversion(a: SiteAnalysis, helpers?: Map<string, Node>): PlanResult {
+/** Functions of other files of the project (facts.ts), parsed; this file's own shadow them. */
+export interface ProjectFunctions {
+  /** Inlinable as the child's own statements. */
+  helpers: Map<string, Node>;
+  /** Calling sigaction: signal() when signal-wrapper.ts recognises them. */
+  signalWrappers: Map<string, Node>;
+}
+
+export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): PlanResult {
   const { site } = a;
   if (site.class !== 'fork+exec') return { blockers: [site.reason ?? `class ${site.class}`] };
   if (a.execs && a.execs !== site.exec)
@@ -80,8 +87,14 @@ export function planConversion(a: SiteAnalysis, helpers?: Map<string, Node>): Pl
     )
   )
     return { blockers: ['the fork statement is not directly in a block'] };
-  const functions = new Map([...(helpers ?? []), ...fileFunctions(a.forkCall)]);
-  const planner = new Planner(a.forks === 'vfork', a.noreturn, a.variable, functions);
+  const own = fileFunctions(a.forkCall);
+  const planner = new Planner(
+    a.forks === 'vfork',
+    a.noreturn,
+    a.variable,
+    new Map([...(project?.helpers ?? []), ...own]),
+    new Map([...(project?.signalWrappers ?? []), ...own]),
+  );
   const exec = planner.untilExec(a.childStatements);
   if (!exec) return { blockers: planner.blockers };
   const execName = calleeName(exec)!;

@@ -2,6 +2,7 @@ import type { Node } from './syntax-tree.js';
 import { actionFor, failureTest, failureTests } from './actions.js';
 import { CHANGED_BY, SAME_IN_PARENT } from './facts.js';
 import { openIdiom } from './open-idiom.js';
+import { signalWrapper } from './signal-wrapper.js';
 import { EXEC_CALLS, EXIT_CALLS, NORETURN_CALLS, STRING_WRITES } from './operations.js';
 import {
   blockStatements,
@@ -79,6 +80,8 @@ export class Planner {
     readonly noreturn: Set<string>,
     forkVariable: string | null,
     readonly helpers: Map<string, Node>,
+    /** Functions that may be signal wrappers (signal-wrapper.ts). */
+    readonly signalWrappers: Map<string, Node>,
   ) {
     const pid = forkVariable && /^[A-Za-z_]\w*/.exec(forkVariable)?.[0];
     if (pid) this.changed.set(pid, 'the pid the fork returned');
@@ -383,9 +386,9 @@ export class Planner {
 
   /** A call in the child before exec; stmt is null for a call whose failure the child tests. */
   call(call: Node, stmt: Node | null): void {
-    const name = calleeName(call);
+    let name = calleeName(call);
     if (!name) return this.block(`a call through ${call.childForFieldName('function')!.text} in the child`);
-    const args = callArgs(call);
+    let args = callArgs(call);
     if (WRITES_FIRST_ARG.has(name) && stmt) {
       const base = args[0] && baseName(args[0]);
       if (!args.slice(1).every((a) => this.pure(a))) return;
@@ -397,8 +400,13 @@ export class Planner {
     if (inner.length) return this.block(`${name}() calls ${inner[0]}() in its arguments: it would run in the parent`);
     if (name === 'close' && !stmt)
       return this.block('a checked close(): the child fails on EBADF, where the action ignores a closed fd');
+    const wrapper = this.signalWrappers.get(name);
+    const params = wrapper && stmt ? signalWrapper(wrapper) : null;
     const helper = this.helpers.get(name);
-    if (helper && stmt && this.inlining.length < 2 && !this.inlining.includes(name))
+    if (params && /^SIG_(?:DFL|IGN)$/.test(args[params.handler]?.text ?? '')) {
+      name = 'signal';
+      args = [args[params.signal], args[params.handler]];
+    } else if (helper && stmt && this.inlining.length < 2 && !this.inlining.includes(name))
       return this.inline(name, helper, args);
     const mapped = actionFor(
       name,
