@@ -3,6 +3,8 @@
  * produces, and that the runner, the census (`forkexec scan`) and the reports consume.
  */
 
+import type { ProjectFacts } from './frontends/c/facts.js';
+
 /**
  * How a fork site relates to exec: `fork+exec` (the child execs), `exec-via-helper` (the child calls
  * a function of the file that execs), `wrapper` (`return fork()`, or the child returns to the
@@ -50,7 +52,8 @@ export interface Frontend {
   /** File endings it handles, with the dot: ['.js', '.ts', ...] or ['.c', '.h']. */
   extensions: string[];
   scan(source: string, file: string): ForkSite[] | Promise<ForkSite[]>;
-  transform(source: string, file: string): TransformResult | Promise<TransformResult>;
+  /** project: what the file's C project declares elsewhere (the C frontend's facts), when the runner read it. */
+  transform(source: string, file: string, project?: ProjectFacts): TransformResult | Promise<TransformResult>;
 }
 
 /** One line about a site left unconverted: `file:line:col class: reason`. */

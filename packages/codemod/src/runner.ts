@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { FRONTENDS, frontendFor } from './frontends/index.js';
 import { findFiles } from './runner/find-files.js';
+import { projectFactsByFile } from './runner/project-facts.js';
 import { processFile, type FileReport, type FileStatus } from './runner/process-file.js';
 import { WorkerPool, workerScript } from './runner/worker-pool.js';
 
@@ -111,7 +112,8 @@ export async function runCodemod(options: RunOptions = {}): Promise<RunReport> {
   const files = found.files.filter((f) => found.explicit.has(f) || frontendFor(f));
   const dry = options.dry ?? false;
   const concurrency = options.concurrency ?? availableParallelism();
-  const task = (file: string) => ({ file, cwd, dry, modules: options.modules });
+  const facts = projectFactsByFile(options.paths?.length ? options.paths : ['.'], cwd);
+  const task = (file: string) => ({ file, cwd, dry, modules: options.modules, facts: facts.get(file) });
   // Parsing is CPU work: worker threads when there is enough of it (and the built worker exists).
   const script = workerScript();
   const pool =

@@ -160,3 +160,19 @@ test('--module makes another module count', async () => {
     'converted',
   );
 });
+
+test('a C child calling a helper of another file of the project: the runner reads the project, the call is inlined', async () => {
+  write('cproj/Makefile', 'all:\n');
+  write('cproj/fds.c', '#include <unistd.h>\nvoid to_stdout(int fd)\n{\n\tdup2(fd, 1);\n\tclose(fd);\n}\n');
+  const child = '\tif (pid == 0) {\n\t\tto_stdout(fd);\n\t\texecvp(argv[0], argv);\n\t\t_exit(127);\n\t}\n';
+  const main = `#include <unistd.h>\nvoid to_stdout(int fd);\nint run(char **argv, int fd)\n{\n\tpid_t pid = fork();\n${child}\treturn pid;\n}\n`;
+  write('cproj/main.c', main);
+  const quiet = { stdout: () => {}, stderr: () => {} };
+  // Named alone, the file knows nothing of fds.c: the call stays, with its reason.
+  const alone = await runCodemod({ paths: ['cproj/main.c'], cwd: dir, dry: true, ...quiet });
+  expect(alone.files[0].sites[0].reason).toMatch(/to_stdout\(\) in the child has no fork_before_exec action/);
+  const report = await runCodemod({ paths: ['cproj'], cwd: dir, ...quiet });
+  expect(report.files.find((f) => f.file.endsWith('main.c'))!.sites[0].converted).toBe(true);
+  expect(read('cproj/main.c')).toContain('forkexec_dup2(fx, fd, 1);\n\t\tforkexec_close(fx, fd);');
+  expect(read('cproj/main.c')).toContain(child);
+});

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { frontendFor } from '../frontends/index.js';
 import { createJsFrontend } from '../frontends/js/index.js';
 import { SourceSyntaxError } from '../frontends/js/parse.js';
+import type { ProjectFacts } from '../frontends/c/facts.js';
 import type { ForkSite, Frontend } from '../model.js';
 import { unifiedDiff } from './diff.js';
 import { writeFileAtomic } from './write-atomic.js';
@@ -28,6 +29,8 @@ export interface FileTask {
   dry: boolean;
   /** More modules for the JS/TS frontend. */
   modules?: string[];
+  /** What the file's C project declares beyond the file. */
+  facts?: ProjectFacts;
 }
 
 const jsFrontends = new Map<string, Frontend>();
@@ -41,14 +44,14 @@ function frontendOf(file: string, modules: string[] | undefined): Frontend | und
 }
 
 /** Reads, rewrites through the file's frontend, and writes atomically (or diffs, with `dry`). Never throws. */
-export async function processFile({ file: absolute, cwd, dry, modules }: FileTask): Promise<FileReport> {
+export async function processFile({ file: absolute, cwd, dry, modules, facts }: FileTask): Promise<FileReport> {
   const file = path.relative(cwd, absolute) || absolute;
   const frontend = frontendOf(absolute, modules);
   if (!frontend)
     return { file, status: 'error', sites: [], error: { message: 'no codemod frontend handles this kind of file' } };
   try {
     const source = await readFile(absolute, 'utf8');
-    const result = await frontend.transform(source, file);
+    const result = await frontend.transform(source, file, facts);
     const sites = result.sites;
     if (!result.changed) return { file, status: sites.length ? 'skipped' : 'unchanged', sites };
     const report: FileReport = { file, status: 'converted', sites };

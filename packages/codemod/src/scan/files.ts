@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError } from '@forkexec/core';
-import { factsOf, mergeFacts, type ProjectFacts } from '../frontends/c/facts.js';
+import { ACTION_CALL, factsOf, mergeFacts, type ProjectFacts } from '../frontends/c/facts.js';
 import { type FileTask, isC } from './analyze-file.js';
 
 const SKIP_DIRS = new Set(['.git', '.hg', '.svn', 'node_modules', '.turbo']);
@@ -64,7 +64,7 @@ export function findSourceFiles(roots: string[], extensions: string[]): FileTask
 }
 
 /** Reads every C file of each project once for what the project declares (never-returning functions, fork and exec
- * macros), so each file's analysis knows what its headers say. */
+ * macros, helpers the codemod may inline), so each file's analysis knows what its headers and other files say. */
 export function withProjectFacts(tasks: FileTask[]): FileTask[] {
   const byProject = new Map<string, ProjectFacts[]>();
   for (const t of tasks) {
@@ -75,8 +75,9 @@ export function withProjectFacts(tasks: FileTask[]): FileTask[] {
     } catch {
       continue; // reported when the file is analysed
     }
-    if (!/noreturn|NORETURN|_Noreturn|__dead|NO_RETURN|#\s*define/.test(text)) continue;
-    byProject.set(t.project, [...(byProject.get(t.project) ?? []), factsOf(text)]);
+    const helpers = t.file.endsWith('.c') && ACTION_CALL.test(text);
+    if (!helpers && !/noreturn|NORETURN|_Noreturn|__dead|NO_RETURN|#\s*define/.test(text)) continue;
+    byProject.set(t.project, [...(byProject.get(t.project) ?? []), factsOf(text, helpers)]);
   }
   const merged = new Map([...byProject].map(([project, all]) => [project, mergeFacts(all)]));
   return tasks.map((t) => (merged.has(t.project) ? { ...t, facts: merged.get(t.project) } : t));

@@ -81,10 +81,28 @@ const ZERO_ON_SUCCESS = new Set([
  * fast path a failed action takes the slow path, which runs the original check: the branch itself needs no recording.
  */
 export function failureTest(condition: Node): Node | null {
+  return failureTests(condition)?.[0] ?? null;
+}
+
+/**
+ * The calls of a failure test in the order the child makes them: `if (dup2(a, 0) == -1 || dup2(b, 1) == -1)` makes
+ * the second only when the first succeeded, and is true exactly when one of them fails. Null: not a failure test.
+ */
+export function failureTests(condition: Node): Node[] | null {
   const c = unparen(condition);
+  if (c.type === 'binary_expression' && c.childForFieldName('operator')?.type === '||') {
+    const left = failureTests(c.childForFieldName('left')!);
+    const right = left && failureTests(c.childForFieldName('right')!);
+    return left && right ? [...left, ...right] : null;
+  }
+  const one = singleFailureTest(c);
+  return one ? [one] : null;
+}
+
+function singleFailureTest(c: Node): Node | null {
   // `if (chdir(home) < 0 && chdir("/") < 0)`: true only when the first call failed, which takes the slow path
   if (c.type === 'binary_expression' && c.childForFieldName('operator')?.type === '&&')
-    return failureTest(c.childForFieldName('left')!);
+    return singleFailureTest(unparen(c.childForFieldName('left')!));
   if (c.type === 'call_expression') return ZERO_ON_SUCCESS.has(callName(c)) ? c : null;
   if (c.type !== 'binary_expression') return null;
   const op = c.childForFieldName('operator')?.type;
@@ -96,6 +114,7 @@ export function failureTest(condition: Node): Node | null {
   const name = callName(left);
   const r = right.text.replace(/\s+/g, '');
   if ((op === '<' && r === '0') || (op === '==' && r === '-1')) return left;
+  if (op === '==' && r === 'SIG_ERR' && name === 'signal') return left;
   if (op === '!=' && r === '0' && ZERO_ON_SUCCESS.has(name)) return left;
   // dup2 returns its second argument on success
   if (op === '!=' && name === 'dup2' && r === left.childForFieldName('arguments')?.namedChildren[1]?.text) return left;

@@ -9,9 +9,23 @@ export interface ProjectFacts {
   noreturn: string[];
   /** Macro name → the fork or exec call its body is (`#define do_fork() fork()` → fork). */
   aliases: Record<string, string>;
+  /**
+   * Functions of the project's .c files that a child may call and the recorder may inline as actions: name → the
+   * definition's text. Only bodies that read nothing but their parameters and upper-case constants (no globals of
+   * their file, no locals, no #if), so their text means the same in the caller's file; null: two files define the
+   * name differently.
+   */
+  helpers?: Record<string, string | null>;
+  /** Functions of the project's .c files that call sigaction: signal-wrapper.ts reads which are signal(). */
+  signalWrappers?: Record<string, string | null>;
 }
 
 export const NO_FACTS: ProjectFacts = { noreturn: [], aliases: {} };
+
+/** The calls that have an action (actions.ts), and sigaction: a helper without one has nothing to record. */
+export const ACTION_CALL =
+  /\b(?:sigaction|close|dup2|closefrom|chdir|fchdir|setgid|setuid|umask|setsid|setpgid|setpgrp|signal|sigprocmask|pthread_sigmask|setgroups|setrlimit|nice|setenv|unsetenv)\s*\(/;
+const HELPER_MAX = 1500;
 
 const NORETURN_MARK = /\b(?:_Noreturn|noreturn|__noreturn__|__dead2?|[A-Z_]*NORETURN[A-Z_]*|NO_RETURN)\b/;
 const ATTRIBUTE = /__attribute__\s*\(\((?:[^()]|\((?:[^()]|\([^()]*\))*\))*\)\)|\[\[[^\]]*\]\]|__declspec\s*\([^)]*\)/g;
@@ -29,8 +43,66 @@ function defines(text: string): [string, string | null, string][] {
   return out;
 }
 
-/** The facts of one file's text; merge several with mergeFacts. */
-export function factsOf(source: string): ProjectFacts {
+/** Blanks string and character literals (same length), so braces and parentheses in them do not count. */
+function maskLiterals(text: string): string {
+  return text.replace(/"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'/g, (m) => m[0] + ' '.repeat(m.length - 2) + m[0]);
+}
+
+/**
+ * The top-level function definitions of a .c file that can be inlined in another file: not static, a body that
+ * records actions, and that names nothing but its parameters and upper-case constants not #defined in its own file.
+ */
+function helperDefinitions(
+  text: string,
+  defined: Set<string>,
+): { inline: [string, string][]; signal: [string, string][] } {
+  const signal: [string, string][] = [];
+  const masked = maskLiterals(text).replace(/^[ \t]*#(?:[^\n\\]|\\\r?\n|\\.)*/gm, (m) => m.replace(/[^\n]/g, ' '));
+  const out: [string, string][] = [];
+  let depth = 0;
+  let open = -1;
+  let headStart = 0;
+  for (let i = 0; i < masked.length; i++) {
+    const c = masked[i];
+    if (c === '{' && depth++ === 0) open = i;
+    else if (c === '}' && depth > 0 && --depth === 0) {
+      const head = masked.slice(headStart, open);
+      const sig = /(?:^|[\s*])([A-Za-z_]\w*)\s*\(([^()]*)\)\s*$/.exec(head);
+      const body = text.slice(open, i + 1);
+      const candidate = sig && !/\bstatic\b|=/.test(head) && body.length <= HELPER_MAX;
+      if (candidate && /\bsigaction\s*\(/.test(body)) signal.push([sig[1], text.slice(headStart, i + 1).trim()]);
+      else if (
+        sig &&
+        !/\bstatic\b|=/.test(head) &&
+        body.length <= HELPER_MAX &&
+        ACTION_CALL.test(body) &&
+        !/\n[ \t]*#/.test(body)
+      ) {
+        const params = new Set(
+          sig[2]
+            .split(',')
+            .map((p) => /([A-Za-z_]\w*)\s*(?:\[\s*\])?\s*$/.exec(p.trim())?.[1] ?? '')
+            .filter((p) => p && p !== 'void'),
+        );
+        const names = [...maskLiterals(body).matchAll(/(\.|->)?\s*\b([A-Za-z_]\w*)\b(\s*\()?/g)];
+        const foreign = names.some(
+          ([, member, name, call]) =>
+            !member &&
+            !call &&
+            !params.has(name) &&
+            !['return', 'if', 'else', 'for', 'while', 'do', 'void', 'sizeof'].includes(name) &&
+            (!/^[A-Z_][A-Z0-9_]*$/.test(name) || defined.has(name)),
+        );
+        if (!foreign) out.push([sig[1], text.slice(headStart, i + 1).trim()]);
+      }
+      headStart = i + 1;
+    } else if (c === ';' && depth === 0) headStart = i + 1;
+  }
+  return { inline: out, signal };
+}
+
+/** The facts of one file's text; merge several with mergeFacts. helpers: read its inlinable functions (a .c file). */
+export function factsOf(source: string, helpers = false): ProjectFacts {
   const text = withoutComments(source);
   const aliases: Record<string, string> = {};
   for (const [name, , body] of defines(text)) {
@@ -50,15 +122,75 @@ export function factsOf(source: string): ProjectFacts {
       break;
     }
   }
-  return { noreturn: [...noreturn], aliases };
+  if (!helpers) return { noreturn: [...noreturn], aliases };
+  const defined = new Set(defines(text).map(([name]) => name));
+  const found = helperDefinitions(text, defined);
+  return {
+    noreturn: [...noreturn],
+    aliases,
+    helpers: Object.fromEntries(found.inline),
+    signalWrappers: Object.fromEntries(found.signal),
+  };
 }
 
 export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
   const noreturn = new Set<string>();
   const aliases: Record<string, string> = {};
+  const helpers: Record<string, string | null> = {};
+  const signalWrappers: Record<string, string | null> = {};
+  // a name two files define differently is neither
+  const add = (into: Record<string, string | null>, from: Record<string, string | null> = {}) => {
+    for (const [name, text] of Object.entries(from))
+      into[name] = Object.hasOwn(into, name) && into[name] !== text ? null : text;
+  };
   for (const f of all) {
     f.noreturn.forEach((n) => noreturn.add(n));
     Object.assign(aliases, f.aliases);
+    add(helpers, f.helpers);
+    add(signalWrappers, f.signalWrappers);
   }
-  return { noreturn: [...noreturn], aliases };
+  return { noreturn: [...noreturn], aliases, helpers, signalWrappers };
 }
+
+/** The process state a call reads; the child starts with the parent's copy of each. */
+export type ParentState = 'memory' | 'environment' | 'fds' | 'files' | 'credentials';
+
+/**
+ * Calls a child's condition may make that the parent evaluates in front of the fork with the child's answer: they
+ * have no effect, and they read only state the child inherits as it was at the fork. Anything else (getpid and
+ * getppid differ, a write, a read of a stream) keeps its site unconverted.
+ */
+export const SAME_IN_PARENT: Record<string, ParentState> = {
+  // the child's memory is a copy of the parent's
+  strlen: 'memory',
+  strcmp: 'memory',
+  strncmp: 'memory',
+  strcasecmp: 'memory',
+  strncasecmp: 'memory',
+  strchr: 'memory',
+  strrchr: 'memory',
+  strstr: 'memory',
+  memcmp: 'memory',
+  atoi: 'memory',
+  // so is its environment
+  getenv: 'environment',
+  secure_getenv: 'environment',
+  // its fd table holds the same open files
+  isatty: 'fds',
+  // the same cwd, root and real ids resolve and check the same path
+  access: 'files',
+  // the same ids
+  getuid: 'credentials',
+  geteuid: 'credentials',
+  getgid: 'credentials',
+  getegid: 'credentials',
+};
+
+/** The actions that change what a state's calls answer: after one, the parent's answer is not the child's. */
+export const CHANGED_BY: Record<ParentState, string[]> = {
+  memory: [],
+  environment: ['setenv', 'unsetenv'],
+  fds: ['close', 'closefrom', 'dup2', 'open'],
+  files: ['chdir', 'fchdir', 'setuid', 'setgid', 'setgroups'],
+  credentials: ['setuid', 'setgid', 'setgroups'],
+};

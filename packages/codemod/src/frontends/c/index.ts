@@ -1,10 +1,11 @@
 import type { ForkSite, Frontend, TransformResult } from '../../model.js';
-import type { Tree } from './syntax-tree.js';
+import type { Node, Tree } from './syntax-tree.js';
 import { analyzeTree, type FileAnalysis, type FunctionIndex, type SiteAnalysis } from './classify.js';
 import type { ProjectFacts } from './facts.js';
 import { parseC } from './parser.js';
-import { planConversion } from './plan.js';
+import { planConversion, type ProjectFunctions } from './plan.js';
 import { applyEdits, type Edit, includeEdits, overlaps, siteEdits } from './rewrite.js';
+import { functionName } from './syntax.js';
 
 export {
   analyzeTree,
@@ -22,8 +23,8 @@ function countErrors(root: { descendantsOfType(t: string): unknown[] }): number 
 }
 
 /** Decides whether a site converts, recording why not on the site; returns the edits when it does. */
-function judge(source: string, a: SiteAnalysis): { edits: Edit[]; frees: boolean } | null {
-  const result = planConversion(a);
+function judge(source: string, a: SiteAnalysis, project?: ProjectFunctions): { edits: Edit[]; frees: boolean } | null {
+  const result = planConversion(a, project);
   if ('blockers' in result) {
     if (a.site.class === 'fork+exec') {
       a.site.blockers = result.blockers;
@@ -64,15 +65,17 @@ export async function scanC(source: string, file: string, index?: FunctionIndex)
   }
 }
 
-/** Converts the convertible fork+exec sites of one C file into fork_before_exec calls. */
-export async function transformC(source: string, file: string): Promise<TransformResult> {
+/** Converts the convertible fork+exec sites of one C file; facts: what its project declares in other files. */
+export async function transformC(source: string, file: string, facts?: ProjectFacts): Promise<TransformResult> {
   const tree = await parseC(source);
+  const [helperTree, wrapperTree] = await parseHelpers(source, facts);
   try {
-    const { sites } = analyzeTree(tree, file);
+    const { sites } = analyzeTree(tree, file, undefined, facts);
+    const project = { helpers: definitions(helperTree), signalWrappers: definitions(wrapperTree) };
     const edits: Edit[] = [];
     let frees = false;
     for (const a of sites) {
-      const judged = judge(source, a);
+      const judged = judge(source, a, project);
       if (!judged) continue;
       if (overlaps([...edits, ...judged.edits])) {
         a.site.convertible = false;
@@ -107,7 +110,30 @@ export async function transformC(source: string, file: string): Promise<Transfor
     return result(source);
   } finally {
     tree.delete();
+    helperTree?.delete();
+    wrapperTree?.delete();
   }
+}
+
+/** The project's helpers and signal wrappers (facts.ts) that this source calls, parsed: one tree for each kind. */
+async function parseHelpers(source: string, facts?: ProjectFacts): Promise<[Tree | null, Tree | null]> {
+  const parse = (defs: Record<string, string | null> = {}) => {
+    const called = Object.entries(defs).filter(
+      // a macro of this file by that name is what its calls expand to, not the helper
+      ([name, text]) =>
+        text && new RegExp(`\\b${name}\\s*\\(`).test(source) && !new RegExp(`#\\s*define\\s+${name}\\b`).test(source),
+    );
+    return called.length ? parseC(called.map(([, text]) => text).join('\n\n')) : null;
+  };
+  return Promise.all([parse(facts?.helpers), parse(facts?.signalWrappers)]);
+}
+
+/** The functions a tree defines, by name. */
+function definitions(tree: Tree | null): Map<string, Node> {
+  const map = new Map<string, Node>();
+  for (const def of tree?.rootNode.descendantsOfType('function_definition') ?? [])
+    if (def && functionName(def)) map.set(functionName(def)!, def);
+  return map;
 }
 
 export const cFrontend: Frontend = {

@@ -1,8 +1,8 @@
 import type { Node } from './syntax-tree.js';
 import { isNullPointer } from './actions.js';
 import type { SiteAnalysis } from './classify.js';
-import { type ActionEntry, calledNames, Planner } from './recorder.js';
-import { callArgs, calleeName, functionName, unparen } from './syntax.js';
+import { type ActionEntry, Planner } from './recorder.js';
+import { callArgs, calledNames, calleeName, functionName, unparen } from './syntax.js';
 
 /**
  * How a convertible site gets its fast path. The child's code stays as written (the slow path runs it in a real
@@ -49,7 +49,15 @@ function castArg(text: string): string {
   return /^(?:[A-Za-z_][A-Za-z0-9_]*|"(?:[^"\\]|\\.)*")$/.test(text) ? `(char *)${text}` : `(char *)(${text})`;
 }
 
-export function planConversion(a: SiteAnalysis): PlanResult {
+/** Functions of other files of the project (facts.ts), parsed; this file's own shadow them. */
+export interface ProjectFunctions {
+  /** Inlinable as the child's own statements. */
+  helpers: Map<string, Node>;
+  /** Calling sigaction: signal() when signal-wrapper.ts recognises them. */
+  signalWrappers: Map<string, Node>;
+}
+
+export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): PlanResult {
   const { site } = a;
   if (site.class !== 'fork+exec') return { blockers: [site.reason ?? `class ${site.class}`] };
   if (a.execs && a.execs !== site.exec)
@@ -79,7 +87,14 @@ export function planConversion(a: SiteAnalysis): PlanResult {
     )
   )
     return { blockers: ['the fork statement is not directly in a block'] };
-  const planner = new Planner(a.forks === 'vfork', a.noreturn, a.variable, fileFunctions(a.forkCall));
+  const own = fileFunctions(a.forkCall);
+  const planner = new Planner(
+    a.forks === 'vfork',
+    a.noreturn,
+    a.variable,
+    new Map([...(project?.helpers ?? []), ...own]),
+    new Map([...(project?.signalWrappers ?? []), ...own]),
+  );
   const exec = planner.untilExec(a.childStatements);
   if (!exec) return { blockers: planner.blockers };
   const execName = calleeName(exec)!;

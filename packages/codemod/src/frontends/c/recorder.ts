@@ -1,11 +1,16 @@
 import type { Node } from './syntax-tree.js';
-import { actionFor, failureTest } from './actions.js';
+import { actionFor, failureTest, failureTests } from './actions.js';
+import { CHANGED_BY, SAME_IN_PARENT } from './facts.js';
+import { openIdiom } from './open-idiom.js';
+import { signalWrapper } from './signal-wrapper.js';
 import { EXEC_CALLS, EXIT_CALLS, NORETURN_CALLS, STRING_WRITES } from './operations.js';
 import {
   blockStatements,
   callArgs,
+  calledNames,
   calleeName,
   callsUnder,
+  identifiers,
   parameterList,
   preprocStatements,
   statementCall,
@@ -24,7 +29,6 @@ export type ActionEntry =
 /** The cancel entry: this path of the child does not reach the exec, so only the slow path can run it. */
 const CANCEL = 'forkexec_cancel(fx)';
 const HOISTABLE_ALLOC = new Set(['malloc', 'calloc', 'strdup', 'strndup']);
-const PURE = new Set(['strlen', 'strcmp', 'strncmp', 'strchr', 'strrchr', 'getenv']);
 /** Memory-only calls whose first argument is the memory they write. */
 const WRITES_FIRST_ARG = new Set([...STRING_WRITES, 'sigemptyset', 'sigfillset', 'sigaddset', 'sigdelset']);
 /** The names the recording code declares. */
@@ -39,14 +43,6 @@ function baseName(node: Node): string | null {
       n = unparen(n.childForFieldName('argument')!);
     else return null;
   }
-}
-
-export function identifiers(node: Node): string[] {
-  return node.type === 'identifier' ? [node.text] : node.descendantsOfType('identifier').map((n) => n!.text);
-}
-
-export function calledNames(node: Node): string[] {
-  return callsUnder(node).map((c) => calleeName(c) ?? c.childForFieldName('function')!.text);
 }
 
 /** Does this statement end the child's path here (exit, return, jump, a call that never returns)? */
@@ -73,6 +69,8 @@ export class Planner {
   /** Child locals that recorded actions already read: a later change would reach them too early. */
   readonly read = new Set<string>();
   usesEnvActions = false;
+  /** The kinds of action recorded so far (`dup2`, `chdir`…), on any path. */
+  readonly performed = new Set<string>();
   /** While a helper of the file is inlined: its parameters → the caller's arguments (as C text, checked on entry). */
   subst = new Map<string, string>();
   readonly inlining: string[] = [];
@@ -82,6 +80,8 @@ export class Planner {
     readonly noreturn: Set<string>,
     forkVariable: string | null,
     readonly helpers: Map<string, Node>,
+    /** Functions that may be signal wrappers (signal-wrapper.ts). */
+    readonly signalWrappers: Map<string, Node>,
   ) {
     const pid = forkVariable && /^[A-Za-z_]\w*/.exec(forkVariable)?.[0];
     if (pid) this.changed.set(pid, 'the pid the fork returned');
@@ -156,11 +156,12 @@ export class Planner {
   /** Can this expression be evaluated in the parent, in front of the fork, with the same value and no effect? */
   pure(expr: Node): boolean {
     for (const name of calledNames(expr)) {
-      if (!HOISTABLE_ALLOC.has(name) && !PURE.has(name)) {
+      if (!HOISTABLE_ALLOC.has(name) && !Object.hasOwn(SAME_IN_PARENT, name)) {
         this.block(`${name}() in the child's computations: its result may differ in the parent`);
         return false;
       }
     }
+    if (!callsUnder(expr).every((c) => HOISTABLE_ALLOC.has(calleeName(c) ?? '') || this.sameInParent(c))) return false;
     if (expr.descendantsOfType(['assignment_expression', 'update_expression']).length) {
       this.block(`${expr.text.split('\n')[0]} changes memory inside an expression`);
       return false;
@@ -207,7 +208,7 @@ export class Planner {
 
   statements(list: Node[]): void {
     for (let i = 0; i < list.length;) {
-      const used = this.openIdiom(list, i);
+      const used = openIdiom(this, list, i);
       if (!used) this.statement(list[i]);
       i += used || 1;
     }
@@ -240,65 +241,6 @@ export class Planner {
       return this.writeOther(base, stmt);
     }
     this.block(`statement ${stmt.text.split('\n')[0]} in the child`);
-  }
-
-  /**
-   * The open-onto-an-fd idiom: `fd = open(path, flags[, mode]);` [`if (fd < 0) …`] `dup2(fd, N);`... `close(fd);`
-   * becomes forkexec_open onto the first N (and dup2s for the others). Returns the statements it used.
-   */
-  openIdiom(list: Node[], i: number): number {
-    const s = list[i];
-    let fd: string | null = null;
-    let open: Node | null = null;
-    if (s.type === 'declaration') {
-      const decls = s.childrenForFieldName('declarator');
-      const d = decls.length === 1 ? decls[0] : null;
-      const value = d?.type === 'init_declarator' ? unparen(d.childForFieldName('value')!) : null;
-      if (value?.type === 'call_expression' && d!.childForFieldName('declarator')!.type === 'identifier') {
-        fd = d!.childForFieldName('declarator')!.text;
-        open = value;
-      }
-    } else if (s.type === 'expression_statement') {
-      const e = unparen(s.namedChild(0)!);
-      const right = e.type === 'assignment_expression' ? unparen(e.childForFieldName('right')!) : null;
-      const left = e.type === 'assignment_expression' ? e.childForFieldName('left')! : null;
-      if (
-        right?.type === 'call_expression' &&
-        left?.type === 'identifier' &&
-        (!this.vfork || this.locals.has(left.text))
-      ) {
-        fd = left.text;
-        open = right;
-      }
-    }
-    if (!fd || !open || calleeName(open) !== 'open') return 0;
-    const args = callArgs(open);
-    if (args.length < 2 || args.some((a) => calledNames(a).length)) return 0;
-    // A second open with O_EXCL would fail where the first succeeded: the slow path must not see another state.
-    if (/\bO_EXCL\b/.test(args[1].text)) return 0;
-    let j = i + 1;
-    const guard = list[j];
-    if (guard?.type === 'if_statement' && !guard.childForFieldName('alternative')) {
-      const cond = unparen(guard.childForFieldName('condition')!).text.replace(/\s+/g, '');
-      if (cond === `${fd}<0` || cond === `${fd}==-1`) j++; // a failed open takes the slow path, which runs this check
-    }
-    const targets: string[] = [];
-    for (; j < list.length; j++) {
-      const call = statementCall(list[j]);
-      const a = call && calleeName(call) === 'dup2' ? callArgs(call) : [];
-      if (a.length !== 2 || a[0].text !== fd || !/^[0-9]+$|^STD(?:IN|OUT|ERR)_FILENO$/.test(a[1].text)) break;
-      targets.push(a[1].text);
-    }
-    const close = j < list.length ? statementCall(list[j]) : null;
-    if (!targets.length || !close || calleeName(close) !== 'close' || callArgs(close)[0]?.text !== fd) return 0;
-    j++;
-    if (!args.every((a) => this.reads(a))) return j - i;
-    // The fd is the child's own from here on: nothing recorded may read it.
-    this.changed.set(fd, 'the fd the child opened');
-    const [path, flags, mode] = args.map((a) => this.text(a));
-    this.actions.push(`forkexec_open(fx, ${targets[0]}, ${path}, ${flags}, ${mode ?? '0'})`);
-    for (const t of targets.slice(1)) this.actions.push(`forkexec_dup2(fx, ${targets[0]}, ${t})`);
-    return j - i;
   }
 
   /** Runs list's statements into a fresh action list; a path that leaves before the exec cancels the fast path. */
@@ -340,7 +282,7 @@ export class Planner {
         /^(?:getdtablesize\(\)|sysconf\(_SC_OPEN_MAX\)|OPEN_MAX)$/.test(limit)
       ) {
         if (!this.locals.has(counter)) this.writeOther(counter, stmt);
-        this.actions.push(`forkexec_closefrom(fx, ${start[2]})`);
+        this.record(`forkexec_closefrom(fx, ${start[2]})`);
         return;
       }
     }
@@ -377,8 +319,8 @@ export class Planner {
   conditional(stmt: Node): void {
     const condition = unparen(stmt.childForFieldName('condition')!);
     const alternative = stmt.childForFieldName('alternative')?.namedChildren.at(-1);
-    const failing = failureTest(condition);
-    if (failing && !alternative) return this.call(failing, null);
+    const failing = failureTests(condition);
+    if (failing && !alternative) return failing.forEach((call) => this.call(call, null));
     if (!this.pureCondition(condition)) return;
     const why = 'a conditional in the child computes memory: only actions may depend on a condition';
     const then = this.branch(stmt.childForFieldName('consequence'), why);
@@ -404,23 +346,49 @@ export class Planner {
     this.actions.push({ preprocessor: parts });
   }
 
-  /** A condition the parent can evaluate with the child's result: it only reads memory nothing changed. */
+  /** A condition the parent can evaluate with the child's result: it reads memory nothing changed, or calls that the
+   * parent answers as the child would (facts.ts: SAME_IN_PARENT). */
   pureCondition(condition: Node): boolean {
     if (
-      condition.descendantsOfType(['call_expression', 'assignment_expression', 'update_expression']).length > 0 ||
+      condition.descendantsOfType(['assignment_expression', 'update_expression']).length > 0 ||
       /\b(?:errno|environ)\b/.test(identifiers(condition).join(' '))
     ) {
-      this.block('a conditional in the child tests run-time state (a call, errno, environ): its actions depend on it');
+      this.block('a conditional in the child tests run-time state (a write, errno, environ): its actions depend on it');
       return false;
     }
-    return this.reads(condition);
+    return callsUnder(condition).every((c) => this.sameInParent(c)) && this.reads(condition);
+  }
+
+  /** A call the parent makes in front of the fork with the child's answer: no effect, and it reads only state that no
+   * action recorded before it changes. */
+  sameInParent(call: Node): boolean {
+    const name = calleeName(call) ?? call.childForFieldName('function')!.text;
+    const state = Object.hasOwn(SAME_IN_PARENT, name) ? SAME_IN_PARENT[name] : undefined;
+    if (!state) {
+      this.block(
+        `a conditional in the child calls ${name}(), which has an effect or may answer otherwise in the parent`,
+      );
+      return false;
+    }
+    const changer = CHANGED_BY[state].find((a) => this.performed.has(a));
+    if (changer) {
+      this.block(`${name}() in the child reads its ${state} after its ${changer}(): the parent would answer before it`);
+      return false;
+    }
+    return true;
+  }
+
+  /** Appends an action and notes its kind, so that later conditions know what the child has changed by then. */
+  record(action: string): void {
+    this.performed.add(/^forkexec_(\w+)/.exec(action)![1]);
+    this.actions.push(action);
   }
 
   /** A call in the child before exec; stmt is null for a call whose failure the child tests. */
   call(call: Node, stmt: Node | null): void {
-    const name = calleeName(call);
+    let name = calleeName(call);
     if (!name) return this.block(`a call through ${call.childForFieldName('function')!.text} in the child`);
-    const args = callArgs(call);
+    let args = callArgs(call);
     if (WRITES_FIRST_ARG.has(name) && stmt) {
       const base = args[0] && baseName(args[0]);
       if (!args.slice(1).every((a) => this.pure(a))) return;
@@ -432,8 +400,13 @@ export class Planner {
     if (inner.length) return this.block(`${name}() calls ${inner[0]}() in its arguments: it would run in the parent`);
     if (name === 'close' && !stmt)
       return this.block('a checked close(): the child fails on EBADF, where the action ignores a closed fd');
+    const wrapper = this.signalWrappers.get(name);
+    const params = wrapper && stmt ? signalWrapper(wrapper) : null;
     const helper = this.helpers.get(name);
-    if (helper && stmt && this.inlining.length < 2 && !this.inlining.includes(name))
+    if (params && /^SIG_(?:DFL|IGN)$/.test(args[params.handler]?.text ?? '')) {
+      name = 'signal';
+      args = [args[params.signal], args[params.handler]];
+    } else if (helper && stmt && this.inlining.length < 2 && !this.inlining.includes(name))
       return this.inline(name, helper, args);
     const mapped = actionFor(
       name,
@@ -447,7 +420,7 @@ export class Planner {
       );
     if (!args.every((a) => a.text === 'getpid()' || this.reads(a))) return;
     if (name === 'setenv' || name === 'unsetenv') this.usesEnvActions = true;
-    this.actions.push(mapped.action);
+    this.record(mapped.action);
   }
 
   /**

@@ -119,3 +119,11 @@ export function parameterList(def: Node): string[] | null {
   }
   return names;
 }
+
+export function identifiers(node: Node): string[] {
+  return node.type === 'identifier' ? [node.text] : node.descendantsOfType('identifier').map((n) => n!.text);
+}
+
+export function calledNames(node: Node): string[] {
+  return callsUnder(node).map((c) => calleeName(c) ?? c.childForFieldName('function')!.text);
+}

@@ -36,10 +36,12 @@ export interface Run {
 }
 
 /** Compiles a C program against the C fork_before_exec (forkexec.h, libforkexec.c, action-core.c); throws with the compiler's output. */
-export function compile(source: string, dir: string, name: string): string {
+/** Compiles source (and more .c files: name → text) with the C runtime into dir/name. */
+export function compile(source: string, dir: string, name: string, more: Record<string, string> = {}): string {
   const src = path.join(dir, `${name}.c`);
   const bin = path.join(dir, name);
   writeFileSync(src, source);
+  for (const [file, text] of Object.entries(more)) writeFileSync(path.join(dir, file), text);
   try {
     execFileSync(
       process.env.CC ?? 'cc',
@@ -52,6 +54,7 @@ export function compile(source: string, dir: string, name: string): string {
         '-o',
         bin,
         src,
+        ...Object.keys(more).map((file) => path.join(dir, file)),
         path.join(NATIVE, 'libforkexec.c'),
         path.join(NATIVE, 'action-core.c'),
       ],

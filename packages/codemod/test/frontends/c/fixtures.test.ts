@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { probePath } from '@forkexec/core/testing';
+import { factsOf } from '../../../src/frontends/c/facts.js';
 import { transformC } from '../../../src/frontends/c/index.js';
 import type { ForkSite } from '../../../src/model.js';
 import { compile, fixtureNames, NATIVE, readFixture, runIn, tempDir, UPDATE, writeFixture } from './fixture-harness.js';
@@ -24,9 +25,13 @@ const summary = (s: ForkSite) => ({
 
 describe.each(fixtureNames())('C fixture %s', (name) => {
   const input = readFixture(name, 'input.c')!;
+  // helpers.c: another file of the same program, whose functions the child calls; compiled with both versions.
+  const helpers = readFixture(name, 'helpers.c');
+  const more: Record<string, string> = helpers === undefined ? {} : { 'helpers.c': helpers };
+  const facts = helpers === undefined ? undefined : factsOf(helpers, true);
 
   test('sites, classes and the rewrite', async () => {
-    const result = await transformC(input, `${name}/input.c`);
+    const result = await transformC(input, `${name}/input.c`, facts);
     if (UPDATE) {
       writeFixture(name, 'output.c', result.changed ? result.code : undefined);
       writeFixture(name, 'sites.json', `${JSON.stringify(result.sites.map(summary), null, 2)}\n`);
@@ -40,7 +45,7 @@ describe.each(fixtureNames())('C fixture %s', (name) => {
     } else {
       expect(result.code).toBe(output);
       // A second run changes nothing.
-      const again = await transformC(output, `${name}/output.c`);
+      const again = await transformC(output, `${name}/output.c`, facts);
       expect(again.changed).toBe(false);
       expect(again.sites.some((s) => s.convertible)).toBe(false);
     }
@@ -53,8 +58,8 @@ describe.each(fixtureNames())('C fixture %s', (name) => {
     () => {
       const dir = tempDir();
       // One binary name for both, so messages that name the program (err(), perror with argv[0]) compare.
-      const before = compile(input, mkdirSync(path.join(dir, 'before'), { recursive: true })!, 'program');
-      const after = compile(output!, mkdirSync(path.join(dir, 'after'), { recursive: true })!, 'program');
+      const before = compile(input, mkdirSync(path.join(dir, 'before'), { recursive: true })!, 'program', more);
+      const after = compile(output!, mkdirSync(path.join(dir, 'after'), { recursive: true })!, 'program', more);
       const work = path.join(dir, 'work');
       // The probe runs: the fast path. A program that is not there: exec fails, the original child code reports it.
       for (const program of [probePath(), path.join(dir, 'no-such-program')]) {

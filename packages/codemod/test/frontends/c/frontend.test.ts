@@ -111,3 +111,22 @@ void job(char **v) { if (fork() == 0) { spawn(v); _exit(0); } }
     ['job', 'fork-only', "the child forks again in spawn(): any exec is the grandchild's"],
   ]);
 });
+
+test('a call in a condition is asked in the parent only while nothing recorded before it changed what it reads', async () => {
+  const site = async (child: string) => {
+    const source = `int f(char **v, const char *d, int fd) { pid_t p = fork(); if (p == 0) { ${child} execv(v[0], v); _exit(127); } return p; }\n`;
+    return (await transformC(source, 'x.c')).sites[0];
+  };
+  expect((await site('if (getenv("A")) close(3);')).converted).toBe(true);
+  expect((await site('setenv("A", "1", 1); if (getenv("A")) close(3);')).reason).toMatch(
+    /getenv\(\) in the child reads its environment after its setenv\(\)/,
+  );
+  expect((await site('chdir(d); if (access("x", X_OK) == 0) close(3);')).reason).toMatch(
+    /access\(\) in the child reads its files after its chdir\(\)/,
+  );
+  expect((await site('close(fd); if (isatty(0)) close(3);')).reason).toMatch(/isatty\(\) in the child reads its fds/);
+  expect((await site('setuid(1); if (getuid() == 0) close(3);')).reason).toMatch(/getuid\(\) in the child reads/);
+  // a different answer in the child (its own pid), an effect, a call through a pointer: refused
+  for (const call of ['getpid()', 'getppid()', 'unlink(d)', 'constructor(d)'])
+    expect((await site(`if (${call} == 1) close(3);`)).reason).toMatch(/a conditional in the child calls/);
+});
