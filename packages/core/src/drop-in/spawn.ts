@@ -11,7 +11,7 @@ import { AbortError, signalNumberOf } from './node-errors.js';
 import { countFast, countNode, type DropInFunction } from './report.js';
 
 /** A call the backend carries out exactly: what it runs, and what the ChildProcess does around it. */
-interface FastCall {
+export interface FastCall {
   backend: Backend;
   /** The program and argv as Node reports them (`spawnfile`, `spawnargs`), after the shell is put in. */
   file: string;
@@ -188,13 +188,21 @@ export function startRefusal(error: unknown): string {
  */
 export function spawnVia(fn: DropInFunction, file: unknown, args: unknown, options: unknown): ChildProcess {
   const plan = planSpawn(file, args, options);
-  if ('reason' in plan) return viaNode(fn, plan.reason, file, args, options);
+  const child = 'reason' in plan ? plan : startPlanned(fn, plan);
+  if ('reason' in child) return viaNode(fn, child.reason, file, args, options);
+  return child as unknown as ChildProcess;
+}
+
+/**
+ * Starts a planned call on the backend (counted under `fn`), or tells why it did not start: nothing
+ * ran, and Node's own gives the caller its exact failure (an 'error' event, or a throw).
+ */
+export function startPlanned(fn: DropInFunction, plan: FastCall): ForkExecChildProcess | Refusal {
   let started;
   try {
     started = startChild(plan.file, plan.argv.slice(1), plan.options, { deferPid: false });
   } catch (error) {
-    // Nothing ran: Node's own spawn gives the caller its exact failure (an 'error' event, or a throw).
-    return viaNode(fn, startRefusal(error), file, args, options);
+    return refuse(startRefusal(error));
   }
   countFast(fn, plan.backend.name);
   // A child that exists before its exec (a helper) learns later whether the exec worked.
@@ -202,7 +210,7 @@ export function spawnVia(fn: DropInFunction, file: unknown, args: unknown, optio
   const child = new ForkExecChildProcess(started.child, plan.file, plan.argv, plan.extraSlots, execed);
   watchTimeout(child, plan.timeout, plan.killSignal);
   watchAbort(child, plan.signal, plan.killSignal);
-  return child as unknown as ChildProcess;
+  return child;
 }
 
 function viaNode(fn: DropInFunction, reason: string, file: unknown, args: unknown, options: unknown): ChildProcess {
