@@ -1,15 +1,10 @@
 /**
  * child_process.fork() on the fast path: Node's argument handling (execPath, execArgv, silent, the
- * 'ipc' stdio entry), a socketpair end handed to the child at the 'ipc' entry's fd with
- * NODE_CHANNEL_FD and NODE_CHANNEL_SERIALIZATION_MODE in its environment (as Node's spawn does),
- * and Node's IPC protocol on the parent's end (ipc-channel.ts).
+ * 'ipc' stdio entry), then the spawn with its channel (ipc-start.ts).
  */
 import type { ChildProcess, ForkOptions } from 'node:child_process';
-import { Socket } from 'node:net';
-import { setupChannel, type Serialization } from './ipc-channel.js';
 import { nodeChildProcess } from './node-child-process.js';
 import { countNode } from './report.js';
-import { socketPair } from './socketpair.js';
 import { isObject, planSpawn, refuse, startPlanned, type Refusal } from './spawn.js';
 
 interface ForkCall {
@@ -17,8 +12,6 @@ interface ForkCall {
   args: string[];
   options: Record<string, unknown>;
   stdio: unknown[];
-  ipcSlot: number;
-  serialization: Serialization;
 }
 
 const STDIO_WORDS = ['pipe', 'overlapped', 'ignore', 'inherit'];
@@ -52,17 +45,12 @@ function forkArguments(modulePath: unknown, argsIn: unknown, optionsIn: unknown)
     const word = o.silent ? 'pipe' : 'inherit';
     stdio = [word, word, word, 'ipc'];
   } else stdio = [...(o.stdio as unknown[])];
-  const ipcSlot = stdio.indexOf('ipc');
-  if (ipcSlot < 0 || stdio.lastIndexOf('ipc') !== ipcSlot) return refuse("stdio: not exactly one 'ipc' entry");
-  const serialization = o.serialization ?? 'json';
-  if (serialization !== 'json' && serialization !== 'advanced') return refuse('serialization: a form Node validates');
+  if (!stdio.includes('ipc')) return refuse("stdio without 'ipc': Node throws ERR_CHILD_PROCESS_IPC_REQUIRED");
   return {
     execPath,
     args: [...(execArgv as string[]), modulePath, ...(args as string[])],
     options: o,
     stdio,
-    ipcSlot,
-    serialization,
   };
 }
 
@@ -70,33 +58,10 @@ function forkArguments(modulePath: unknown, argsIn: unknown, optionsIn: unknown)
 function forkFast(modulePath: unknown, argsIn: unknown, optionsIn: unknown): ChildProcess | Refusal {
   const call = forkArguments(modulePath, argsIn, optionsIn);
   if ('reason' in call) return call;
-  const pair = socketPair();
-  if (!pair) return refuse('no socketpair: libc is not reachable through koffi here');
-  const [parentFd, childFd] = pair.fds;
-  const stdio = call.stdio.map((entry, slot) => (slot === call.ipcSlot ? childFd : entry));
-  const plan = planSpawn(call.execPath, call.args, { ...call.options, stdio });
-  if ('reason' in plan) {
-    pair.close(parentFd);
-    pair.close(childFd);
-    return plan;
-  }
-  // After what Node's spawn puts in the environment, as Node's ChildProcess.spawn appends them.
-  const env = plan.options.env ?? (Object.fromEntries(Object.entries(process.env)) as Record<string, string>);
-  plan.options.env = {
-    ...env,
-    NODE_CHANNEL_FD: String(call.ipcSlot),
-    NODE_CHANNEL_SERIALIZATION_MODE: call.serialization,
-  };
-  plan.options.extendEnv = false;
+  const plan = planSpawn(call.execPath, call.args, { ...call.options, stdio: call.stdio });
+  if ('reason' in plan) return plan;
   const child = startPlanned('fork', plan);
-  pair.close(childFd); // the child has its copy (or nothing ran)
-  if ('reason' in child) {
-    pair.close(parentFd);
-    return child;
-  }
-  const socket = new Socket({ fd: parentFd, readable: true, writable: true });
-  setupChannel(child, socket, call.serialization, child.holdClose());
-  return child as unknown as ChildProcess;
+  return 'reason' in child ? child : (child as unknown as ChildProcess);
 }
 
 /** child_process.fork(modulePath, args?, options?), with Node's overloads. */

@@ -95,17 +95,33 @@ function advancedCodec(): Codec {
   };
 }
 
-/** Node's `subprocess.channel`: ref/unref of the channel, and its fd. */
+/**
+ * Node's `subprocess.channel` (its Control): ref/unref of the channel, the reference count libraries
+ * such as execa use while they wait for a message (refCounted/unrefCounted, 'unref'), and its fd.
+ */
 class Control extends EventEmitter {
   readonly #socket: Socket;
+  #refs = 0;
+  #refExplicitlySet = false;
   constructor(socket: Socket) {
     super();
     this.#socket = socket;
   }
+  refCounted(): void {
+    if (++this.#refs === 1 && !this.#refExplicitlySet) this.#socket.ref();
+  }
+  unrefCounted(): void {
+    if (--this.#refs === 0 && !this.#refExplicitlySet) {
+      this.#socket.unref();
+      this.emit('unref');
+    }
+  }
   ref(): void {
+    this.#refExplicitlySet = true;
     this.#socket.ref();
   }
   unref(): void {
+    this.#refExplicitlySet = true;
     this.#socket.unref();
   }
   get fd(): number | undefined {
@@ -225,11 +241,16 @@ export function setupChannel(
     }
     const swallowErrors =
       typeof options === 'boolean' ? options : (options as { swallowErrors?: boolean } | undefined)?.swallowErrors;
-    socket.write(codec.encode(message), (error) => {
+    let queued = false;
+    const written = socket.write(codec.encode(message), (error) => {
+      if (queued) control.unrefCounted();
       if (error) {
         if (!swallowErrors) fail(error);
       } else if (typeof callback === 'function') (callback as (e: null) => void)(null);
     });
+    // A write left queued keeps the channel referenced until it is done, as in Node.
+    queued = !written || socket.writableLength > 0;
+    if (queued) control.refCounted();
     return socket.writableLength < 65536 * 2;
   }
 
