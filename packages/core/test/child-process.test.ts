@@ -5,7 +5,16 @@
  */
 import * as node from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, createWriteStream, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  createWriteStream,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -457,6 +466,26 @@ describe.each(BACKENDS)('on %s', (name) => {
           expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
         );
       }
+    });
+
+    test('no fd is left open in the parent, whichever side disconnects', async () => {
+      const roundTrip = async (parentDisconnects: boolean) => {
+        const child = forkexec.fork(CHILD, ['stay'], { silent: true });
+        const ended = Promise.all([once(child, 'exit'), once(child.stdout!, 'close'), once(child.stderr!, 'close')]);
+        child.stdout!.resume();
+        child.stderr!.resume();
+        child.send('hi');
+        await once(child, 'message');
+        if (parentDisconnects) child.disconnect();
+        else child.send('bye');
+        await ended;
+        await new Promise(setImmediate);
+      };
+      const open = () => readdirSync('/proc/self/fd').length;
+      await roundTrip(true);
+      const before = open();
+      for (const parentDisconnects of [true, false, true, false]) await roundTrip(parentDisconnects);
+      expect(open()).toBe(before);
     });
 
     test('send with a handle: a typed error through the callback, counted as refused', async () => {
