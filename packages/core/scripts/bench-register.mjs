@@ -1,14 +1,17 @@
-// Spawn cost of execa 9, tinyexec, nano-spawn, child_process.execFile and execFileSync with and without
+// Spawn cost of execa 9, tinyexec, nano-spawn, child_process.execFile, execFileSync and fork (with one
+// message there and back, to a Node child) with and without
 // `--import @forkexec/core/register`, at a large parent RSS, side by side (forkBeforeExec as the
 // floor). Prints medians and ratios; nothing is asserted.
 //   node packages/core/scripts/bench-register.mjs [RSS in MiB ...] (default: 50 1024), or npm run bench:register -w @forkexec/core
 import { execFile as execFileCb } from 'node:child_process';
+import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const SPAWNS = Number(process.env.BENCH_SPAWNS ?? 40);
 const self = fileURLToPath(import.meta.url);
+const forkEcho = fileURLToPath(new URL('./fork-echo.cjs', import.meta.url));
 
 /** In a worker: grow the RSS, then time each way of running `true` (after a warm-up run). */
 async function worker(rssMiB) {
@@ -18,7 +21,7 @@ async function worker(rssMiB) {
   const { execa } = await import('execa');
   const { x } = await import('tinyexec');
   const { default: nanoSpawn } = await import('nano-spawn');
-  const { execFile, execFileSync } = await import('node:child_process');
+  const { execFile, execFileSync, fork } = await import('node:child_process');
   const { forkBeforeExec } = await import('@forkexec/core');
   const ways = {
     execa: () => execa('true'),
@@ -27,6 +30,11 @@ async function worker(rssMiB) {
     'child_process.execFile': () => promisify(execFile)('true'),
     // Blocking: Node's own forks the whole parent; the hook's runs Backend.spawnSync where the backend has it.
     'child_process.execFileSync': async () => execFileSync('true'),
+    'child_process.fork + 1 message': async () => {
+      const child = fork(forkEcho);
+      child.send('ping');
+      await Promise.all([once(child, 'message'), once(child, 'exit')]);
+    },
     forkBeforeExec: () => forkBeforeExec('true'),
   };
   const medians = {};
@@ -56,13 +64,13 @@ async function main(sizes) {
     const registered = await run(rssMiB, true);
     console.log(`\nparent RSS ${(plain.rss / 2 ** 20).toFixed(0)} MiB / ${(registered.rss / 2 ** 20).toFixed(0)} MiB`);
     console.log(
-      `${'way'.padEnd(28)}${'plain'.padStart(10)}${'hook'.padStart(10)}${'speed-up'.padStart(10)}${'vs floor'.padStart(10)}`,
+      `${'way'.padEnd(32)}${'plain'.padStart(10)}${'hook'.padStart(10)}${'speed-up'.padStart(10)}${'vs floor'.padStart(10)}`,
     );
     const floor = registered.medians.forkBeforeExec;
     for (const name of Object.keys(plain.medians)) {
       const [a, b] = [plain.medians[name], registered.medians[name]];
       console.log(
-        `${name.padEnd(28)}${a.toFixed(2).padStart(10)}${b.toFixed(2).padStart(10)}${`x${(a / b).toFixed(1)}`.padStart(10)}${`x${(b / floor).toFixed(2)}`.padStart(10)}`,
+        `${name.padEnd(32)}${a.toFixed(2).padStart(10)}${b.toFixed(2).padStart(10)}${`x${(a / b).toFixed(1)}`.padStart(10)}${`x${(b / floor).toFixed(2)}`.padStart(10)}`,
       );
     }
   }

@@ -12,7 +12,7 @@ export {
   type DropInReport,
   type DropInSummary,
 } from './drop-in/report.js';
-export { fork } from './drop-in/node-own.js';
+export { fork } from './drop-in/fork.js';
 export { spawn } from './drop-in/spawn.js';
 export { execFileSync, execSync, spawnSync } from './drop-in/sync.js';
 export { ChildProcess } from 'node:child_process';

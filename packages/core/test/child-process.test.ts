@@ -5,7 +5,16 @@
  */
 import * as node from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, createWriteStream, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  createWriteStream,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -322,20 +331,175 @@ describe.each(BACKENDS)('on %s', (name) => {
       );
     });
   });
-});
 
-describe('fork: Node’s own, counted', () => {
-  test('it gives what Node gives, and the report says why it went there', async () => {
-    const child = forkexec.fork(path.join(__dirname, 'fixtures', 'drop-in', 'ipc-echo.cjs'), {
-      serialization: 'advanced',
+  describe('fork, side by side with Node', () => {
+    const CHILD = path.join(__dirname, 'fixtures', 'drop-in', 'fork-child.cjs');
+    type Fork = (cp: typeof node) => node.ChildProcess;
+
+    /**
+     * Forks, sends `message`, then does `afterReply` with the child's first answer; tells what the
+     * parent saw up to `until` ('close', or 'exit' where Node never emits 'close': the parent disconnected).
+     */
+    function observeFork(
+      start: Fork,
+      message: unknown,
+      afterReply: (child: node.ChildProcess) => unknown,
+      until: 'close' | 'exit' = 'close',
+    ): Scenario {
+      return async (cp) => {
+        const child = start(cp as typeof node);
+        const events: unknown[] = [];
+        const output = { stdout: '', stderr: '' };
+        const drained = [child.stdout, child.stderr].map((stream) => (stream ? once(stream, 'close') : undefined));
+        child.stdout?.setEncoding('utf8').on('data', (d: string) => (output.stdout += d));
+        child.stderr?.setEncoding('utf8').on('data', (d: string) => (output.stderr += d));
+        child.on('spawn', () => events.push('spawn'));
+        child.on('error', (error) => events.push(['error', errorView(error)]));
+        child.on('disconnect', () => events.push(['disconnect', child.connected]));
+        child.on('exit', (code, signal) => events.push(['exit', code, signal]));
+        child.on('close', (code, signal) => events.push(['close', code, signal]));
+        child.once('message', (reply) => {
+          events.push(['message', reply]);
+          events.push(['after', afterReply(child)]);
+        });
+        events.push(['sent', child.send(message), child.connected]);
+        await once(child, until);
+        await Promise.all(drained);
+        return {
+          events,
+          ...output,
+          stdio: child.stdio.map((s) => (s === null ? null : typeof s)),
+          spawnargs: child.spawnargs,
+          instance: child instanceof node.ChildProcess,
+          sendError: errorView((child as unknown as { sendError?: unknown }).sendError),
+          channel: child.channel === undefined ? 'undefined' : child.channel === null ? null : typeof child.channel,
+        };
+      };
+    }
+    const bye = (child: node.ChildProcess) => child.send('bye');
+
+    test("json: a round trip, then the child disconnects; execArgv, args and the child's view of its channel", async () => {
+      const result = await expectSame(
+        observeFork(
+          (cp) => cp.fork(CHILD, ['stay', 'x y'], { execArgv: ['--stack-size=2000'] }),
+          { text: 'é\n', list: [1, null, 'z'], nested: { deep: true } },
+          bye,
+        ),
+        'fast',
+      );
+      expect(result).toMatchObject({ stdout: '', stderr: '' }); // inherited, not piped
+      expect((result as { events: unknown[][] }).events[2]).toMatchObject([
+        'message',
+        { argv: ['stay', 'x y'], execArgv: ['--stack-size=2000'], channelFd: 3, envKeys: [], connected: true },
+      ]);
     });
-    child.send({ big: 2n ** 70n });
-    const [answer] = await Promise.all([
-      new Promise((resolve) => child.once('message', resolve)),
-      new Promise((resolve) => child.once('exit', resolve)),
-    ]);
-    expect(answer).toEqual({ got: { big: 2n ** 70n } });
-    const report = forkexec.dropInReport().node;
-    expect(Object.keys(report.fork!)).toHaveLength(1);
+
+    test("'advanced': values JSON cannot carry make the round trip", async () => {
+      const message = {
+        big: 2n ** 70n,
+        map: new Map([[1, { when: new Date(0) }]]),
+        set: new Set(['a']),
+        bytes: new Uint8Array([1, 2, 3]),
+        buffer: Buffer.from('hi'),
+        regexp: /x/g,
+      };
+      const result = await expectSame(
+        observeFork((cp) => cp.fork(CHILD, ['stay'], { serialization: 'advanced', silent: true }), message, bye),
+        'fast',
+      );
+      expect((result as { events: unknown[][] }).events[2]![1]).toMatchObject({ got: { big: 2n ** 70n } });
+    });
+
+    test('the parent disconnects: the child sees it, its late send fails, and so does the parent’s', async () => {
+      const result = await expectSame(
+        observeFork(
+          (cp) => cp.fork(CHILD, ['late-send'], { silent: true }),
+          'hi',
+          (child) => {
+            child.disconnect();
+            const sent = child.send(
+              'after',
+              (error) => ((child as unknown as { sendError: unknown }).sendError = error),
+            );
+            return [sent, child.connected];
+          },
+          'exit',
+        ),
+        'fast',
+      );
+      expect(result).toMatchObject({
+        stdout: 'out late-send\nlate send: ERR_IPC_CHANNEL_CLOSED\n',
+        sendError: { code: 'ERR_IPC_CHANNEL_CLOSED' },
+      });
+    });
+
+    test('exit codes, and stdio with the channel at fd 4', async () => {
+      const result = await expectSame(
+        observeFork(
+          (cp) => cp.fork(CHILD, ['exit3'], { stdio: ['ignore', 'pipe', 'pipe', 'ignore', 'ipc'] }),
+          'hi',
+          () => 'nothing',
+        ),
+        'fast',
+      );
+      expect(result).toMatchObject({ stdio: [null, 'object', 'object', null, null], stdout: 'out exit3\n' });
+      expect(JSON.stringify(result)).toContain('"channelFd":4');
+    });
+
+    test("stdio as one word, and 'ipc' among the first three", async () => {
+      await expectSame(
+        observeFork((cp) => cp.fork(CHILD, ['stay'], { stdio: 'pipe' }), 1, bye),
+        'fast',
+      );
+      await expectSame(
+        observeFork((cp) => cp.fork(CHILD, ['stay'], { stdio: ['ipc', 'pipe', 'inherit'] }), [true], bye),
+        'fast',
+      );
+    });
+
+    test('calls Node throws for are thrown by Node', async () => {
+      for (const cp of [node, forkexec as unknown as typeof node]) {
+        expect(() => cp.fork(CHILD, { stdio: ['pipe', 'pipe', 'pipe'] })).toThrow(
+          expect.objectContaining({ code: 'ERR_CHILD_PROCESS_IPC_REQUIRED' }),
+        );
+        expect(() => cp.fork(CHILD, { stdio: 'bogus' as 'pipe' })).toThrow(
+          expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
+        );
+      }
+    });
+
+    test('no fd is left open in the parent, whichever side disconnects', async () => {
+      const roundTrip = async (parentDisconnects: boolean) => {
+        const child = forkexec.fork(CHILD, ['stay'], { silent: true });
+        const ended = Promise.all([once(child, 'exit'), once(child.stdout!, 'close'), once(child.stderr!, 'close')]);
+        child.stdout!.resume();
+        child.stderr!.resume();
+        child.send('hi');
+        await once(child, 'message');
+        if (parentDisconnects) child.disconnect();
+        else child.send('bye');
+        await ended;
+        await new Promise(setImmediate);
+      };
+      const open = () => readdirSync('/proc/self/fd').length;
+      await roundTrip(true);
+      const before = open();
+      for (const parentDisconnects of [true, false, true, false]) await roundTrip(parentDisconnects);
+      expect(open()).toBe(before);
+    });
+
+    test('send with a handle: a typed error through the callback, counted as refused', async () => {
+      const refused = () => Object.values(forkexec.dropInReport().refused?.fork ?? {}).reduce((a, b) => a + b, 0);
+      const before = refused();
+      const child = forkexec.fork(CHILD, ['stay']);
+      const server = (await import('node:net')).createServer();
+      const [error] = (await new Promise((resolve) => child.send('x', server, (e) => resolve([e])))) as [
+        Error & { code?: string },
+      ];
+      expect(error).toMatchObject({ code: 'FORKEXEC_UNSUPPORTED_ACTION' });
+      expect(refused()).toBe(before + 1);
+      child.disconnect();
+      await once(child, 'exit');
+    });
   });
 });

@@ -36,7 +36,14 @@ function printRegisterReport(file: string, report: DropInSummary | { error: stri
   process.stdout.write(`  ${report.processes} processes; fast path on ${backends}:\n`);
   for (const [fn, count] of Object.entries(report.fast)) process.stdout.write(`    ${fn.padEnd(13)} ${count}\n`);
   process.stdout.write(`  to Node's own child_process:\n`);
-  for (const [fn, reasons] of Object.entries(report.node))
+  printReasons(report.node);
+  if (!report.refused) return;
+  process.stdout.write(`  refused on the fast path with a typed error:\n`);
+  printReasons(report.refused);
+}
+
+function printReasons(byFunction: DropInSummary['node']): void {
+  for (const [fn, reasons] of Object.entries(byFunction))
     for (const [reason, count] of Object.entries(reasons))
       process.stdout.write(`    ${fn.padEnd(13)} ${String(count).padStart(5)}  ${reason}\n`);
 }

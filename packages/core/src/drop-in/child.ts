@@ -20,7 +20,9 @@ export class ForkExecChildProcess extends EventEmitter {
   exitCode: number | null = null;
   signalCode: NodeJS.Signals | null = null;
   killed = false;
-  readonly connected = false;
+  connected = false;
+  /** Node's `subprocess.channel` for a forked child (set by setupChannel), else undefined. */
+  channel: unknown = undefined;
   readonly spawnfile: string;
   readonly spawnargs: string[];
   /** The backend's child until it exited (Node drops its process handle then too). */
@@ -114,6 +116,12 @@ export class ForkExecChildProcess extends EventEmitter {
   /** Output nobody reads must still flow, or the streams would never close (and 'close' never come). */
   #flushStdio(): void {
     for (const stream of this.stdio) if (stream && (stream as Readable).readable) (stream as Readable).resume();
+  }
+
+  /** One more thing 'close' waits for (a forked child's IPC channel); call the returned function once it closed. */
+  holdClose(): () => void {
+    this.#closesNeeded++;
+    return () => this.#maybeClose();
   }
 
   #maybeClose(): void {

@@ -1,6 +1,7 @@
 import childProcess from 'node:child_process';
 import { syncBuiltinESMExports } from 'node:module';
 import { exec, execFile } from './exec-file.js';
+import { fork } from './fork.js';
 import { writeReportOnExit } from './report.js';
 import { spawn } from './spawn.js';
 import { execFileSync, execSync, spawnSync } from './sync.js';
@@ -14,7 +15,7 @@ export function installDropIn(): void {
   const registry = globalThis as Record<symbol, boolean>;
   if (registry[INSTALLED]) return;
   registry[INSTALLED] = true;
-  Object.assign(childProcess, { spawn, execFile, exec, spawnSync, execFileSync, execSync });
+  Object.assign(childProcess, { spawn, execFile, exec, fork, spawnSync, execFileSync, execSync });
   syncBuiltinESMExports(); // `import { spawn } from 'node:child_process'` sees them too
   writeReportOnExit();
 }

@@ -11,6 +11,8 @@ export interface DropInReport {
   fast: Partial<Record<DropInFunction, number>>;
   /** Calls handed to Node's own child_process, by function and reason. */
   node: Partial<Record<DropInFunction, Record<string, number>>>;
+  /** Uses of a fast-path child that forkexec refused with a typed error (Node's own would have done them), by reason. */
+  refused?: Partial<Record<DropInFunction, Record<string, number>>>;
 }
 
 // One tally per process, whichever copy of core (ESM or CommonJS) counts.
@@ -28,6 +30,11 @@ export function countFast(fn: DropInFunction, backend: string): void {
 
 export function countNode(fn: DropInFunction, reason: string): void {
   const reasons = (tally.node[fn] ??= {});
+  reasons[reason] = (reasons[reason] ?? 0) + 1;
+}
+
+export function countRefused(fn: DropInFunction, reason: string): void {
+  const reasons = ((tally.refused ??= {})[fn] ??= {});
   reasons[reason] = (reasons[reason] ?? 0) + 1;
 }
 
@@ -72,10 +79,15 @@ export function summarizeReportFile(file: string): DropInSummary {
     if (report.backend && !summary.backends.includes(report.backend)) summary.backends.push(report.backend);
     for (const [fn, count] of Object.entries(report.fast) as [DropInFunction, number][])
       summary.fast[fn] = (summary.fast[fn] ?? 0) + count;
-    for (const [fn, reasons] of Object.entries(report.node) as [DropInFunction, Record<string, number>][]) {
-      const into = (summary.node[fn] ??= {});
-      for (const [reason, count] of Object.entries(reasons)) into[reason] = (into[reason] ?? 0) + count;
-    }
+    addReasons(summary.node, report.node);
+    if (report.refused) addReasons((summary.refused ??= {}), report.refused);
   }
   return summary;
+}
+
+function addReasons(into: NonNullable<DropInReport['refused']>, from: NonNullable<DropInReport['refused']>): void {
+  for (const [fn, reasons] of Object.entries(from) as [DropInFunction, Record<string, number>][]) {
+    const counts = (into[fn] ??= {});
+    for (const [reason, count] of Object.entries(reasons)) counts[reason] = (counts[reason] ?? 0) + count;
+  }
 }

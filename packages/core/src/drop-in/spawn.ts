@@ -6,12 +6,14 @@ import { startChild } from '../fork-before-exec.js';
 import type { Options } from '../options.js';
 import { resolveBackend } from '../select-backend.js';
 import { ForkExecChildProcess } from './child.js';
+import type { Serialization } from './ipc-channel.js';
+import { placeChannel, type IpcEntry } from './ipc-start.js';
 import { nodeChildProcess } from './node-child-process.js';
 import { AbortError, signalNumberOf } from './node-errors.js';
 import { countFast, countNode, type DropInFunction } from './report.js';
 
 /** A call the backend carries out exactly: what it runs, and what the ChildProcess does around it. */
-interface FastCall {
+export interface FastCall {
   backend: Backend;
   /** The program and argv as Node reports them (`spawnfile`, `spawnargs`), after the shell is put in. */
   file: string;
@@ -19,6 +21,8 @@ interface FastCall {
   options: Options;
   /** stdio entries past the third (each null on the ChildProcess). */
   extraSlots: number;
+  /** The 'ipc' stdio entry, if any: a channel is placed there at the start. */
+  ipc: IpcEntry | undefined;
   timeout: number;
   killSignal: number;
   signal: AbortSignal | undefined;
@@ -55,10 +59,11 @@ function chooseBackend(): Backend | Refusal {
 /** The stdio array as forkexec takes it (three entries, then dup2 actions for parent fds above 2). */
 function planStdio(
   stdio: unknown,
-): { three: [StdioSpec, StdioSpec, StdioSpec]; actions: Action[]; extra: number } | Refusal {
+): { three: [StdioSpec, StdioSpec, StdioSpec]; actions: Action[]; extra: number; ipcSlot?: number } | Refusal {
   if (stdio == null || stdio === 'pipe' || stdio === 'overlapped')
     return { three: ['pipe', 'pipe', 'pipe'], actions: [], extra: 0 };
   if (stdio === 'ignore' || stdio === 'inherit') return { three: [stdio, stdio, stdio], actions: [], extra: 0 };
+  let ipcSlot: number | undefined;
   if (!Array.isArray(stdio)) return refuse('stdio: a form Node validates');
   const three: StdioSpec[] = [];
   const actions: Action[] = [];
@@ -66,7 +71,11 @@ function planStdio(
     // An object with a numeric fd (process.stdout, an opened fs stream) is that fd, as Node takes it.
     const given: unknown = stdio[slot];
     const entry = typeof (given as { fd?: unknown } | null)?.fd === 'number' ? (given as { fd: number }).fd : given;
-    if (slot < 3) {
+    if (entry === 'ipc') {
+      if (ipcSlot !== undefined) return refuse("stdio: more than one 'ipc' entry (Node throws)");
+      ipcSlot = slot;
+      if (slot < 3) three.push('ignore'); // its fd is put in at the start (ipc-start.ts)
+    } else if (slot < 3) {
       if (entry == null || entry === 'pipe' || entry === 'overlapped') three.push('pipe');
       else if (entry === 'ignore' || entry === 'inherit') three.push(entry);
       else if (Number.isInteger(entry) && (entry as number) >= 0) three.push(entry as number);
@@ -77,7 +86,7 @@ function planStdio(
       return refuse(`stdio entry ${describeEntry(entry)} above fd 2: no counterpart in forkexec`);
     }
   }
-  return { three: three as [StdioSpec, StdioSpec, StdioSpec], actions, extra: Math.max(0, stdio.length - 3) };
+  return { three: three as [StdioSpec, StdioSpec, StdioSpec], actions, extra: Math.max(0, stdio.length - 3), ipcSlot };
 }
 
 function describeEntry(entry: unknown): string {
@@ -169,6 +178,10 @@ export function planSpawn(file: unknown, argsIn: unknown, optionsIn: unknown): F
       actions: stdio.actions,
     },
     extraSlots: stdio.extra,
+    ipc:
+      stdio.ipcSlot === undefined
+        ? undefined
+        : { slot: stdio.ipcSlot, serialization: (serialization as Serialization | undefined) ?? 'json' },
     timeout: (timeout as number | undefined) ?? 0,
     killSignal: killNumber,
     signal: signal as AbortSignal | undefined,
@@ -188,21 +201,33 @@ export function startRefusal(error: unknown): string {
  */
 export function spawnVia(fn: DropInFunction, file: unknown, args: unknown, options: unknown): ChildProcess {
   const plan = planSpawn(file, args, options);
-  if ('reason' in plan) return viaNode(fn, plan.reason, file, args, options);
+  const child = 'reason' in plan ? plan : startPlanned(fn, plan);
+  if ('reason' in child) return viaNode(fn, child.reason, file, args, options);
+  return child as unknown as ChildProcess;
+}
+
+/**
+ * Starts a planned call on the backend (counted under `fn`), or tells why it did not start: nothing
+ * ran, and Node's own gives the caller its exact failure (an 'error' event, or a throw).
+ */
+export function startPlanned(fn: DropInFunction, plan: FastCall): ForkExecChildProcess | Refusal {
+  const channel = plan.ipc && placeChannel(plan.options, plan.ipc);
+  if (plan.ipc && !channel) return refuse('ipc: no socketpair (libc is not reachable through koffi here)');
   let started;
   try {
     started = startChild(plan.file, plan.argv.slice(1), plan.options, { deferPid: false });
   } catch (error) {
-    // Nothing ran: Node's own spawn gives the caller its exact failure (an 'error' event, or a throw).
-    return viaNode(fn, startRefusal(error), file, args, options);
+    channel?.abandon();
+    return refuse(startRefusal(error));
   }
   countFast(fn, plan.backend.name);
   // A child that exists before its exec (a helper) learns later whether the exec worked.
   const execed = plan.backend.capabilities.pidBeforeExec ? started.child.started : undefined;
   const child = new ForkExecChildProcess(started.child, plan.file, plan.argv, plan.extraSlots, execed);
+  channel?.attach(child);
   watchTimeout(child, plan.timeout, plan.killSignal);
   watchAbort(child, plan.signal, plan.killSignal);
-  return child as unknown as ChildProcess;
+  return child;
 }
 
 function viaNode(fn: DropInFunction, reason: string, file: unknown, args: unknown, options: unknown): ChildProcess {

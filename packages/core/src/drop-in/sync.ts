@@ -32,6 +32,7 @@ function planInput(input: unknown, encoding: unknown): Uint8Array | undefined | 
 function spawnSyncVia(fn: DropInFunction, file: unknown, args: unknown, options: unknown): SyncReturns | Refusal {
   const plan = planSpawn(file, args, options);
   if ('reason' in plan) return plan;
+  if (plan.ipc) return refuse("stdio 'ipc' in a sync call: Node throws ERR_IPC_SYNC_FORK");
   if (!plan.backend.spawnSync) return refuse(`sync API: the ${plan.backend.name} backend has no synchronous spawn`);
   const { encoding, input: given } = plan.given;
   // Node spreads the options over its defaults: an own `undefined` replaces the default (no limit).

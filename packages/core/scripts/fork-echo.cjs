@@ -1,0 +1,2 @@
+// The forked child of bench-register.mjs: answers one message with it, then disconnects.
+process.once('message', (message) => process.send(message, () => process.disconnect()));
