@@ -18,14 +18,6 @@ export function startChild(
   spawnOptions: SpawnOptions = {},
 ): StartedChild & { backendObject: Backend } {
   let options = validateOptions(given);
-  if ((options as { shell?: unknown }).shell)
-    throw new InvalidArgumentError(
-      'forkBeforeExec runs no shell: run one explicitly, forkBeforeExec("/bin/sh", ["-c", command]) (cmd.exe with ["/d", "/s", "/c", command] on Windows), or use exec() from @forkexec/core/child_process',
-    );
-  if (options.lines && options.encoding === 'buffer')
-    throw new InvalidArgumentError("lines gives text: it cannot go with encoding: 'buffer'");
-  if (options.cancelSignal && options.signal && options.cancelSignal !== options.signal)
-    throw new InvalidArgumentError('cancelSignal and signal are the same option: give one of them');
   if (options.preferLocal) options = withLocalPath(options);
   const opened: number[] = [];
   try {

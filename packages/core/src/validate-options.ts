@@ -83,6 +83,18 @@ const CHECKS: Partial<Record<keyof Options, Check>> = {
     fail(name, 'a path or a file: URL', v instanceof URL ? v.href : v),
 };
 
+/** Options that each pass alone but not together, and `shell`, which forkBeforeExec never takes. */
+function checkCombinations(o: Options & { shell?: unknown }): void {
+  if (o.shell)
+    throw new InvalidArgumentError(
+      'forkBeforeExec runs no shell: run one explicitly, forkBeforeExec("/bin/sh", ["-c", command]) (cmd.exe with ["/d", "/s", "/c", command] on Windows), or use exec() from @forkexec/core/child_process',
+    );
+  if (o.lines && o.encoding === 'buffer')
+    throw new InvalidArgumentError("lines gives text: it cannot go with encoding: 'buffer'");
+  if (o.cancelSignal && o.signal && o.cancelSignal !== o.signal)
+    throw new InvalidArgumentError('cancelSignal and signal are the same option: give one of them');
+}
+
 /** Checks the type and range of each option given (undefined means "not given"), before anything runs. */
 export function validateOptions(options: unknown): Options {
   if (options === undefined || options === null) return {};
@@ -93,5 +105,6 @@ export function validateOptions(options: unknown): Options {
     const value = o[name];
     if (value !== undefined) CHECKS[name as keyof Options]!(value, name);
   }
+  checkCombinations(o as Options & { shell?: unknown });
   return o as Options;
 }
