@@ -163,6 +163,13 @@ export interface Backend {
    * to Node's own when a backend lacks it). Throws a ForkExecError for a start that failed, as `spawn`.
    */
   spawnSync?(request: SpawnRequest, options: SyncSpawnOptions): SyncSpawnResult;
+
+  /**
+   * Optional: a connected AF_UNIX stream pair, both ends close-on-exec (what libuv makes for an
+   * 'ipc' stdio entry). The drop-in's fork() hands one end to the child as its IPC channel, and goes
+   * to Node's own when the backend lacks this. Throws when the OS refuses (EMFILE, ...).
+   */
+  socketPair?(): [number, number];
   /** Releases pools, handles and helpers. */
   dispose?(): Promise<void> | void;
 }

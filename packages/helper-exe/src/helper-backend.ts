@@ -147,6 +147,7 @@ export function createBackend(options: HelperExeOptions = {}): HelperExeBackend 
       exactExec: true,
       searchesPath: true,
     },
+    socketPair: () => fdPassing().socketpair(),
     probe(): ProbeResult {
       if (process.platform !== 'linux')
         return { ok: false, reason: `helper-exe runs on Linux; ${process.platform} is not supported yet` };

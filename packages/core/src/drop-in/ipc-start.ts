@@ -3,11 +3,12 @@
  * socketpair placed at that entry's fd with NODE_CHANNEL_FD and NODE_CHANNEL_SERIALIZATION_MODE
  * in its environment, as Node's ChildProcess.spawn does, and Node's channel on the parent's end.
  */
+import { closeSync } from 'node:fs';
 import { Socket } from 'node:net';
+import type { Backend } from '../backend.js';
 import type { Options } from '../options.js';
 import type { ForkExecChildProcess } from './child.js';
 import { setupChannel, type Serialization } from './ipc-channel.js';
-import { socketPair } from './socketpair.js';
 
 export interface IpcEntry {
   /** The stdio slot of the 'ipc' entry: the child's fd for the channel. */
@@ -22,11 +23,19 @@ export interface PlacedChannel {
   abandon(): void;
 }
 
-/** Puts the channel into `options` (the child's fd, its environment), or undefined without a socketpair here. */
-export function placeChannel(options: Options, ipc: IpcEntry): PlacedChannel | undefined {
-  const pair = socketPair();
-  if (!pair) return undefined;
-  const [parentFd, childFd] = pair.fds;
+/**
+ * Puts the channel into `options` (the child's fd, its environment), or undefined when the backend
+ * offers no socket pair (or the OS refused one).
+ */
+export function placeChannel(options: Options, ipc: IpcEntry, backend: Backend): PlacedChannel | undefined {
+  let parentFd: number, childFd: number;
+  try {
+    const pair = backend.socketPair?.();
+    if (!pair) return undefined;
+    [parentFd, childFd] = pair;
+  } catch {
+    return undefined;
+  }
   if (ipc.slot < 3) (options.stdio as (string | number)[])[ipc.slot] = childFd;
   else options.actions = [...(options.actions ?? []), { op: 'dup2', from: childFd, to: ipc.slot }];
   // Appended after what spawn put in the environment, as Node's ChildProcess.spawn does.
@@ -39,13 +48,13 @@ export function placeChannel(options: Options, ipc: IpcEntry): PlacedChannel | u
   options.extendEnv = false;
   return {
     attach(child) {
-      pair.close(childFd);
+      closeSync(childFd);
       const socket = new Socket({ fd: parentFd, readable: true, writable: true });
       setupChannel(child, socket, ipc.serialization, child.holdClose());
     },
     abandon() {
-      pair.close(childFd);
-      pair.close(parentFd);
+      closeSync(childFd);
+      closeSync(parentFd);
     },
   };
 }

@@ -211,8 +211,8 @@ export function spawnVia(fn: DropInFunction, file: unknown, args: unknown, optio
  * ran, and Node's own gives the caller its exact failure (an 'error' event, or a throw).
  */
 export function startPlanned(fn: DropInFunction, plan: FastCall): ForkExecChildProcess | Refusal {
-  const channel = plan.ipc && placeChannel(plan.options, plan.ipc);
-  if (plan.ipc && !channel) return refuse('ipc: no socketpair (libc is not reachable through koffi here)');
+  const channel = plan.ipc && placeChannel(plan.options, plan.ipc, plan.backend);
+  if (plan.ipc && !channel) return refuse(`ipc: the ${plan.backend.name} backend gives no socket pair`);
   let started;
   try {
     started = startChild(plan.file, plan.argv.slice(1), plan.options, { deferPid: false });

@@ -24,6 +24,8 @@ export const SIGSET_SIZE = 128;
 
 // Linux values (x86-64 and arm64 agree).
 export const O_CLOEXEC = 0o2000000;
+export const AF_UNIX = 1;
+export const SOCK_STREAM = 1;
 export const F_GETFD = 1;
 export const F_DUPFD_CLOEXEC = 1030;
 export const F_GETFL = 3;
@@ -87,6 +89,7 @@ export interface Libc {
   sigfillset(set: Buffer): number;
   sigaddset(set: Buffer, signal: number): number;
   pipe2(fds: Int32Array, flags: number): number;
+  socketpair(domain: number, type: number, protocol: number, fds: Int32Array): number;
   /** close(2): fds Node's fs did not open (in a Worker, fs.closeSync warns about those). */
   close(fd: number): number;
   waitpid(pid: number, status: Int32Array, options: number): number;
@@ -225,6 +228,7 @@ function bind(): Libc {
     sigfillset: fn('int sigfillset(void *set)') as Libc['sigfillset'],
     sigaddset: fn('int sigaddset(void *set, int signum)') as Libc['sigaddset'],
     pipe2: fn('int pipe2(int *fds, int flags)') as Libc['pipe2'],
+    socketpair: fn('int socketpair(int domain, int type, int protocol, int *fds)') as Libc['socketpair'],
     close: fn('int close(int fd)') as Libc['close'],
     waitpid: fn('int waitpid(int pid, int *status, int options)') as Libc['waitpid'],
     getfd: (fd) => fcntl(fd, F_GETFD) as number,

@@ -13,7 +13,7 @@ import {
 } from '@forkexec/core';
 import { errnoName, spawnHint } from '@forkexec/core/backend-kit';
 import { blameAction } from './blame-action.js';
-import { loadLibc, type Libc } from './libc.js';
+import { AF_UNIX, loadLibc, O_CLOEXEC, SOCK_STREAM, type Libc } from './libc.js';
 import { parentEnviron } from './parent-environ.js';
 import { PosixChild } from './posix-child.js';
 import { posixSpawn, posixSpawnOffThread, type SpawnOutcome } from './posix-spawn.js';
@@ -123,6 +123,15 @@ export function spawnSyncWith(libc: Libc, request: SpawnRequest, options: SyncSp
   return waitSync(libc, started.pid, started.parentEnds, options);
 }
 
+/** Backend.socketPair: AF_UNIX stream ends, close-on-exec (SOCK_CLOEXEC has O_CLOEXEC's value on Linux). */
+function socketPair(): [number, number] {
+  const libc = loadLibc();
+  const fds = new Int32Array(2);
+  if (libc.socketpair(AF_UNIX, SOCK_STREAM | O_CLOEXEC, 0, fds) !== 0)
+    throw new SpawnError(`socketpair failed: ${errnoName(libc.errno())}`, { errno: errnoName(libc.errno()) });
+  return [fds[0], fds[1]];
+}
+
 function spawnFailure(request: SpawnRequest, errno: number, refusedIndex: number | undefined): SpawnError {
   const name = errnoName(errno);
   const actionIndex = refusedIndex ?? blameAction(request, name);
@@ -163,5 +172,6 @@ export function createLinuxBackend(): Backend {
     spawn,
     watchChild: watchChildPid,
     spawnSync,
+    socketPair,
   };
 }
