@@ -52,13 +52,7 @@ type PosixSpawn = (
   envp: Envp,
 ) => number;
 type PosixSpawnAsync = (
-  pid: Int32Array,
-  path: string,
-  fileActions: Buffer,
-  attr: Buffer,
-  argv: (string | null)[],
-  envp: Envp,
-  done: (error: Error | null, result: number) => void,
+  ...args: [...Parameters<PosixSpawn>, done: (error: Error | null, result: number) => void]
 ) => void;
 
 export interface Libc {
