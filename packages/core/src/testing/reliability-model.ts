@@ -2,14 +2,12 @@
  * Random valid action sequences, run on real children and compared with a reference model of
  * what POSIX says the child must see: its fds and what they point to, cwd, umask, group and session.
  */
-import assert from 'node:assert/strict';
 import { closeSync, mkdirSync, openSync, readdirSync, writeFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
-import type { Action, ActionOp } from '../actions.js';
-import { forkBeforeExec } from '../fork-before-exec.js';
-import type { Result } from '../options.js';
-import { linuxOnly, loadFastCheck, notOnWindows, outcome, type ReliabilityContext } from './reliability-context.js';
+import type { ActionOp } from '../actions.js';
+import { linuxOnly, loadFastCheck, notOnWindows, type ReliabilityContext } from './reliability-context.js';
+import { checkOnBackends, ModelTally, type ModelledSequence } from './reliability-model-run.js';
 import { inheritableFds, ownIds } from './proc.js';
 
 /** One random step, with indexes that `materialize` maps onto what exists at that point. */
@@ -55,9 +53,7 @@ interface World {
 }
 
 /** What the child must see, or the action that must fail. */
-interface Expectation {
-  actions: Action[];
-  failure?: { index: number; errno: string };
+interface Expectation extends ModelledSequence {
   fds: Map<number, string>;
   cwd: string;
   umask: number;
@@ -250,8 +246,7 @@ export function modelCases(ctx: ReliabilityContext): void {
         };
         const { queried, args } = reportCommands(world);
         const runs = ctx.options.propertyRuns;
-        const compared = new Map<string, number>();
-        const refused = new Map<string, number>();
+        const tally = new ModelTally();
         const backends = [ctx.backend(), ...(ctx.options.peers ?? [])];
         const nat = fc.nat({ max: 63 });
         const step = fc.oneof(
@@ -298,58 +293,21 @@ export function modelCases(ctx: ReliabilityContext): void {
           fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 8 }), async (steps) => {
             const model = materialize(steps, world);
             const want = expected(model, queried);
-            for (const backend of backends) {
-              if (!model.actions.every((a) => backend.capabilities.actions.includes(a.op))) continue;
-              const tolerated = new Set(backend.capabilities.actions.includes('closefrom') ? [] : inheritableFds());
-              ctx.tally.spawns++;
-              ctx.tally.inputs++;
-              const settled = await outcome(
-                forkBeforeExec(ctx.probe(), args, {
-                  backend,
-                  actions: model.actions,
-                  stdin: 'ignore',
-                  stderr: 'ignore',
-                }),
-              );
-              const label = `${backend.name}: ${JSON.stringify(model.actions)}`;
-              if (model.failure) {
-                assert.ok(
-                  !settled.ok,
-                  `${label} should fail at actions[${model.failure.index}] with ${model.failure.errno}`,
-                );
-                assert.ok(
-                  ['FORKEXEC_INVALID_ACTION', 'FORKEXEC_SPAWN'].includes(String(settled.error.code)),
-                  `${label}: ${String(settled.error.message)}`,
-                );
-                assert.equal(settled.error.errno, model.failure.errno, `${label}: ${String(settled.error.message)}`);
-                assert.equal(
-                  settled.error.actionIndex,
-                  model.failure.index,
-                  `${label}: ${String(settled.error.message)}`,
-                );
-                continue;
-              }
-              if (
-                !settled.ok &&
-                settled.error.code === 'FORKEXEC_UNSUPPORTED_ACTION' &&
-                typeof settled.error.actionIndex === 'number'
-              ) {
-                // One form of a listed op it cannot do (child_process: a non-empty sigmask), said up front.
-                refused.set(backend.name, (refused.get(backend.name) ?? 0) + 1);
-                continue;
-              }
-              assert.ok(settled.ok, `${label}: ${settled.ok ? '' : String(settled.error.message)}`);
-              compared.set(backend.name, (compared.get(backend.name) ?? 0) + 1);
-              assert.equal(observed((settled.value as Result<string>).stdout, queried, tolerated), want, label);
-            }
+            await checkOnBackends(
+              ctx,
+              backends,
+              model,
+              args,
+              (stdout, backend) => {
+                const tolerated = new Set(backend.capabilities.actions.includes('closefrom') ? [] : inheritableFds());
+                return { got: observed(stdout, queried, tolerated), want };
+              },
+              tally,
+            );
           }),
           { numRuns: runs },
         );
-        const mine = compared.get(ctx.name) ?? 0;
-        assert.ok(
-          mine >= runs / 4,
-          `only ${mine} of ${runs} sequences ran on ${ctx.name} (${refused.get(ctx.name) ?? 0} refused as unsupported)`,
-        );
+        tally.assertEnough(ctx, runs, 1 / 4);
       } finally {
         for (const fd of parentFds.keys()) closeSync(fd);
       }

@@ -3,13 +3,11 @@
  * random dup2, close, open and chdir sequences aimed at them are compared with a reference model of
  * what each handle must be (the probe's `handle` command names a file by its path).
  */
-import assert from 'node:assert/strict';
 import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Action, ActionOp } from '../actions.js';
-import { forkBeforeExec } from '../fork-before-exec.js';
-import type { Result } from '../options.js';
-import { loadFastCheck, outcome, type ReliabilityContext } from './reliability-context.js';
+import type { ActionOp } from '../actions.js';
+import { loadFastCheck, type ReliabilityContext } from './reliability-context.js';
+import { checkOnBackends, ModelTally, type ModelledSequence } from './reliability-model-run.js';
 
 type Step =
   | { op: 'dup2'; source: number; to: number }
@@ -21,9 +19,7 @@ const OPS: readonly ActionOp[] = ['dup2', 'close', 'open', 'chdir'];
 /** fd 1 carries the report; the steps aim at stdin and stderr. */
 const TARGETS = [0, 2];
 
-interface Model {
-  actions: Action[];
-  failure?: { index: number; errno: string };
+interface Model extends ModelledSequence {
   /** What stdin, stdout and stderr are: char (NUL), pipe, none, or a file's path; and the cwd. */
   state: string;
 }
@@ -86,8 +82,7 @@ export function windowsModelCases(ctx: ReliabilityContext): void {
       for (const d of dirs) mkdirSync(d, { recursive: true });
       for (const f of files) writeFileSync(f, f);
       const parentFd = openSync(files[0], 'r');
-      const compared = new Map<string, number>();
-      const refused = new Map<string, number>();
+      const tally = new ModelTally();
       try {
         const nat = fc.nat({ max: 63 });
         const arbitraries = {
@@ -107,58 +102,25 @@ export function windowsModelCases(ctx: ReliabilityContext): void {
         await fc.assert(
           fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 8 }), async (steps) => {
             const model = materialize(steps, files, dirs, parentFd, process.cwd());
-            for (const backend of [ctx.backend(), ...peers]) {
-              if (!model.actions.every((a) => backend.capabilities.actions.includes(a.op))) continue;
-              ctx.tally.spawns++;
-              ctx.tally.inputs++;
-              const args = ['handle', 'stdin', 'handle', 'stdout', 'handle', 'stderr', 'cwd'];
-              const settled = await outcome(
-                forkBeforeExec(ctx.probe(), args, {
-                  backend,
-                  actions: model.actions,
-                  stdin: 'ignore',
-                  stderr: 'ignore',
-                }),
-              );
-              const label = `${backend.name}: ${JSON.stringify(model.actions)}`;
-              if (model.failure) {
-                assert.ok(
-                  !settled.ok,
-                  `${label} should fail at actions[${model.failure.index}] with ${model.failure.errno}`,
-                );
-                assert.equal(settled.error.errno, model.failure.errno, `${label}: ${String(settled.error.message)}`);
-                assert.equal(
-                  settled.error.actionIndex,
-                  model.failure.index,
-                  `${label}: ${String(settled.error.message)}`,
-                );
-                compared.set(backend.name, (compared.get(backend.name) ?? 0) + 1); // checked against the model too
-                continue;
-              }
-              if (
-                !settled.ok &&
-                settled.error.code === 'FORKEXEC_UNSUPPORTED_ACTION' &&
-                typeof settled.error.actionIndex === 'number'
-              ) {
-                refused.set(backend.name, (refused.get(backend.name) ?? 0) + 1); // a form of a listed op it cannot do, said up front
-                continue;
-              }
-              assert.ok(settled.ok, `${label}: ${settled.ok ? '' : String(settled.error.message)}`);
-              compared.set(backend.name, (compared.get(backend.name) ?? 0) + 1);
-              assert.equal((settled.value as Result<string>).stdout.toLowerCase(), model.state, label);
-            }
+            const args = ['handle', 'stdin', 'handle', 'stdout', 'handle', 'stderr', 'cwd'];
+            await checkOnBackends(
+              ctx,
+              [ctx.backend(), ...peers],
+              model,
+              args,
+              (stdout) => {
+                return { got: stdout.toLowerCase(), want: model.state };
+              },
+              tally,
+            );
           }),
           { numRuns: ctx.options.propertyRuns },
         );
       } finally {
         closeSync(parentFd);
       }
-      const mine = compared.get(ctx.name) ?? 0;
       // child_process refuses many sequences up front (it cannot close a standard handle): a fifth must still be checked.
-      assert.ok(
-        mine >= ctx.options.propertyRuns / 5,
-        `only ${mine} of ${ctx.options.propertyRuns} sequences ran on ${ctx.name} (${refused.get(ctx.name) ?? 0} refused as unsupported)`,
-      );
+      tally.assertEnough(ctx, ctx.options.propertyRuns, 1 / 5);
     },
     [],
     undefined,
