@@ -32,8 +32,9 @@ export function isC(file: string): boolean {
   return C_EXTENSIONS.some((ext) => file.toLowerCase().endsWith(ext));
 }
 
-/** Parses and classifies one file. C files that mention neither fork nor exec are not parsed: they hold no site and
- * no exec, and the census only reads them again when a child's helper may be defined there. */
+/** Parses and classifies one file. C files that mention neither fork nor exec (nor call one of the project's fork
+ * wrappers the task names) are not parsed: they hold no site and no exec, and the census only reads them again when a
+ * child's helper may be defined there. */
 export async function analyzeFile(task: FileTask): Promise<FileResult> {
   const result: FileResult = {
     file: task.file,
@@ -48,7 +49,9 @@ export async function analyzeFile(task: FileTask): Promise<FileResult> {
     if (isC(task.file)) {
       result.language = 'c';
       const mentions = mentionsForkOrExec(source);
-      if (!mentions.fork && !mentions.exec) return result;
+      const wrappers = task.facts?.wrappers ?? [];
+      const callsWrapper = wrappers.length > 0 && new RegExp(`\\b(?:${wrappers.join('|')})\\s*\\(`).test(source);
+      if (!mentions.fork && !mentions.exec && !callsWrapper) return result;
       const tree = await parseC(source);
       try {
         const analysis = scanTree(tree, source, task.file, undefined, task.facts);

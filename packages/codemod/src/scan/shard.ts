@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { InvalidArgumentError } from '@forkexec/core';
+import type { ProjectFacts } from '../frontends/c/facts.js';
 import type { FileResult, FileTask } from './analyze-file.js';
 
 /** One of N parts of a census: `index` counts from 1, as Slurm's and GNU parallel's job numbers do. */
@@ -16,6 +17,8 @@ export interface ShardOutput {
   /** Files of the whole census (all shards): merge checks the shards came from the same tree. */
   totalFiles: number;
   elapsedMs: number;
+  /** What each C project of the shard's files declares (the same in every shard): merge analyses again with it. */
+  facts: Record<string, ProjectFacts>;
   results: FileResult[];
 }
 
@@ -59,6 +62,8 @@ function readShard(file: string): ShardOutput {
     Number.isInteger(data.shard?.index) &&
     Number.isInteger(data.shard?.count) &&
     Number.isInteger(data.totalFiles) &&
+    typeof data.facts === 'object' &&
+    data.facts !== null &&
     Array.isArray(data.results);
   if (!valid)
     throw new InvalidArgumentError(

@@ -18,6 +18,12 @@ export interface ProjectFacts {
   helpers?: Record<string, string | null>;
   /** Functions of the project's .c files that call sigaction: signal-wrapper.ts reads which are signal(). */
   signalWrappers?: Record<string, string | null>;
+  /** Macro name → the one call its body is (`#define fatal(...) sshfatal(...)`): a macro for a never-returning
+   * function never returns either. */
+  macroCalls?: Record<string, string>;
+  /** Functions of the project whose fork's child returns to the caller (the census's second pass): their calls in
+   * other files are fork sites. */
+  wrappers?: string[];
 }
 
 export const NO_FACTS: ProjectFacts = { noreturn: [], aliases: {} };
@@ -105,8 +111,10 @@ function helperDefinitions(
 export function factsOf(source: string, helpers = false): ProjectFacts {
   const text = withoutComments(source);
   const aliases: Record<string, string> = {};
+  const macroCalls: Record<string, string> = {};
   for (const [name, , body] of defines(text)) {
     const call = /^\(?\s*(\w+)\s*\(/.exec(body)?.[1];
+    if (call && !/[;{]/.test(body)) macroCalls[name] = call;
     // only a body that is that one call: anything more is code that only its expansion shows
     if (call && (FORK_CALLS.has(call) || EXEC_CALLS.has(call)) && /\)\s*\)?$/.test(body) && !/[;{]/.test(body))
       aliases[name] = call;
@@ -115,19 +123,21 @@ export function factsOf(source: string, helpers = false): ProjectFacts {
   const code = text.replace(/^[ \t]*#(?:[^\n\\]|\\\r?\n|\\.)*/gm, ' ');
   for (const chunk of code.split(/[;{}]/)) {
     if (!NORETURN_MARK.test(chunk)) continue;
-    const bare = chunk.replace(ATTRIBUTE, ' ');
+    // a project's attribute macro (`ACUTEST_ATTRIBUTE_(noreturn)`) is not the function's name
+    const bare = chunk.replace(ATTRIBUTE, ' ').replace(/\b\w+\s*\(\s*_*noreturn_*\s*\)/g, ' ');
     for (const m of bare.matchAll(/\b([A-Za-z_]\w*)\s*\(/g)) {
       if (KEYWORDS.has(m[1]) || NORETURN_MARK.test(m[1])) continue;
       noreturn.add(m[1]);
       break;
     }
   }
-  if (!helpers) return { noreturn: [...noreturn], aliases };
+  if (!helpers) return { noreturn: [...noreturn], aliases, macroCalls };
   const defined = new Set(defines(text).map(([name]) => name));
   const found = helperDefinitions(text, defined);
   return {
     noreturn: [...noreturn],
     aliases,
+    macroCalls,
     helpers: Object.fromEntries(found.inline),
     signalWrappers: Object.fromEntries(found.signal),
   };
@@ -138,6 +148,8 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
   const aliases: Record<string, string> = {};
   const helpers: Record<string, string | null> = {};
   const signalWrappers: Record<string, string | null> = {};
+  const macroCalls: Record<string, string> = {};
+  const wrappers = new Set<string>();
   // a name two files define differently is neither
   const add = (into: Record<string, string | null>, from: Record<string, string | null> = {}) => {
     for (const [name, text] of Object.entries(from))
@@ -146,10 +158,12 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
   for (const f of all) {
     f.noreturn.forEach((n) => noreturn.add(n));
     Object.assign(aliases, f.aliases);
+    Object.assign(macroCalls, f.macroCalls);
+    f.wrappers?.forEach((w) => wrappers.add(w));
     add(helpers, f.helpers);
     add(signalWrappers, f.signalWrappers);
   }
-  return { noreturn: [...noreturn], aliases, helpers, signalWrappers };
+  return { noreturn: [...noreturn], aliases, helpers, signalWrappers, macroCalls, wrappers: [...wrappers] };
 }
 
 /** The process state a call reads; the child starts with the parent's copy of each. */
