@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { scanC } from '../../../src/frontends/c/index.js';
+import type { ForkSite } from '../../../src/model.js';
 import { runScan } from '../../../src/scan/index.js';
 
 // The census on the shapes the real-code labels (test/fixtures/census-labels.json) found it getting wrong: one small
@@ -13,16 +14,19 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Writes a project (a Makefile marks it as one) and scans it: [file:line, call, class] of every site. */
-async function scanProject(name: string, files: Record<string, string>): Promise<[string, string, string][]> {
+/** Writes a project (a Makefile marks it as one) and scans it. */
+async function scanProject(name: string, files: Record<string, string>): Promise<ForkSite[]> {
   const root = path.join(dir, name);
   mkdirSync(root, { recursive: true });
   writeFileSync(path.join(root, 'Makefile'), 'all:\n');
   for (const [file, text] of Object.entries(files)) writeFileSync(path.join(root, file), text);
   const report = await runScan([root], { jobs: 0 });
   expect(report.errors).toEqual([]);
-  return report.sites.map((s) => [`${path.basename(s.file)}:${s.line}`, s.call, s.class]);
+  return report.sites;
 }
+
+/** [file:line, call, class] of every site. */
+const rows = (sites: ForkSite[]) => sites.map((s) => [`${path.basename(s.file)}:${s.line}`, s.call, s.class]);
 
 test("a fork wrapper's calls in other files are sites, classed by the caller's child (tmux's fdforkpty)", async () => {
   const sites = await scanProject('wrapper-elsewhere', {
@@ -57,7 +61,7 @@ void spawn(char **argv)
 }
 `,
   });
-  expect(sites).toEqual([
+  expect(rows(sites)).toEqual([
     ['compat.c:4', 'fork', 'wrapper'],
     ['job.c:4', 'xfork', 'exec-via-helper'],
     ['spawn.c:5', 'xfork', 'fork+exec'],
@@ -100,7 +104,7 @@ int tests(void)
   });
   // The parent of detach() never returns: the child carries on (daemonizing), not a wrapper; the test child ends in
   // die_now(): it never returns to the caller either.
-  expect(sites).toEqual([
+  expect(rows(sites)).toEqual([
     ['main.c:5', 'fork', 'fork-only'],
     ['main.c:14', 'fork', 'fork-only'],
   ]);
@@ -132,7 +136,7 @@ static void run_one(int index)
 `,
   });
   // read as a subtraction, the first test was unknown and the child seemed to fall out and return: a wrapper
-  expect(sites).toEqual([['acutest.h:10', 'fork', 'fork-only']]);
+  expect(rows(sites)).toEqual([['acutest.h:10', 'fork', 'fork-only']]);
 });
 
 test('a child that only forks again, through a fork wrapper in a helper, runs no exec of its own (nnn)', async () => {
@@ -162,7 +166,7 @@ void run_plugin(char **argv)
 }
 `,
   });
-  expect(sites).toEqual([
+  expect(rows(sites)).toEqual([
     ['nnn.c:4', 'fork', 'wrapper'],
     ['nnn.c:11', 'xfork', 'fork+exec'],
     ['nnn.c:18', 'fork', 'fork-only'],
@@ -189,7 +193,7 @@ pid_t xfork(int detach)
 }
 `,
   });
-  expect(sites).toEqual([
+  expect(rows(sites)).toEqual([
     ['xfork.c:4', 'fork', 'wrapper'],
     ['xfork.c:6', 'fork', 'wrapper'],
   ]);
@@ -213,7 +217,7 @@ void on_signal(int op)
 `,
   });
   // and so on_signal's call is no site
-  expect(sites).toEqual([['sig.c:5', 'vfork', 'fork-only']]);
+  expect(rows(sites)).toEqual([['sig.c:5', 'vfork', 'fork-only']]);
 });
 
 test("the pid kept in a macro accessor decides the switch (xinetd's SERVER_PID(serp) = do_fork())", async () => {
@@ -248,5 +252,49 @@ void child_process(struct server *serp)
 }
 `,
   });
-  expect(sites).toEqual([['server.c:6', 'do_fork', 'exec-via-helper']]);
+  expect(rows(sites)).toEqual([['server.c:6', 'do_fork', 'exec-via-helper']]);
+});
+
+test("a project's exec macro, execvpe, fexecve and forkpty are the calls they stand for", async () => {
+  const sites = await scanProject('exec-variants', {
+    'compat.h': '#define EXECVP(file, argv) execvp(file, argv)\n',
+    'run.c': `#include <pty.h>
+#include <unistd.h>
+#include "compat.h"
+void a(char **argv)
+{
+	if (fork() == 0) {
+		EXECVP(argv[0], argv);
+		_exit(127);
+	}
+}
+void b(char **argv, char **envp)
+{
+	if (vfork() == 0) {
+		execvpe(argv[0], argv, envp);
+		_exit(127);
+	}
+}
+void c(int fd, char **argv, char **envp)
+{
+	if (fork() == 0) {
+		fexecve(fd, argv, envp);
+		_exit(127);
+	}
+}
+void d(int *master, char **argv)
+{
+	if (forkpty(master, NULL, NULL, NULL) == 0) {
+		execv(argv[0], argv);
+		_exit(127);
+	}
+}
+`,
+  });
+  expect(sites.map((s) => [s.line, s.call, s.class, s.exec])).toEqual([
+    [6, 'fork', 'fork+exec', 'EXECVP'],
+    [13, 'vfork', 'fork+exec', 'execvpe'],
+    [20, 'fork', 'fork+exec', 'fexecve'],
+    [27, 'forkpty', 'fork+exec', 'execv'],
+  ]);
 });
