@@ -34,7 +34,7 @@ async function report(
   facts: Record<string, ProjectFacts>,
   elapsedMs: number,
 ): Promise<ScanReport> {
-  await resolveHelpers(results);
+  await resolveHelpers(results, facts);
   await addWrapperCalls(results, facts);
   return buildReport(results, elapsedMs);
 }

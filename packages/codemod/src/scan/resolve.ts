@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { execThroughHelper, type FunctionIndex, indexFunctions, throughHelper } from '../frontends/c/classify.js';
 import { mergeFacts, NO_FACTS, type ProjectFacts } from '../frontends/c/facts.js';
+import { FORK_CALLS } from '../frontends/c/operations.js';
 import { analyzeFile, type FileResult, summarizeFile } from './analyze-file.js';
 
 const FOLLOWABLE = new Set(['fork-only', 'wrapper', 'unresolved']);
@@ -15,11 +16,30 @@ function cProjects(results: FileResult[]): Map<string, FileResult[]> {
   return byProject;
 }
 
-/** The project's fork wrappers: functions with a fork site whose child returns to the caller. */
-function wrappersOf(files: FileResult[]): Set<string> {
-  return new Set(
-    files.flatMap((r) => r.sites.filter((s) => s.class === 'wrapper' && s.function).map((s) => s.function!)),
-  );
+/**
+ * The project's fork wrappers, once helpers in other files are followed: functions whose own fork call's child
+ * returns to the caller, then functions whose call of one of those returns the same way. A file's first pass may
+ * have taken a function for a wrapper because the helper its child execs through is in another file.
+ */
+function wrappersOf(files: FileResult[], aliases: Record<string, string>): Set<string> {
+  const sites = files.flatMap((r) => r.sites).filter((s) => s.class === 'wrapper' && s.function);
+  const direct = (call: string) => FORK_CALLS.has(aliases[call] ?? call);
+  const wrappers = new Set(sites.filter((s) => direct(s.call)).map((s) => s.function!));
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const s of sites) if (!wrappers.has(s.function!) && wrappers.has(s.call)) grew = !!wrappers.add(s.function!);
+  }
+  return wrappers;
+}
+
+/** Drops the sites of calls of functions that turned out to be no wrapper. */
+function dropFalseWrapperCalls(files: FileResult[], wrappers: Set<string>, aliases: Record<string, string>): void {
+  for (const r of files) {
+    const keep = r.sites.map((s) => FORK_CALLS.has(aliases[s.call] ?? s.call) || wrappers.has(s.call));
+    if (keep.every(Boolean)) continue;
+    r.sites = r.sites.filter((_, i) => keep[i]);
+    r.childCalls = r.childCalls.filter((_, i) => keep[i]);
+  }
 }
 
 const callOf = (names: Iterable<string>) => new RegExp(`\\b(?:${[...names].map(escape).join('|')})\\s*\\(`);
@@ -27,18 +47,20 @@ const callOf = (names: Iterable<string>) => new RegExp(`\\b(?:${[...names].map(e
 /**
  * Calls of a fork wrapper defined in another file of the same project are fork sites: the files that call one are
  * analysed again knowing the project's wrappers (a wrapper of a wrapper found so is followed too, three rounds at
- * most). Run after resolveHelpers: a child that execs through another file's helper does not return. facts: what each
- * project declares, as the first pass knew it.
+ * most), and calls of what is no wrapper once helpers are followed are dropped. Run after resolveHelpers. facts: what
+ * each project declares, as the first pass knew it.
  */
 export async function addWrapperCalls(results: FileResult[], facts: Record<string, ProjectFacts>): Promise<void> {
   for (const [project, files] of cProjects(results)) {
+    const declared = facts[project] ?? NO_FACTS;
     let known = new Set<string>();
     for (let round = 0; round < 3; round++) {
-      const wrappers = wrappersOf(files);
+      const wrappers = wrappersOf(files, declared.aliases);
+      dropFalseWrapperCalls(files, wrappers, declared.aliases);
       if ([...wrappers].every((w) => known.has(w))) break;
       known = wrappers;
       const calls = callOf(wrappers);
-      const withWrappers = mergeFacts([facts[project] ?? NO_FACTS, { ...NO_FACTS, wrappers: [...wrappers] }]);
+      const withWrappers = mergeFacts([declared, { ...NO_FACTS, wrappers: [...wrappers] }]);
       for (const r of files) {
         let text: string;
         try {
@@ -50,26 +72,26 @@ export async function addWrapperCalls(results: FileResult[], facts: Record<strin
         const again = await analyzeFile({ file: r.file, project, facts: withWrappers });
         if (!again.error) Object.assign(r, again);
       }
-      // what is a wrapper once other files' helpers are followed (a child that execs through one is not)
-      await resolveHelpers(files);
+      await resolveHelpers(files, facts);
     }
+    dropFalseWrapperCalls(files, wrappersOf(files, declared.aliases), declared.aliases);
   }
 }
 
 /**
  * Follows C children's calls into functions defined in other files of the same project: a site whose child calls a
- * helper that execs (up to HELPER_DEPTH calls deep, not through a function that forks) becomes exec-via-helper. Depth two can pass through a file that names
- * neither fork nor exec (and so was not parsed): such files are parsed here, only when their text both names a
- * called helper and calls an exec-ing function.
+ * helper that execs (up to HELPER_DEPTH calls deep, not through a function that forks) becomes exec-via-helper. The
+ * chain can pass through a file that names neither fork nor exec (and so was not parsed): such files are parsed here,
+ * only when their text both names a called helper and calls an exec-ing function. facts: what each project declares (its fork macros).
  */
-export async function resolveHelpers(results: FileResult[]): Promise<void> {
-  for (const files of cProjects(results).values()) {
+export async function resolveHelpers(results: FileResult[], facts: Record<string, ProjectFacts> = {}): Promise<void> {
+  for (const [project, files] of cProjects(results)) {
     const pending = files
       .flatMap((r) => r.sites.map((site, i) => ({ site, calls: r.childCalls[i] ?? [] })))
       .filter((p) => FOLLOWABLE.has(p.site.class) && !/macro/.test(p.site.reason ?? '') && p.calls.length);
     if (!pending.length) continue;
     const index: FunctionIndex = indexFunctions(files.flatMap((r) => r.functions));
-    const wrappers = wrappersOf(files);
+    const wrappers = wrappersOf(files, facts[project]?.aliases ?? {});
     const execing = [...index].filter(([, f]) => f.execs).map(([name]) => name);
     const unknown = [...new Set(pending.flatMap((p) => p.calls))].filter((n) => !index.has(n));
     if (execing.length && unknown.length) {

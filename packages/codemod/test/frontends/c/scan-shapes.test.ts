@@ -298,3 +298,31 @@ void d(int *master, char **argv)
     [27, 'forkpty', 'fork+exec', 'execv'],
   ]);
 });
+
+test("a function whose child execs through another file's helper is no wrapper: its callers are no sites (i3)", async () => {
+  const sites = await scanProject('helper-elsewhere-no-wrapper', {
+    'util.c': `#include <unistd.h>
+void exec_utility(char *name, char **argv) { execvp(name, argv); }
+`,
+    // alone, this file sees a child that calls an unknown function and falls out of the if: a wrapper
+    'config.c': `#include <unistd.h>
+static char *migrate(char **argv)
+{
+	pid_t pid = fork();
+	if (pid == -1)
+		return NULL;
+	if (pid == 0) {
+		exec_utility("migrate", argv);
+	}
+	return read_all();
+}
+char *parse_file(char **argv)
+{
+	return migrate(argv);
+}
+`,
+    'main.c': `char *load(char **argv) { return parse_file(argv); }
+`,
+  });
+  expect(rows(sites)).toEqual([['config.c:4', 'fork', 'exec-via-helper']]);
+});
