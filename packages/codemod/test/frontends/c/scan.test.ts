@@ -86,6 +86,14 @@ const timeless = (report: ScanReport) => ({ ...report, elapsedMs: 0 });
 test("three shards merged give the unsharded census, helpers in other shards' files followed", async () => {
   const tree = path.join(dir, 'sharded');
   const expected = generateTree(tree, { projects: 2, filesPerProject: 60 });
+  const wrapped = path.join(tree, 'wrapped');
+  mkdirSync(wrapped);
+  writeFileSync(
+    path.join(wrapped, 'a.c'),
+    'int xfork(void) { int pid = fork(); if (pid < 0) _exit(1); return pid; }\n',
+  );
+  writeFileSync(path.join(wrapped, 'b.c'), 'void b(char **v) { if (xfork() == 0) { execv(v[0], v); _exit(1); } }\n');
+  writeFileSync(path.join(wrapped, 'c.c'), 'void c(void) { if (xfork() == 0) { work(); _exit(0); } }\n');
   const whole = await runScan([tree, FIXTURES], { jobs: 0 });
   const files: string[] = [];
   for (const index of [3, 1, 2]) {
@@ -96,6 +104,15 @@ test("three shards merged give the unsharded census, helpers in other shards' fi
   }
   const merged = await mergeScanShards(files);
   expect(timeless(merged)).toEqual(timeless(whole));
+  // a wrapper in one shard's file, its calls in the others': merge analyses the callers again
+  expect(
+    merged.sites
+      .filter((s) => s.call === 'xfork' && s.file.startsWith(wrapped))
+      .map((s) => [path.basename(s.file), s.class]),
+  ).toEqual([
+    ['b.c', 'fork+exec'],
+    ['c.c', 'fork-only'],
+  ]);
   expect(formatReport(merged).split('\n').slice(1)).toEqual(formatReport(whole).split('\n').slice(1));
   expect(merged.sites.filter((s) => s.class === 'exec-via-helper' && s.file.startsWith(tree))).toHaveLength(
     expected.classes['exec-via-helper'],
