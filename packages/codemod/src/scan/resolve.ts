@@ -21,9 +21,9 @@ function cProjects(results: FileResult[]): Map<string, FileResult[]> {
  * returns to the caller, then functions whose call of one of those returns the same way. A file's first pass may
  * have taken a function for a wrapper because the helper its child execs through is in another file.
  */
-function wrappersOf(files: FileResult[], aliases: Record<string, string>): Set<string> {
+function wrappersOf(files: FileResult[], declared: ProjectFacts): Set<string> {
   const sites = files.flatMap((r) => r.sites).filter((s) => s.class === 'wrapper' && s.function);
-  const direct = (call: string) => FORK_CALLS.has(aliases[call] ?? call);
+  const direct = (call: string) => forksItself(call, declared);
   const wrappers = new Set(sites.filter((s) => direct(s.call)).map((s) => s.function!));
   for (let grew = true; grew;) {
     grew = false;
@@ -32,10 +32,15 @@ function wrappersOf(files: FileResult[], aliases: Record<string, string>): Set<s
   return wrappers;
 }
 
+/** A fork call, or a macro the project made one (`do_fork()`, `XVFORK()`), not a call of a wrapper function. */
+function forksItself(call: string, declared: ProjectFacts): boolean {
+  return FORK_CALLS.has(declared.aliases[call] ?? call) || Object.hasOwn(declared.wrappedForks ?? {}, call);
+}
+
 /** Drops the sites of calls of functions that turned out to be no wrapper. */
-function dropFalseWrapperCalls(files: FileResult[], wrappers: Set<string>, aliases: Record<string, string>): void {
+function dropFalseWrapperCalls(files: FileResult[], wrappers: Set<string>, declared: ProjectFacts): void {
   for (const r of files) {
-    const keep = r.sites.map((s) => FORK_CALLS.has(aliases[s.call] ?? s.call) || wrappers.has(s.call));
+    const keep = r.sites.map((s) => forksItself(s.call, declared) || wrappers.has(s.call));
     if (keep.every(Boolean)) continue;
     r.sites = r.sites.filter((_, i) => keep[i]);
     r.childCalls = r.childCalls.filter((_, i) => keep[i]);
@@ -55,8 +60,8 @@ export async function addWrapperCalls(results: FileResult[], facts: Record<strin
     const declared = facts[project] ?? NO_FACTS;
     let known = new Set<string>();
     for (let round = 0; round < 3; round++) {
-      const wrappers = wrappersOf(files, declared.aliases);
-      dropFalseWrapperCalls(files, wrappers, declared.aliases);
+      const wrappers = wrappersOf(files, declared);
+      dropFalseWrapperCalls(files, wrappers, declared);
       if ([...wrappers].every((w) => known.has(w))) break;
       known = wrappers;
       const calls = callOf(wrappers);
@@ -74,7 +79,7 @@ export async function addWrapperCalls(results: FileResult[], facts: Record<strin
       }
       await resolveHelpers(files, facts);
     }
-    dropFalseWrapperCalls(files, wrappersOf(files, declared.aliases), declared.aliases);
+    dropFalseWrapperCalls(files, wrappersOf(files, declared), declared);
   }
 }
 
@@ -91,7 +96,7 @@ export async function resolveHelpers(results: FileResult[], facts: Record<string
       .filter((p) => FOLLOWABLE.has(p.site.class) && !/macro/.test(p.site.reason ?? '') && p.calls.length);
     if (!pending.length) continue;
     const index: FunctionIndex = indexFunctions(files.flatMap((r) => r.functions));
-    const wrappers = wrappersOf(files, facts[project]?.aliases ?? {});
+    const wrappers = wrappersOf(files, facts[project] ?? NO_FACTS);
     const execing = [...index].filter(([, f]) => f.execs).map(([name]) => name);
     const unknown = [...new Set(pending.flatMap((p) => p.calls))].filter((n) => !index.has(n));
     if (execing.length && unknown.length) {

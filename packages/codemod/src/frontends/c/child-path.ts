@@ -51,6 +51,13 @@ export function evaluate(node: Node, fork: ForkValue): number | undefined {
     }
     case 'cast_expression':
       return evaluate(n.childForFieldName('value')!, fork);
+    case 'conditional_expression': {
+      // where the fork ran, the branch that holds it was taken
+      const branch = ['consequence', 'alternative']
+        .map((f) => n.childForFieldName(f))
+        .find((b) => b && contains(b, fork.call));
+      return branch ? evaluate(branch, fork) : undefined;
+    }
     case 'unary_expression': {
       const v = evaluate(n.childForFieldName('argument')!, fork);
       if (v === undefined) return undefined;

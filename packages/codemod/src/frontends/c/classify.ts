@@ -43,10 +43,12 @@ interface Known {
   aliases: Record<string, string>;
   /** The project's fork wrappers (a function whose child returns to its caller): calling one forks. */
   wrappers: Set<string>;
+  /** Macros that wrap a fork call in a call (`xvforkwrap(vfork())`): their calls are fork sites. */
+  wrappedForks: Record<string, string>;
 }
 
 function isFork(name: string, known: Known): boolean {
-  return FORK_CALLS.has(name) || FORK_CALLS.has(known.aliases[name] ?? '');
+  return FORK_CALLS.has(name) || FORK_CALLS.has(known.aliases[name] ?? '') || Object.hasOwn(known.wrappedForks, name);
 }
 
 function isExec(name: string, known: Known): boolean {
@@ -173,7 +175,12 @@ function parameterNames(fn: Node | null): Set<string> {
 /** The variable a fork's result is stored in (`pid = fork()`, `pid_t pid = fork()`), or null. */
 function resultVariable(call: Node): string | null {
   let e = call;
-  while (e.parent?.type === 'parenthesized_expression') e = e.parent;
+  // `pid = cond ? xfork() : XVFORK()`: where this fork ran, its branch is the value
+  while (
+    e.parent?.type === 'parenthesized_expression' ||
+    (e.parent?.type === 'conditional_expression' && !same(e.parent.childForFieldName('condition'), e))
+  )
+    e = e.parent;
   const p = e.parent;
   if (p?.type === 'assignment_expression' && same(p.childForFieldName('right'), e) && p.child(1)?.type === '=')
     return unparen(p.childForFieldName('left')!).text;
@@ -265,6 +272,8 @@ function analyzeCall(
   if (exec) {
     site.class = 'fork+exec';
     site.exec = exec;
+    if (known.wrappedForks[name])
+      site.reason = `forks through macro ${name}(), which calls more than ${known.wrappedForks[name]}(): the rewrite converts direct fork calls only`;
   } else if (execMacro) {
     site.class = 'unresolved';
     site.reason = `the child calls macro ${execMacro}, whose body execs or forks: not expanded`;
@@ -343,6 +352,7 @@ export function analyzeTree(
   const known: Known = {
     noreturn: new Set([...NORETURN_CALLS, ...merged.noreturn]),
     aliases: merged.aliases,
+    wrappedForks: merged.wrappedForks ?? {},
     // wrappers of other files; a function of this file is judged by its own fork site
     wrappers: new Set(
       (merged.wrappers ?? []).filter((w) => !defined.has(w) && !FORK_CALLS.has(merged.aliases[w] ?? w)),
@@ -361,7 +371,8 @@ export function analyzeTree(
   for (const def of gathered.macros) {
     const body = def.childForFieldName('value');
     const m = body && FORK_TEXT.exec(body.text);
-    if (!body || !m || known.aliases[def.childForFieldName('name')?.text ?? '']) continue;
+    const macro = def.childForFieldName('name')?.text ?? '';
+    if (!body || !m || known.aliases[macro] || known.wrappedForks[macro]) continue;
     sites.push({
       site: {
         file,

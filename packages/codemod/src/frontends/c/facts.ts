@@ -21,6 +21,9 @@ export interface ProjectFacts {
   /** Macro name → the one call its body is (`#define fatal(...) sshfatal(...)`): a macro for a never-returning
    * function never returns either. */
   macroCalls?: Record<string, string>;
+  /** Macro name → the fork call it wraps in one call of a function that gets the pid (`#define XVFORK()
+   * xvforkwrap(vfork())`): its calls fork, but do more than fork. */
+  wrappedForks?: Record<string, string>;
   /** Functions of the project whose fork's child returns to the caller (the census's second pass): their calls in
    * other files are fork sites. */
   wrappers?: string[];
@@ -112,9 +115,12 @@ export function factsOf(source: string, helpers = false): ProjectFacts {
   const text = withoutComments(source);
   const aliases: Record<string, string> = {};
   const macroCalls: Record<string, string> = {};
+  const wrappedForks: Record<string, string> = {};
   for (const [name, , body] of defines(text)) {
     const call = /^\(?\s*(\w+)\s*\(/.exec(body)?.[1];
     if (call && !/[;{]/.test(body)) macroCalls[name] = call;
+    const wrapped = /^\(?\s*\w+\s*\(\s*(\w+)\s*\(\s*\)\s*\)\s*\)?$/.exec(body)?.[1];
+    if (wrapped && FORK_CALLS.has(wrapped)) wrappedForks[name] = wrapped;
     // only a body that is that one call: anything more is code that only its expansion shows
     if (call && (FORK_CALLS.has(call) || EXEC_CALLS.has(call)) && /\)\s*\)?$/.test(body) && !/[;{]/.test(body))
       aliases[name] = call;
@@ -131,13 +137,14 @@ export function factsOf(source: string, helpers = false): ProjectFacts {
       break;
     }
   }
-  if (!helpers) return { noreturn: [...noreturn], aliases, macroCalls };
+  if (!helpers) return { noreturn: [...noreturn], aliases, macroCalls, wrappedForks };
   const defined = new Set(defines(text).map(([name]) => name));
   const found = helperDefinitions(text, defined);
   return {
     noreturn: [...noreturn],
     aliases,
     macroCalls,
+    wrappedForks,
     helpers: Object.fromEntries(found.inline),
     signalWrappers: Object.fromEntries(found.signal),
   };
@@ -149,6 +156,7 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
   const helpers: Record<string, string | null> = {};
   const signalWrappers: Record<string, string | null> = {};
   const macroCalls: Record<string, string> = {};
+  const wrappedForks: Record<string, string> = {};
   const wrappers = new Set<string>();
   // a name two files define differently is neither
   const add = (into: Record<string, string | null>, from: Record<string, string | null> = {}) => {
@@ -159,11 +167,20 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
     f.noreturn.forEach((n) => noreturn.add(n));
     Object.assign(aliases, f.aliases);
     Object.assign(macroCalls, f.macroCalls);
+    Object.assign(wrappedForks, f.wrappedForks);
     f.wrappers?.forEach((w) => wrappers.add(w));
     add(helpers, f.helpers);
     add(signalWrappers, f.signalWrappers);
   }
-  return { noreturn: [...noreturn], aliases, helpers, signalWrappers, macroCalls, wrappers: [...wrappers] };
+  return {
+    noreturn: [...noreturn],
+    aliases,
+    helpers,
+    signalWrappers,
+    macroCalls,
+    wrappedForks,
+    wrappers: [...wrappers],
+  };
 }
 
 /** The process state a call reads; the child starts with the parent's copy of each. */

@@ -326,3 +326,41 @@ char *parse_file(char **argv)
   });
   expect(rows(sites)).toEqual([['config.c:4', 'fork', 'exec-via-helper']]);
 });
+
+test("a macro that wraps a fork in a call forks: its calls are sites in every file (toybox's XVFORK)", async () => {
+  const sites = await scanProject('wrapped-fork-macro', {
+    'lib.h': '#define XVFORK() xvforkwrap(vfork())\npid_t xfork(void);\n',
+    'lib.c': `#include <unistd.h>
+pid_t xvforkwrap(pid_t pid) { if (pid == -1) perror_exit("vfork"); return pid; }
+pid_t xfork(void) { pid_t pid = fork(); if (pid < 0) perror_exit("fork"); return pid; }
+void xexec(char **argv) { execvp(argv[0], argv); _exit(127); }
+`,
+    // names neither fork nor exec: read because it calls the macro
+    'time.c': `#include "lib.h"
+void time_main(char **argv)
+{
+	pid_t pid;
+	if (!(pid = XVFORK())) xexec(argv);
+	wait4(pid, 0, 0, 0);
+}
+`,
+    // one site per branch of the conditional; each branch is the pid where its fork ran
+    'popen.c': `#include "lib.h"
+int xpopen(char **argv)
+{
+	int pid;
+	if (!(pid = FORK_OK ? xfork() : XVFORK())) {
+		xexec(argv);
+	}
+	return pid;
+}
+`,
+  });
+  expect(rows(sites)).toEqual([
+    ['lib.c:3', 'fork', 'wrapper'],
+    ['popen.c:5', 'xfork', 'exec-via-helper'],
+    ['popen.c:5', 'XVFORK', 'exec-via-helper'],
+    ['time.c:5', 'XVFORK', 'exec-via-helper'],
+  ]);
+  expect(sites.find((s) => s.call === 'XVFORK')).toMatchObject({ convertible: false });
+});
