@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -63,4 +63,34 @@ test('a missing path exits 2 with the path named', async () => {
   const { code, stderr } = await forkexec(['scan', path.join(dir, 'missing')]);
   expect(code).toBe(2);
   expect(stderr).toMatch(/no such file or directory: .*missing/);
+});
+
+test('--shard I/N as three jobs, then merge: the report of one unsharded run', async () => {
+  const shards = await Promise.all(
+    [1, 2, 3].map(async (i) => {
+      const { code, stdout } = await forkexec(['scan', '--shard', `${i}/3`, '--jobs', '1', dir]);
+      expect(code).toBe(0);
+      const file = path.join(dir, `shard-${i}.json`);
+      writeFileSync(file, stdout);
+      return file;
+    }),
+  );
+  const whole = await forkexec(['scan', '--json', '--jobs', '1', dir]);
+  const merged = await forkexec(['scan', 'merge', '--json', ...shards.reverse()]);
+  expect(merged.code).toBe(0);
+  const strip = (text: string) => ({ ...JSON.parse(text), elapsedMs: 0 });
+  expect(strip(merged.stdout)).toEqual(strip(whole.stdout));
+  const table = await forkexec(['scan', 'merge', ...shards]);
+  expect(table.stdout).toMatch(new RegExp(`^forkexec scan: ${expected.files} files .* ${expected.sites} fork sites`));
+});
+
+test('a bad --shard or a missing shard exits 2 saying what was wrong', async () => {
+  const bad = await forkexec(['scan', '--shard', '3/2', dir]);
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toMatch(/--shard <I\/N>.* expects I\/N with 1 <= I <= N/);
+  const file = path.join(dir, 'only.json');
+  writeFileSync(file, (await forkexec(['scan', '--shard', '1/2', dir])).stdout);
+  const missing = await forkexec(['scan', 'merge', file]);
+  expect(missing.code).toBe(2);
+  expect(missing.stderr).toBe('forkexec scan merge: missing shard 2/2\n');
 });

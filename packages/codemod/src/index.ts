@@ -23,4 +23,14 @@ export {
 } from './runner.js';
 export { unifiedDiff } from './runner/diff.js';
 export { cFrontend, scanC, transformC } from './frontends/c/index.js';
-export { formatReport, runScan, type ScanOptions, type ScanReport } from './scan/index.js';
+export {
+  formatReport,
+  mergeScanShards,
+  parseShard,
+  runScan,
+  runScanShard,
+  type ScanOptions,
+  type ScanReport,
+  type Shard,
+  type ShardOutput,
+} from './scan/index.js';

@@ -32,8 +32,21 @@ export function isC(file: string): boolean {
   return C_EXTENSIONS.some((ext) => file.toLowerCase().endsWith(ext));
 }
 
-/** Parses and classifies one file. C files that mention neither fork nor exec are not parsed: they hold no site and
- * no exec, and the census only reads them again when a child's helper may be defined there. */
+const forkingNames = new WeakMap<ProjectFacts, RegExp | null>();
+
+/** Whether the text calls a name the project made a fork: a fork or exec macro, a wrapped fork, a fork wrapper. */
+function callsForkingName(facts: ProjectFacts | undefined, source: string): boolean {
+  if (!facts) return false;
+  if (!forkingNames.has(facts)) {
+    const names = [...Object.keys(facts.aliases), ...Object.keys(facts.wrappedForks ?? {}), ...(facts.wrappers ?? [])];
+    forkingNames.set(facts, names.length ? new RegExp(`\\b(?:${names.join('|')})\\s*\\(`) : null);
+  }
+  return forkingNames.get(facts)?.test(source) ?? false;
+}
+
+/** Parses and classifies one file. C files that mention neither fork nor exec (nor call a macro or wrapper the
+ * project made a fork or an exec) are not parsed: they hold no site and no exec, and the census only reads them again when a
+ * child's helper may be defined there. */
 export async function analyzeFile(task: FileTask): Promise<FileResult> {
   const result: FileResult = {
     file: task.file,
@@ -48,7 +61,7 @@ export async function analyzeFile(task: FileTask): Promise<FileResult> {
     if (isC(task.file)) {
       result.language = 'c';
       const mentions = mentionsForkOrExec(source);
-      if (!mentions.fork && !mentions.exec) return result;
+      if (!mentions.fork && !mentions.exec && !callsForkingName(task.facts, source)) return result;
       const tree = await parseC(source);
       try {
         const analysis = scanTree(tree, source, task.file, undefined, task.facts);

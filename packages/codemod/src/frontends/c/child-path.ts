@@ -43,13 +43,21 @@ export function evaluate(node: Node, fork: ForkValue): number | undefined {
         ? Number.parseInt(n.text, /0x/i.test(n.text) ? 16 : 10)
         : undefined;
     case 'call_expression':
-      return same(n, fork.call) ? fork.value : undefined;
+      // the fork call, or the macro accessor its result went into (`SERVER_PID(serp) = fork()`)
+      return same(n, fork.call) || n.text === fork.variable ? fork.value : undefined;
     case 'assignment_expression': {
       const right = n.childForFieldName('right');
       return right && n.child(1)?.type === '=' ? evaluate(right, fork) : undefined;
     }
     case 'cast_expression':
       return evaluate(n.childForFieldName('value')!, fork);
+    case 'conditional_expression': {
+      // where the fork ran, the branch that holds it was taken
+      const branch = ['consequence', 'alternative']
+        .map((f) => n.childForFieldName(f))
+        .find((b) => b && contains(b, fork.call));
+      return branch ? evaluate(branch, fork) : undefined;
+    }
     case 'unary_expression': {
       const v = evaluate(n.childForFieldName('argument')!, fork);
       if (v === undefined) return undefined;
@@ -63,6 +71,12 @@ export function evaluate(node: Node, fork: ForkValue): number | undefined {
       if ((op === '&&' || op === '||') && contains(right, fork.call)) {
         const r = evaluate(right, fork);
         return r === undefined ? undefined : Number(!!r);
+      }
+      // `(pid_t)-1` parses as a subtraction from a parenthesised name: a cast of -1 (no one writes `(x)-1`)
+      const typeName = unparen(n.childForFieldName('left')!);
+      if (op === '-' && typeName.type === 'identifier' && n.childForFieldName('left')!.type !== 'identifier') {
+        const v = typeName.text === fork.variable ? undefined : evaluate(right, fork);
+        if (v !== undefined) return -v;
       }
       const left = evaluate(n.childForFieldName('left')!, fork);
       if (op === '&&' && left === 0) return 0;

@@ -41,10 +41,14 @@ export interface SiteAnalysis {
 interface Known {
   noreturn: Set<string>;
   aliases: Record<string, string>;
+  /** The project's fork wrappers (a function whose child returns to its caller): calling one forks. */
+  wrappers: Set<string>;
+  /** Macros that wrap a fork call in a call (`xvforkwrap(vfork())`): their calls are fork sites. */
+  wrappedForks: Record<string, string>;
 }
 
 function isFork(name: string, known: Known): boolean {
-  return FORK_CALLS.has(name) || FORK_CALLS.has(known.aliases[name] ?? '');
+  return FORK_CALLS.has(name) || FORK_CALLS.has(known.aliases[name] ?? '') || Object.hasOwn(known.wrappedForks, name);
 }
 
 function isExec(name: string, known: Known): boolean {
@@ -118,26 +122,42 @@ export function indexFunctions(summaries: Iterable<FunctionSummary>, into: Funct
   return into;
 }
 
-/** A helper the child calls that execs one or two calls deep. */
+const DEPTH_WORDS = ['', 'one call', 'two calls', 'three calls', 'four calls'];
+
+/** How deep the census follows a child's calls into the project's functions for an exec. */
+export const HELPER_DEPTH = DEPTH_WORDS.length - 1;
+
+/**
+ * A helper the child calls that execs, up to HELPER_DEPTH calls deep, breadth first (the nearest exec wins). A
+ * function that forks, itself or through one of the project's fork wrappers, runs its exec in a grandchild: not this
+ * child's exec, and not followed.
+ */
 export function execThroughHelper(
   calls: string[],
   index: FunctionIndex,
-): { helper: string; depth: number; exec: string } | null {
-  // A helper that forks itself runs its exec in a grandchild: not this child's exec.
-  const forks = (f: { calls: Set<string> } | undefined) => !!f && [...f.calls].some((c) => FORK_CALLS.has(c));
-  for (const name of calls) {
-    const f = index.get(name);
-    if (f?.execs && !forks(f)) return { helper: name, depth: 1, exec: f.execs };
-  }
-  for (const name of calls) {
-    const f = index.get(name);
-    if (forks(f)) continue;
-    for (const inner of f?.calls ?? []) {
-      const g = index.get(inner);
-      if (g?.execs && !forks(g)) return { helper: name, depth: 2, exec: g.execs };
+  wrappers: Set<string> = new Set(),
+): { helper: string; depth: number; exec: string; words: string } | null {
+  const forks = (f: { calls: Set<string> }) => [...f.calls].some((c) => FORK_CALLS.has(c) || wrappers.has(c));
+  const seen = new Set<string>();
+  let level = calls.map((name) => ({ name, helper: name }));
+  for (let depth = 1; depth <= HELPER_DEPTH && level.length; depth++) {
+    const next: typeof level = [];
+    for (const { name, helper } of level) {
+      if (seen.has(name)) continue;
+      seen.add(name);
+      const f = index.get(name);
+      if (!f || forks(f)) continue;
+      if (f.execs) return { helper, depth, exec: f.execs, words: DEPTH_WORDS[depth] };
+      for (const inner of f.calls) next.push({ name: inner, helper });
     }
+    level = next;
   }
   return null;
+}
+
+/** The census's sentence for a child that execs through a helper. */
+export function throughHelper(helper: { helper: string; words: string }): string {
+  return `the child execs through ${helper.helper}() (${helper.words} deep)`;
 }
 
 function parameterNames(fn: Node | null): Set<string> {
@@ -155,7 +175,12 @@ function parameterNames(fn: Node | null): Set<string> {
 /** The variable a fork's result is stored in (`pid = fork()`, `pid_t pid = fork()`), or null. */
 function resultVariable(call: Node): string | null {
   let e = call;
-  while (e.parent?.type === 'parenthesized_expression') e = e.parent;
+  // `pid = cond ? xfork() : XVFORK()`: where this fork ran, its branch is the value
+  while (
+    e.parent?.type === 'parenthesized_expression' ||
+    (e.parent?.type === 'conditional_expression' && !same(e.parent.childForFieldName('condition'), e))
+  )
+    e = e.parent;
   const p = e.parent;
   if (p?.type === 'assignment_expression' && same(p.childForFieldName('right'), e) && p.child(1)?.type === '=')
     return unparen(p.childForFieldName('left')!).text;
@@ -247,15 +272,17 @@ function analyzeCall(
   if (exec) {
     site.class = 'fork+exec';
     site.exec = exec;
+    if (known.wrappedForks[name])
+      site.reason = `forks through macro ${name}(), which calls more than ${known.wrappedForks[name]}(): the rewrite converts direct fork calls only`;
   } else if (execMacro) {
     site.class = 'unresolved';
     site.reason = `the child calls macro ${execMacro}, whose body execs or forks: not expanded`;
   } else {
-    const helper = execThroughHelper(childCalls, index);
+    const helper = execThroughHelper(childCalls, index, known.wrappers);
     if (helper) {
       site.class = 'exec-via-helper';
       site.exec = helper.exec;
-      site.reason = `the child execs through ${helper.helper}() (${helper.depth === 1 ? 'one call' : 'two calls'} deep)`;
+      site.reason = throughHelper(helper);
     } else if (pointerCall) {
       site.class = 'unresolved';
       site.reason = `the child calls through a function pointer (${pointerCall}): the target is not known`;
@@ -265,9 +292,16 @@ function analyzeCall(
       const parentWaits = parent.statements.some((s) =>
         callsUnder(s).some((c) => /^(?:waitpid|wait|wait3|wait4|waitid)$/.test(calleeName(c) ?? '')),
       );
-      if (parent.end === 'exit' && !parentWaits) {
+      // `return pid`: the caller tests the fork's value, as fork's callers do (a detaching wrapper's grandchild)
+      const value = child.last?.type === 'return_statement' ? child.last.namedChildren[0] : null;
+      const returnsPid = !!variable && !!value && unparen(value).text === variable;
+      // no pid kept (`if (vfork()) return;`): the caller cannot tell the child from the parent, so it is no wrapper
+      const passesPid = variable !== null || forkStatement.type === 'return_statement';
+      if (parent.end === 'exit' && !parentWaits && !returnsPid) {
         site.class = 'fork-only';
         site.reason = 'daemonizes: the parent exits and the child carries on without exec';
+      } else if (!passesPid) {
+        site.reason = "the child carries on in the caller's code, which cannot tell it from the parent (no pid kept)";
       } else {
         site.class = 'wrapper';
         site.reason = 'fork wrapper: the child returns to the caller, which decides what runs';
@@ -275,10 +309,12 @@ function analyzeCall(
     } else if (child.end === 'loop') {
       site.reason = 'the child goes back into the loop around the fork (prefork server or worker): no exec';
     } else {
-      const spawner = childCalls.find((c) => [...(index.get(c)?.calls ?? [])].some((n) => isFork(n, known)));
+      const spawner = childCalls.find((c) =>
+        [...(index.get(c)?.calls ?? [])].some((n) => isFork(n, known) || known.wrappers.has(n)),
+      );
       site.reason = spawner
         ? `the child forks again in ${spawner}(): any exec is the grandchild's`
-        : 'no exec reachable in the child (followed two calls deep)';
+        : `no exec reachable in the child (followed ${DEPTH_WORDS[HELPER_DEPTH]} deep)`;
     }
   }
   return {
@@ -312,15 +348,31 @@ export function analyzeTree(
   const index = indexFunctions(functions, projectIndex ? new Map(projectIndex) : new Map());
   const macros = macroBodies(gathered.macros);
   const merged = mergeFacts([factsOf(tree.rootNode.text), facts ?? { noreturn: [], aliases: {} }]);
-  const known: Known = { noreturn: new Set([...NORETURN_CALLS, ...merged.noreturn]), aliases: merged.aliases };
+  const defined = new Set(functions.map((f) => f.name));
+  const known: Known = {
+    noreturn: new Set([...NORETURN_CALLS, ...merged.noreturn]),
+    aliases: merged.aliases,
+    wrappedForks: merged.wrappedForks ?? {},
+    // wrappers of other files; a function of this file is judged by its own fork site
+    wrappers: new Set(
+      (merged.wrappers ?? []).filter((w) => !defined.has(w) && !FORK_CALLS.has(merged.aliases[w] ?? w)),
+    ),
+  };
+  const macroNoreturn = () => {
+    for (const [macro, target] of Object.entries(merged.macroCalls ?? {}))
+      if (known.noreturn.has(target)) known.noreturn.add(macro);
+  };
+  macroNoreturn();
   for (const def of gathered.functions) if (endsEveryPath(def, known.noreturn)) known.noreturn.add(functionName(def)!);
+  macroNoreturn();
   const sites: SiteAnalysis[] = [];
   // fork() inside a macro body: tree-sitter sees only the macro's text. A macro that is only a fork call is an alias:
   // its calls are the sites.
   for (const def of gathered.macros) {
     const body = def.childForFieldName('value');
     const m = body && FORK_TEXT.exec(body.text);
-    if (!body || !m || known.aliases[def.childForFieldName('name')?.text ?? '']) continue;
+    const macro = def.childForFieldName('name')?.text ?? '';
+    if (!body || !m || known.aliases[macro] || known.wrappedForks[macro]) continue;
     sites.push({
       site: {
         file,
@@ -345,17 +397,24 @@ export function analyzeTree(
     });
   }
   const calls = gathered.calls;
-  for (const call of calls) {
-    const name = calleeName(call);
-    if (name && isFork(name, known)) sites.push(analyzeCall(call, name, file, index, macros, known));
+  const forkSites = () =>
+    calls.flatMap((call) => {
+      const name = calleeName(call);
+      return name && isFork(name, known) ? [analyzeCall(call, name, file, index, macros, known)] : [];
+    });
+  let forks = forkSites();
+  // This file's wrappers fork too: a child that calls a helper forking through one runs no exec of its own.
+  const local = forks.filter((s) => s.site.class === 'wrapper' && s.site.function).map((s) => s.site.function!);
+  if (local.length && forks.some((s) => s.site.class === 'exec-via-helper')) {
+    local.forEach((w) => known.wrappers.add(w));
+    forks = forkSites();
   }
-  // Calls to this file's fork wrappers are fork sites too: their child is the caller's code.
-  const wrappers = new Set(
-    sites.filter((s) => s.site.class === 'wrapper' && s.site.function).map((s) => s.site.function!),
-  );
+  sites.push(...forks);
+  // Calls to the project's fork wrappers are fork sites too: their child is the caller's code.
+  local.forEach((w) => known.wrappers.add(w));
   for (const call of calls) {
     const name = calleeName(call);
-    if (!name || !wrappers.has(name)) continue;
+    if (!name || !known.wrappers.has(name) || isFork(name, known)) continue;
     const fn = enclosingFunction(call);
     if (fn && functionName(fn) === name) continue;
     const analysis = analyzeCall(call, name, file, index, macros, known);

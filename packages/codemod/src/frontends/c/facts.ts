@@ -18,6 +18,15 @@ export interface ProjectFacts {
   helpers?: Record<string, string | null>;
   /** Functions of the project's .c files that call sigaction: signal-wrapper.ts reads which are signal(). */
   signalWrappers?: Record<string, string | null>;
+  /** Macro name → the one call its body is (`#define fatal(...) sshfatal(...)`): a macro for a never-returning
+   * function never returns either. */
+  macroCalls?: Record<string, string>;
+  /** Macro name → the fork call it wraps in one call of a function that gets the pid (`#define XVFORK()
+   * xvforkwrap(vfork())`): its calls fork, but do more than fork. */
+  wrappedForks?: Record<string, string>;
+  /** Functions of the project whose fork's child returns to the caller (the census's second pass): their calls in
+   * other files are fork sites. */
+  wrappers?: string[];
 }
 
 export const NO_FACTS: ProjectFacts = { noreturn: [], aliases: {} };
@@ -105,8 +114,13 @@ function helperDefinitions(
 export function factsOf(source: string, helpers = false): ProjectFacts {
   const text = withoutComments(source);
   const aliases: Record<string, string> = {};
+  const macroCalls: Record<string, string> = {};
+  const wrappedForks: Record<string, string> = {};
   for (const [name, , body] of defines(text)) {
     const call = /^\(?\s*(\w+)\s*\(/.exec(body)?.[1];
+    if (call && !/[;{]/.test(body)) macroCalls[name] = call;
+    const wrapped = /^\(?\s*\w+\s*\(\s*(\w+)\s*\(\s*\)\s*\)\s*\)?$/.exec(body)?.[1];
+    if (wrapped && FORK_CALLS.has(wrapped)) wrappedForks[name] = wrapped;
     // only a body that is that one call: anything more is code that only its expansion shows
     if (call && (FORK_CALLS.has(call) || EXEC_CALLS.has(call)) && /\)\s*\)?$/.test(body) && !/[;{]/.test(body))
       aliases[name] = call;
@@ -115,19 +129,22 @@ export function factsOf(source: string, helpers = false): ProjectFacts {
   const code = text.replace(/^[ \t]*#(?:[^\n\\]|\\\r?\n|\\.)*/gm, ' ');
   for (const chunk of code.split(/[;{}]/)) {
     if (!NORETURN_MARK.test(chunk)) continue;
-    const bare = chunk.replace(ATTRIBUTE, ' ');
+    // a project's attribute macro (`ACUTEST_ATTRIBUTE_(noreturn)`) is not the function's name
+    const bare = chunk.replace(ATTRIBUTE, ' ').replace(/\b\w+\s*\(\s*_*noreturn_*\s*\)/g, ' ');
     for (const m of bare.matchAll(/\b([A-Za-z_]\w*)\s*\(/g)) {
       if (KEYWORDS.has(m[1]) || NORETURN_MARK.test(m[1])) continue;
       noreturn.add(m[1]);
       break;
     }
   }
-  if (!helpers) return { noreturn: [...noreturn], aliases };
+  if (!helpers) return { noreturn: [...noreturn], aliases, macroCalls, wrappedForks };
   const defined = new Set(defines(text).map(([name]) => name));
   const found = helperDefinitions(text, defined);
   return {
     noreturn: [...noreturn],
     aliases,
+    macroCalls,
+    wrappedForks,
     helpers: Object.fromEntries(found.inline),
     signalWrappers: Object.fromEntries(found.signal),
   };
@@ -138,6 +155,9 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
   const aliases: Record<string, string> = {};
   const helpers: Record<string, string | null> = {};
   const signalWrappers: Record<string, string | null> = {};
+  const macroCalls: Record<string, string> = {};
+  const wrappedForks: Record<string, string> = {};
+  const wrappers = new Set<string>();
   // a name two files define differently is neither
   const add = (into: Record<string, string | null>, from: Record<string, string | null> = {}) => {
     for (const [name, text] of Object.entries(from))
@@ -146,10 +166,21 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
   for (const f of all) {
     f.noreturn.forEach((n) => noreturn.add(n));
     Object.assign(aliases, f.aliases);
+    Object.assign(macroCalls, f.macroCalls);
+    Object.assign(wrappedForks, f.wrappedForks);
+    f.wrappers?.forEach((w) => wrappers.add(w));
     add(helpers, f.helpers);
     add(signalWrappers, f.signalWrappers);
   }
-  return { noreturn: [...noreturn], aliases, helpers, signalWrappers };
+  return {
+    noreturn: [...noreturn],
+    aliases,
+    helpers,
+    signalWrappers,
+    macroCalls,
+    wrappedForks,
+    wrappers: [...wrappers],
+  };
 }
 
 /** The process state a call reads; the child starts with the parent's copy of each. */

@@ -1,0 +1,366 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { scanC } from '../../../src/frontends/c/index.js';
+import type { ForkSite } from '../../../src/model.js';
+import { runScan } from '../../../src/scan/index.js';
+
+// The census on the shapes the real-code labels (test/fixtures/census-labels.json) found it getting wrong: one small
+// project per shape, written as real files and scanned whole, as `forkexec scan DIR` does.
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'forkexec-shapes-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Writes a project (a Makefile marks it as one) and scans it. */
+async function scanProject(name: string, files: Record<string, string>): Promise<ForkSite[]> {
+  const root = path.join(dir, name);
+  mkdirSync(root, { recursive: true });
+  writeFileSync(path.join(root, 'Makefile'), 'all:\n');
+  for (const [file, text] of Object.entries(files)) writeFileSync(path.join(root, file), text);
+  const report = await runScan([root], { jobs: 0 });
+  expect(report.errors).toEqual([]);
+  return report.sites;
+}
+
+/** [file:line, call, class] of every site. */
+const rows = (sites: ForkSite[]) => sites.map((s) => [`${path.basename(s.file)}:${s.line}`, s.call, s.class]);
+
+test("a fork wrapper's calls in other files are sites, classed by the caller's child (tmux's fdforkpty)", async () => {
+  const sites = await scanProject('wrapper-elsewhere', {
+    'compat.c': `#include <unistd.h>
+pid_t xfork(void)
+{
+	pid_t pid = fork();
+	if (pid == -1)
+		_exit(1);
+	return pid;
+}
+`,
+    // names neither fork nor exec: read because it calls the wrapper
+    'job.c': `#include <unistd.h>
+void run_job(char **argv)
+{
+	pid_t pid = xfork();
+	if (pid == 0) {
+		run_it(argv);
+		_exit(127);
+	}
+}
+`,
+    'spawn.c': `#include <unistd.h>
+void run_it(char **argv) { execvp(argv[0], argv); }
+void spawn(char **argv)
+{
+	if (xfork() == 0) {
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+}
+`,
+  });
+  expect(rows(sites)).toEqual([
+    ['compat.c:4', 'fork', 'wrapper'],
+    ['job.c:4', 'xfork', 'exec-via-helper'],
+    ['spawn.c:5', 'xfork', 'fork+exec'],
+  ]);
+});
+
+test('a macro for a never-returning function never returns; so does one behind an attribute macro', async () => {
+  const sites = await scanProject('noreturn-macros', {
+    'log.h': `void sshfatal(const char *, ...) __attribute__((noreturn));
+#define fatal(...) sshfatal(__VA_ARGS__)
+#define ATTR_(a) __attribute__((a))
+static void ATTR_(noreturn)
+die_now(int code)
+{
+	cleanup();
+	exit_hard(code);
+}
+`,
+    'main.c': `#include <unistd.h>
+#include "log.h"
+void detach(void)
+{
+	switch (fork()) {
+	case 0:
+		break;
+	default:
+		fatal("parent is done");
+	}
+}
+int tests(void)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		run_test();
+		die_now(0);
+	}
+	return pid;
+}
+`,
+  });
+  // The parent of detach() never returns: the child carries on (daemonizing), not a wrapper; the test child ends in
+  // die_now(): it never returns to the caller either.
+  expect(rows(sites)).toEqual([
+    ['main.c:5', 'fork', 'fork-only'],
+    ['main.c:14', 'fork', 'fork-only'],
+  ]);
+});
+
+test('(pid_t)-1 is a cast: the child of `if(pid == (pid_t)-1) ... else if(pid == 0)` is found (acutest)', async () => {
+  const sites = await scanProject('cast-minus-one', {
+    'acutest.h': `#include <unistd.h>
+static void finish(int code) { cleanup(); exit(code); }
+static void run_one(int index)
+{
+    int state = 1;
+    if(!no_exec) {
+#if defined(UNIX_)
+        pid_t pid;
+        int exit_code;
+        pid = fork();
+        if(pid == (pid_t)-1) {
+            error_("Cannot fork");
+        } else if(pid == 0) {
+            state = run_test(index);
+            finish(state);
+        } else {
+            waitpid(pid, &exit_code, 0);
+        }
+#endif
+    }
+}
+`,
+  });
+  // read as a subtraction, the first test was unknown and the child seemed to fall out and return: a wrapper
+  expect(rows(sites)).toEqual([['acutest.h:10', 'fork', 'fork-only']]);
+});
+
+test('a child that only forks again, through a fork wrapper in a helper, runs no exec of its own (nnn)', async () => {
+  const sites = await scanProject('forks-again', {
+    'nnn.c': `#include <unistd.h>
+static pid_t xfork(void)
+{
+	pid_t p = fork();
+	if (p > 0)
+		ignore_signals();
+	return p;
+}
+static void spawn(char **argv)
+{
+	if (xfork() == 0) {
+		execvp(argv[0], argv);
+		_exit(1);
+	}
+}
+void run_plugin(char **argv)
+{
+	pid_t p = fork();
+	if (!p) {
+		spawn(argv);
+		_exit(0);
+	}
+}
+`,
+  });
+  expect(rows(sites)).toEqual([
+    ['nnn.c:4', 'fork', 'wrapper'],
+    ['nnn.c:11', 'xfork', 'fork+exec'],
+    ['nnn.c:18', 'fork', 'fork-only'],
+  ]);
+});
+
+test('a detaching wrapper (the middle process exits, the grandchild returns the pid) is a wrapper', async () => {
+  const sites = await scanProject('detaching-wrapper', {
+    'xfork.c': `#include <unistd.h>
+pid_t xfork(int detach)
+{
+	pid_t p = fork();
+	if (p == 0 && detach) {
+		p = fork();
+		if (p > 0)
+			_exit(0);
+		else if (p == 0) {
+			setsid();
+			return p;
+		}
+		_exit(1);
+	}
+	return p;
+}
+`,
+  });
+  expect(rows(sites)).toEqual([
+    ['xfork.c:4', 'fork', 'wrapper'],
+    ['xfork.c:6', 'fork', 'wrapper'],
+  ]);
+});
+
+test('a child that keeps no pid and falls back into the caller is no wrapper (finit do_shutdown)', async () => {
+  const sites = await scanProject('no-pid-kept', {
+    'sig.c': `#include <unistd.h>
+#include <sys/reboot.h>
+void do_shutdown(int op)
+{
+	if (vfork())
+		return;
+	unmount_all();
+	reboot(op);
+}
+void on_signal(int op)
+{
+	do_shutdown(op);
+}
+`,
+  });
+  // and so on_signal's call is no site
+  expect(rows(sites)).toEqual([['sig.c:5', 'vfork', 'fork-only']]);
+});
+
+test("the pid kept in a macro accessor decides the switch (xinetd's SERVER_PID(serp) = do_fork())", async () => {
+  const server = `#include <unistd.h>
+#define do_fork() fork()
+#define SERVER_PID(s) ((s)->pid)
+int server_start(struct server *serp)
+{
+	SERVER_PID(serp) = do_fork();
+	switch (SERVER_PID(serp)) {
+	case 0:
+		child_process(serp);
+		_exit(0);
+	case -1:
+		return -1;
+	default:
+		return 0;
+	}
+}
+`;
+  // The file alone: the child takes case 0 and exits (it was taken for a wrapper: the switch looked unknown).
+  const alone = await scanC(server, 'server.c');
+  expect(alone.map((s) => [s.line, s.class])).toEqual([[6, 'fork-only']]);
+  const sites = await scanProject('accessor-pid', {
+    'server.c': server,
+    'child.c': `#include <unistd.h>
+void exec_server(struct server *serp) { execve(serp->path, serp->argv, serp->env); }
+void child_process(struct server *serp)
+{
+	setup(serp);
+	exec_server(serp);
+}
+`,
+  });
+  expect(rows(sites)).toEqual([['server.c:6', 'do_fork', 'exec-via-helper']]);
+});
+
+test("a project's exec macro, execvpe, fexecve and forkpty are the calls they stand for", async () => {
+  const sites = await scanProject('exec-variants', {
+    'compat.h': '#define EXECVP(file, argv) execvp(file, argv)\n',
+    'run.c': `#include <pty.h>
+#include <unistd.h>
+#include "compat.h"
+void a(char **argv)
+{
+	if (fork() == 0) {
+		EXECVP(argv[0], argv);
+		_exit(127);
+	}
+}
+void b(char **argv, char **envp)
+{
+	if (vfork() == 0) {
+		execvpe(argv[0], argv, envp);
+		_exit(127);
+	}
+}
+void c(int fd, char **argv, char **envp)
+{
+	if (fork() == 0) {
+		fexecve(fd, argv, envp);
+		_exit(127);
+	}
+}
+void d(int *master, char **argv)
+{
+	if (forkpty(master, NULL, NULL, NULL) == 0) {
+		execv(argv[0], argv);
+		_exit(127);
+	}
+}
+`,
+  });
+  expect(sites.map((s) => [s.line, s.call, s.class, s.exec])).toEqual([
+    [6, 'fork', 'fork+exec', 'EXECVP'],
+    [13, 'vfork', 'fork+exec', 'execvpe'],
+    [20, 'fork', 'fork+exec', 'fexecve'],
+    [27, 'forkpty', 'fork+exec', 'execv'],
+  ]);
+});
+
+test("a function whose child execs through another file's helper is no wrapper: its callers are no sites (i3)", async () => {
+  const sites = await scanProject('helper-elsewhere-no-wrapper', {
+    'util.c': `#include <unistd.h>
+void exec_utility(char *name, char **argv) { execvp(name, argv); }
+`,
+    // alone, this file sees a child that calls an unknown function and falls out of the if: a wrapper
+    'config.c': `#include <unistd.h>
+static char *migrate(char **argv)
+{
+	pid_t pid = fork();
+	if (pid == -1)
+		return NULL;
+	if (pid == 0) {
+		exec_utility("migrate", argv);
+	}
+	return read_all();
+}
+char *parse_file(char **argv)
+{
+	return migrate(argv);
+}
+`,
+    'main.c': `char *load(char **argv) { return parse_file(argv); }
+`,
+  });
+  expect(rows(sites)).toEqual([['config.c:4', 'fork', 'exec-via-helper']]);
+});
+
+test("a macro that wraps a fork in a call forks: its calls are sites in every file (toybox's XVFORK)", async () => {
+  const sites = await scanProject('wrapped-fork-macro', {
+    'lib.h': '#define XVFORK() xvforkwrap(vfork())\npid_t xfork(void);\n',
+    'lib.c': `#include <unistd.h>
+pid_t xvforkwrap(pid_t pid) { if (pid == -1) perror_exit("vfork"); return pid; }
+pid_t xfork(void) { pid_t pid = fork(); if (pid < 0) perror_exit("fork"); return pid; }
+void xexec(char **argv) { execvp(argv[0], argv); _exit(127); }
+`,
+    // names neither fork nor exec: read because it calls the macro
+    'time.c': `#include "lib.h"
+void time_main(char **argv)
+{
+	pid_t pid;
+	if (!(pid = XVFORK())) xexec(argv);
+	wait4(pid, 0, 0, 0);
+}
+`,
+    // one site per branch of the conditional; each branch is the pid where its fork ran
+    'popen.c': `#include "lib.h"
+int xpopen(char **argv)
+{
+	int pid;
+	if (!(pid = FORK_OK ? xfork() : XVFORK())) {
+		xexec(argv);
+	}
+	return pid;
+}
+`,
+  });
+  expect(rows(sites)).toEqual([
+    ['lib.c:3', 'fork', 'wrapper'],
+    ['popen.c:5', 'xfork', 'exec-via-helper'],
+    ['popen.c:5', 'XVFORK', 'exec-via-helper'],
+    ['time.c:5', 'XVFORK', 'exec-via-helper'],
+  ]);
+  expect(sites.find((s) => s.call === 'XVFORK')).toMatchObject({ convertible: false });
+});
