@@ -223,6 +223,20 @@ describe('the register hook rows', () => {
     // Rows come by group: ntdll, then the hook's, then the forking execa.
     expect(report.results.map((r) => r.method)).toEqual(['ntdll', ...registered, 'execa']);
   }, 180_000);
+
+  test("a row the hook sent to Node's own child_process is failed, never reported as registered", async () => {
+    const json = path.join(dir, 'registered-node.json');
+    const { code, stdout } = await forkexec(['bench', ...TINY, '--backends', 'execa+register', '--json', json], {
+      FORKEXEC_BACKEND: 'node',
+    });
+    expect(code).toBe(1);
+    const report: BenchReport = JSON.parse(readFileSync(json, 'utf8'));
+    expect(report.methods.find((m) => m.name === 'execa+register')).toMatchObject({
+      status: 'failed',
+      reason: expect.stringContaining("execa did not take the register hook's fast path"),
+    });
+    expect(stdout).toContain('the chosen backend is node');
+  }, 120_000);
 });
 
 describe('Bun and Python as peers', () => {

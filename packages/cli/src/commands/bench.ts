@@ -117,6 +117,7 @@ export function registerBench(program: Command): void {
       } catch (error) {
         process.stderr.write(`${(error as Error).message}\n`);
         process.exitCode = 1;
+        process.stdin.destroy(); // the bench still holds the other end: the driver ends here, which it sees
       }
     });
   program
