@@ -90,7 +90,7 @@ export class Subprocess<Out extends string | Buffer | string[] = string>
     this.stdin = child.stdin;
     this.stdout = child.stdout;
     this.stderr = child.stderr;
-    this.#promise = this.#run(child, begun.backend, started);
+    this.#promise = this.#run(child, started);
   }
 
   /** The command line, quoted for a shell (the request's, or made from the args as given when the start failed). */
@@ -198,7 +198,7 @@ export class Subprocess<Out extends string | Buffer | string[] = string>
     return this;
   }
 
-  async #run(child: SpawnedChild, backend: string, started: number): Promise<Result<Out>> {
+  async #run(child: SpawnedChild, started: number): Promise<Result<Out>> {
     const o = this.#options;
     const maxBuffer = o.maxBuffer ?? DEFAULT_MAX_BUFFER;
     const cancelSignal = o.cancelSignal ?? o.signal;
