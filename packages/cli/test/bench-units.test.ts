@@ -1,4 +1,5 @@
 import { ForkExecError } from '@forkexec/core';
+import type { Driver } from '../src/bench/driven.js';
 import { LoopMonitor } from '../src/bench/loop-monitor.js';
 import { measureSize } from '../src/bench/measure-size.js';
 import type { Method } from '../src/bench/method.js';
@@ -238,6 +239,36 @@ describe('measureSize', () => {
       ['execa', 2, 2, 2000],
     ]);
     expect(failures.size).toBe(0);
+  });
+
+  test('the register-hook rows run between the two groups, and each group stops its own processes before the next', async () => {
+    const log: string[] = [];
+    const driver = (name: string) => ({ stop: async () => void log.push(`stop ${name}`) }) as unknown as Driver;
+    const floorDriver = driver('floor process');
+    const hookDriver = driver('hook process');
+    const methods = [
+      recorder(log, 'execa', true),
+      { ...recorder(log, 'execa+register', false), separateGroup: true, driver: hookDriver },
+      { ...recorder(log, 'floor', false), driver: floorDriver },
+      { ...recorder(log, 'tinyexec+register', false), separateGroup: true, driver: hookDriver },
+    ];
+    const rows = await measureSize(
+      methods,
+      1,
+      { runs: 1, warmup: 0, inFlight: 1, throughputMs: 0 },
+      new LoopMonitor(),
+      new Map(),
+      () => {},
+    );
+    expect(log.filter((l) => /^(prepare|stop)/.test(l))).toEqual([
+      'prepare floor',
+      'stop floor process',
+      'prepare execa+register',
+      'prepare tinyexec+register',
+      'stop hook process',
+      'prepare execa',
+    ]);
+    expect(rows.map((r) => r.method.name)).toEqual(['floor', 'execa+register', 'tinyexec+register', 'execa']);
   });
 
   test('a method that fails is dropped with the first line of its error', async () => {

@@ -149,7 +149,7 @@ describe('forkexec bench options', () => {
     const { code, stderr } = await forkexec(['bench', '--backends', 'node,nope']);
     expect(code).toBe(2);
     expect(stderr).toMatch(
-      /--backends: unknown "nope"; choose from c-posix-spawn, child_process, node, ntdll, helper-exe, execa, tinyexec, nano-spawn, bun, python/,
+      /--backends: unknown "nope"; choose from c-posix-spawn, child_process, execFileSync, node, ntdll, helper-exe, execa, tinyexec, nano-spawn, child_process\+register, execFileSync\+register, execa\+register, tinyexec\+register, nano-spawn\+register, bun, python/,
     );
   });
 
@@ -196,6 +196,48 @@ const bunHere =
     }
   });
 const pythonHere = runs('python3');
+
+describe('the register hook rows', () => {
+  test('child_process, execFileSync and the peers under --import @forkexec/core/register, in one process of their own, with the targets of issue 19', async () => {
+    const json = path.join(dir, 'registered.json');
+    const registered = ['child_process', 'execFileSync', 'execa', 'tinyexec', 'nano-spawn'].map((n) => `${n}+register`);
+    const { code, stdout } = await forkexec([
+      'bench',
+      ...TINY,
+      '--backends',
+      ['ntdll', 'execa', ...registered].join(','),
+      '--json',
+      json,
+    ]);
+    expect(code).toBe(0);
+    const report: BenchReport = JSON.parse(readFileSync(json, 'utf8'));
+    for (const name of registered) {
+      expect(report.methods.find((m) => m.name === name)).toMatchObject({ status: 'measured', forks: false });
+      const row = report.results.find((r) => r.method === name)!;
+      expect(row).toMatchObject({ samples: 3, busyMs: null, lagMs: null });
+      expect(row.spawnsPerSecond).toBeGreaterThan(0);
+      expect(stdout).toMatch(
+        new RegExp(`^\\s+(met|not met)\\s+${name.replace('+', '\\+')} within 1.3x of forkBeforeExec`, 'm'),
+      );
+    }
+    // Rows come by group: ntdll, then the hook's, then the forking execa.
+    expect(report.results.map((r) => r.method)).toEqual(['ntdll', ...registered, 'execa']);
+  }, 180_000);
+
+  test("a row the hook sent to Node's own child_process is failed, never reported as registered", async () => {
+    const json = path.join(dir, 'registered-node.json');
+    const { code, stdout } = await forkexec(['bench', ...TINY, '--backends', 'execa+register', '--json', json], {
+      FORKEXEC_BACKEND: 'node',
+    });
+    expect(code).toBe(1);
+    const report: BenchReport = JSON.parse(readFileSync(json, 'utf8'));
+    expect(report.methods.find((m) => m.name === 'execa+register')).toMatchObject({
+      status: 'failed',
+      reason: expect.stringContaining("execa did not take the register hook's fast path"),
+    });
+    expect(stdout).toContain('the chosen backend is node');
+  }, 120_000);
+});
 
 describe('Bun and Python as peers', () => {
   test('each runs in a process of its own when present, else is skipped with how to install it', async () => {

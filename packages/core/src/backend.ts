@@ -91,6 +91,14 @@ export interface SyncSpawnOptions {
   killSignal: number;
   /** Bytes of stdout and stderr together beyond which the child is sent `killSignal` (0 or absent: no limit). */
   maxBuffer?: number;
+  /**
+   * Bytes stdout, and stderr, may each bring (forkBeforeExec's maxBuffer; absent: no limit, 0: no
+   * output at all): the bytes beyond are dropped, the child is sent `killSignal`, `error` is ENOBUFS
+   * and `overflow` names the stream.
+   */
+  maxBufferPerStream?: number;
+  /** Also keep stdout and stderr together, in the order they were read, as the result's `all`. */
+  all?: boolean;
 }
 
 /**
@@ -107,6 +115,10 @@ export interface SyncSpawnResult extends ExitStatus {
    * (maxBuffer), EPIPE (the child did not read all of input). The first one wins.
    */
   error?: string;
+  /** With `maxBufferPerStream`: the stream that went over it first. */
+  overflow?: 'stdout' | 'stderr';
+  /** With the `all` option: what was read from stdout and stderr, in that order. */
+  all?: Buffer;
 }
 
 export interface BackendCapabilities {

@@ -1,7 +1,7 @@
 import { closeSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Backend, SpawnOptions } from './backend.js';
+import type { Backend, SpawnOptions, SpawnRequest } from './backend.js';
 import { InvalidArgumentError, SpawnError } from './errors.js';
 import type { FileTarget, Options, Result } from './options.js';
 import { setPipeStarter } from './pipe.js';
@@ -10,6 +10,35 @@ import { backendsSupporting, resolveBackend } from './select-backend.js';
 import { Subprocess, type StartedChild } from './subprocess.js';
 import { describe, validateOptions } from './validate-options.js';
 
+/**
+ * Validates everything, resolves the backend (`choose` may put another in its place) and builds
+ * the request, then hands both to `run`, whose typed failure is retold with the request
+ * (explainFailure). Throws synchronously.
+ */
+export function withRequest<T>(
+  file: unknown,
+  args: unknown,
+  given: Options,
+  run: (backend: Backend, request: SpawnRequest) => T,
+  choose: (backend: Backend) => Backend = (backend) => backend,
+): T {
+  let options = validateOptions(given);
+  if (options.preferLocal) options = withLocalPath(options);
+  const opened: number[] = [];
+  try {
+    options = withFileTargets(options, opened);
+    const backend = choose(resolveBackend(options.backend));
+    const request = buildRequest(file, args, options, backend, backendsSupporting);
+    try {
+      return run(backend, request);
+    } catch (error) {
+      throw explainFailure(error, request);
+    }
+  } finally {
+    for (const fd of opened) closeSync(fd);
+  }
+}
+
 /** Resolves the backend, validates everything, and starts the child. Throws synchronously. */
 export function startChild(
   file: unknown,
@@ -17,24 +46,13 @@ export function startChild(
   given: Options,
   spawnOptions: SpawnOptions = {},
 ): StartedChild & { backendObject: Backend } {
-  let options = validateOptions(given);
-  if (options.preferLocal) options = withLocalPath(options);
-  const opened: number[] = [];
-  try {
-    options = withFileTargets(options, opened);
-    const backend = resolveBackend(options.backend);
-    const request = buildRequest(file, args, options, backend, backendsSupporting);
-    let child;
-    try {
-      child = backend.spawn(request, spawnOptions);
-    } catch (error) {
-      throw explainFailure(error, request);
-    }
-    // A failure the backend reports later is retold by the caller (explainFailure with the request).
-    return { child, backend: backend.name, request, backendObject: backend };
-  } finally {
-    for (const fd of opened) closeSync(fd);
-  }
+  // A failure the backend reports later is retold by the caller (explainFailure with the request).
+  return withRequest(file, args, given, (backend, request) => ({
+    child: backend.spawn(request, spawnOptions),
+    backend: backend.name,
+    request,
+    backendObject: backend,
+  }));
 }
 
 /**
@@ -98,7 +116,8 @@ function withFileTargets(options: Options, opened: number[]): Options {
 const OFF_LOOP: SpawnOptions = Object.freeze({ deferPid: true });
 const ON_LOOP: SpawnOptions = Object.freeze({ deferPid: false });
 
-type Output<O extends Options> = O extends { lines: true }
+/** What a result's stdout, stderr and all hold for options `O`. */
+export type Output<O extends Options> = O extends { lines: true }
   ? string[]
   : O extends { encoding: 'buffer' }
     ? Buffer
@@ -123,12 +142,22 @@ export function forkBeforeExec(
   argsOrOptions?: readonly string[] | Options,
   maybeOptions?: Options,
 ): Subprocess<string | Buffer | string[]> {
-  const optionsFirst = typeof argsOrOptions === 'object' && argsOrOptions !== null && !Array.isArray(argsOrOptions);
-  const args: unknown = optionsFirst || argsOrOptions === undefined ? [] : argsOrOptions;
-  const options = (optionsFirst ? (argsOrOptions as Options) : maybeOptions) ?? {};
+  const { args, options } = sortArguments(argsOrOptions, maybeOptions);
   return new Subprocess(typeof file === 'string' ? file : describe(file), args, options, () =>
     startChild(file, args, options, options.startOffLoop === false ? ON_LOOP : OFF_LOOP),
   );
+}
+
+/** `(file, args?, options?)` or `(file, options?)`, as execa takes them. */
+export function sortArguments(
+  argsOrOptions: readonly string[] | Options | undefined,
+  maybeOptions: Options | undefined,
+): { args: unknown; options: Options } {
+  const optionsFirst = typeof argsOrOptions === 'object' && argsOrOptions !== null && !Array.isArray(argsOrOptions);
+  return {
+    args: optionsFirst || argsOrOptions === undefined ? [] : argsOrOptions,
+    options: (optionsFirst ? (argsOrOptions as Options) : maybeOptions) ?? {},
+  };
 }
 
 setPipeStarter(forkBeforeExec);

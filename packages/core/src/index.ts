@@ -1,4 +1,5 @@
 export { forkBeforeExec } from './fork-before-exec.js';
+export { forkBeforeExecSync } from './fork-before-exec-sync.js';
 export { Subprocess } from './subprocess.js';
 export type { Pipeable, PipedResult, PipeFunction, PipeOptions, PipePromise } from './pipe.js';
 export type { FileTarget, Options, Result, StdioSpec } from './options.js';

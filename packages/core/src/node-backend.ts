@@ -1,8 +1,14 @@
-import { ChildProcess, spawn as cpSpawn, type SpawnOptions, type StdioOptions } from 'node:child_process';
+import {
+  ChildProcess,
+  spawn as cpSpawn,
+  spawnSync as cpSpawnSync,
+  type SpawnOptions,
+  type StdioOptions,
+} from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { devNull, constants as osConstants } from 'node:os';
 import { openFlagsNumber, type ActionOp } from './actions.js';
-import type { Backend, ExitStatus, SpawnRequest, SpawnedChild } from './backend.js';
+import type { Backend, ExitStatus, SpawnRequest, SpawnedChild, SyncSpawnOptions, SyncSpawnResult } from './backend.js';
 import { errnoName, InvalidArgumentError, SpawnError, spawnHint, UnsupportedActionError } from './errors.js';
 import { windowsKillSignal } from './windows-signals.js';
 
@@ -186,6 +192,55 @@ function startFailure(request: SpawnRequest, error: NodeJS.ErrnoException): Spaw
   });
 }
 
+/**
+ * Backend.spawnSync on child_process.spawnSync. Node counts stdout and stderr together against its
+ * maxBuffer: for `maxBufferPerStream` it is given twice that (both streams together can only pass
+ * it when one of them went over), and each stream is cut to the limit afterwards. So the child is
+ * killed later than the other backends kill it; its result is cut and flagged the same. `all` is
+ * stdout then stderr (spawnSync does not tell the order they came in).
+ */
+function spawnSync(request: SpawnRequest, options: SyncSpawnOptions): SyncSpawnResult {
+  if (process.platform === 'win32') refuseWhatLibuvAbortsOn(request);
+  const perStream = options.maxBufferPerStream ?? Infinity;
+  const opened: number[] = [];
+  let ran;
+  try {
+    ran = cpSpawnSync(request.file, request.argv.slice(1), {
+      ...translate(request, opened),
+      input: options.input,
+      timeout: options.timeout,
+      killSignal: options.killSignal,
+      maxBuffer: Math.min(options.maxBuffer || Infinity, Math.max(2 * perStream, 1)),
+    });
+  } catch (error) {
+    if (error instanceof UnsupportedActionError || error instanceof SpawnError) throw error;
+    throw startFailure(request, error as NodeJS.ErrnoException);
+  } finally {
+    for (const fd of opened) closeSync(fd);
+  }
+  const failed = ran.error as NodeJS.ErrnoException | undefined;
+  if (failed && !ran.pid) throw startFailure(request, failed);
+  let overflow: SyncSpawnResult['overflow'];
+  const cut = (output: Buffer | null, name: 'stdout' | 'stderr') => {
+    if (!output || output.length <= perStream) return output;
+    overflow ??= name;
+    return output.subarray(0, perStream);
+  };
+  const stdout = cut(ran.stdout as Buffer | null, 'stdout');
+  const stderr = cut(ran.stderr as Buffer | null, 'stderr');
+  const error = failed?.code ?? (overflow && 'ENOBUFS');
+  return {
+    pid: ran.pid,
+    exitCode: ran.status,
+    signal: ran.signal,
+    stdout,
+    stderr,
+    ...(error && { error }),
+    ...(overflow && { overflow }),
+    ...(options.all && { all: Buffer.concat([stdout ?? Buffer.alloc(0), stderr ?? Buffer.alloc(0)]) }),
+  };
+}
+
 /** The portable backend: Node's child_process (fork+exec under the hood on Linux, so its cost grows with the parent). */
 export const nodeBackend: Backend = {
   name: 'node',
@@ -228,4 +283,5 @@ export const nodeBackend: Backend = {
       unref: () => child.unref(),
     };
   },
+  spawnSync,
 };

@@ -66,10 +66,6 @@ export class OutputCollector {
     rest += decoder.end();
     if (rest) yield rest;
   }
-
-  value(encoding: BufferEncoding | 'buffer', stripFinalNewline: boolean, lines: boolean): string | Buffer | string[] {
-    return outputValue(this.chunks, encoding, stripFinalNewline, lines);
-  }
 }
 
 type TextEncoding = 'utf8' | 'utf-8' | 'utf16le' | 'utf-16le' | 'ucs2' | 'ucs-2' | 'latin1' | 'binary' | 'ascii';

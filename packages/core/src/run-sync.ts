@@ -1,25 +1,24 @@
-import type { SyncSpawnOptions, SyncSpawnResult } from './backend.js';
-import { InvalidArgumentError } from './errors.js';
+import type { SpawnRequest, SyncSpawnOptions, SyncSpawnResult } from './backend.js';
+import { withRequest } from './fork-before-exec.js';
+import { nodeBackend } from './node-backend.js';
 import type { Options } from './options.js';
-import { buildRequest, explainFailure } from './request.js';
-import { backendsSupporting, resolveBackend } from './select-backend.js';
 
 /**
- * Validates as forkBeforeExec does, then runs the child to its end with the backend's spawnSync.
- * Throws the typed error of a start that failed (the drop-in's sync functions hand those to Node).
+ * Validates as forkBeforeExec does, then runs the child to its end with the backend's spawnSync
+ * (the node backend's when the chosen one has none). Throws the typed error of a start that failed
+ * (the drop-in's sync functions hand those to Node).
  */
 export function runChildSync(
-  file: string,
-  args: string[],
+  file: unknown,
+  args: unknown,
   options: Options,
   sync: SyncSpawnOptions,
-): SyncSpawnResult & { backend: string } {
-  const backend = resolveBackend(options.backend);
-  if (!backend.spawnSync) throw new InvalidArgumentError(`the ${backend.name} backend has no synchronous spawn`);
-  const request = buildRequest(file, args, options, backend, backendsSupporting);
-  try {
-    return { ...backend.spawnSync(request, sync), backend: backend.name };
-  } catch (error) {
-    throw explainFailure(error, request);
-  }
+): SyncSpawnResult & { backend: string; request: SpawnRequest } {
+  return withRequest(
+    file,
+    args,
+    options,
+    (backend, request) => ({ ...backend.spawnSync!(request, sync), backend: backend.name, request }),
+    (backend) => (backend.spawnSync ? backend : nodeBackend),
+  );
 }

@@ -1,35 +1,19 @@
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
-import { signalsByName } from 'human-signals';
 import type { ExitStatus, SpawnedChild, SpawnRequest } from './backend.js';
-import {
-  ForkExecError,
-  isForkExecError,
-  SpawnError,
-  SubprocessError,
-  type SubprocessErrorCode,
-  type SubprocessErrorFields,
-} from './errors.js';
+import { ForkExecError, isForkExecError, SpawnError } from './errors.js';
 import type { Options, Result } from './options.js';
-import { drained, OutputCollector, outputValue, textEncoding } from './output.js';
+import { drained, OutputCollector, textEncoding } from './output.js';
 import { pipeFrom, type PipeFunction } from './pipe.js';
 import { explainFailure, formatCommand } from './request.js';
+import { DEFAULT_MAX_BUFFER, endedResult, notStartedResult, shownArgs, type RunFacts } from './result.js';
 import { checkSignal } from './validate-options.js';
 
-const DEFAULT_MAX_BUFFER = 100_000_000;
-const SIGNAL_DESCRIPTIONS = signalsByName as Partial<Record<string, { description: string }>>;
 const DEFAULT_FORCE_KILL_DELAY = 5000;
 /** How long the output of a child killed for a timeout, an abort or maxBuffer may still take to arrive. */
 const KILLED_OUTPUT_GRACE_MS = 200;
-
-/** The args as the caller gave them, for the messages of a start that failed (they may be anything then). */
-function shownArgs(args: unknown): unknown[] {
-  return Array.isArray(args) ? args : [];
-}
 
 /** Settles when `work` does, or after KILLED_OUTPUT_GRACE_MS, whichever comes first. */
 function withinGrace(work: Promise<unknown>): Promise<void> {
@@ -95,7 +79,7 @@ export class Subprocess<Out extends string | Buffer | string[] = string>
     } catch (error) {
       this.#args ??= shownArgs(args);
       this.#startError = error;
-      this.#promise = this.#notStarted(error, started);
+      this.#promise = new Promise((resolve) => resolve(notStartedResult(error, this.#facts(started))));
       this.#promise.catch(() => {}); // an unread failure to start is no unhandled rejection
       return;
     }
@@ -106,7 +90,7 @@ export class Subprocess<Out extends string | Buffer | string[] = string>
     this.stdin = child.stdin;
     this.stdout = child.stdout;
     this.stderr = child.stderr;
-    this.#promise = this.#run(child, begun.backend, started);
+    this.#promise = this.#run(child, started);
   }
 
   /** The command line, quoted for a shell (the request's, or made from the args as given when the start failed). */
@@ -158,48 +142,17 @@ export class Subprocess<Out extends string | Buffer | string[] = string>
     });
   }
 
-  /** The child's working directory as the result tells it. */
-  #cwd(): string {
-    const { cwd } = this.#options;
-    if (cwd !== undefined) return path.resolve(cwd instanceof URL ? fileURLToPath(cwd) : String(cwd));
-    try {
-      return process.cwd();
-    } catch {
-      return ''; // the parent's directory was removed
-    }
-  }
-
-  /**
-   * A child that never ran: the start error, or with `reject: false` a failed result carrying it
-   * (for a start the OS refused or an abort; a wrong argument is always thrown).
-   */
-  #notStarted(error: unknown, started: number): Promise<Result<Out>> {
-    const code = (error as { code?: string })?.code;
-    if (this.#options.reject !== false || (code !== 'FORKEXEC_SPAWN' && code !== 'FORKEXEC_ABORTED'))
-      return Promise.reject(error);
-    const o = this.#options;
-    const empty = (o.lines ? [] : o.encoding === 'buffer' ? Buffer.alloc(0) : '') as Out;
-    return Promise.resolve({
+  /** What the result says besides how the child ended. */
+  #facts(started: number): RunFacts {
+    return {
       command: this.command,
-      escapedCommand: this.command,
-      cwd: this.#cwd(),
       file: this.#file,
       args: this.#request?.argv.slice(1) ?? this.#args!.map(String),
+      options: this.#options,
       pid: this.pid,
-      exitCode: null,
-      signal: null,
-      stdout: empty,
-      stderr: empty,
-      durationMs: performance.now() - started,
-      backend: this.backend ?? '',
-      failed: true,
-      timedOut: false,
-      isCanceled: code === 'FORKEXEC_ABORTED',
-      isTerminated: false,
-      isMaxBuffer: false,
-      shortMessage: (error as Error).message.split('\n')[0],
-      code: (error as { errno?: string }).errno ?? code,
-    });
+      backend: this.backend,
+      started,
+    };
   }
 
   /**
@@ -245,7 +198,7 @@ export class Subprocess<Out extends string | Buffer | string[] = string>
     return this;
   }
 
-  async #run(child: SpawnedChild, backend: string, started: number): Promise<Result<Out>> {
+  async #run(child: SpawnedChild, started: number): Promise<Result<Out>> {
     const o = this.#options;
     const maxBuffer = o.maxBuffer ?? DEFAULT_MAX_BUFFER;
     const cancelSignal = o.cancelSignal ?? o.signal;
@@ -290,11 +243,11 @@ export class Subprocess<Out extends string | Buffer | string[] = string>
     } catch (raw) {
       for (const stream of [child.stdin, child.stdout, child.stderr]) stream?.destroy();
       const error = this.#explain(raw);
-      return this.#notStarted(
+      return notStartedResult(
         isForkExecError(error)
           ? error
           : new SpawnError(String((error as Error)?.message ?? error), { command: this.command, cause: error }),
-        started,
+        this.#facts(started),
       );
     } finally {
       if (killedByUs()) for (const stream of [child.stdout, child.stderr]) stream?.destroy();
@@ -304,68 +257,15 @@ export class Subprocess<Out extends string | Buffer | string[] = string>
       cancelSignal?.removeEventListener('abort', onAbort);
     }
 
-    const encoding = o.encoding ?? 'utf8';
-    const strip = o.stripFinalNewline !== false;
-    const lines = o.lines === true;
-    const empty = lines ? [] : encoding === 'buffer' ? Buffer.alloc(0) : '';
-    const fields = {
-      command: this.command,
-      escapedCommand: this.command,
-      cwd: this.#cwd(),
-      pid: this.pid,
-      exitCode: status.exitCode,
-      signal: status.signal,
-      stdout: (this.#outputs[0]?.value(encoding, strip, lines) ?? empty) as Out,
-      stderr: (this.#outputs[1]?.value(encoding, strip, lines) ?? empty) as Out,
-      ...(all && { all: outputValue(all, encoding, strip, lines) as Out }),
-      durationMs: performance.now() - started,
-      backend,
+    return endedResult(this.#facts(started), {
+      ...status,
+      stdout: this.#outputs[0]?.chunks ?? null,
+      stderr: this.#outputs[1]?.chunks ?? null,
+      all,
       timedOut,
       isCanceled,
-      isTerminated: status.signal !== null,
-      isMaxBuffer: overflow !== undefined,
-      ...(status.signal && { signalDescription: SIGNAL_DESCRIPTIONS[status.signal]?.description }),
-    };
-    const failure = this.#failure(fields, overflow, maxBuffer, cancelSignal);
-    if (failure && o.reject !== false) throw failure;
-    return {
-      ...fields,
-      file: this.#file,
-      args: this.#request!.argv.slice(1),
-      failed: failure !== undefined,
-      ...(failure && { shortMessage: failure.shortMessage.split('\n')[0] }),
-    };
-  }
-
-  #failure(
-    f: SubprocessErrorFields,
-    overflow: 'stdout' | 'stderr' | undefined,
-    maxBuffer: number,
-    cancelSignal: AbortSignal | undefined,
-  ): SubprocessError | undefined {
-    const fail = (code: SubprocessErrorCode, message: string, hint?: string, cause?: unknown) =>
-      new SubprocessError(code, message, f, hint, cause);
-    if (overflow)
-      return fail(
-        'FORKEXEC_MAX_BUFFER',
-        `${this.command}: ${overflow} exceeded maxBuffer (${maxBuffer} bytes); the child was killed`,
-        'Raise maxBuffer, or read the stream yourself with buffer: false.',
-      );
-    if (f.timedOut)
-      return fail(
-        'FORKEXEC_TIMEOUT',
-        `${this.command}: timed out after ${this.#options.timeout} ms and was killed${f.signal ? ` with ${f.signal}` : ''}`,
-      );
-    if (f.isCanceled)
-      return fail(
-        'FORKEXEC_ABORTED',
-        `${this.command}: aborted${f.signal ? `, killed with ${f.signal}` : ''}`,
-        undefined,
-        cancelSignal?.reason,
-      );
-    if (f.signal) return fail('FORKEXEC_EXIT', `${this.command}: killed by ${f.signal}`);
-    if (f.exitCode !== 0) return fail('FORKEXEC_EXIT', `${this.command}: exited with code ${f.exitCode}`);
-    return undefined;
+      overflow,
+    });
   }
 
   then<A = Result<Out>, B = never>(

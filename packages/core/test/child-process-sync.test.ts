@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, realpathSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { types } from 'node:util';
-import { loadBackend } from '@forkexec/core';
+import { loadBackend, nodeBackend, registerBackend } from '@forkexec/core';
 import * as forkexec from '@forkexec/core/child_process';
 
 type Module = Pick<typeof node, 'spawnSync' | 'execFileSync' | 'execSync'>;
@@ -199,10 +199,19 @@ describeLinux('on ntdll: the backend’s synchronous spawn, side by side with No
 
 describeLinux('on a backend without a synchronous spawn', () => {
   test('Node’s own runs the call, counted with the reason', () => {
-    process.env.FORKEXEC_BACKEND = 'helper-exe';
+    registerBackend('forkexec-test-no-sync', () => ({ ...nodeBackend, name: 'no-sync', spawnSync: undefined }));
+    process.env.FORKEXEC_BACKEND = 'forkexec-test-no-sync';
     expectSame((cp) => cp.execFileSync('echo', ['via node'], { encoding: 'utf8' }), 'node');
     expect(forkexec.dropInReport().node.execFileSync).toHaveProperty([
-      'sync API: the helper-exe backend has no synchronous spawn',
+      'sync API: the no-sync backend has no synchronous spawn',
     ]);
+  });
+});
+
+describeLinux('on helper-exe: its starter’s synchronous spawn', () => {
+  test('the fast path, side by side with Node', () => {
+    process.env.FORKEXEC_BACKEND = 'helper-exe';
+    expectSame((cp) => cp.execFileSync('sh', ['-c', 'echo out; echo err >&2'], { encoding: 'utf8' }), 'fast');
+    expectSame((cp) => cp.spawnSync('cat', { input: 'hi' }), 'fast');
   });
 });

@@ -9,13 +9,14 @@ import {
   type ProbeResult,
   type SpawnedChild,
   type SpawnRequest,
+  type SyncSpawnOptions,
 } from '@forkexec/core';
 import { refuseUnknownKeys } from '@forkexec/core/backend-kit';
 import { fdPassing } from './linux/fd-passing.js';
 import { helperPath, helperProblem, packageDir } from './locate-helper.js';
 import { LinuxHelperPool } from './linux/helper-pool.js';
 import { probeHelper } from './linux/probe-helper.js';
-import { spawnOnHelper } from './linux/spawn-on-helper.js';
+import { spawnOnHelper, spawnSyncOnStarter } from './linux/spawn-on-helper.js';
 import { PROTOCOL_VERSION } from './linux/wire.js';
 import { createWin32HelperBackend } from './win32/index.js';
 
@@ -171,6 +172,7 @@ export function createBackend(options: HelperExeOptions = {}): HelperExeBackend 
     spawn(request: SpawnRequest): SpawnedChild {
       return spawnOnHelper(getPool(), request, fdPassing(), options.overflow === 'starter' ? getStarter() : undefined);
     },
+    spawnSync: (request: SpawnRequest, sync: SyncSpawnOptions) => spawnSyncOnStarter(getStarter(), request, sync),
     async dispose() {
       const current = pool;
       pool = undefined;

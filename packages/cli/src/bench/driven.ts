@@ -5,58 +5,84 @@ import type { Method, MethodInfo } from './method.js';
 const NS_PER_MS = 1e6;
 
 /**
- * A method measured in a process of its own that holds the same ballast as the parent and spawns
- * the target on request, timing itself: the C floor (native/spawn-floor.c), Bun and Python
- * (peers/). Each speaks the same protocol, one line each way:
+ * A process of its own that holds the same ballast as the parent and spawns the target on
+ * request, timing itself: the C floor (native/spawn-floor.c), Bun and Python (peers/), and Node
+ * under the register hook (node-driver.ts). Each speaks the same protocol, one line each way:
  *
  *   argv   BALLAST_BYTES TARGET
  *   stdin  "s"              one spawn, waited for                      -> "<spawn_ns> <exit_ns>"
  *          "b N"            N spawns back to back                      -> "<exit_ns> ..." (N numbers)
  *          "t N MS"         keep N children running for MS milliseconds -> "<completed> <elapsed_ns>"
  *   stdout "ready <rss_bytes>" once the ballast is touched; EOF on stdin ends it.
+ *
+ * A driver that runs several methods (node-driver.ts) takes the method's name before each command.
  */
-export function drivenMethod(info: MethodInfo, program: string, args: string[], target: string): Method {
-  let child: ChildProcess | undefined;
-  let waiting: { resolve: (line: string) => void; reject: (error: Error) => void }[] = [];
-  let stderr = '';
+export class Driver {
+  #child: ChildProcess | undefined;
+  #rssBytes: number | undefined;
+  #waiting: { resolve: (line: string) => void; reject: (error: Error) => void }[] = [];
+  #stderr = '';
 
-  const stop = async () => {
+  constructor(
+    /** For messages. */
+    readonly name: string,
+    readonly program: string,
+    readonly args: string[],
+    readonly target: string,
+  ) {}
+
+  /** Starts the process holding `rssBytes` of ballast, unless it runs with that much already. */
+  async start(rssBytes: number): Promise<void> {
+    if (this.#child && this.#rssBytes === rssBytes) return;
+    await this.stop();
+    this.#stderr = '';
+    this.#rssBytes = rssBytes;
+    const started = spawn(this.program, [...this.args, String(rssBytes), this.target], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    this.#child = started;
+    started.stderr!.on('data', (chunk: Buffer) => (this.#stderr += chunk.toString()));
+    createInterface({ input: started.stdout! }).on('line', (line) => this.#waiting.shift()?.resolve(line));
+    const failAll = (error: Error) => {
+      for (const w of this.#waiting) w.reject(error);
+      this.#waiting = [];
+    };
+    started.once('close', (code, signal) => {
+      failAll(new Error(`${this.name} exited (${signal ?? code}): ${this.#stderr.trim() || 'no message'}`));
+      if (this.#child === started) this.#child = undefined;
+    });
+    started.once('error', failAll);
+    const ready = await this.ask(null);
+    if (!ready.startsWith('ready ')) throw new Error(`${this.name}: unexpected greeting ${JSON.stringify(ready)}`);
+  }
+
+  /** Sends `command` (null: none, for the greeting) and resolves with the answer line. */
+  ask(command: string | null): Promise<string> {
+    return new Promise((resolve, reject) => {
+      if (!this.#child) return reject(new Error(`${this.name}: its driver is not running`));
+      this.#waiting.push({ resolve, reject });
+      if (command !== null) this.#child.stdin!.write(`${command}\n`);
+    });
+  }
+
+  /** Ends the process (EOF on its stdin) and waits for it: its ballast is given back. */
+  async stop(): Promise<void> {
+    const child = this.#child;
     if (!child) return;
-    const exited = new Promise((resolve) => child!.once('close', resolve));
+    const exited = new Promise((resolve) => child.once('close', resolve));
     child.stdin!.end();
     await exited;
-    child = undefined;
-  };
+    this.#child = undefined;
+  }
+}
 
-  const ask = (command: string | null): Promise<string> =>
-    new Promise((resolve, reject) => {
-      if (!child) return reject(new Error(`${info.name}: its driver is not running`));
-      waiting.push({ resolve, reject });
-      if (command !== null) child.stdin!.write(`${command}\n`);
-    });
-
+/** A method whose spawns `driver` times; `prefix` names the method to a driver that runs several. */
+export function drivenMethod(info: MethodInfo, driver: Driver, prefix = ''): Method {
+  const ask = (command: string) => driver.ask(`${prefix}${command}`);
   return {
     ...info,
-    async prepare(rssBytes) {
-      await stop();
-      stderr = '';
-      const started = spawn(program, [...args, String(rssBytes), target], { stdio: ['pipe', 'pipe', 'pipe'] });
-      child = started;
-      started.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      createInterface({ input: started.stdout! }).on('line', (line) => waiting.shift()?.resolve(line));
-      started.once('close', (code, signal) => {
-        const error = new Error(`${info.name} exited (${signal ?? code}): ${stderr.trim() || 'no message'}`);
-        for (const w of waiting) w.reject(error);
-        waiting = [];
-        if (child === started) child = undefined;
-      });
-      started.once('error', (error) => {
-        for (const w of waiting) w.reject(error);
-        waiting = [];
-      });
-      const ready = await ask(null);
-      if (!ready.startsWith('ready ')) throw new Error(`${info.name}: unexpected greeting ${JSON.stringify(ready)}`);
-    },
+    driver,
+    prepare: (rssBytes) => driver.start(rssBytes),
     async sample() {
       const [spawnNs, exitNs] = (await ask('s')).split(' ').map(Number);
       const syncMs = spawnNs / NS_PER_MS;
@@ -69,6 +95,6 @@ export function drivenMethod(info: MethodInfo, program: string, args: string[], 
       const [completed, elapsedNs] = (await ask(`t ${inFlight} ${Math.round(durationMs)}`)).split(' ').map(Number);
       return { completed, elapsedMs: elapsedNs / NS_PER_MS };
     },
-    close: stop,
+    close: () => driver.stop(),
   };
 }

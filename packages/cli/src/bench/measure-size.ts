@@ -23,10 +23,21 @@ const SETTLE_MS = 300;
 /**
  * Methods that fork the parent leave work behind (copy-on-write faults in the parent, the copied
  * page tables torn down in the child at exec) that would be charged to whatever runs next: they
- * form their own group, measured after the others.
+ * form their own group, measured after the others. The register-hook rows come between (see
+ * Method.separateGroup).
  */
-function alternationGroups(methods: Method[]): Method[][] {
-  return [methods.filter((m) => !m.forks), methods.filter((m) => m.forks)].filter((g) => g.length > 0);
+export function alternationGroups(methods: Method[]): Method[][] {
+  const apart = (m: Method) => m.separateGroup === true;
+  return [
+    methods.filter((m) => !m.forks && !apart(m)),
+    methods.filter((m) => !m.forks && apart(m)),
+    methods.filter((m) => m.forks),
+  ].filter((g) => g.length > 0);
+}
+
+/** The processes of their own that hold the ballast while `group` is measured. */
+export function driversOf(group: Method[]): Set<NonNullable<Method['driver']>> {
+  return new Set(group.flatMap((m) => (m.driver ? [m.driver] : [])));
 }
 
 /** Rotates the order each run so that no method always follows the same one. */
@@ -99,6 +110,8 @@ export async function measureSize(
         fail(method, error);
       }
     }
+    // The group's own processes give their ballast back before the next group starts its own.
+    for (const driver of driversOf(group)) await driver.stop().catch(() => {});
     if (group.some((m) => m.forks)) await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
   }
   for (const m of measured.values()) if (failures.has(m.method.name)) m.error = failures.get(m.method.name);

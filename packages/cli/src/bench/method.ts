@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import type { Driver } from './driven.js';
 import type { LoopMonitor } from './loop-monitor.js';
 
 /** One spawn-to-exit, in milliseconds. Loop figures are null for the C floor, which runs outside Node. */
@@ -33,6 +34,14 @@ export interface Method {
    * whatever runs next, so forking methods alternate among themselves, apart from the others.
    */
   forks: boolean;
+  /**
+   * Measured in a group of its own between the methods that do not fork and those that do (the
+   * register-hook rows): its process of its own then holds the ballast alone beside the parent, and
+   * no fork's leftovers are charged to it.
+   */
+  separateGroup?: boolean;
+  /** The process of its own that holds the ballast for it and times its spawns (several methods may share one). */
+  driver?: Driver;
   /** Runs before each parent RSS with the RSS reached: a method measured in a process of its own holds the same ballast there. */
   prepare?(rssBytes: number): Promise<void>;
   sample(monitor: LoopMonitor): Promise<Sample>;
@@ -53,7 +62,7 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | undefined)?.then === 'function';
 }
 
-export type MethodInfo = Pick<Method, 'name' | 'kind' | 'version' | 'forks'>;
+export type MethodInfo = Pick<Method, 'name' | 'kind' | 'version' | 'forks' | 'separateGroup'>;
 
 /** A method made from a function that starts one child from Node. */
 export function launchMethod(info: MethodInfo, launch: () => Launch, close?: () => Promise<void>): Method {

@@ -1,8 +1,11 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { forkBeforeExec, InvalidArgumentError, listBackends } from '@forkexec/core';
-import { drivenMethod } from './driven.js';
+import { Driver, drivenMethod } from './driven.js';
 import { launchMethod, type Launch, type Method, type MethodKind } from './method.js';
-import type { NativePrograms } from './native.js';
+import { packageRoot, type NativePrograms } from './native.js';
 import { importPeer } from './peers.js';
 import { RUNTIME_PEERS, runtimePeerMethod } from './runtime-peers.js';
 
@@ -16,6 +19,13 @@ export interface Skipped {
 export const FLOOR = 'c-posix-spawn';
 export const CHILD_PROCESS = 'child_process';
 const PEERS = ['execa', 'tinyexec', 'nano-spawn'] as const;
+/** The ways Node code spawns that the bench times in this process, and under the register hook in a Node of their own. */
+export type NodeWay = typeof CHILD_PROCESS | typeof EXEC_FILE_SYNC | (typeof PEERS)[number];
+/** child_process.execFileSync: the whole spawn blocks the event loop (the drop-in's runs Backend.spawnSync). */
+const EXEC_FILE_SYNC = 'execFileSync';
+export const REGISTERED_SUFFIX = '+register';
+/** child_process and the peers under `node --import @forkexec/core/register`, in a process of their own. */
+export const REGISTERED = [CHILD_PROCESS, EXEC_FILE_SYNC, ...PEERS].map((name) => `${name}${REGISTERED_SUFFIX}`);
 
 /** Rejects unless the child exited with 0. */
 function exitedZero(child: ReturnType<typeof spawn>): Promise<void> {
@@ -31,9 +41,22 @@ type Execa = typeof import('execa');
 type Tinyexec = typeof import('tinyexec');
 type NanoSpawn = typeof import('nano-spawn');
 
-/** How each peer starts the target with stdio ignored and waits for it, as its README shows. */
-async function peerMethod(name: (typeof PEERS)[number], target: string): Promise<Method | string> {
+/**
+ * How child_process and each peer start the target with stdio ignored and wait for it, as its
+ * README shows; a string says why it cannot run here.
+ */
+export async function nodeMethod(name: NodeWay, target: string): Promise<Method | string> {
   switch (name) {
+    case CHILD_PROCESS:
+      return launchMethod({ name, kind: 'raw', version: null, forks: true }, (): Launch => {
+        const child = spawn(target, [], { stdio: 'ignore' });
+        return { pid: child.pid, exited: exitedZero(child) };
+      });
+    case EXEC_FILE_SYNC:
+      return launchMethod({ name, kind: 'raw', version: null, forks: true }, (): Launch => {
+        execFileSync(target, [], { stdio: 'ignore' }); // throws unless the target exited with 0
+        return { pid: undefined, exited: Promise.resolve() };
+      });
     case 'execa': {
       const peer = await importPeer<Execa>('execa');
       if (!peer) return 'not installed (npm install -D execa)';
@@ -67,8 +90,17 @@ async function peerMethod(name: (typeof PEERS)[number], target: string): Promise
 
 function kindOf(name: string): MethodKind {
   if (name === FLOOR) return 'floor';
-  if (name === CHILD_PROCESS) return 'raw';
-  return [...PEERS, ...RUNTIME_PEERS].includes(name as never) ? 'peer' : 'backend';
+  if ([CHILD_PROCESS, EXEC_FILE_SYNC].some((way) => name === way || name === `${way}${REGISTERED_SUFFIX}`))
+    return 'raw';
+  return [...PEERS, ...RUNTIME_PEERS, ...REGISTERED].includes(name as never) ? 'peer' : 'backend';
+}
+
+/** The one Node process, under the register hook and holding the ballast, that times every registered way (node-driver.ts). */
+function registeredDriver(target: string): Driver {
+  const root = packageRoot();
+  const register = createRequire(path.join(root, 'noop.js')).resolve('@forkexec/core/register');
+  const args = ['--import', pathToFileURL(register).href, path.join(root, 'bin', 'forkexec.js'), 'bench-driver'];
+  return new Driver('node --import @forkexec/core/register', process.execPath, args, target);
 }
 
 /**
@@ -80,7 +112,15 @@ export async function collectMethods(
   native: NativePrograms,
 ): Promise<{ methods: Method[]; skipped: Skipped[] }> {
   const statuses = listBackends();
-  const known = [FLOOR, CHILD_PROCESS, ...statuses.map((s) => s.name), ...PEERS, ...RUNTIME_PEERS];
+  const known = [
+    FLOOR,
+    CHILD_PROCESS,
+    EXEC_FILE_SYNC,
+    ...statuses.map((s) => s.name),
+    ...PEERS,
+    ...REGISTERED,
+    ...RUNTIME_PEERS,
+  ];
   const unknown = selection?.filter((name) => !known.includes(name)) ?? [];
   if (unknown.length)
     throw new InvalidArgumentError(
@@ -94,16 +134,11 @@ export async function collectMethods(
 
   if (wanted(FLOOR)) {
     const info = { name: FLOOR, kind: 'floor', version: null, forks: false } as const;
-    if (native.floor) methods.push(drivenMethod(info, native.floor, [], target));
+    if (native.floor) methods.push(drivenMethod(info, new Driver(FLOOR, native.floor, [], target)));
     else skip(FLOOR, native.missing ?? 'not built');
   }
-  if (wanted(CHILD_PROCESS))
-    methods.push(
-      launchMethod({ name: CHILD_PROCESS, kind: 'raw', version: null, forks: true }, (): Launch => {
-        const child = spawn(target, [], { stdio: 'ignore' });
-        return { pid: child.pid, exited: exitedZero(child) };
-      }),
-    );
+  if (wanted(CHILD_PROCESS)) methods.push((await nodeMethod(CHILD_PROCESS, target)) as Method);
+  if (wanted(EXEC_FILE_SYNC)) methods.push((await nodeMethod(EXEC_FILE_SYNC, target)) as Method);
   for (const status of statuses) {
     if (!wanted(status.name)) continue;
     if (!status.ok || !status.backend) {
@@ -132,9 +167,21 @@ export async function collectMethods(
   }
   for (const name of PEERS) {
     if (!wanted(name)) continue;
-    const method = await peerMethod(name, target);
+    const method = await nodeMethod(name, target);
     if (typeof method === 'string') skip(name, method);
     else methods.push(method);
+  }
+  let driver: Driver | undefined;
+  for (const way of [CHILD_PROCESS, EXEC_FILE_SYNC, ...PEERS] as NodeWay[]) {
+    const name = `${way}${REGISTERED_SUFFIX}`;
+    if (!wanted(name)) continue;
+    const plain = await nodeMethod(way, target);
+    if (typeof plain === 'string') {
+      skip(name, plain);
+      continue;
+    }
+    const info = { name, kind: plain.kind, version: plain.version, forks: false, separateGroup: true };
+    methods.push(drivenMethod(info, (driver ??= registeredDriver(target)), `${way} `));
   }
   for (const name of RUNTIME_PEERS) {
     if (!wanted(name)) continue;

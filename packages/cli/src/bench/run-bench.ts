@@ -2,7 +2,7 @@ import os from 'node:os';
 import { Ballast } from './ballast.js';
 import { LoopMonitor } from './loop-monitor.js';
 import { describeMachine } from './machine.js';
-import { measureSize, type Measured } from './measure-size.js';
+import { alternationGroups, driversOf, measureSize, type Measured } from './measure-size.js';
 import type { Method, Sample } from './method.js';
 import { InvalidArgumentError } from '@forkexec/core';
 import { CHILD_PROCESS, collectMethods, FLOOR } from './methods.js';
@@ -63,15 +63,21 @@ function rowsFor(rssBytes: number, parentRssBytes: number, measured: Measured[])
   return rows;
 }
 
-/** Refuses sizes this machine cannot hold: the parent's ballast, plus the same again in each method run in a process of its own. */
-function checkMemory(sizes: number[], ownProcess: Method[]): void {
+/**
+ * Refuses sizes this machine cannot hold: the parent's ballast, plus the same again in each
+ * process of its own that a group of methods runs at once (each group's are stopped before the next).
+ */
+function checkMemory(sizes: number[], methods: Method[]): void {
   const largest = Math.max(...sizes);
-  const needed = largest * (1 + ownProcess.length);
+  const busiest = alternationGroups(methods)
+    .map((group) => [...driversOf(group)])
+    .reduce((a, b) => (b.length > a.length ? b : a), []);
+  const needed = largest * (1 + busiest.length);
   const available = os.freemem() + process.memoryUsage.rss();
-  const holders = ['the parent', ...ownProcess.map((m) => m.name)];
+  const holders = ['the parent', ...busiest.map((d) => d.name)];
   if (needed > available * 0.9)
     throw new InvalidArgumentError(
-      `--rss ${formatBytes(largest)} needs about ${formatBytes(needed)} of memory${ownProcess.length ? ` (${holders.slice(0, -1).join(', ')} and ${holders.at(-1)} each hold the ballast)` : ''}, and ${formatBytes(available)} is available; choose smaller sizes`,
+      `--rss ${formatBytes(largest)} needs about ${formatBytes(needed)} of memory${busiest.length ? ` (${holders.slice(0, -1).join(', ')} and ${holders.at(-1)} each hold the ballast)` : ''}, and ${formatBytes(available)} is available; choose smaller sizes`,
     );
 }
 
@@ -86,10 +92,7 @@ export async function runBench(settings: BenchSettings, progress: Progress = () 
   const loadAtStart = os.loadavg()[0];
   const native = findNativePrograms();
   const { methods, skipped } = await collectMethods(settings.methods, native);
-  checkMemory(
-    settings.rss,
-    methods.filter((m) => m.prepare),
-  );
+  checkMemory(settings.rss, methods);
   const failures = new Map<string, string>();
   const results: ResultRow[] = [];
   const monitor = new LoopMonitor();

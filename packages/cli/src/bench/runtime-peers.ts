@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { drivenMethod } from './driven.js';
+import { Driver, drivenMethod } from './driven.js';
 import type { Method } from './method.js';
 import { packageRoot } from './native.js';
 
@@ -58,13 +58,13 @@ export function runtimePeerMethod(name: RuntimePeer, target: string): Method | s
       if (!bun)
         return `not installed: put bun on PATH, or \`npm install --no-save ${BUN_PACKAGE}\` (npm run bench:docs does)`;
       const info = { name, kind: 'peer', version: `bun ${bun.version}`, forks: false } as const;
-      return drivenMethod(info, bun.program, [path.join(peers, 'bun-spawn.mjs')], target);
+      return drivenMethod(info, new Driver(name, bun.program, [path.join(peers, 'bun-spawn.mjs')], target));
     }
     case 'python': {
       const version = versionOf('python3');
       if (!version) return 'python3 not found on PATH (apt-get install python3)';
       const info = { name, kind: 'peer', version: version.replace(/^Python/, 'python'), forks: false } as const;
-      return drivenMethod(info, 'python3', [path.join(peers, 'python-subprocess.py')], target);
+      return drivenMethod(info, new Driver(name, 'python3', [path.join(peers, 'python-subprocess.py')], target));
     }
   }
 }

@@ -1,4 +1,5 @@
 import type { BenchReport, ResultRow } from './report.js';
+import { REGISTERED, REGISTERED_SUFFIX } from './methods.js';
 import { formatBytes } from './sizes.js';
 import { ms, ratio } from './table.js';
 
@@ -87,6 +88,30 @@ const GOALS: Goal[] = [
     format: ratio,
     ok: (v) => v <= 1.1,
   },
+  // Issue 19: a library under the register hook close to forkBeforeExec, and far ahead of itself unregistered.
+  ...REGISTERED.flatMap((name): Goal[] => {
+    const plain = name.slice(0, -REGISTERED_SUFFIX.length);
+    return [
+      {
+        method: name,
+        goal: `${name} within 1.3x of forkBeforeExec on ntdll at every size (${name} / ntdll)`,
+        value: (r, rows) => latencyRatio(r, rows, 'ntdll'),
+        format: ratio,
+        ok: (v) => v <= 1.3,
+      },
+      {
+        method: name,
+        goal: `${name} at least 10x faster than ${plain} at 1 GiB (${plain} / ${name})`,
+        sizes: [GiB],
+        value: (r, rows) => {
+          const ratioToPlain = latencyRatio(r, rows, plain);
+          return ratioToPlain && 1 / ratioToPlain;
+        },
+        format: ratio,
+        ok: (v) => v >= 10,
+      },
+    ];
+  }),
 ];
 
 /** Each goal whose method was measured at a size it applies to. */

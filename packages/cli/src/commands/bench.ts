@@ -8,6 +8,7 @@ import { describeMachineLine } from '../bench/machine.js';
 import { renderMarkdown } from '../bench/markdown.js';
 import { terminalProgress } from '../bench/progress.js';
 import { REPORT_FORMAT, REPORT_SCHEMA, type BenchReport } from '../bench/report.js';
+import { runNodeDriver } from '../bench/node-driver.js';
 import { runBench } from '../bench/run-bench.js';
 import { parseList, parsePositiveInt, parseSize } from '../bench/sizes.js';
 import { renderText } from '../bench/table.js';
@@ -107,6 +108,18 @@ function commandLine(cmd: Command): string {
 }
 
 export function registerBench(program: Command): void {
+  // The registered rows' own Node process (bench/node-driver.ts), started by the bench itself.
+  program
+    .command('bench-driver <ballast> <target>', { hidden: true })
+    .action(async (ballast: string, target: string) => {
+      try {
+        await runNodeDriver(Number(ballast), target);
+      } catch (error) {
+        process.stderr.write(`${(error as Error).message}\n`);
+        process.exitCode = 1;
+        process.stdin.destroy(); // the bench still holds the other end: the driver ends here, which it sees
+      }
+    });
   program
     .command('bench')
     .description(
@@ -124,7 +137,7 @@ export function registerBench(program: Command): void {
     .option('--schema', 'print the JSON Schema of the --json report and exit')
     .addHelpText(
       'after',
-      `\nMethods: c-posix-spawn (C floor), child_process, the forkexec backends (node, ntdll, helper-exe), execa, tinyexec, nano-spawn, bun (Bun.spawn, when bun is on PATH or @oven/bun-linux-x64 is installed) and python (subprocess, with python3 on PATH), the last two in processes of their own.\nExample: forkexec bench --rss 50M,1G,4G --json bench.json --chart docs/performance.svg --markdown docs/performance.md`,
+      `\nMethods: c-posix-spawn (C floor), child_process, the forkexec backends (node, ntdll, helper-exe), execa, tinyexec, nano-spawn, execFileSync, the same five under the register hook (child_process+register, execFileSync+register, execa+register, tinyexec+register, nano-spawn+register: one Node process of their own started with --import @forkexec/core/register, measured between the methods that do not fork and those that do), bun (Bun.spawn, when bun is on PATH or @oven/bun-linux-x64 is installed) and python (subprocess, with python3 on PATH), the last two in processes of their own.\nExample: forkexec bench --rss 50M,1G,4G --json bench.json --chart docs/performance.svg --markdown docs/performance.md`,
     )
     .action(async (opts: BenchOptions & { schema?: boolean }, cmd: Command) => {
       if (opts.schema) {

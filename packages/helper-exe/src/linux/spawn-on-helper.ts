@@ -9,10 +9,13 @@ import type { Readable, Writable } from 'node:stream';
 import {
   BackendUnavailableError,
   SpawnError,
+  UnsupportedActionError,
   type Backend,
   type ExitStatus,
   type SpawnedChild,
   type SpawnRequest,
+  type SyncSpawnOptions,
+  type SyncSpawnResult,
 } from '@forkexec/core';
 import { errnoName, spawnHint } from '@forkexec/core/backend-kit';
 import { closeHelperEnds, closePlan, parentStream, planFds, type FdPlan } from './fd-plan.js';
@@ -141,6 +144,34 @@ function failure(
 function canRun(backend: Backend, request: SpawnRequest): boolean {
   const { actions } = backend.capabilities;
   return request.actions.every((action) => action.op !== 'open' && actions.includes(action.op));
+}
+
+/**
+ * Backend.spawnSync: the starter runs the call itself. A helper cannot serve a caller that blocks:
+ * it reports its exec over a socket read on the event loop, and the starter reaps it there. The
+ * starter must carry out every action (an `open` may block here: the call blocks anyway).
+ */
+export function spawnSyncOnStarter(
+  starter: Backend,
+  request: SpawnRequest,
+  options: SyncSpawnOptions,
+): SyncSpawnResult {
+  if (!starter.spawnSync)
+    throw new BackendUnavailableError(
+      `helper-exe's synchronous spawn runs on its starter, and the ${starter.name} backend has none`,
+      { command: request.command, hint: 'Choose ntdll or node as the starter (option `starter`).' },
+    );
+  const index = request.actions.findIndex((action) => !starter.capabilities.actions.includes(action.op));
+  if (index >= 0)
+    throw new UnsupportedActionError(
+      index,
+      `helper-exe's synchronous spawn runs on its starter, the ${starter.name} backend, which cannot carry out ${request.actions[index].op}`,
+      {
+        command: request.command,
+        hint: 'Start it with forkBeforeExec on helper-exe: its helpers carry out every action.',
+      },
+    );
+  return starter.spawnSync(request, options);
 }
 
 /**

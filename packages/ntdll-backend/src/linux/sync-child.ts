@@ -2,8 +2,9 @@
  * Waits for a child posix_spawn just started, on this thread, as Node's spawnSync does (libuv's
  * SyncProcessRunner): poll(2) over the pipes and a pidfd until the child is reaped and its pipes
  * are at their end. stdin gets `input` and is closed; a timeout, or stdout and stderr together
- * passing maxBuffer, sends killSignal (unless the child already exited) and closes the pipes, and
- * the child is still waited for.
+ * passing maxBuffer (or one of them passing maxBufferPerStream, whose bytes beyond are dropped),
+ * sends killSignal (unless the child already exited) and closes the pipes, and the child is still
+ * waited for.
  * Only this pid is reaped (waitpid(pid)), never another child of the process.
  */
 import { performance } from 'node:perf_hooks';
@@ -31,6 +32,11 @@ export function waitSync(
   const [stdinEnd, stdoutEnd, stderrEnd] = parentEnds;
   const input = options.input ?? new Uint8Array(0);
   const chunks: Buffer[][] = [[], []];
+  /** With `all`: the chunks of both streams in the order they were read. */
+  const all: Buffer[] | undefined = options.all ? [] : undefined;
+  const kept = [0, 0];
+  const perStream = options.maxBufferPerStream ?? Infinity;
+  let overflow: 'stdout' | 'stderr' | undefined;
   let stdin = stdinEnd;
   const readers = [stdoutEnd, stderrEnd];
   let written = 0;
@@ -123,7 +129,14 @@ export function waitSync(
         if (!(events & (POLLIN | POLLHUP | POLLERR))) return;
         const count = libc.read(fd, buffer, CHUNK);
         if (count > 0) {
-          chunks[what].push(Buffer.from(buffer.subarray(0, count)));
+          const keep = Math.min(count, perStream - kept[what]);
+          if (keep < count) overflow ??= what === 0 ? 'stdout' : 'stderr';
+          if (keep > 0) {
+            const chunk = Buffer.from(buffer.subarray(0, keep));
+            chunks[what].push(chunk);
+            all?.push(chunk);
+            kept[what] += keep;
+          }
           buffered += count;
         } else if (count === 0) closeReader(what);
         else if (libc.errno() !== EAGAIN && libc.errno() !== EINTR) {
@@ -133,7 +146,7 @@ export function waitSync(
       });
       // Checked once every stream that was ready has been read: poll() does not say which became ready first, and
       // Node (libuv's epoll, in arrival order) reads what the child wrote first before the overflow kills it.
-      if (!killed && maxBuffer > 0 && buffered > maxBuffer) kill('ENOBUFS');
+      if (!killed && (overflow || (maxBuffer > 0 && buffered > maxBuffer))) kill('ENOBUFS');
     }
   } finally {
     closeStdin();
@@ -153,5 +166,7 @@ export function waitSync(
     stdout: stdoutEnd === null ? null : Buffer.concat(chunks[0]),
     stderr: stderrEnd === null ? null : Buffer.concat(chunks[1]),
     ...(error === undefined ? {} : { error }),
+    ...(overflow && { overflow }),
+    ...(all && { all: Buffer.concat(all) }),
   };
 }

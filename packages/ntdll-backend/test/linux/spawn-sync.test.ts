@@ -76,6 +76,29 @@ describe.each(ways)('spawnSync %s', (_, way) => {
     });
   });
 
+  test('maxBufferPerStream: the stream over it is cut there and named, the other kept whole; all in the order read', () => {
+    const spawnSync = way();
+    const cut = spawnSync(request(['/bin/sh', '-c', 'printf ab >&2; sleep 0.2; exec yes']), {
+      ...TERM,
+      maxBufferPerStream: 5,
+      all: true,
+    });
+    expect(cut).toMatchObject({
+      error: 'ENOBUFS',
+      overflow: 'stdout',
+      stdout: Buffer.from('y\ny\ny'),
+      stderr: Buffer.from('ab'),
+    });
+    expect(cut.all).toEqual(Buffer.from('aby\ny\ny'));
+    const within = spawnSync(request(['/bin/sh', '-c', 'printf 12345; printf 12345 >&2']), {
+      ...TERM,
+      maxBufferPerStream: 5,
+    });
+    expect(within).toMatchObject({ exitCode: 0, stdout: Buffer.from('12345'), stderr: Buffer.from('12345') });
+    expect(within).not.toHaveProperty('error');
+    expect(within).not.toHaveProperty('all');
+  });
+
   test('only its own child is reaped: children of the backend and of Node get their exit statuses', async () => {
     const spawnSync = way();
     const ours = backend.spawn(request(['/bin/sh', '-c', 'exit 7'], ['ignore', 'ignore', 'ignore']));
