@@ -148,7 +148,7 @@ const app = project('app', {
 const failingOpen = `[{ op: 'open', fd: 5, path: '/nonexistent/forkexec/file', flags: 'r' }]`;
 writeFileSync(
   path.join(app, 'esm.mjs'),
-  `import { forkBeforeExec, SpawnError, isForkExecError } from '@forkexec/core';
+  `import { forkBeforeExec, forkBeforeExecSync, SpawnError, isForkExecError } from '@forkexec/core';
 const out = {};
 for (const backend of ['node', 'ntdll', 'helper-exe']) {
   const error = await forkBeforeExec('true', [], { backend, actions: ${failingOpen} }).catch((e) => e);
@@ -158,11 +158,13 @@ const { createRequire } = await import('node:module');
 out.sameCopy = createRequire(import.meta.url)('@forkexec/core').SpawnError === SpawnError;
 const r = await forkBeforeExec('sh', ['-c', 'echo hi; exit 4'], { backend: 'helper-exe', reject: false });
 out.helper = r.exitCode === 4 && r.stdout === 'hi';
+const sync = forkBeforeExecSync('sh', ['-c', 'echo hi; exit 4'], { reject: false });
+out.sync = sync.exitCode === 4 && sync.stdout === 'hi' && sync.backend === 'ntdll';
 console.log(JSON.stringify(out));
 process.exit(0);
 `,
 );
-check('ESM: every backend rejects a failed open with an instanceof SpawnError; one copy of core', () => {
+check('ESM: every backend rejects a failed open with an instanceof SpawnError; one copy of core; forkBeforeExecSync on ntdll', () => {
   const out = JSON.parse(run('node', ['esm.mjs'], { cwd: app }).stdout);
   if (Object.values(out).some((ok) => !ok)) throw new Error(JSON.stringify(out));
   return JSON.stringify(out);
