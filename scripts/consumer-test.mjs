@@ -164,11 +164,14 @@ console.log(JSON.stringify(out));
 process.exit(0);
 `,
 );
-check('ESM: every backend rejects a failed open with an instanceof SpawnError; one copy of core; forkBeforeExecSync on ntdll', () => {
-  const out = JSON.parse(run('node', ['esm.mjs'], { cwd: app }).stdout);
-  if (Object.values(out).some((ok) => !ok)) throw new Error(JSON.stringify(out));
-  return JSON.stringify(out);
-});
+check(
+  'ESM: every backend rejects a failed open with an instanceof SpawnError; one copy of core; forkBeforeExecSync on ntdll',
+  () => {
+    const out = JSON.parse(run('node', ['esm.mjs'], { cwd: app }).stdout);
+    if (Object.values(out).some((ok) => !ok)) throw new Error(JSON.stringify(out));
+    return JSON.stringify(out);
+  },
+);
 writeFileSync(
   path.join(app, 'cjs.cjs'),
   `const { forkBeforeExec, SpawnError } = require('@forkexec/core');
