@@ -25,12 +25,15 @@ export class PosixChild implements SpawnedChild {
   #settleStart: { resolve(pid: number): void; reject(error: Error): void } | undefined;
   #settleExit!: { resolve(status: ExitStatus): void; reject(error: Error): void };
   #failed = false;
+  /** The reaper's SIGCHLD count, taken in the call that started the child: none of its signals can have come yet (see Reaper.settle). */
+  readonly #signalsBefore: number;
   #ref = true;
   readonly #signals: (NodeJS.Signals | number)[] = [];
 
   /** `deferred`: the pid comes later through `run` or `fail`; otherwise call `run` at once. */
   constructor(reaper: Reaper, streams: ChildStreams, deferred: boolean) {
     this.#reaper = reaper;
+    this.#signalsBefore = reaper.signals;
     ({ stdin: this.stdin, stdout: this.stdout, stderr: this.stderr } = streams);
     this.exited = new Promise((resolve, reject) => (this.#settleExit = { resolve, reject }));
     if (deferred) {
@@ -47,7 +50,7 @@ export class PosixChild implements SpawnedChild {
   /** The child runs as `pid`. */
   run(pid: number): void {
     this.pid = pid;
-    this.#reaper.watch(pid).then(this.#settleExit.resolve, this.#settleExit.reject);
+    this.#reaper.settle(pid, this.#settleExit, this.#signalsBefore);
     if (!this.#ref) this.#reaper.setRef(pid, false);
     this.#settleStart?.resolve(pid);
     for (const signal of this.#signals.splice(0)) this.kill(signal);

@@ -22,7 +22,7 @@ interface WaitPid {
   errno(): number;
 }
 
-interface Pending {
+export interface Pending {
   resolve(status: ExitStatus): void;
   reject(error: Error): void;
 }
@@ -35,7 +35,11 @@ export class Reaper {
   readonly #status = new Int32Array(1);
   readonly #host = hostProcess();
   #listening = false;
+  /** The SIGCHLD listener is installed (it cannot be in a Worker, where only the timer reaps). */
+  #hearsSignals = false;
   #signalSeen = false;
+  /** SIGCHLDs that reached the listener so far (see `signals`). */
+  #signals = 0;
   #timer: NodeJS.Timeout | undefined;
   #pollMs = FIRST_POLL_MS;
   /** Removes the listener after a quiet second; adding it back per spawn would cost a signal handle each time. */
@@ -47,8 +51,17 @@ export class Reaper {
 
   readonly #onSignal = (): void => {
     this.#signalSeen = true;
+    this.#signals++;
     this.reap();
   };
+
+  /**
+   * A mark to take when a child is started, for `settle`: while no SIGCHLD has reached the listener
+   * since, the child's exit is still to be heard, and the reaper need not look for it at once.
+   */
+  get signals(): number {
+    return this.#hearsSignals ? this.#signals : NaN;
+  }
 
   /** Must run before the spawn: a child that exits at once must find the listener in place. */
   listen(): void {
@@ -56,27 +69,35 @@ export class Reaper {
     if (this.#listening) return;
     try {
       this.#host.on('SIGCHLD', this.#onSignal);
+      this.#hearsSignals = true;
+      this.#signals++; // a mark taken before this heard nothing meanwhile: it must not spare a look
     } catch {} // no signals here (a Worker): the timer polls
     this.#listening = true;
   }
 
   /** Settles once `pid` is reaped. */
   watch(pid: number): Promise<ExitStatus> {
-    return new Promise((resolve, reject) => {
-      const pending = { resolve, reject };
-      this.#pending.set(pid, pending);
-      // Its SIGCHLD may have come and gone already (a spawn that ran off the event loop reports its pid late).
-      if (this.#check(pid, pending)) {
-        if (this.#pending.size === 0) this.#idle();
-        return;
-      }
-      if (this.#signalSeen && this.#timer) {
-        this.#refTimer(); // the timer may be unreferenced (every other pending child unref'd): this one keeps Node alive
-        return;
-      }
-      this.#pollMs = FIRST_POLL_MS;
-      this.#arm();
-    });
+    return new Promise((resolve, reject) => this.settle(pid, { resolve, reject }));
+  }
+
+  /**
+   * Calls `pending` once `pid` is reaped. `signalsBefore`: `signals` as it was before the child
+   * started; unless one SIGCHLD came since, the child is not looked for at once (the listener will
+   * hear its exit), which spares a waitpid per spawn.
+   */
+  settle(pid: number, pending: Pending, signalsBefore = NaN): void {
+    this.#pending.set(pid, pending);
+    // Its SIGCHLD may have come and gone already (a spawn that ran off the event loop reports its pid late).
+    if (signalsBefore !== this.#signals && this.#check(pid, pending)) {
+      if (this.#pending.size === 0) this.#idle();
+      return;
+    }
+    if (this.#signalSeen && this.#timer) {
+      this.#refTimer(); // the timer may be unreferenced (every other pending child unref'd): this one keeps Node alive
+      return;
+    }
+    this.#pollMs = FIRST_POLL_MS;
+    this.#arm();
   }
 
   /** Whether waiting for `pid` keeps Node alive. */
@@ -174,6 +195,6 @@ export class Reaper {
   #stopListening(): void {
     if (!this.#listening || this.#pending.size > 0) return;
     this.#host.removeListener('SIGCHLD', this.#onSignal);
-    this.#listening = false;
+    this.#listening = this.#hearsSignals = false;
   }
 }

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { forkBeforeExec, type SpawnRequest } from '@forkexec/core';
 import { probePath } from '@forkexec/core/testing';
 import { backend } from '../../src/index.js';
-import { loadLibc } from '../../src/linux/libc.js';
+import { loadLibc, WNOHANG } from '../../src/linux/libc.js';
+import { Reaper } from '../../src/linux/reaper.js';
 
 const request = (args: string[], stdio: SpawnRequest['stdio'] = ['ignore', 'ignore', 'ignore']): SpawnRequest => ({
   file: probePath(),
@@ -85,6 +86,42 @@ describe('ntdll reaping', () => {
     const child = backend.spawn(request(['sleep', '100', 'exit', '0']));
     loadLibc().waitpid(child.pid!, new Int32Array(1), 0); // blocking: steals the status before the reaper runs
     await expect(child.exited).rejects.toMatchObject({ code: 'FORKEXEC_SPAWN', errno: 'ECHILD' });
+  });
+
+  it('waitpid once per child the SIGCHLD listener hears, and at once for one whose SIGCHLD came before its pid', async () => {
+    const libc = loadLibc();
+    const waited: number[] = [];
+    const reaper = new Reaper(
+      Object.assign((pid: number, status: Int32Array) => (waited.push(pid), libc.waitpid(pid, status, WNOHANG)), {
+        errno: () => libc.errno(),
+      }),
+    );
+    reaper.listen();
+    /** A child of this process that no other reaper watches (the backend's shared one does not know it). */
+    const start = (code: number) => {
+      const pid = new Int32Array(1);
+      const argv = ['fxprobe', 'exit', String(code), null];
+      expect(libc.posix_spawn(pid, probePath(), null as never, null as never, argv, [null])).toBe(0);
+      return pid[0];
+    };
+    const settled = (pid: number, signalsBefore: number) =>
+      new Promise((resolve, reject) => reaper.settle(pid, { resolve, reject }, signalsBefore));
+
+    let mark = reaper.signals;
+    const heard = start(7);
+    const exit = settled(heard, mark);
+    expect(waited).toEqual([]); // its exit is still to come: the listener will hear it
+    expect(await exit).toEqual({ exitCode: 7, signal: null });
+    expect(waited).toEqual([heard]);
+
+    mark = reaper.signals;
+    const early = start(5);
+    // It exits, and its SIGCHLD reaches the listener, before its pid is handed over.
+    while (!zombies().includes(early) || reaper.signals === mark)
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    expect(await settled(early, mark)).toEqual({ exitCode: 5, signal: null });
+    expect(waited).toEqual([heard, early]);
+    expect(zombies()).toEqual([]);
   });
 
   it('large outputs arrive complete: 64 MiB out, 32 MiB through stdin and back', async () => {
