@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { setInterval } from 'node:timers';
-import { forkBeforeExec } from '@forkexec/core';
+import { forkBeforeExec, forkBeforeExecSync } from '@forkexec/core';
 import { probePath, wineVersion } from '@forkexec/core/testing';
 import * as ntdllBackend from '@forkexec/ntdll-backend';
 
@@ -258,4 +258,29 @@ describe('ntdll backend on Windows: process creators', () => {
       );
     },
   );
+});
+
+describe('forkBeforeExecSync on Windows', () => {
+  // ntdll has no synchronous spawn on Windows: the call runs on the node backend's, the same Result and errors.
+  it('collects output, input and the exit code, as forkBeforeExec does', async () => {
+    const args = ['cat', 'echo', 'out', 'exit', '7'];
+    const sync = forkBeforeExecSync(probe, args, { backend, input: 'in ', reject: false });
+    const async = await run(args, { input: 'in ', reject: false });
+    assert.deepEqual([sync.stdout, sync.exitCode, sync.failed, sync.backend], ['in out', 7, true, 'node']);
+    assert.deepEqual([async.stdout, async.exitCode, async.failed], [sync.stdout, sync.exitCode, sync.failed]);
+  });
+
+  it('times out, kills, and says so in the error', () => {
+    assert.throws(
+      () => forkBeforeExecSync(probe, ['sleep', '10000'], { backend, timeout: 200 }),
+      (error) => error.code === 'FORKEXEC_TIMEOUT' && error.timedOut === true,
+    );
+  });
+
+  it('a missing program is a typed SpawnError thrown at the call', () => {
+    assert.throws(
+      () => forkBeforeExecSync(path.join(scratch, 'missing.exe'), [], { backend }),
+      (error) => error.code === 'FORKEXEC_SPAWN' && error.errno === 'ENOENT',
+    );
+  });
 });
