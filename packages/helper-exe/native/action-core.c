@@ -221,6 +221,8 @@ static void fx_decode(struct fx_cursor *c, struct fx_action *a) {
     case FX_SIGDEFAULT:
     case FX_SIGIGNORE:
     case FX_SIGMASK:
+    case FX_SIGBLOCK:
+    case FX_SIGUNBLOCK:
       a->n = fx_siglist(c, &a->list);
       break;
     case FX_SETGROUPS: {
@@ -284,12 +286,16 @@ static int fx_apply(const struct fx_action *a, int keep_fd) {
     case FX_SIGDEFAULT:
     case FX_SIGIGNORE:
       return fx_signals(&list, a->n, a->op == FX_SIGDEFAULT ? SIG_DFL : SIG_IGN);
-    case FX_SIGMASK: {
+    case FX_SIGMASK:
+    case FX_SIGBLOCK:
+    case FX_SIGUNBLOCK: {
+      /* the child starts with the parent's mask, as a forked child would: block and unblock change that one */
       sigset_t set;
       sigemptyset(&set);
       for (int k = 0; k < a->n; k++)
         if (sigaddset(&set, fx_i32(&list)) < 0) return errno;
-      return sigprocmask(SIG_SETMASK, &set, NULL) < 0 ? errno : 0;
+      int how = a->op == FX_SIGMASK ? SIG_SETMASK : a->op == FX_SIGBLOCK ? SIG_BLOCK : SIG_UNBLOCK;
+      return sigprocmask(how, &set, NULL) < 0 ? errno : 0;
     }
     case FX_CLOSEFROM:
       return fx_closefrom(a->fd, keep_fd);

@@ -41,6 +41,8 @@ enum fx_op {
   FX_SETRLIMIT_BY_NAME, /* u32 index into core's RLIMIT_RESOURCES order, u64 soft, u64 hard (the wire's portable form) */
   FX_NICE,              /* i32 inc */
   FX_CHECKFD,           /* i32 fd: fails with EBADF unless fd is open, changes nothing (POSIX dup2(fd, fd)) */
+  FX_SIGBLOCK,          /* signal list: added to the mask (sigprocmask SIG_BLOCK) */
+  FX_SIGUNBLOCK,        /* signal list: removed from the mask (sigprocmask SIG_UNBLOCK) */
   FX_OP_END
 };
 

@@ -49,6 +49,8 @@ int forkexec_umask(forkexec_actions *a, mode_t mask);
 int forkexec_sigdefault(forkexec_actions *a, int sig); /* sig 0: every signal */
 int forkexec_sigignore(forkexec_actions *a, int sig);
 int forkexec_sigmask(forkexec_actions *a, const sigset_t *set); /* sigprocmask(SIG_SETMASK, set) */
+/* sigprocmask(how, set, NULL) in the child, whose mask starts as the caller's: SIG_BLOCK, SIG_UNBLOCK or SIG_SETMASK */
+int forkexec_sigprocmask(forkexec_actions *a, int how, const sigset_t *set);
 int forkexec_closefrom(forkexec_actions *a, int lowfd);
 int forkexec_setgroups(forkexec_actions *a, size_t n, const gid_t *groups);
 int forkexec_setgid(forkexec_actions *a, gid_t gid);

@@ -158,14 +158,19 @@ int forkexec_sigignore(forkexec_actions *a, int sig) {
   return fx_add(a, FX_SIGIGNORE, 2, f);
 }
 
-int forkexec_sigmask(forkexec_actions *a, const sigset_t *set) {
-  if (!set) return fx_note(a, EINVAL);
+int forkexec_sigprocmask(forkexec_actions *a, int how, const sigset_t *set) {
+  int op = how == SIG_SETMASK ? FX_SIGMASK : how == SIG_BLOCK ? FX_SIGBLOCK : how == SIG_UNBLOCK ? FX_SIGUNBLOCK : 0;
+  if (!set || !op) return fx_note(a, EINVAL);
   uint32_t f[FX_NSIG];
   int n = 0;
   for (int s = 1; s < FX_NSIG; s++)
     if (sigismember(set, s) == 1) f[++n] = (uint32_t)s;
   f[0] = (uint32_t)n;
-  return fx_add(a, FX_SIGMASK, n + 1, f);
+  return fx_add(a, op, n + 1, f);
+}
+
+int forkexec_sigmask(forkexec_actions *a, const sigset_t *set) {
+  return forkexec_sigprocmask(a, SIG_SETMASK, set);
 }
 
 int forkexec_closefrom(forkexec_actions *a, int lowfd) {

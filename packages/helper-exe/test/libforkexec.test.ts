@@ -46,6 +46,7 @@ const cases = [
   'setpgid',
   'umask',
   'signals',
+  'sigprocmask-from-caller',
   'closefrom',
   'credentials',
   'setrlimit',

@@ -258,6 +258,23 @@ int main(int argc, char **argv) {
     sigemptyset(&set);
     forkexec_sigmask(b, &set);
     CHECK(!strcmp(PROBE(b, "sigs"), "blocked= ignored="), "sigdefault(0): %s", out);
+  } else if (!strcmp(t, "sigprocmask-from-caller")) {
+    /* SIG_BLOCK and SIG_UNBLOCK change the mask the child starts with, the caller's, as after fork() */
+    sigset_t mine, set;
+    sigemptyset(&mine);
+    sigaddset(&mine, SIGUSR1);
+    sigaddset(&mine, SIGUSR2);
+    sigprocmask(SIG_BLOCK, &mine, NULL);
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    forkexec_sigprocmask(a, SIG_UNBLOCK, &set);
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    forkexec_sigprocmask(a, SIG_BLOCK, &set);
+    snprintf(buf, sizeof buf, "blocked=%d,%d ignored=", SIGHUP, SIGUSR2);
+    CHECK(!strcmp(PROBE(a, "sigs"), buf), "got %s, want %s", out, buf);
+    sigprocmask(SIG_UNBLOCK, &mine, NULL);
+    CHECK(forkexec_sigprocmask(fresh(), 12345, &set) == EINVAL, "a bad how is refused");
   } else if (!strcmp(t, "closefrom")) {
     int fd = open("/dev/null", O_RDONLY);
     forkexec_dup2(a, fd, 4);

@@ -39,9 +39,12 @@ export function actionFor(name: string, a: string[]): { action: string } | { blo
       return blocker('signal() installs a handler in the child');
     case 'sigprocmask':
     case 'pthread_sigmask':
-      if (a[0] !== 'SIG_SETMASK' || !isNullPointer(a[2] ?? ''))
-        return blocker(`${name}() other than SIG_SETMASK without the old mask`);
-      return action(`forkexec_sigmask(fx, ${a[1]})`);
+      // the old mask, when asked for, is the recorder's to handle (a write of the child's memory)
+      if (!/^SIG_(?:SETMASK|BLOCK|UNBLOCK)$/.test(a[0]))
+        return blocker(`${name}() with how ${a[0]}: only SIG_SETMASK, SIG_BLOCK and SIG_UNBLOCK have an action`);
+      return a[0] === 'SIG_SETMASK'
+        ? action(`forkexec_sigmask(fx, ${a[1]})`)
+        : action(`forkexec_sigprocmask(fx, ${a[0]}, ${a[1]})`);
     case 'setgroups':
       return action(`forkexec_setgroups(fx, ${a[0]}, ${a[1]})`);
     case 'setrlimit':

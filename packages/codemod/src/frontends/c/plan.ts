@@ -2,7 +2,7 @@ import type { Node } from './syntax-tree.js';
 import { isNullPointer } from './actions.js';
 import type { SiteAnalysis } from './classify.js';
 import { type ActionEntry, Planner } from './recorder.js';
-import { callArgs, calledNames, calleeName, functionName, unparen } from './syntax.js';
+import { callArgs, calledNames, calleeName, functionName, identifiers, unparen } from './syntax.js';
 
 /**
  * How a convertible site gets its fast path. The child's code stays as written (the slow path runs it in a real
@@ -55,6 +55,21 @@ export interface ProjectFunctions {
   helpers: Map<string, Node>;
   /** Calling sigaction: signal() when signal-wrapper.ts recognises them. */
   signalWrappers: Map<string, Node>;
+}
+
+/** The copied statements without the bare declarations nothing copied, recorded or exec'd names (`sigset_t old;`
+ * for a mask the fast path never keeps): an unused variable would warn, and fail a -Werror build. */
+function usedDeclarations(hoisted: Node[], actions: ActionEntry[], execArgs: Node[]): Node[] {
+  const words = (text: string) => new Set(text.match(/[A-Za-z_]\w*/g) ?? []);
+  const bare = (n: Node) =>
+    n.type === 'declaration' && n.childrenForFieldName('declarator').every((d) => d?.type !== 'init_declarator');
+  const others = [
+    ...hoisted.filter((n) => !bare(n)).map((n) => n.text),
+    JSON.stringify(actions),
+    ...execArgs.map((n) => n.text),
+  ];
+  const used = words(others.join(' '));
+  return hoisted.filter((n) => !bare(n) || identifiers(n).some((id) => used.has(id)));
 }
 
 export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): PlanResult {
@@ -119,7 +134,7 @@ export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): Pla
   if (planner.blockers.length) return { blockers: planner.blockers };
 
   const plan: ConversionPlan = {
-    hoisted: planner.hoisted,
+    hoisted: usedDeclarations(planner.hoisted, planner.actions, args),
     frees: planner.frees,
     actions: planner.actions,
     file: args[0].text,

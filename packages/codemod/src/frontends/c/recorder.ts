@@ -1,5 +1,5 @@
 import type { Node } from './syntax-tree.js';
-import { actionFor, failureTest, failureTests } from './actions.js';
+import { actionFor, failureTest, failureTests, isNullPointer } from './actions.js';
 import { CHANGED_BY, SAME_IN_PARENT } from './facts.js';
 import { openIdiom } from './open-idiom.js';
 import { signalWrapper } from './signal-wrapper.js';
@@ -398,6 +398,7 @@ export class Planner {
     if (name === 'free' && stmt) return this.writeOther(args[0] && baseName(args[0]), stmt);
     const inner = args.flatMap((a) => calledNames(a)).filter((n) => n !== 'getpid');
     if (inner.length) return this.block(`${name}() calls ${inner[0]}() in its arguments: it would run in the parent`);
+    if ((name === 'sigprocmask' || name === 'pthread_sigmask') && this.keepsOldMask(name, args)) return;
     if (name === 'close' && !stmt)
       return this.block('a checked close(): the child fails on EBADF, where the action ignores a closed fd');
     const wrapper = this.signalWrappers.get(name);
@@ -421,6 +422,32 @@ export class Planner {
     if (!args.every((a) => a.text === 'getpid()' || this.reads(a))) return;
     if (name === 'setenv' || name === 'unsetenv') this.usesEnvActions = true;
     this.record(mapped.action);
+  }
+
+  /**
+   * `sigprocmask(how, set, &old)`: the child writes its old mask into its own memory, which its exec discards; the
+   * fast path does not write it, so nothing recorded after may read it. A NULL set only reads the mask: no action.
+   * False: no old mask is asked for, the call is an action like any other.
+   */
+  keepsOldMask(name: string, args: Node[]): boolean {
+    const old = args[2];
+    if (!old || isNullPointer(old.text)) return false;
+    const base = baseName(old);
+    if (!base || this.subst.size || (this.vfork && !this.locals.has(base))) {
+      this.block(`${name}() keeps the old mask in ${old.text}, which the child shares with the parent or a caller`);
+      return true;
+    }
+    if (!isNullPointer(args[1].text)) {
+      const mapped = actionFor(name, [args[0].text, this.text(args[1])]);
+      if ('blocker' in mapped) {
+        this.block(mapped.blocker);
+        return true;
+      }
+      if (!this.reads(args[1])) return true;
+      this.record(mapped.action);
+    }
+    this.changed.set(base, `which the child's ${name}() wrote (the old mask)`);
+    return true;
   }
 
   /**
