@@ -262,6 +262,19 @@ int fx_check_actions(const unsigned char *buf, size_t len, int *index, int *maxf
   return 0;
 }
 
+int fx_open_after(const unsigned char *buf, size_t len, int fd, int open_before) {
+  struct fx_cursor c = {buf, buf + len, 0};
+  int open = open_before;
+  while (c.p < c.end) {
+    struct fx_action a;
+    fx_decode(&c, &a);
+    if (c.bad) break;
+    if ((a.op == FX_DUP2 && a.fd2 == fd) || (a.op == FX_OPEN && a.fd == fd)) open = 1;
+    else if ((a.op == FX_CLOSE && a.fd == fd) || (a.op == FX_CLOSEFROM && fd >= a.fd)) open = 0;
+  }
+  return open;
+}
+
 /* Runs one decoded record: 0 or an errno value. */
 static int fx_apply(const struct fx_action *a, int keep_fd) {
   struct fx_cursor list = a->list;

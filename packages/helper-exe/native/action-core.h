@@ -74,6 +74,9 @@ const char *fx_str(struct fx_cursor *c); /* "" and bad set when malformed */
  * the bad record. *maxfd gets the highest fd number the records name, so the caller can move its own
  * fds above it. Run it (in the parent) before fx_apply_actions. */
 int fx_check_actions(const unsigned char *buf, size_t len, int *index, int *maxfd);
+/* Is fd open after the records of buf (their dup2s, opens, closes and closefroms all succeeding), given whether it
+ * is open before them? */
+int fx_open_after(const unsigned char *buf, size_t len, int fd, int open_before);
 /* Runs the records of a checked buffer in order (async-signal-safe). Returns 0 or the first failure's
  * errno value, with *index at the failing record. keep_fd survives closefrom (the caller's
  * close-on-exec report channel). */

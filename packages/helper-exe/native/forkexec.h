@@ -52,6 +52,9 @@ int forkexec_sigmask(forkexec_actions *a, const sigset_t *set); /* sigprocmask(S
 /* sigprocmask(how, set, NULL) in the child, whose mask starts as the caller's: SIG_BLOCK, SIG_UNBLOCK or SIG_SETMASK */
 int forkexec_sigprocmask(forkexec_actions *a, int how, const sigset_t *set);
 int forkexec_closefrom(forkexec_actions *a, int lowfd);
+/* The fd open() would return in the child after the actions so far: the lowest fd that is neither open in the caller
+ * nor opened by them (their closes counted). Asked in the parent while recording; -1 when none is below RLIMIT_NOFILE. */
+int forkexec_next_fd(const forkexec_actions *a);
 int forkexec_setgroups(forkexec_actions *a, size_t n, const gid_t *groups);
 int forkexec_setgid(forkexec_actions *a, gid_t gid);
 int forkexec_setuid(forkexec_actions *a, uid_t uid);

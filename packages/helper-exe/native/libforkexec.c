@@ -173,6 +173,19 @@ int forkexec_sigmask(forkexec_actions *a, const sigset_t *set) {
   return forkexec_sigprocmask(a, SIG_SETMASK, set);
 }
 
+int forkexec_next_fd(const forkexec_actions *a) {
+  int saved = errno;
+  struct rlimit rl;
+  long limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ? (long)rl.rlim_cur : INT_MAX;
+  int found = -1;
+  for (long fd = 0; fd < limit && found < 0; fd++) {
+    int open_now = fcntl((int)fd, F_GETFD) >= 0;
+    if (!fx_open_after(a ? a->buf : NULL, a ? a->len : 0, (int)fd, open_now)) found = (int)fd;
+  }
+  errno = saved;
+  return found;
+}
+
 int forkexec_closefrom(forkexec_actions *a, int lowfd) {
   if (!fx_fd_ok(lowfd)) return fx_note(a, EBADF);
   uint32_t f[1] = {(uint32_t)lowfd};

@@ -47,6 +47,7 @@ const cases = [
   'umask',
   'signals',
   'sigprocmask-from-caller',
+  'next-fd',
   'closefrom',
   'credentials',
   'setrlimit',

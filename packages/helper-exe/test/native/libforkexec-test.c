@@ -258,6 +258,19 @@ int main(int argc, char **argv) {
     sigemptyset(&set);
     forkexec_sigmask(b, &set);
     CHECK(!strcmp(PROBE(b, "sigs"), "blocked= ignored="), "sigdefault(0): %s", out);
+  } else if (!strcmp(t, "next-fd")) {
+    /* the fd an open() in the child would get, asked in the parent: its own table with the actions so far applied */
+    int n0 = forkexec_next_fd(a);
+    CHECK(n0 >= 3 && fcntl(n0, F_GETFD) < 0 && forkexec_next_fd(NULL) == n0, "first free %d", n0);
+    forkexec_open(a, n0, "/dev/null", O_RDONLY, 0);
+    int n1 = forkexec_next_fd(a);
+    CHECK(n1 > n0 && fcntl(n1, F_GETFD) < 0, "after an open onto %d: %d", n0, n1);
+    forkexec_close(a, 0);
+    CHECK(forkexec_next_fd(a) == 0, "a closed 0 is the next");
+    forkexec_open(a, 0, "/dev/null", O_RDONLY, 0);
+    forkexec_closefrom(a, n0);
+    CHECK(forkexec_next_fd(a) == n0, "closefrom(%d) frees it again", n0);
+    CHECK(!strcmp(PROBE(a, "fds"), "0 1 2"), "fds %s", out);
   } else if (!strcmp(t, "sigprocmask-from-caller")) {
     /* SIG_BLOCK and SIG_UNBLOCK change the mask the child starts with, the caller's, as after fork() */
     sigset_t mine, set;

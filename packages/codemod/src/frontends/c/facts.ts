@@ -85,11 +85,30 @@ function helperDefinitions(
             .filter((p) => p && p !== 'void'),
         );
         const names = [...maskLiterals(body).matchAll(/(\.|->)?\s*\b([A-Za-z_]\w*)\b(\s*\()?/g)];
+        // its own scalar locals (an fd, a result) mean the same in any file; so do libc's errno and streams
+        const locals = new Set([
+          'errno',
+          'stdin',
+          'stdout',
+          'stderr',
+          'int',
+          'unsigned',
+          'signed',
+          'long',
+          'short',
+          'pid_t',
+          'mode_t',
+        ]);
+        for (const m of body.matchAll(
+          /[{;]\s*(?:unsigned\s+|signed\s+)?(?:int|long|short|pid_t|mode_t)\s+([^;(){}]*);/g,
+        ))
+          for (const d of m[1].split(',')) locals.add(/^\s*([A-Za-z_]\w*)/.exec(d)?.[1] ?? '');
         const foreign = names.some(
           ([, member, name, call]) =>
             !member &&
             !call &&
             !params.has(name) &&
+            !locals.has(name) &&
             !['return', 'if', 'else', 'for', 'while', 'do', 'void', 'sizeof'].includes(name) &&
             (!/^[A-Z_][A-Z0-9_]*$/.test(name) || defined.has(name)),
         );

@@ -12,6 +12,8 @@ import { callArgs, calledNames, calleeName, functionName, identifiers, unparen }
 export interface ConversionPlan {
   /** Child statements that only build memory (argv, env, buffers): copied in front, so the actions can read them. */
   hoisted: Node[];
+  /** The recording's own variables (`int fx_fd = -1;`), declared after the action list. */
+  declarations: string[];
   /** Locals the copied code allocates, freed after the call. */
   frees: string[];
   /** forkexec_* calls in the child's order, some under conditions the parent evaluates as the child would. */
@@ -135,6 +137,7 @@ export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): Pla
 
   const plan: ConversionPlan = {
     hoisted: usedDeclarations(planner.hoisted, planner.actions, args),
+    declarations: planner.declarations,
     frees: planner.frees,
     actions: planner.actions,
     file: args[0].text,

@@ -1,5 +1,5 @@
 import type { Node } from './syntax-tree.js';
-import { actionFor, failureTest, failureTests, isNullPointer } from './actions.js';
+import { actionFor, type FailureTest, failureTest, failureTests, isNullPointer } from './actions.js';
 import { CHANGED_BY, SAME_IN_PARENT } from './facts.js';
 import { openIdiom } from './open-idiom.js';
 import { signalWrapper } from './signal-wrapper.js';
@@ -32,7 +32,9 @@ const HOISTABLE_ALLOC = new Set(['malloc', 'calloc', 'strdup', 'strndup']);
 /** Memory-only calls whose first argument is the memory they write. */
 const WRITES_FIRST_ARG = new Set([...STRING_WRITES, 'sigemptyset', 'sigfillset', 'sigaddset', 'sigdelset']);
 /** The names the recording code declares. */
-const OWN_NAMES = new Set(['fx', 'fx_argv', 'fx_pid']);
+const OWN_NAMES = new Set(['fx', 'fx_argv', 'fx_pid', 'fx_fd']);
+/** The variable that holds the fd an open() in the child returns (forkexec_next_fd). */
+const FD_NAME = 'fx_fd';
 
 /** The variable at the root of an lvalue: `args[i]` → args, `&set` → set, `rl.rlim_cur` → rl, `*p` → p. */
 function baseName(node: Node): string | null {
@@ -74,6 +76,12 @@ export class Planner {
   /** While a helper of the file is inlined: its parameters → the caller's arguments (as C text, checked on entry). */
   subst = new Map<string, string>();
   readonly inlining: string[] = [];
+  /** Child variables whose value the parent knows as C text (the fd an open() returns: fx_fd). */
+  readonly known = new Map<string, string>();
+  /** Locals of an inlined helper that are not copied (its fd, its return value): nothing else may read them. */
+  readonly helperLocals = new Set<string>();
+  /** Declarations of the recording's own variables (fx_fd). */
+  readonly declarations: string[] = [];
 
   constructor(
     readonly vfork: boolean,
@@ -94,7 +102,7 @@ export class Planner {
   /** The parent reads node in front of the fork: it must see what the child would. */
   reads(node: Node): boolean {
     for (const id of identifiers(node)) {
-      if (this.subst.has(id)) continue; // the argument was read where the helper was called
+      if (this.subst.has(id) || this.known.has(id)) continue; // the argument was read where the helper was called
       const why = this.changed.get(id);
       if (why !== undefined) {
         this.block(`${node.text.split('\n')[0]} reads ${id}, ${why}: the parent would see another value`);
@@ -111,13 +119,13 @@ export class Planner {
 
   /** The C text of a node, with an inlined helper's parameters replaced by the caller's arguments. */
   text(node: Node): string {
-    if (!this.subst.size) return node.text;
+    if (!this.subst.size && !this.known.size) return node.text;
     const ids = (node.type === 'identifier' ? [node] : node.descendantsOfType('identifier').map((n) => n!))
-      .filter((n) => this.subst.has(n.text))
+      .filter((n) => this.subst.has(n.text) || this.known.has(n.text))
       .sort((x, y) => y.startIndex - x.startIndex);
     let out = node.text;
     for (const id of ids) {
-      const arg = this.subst.get(id.text)!;
+      const arg = this.subst.get(id.text) ?? this.known.get(id.text)!;
       const value = /^(?:[A-Za-z_]\w*|[0-9]+|"(?:[^"\\]|\\.)*")$/.test(arg) ? arg : `(${arg})`;
       const at = id.startIndex - node.startIndex;
       out = out.slice(0, at) + value + out.slice(at + id.text.length);
@@ -129,27 +137,40 @@ export class Planner {
    * A function of this file that the child calls: its statements are the child's, with the parameters bound to the
    * arguments, when they are only actions, conditions and loops (no memory of its own, no early return).
    */
-  inline(name: string, def: Node, args: Node[]): void {
+  inline(name: string, def: Node, args: Node[], tested = false): void {
     const params = parameterList(def);
     if (!params || params.length !== args.length)
       return this.block(`${name}() in the child: its parameters do not match the call`);
     if (args.some((a) => calledNames(a).length || !this.reads(a)))
       return this.block(`${name}() in the child: its arguments call functions`);
     const body = blockStatements(def.childForFieldName('body')!);
-    if (body.at(-1)?.type === 'return_statement' && !body.at(-1)!.namedChildCount) body.pop();
-    if (
-      body.some(
-        (st) => st.descendantsOfType(['return_statement', 'goto_statement']).length || st.type === 'return_statement',
-      )
-    )
+    const last = body.at(-1)?.type === 'return_statement' ? body.pop()! : null;
+    const returned = last?.namedChild(0) ?? null;
+    if (body.some((st) => leavesOutsideFailureBranches(st)))
       return this.block(`${name}() in the child returns early: only its straight-line actions can be recorded`);
-    const saved = this.subst;
+    if (returned && calledNames(returned).length)
+      return this.block(`${name}() in the child returns what a call computes: only its actions can be recorded`);
+    const locals = helperLocals(body, returned);
+    if (!locals) return this.block(`${name}() in the child computes memory of its own`);
+    if (tested && !(returned && successValue(returned, locals.values, body) >= 0))
+      return this.block(`${name}()'s result is tested in the child: the rewrite cannot show it is not -1 on success`);
+    const saved = { subst: this.subst, known: new Map(this.known), changed: new Map(this.changed) };
     const hoisted = this.hoisted.length;
     this.subst = new Map(params.map((p, i) => [p, this.text(args[i])]));
+    for (const local of locals.names) {
+      this.helperLocals.add(local);
+      this.known.delete(local);
+      this.changed.set(local, `a local of ${name}()`);
+    }
     this.inlining.push(name);
-    this.statements(body);
+    this.statements(body.filter((st) => !locals.declarations.includes(st)));
     this.inlining.pop();
-    this.subst = saved;
+    this.subst = saved.subst;
+    for (const local of locals.names) this.helperLocals.delete(local);
+    for (const m of ['known', 'changed'] as const) {
+      this[m].clear();
+      saved[m].forEach((v, k) => this[m].set(k, v));
+    }
     if (this.hoisted.length !== hoisted) this.block(`${name}() in the child computes memory of its own`);
   }
 
@@ -198,6 +219,13 @@ export class Planner {
       const target = d.type === 'init_declarator' ? d.childForFieldName('declarator')! : d;
       const name = identifiers(target)[0];
       if (!name) return this.block(`declaration ${stmt.text.split('\n')[0]} in the child`);
+      const opened = value && unparen(value);
+      if (opened?.type === 'call_expression' && calleeName(opened) === 'open' && target.type === 'identifier') {
+        if (stmt.childrenForFieldName('declarator').length !== 1)
+          return this.block(`${stmt.text.split('\n')[0]}: an open() among other declarations`);
+        this.locals.add(name);
+        return this.openOntoNext(target, opened);
+      }
       if (value && !this.pure(value)) return;
       this.locals.add(name);
       this.changed.delete(name);
@@ -231,12 +259,15 @@ export class Planner {
     if (e.type === 'assignment_expression' || e.type === 'update_expression') {
       const target = e.childForFieldName(e.type === 'assignment_expression' ? 'left' : 'argument')!;
       const base = baseName(target);
+      const right = e.type === 'assignment_expression' ? unparen(e.childForFieldName('right')!) : null;
+      if (right?.type === 'call_expression' && calleeName(right) === 'open' && e.child(1)?.type === '=')
+        return this.openOntoNext(target, right);
+      if (base) this.known.delete(base);
       if (base && this.locals.has(base)) {
-        const right = e.childForFieldName('right');
         if (!right || this.pure(right)) this.writeLocal(base, stmt);
         return;
       }
-      if (e.childForFieldName('right') && calledNames(e.childForFieldName('right')!).length)
+      if (right && calledNames(right).length)
         return this.block(`${stmt.text.split('\n')[0]} in the child calls a function`);
       return this.writeOther(base, stmt);
     }
@@ -320,12 +351,59 @@ export class Planner {
     const condition = unparen(stmt.childForFieldName('condition')!);
     const alternative = stmt.childForFieldName('alternative')?.namedChildren.at(-1);
     const failing = failureTests(condition);
-    if (failing && !alternative) return failing.forEach((call) => this.call(call, null));
+    if (failing && !alternative) return failing.forEach((t) => this.failureTestCall(t));
     if (!this.pureCondition(condition)) return;
     const why = 'a conditional in the child computes memory: only actions may depend on a condition';
     const then = this.branch(stmt.childForFieldName('consequence'), why);
     const otherwise = this.branch(alternative, why);
-    this.actions.push({ condition: this.text(condition), then, otherwise });
+    this.branchOn(this.text(condition), then, otherwise);
+  }
+
+  /** A call of a failure test: recorded as an action (its failure takes the slow path), under its guards. */
+  failureTestCall({ call, guards, target }: FailureTest): void {
+    if (!guards.length) return this.call(call, null, target);
+    if (!guards.every((g) => this.pureCondition(g))) return;
+    const saved = this.actions;
+    const hoisted = this.hoisted.length;
+    this.actions = [];
+    this.call(call, null, target);
+    const then = this.actions;
+    this.actions = saved;
+    if (this.hoisted.length !== hoisted) this.block('a guarded call in the child computes memory');
+    this.branchOn(guards.map((g) => this.text(g)).join(' && '), then, []);
+  }
+
+  /** Records a branch the parent takes as the child would; a helper's flag bound to a number needs no `if (1)`. */
+  branchOn(condition: string, then: ActionEntry[], otherwise: ActionEntry[]): void {
+    const parts = condition.split(' && ');
+    if (parts.every((p) => /^\(?\s*[0-9]+\s*\)?$/.test(p)))
+      this.actions.push(...(parts.every((p) => /[1-9]/.test(p)) ? then : otherwise));
+    else this.actions.push({ condition, then, otherwise });
+  }
+
+  /**
+   * `fd = open(path, flags)` whose fd the child then uses (`dup2(fd, 0)`, `if (fd > 2) close(fd)`): open() returns
+   * the lowest fd free in the child, which the parent computes from its own table and the actions so far
+   * (forkexec_next_fd); the open is recorded onto that fd, and the child's uses of fd read the parent's number.
+   */
+  openOntoNext(target: Node, open: Node): void {
+    const name = target.type === 'identifier' ? target.text : null;
+    const args = callArgs(open);
+    if (!name || args.length < 2 || args.length > 3)
+      return this.block(`${open.text.split('\n')[0]}: an open() whose fd the rewrite cannot name`);
+    if (this.declarations.length) return this.block("a second open() of an fd of the child's own");
+    if (this.vfork && !this.locals.has(name) && !this.helperLocals.has(name))
+      return this.block(`${name} = open(...): a vfork child writes the parent's memory`);
+    if (/\bO_EXCL\b/.test(args[1].text))
+      return this.block('open() with O_EXCL: its second run would fail where the first succeeded');
+    if (args.some((a) => calledNames(a).length || !this.reads(a)))
+      return this.block(`${name} = open(...) calls a function in its arguments`);
+    const [path, flags, mode] = args.map((a) => this.text(a));
+    this.declarations.push(`int ${FD_NAME} = -1;`);
+    this.actions.push(`${FD_NAME} = forkexec_next_fd(fx)`);
+    this.record(`forkexec_open(fx, ${FD_NAME}, ${path}, ${flags}, ${mode ?? '0'})`);
+    this.known.set(name, FD_NAME);
+    this.changed.delete(name);
   }
 
   /** `#ifdef X … #else … #endif` in the child: the same directives around what each configuration records. */
@@ -384,9 +462,12 @@ export class Planner {
     this.actions.push(action);
   }
 
-  /** A call in the child before exec; stmt is null for a call whose failure the child tests. */
-  call(call: Node, stmt: Node | null): void {
+  /** A call in the child before exec; stmt is null for a call whose failure the child tests (target: where its
+   * result is stored, `(fd = open(...)) == -1`). */
+  call(call: Node, stmt: Node | null, target: Node | null = null): void {
     let name = calleeName(call);
+    if (name === 'open' && target) return this.openOntoNext(target, call);
+    if (target) return this.block(`${target.text} = ${name}(...) in the child: its result is the child's`);
     if (!name) return this.block(`a call through ${call.childForFieldName('function')!.text} in the child`);
     let args = callArgs(call);
     if (WRITES_FIRST_ARG.has(name) && stmt) {
@@ -407,8 +488,8 @@ export class Planner {
     if (params && /^SIG_(?:DFL|IGN)$/.test(args[params.handler]?.text ?? '')) {
       name = 'signal';
       args = [args[params.signal], args[params.handler]];
-    } else if (helper && stmt && this.inlining.length < 2 && !this.inlining.includes(name))
-      return this.inline(name, helper, args);
+    } else if (helper && this.inlining.length < 2 && !this.inlining.includes(name))
+      return this.inline(name, helper, args, !stmt);
     const mapped = actionFor(
       name,
       args.map((a) => this.text(a)),
@@ -491,6 +572,71 @@ export class Planner {
     });
     return found;
   }
+}
+
+/** Does st leave the function, other than inside the branch of a failure test (which only the slow path runs)? */
+function leavesOutsideFailureBranches(st: Node): boolean {
+  if (st.type === 'return_statement' || st.type === 'goto_statement') return true;
+  if (
+    st.type === 'if_statement' &&
+    !st.childForFieldName('alternative') &&
+    failureTests(st.childForFieldName('condition')!)
+  )
+    return false;
+  return st.namedChildren.some((n) => !!n && leavesOutsideFailureBranches(n));
+}
+
+/**
+ * A helper's own locals that are not copied in front: declarations without a value (an fd an open() stores) or with a
+ * number (the value it returns). Null: it declares something else, memory of its own.
+ */
+function helperLocals(
+  body: Node[],
+  returned: Node | null,
+): { names: string[]; values: Map<string, string>; declarations: Node[] } | null {
+  const names: string[] = [];
+  const values = new Map<string, string>();
+  const declarations = body.filter((st) => st.type === 'declaration');
+  for (const d of declarations.flatMap((st) => st.childrenForFieldName('declarator'))) {
+    if (d?.type === 'identifier') names.push(d.text);
+    else if (d?.type === 'init_declarator' && d.childForFieldName('declarator')?.type === 'identifier') {
+      const value = d.childForFieldName('value')!;
+      if (!/^-?[0-9]+$/.test(value.text.replace(/\s+/g, ''))) return null;
+      names.push(d.childForFieldName('declarator')!.text);
+      values.set(names.at(-1)!, value.text.replace(/\s+/g, ''));
+    } else return null;
+  }
+  if (returned && identifiers(returned).some((id) => !names.includes(id) && !/^[A-Z_][A-Z0-9_]*$/.test(id)))
+    return null;
+  return { names, values, declarations };
+}
+
+/**
+ * What the helper returns when none of its actions failed: `return 0;`, or `return ret;` where ret starts as a number
+ * and is assigned only in failure branches (which the fast path never runs). NaN when it cannot tell.
+ */
+function successValue(returned: Node, values: Map<string, string>, body: Node[]): number {
+  const r = unparen(returned);
+  if (/^-?[0-9]+$/.test(r.text.replace(/\s+/g, ''))) return Number(r.text.replace(/\s+/g, ''));
+  if (r.type !== 'identifier' || !values.has(r.text)) return NaN;
+  const outside = (n: Node): boolean => {
+    if (
+      n.type === 'if_statement' &&
+      !n.childForFieldName('alternative') &&
+      failureTests(n.childForFieldName('condition')!)
+    )
+      return false;
+    if (
+      (n.type === 'assignment_expression' && baseName(n.childForFieldName('left')!) === r.text) ||
+      (n.type === 'update_expression' && baseName(n.childForFieldName('argument')!) === r.text) ||
+      (n.type === 'pointer_expression' &&
+        n.child(0)?.type === '&' &&
+        baseName(n.childForFieldName('argument')!) === r.text)
+    )
+      return true;
+    return n.namedChildren.some((c) => !!c && outside(c));
+  };
+  return body.some(outside) ? NaN : Number(values.get(r.text));
 }
 
 function hasExec(node: Node): boolean {

@@ -50,6 +50,7 @@ function callBlock(source: string, plan: ConversionPlan, target: string, indent:
   if (plan.argvArray) lines.push(`${i1}char *fx_argv[] = { ${plan.argvArray.join(', ')} };`);
   if (plan.actions.length) {
     lines.push(`${i1}forkexec_actions *fx = forkexec_actions_new();`);
+    for (const d of plan.declarations) lines.push(`${i1}${d}`);
     const emit = (entries: ActionEntry[], at: string) => {
       for (const e of entries) {
         if (typeof e === 'string') lines.push(`${at}${e};`);
