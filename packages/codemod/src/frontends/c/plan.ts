@@ -1,7 +1,7 @@
 import type { Node } from './syntax-tree.js';
 import { isNullPointer } from './actions.js';
 import type { SiteAnalysis } from './classify.js';
-import { type ActionEntry, Planner } from './recorder.js';
+import { type ActionEntry, BRANCHED, Planner } from './recorder.js';
 import { callArgs, calledNames, calleeName, functionName, identifiers, unparen } from './syntax.js';
 
 /**
@@ -9,7 +9,7 @@ import { callArgs, calledNames, calleeName, functionName, identifiers, unparen }
  * child when the fast path fails); the parent records, in front of the fork, what the child would do up to its
  * exec, mirroring the child's control flow. Texts are C source; `fx` names the action list.
  */
-export interface ConversionPlan {
+export interface ConversionPlan extends ExecStart {
   /** Child statements that only build memory (argv, env, buffers): copied in front, so the actions can read them. */
   hoisted: Node[];
   /** The recording's own variables (`int fx_fd = -1;`), declared after the action list. */
@@ -18,6 +18,12 @@ export interface ConversionPlan {
   frees: string[];
   /** forkexec_* calls in the child's order, some under conditions the parent evaluates as the child would. */
   actions: ActionEntry[];
+  /** An exec in each branch of an `if`: each start is an action entry of its branch, none follows the list. */
+  branched?: boolean;
+}
+
+/** The fork_before_exec call for one exec of the child. */
+export interface ExecStart {
   /** The arguments of an execl-style call, as an array. */
   argvArray?: string[];
   file: string;
@@ -67,7 +73,7 @@ function usedDeclarations(hoisted: Node[], actions: ActionEntry[], execArgs: Nod
     n.type === 'declaration' && n.childrenForFieldName('declarator').every((d) => d?.type !== 'init_declarator');
   const others = [
     ...hoisted.filter((n) => !bare(n)).map((n) => n.text),
-    JSON.stringify(actions),
+    actionsText(actions),
     ...execArgs.map((n) => n.text),
   ];
   const used = words(others.join(' '));
@@ -114,6 +120,53 @@ export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): Pla
   );
   const exec = planner.untilExec(a.childStatements);
   if (!exec) return { blockers: planner.blockers };
+  const leaves: Node[] = [];
+  if (exec === BRANCHED) execLeaves(planner.actions, (e) => leaves.push(e.exec));
+  const starts = new Map<Node, ExecStart | string>(
+    (exec === BRANCHED ? leaves : [exec]).map((e) => [e, execStart(e, planner)]),
+  );
+  const refused = [...starts.values()].find((s): s is string => typeof s === 'string');
+  if (refused || planner.blockers.length)
+    return { blockers: [...(refused ? [refused] : []), ...planner.blockers.filter((b) => b !== refused)] };
+  const args = (exec === BRANCHED ? leaves : [exec]).flatMap((e) => callArgs(e));
+  if (exec === BRANCHED) execLeaves(planner.actions, (e) => (e.start = starts.get(e.exec) as ExecStart));
+  const single = exec === BRANCHED ? null : (starts.get(exec) as ExecStart);
+  const plan: ConversionPlan = {
+    hoisted: usedDeclarations(planner.hoisted, planner.actions, args),
+    declarations: planner.declarations,
+    frees: planner.frees,
+    actions: planner.actions,
+    ...(single ?? { file: '', argv: '', envp: '', flags: '', branched: true }),
+  };
+  return { plan };
+}
+
+/** The C text the action entries will be emitted with (each exec leaf: its arguments). */
+function actionsText(entries: ActionEntry[]): string {
+  return entries
+    .map((e) => {
+      if (typeof e === 'string') return e;
+      if ('exec' in e) return e.exec.text;
+      if ('condition' in e) return `${e.condition} ${actionsText(e.then)} ${actionsText(e.otherwise)}`;
+      if ('loop' in e) return `${e.loop} ${actionsText(e.body)}`;
+      return e.preprocessor.map((part) => `${part.directive} ${actionsText(part.body)}`).join(' ');
+    })
+    .join(' ');
+}
+
+/** The exec leaves of a branched action list (`if (full) execlp(...); else execlp(...);`). */
+function execLeaves(entries: ActionEntry[], visit: (leaf: Extract<ActionEntry, { exec: Node }>) => void): void {
+  for (const e of entries) {
+    if (typeof e === 'string') continue;
+    if ('exec' in e) visit(e);
+    else if ('condition' in e) [e.then, e.otherwise].forEach((list) => execLeaves(list, visit));
+    else if ('loop' in e) execLeaves(e.body, visit);
+    else e.preprocessor.forEach((part) => execLeaves(part.body, visit));
+  }
+}
+
+/** What fork_before_exec gets for the child's exec call, or why it has no equivalent. */
+function execStart(exec: Node, planner: Planner): ExecStart | string {
   const execName = calleeName(exec)!;
   const flags = { execv: '0', execve: '0', execl: '0', execle: '0', execvp: 'FORKEXEC_SEARCH_PATH' } as Record<
     string,
@@ -121,42 +174,25 @@ export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): Pla
   >;
   flags.execlp = flags.execvp;
   if (!(execName in flags))
-    return {
-      blockers: [
-        execName === 'execvpe'
-          ? "execvpe() searches the parent's PATH but runs with another environment"
-          : `${execName}() has no fork_before_exec equivalent`,
-      ],
-    };
-
+    return execName === 'execvpe'
+      ? "execvpe() searches the parent's PATH but runs with another environment"
+      : `${execName}() has no fork_before_exec equivalent`;
   const args = callArgs(exec);
   const inner = args.flatMap((n) => calledNames(n));
   if (inner.length) planner.block(`${execName}() calls ${inner[0]}() in its arguments: it would run in the parent`);
   args.forEach((n) => planner.reads(n));
-  if (planner.blockers.length) return { blockers: planner.blockers };
-
-  const plan: ConversionPlan = {
-    hoisted: usedDeclarations(planner.hoisted, planner.actions, args),
-    declarations: planner.declarations,
-    frees: planner.frees,
-    actions: planner.actions,
-    file: args[0].text,
-    argv: '',
-    envp: 'environ',
-    flags: flags[execName],
-  };
+  const start: ExecStart = { file: args[0].text, argv: '', envp: 'environ', flags: flags[execName] };
   if (execName.startsWith('execl')) {
     const list = args.slice(1).map((n) => n.text);
-    if (execName === 'execle') plan.envp = list.pop() ?? 'NULL';
-    if (!isNullPointer(list.at(-1) ?? ''))
-      return { blockers: [`${execName}()'s argument list does not end with a null pointer`] };
-    plan.argvArray = [...list.slice(0, -1).map(castArg), 'NULL'];
-    plan.argv = 'fx_argv';
+    if (execName === 'execle') start.envp = list.pop() ?? 'NULL';
+    if (!isNullPointer(list.at(-1) ?? '')) return `${execName}()'s argument list does not end with a null pointer`;
+    start.argvArray = [...list.slice(0, -1).map(castArg), 'NULL'];
+    start.argv = 'fx_argv';
   } else {
-    plan.argv = args[1]?.text ?? 'NULL';
-    if (execName === 'execve') plan.envp = args[2]?.text ?? 'NULL';
+    start.argv = args[1]?.text ?? 'NULL';
+    if (execName === 'execve') start.envp = args[2]?.text ?? 'NULL';
   }
-  if (planner.usesEnvActions && plan.envp !== 'environ')
-    return { blockers: ['the child changes its environment but execs with an explicit one'] };
-  return { plan };
+  if (planner.usesEnvActions && start.envp !== 'environ')
+    return 'the child changes its environment but execs with an explicit one';
+  return start;
 }

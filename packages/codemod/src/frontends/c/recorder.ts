@@ -1,4 +1,5 @@
 import type { Node } from './syntax-tree.js';
+import type { ExecStart } from './plan.js';
 import { actionFor, type FailureTest, failureTest, failureTests, isNullPointer } from './actions.js';
 import { CHANGED_BY, SAME_IN_PARENT } from './facts.js';
 import { openIdiom } from './open-idiom.js';
@@ -22,9 +23,13 @@ import {
 /** A forkexec_* call, a branch on a condition whose value the parent knows just as well, or a loop of its own. */
 export type ActionEntry =
   | string
+  | { exec: Node; start?: ExecStart }
   | { condition: string; then: ActionEntry[]; otherwise: ActionEntry[] }
   | { loop: string; body: ActionEntry[] }
   | { preprocessor: { directive: string; body: ActionEntry[] }[] };
+
+/** untilExec's answer when the child execs in each branch of an `if`: the exec entries are in the action list. */
+export const BRANCHED = 'branched';
 
 /** The cancel entry: this path of the child does not reach the exec, so only the slow path can run it. */
 const CANCEL = 'forkexec_cancel(fx)';
@@ -532,10 +537,33 @@ export class Planner {
   }
 
   /**
+   * `if (full) execlp(a…); else execlp(b…);`: an exec in each branch, under a condition the parent evaluates as the
+   * child would. Each branch records its own actions and ends in its own fork_before_exec (an exec entry).
+   */
+  execInBoth(condition: Node, consequence: Node, alternative: Node): typeof BRANCHED | null {
+    if (!this.pureCondition(condition)) return null;
+    const saved = this.actions;
+    const hoisted = this.hoisted.length;
+    const branch = (node: Node): ActionEntry[] => {
+      this.actions = [];
+      const found = this.untilExec(statementsOf(node));
+      if (found && found !== BRANCHED) this.actions.push({ exec: found });
+      return this.actions;
+    };
+    const then = branch(consequence);
+    const otherwise = branch(alternative);
+    this.actions = saved;
+    if (this.hoisted.length !== hoisted)
+      this.block('a conditional in the child computes memory: only actions may depend on a condition');
+    this.actions.push({ condition: this.text(condition), then, otherwise });
+    return BRANCHED;
+  }
+
+  /**
    * Records the child's statements up to its first exec and returns that exec call. An exec inside one branch of an
    * `if` on memory (`if (!log) { …; execvp(…); }`) is recorded under the same condition; the other branch cancels.
    */
-  untilExec(list: Node[]): Node | null {
+  untilExec(list: Node[]): Node | typeof BRANCHED | null {
     const i = list.findIndex(hasExec);
     if (i < 0) return null;
     this.statements(list.slice(0, i));
@@ -547,6 +575,8 @@ export class Planner {
     const alternative = s.childForFieldName('alternative')?.namedChildren.at(-1);
     const condition = s.type === 'if_statement' ? unparen(s.childForFieldName('condition')!) : null;
     const inThen = !!consequence && hasExec(consequence);
+    if (condition && inThen && alternative && hasExec(alternative) && !hasExec(condition) && !failureTest(condition))
+      return this.execInBoth(condition, consequence!, alternative);
     if (!condition || hasExec(condition) || (inThen && alternative && hasExec(alternative)) || failureTest(condition)) {
       this.block(
         s.type.startsWith('preproc_')
@@ -637,6 +667,11 @@ function successValue(returned: Node, values: Map<string, string>, body: Node[])
     return n.namedChildren.some((c) => !!c && outside(c));
   };
   return body.some(outside) ? NaN : Number(values.get(r.text));
+}
+
+/** The statements of a branch. */
+function statementsOf(node: Node): Node[] {
+  return node.type === 'compound_statement' ? blockStatements(node) : [node];
 }
 
 function hasExec(node: Node): boolean {
