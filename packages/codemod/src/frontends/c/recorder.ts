@@ -104,8 +104,9 @@ export class Planner {
     if (!this.blockers.includes(why)) this.blockers.push(why);
   }
 
-  /** The parent reads node in front of the fork: it must see what the child would. */
-  reads(node: Node): boolean {
+  /** The parent reads node in front of the fork: it must see what the child would. byAction: an action reads it (the
+   * copied computations all run before the actions, so a later change of a local would reach the action too early). */
+  reads(node: Node, byAction = true): boolean {
     for (const id of identifiers(node)) {
       if (this.subst.has(id) || this.known.has(id)) continue; // the argument was read where the helper was called
       const why = this.changed.get(id);
@@ -117,7 +118,7 @@ export class Planner {
         this.block(`the child uses ${id}, a name the rewrite declares`);
         return false;
       }
-      if (this.locals.has(id)) this.read.add(id);
+      if (byAction && this.locals.has(id)) this.read.add(id);
     }
     return true;
   }
@@ -196,7 +197,7 @@ export class Planner {
       this.block(`${expr.text.split('\n')[0]} reads errno or the pid, which differ in the parent`);
       return false;
     }
-    return this.reads(expr);
+    return this.reads(expr, false);
   }
 
   /** A write to a child local is copied in front, unless an action already read the local. */
