@@ -18,6 +18,12 @@ export interface ProjectFacts {
   helpers?: Record<string, string | null>;
   /** Functions of the project's .c files that call sigaction: signal-wrapper.ts reads which are signal(). */
   signalWrappers?: Record<string, string | null>;
+  /**
+   * Function-like macros that stand for calls (cronie's `#define MY_GID(pw) getgid()`): name → the functions its
+   * body calls, when it names nothing else but its parameters and upper-case constants; null: a definition that
+   * names more. A condition or an action's argument may use one when the parent answers each call as the child would.
+   */
+  callMacros?: Record<string, string[] | null>;
 }
 
 export const NO_FACTS: ProjectFacts = { noreturn: [], aliases: {} };
@@ -141,12 +147,29 @@ export function factsOf(source: string, helpers = false): ProjectFacts {
       break;
     }
   }
-  if (!helpers) return { noreturn: [...noreturn], aliases };
+  const callMacros: Record<string, string[] | null> = {};
+  for (const [name, params, body] of defines(text)) {
+    if (params === null || /[;{}=]/.test(body)) continue;
+    const own = new Set(
+      params
+        .slice(1, -1)
+        .split(',')
+        .map((p) => p.trim()),
+    );
+    const names = [...maskLiterals(body).matchAll(/(\.|->)?\s*\b([A-Za-z_]\w*)\b(\s*\()?/g)];
+    const calls = names.filter(([, , , call]) => call).map(([, , n]) => n);
+    const plain = names.every(([, member, n, call]) => member || call || own.has(n) || /^[A-Z_][A-Z0-9_]*$/.test(n));
+    // two definitions (under #if) must both qualify: the union of their calls, or null
+    const before = Object.hasOwn(callMacros, name) ? callMacros[name] : [];
+    callMacros[name] = plain && calls.length && before ? [...new Set([...before, ...calls])] : null;
+  }
+  if (!helpers) return { noreturn: [...noreturn], aliases, callMacros };
   const defined = new Set(defines(text).map(([name]) => name));
   const found = helperDefinitions(text, defined);
   return {
     noreturn: [...noreturn],
     aliases,
+    callMacros,
     helpers: Object.fromEntries(found.inline),
     signalWrappers: Object.fromEntries(found.signal),
   };
@@ -157,6 +180,7 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
   const aliases: Record<string, string> = {};
   const helpers: Record<string, string | null> = {};
   const signalWrappers: Record<string, string | null> = {};
+  const callMacros: Record<string, string[] | null> = {};
   // a name two files define differently is neither
   const add = (into: Record<string, string | null>, from: Record<string, string | null> = {}) => {
     for (const [name, text] of Object.entries(from))
@@ -167,12 +191,16 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
     Object.assign(aliases, f.aliases);
     add(helpers, f.helpers);
     add(signalWrappers, f.signalWrappers);
+    for (const [name, calls] of Object.entries(f.callMacros ?? {})) {
+      const before = Object.hasOwn(callMacros, name) ? callMacros[name] : [];
+      callMacros[name] = calls && before ? [...new Set([...before, ...calls])] : null;
+    }
   }
-  return { noreturn: [...noreturn], aliases, helpers, signalWrappers };
+  return { noreturn: [...noreturn], aliases, helpers, signalWrappers, callMacros };
 }
 
 /** The process state a call reads; the child starts with the parent's copy of each. */
-export type ParentState = 'memory' | 'environment' | 'fds' | 'files' | 'credentials';
+export type ParentState = 'memory' | 'environment' | 'fds' | 'files' | 'uids' | 'gids';
 
 /**
  * Calls a child's condition may make that the parent evaluates in front of the fork with the child's answer: they
@@ -199,10 +227,10 @@ export const SAME_IN_PARENT: Record<string, ParentState> = {
   // the same cwd, root and real ids resolve and check the same path
   access: 'files',
   // the same ids
-  getuid: 'credentials',
-  geteuid: 'credentials',
-  getgid: 'credentials',
-  getegid: 'credentials',
+  getuid: 'uids',
+  geteuid: 'uids',
+  getgid: 'gids',
+  getegid: 'gids',
 };
 
 /** The actions that change what a state's calls answer: after one, the parent's answer is not the child's. */
@@ -211,5 +239,7 @@ export const CHANGED_BY: Record<ParentState, string[]> = {
   environment: ['setenv', 'unsetenv'],
   fds: ['close', 'closefrom', 'dup2', 'open'],
   files: ['chdir', 'fchdir', 'setuid', 'setgid', 'setgroups'],
-  credentials: ['setuid', 'setgid', 'setgroups'],
+  // setgid changes no user id, setuid no group id, setgroups neither
+  uids: ['setuid'],
+  gids: ['setgid'],
 };

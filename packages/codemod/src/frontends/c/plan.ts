@@ -63,6 +63,8 @@ export interface ProjectFunctions {
   helpers: Map<string, Node>;
   /** Calling sigaction: signal() when signal-wrapper.ts recognises them. */
   signalWrappers: Map<string, Node>;
+  /** Macros that stand for calls (facts.ts: callMacros). */
+  callMacros?: Map<string, string[] | null>;
 }
 
 /** The copied statements without the bare declarations nothing copied, recorded or exec'd names (`sigset_t old;`
@@ -117,6 +119,7 @@ export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): Pla
     a.variable,
     new Map([...(project?.helpers ?? []), ...own]),
     new Map([...(project?.signalWrappers ?? []), ...own]),
+    project?.callMacros,
   );
   const exec = planner.untilExec(a.childStatements);
   if (!exec) return { blockers: planner.blockers };

@@ -95,6 +95,8 @@ export class Planner {
     readonly helpers: Map<string, Node>,
     /** Functions that may be signal wrappers (signal-wrapper.ts). */
     readonly signalWrappers: Map<string, Node>,
+    /** Macros that stand for calls (facts.ts): name → the functions they call, or null. */
+    readonly callMacros: Map<string, string[] | null> = new Map(),
   ) {
     const pid = forkVariable && /^[A-Za-z_]\w*/.exec(forkVariable)?.[0];
     if (pid) this.changed.set(pid, 'the pid the fork returned');
@@ -447,6 +449,13 @@ export class Planner {
    * action recorded before it changes. */
   sameInParent(call: Node): boolean {
     const name = calleeName(call) ?? call.childForFieldName('function')!.text;
+    const calls = this.callMacros.get(name);
+    // `MY_GID(pw)` for `getgid()`: the parent expands the same macro, so it answers as the calls it stands for
+    if (calls && !Object.hasOwn(SAME_IN_PARENT, name)) return calls.every((c) => this.answersInParent(c));
+    return this.answersInParent(name);
+  }
+
+  answersInParent(name: string): boolean {
     const state = Object.hasOwn(SAME_IN_PARENT, name) ? SAME_IN_PARENT[name] : undefined;
     if (!state) {
       this.block(
@@ -483,8 +492,16 @@ export class Planner {
       return this.writeOther(base, stmt);
     }
     if (name === 'free' && stmt) return this.writeOther(args[0] && baseName(args[0]), stmt);
-    const inner = args.flatMap((a) => calledNames(a)).filter((n) => n !== 'getpid');
-    if (inner.length) return this.block(`${name}() calls ${inner[0]}() in its arguments: it would run in the parent`);
+    // an argument's call runs in the parent: only one that answers there as in the child (setgid(getgid()))
+    const inner = args.flatMap((a) => callsUnder(a)).filter((c) => c.text !== 'getpid()');
+    const effect = inner.find(
+      (c) => !Object.hasOwn(SAME_IN_PARENT, calleeName(c) ?? '') && !this.callMacros.get(calleeName(c) ?? ''),
+    );
+    if (effect)
+      return this.block(
+        `${name}() calls ${calleeName(effect) ?? effect.text}() in its arguments: it would run in the parent`,
+      );
+    if (!inner.every((c) => this.sameInParent(c))) return;
     if ((name === 'sigprocmask' || name === 'pthread_sigmask') && this.keepsOldMask(name, args)) return;
     if (name === 'close' && !stmt)
       return this.block('a checked close(): the child fails on EBADF, where the action ignores a closed fd');
