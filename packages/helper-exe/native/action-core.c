@@ -376,14 +376,22 @@ static void fx_exec_sh(const char *path, char *const argv[], char *const envp[],
 }
 
 int fx_exec(const char *file, char *const argv[], char *const envp[], int search, char *pathbuf, char **sh_argv) {
-  if (!search || strchr(file, '/') != NULL) {
+  if (!search) {
+    execve(file, argv, envp);
+    return errno;
+  }
+  return fx_exec_path(file, argv, envp, fx_getenv(envp, "PATH"), pathbuf, sh_argv);
+}
+
+int fx_exec_path(const char *file, char *const argv[], char *const envp[], const char *path, char *pathbuf,
+                 char **sh_argv) {
+  if (strchr(file, '/') != NULL) {
     execve(file, argv, envp);
     int err = errno;
-    if (search && err == ENOEXEC) fx_exec_sh(file, argv, envp, sh_argv);
+    if (err == ENOEXEC) fx_exec_sh(file, argv, envp, sh_argv);
     return err;
   }
   if (*file == 0) return ENOENT;
-  const char *path = fx_getenv(envp, "PATH");
   if (path == NULL) path = "/bin:/usr/bin";
   size_t flen = strlen(file);
   int denied = 0, last = ENOENT;

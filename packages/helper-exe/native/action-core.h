@@ -97,5 +97,8 @@ int fx_open(int fd, const char *path, int flags, mode_t mode);
  * Returns only on failure, with the errno value.
  */
 int fx_exec(const char *file, char *const argv[], char *const envp[], int search, char *pathbuf, char **sh_argv);
+/* The search of fx_exec in path (a PATH value; NULL: /bin:/usr/bin), whatever envp's PATH says: execvpe's. */
+int fx_exec_path(const char *file, char *const argv[], char *const envp[], const char *path, char *pathbuf,
+                 char **sh_argv);
 
 #endif

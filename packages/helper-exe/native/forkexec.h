@@ -69,6 +69,8 @@ int forkexec_cancel(forkexec_actions *a);
 int forkexec_exit_on_failure(forkexec_actions *a, int status);
 
 #define FORKEXEC_SEARCH_PATH 1 /* execvp-style lookup, with the child's PATH */
+/* execvpe-style lookup: with the PATH of the caller's environ (read at the call), while the program gets envp */
+#define FORKEXEC_SEARCH_ENVIRON_PATH 2
 
 /* Creates the child (vfork-style: CLONE_VM|CLONE_VFORK or vfork, never a copying fork), runs the actions in
  * order using only async-signal-safe calls, then execs. envp as execve's: NULL is an empty environment

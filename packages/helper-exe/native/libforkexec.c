@@ -330,7 +330,16 @@ struct fx_child_args {
   sigset_t old_mask;
   char *pathbuf;
   char **sh_argv;
+  const char *path; /* FORKEXEC_SEARCH_ENVIRON_PATH: the caller's PATH, or its default when unset */
 };
+
+/* The PATH of the caller's environ, as execvpe searches it; unset: the default execvp uses. */
+static const char *fx_environ_path(void) {
+  size_t n = strlen("PATH=");
+  for (char **e = environ; e && *e; e++)
+    if (strncmp(*e, "PATH=", n) == 0) return *e + n;
+  return "/bin:/usr/bin";
+}
 
 static void fx_report(int fd, int err, int index) {
   unsigned char frame[8];
@@ -353,7 +362,8 @@ static int fx_child(void *arg) {
   if (!err) err = fx_apply_actions(c->actions, c->actions_len, report, &index);
   if (!err) {
     index = -1;
-    err = fx_exec(c->file, c->argv, c->envp, c->search, c->pathbuf, c->sh_argv);
+    err = c->path ? fx_exec_path(c->file, c->argv, c->envp, c->path, c->pathbuf, c->sh_argv)
+                  : fx_exec(c->file, c->argv, c->envp, c->search, c->pathbuf, c->sh_argv);
   }
   if (c->exit_on_failure) _exit(c->exit_status);
   fx_report(report, err, index);
@@ -394,7 +404,9 @@ pid_t fork_before_exec(const char *file, char *const argv[], char *const envp[],
   c.file = file;
   c.argv = argv;
   c.envp = envp ? envp : fx_no_env; /* as execve: NULL is an empty environment */
-  c.search = (flags & FORKEXEC_SEARCH_PATH) != 0;
+  c.search = (flags & (FORKEXEC_SEARCH_PATH | FORKEXEC_SEARCH_ENVIRON_PATH)) != 0;
+  /* execvpe searches the PATH of the process's environment, not of the envp it runs the program with */
+  if (flags & FORKEXEC_SEARCH_ENVIRON_PATH) c.path = fx_environ_path();
   c.maxfd = -1;
   char **owned = NULL, **env = NULL;
   size_t nowned = 0;

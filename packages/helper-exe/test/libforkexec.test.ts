@@ -54,6 +54,7 @@ const cases = [
   'nice',
   'env',
   'search-path',
+  'search-environ-path',
   'order',
   // exec and action failures: -1 with errno, the failed child reaped, or the exit_on_failure status
   'null-envp-is-empty',

@@ -342,6 +342,29 @@ int main(int argc, char **argv) {
     CHECK(!strcmp(out, "found"), "%s", out);
     errno = 0;
     CHECK(fork_before_exec(base, args, environ, NULL, FORKEXEC_SEARCH_PATH) == -1 && errno == ENOENT, "not on the parent's PATH: %s", strerror(errno));
+  } else if (!strcmp(t, "search-environ-path")) {
+    /* execvpe's lookup: the caller's PATH finds the program, which runs with envp (whose PATH finds nothing) */
+    char dir[2048];
+    snprintf(dir, sizeof dir, "%s", probe);
+    *strrchr(dir, '/') = 0;
+    snprintf(buf, sizeof buf, "/nonexistent:%s", dir);
+    setenv("PATH", buf, 1);
+    const char *base = strrchr(probe, '/') + 1;
+    char *args[] = {(char *)"fxprobe", (char *)"env", (char *)"PATH", NULL};
+    char *env[] = {(char *)"PATH=/nowhere", NULL};
+    int r, w;
+    capture(a, &r, &w);
+    pid_t pid = fork_before_exec(base, args, env, a, FORKEXEC_SEARCH_ENVIRON_PATH);
+    CHECK(pid > 0, "search: %s", strerror(errno));
+    finish(pid, r, w);
+    CHECK(!strcmp(out, "/nowhere"), "%s", out);
+    errno = 0;
+    CHECK(fork_before_exec(base, args, env, NULL, FORKEXEC_SEARCH_PATH) == -1 && errno == ENOENT,
+          "envp's PATH has no such program: %s", strerror(errno));
+    unsetenv("PATH");
+    errno = 0;
+    CHECK(fork_before_exec(base, args, env, NULL, FORKEXEC_SEARCH_ENVIRON_PATH) == -1 && errno == ENOENT,
+          "no PATH: the default one: %s", strerror(errno));
   } else if (!strcmp(t, "null-envp-is-empty")) {
     setenv("FX_SOMETHING", "x", 1);
     CHECK(!strcmp(run_probe(a, (const char *const[]){"envcount", NULL}, NULL, 0), "0"), "envp NULL: %s", out);

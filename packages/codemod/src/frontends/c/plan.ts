@@ -176,10 +176,9 @@ function execStart(exec: Node, planner: Planner): ExecStart | string {
     string
   >;
   flags.execlp = flags.execvp;
-  if (!(execName in flags))
-    return execName === 'execvpe'
-      ? "execvpe() searches the parent's PATH but runs with another environment"
-      : `${execName}() has no fork_before_exec equivalent`;
+  // execvpe searches the PATH of the child's environ (the parent's copy: no env action may precede it, below)
+  flags.execvpe = 'FORKEXEC_SEARCH_ENVIRON_PATH';
+  if (!(execName in flags)) return `${execName}() has no fork_before_exec equivalent`;
   const args = callArgs(exec);
   const inner = args.flatMap((n) => calledNames(n));
   if (inner.length) planner.block(`${execName}() calls ${inner[0]}() in its arguments: it would run in the parent`);
@@ -193,7 +192,7 @@ function execStart(exec: Node, planner: Planner): ExecStart | string {
     start.argv = 'fx_argv';
   } else {
     start.argv = args[1]?.text ?? 'NULL';
-    if (execName === 'execve') start.envp = args[2]?.text ?? 'NULL';
+    if (execName === 'execve' || execName === 'execvpe') start.envp = args[2]?.text ?? 'NULL';
   }
   if (planner.usesEnvActions && start.envp !== 'environ')
     return 'the child changes its environment but execs with an explicit one';
