@@ -284,14 +284,29 @@ export class Planner {
 
   /** Runs list's statements into a fresh action list; a path that leaves before the exec cancels the fast path. */
   branch(node: Node | null | undefined, why: string): ActionEntry[] {
+    return this.sub(() => {
+      if (node && leaves(node, this.noreturn)) this.actions.push(CANCEL);
+      else if (node) this.statements(statementsOf(node));
+    }, why);
+  }
+
+  /**
+   * Runs record into a fresh action list, one path's: what it copies in front would run on every path, so that
+   * blocks with why; an fd it opens is known on that path only (after it, the variable may hold another value).
+   */
+  sub(record: () => void, why: string): ActionEntry[] {
     const saved = this.actions;
     const hoisted = this.hoisted.length;
-    const list: ActionEntry[] = [];
-    this.actions = list;
-    if (node && leaves(node, this.noreturn)) list.push(CANCEL);
-    else if (node) this.statements(node.type === 'compound_statement' ? blockStatements(node) : [node]);
+    const known = new Set(this.known.keys());
+    this.actions = [];
+    record();
+    const list = this.actions;
     this.actions = saved;
     if (this.hoisted.length !== hoisted) this.block(why);
+    for (const name of [...this.known.keys()].filter((k) => !known.has(k))) {
+      this.known.delete(name);
+      this.changed.set(name, 'the fd an open() on one path of the child returned');
+    }
     return list;
   }
 
@@ -371,13 +386,7 @@ export class Planner {
   failureTestCall({ call, guards, target }: FailureTest): void {
     if (!guards.length) return this.call(call, null, target);
     if (!guards.every((g) => this.pureCondition(g))) return;
-    const saved = this.actions;
-    const hoisted = this.hoisted.length;
-    this.actions = [];
-    this.call(call, null, target);
-    const then = this.actions;
-    this.actions = saved;
-    if (this.hoisted.length !== hoisted) this.block('a guarded call in the child computes memory');
+    const then = this.sub(() => this.call(call, null, target), 'a guarded call in the child computes memory');
     this.branchOn(guards.map((g) => this.text(g)).join(' && '), then, []);
   }
 
@@ -421,13 +430,8 @@ export class Planner {
     for (let n: Node | null = stmt; n; n = n.childForFieldName('alternative')) {
       const name = n.childForFieldName('name') ?? n.childForFieldName('condition');
       const directive = n.type === 'preproc_else' ? '#else' : `${n.child(0)!.text.trim()} ${name?.text ?? ''}`.trim();
-      const saved = this.actions;
-      const hoisted = this.hoisted.length;
-      this.actions = [];
-      this.statements(preprocStatements(n));
-      parts.push({ directive, body: this.actions });
-      this.actions = saved;
-      if (this.hoisted.length !== hoisted) this.block(why);
+      const part = n;
+      parts.push({ directive, body: this.sub(() => this.statements(preprocStatements(part)), why) });
     }
     this.actions.push({ preprocessor: parts });
   }
@@ -560,19 +564,13 @@ export class Planner {
    */
   execInBoth(condition: Node, consequence: Node, alternative: Node): typeof BRANCHED | null {
     if (!this.pureCondition(condition)) return null;
-    const saved = this.actions;
-    const hoisted = this.hoisted.length;
-    const branch = (node: Node): ActionEntry[] => {
-      this.actions = [];
-      const found = this.untilExec(statementsOf(node));
-      if (found && found !== BRANCHED) this.actions.push({ exec: found });
-      return this.actions;
-    };
+    const branch = (node: Node): ActionEntry[] =>
+      this.sub(() => {
+        const found = this.untilExec(statementsOf(node));
+        if (found && found !== BRANCHED) this.actions.push({ exec: found });
+      }, 'a conditional in the child computes memory: only actions may depend on a condition');
     const then = branch(consequence);
     const otherwise = branch(alternative);
-    this.actions = saved;
-    if (this.hoisted.length !== hoisted)
-      this.block('a conditional in the child computes memory: only actions may depend on a condition');
     this.actions.push({ condition: this.text(condition), then, otherwise });
     return BRANCHED;
   }
@@ -604,15 +602,10 @@ export class Planner {
       return null;
     }
     if (!this.pureCondition(condition)) return null;
-    const saved = this.actions;
-    const hoisted = this.hoisted.length;
-    this.actions = [];
-    const branch = inThen ? consequence! : alternative!;
-    const found = this.untilExec(branch.type === 'compound_statement' ? blockStatements(branch) : [branch]);
-    const recorded = this.actions;
-    this.actions = saved;
-    if (this.hoisted.length !== hoisted)
-      this.block('a conditional in the child computes memory: only actions may depend on a condition');
+    let found: Node | typeof BRANCHED | null = null;
+    const recorded = this.sub(() => {
+      found = this.untilExec(statementsOf(inThen ? consequence! : alternative!));
+    }, 'a conditional in the child computes memory: only actions may depend on a condition');
     this.actions.push({
       condition: this.text(condition),
       then: inThen ? recorded : [CANCEL],

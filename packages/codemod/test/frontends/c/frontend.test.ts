@@ -152,6 +152,12 @@ test('the new recordings refuse what they cannot prove, each with its reason', a
       'pid_t p = fork(); if (p == 0) { int a = open("x", O_CREAT | O_EXCL, 0600); if (a > 2) close(a); execv(v[0], v); _exit(1); } return p;',
     ),
   ).toEqual([expect.stringMatching(/O_EXCL/)]);
+  // An fd opened on one path only: after it, the variable holds the open's fd or what it held before.
+  expect(
+    await reasons(
+      'pid_t p = fork(); if (p == 0) { int fd = 5; if (q) fd = open("x", 0); if (fd != 5) { dup2(fd, 0); close(fd); } execv(v[0], v); _exit(1); } return p;',
+    ),
+  ).toEqual([expect.stringMatching(/reads fd, the fd an open\(\) on one path of the child returned/)]);
   // Execs in both branches under a condition with an effect.
   expect(
     await reasons(
