@@ -182,7 +182,7 @@ function execStart(exec: Node, planner: Planner): ExecStart | string {
   const args = callArgs(exec);
   const inner = args.flatMap((n) => calledNames(n));
   if (inner.length) planner.block(`${execName}() calls ${inner[0]}() in its arguments: it would run in the parent`);
-  args.forEach((n) => planner.reads(n));
+  args.forEach((n) => planner.reads(n, false)); // exec's arguments are written as the child wrote them
   const start: ExecStart = { file: args[0].text, argv: '', envp: 'environ', flags: flags[execName] };
   if (execName.startsWith('execl')) {
     const list = args.slice(1).map((n) => n.text);

@@ -110,7 +110,13 @@ export class Planner {
    * copied computations all run before the actions, so a later change of a local would reach the action too early). */
   reads(node: Node, byAction = true): boolean {
     for (const id of identifiers(node)) {
-      if (this.subst.has(id) || this.known.has(id)) continue; // the argument was read where the helper was called
+      if (this.subst.has(id)) continue; // the argument was read where the helper was called
+      // an action's text names the parent's value (text()); copied code runs as written, where the child's is not
+      if (this.known.has(id) && byAction) continue;
+      if (this.known.has(id)) {
+        this.block(`${node.text.split('\n')[0]} reads ${id}, the fd the child's open() returns: only an action may`);
+        return false;
+      }
       const why = this.changed.get(id);
       if (why !== undefined) {
         this.block(`${node.text.split('\n')[0]} reads ${id}, ${why}: the parent would see another value`);
@@ -350,7 +356,8 @@ export class Planner {
     const impure = [init, cond, update].some(
       (n) => n && (n.descendantsOfType('call_expression').length > 0 || /\b(?:errno|environ)\b/.test(n.text)),
     );
-    if (!ownCounter || impure || !init || this.subst.size)
+    const headerNames = [init, cond, update].flatMap((n) => (n ? identifiers(n) : []));
+    if (!ownCounter || impure || !init || this.subst.size || headerNames.some((id) => this.known.has(id)))
       return this.block(
         'a loop in the child over run-time state (a call, or a counter the parent would see change): its actions depend on it',
       );

@@ -158,6 +158,12 @@ test('the new recordings refuse what they cannot prove, each with its reason', a
       'pid_t p = fork(); if (p == 0) { int fd = 5; if (q) fd = open("x", 0); if (fd != 5) { dup2(fd, 0); close(fd); } execv(v[0], v); _exit(1); } return p;',
     ),
   ).toEqual([expect.stringMatching(/reads fd, the fd an open\(\) on one path of the child returned/)]);
+  // Code copied in front runs as written: it cannot read the fd the child's open() returns (the parent has none).
+  expect(
+    await reasons(
+      'pid_t p = fork(); if (p == 0) { int fd = open("x", 0); char b[16]; snprintf(b, sizeof b, "%d", fd); execl(v[0], v[0], b, (char *)0); _exit(1); } return p;',
+    ),
+  ).toEqual([expect.stringMatching(/reads fd, the fd the child's open\(\) returns: only an action may/)]);
   // Execs in both branches under a condition with an effect.
   expect(
     await reasons(
