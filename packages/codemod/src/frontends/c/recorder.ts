@@ -168,7 +168,10 @@ export class Planner {
     if (!locals) return this.block(`${name}() in the child computes memory of its own`);
     if (tested && !(returned && successValue(returned, locals.values, body) >= 0))
       return this.block(`${name}()'s result is tested in the child: the rewrite cannot show it is not -1 on success`);
-    const saved = { subst: this.subst, known: new Map(this.known), changed: new Map(this.changed) };
+    // the helper's own names (its locals and parameters) mean nothing after it: their state is the caller's again
+    const own = [...locals.names, ...params];
+    const before = own.map((n) => [n, this.known.get(n), this.changed.get(n)] as const);
+    const savedSubst = this.subst;
     const hoisted = this.hoisted.length;
     this.subst = new Map(params.map((p, i) => [p, this.text(args[i])]));
     for (const local of locals.names) {
@@ -179,11 +182,13 @@ export class Planner {
     this.inlining.push(name);
     this.statements(body.filter((st) => !locals.declarations.includes(st)));
     this.inlining.pop();
-    this.subst = saved.subst;
+    this.subst = savedSubst;
     for (const local of locals.names) this.helperLocals.delete(local);
-    for (const m of ['known', 'changed'] as const) {
-      this[m].clear();
-      saved[m].forEach((v, k) => this[m].set(k, v));
+    for (const [n, known, changed] of before) {
+      if (known === undefined) this.known.delete(n);
+      else this.known.set(n, known);
+      if (changed === undefined) this.changed.delete(n);
+      else this.changed.set(n, changed);
     }
     if (this.hoisted.length !== hoisted) this.block(`${name}() in the child computes memory of its own`);
   }

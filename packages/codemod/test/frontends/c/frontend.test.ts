@@ -172,6 +172,27 @@ test('the new recordings refuse what they cannot prove, each with its reason', a
   ).toEqual([expect.stringMatching(/calls getchar\(\)/)]);
 });
 
+test("what an inlined helper does to the caller's variables stays known after it", async () => {
+  const sites = await scanC(
+    `int g;
+static void to_null(void) { g = open("/dev/null", O_RDWR); dup2(g, 0); close(g); }
+int f(char **v) {
+	pid_t p = fork();
+	if (p == 0) {
+		to_null();
+		if (g > 2) close(1);
+		execv(v[0], v);
+		_exit(1);
+	}
+	return p;
+}
+`,
+    'g.c',
+  );
+  // the child's g holds the fd it opened; the parent's does not
+  expect(sites.map((s) => s.reason)).toEqual([expect.stringMatching(/reads g, the fd the child opened/)]);
+});
+
 test('a helper whose tested result is not known to be other than -1 on success is left as written', async () => {
   const source = `static int quiet(int fd) {
 	int ret = 0;
