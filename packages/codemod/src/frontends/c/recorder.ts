@@ -509,7 +509,8 @@ export class Planner {
     }
     if (name === 'free' && stmt) return this.writeOther(args[0] && baseName(args[0]), stmt);
     // an argument's call runs in the parent: only one that answers there as in the child (setgid(getgid()))
-    const inner = args.flatMap((a) => callsUnder(a)).filter((c) => c.text !== 'getpid()');
+    // setpgid(0, getpid()) is the child's own pid, which actionFor writes as 0; anywhere else getpid() is the parent's
+    const inner = args.flatMap((a) => callsUnder(a)).filter((c) => name !== 'setpgid' || c.text !== 'getpid()');
     const effect = inner.find(
       (c) => !Object.hasOwn(SAME_IN_PARENT, calleeName(c) ?? '') && !this.callMacros.get(calleeName(c) ?? ''),
     );
