@@ -242,8 +242,8 @@ export class Planner {
       if (opened?.type === 'call_expression' && calleeName(opened) === 'open' && target.type === 'identifier') {
         if (stmt.childrenForFieldName('declarator').length !== 1)
           return this.block(`${stmt.text.split('\n')[0]}: an open() among other declarations`);
-        this.locals.add(name);
-        return this.openOntoNext(target, opened);
+        // not a copied local: the declaration stays the child's, and a later write of it is the child's alone
+        return this.openOntoNext(target, opened, true);
       }
       if (value && !this.pure(value)) return;
       this.locals.add(name);
@@ -415,13 +415,13 @@ export class Planner {
    * the lowest fd free in the child, which the parent computes from its own table and the actions so far
    * (forkexec_next_fd); the open is recorded onto that fd, and the child's uses of fd read the parent's number.
    */
-  openOntoNext(target: Node, open: Node): void {
+  openOntoNext(target: Node, open: Node, declared = false): void {
     const name = target.type === 'identifier' ? target.text : null;
     const args = callArgs(open);
     if (!name || args.length < 2 || args.length > 3)
       return this.block(`${open.text.split('\n')[0]}: an open() whose fd the rewrite cannot name`);
     if (this.declarations.length) return this.block("a second open() of an fd of the child's own");
-    if (this.vfork && !this.locals.has(name) && !this.helperLocals.has(name))
+    if (this.vfork && !declared && !this.locals.has(name) && !this.helperLocals.has(name))
       return this.block(`${name} = open(...): a vfork child writes the parent's memory`);
     if (/\bO_EXCL\b/.test(args[1].text))
       return this.block('open() with O_EXCL: its second run would fail where the first succeeded');

@@ -164,6 +164,12 @@ test('the new recordings refuse what they cannot prove, each with its reason', a
       'pid_t p = fork(); if (p == 0) { int fd = open("x", 0); char b[16]; snprintf(b, sizeof b, "%d", fd); execl(v[0], v[0], b, (char *)0); _exit(1); } return p;',
     ),
   ).toEqual([expect.stringMatching(/reads fd, the fd the child's open\(\) returns: only an action may/)]);
+  // A declared fd written again: the write is the child's (its declaration is never copied in front).
+  expect(
+    await reasons(
+      'pid_t p = fork(); if (p == 0) { int fd = open("x", 0); dup2(fd, 0); fd = 7; close(fd); execv(v[0], v); _exit(1); } return p;',
+    ),
+  ).toEqual([expect.stringMatching(/reads fd, which the child changed \(fd = 7;\)/)]);
   // Execs in both branches under a condition with an effect.
   expect(
     await reasons(
