@@ -367,8 +367,14 @@ static const char *fx_getenv(char *const envp[], const char *name) {
 static void fx_exec_sh(const char *path, char *const argv[], char *const envp[], char **sh_argv) {
   if (!sh_argv) return;
   size_t i = 0;
-  sh_argv[0] = (char *)"/bin/sh";
-  sh_argv[1] = (char *)path;
+  union {
+    const char *in;
+    char *out;
+  } arg; /* exec's argv is char *const[] but never written; no cast, which -Wcast-qual builds warn about */
+  arg.in = "/bin/sh";
+  sh_argv[0] = arg.out;
+  arg.in = path;
+  sh_argv[1] = arg.out;
   if (argv[0])
     for (i = 1; argv[i]; i++) sh_argv[i + 1] = argv[i];
   sh_argv[i + 1] = NULL;

@@ -78,6 +78,9 @@ int forkexec_exit_on_failure(forkexec_actions *a, int status);
  * Returns the child's pid; or -1 with errno set when an action or the exec failed (reported to the parent
  * through a close-on-exec pipe), unless forkexec_exit_on_failure was set. a may be NULL. */
 pid_t fork_before_exec(const char *file, char *const argv[], char *const envp[], const forkexec_actions *a, int flags);
+/* The same with execl's list: the arguments after flags, ending with a null pointer ((char *)NULL). */
+pid_t fork_before_execl(const char *file, char *const envp[], const forkexec_actions *a, int flags, const char *arg,
+                        ...);
 
 #ifdef __cplusplus
 }

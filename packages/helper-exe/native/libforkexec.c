@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -476,5 +477,34 @@ done:
   free(owned);
   free(env);
   errno = pid < 0 ? (err ? err : EINVAL) : saved_errno;
+  return pid;
+}
+
+pid_t fork_before_execl(const char *file, char *const envp[], const forkexec_actions *a, int flags, const char *arg,
+                        ...) {
+  size_t n = 0;
+  va_list ap;
+  va_start(ap, arg);
+  for (const char *p = arg; p; p = va_arg(ap, const char *)) n++;
+  va_end(ap);
+  char **argv = malloc((n + 1) * sizeof *argv);
+  if (!argv) {
+    errno = ENOMEM;
+    return -1;
+  }
+  /* exec's argv is char *const[] but never written: the strings stay the caller's, const as execl takes them */
+  union {
+    const char *in;
+    char *out;
+  } s;
+  va_start(ap, arg);
+  s.in = arg;
+  for (size_t i = 0; i < n; i++, s.in = va_arg(ap, const char *)) argv[i] = s.out;
+  va_end(ap);
+  argv[n] = NULL;
+  pid_t pid = fork_before_exec(file, argv, envp, a, flags);
+  int err = errno;
+  free(argv);
+  errno = err;
   return pid;
 }

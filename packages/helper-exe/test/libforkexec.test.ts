@@ -55,6 +55,7 @@ const cases = [
   'env',
   'search-path',
   'search-environ-path',
+  'execl-list',
   'order',
   // exec and action failures: -1 with errno, the failed child reaped, or the exit_on_failure status
   'null-envp-is-empty',

@@ -342,6 +342,17 @@ int main(int argc, char **argv) {
     CHECK(!strcmp(out, "found"), "%s", out);
     errno = 0;
     CHECK(fork_before_exec(base, args, environ, NULL, FORKEXEC_SEARCH_PATH) == -1 && errno == ENOENT, "not on the parent's PATH: %s", strerror(errno));
+  } else if (!strcmp(t, "execl-list")) {
+    /* execl's argument list, const strings as written, ending with a null pointer */
+    int r, w;
+    capture(a, &r, &w);
+    pid_t pid = fork_before_execl(probe, environ, a, 0, "fxprobe", "echo", "listed", (char *)NULL);
+    CHECK(pid > 0, "execl: %s", strerror(errno));
+    finish(pid, r, w);
+    CHECK(!strcmp(out, "listed"), "%s", out);
+    errno = 0;
+    CHECK(fork_before_execl("/nonexistent/program", environ, NULL, 0, "x", (char *)NULL) == -1 && errno == ENOENT,
+          "a missing program: %s", strerror(errno));
   } else if (!strcmp(t, "search-environ-path")) {
     /* execvpe's lookup: the caller's PATH finds the program, which runs with envp (whose PATH finds nothing) */
     char dir[2048];

@@ -24,8 +24,8 @@ export interface ConversionPlan extends ExecStart {
 
 /** The fork_before_exec call for one exec of the child. */
 export interface ExecStart {
-  /** The arguments of an execl-style call, as an array. */
-  argvArray?: string[];
+  /** The arguments of an execl-style call after its file, as written (the null pointer included): fork_before_execl. */
+  list?: string[];
   file: string;
   argv: string;
   envp: string;
@@ -51,10 +51,6 @@ function fileFunctions(node: Node): Map<string, Node> {
     FUNCTIONS.set(tree, map);
   }
   return map;
-}
-
-function castArg(text: string): string {
-  return /^(?:[A-Za-z_][A-Za-z0-9_]*|"(?:[^"\\]|\\.)*")$/.test(text) ? `(char *)${text}` : `(char *)(${text})`;
 }
 
 /** Functions of other files of the project (facts.ts), parsed; this file's own shadow them. */
@@ -188,8 +184,7 @@ function execStart(exec: Node, planner: Planner): ExecStart | string {
     const list = args.slice(1).map((n) => n.text);
     if (execName === 'execle') start.envp = list.pop() ?? 'NULL';
     if (!isNullPointer(list.at(-1) ?? '')) return `${execName}()'s argument list does not end with a null pointer`;
-    start.argvArray = [...list.slice(0, -1).map(castArg), 'NULL'];
-    start.argv = 'fx_argv';
+    start.list = list;
   } else {
     start.argv = args[1]?.text ?? 'NULL';
     if (execName === 'execve' || execName === 'execvpe') start.envp = args[2]?.text ?? 'NULL';

@@ -43,12 +43,13 @@ function reindent(source: string, node: Node, indent: string): string {
 function callBlock(source: string, plan: ConversionPlan, target: string, indent: string, unit: string): string {
   const i1 = indent + unit;
   const call = (list: string, start: ExecStart = plan) =>
-    `fork_before_exec(${start.file}, ${start.argv}, ${start.envp}, ${list}, ${start.flags})`;
-  const simple = !plan.hoisted.length && !plan.argvArray && !plan.actions.length;
+    start.list
+      ? `fork_before_execl(${[start.file, start.envp, list, start.flags, ...start.list].join(', ')})`
+      : `fork_before_exec(${start.file}, ${start.argv}, ${start.envp}, ${list}, ${start.flags})`;
+  const simple = !plan.hoisted.length && !plan.actions.length;
   if (simple) return `${target} = ${call('NULL')};`;
   const lines = ['{'];
   for (const h of plan.hoisted) lines.push(reindent(source, h, i1));
-  if (plan.argvArray) lines.push(`${i1}char *fx_argv[] = { ${plan.argvArray.join(', ')} };`);
   if (plan.actions.length) {
     lines.push(`${i1}forkexec_actions *fx = forkexec_actions_new();`);
     for (const d of plan.declarations) lines.push(`${i1}${d}`);
@@ -57,7 +58,6 @@ function callBlock(source: string, plan: ConversionPlan, target: string, indent:
         if (typeof e === 'string') lines.push(`${at}${e};`);
         else if ('exec' in e) {
           // one exec of an `if` whose branches both exec: its own start, inside the branch
-          if (e.start!.argvArray) lines.push(`${at}char *fx_argv[] = { ${e.start!.argvArray.join(', ')} };`);
           lines.push(`${at}${target} = fx ? ${call('fx', e.start)} : -1;`);
         } else if ('preprocessor' in e) {
           for (const part of e.preprocessor) {
