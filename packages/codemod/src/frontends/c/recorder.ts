@@ -37,9 +37,7 @@ const HOISTABLE_ALLOC = new Set(['malloc', 'calloc', 'strdup', 'strndup']);
 /** Memory-only calls whose first argument is the memory they write. */
 const WRITES_FIRST_ARG = new Set([...STRING_WRITES, 'sigemptyset', 'sigfillset', 'sigaddset', 'sigdelset']);
 /** The names the recording code declares. */
-const OWN_NAMES = new Set(['fx', 'fx_argv', 'fx_pid', 'fx_fd']);
-/** The variable that holds the fd an open() in the child returns (forkexec_next_fd). */
-const FD_NAME = 'fx_fd';
+const OWN_NAMES = /^(?:fx|fx_argv|fx_pid|fx_fd[0-9]*)$/;
 
 /** The variable at the root of an lvalue: `args[i]` → args, `&set` → set, `rl.rlim_cur` → rl, `*p` → p. */
 function baseName(node: Node): string | null {
@@ -122,7 +120,7 @@ export class Planner {
         this.block(`${node.text.split('\n')[0]} reads ${id}, ${why}: the parent would see another value`);
         return false;
       }
-      if (OWN_NAMES.has(id)) {
+      if (OWN_NAMES.test(id)) {
         this.block(`the child uses ${id}, a name the rewrite declares`);
         return false;
       }
@@ -420,7 +418,6 @@ export class Planner {
     const args = callArgs(open);
     if (!name || args.length < 2 || args.length > 3)
       return this.block(`${open.text.split('\n')[0]}: an open() whose fd the rewrite cannot name`);
-    if (this.declarations.length) return this.block("a second open() of an fd of the child's own");
     if (this.vfork && !declared && !this.locals.has(name) && !this.helperLocals.has(name))
       return this.block(`${name} = open(...): a vfork child writes the parent's memory`);
     if (/\bO_EXCL\b/.test(args[1].text))
@@ -428,11 +425,21 @@ export class Planner {
     if (args.some((a) => calledNames(a).length || !this.reads(a)))
       return this.block(`${name} = open(...) calls a function in its arguments`);
     const [path, flags, mode] = args.map((a) => this.text(a));
-    this.declarations.push(`int ${FD_NAME} = -1;`);
-    this.actions.push(`${FD_NAME} = forkexec_next_fd(fx)`);
-    this.record(`forkexec_open(fx, ${FD_NAME}, ${path}, ${flags}, ${mode ?? '0'})`);
-    this.known.set(name, FD_NAME);
+    const fd = this.openNext(path, flags, mode);
+    this.known.set(name, fd);
     this.changed.delete(name);
+  }
+
+  /**
+   * Records an open() onto the fd it returns in the child, the lowest free one there, which the parent computes from
+   * its own table and the actions so far: `fx_fd = forkexec_next_fd(fx)` (fx_fd2… for later opens). Returns the name.
+   */
+  openNext(path: string, flags: string, mode = '0'): string {
+    const fd = this.declarations.length ? `fx_fd${this.declarations.length + 1}` : 'fx_fd';
+    this.declarations.push(`int ${fd} = -1;`);
+    this.actions.push(`${fd} = forkexec_next_fd(fx)`);
+    this.record(`forkexec_open(fx, ${fd}, ${path}, ${flags}, ${mode})`);
+    return fd;
   }
 
   /** `#ifdef X … #else … #endif` in the child: the same directives around what each configuration records. */
