@@ -221,6 +221,8 @@ static void fx_decode(struct fx_cursor *c, struct fx_action *a) {
     case FX_SIGDEFAULT:
     case FX_SIGIGNORE:
     case FX_SIGMASK:
+    case FX_SIGBLOCK:
+    case FX_SIGUNBLOCK:
       a->n = fx_siglist(c, &a->list);
       break;
     case FX_SETGROUPS: {
@@ -260,6 +262,19 @@ int fx_check_actions(const unsigned char *buf, size_t len, int *index, int *maxf
   return 0;
 }
 
+int fx_open_after(const unsigned char *buf, size_t len, int fd, int open_before) {
+  struct fx_cursor c = {buf, buf + len, 0};
+  int open = open_before;
+  while (c.p < c.end) {
+    struct fx_action a;
+    fx_decode(&c, &a);
+    if (c.bad) break;
+    if ((a.op == FX_DUP2 && a.fd2 == fd) || (a.op == FX_OPEN && a.fd == fd)) open = 1;
+    else if ((a.op == FX_CLOSE && a.fd == fd) || (a.op == FX_CLOSEFROM && fd >= a.fd)) open = 0;
+  }
+  return open;
+}
+
 /* Runs one decoded record: 0 or an errno value. */
 static int fx_apply(const struct fx_action *a, int keep_fd) {
   struct fx_cursor list = a->list;
@@ -284,12 +299,16 @@ static int fx_apply(const struct fx_action *a, int keep_fd) {
     case FX_SIGDEFAULT:
     case FX_SIGIGNORE:
       return fx_signals(&list, a->n, a->op == FX_SIGDEFAULT ? SIG_DFL : SIG_IGN);
-    case FX_SIGMASK: {
+    case FX_SIGMASK:
+    case FX_SIGBLOCK:
+    case FX_SIGUNBLOCK: {
+      /* the child starts with the parent's mask, as a forked child would: block and unblock change that one */
       sigset_t set;
       sigemptyset(&set);
       for (int k = 0; k < a->n; k++)
         if (sigaddset(&set, fx_i32(&list)) < 0) return errno;
-      return sigprocmask(SIG_SETMASK, &set, NULL) < 0 ? errno : 0;
+      int how = a->op == FX_SIGMASK ? SIG_SETMASK : a->op == FX_SIGBLOCK ? SIG_BLOCK : SIG_UNBLOCK;
+      return sigprocmask(how, &set, NULL) < 0 ? errno : 0;
     }
     case FX_CLOSEFROM:
       return fx_closefrom(a->fd, keep_fd);
@@ -348,8 +367,14 @@ static const char *fx_getenv(char *const envp[], const char *name) {
 static void fx_exec_sh(const char *path, char *const argv[], char *const envp[], char **sh_argv) {
   if (!sh_argv) return;
   size_t i = 0;
-  sh_argv[0] = (char *)"/bin/sh";
-  sh_argv[1] = (char *)path;
+  union {
+    const char *in;
+    char *out;
+  } arg; /* exec's argv is char *const[] but never written; no cast, which -Wcast-qual builds warn about */
+  arg.in = "/bin/sh";
+  sh_argv[0] = arg.out;
+  arg.in = path;
+  sh_argv[1] = arg.out;
   if (argv[0])
     for (i = 1; argv[i]; i++) sh_argv[i + 1] = argv[i];
   sh_argv[i + 1] = NULL;
@@ -357,14 +382,22 @@ static void fx_exec_sh(const char *path, char *const argv[], char *const envp[],
 }
 
 int fx_exec(const char *file, char *const argv[], char *const envp[], int search, char *pathbuf, char **sh_argv) {
-  if (!search || strchr(file, '/') != NULL) {
+  if (!search) {
+    execve(file, argv, envp);
+    return errno;
+  }
+  return fx_exec_path(file, argv, envp, fx_getenv(envp, "PATH"), pathbuf, sh_argv);
+}
+
+int fx_exec_path(const char *file, char *const argv[], char *const envp[], const char *path, char *pathbuf,
+                 char **sh_argv) {
+  if (strchr(file, '/') != NULL) {
     execve(file, argv, envp);
     int err = errno;
-    if (search && err == ENOEXEC) fx_exec_sh(file, argv, envp, sh_argv);
+    if (err == ENOEXEC) fx_exec_sh(file, argv, envp, sh_argv);
     return err;
   }
   if (*file == 0) return ENOENT;
-  const char *path = fx_getenv(envp, "PATH");
   if (path == NULL) path = "/bin:/usr/bin";
   size_t flen = strlen(file);
   int denied = 0, last = ENOENT;

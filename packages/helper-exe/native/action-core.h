@@ -41,6 +41,8 @@ enum fx_op {
   FX_SETRLIMIT_BY_NAME, /* u32 index into core's RLIMIT_RESOURCES order, u64 soft, u64 hard (the wire's portable form) */
   FX_NICE,              /* i32 inc */
   FX_CHECKFD,           /* i32 fd: fails with EBADF unless fd is open, changes nothing (POSIX dup2(fd, fd)) */
+  FX_SIGBLOCK,          /* signal list: added to the mask (sigprocmask SIG_BLOCK) */
+  FX_SIGUNBLOCK,        /* signal list: removed from the mask (sigprocmask SIG_UNBLOCK) */
   FX_OP_END
 };
 
@@ -72,6 +74,9 @@ const char *fx_str(struct fx_cursor *c); /* "" and bad set when malformed */
  * the bad record. *maxfd gets the highest fd number the records name, so the caller can move its own
  * fds above it. Run it (in the parent) before fx_apply_actions. */
 int fx_check_actions(const unsigned char *buf, size_t len, int *index, int *maxfd);
+/* Is fd open after the records of buf (their dup2s, opens, closes and closefroms all succeeding), given whether it
+ * is open before them? */
+int fx_open_after(const unsigned char *buf, size_t len, int fd, int open_before);
 /* Runs the records of a checked buffer in order (async-signal-safe). Returns 0 or the first failure's
  * errno value, with *index at the failing record. keep_fd survives closefrom (the caller's
  * close-on-exec report channel). */
@@ -92,5 +97,8 @@ int fx_open(int fd, const char *path, int flags, mode_t mode);
  * Returns only on failure, with the errno value.
  */
 int fx_exec(const char *file, char *const argv[], char *const envp[], int search, char *pathbuf, char **sh_argv);
+/* The search of fx_exec in path (a PATH value; NULL: /bin:/usr/bin), whatever envp's PATH says: execvpe's. */
+int fx_exec_path(const char *file, char *const argv[], char *const envp[], const char *path, char *pathbuf,
+                 char **sh_argv);
 
 #endif

@@ -49,7 +49,12 @@ int forkexec_umask(forkexec_actions *a, mode_t mask);
 int forkexec_sigdefault(forkexec_actions *a, int sig); /* sig 0: every signal */
 int forkexec_sigignore(forkexec_actions *a, int sig);
 int forkexec_sigmask(forkexec_actions *a, const sigset_t *set); /* sigprocmask(SIG_SETMASK, set) */
+/* sigprocmask(how, set, NULL) in the child, whose mask starts as the caller's: SIG_BLOCK, SIG_UNBLOCK or SIG_SETMASK */
+int forkexec_sigprocmask(forkexec_actions *a, int how, const sigset_t *set);
 int forkexec_closefrom(forkexec_actions *a, int lowfd);
+/* The fd open() would return in the child after the actions so far: the lowest fd that is neither open in the caller
+ * nor opened by them (their closes counted). Asked in the parent while recording; -1 when none is below RLIMIT_NOFILE. */
+int forkexec_next_fd(const forkexec_actions *a);
 int forkexec_setgroups(forkexec_actions *a, size_t n, const gid_t *groups);
 int forkexec_setgid(forkexec_actions *a, gid_t gid);
 int forkexec_setuid(forkexec_actions *a, uid_t uid);
@@ -64,6 +69,8 @@ int forkexec_cancel(forkexec_actions *a);
 int forkexec_exit_on_failure(forkexec_actions *a, int status);
 
 #define FORKEXEC_SEARCH_PATH 1 /* execvp-style lookup, with the child's PATH */
+/* execvpe-style lookup: with the PATH of the caller's environ (read at the call), while the program gets envp */
+#define FORKEXEC_SEARCH_ENVIRON_PATH 2
 
 /* Creates the child (vfork-style: CLONE_VM|CLONE_VFORK or vfork, never a copying fork), runs the actions in
  * order using only async-signal-safe calls, then execs. envp as execve's: NULL is an empty environment
@@ -71,6 +78,9 @@ int forkexec_exit_on_failure(forkexec_actions *a, int status);
  * Returns the child's pid; or -1 with errno set when an action or the exec failed (reported to the parent
  * through a close-on-exec pipe), unless forkexec_exit_on_failure was set. a may be NULL. */
 pid_t fork_before_exec(const char *file, char *const argv[], char *const envp[], const forkexec_actions *a, int flags);
+/* The same with execl's list: the arguments after flags, ending with a null pointer ((char *)NULL). */
+pid_t fork_before_execl(const char *file, char *const envp[], const forkexec_actions *a, int flags, const char *arg,
+                        ...);
 
 #ifdef __cplusplus
 }

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -158,14 +159,32 @@ int forkexec_sigignore(forkexec_actions *a, int sig) {
   return fx_add(a, FX_SIGIGNORE, 2, f);
 }
 
-int forkexec_sigmask(forkexec_actions *a, const sigset_t *set) {
-  if (!set) return fx_note(a, EINVAL);
+int forkexec_sigprocmask(forkexec_actions *a, int how, const sigset_t *set) {
+  int op = how == SIG_SETMASK ? FX_SIGMASK : how == SIG_BLOCK ? FX_SIGBLOCK : how == SIG_UNBLOCK ? FX_SIGUNBLOCK : 0;
+  if (!set || !op) return fx_note(a, EINVAL);
   uint32_t f[FX_NSIG];
   int n = 0;
   for (int s = 1; s < FX_NSIG; s++)
     if (sigismember(set, s) == 1) f[++n] = (uint32_t)s;
   f[0] = (uint32_t)n;
-  return fx_add(a, FX_SIGMASK, n + 1, f);
+  return fx_add(a, op, n + 1, f);
+}
+
+int forkexec_sigmask(forkexec_actions *a, const sigset_t *set) {
+  return forkexec_sigprocmask(a, SIG_SETMASK, set);
+}
+
+int forkexec_next_fd(const forkexec_actions *a) {
+  int saved = errno;
+  struct rlimit rl;
+  long limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ? (long)rl.rlim_cur : INT_MAX;
+  int found = -1;
+  for (long fd = 0; fd < limit && found < 0; fd++) {
+    int open_now = fcntl((int)fd, F_GETFD) >= 0;
+    if (!fx_open_after(a ? a->buf : NULL, a ? a->len : 0, (int)fd, open_now)) found = (int)fd;
+  }
+  errno = saved;
+  return found;
 }
 
 int forkexec_closefrom(forkexec_actions *a, int lowfd) {
@@ -312,7 +331,16 @@ struct fx_child_args {
   sigset_t old_mask;
   char *pathbuf;
   char **sh_argv;
+  const char *path; /* FORKEXEC_SEARCH_ENVIRON_PATH: the caller's PATH, or its default when unset */
 };
+
+/* The PATH of the caller's environ, as execvpe searches it; unset: the default execvp uses. */
+static const char *fx_environ_path(void) {
+  size_t n = strlen("PATH=");
+  for (char **e = environ; e && *e; e++)
+    if (strncmp(*e, "PATH=", n) == 0) return *e + n;
+  return "/bin:/usr/bin";
+}
 
 static void fx_report(int fd, int err, int index) {
   unsigned char frame[8];
@@ -335,7 +363,8 @@ static int fx_child(void *arg) {
   if (!err) err = fx_apply_actions(c->actions, c->actions_len, report, &index);
   if (!err) {
     index = -1;
-    err = fx_exec(c->file, c->argv, c->envp, c->search, c->pathbuf, c->sh_argv);
+    err = c->path ? fx_exec_path(c->file, c->argv, c->envp, c->path, c->pathbuf, c->sh_argv)
+                  : fx_exec(c->file, c->argv, c->envp, c->search, c->pathbuf, c->sh_argv);
   }
   if (c->exit_on_failure) _exit(c->exit_status);
   fx_report(report, err, index);
@@ -376,7 +405,9 @@ pid_t fork_before_exec(const char *file, char *const argv[], char *const envp[],
   c.file = file;
   c.argv = argv;
   c.envp = envp ? envp : fx_no_env; /* as execve: NULL is an empty environment */
-  c.search = (flags & FORKEXEC_SEARCH_PATH) != 0;
+  c.search = (flags & (FORKEXEC_SEARCH_PATH | FORKEXEC_SEARCH_ENVIRON_PATH)) != 0;
+  /* execvpe searches the PATH of the process's environment, not of the envp it runs the program with */
+  if (flags & FORKEXEC_SEARCH_ENVIRON_PATH) c.path = fx_environ_path();
   c.maxfd = -1;
   char **owned = NULL, **env = NULL;
   size_t nowned = 0;
@@ -446,5 +477,34 @@ done:
   free(owned);
   free(env);
   errno = pid < 0 ? (err ? err : EINVAL) : saved_errno;
+  return pid;
+}
+
+pid_t fork_before_execl(const char *file, char *const envp[], const forkexec_actions *a, int flags, const char *arg,
+                        ...) {
+  size_t n = 0;
+  va_list ap;
+  va_start(ap, arg);
+  for (const char *p = arg; p; p = va_arg(ap, const char *)) n++;
+  va_end(ap);
+  char **argv = malloc((n + 1) * sizeof *argv);
+  if (!argv) {
+    errno = ENOMEM;
+    return -1;
+  }
+  /* exec's argv is char *const[] but never written: the strings stay the caller's, const as execl takes them */
+  union {
+    const char *in;
+    char *out;
+  } s;
+  va_start(ap, arg);
+  s.in = arg;
+  for (size_t i = 0; i < n; i++, s.in = va_arg(ap, const char *)) argv[i] = s.out;
+  va_end(ap);
+  argv[n] = NULL;
+  pid_t pid = fork_before_exec(file, argv, envp, a, flags);
+  int err = errno;
+  free(argv);
+  errno = err;
   return pid;
 }

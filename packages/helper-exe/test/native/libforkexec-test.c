@@ -258,6 +258,36 @@ int main(int argc, char **argv) {
     sigemptyset(&set);
     forkexec_sigmask(b, &set);
     CHECK(!strcmp(PROBE(b, "sigs"), "blocked= ignored="), "sigdefault(0): %s", out);
+  } else if (!strcmp(t, "next-fd")) {
+    /* the fd an open() in the child would get, asked in the parent: its own table with the actions so far applied */
+    int n0 = forkexec_next_fd(a);
+    CHECK(n0 >= 3 && fcntl(n0, F_GETFD) < 0 && forkexec_next_fd(NULL) == n0, "first free %d", n0);
+    forkexec_open(a, n0, "/dev/null", O_RDONLY, 0);
+    int n1 = forkexec_next_fd(a);
+    CHECK(n1 > n0 && fcntl(n1, F_GETFD) < 0, "after an open onto %d: %d", n0, n1);
+    forkexec_close(a, 0);
+    CHECK(forkexec_next_fd(a) == 0, "a closed 0 is the next");
+    forkexec_open(a, 0, "/dev/null", O_RDONLY, 0);
+    forkexec_closefrom(a, n0);
+    CHECK(forkexec_next_fd(a) == n0, "closefrom(%d) frees it again", n0);
+    CHECK(!strcmp(PROBE(a, "fds"), "0 1 2"), "fds %s", out);
+  } else if (!strcmp(t, "sigprocmask-from-caller")) {
+    /* SIG_BLOCK and SIG_UNBLOCK change the mask the child starts with, the caller's, as after fork() */
+    sigset_t mine, set;
+    sigemptyset(&mine);
+    sigaddset(&mine, SIGUSR1);
+    sigaddset(&mine, SIGUSR2);
+    sigprocmask(SIG_BLOCK, &mine, NULL);
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    forkexec_sigprocmask(a, SIG_UNBLOCK, &set);
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    forkexec_sigprocmask(a, SIG_BLOCK, &set);
+    snprintf(buf, sizeof buf, "blocked=%d,%d ignored=", SIGHUP, SIGUSR2);
+    CHECK(!strcmp(PROBE(a, "sigs"), buf), "got %s, want %s", out, buf);
+    sigprocmask(SIG_UNBLOCK, &mine, NULL);
+    CHECK(forkexec_sigprocmask(fresh(), 12345, &set) == EINVAL, "a bad how is refused");
   } else if (!strcmp(t, "closefrom")) {
     int fd = open("/dev/null", O_RDONLY);
     forkexec_dup2(a, fd, 4);
@@ -312,6 +342,40 @@ int main(int argc, char **argv) {
     CHECK(!strcmp(out, "found"), "%s", out);
     errno = 0;
     CHECK(fork_before_exec(base, args, environ, NULL, FORKEXEC_SEARCH_PATH) == -1 && errno == ENOENT, "not on the parent's PATH: %s", strerror(errno));
+  } else if (!strcmp(t, "execl-list")) {
+    /* execl's argument list, const strings as written, ending with a null pointer */
+    int r, w;
+    capture(a, &r, &w);
+    pid_t pid = fork_before_execl(probe, environ, a, 0, "fxprobe", "echo", "listed", (char *)NULL);
+    CHECK(pid > 0, "execl: %s", strerror(errno));
+    finish(pid, r, w);
+    CHECK(!strcmp(out, "listed"), "%s", out);
+    errno = 0;
+    CHECK(fork_before_execl("/nonexistent/program", environ, NULL, 0, "x", (char *)NULL) == -1 && errno == ENOENT,
+          "a missing program: %s", strerror(errno));
+  } else if (!strcmp(t, "search-environ-path")) {
+    /* execvpe's lookup: the caller's PATH finds the program, which runs with envp (whose PATH finds nothing) */
+    char dir[2048];
+    snprintf(dir, sizeof dir, "%s", probe);
+    *strrchr(dir, '/') = 0;
+    snprintf(buf, sizeof buf, "/nonexistent:%s", dir);
+    setenv("PATH", buf, 1);
+    const char *base = strrchr(probe, '/') + 1;
+    char *args[] = {(char *)"fxprobe", (char *)"env", (char *)"PATH", NULL};
+    char *env[] = {(char *)"PATH=/nowhere", NULL};
+    int r, w;
+    capture(a, &r, &w);
+    pid_t pid = fork_before_exec(base, args, env, a, FORKEXEC_SEARCH_ENVIRON_PATH);
+    CHECK(pid > 0, "search: %s", strerror(errno));
+    finish(pid, r, w);
+    CHECK(!strcmp(out, "/nowhere"), "%s", out);
+    errno = 0;
+    CHECK(fork_before_exec(base, args, env, NULL, FORKEXEC_SEARCH_PATH) == -1 && errno == ENOENT,
+          "envp's PATH has no such program: %s", strerror(errno));
+    unsetenv("PATH");
+    errno = 0;
+    CHECK(fork_before_exec(base, args, env, NULL, FORKEXEC_SEARCH_ENVIRON_PATH) == -1 && errno == ENOENT,
+          "no PATH: the default one: %s", strerror(errno));
   } else if (!strcmp(t, "null-envp-is-empty")) {
     setenv("FX_SOMETHING", "x", 1);
     CHECK(!strcmp(run_probe(a, (const char *const[]){"envcount", NULL}, NULL, 0), "0"), "envp NULL: %s", out);

@@ -39,9 +39,12 @@ export function actionFor(name: string, a: string[]): { action: string } | { blo
       return blocker('signal() installs a handler in the child');
     case 'sigprocmask':
     case 'pthread_sigmask':
-      if (a[0] !== 'SIG_SETMASK' || !isNullPointer(a[2] ?? ''))
-        return blocker(`${name}() other than SIG_SETMASK without the old mask`);
-      return action(`forkexec_sigmask(fx, ${a[1]})`);
+      // the old mask, when asked for, is the recorder's to handle (a write of the child's memory)
+      if (!/^SIG_(?:SETMASK|BLOCK|UNBLOCK)$/.test(a[0]))
+        return blocker(`${name}() with how ${a[0]}: only SIG_SETMASK, SIG_BLOCK and SIG_UNBLOCK have an action`);
+      return a[0] === 'SIG_SETMASK'
+        ? action(`forkexec_sigmask(fx, ${a[1]})`)
+        : action(`forkexec_sigprocmask(fx, ${a[0]}, ${a[1]})`);
     case 'setgroups':
       return action(`forkexec_setgroups(fx, ${a[0]}, ${a[1]})`);
     case 'setrlimit':
@@ -77,18 +80,29 @@ const ZERO_ON_SUCCESS = new Set([
 ]);
 
 /**
+ * One call a failure test makes: true exactly when the call fails (returns -1), made only when its guards (conditions
+ * on memory, `do_stdin && dup2(fd, 0) == -1`) hold; target: the variable `(fd = open(...)) == -1` stores its result in.
+ */
+export interface FailureTest {
+  call: Node;
+  guards: Node[];
+  target: Node | null;
+}
+
+/**
  * `if (CALL(...) < 0) …` and its spellings whose condition is true exactly when the call fails (returns -1). On the
  * fast path a failed action takes the slow path, which runs the original check: the branch itself needs no recording.
  */
 export function failureTest(condition: Node): Node | null {
-  return failureTests(condition)?.[0] ?? null;
+  const first = failureTests(condition)?.[0];
+  return first && !first.guards.length && !first.target ? first.call : null;
 }
 
 /**
  * The calls of a failure test in the order the child makes them: `if (dup2(a, 0) == -1 || dup2(b, 1) == -1)` makes
  * the second only when the first succeeded, and is true exactly when one of them fails. Null: not a failure test.
  */
-export function failureTests(condition: Node): Node[] | null {
+export function failureTests(condition: Node): FailureTest[] | null {
   const c = unparen(condition);
   if (c.type === 'binary_expression' && c.childForFieldName('operator')?.type === '||') {
     const left = failureTests(c.childForFieldName('left')!);
@@ -99,26 +113,43 @@ export function failureTests(condition: Node): Node[] | null {
   return one ? [one] : null;
 }
 
-function singleFailureTest(c: Node): Node | null {
-  // `if (chdir(home) < 0 && chdir("/") < 0)`: true only when the first call failed, which takes the slow path
-  if (c.type === 'binary_expression' && c.childForFieldName('operator')?.type === '&&')
-    return singleFailureTest(unparen(c.childForFieldName('left')!));
-  if (c.type === 'call_expression') return ZERO_ON_SUCCESS.has(callName(c)) ? c : null;
+function singleFailureTest(c: Node): FailureTest | null {
+  if (c.type === 'binary_expression' && c.childForFieldName('operator')?.type === '&&') {
+    const left = unparen(c.childForFieldName('left')!);
+    // `if (chdir(home) < 0 && chdir("/") < 0)`: true only when the first call failed, which takes the slow path
+    const first = singleFailureTest(left);
+    if (first) return first;
+    // `if (do_stdin && dup2(fd, 0) == -1)`: the call is made when the guard holds
+    const rest = singleFailureTest(unparen(c.childForFieldName('right')!));
+    return rest && { ...rest, guards: [left, ...rest.guards] };
+  }
+  if (c.type === 'call_expression') return ZERO_ON_SUCCESS.has(callName(c)) ? test(c) : null;
   if (c.type !== 'binary_expression') return null;
   const op = c.childForFieldName('operator')?.type;
   let left = unparen(c.childForFieldName('left')!);
   let right = unparen(c.childForFieldName('right')!);
   if ((op === '==' || op === '!=') && right.type === 'call_expression' && left.type !== 'call_expression')
     [left, right] = [right, left];
+  const r = right.text.replace(/\s+/g, '');
+  const minusOne = (op === '<' && r === '0') || (op === '==' && r === '-1');
+  // `(fd = open(path, flags)) == -1`
+  const stored = left.type === 'assignment_expression' && left.child(1)?.type === '=' ? left : null;
+  const value = stored && unparen(stored.childForFieldName('right')!);
+  if (stored && value?.type === 'call_expression' && minusOne)
+    return { call: value, guards: [], target: stored.childForFieldName('left') };
   if (left.type !== 'call_expression') return null;
   const name = callName(left);
-  const r = right.text.replace(/\s+/g, '');
-  if ((op === '<' && r === '0') || (op === '==' && r === '-1')) return left;
-  if (op === '==' && r === 'SIG_ERR' && name === 'signal') return left;
-  if (op === '!=' && r === '0' && ZERO_ON_SUCCESS.has(name)) return left;
+  if (minusOne) return test(left);
+  if (op === '==' && r === 'SIG_ERR' && name === 'signal') return test(left);
+  if (op === '!=' && r === '0' && ZERO_ON_SUCCESS.has(name)) return test(left);
   // dup2 returns its second argument on success
-  if (op === '!=' && name === 'dup2' && r === left.childForFieldName('arguments')?.namedChildren[1]?.text) return left;
+  if (op === '!=' && name === 'dup2' && r === left.childForFieldName('arguments')?.namedChildren[1]?.text)
+    return test(left);
   return null;
+}
+
+function test(call: Node): FailureTest {
+  return { call, guards: [], target: null };
 }
 
 function callName(call: Node): string {

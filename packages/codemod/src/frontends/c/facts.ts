@@ -27,6 +27,12 @@ export interface ProjectFacts {
   /** Functions of the project whose fork's child returns to the caller (the census's second pass): their calls in
    * other files are fork sites. */
   wrappers?: string[];
+  /**
+   * Function-like macros that stand for calls (cronie's `#define MY_GID(pw) getgid()`): name → the functions its
+   * body calls, when it names nothing else but its parameters and upper-case constants; null: a definition that
+   * names more. A condition or an action's argument may use one when the parent answers each call as the child would.
+   */
+  callMacros?: Record<string, string[] | null>;
 }
 
 export const NO_FACTS: ProjectFacts = { noreturn: [], aliases: {} };
@@ -94,11 +100,30 @@ function helperDefinitions(
             .filter((p) => p && p !== 'void'),
         );
         const names = [...maskLiterals(body).matchAll(/(\.|->)?\s*\b([A-Za-z_]\w*)\b(\s*\()?/g)];
+        // its own scalar locals (an fd, a result) mean the same in any file; so do libc's errno and streams
+        const locals = new Set([
+          'errno',
+          'stdin',
+          'stdout',
+          'stderr',
+          'int',
+          'unsigned',
+          'signed',
+          'long',
+          'short',
+          'pid_t',
+          'mode_t',
+        ]);
+        for (const m of body.matchAll(
+          /[{;]\s*(?:unsigned\s+|signed\s+)?(?:int|long|short|pid_t|mode_t)\s+([^;(){}]*);/g,
+        ))
+          for (const d of m[1].split(',')) locals.add(/^\s*([A-Za-z_]\w*)/.exec(d)?.[1] ?? '');
         const foreign = names.some(
           ([, member, name, call]) =>
             !member &&
             !call &&
             !params.has(name) &&
+            !locals.has(name) &&
             !['return', 'if', 'else', 'for', 'while', 'do', 'void', 'sizeof'].includes(name) &&
             (!/^[A-Z_][A-Z0-9_]*$/.test(name) || defined.has(name)),
         );
@@ -137,7 +162,23 @@ export function factsOf(source: string, helpers = false): ProjectFacts {
       break;
     }
   }
-  if (!helpers) return { noreturn: [...noreturn], aliases, macroCalls, wrappedForks };
+  const callMacros: Record<string, string[] | null> = {};
+  for (const [name, params, body] of defines(text)) {
+    if (params === null || /[;{}=]/.test(body)) continue;
+    const own = new Set(
+      params
+        .slice(1, -1)
+        .split(',')
+        .map((p) => p.trim()),
+    );
+    const names = [...maskLiterals(body).matchAll(/(\.|->)?\s*\b([A-Za-z_]\w*)\b(\s*\()?/g)];
+    const calls = names.filter(([, , , call]) => call).map(([, , n]) => n);
+    const plain = names.every(([, member, n, call]) => member || call || own.has(n) || /^[A-Z_][A-Z0-9_]*$/.test(n));
+    // two definitions (under #if) must both qualify: the union of their calls, or null
+    const before = Object.hasOwn(callMacros, name) ? callMacros[name] : [];
+    callMacros[name] = plain && calls.length && before ? [...new Set([...before, ...calls])] : null;
+  }
+  if (!helpers) return { noreturn: [...noreturn], aliases, macroCalls, wrappedForks, callMacros };
   const defined = new Set(defines(text).map(([name]) => name));
   const found = helperDefinitions(text, defined);
   return {
@@ -145,6 +186,7 @@ export function factsOf(source: string, helpers = false): ProjectFacts {
     aliases,
     macroCalls,
     wrappedForks,
+    callMacros,
     helpers: Object.fromEntries(found.inline),
     signalWrappers: Object.fromEntries(found.signal),
   };
@@ -158,6 +200,7 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
   const macroCalls: Record<string, string> = {};
   const wrappedForks: Record<string, string> = {};
   const wrappers = new Set<string>();
+  const callMacros: Record<string, string[] | null> = {};
   // a name two files define differently is neither
   const add = (into: Record<string, string | null>, from: Record<string, string | null> = {}) => {
     for (const [name, text] of Object.entries(from))
@@ -171,6 +214,10 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
     f.wrappers?.forEach((w) => wrappers.add(w));
     add(helpers, f.helpers);
     add(signalWrappers, f.signalWrappers);
+    for (const [name, calls] of Object.entries(f.callMacros ?? {})) {
+      const before = Object.hasOwn(callMacros, name) ? callMacros[name] : [];
+      callMacros[name] = calls && before ? [...new Set([...before, ...calls])] : null;
+    }
   }
   return {
     noreturn: [...noreturn],
@@ -180,11 +227,12 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
     macroCalls,
     wrappedForks,
     wrappers: [...wrappers],
+    callMacros,
   };
 }
 
 /** The process state a call reads; the child starts with the parent's copy of each. */
-export type ParentState = 'memory' | 'environment' | 'fds' | 'files' | 'credentials';
+export type ParentState = 'memory' | 'environment' | 'fds' | 'files' | 'uids' | 'gids';
 
 /**
  * Calls a child's condition may make that the parent evaluates in front of the fork with the child's answer: they
@@ -211,10 +259,10 @@ export const SAME_IN_PARENT: Record<string, ParentState> = {
   // the same cwd, root and real ids resolve and check the same path
   access: 'files',
   // the same ids
-  getuid: 'credentials',
-  geteuid: 'credentials',
-  getgid: 'credentials',
-  getegid: 'credentials',
+  getuid: 'uids',
+  geteuid: 'uids',
+  getgid: 'gids',
+  getegid: 'gids',
 };
 
 /** The actions that change what a state's calls answer: after one, the parent's answer is not the child's. */
@@ -223,5 +271,7 @@ export const CHANGED_BY: Record<ParentState, string[]> = {
   environment: ['setenv', 'unsetenv'],
   fds: ['close', 'closefrom', 'dup2', 'open'],
   files: ['chdir', 'fchdir', 'setuid', 'setgid', 'setgroups'],
-  credentials: ['setuid', 'setgid', 'setgroups'],
+  // setgid changes no user id, setuid no group id, setgroups neither
+  uids: ['setuid'],
+  gids: ['setgid'],
 };

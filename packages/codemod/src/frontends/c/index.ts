@@ -1,7 +1,7 @@
 import type { ForkSite, Frontend, TransformResult } from '../../model.js';
 import type { Node, Tree } from './syntax-tree.js';
 import { analyzeTree, type FileAnalysis, type FunctionIndex, type SiteAnalysis } from './classify.js';
-import type { ProjectFacts } from './facts.js';
+import { factsOf, mergeFacts, NO_FACTS, type ProjectFacts } from './facts.js';
 import { parseC } from './parser.js';
 import { planConversion, type ProjectFunctions } from './plan.js';
 import { applyEdits, type Edit, includeEdits, overlaps, siteEdits } from './rewrite.js';
@@ -71,7 +71,13 @@ export async function transformC(source: string, file: string, facts?: ProjectFa
   const [helperTree, wrapperTree] = await parseHelpers(source, facts);
   try {
     const { sites } = analyzeTree(tree, file, undefined, facts);
-    const project = { helpers: definitions(helperTree), signalWrappers: definitions(wrapperTree) };
+    // the file's own macros and the project's
+    const macros = mergeFacts([factsOf(source), facts ?? NO_FACTS]).callMacros ?? {};
+    const project = {
+      helpers: definitions(helperTree),
+      signalWrappers: definitions(wrapperTree),
+      callMacros: new Map(Object.entries(macros)),
+    };
     const edits: Edit[] = [];
     let frees = false;
     for (const a of sites) {

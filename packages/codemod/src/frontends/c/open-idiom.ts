@@ -3,8 +3,8 @@ import type { Planner } from './recorder.js';
 import { callArgs, calledNames, calleeName, statementCall, unparen } from './syntax.js';
 
 /**
- * The open-onto-an-fd idiom: `fd = open(path, flags[, mode]);` [`if (fd < 0) …`] `dup2(fd, N);`... `close(fd);`
- * becomes forkexec_open onto the first N (and dup2s for the others). Returns the statements it used.
+ * The open-onto-an-fd idiom: `fd = open(path, flags[, mode]);` [`if (fd < 0) …`] `dup2(fd, N);`... `close(fd);`:
+ * the open onto the fd it returns in the child, the dup2s and the close. Returns the statements it used.
  */
 export function openIdiom(p: Planner, list: Node[], i: number): number {
   const s = list[i];
@@ -52,7 +52,10 @@ export function openIdiom(p: Planner, list: Node[], i: number): number {
   // The fd is the child's own from here on: nothing recorded may read it.
   p.changed.set(fd, 'the fd the child opened');
   const [path, flags, mode] = args.map((a) => p.text(a));
-  p.record(`forkexec_open(fx, ${targets[0]}, ${path}, ${flags}, ${mode ?? '0'})`);
-  for (const t of targets.slice(1)) p.record(`forkexec_dup2(fx, ${targets[0]}, ${t})`);
+  // The open lands on the lowest free fd, which may be a target itself (a closed stdin): dup2 onto it changes
+  // nothing and the close closes it, as in the child. So the parent records the child's steps on that fd.
+  const opened = p.openNext(path, flags, mode);
+  for (const t of targets) p.record(`forkexec_dup2(fx, ${opened}, ${t})`);
+  p.record(`forkexec_close(fx, ${opened})`);
   return j - i;
 }

@@ -1,23 +1,31 @@
 import type { Node } from './syntax-tree.js';
 import { isNullPointer } from './actions.js';
 import type { SiteAnalysis } from './classify.js';
-import { type ActionEntry, Planner } from './recorder.js';
-import { callArgs, calledNames, calleeName, functionName, unparen } from './syntax.js';
+import { type ActionEntry, BRANCHED, Planner } from './recorder.js';
+import { callArgs, calledNames, calleeName, functionName, identifiers, unparen } from './syntax.js';
 
 /**
  * How a convertible site gets its fast path. The child's code stays as written (the slow path runs it in a real
  * child when the fast path fails); the parent records, in front of the fork, what the child would do up to its
  * exec, mirroring the child's control flow. Texts are C source; `fx` names the action list.
  */
-export interface ConversionPlan {
+export interface ConversionPlan extends ExecStart {
   /** Child statements that only build memory (argv, env, buffers): copied in front, so the actions can read them. */
   hoisted: Node[];
+  /** The recording's own variables (`int fx_fd = -1;`), declared after the action list. */
+  declarations: string[];
   /** Locals the copied code allocates, freed after the call. */
   frees: string[];
   /** forkexec_* calls in the child's order, some under conditions the parent evaluates as the child would. */
   actions: ActionEntry[];
-  /** The arguments of an execl-style call, as an array. */
-  argvArray?: string[];
+  /** An exec in each branch of an `if`: each start is an action entry of its branch, none follows the list. */
+  branched?: boolean;
+}
+
+/** The fork_before_exec call for one exec of the child. */
+export interface ExecStart {
+  /** The arguments of an execl-style call after its file, as written (the null pointer included): fork_before_execl. */
+  list?: string[];
   file: string;
   argv: string;
   envp: string;
@@ -45,16 +53,29 @@ function fileFunctions(node: Node): Map<string, Node> {
   return map;
 }
 
-function castArg(text: string): string {
-  return /^(?:[A-Za-z_][A-Za-z0-9_]*|"(?:[^"\\]|\\.)*")$/.test(text) ? `(char *)${text}` : `(char *)(${text})`;
-}
-
 /** Functions of other files of the project (facts.ts), parsed; this file's own shadow them. */
 export interface ProjectFunctions {
   /** Inlinable as the child's own statements. */
   helpers: Map<string, Node>;
   /** Calling sigaction: signal() when signal-wrapper.ts recognises them. */
   signalWrappers: Map<string, Node>;
+  /** Macros that stand for calls (facts.ts: callMacros). */
+  callMacros?: Map<string, string[] | null>;
+}
+
+/** The copied statements without the bare declarations nothing copied, recorded or exec'd names (`sigset_t old;`
+ * for a mask the fast path never keeps): an unused variable would warn, and fail a -Werror build. */
+function usedDeclarations(hoisted: Node[], actions: ActionEntry[], execArgs: Node[]): Node[] {
+  const words = (text: string) => new Set(text.match(/[A-Za-z_]\w*/g) ?? []);
+  const bare = (n: Node) =>
+    n.type === 'declaration' && n.childrenForFieldName('declarator').every((d) => d?.type !== 'init_declarator');
+  const others = [
+    ...hoisted.filter((n) => !bare(n)).map((n) => n.text),
+    actionsText(actions),
+    ...execArgs.map((n) => n.text),
+  ];
+  const used = words(others.join(' '));
+  return hoisted.filter((n) => !bare(n) || identifiers(n).some((id) => used.has(id)));
 }
 
 export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): PlanResult {
@@ -94,51 +115,81 @@ export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): Pla
     a.variable,
     new Map([...(project?.helpers ?? []), ...own]),
     new Map([...(project?.signalWrappers ?? []), ...own]),
+    project?.callMacros,
   );
   const exec = planner.untilExec(a.childStatements);
   if (!exec) return { blockers: planner.blockers };
+  const leaves: Node[] = [];
+  if (exec === BRANCHED) execLeaves(planner.actions, (e) => leaves.push(e.exec));
+  const starts = new Map<Node, ExecStart | string>(
+    (exec === BRANCHED ? leaves : [exec]).map((e) => [e, execStart(e, planner)]),
+  );
+  const refused = [...starts.values()].find((s): s is string => typeof s === 'string');
+  if (refused || planner.blockers.length)
+    return { blockers: [...(refused ? [refused] : []), ...planner.blockers.filter((b) => b !== refused)] };
+  const args = (exec === BRANCHED ? leaves : [exec]).flatMap((e) => callArgs(e));
+  if (exec === BRANCHED) execLeaves(planner.actions, (e) => (e.start = starts.get(e.exec) as ExecStart));
+  const single = exec === BRANCHED ? null : (starts.get(exec) as ExecStart);
+  const plan: ConversionPlan = {
+    hoisted: usedDeclarations(planner.hoisted, planner.actions, args),
+    declarations: planner.declarations,
+    frees: planner.frees,
+    actions: planner.actions,
+    ...(single ?? { file: '', argv: '', envp: '', flags: '', branched: true }),
+  };
+  return { plan };
+}
+
+/** The C text the action entries will be emitted with (each exec leaf: its arguments). */
+function actionsText(entries: ActionEntry[]): string {
+  return entries
+    .map((e) => {
+      if (typeof e === 'string') return e;
+      if ('exec' in e) return e.exec.text;
+      if ('condition' in e) return `${e.condition} ${actionsText(e.then)} ${actionsText(e.otherwise)}`;
+      if ('loop' in e) return `${e.loop} ${actionsText(e.body)}`;
+      return e.preprocessor.map((part) => `${part.directive} ${actionsText(part.body)}`).join(' ');
+    })
+    .join(' ');
+}
+
+/** The exec leaves of a branched action list (`if (full) execlp(...); else execlp(...);`). */
+function execLeaves(entries: ActionEntry[], visit: (leaf: Extract<ActionEntry, { exec: Node }>) => void): void {
+  for (const e of entries) {
+    if (typeof e === 'string') continue;
+    if ('exec' in e) visit(e);
+    else if ('condition' in e) [e.then, e.otherwise].forEach((list) => execLeaves(list, visit));
+    else if ('loop' in e) execLeaves(e.body, visit);
+    else e.preprocessor.forEach((part) => execLeaves(part.body, visit));
+  }
+}
+
+/** What fork_before_exec gets for the child's exec call, or why it has no equivalent. */
+function execStart(exec: Node, planner: Planner): ExecStart | string {
   const execName = calleeName(exec)!;
   const flags = { execv: '0', execve: '0', execl: '0', execle: '0', execvp: 'FORKEXEC_SEARCH_PATH' } as Record<
     string,
     string
   >;
   flags.execlp = flags.execvp;
-  if (!(execName in flags))
-    return {
-      blockers: [
-        execName === 'execvpe'
-          ? "execvpe() searches the parent's PATH but runs with another environment"
-          : `${execName}() has no fork_before_exec equivalent`,
-      ],
-    };
-
+  // execvpe searches the PATH of the child's environ (the parent's copy: no env action may precede it, below)
+  flags.execvpe = 'FORKEXEC_SEARCH_ENVIRON_PATH';
+  if (!(execName in flags)) return `${execName}() has no fork_before_exec equivalent`;
   const args = callArgs(exec);
   const inner = args.flatMap((n) => calledNames(n));
   if (inner.length) planner.block(`${execName}() calls ${inner[0]}() in its arguments: it would run in the parent`);
-  args.forEach((n) => planner.reads(n));
-  if (planner.blockers.length) return { blockers: planner.blockers };
-
-  const plan: ConversionPlan = {
-    hoisted: planner.hoisted,
-    frees: planner.frees,
-    actions: planner.actions,
-    file: args[0].text,
-    argv: '',
-    envp: 'environ',
-    flags: flags[execName],
-  };
+  args.forEach((n) => planner.reads(n, false)); // exec's arguments are written as the child wrote them
+  const start: ExecStart = { file: args[0].text, argv: '', envp: 'environ', flags: flags[execName] };
   if (execName.startsWith('execl')) {
     const list = args.slice(1).map((n) => n.text);
-    if (execName === 'execle') plan.envp = list.pop() ?? 'NULL';
-    if (!isNullPointer(list.at(-1) ?? ''))
-      return { blockers: [`${execName}()'s argument list does not end with a null pointer`] };
-    plan.argvArray = [...list.slice(0, -1).map(castArg), 'NULL'];
-    plan.argv = 'fx_argv';
+    if (execName === 'execle') start.envp = list.pop() ?? 'NULL';
+    if (!isNullPointer(list.at(-1) ?? '')) return `${execName}()'s argument list does not end with a null pointer`;
+    start.list = list;
   } else {
-    plan.argv = args[1]?.text ?? 'NULL';
-    if (execName === 'execve') plan.envp = args[2]?.text ?? 'NULL';
+    start.argv = args[1]?.text ?? 'NULL';
+    if (execName === 'execve' || execName === 'execvpe') start.envp = args[2]?.text ?? 'NULL';
   }
-  if (planner.usesEnvActions && plan.envp !== 'environ')
-    return { blockers: ['the child changes its environment but execs with an explicit one'] };
-  return { plan };
+  if (planner.usesEnvActions && start.envp !== 'environ')
+    return 'the child changes its environment but execs with an explicit one';
+  return start;
 }

@@ -1,5 +1,6 @@
 import type { Node } from './syntax-tree.js';
-import { actionFor, failureTest, failureTests } from './actions.js';
+import type { ExecStart } from './plan.js';
+import { actionFor, type FailureTest, failureTest, failureTests, isNullPointer } from './actions.js';
 import { CHANGED_BY, SAME_IN_PARENT } from './facts.js';
 import { openIdiom } from './open-idiom.js';
 import { signalWrapper } from './signal-wrapper.js';
@@ -22,9 +23,13 @@ import {
 /** A forkexec_* call, a branch on a condition whose value the parent knows just as well, or a loop of its own. */
 export type ActionEntry =
   | string
+  | { exec: Node; start?: ExecStart }
   | { condition: string; then: ActionEntry[]; otherwise: ActionEntry[] }
   | { loop: string; body: ActionEntry[] }
   | { preprocessor: { directive: string; body: ActionEntry[] }[] };
+
+/** untilExec's answer when the child execs in each branch of an `if`: the exec entries are in the action list. */
+export const BRANCHED = 'branched';
 
 /** The cancel entry: this path of the child does not reach the exec, so only the slow path can run it. */
 const CANCEL = 'forkexec_cancel(fx)';
@@ -32,7 +37,7 @@ const HOISTABLE_ALLOC = new Set(['malloc', 'calloc', 'strdup', 'strndup']);
 /** Memory-only calls whose first argument is the memory they write. */
 const WRITES_FIRST_ARG = new Set([...STRING_WRITES, 'sigemptyset', 'sigfillset', 'sigaddset', 'sigdelset']);
 /** The names the recording code declares. */
-const OWN_NAMES = new Set(['fx', 'fx_argv', 'fx_pid']);
+const OWN_NAMES = /^(?:fx|fx_argv|fx_pid|fx_fd[0-9]*)$/;
 
 /** The variable at the root of an lvalue: `args[i]` → args, `&set` → set, `rl.rlim_cur` → rl, `*p` → p. */
 function baseName(node: Node): string | null {
@@ -74,6 +79,12 @@ export class Planner {
   /** While a helper of the file is inlined: its parameters → the caller's arguments (as C text, checked on entry). */
   subst = new Map<string, string>();
   readonly inlining: string[] = [];
+  /** Child variables whose value the parent knows as C text (the fd an open() returns: fx_fd). */
+  readonly known = new Map<string, string>();
+  /** Locals of an inlined helper that are not copied (its fd, its return value): nothing else may read them. */
+  readonly helperLocals = new Set<string>();
+  /** Declarations of the recording's own variables (fx_fd). */
+  readonly declarations: string[] = [];
 
   constructor(
     readonly vfork: boolean,
@@ -82,6 +93,8 @@ export class Planner {
     readonly helpers: Map<string, Node>,
     /** Functions that may be signal wrappers (signal-wrapper.ts). */
     readonly signalWrappers: Map<string, Node>,
+    /** Macros that stand for calls (facts.ts): name → the functions they call, or null. */
+    readonly callMacros: Map<string, string[] | null> = new Map(),
   ) {
     const pid = forkVariable && /^[A-Za-z_]\w*/.exec(forkVariable)?.[0];
     if (pid) this.changed.set(pid, 'the pid the fork returned');
@@ -91,33 +104,40 @@ export class Planner {
     if (!this.blockers.includes(why)) this.blockers.push(why);
   }
 
-  /** The parent reads node in front of the fork: it must see what the child would. */
-  reads(node: Node): boolean {
+  /** The parent reads node in front of the fork: it must see what the child would. byAction: an action reads it (the
+   * copied computations all run before the actions, so a later change of a local would reach the action too early). */
+  reads(node: Node, byAction = true): boolean {
     for (const id of identifiers(node)) {
       if (this.subst.has(id)) continue; // the argument was read where the helper was called
+      // an action's text names the parent's value (text()); copied code runs as written, where the child's is not
+      if (this.known.has(id) && byAction) continue;
+      if (this.known.has(id)) {
+        this.block(`${node.text.split('\n')[0]} reads ${id}, the fd the child's open() returns: only an action may`);
+        return false;
+      }
       const why = this.changed.get(id);
       if (why !== undefined) {
         this.block(`${node.text.split('\n')[0]} reads ${id}, ${why}: the parent would see another value`);
         return false;
       }
-      if (OWN_NAMES.has(id)) {
+      if (OWN_NAMES.test(id)) {
         this.block(`the child uses ${id}, a name the rewrite declares`);
         return false;
       }
-      if (this.locals.has(id)) this.read.add(id);
+      if (byAction && this.locals.has(id)) this.read.add(id);
     }
     return true;
   }
 
   /** The C text of a node, with an inlined helper's parameters replaced by the caller's arguments. */
   text(node: Node): string {
-    if (!this.subst.size) return node.text;
+    if (!this.subst.size && !this.known.size) return node.text;
     const ids = (node.type === 'identifier' ? [node] : node.descendantsOfType('identifier').map((n) => n!))
-      .filter((n) => this.subst.has(n.text))
+      .filter((n) => this.subst.has(n.text) || this.known.has(n.text))
       .sort((x, y) => y.startIndex - x.startIndex);
     let out = node.text;
     for (const id of ids) {
-      const arg = this.subst.get(id.text)!;
+      const arg = this.subst.get(id.text) ?? this.known.get(id.text)!;
       const value = /^(?:[A-Za-z_]\w*|[0-9]+|"(?:[^"\\]|\\.)*")$/.test(arg) ? arg : `(${arg})`;
       const at = id.startIndex - node.startIndex;
       out = out.slice(0, at) + value + out.slice(at + id.text.length);
@@ -129,27 +149,45 @@ export class Planner {
    * A function of this file that the child calls: its statements are the child's, with the parameters bound to the
    * arguments, when they are only actions, conditions and loops (no memory of its own, no early return).
    */
-  inline(name: string, def: Node, args: Node[]): void {
+  inline(name: string, def: Node, args: Node[], tested = false): void {
     const params = parameterList(def);
     if (!params || params.length !== args.length)
       return this.block(`${name}() in the child: its parameters do not match the call`);
     if (args.some((a) => calledNames(a).length || !this.reads(a)))
       return this.block(`${name}() in the child: its arguments call functions`);
     const body = blockStatements(def.childForFieldName('body')!);
-    if (body.at(-1)?.type === 'return_statement' && !body.at(-1)!.namedChildCount) body.pop();
-    if (
-      body.some(
-        (st) => st.descendantsOfType(['return_statement', 'goto_statement']).length || st.type === 'return_statement',
-      )
-    )
+    const last = body.at(-1)?.type === 'return_statement' ? body.pop()! : null;
+    const returned = last?.namedChild(0) ?? null;
+    if (body.some((st) => leavesOutsideFailureBranches(st)))
       return this.block(`${name}() in the child returns early: only its straight-line actions can be recorded`);
-    const saved = this.subst;
+    if (returned && calledNames(returned).length)
+      return this.block(`${name}() in the child returns what a call computes: only its actions can be recorded`);
+    const locals = helperLocals(body, returned);
+    if (!locals) return this.block(`${name}() in the child computes memory of its own`);
+    if (tested && !(returned && successValue(returned, locals.values, body) >= 0))
+      return this.block(`${name}()'s result is tested in the child: the rewrite cannot show it is not -1 on success`);
+    // the helper's own names (its locals and parameters) mean nothing after it: their state is the caller's again
+    const own = [...locals.names, ...params];
+    const before = own.map((n) => [n, this.known.get(n), this.changed.get(n)] as const);
+    const savedSubst = this.subst;
     const hoisted = this.hoisted.length;
     this.subst = new Map(params.map((p, i) => [p, this.text(args[i])]));
+    for (const local of locals.names) {
+      this.helperLocals.add(local);
+      this.known.delete(local);
+      this.changed.set(local, `a local of ${name}()`);
+    }
     this.inlining.push(name);
-    this.statements(body);
+    this.statements(body.filter((st) => !locals.declarations.includes(st)));
     this.inlining.pop();
-    this.subst = saved;
+    this.subst = savedSubst;
+    for (const local of locals.names) this.helperLocals.delete(local);
+    for (const [n, known, changed] of before) {
+      if (known === undefined) this.known.delete(n);
+      else this.known.set(n, known);
+      if (changed === undefined) this.changed.delete(n);
+      else this.changed.set(n, changed);
+    }
     if (this.hoisted.length !== hoisted) this.block(`${name}() in the child computes memory of its own`);
   }
 
@@ -170,7 +208,7 @@ export class Planner {
       this.block(`${expr.text.split('\n')[0]} reads errno or the pid, which differ in the parent`);
       return false;
     }
-    return this.reads(expr);
+    return this.reads(expr, false);
   }
 
   /** A write to a child local is copied in front, unless an action already read the local. */
@@ -198,6 +236,13 @@ export class Planner {
       const target = d.type === 'init_declarator' ? d.childForFieldName('declarator')! : d;
       const name = identifiers(target)[0];
       if (!name) return this.block(`declaration ${stmt.text.split('\n')[0]} in the child`);
+      const opened = value && unparen(value);
+      if (opened?.type === 'call_expression' && calleeName(opened) === 'open' && target.type === 'identifier') {
+        if (stmt.childrenForFieldName('declarator').length !== 1)
+          return this.block(`${stmt.text.split('\n')[0]}: an open() among other declarations`);
+        // not a copied local: the declaration stays the child's, and a later write of it is the child's alone
+        return this.openOntoNext(target, opened, true);
+      }
       if (value && !this.pure(value)) return;
       this.locals.add(name);
       this.changed.delete(name);
@@ -231,12 +276,15 @@ export class Planner {
     if (e.type === 'assignment_expression' || e.type === 'update_expression') {
       const target = e.childForFieldName(e.type === 'assignment_expression' ? 'left' : 'argument')!;
       const base = baseName(target);
+      const right = e.type === 'assignment_expression' ? unparen(e.childForFieldName('right')!) : null;
+      if (right?.type === 'call_expression' && calleeName(right) === 'open' && e.child(1)?.type === '=')
+        return this.openOntoNext(target, right);
+      if (base) this.known.delete(base);
       if (base && this.locals.has(base)) {
-        const right = e.childForFieldName('right');
         if (!right || this.pure(right)) this.writeLocal(base, stmt);
         return;
       }
-      if (e.childForFieldName('right') && calledNames(e.childForFieldName('right')!).length)
+      if (right && calledNames(right).length)
         return this.block(`${stmt.text.split('\n')[0]} in the child calls a function`);
       return this.writeOther(base, stmt);
     }
@@ -245,14 +293,29 @@ export class Planner {
 
   /** Runs list's statements into a fresh action list; a path that leaves before the exec cancels the fast path. */
   branch(node: Node | null | undefined, why: string): ActionEntry[] {
+    return this.sub(() => {
+      if (node && leaves(node, this.noreturn)) this.actions.push(CANCEL);
+      else if (node) this.statements(statementsOf(node));
+    }, why);
+  }
+
+  /**
+   * Runs record into a fresh action list, one path's: what it copies in front would run on every path, so that
+   * blocks with why; an fd it opens is known on that path only (after it, the variable may hold another value).
+   */
+  sub(record: () => void, why: string): ActionEntry[] {
     const saved = this.actions;
     const hoisted = this.hoisted.length;
-    const list: ActionEntry[] = [];
-    this.actions = list;
-    if (node && leaves(node, this.noreturn)) list.push(CANCEL);
-    else if (node) this.statements(node.type === 'compound_statement' ? blockStatements(node) : [node]);
+    const known = new Set(this.known.keys());
+    this.actions = [];
+    record();
+    const list = this.actions;
     this.actions = saved;
     if (this.hoisted.length !== hoisted) this.block(why);
+    for (const name of [...this.known.keys()].filter((k) => !known.has(k))) {
+      this.known.delete(name);
+      this.changed.set(name, 'the fd an open() on one path of the child returned');
+    }
     return list;
   }
 
@@ -296,7 +359,8 @@ export class Planner {
     const impure = [init, cond, update].some(
       (n) => n && (n.descendantsOfType('call_expression').length > 0 || /\b(?:errno|environ)\b/.test(n.text)),
     );
-    if (!ownCounter || impure || !init || this.subst.size)
+    const headerNames = [init, cond, update].flatMap((n) => (n ? identifiers(n) : []));
+    if (!ownCounter || impure || !init || this.subst.size || headerNames.some((id) => this.known.has(id)))
       return this.block(
         'a loop in the child over run-time state (a call, or a counter the parent would see change): its actions depend on it',
       );
@@ -320,12 +384,62 @@ export class Planner {
     const condition = unparen(stmt.childForFieldName('condition')!);
     const alternative = stmt.childForFieldName('alternative')?.namedChildren.at(-1);
     const failing = failureTests(condition);
-    if (failing && !alternative) return failing.forEach((call) => this.call(call, null));
+    if (failing && !alternative) return failing.forEach((t) => this.failureTestCall(t));
     if (!this.pureCondition(condition)) return;
     const why = 'a conditional in the child computes memory: only actions may depend on a condition';
     const then = this.branch(stmt.childForFieldName('consequence'), why);
     const otherwise = this.branch(alternative, why);
-    this.actions.push({ condition: this.text(condition), then, otherwise });
+    this.branchOn(this.text(condition), then, otherwise);
+  }
+
+  /** A call of a failure test: recorded as an action (its failure takes the slow path), under its guards. */
+  failureTestCall({ call, guards, target }: FailureTest): void {
+    if (!guards.length) return this.call(call, null, target);
+    if (!guards.every((g) => this.pureCondition(g))) return;
+    const then = this.sub(() => this.call(call, null, target), 'a guarded call in the child computes memory');
+    this.branchOn(guards.map((g) => this.text(g)).join(' && '), then, []);
+  }
+
+  /** Records a branch the parent takes as the child would; a helper's flag bound to a number needs no `if (1)`. */
+  branchOn(condition: string, then: ActionEntry[], otherwise: ActionEntry[]): void {
+    const parts = condition.split(' && ');
+    if (parts.every((p) => /^\(?\s*[0-9]+\s*\)?$/.test(p)))
+      this.actions.push(...(parts.every((p) => /[1-9]/.test(p)) ? then : otherwise));
+    else this.actions.push({ condition, then, otherwise });
+  }
+
+  /**
+   * `fd = open(path, flags)` whose fd the child then uses (`dup2(fd, 0)`, `if (fd > 2) close(fd)`): open() returns
+   * the lowest fd free in the child, which the parent computes from its own table and the actions so far
+   * (forkexec_next_fd); the open is recorded onto that fd, and the child's uses of fd read the parent's number.
+   */
+  openOntoNext(target: Node, open: Node, declared = false): void {
+    const name = target.type === 'identifier' ? target.text : null;
+    const args = callArgs(open);
+    if (!name || args.length < 2 || args.length > 3)
+      return this.block(`${open.text.split('\n')[0]}: an open() whose fd the rewrite cannot name`);
+    if (this.vfork && !declared && !this.locals.has(name) && !this.helperLocals.has(name))
+      return this.block(`${name} = open(...): a vfork child writes the parent's memory`);
+    if (/\bO_EXCL\b/.test(args[1].text))
+      return this.block('open() with O_EXCL: its second run would fail where the first succeeded');
+    if (args.some((a) => calledNames(a).length || !this.reads(a)))
+      return this.block(`${name} = open(...) calls a function in its arguments`);
+    const [path, flags, mode] = args.map((a) => this.text(a));
+    const fd = this.openNext(path, flags, mode);
+    this.known.set(name, fd);
+    this.changed.delete(name);
+  }
+
+  /**
+   * Records an open() onto the fd it returns in the child, the lowest free one there, which the parent computes from
+   * its own table and the actions so far: `fx_fd = forkexec_next_fd(fx)` (fx_fd2… for later opens). Returns the name.
+   */
+  openNext(path: string, flags: string, mode = '0'): string {
+    const fd = this.declarations.length ? `fx_fd${this.declarations.length + 1}` : 'fx_fd';
+    this.declarations.push(`int ${fd} = -1;`);
+    this.actions.push(`${fd} = forkexec_next_fd(fx)`);
+    this.record(`forkexec_open(fx, ${fd}, ${path}, ${flags}, ${mode})`);
+    return fd;
   }
 
   /** `#ifdef X … #else … #endif` in the child: the same directives around what each configuration records. */
@@ -335,13 +449,8 @@ export class Planner {
     for (let n: Node | null = stmt; n; n = n.childForFieldName('alternative')) {
       const name = n.childForFieldName('name') ?? n.childForFieldName('condition');
       const directive = n.type === 'preproc_else' ? '#else' : `${n.child(0)!.text.trim()} ${name?.text ?? ''}`.trim();
-      const saved = this.actions;
-      const hoisted = this.hoisted.length;
-      this.actions = [];
-      this.statements(preprocStatements(n));
-      parts.push({ directive, body: this.actions });
-      this.actions = saved;
-      if (this.hoisted.length !== hoisted) this.block(why);
+      const part = n;
+      parts.push({ directive, body: this.sub(() => this.statements(preprocStatements(part)), why) });
     }
     this.actions.push({ preprocessor: parts });
   }
@@ -363,6 +472,13 @@ export class Planner {
    * action recorded before it changes. */
   sameInParent(call: Node): boolean {
     const name = calleeName(call) ?? call.childForFieldName('function')!.text;
+    const calls = this.callMacros.get(name);
+    // `MY_GID(pw)` for `getgid()`: the parent expands the same macro, so it answers as the calls it stands for
+    if (calls && !Object.hasOwn(SAME_IN_PARENT, name)) return calls.every((c) => this.answersInParent(c));
+    return this.answersInParent(name);
+  }
+
+  answersInParent(name: string): boolean {
     const state = Object.hasOwn(SAME_IN_PARENT, name) ? SAME_IN_PARENT[name] : undefined;
     if (!state) {
       this.block(
@@ -384,9 +500,12 @@ export class Planner {
     this.actions.push(action);
   }
 
-  /** A call in the child before exec; stmt is null for a call whose failure the child tests. */
-  call(call: Node, stmt: Node | null): void {
+  /** A call in the child before exec; stmt is null for a call whose failure the child tests (target: where its
+   * result is stored, `(fd = open(...)) == -1`). */
+  call(call: Node, stmt: Node | null, target: Node | null = null): void {
     let name = calleeName(call);
+    if (name === 'open' && target) return this.openOntoNext(target, call);
+    if (target) return this.block(`${target.text} = ${name}(...) in the child: its result is the child's`);
     if (!name) return this.block(`a call through ${call.childForFieldName('function')!.text} in the child`);
     let args = callArgs(call);
     if (WRITES_FIRST_ARG.has(name) && stmt) {
@@ -396,8 +515,18 @@ export class Planner {
       return this.writeOther(base, stmt);
     }
     if (name === 'free' && stmt) return this.writeOther(args[0] && baseName(args[0]), stmt);
-    const inner = args.flatMap((a) => calledNames(a)).filter((n) => n !== 'getpid');
-    if (inner.length) return this.block(`${name}() calls ${inner[0]}() in its arguments: it would run in the parent`);
+    // an argument's call runs in the parent: only one that answers there as in the child (setgid(getgid()))
+    // setpgid(0, getpid()) is the child's own pid, which actionFor writes as 0; anywhere else getpid() is the parent's
+    const inner = args.flatMap((a) => callsUnder(a)).filter((c) => name !== 'setpgid' || c.text !== 'getpid()');
+    const effect = inner.find(
+      (c) => !Object.hasOwn(SAME_IN_PARENT, calleeName(c) ?? '') && !this.callMacros.get(calleeName(c) ?? ''),
+    );
+    if (effect)
+      return this.block(
+        `${name}() calls ${calleeName(effect) ?? effect.text}() in its arguments: it would run in the parent`,
+      );
+    if (!inner.every((c) => this.sameInParent(c))) return;
+    if ((name === 'sigprocmask' || name === 'pthread_sigmask') && this.keepsOldMask(name, args)) return;
     if (name === 'close' && !stmt)
       return this.block('a checked close(): the child fails on EBADF, where the action ignores a closed fd');
     const wrapper = this.signalWrappers.get(name);
@@ -406,8 +535,8 @@ export class Planner {
     if (params && /^SIG_(?:DFL|IGN)$/.test(args[params.handler]?.text ?? '')) {
       name = 'signal';
       args = [args[params.signal], args[params.handler]];
-    } else if (helper && stmt && this.inlining.length < 2 && !this.inlining.includes(name))
-      return this.inline(name, helper, args);
+    } else if (helper && this.inlining.length < 2 && !this.inlining.includes(name))
+      return this.inline(name, helper, args, !stmt);
     const mapped = actionFor(
       name,
       args.map((a) => this.text(a)),
@@ -424,10 +553,53 @@ export class Planner {
   }
 
   /**
+   * `sigprocmask(how, set, &old)`: the child writes its old mask into its own memory, which its exec discards; the
+   * fast path does not write it, so nothing recorded after may read it. A NULL set only reads the mask: no action.
+   * False: no old mask is asked for, the call is an action like any other.
+   */
+  keepsOldMask(name: string, args: Node[]): boolean {
+    const old = args[2];
+    if (!old || isNullPointer(old.text)) return false;
+    const base = baseName(old);
+    if (!base || this.subst.size || (this.vfork && !this.locals.has(base))) {
+      this.block(`${name}() keeps the old mask in ${old.text}, which the child shares with the parent or a caller`);
+      return true;
+    }
+    if (!isNullPointer(args[1].text)) {
+      const mapped = actionFor(name, [args[0].text, this.text(args[1])]);
+      if ('blocker' in mapped) {
+        this.block(mapped.blocker);
+        return true;
+      }
+      if (!this.reads(args[1])) return true;
+      this.record(mapped.action);
+    }
+    this.changed.set(base, `which the child's ${name}() wrote (the old mask)`);
+    return true;
+  }
+
+  /**
+   * `if (full) execlp(a…); else execlp(b…);`: an exec in each branch, under a condition the parent evaluates as the
+   * child would. Each branch records its own actions and ends in its own fork_before_exec (an exec entry).
+   */
+  execInBoth(condition: Node, consequence: Node, alternative: Node): typeof BRANCHED | null {
+    if (!this.pureCondition(condition)) return null;
+    const branch = (node: Node): ActionEntry[] =>
+      this.sub(() => {
+        const found = this.untilExec(statementsOf(node));
+        if (found && found !== BRANCHED) this.actions.push({ exec: found });
+      }, 'a conditional in the child computes memory: only actions may depend on a condition');
+    const then = branch(consequence);
+    const otherwise = branch(alternative);
+    this.actions.push({ condition: this.text(condition), then, otherwise });
+    return BRANCHED;
+  }
+
+  /**
    * Records the child's statements up to its first exec and returns that exec call. An exec inside one branch of an
    * `if` on memory (`if (!log) { …; execvp(…); }`) is recorded under the same condition; the other branch cancels.
    */
-  untilExec(list: Node[]): Node | null {
+  untilExec(list: Node[]): Node | typeof BRANCHED | null {
     const i = list.findIndex(hasExec);
     if (i < 0) return null;
     this.statements(list.slice(0, i));
@@ -439,6 +611,8 @@ export class Planner {
     const alternative = s.childForFieldName('alternative')?.namedChildren.at(-1);
     const condition = s.type === 'if_statement' ? unparen(s.childForFieldName('condition')!) : null;
     const inThen = !!consequence && hasExec(consequence);
+    if (condition && inThen && alternative && hasExec(alternative) && !hasExec(condition) && !failureTest(condition))
+      return this.execInBoth(condition, consequence!, alternative);
     if (!condition || hasExec(condition) || (inThen && alternative && hasExec(alternative)) || failureTest(condition)) {
       this.block(
         s.type.startsWith('preproc_')
@@ -448,15 +622,10 @@ export class Planner {
       return null;
     }
     if (!this.pureCondition(condition)) return null;
-    const saved = this.actions;
-    const hoisted = this.hoisted.length;
-    this.actions = [];
-    const branch = inThen ? consequence! : alternative!;
-    const found = this.untilExec(branch.type === 'compound_statement' ? blockStatements(branch) : [branch]);
-    const recorded = this.actions;
-    this.actions = saved;
-    if (this.hoisted.length !== hoisted)
-      this.block('a conditional in the child computes memory: only actions may depend on a condition');
+    let found: Node | typeof BRANCHED | null = null;
+    const recorded = this.sub(() => {
+      found = this.untilExec(statementsOf(inThen ? consequence! : alternative!));
+    }, 'a conditional in the child computes memory: only actions may depend on a condition');
     this.actions.push({
       condition: this.text(condition),
       then: inThen ? recorded : [CANCEL],
@@ -464,6 +633,76 @@ export class Planner {
     });
     return found;
   }
+}
+
+/** Does st leave the function, other than inside the branch of a failure test (which only the slow path runs)? */
+function leavesOutsideFailureBranches(st: Node): boolean {
+  if (st.type === 'return_statement' || st.type === 'goto_statement') return true;
+  if (
+    st.type === 'if_statement' &&
+    !st.childForFieldName('alternative') &&
+    failureTests(st.childForFieldName('condition')!)
+  )
+    return false;
+  return st.namedChildren.some((n) => !!n && leavesOutsideFailureBranches(n));
+}
+
+/**
+ * A helper's own locals that are not copied in front: declarations without a value (an fd an open() stores) or with a
+ * number (the value it returns). Null: it declares something else, memory of its own.
+ */
+function helperLocals(
+  body: Node[],
+  returned: Node | null,
+): { names: string[]; values: Map<string, string>; declarations: Node[] } | null {
+  const names: string[] = [];
+  const values = new Map<string, string>();
+  const declarations = body.filter((st) => st.type === 'declaration');
+  for (const d of declarations.flatMap((st) => st.childrenForFieldName('declarator'))) {
+    if (d?.type === 'identifier') names.push(d.text);
+    else if (d?.type === 'init_declarator' && d.childForFieldName('declarator')?.type === 'identifier') {
+      const value = d.childForFieldName('value')!;
+      if (!/^-?[0-9]+$/.test(value.text.replace(/\s+/g, ''))) return null;
+      names.push(d.childForFieldName('declarator')!.text);
+      values.set(names.at(-1)!, value.text.replace(/\s+/g, ''));
+    } else return null;
+  }
+  if (returned && identifiers(returned).some((id) => !names.includes(id) && !/^[A-Z_][A-Z0-9_]*$/.test(id)))
+    return null;
+  return { names, values, declarations };
+}
+
+/**
+ * What the helper returns when none of its actions failed: `return 0;`, or `return ret;` where ret starts as a number
+ * and is assigned only in failure branches (which the fast path never runs). NaN when it cannot tell.
+ */
+function successValue(returned: Node, values: Map<string, string>, body: Node[]): number {
+  const r = unparen(returned);
+  if (/^-?[0-9]+$/.test(r.text.replace(/\s+/g, ''))) return Number(r.text.replace(/\s+/g, ''));
+  if (r.type !== 'identifier' || !values.has(r.text)) return NaN;
+  const outside = (n: Node): boolean => {
+    if (
+      n.type === 'if_statement' &&
+      !n.childForFieldName('alternative') &&
+      failureTests(n.childForFieldName('condition')!)
+    )
+      return false;
+    if (
+      (n.type === 'assignment_expression' && baseName(n.childForFieldName('left')!) === r.text) ||
+      (n.type === 'update_expression' && baseName(n.childForFieldName('argument')!) === r.text) ||
+      (n.type === 'pointer_expression' &&
+        n.child(0)?.type === '&' &&
+        baseName(n.childForFieldName('argument')!) === r.text)
+    )
+      return true;
+    return n.namedChildren.some((c) => !!c && outside(c));
+  };
+  return body.some(outside) ? NaN : Number(values.get(r.text));
+}
+
+/** The statements of a branch. */
+function statementsOf(node: Node): Node[] {
+  return node.type === 'compound_statement' ? blockStatements(node) : [node];
 }
 
 function hasExec(node: Node): boolean {

@@ -1,6 +1,6 @@
 import type { Node, Tree } from './syntax-tree.js';
 import type { SiteAnalysis } from './classify.js';
-import type { ActionEntry, ConversionPlan } from './plan.js';
+import type { ActionEntry, ConversionPlan, ExecStart } from './plan.js';
 import { lineIndent, same, unparen } from './syntax.js';
 
 export interface Edit {
@@ -42,18 +42,24 @@ function reindent(source: string, node: Node, indent: string): string {
 /** The recording in front of the fork: build the actions as the child would, start the fast child into target. */
 function callBlock(source: string, plan: ConversionPlan, target: string, indent: string, unit: string): string {
   const i1 = indent + unit;
-  const call = (list: string) => `fork_before_exec(${plan.file}, ${plan.argv}, ${plan.envp}, ${list}, ${plan.flags})`;
-  const simple = !plan.hoisted.length && !plan.argvArray && !plan.actions.length;
+  const call = (list: string, start: ExecStart = plan) =>
+    start.list
+      ? `fork_before_execl(${[start.file, start.envp, list, start.flags, ...start.list].join(', ')})`
+      : `fork_before_exec(${start.file}, ${start.argv}, ${start.envp}, ${list}, ${start.flags})`;
+  const simple = !plan.hoisted.length && !plan.actions.length;
   if (simple) return `${target} = ${call('NULL')};`;
   const lines = ['{'];
   for (const h of plan.hoisted) lines.push(reindent(source, h, i1));
-  if (plan.argvArray) lines.push(`${i1}char *fx_argv[] = { ${plan.argvArray.join(', ')} };`);
   if (plan.actions.length) {
     lines.push(`${i1}forkexec_actions *fx = forkexec_actions_new();`);
+    for (const d of plan.declarations) lines.push(`${i1}${d}`);
     const emit = (entries: ActionEntry[], at: string) => {
       for (const e of entries) {
         if (typeof e === 'string') lines.push(`${at}${e};`);
-        else if ('preprocessor' in e) {
+        else if ('exec' in e) {
+          // one exec of an `if` whose branches both exec: its own start, inside the branch
+          lines.push(`${at}${target} = fx ? ${call('fx', e.start)} : -1;`);
+        } else if ('preprocessor' in e) {
           for (const part of e.preprocessor) {
             lines.push(part.directive);
             emit(part.body, at);
@@ -74,8 +80,10 @@ function callBlock(source: string, plan: ConversionPlan, target: string, indent:
         }
       }
     };
+    if (plan.branched) lines.push(`${i1}${target} = -1;`); // a branch that leaves before its exec: the slow path
     emit(plan.actions, i1);
-    lines.push(`${i1}${target} = fx ? ${call('fx')} : -1;`, `${i1}forkexec_actions_free(fx);`);
+    if (!plan.branched) lines.push(`${i1}${target} = fx ? ${call('fx')} : -1;`);
+    lines.push(`${i1}forkexec_actions_free(fx);`);
   } else lines.push(`${i1}${target} = ${call('NULL')};`);
   for (const f of plan.frees) lines.push(`${i1}free(${f});`);
   lines.push(`${indent}}`);

@@ -130,3 +130,111 @@ test('a call in a condition is asked in the parent only while nothing recorded b
   for (const call of ['getpid()', 'getppid()', 'unlink(d)', 'constructor(d)'])
     expect((await site(`if (${call} == 1) close(3);`)).reason).toMatch(/a conditional in the child calls/);
 });
+
+test('the new recordings refuse what they cannot prove, each with its reason', async () => {
+  const reasons = async (body: string) =>
+    (await scanC(`int f(char **v, sigset_t *s, int q) {\n${body}\n}\n`, 'r.c')).map((x) => x.reason ?? 'converted');
+  // A vfork child keeps its old mask in the parent's memory.
+  expect(
+    await reasons(
+      'sigset_t old; pid_t p = vfork(); if (p == 0) { sigprocmask(SIG_BLOCK, s, &old); execv(v[0], v); _exit(1); } return p;',
+    ),
+  ).toEqual([expect.stringMatching(/keeps the old mask in &old, which the child shares/)]);
+  // Two opens of fds of the child's own: each lands where the parent computes, the second after the first.
+  expect(
+    await reasons(
+      'pid_t p = fork(); if (p == 0) { int a = open("x", 0); int b = open("y", 0); dup2(a, 0); dup2(b, 1); execv(v[0], v); _exit(1); } return p;',
+    ),
+  ).toEqual(['converted']);
+  // An open with O_EXCL would fail on the slow path's second run.
+  expect(
+    await reasons(
+      'pid_t p = fork(); if (p == 0) { int a = open("x", O_CREAT | O_EXCL, 0600); if (a > 2) close(a); execv(v[0], v); _exit(1); } return p;',
+    ),
+  ).toEqual([expect.stringMatching(/O_EXCL/)]);
+  // An fd opened on one path only: after it, the variable holds the open's fd or what it held before.
+  expect(
+    await reasons(
+      'pid_t p = fork(); if (p == 0) { int fd = 5; if (q) fd = open("x", 0); if (fd != 5) { dup2(fd, 0); close(fd); } execv(v[0], v); _exit(1); } return p;',
+    ),
+  ).toEqual([expect.stringMatching(/reads fd, the fd an open\(\) on one path of the child returned/)]);
+  // Code copied in front runs as written: it cannot read the fd the child's open() returns (the parent has none).
+  expect(
+    await reasons(
+      'pid_t p = fork(); if (p == 0) { int fd = open("x", 0); char b[16]; snprintf(b, sizeof b, "%d", fd); execl(v[0], v[0], b, (char *)0); _exit(1); } return p;',
+    ),
+  ).toEqual([expect.stringMatching(/reads fd, the fd the child's open\(\) returns: only an action may/)]);
+  // A declared fd written again: the write is the child's (its declaration is never copied in front).
+  expect(
+    await reasons(
+      'pid_t p = fork(); if (p == 0) { int fd = open("x", 0); dup2(fd, 0); fd = 7; close(fd); execv(v[0], v); _exit(1); } return p;',
+    ),
+  ).toEqual([expect.stringMatching(/reads fd, which the child changed \(fd = 7;\)/)]);
+  // Execs in both branches under a condition with an effect.
+  expect(
+    await reasons(
+      'pid_t p = fork(); if (p == 0) { if (getchar() == 1) execv(v[0], v); else execv(v[1], v); _exit(1); } return p;',
+    ),
+  ).toEqual([expect.stringMatching(/calls getchar\(\)/)]);
+});
+
+test("what an inlined helper does to the caller's variables stays known after it", async () => {
+  const sites = await scanC(
+    `int g;
+static void to_null(void) { g = open("/dev/null", O_RDWR); dup2(g, 0); close(g); }
+int f(char **v) {
+	pid_t p = fork();
+	if (p == 0) {
+		to_null();
+		if (g > 2) close(1);
+		execv(v[0], v);
+		_exit(1);
+	}
+	return p;
+}
+`,
+    'g.c',
+  );
+  // the child's g holds the fd it opened; the parent's does not
+  expect(sites.map((s) => s.reason)).toEqual([expect.stringMatching(/reads g, the fd the child opened/)]);
+});
+
+test('a helper whose tested result is not known to be other than -1 on success is left as written', async () => {
+  const source = `static int quiet(int fd) {
+	int ret = 0;
+	if (dup2(fd, 2) == -1)
+		return -1;
+	ret = fd - 3;
+	return ret;
+}
+static int checked(int fd) {
+	int ret = 0;
+	if (dup2(fd, 2) == -1)
+		ret = -1;
+	return ret;
+}
+int f(char **v, int fd) {
+	pid_t p = fork();
+	if (p == 0) {
+		if (quiet(fd) == -1)
+			_exit(2);
+		execv(v[0], v);
+		_exit(1);
+	}
+	pid_t r = fork();
+	if (r == 0) {
+		if (checked(fd) < 0)
+			_exit(2);
+		execv(v[0], v);
+		_exit(1);
+	}
+	return p;
+}
+`;
+  const result = await transformC(source, 'h.c');
+  expect(result.sites.map((s) => s.reason ?? 'converted')).toEqual([
+    expect.stringMatching(/quiet\(\)'s result is tested in the child: the rewrite cannot show it is not -1 on success/),
+    'converted',
+  ]);
+  expect(result.code).toContain('forkexec_dup2(fx, fd, 2);');
+});
