@@ -90,7 +90,7 @@ function isFileTarget(value: unknown): value is FileTarget {
  * are given, so the caller closes them once `spawn` returned.
  */
 function withFileTargets(options: Options, opened: number[]): Options {
-  if (!STANDARD_STREAMS.some((name) => isFileTarget(options[name]))) return options;
+  if (!isFileTarget(options.stdin) && !isFileTarget(options.stdout) && !isFileTarget(options.stderr)) return options;
   const changed: Options = { ...options };
   STANDARD_STREAMS.forEach((name, slot) => {
     const target = options[name];

@@ -91,24 +91,32 @@ function checkStdio(value: unknown, name: string): StdioSpec {
   throw new InvalidArgumentError(`${name} must be 'pipe', 'inherit', 'ignore' or an fd number, got ${describe(value)}`);
 }
 
+const STREAM_NAMES = ['stdin', 'stdout', 'stderr'] as const;
+
+/** Stream `i` as given by its own option, else by `stdio` (`base`, `each` when an array), named after where it came from. */
+function pickStdio(
+  i: 0 | 1 | 2,
+  own: StdioSpec | undefined,
+  base: Options['stdio'],
+  each: boolean,
+  fallback: StdioSpec,
+): StdioSpec {
+  if (own !== undefined) return checkStdio(own, `option \`${STREAM_NAMES[i]}\``);
+  const value = each ? (base as readonly StdioSpec[])[i] : (base as StdioSpec | undefined);
+  return value === undefined ? fallback : checkStdio(value, each ? `option \`stdio\`[${i}]` : 'option `stdio`');
+}
+
 function buildStdio(options: Options): [StdioSpec, StdioSpec, StdioSpec] {
   const base = options.stdio;
   const each = Array.isArray(base);
   if (each && base.length !== 3)
     throw new InvalidArgumentError(`option \`stdio\` must be one value or an array of three, got ${describe(base)}`);
-  /** Stream `i` as given by its own option, else by `stdio`, named after where it came from. */
-  const pick = (i: 0 | 1 | 2, own: StdioSpec | undefined, fallback: StdioSpec): StdioSpec => {
-    const name = (['stdin', 'stdout', 'stderr'] as const)[i];
-    if (own !== undefined) return checkStdio(own, `option \`${name}\``);
-    const value = each ? base[i] : base;
-    return value === undefined ? fallback : checkStdio(value, each ? `option \`stdio\`[${i}]` : 'option `stdio`');
-  };
   // `{ file }` targets are fds by now: startChild opened them (withFileTargets).
   const own = options as { stdin?: StdioSpec; stdout?: StdioSpec; stderr?: StdioSpec };
   const stdio: [StdioSpec, StdioSpec, StdioSpec] = [
-    pick(0, own.stdin, options.input === undefined ? 'ignore' : 'pipe'),
-    pick(1, own.stdout, 'pipe'),
-    pick(2, own.stderr, 'pipe'),
+    pickStdio(0, own.stdin, base, each, options.input === undefined ? 'ignore' : 'pipe'),
+    pickStdio(1, own.stdout, base, each, 'pipe'),
+    pickStdio(2, own.stderr, base, each, 'pipe'),
   ];
   if (options.input !== undefined && stdio[0] !== 'pipe')
     throw new InvalidArgumentError(`option \`input\` needs stdin 'pipe', got ${describe(stdio[0])}`);

@@ -101,9 +101,21 @@ export function validateOptions(options: unknown): Options {
   if (typeof options !== 'object' || Array.isArray(options))
     throw new InvalidArgumentError(`options must be an object, got ${describe(options)}`);
   const o = options as Record<string, unknown>;
-  for (const name in CHECKS) {
-    const value = o[name];
-    if (value !== undefined) CHECKS[name as keyof Options]!(value, name);
+  // A plain object is checked by the keys it has (a handful) rather than all the checks' names:
+  // each name it lacks is a lookup that misses up the prototype chain. Any other object (a class
+  // instance may have getters on its prototype, which for-in does not list) by every name.
+  const proto: unknown = Object.getPrototypeOf(o);
+  if (proto === Object.prototype || proto === null) {
+    for (const name in o) {
+      const check = Object.hasOwn(CHECKS, name) ? CHECKS[name as keyof Options] : undefined;
+      const value = check && o[name];
+      if (value !== undefined) check!(value, name);
+    }
+  } else {
+    for (const name in CHECKS) {
+      const value = o[name];
+      if (value !== undefined) CHECKS[name as keyof Options]!(value, name);
+    }
   }
   checkCombinations(o as Options & { shell?: unknown });
   return o as Options;

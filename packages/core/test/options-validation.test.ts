@@ -104,6 +104,17 @@ describe('every option is checked at the call, naming the option and the value',
     expect((await forkBeforeExec('true', [], { forceKillAfterDelay: true, timeout: 0 })).exitCode).toBe(0);
   });
 
+  test('options inherited or read through a getter are checked as own ones', async () => {
+    await refused(Object.create({ timeout: -1 }), /^option `timeout` .* got number -1$/);
+    class Settings {
+      get killSignal() {
+        return 'SIGFOO';
+      }
+    }
+    await refused(new Settings(), /^option `killSignal` must be a signal name .* got "SIGFOO"$/);
+    await refused(Object.assign(Object.create(null), { timeout: '1' }), /option `timeout` .* got "1"/);
+  });
+
   test('lines() decode with the encoding', async () => {
     const lines: string[] = [];
     for await (const line of forkBeforeExec('printf', ['\\351\\n\\374\\n'], { encoding: 'latin1' })) lines.push(line);

@@ -115,13 +115,12 @@ export class WarmPool<H extends WarmHelper> {
    */
   pick(next = this.next()): H {
     if (this.#disposed) throw new Error('the pool was disposed');
-    const inUse = this.#touch();
     if (next) {
       this.#warm.splice(this.#warm.indexOf(next), 1);
       this.stats.warmTaken++;
-      return next;
+      return next; // its use is noted by inUse(), after the caller has the pid: the idle timer cannot fire before
     }
-    if (inUse) this.#grow();
+    if (this.#touch()) this.#grow();
     const helper = this.#factory.start();
     this.stats.coldStarted++;
     return helper;
@@ -129,6 +128,7 @@ export class WarmPool<H extends WarmHelper> {
 
   /** A picked helper now serves a request: it keeps Node alive, and its outcome drives the refill. */
   inUse(helper: H): void {
+    this.#touch();
     helper.setActive(true);
     void this.#factory.settled(helper).then((worked) => {
       if (worked) this.healthy();

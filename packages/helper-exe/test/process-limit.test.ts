@@ -49,6 +49,7 @@ describe('the process limit', () => {
     expect(report.before).toEqual({ ok: 'before' });
     expect(report.limited).toMatchObject({ code: 'FORKEXEC_SPAWN', errno: 'EAGAIN' });
     expect(report.limited.message).toMatch(/could not start a helper/);
+    expect(report.limitedIgnoring).toMatchObject({ code: 'FORKEXEC_SPAWN', errno: 'EAGAIN' });
     expect(report.after).toEqual({ ok: 'after' });
   });
 });

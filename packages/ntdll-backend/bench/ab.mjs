@@ -9,8 +9,10 @@
 // spawns per second with 64 in flight, alternated round by round; the last column is new / old.
 // Compare ratios: absolute numbers drift on shared machines.
 // --back-to-back N: each variant spawns N times in a row per turn (the other variant runs between turns).
+// --backend helper-exe: the helper-exe backend (bundled from the same trees, its helpers started by that tree's ntdll,
+//   its helper program and native library the working tree's build) instead of ntdll.
 //   node packages/ntdll-backend/bench/ab.mjs --base HEAD [--spawns 400] [--sizes 50,1024] [--program PATH] [--on-loop]
-//     [--back-to-back N]
+//     [--back-to-back N] [--backend ntdll|helper-exe]
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -32,6 +34,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '6' },
     'on-loop': { type: 'boolean', default: false },
     'back-to-back': { type: 'string', default: '1' },
+    backend: { type: 'string', default: 'ntdll' },
   },
 });
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -44,19 +47,28 @@ const ROUNDS = Number(values.rounds);
 const builtTarget = path.join(root, 'packages/cli/dist/native/bench-target');
 const PROGRAM = values.program ?? (existsSync(builtTarget) ? builtTarget : '/bin/true');
 const MiB = 2 ** 20;
+const HELPER_EXE = values.backend === 'helper-exe';
+if (!HELPER_EXE && values.backend !== 'ntdll')
+  throw new Error(`--backend must be ntdll or helper-exe, got ${values.backend}`);
+/** The packages bundled, by the specifier their sources import them with. */
+const PACKAGES = {
+  '@forkexec/core': 'packages/core/src/index.ts',
+  '@forkexec/core/backend-kit': 'packages/core/src/backend-kit.ts',
+  '@forkexec/ntdll-backend/internal': 'packages/ntdll-backend/src/internal.ts',
+};
 
-/** forkBeforeExec and the ntdll backend, bundled from the packages under `tree` (other packages stay external). */
+/** forkBeforeExec and the backend, bundled from the packages under `tree` (other packages stay external). */
 async function load(tree) {
   const entry = `export { forkBeforeExec } from ${JSON.stringify(path.join(tree, 'packages/core/src/index.ts'))};
-export { createBackend } from ${JSON.stringify(path.join(tree, 'packages/ntdll-backend/src/index.ts'))};`;
+export { createBackend } from ${JSON.stringify(path.join(tree, 'packages/ntdll-backend/src/index.ts'))};
+${HELPER_EXE ? `export { createBackend as createHelperExe } from ${JSON.stringify(path.join(tree, 'packages/helper-exe/src/index.ts'))};` : ''}`;
   const bundle = await rollup({
     input: 'ab-entry',
-    external: (id) => id !== 'ab-entry' && id !== '@forkexec/core' && !id.startsWith('.') && !path.isAbsolute(id),
+    external: (id) => id !== 'ab-entry' && !PACKAGES[id] && !id.startsWith('.') && !path.isAbsolute(id),
     plugins: [
       {
         name: 'entry',
-        resolveId: (id) =>
-          id === 'ab-entry' ? id : id === '@forkexec/core' ? path.join(tree, 'packages/core/src/index.ts') : null,
+        resolveId: (id) => (id === 'ab-entry' ? id : PACKAGES[id] ? path.join(tree, PACKAGES[id]) : null),
         load: (id) => (id === 'ab-entry' ? entry : null),
       },
       nodeResolve({ extensions: ['.ts', '.js'], preferBuiltins: true }),
@@ -64,13 +76,15 @@ export { createBackend } from ${JSON.stringify(path.join(tree, 'packages/ntdll-b
     ],
     onwarn: () => {},
   });
-  const dir = mkdtempSync(path.join(here, '.ab-'));
+  // helper-exe finds its helper program in the package folder above its module.
+  const dir = mkdtempSync(path.join(HELPER_EXE ? path.join(root, 'packages/helper-exe') : here, '.ab-'));
   try {
     await bundle.write({ dir, format: 'es', entryFileNames: 'index.mjs' });
     const loaded = await import(pathToFileURL(path.join(dir, 'index.mjs')).href);
-    const backend = loaded.createBackend();
+    const ntdll = loaded.createBackend();
+    const backend = HELPER_EXE ? loaded.createHelperExe({ starter: ntdll }) : ntdll;
     const probe = backend.probe();
-    if (!probe.ok) throw new Error(`the ntdll backend does not work here: ${probe.reason}`);
+    if (!probe.ok) throw new Error(`the ${values.backend} backend does not work here: ${probe.reason}`);
     return { forkBeforeExec: loaded.forkBeforeExec, backend };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -80,7 +94,8 @@ export { createBackend } from ${JSON.stringify(path.join(tree, 'packages/ntdll-b
 /** The packages as committed at `rev`, extracted to a scratch folder. */
 function extract(rev) {
   const dir = mkdtempSync(path.join(here, '.base-'));
-  const tar = execFileSync('git', ['archive', rev, 'packages/core/src', 'packages/ntdll-backend/src'], { cwd: root });
+  const trees = ['packages/core/src', 'packages/ntdll-backend/src', ...(HELPER_EXE ? ['packages/helper-exe/src'] : [])];
+  const tar = execFileSync('git', ['archive', rev, ...trees], { cwd: root });
   execFileSync('tar', ['-x', '-C', dir], { input: tar });
   return dir;
 }

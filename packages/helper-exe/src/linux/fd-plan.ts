@@ -51,11 +51,23 @@ function passCopy(plan: FdPlan, fd: number, native: FdPassing): number {
 const DEVNULL: readonly FdSetup[] = [0, 1, 2].map((target) => Object.freeze({ target, source: 'devnull' as const }));
 const CLOSED: readonly FdSetup[] = [0, 1, 2].map((target) => Object.freeze({ target, source: 'closed' as const }));
 
+/** The plan of a request with every stdio 'ignore' and no actions: nothing passed, made or closed, so one for all. */
+const IGNORED: FdPlan = Object.freeze({
+  setup: Object.freeze([...DEVNULL]) as FdSetup[],
+  passed: Object.freeze([]) as unknown as number[],
+  parentEnds: Object.freeze([null, null, null]) as (number | null)[],
+  helperEnds: Object.freeze([]) as unknown as number[],
+  named: Object.freeze([]) as unknown as number[],
+});
+
 /**
  * Plans the request's fds. Throws a SpawnError: a stdio fd that is not open, too many fds, or the
  * parent out of something (EMFILE) while copying them; nothing opened is left behind.
  */
 export function planFds(request: SpawnRequest, native: FdPassing): FdPlan {
+  const { stdio } = request;
+  if (stdio[0] === 'ignore' && stdio[1] === 'ignore' && stdio[2] === 'ignore' && !request.actions.length)
+    return IGNORED;
   const plan: FdPlan = { setup: [], passed: [], parentEnds: [null, null, null], helperEnds: [], named: [] };
   try {
     for (let slot = 0; slot < 3; slot++) {
@@ -125,6 +137,7 @@ function passDup2Sources(request: SpawnRequest, plan: FdPlan, native: FdPassing)
  * escape (on Linux the fd is gone whatever close says).
  */
 export function closeHelperEnds(plan: FdPlan): void {
+  if (!plan.helperEnds.length) return;
   for (const fd of plan.helperEnds.splice(0)) {
     try {
       closeSync(fd);
@@ -135,6 +148,7 @@ export function closeHelperEnds(plan: FdPlan): void {
 /** Closes everything the plan opened (the spawn failed before the program could use it). */
 export function closePlan(plan: FdPlan): void {
   closeHelperEnds(plan);
+  if (plan.parentEnds.every((fd) => fd === null)) return;
   for (const fd of plan.parentEnds) if (fd !== null) closeSync(fd);
   plan.parentEnds = [null, null, null];
 }

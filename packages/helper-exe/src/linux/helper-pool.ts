@@ -64,11 +64,14 @@ export class LinuxHelperPool {
    * event loop's next turn (with the hand-over: none of it is needed for the pid).
    */
   take(environ: Buffer | null): { helper: HelperProcess; environChanged: boolean } {
-    if (!this.#pool.hasWarm) this.#factory.collect(); // before starting one: the zygote may have answered already
     // Every warm helper may be dead (killed together, say): the last try starts one, which is used
     // as it is (dead already, its request fails as any whose helper dies before the exec).
     for (let skippable = this.#pool.warmCount; ; skippable--) {
-      const next = this.#pool.next();
+      let next = this.#pool.next();
+      if (!next) {
+        this.#factory.collect(); // before starting one: the zygote may have answered already
+        next = this.#pool.next();
+      }
       const check = next ? next.check(this.#native, environ) : this.#native.takeCheck(-1, environ); // none warm: no poll
       if (!this.#pool.isDisposed && this.#credentials.changed(check)) {
         this.#pool.ending(this.#pool.retireWarm());
