@@ -71,6 +71,9 @@ export interface PoolStats {
   forked?: number;
   zygotes?: number;
   zygotePid?: number;
+  /** Linux: the warm set the pool aims at now (min when idle, up to max under demand), and helper starts failed in a row (warm-up pauses after 3). */
+  target?: number;
+  startFailures?: number;
 }
 
 export interface HelperExeBackend extends Backend {
@@ -188,7 +191,7 @@ export function createBackend(options: HelperExeOptions = {}): HelperExeBackend 
         forked: 0,
         zygotes: 0,
       };
-      return { warm: pool?.warmCount ?? 0, ...counters, zygotePid: pool?.zygotePid };
+      return { warm: pool?.warmCount ?? 0, ...counters, zygotePid: pool?.zygotePid, ...pool?.health };
     },
     starter: getStarter,
   };

@@ -81,6 +81,11 @@ export class WarmPool<H extends WarmHelper> {
     return this.#warm.length;
   }
 
+  /** The warm set the pool aims at now (min when idle, doubled up to max by demand), and the start failures in a row (warm-up pauses at MAX_START_FAILURES). */
+  get health(): { target: number; startFailures: number } {
+    return { target: this.#target, startFailures: this.#startFailures };
+  }
+
   /** Whether a warm helper is there to take now. */
   get hasWarm(): boolean {
     return this.#warm.some((h) => h.isAlive);

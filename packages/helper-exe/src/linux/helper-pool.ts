@@ -40,6 +40,10 @@ export class LinuxHelperPool {
     return this.#pool.warmCount;
   }
 
+  get health(): { target: number; startFailures: number } {
+    return this.#pool.health;
+  }
+
   /** The pid of the zygote serving the pool now, if any. */
   get zygotePid(): number | undefined {
     return this.#factory.zygotePid;
