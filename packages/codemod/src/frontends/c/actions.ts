@@ -47,6 +47,12 @@ export function actionFor(name: string, a: string[]): { action: string } | { blo
         : action(`forkexec_sigprocmask(fx, ${a[0]}, ${a[1]})`);
     case 'setgroups':
       return action(`forkexec_setgroups(fx, ${a[0]}, ${a[1]})`);
+    case 'setreuid':
+    case 'setregid':
+    case 'setresuid':
+    case 'setresgid':
+    case 'initgroups': // the parent reads the group list (getgrouplist, as initgroups does), recorded as setgroups
+      return action(`forkexec_${name}(fx, ${a.join(', ')})`);
     case 'setrlimit':
       return action(`forkexec_setrlimit(fx, ${a[0]}, ${a[1]})`);
     case 'nice':
@@ -72,6 +78,11 @@ const ZERO_ON_SUCCESS = new Set([
   'setuid',
   'setpgid',
   'setgroups',
+  'setreuid',
+  'setregid',
+  'setresuid',
+  'setresgid',
+  'initgroups',
   'setrlimit',
   'setenv',
   'unsetenv',

@@ -39,7 +39,7 @@ export const NO_FACTS: ProjectFacts = { noreturn: [], aliases: {} };
 
 /** The calls that have an action (actions.ts), and sigaction: a helper without one has nothing to record. */
 export const ACTION_CALL =
-  /\b(?:sigaction|close|dup2|closefrom|chdir|fchdir|setgid|setuid|umask|setsid|setpgid|setpgrp|signal|sigprocmask|pthread_sigmask|setgroups|setrlimit|nice|setenv|unsetenv)\s*\(/;
+  /\b(?:sigaction|close|dup2|closefrom|chdir|fchdir|setgid|setuid|setreuid|setregid|setresuid|setresgid|initgroups|umask|setsid|setpgid|setpgrp|signal|sigprocmask|pthread_sigmask|setgroups|setrlimit|nice|setenv|unsetenv)\s*\(/;
 const HELPER_MAX = 1500;
 
 const NORETURN_MARK = /\b(?:_Noreturn|noreturn|__noreturn__|__dead2?|[A-Z_]*NORETURN[A-Z_]*|NO_RETURN)\b/;
@@ -270,8 +270,19 @@ export const CHANGED_BY: Record<ParentState, string[]> = {
   memory: [],
   environment: ['setenv', 'unsetenv'],
   fds: ['close', 'closefrom', 'dup2', 'open'],
-  files: ['chdir', 'fchdir', 'setuid', 'setgid', 'setgroups'],
-  // setgid changes no user id, setuid no group id, setgroups neither
-  uids: ['setuid'],
-  gids: ['setgid'],
+  files: [
+    'chdir',
+    'fchdir',
+    'setuid',
+    'setgid',
+    'setgroups',
+    'setreuid',
+    'setregid',
+    'setresuid',
+    'setresgid',
+    'initgroups',
+  ],
+  // a gid call changes no user id, a uid call no group id, setgroups and initgroups neither
+  uids: ['setuid', 'setreuid', 'setresuid'],
+  gids: ['setgid', 'setregid', 'setresgid'],
 };

@@ -126,6 +126,15 @@ test('a call in a condition is asked in the parent only while nothing recorded b
   );
   expect((await site('close(fd); if (isatty(0)) close(3);')).reason).toMatch(/isatty\(\) in the child reads its fds/);
   expect((await site('setuid(1); if (getuid() == 0) close(3);')).reason).toMatch(/getuid\(\) in the child reads/);
+  // the real/saved id calls and initgroups change what id and file checks answer; a gid call leaves the uids alone
+  expect((await site('setreuid(1, 1); if (geteuid() == 0) close(3);')).reason).toMatch(
+    /geteuid\(\) in the child reads/,
+  );
+  expect((await site('setresgid(1, 1, 1); if (getegid() == 1) close(3);')).reason).toMatch(/getegid\(\) in the child/);
+  expect((await site('initgroups("daemon", 1); if (access(d, R_OK) == 0) close(3);')).reason).toMatch(
+    /access\(\) in the child reads its files after its initgroups\(\)/,
+  );
+  expect((await site('setregid(1, 1); if (getuid() == 0) close(3);')).converted).toBe(true);
   // a different answer in the child (its own pid), an effect, a call through a pointer: refused
   for (const call of ['getpid()', 'getppid()', 'unlink(d)', 'constructor(d)'])
     expect((await site(`if (${call} == 1) close(3);`)).reason).toMatch(/a conditional in the child calls/);
