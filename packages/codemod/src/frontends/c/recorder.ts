@@ -291,12 +291,42 @@ export class Planner {
     this.block(`statement ${stmt.text.split('\n')[0]} in the child`);
   }
 
-  /** Runs list's statements into a fresh action list; a path that leaves before the exec cancels the fast path. */
+  /**
+   * Runs list's statements into a fresh action list; a path that leaves before the exec cancels the fast path, and so
+   * does a path with something the parent cannot record (`if (debug) fprintf(stderr, …);`): the parent knows which
+   * path the child takes, and on that one the slow path runs the original code, so nothing of it is recorded.
+   */
   branch(node: Node | null | undefined, why: string): ActionEntry[] {
-    return this.sub(() => {
+    const before = this.snapshot();
+    const list = this.sub(() => {
       if (node && leaves(node, this.noreturn)) this.actions.push(CANCEL);
       else if (node) this.statements(statementsOf(node));
     }, why);
+    if (this.blockers.length === before.blockers) return list;
+    this.restore(before);
+    return [CANCEL];
+  }
+
+  /** What recording a path may change, so a cancelled path leaves no trace: copied code, locals, blockers. */
+  snapshot() {
+    return {
+      blockers: this.blockers.length,
+      hoisted: this.hoisted.length,
+      frees: this.frees.length,
+      locals: new Set(this.locals),
+      changed: new Map(this.changed),
+      usesEnvActions: this.usesEnvActions,
+    };
+  }
+
+  /** Back to a snapshot, keeping what only refuses more (variables the path changed, state it read or acted on). */
+  restore(s: ReturnType<Planner['snapshot']>): void {
+    this.blockers.length = s.blockers;
+    this.hoisted.length = s.hoisted;
+    this.frees.length = s.frees;
+    for (const name of [...this.locals]) if (!s.locals.has(name)) this.locals.delete(name);
+    for (const [name, why] of s.changed) if (!this.changed.has(name)) this.changed.set(name, why);
+    this.usesEnvActions = s.usesEnvActions;
   }
 
   /**

@@ -140,6 +140,39 @@ test('a call in a condition is asked in the parent only while nothing recorded b
     expect((await site(`if (${call} == 1) close(3);`)).reason).toMatch(/a conditional in the child calls/);
 });
 
+test("a path with what the parent cannot record cancels the fast path there; the condition must still be the parent's", async () => {
+  const reasons = async (body: string) =>
+    (
+      await scanC(
+        `int f(char **v, int fd, int q) {\npid_t p = fork(); if (p == 0) { ${body} execv(v[0], v); _exit(1); } return p;\n}\n`,
+        'b.c',
+      )
+    ).map((x) => x.reason ?? 'converted');
+  const code = async (body: string) =>
+    (
+      await transformC(
+        `int f(char **v, int fd, int q) {\npid_t p = fork(); if (p == 0) { ${body} execv(v[0], v); _exit(1); } return p;\n}\n`,
+        'b.c',
+      )
+    ).code;
+  expect(await reasons('if (q) fprintf(stderr, "x"); else dup2(fd, 0);')).toEqual(['converted']);
+  expect(await code('if (q) fprintf(stderr, "x"); else dup2(fd, 0);')).toMatch(
+    /if \(q\) \{\s*forkexec_cancel\(fx\);\s*\} else \{\s*forkexec_dup2\(fx, fd, 0\);/,
+  );
+  // a condition the parent cannot answer as the child would stays a refusal
+  expect(await reasons('if (getpid() == 1) fprintf(stderr, "x");')).toEqual([
+    expect.stringMatching(/a conditional in the child calls getpid\(\)/),
+  ]);
+  // what the cancelled path changed is still the child's: a later action may not read it in the parent
+  expect(await reasons('if (q) { fd = 7; printf("x"); } dup2(fd, 0);')).toEqual([
+    expect.stringMatching(/reads fd, which the child changed \(fd = 7;\)/),
+  ]);
+  // nothing the cancelled path computes is copied in front: the recording block has no strdup, and cancels
+  const recording = (await code('if (q) { char *s = strdup("x"); puts(s); } close(fd);')).split('if (p < 0)')[0];
+  expect(recording).toMatch(/forkexec_cancel\(fx\)/);
+  expect(recording).not.toMatch(/strdup/);
+});
+
 test('the new recordings refuse what they cannot prove, each with its reason', async () => {
   const reasons = async (body: string) =>
     (await scanC(`int f(char **v, sigset_t *s, int q) {\n${body}\n}\n`, 'r.c')).map((x) => x.reason ?? 'converted');
