@@ -240,8 +240,18 @@ int forkexec_setresgid(forkexec_actions *a, gid_t rgid, gid_t egid, gid_t sgid) 
 
 /* initgroups is getgrouplist (the same group database, read now by the parent) then setgroups: glibc's and musl's
  * initgroups are exactly that. A list longer than the action holds is a failure, so the original runs. */
+#ifdef __ELF__
+/* Weak: a static build links getgrouplist (and glibc's warning about NSS in static programs) only when the program
+ * calls initgroups itself, which is in the same archive member; otherwise the recording fails and the slow path runs. */
+#pragma weak getgrouplist
+#endif
+
 int forkexec_initgroups(forkexec_actions *a, const char *user, gid_t group) {
   if (!user) return fx_note(a, EINVAL);
+#ifdef __ELF__
+  int (*const linked)(const char *, gid_t, gid_t *, int *) = getgrouplist;
+  if (!linked) return fx_note(a, ENOSYS);
+#endif
   int saved = errno;
   for (int room = 64;; room *= 2) {
     gid_t *groups = malloc((size_t)room * sizeof *groups);
