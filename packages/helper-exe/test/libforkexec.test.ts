@@ -50,6 +50,7 @@ const cases = [
   'next-fd',
   'closefrom',
   'credentials',
+  'credentials-re',
   'setrlimit',
   'nice',
   'env',
