@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -257,6 +258,11 @@ static void fx_decode(struct fx_cursor *c, struct fx_action *a) {
       a->ids[1] = fx_u32(c);
       a->ids[2] = fx_u32(c);
       break;
+    case FX_SETCTTY:
+      a->fd = fx_i32(c);
+      a->value = (uint32_t)fx_i32(c);
+      if (a->fd < 0) c->bad = 1;
+      break;
     case FX_SETREUID:
     case FX_SETREGID:
       a->ids[0] = fx_u32(c);
@@ -358,6 +364,12 @@ static int fx_apply(const struct fx_action *a, int keep_fd) {
       return fx_setresuid((uid_t)a->ids[0], (uid_t)a->ids[1], (uid_t)a->ids[2]) < 0 ? errno : 0;
     case FX_SETRESGID:
       return fx_setresgid((gid_t)a->ids[0], (gid_t)a->ids[1], (gid_t)a->ids[2]) < 0 ? errno : 0;
+    case FX_SETCTTY:
+#ifdef TIOCSCTTY
+      return ioctl(a->fd, TIOCSCTTY, (int)a->value) < 0 ? errno : 0;
+#else
+      return ENOTSUP;
+#endif
     case FX_SETRLIMIT:
     case FX_SETRLIMIT_BY_NAME:
       return fx_setrlimit((int)a->value, a->soft, a->hard);

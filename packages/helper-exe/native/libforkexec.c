@@ -271,6 +271,12 @@ int forkexec_initgroups(forkexec_actions *a, const char *user, gid_t group) {
   }
 }
 
+int forkexec_setctty(forkexec_actions *a, int fd, int arg) {
+  if (!fx_fd_ok(fd)) return fx_note(a, EBADF);
+  uint32_t f[2] = {(uint32_t)fd, (uint32_t)arg};
+  return fx_add(a, FX_SETCTTY, 2, f);
+}
+
 int forkexec_setrlimit(forkexec_actions *a, int resource, const struct rlimit *rl) {
   if (!rl || resource < 0) return fx_note(a, EINVAL);
   uint64_t soft = rl->rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t)rl->rlim_cur;

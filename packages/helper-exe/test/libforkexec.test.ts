@@ -51,6 +51,7 @@ const cases = [
   'closefrom',
   'credentials',
   'credentials-re',
+  'setctty',
   'setrlimit',
   'nice',
   'env',

@@ -337,6 +337,21 @@ int main(int argc, char **argv) {
     char *args[] = {(char *)"fxprobe", NULL};
     CHECK(fork_before_exec(probe, args, environ, c, 0) == -1 && errno == EPERM, "errno %d", errno);
     CHECK(forkexec_initgroups(a, NULL, 0) == EINVAL, "NULL user");
+  } else if (!strcmp(t, "setctty")) {
+    /* a new session takes the pty on fd 0 as its controlling terminal; without setsid the ioctl fails, reported */
+    int master = posix_openpt(O_RDWR | O_NOCTTY);
+    CHECK(master >= 0 && grantpt(master) == 0 && unlockpt(master) == 0, "a pty: %s", strerror(errno));
+    forkexec_open(a, 0, ptsname(master), O_RDWR | O_NOCTTY, 0);
+    forkexec_setsid(a);
+    forkexec_setctty(a, 0, 0);
+    CHECK(strstr(PROBE(a, "ids"), "pid=") != NULL, "%s", out);
+    forkexec_actions *b = fresh();
+    forkexec_open(b, 0, ptsname(master), O_RDWR | O_NOCTTY, 0);
+    forkexec_setctty(b, 0, 0);
+    char *args[] = {(char *)"fxprobe", NULL};
+    errno = 0;
+    CHECK(fork_before_exec(probe, args, environ, b, 0) == -1 && errno == EPERM, "errno %d", errno);
+    CHECK(forkexec_setctty(b, -1, 0) == EBADF, "a negative fd");
   } else if (!strcmp(t, "setrlimit")) {
     struct rlimit rl = {123, 456};
     forkexec_setrlimit(a, RLIMIT_NOFILE, &rl);

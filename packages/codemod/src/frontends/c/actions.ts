@@ -62,6 +62,9 @@ export function actionFor(name: string, a: string[]): { action: string } | { blo
       return action(`forkexec_setenv(fx, ${a[0]}, ${a[1]})`);
     case 'unsetenv':
       return action(`forkexec_unsetenv(fx, ${a[0]})`);
+    case 'ioctl':
+      if (a[1] !== 'TIOCSCTTY' || a.length !== 3) return blocker('ioctl() in the child: only TIOCSCTTY has an action');
+      return action(`forkexec_setctty(fx, ${a[0]}, ${a[2]})`);
     case 'open':
     case 'openat':
       return blocker(`${name}() in the child outside the open-onto-an-fd idiom`);

@@ -1,5 +1,6 @@
 import type { Node } from './syntax-tree.js';
 import { isNullPointer } from './actions.js';
+import type { GuardedMacro } from './facts.js';
 import type { SiteAnalysis } from './classify.js';
 import { type ActionEntry, BRANCHED, Planner } from './recorder.js';
 import { callArgs, calledNames, calleeName, functionName, identifiers, unparen } from './syntax.js';
@@ -61,6 +62,8 @@ export interface ProjectFunctions {
   signalWrappers: Map<string, Node>;
   /** Macros that stand for calls (facts.ts: callMacros). */
   callMacros?: Map<string, string[] | null>;
+  /** Macros that act only under a condition (facts.ts: guardedMacros). */
+  guardedMacros?: Map<string, GuardedMacro | null>;
 }
 
 /** The copied statements without the bare declarations nothing copied, recorded or exec'd names (`sigset_t old;`
@@ -116,6 +119,7 @@ export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): Pla
     new Map([...(project?.helpers ?? []), ...own]),
     new Map([...(project?.signalWrappers ?? []), ...own]),
     project?.callMacros,
+    project?.guardedMacros,
   );
   const exec = planner.untilExec(a.childStatements);
   if (!exec) return { blockers: planner.blockers };

@@ -1,7 +1,7 @@
 import type { Node } from './syntax-tree.js';
 import type { ExecStart } from './plan.js';
 import { actionFor, type FailureTest, failureTest, failureTests, isNullPointer } from './actions.js';
-import { CHANGED_BY, SAME_IN_PARENT } from './facts.js';
+import { CHANGED_BY, type GuardedMacro, SAME_IN_PARENT } from './facts.js';
 import { openIdiom } from './open-idiom.js';
 import { signalWrapper } from './signal-wrapper.js';
 import { EXEC_CALLS, EXIT_CALLS, NORETURN_CALLS, STRING_WRITES } from './operations.js';
@@ -95,6 +95,8 @@ export class Planner {
     readonly signalWrappers: Map<string, Node>,
     /** Macros that stand for calls (facts.ts): name → the functions they call, or null. */
     readonly callMacros: Map<string, string[] | null> = new Map(),
+    /** Macros that act only under a condition (facts.ts): name → parameters and condition, or null. */
+    readonly guardedMacros: Map<string, GuardedMacro | null> = new Map(),
   ) {
     const pid = forkVariable && /^[A-Za-z_]\w*/.exec(forkVariable)?.[0];
     if (pid) this.changed.set(pid, 'the pid the fork returned');
@@ -107,17 +109,22 @@ export class Planner {
   /** The parent reads node in front of the fork: it must see what the child would. byAction: an action reads it (the
    * copied computations all run before the actions, so a later change of a local would reach the action too early). */
   reads(node: Node, byAction = true): boolean {
-    for (const id of identifiers(node)) {
+    return this.readsNames(identifiers(node), node.text, byAction);
+  }
+
+  readsNames(ids: string[], what: string, byAction = true): boolean {
+    const first = what.split('\n')[0];
+    for (const id of ids) {
       if (this.subst.has(id)) continue; // the argument was read where the helper was called
       // an action's text names the parent's value (text()); copied code runs as written, where the child's is not
       if (this.known.has(id) && byAction) continue;
       if (this.known.has(id)) {
-        this.block(`${node.text.split('\n')[0]} reads ${id}, the fd the child's open() returns: only an action may`);
+        this.block(`${first} reads ${id}, the fd the child's open() returns: only an action may`);
         return false;
       }
       const why = this.changed.get(id);
       if (why !== undefined) {
-        this.block(`${node.text.split('\n')[0]} reads ${id}, ${why}: the parent would see another value`);
+        this.block(`${first} reads ${id}, ${why}: the parent would see another value`);
         return false;
       }
       if (OWN_NAMES.test(id)) {
@@ -524,6 +531,38 @@ export class Planner {
     return true;
   }
 
+  /**
+   * `DEBUG("x");` of a macro that acts only when its condition holds (`do { if (debug) { fprintf(…); } } while (0)`):
+   * with the condition false it does nothing; with it true the slow path runs it. The condition, the parameters bound
+   * to the call's arguments, must read only memory the parent sees as the child does.
+   */
+  guardedMacro(name: string, guard: GuardedMacro, call: Node): void {
+    if (this.subst.size) return this.block(`${name}() in ${this.inlining.at(-1)}(): a macro that acts on a condition`);
+    const args = callArgs(call).map((a) => this.text(a));
+    const named = guard.params.filter((p) => p !== '...');
+    let condition = guard.condition;
+    for (const [i, p] of named.entries())
+      condition = condition.replace(new RegExp(`\\b${p}\\b`, 'g'), () =>
+        /^(?:[A-Za-z_]\w*|[0-9]+)$/.test(args[i] ?? '') ? args[i] : `(${args[i] ?? ''})`,
+      );
+    const code = condition.replace(/"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'/g, '""');
+    const callIn = [...code.matchAll(/\b([A-Za-z_]\w*)\s*\(/g)].find((m) => m[1] !== 'sizeof');
+    if (callIn) return this.block(`${name}() in the child acts when ${condition}, which calls ${callIn[1]}()`);
+    if (/(?:^|[^=!<>])=(?!=)|\+\+|--/.test(code))
+      return this.block(`${name}() in the child acts when ${condition}, which changes memory`);
+    const ids = [...code.matchAll(/(\.|->)?\s*\b([A-Za-z_]\w*)\b/g)].filter((m) => !m[1]).map((m) => m[2]);
+    if (ids.includes('errno')) return this.block(`${name}() in the child acts when ${condition}, which reads errno`);
+    if (
+      !this.readsNames(
+        ids.filter((id) => id !== 'sizeof'),
+        `${name}()`,
+        false,
+      )
+    )
+      return;
+    this.branchOn(condition, [CANCEL], []);
+  }
+
   /** Appends an action and notes its kind, so that later conditions know what the child has changed by then. */
   record(action: string): void {
     this.performed.add(/^forkexec_(\w+)/.exec(action)![1]);
@@ -537,6 +576,8 @@ export class Planner {
     if (name === 'open' && target) return this.openOntoNext(target, call);
     if (target) return this.block(`${target.text} = ${name}(...) in the child: its result is the child's`);
     if (!name) return this.block(`a call through ${call.childForFieldName('function')!.text} in the child`);
+    const guard = stmt ? this.guardedMacros.get(name) : undefined;
+    if (guard) return this.guardedMacro(name, guard, call);
     let args = callArgs(call);
     if (WRITES_FIRST_ARG.has(name) && stmt) {
       const base = args[0] && baseName(args[0]);

@@ -173,6 +173,38 @@ test("a path with what the parent cannot record cancels the fast path there; the
   expect(recording).not.toMatch(/strdup/);
 });
 
+test('a macro that acts only under a condition on memory cancels when it holds; any other macro stays refused', async () => {
+  const reasons = async (defines: string, body: string) =>
+    (
+      await transformC(
+        `${defines}\nstatic int debug;\nint f(char **v, int fd, int q) {\npid_t p = fork(); if (p == 0) { ${body} execv(v[0], v); _exit(1); } return p;\n}\n`,
+        'm.c',
+      )
+    ).sites.map((x) => x.reason ?? 'converted');
+  const LOG = '#define LOG(...) do { if (debug) { fprintf(stderr, __VA_ARGS__); } } while (0)';
+  expect(await reasons(LOG, 'LOG("x"); dup2(fd, 0);')).toEqual(['converted']);
+  expect(await reasons('#define TR(l, m) if (debug > (l)) fputs(m, stderr)', 'TR(q, "x");')).toEqual(['converted']);
+  // an else, a condition that calls, writes or reads what the child changed, two definitions: as before
+  expect(await reasons('#define LOG(m) if (debug) fputs(m, stderr); else (void)0', 'LOG("x");')).toEqual([
+    expect.stringMatching(/LOG\(\)/),
+  ]);
+  expect(await reasons('#define LOG(m) if (want()) fputs(m, stderr)', 'LOG("x");')).toEqual([
+    expect.stringMatching(/LOG\(\) in the child acts when want\(\), which calls want\(\)/),
+  ]);
+  expect(await reasons('#define LOG(m) if (debug++) fputs(m, stderr)', 'LOG("x");')).toEqual([
+    expect.stringMatching(/which changes memory/),
+  ]);
+  expect(await reasons(LOG, 'debug = 1; LOG("x");')).toEqual([
+    expect.stringMatching(/LOG\(\) reads debug, which the child changed \(debug = 1;\)/),
+  ]);
+  expect(
+    await reasons(`#ifdef X\n${LOG}\n#else\n#define LOG(...) fprintf(stderr, __VA_ARGS__)\n#endif`, 'LOG("x");'),
+  ).toEqual([expect.stringMatching(/LOG\(\)/)]);
+  // ioctl: TIOCSCTTY is an action (its failure takes the slow path); any other request is refused
+  expect(await reasons('', 'setsid(); if (ioctl(0, TIOCSCTTY, 0) == -1) LOG("x");')).toEqual(['converted']);
+  expect(await reasons('', 'ioctl(0, TIOCNOTTY);')).toEqual([expect.stringMatching(/only TIOCSCTTY has an action/)]);
+});
+
 test('the new recordings refuse what they cannot prove, each with its reason', async () => {
   const reasons = async (body: string) =>
     (await scanC(`int f(char **v, sigset_t *s, int q) {\n${body}\n}\n`, 'r.c')).map((x) => x.reason ?? 'converted');
