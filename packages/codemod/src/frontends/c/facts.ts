@@ -38,6 +38,9 @@ export interface ProjectFacts {
    * { fprintf(…); } } while (0)`): name → its parameters and that condition; null: defined more than one way.
    */
   guardedMacros?: Record<string, GuardedMacro | null>;
+  /** Function-like macros whose body is a bare `if` (no `do { } while (0)`): `if (x) M(); else …` gives the else
+   * to the macro's own `if`, not to the one written. */
+  danglingMacros?: string[];
 }
 
 export interface GuardedMacro {
@@ -194,7 +197,11 @@ export function factsOf(source: string, helpers = false): ProjectFacts {
     const found = condition === null ? null : { params: splitParams(params!), condition };
     addGuarded(guardedMacros, name, found);
   }
-  if (!helpers) return { noreturn: [...noreturn], aliases, macroCalls, wrappedForks, callMacros, guardedMacros };
+  const danglingMacros = defines(text)
+    .filter(([, params, body]) => params !== null && /^if\s*\(/.test(body))
+    .map(([name]) => name);
+  if (!helpers)
+    return { noreturn: [...noreturn], aliases, macroCalls, wrappedForks, callMacros, guardedMacros, danglingMacros };
   const defined = new Set(defines(text).map(([name]) => name));
   const found = helperDefinitions(text, defined);
   return {
@@ -204,6 +211,7 @@ export function factsOf(source: string, helpers = false): ProjectFacts {
     wrappedForks,
     callMacros,
     guardedMacros,
+    danglingMacros,
     helpers: Object.fromEntries(found.inline),
     signalWrappers: Object.fromEntries(found.signal),
   };
@@ -219,6 +227,7 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
   const wrappers = new Set<string>();
   const callMacros: Record<string, string[] | null> = {};
   const guardedMacros: Record<string, GuardedMacro | null> = {};
+  const danglingMacros = new Set<string>();
   // a name two files define differently is neither
   const add = (into: Record<string, string | null>, from: Record<string, string | null> = {}) => {
     for (const [name, text] of Object.entries(from))
@@ -237,6 +246,7 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
       callMacros[name] = calls && before ? [...new Set([...before, ...calls])] : null;
     }
     for (const [name, guard] of Object.entries(f.guardedMacros ?? {})) addGuarded(guardedMacros, name, guard);
+    f.danglingMacros?.forEach((m) => danglingMacros.add(m));
   }
   return {
     noreturn: [...noreturn],
@@ -248,6 +258,7 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
     wrappers: [...wrappers],
     callMacros,
     guardedMacros,
+    danglingMacros: [...danglingMacros],
   };
 }
 

@@ -78,6 +78,7 @@ export async function transformC(source: string, file: string, facts?: ProjectFa
       signalWrappers: definitions(wrapperTree),
       callMacros: new Map(Object.entries(merged.callMacros ?? {})),
       guardedMacros: new Map(Object.entries(merged.guardedMacros ?? {})),
+      danglingMacros: new Set(merged.danglingMacros ?? []),
     };
     const edits: Edit[] = [];
     let frees = false;

@@ -64,6 +64,8 @@ export interface ProjectFunctions {
   callMacros?: Map<string, string[] | null>;
   /** Macros that act only under a condition (facts.ts: guardedMacros). */
   guardedMacros?: Map<string, GuardedMacro | null>;
+  /** Macros whose body is a bare `if` (facts.ts: danglingMacros). */
+  danglingMacros?: Set<string>;
 }
 
 /** The copied statements without the bare declarations nothing copied, recorded or exec'd names (`sigset_t old;`
@@ -120,6 +122,7 @@ export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): Pla
     new Map([...(project?.signalWrappers ?? []), ...own]),
     project?.callMacros,
     project?.guardedMacros,
+    project?.danglingMacros,
   );
   const exec = planner.untilExec(a.childStatements);
   if (!exec) return { blockers: planner.blockers };

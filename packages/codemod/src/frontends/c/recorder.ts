@@ -4,7 +4,7 @@ import { actionFor, type FailureTest, failureTest, failureTests, isNullPointer }
 import { CHANGED_BY, type GuardedMacro, SAME_IN_PARENT } from './facts.js';
 import { openIdiom } from './open-idiom.js';
 import { signalWrapper } from './signal-wrapper.js';
-import { EXEC_CALLS, EXIT_CALLS, NORETURN_CALLS, STRING_WRITES } from './operations.js';
+import { EXEC_CALLS, EXIT_CALLS, NORETURN_CALLS, operationOf, STRING_WRITES } from './operations.js';
 import {
   blockStatements,
   callArgs,
@@ -97,6 +97,8 @@ export class Planner {
     readonly callMacros: Map<string, string[] | null> = new Map(),
     /** Macros that act only under a condition (facts.ts): name → parameters and condition, or null. */
     readonly guardedMacros: Map<string, GuardedMacro | null> = new Map(),
+    /** Macros whose body is a bare `if` (facts.ts). */
+    readonly danglingMacros: Set<string> = new Set(),
   ) {
     const pid = forkVariable && /^[A-Za-z_]\w*/.exec(forkVariable)?.[0];
     if (pid) this.changed.set(pid, 'the pid the fork returned');
@@ -422,11 +424,46 @@ export class Planner {
     const alternative = stmt.childForFieldName('alternative')?.namedChildren.at(-1);
     const failing = failureTests(condition);
     if (failing && !alternative) return failing.forEach((t) => this.failureTestCall(t));
+    if (this.danglingElse(stmt)) return;
     if (!this.pureCondition(condition)) return;
     const why = 'a conditional in the child computes memory: only actions may depend on a condition';
     const then = this.branch(stmt.childForFieldName('consequence'), why);
     const otherwise = this.branch(alternative, why);
     this.branchOn(this.text(condition), then, otherwise);
+  }
+
+  /**
+   * `if (x) M(); else …` with a macro M whose body is a bare `if`: the else is the macro's, so the statement has
+   * other paths than written. Refused outright (a cancelled path would not cover it).
+   */
+  danglingElse(stmt: Node): boolean {
+    const consequence = stmt.childForFieldName('consequence');
+    const call = consequence && statementCall(consequence);
+    const name = call && calleeName(call);
+    if (!stmt.childForFieldName('alternative') || !name) return false;
+    if (this.danglingMacros.has(name))
+      this.block(`${name}() before an else: the else binds to the if inside the macro`);
+    // a name from outside the project may be such a macro too: only a known function's path may be cancelled
+    else if (!this.knownFunction(name))
+      this.block(`${name}() before an else: a macro of another project's header could take that else`);
+    else return false;
+    return true;
+  }
+
+  /** A function (or call-like macro) the rewrite knows: the C library's, the project's, or a macro for calls. */
+  knownFunction(name: string): boolean {
+    return (
+      operationOf(name) !== null ||
+      EXEC_CALLS.has(name) ||
+      EXIT_CALLS.has(name) ||
+      NORETURN_CALLS.has(name) ||
+      this.noreturn.has(name) ||
+      this.helpers.has(name) ||
+      this.signalWrappers.has(name) ||
+      Object.hasOwn(SAME_IN_PARENT, name) ||
+      !!this.callMacros.get(name) ||
+      !!this.guardedMacros.get(name)
+    );
   }
 
   /** A call of a failure test: recorded as an action (its failure takes the slow path), under its guards. */
@@ -682,6 +719,7 @@ export class Planner {
     const alternative = s.childForFieldName('alternative')?.namedChildren.at(-1);
     const condition = s.type === 'if_statement' ? unparen(s.childForFieldName('condition')!) : null;
     const inThen = !!consequence && hasExec(consequence);
+    if (s.type === 'if_statement' && this.danglingElse(s)) return null;
     if (condition && inThen && alternative && hasExec(alternative) && !hasExec(condition) && !failureTest(condition))
       return this.execInBoth(condition, consequence!, alternative);
     if (!condition || hasExec(condition) || (inThen && alternative && hasExec(alternative)) || failureTest(condition)) {

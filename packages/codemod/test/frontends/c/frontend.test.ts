@@ -183,7 +183,20 @@ test('a macro that acts only under a condition on memory cancels when it holds; 
     ).sites.map((x) => x.reason ?? 'converted');
   const LOG = '#define LOG(...) do { if (debug) { fprintf(stderr, __VA_ARGS__); } } while (0)';
   expect(await reasons(LOG, 'LOG("x"); dup2(fd, 0);')).toEqual(['converted']);
-  expect(await reasons('#define TR(l, m) if (debug > (l)) fputs(m, stderr)', 'TR(q, "x");')).toEqual(['converted']);
+  const TR = '#define TR(l, m) if (debug > (l)) fputs(m, stderr)';
+  expect(await reasons(TR, 'TR(q, "x");')).toEqual(['converted']);
+  // `if (q) TR(1, "x"); else close(fd);` expands to an else of the macro's own if
+  expect(await reasons(TR, 'if (q) TR(1, "x"); else close(fd);')).toEqual([
+    expect.stringMatching(/TR\(\) before an else: the else binds to the if inside the macro/),
+  ]);
+  expect(await reasons(TR, 'if (q) TR(1, "x"); else { close(fd); execv(v[1], v); }')).toEqual([
+    expect.stringMatching(/TR\(\) before an else/),
+  ]);
+  expect(await reasons(LOG, 'if (q) LOG("x"); else close(fd);')).toEqual(['converted']);
+  // a name the project does not define, before an else, may be another header's bare-if macro
+  expect(await reasons('', 'if (q) event_log("x"); else close(fd);')).toEqual([
+    expect.stringMatching(/event_log\(\) before an else: a macro of another project's header could take that else/),
+  ]);
   // an else, a condition that calls, writes or reads what the child changed, two definitions: as before
   expect(await reasons('#define LOG(m) if (debug) fputs(m, stderr); else (void)0', 'LOG("x");')).toEqual([
     expect.stringMatching(/LOG\(\)/),
