@@ -322,6 +322,7 @@ export class Planner {
       blockers: this.blockers.length,
       hoisted: this.hoisted.length,
       frees: this.frees.length,
+      declarations: this.declarations.length,
       locals: new Set(this.locals),
       changed: new Map(this.changed),
       usesEnvActions: this.usesEnvActions,
@@ -333,6 +334,7 @@ export class Planner {
     this.blockers.length = s.blockers;
     this.hoisted.length = s.hoisted;
     this.frees.length = s.frees;
+    this.declarations.length = s.declarations;
     for (const name of [...this.locals]) if (!s.locals.has(name)) this.locals.delete(name);
     for (const [name, why] of s.changed) if (!this.changed.has(name)) this.changed.set(name, why);
     this.usesEnvActions = s.usesEnvActions;
