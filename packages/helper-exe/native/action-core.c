@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -158,14 +159,31 @@ static int fx_setrlimit(int resource, uint64_t soft, uint64_t hard) {
 #define fx_setuid(uid) syscall(SYS_setuid32, uid)
 #define fx_setgid(gid) syscall(SYS_setgid32, gid)
 #define fx_setgroups(n, groups) syscall(SYS_setgroups32, n, groups)
+#define fx_setreuid(r, e) syscall(SYS_setreuid32, r, e)
+#define fx_setregid(r, e) syscall(SYS_setregid32, r, e)
+#define fx_setresuid(r, e, s) syscall(SYS_setresuid32, r, e, s)
+#define fx_setresgid(r, e, s) syscall(SYS_setresgid32, r, e, s)
 #elif defined(__linux__) && defined(SYS_setuid)
 #define fx_setuid(uid) syscall(SYS_setuid, uid)
 #define fx_setgid(gid) syscall(SYS_setgid, gid)
 #define fx_setgroups(n, groups) syscall(SYS_setgroups, n, groups)
+#define fx_setreuid(r, e) syscall(SYS_setreuid, r, e)
+#define fx_setregid(r, e) syscall(SYS_setregid, r, e)
+#define fx_setresuid(r, e, s) syscall(SYS_setresuid, r, e, s)
+#define fx_setresgid(r, e, s) syscall(SYS_setresgid, r, e, s)
 #else
 #define fx_setuid setuid
 #define fx_setgid setgid
 #define fx_setgroups setgroups
+#define fx_setreuid setreuid
+#define fx_setregid setregid
+#if defined(__APPLE__) /* no setresuid: the action fails, which takes the caller's slow path */
+#define fx_setresuid(r, e, s) (errno = ENOSYS, -1)
+#define fx_setresgid(r, e, s) (errno = ENOSYS, -1)
+#else
+#define fx_setresuid setresuid
+#define fx_setresgid setresgid
+#endif
 #endif
 
 /* One decoded record; strings and lists point into the buffer. */
@@ -175,6 +193,7 @@ struct fx_action {
   uint32_t value;  /* open's flags, umask, pgid, gid, uid, nice increment, rlimit resource */
   uint64_t soft, hard; /* rlimits; open's mode in soft */
   const char *path;
+  uint32_t ids[3]; /* setre*id, setres*id: real, effective, saved */
   struct fx_cursor list; /* signals or groups */
   int n;
 };
@@ -233,6 +252,22 @@ static void fx_decode(struct fx_cursor *c, struct fx_action *a) {
       a->n = (int)count;
       break;
     }
+    case FX_SETRESUID:
+    case FX_SETRESGID:
+      a->ids[0] = fx_u32(c);
+      a->ids[1] = fx_u32(c);
+      a->ids[2] = fx_u32(c);
+      break;
+    case FX_SETCTTY:
+      a->fd = fx_i32(c);
+      a->value = (uint32_t)fx_i32(c);
+      if (a->fd < 0) c->bad = 1;
+      break;
+    case FX_SETREUID:
+    case FX_SETREGID:
+      a->ids[0] = fx_u32(c);
+      a->ids[1] = fx_u32(c);
+      break;
     case FX_SETRLIMIT:
     case FX_SETRLIMIT_BY_NAME: {
       int32_t resource = fx_i32(c);
@@ -321,6 +356,20 @@ static int fx_apply(const struct fx_action *a, int keep_fd) {
       return fx_setgid((gid_t)a->value) < 0 ? errno : 0;
     case FX_SETUID:
       return fx_setuid((uid_t)a->value) < 0 ? errno : 0;
+    case FX_SETREUID:
+      return fx_setreuid((uid_t)a->ids[0], (uid_t)a->ids[1]) < 0 ? errno : 0;
+    case FX_SETREGID:
+      return fx_setregid((gid_t)a->ids[0], (gid_t)a->ids[1]) < 0 ? errno : 0;
+    case FX_SETRESUID:
+      return fx_setresuid((uid_t)a->ids[0], (uid_t)a->ids[1], (uid_t)a->ids[2]) < 0 ? errno : 0;
+    case FX_SETRESGID:
+      return fx_setresgid((gid_t)a->ids[0], (gid_t)a->ids[1], (gid_t)a->ids[2]) < 0 ? errno : 0;
+    case FX_SETCTTY:
+#ifdef TIOCSCTTY
+      return ioctl(a->fd, TIOCSCTTY, (int)a->value) < 0 ? errno : 0;
+#else
+      return ENOTSUP;
+#endif
     case FX_SETRLIMIT:
     case FX_SETRLIMIT_BY_NAME:
       return fx_setrlimit((int)a->value, a->soft, a->hard);

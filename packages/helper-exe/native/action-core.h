@@ -43,6 +43,11 @@ enum fx_op {
   FX_CHECKFD,           /* i32 fd: fails with EBADF unless fd is open, changes nothing (POSIX dup2(fd, fd)) */
   FX_SIGBLOCK,          /* signal list: added to the mask (sigprocmask SIG_BLOCK) */
   FX_SIGUNBLOCK,        /* signal list: removed from the mask (sigprocmask SIG_UNBLOCK) */
+  FX_SETREUID,          /* u32 ruid, u32 euid (all ones: unchanged, as (uid_t)-1) */
+  FX_SETREGID,          /* u32 rgid, u32 egid */
+  FX_SETRESUID,         /* u32 ruid, u32 euid, u32 suid */
+  FX_SETRESGID,         /* u32 rgid, u32 egid, u32 sgid */
+  FX_SETCTTY,           /* i32 fd, i32 arg: ioctl(fd, TIOCSCTTY, arg), the terminal on fd becomes the controlling one */
   FX_OP_END
 };
 

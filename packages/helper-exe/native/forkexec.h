@@ -58,6 +58,14 @@ int forkexec_next_fd(const forkexec_actions *a);
 int forkexec_setgroups(forkexec_actions *a, size_t n, const gid_t *groups);
 int forkexec_setgid(forkexec_actions *a, gid_t gid);
 int forkexec_setuid(forkexec_actions *a, uid_t uid);
+int forkexec_setreuid(forkexec_actions *a, uid_t ruid, uid_t euid); /* (uid_t)-1: unchanged, as setreuid */
+int forkexec_setregid(forkexec_actions *a, gid_t rgid, gid_t egid);
+int forkexec_setresuid(forkexec_actions *a, uid_t ruid, uid_t euid, uid_t suid);
+int forkexec_setresgid(forkexec_actions *a, gid_t rgid, gid_t egid, gid_t sgid);
+/* initgroups(user, group): the group list getgrouplist() gives now, in the caller, recorded as setgroups */
+int forkexec_initgroups(forkexec_actions *a, const char *user, gid_t group);
+/* ioctl(fd, TIOCSCTTY, arg): the terminal on fd becomes the child's controlling terminal (after a setsid) */
+int forkexec_setctty(forkexec_actions *a, int fd, int arg);
 int forkexec_setrlimit(forkexec_actions *a, int resource, const struct rlimit *rl);
 int forkexec_nice(forkexec_actions *a, int inc);
 int forkexec_setenv(forkexec_actions *a, const char *name, const char *value); /* on the child's envp copy */

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -215,6 +216,65 @@ int forkexec_setgid(forkexec_actions *a, gid_t gid) {
 int forkexec_setuid(forkexec_actions *a, uid_t uid) {
   uint32_t f[1] = {(uint32_t)uid};
   return fx_add(a, FX_SETUID, 1, f);
+}
+
+int forkexec_setreuid(forkexec_actions *a, uid_t ruid, uid_t euid) {
+  uint32_t f[2] = {(uint32_t)ruid, (uint32_t)euid};
+  return fx_add(a, FX_SETREUID, 2, f);
+}
+
+int forkexec_setregid(forkexec_actions *a, gid_t rgid, gid_t egid) {
+  uint32_t f[2] = {(uint32_t)rgid, (uint32_t)egid};
+  return fx_add(a, FX_SETREGID, 2, f);
+}
+
+int forkexec_setresuid(forkexec_actions *a, uid_t ruid, uid_t euid, uid_t suid) {
+  uint32_t f[3] = {(uint32_t)ruid, (uint32_t)euid, (uint32_t)suid};
+  return fx_add(a, FX_SETRESUID, 3, f);
+}
+
+int forkexec_setresgid(forkexec_actions *a, gid_t rgid, gid_t egid, gid_t sgid) {
+  uint32_t f[3] = {(uint32_t)rgid, (uint32_t)egid, (uint32_t)sgid};
+  return fx_add(a, FX_SETRESGID, 3, f);
+}
+
+/* initgroups is getgrouplist (the same group database, read now by the parent) then setgroups: glibc's and musl's
+ * initgroups are exactly that. A list longer than the action holds is a failure, so the original runs. */
+#ifdef __ELF__
+/* Weak: a static build links getgrouplist (and glibc's warning about NSS in static programs) only when the program
+ * calls initgroups itself, which is in the same archive member; otherwise the recording fails and the slow path runs. */
+#pragma weak getgrouplist
+#endif
+
+int forkexec_initgroups(forkexec_actions *a, const char *user, gid_t group) {
+  if (!user) return fx_note(a, EINVAL);
+#ifdef __ELF__
+  int (*const linked)(const char *, gid_t, gid_t *, int *) = getgrouplist;
+  if (!linked) return fx_note(a, ENOSYS);
+#endif
+  int saved = errno;
+  for (int room = 64;; room *= 2) {
+    gid_t *groups = malloc((size_t)room * sizeof *groups);
+    if (!groups) return fx_note(a, ENOMEM);
+    int n = room;
+#ifdef __APPLE__
+    int found = getgrouplist(user, (int)group, (int *)groups, &n);
+#else
+    int found = getgrouplist(user, group, groups, &n);
+#endif
+    int err = found >= 0 ? forkexec_setgroups(a, (size_t)n, groups) : room > FX_MAX_GROUPS ? fx_note(a, EINVAL) : -1;
+    free(groups);
+    if (err >= 0) {
+      errno = saved;
+      return err;
+    }
+  }
+}
+
+int forkexec_setctty(forkexec_actions *a, int fd, int arg) {
+  if (!fx_fd_ok(fd)) return fx_note(a, EBADF);
+  uint32_t f[2] = {(uint32_t)fd, (uint32_t)arg};
+  return fx_add(a, FX_SETCTTY, 2, f);
 }
 
 int forkexec_setrlimit(forkexec_actions *a, int resource, const struct rlimit *rl) {

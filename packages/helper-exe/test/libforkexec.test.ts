@@ -50,6 +50,8 @@ const cases = [
   'next-fd',
   'closefrom',
   'credentials',
+  'credentials-re',
+  'setctty',
   'setrlimit',
   'nice',
   'env',

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -304,6 +305,53 @@ int main(int argc, char **argv) {
     forkexec_setgid(a, 65534);
     forkexec_setuid(a, 65534);
     CHECK(strstr(PROBE(a, "ids"), "uid=65534 gid=65534 groups=65534") != NULL, "%s", out);
+  } else if (!strcmp(t, "credentials-re")) {
+    if (getuid() != 0) {
+      printf("skip: needs root\n");
+      return 0;
+    }
+    /* initgroups's list is getgrouplist's, read here; then real, effective and saved ids */
+    int n = 64;
+    gid_t want[64];
+    CHECK(getgrouplist("nobody", 65534, want, &n) >= 1, "getgrouplist");
+    forkexec_initgroups(a, "nobody", 65534);
+    forkexec_setresgid(a, 65534, 65534, 65534);
+    forkexec_setreuid(a, 65534, 65534);
+    CHECK(strstr(PROBE(a, "ids"), "uid=65534 gid=65534 groups=65534") != NULL, "%s", out);
+    forkexec_actions *b = fresh();
+    forkexec_setregid(b, 65534, 65534);
+    forkexec_setresuid(b, 65534, 65534, 65534);
+    /* setregid leaves the supplementary groups as they were: the parent's */
+    char mine[512] = "uid=65534 gid=65534 groups=";
+    gid_t have[64];
+    int count = getgroups(64, have);
+    for (int j = 0; j < count; j++)
+      snprintf(mine + strlen(mine), sizeof mine - strlen(mine), "%s%d", j ? "," : "", (int)have[j]);
+    const char *seen = strstr(PROBE(b, "ids"), mine);
+    CHECK(seen && (seen[strlen(mine)] == '\n' || seen[strlen(mine)] == 0), "%s, want %s", out, mine);
+    /* after the uid is dropped, a gid change fails: reported, the failed child reaped */
+    forkexec_actions *c = fresh();
+    forkexec_setreuid(c, 65534, 65534);
+    forkexec_setregid(c, 1, 1);
+    errno = 0;
+    char *args[] = {(char *)"fxprobe", NULL};
+    CHECK(fork_before_exec(probe, args, environ, c, 0) == -1 && errno == EPERM, "errno %d", errno);
+    CHECK(forkexec_initgroups(a, NULL, 0) == EINVAL, "NULL user");
+  } else if (!strcmp(t, "setctty")) {
+    /* a new session takes the pty on fd 0 as its controlling terminal; without setsid the ioctl fails, reported */
+    int master = posix_openpt(O_RDWR | O_NOCTTY);
+    CHECK(master >= 0 && grantpt(master) == 0 && unlockpt(master) == 0, "a pty: %s", strerror(errno));
+    forkexec_open(a, 0, ptsname(master), O_RDWR | O_NOCTTY, 0);
+    forkexec_setsid(a);
+    forkexec_setctty(a, 0, 0);
+    CHECK(strstr(PROBE(a, "ids"), "pid=") != NULL, "%s", out);
+    forkexec_actions *b = fresh();
+    forkexec_open(b, 0, ptsname(master), O_RDWR | O_NOCTTY, 0);
+    forkexec_setctty(b, 0, 0);
+    char *args[] = {(char *)"fxprobe", NULL};
+    errno = 0;
+    CHECK(fork_before_exec(probe, args, environ, b, 0) == -1 && errno == EPERM, "errno %d", errno);
+    CHECK(forkexec_setctty(b, -1, 0) == EBADF, "a negative fd");
   } else if (!strcmp(t, "setrlimit")) {
     struct rlimit rl = {123, 456};
     forkexec_setrlimit(a, RLIMIT_NOFILE, &rl);

@@ -47,6 +47,12 @@ export function actionFor(name: string, a: string[]): { action: string } | { blo
         : action(`forkexec_sigprocmask(fx, ${a[0]}, ${a[1]})`);
     case 'setgroups':
       return action(`forkexec_setgroups(fx, ${a[0]}, ${a[1]})`);
+    case 'setreuid':
+    case 'setregid':
+    case 'setresuid':
+    case 'setresgid':
+    case 'initgroups': // the parent reads the group list (getgrouplist, as initgroups does), recorded as setgroups
+      return action(`forkexec_${name}(fx, ${a.join(', ')})`);
     case 'setrlimit':
       return action(`forkexec_setrlimit(fx, ${a[0]}, ${a[1]})`);
     case 'nice':
@@ -56,6 +62,9 @@ export function actionFor(name: string, a: string[]): { action: string } | { blo
       return action(`forkexec_setenv(fx, ${a[0]}, ${a[1]})`);
     case 'unsetenv':
       return action(`forkexec_unsetenv(fx, ${a[0]})`);
+    case 'ioctl':
+      if (a[1] !== 'TIOCSCTTY' || a.length !== 3) return blocker('ioctl() in the child: only TIOCSCTTY has an action');
+      return action(`forkexec_setctty(fx, ${a[0]}, ${a[2]})`);
     case 'open':
     case 'openat':
       return blocker(`${name}() in the child outside the open-onto-an-fd idiom`);
@@ -72,6 +81,11 @@ const ZERO_ON_SUCCESS = new Set([
   'setuid',
   'setpgid',
   'setgroups',
+  'setreuid',
+  'setregid',
+  'setresuid',
+  'setresgid',
+  'initgroups',
   'setrlimit',
   'setenv',
   'unsetenv',

@@ -33,13 +33,26 @@ export interface ProjectFacts {
    * names more. A condition or an action's argument may use one when the parent answers each call as the child would.
    */
   callMacros?: Record<string, string[] | null>;
+  /**
+   * Function-like macros whose body does something only under a condition (`#define DEBUG(...) do { if (debug)
+   * { fprintf(…); } } while (0)`): name → its parameters and that condition; null: defined more than one way.
+   */
+  guardedMacros?: Record<string, GuardedMacro | null>;
+  /** Function-like macros whose body is a bare `if` (no `do { } while (0)`): `if (x) M(); else …` gives the else
+   * to the macro's own `if`, not to the one written. */
+  danglingMacros?: string[];
+}
+
+export interface GuardedMacro {
+  params: string[];
+  condition: string;
 }
 
 export const NO_FACTS: ProjectFacts = { noreturn: [], aliases: {} };
 
 /** The calls that have an action (actions.ts), and sigaction: a helper without one has nothing to record. */
 export const ACTION_CALL =
-  /\b(?:sigaction|close|dup2|closefrom|chdir|fchdir|setgid|setuid|umask|setsid|setpgid|setpgrp|signal|sigprocmask|pthread_sigmask|setgroups|setrlimit|nice|setenv|unsetenv)\s*\(/;
+  /\b(?:sigaction|close|dup2|closefrom|chdir|fchdir|setgid|setuid|setreuid|setregid|setresuid|setresgid|initgroups|ioctl|umask|setsid|setpgid|setpgrp|signal|sigprocmask|pthread_sigmask|setgroups|setrlimit|nice|setenv|unsetenv)\s*\(/;
 const HELPER_MAX = 1500;
 
 const NORETURN_MARK = /\b(?:_Noreturn|noreturn|__noreturn__|__dead2?|[A-Z_]*NORETURN[A-Z_]*|NO_RETURN)\b/;
@@ -178,7 +191,17 @@ export function factsOf(source: string, helpers = false): ProjectFacts {
     const before = Object.hasOwn(callMacros, name) ? callMacros[name] : [];
     callMacros[name] = plain && calls.length && before ? [...new Set([...before, ...calls])] : null;
   }
-  if (!helpers) return { noreturn: [...noreturn], aliases, macroCalls, wrappedForks, callMacros };
+  const guardedMacros: Record<string, GuardedMacro | null> = {};
+  for (const [name, params, body] of defines(text)) {
+    const condition = params === null ? null : guardOf(body);
+    const found = condition === null ? null : { params: splitParams(params!), condition };
+    addGuarded(guardedMacros, name, found);
+  }
+  const danglingMacros = defines(text)
+    .filter(([, params, body]) => params !== null && /^if\s*\(/.test(body))
+    .map(([name]) => name);
+  if (!helpers)
+    return { noreturn: [...noreturn], aliases, macroCalls, wrappedForks, callMacros, guardedMacros, danglingMacros };
   const defined = new Set(defines(text).map(([name]) => name));
   const found = helperDefinitions(text, defined);
   return {
@@ -187,6 +210,8 @@ export function factsOf(source: string, helpers = false): ProjectFacts {
     macroCalls,
     wrappedForks,
     callMacros,
+    guardedMacros,
+    danglingMacros,
     helpers: Object.fromEntries(found.inline),
     signalWrappers: Object.fromEntries(found.signal),
   };
@@ -201,6 +226,8 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
   const wrappedForks: Record<string, string> = {};
   const wrappers = new Set<string>();
   const callMacros: Record<string, string[] | null> = {};
+  const guardedMacros: Record<string, GuardedMacro | null> = {};
+  const danglingMacros = new Set<string>();
   // a name two files define differently is neither
   const add = (into: Record<string, string | null>, from: Record<string, string | null> = {}) => {
     for (const [name, text] of Object.entries(from))
@@ -218,6 +245,8 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
       const before = Object.hasOwn(callMacros, name) ? callMacros[name] : [];
       callMacros[name] = calls && before ? [...new Set([...before, ...calls])] : null;
     }
+    for (const [name, guard] of Object.entries(f.guardedMacros ?? {})) addGuarded(guardedMacros, name, guard);
+    f.danglingMacros?.forEach((m) => danglingMacros.add(m));
   }
   return {
     noreturn: [...noreturn],
@@ -228,6 +257,8 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
     wrappedForks,
     wrappers: [...wrappers],
     callMacros,
+    guardedMacros,
+    danglingMacros: [...danglingMacros],
   };
 }
 
@@ -270,8 +301,64 @@ export const CHANGED_BY: Record<ParentState, string[]> = {
   memory: [],
   environment: ['setenv', 'unsetenv'],
   fds: ['close', 'closefrom', 'dup2', 'open'],
-  files: ['chdir', 'fchdir', 'setuid', 'setgid', 'setgroups'],
-  // setgid changes no user id, setuid no group id, setgroups neither
-  uids: ['setuid'],
-  gids: ['setgid'],
+  files: [
+    'chdir',
+    'fchdir',
+    'setuid',
+    'setgid',
+    'setgroups',
+    'setreuid',
+    'setregid',
+    'setresuid',
+    'setresgid',
+    'initgroups',
+  ],
+  // a gid call changes no user id, a uid call no group id, setgroups and initgroups neither
+  uids: ['setuid', 'setreuid', 'setresuid'],
+  gids: ['setgid', 'setregid', 'setresgid'],
 };
+
+function splitParams(params: string): string[] {
+  return params
+    .slice(1, -1)
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+}
+
+/** A macro defined twice (under #if, or in two files) is guarded only when both definitions are the same guard. */
+function addGuarded(into: Record<string, GuardedMacro | null>, name: string, guard: GuardedMacro | null): void {
+  const before = Object.hasOwn(into, name) ? into[name] : undefined;
+  into[name] = before === undefined || JSON.stringify(before) === JSON.stringify(guard) ? guard : null;
+}
+
+/** The index just after the bracket that closes the one at `open` in masked text, or -1. */
+function closing(masked: string, open: number): number {
+  const pair: Record<string, string> = { '(': ')', '{': '}' };
+  let depth = 0;
+  for (let i = open; i < masked.length; i++) {
+    if (masked[i] === masked[open]) depth++;
+    else if (masked[i] === pair[masked[open]] && --depth === 0) return i + 1;
+  }
+  return -1;
+}
+
+/**
+ * The condition of a macro body that is one `if` without `else` (`if (c) stmt`, `do { if (c) { … } } while (0)`):
+ * with the condition false the macro does nothing. Null for any other body.
+ */
+function guardOf(body: string): string | null {
+  let b = body.trim();
+  const loop = /^do\s*\{([\s\S]*)\}\s*while\s*\(\s*0\s*\)$/.exec(b);
+  if (loop) b = loop[1].trim().replace(/;$/, '').trim();
+  const masked = maskLiterals(b);
+  if (!/^if\s*\(/.test(masked)) return null;
+  const open = masked.indexOf('(');
+  const end = closing(masked, open);
+  if (end < 0) return null;
+  const rest = masked.slice(end).trim();
+  if (!rest || /\belse\b/.test(rest) || /#|__VA_ARGS__/.test(masked.slice(open, end))) return null;
+  // the `if`'s statement is the whole rest: one braced block, or one statement with its `;` last
+  const one = rest.startsWith('{') ? closing(rest, 0) === rest.length : !/[;{}]/.test(rest.replace(/;\s*$/, ''));
+  return one ? b.slice(open + 1, end - 1).trim() : null;
+}

@@ -72,11 +72,13 @@ export async function transformC(source: string, file: string, facts?: ProjectFa
   try {
     const { sites } = analyzeTree(tree, file, undefined, facts);
     // the file's own macros and the project's
-    const macros = mergeFacts([factsOf(source), facts ?? NO_FACTS]).callMacros ?? {};
+    const merged = mergeFacts([factsOf(source), facts ?? NO_FACTS]);
     const project = {
       helpers: definitions(helperTree),
       signalWrappers: definitions(wrapperTree),
-      callMacros: new Map(Object.entries(macros)),
+      callMacros: new Map(Object.entries(merged.callMacros ?? {})),
+      guardedMacros: new Map(Object.entries(merged.guardedMacros ?? {})),
+      danglingMacros: new Set(merged.danglingMacros ?? []),
     };
     const edits: Edit[] = [];
     let frees = false;

@@ -1,5 +1,6 @@
 import type { Node } from './syntax-tree.js';
 import { isNullPointer } from './actions.js';
+import type { GuardedMacro } from './facts.js';
 import type { SiteAnalysis } from './classify.js';
 import { type ActionEntry, BRANCHED, Planner } from './recorder.js';
 import { callArgs, calledNames, calleeName, functionName, identifiers, unparen } from './syntax.js';
@@ -61,21 +62,30 @@ export interface ProjectFunctions {
   signalWrappers: Map<string, Node>;
   /** Macros that stand for calls (facts.ts: callMacros). */
   callMacros?: Map<string, string[] | null>;
+  /** Macros that act only under a condition (facts.ts: guardedMacros). */
+  guardedMacros?: Map<string, GuardedMacro | null>;
+  /** Macros whose body is a bare `if` (facts.ts: danglingMacros). */
+  danglingMacros?: Set<string>;
 }
 
-/** The copied statements without the bare declarations nothing copied, recorded or exec'd names (`sigset_t old;`
- * for a mask the fast path never keeps): an unused variable would warn, and fail a -Werror build. */
+/** The copied statements without the declarations nothing copied, recorded or exec'd names (`sigset_t old;` for a
+ * mask the fast path never keeps, `int moved = 0;` for a local only a cancelled path writes): an unused variable
+ * would warn, and fail a -Werror build. A declaration whose initializer calls (an allocation, freed later) stays. */
 function usedDeclarations(hoisted: Node[], actions: ActionEntry[], execArgs: Node[]): Node[] {
   const words = (text: string) => new Set(text.match(/[A-Za-z_]\w*/g) ?? []);
-  const bare = (n: Node) =>
-    n.type === 'declaration' && n.childrenForFieldName('declarator').every((d) => d?.type !== 'init_declarator');
-  const others = [
-    ...hoisted.filter((n) => !bare(n)).map((n) => n.text),
-    actionsText(actions),
-    ...execArgs.map((n) => n.text),
-  ];
-  const used = words(others.join(' '));
-  return hoisted.filter((n) => !bare(n) || identifiers(n).some((id) => used.has(id)));
+  const droppable = (n: Node) =>
+    n.type === 'declaration' &&
+    n
+      .childrenForFieldName('declarator')
+      .every((d) => d?.type !== 'init_declarator' || !calledNames(d.childForFieldName('value')!).length);
+  const declared = (n: Node) =>
+    n.childrenForFieldName('declarator').map((d) => identifiers(d?.childForFieldName('declarator') ?? d!)[0]);
+  return hoisted.filter((n) => {
+    if (!droppable(n)) return true;
+    const others = [...hoisted.filter((h) => h !== n).map((h) => h.text), actionsText(actions)];
+    const used = words([...others, ...execArgs.map((e) => e.text)].join(' '));
+    return declared(n).some((id) => id && used.has(id));
+  });
 }
 
 export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): PlanResult {
@@ -116,6 +126,8 @@ export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): Pla
     new Map([...(project?.helpers ?? []), ...own]),
     new Map([...(project?.signalWrappers ?? []), ...own]),
     project?.callMacros,
+    project?.guardedMacros,
+    project?.danglingMacros,
   );
   const exec = planner.untilExec(a.childStatements);
   if (!exec) return { blockers: planner.blockers };

@@ -1,10 +1,10 @@
 import type { Node } from './syntax-tree.js';
 import type { ExecStart } from './plan.js';
 import { actionFor, type FailureTest, failureTest, failureTests, isNullPointer } from './actions.js';
-import { CHANGED_BY, SAME_IN_PARENT } from './facts.js';
+import { CHANGED_BY, type GuardedMacro, SAME_IN_PARENT } from './facts.js';
 import { openIdiom } from './open-idiom.js';
 import { signalWrapper } from './signal-wrapper.js';
-import { EXEC_CALLS, EXIT_CALLS, NORETURN_CALLS, STRING_WRITES } from './operations.js';
+import { EXEC_CALLS, EXIT_CALLS, NORETURN_CALLS, operationOf, STRING_WRITES } from './operations.js';
 import {
   blockStatements,
   callArgs,
@@ -95,6 +95,10 @@ export class Planner {
     readonly signalWrappers: Map<string, Node>,
     /** Macros that stand for calls (facts.ts): name → the functions they call, or null. */
     readonly callMacros: Map<string, string[] | null> = new Map(),
+    /** Macros that act only under a condition (facts.ts): name → parameters and condition, or null. */
+    readonly guardedMacros: Map<string, GuardedMacro | null> = new Map(),
+    /** Macros whose body is a bare `if` (facts.ts). */
+    readonly danglingMacros: Set<string> = new Set(),
   ) {
     const pid = forkVariable && /^[A-Za-z_]\w*/.exec(forkVariable)?.[0];
     if (pid) this.changed.set(pid, 'the pid the fork returned');
@@ -107,17 +111,22 @@ export class Planner {
   /** The parent reads node in front of the fork: it must see what the child would. byAction: an action reads it (the
    * copied computations all run before the actions, so a later change of a local would reach the action too early). */
   reads(node: Node, byAction = true): boolean {
-    for (const id of identifiers(node)) {
+    return this.readsNames(identifiers(node), node.text, byAction);
+  }
+
+  readsNames(ids: string[], what: string, byAction = true): boolean {
+    const first = what.split('\n')[0];
+    for (const id of ids) {
       if (this.subst.has(id)) continue; // the argument was read where the helper was called
       // an action's text names the parent's value (text()); copied code runs as written, where the child's is not
       if (this.known.has(id) && byAction) continue;
       if (this.known.has(id)) {
-        this.block(`${node.text.split('\n')[0]} reads ${id}, the fd the child's open() returns: only an action may`);
+        this.block(`${first} reads ${id}, the fd the child's open() returns: only an action may`);
         return false;
       }
       const why = this.changed.get(id);
       if (why !== undefined) {
-        this.block(`${node.text.split('\n')[0]} reads ${id}, ${why}: the parent would see another value`);
+        this.block(`${first} reads ${id}, ${why}: the parent would see another value`);
         return false;
       }
       if (OWN_NAMES.test(id)) {
@@ -291,12 +300,44 @@ export class Planner {
     this.block(`statement ${stmt.text.split('\n')[0]} in the child`);
   }
 
-  /** Runs list's statements into a fresh action list; a path that leaves before the exec cancels the fast path. */
+  /**
+   * Runs list's statements into a fresh action list; a path that leaves before the exec cancels the fast path, and so
+   * does a path with something the parent cannot record (`if (debug) fprintf(stderr, …);`): the parent knows which
+   * path the child takes, and on that one the slow path runs the original code, so nothing of it is recorded.
+   */
   branch(node: Node | null | undefined, why: string): ActionEntry[] {
-    return this.sub(() => {
+    const before = this.snapshot();
+    const list = this.sub(() => {
       if (node && leaves(node, this.noreturn)) this.actions.push(CANCEL);
       else if (node) this.statements(statementsOf(node));
     }, why);
+    if (this.blockers.length === before.blockers) return list;
+    this.restore(before);
+    return [CANCEL];
+  }
+
+  /** What recording a path may change, so a cancelled path leaves no trace: copied code, locals, blockers. */
+  snapshot() {
+    return {
+      blockers: this.blockers.length,
+      hoisted: this.hoisted.length,
+      frees: this.frees.length,
+      declarations: this.declarations.length,
+      locals: new Set(this.locals),
+      changed: new Map(this.changed),
+      usesEnvActions: this.usesEnvActions,
+    };
+  }
+
+  /** Back to a snapshot, keeping what only refuses more (variables the path changed, state it read or acted on). */
+  restore(s: ReturnType<Planner['snapshot']>): void {
+    this.blockers.length = s.blockers;
+    this.hoisted.length = s.hoisted;
+    this.frees.length = s.frees;
+    this.declarations.length = s.declarations;
+    for (const name of [...this.locals]) if (!s.locals.has(name)) this.locals.delete(name);
+    for (const [name, why] of s.changed) if (!this.changed.has(name)) this.changed.set(name, why);
+    this.usesEnvActions = s.usesEnvActions;
   }
 
   /**
@@ -385,11 +426,46 @@ export class Planner {
     const alternative = stmt.childForFieldName('alternative')?.namedChildren.at(-1);
     const failing = failureTests(condition);
     if (failing && !alternative) return failing.forEach((t) => this.failureTestCall(t));
+    if (this.danglingElse(stmt)) return;
     if (!this.pureCondition(condition)) return;
     const why = 'a conditional in the child computes memory: only actions may depend on a condition';
     const then = this.branch(stmt.childForFieldName('consequence'), why);
     const otherwise = this.branch(alternative, why);
     this.branchOn(this.text(condition), then, otherwise);
+  }
+
+  /**
+   * `if (x) M(); else …` with a macro M whose body is a bare `if`: the else is the macro's, so the statement has
+   * other paths than written. Refused outright (a cancelled path would not cover it).
+   */
+  danglingElse(stmt: Node): boolean {
+    const consequence = stmt.childForFieldName('consequence');
+    const call = consequence && statementCall(consequence);
+    const name = call && calleeName(call);
+    if (!stmt.childForFieldName('alternative') || !name) return false;
+    if (this.danglingMacros.has(name))
+      this.block(`${name}() before an else: the else binds to the if inside the macro`);
+    // a name from outside the project may be such a macro too: only a known function's path may be cancelled
+    else if (!this.knownFunction(name))
+      this.block(`${name}() before an else: a macro of another project's header could take that else`);
+    else return false;
+    return true;
+  }
+
+  /** A function (or call-like macro) the rewrite knows: the C library's, the project's, or a macro for calls. */
+  knownFunction(name: string): boolean {
+    return (
+      operationOf(name) !== null ||
+      EXEC_CALLS.has(name) ||
+      EXIT_CALLS.has(name) ||
+      NORETURN_CALLS.has(name) ||
+      this.noreturn.has(name) ||
+      this.helpers.has(name) ||
+      this.signalWrappers.has(name) ||
+      Object.hasOwn(SAME_IN_PARENT, name) ||
+      !!this.callMacros.get(name) ||
+      !!this.guardedMacros.get(name)
+    );
   }
 
   /** A call of a failure test: recorded as an action (its failure takes the slow path), under its guards. */
@@ -494,6 +570,38 @@ export class Planner {
     return true;
   }
 
+  /**
+   * `DEBUG("x");` of a macro that acts only when its condition holds (`do { if (debug) { fprintf(…); } } while (0)`):
+   * with the condition false it does nothing; with it true the slow path runs it. The condition, the parameters bound
+   * to the call's arguments, must read only memory the parent sees as the child does.
+   */
+  guardedMacro(name: string, guard: GuardedMacro, call: Node): void {
+    if (this.subst.size) return this.block(`${name}() in ${this.inlining.at(-1)}(): a macro that acts on a condition`);
+    const args = callArgs(call).map((a) => this.text(a));
+    const named = guard.params.filter((p) => p !== '...');
+    let condition = guard.condition;
+    for (const [i, p] of named.entries())
+      condition = condition.replace(new RegExp(`\\b${p}\\b`, 'g'), () =>
+        /^(?:[A-Za-z_]\w*|[0-9]+)$/.test(args[i] ?? '') ? args[i] : `(${args[i] ?? ''})`,
+      );
+    const code = condition.replace(/"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'/g, '""');
+    const callIn = [...code.matchAll(/\b([A-Za-z_]\w*)\s*\(/g)].find((m) => m[1] !== 'sizeof');
+    if (callIn) return this.block(`${name}() in the child acts when ${condition}, which calls ${callIn[1]}()`);
+    if (/(?:^|[^=!<>])=(?!=)|\+\+|--/.test(code))
+      return this.block(`${name}() in the child acts when ${condition}, which changes memory`);
+    const ids = [...code.matchAll(/(\.|->)?\s*\b([A-Za-z_]\w*)\b/g)].filter((m) => !m[1]).map((m) => m[2]);
+    if (ids.includes('errno')) return this.block(`${name}() in the child acts when ${condition}, which reads errno`);
+    if (
+      !this.readsNames(
+        ids.filter((id) => id !== 'sizeof'),
+        `${name}()`,
+        false,
+      )
+    )
+      return;
+    this.branchOn(condition, [CANCEL], []);
+  }
+
   /** Appends an action and notes its kind, so that later conditions know what the child has changed by then. */
   record(action: string): void {
     this.performed.add(/^forkexec_(\w+)/.exec(action)![1]);
@@ -507,6 +615,8 @@ export class Planner {
     if (name === 'open' && target) return this.openOntoNext(target, call);
     if (target) return this.block(`${target.text} = ${name}(...) in the child: its result is the child's`);
     if (!name) return this.block(`a call through ${call.childForFieldName('function')!.text} in the child`);
+    const guard = stmt ? this.guardedMacros.get(name) : undefined;
+    if (guard) return this.guardedMacro(name, guard, call);
     let args = callArgs(call);
     if (WRITES_FIRST_ARG.has(name) && stmt) {
       const base = args[0] && baseName(args[0]);
@@ -611,6 +721,7 @@ export class Planner {
     const alternative = s.childForFieldName('alternative')?.namedChildren.at(-1);
     const condition = s.type === 'if_statement' ? unparen(s.childForFieldName('condition')!) : null;
     const inThen = !!consequence && hasExec(consequence);
+    if (s.type === 'if_statement' && this.danglingElse(s)) return null;
     if (condition && inThen && alternative && hasExec(alternative) && !hasExec(condition) && !failureTest(condition))
       return this.execInBoth(condition, consequence!, alternative);
     if (!condition || hasExec(condition) || (inThen && alternative && hasExec(alternative)) || failureTest(condition)) {

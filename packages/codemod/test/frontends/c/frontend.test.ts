@@ -126,9 +126,98 @@ test('a call in a condition is asked in the parent only while nothing recorded b
   );
   expect((await site('close(fd); if (isatty(0)) close(3);')).reason).toMatch(/isatty\(\) in the child reads its fds/);
   expect((await site('setuid(1); if (getuid() == 0) close(3);')).reason).toMatch(/getuid\(\) in the child reads/);
+  // the real/saved id calls and initgroups change what id and file checks answer; a gid call leaves the uids alone
+  expect((await site('setreuid(1, 1); if (geteuid() == 0) close(3);')).reason).toMatch(
+    /geteuid\(\) in the child reads/,
+  );
+  expect((await site('setresgid(1, 1, 1); if (getegid() == 1) close(3);')).reason).toMatch(/getegid\(\) in the child/);
+  expect((await site('initgroups("daemon", 1); if (access(d, R_OK) == 0) close(3);')).reason).toMatch(
+    /access\(\) in the child reads its files after its initgroups\(\)/,
+  );
+  expect((await site('setregid(1, 1); if (getuid() == 0) close(3);')).converted).toBe(true);
   // a different answer in the child (its own pid), an effect, a call through a pointer: refused
   for (const call of ['getpid()', 'getppid()', 'unlink(d)', 'constructor(d)'])
     expect((await site(`if (${call} == 1) close(3);`)).reason).toMatch(/a conditional in the child calls/);
+});
+
+test("a path with what the parent cannot record cancels the fast path there; the condition must still be the parent's", async () => {
+  const reasons = async (body: string) =>
+    (
+      await scanC(
+        `int f(char **v, int fd, int q) {\npid_t p = fork(); if (p == 0) { ${body} execv(v[0], v); _exit(1); } return p;\n}\n`,
+        'b.c',
+      )
+    ).map((x) => x.reason ?? 'converted');
+  const code = async (body: string) =>
+    (
+      await transformC(
+        `int f(char **v, int fd, int q) {\npid_t p = fork(); if (p == 0) { ${body} execv(v[0], v); _exit(1); } return p;\n}\n`,
+        'b.c',
+      )
+    ).code;
+  expect(await reasons('if (q) fprintf(stderr, "x"); else dup2(fd, 0);')).toEqual(['converted']);
+  expect(await code('if (q) fprintf(stderr, "x"); else dup2(fd, 0);')).toMatch(
+    /if \(q\) \{\s*forkexec_cancel\(fx\);\s*\} else \{\s*forkexec_dup2\(fx, fd, 0\);/,
+  );
+  // a condition the parent cannot answer as the child would stays a refusal
+  expect(await reasons('if (getpid() == 1) fprintf(stderr, "x");')).toEqual([
+    expect.stringMatching(/a conditional in the child calls getpid\(\)/),
+  ]);
+  // what the cancelled path changed is still the child's: a later action may not read it in the parent
+  expect(await reasons('if (q) { fd = 7; printf("x"); } dup2(fd, 0);')).toEqual([
+    expect.stringMatching(/reads fd, which the child changed \(fd = 7;\)/),
+  ]);
+  // an fd the cancelled path would open is not declared for nothing (an unused variable fails -Werror builds)
+  expect(await code('if (q) { int n = open("x", 0); dup2(n, 0); puts("x"); } close(fd);')).not.toMatch(/fx_fd/);
+  // nothing the cancelled path computes is copied in front: the recording block has no strdup, and cancels
+  const recording = (await code('if (q) { char *s = strdup("x"); puts(s); } close(fd);')).split('if (p < 0)')[0];
+  expect(recording).toMatch(/forkexec_cancel\(fx\)/);
+  expect(recording).not.toMatch(/strdup/);
+});
+
+test('a macro that acts only under a condition on memory cancels when it holds; any other macro stays refused', async () => {
+  const reasons = async (defines: string, body: string) =>
+    (
+      await transformC(
+        `${defines}\nstatic int debug;\nint f(char **v, int fd, int q) {\npid_t p = fork(); if (p == 0) { ${body} execv(v[0], v); _exit(1); } return p;\n}\n`,
+        'm.c',
+      )
+    ).sites.map((x) => x.reason ?? 'converted');
+  const LOG = '#define LOG(...) do { if (debug) { fprintf(stderr, __VA_ARGS__); } } while (0)';
+  expect(await reasons(LOG, 'LOG("x"); dup2(fd, 0);')).toEqual(['converted']);
+  const TR = '#define TR(l, m) if (debug > (l)) fputs(m, stderr)';
+  expect(await reasons(TR, 'TR(q, "x");')).toEqual(['converted']);
+  // `if (q) TR(1, "x"); else close(fd);` expands to an else of the macro's own if
+  expect(await reasons(TR, 'if (q) TR(1, "x"); else close(fd);')).toEqual([
+    expect.stringMatching(/TR\(\) before an else: the else binds to the if inside the macro/),
+  ]);
+  expect(await reasons(TR, 'if (q) TR(1, "x"); else { close(fd); execv(v[1], v); }')).toEqual([
+    expect.stringMatching(/TR\(\) before an else/),
+  ]);
+  expect(await reasons(LOG, 'if (q) LOG("x"); else close(fd);')).toEqual(['converted']);
+  // a name the project does not define, before an else, may be another header's bare-if macro
+  expect(await reasons('', 'if (q) event_log("x"); else close(fd);')).toEqual([
+    expect.stringMatching(/event_log\(\) before an else: a macro of another project's header could take that else/),
+  ]);
+  // an else, a condition that calls, writes or reads what the child changed, two definitions: as before
+  expect(await reasons('#define LOG(m) if (debug) fputs(m, stderr); else (void)0', 'LOG("x");')).toEqual([
+    expect.stringMatching(/LOG\(\)/),
+  ]);
+  expect(await reasons('#define LOG(m) if (want()) fputs(m, stderr)', 'LOG("x");')).toEqual([
+    expect.stringMatching(/LOG\(\) in the child acts when want\(\), which calls want\(\)/),
+  ]);
+  expect(await reasons('#define LOG(m) if (debug++) fputs(m, stderr)', 'LOG("x");')).toEqual([
+    expect.stringMatching(/which changes memory/),
+  ]);
+  expect(await reasons(LOG, 'debug = 1; LOG("x");')).toEqual([
+    expect.stringMatching(/LOG\(\) reads debug, which the child changed \(debug = 1;\)/),
+  ]);
+  expect(
+    await reasons(`#ifdef X\n${LOG}\n#else\n#define LOG(...) fprintf(stderr, __VA_ARGS__)\n#endif`, 'LOG("x");'),
+  ).toEqual([expect.stringMatching(/LOG\(\)/)]);
+  // ioctl: TIOCSCTTY is an action (its failure takes the slow path); any other request is refused
+  expect(await reasons('', 'setsid(); if (ioctl(0, TIOCSCTTY, 0) == -1) LOG("x");')).toEqual(['converted']);
+  expect(await reasons('', 'ioctl(0, TIOCNOTTY);')).toEqual([expect.stringMatching(/only TIOCSCTTY has an action/)]);
 });
 
 test('the new recordings refuse what they cannot prove, each with its reason', async () => {
