@@ -11,18 +11,18 @@ import { Subprocess, type StartedChild } from './subprocess.js';
 import { describe, validateOptions } from './validate-options.js';
 
 /**
- * Validates everything, resolves the backend (`choose` may put another in its place) and builds
- * the request, then hands both to `run`, whose typed failure is retold with the request
- * (explainFailure). Throws synchronously.
+ * Resolves the backend (`choose` may put another in its place) and builds the request from options
+ * already validated (validateOptions), then hands both to `run`, whose typed failure is retold with
+ * the request (explainFailure). Throws synchronously.
  */
 export function withRequest<T>(
   file: unknown,
   args: unknown,
-  given: Options,
+  validated: Options,
   run: (backend: Backend, request: SpawnRequest) => T,
   choose: (backend: Backend) => Backend = (backend) => backend,
 ): T {
-  let options = validateOptions(given);
+  let options = validated;
   if (options.preferLocal) options = withLocalPath(options);
   const opened: number[] = [];
   try {
@@ -47,7 +47,7 @@ export function startChild(
   spawnOptions: SpawnOptions = {},
 ): StartedChild & { backendObject: Backend } {
   // A failure the backend reports later is retold by the caller (explainFailure with the request).
-  return withRequest(file, args, given, (backend, request) => ({
+  return withRequest(file, args, validateOptions(given), (backend, request) => ({
     child: backend.spawn(request, spawnOptions),
     backend: backend.name,
     request,

@@ -4,20 +4,20 @@ import { nodeBackend } from './node-backend.js';
 import type { Options } from './options.js';
 
 /**
- * Validates as forkBeforeExec does, then runs the child to its end with the backend's spawnSync
- * (the node backend's when the chosen one has none). Throws the typed error of a start that failed
- * (the drop-in's sync functions hand those to Node).
+ * Runs the child to its end with the backend's spawnSync (the node backend's when the chosen one
+ * has none), from options already validated (validateOptions). Throws the typed error of a start
+ * that failed (the drop-in's sync functions hand those to Node).
  */
 export function runChildSync(
   file: unknown,
   args: unknown,
-  options: Options,
+  validated: Options,
   sync: SyncSpawnOptions,
 ): SyncSpawnResult & { backend: string; request: SpawnRequest } {
   return withRequest(
     file,
     args,
-    options,
+    validated,
     (backend, request) => ({ ...backend.spawnSync!(request, sync), backend: backend.name, request }),
     (backend) => (backend.spawnSync ? backend : nodeBackend),
   );

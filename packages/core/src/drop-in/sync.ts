@@ -7,6 +7,7 @@ import { isArrayBufferView } from 'node:util/types';
 import type { StdioSpec } from '../backend.js';
 import { isForkExecError } from '../errors.js';
 import { runChildSync } from '../run-sync.js';
+import { validateOptions } from '../validate-options.js';
 import { sortExecFileArgs } from './exec-file.js';
 import { nodeChildProcess } from './node-child-process.js';
 import { spawnErrno } from './node-errors.js';
@@ -47,7 +48,7 @@ function spawnSyncVia(fn: DropInFunction, file: unknown, args: unknown, options:
     return refuse('input: with a stdin that is not a pipe');
   let ran;
   try {
-    ran = runChildSync(plan.file, plan.argv.slice(1), plan.options, {
+    ran = runChildSync(plan.file, plan.argv.slice(1), validateOptions(plan.options), {
       input,
       timeout: plan.timeout,
       killSignal: plan.killSignal,
