@@ -8,5 +8,6 @@ export { didYouMean, refuseUnknownKeys } from './did-you-mean.js';
 export { errnoName, isForkExecError, spawnHint } from './errors.js';
 export { loadKoffi } from './load-koffi.js';
 export { processEnvIsEnviron } from './process-env.js';
+export { firstUnsupportedAction } from './request.js';
 export { execCwd } from './resolve-program.js';
 export { WINDOWS_TERMINATING_SIGNALS, windowsKillSignal, type WindowsTerminatingSignal } from './windows-signals.js';

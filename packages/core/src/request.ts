@@ -186,6 +186,11 @@ function refuseLength(what: string, s: string, command: () => string): never {
   );
 }
 
+/** The index of the first action `backend` cannot carry out, or -1. */
+export function firstUnsupportedAction(backend: Backend, actions: readonly Action[]): number {
+  return actions.findIndex((action) => !backend.capabilities.actions.includes(action.op));
+}
+
 /** Refuses actions the backend cannot carry out exactly, naming the backends that can. */
 function checkSupported(
   backend: Backend,
@@ -193,17 +198,16 @@ function checkSupported(
   command: () => string,
   alternatives: (op: Action['op']) => string[],
 ): void {
-  for (let index = 0; index < actions.length; index++) {
-    const { op } = actions[index];
-    if (backend.capabilities.actions.includes(op)) continue;
-    const others = alternatives(op).filter((name) => name !== backend.name);
-    throw new UnsupportedActionError(index, `the ${backend.name} backend cannot carry out ${op}`, {
-      command: command(),
-      hint: others.length
-        ? `Backends that can: ${others.join(', ')} (option \`backend\`).`
-        : 'No installed backend supports it on this platform.',
-    });
-  }
+  const index = firstUnsupportedAction(backend, actions);
+  if (index < 0) return;
+  const { op } = actions[index];
+  const others = alternatives(op).filter((name) => name !== backend.name);
+  throw new UnsupportedActionError(index, `the ${backend.name} backend cannot carry out ${op}`, {
+    command: command(),
+    hint: others.length
+      ? `Backends that can: ${others.join(', ')} (option \`backend\`).`
+      : 'No installed backend supports it on this platform.',
+  });
 }
 
 /** Validates the caller's input and turns it into the request `backend` receives. */

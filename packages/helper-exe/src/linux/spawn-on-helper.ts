@@ -17,7 +17,7 @@ import {
   type SyncSpawnOptions,
   type SyncSpawnResult,
 } from '@forkexec/core';
-import { errnoName, spawnHint } from '@forkexec/core/backend-kit';
+import { errnoName, firstUnsupportedAction, spawnHint } from '@forkexec/core/backend-kit';
 import { closeHelperEnds, closePlan, parentStream, planFds, type FdPlan } from './fd-plan.js';
 import { FdPassingError, peerGone, type FdPassing } from './fd-passing.js';
 import type { HelperProcess, Outcome } from './helper-process.js';
@@ -161,7 +161,7 @@ export function spawnSyncOnStarter(
       `helper-exe's synchronous spawn runs on its starter, and the ${starter.name} backend has none`,
       { command: request.command, hint: 'Choose ntdll or node as the starter (option `starter`).' },
     );
-  const index = request.actions.findIndex((action) => !starter.capabilities.actions.includes(action.op));
+  const index = firstUnsupportedAction(starter, request.actions);
   if (index >= 0)
     throw new UnsupportedActionError(
       index,
