@@ -211,6 +211,15 @@ function endsEveryPath(def: Node, noreturn: Set<string>): boolean {
   );
 }
 
+/** A call statement at file scope (under #if at most) runs nowhere: a prototype tree-sitter misread (`MOCKABLE pid_t
+ * my_fork (void);` after other macro-prefixed prototypes). */
+function atFileScope(call: Node): boolean {
+  let p = call.parent;
+  if (p?.type !== 'expression_statement') return false;
+  for (p = p.parent; p?.type.startsWith('preproc_'); p = p.parent);
+  return p?.type === 'translation_unit';
+}
+
 function lineColumn(node: Node): { line: number; column: number } {
   return { line: node.startPosition.row + 1, column: node.startPosition.column + 1 };
 }
@@ -400,7 +409,9 @@ export function analyzeTree(
   const forkSites = () =>
     calls.flatMap((call) => {
       const name = calleeName(call);
-      return name && isFork(name, known) ? [analyzeCall(call, name, file, index, macros, known)] : [];
+      return name && isFork(name, known) && !atFileScope(call)
+        ? [analyzeCall(call, name, file, index, macros, known)]
+        : [];
     });
   let forks = forkSites();
   // This file's wrappers fork too: a child that calls a helper forking through one runs no exec of its own.
@@ -414,7 +425,7 @@ export function analyzeTree(
   local.forEach((w) => known.wrappers.add(w));
   for (const call of calls) {
     const name = calleeName(call);
-    if (!name || !known.wrappers.has(name) || isFork(name, known)) continue;
+    if (!name || !known.wrappers.has(name) || isFork(name, known) || atFileScope(call)) continue;
     const fn = enclosingFunction(call);
     if (fn && functionName(fn) === name) continue;
     const analysis = analyzeCall(call, name, file, index, macros, known);

@@ -364,3 +364,34 @@ int xpopen(char **argv)
   ]);
   expect(sites.find((s) => s.call === 'XVFORK')).toMatchObject({ convertible: false });
 });
+
+test('a prototype behind a leading macro is no call of the wrapper it declares (mc, sudo)', async () => {
+  const sites = await scanProject('prototype-with-macro', {
+    // tree-sitter reads `MOCKABLE pid_t xfork (void);` here as a call statement, outside any function body
+    'util.h': `MOCKABLE sighandler_t my_signal (int signum, sighandler_t handler);
+MOCKABLE int my_sigaction (int signum, const struct sigaction *act, struct sigaction *oldact);
+MOCKABLE pid_t xfork (void);
+MOCKABLE int my_execvp (const char *file, char *const argv[]);
+#ifdef HAVE_CLONE
+int clone_it (void);
+#endif
+`,
+    'util.c': `#include <unistd.h>
+#include "util.h"
+pid_t xfork (void) { return fork (); }
+`,
+    'run.c': `#include "util.h"
+void run(char **argv)
+{
+	if (xfork() == 0) {
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+}
+`,
+  });
+  expect(rows(sites)).toEqual([
+    ['run.c:4', 'xfork', 'fork+exec'],
+    ['util.c:3', 'fork', 'wrapper'],
+  ]);
+});
