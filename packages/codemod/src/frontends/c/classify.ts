@@ -47,6 +47,19 @@ interface Known {
   wrappedForks: Record<string, string>;
 }
 
+/**
+ * Adds to a project's fork wrappers the macros that are one call of one (`#define sudo_debug_fork()
+ * sudo_debug_fork_v1()`, a macro of such a macro): calling one forks the same way. Returns the set it was given.
+ */
+export function withWrapperMacros(wrappers: Set<string>, macroCalls: Record<string, string> = {}): Set<string> {
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [macro, target] of Object.entries(macroCalls))
+      if (wrappers.has(target) && !wrappers.has(macro)) grew = !!wrappers.add(macro);
+  }
+  return wrappers;
+}
+
 function isFork(name: string, known: Known): boolean {
   return FORK_CALLS.has(name) || FORK_CALLS.has(known.aliases[name] ?? '') || Object.hasOwn(known.wrappedForks, name);
 }
@@ -258,8 +271,8 @@ function analyzeCall(
       exec ??= callee;
       continue;
     }
-    if (!exec && isFork(callee, known)) {
-      forksAgain = true; // what follows, exec included, is the grandchild's
+    if (!exec && (isFork(callee, known) || known.wrappers.has(callee))) {
+      forksAgain = true; // what follows, exec included, is the grandchild's (or a wrapper's child's)
       break;
     }
     childCalls.push(callee);
@@ -363,8 +376,9 @@ export function analyzeTree(
     aliases: merged.aliases,
     wrappedForks: merged.wrappedForks ?? {},
     // wrappers of other files; a function of this file is judged by its own fork site
-    wrappers: new Set(
-      (merged.wrappers ?? []).filter((w) => !defined.has(w) && !FORK_CALLS.has(merged.aliases[w] ?? w)),
+    wrappers: withWrapperMacros(
+      new Set((merged.wrappers ?? []).filter((w) => !defined.has(w) && !FORK_CALLS.has(merged.aliases[w] ?? w))),
+      merged.macroCalls,
     ),
   };
   const macroNoreturn = () => {
@@ -418,11 +432,13 @@ export function analyzeTree(
   const local = forks.filter((s) => s.site.class === 'wrapper' && s.site.function).map((s) => s.site.function!);
   if (local.length && forks.some((s) => s.site.class === 'exec-via-helper')) {
     local.forEach((w) => known.wrappers.add(w));
+    withWrapperMacros(known.wrappers, merged.macroCalls);
     forks = forkSites();
   }
   sites.push(...forks);
   // Calls to the project's fork wrappers are fork sites too: their child is the caller's code.
   local.forEach((w) => known.wrappers.add(w));
+  withWrapperMacros(known.wrappers, merged.macroCalls);
   for (const call of calls) {
     const name = calleeName(call);
     if (!name || !known.wrappers.has(name) || isFork(name, known) || atFileScope(call)) continue;

@@ -395,3 +395,64 @@ void run(char **argv)
     ['util.c:3', 'fork', 'wrapper'],
   ]);
 });
+
+test("a macro that is one call of a fork wrapper is that wrapper: its calls are sites (sudo's sudo_debug_fork())", async () => {
+  const sites = await scanProject('wrapper-macro', {
+    'debug.h': '#define debug_fork() debug_fork_v1()\n',
+    'debug.c': `#include <unistd.h>
+pid_t debug_fork_v1(void)
+{
+	pid_t pid;
+	if ((pid = fork()) == 0)
+		debug_set_prefix();
+	return pid;
+}
+`,
+    // names neither fork nor exec: read because it calls the macro
+    'run.c': `#include "debug.h"
+void run(char **argv)
+{
+	switch (debug_fork()) {
+	case 0:
+		run_mailer(argv);
+		_exit(127);
+	}
+}
+`,
+    // the exec is the grandchild's: run_mailer's own child execs
+    'mail.c': `#include <unistd.h>
+#include "debug.h"
+void run_mailer(char **argv)
+{
+	if (debug_fork() == 0) {
+		execv(argv[0], argv);
+		_exit(127);
+	}
+}
+void send_mail(char **argv)
+{
+	if (fork() == 0) {
+		run_mailer(argv);
+		_exit(0);
+	}
+}
+void send_mail_inline(char **argv)
+{
+	if (fork() == 0) {
+		if (debug_fork() == 0)
+			run_mailer_now(argv);
+		_exit(0);
+	}
+}
+void run_mailer_now(char **argv) { execv(argv[0], argv); }
+`,
+  });
+  expect(rows(sites)).toEqual([
+    ['debug.c:5', 'fork', 'wrapper'],
+    ['mail.c:5', 'debug_fork', 'fork+exec'],
+    ['mail.c:12', 'fork', 'fork-only'],
+    ['mail.c:19', 'fork', 'fork-only'],
+    ['mail.c:20', 'debug_fork', 'exec-via-helper'],
+    ['run.c:4', 'debug_fork', 'fork-only'],
+  ]);
+});
