@@ -427,28 +427,31 @@ export function analyzeTree(
         ? [analyzeCall(call, name, file, index, macros, known)]
         : [];
     });
-  let forks = forkSites();
-  // This file's wrappers fork too: a child that calls a helper forking through one runs no exec of its own.
-  const local = forks.filter((s) => s.site.class === 'wrapper' && s.site.function).map((s) => s.site.function!);
-  if (local.length && forks.some((s) => s.site.class === 'exec-via-helper')) {
+  // Calls to the project's fork wrappers are fork sites too: their child is the caller's code.
+  const wrapperCalls = () =>
+    calls.flatMap((call) => {
+      const name = calleeName(call);
+      if (!name || !known.wrappers.has(name) || isFork(name, known) || atFileScope(call)) return [];
+      const fn = enclosingFunction(call);
+      if (fn && functionName(fn) === name) return [];
+      const analysis = analyzeCall(call, name, file, index, macros, known);
+      if (analysis.site.class === 'fork+exec')
+        analysis.site.reason = `forks through wrapper ${name}(), which may do more than fork: the rewrite converts direct fork calls only`;
+      return [analysis];
+    });
+  let found = [...forkSites(), ...wrapperCalls()];
+  // This file's wrappers, and its wrappers of wrappers, fork too: their calls are sites, and a child that calls a
+  // helper forking through one runs no exec of its own. Each round may find the next level.
+  for (let round = 0; round < HELPER_DEPTH; round++) {
+    const local = found
+      .filter((s) => s.site.class === 'wrapper' && s.site.function && !known.wrappers.has(s.site.function))
+      .map((s) => s.site.function!);
+    if (!local.length) break;
     local.forEach((w) => known.wrappers.add(w));
     withWrapperMacros(known.wrappers, merged.macroCalls);
-    forks = forkSites();
+    found = [...forkSites(), ...wrapperCalls()];
   }
-  sites.push(...forks);
-  // Calls to the project's fork wrappers are fork sites too: their child is the caller's code.
-  local.forEach((w) => known.wrappers.add(w));
-  withWrapperMacros(known.wrappers, merged.macroCalls);
-  for (const call of calls) {
-    const name = calleeName(call);
-    if (!name || !known.wrappers.has(name) || isFork(name, known) || atFileScope(call)) continue;
-    const fn = enclosingFunction(call);
-    if (fn && functionName(fn) === name) continue;
-    const analysis = analyzeCall(call, name, file, index, macros, known);
-    if (analysis.site.class === 'fork+exec')
-      analysis.site.reason = `forks through wrapper ${name}(), which may do more than fork: the rewrite converts direct fork calls only`;
-    sites.push(analysis);
-  }
+  sites.push(...found);
   sites.sort((a, b) => a.site.line - b.site.line || a.site.column - b.site.column);
   return { functions, sites };
 }

@@ -456,3 +456,37 @@ void run_mailer_now(char **argv) { execv(argv[0], argv); }
     ['run.c:4', 'debug_fork', 'fork-only'],
   ]);
 });
+
+test("a wrapper of a wrapper of the same file is a wrapper: its calls are sites (zsh's execcmd_fork -> zfork)", async () => {
+  const sites = await scanProject('wrapper-of-wrapper', {
+    'exec.c': `#include <unistd.h>
+pid_t zfork(void)
+{
+	pid_t pid = fork();
+	if (pid == 0)
+		set_limits();
+	return pid;
+}
+static pid_t cmd_fork(void)
+{
+	pid_t pid = zfork();
+	if (pid == 0) {
+		enter_subshell();
+		return 0;
+	}
+	return pid;
+}
+static void execute(char **argv) { execve(argv[0], argv, environ); _exit(127); }
+void cmd_exec(char **argv)
+{
+	if (cmd_fork() == 0)
+		execute(argv);
+}
+`,
+  });
+  expect(rows(sites)).toEqual([
+    ['exec.c:4', 'fork', 'wrapper'],
+    ['exec.c:11', 'zfork', 'wrapper'],
+    ['exec.c:21', 'cmd_fork', 'exec-via-helper'],
+  ]);
+});
