@@ -3,7 +3,16 @@ import type { ForkSite } from '../../model.js';
 import { type ForkValue, type Path, statementOf, walkFrom } from './child-path.js';
 import { factsOf, mergeFacts, type ProjectFacts } from './facts.js';
 import { EXEC_CALLS, EXIT_CALLS, FORK_CALLS, NORETURN_CALLS, operationOf } from './operations.js';
-import { calleeName, callsUnder, enclosingFunction, functionName, same, statementCall, unparen } from './syntax.js';
+import {
+  calleeName,
+  callsUnder,
+  enclosingFunction,
+  functionName,
+  identifiers,
+  same,
+  statementCall,
+  unparen,
+} from './syntax.js';
 
 /** What the census needs to know of a function to follow calls into it. */
 export interface FunctionSummary {
@@ -224,6 +233,48 @@ function endsEveryPath(def: Node, noreturn: Set<string>): boolean {
   );
 }
 
+/** The names a function declares: its parameters and the variables of its body. */
+function localNames(fn: Node): Set<string> {
+  const names = parameterNames(fn);
+  for (const decl of fn.childForFieldName('body')?.descendantsOfType('declaration') ?? []) {
+    for (const d of decl!.childrenForFieldName('declarator')) {
+      let id: Node | null = d;
+      while (id && id.type !== 'identifier') id = id.childForFieldName('declarator');
+      if (id) names.add(id.text);
+    }
+  }
+  return names;
+}
+
+/**
+ * Whether the variable the fork's result went to reaches the caller: it is no local of the function (a global, a
+ * member, `SERVER_PID(serp)`), a return mentions it, an assignment stores it outside the function's locals
+ * (`job->pid = pid`, `*pidp = pid`), or the child passes it to a call (`Jim_SetResultInt(interp, pid)`).
+ */
+function pidReachesCaller(fn: Node | null, variable: string, childStatements: Node[]): boolean {
+  if (!fn || !/^[A-Za-z_]\w*$/.test(variable)) return true;
+  const locals = localNames(fn);
+  if (!locals.has(variable)) return true;
+  const mentions = (n: Node | null | undefined) => !!n && identifiers(n).includes(variable);
+  if (fn.descendantsOfType('return_statement').some((r) => mentions(r!.namedChildren[0]))) return true;
+  const args = (c: Node) => c.childForFieldName('arguments');
+  if (childStatements.some((st) => callsUnder(st).some((c) => mentions(args(c))))) return true;
+  return fn.descendantsOfType('assignment_expression').some((a) => {
+    const left = unparen(a!.childForFieldName('left')!);
+    return mentions(a!.childForFieldName('right')) && !(left.type === 'identifier' && locals.has(left.text));
+  });
+}
+
+/** The child returns a value no other return of the function gives (`return FORK_CHILD;`): the caller tells it so. */
+function returnsOwnValue(fn: Node | null, child: Path, parent: Path): boolean {
+  const last = child.last;
+  const value = last?.type === 'return_statement' ? last.namedChildren[0] : null;
+  if (!fn || !value || parent.statements.some((s) => same(s, last))) return false;
+  return fn
+    .descendantsOfType('return_statement')
+    .every((r) => same(r, last) || r!.namedChildren[0]?.text !== value.text);
+}
+
 /** A call statement at file scope (under #if at most) runs nowhere: a prototype tree-sitter misread (`MOCKABLE pid_t
  * my_fork (void);` after other macro-prefixed prototypes). */
 function atFileScope(call: Node): boolean {
@@ -317,8 +368,12 @@ function analyzeCall(
       // `return pid`: the caller tests the fork's value, as fork's callers do (a detaching wrapper's grandchild)
       const value = child.last?.type === 'return_statement' ? child.last.namedChildren[0] : null;
       const returnsPid = !!variable && !!value && unparen(value).text === variable;
-      // no pid kept (`if (vfork()) return;`): the caller cannot tell the child from the parent, so it is no wrapper
-      const passesPid = variable !== null || forkStatement.type === 'return_statement';
+      // no pid the caller gets (`if (vfork()) return;`, a local pid nothing returns or stores, both sides returning
+      // 0): the caller cannot tell the child from the parent, so it is no wrapper
+      const passesPid =
+        forkStatement.type === 'return_statement' ||
+        (variable !== null && pidReachesCaller(fn, variable, childStatements)) ||
+        returnsOwnValue(fn, child, parent);
       if (parent.end === 'exit' && !parentWaits && !returnsPid) {
         site.class = 'fork-only';
         site.reason = 'daemonizes: the parent exits and the child carries on without exec';

@@ -490,3 +490,106 @@ void cmd_exec(char **argv)
     ['exec.c:21', 'cmd_fork', 'exec-via-helper'],
   ]);
 });
+
+test('a function of another file whose body ends in an exit never returns, through a chain too (zsh _realexit)', async () => {
+  const sites = await scanProject('ends-in-exit-elsewhere', {
+    // names neither fork nor exec, no attribute: read for its bodies
+    'builtin.c': `#include <stdlib.h>
+void realexit(void)
+{
+	flush_history();
+	_exit(exit_val);
+}
+void quit(int val)
+{
+	exit_val = val;
+	realexit();
+}
+/* two files define cleanup differently: it may return */
+void cleanup(void) { exit(1); }
+`,
+    'other.c': 'void cleanup(void) { remove_temp(); }\n',
+    'exec.c': `#include <unistd.h>
+pid_t getoutput(void)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		run_program();
+		quit(lastval);
+	}
+	return pid;
+}
+pid_t getpipe(void)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		run_program();
+		cleanup();
+	}
+	return pid;
+}
+`,
+  });
+  expect(rows(sites)).toEqual([
+    ['exec.c:4', 'fork', 'fork-only'],
+    ['exec.c:13', 'fork', 'wrapper'],
+  ]);
+});
+
+test("a local pid nothing returns or stores tells the caller nothing: no wrapper (vim's gui_do_fork, zsh's clone)", async () => {
+  const sites = await scanProject('pid-not-passed', {
+    'gui.c': `#include <unistd.h>
+static void gui_do_fork(void)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return;
+	if (pid > 0) {
+		if (read_child() == FAILED) {
+			waitpid(pid, 0, 0);
+			return;
+		}
+		_exit(0);
+	}
+	setsid();
+}
+static int bin_clone(int fd)
+{
+	int pid;
+	pid = fork();
+	if (!pid)
+		setsid();
+	else
+		close(fd);
+	return 0;
+}
+`,
+    // the child's own return value tells it apart; a pid stored for the caller does too
+    'state.c': `#include <unistd.h>
+int fork_state(void)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return FORK_ERROR;
+	if (pid == 0)
+		return FORK_CHILD;
+	waitpid(pid, 0, 0);
+	return FORK_PARENT;
+}
+int start_job(struct job *job)
+{
+	pid_t pid = fork();
+	if (pid == 0)
+		return 0;
+	job->pid = pid;
+	return 0;
+}
+`,
+  });
+  expect(rows(sites)).toEqual([
+    ['gui.c:4', 'fork', 'fork-only'],
+    ['gui.c:19', 'fork', 'fork-only'],
+    ['state.c:4', 'fork', 'wrapper'],
+    ['state.c:14', 'fork', 'wrapper'],
+  ]);
+});
