@@ -116,16 +116,30 @@ function summarize(g: Gathered): FunctionSummary[] {
     while (c < g.calls.length && g.calls[c].startIndex < def.startIndex) c++;
     const name = functionName(def);
     let execs: string | null = null;
+    let pointer = false;
     const calls = new Set<string>();
     for (; c < g.calls.length && g.calls[c].startIndex < def.endIndex; c++) {
       const callee = calleeName(g.calls[c]);
-      if (!callee) continue;
-      if (EXEC_CALLS.has(callee)) execs ??= callee;
+      if (!callee) pointer = true;
+      else if (EXEC_CALLS.has(callee)) execs ??= callee;
       else calls.add(callee);
     }
-    if (name) out.push({ name, execs, calls: [...calls] });
+    if (name) out.push({ name, execs: execs ?? (pointer ? execPointedTo(def) : null), calls: [...calls] });
   }
   return out;
+}
+
+/**
+ * The exec a function that calls through a pointer names as a value (`fn = execve;`, `dlsym(RTLD_NEXT, "execve")`):
+ * the pointer it calls is that exec (sudo's exec_wrapper calls the real execve so). Null when it names none.
+ */
+function execPointedTo(def: Node): string | null {
+  for (const n of def.descendantsOfType(['identifier', 'string_content'])) {
+    if (!n || !EXEC_CALLS.has(n.text)) continue;
+    const called = n.parent?.type === 'call_expression' && same(n.parent.childForFieldName('function'), n);
+    if (!called) return n.text;
+  }
+  return null;
 }
 
 export function summarizeFunctions(root: Node): FunctionSummary[] {

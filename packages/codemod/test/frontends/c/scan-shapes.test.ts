@@ -593,3 +593,45 @@ int start_job(struct job *job)
     ['state.c:14', 'fork', 'wrapper'],
   ]);
 });
+
+test('a helper that execs through a pointer to an exec function execs (sudo_intercept.c exec_wrapper)', async () => {
+  const sites = await scanProject('exec-through-pointer', {
+    'intercept.c': `#include <dlfcn.h>
+#include <unistd.h>
+static int exec_wrapper(const char *cmnd, char **argv)
+{
+	void *fn = dlsym(RTLD_NEXT, "execve");
+	if (fn == NULL)
+		return -1;
+	((execve_fn)fn)(cmnd, argv, environ);
+	return -1;
+}
+static void notify(void (*cb)(void)) { cb(); }
+int system_wrapper(const char *cmnd, char **argv)
+{
+	pid_t child;
+	switch (child = fork()) {
+	case -1:
+		return -1;
+	case 0:
+		exec_wrapper(cmnd, argv);
+		_exit(127);
+	}
+	waitpid(child, 0, 0);
+	return 0;
+}
+void worker(void)
+{
+	if (fork() == 0) {
+		notify(done);
+		_exit(0);
+	}
+}
+`,
+  });
+  expect(rows(sites)).toEqual([
+    ['intercept.c:15', 'fork', 'exec-via-helper'],
+    ['intercept.c:27', 'fork', 'fork-only'],
+  ]);
+  expect(sites[0]).toMatchObject({ exec: 'execve' });
+});
