@@ -273,10 +273,13 @@ function pidReachesCaller(fn: Node | null, variable: string, childStatements: No
   if (fn.descendantsOfType('return_statement').some((r) => mentions(r!.namedChildren[0]))) return true;
   const args = (c: Node) => c.childForFieldName('arguments');
   if (childStatements.some((st) => callsUnder(st).some((c) => mentions(args(c))))) return true;
-  return fn.descendantsOfType('assignment_expression').some((a) => {
-    const left = unparen(a!.childForFieldName('left')!);
-    return mentions(a!.childForFieldName('right')) && !(left.type === 'identifier' && locals.has(left.text));
-  });
+  // a store the child makes too (a parent-only one registers the child: the child cannot tell it happened)
+  return childStatements.some((st) =>
+    st.descendantsOfType('assignment_expression').some((a) => {
+      const left = unparen(a!.childForFieldName('left')!);
+      return mentions(a!.childForFieldName('right')) && !(left.type === 'identifier' && locals.has(left.text));
+    }),
+  );
 }
 
 /** The child returns a value no other return of the function gives (`return FORK_CHILD;`): the caller tells it so. */
