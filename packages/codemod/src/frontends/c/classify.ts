@@ -42,6 +42,8 @@ export interface SiteAnalysis {
   noreturn: Set<string>;
   /** The fork call behind the site's call (a macro's body), as fork, vfork, forkpty. */
   forks: string;
+  /** A wrapper whose child returns a constant no other return gives (`return FORK_CHILD;`): that constant. */
+  childReturns?: string;
   /** The exec behind the child's exec call, when it is a macro. */
   execs?: string;
 }
@@ -54,6 +56,9 @@ interface Known {
   wrappers: Set<string>;
   /** Macros that wrap a fork call in a call (`xvforkwrap(vfork())`): their calls are fork sites. */
   wrappedForks: Record<string, string>;
+  /** Wrappers whose child returns a constant of its own: the constant (the child of their calls is where the result
+   * equals it). */
+  childReturns: Map<string, string>;
 }
 
 /**
@@ -282,14 +287,16 @@ function pidReachesCaller(fn: Node | null, variable: string, childStatements: No
   );
 }
 
-/** The child returns a value no other return of the function gives (`return FORK_CHILD;`): the caller tells it so. */
-function returnsOwnValue(fn: Node | null, child: Path, parent: Path): boolean {
+/** The value the child returns when no other return of the function gives it (`return FORK_CHILD;`): the caller
+ * tells the child so. Null otherwise. */
+function returnsOwnValue(fn: Node | null, child: Path, parent: Path): string | null {
   const last = child.last;
   const value = last?.type === 'return_statement' ? last.namedChildren[0] : null;
-  if (!fn || !value || parent.statements.some((s) => same(s, last))) return false;
-  return fn
+  if (!fn || !value || parent.statements.some((s) => same(s, last))) return null;
+  const own = fn
     .descendantsOfType('return_statement')
     .every((r) => same(r, last) || r!.namedChildren[0]?.text !== value.text);
+  return own ? unparen(value).text : null;
 }
 
 /** A call statement at file scope (under #if at most) runs nowhere: a prototype tree-sitter misread (`MOCKABLE pid_t
@@ -315,7 +322,7 @@ function analyzeCall(
 ): SiteAnalysis {
   const variable = resultVariable(call);
   const forkStatement = statementOf(call);
-  const value = (v: number): ForkValue => ({ call, variable, value: v });
+  const value = (v: number): ForkValue => ({ call, variable, value: v, childConstant: known.childReturns.get(name) });
   const child = walkFrom(forkStatement, value(0), known.noreturn);
   const parent = walkFrom(forkStatement, value(4242), known.noreturn);
   const failed = walkFrom(forkStatement, value(-1), known.noreturn);
@@ -328,6 +335,7 @@ function analyzeCall(
   let pointerCall: string | undefined;
   let execMacro: string | undefined;
   let forksAgain = false;
+  let childReturns: string | undefined;
   const calls = childStatements.flatMap((s) => callsUnder(s));
   for (const c of calls) {
     const callee = calleeName(c);
@@ -387,10 +395,11 @@ function analyzeCall(
       const returnsPid = !!variable && !!value && unparen(value).text === variable;
       // no pid the caller gets (`if (vfork()) return;`, a local pid nothing returns or stores, both sides returning
       // 0): the caller cannot tell the child from the parent, so it is no wrapper
+      const ownValue = returnsOwnValue(fn, child, parent);
       const passesPid =
         forkStatement.type === 'return_statement' ||
         (variable !== null && pidReachesCaller(fn, variable, childStatements)) ||
-        returnsOwnValue(fn, child, parent);
+        !!ownValue;
       if (parent.end === 'exit' && !parentWaits && !returnsPid) {
         site.class = 'fork-only';
         site.reason = 'daemonizes: the parent exits and the child carries on without exec';
@@ -399,6 +408,7 @@ function analyzeCall(
       } else {
         site.class = 'wrapper';
         site.reason = 'fork wrapper: the child returns to the caller, which decides what runs';
+        if (ownValue && !returnsPid && /^[A-Za-z_]\w*$/.test(ownValue)) childReturns = ownValue;
       }
     } else if (child.end === 'loop') {
       site.reason = 'the child goes back into the loop around the fork (prefork server or worker): no exec';
@@ -423,6 +433,7 @@ function analyzeCall(
     childCalls,
     noreturn: known.noreturn,
     forks: known.aliases[name] ?? name,
+    childReturns,
     execs: exec && (known.aliases[exec] ?? exec),
   };
 }
@@ -447,6 +458,7 @@ export function analyzeTree(
     noreturn: new Set([...NORETURN_CALLS, ...merged.noreturn]),
     aliases: merged.aliases,
     wrappedForks: merged.wrappedForks ?? {},
+    childReturns: new Map(),
     // wrappers of other files; a function of this file is judged by its own fork site
     wrappers: withWrapperMacros(
       new Set((merged.wrappers ?? []).filter((w) => !defined.has(w) && !FORK_CALLS.has(merged.aliases[w] ?? w))),
@@ -520,6 +532,8 @@ export function analyzeTree(
       .map((s) => s.site.function!);
     if (!local.length) break;
     local.forEach((w) => known.wrappers.add(w));
+    for (const s of found)
+      if (s.childReturns && s.site.function) known.childReturns.set(s.site.function, s.childReturns);
     withWrapperMacros(known.wrappers, merged.macroCalls);
     found = [...forkSites(), ...wrapperCalls()];
   }

@@ -644,3 +644,38 @@ void worker(void)
   ]);
   expect(sites[0]).toMatchObject({ exec: 'execve' });
 });
+
+test("a wrapper whose child returns a value of its own: its callers' child is where the result is that value (mc)", async () => {
+  const sites = await scanProject('wrapper-child-value', {
+    'utilunix.c': `#include <unistd.h>
+pid_t my_fork(void) { return fork(); }
+static fork_state_t my_fork_state(void)
+{
+	pid_t pid = my_fork();
+	if (pid < 0)
+		return FORK_ERROR;
+	if (pid == 0)
+		return FORK_CHILD;
+	waitpid(pid, 0, 0);
+	return FORK_PARENT;
+}
+int my_systemv(const char *cmd, char **argv)
+{
+	switch (my_fork_state()) {
+	case FORK_CHILD:
+		execvp(cmd, argv);
+		_exit(127);
+	case FORK_ERROR:
+		return -1;
+	default:
+		return 0;
+	}
+}
+`,
+  });
+  expect(rows(sites)).toEqual([
+    ['utilunix.c:2', 'fork', 'wrapper'],
+    ['utilunix.c:5', 'my_fork', 'wrapper'],
+    ['utilunix.c:15', 'my_fork_state', 'fork+exec'],
+  ]);
+});
