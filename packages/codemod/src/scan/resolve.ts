@@ -73,7 +73,8 @@ export async function addWrapperCalls(results: FileResult[], facts: Record<strin
       if ([...wrappers].every((w) => known.has(w))) break;
       known = wrappers;
       const calls = callOf(wrappers);
-      const withWrappers = mergeFacts([declared, { ...NO_FACTS, wrappers: [...wrappers] }]);
+      const childReturns = Object.assign({}, ...files.map((r) => r.childReturns)) as Record<string, string>;
+      const withWrappers = mergeFacts([declared, { ...NO_FACTS, wrappers: [...wrappers], childReturns }]);
       for (const r of files) {
         let text: string;
         try {

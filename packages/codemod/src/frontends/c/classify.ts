@@ -458,7 +458,7 @@ export function analyzeTree(
     noreturn: new Set([...NORETURN_CALLS, ...merged.noreturn]),
     aliases: merged.aliases,
     wrappedForks: merged.wrappedForks ?? {},
-    childReturns: new Map(),
+    childReturns: new Map(Object.entries(merged.childReturns ?? {})),
     // wrappers of other files; a function of this file is judged by its own fork site
     wrappers: withWrapperMacros(
       new Set((merged.wrappers ?? []).filter((w) => !defined.has(w) && !FORK_CALLS.has(merged.aliases[w] ?? w))),

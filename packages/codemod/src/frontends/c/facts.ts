@@ -27,6 +27,8 @@ export interface ProjectFacts {
   /** Functions of the project whose fork's child returns to the caller (the census's second pass): their calls in
    * other files are fork sites. */
   wrappers?: string[];
+  /** Wrappers whose child returns a constant no other return gives (`return FORK_CHILD;`): the constant. */
+  childReturns?: Record<string, string>;
   /**
    * Function-like macros that stand for calls (cronie's `#define MY_GID(pw) getgid()`): name → the functions its
    * body calls, when it names nothing else but its parameters and upper-case constants; null: a definition that
@@ -271,6 +273,7 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
   const macroCalls: Record<string, string> = {};
   const wrappedForks: Record<string, string> = {};
   const wrappers = new Set<string>();
+  const childReturns: Record<string, string> = {};
   const callMacros: Record<string, string[] | null> = {};
   const guardedMacros: Record<string, GuardedMacro | null> = {};
   const danglingMacros = new Set<string>();
@@ -286,6 +289,7 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
     Object.assign(macroCalls, f.macroCalls);
     Object.assign(wrappedForks, f.wrappedForks);
     f.wrappers?.forEach((w) => wrappers.add(w));
+    Object.assign(childReturns, f.childReturns);
     add(helpers, f.helpers);
     add(signalWrappers, f.signalWrappers);
     for (const [name, calls] of Object.entries(f.callMacros ?? {})) {
@@ -315,6 +319,7 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
     macroCalls,
     wrappedForks,
     wrappers: [...wrappers],
+    childReturns,
     callMacros,
     guardedMacros,
     danglingMacros: [...danglingMacros],

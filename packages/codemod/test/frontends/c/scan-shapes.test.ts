@@ -679,3 +679,36 @@ int my_systemv(const char *cmd, char **argv)
     ['utilunix.c:15', 'my_fork_state', 'fork+exec'],
   ]);
 });
+
+test("a wrapper's own child value counts in the other files that call it", async () => {
+  const sites = await scanProject('wrapper-child-value-elsewhere', {
+    'state.c': `#include <unistd.h>
+fork_state_t fork_state(void)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return FORK_ERROR;
+	if (pid == 0)
+		return FORK_CHILD;
+	waitpid(pid, 0, 0);
+	return FORK_PARENT;
+}
+`,
+    // names neither fork nor exec: read because it calls the wrapper
+    'run.c': `#include "state.h"
+int run(char **argv)
+{
+	if (fork_state() == FORK_CHILD) {
+		run_it(argv);
+		_exit(127);
+	}
+	return 0;
+}
+`,
+    'exec.c': '#include <unistd.h>\nvoid run_it(char **argv) { execvp(argv[0], argv); }\n',
+  });
+  expect(rows(sites)).toEqual([
+    ['run.c:4', 'fork_state', 'exec-via-helper'],
+    ['state.c:4', 'fork', 'wrapper'],
+  ]);
+});
