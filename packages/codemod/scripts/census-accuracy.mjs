@@ -45,11 +45,15 @@ for (const l of labels.sites) {
   if (s?.class === l.label) agreed++;
   else wrong.push([key(l.project, l.file, l.line), l.label, s ? s.class : 'not reported', s?.reason ?? '']);
 }
+const labelled = new Set(labels.sites.map((l) => key(l.project, l.file, l.line)));
+const unlabelled = [...found].filter(([k]) => !labelled.has(k));
 const pct = (n, d) => `${((100 * n) / d).toFixed(1)}%`;
 for (const w of wrong) console.log(w.join('\t'));
+for (const [k, s] of unlabelled) console.log([k, 'no label', s.class, s.reason ?? ''].join('\t'));
 const n = labels.sites.length;
 console.log(
   `\n${n} labelled sites in ${projects.length} projects; the scan reports ${report.sites.length} sites there\n` +
     `recall: ${reported}/${n} = ${pct(reported, n)}\n` +
-    `agreement: ${agreed}/${reported} of the reported = ${pct(agreed, reported)}; ${agreed}/${n} of all = ${pct(agreed, n)}`,
+    `agreement: ${agreed}/${reported} of the reported = ${pct(agreed, reported)}; ${agreed}/${n} of all = ${pct(agreed, n)}\n` +
+    `reported sites no label names: ${unlabelled.length}`,
 );

@@ -15,6 +15,8 @@ export interface FileResult {
   childCalls: string[][];
   /** Functions of a C file that mentions exec or fork: the start of the helper chains. */
   functions: FunctionSummary[];
+  /** Wrappers of the file whose child returns a constant of its own (`return FORK_CHILD;`): the constant. */
+  childReturns?: Record<string, string>;
   error?: string;
 }
 
@@ -68,6 +70,8 @@ export async function analyzeFile(task: FileTask): Promise<FileResult> {
         result.functions = analysis.functions;
         result.sites = analysis.sites.map((a) => a.site);
         result.childCalls = analysis.sites.map((a) => a.childCalls);
+        const own = analysis.sites.filter((a) => a.childReturns && a.site.function);
+        if (own.length) result.childReturns = Object.fromEntries(own.map((a) => [a.site.function!, a.childReturns!]));
       } finally {
         tree.delete();
       }

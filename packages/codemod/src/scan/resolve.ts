@@ -1,5 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { execThroughHelper, type FunctionIndex, indexFunctions, throughHelper } from '../frontends/c/classify.js';
+import {
+  execThroughHelper,
+  type FunctionIndex,
+  indexFunctions,
+  throughHelper,
+  withWrapperMacros,
+} from '../frontends/c/classify.js';
 import { mergeFacts, NO_FACTS, type ProjectFacts } from '../frontends/c/facts.js';
 import { FORK_CALLS } from '../frontends/c/operations.js';
 import { analyzeFile, type FileResult, summarizeFile } from './analyze-file.js';
@@ -18,7 +24,8 @@ function cProjects(results: FileResult[]): Map<string, FileResult[]> {
 
 /**
  * The project's fork wrappers, once helpers in other files are followed: functions whose own fork call's child
- * returns to the caller, then functions whose call of one of those returns the same way. A file's first pass may
+ * returns to the caller, then functions whose call of one of those returns the same way, and macros that are one call
+ * of one. A file's first pass may
  * have taken a function for a wrapper because the helper its child execs through is in another file.
  */
 function wrappersOf(files: FileResult[], declared: ProjectFacts): Set<string> {
@@ -27,6 +34,7 @@ function wrappersOf(files: FileResult[], declared: ProjectFacts): Set<string> {
   const wrappers = new Set(sites.filter((s) => direct(s.call)).map((s) => s.function!));
   for (let grew = true; grew;) {
     grew = false;
+    withWrapperMacros(wrappers, declared.macroCalls);
     for (const s of sites) if (!wrappers.has(s.function!) && wrappers.has(s.call)) grew = !!wrappers.add(s.function!);
   }
   return wrappers;
@@ -65,7 +73,8 @@ export async function addWrapperCalls(results: FileResult[], facts: Record<strin
       if ([...wrappers].every((w) => known.has(w))) break;
       known = wrappers;
       const calls = callOf(wrappers);
-      const withWrappers = mergeFacts([declared, { ...NO_FACTS, wrappers: [...wrappers] }]);
+      const childReturns = Object.assign({}, ...files.map((r) => r.childReturns)) as Record<string, string>;
+      const withWrappers = mergeFacts([declared, { ...NO_FACTS, wrappers: [...wrappers], childReturns }]);
       for (const r of files) {
         let text: string;
         try {

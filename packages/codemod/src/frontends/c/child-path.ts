@@ -16,6 +16,9 @@ export interface ForkValue {
   call: Node;
   variable: string | null;
   value: number;
+  /** A wrapper's own child value (`return FORK_CHILD;`): the name equals the result in the child only, so it reads as
+   * the child's 0. */
+  childConstant?: string;
 }
 
 /** How a path through a function ends. */
@@ -36,6 +39,8 @@ export function evaluate(node: Node, fork: ForkValue): number | undefined {
   const n = unparen(node);
   switch (n.type) {
     case 'identifier':
+      if (n.text === fork.childConstant) return 0;
+    // falls through
     case 'field_expression':
       return n.text === fork.variable ? fork.value : undefined;
     case 'number_literal':

@@ -3,7 +3,16 @@ import type { ForkSite } from '../../model.js';
 import { type ForkValue, type Path, statementOf, walkFrom } from './child-path.js';
 import { factsOf, mergeFacts, type ProjectFacts } from './facts.js';
 import { EXEC_CALLS, EXIT_CALLS, FORK_CALLS, NORETURN_CALLS, operationOf } from './operations.js';
-import { calleeName, callsUnder, enclosingFunction, functionName, same, statementCall, unparen } from './syntax.js';
+import {
+  calleeName,
+  callsUnder,
+  enclosingFunction,
+  functionName,
+  identifiers,
+  same,
+  statementCall,
+  unparen,
+} from './syntax.js';
 
 /** What the census needs to know of a function to follow calls into it. */
 export interface FunctionSummary {
@@ -33,6 +42,8 @@ export interface SiteAnalysis {
   noreturn: Set<string>;
   /** The fork call behind the site's call (a macro's body), as fork, vfork, forkpty. */
   forks: string;
+  /** A wrapper whose child returns a constant no other return gives (`return FORK_CHILD;`): that constant. */
+  childReturns?: string;
   /** The exec behind the child's exec call, when it is a macro. */
   execs?: string;
 }
@@ -45,6 +56,22 @@ interface Known {
   wrappers: Set<string>;
   /** Macros that wrap a fork call in a call (`xvforkwrap(vfork())`): their calls are fork sites. */
   wrappedForks: Record<string, string>;
+  /** Wrappers whose child returns a constant of its own: the constant (the child of their calls is where the result
+   * equals it). */
+  childReturns: Map<string, string>;
+}
+
+/**
+ * Adds to a project's fork wrappers the macros that are one call of one (`#define sudo_debug_fork()
+ * sudo_debug_fork_v1()`, a macro of such a macro): calling one forks the same way. Returns the set it was given.
+ */
+export function withWrapperMacros(wrappers: Set<string>, macroCalls: Record<string, string> = {}): Set<string> {
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [macro, target] of Object.entries(macroCalls))
+      if (wrappers.has(target) && !wrappers.has(macro)) grew = !!wrappers.add(macro);
+  }
+  return wrappers;
 }
 
 function isFork(name: string, known: Known): boolean {
@@ -94,16 +121,30 @@ function summarize(g: Gathered): FunctionSummary[] {
     while (c < g.calls.length && g.calls[c].startIndex < def.startIndex) c++;
     const name = functionName(def);
     let execs: string | null = null;
+    let pointer = false;
     const calls = new Set<string>();
     for (; c < g.calls.length && g.calls[c].startIndex < def.endIndex; c++) {
       const callee = calleeName(g.calls[c]);
-      if (!callee) continue;
-      if (EXEC_CALLS.has(callee)) execs ??= callee;
+      if (!callee) pointer = true;
+      else if (EXEC_CALLS.has(callee)) execs ??= callee;
       else calls.add(callee);
     }
-    if (name) out.push({ name, execs, calls: [...calls] });
+    if (name) out.push({ name, execs: execs ?? (pointer ? execPointedTo(def) : null), calls: [...calls] });
   }
   return out;
+}
+
+/**
+ * The exec a function that calls through a pointer names as a value (`fn = execve;`, `dlsym(RTLD_NEXT, "execve")`):
+ * the pointer it calls is that exec (sudo's exec_wrapper calls the real execve so). Null when it names none.
+ */
+function execPointedTo(def: Node): string | null {
+  for (const n of def.descendantsOfType(['identifier', 'string_content'])) {
+    if (!n || !EXEC_CALLS.has(n.text)) continue;
+    const called = n.parent?.type === 'call_expression' && same(n.parent.childForFieldName('function'), n);
+    if (!called) return n.text;
+  }
+  return null;
 }
 
 export function summarizeFunctions(root: Node): FunctionSummary[] {
@@ -211,6 +252,62 @@ function endsEveryPath(def: Node, noreturn: Set<string>): boolean {
   );
 }
 
+/** The names a function declares: its parameters and the variables of its body. */
+function localNames(fn: Node): Set<string> {
+  const names = parameterNames(fn);
+  for (const decl of fn.childForFieldName('body')?.descendantsOfType('declaration') ?? []) {
+    for (const d of decl!.childrenForFieldName('declarator')) {
+      let id: Node | null = d;
+      while (id && id.type !== 'identifier') id = id.childForFieldName('declarator');
+      if (id) names.add(id.text);
+    }
+  }
+  return names;
+}
+
+/**
+ * Whether the variable the fork's result went to reaches the caller: it is no local of the function (a global, a
+ * member, `SERVER_PID(serp)`), a return mentions it, an assignment stores it outside the function's locals
+ * (`job->pid = pid`, `*pidp = pid`), or the child passes it to a call (`Jim_SetResultInt(interp, pid)`).
+ */
+function pidReachesCaller(fn: Node | null, variable: string, childStatements: Node[]): boolean {
+  if (!fn || !/^[A-Za-z_]\w*$/.test(variable)) return true;
+  const locals = localNames(fn);
+  if (!locals.has(variable)) return true;
+  const mentions = (n: Node | null | undefined) => !!n && identifiers(n).includes(variable);
+  if (fn.descendantsOfType('return_statement').some((r) => mentions(r!.namedChildren[0]))) return true;
+  const args = (c: Node) => c.childForFieldName('arguments');
+  if (childStatements.some((st) => callsUnder(st).some((c) => mentions(args(c))))) return true;
+  // a store the child makes too (a parent-only one registers the child: the child cannot tell it happened)
+  return childStatements.some((st) =>
+    st.descendantsOfType('assignment_expression').some((a) => {
+      const left = unparen(a!.childForFieldName('left')!);
+      return mentions(a!.childForFieldName('right')) && !(left.type === 'identifier' && locals.has(left.text));
+    }),
+  );
+}
+
+/** The value the child returns when no other return of the function gives it (`return FORK_CHILD;`): the caller
+ * tells the child so. Null otherwise. */
+function returnsOwnValue(fn: Node | null, child: Path, parent: Path): string | null {
+  const last = child.last;
+  const value = last?.type === 'return_statement' ? last.namedChildren[0] : null;
+  if (!fn || !value || parent.statements.some((s) => same(s, last))) return null;
+  const own = fn
+    .descendantsOfType('return_statement')
+    .every((r) => same(r, last) || r!.namedChildren[0]?.text !== value.text);
+  return own ? unparen(value).text : null;
+}
+
+/** A call statement at file scope (under #if at most) runs nowhere: a prototype tree-sitter misread (`MOCKABLE pid_t
+ * my_fork (void);` after other macro-prefixed prototypes). */
+function atFileScope(call: Node): boolean {
+  let p = call.parent;
+  if (p?.type !== 'expression_statement') return false;
+  for (p = p.parent; p?.type.startsWith('preproc_'); p = p.parent);
+  return p?.type === 'translation_unit';
+}
+
 function lineColumn(node: Node): { line: number; column: number } {
   return { line: node.startPosition.row + 1, column: node.startPosition.column + 1 };
 }
@@ -225,7 +322,7 @@ function analyzeCall(
 ): SiteAnalysis {
   const variable = resultVariable(call);
   const forkStatement = statementOf(call);
-  const value = (v: number): ForkValue => ({ call, variable, value: v });
+  const value = (v: number): ForkValue => ({ call, variable, value: v, childConstant: known.childReturns.get(name) });
   const child = walkFrom(forkStatement, value(0), known.noreturn);
   const parent = walkFrom(forkStatement, value(4242), known.noreturn);
   const failed = walkFrom(forkStatement, value(-1), known.noreturn);
@@ -238,6 +335,7 @@ function analyzeCall(
   let pointerCall: string | undefined;
   let execMacro: string | undefined;
   let forksAgain = false;
+  let childReturns: string | undefined;
   const calls = childStatements.flatMap((s) => callsUnder(s));
   for (const c of calls) {
     const callee = calleeName(c);
@@ -249,8 +347,8 @@ function analyzeCall(
       exec ??= callee;
       continue;
     }
-    if (!exec && isFork(callee, known)) {
-      forksAgain = true; // what follows, exec included, is the grandchild's
+    if (!exec && (isFork(callee, known) || known.wrappers.has(callee))) {
+      forksAgain = true; // what follows, exec included, is the grandchild's (or a wrapper's child's)
       break;
     }
     childCalls.push(callee);
@@ -295,8 +393,13 @@ function analyzeCall(
       // `return pid`: the caller tests the fork's value, as fork's callers do (a detaching wrapper's grandchild)
       const value = child.last?.type === 'return_statement' ? child.last.namedChildren[0] : null;
       const returnsPid = !!variable && !!value && unparen(value).text === variable;
-      // no pid kept (`if (vfork()) return;`): the caller cannot tell the child from the parent, so it is no wrapper
-      const passesPid = variable !== null || forkStatement.type === 'return_statement';
+      // no pid the caller gets (`if (vfork()) return;`, a local pid nothing returns or stores, both sides returning
+      // 0): the caller cannot tell the child from the parent, so it is no wrapper
+      const ownValue = returnsOwnValue(fn, child, parent);
+      const passesPid =
+        forkStatement.type === 'return_statement' ||
+        (variable !== null && pidReachesCaller(fn, variable, childStatements)) ||
+        !!ownValue;
       if (parent.end === 'exit' && !parentWaits && !returnsPid) {
         site.class = 'fork-only';
         site.reason = 'daemonizes: the parent exits and the child carries on without exec';
@@ -305,6 +408,7 @@ function analyzeCall(
       } else {
         site.class = 'wrapper';
         site.reason = 'fork wrapper: the child returns to the caller, which decides what runs';
+        if (ownValue && !returnsPid && /^[A-Za-z_]\w*$/.test(ownValue)) childReturns = ownValue;
       }
     } else if (child.end === 'loop') {
       site.reason = 'the child goes back into the loop around the fork (prefork server or worker): no exec';
@@ -329,6 +433,7 @@ function analyzeCall(
     childCalls,
     noreturn: known.noreturn,
     forks: known.aliases[name] ?? name,
+    childReturns,
     execs: exec && (known.aliases[exec] ?? exec),
   };
 }
@@ -353,9 +458,11 @@ export function analyzeTree(
     noreturn: new Set([...NORETURN_CALLS, ...merged.noreturn]),
     aliases: merged.aliases,
     wrappedForks: merged.wrappedForks ?? {},
+    childReturns: new Map(Object.entries(merged.childReturns ?? {})),
     // wrappers of other files; a function of this file is judged by its own fork site
-    wrappers: new Set(
-      (merged.wrappers ?? []).filter((w) => !defined.has(w) && !FORK_CALLS.has(merged.aliases[w] ?? w)),
+    wrappers: withWrapperMacros(
+      new Set((merged.wrappers ?? []).filter((w) => !defined.has(w) && !FORK_CALLS.has(merged.aliases[w] ?? w))),
+      merged.macroCalls,
     ),
   };
   const macroNoreturn = () => {
@@ -400,28 +507,37 @@ export function analyzeTree(
   const forkSites = () =>
     calls.flatMap((call) => {
       const name = calleeName(call);
-      return name && isFork(name, known) ? [analyzeCall(call, name, file, index, macros, known)] : [];
+      return name && isFork(name, known) && !atFileScope(call)
+        ? [analyzeCall(call, name, file, index, macros, known)]
+        : [];
     });
-  let forks = forkSites();
-  // This file's wrappers fork too: a child that calls a helper forking through one runs no exec of its own.
-  const local = forks.filter((s) => s.site.class === 'wrapper' && s.site.function).map((s) => s.site.function!);
-  if (local.length && forks.some((s) => s.site.class === 'exec-via-helper')) {
-    local.forEach((w) => known.wrappers.add(w));
-    forks = forkSites();
-  }
-  sites.push(...forks);
   // Calls to the project's fork wrappers are fork sites too: their child is the caller's code.
-  local.forEach((w) => known.wrappers.add(w));
-  for (const call of calls) {
-    const name = calleeName(call);
-    if (!name || !known.wrappers.has(name) || isFork(name, known)) continue;
-    const fn = enclosingFunction(call);
-    if (fn && functionName(fn) === name) continue;
-    const analysis = analyzeCall(call, name, file, index, macros, known);
-    if (analysis.site.class === 'fork+exec')
-      analysis.site.reason = `forks through wrapper ${name}(), which may do more than fork: the rewrite converts direct fork calls only`;
-    sites.push(analysis);
+  const wrapperCalls = () =>
+    calls.flatMap((call) => {
+      const name = calleeName(call);
+      if (!name || !known.wrappers.has(name) || isFork(name, known) || atFileScope(call)) return [];
+      const fn = enclosingFunction(call);
+      if (fn && functionName(fn) === name) return [];
+      const analysis = analyzeCall(call, name, file, index, macros, known);
+      if (analysis.site.class === 'fork+exec')
+        analysis.site.reason = `forks through wrapper ${name}(), which may do more than fork: the rewrite converts direct fork calls only`;
+      return [analysis];
+    });
+  let found = [...forkSites(), ...wrapperCalls()];
+  // This file's wrappers, and its wrappers of wrappers, fork too: their calls are sites, and a child that calls a
+  // helper forking through one runs no exec of its own. Each round may find the next level.
+  for (let round = 0; round < HELPER_DEPTH; round++) {
+    const local = found
+      .filter((s) => s.site.class === 'wrapper' && s.site.function && !known.wrappers.has(s.site.function))
+      .map((s) => s.site.function!);
+    if (!local.length) break;
+    local.forEach((w) => known.wrappers.add(w));
+    for (const s of found)
+      if (s.childReturns && s.site.function) known.childReturns.set(s.site.function, s.childReturns);
+    withWrapperMacros(known.wrappers, merged.macroCalls);
+    found = [...forkSites(), ...wrapperCalls()];
   }
+  sites.push(...found);
   sites.sort((a, b) => a.site.line - b.site.line || a.site.column - b.site.column);
   return { functions, sites };
 }

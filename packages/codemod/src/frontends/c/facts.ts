@@ -1,4 +1,4 @@
-import { EXEC_CALLS, FORK_CALLS } from './operations.js';
+import { EXEC_CALLS, EXIT_CALLS, FORK_CALLS, NORETURN_CALLS } from './operations.js';
 
 /**
  * What one C project says about its functions and macros, read from the text of all its files (headers declare what
@@ -27,6 +27,8 @@ export interface ProjectFacts {
   /** Functions of the project whose fork's child returns to the caller (the census's second pass): their calls in
    * other files are fork sites. */
   wrappers?: string[];
+  /** Wrappers whose child returns a constant no other return gives (`return FORK_CHILD;`): the constant. */
+  childReturns?: Record<string, string>;
   /**
    * Function-like macros that stand for calls (cronie's `#define MY_GID(pw) getgid()`): name → the functions its
    * body calls, when it names nothing else but its parameters and upper-case constants; null: a definition that
@@ -38,6 +40,10 @@ export interface ProjectFacts {
    * { fprintf(…); } } while (0)`): name → its parameters and that condition; null: defined more than one way.
    */
   guardedMacros?: Record<string, GuardedMacro | null>;
+  /** Function name → the call its body ends in when it has no `return` (`_realexit(void) { _exit(v); }`); null: a
+   * body that ends otherwise, or two definitions that differ. mergeFacts adds to noreturn the functions whose chain
+   * of such calls ends in an exit or a never-returning function, in any file. */
+  endsIn?: Record<string, string | null>;
   /** Function-like macros whose body is a bare `if` (no `do { } while (0)`): `if (x) M(); else …` gives the else
    * to the macro's own `if`, not to the one written. */
   danglingMacros?: string[];
@@ -148,6 +154,33 @@ function helperDefinitions(
   return { inline: out, signal };
 }
 
+/** Each top-level function definition's last call statement when its body has no `return` (else null): the text
+ * of `endsEveryPath` (classify.ts), readable in files the census does not parse. */
+function endingCalls(text: string): Record<string, string | null> {
+  const masked = maskLiterals(text).replace(/^[ \t]*#(?:[^\n\\]|\\\r?\n|\\.)*/gm, (m) => m.replace(/[^\n]/g, ' '));
+  const out: Record<string, string | null> = {};
+  let depth = 0;
+  let open = -1;
+  let headStart = 0;
+  for (let i = 0; i < masked.length; i++) {
+    const c = masked[i];
+    if (c === '{' && depth++ === 0) open = i;
+    else if (c === '}' && depth > 0 && --depth === 0) {
+      const name = /(?:^|[\s*])([A-Za-z_]\w*)\s*\([^()]*\)\s*$/.exec(masked.slice(headStart, open))?.[1];
+      if (name && !KEYWORDS.has(name) && !/=/.test(masked.slice(headStart, open))) {
+        const body = masked.slice(open, i);
+        // a statement of its own (after `;`, `{`, `}` or a label), no #if between it and the one before
+        const last = /([;{}:])\s*([A-Za-z_]\w*)\s*\([^;{}]*\)\s*;\s*$/.exec(body);
+        const plain = last && !/\n[ \t]*#/.test(text.slice(open + last.index, i));
+        const ends = plain && !/\breturn\b/.test(body) ? last[2] : null;
+        out[name] = Object.hasOwn(out, name) && out[name] !== ends ? null : ends;
+      }
+      headStart = i + 1;
+    } else if (c === ';' && depth === 0) headStart = i + 1;
+  }
+  return out;
+}
+
 /** The facts of one file's text; merge several with mergeFacts. helpers: read its inlinable functions (a .c file). */
 export function factsOf(source: string, helpers = false): ProjectFacts {
   const text = withoutComments(source);
@@ -200,8 +233,18 @@ export function factsOf(source: string, helpers = false): ProjectFacts {
   const danglingMacros = defines(text)
     .filter(([, params, body]) => params !== null && /^if\s*\(/.test(body))
     .map(([name]) => name);
+  const endsIn = endingCalls(text);
   if (!helpers)
-    return { noreturn: [...noreturn], aliases, macroCalls, wrappedForks, callMacros, guardedMacros, danglingMacros };
+    return {
+      noreturn: [...noreturn],
+      aliases,
+      macroCalls,
+      wrappedForks,
+      callMacros,
+      guardedMacros,
+      danglingMacros,
+      endsIn,
+    };
   const defined = new Set(defines(text).map(([name]) => name));
   const found = helperDefinitions(text, defined);
   return {
@@ -212,9 +255,14 @@ export function factsOf(source: string, helpers = false): ProjectFacts {
     callMacros,
     guardedMacros,
     danglingMacros,
+    endsIn,
     helpers: Object.fromEntries(found.inline),
     signalWrappers: Object.fromEntries(found.signal),
   };
+}
+
+function endsProcess(call: string, noreturn: Set<string>): boolean {
+  return noreturn.has(call) || EXIT_CALLS.has(call) || NORETURN_CALLS.has(call);
 }
 
 export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
@@ -225,9 +273,11 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
   const macroCalls: Record<string, string> = {};
   const wrappedForks: Record<string, string> = {};
   const wrappers = new Set<string>();
+  const childReturns: Record<string, string> = {};
   const callMacros: Record<string, string[] | null> = {};
   const guardedMacros: Record<string, GuardedMacro | null> = {};
   const danglingMacros = new Set<string>();
+  const endsIn: Record<string, string | null> = {};
   // a name two files define differently is neither
   const add = (into: Record<string, string | null>, from: Record<string, string | null> = {}) => {
     for (const [name, text] of Object.entries(from))
@@ -239,6 +289,7 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
     Object.assign(macroCalls, f.macroCalls);
     Object.assign(wrappedForks, f.wrappedForks);
     f.wrappers?.forEach((w) => wrappers.add(w));
+    Object.assign(childReturns, f.childReturns);
     add(helpers, f.helpers);
     add(signalWrappers, f.signalWrappers);
     for (const [name, calls] of Object.entries(f.callMacros ?? {})) {
@@ -247,6 +298,18 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
     }
     for (const [name, guard] of Object.entries(f.guardedMacros ?? {})) addGuarded(guardedMacros, name, guard);
     f.danglingMacros?.forEach((m) => danglingMacros.add(m));
+    add(endsIn, f.endsIn);
+  }
+  // a body that ends in a call that never returns never returns either, through any number of files
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [name, last] of Object.entries(endsIn))
+      if (
+        last &&
+        !noreturn.has(name) &&
+        [last, Object.hasOwn(macroCalls, last) ? macroCalls[last] : null].some((c) => c && endsProcess(c, noreturn))
+      )
+        grew = !!noreturn.add(name);
   }
   return {
     noreturn: [...noreturn],
@@ -256,6 +319,7 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
     macroCalls,
     wrappedForks,
     wrappers: [...wrappers],
+    childReturns,
     callMacros,
     guardedMacros,
     danglingMacros: [...danglingMacros],

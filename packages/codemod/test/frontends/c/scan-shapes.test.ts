@@ -364,3 +364,351 @@ int xpopen(char **argv)
   ]);
   expect(sites.find((s) => s.call === 'XVFORK')).toMatchObject({ convertible: false });
 });
+
+test('a prototype behind a leading macro is no call of the wrapper it declares (mc, sudo)', async () => {
+  const sites = await scanProject('prototype-with-macro', {
+    // tree-sitter reads `MOCKABLE pid_t xfork (void);` here as a call statement, outside any function body
+    'util.h': `MOCKABLE sighandler_t my_signal (int signum, sighandler_t handler);
+MOCKABLE int my_sigaction (int signum, const struct sigaction *act, struct sigaction *oldact);
+MOCKABLE pid_t xfork (void);
+MOCKABLE int my_execvp (const char *file, char *const argv[]);
+#ifdef HAVE_CLONE
+int clone_it (void);
+#endif
+`,
+    'util.c': `#include <unistd.h>
+#include "util.h"
+pid_t xfork (void) { return fork (); }
+`,
+    'run.c': `#include "util.h"
+void run(char **argv)
+{
+	if (xfork() == 0) {
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+}
+`,
+  });
+  expect(rows(sites)).toEqual([
+    ['run.c:4', 'xfork', 'fork+exec'],
+    ['util.c:3', 'fork', 'wrapper'],
+  ]);
+});
+
+test("a macro that is one call of a fork wrapper is that wrapper: its calls are sites (sudo's sudo_debug_fork())", async () => {
+  const sites = await scanProject('wrapper-macro', {
+    'debug.h': '#define debug_fork() debug_fork_v1()\n',
+    'debug.c': `#include <unistd.h>
+pid_t debug_fork_v1(void)
+{
+	pid_t pid;
+	if ((pid = fork()) == 0)
+		debug_set_prefix();
+	return pid;
+}
+`,
+    // names neither fork nor exec: read because it calls the macro
+    'run.c': `#include "debug.h"
+void run(char **argv)
+{
+	switch (debug_fork()) {
+	case 0:
+		run_mailer(argv);
+		_exit(127);
+	}
+}
+`,
+    // the exec is the grandchild's: run_mailer's own child execs
+    'mail.c': `#include <unistd.h>
+#include "debug.h"
+void run_mailer(char **argv)
+{
+	if (debug_fork() == 0) {
+		execv(argv[0], argv);
+		_exit(127);
+	}
+}
+void send_mail(char **argv)
+{
+	if (fork() == 0) {
+		run_mailer(argv);
+		_exit(0);
+	}
+}
+void send_mail_inline(char **argv)
+{
+	if (fork() == 0) {
+		if (debug_fork() == 0)
+			run_mailer_now(argv);
+		_exit(0);
+	}
+}
+void run_mailer_now(char **argv) { execv(argv[0], argv); }
+`,
+  });
+  expect(rows(sites)).toEqual([
+    ['debug.c:5', 'fork', 'wrapper'],
+    ['mail.c:5', 'debug_fork', 'fork+exec'],
+    ['mail.c:12', 'fork', 'fork-only'],
+    ['mail.c:19', 'fork', 'fork-only'],
+    ['mail.c:20', 'debug_fork', 'exec-via-helper'],
+    ['run.c:4', 'debug_fork', 'fork-only'],
+  ]);
+});
+
+test("a wrapper of a wrapper of the same file is a wrapper: its calls are sites (zsh's execcmd_fork -> zfork)", async () => {
+  const sites = await scanProject('wrapper-of-wrapper', {
+    'exec.c': `#include <unistd.h>
+pid_t zfork(void)
+{
+	pid_t pid = fork();
+	if (pid == 0)
+		set_limits();
+	return pid;
+}
+static pid_t cmd_fork(void)
+{
+	pid_t pid = zfork();
+	if (pid == 0) {
+		enter_subshell();
+		return 0;
+	}
+	return pid;
+}
+static void execute(char **argv) { execve(argv[0], argv, environ); _exit(127); }
+void cmd_exec(char **argv)
+{
+	if (cmd_fork() == 0)
+		execute(argv);
+}
+`,
+  });
+  expect(rows(sites)).toEqual([
+    ['exec.c:4', 'fork', 'wrapper'],
+    ['exec.c:11', 'zfork', 'wrapper'],
+    ['exec.c:21', 'cmd_fork', 'exec-via-helper'],
+  ]);
+});
+
+test('a function of another file whose body ends in an exit never returns, through a chain too (zsh _realexit)', async () => {
+  const sites = await scanProject('ends-in-exit-elsewhere', {
+    // names neither fork nor exec, no attribute: read for its bodies
+    'builtin.c': `#include <stdlib.h>
+void realexit(void)
+{
+	flush_history();
+	_exit(exit_val);
+}
+void quit(int val)
+{
+	exit_val = val;
+	realexit();
+}
+/* two files define cleanup differently: it may return */
+void cleanup(void) { exit(1); }
+`,
+    'other.c': 'void cleanup(void) { remove_temp(); }\n',
+    'exec.c': `#include <unistd.h>
+pid_t getoutput(void)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		run_program();
+		quit(lastval);
+	}
+	return pid;
+}
+pid_t getpipe(void)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		run_program();
+		cleanup();
+	}
+	return pid;
+}
+`,
+  });
+  expect(rows(sites)).toEqual([
+    ['exec.c:4', 'fork', 'fork-only'],
+    ['exec.c:13', 'fork', 'wrapper'],
+  ]);
+});
+
+test("a local pid nothing returns or stores tells the caller nothing: no wrapper (vim's gui_do_fork, zsh's clone)", async () => {
+  const sites = await scanProject('pid-not-passed', {
+    'gui.c': `#include <unistd.h>
+static void gui_do_fork(void)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return;
+	if (pid > 0) {
+		if (read_child() == FAILED) {
+			waitpid(pid, 0, 0);
+			return;
+		}
+		_exit(0);
+	}
+	setsid();
+}
+static int bin_clone(int fd)
+{
+	int pid;
+	pid = fork();
+	if (!pid)
+		setsid();
+	else
+		close(fd);
+	return 0;
+}
+/* a store only the parent makes registers the child: the child cannot tell it happened */
+static void run_rest(void)
+{
+	pid_t pid = fork();
+	if (pid) {
+		list_pipe_pid = pid;
+		return;
+	}
+	stop_self();
+}
+`,
+    // the child's own return value tells it apart; a pid both sides store does too
+    'state.c': `#include <unistd.h>
+int fork_state(void)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return FORK_ERROR;
+	if (pid == 0)
+		return FORK_CHILD;
+	waitpid(pid, 0, 0);
+	return FORK_PARENT;
+}
+int start_job(struct job *job)
+{
+	pid_t pid = fork();
+	job->pid = pid;
+	return 0;
+}
+`,
+  });
+  expect(rows(sites)).toEqual([
+    ['gui.c:4', 'fork', 'fork-only'],
+    ['gui.c:19', 'fork', 'fork-only'],
+    ['gui.c:29', 'fork', 'fork-only'],
+    ['state.c:4', 'fork', 'wrapper'],
+    ['state.c:14', 'fork', 'wrapper'],
+  ]);
+});
+
+test('a helper that execs through a pointer to an exec function execs (sudo_intercept.c exec_wrapper)', async () => {
+  const sites = await scanProject('exec-through-pointer', {
+    'intercept.c': `#include <dlfcn.h>
+#include <unistd.h>
+static int exec_wrapper(const char *cmnd, char **argv)
+{
+	void *fn = dlsym(RTLD_NEXT, "execve");
+	if (fn == NULL)
+		return -1;
+	((execve_fn)fn)(cmnd, argv, environ);
+	return -1;
+}
+static void notify(void (*cb)(void)) { cb(); }
+int system_wrapper(const char *cmnd, char **argv)
+{
+	pid_t child;
+	switch (child = fork()) {
+	case -1:
+		return -1;
+	case 0:
+		exec_wrapper(cmnd, argv);
+		_exit(127);
+	}
+	waitpid(child, 0, 0);
+	return 0;
+}
+void worker(void)
+{
+	if (fork() == 0) {
+		notify(done);
+		_exit(0);
+	}
+}
+`,
+  });
+  expect(rows(sites)).toEqual([
+    ['intercept.c:15', 'fork', 'exec-via-helper'],
+    ['intercept.c:27', 'fork', 'fork-only'],
+  ]);
+  expect(sites[0]).toMatchObject({ exec: 'execve' });
+});
+
+test("a wrapper whose child returns a value of its own: its callers' child is where the result is that value (mc)", async () => {
+  const sites = await scanProject('wrapper-child-value', {
+    'utilunix.c': `#include <unistd.h>
+pid_t my_fork(void) { return fork(); }
+static fork_state_t my_fork_state(void)
+{
+	pid_t pid = my_fork();
+	if (pid < 0)
+		return FORK_ERROR;
+	if (pid == 0)
+		return FORK_CHILD;
+	waitpid(pid, 0, 0);
+	return FORK_PARENT;
+}
+int my_systemv(const char *cmd, char **argv)
+{
+	switch (my_fork_state()) {
+	case FORK_CHILD:
+		execvp(cmd, argv);
+		_exit(127);
+	case FORK_ERROR:
+		return -1;
+	default:
+		return 0;
+	}
+}
+`,
+  });
+  expect(rows(sites)).toEqual([
+    ['utilunix.c:2', 'fork', 'wrapper'],
+    ['utilunix.c:5', 'my_fork', 'wrapper'],
+    ['utilunix.c:15', 'my_fork_state', 'fork+exec'],
+  ]);
+});
+
+test("a wrapper's own child value counts in the other files that call it", async () => {
+  const sites = await scanProject('wrapper-child-value-elsewhere', {
+    'state.c': `#include <unistd.h>
+fork_state_t fork_state(void)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return FORK_ERROR;
+	if (pid == 0)
+		return FORK_CHILD;
+	waitpid(pid, 0, 0);
+	return FORK_PARENT;
+}
+`,
+    // names neither fork nor exec: read because it calls the wrapper
+    'run.c': `#include "state.h"
+int run(char **argv)
+{
+	if (fork_state() == FORK_CHILD) {
+		run_it(argv);
+		_exit(127);
+	}
+	return 0;
+}
+`,
+    'exec.c': '#include <unistd.h>\nvoid run_it(char **argv) { execvp(argv[0], argv); }\n',
+  });
+  expect(rows(sites)).toEqual([
+    ['run.c:4', 'fork_state', 'exec-via-helper'],
+    ['state.c:4', 'fork', 'wrapper'],
+  ]);
+});
