@@ -2,7 +2,8 @@ import type { Node } from './syntax-tree.js';
 import { isNullPointer } from './actions.js';
 import type { GuardedMacro } from './facts.js';
 import type { SiteAnalysis } from './classify.js';
-import { type ActionEntry, BRANCHED, Planner } from './recorder.js';
+import { type ActionEntry, BRANCHED } from './action-entry.js';
+import { Planner } from './recorder.js';
 import { callArgs, calledNames, calleeName, functionName, identifiers, unparen } from './syntax.js';
 
 /**
@@ -33,7 +34,7 @@ export interface ExecStart {
   flags: string;
 }
 
-export type { ActionEntry } from './recorder.js';
+export type { ActionEntry } from './action-entry.js';
 
 export type PlanResult = { plan: ConversionPlan } | { blockers: string[] };
 
