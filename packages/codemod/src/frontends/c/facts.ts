@@ -282,6 +282,7 @@ export const SAME_IN_PARENT: Record<string, ParentState> = {
   strstr: 'memory',
   memcmp: 'memory',
   atoi: 'memory',
+  fileno: 'memory', // the stream's fd, read from its FILE: the child's is a copy
   // so is its environment
   getenv: 'environment',
   secure_getenv: 'environment',

@@ -179,16 +179,23 @@ export function siteEdits(source: string, a: SiteAnalysis, plan: ConversionPlan)
   return `the fork is in a ${S.type.replace(/_/g, ' ')}`;
 }
 
-/** Adds the includes the converted code needs, after the file's last top-level #include. */
-export function includeEdits(tree: Tree, source: string, headers: string[]): Edit[] {
-  const includes = tree.rootNode.namedChildren.filter((n): n is Node => n?.type === 'preproc_include');
+/**
+ * Adds the includes the converted code needs, after the last top-level #include in front of the first rewritten code
+ * (`before`): a file may include more further down (jimsh0.c bundles several sources), after its first fork site. With
+ * no #include in front of it, they go in front of the top-level definition that holds it.
+ */
+export function includeEdits(tree: Tree, source: string, headers: string[], before = source.length): Edit[] {
+  const top = tree.rootNode.namedChildren.filter((n): n is Node => !!n);
+  const includes = top.filter((n) => n.type === 'preproc_include');
   const wanted = headers.filter((h) => !includes.some((n) => n.childForFieldName('path')?.text === h));
   if (!wanted.length) return [];
   const eol = eolOf(source);
   const text = wanted.map((h) => `#include ${h}${eol}`).join('');
-  const last = includes.at(-1);
-  if (!last) return [{ start: 0, end: 0, text: `${text}${eol}` }];
-  return [{ start: last.endIndex, end: last.endIndex, text }];
+  const last = includes.filter((n) => n.endIndex <= before).at(-1);
+  if (last) return [{ start: last.endIndex, end: last.endIndex, text }];
+  const holder = top.find((n) => n.startIndex <= before && before < n.endIndex);
+  if (!includes.length || !holder) return [{ start: 0, end: 0, text: `${text}${eol}` }];
+  return [{ start: holder.startIndex, end: holder.startIndex, text: `${text}${eol}` }];
 }
 
 export function applyEdits(source: string, edits: Edit[]): string {
