@@ -66,6 +66,8 @@ int forkexec_setresgid(forkexec_actions *a, gid_t rgid, gid_t egid, gid_t sgid);
 int forkexec_initgroups(forkexec_actions *a, const char *user, gid_t group);
 /* ioctl(fd, TIOCSCTTY, arg): the terminal on fd becomes the child's controlling terminal (after a setsid) */
 int forkexec_setctty(forkexec_actions *a, int fd, int arg);
+/* fcntl(fd, F_SETFD, flags): FD_CLOEXEC set (the fd closes at the exec) or cleared (0) */
+int forkexec_setfd(forkexec_actions *a, int fd, int flags);
 int forkexec_setrlimit(forkexec_actions *a, int resource, const struct rlimit *rl);
 int forkexec_nice(forkexec_actions *a, int inc);
 int forkexec_setenv(forkexec_actions *a, const char *name, const char *value); /* on the child's envp copy */

@@ -277,6 +277,12 @@ int forkexec_setctty(forkexec_actions *a, int fd, int arg) {
   return fx_add(a, FX_SETCTTY, 2, f);
 }
 
+int forkexec_setfd(forkexec_actions *a, int fd, int flags) {
+  if (!fx_fd_ok(fd)) return fx_note(a, EBADF);
+  uint32_t f[2] = {(uint32_t)fd, (uint32_t)flags};
+  return fx_add(a, FX_SETFD, 2, f);
+}
+
 int forkexec_setrlimit(forkexec_actions *a, int resource, const struct rlimit *rl) {
   if (!rl || resource < 0) return fx_note(a, EINVAL);
   uint64_t soft = rl->rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t)rl->rlim_cur;
@@ -388,6 +394,7 @@ struct fx_child_args {
   int search;
   int exit_on_failure, exit_status;
   int report_fd;
+  int report_read_fd; /* the parent's end, which the child inherits: closed first, so no action names it */
   sigset_t old_mask;
   char *pathbuf;
   char **sh_argv;
@@ -419,6 +426,8 @@ static int fx_child(void *arg) {
     if (sigaction(s, NULL, &sa) == 0 && sa.sa_handler != SIG_IGN && sa.sa_handler != SIG_DFL) fx_disposition(s, SIG_DFL);
   }
   sigprocmask(SIG_SETMASK, &c->old_mask, NULL);
+  /* the read end takes the lowest free fd, which may be one the actions name as closed (dup2 from it must fail) */
+  close(c->report_read_fd);
   int err = fx_move_above(&report, c->maxfd);
   if (!err) err = fx_apply_actions(c->actions, c->actions_len, report, &index);
   if (!err) {
@@ -503,6 +512,7 @@ pid_t fork_before_exec(const char *file, char *const argv[], char *const envp[],
     goto done;
   }
   c.report_fd = pipefd[1];
+  c.report_read_fd = pipefd[0];
   sigset_t all;
   sigfillset(&all);
   sigprocmask(SIG_BLOCK, &all, &c.old_mask);

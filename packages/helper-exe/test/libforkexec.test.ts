@@ -52,6 +52,7 @@ const cases = [
   'credentials',
   'credentials-re',
   'setctty',
+  'setfd',
   'setrlimit',
   'nice',
   'env',

@@ -208,6 +208,34 @@ int main(int argc, char **argv) {
     errno = 0;
     CHECK(fork_before_exec(probe, args, environ, b, 0) == -1 && errno == EBADF, "dup2 of a closed fd onto itself: %s", strerror(errno));
     CHECK(no_zombie(), "the failed child was not reaped");
+  } else if (!strcmp(t, "setfd")) {
+    /* fcntl(fd, F_SETFD, FD_CLOEXEC): the fd closes at the exec; F_SETFD 0: an O_CLOEXEC fd stays open; a closed fd
+     * fails (EBADF), reported, the failed child reaped */
+    int keep = open("/dev/null", O_RDONLY);
+    int drop = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    CHECK(keep >= 3 && drop >= 3, "open");
+    char keepbuf[16], dropbuf[16];
+    snprintf(keepbuf, sizeof keepbuf, "%d", keep);
+    snprintf(dropbuf, sizeof dropbuf, "%d", drop);
+    CHECK(forkexec_setfd(a, keep, FD_CLOEXEC) == 0, "add");
+    CHECK(!strcmp(PROBE(a, "fdpath", keepbuf), "<closed>"), "fd %d in child: %s", keep, out);
+    forkexec_actions *b = fresh();
+    forkexec_setfd(b, drop, 0);
+    CHECK(!strcmp(PROBE(b, "fdpath", dropbuf), "/dev/null"), "fd %d in child: %s", drop, out);
+    /* the lowest free fd, closed here: the runtime's own pipe takes it in the parent, never in the child's actions */
+    forkexec_actions *c = fresh();
+    forkexec_actions *d = fresh();
+    int closed = open("/dev/null", O_RDONLY);
+    close(closed);
+    forkexec_setfd(c, closed, 0);
+    char *args[] = {(char *)"fxprobe", NULL};
+    errno = 0;
+    CHECK(fork_before_exec(probe, args, environ, c, 0) == -1 && errno == EBADF, "F_SETFD of closed fd %d: %s", closed, strerror(errno));
+    CHECK(no_zombie(), "the failed child was not reaped");
+    forkexec_dup2(d, closed, 0);
+    errno = 0;
+    CHECK(fork_before_exec(probe, args, environ, d, 0) == -1 && errno == EBADF, "dup2 from closed fd %d: %s", closed, strerror(errno));
+    CHECK(forkexec_setfd(c, -1, 0) == EBADF, "a negative fd");
   } else if (!strcmp(t, "close")) {
     int fd = open("/dev/null", O_RDONLY);
     forkexec_dup2(a, fd, 9);
