@@ -9,6 +9,9 @@ export function isNullPointer(text: string): boolean {
   return NULL_POINTER.test(text.trim());
 }
 
+/** Calls whose effect ends before the exec: `sched_yield()` gives up the CPU once. Nothing to record. */
+export const ENDS_BEFORE_EXEC = new Set(['sched_yield']);
+
 /** The forkexec_* call (with `fx` as the list) for a child call, or why there is none. */
 export function actionFor(name: string, a: string[]): { action: string } | { blocker: string } {
   const action = (text: string) => ({ action: text });

@@ -1,5 +1,5 @@
 import type { Node } from './syntax-tree.js';
-import { actionFor, failureTest, isNullPointer } from './actions.js';
+import { actionFor, ENDS_BEFORE_EXEC, failureTest, isNullPointer } from './actions.js';
 import { type ActionEntry, BRANCHED, CANCEL } from './action-entry.js';
 import {
   danglingElse,
@@ -218,6 +218,13 @@ export class Planner {
       if (right?.type === 'call_expression' && calleeName(right) === 'open' && e.child(1)?.type === '=')
         return this.openOntoNext(target, right);
       if (base) this.known.delete(base);
+      // `osigchld = ssh_signal(SIGCHLD, SIG_DFL);`: the old handler lands in the child's memory, which exec discards
+      if (right?.type === 'call_expression' && e.child(1)?.type === '=' && this.setsDisposition(right)) {
+        if (base && this.locals.has(base))
+          return this.block(`${stmt.text.split('\n')[0]}: the old handler in a local the copy in front computes`);
+        this.writeOther(base, stmt);
+        return this.call(right, stmt);
+      }
       if (base && this.locals.has(base)) {
         if (!right || this.pure(right)) this.writeLocal(base, stmt);
         return;
@@ -286,6 +293,7 @@ export class Planner {
       return this.writeOther(base, stmt);
     }
     if (name === 'free' && stmt) return this.writeOther(args[0] && baseName(args[0]), stmt);
+    if (ENDS_BEFORE_EXEC.has(name) && stmt) return; // nothing of it is left at the exec
     // an argument's call runs in the parent: only one that answers there as in the child (setgid(getgid()))
     // setpgid(0, getpid()) is the child's own pid, which actionFor writes as 0; anywhere else getpid() is the parent's
     const inner = args.flatMap((a) => callsUnder(a)).filter((c) => name !== 'setpgid' || c.text !== 'getpid()');
@@ -321,6 +329,14 @@ export class Planner {
     if (!args.every((a) => a.text === 'getpid()' || this.reads(a))) return;
     if (name === 'setenv' || name === 'unsetenv') this.usesEnvActions = true;
     this.record(mapped.action);
+  }
+
+  /** `signal(sig, SIG_DFL)` or a project's signal wrapper called with SIG_DFL or SIG_IGN: a disposition action. */
+  setsDisposition(call: Node): boolean {
+    const name = calleeName(call) ?? '';
+    const wrapper = this.signalWrappers.get(name);
+    const params = name === 'signal' ? { signal: 0, handler: 1 } : wrapper ? signalWrapper(wrapper) : null;
+    return !!params && /^SIG_(?:DFL|IGN)$/.test(callArgs(call)[params.handler]?.text ?? '');
   }
 
   /**
