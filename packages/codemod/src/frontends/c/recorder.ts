@@ -229,7 +229,8 @@ export class Planner {
         if (!right || this.pure(right)) this.writeLocal(base, stmt);
         return;
       }
-      if (right && calledNames(right).length)
+      // a query without effect (`prog = getenv(…)`) needs no run in the fast path: only its result is the child's
+      if (right && calledNames(right).some((n) => !Object.hasOwn(SAME_IN_PARENT, n)))
         return this.block(`${stmt.text.split('\n')[0]} in the child calls a function`);
       return this.writeOther(base, stmt);
     }
