@@ -52,7 +52,7 @@ export const NO_FACTS: ProjectFacts = { noreturn: [], aliases: {} };
 
 /** The calls that have an action (actions.ts), and sigaction: a helper without one has nothing to record. */
 export const ACTION_CALL =
-  /\b(?:sigaction|close|dup2|closefrom|chdir|fchdir|setgid|setuid|setreuid|setregid|setresuid|setresgid|initgroups|ioctl|umask|setsid|setpgid|setpgrp|signal|sigprocmask|pthread_sigmask|setgroups|setrlimit|nice|setenv|unsetenv|fcntl)\s*\(/;
+  /\b(?:sigaction|close|dup2|closefrom|chdir|fchdir|setgid|setuid|setreuid|setregid|setresuid|setresgid|initgroups|ioctl|umask|setsid|setpgid|setpgrp|signal|sigprocmask|pthread_sigmask|setgroups|setrlimit|nice|setenv|unsetenv)\s*\(/;
 const HELPER_MAX = 1500;
 
 const NORETURN_MARK = /\b(?:_Noreturn|noreturn|__noreturn__|__dead2?|[A-Z_]*NORETURN[A-Z_]*|NO_RETURN)\b/;
