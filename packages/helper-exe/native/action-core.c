@@ -212,6 +212,7 @@ static void fx_decode(struct fx_cursor *c, struct fx_action *a) {
     case FX_CLOSE:
     case FX_CLOSEFROM:
     case FX_CHECKFD:
+    case FX_FOREGROUND:
       a->fd = fx_i32(c);
       if (a->fd < 0) c->bad = 1;
       break;
@@ -371,6 +372,8 @@ static int fx_apply(const struct fx_action *a, int keep_fd) {
 #else
       return ENOTSUP;
 #endif
+    case FX_FOREGROUND:
+      return tcsetpgrp(a->fd, getpgrp()) < 0 ? errno : 0;
     case FX_SETFD: /* a closed fd fails (EBADF), as fcntl does */
       return fcntl(a->fd, F_SETFD, (int)a->value) < 0 ? errno : 0;
     case FX_SETRLIMIT:

@@ -160,6 +160,15 @@ int forkexec_sigignore(forkexec_actions *a, int sig) {
   return fx_add(a, FX_SIGIGNORE, 2, f);
 }
 
+int forkexec_sigaction(forkexec_actions *a, int sig, const struct sigaction *act) {
+  if (!act) return 0; /* only asks for the old action */
+  /* SA_NOCLDWAIT may outlive the exec where SIG_DFL would not say it: refused, the slow path runs sigaction */
+  if (sig == SIGCHLD && act->sa_handler != SIG_IGN && (act->sa_flags & SA_NOCLDWAIT)) return fx_note(a, ENOTSUP);
+  /* a handler the exec would reset: SIG_DFL from the start (mask and flags only matter while a handler runs) */
+  return act->sa_handler == SIG_IGN ? forkexec_sigignore(a, sig) : sig == SIGKILL || sig == SIGSTOP ? fx_note(a, EINVAL)
+                                                                                                   : forkexec_sigdefault(a, sig);
+}
+
 int forkexec_sigprocmask(forkexec_actions *a, int how, const sigset_t *set) {
   int op = how == SIG_SETMASK ? FX_SIGMASK : how == SIG_BLOCK ? FX_SIGBLOCK : how == SIG_UNBLOCK ? FX_SIGUNBLOCK : 0;
   if (!set || !op) return fx_note(a, EINVAL);
@@ -275,6 +284,12 @@ int forkexec_setctty(forkexec_actions *a, int fd, int arg) {
   if (!fx_fd_ok(fd)) return fx_note(a, EBADF);
   uint32_t f[2] = {(uint32_t)fd, (uint32_t)arg};
   return fx_add(a, FX_SETCTTY, 2, f);
+}
+
+int forkexec_foreground(forkexec_actions *a, int fd) {
+  if (!fx_fd_ok(fd)) return fx_note(a, EBADF);
+  uint32_t f[1] = {(uint32_t)fd};
+  return fx_add(a, FX_FOREGROUND, 1, f);
 }
 
 int forkexec_setfd(forkexec_actions *a, int fd, int flags) {

@@ -53,6 +53,8 @@ const cases = [
   'credentials-re',
   'setctty',
   'setfd',
+  'foreground',
+  'sigaction',
   'setrlimit',
   'nice',
   'env',
