@@ -65,6 +65,12 @@ export function actionFor(name: string, a: string[]): { action: string } | { blo
       return action(`forkexec_setenv(fx, ${a[0]}, ${a[1]})`);
     case 'unsetenv':
       return action(`forkexec_unsetenv(fx, ${a[0]})`);
+    case 'sigaction':
+      // the old action, when asked for, is the recorder's to handle (a write of the child's memory)
+      return action(`forkexec_sigaction(fx, ${a[0]}, ${a[1]})`);
+    case 'tcsetpgrp':
+      if (a[1] !== 'getpgrp()') return blocker("tcsetpgrp() of another group than the child's own");
+      return action(`forkexec_foreground(fx, ${a[0]})`);
     case 'fcntl':
       // F_SETFD sets the fd's flags word, whose one flag is FD_CLOEXEC: it decides which fds the exec keeps
       if (a[1] !== 'F_SETFD' || a.length !== 3) return blocker('fcntl() in the child: only F_SETFD has an action');
@@ -98,6 +104,8 @@ const ZERO_ON_SUCCESS = new Set([
   'unsetenv',
   'sigprocmask',
   'pthread_sigmask',
+  'sigaction',
+  'tcsetpgrp',
 ]);
 
 /**

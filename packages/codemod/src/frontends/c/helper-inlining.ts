@@ -10,7 +10,16 @@ import { blockStatements, calledNames, identifiers, parameterList, unparen } fro
  * A function of p file that the child calls: its statements are the child's, with the parameters bound to the
  * arguments, when they are only actions, conditions and loops (no memory of its own, no early return).
  */
-export function inlineHelper(p: Planner, name: string, def: Node, args: Node[], tested = false): void {
+/** How the child tests a helper's result: `== -1` (failure is -1), or `if (h())` (success is 0). */
+export type HelperTest = 'minus-one' | 'nonzero';
+
+export function inlineHelper(
+  p: Planner,
+  name: string,
+  def: Node,
+  args: Node[],
+  tested: HelperTest | false = false,
+): void {
   const params = parameterList(def);
   if (!params || params.length !== args.length)
     return p.block(`${name}() in the child: its parameters do not match the call`);
@@ -25,8 +34,11 @@ export function inlineHelper(p: Planner, name: string, def: Node, args: Node[], 
     return p.block(`${name}() in the child returns what a call computes: only its actions can be recorded`);
   const locals = helperLocals(body, returned);
   if (!locals) return p.block(`${name}() in the child computes memory of its own`);
-  if (tested && !(returned && successValue(returned, locals.values, body) >= 0))
+  const success = returned ? successValue(returned, locals.values, body) : NaN;
+  if (tested === 'minus-one' && !(success >= 0))
     return p.block(`${name}()'s result is tested in the child: the rewrite cannot show it is not -1 on success`);
+  if (tested === 'nonzero' && success !== 0)
+    return p.block(`${name}()'s result is tested in the child: the rewrite cannot show it is 0 on success`);
   // the helper's own names (its locals and parameters) mean nothing after it: their state is the caller's again
   const own = [...locals.names, ...params];
   const before = own.map((n) => [n, p.known.get(n), p.changed.get(n)] as const);

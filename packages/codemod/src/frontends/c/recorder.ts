@@ -12,7 +12,7 @@ import {
 } from './branch-recording.js';
 import { baseName, hasExec, leadingExec, statementsOf } from './child-statements.js';
 import { type GuardedMacro, SAME_IN_PARENT } from './facts.js';
-import { inlineHelper } from './helper-inlining.js';
+import { type HelperTest, inlineHelper } from './helper-inlining.js';
 import { openIdiom } from './open-idiom.js';
 import { pureCondition, sameInParent } from './parent-answers.js';
 import { signalWrapper } from './signal-wrapper.js';
@@ -31,6 +31,8 @@ import {
 // Records, in the parent, what a fork's child does up to its exec: the action list of the fast path.
 
 const HOISTABLE_ALLOC = new Set(['malloc', 'calloc', 'strdup', 'strndup']);
+/** The child's own id a call's argument may ask for: the action asks it in the child (or writes it as 0). */
+const OWN_ID_ARGUMENT: Record<string, string> = { setpgid: 'getpid()', tcsetpgrp: 'getpgrp()' };
 /** Memory-only calls whose first argument is the memory they write. */
 const WRITES_FIRST_ARG = new Set([...STRING_WRITES, 'sigemptyset', 'sigfillset', 'sigaddset', 'sigdelset']);
 /** The names the recording code declares. */
@@ -279,7 +281,7 @@ export class Planner {
 
   /** A call in the child before exec; stmt is null for a call whose failure the child tests (target: where its
    * result is stored, `(fd = open(...)) == -1`). */
-  call(call: Node, stmt: Node | null, target: Node | null = null): void {
+  call(call: Node, stmt: Node | null, target: Node | null = null, test: HelperTest = 'minus-one'): void {
     let name = calleeName(call);
     if (name === 'open' && target) return this.openOntoNext(target, call);
     if (target) return this.block(`${target.text} = ${name}(...) in the child: its result is the child's`);
@@ -296,8 +298,10 @@ export class Planner {
     if (name === 'free' && stmt) return this.writeOther(args[0] && baseName(args[0]), stmt);
     if (ENDS_BEFORE_EXEC.has(name) && stmt) return; // nothing of it is left at the exec
     // an argument's call runs in the parent: only one that answers there as in the child (setgid(getgid()))
-    // setpgid(0, getpid()) is the child's own pid, which actionFor writes as 0; anywhere else getpid() is the parent's
-    const inner = args.flatMap((a) => callsUnder(a)).filter((c) => name !== 'setpgid' || c.text !== 'getpid()');
+    // setpgid(0, getpid()) is the child's own pid, which actionFor writes as 0, tcsetpgrp(fd, getpgrp()) its own group,
+    // which the action asks in the child; anywhere else getpid() and getpgrp() are the parent's
+    const ownId = OWN_ID_ARGUMENT[name];
+    const inner = args.flatMap((a) => callsUnder(a)).filter((c) => c.text !== ownId);
     const effect = inner.find(
       (c) => !Object.hasOwn(SAME_IN_PARENT, calleeName(c) ?? '') && !this.callMacros.get(calleeName(c) ?? ''),
     );
@@ -306,7 +310,7 @@ export class Planner {
         `${name}() calls ${calleeName(effect) ?? effect.text}() in its arguments: it would run in the parent`,
       );
     if (!inner.every((c) => sameInParent(this, c))) return;
-    if ((name === 'sigprocmask' || name === 'pthread_sigmask') && this.keepsOldMask(name, args)) return;
+    if (['sigprocmask', 'pthread_sigmask', 'sigaction'].includes(name) && this.keepsOld(name, args)) return;
     if (name === 'close' && !stmt)
       return this.block('a checked close(): the child fails on EBADF, where the action ignores a closed fd');
     const wrapper = this.signalWrappers.get(name);
@@ -316,7 +320,7 @@ export class Planner {
       name = 'signal';
       args = [args[params.signal], args[params.handler]];
     } else if (helper && this.inlining.length < 2 && !this.inlining.includes(name))
-      return inlineHelper(this, name, helper, args, !stmt);
+      return inlineHelper(this, name, helper, args, stmt ? false : test);
     const mapped = actionFor(
       name,
       args.map((a) => this.text(a)),
@@ -327,7 +331,7 @@ export class Planner {
           ? `${name}() writes before the exec: the fast path would not write it`
           : mapped.blocker,
       );
-    if (!args.every((a) => a.text === 'getpid()' || this.reads(a))) return;
+    if (!args.every((a) => a.text === ownId || this.reads(a))) return;
     if (name === 'setenv' || name === 'unsetenv') this.usesEnvActions = true;
     this.record(mapped.action);
   }
@@ -341,20 +345,21 @@ export class Planner {
   }
 
   /**
-   * `sigprocmask(how, set, &old)`: the child writes its old mask into its own memory, which its exec discards; the
-   * fast path does not write it, so nothing recorded after may read it. A NULL set only reads the mask: no action.
-   * False: no old mask is asked for, the call is an action like any other.
+   * `sigprocmask(how, set, &old)`, `sigaction(sig, act, &old)`: the child writes the old mask or action into its own
+   * memory, which its exec discards; the fast path does not write it, so nothing recorded after may read it. A NULL
+   * set or act only reads: no action. False: no old value is asked for, the call is an action like any other.
    */
-  keepsOldMask(name: string, args: Node[]): boolean {
+  keepsOld(name: string, args: Node[]): boolean {
     const old = args[2];
     if (!old || isNullPointer(old.text)) return false;
     const base = baseName(old);
+    const what = name === 'sigaction' ? 'action' : 'mask';
     if (!base || this.subst.size || (this.vfork && !this.locals.has(base))) {
-      this.block(`${name}() keeps the old mask in ${old.text}, which the child shares with the parent or a caller`);
+      this.block(`${name}() keeps the old ${what} in ${old.text}, which the child shares with the parent or a caller`);
       return true;
     }
     if (!isNullPointer(args[1].text)) {
-      const mapped = actionFor(name, [args[0].text, this.text(args[1])]);
+      const mapped = actionFor(name, [this.text(args[0]), this.text(args[1])]);
       if ('blocker' in mapped) {
         this.block(mapped.blocker);
         return true;
@@ -362,7 +367,7 @@ export class Planner {
       if (!this.reads(args[1])) return true;
       this.record(mapped.action);
     }
-    this.changed.set(base, `which the child's ${name}() wrote (the old mask)`);
+    this.changed.set(base, `which the child's ${name}() wrote (the old ${what})`);
     return true;
   }
 
