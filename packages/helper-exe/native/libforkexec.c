@@ -161,7 +161,8 @@ int forkexec_sigignore(forkexec_actions *a, int sig) {
 }
 
 int forkexec_sigaction(forkexec_actions *a, int sig, const struct sigaction *act) {
-  if (!act) return 0; /* only asks for the old action */
+  if (!fx_sig_ok(sig, 0)) return fx_note(a, EINVAL); /* sigdefault's 0 (every signal) is no signal here */
+  if (!act) return 0;                                   /* only asks for the old action */
   /* SA_NOCLDWAIT may outlive the exec where SIG_DFL would not say it: refused, the slow path runs sigaction */
   if (sig == SIGCHLD && act->sa_handler != SIG_IGN && (act->sa_flags & SA_NOCLDWAIT)) return fx_note(a, ENOTSUP);
   /* a handler the exec would reset: SIG_DFL from the start (mask and flags only matter while a handler runs) */

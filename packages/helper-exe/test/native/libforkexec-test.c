@@ -423,6 +423,7 @@ int main(int argc, char **argv) {
     CHECK(forkexec_sigaction(b, SIGCHLD, &nowait) == ENOTSUP, "SA_NOCLDWAIT");
     forkexec_actions *c = fresh();
     CHECK(forkexec_sigaction(c, SIGKILL, &handler) == EINVAL, "SIGKILL");
+    CHECK(forkexec_sigaction(c, 0, &handler) == EINVAL, "signal 0");
   } else if (!strcmp(t, "setrlimit")) {
     struct rlimit rl = {123, 456};
     forkexec_setrlimit(a, RLIMIT_NOFILE, &rl);
