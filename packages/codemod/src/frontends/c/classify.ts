@@ -359,8 +359,8 @@ export function analyzeTree(
     ),
   };
   const macroNoreturn = () => {
-    for (const [macro, target] of Object.entries(merged.macroCalls ?? {}))
-      if (known.noreturn.has(target)) known.noreturn.add(macro);
+    for (const [macro, { call }] of Object.entries(merged.macroCalls ?? {}))
+      if (call && known.noreturn.has(call)) known.noreturn.add(macro);
   };
   macroNoreturn();
   for (const def of gathered.functions) if (endsEveryPath(def, known.noreturn)) known.noreturn.add(functionName(def)!);

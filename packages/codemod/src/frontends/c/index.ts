@@ -76,7 +76,11 @@ export async function transformC(source: string, file: string, facts?: ProjectFa
     const project = {
       helpers: definitions(helperTree),
       signalWrappers: definitions(wrapperTree),
-      callMacros: new Map(Object.entries(merged.callMacros ?? {})),
+      callMacros: new Map(
+        Object.entries(merged.macroCalls ?? {}).flatMap(([name, m]) =>
+          m.calls === undefined ? [] : [[name, m.calls]],
+        ),
+      ),
       guardedMacros: new Map(Object.entries(merged.guardedMacros ?? {})),
       danglingMacros: new Set(merged.danglingMacros ?? []),
     };
