@@ -15,6 +15,9 @@ import { callArgs, calledNames, calleeName, functionName, identifiers, unparen }
 export interface ConversionPlan extends ExecStart {
   /** Child statements that only build memory (argv, env, buffers): copied in front, so the actions can read them. */
   hoisted: Node[];
+  /** A copied declaration's text without the variables nothing copied, recorded or exec'd names (`old` of
+   * `struct sigaction sa, old;`), where it is not the statement's own. */
+  trimmed: Map<Node, string>;
   /** The recording's own variables (`int fx_fd = -1;`), declared after the action list. */
   declarations: string[];
   /** Locals the copied code allocates, freed after the call. */
@@ -71,23 +74,47 @@ export interface ProjectFunctions {
 }
 
 /** The copied statements without the declarations nothing copied, recorded or exec'd names (`sigset_t old;` for a
- * mask the fast path never keeps, `int moved = 0;` for a local only a cancelled path writes): an unused variable
- * would warn, and fail a -Werror build. A declaration whose initializer calls (an allocation, freed later) stays. */
-function usedDeclarations(hoisted: Node[], actions: ActionEntry[], execArgs: Node[]): Node[] {
+ * mask the fast path never keeps, `int moved = 0;` for a local only a cancelled path writes), and declarations
+ * without such variables (`struct sigaction sa, old;` copied as `struct sigaction sa;`): an unused variable would
+ * warn, and fail a -Werror build. A declaration whose initializer calls (an allocation, freed later) stays. */
+function usedDeclarations(
+  hoisted: Node[],
+  actions: ActionEntry[],
+  execArgs: Node[],
+): { hoisted: Node[]; trimmed: Map<Node, string> } {
   const words = (text: string) => new Set(text.match(/[A-Za-z_]\w*/g) ?? []);
   const droppable = (n: Node) =>
     n.type === 'declaration' &&
     n
       .childrenForFieldName('declarator')
       .every((d) => d?.type !== 'init_declarator' || !calledNames(d.childForFieldName('value')!).length);
-  const declared = (n: Node) =>
-    n.childrenForFieldName('declarator').map((d) => identifiers(d?.childForFieldName('declarator') ?? d!)[0]);
-  return hoisted.filter((n) => {
+  const name = (d: Node) => identifiers(d.childForFieldName('declarator') ?? d)[0];
+  const trimmed = new Map<Node, string>();
+  const kept = hoisted.filter((n) => {
     if (!droppable(n)) return true;
     const others = [...hoisted.filter((h) => h !== n).map((h) => h.text), actionsText(actions)];
     const used = words([...others, ...execArgs.map((e) => e.text)].join(' '));
-    return declared(n).some((id) => id && used.has(id));
+    const all = n.childrenForFieldName('declarator').filter((d): d is Node => !!d);
+    const keep = all.filter((d) => used.has(name(d)));
+    // a kept variable's initializer may name another of the same declaration (`int n = 3, m = n + 1;`)
+    for (let more = true; more;) {
+      const mentioned = words(keep.map((d) => d.text).join(' '));
+      const next = all.filter((d) => !keep.includes(d) && mentioned.has(name(d)));
+      keep.push(...next);
+      more = next.length > 0;
+    }
+    if (keep.length && keep.length < all.length) {
+      const text = n.text;
+      const at = (i: number) => i - n.startIndex;
+      const list = all
+        .filter((d) => keep.includes(d))
+        .map((d) => d.text)
+        .join(', ');
+      trimmed.set(n, text.slice(0, at(all[0].startIndex)) + list + text.slice(at(all.at(-1)!.endIndex)));
+    }
+    return keep.length > 0;
   });
+  return { hoisted: kept, trimmed };
 }
 
 export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): PlanResult {
@@ -163,7 +190,7 @@ export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): Pla
   leaves.forEach((e, i) => (e.start = starts[i] as ExecStart));
   const args = leaves.flatMap((e) => callArgs(e.exec));
   const plan: ConversionPlan = {
-    hoisted: usedDeclarations(planner.hoisted, planner.actions, args),
+    ...usedDeclarations(planner.hoisted, planner.actions, args),
     declarations: planner.declarations,
     frees: planner.frees,
     actions: planner.actions,

@@ -28,10 +28,10 @@ function indentUnit(source: string, node: Node): string {
   return outer.includes('\t') ? '\t' : '    ';
 }
 
-/** A statement's text moved to another indentation. */
-function reindent(source: string, node: Node, indent: string): string {
+/** A statement's text (or text in its place) moved to another indentation. */
+function reindent(source: string, node: Node, indent: string, text = node.text): string {
   const own = lineIndent(source, node.startIndex);
-  return node.text
+  return text
     .split(/\r?\n/)
     .map((line, i) =>
       i === 0 ? indent + line : indent + (line.startsWith(own) ? line.slice(own.length) : line.trimStart()),
@@ -49,7 +49,7 @@ function callBlock(source: string, plan: ConversionPlan, target: string, indent:
   const simple = !plan.hoisted.length && !plan.actions.length;
   if (simple) return `${target} = ${call('NULL')};`;
   const lines = ['{'];
-  for (const h of plan.hoisted) lines.push(reindent(source, h, i1));
+  for (const h of plan.hoisted) lines.push(reindent(source, h, i1, plan.trimmed.get(h)));
   if (plan.actions.length) {
     lines.push(`${i1}forkexec_actions *fx = forkexec_actions_new();`);
     for (const d of plan.declarations) lines.push(`${i1}${d}`);
