@@ -212,6 +212,7 @@ static void fx_decode(struct fx_cursor *c, struct fx_action *a) {
     case FX_CLOSE:
     case FX_CLOSEFROM:
     case FX_CHECKFD:
+    case FX_FOREGROUND:
       a->fd = fx_i32(c);
       if (a->fd < 0) c->bad = 1;
       break;
@@ -259,6 +260,7 @@ static void fx_decode(struct fx_cursor *c, struct fx_action *a) {
       a->ids[2] = fx_u32(c);
       break;
     case FX_SETCTTY:
+    case FX_SETFD:
       a->fd = fx_i32(c);
       a->value = (uint32_t)fx_i32(c);
       if (a->fd < 0) c->bad = 1;
@@ -370,6 +372,10 @@ static int fx_apply(const struct fx_action *a, int keep_fd) {
 #else
       return ENOTSUP;
 #endif
+    case FX_FOREGROUND:
+      return tcsetpgrp(a->fd, getpgrp()) < 0 ? errno : 0;
+    case FX_SETFD: /* a closed fd fails (EBADF), as fcntl does */
+      return fcntl(a->fd, F_SETFD, (int)a->value) < 0 ? errno : 0;
     case FX_SETRLIMIT:
     case FX_SETRLIMIT_BY_NAME:
       return fx_setrlimit((int)a->value, a->soft, a->hard);

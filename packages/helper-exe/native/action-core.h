@@ -48,6 +48,8 @@ enum fx_op {
   FX_SETRESUID,         /* u32 ruid, u32 euid, u32 suid */
   FX_SETRESGID,         /* u32 rgid, u32 egid, u32 sgid */
   FX_SETCTTY,           /* i32 fd, i32 arg: ioctl(fd, TIOCSCTTY, arg), the terminal on fd becomes the controlling one */
+  FX_SETFD,             /* i32 fd, i32 flags: fcntl(fd, F_SETFD, flags), FD_CLOEXEC set or cleared */
+  FX_FOREGROUND,        /* i32 fd: tcsetpgrp(fd, getpgrp()), the child's group becomes the terminal's foreground one */
   FX_OP_END
 };
 

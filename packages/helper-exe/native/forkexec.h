@@ -48,6 +48,10 @@ int forkexec_setpgid(forkexec_actions *a, pid_t pgid); /* setpgid(0, pgid) */
 int forkexec_umask(forkexec_actions *a, mode_t mask);
 int forkexec_sigdefault(forkexec_actions *a, int sig); /* sig 0: every signal */
 int forkexec_sigignore(forkexec_actions *a, int sig);
+/* sigaction(sig, act, NULL) as the exec leaves it: SIG_IGN stays ignored, SIG_DFL or a handler is SIG_DFL; NULL act:
+ * nothing (a query). SIGCHLD with SA_NOCLDWAIT, SIGKILL or SIGSTOP: fork_before_exec fails (the slow path runs it) */
+struct sigaction; /* declared here too: under strict -std=c99 <signal.h> may not */
+int forkexec_sigaction(forkexec_actions *a, int sig, const struct sigaction *act);
 int forkexec_sigmask(forkexec_actions *a, const sigset_t *set); /* sigprocmask(SIG_SETMASK, set) */
 /* sigprocmask(how, set, NULL) in the child, whose mask starts as the caller's: SIG_BLOCK, SIG_UNBLOCK or SIG_SETMASK */
 int forkexec_sigprocmask(forkexec_actions *a, int how, const sigset_t *set);
@@ -66,6 +70,10 @@ int forkexec_setresgid(forkexec_actions *a, gid_t rgid, gid_t egid, gid_t sgid);
 int forkexec_initgroups(forkexec_actions *a, const char *user, gid_t group);
 /* ioctl(fd, TIOCSCTTY, arg): the terminal on fd becomes the child's controlling terminal (after a setsid) */
 int forkexec_setctty(forkexec_actions *a, int fd, int arg);
+/* tcsetpgrp(fd, getpgrp()): the child's process group becomes the foreground one of the terminal on fd */
+int forkexec_foreground(forkexec_actions *a, int fd);
+/* fcntl(fd, F_SETFD, flags): FD_CLOEXEC set (the fd closes at the exec) or cleared (0) */
+int forkexec_setfd(forkexec_actions *a, int fd, int flags);
 int forkexec_setrlimit(forkexec_actions *a, int resource, const struct rlimit *rl);
 int forkexec_nice(forkexec_actions *a, int inc);
 int forkexec_setenv(forkexec_actions *a, const char *name, const char *value); /* on the child's envp copy */

@@ -160,6 +160,16 @@ int forkexec_sigignore(forkexec_actions *a, int sig) {
   return fx_add(a, FX_SIGIGNORE, 2, f);
 }
 
+int forkexec_sigaction(forkexec_actions *a, int sig, const struct sigaction *act) {
+  if (!fx_sig_ok(sig, 0)) return fx_note(a, EINVAL); /* sigdefault's 0 (every signal) is no signal here */
+  if (!act) return 0;                                   /* only asks for the old action */
+  /* SA_NOCLDWAIT may outlive the exec where SIG_DFL would not say it: refused, the slow path runs sigaction */
+  if (sig == SIGCHLD && act->sa_handler != SIG_IGN && (act->sa_flags & SA_NOCLDWAIT)) return fx_note(a, ENOTSUP);
+  /* a handler the exec would reset: SIG_DFL from the start (mask and flags only matter while a handler runs) */
+  return act->sa_handler == SIG_IGN ? forkexec_sigignore(a, sig) : sig == SIGKILL || sig == SIGSTOP ? fx_note(a, EINVAL)
+                                                                                                   : forkexec_sigdefault(a, sig);
+}
+
 int forkexec_sigprocmask(forkexec_actions *a, int how, const sigset_t *set) {
   int op = how == SIG_SETMASK ? FX_SIGMASK : how == SIG_BLOCK ? FX_SIGBLOCK : how == SIG_UNBLOCK ? FX_SIGUNBLOCK : 0;
   if (!set || !op) return fx_note(a, EINVAL);
@@ -277,6 +287,18 @@ int forkexec_setctty(forkexec_actions *a, int fd, int arg) {
   return fx_add(a, FX_SETCTTY, 2, f);
 }
 
+int forkexec_foreground(forkexec_actions *a, int fd) {
+  if (!fx_fd_ok(fd)) return fx_note(a, EBADF);
+  uint32_t f[1] = {(uint32_t)fd};
+  return fx_add(a, FX_FOREGROUND, 1, f);
+}
+
+int forkexec_setfd(forkexec_actions *a, int fd, int flags) {
+  if (!fx_fd_ok(fd)) return fx_note(a, EBADF);
+  uint32_t f[2] = {(uint32_t)fd, (uint32_t)flags};
+  return fx_add(a, FX_SETFD, 2, f);
+}
+
 int forkexec_setrlimit(forkexec_actions *a, int resource, const struct rlimit *rl) {
   if (!rl || resource < 0) return fx_note(a, EINVAL);
   uint64_t soft = rl->rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t)rl->rlim_cur;
@@ -388,6 +410,7 @@ struct fx_child_args {
   int search;
   int exit_on_failure, exit_status;
   int report_fd;
+  int report_read_fd; /* the parent's end, which the child inherits: closed first, so no action names it */
   sigset_t old_mask;
   char *pathbuf;
   char **sh_argv;
@@ -419,6 +442,8 @@ static int fx_child(void *arg) {
     if (sigaction(s, NULL, &sa) == 0 && sa.sa_handler != SIG_IGN && sa.sa_handler != SIG_DFL) fx_disposition(s, SIG_DFL);
   }
   sigprocmask(SIG_SETMASK, &c->old_mask, NULL);
+  /* the read end takes the lowest free fd, which may be one the actions name as closed (dup2 from it must fail) */
+  close(c->report_read_fd);
   int err = fx_move_above(&report, c->maxfd);
   if (!err) err = fx_apply_actions(c->actions, c->actions_len, report, &index);
   if (!err) {
@@ -503,6 +528,7 @@ pid_t fork_before_exec(const char *file, char *const argv[], char *const envp[],
     goto done;
   }
   c.report_fd = pipefd[1];
+  c.report_read_fd = pipefd[0];
   sigset_t all;
   sigfillset(&all);
   sigprocmask(SIG_BLOCK, &all, &c.old_mask);

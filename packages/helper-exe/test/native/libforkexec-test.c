@@ -75,6 +75,10 @@ static const char *run_probe(forkexec_actions *a, const char *const *args, char 
 
 #define PROBE(a, ...) run_probe(a, (const char *const[]){__VA_ARGS__, NULL}, environ, 0)
 
+static void on_signal(int sig) {
+  (void)sig;
+}
+
 static char *path_in_scratch(const char *name) {
   static char buf[4096];
   snprintf(buf, sizeof buf, "%s/%s", scratch, name);
@@ -208,6 +212,34 @@ int main(int argc, char **argv) {
     errno = 0;
     CHECK(fork_before_exec(probe, args, environ, b, 0) == -1 && errno == EBADF, "dup2 of a closed fd onto itself: %s", strerror(errno));
     CHECK(no_zombie(), "the failed child was not reaped");
+  } else if (!strcmp(t, "setfd")) {
+    /* fcntl(fd, F_SETFD, FD_CLOEXEC): the fd closes at the exec; F_SETFD 0: an O_CLOEXEC fd stays open; a closed fd
+     * fails (EBADF), reported, the failed child reaped */
+    int keep = open("/dev/null", O_RDONLY);
+    int drop = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    CHECK(keep >= 3 && drop >= 3, "open");
+    char keepbuf[16], dropbuf[16];
+    snprintf(keepbuf, sizeof keepbuf, "%d", keep);
+    snprintf(dropbuf, sizeof dropbuf, "%d", drop);
+    CHECK(forkexec_setfd(a, keep, FD_CLOEXEC) == 0, "add");
+    CHECK(!strcmp(PROBE(a, "fdpath", keepbuf), "<closed>"), "fd %d in child: %s", keep, out);
+    forkexec_actions *b = fresh();
+    forkexec_setfd(b, drop, 0);
+    CHECK(!strcmp(PROBE(b, "fdpath", dropbuf), "/dev/null"), "fd %d in child: %s", drop, out);
+    /* the lowest free fd, closed here: the runtime's own pipe takes it in the parent, never in the child's actions */
+    forkexec_actions *c = fresh();
+    forkexec_actions *d = fresh();
+    int closed = open("/dev/null", O_RDONLY);
+    close(closed);
+    forkexec_setfd(c, closed, 0);
+    char *args[] = {(char *)"fxprobe", NULL};
+    errno = 0;
+    CHECK(fork_before_exec(probe, args, environ, c, 0) == -1 && errno == EBADF, "F_SETFD of closed fd %d: %s", closed, strerror(errno));
+    CHECK(no_zombie(), "the failed child was not reaped");
+    forkexec_dup2(d, closed, 0);
+    errno = 0;
+    CHECK(fork_before_exec(probe, args, environ, d, 0) == -1 && errno == EBADF, "dup2 from closed fd %d: %s", closed, strerror(errno));
+    CHECK(forkexec_setfd(c, -1, 0) == EBADF, "a negative fd");
   } else if (!strcmp(t, "close")) {
     int fd = open("/dev/null", O_RDONLY);
     forkexec_dup2(a, fd, 9);
@@ -352,6 +384,46 @@ int main(int argc, char **argv) {
     errno = 0;
     CHECK(fork_before_exec(probe, args, environ, b, 0) == -1 && errno == EPERM, "errno %d", errno);
     CHECK(forkexec_setctty(b, -1, 0) == EBADF, "a negative fd");
+  } else if (!strcmp(t, "foreground")) {
+    /* a session leader with the pty on fd 0 as its terminal makes its group the foreground one; without a terminal
+     * on fd 0 tcsetpgrp fails (ENOTTY), reported */
+    int master = posix_openpt(O_RDWR | O_NOCTTY);
+    CHECK(master >= 0 && grantpt(master) == 0 && unlockpt(master) == 0, "a pty: %s", strerror(errno));
+    forkexec_open(a, 0, ptsname(master), O_RDWR | O_NOCTTY, 0);
+    forkexec_setsid(a);
+    forkexec_setctty(a, 0, 0);
+    CHECK(forkexec_foreground(a, 0) == 0, "add");
+    CHECK(strstr(PROBE(a, "ids"), "pid=") != NULL, "%s", out);
+    forkexec_actions *b = fresh();
+    forkexec_open(b, 0, "/dev/null", O_RDONLY, 0);
+    forkexec_foreground(b, 0);
+    char *args[] = {(char *)"fxprobe", NULL};
+    errno = 0;
+    CHECK(fork_before_exec(probe, args, environ, b, 0) == -1 && errno == ENOTTY, "errno %d", errno);
+    CHECK(no_zombie(), "the failed child was not reaped");
+    CHECK(forkexec_foreground(b, -1) == EBADF, "a negative fd");
+  } else if (!strcmp(t, "sigaction")) {
+    /* SIG_IGN stays ignored, a handler becomes SIG_DFL (as at the exec); NULL only asks; SIGCHLD with SA_NOCLDWAIT
+     * and SIGKILL are refused, so the slow path runs them */
+    struct sigaction ign, handler, nowait;
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    memset(&handler, 0, sizeof handler);
+    handler.sa_handler = on_signal;
+    nowait = handler;
+    nowait.sa_handler = SIG_DFL;
+    nowait.sa_flags = SA_NOCLDWAIT;
+    signal(SIGUSR2, SIG_IGN);
+    CHECK(forkexec_sigaction(a, SIGUSR1, &ign) == 0 && forkexec_sigaction(a, SIGUSR2, &handler) == 0, "add");
+    CHECK(forkexec_sigaction(a, SIGTERM, NULL) == 0, "a query");
+    snprintf(buf, sizeof buf, "blocked= ignored=%d", SIGUSR1);
+    CHECK(!strcmp(PROBE(a, "sigs"), buf), "got %s, want %s", out, buf);
+    signal(SIGUSR2, SIG_DFL);
+    forkexec_actions *b = fresh();
+    CHECK(forkexec_sigaction(b, SIGCHLD, &nowait) == ENOTSUP, "SA_NOCLDWAIT");
+    forkexec_actions *c = fresh();
+    CHECK(forkexec_sigaction(c, SIGKILL, &handler) == EINVAL, "SIGKILL");
+    CHECK(forkexec_sigaction(c, 0, &handler) == EINVAL, "signal 0");
   } else if (!strcmp(t, "setrlimit")) {
     struct rlimit rl = {123, 456};
     forkexec_setrlimit(a, RLIMIT_NOFILE, &rl);

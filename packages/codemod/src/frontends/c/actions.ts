@@ -9,6 +9,9 @@ export function isNullPointer(text: string): boolean {
   return NULL_POINTER.test(text.trim());
 }
 
+/** Calls whose effect ends before the exec: `sched_yield()` gives up the CPU once. Nothing to record. */
+export const ENDS_BEFORE_EXEC = new Set(['sched_yield']);
+
 /** The forkexec_* call (with `fx` as the list) for a child call, or why there is none. */
 export function actionFor(name: string, a: string[]): { action: string } | { blocker: string } {
   const action = (text: string) => ({ action: text });
@@ -62,6 +65,16 @@ export function actionFor(name: string, a: string[]): { action: string } | { blo
       return action(`forkexec_setenv(fx, ${a[0]}, ${a[1]})`);
     case 'unsetenv':
       return action(`forkexec_unsetenv(fx, ${a[0]})`);
+    case 'sigaction':
+      // the old action, when asked for, is the recorder's to handle (a write of the child's memory)
+      return action(`forkexec_sigaction(fx, ${a[0]}, ${a[1]})`);
+    case 'tcsetpgrp':
+      if (a[1] !== 'getpgrp()') return blocker("tcsetpgrp() of another group than the child's own");
+      return action(`forkexec_foreground(fx, ${a[0]})`);
+    case 'fcntl':
+      // F_SETFD sets the fd's flags word, whose one flag is FD_CLOEXEC: it decides which fds the exec keeps
+      if (a[1] !== 'F_SETFD' || a.length !== 3) return blocker('fcntl() in the child: only F_SETFD has an action');
+      return action(`forkexec_setfd(fx, ${a[0]}, ${a[2]})`);
     case 'ioctl':
       if (a[1] !== 'TIOCSCTTY' || a.length !== 3) return blocker('ioctl() in the child: only TIOCSCTTY has an action');
       return action(`forkexec_setctty(fx, ${a[0]}, ${a[2]})`);
@@ -91,6 +104,8 @@ const ZERO_ON_SUCCESS = new Set([
   'unsetenv',
   'sigprocmask',
   'pthread_sigmask',
+  'sigaction',
+  'tcsetpgrp',
 ]);
 
 /**
@@ -137,7 +152,7 @@ function singleFailureTest(c: Node): FailureTest | null {
     const rest = singleFailureTest(unparen(c.childForFieldName('right')!));
     return rest && { ...rest, guards: [left, ...rest.guards] };
   }
-  if (c.type === 'call_expression') return ZERO_ON_SUCCESS.has(callName(c)) ? test(c) : null;
+  if (c.type === 'call_expression') return zeroOnSuccess(c) ? test(c) : null;
   if (c.type !== 'binary_expression') return null;
   const op = c.childForFieldName('operator')?.type;
   let left = unparen(c.childForFieldName('left')!);
@@ -155,11 +170,18 @@ function singleFailureTest(c: Node): FailureTest | null {
   const name = callName(left);
   if (minusOne) return test(left);
   if (op === '==' && r === 'SIG_ERR' && name === 'signal') return test(left);
-  if (op === '!=' && r === '0' && ZERO_ON_SUCCESS.has(name)) return test(left);
+  if (op === '!=' && r === '0' && zeroOnSuccess(left)) return test(left);
   // dup2 returns its second argument on success
   if (op === '!=' && name === 'dup2' && r === left.childForFieldName('arguments')?.namedChildren[1]?.text)
     return test(left);
   return null;
+}
+
+/** Does this call return 0 when it succeeds? fcntl does for F_SETFD (F_GETFD returns the flags). */
+function zeroOnSuccess(call: Node): boolean {
+  const name = callName(call);
+  if (name === 'fcntl') return call.childForFieldName('arguments')?.namedChildren[1]?.text === 'F_SETFD';
+  return ZERO_ON_SUCCESS.has(name);
 }
 
 function test(call: Node): FailureTest {

@@ -1,7 +1,7 @@
 import type { Node, Tree } from './syntax-tree.js';
 import type { ForkSite } from '../../model.js';
 import { type ForkValue, type Path, statementOf, walkFrom } from './child-path.js';
-import { factsOf, mergeFacts, type ProjectFacts } from './facts.js';
+import { factsOf, mergeFacts, type MacroCalls, type ProjectFacts } from './facts.js';
 import { EXEC_CALLS, EXIT_CALLS, FORK_CALLS, NORETURN_CALLS, operationOf } from './operations.js';
 import {
   calleeName,
@@ -65,11 +65,11 @@ interface Known {
  * Adds to a project's fork wrappers the macros that are one call of one (`#define sudo_debug_fork()
  * sudo_debug_fork_v1()`, a macro of such a macro): calling one forks the same way. Returns the set it was given.
  */
-export function withWrapperMacros(wrappers: Set<string>, macroCalls: Record<string, string> = {}): Set<string> {
+export function withWrapperMacros(wrappers: Set<string>, macroCalls: Record<string, MacroCalls> = {}): Set<string> {
   for (let grew = true; grew;) {
     grew = false;
-    for (const [macro, target] of Object.entries(macroCalls))
-      if (wrappers.has(target) && !wrappers.has(macro)) grew = !!wrappers.add(macro);
+    for (const [macro, { call }] of Object.entries(macroCalls))
+      if (call && wrappers.has(call) && !wrappers.has(macro)) grew = !!wrappers.add(macro);
   }
   return wrappers;
 }
@@ -466,8 +466,8 @@ export function analyzeTree(
     ),
   };
   const macroNoreturn = () => {
-    for (const [macro, target] of Object.entries(merged.macroCalls ?? {}))
-      if (known.noreturn.has(target)) known.noreturn.add(macro);
+    for (const [macro, { call }] of Object.entries(merged.macroCalls ?? {}))
+      if (call && known.noreturn.has(call)) known.noreturn.add(macro);
   };
   macroNoreturn();
   for (const def of gathered.functions) if (endsEveryPath(def, known.noreturn)) known.noreturn.add(functionName(def)!);

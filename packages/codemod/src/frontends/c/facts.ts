@@ -18,9 +18,9 @@ export interface ProjectFacts {
   helpers?: Record<string, string | null>;
   /** Functions of the project's .c files that call sigaction: signal-wrapper.ts reads which are signal(). */
   signalWrappers?: Record<string, string | null>;
-  /** Macro name → the one call its body is (`#define fatal(...) sshfatal(...)`): a macro for a never-returning
-   * function never returns either. */
-  macroCalls?: Record<string, string>;
+  /** Macros whose body is calls (`#define fatal(...) sshfatal(...)`, `#define MY_GID(pw) getgid()`): name → what
+   * they call, read two ways (MacroCalls). */
+  macroCalls?: Record<string, MacroCalls>;
   /** Macro name → the fork call it wraps in one call of a function that gets the pid (`#define XVFORK()
    * xvforkwrap(vfork())`): its calls fork, but do more than fork. */
   wrappedForks?: Record<string, string>;
@@ -29,12 +29,6 @@ export interface ProjectFacts {
   wrappers?: string[];
   /** Wrappers whose child returns a constant no other return gives (`return FORK_CHILD;`): the constant. */
   childReturns?: Record<string, string>;
-  /**
-   * Function-like macros that stand for calls (cronie's `#define MY_GID(pw) getgid()`): name → the functions its
-   * body calls, when it names nothing else but its parameters and upper-case constants; null: a definition that
-   * names more. A condition or an action's argument may use one when the parent answers each call as the child would.
-   */
-  callMacros?: Record<string, string[] | null>;
   /**
    * Function-like macros whose body does something only under a condition (`#define DEBUG(...) do { if (debug)
    * { fprintf(…); } } while (0)`): name → its parameters and that condition; null: defined more than one way.
@@ -47,6 +41,25 @@ export interface ProjectFacts {
   /** Function-like macros whose body is a bare `if` (no `do { } while (0)`): `if (x) M(); else …` gives the else
    * to the macro's own `if`, not to the one written. */
   danglingMacros?: string[];
+}
+
+/** What a macro's body calls. */
+export interface MacroCalls {
+  /** The one call the body is, whatever its arguments (the census: a macro for a never-returning function never
+   * returns either). */
+  call?: string;
+  /**
+   * A function-like macro that stands for calls (cronie's `MY_GID(pw)`): the functions its body calls, when it names
+   * nothing else but its parameters and upper-case constants; null: a definition (of several) that names more. A
+   * condition or an action's argument may use one when the parent answers each call as the child would.
+   */
+  calls?: string[] | null;
+}
+
+/** Two definitions (under #if, or in two files) stand for calls when both do: the union of their calls, or null. */
+function mergeCalls(before: string[] | null | undefined, mine: string[] | null): string[] | null {
+  if (before === undefined) return mine;
+  return before && mine ? [...new Set([...before, ...mine])] : null;
 }
 
 export interface GuardedMacro {
@@ -181,15 +194,35 @@ function endingCalls(text: string): Record<string, string | null> {
   return out;
 }
 
+/** The functions a function-like macro's body calls, when it names nothing else but its parameters and upper-case
+ * constants; null otherwise. */
+function callsOf(params: string, body: string): string[] | null {
+  const own = new Set(
+    params
+      .slice(1, -1)
+      .split(',')
+      .map((p) => p.trim()),
+  );
+  const names = [...maskLiterals(body).matchAll(/(\.|->)?\s*\b([A-Za-z_]\w*)\b(\s*\()?/g)];
+  const calls = names.filter(([, , , call]) => call).map(([, , n]) => n);
+  const plain = names.every(([, member, n, call]) => member || call || own.has(n) || /^[A-Z_][A-Z0-9_]*$/.test(n));
+  return plain && calls.length ? [...new Set(calls)] : null;
+}
+
 /** The facts of one file's text; merge several with mergeFacts. helpers: read its inlinable functions (a .c file). */
 export function factsOf(source: string, helpers = false): ProjectFacts {
   const text = withoutComments(source);
   const aliases: Record<string, string> = {};
-  const macroCalls: Record<string, string> = {};
+  const macroCalls: Record<string, MacroCalls> = {};
   const wrappedForks: Record<string, string> = {};
-  for (const [name, , body] of defines(text)) {
+  for (const [name, params, body] of defines(text)) {
     const call = /^\(?\s*(\w+)\s*\(/.exec(body)?.[1];
-    if (call && !/[;{]/.test(body)) macroCalls[name] = call;
+    const calls = params === null || /[;{}=]/.test(body) ? undefined : callsOf(params, body);
+    if ((call && !/[;{]/.test(body)) || calls !== undefined) {
+      const entry = (macroCalls[name] ??= {});
+      if (call && !/[;{]/.test(body)) entry.call = call;
+      if (calls !== undefined) entry.calls = mergeCalls(entry.calls, calls);
+    }
     const wrapped = /^\(?\s*\w+\s*\(\s*(\w+)\s*\(\s*\)\s*\)\s*\)?$/.exec(body)?.[1];
     if (wrapped && FORK_CALLS.has(wrapped)) wrappedForks[name] = wrapped;
     // only a body that is that one call: anything more is code that only its expansion shows
@@ -208,22 +241,6 @@ export function factsOf(source: string, helpers = false): ProjectFacts {
       break;
     }
   }
-  const callMacros: Record<string, string[] | null> = {};
-  for (const [name, params, body] of defines(text)) {
-    if (params === null || /[;{}=]/.test(body)) continue;
-    const own = new Set(
-      params
-        .slice(1, -1)
-        .split(',')
-        .map((p) => p.trim()),
-    );
-    const names = [...maskLiterals(body).matchAll(/(\.|->)?\s*\b([A-Za-z_]\w*)\b(\s*\()?/g)];
-    const calls = names.filter(([, , , call]) => call).map(([, , n]) => n);
-    const plain = names.every(([, member, n, call]) => member || call || own.has(n) || /^[A-Z_][A-Z0-9_]*$/.test(n));
-    // two definitions (under #if) must both qualify: the union of their calls, or null
-    const before = Object.hasOwn(callMacros, name) ? callMacros[name] : [];
-    callMacros[name] = plain && calls.length && before ? [...new Set([...before, ...calls])] : null;
-  }
   const guardedMacros: Record<string, GuardedMacro | null> = {};
   for (const [name, params, body] of defines(text)) {
     const condition = params === null ? null : guardOf(body);
@@ -240,7 +257,6 @@ export function factsOf(source: string, helpers = false): ProjectFacts {
       aliases,
       macroCalls,
       wrappedForks,
-      callMacros,
       guardedMacros,
       danglingMacros,
       endsIn,
@@ -252,7 +268,6 @@ export function factsOf(source: string, helpers = false): ProjectFacts {
     aliases,
     macroCalls,
     wrappedForks,
-    callMacros,
     guardedMacros,
     danglingMacros,
     endsIn,
@@ -270,11 +285,10 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
   const aliases: Record<string, string> = {};
   const helpers: Record<string, string | null> = {};
   const signalWrappers: Record<string, string | null> = {};
-  const macroCalls: Record<string, string> = {};
+  const macroCalls: Record<string, MacroCalls> = {};
   const wrappedForks: Record<string, string> = {};
   const wrappers = new Set<string>();
   const childReturns: Record<string, string> = {};
-  const callMacros: Record<string, string[] | null> = {};
   const guardedMacros: Record<string, GuardedMacro | null> = {};
   const danglingMacros = new Set<string>();
   const endsIn: Record<string, string | null> = {};
@@ -286,16 +300,16 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
   for (const f of all) {
     f.noreturn.forEach((n) => noreturn.add(n));
     Object.assign(aliases, f.aliases);
-    Object.assign(macroCalls, f.macroCalls);
+    for (const [name, m] of Object.entries(f.macroCalls ?? {})) {
+      const entry = (macroCalls[name] ??= {});
+      if (m.call !== undefined) entry.call = m.call;
+      if (m.calls !== undefined) entry.calls = mergeCalls(entry.calls, m.calls);
+    }
     Object.assign(wrappedForks, f.wrappedForks);
     f.wrappers?.forEach((w) => wrappers.add(w));
     Object.assign(childReturns, f.childReturns);
     add(helpers, f.helpers);
     add(signalWrappers, f.signalWrappers);
-    for (const [name, calls] of Object.entries(f.callMacros ?? {})) {
-      const before = Object.hasOwn(callMacros, name) ? callMacros[name] : [];
-      callMacros[name] = calls && before ? [...new Set([...before, ...calls])] : null;
-    }
     for (const [name, guard] of Object.entries(f.guardedMacros ?? {})) addGuarded(guardedMacros, name, guard);
     f.danglingMacros?.forEach((m) => danglingMacros.add(m));
     add(endsIn, f.endsIn);
@@ -307,7 +321,9 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
       if (
         last &&
         !noreturn.has(name) &&
-        [last, Object.hasOwn(macroCalls, last) ? macroCalls[last] : null].some((c) => c && endsProcess(c, noreturn))
+        [last, Object.hasOwn(macroCalls, last) ? macroCalls[last].call : null].some(
+          (c) => c && endsProcess(c, noreturn),
+        )
       )
         grew = !!noreturn.add(name);
   }
@@ -320,7 +336,6 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
     wrappedForks,
     wrappers: [...wrappers],
     childReturns,
-    callMacros,
     guardedMacros,
     danglingMacros: [...danglingMacros],
   };
@@ -346,6 +361,7 @@ export const SAME_IN_PARENT: Record<string, ParentState> = {
   strstr: 'memory',
   memcmp: 'memory',
   atoi: 'memory',
+  fileno: 'memory', // the stream's fd, read from its FILE: the child's is a copy
   // so is its environment
   getenv: 'environment',
   secure_getenv: 'environment',

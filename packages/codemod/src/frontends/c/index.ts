@@ -76,7 +76,11 @@ export async function transformC(source: string, file: string, facts?: ProjectFa
     const project = {
       helpers: definitions(helperTree),
       signalWrappers: definitions(wrapperTree),
-      callMacros: new Map(Object.entries(merged.callMacros ?? {})),
+      callMacros: new Map(
+        Object.entries(merged.macroCalls ?? {}).flatMap(([name, m]) =>
+          m.calls === undefined ? [] : [[name, m.calls]],
+        ),
+      ),
       guardedMacros: new Map(Object.entries(merged.guardedMacros ?? {})),
       danglingMacros: new Set(merged.danglingMacros ?? []),
     };
@@ -102,7 +106,8 @@ export async function transformC(source: string, file: string, facts?: ProjectFa
     });
     const converted = sites.filter((s) => s.site.converted);
     if (!converted.length) return result(source);
-    edits.push(...includeEdits(tree, source, ['"forkexec.h"', ...(frees ? ['<stdlib.h>'] : [])]));
+    const first = Math.min(...edits.map((e) => e.start));
+    edits.push(...includeEdits(tree, source, ['"forkexec.h"', ...(frees ? ['<stdlib.h>'] : [])], first));
     const code = applyEdits(source, edits);
     // The rewrite must leave the file as parseable as it found it; otherwise nothing changes.
     const check = await parseC(code);

@@ -2,7 +2,9 @@ import type { Node } from './syntax-tree.js';
 import { isNullPointer } from './actions.js';
 import type { GuardedMacro } from './facts.js';
 import type { SiteAnalysis } from './classify.js';
-import { type ActionEntry, BRANCHED, Planner } from './recorder.js';
+import { type ActionEntry, BRANCHED } from './action-entry.js';
+import { Planner } from './recorder.js';
+import { EXEC_CALLS } from './operations.js';
 import { callArgs, calledNames, calleeName, functionName, identifiers, unparen } from './syntax.js';
 
 /**
@@ -13,6 +15,9 @@ import { callArgs, calledNames, calleeName, functionName, identifiers, unparen }
 export interface ConversionPlan extends ExecStart {
   /** Child statements that only build memory (argv, env, buffers): copied in front, so the actions can read them. */
   hoisted: Node[];
+  /** A copied declaration's text without the variables nothing copied, recorded or exec'd names (`old` of
+   * `struct sigaction sa, old;`), where it is not the statement's own. */
+  trimmed: Map<Node, string>;
   /** The recording's own variables (`int fx_fd = -1;`), declared after the action list. */
   declarations: string[];
   /** Locals the copied code allocates, freed after the call. */
@@ -33,7 +38,7 @@ export interface ExecStart {
   flags: string;
 }
 
-export type { ActionEntry } from './recorder.js';
+export type { ActionEntry } from './action-entry.js';
 
 export type PlanResult = { plan: ConversionPlan } | { blockers: string[] };
 
@@ -69,32 +74,52 @@ export interface ProjectFunctions {
 }
 
 /** The copied statements without the declarations nothing copied, recorded or exec'd names (`sigset_t old;` for a
- * mask the fast path never keeps, `int moved = 0;` for a local only a cancelled path writes): an unused variable
- * would warn, and fail a -Werror build. A declaration whose initializer calls (an allocation, freed later) stays. */
-function usedDeclarations(hoisted: Node[], actions: ActionEntry[], execArgs: Node[]): Node[] {
+ * mask the fast path never keeps, `int moved = 0;` for a local only a cancelled path writes), and declarations
+ * without such variables (`struct sigaction sa, old;` copied as `struct sigaction sa;`): an unused variable would
+ * warn, and fail a -Werror build. A declaration whose initializer calls (an allocation, freed later) stays. */
+function usedDeclarations(
+  hoisted: Node[],
+  actions: ActionEntry[],
+  execArgs: Node[],
+): { hoisted: Node[]; trimmed: Map<Node, string> } {
   const words = (text: string) => new Set(text.match(/[A-Za-z_]\w*/g) ?? []);
   const droppable = (n: Node) =>
     n.type === 'declaration' &&
     n
       .childrenForFieldName('declarator')
       .every((d) => d?.type !== 'init_declarator' || !calledNames(d.childForFieldName('value')!).length);
-  const declared = (n: Node) =>
-    n.childrenForFieldName('declarator').map((d) => identifiers(d?.childForFieldName('declarator') ?? d!)[0]);
-  return hoisted.filter((n) => {
+  const name = (d: Node) => identifiers(d.childForFieldName('declarator') ?? d)[0];
+  const trimmed = new Map<Node, string>();
+  const kept = hoisted.filter((n) => {
     if (!droppable(n)) return true;
     const others = [...hoisted.filter((h) => h !== n).map((h) => h.text), actionsText(actions)];
     const used = words([...others, ...execArgs.map((e) => e.text)].join(' '));
-    return declared(n).some((id) => id && used.has(id));
+    const all = n.childrenForFieldName('declarator').filter((d): d is Node => !!d);
+    const keep = all.filter((d) => used.has(name(d)));
+    // a kept variable's initializer may name another of the same declaration (`int n = 3, m = n + 1;`)
+    for (let more = true; more;) {
+      const mentioned = words(keep.map((d) => d.text).join(' '));
+      const next = all.filter((d) => !keep.includes(d) && mentioned.has(name(d)));
+      keep.push(...next);
+      more = next.length > 0;
+    }
+    if (keep.length && keep.length < all.length) {
+      const text = n.text;
+      const at = (i: number) => i - n.startIndex;
+      const list = all
+        .filter((d) => keep.includes(d))
+        .map((d) => d.text)
+        .join(', ');
+      trimmed.set(n, text.slice(0, at(all[0].startIndex)) + list + text.slice(at(all.at(-1)!.endIndex)));
+    }
+    return keep.length > 0;
   });
+  return { hoisted: kept, trimmed };
 }
 
 export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): PlanResult {
   const { site } = a;
   if (site.class !== 'fork+exec') return { blockers: [site.reason ?? `class ${site.class}`] };
-  if (a.execs && a.execs !== site.exec)
-    return {
-      blockers: [`the child execs through macro ${site.exec}(): the rewrite reads the call, not its expansion`],
-    };
   if (a.forks !== 'fork' && a.forks !== 'vfork')
     return {
       blockers: [
@@ -129,25 +154,47 @@ export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): Pla
     project?.guardedMacros,
     project?.danglingMacros,
   );
+  const throughMacro = !!a.execs && a.execs !== site.exec;
+  // a project's own exec macro (`EXECVP(f, a)`): the recorder looks for exec calls, which it stands for
+  if (throughMacro && !EXEC_CALLS.has(site.exec ?? ''))
+    return {
+      blockers: [`the child execs through macro ${site.exec}(): the rewrite reads the call, not its expansion`],
+    };
   const exec = planner.untilExec(a.childStatements);
   if (!exec) return { blockers: planner.blockers };
-  const leaves: Node[] = [];
-  if (exec === BRANCHED) execLeaves(planner.actions, (e) => leaves.push(e.exec));
-  const starts = new Map<Node, ExecStart | string>(
-    (exec === BRANCHED ? leaves : [exec]).map((e) => [e, execStart(e, planner)]),
-  );
-  const refused = [...starts.values()].find((s): s is string => typeof s === 'string');
+  const expansion = throughMacro && exec !== BRANCHED ? execMacroExpansion(exec) : null;
+  if (throughMacro && expansion?.name !== a.execs)
+    return {
+      blockers: [
+        `the child execs through macro ${site.exec}(), which its file does not define as one exec of its parameters`,
+      ],
+    };
+  if (expansion) {
+    // `execvpe` is a libc function and, where the file defines it, its macro: each start under its own directive
+    const asMacro = execStart(expansion.name, expansion.args, planner);
+    if (typeof asMacro === 'string') return { blockers: [asMacro] };
+    planner.actions.push({
+      preprocessor: [
+        { directive: `#ifdef ${site.exec}`, body: [{ exec: exec as Node, start: asMacro }] },
+        { directive: '#else', body: [{ exec: exec as Node }] },
+      ],
+    });
+  }
+  const branched = exec === BRANCHED || !!expansion;
+  const leaves: Extract<ActionEntry, { exec: Node }>[] = branched ? [] : [{ exec }];
+  if (branched) execLeaves(planner.actions, (e) => leaves.push(e));
+  const starts = leaves.map((e) => e.start ?? execStart(calleeName(e.exec)!, callArgs(e.exec), planner));
+  const refused = starts.find((s): s is string => typeof s === 'string');
   if (refused || planner.blockers.length)
     return { blockers: [...(refused ? [refused] : []), ...planner.blockers.filter((b) => b !== refused)] };
-  const args = (exec === BRANCHED ? leaves : [exec]).flatMap((e) => callArgs(e));
-  if (exec === BRANCHED) execLeaves(planner.actions, (e) => (e.start = starts.get(e.exec) as ExecStart));
-  const single = exec === BRANCHED ? null : (starts.get(exec) as ExecStart);
+  leaves.forEach((e, i) => (e.start = starts[i] as ExecStart));
+  const args = leaves.flatMap((e) => callArgs(e.exec));
   const plan: ConversionPlan = {
-    hoisted: usedDeclarations(planner.hoisted, planner.actions, args),
+    ...usedDeclarations(planner.hoisted, planner.actions, args),
     declarations: planner.declarations,
     frees: planner.frees,
     actions: planner.actions,
-    ...(single ?? { file: '', argv: '', envp: '', flags: '', branched: true }),
+    ...(branched ? { file: '', argv: '', envp: '', flags: '', branched: true } : leaves[0].start!),
   };
   return { plan };
 }
@@ -176,9 +223,28 @@ function execLeaves(entries: ActionEntry[], visit: (leaf: Extract<ActionEntry, {
   }
 }
 
+/**
+ * `execvpe(file, argv, env)` where the site's file defines `#define execvpe(ARG0, ARGV, ENV) execvp(ARG0, ARGV)` (a
+ * platform without it): the exec the macro stands for, with the call's arguments its parameters name. Null unless the
+ * file defines the name before the call, one way, as one exec call whose arguments are parameters.
+ */
+function execMacroExpansion(exec: Node): { name: string; args: Node[] } | null {
+  const name = calleeName(exec);
+  const defs = exec.tree.rootNode
+    .descendantsOfType('preproc_function_def')
+    .filter((d): d is Node => !!d && d.childForFieldName('name')?.text === name);
+  if (!defs.length || defs.some((d) => d.text.trim() !== defs[0].text.trim() || d.startIndex > exec.startIndex))
+    return null;
+  const params = (defs[0].childForFieldName('parameters')?.namedChildren ?? []).map((n) => n?.text ?? '');
+  const body = /^\s*(\w+)\s*\(([^()]*)\)\s*$/.exec(defs[0].childForFieldName('value')?.text ?? '');
+  const args = callArgs(exec);
+  if (!body || !EXEC_CALLS.has(body[1]) || params.length !== args.length) return null;
+  const taken = body[2].split(',').map((t) => params.indexOf(t.trim()));
+  return taken.every((i) => i >= 0) ? { name: body[1], args: taken.map((i) => args[i]) } : null;
+}
+
 /** What fork_before_exec gets for the child's exec call, or why it has no equivalent. */
-function execStart(exec: Node, planner: Planner): ExecStart | string {
-  const execName = calleeName(exec)!;
+function execStart(execName: string, args: Node[], planner: Planner): ExecStart | string {
   const flags = { execv: '0', execve: '0', execl: '0', execle: '0', execvp: 'FORKEXEC_SEARCH_PATH' } as Record<
     string,
     string
@@ -187,7 +253,6 @@ function execStart(exec: Node, planner: Planner): ExecStart | string {
   // execvpe searches the PATH of the child's environ (the parent's copy: no env action may precede it, below)
   flags.execvpe = 'FORKEXEC_SEARCH_ENVIRON_PATH';
   if (!(execName in flags)) return `${execName}() has no fork_before_exec equivalent`;
-  const args = callArgs(exec);
   const inner = args.flatMap((n) => calledNames(n));
   if (inner.length) planner.block(`${execName}() calls ${inner[0]}() in its arguments: it would run in the parent`);
   args.forEach((n) => planner.reads(n, false)); // exec's arguments are written as the child wrote them

@@ -28,10 +28,10 @@ function indentUnit(source: string, node: Node): string {
   return outer.includes('\t') ? '\t' : '    ';
 }
 
-/** A statement's text moved to another indentation. */
-function reindent(source: string, node: Node, indent: string): string {
+/** A statement's text (or text in its place) moved to another indentation. */
+function reindent(source: string, node: Node, indent: string, text = node.text): string {
   const own = lineIndent(source, node.startIndex);
-  return node.text
+  return text
     .split(/\r?\n/)
     .map((line, i) =>
       i === 0 ? indent + line : indent + (line.startsWith(own) ? line.slice(own.length) : line.trimStart()),
@@ -49,7 +49,7 @@ function callBlock(source: string, plan: ConversionPlan, target: string, indent:
   const simple = !plan.hoisted.length && !plan.actions.length;
   if (simple) return `${target} = ${call('NULL')};`;
   const lines = ['{'];
-  for (const h of plan.hoisted) lines.push(reindent(source, h, i1));
+  for (const h of plan.hoisted) lines.push(reindent(source, h, i1, plan.trimmed.get(h)));
   if (plan.actions.length) {
     lines.push(`${i1}forkexec_actions *fx = forkexec_actions_new();`);
     for (const d of plan.declarations) lines.push(`${i1}${d}`);
@@ -179,16 +179,23 @@ export function siteEdits(source: string, a: SiteAnalysis, plan: ConversionPlan)
   return `the fork is in a ${S.type.replace(/_/g, ' ')}`;
 }
 
-/** Adds the includes the converted code needs, after the file's last top-level #include. */
-export function includeEdits(tree: Tree, source: string, headers: string[]): Edit[] {
-  const includes = tree.rootNode.namedChildren.filter((n): n is Node => n?.type === 'preproc_include');
+/**
+ * Adds the includes the converted code needs, after the last top-level #include in front of the first rewritten code
+ * (`before`): a file may include more further down (jimsh0.c bundles several sources), after its first fork site. With
+ * no #include in front of it, they go in front of the top-level definition that holds it.
+ */
+export function includeEdits(tree: Tree, source: string, headers: string[], before = source.length): Edit[] {
+  const top = tree.rootNode.namedChildren.filter((n): n is Node => !!n);
+  const includes = top.filter((n) => n.type === 'preproc_include');
   const wanted = headers.filter((h) => !includes.some((n) => n.childForFieldName('path')?.text === h));
   if (!wanted.length) return [];
   const eol = eolOf(source);
   const text = wanted.map((h) => `#include ${h}${eol}`).join('');
-  const last = includes.at(-1);
-  if (!last) return [{ start: 0, end: 0, text: `${text}${eol}` }];
-  return [{ start: last.endIndex, end: last.endIndex, text }];
+  const last = includes.filter((n) => n.endIndex <= before).at(-1);
+  if (last) return [{ start: last.endIndex, end: last.endIndex, text }];
+  const holder = top.find((n) => n.startIndex <= before && before < n.endIndex);
+  if (!includes.length || !holder) return [{ start: 0, end: 0, text: `${text}${eol}` }];
+  return [{ start: holder.startIndex, end: holder.startIndex, text: `${text}${eol}` }];
 }
 
 export function applyEdits(source: string, edits: Edit[]): string {

@@ -49,6 +49,7 @@ export function compile(source: string, dir: string, name: string, more: Record<
         '-std=c99',
         '-Wall',
         '-Werror=implicit-function-declaration',
+        '-Werror=unused-variable', // a copied declaration must not leave one (a -Werror project's build would fail)
         '-I',
         NATIVE,
         '-o',

@@ -327,3 +327,34 @@ int f(char **v, int fd) {
   ]);
   expect(result.code).toContain('forkexec_dup2(fx, fd, 2);');
 });
+
+test("this round's recordings refuse what they cannot prove, each with its reason", async () => {
+  const reasons = async (body: string, before = '') =>
+    (await scanC(`${before}\nint f(char **v, int fd, struct sigaction *sa) {\n${body}\n}\n`, 'r.c')).map(
+      (x) => x.reason ?? 'converted',
+    );
+  const site = (child: string) => `pid_t p = fork(); if (p == 0) { ${child} execv(v[0], v); _exit(1); } return p;`;
+  // fcntl: F_SETFD is an action, checked or not; any other command is refused
+  expect(await reasons(site('if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) _exit(2);'))).toEqual(['converted']);
+  expect(await reasons(site('fcntl(fd, F_SETFL, 0);'))).toEqual([expect.stringMatching(/only F_SETFD has an action/)]);
+  // tcsetpgrp of the child's own group (asked in the child); of another group, refused
+  expect(await reasons(site('setpgid(0, 0); tcsetpgrp(0, getpgrp());'))).toEqual(['converted']);
+  expect(await reasons(site('tcsetpgrp(0, getpid());'))).toEqual([expect.stringMatching(/calls getpid\(\)/)]);
+  // sigaction's old action in a vfork child is the parent's memory
+  expect(
+    await reasons(
+      'struct sigaction old; pid_t p = vfork(); if (p == 0) { sigaction(SIGINT, sa, &old); execv(v[0], v); _exit(1); } return p;',
+    ),
+  ).toEqual([expect.stringMatching(/keeps the old action in &old, which the child shares/)]);
+  // `if (helper())` needs the helper to return 0 once its actions succeeded
+  expect(await reasons(site('if (one()) _exit(2);'), 'int one(void) { setsid(); return 1; }')).toEqual([
+    expect.stringMatching(/one\(\)'s result is tested in the child: the rewrite cannot show it is 0 on success/),
+  ]);
+  // an exec macro that is not one exec of its parameters
+  expect(
+    await reasons(
+      'pid_t p = fork(); if (p == 0) { execvpe(v[0], v, 0); _exit(1); } return p;',
+      '#define execvpe(A, V, E) execvp(A, V + 1)',
+    ),
+  ).toEqual([expect.stringMatching(/execs through macro execvpe\(\), which its file does not define as one exec/)]);
+});

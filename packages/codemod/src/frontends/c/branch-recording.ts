@@ -1,0 +1,277 @@
+import type { Node } from './syntax-tree.js';
+import { failureTests, type FailureTest } from './actions.js';
+import { type ActionEntry, BRANCHED, CANCEL } from './action-entry.js';
+import { leaves, statementsOf } from './child-statements.js';
+import type { GuardedMacro } from './facts.js';
+import { EXEC_CALLS, EXIT_CALLS, NORETURN_CALLS, operationOf } from './operations.js';
+import { pureCondition } from './parent-answers.js';
+import type { Planner } from './recorder.js';
+import { SAME_IN_PARENT } from './facts.js';
+import {
+  blockStatements,
+  callArgs,
+  calleeName,
+  identifiers,
+  preprocStatements,
+  statementCall,
+  unparen,
+} from './syntax.js';
+
+// The child's control flow, recorded as the parent's: paths of an `if` on memory (cancelled when they cannot be
+// recorded), loops with their own counter, #if parts, macros that act under a condition, an exec in both branches.
+
+/**
+ * Runs list's statements into a fresh action list; a path that leaves before the exec cancels the fast path, and so
+ * does a path with something the parent cannot record (`if (debug) fprintf(stderr, …);`): the parent knows which
+ * path the child takes, and on that one the slow path runs the original code, so nothing of it is recorded.
+ */
+export function recordBranch(p: Planner, node: Node | null | undefined, why: string): ActionEntry[] {
+  const before = snapshot(p);
+  const list = recordPath(
+    p,
+    () => {
+      if (node && leaves(node, p.noreturn)) p.actions.push(CANCEL);
+      else if (node) p.statements(statementsOf(node));
+    },
+    why,
+  );
+  if (p.blockers.length === before.blockers) return list;
+  restore(p, before);
+  return [CANCEL];
+}
+
+/** What recording a path may change, so a cancelled path leaves no trace: copied code, locals, blockers. */
+export function snapshot(p: Planner) {
+  return {
+    blockers: p.blockers.length,
+    hoisted: p.hoisted.length,
+    frees: p.frees.length,
+    declarations: p.declarations.length,
+    locals: new Set(p.locals),
+    changed: new Map(p.changed),
+    usesEnvActions: p.usesEnvActions,
+  };
+}
+
+/** Back to a snapshot, keeping what only refuses more (variables the path changed, state it read or acted on). */
+export function restore(p: Planner, s: ReturnType<typeof snapshot>): void {
+  p.blockers.length = s.blockers;
+  p.hoisted.length = s.hoisted;
+  p.frees.length = s.frees;
+  p.declarations.length = s.declarations;
+  for (const name of [...p.locals]) if (!s.locals.has(name)) p.locals.delete(name);
+  for (const [name, why] of s.changed) if (!p.changed.has(name)) p.changed.set(name, why);
+  p.usesEnvActions = s.usesEnvActions;
+}
+
+/**
+ * Runs record into a fresh action list, one path's: what it copies in front would run on every path, so that
+ * blocks with why; an fd it opens is known on that path only (after it, the variable may hold another value).
+ */
+export function recordPath(p: Planner, record: () => void, why: string): ActionEntry[] {
+  const saved = p.actions;
+  const hoisted = p.hoisted.length;
+  const known = new Set(p.known.keys());
+  p.actions = [];
+  record();
+  const list = p.actions;
+  p.actions = saved;
+  if (p.hoisted.length !== hoisted) p.block(why);
+  for (const name of [...p.known.keys()].filter((k) => !known.has(k))) {
+    p.known.delete(name);
+    p.changed.set(name, 'the fd an open() on one path of the child returned');
+  }
+  return list;
+}
+
+/**
+ * `for (fd = 3; fd < getdtablesize(); fd++) close(fd);` is closefrom(3). `for (int i = 0; i < n; i++) close(fds[i]);`,
+ * with its own counter and a body of actions, is the same loop run by the parent over the action list.
+ */
+export function recordLoop(p: Planner, stmt: Node): void {
+  const init = stmt.childForFieldName('initializer');
+  const cond = stmt.childForFieldName('condition');
+  const update = stmt.childForFieldName('update');
+  const body = stmt.childForFieldName('body')!;
+  const bodyStmts = body.type === 'compound_statement' ? blockStatements(body) : [body];
+  const counter = update?.type === 'update_expression' ? update.childForFieldName('argument')?.text : undefined;
+  const single = bodyStmts.length === 1 ? statementCall(bodyStmts[0]) : null;
+  if (counter && cond && single && calleeName(single) === 'close' && callArgs(single)[0]?.text === counter) {
+    const start = /^(?:int\s+)?(\w+)\s*=\s*([0-9]+)\s*;?$/.exec(init?.text ?? '');
+    const limit =
+      cond.type === 'binary_expression' &&
+      cond.childForFieldName('left')?.text === counter &&
+      cond.childForFieldName('operator')?.type === '<'
+        ? cond.childForFieldName('right')!.text.replace(/\s+/g, '')
+        : '';
+    if (
+      start?.[1] === counter &&
+      update!.text.includes('++') &&
+      /^(?:getdtablesize\(\)|sysconf\(_SC_OPEN_MAX\)|OPEN_MAX)$/.test(limit)
+    ) {
+      if (!p.locals.has(counter)) p.writeOther(counter, stmt);
+      p.record(`forkexec_closefrom(fx, ${start[2]})`);
+      return;
+    }
+  }
+  const declared = init?.type === 'declaration' ? init.descendantsOfType('identifier')[0]?.text : undefined;
+  const steps = new RegExp(`^(?:(?:\\+\\+|--)${declared}|${declared}(?:\\+\\+|--)|${declared}\\s*[-+]=\\s*[0-9]+)$`);
+  const ownCounter =
+    !!declared &&
+    !!update &&
+    steps.test(update.text.trim()) &&
+    !cond?.descendantsOfType(['assignment_expression', 'update_expression']).length;
+  const impure = [init, cond, update].some(
+    (n) => n && (n.descendantsOfType('call_expression').length > 0 || /\b(?:errno|environ)\b/.test(n.text)),
+  );
+  const headerNames = [init, cond, update].flatMap((n) => (n ? identifiers(n) : []));
+  if (!ownCounter || impure || !init || p.subst.size || headerNames.some((id) => p.known.has(id)))
+    return p.block(
+      'a loop in the child over run-time state (a call, or a counter the parent would see change): its actions depend on it',
+    );
+  if (![cond, init.childForFieldName('declarator')].every((n) => !n || p.reads(n))) return;
+  const header = stmt.text
+    .slice(stmt.child(1)!.endIndex - stmt.startIndex, body.startIndex - stmt.startIndex)
+    .replace(/\)\s*$/, '');
+  p.locals.add(declared);
+  const list = recordBranch(p, body, 'a loop in the child computes memory: only actions may repeat');
+  p.locals.delete(declared);
+  if (list.includes(CANCEL)) return p.block('a loop in the child leaves before exec');
+  p.actions.push({ loop: header, body: list });
+}
+
+/**
+ * `if (fd != 1) { dup2(fd, 1); close(fd); }`: when the condition reads only memory (no calls, no writes, nothing the
+ * child's earlier steps change), the parent evaluates it while it builds the actions, with the same result.
+ * `if (chdir(dir) < 0) …` is the action; its failure takes the slow path, which runs the check as written.
+ */
+export function recordConditional(p: Planner, stmt: Node): void {
+  const condition = unparen(stmt.childForFieldName('condition')!);
+  const alternative = stmt.childForFieldName('alternative')?.namedChildren.at(-1);
+  const failing = failureTests(condition);
+  if (failing && !alternative) return failing.forEach((t) => failureTestCall(p, t));
+  // `if (isolate_child()) return 1;`: a helper of the project that returns 0 once all its actions succeeded
+  const helper = condition.type === 'call_expression' ? calleeName(condition) : null;
+  if (helper && !alternative && p.helpers.has(helper)) return p.call(condition, null, null, 'nonzero');
+  if (danglingElse(p, stmt)) return;
+  if (!pureCondition(p, condition)) return;
+  const why = 'a conditional in the child computes memory: only actions may depend on a condition';
+  const then = recordBranch(p, stmt.childForFieldName('consequence'), why);
+  const otherwise = recordBranch(p, alternative, why);
+  branchOn(p, p.text(condition), then, otherwise);
+}
+
+/**
+ * `if (x) M(); else …` with a macro M whose body is a bare `if`: the else is the macro's, so the statement has
+ * other paths than written. Refused outright (a cancelled path would not cover it).
+ */
+export function danglingElse(p: Planner, stmt: Node): boolean {
+  const consequence = stmt.childForFieldName('consequence');
+  const call = consequence && statementCall(consequence);
+  const name = call && calleeName(call);
+  if (!stmt.childForFieldName('alternative') || !name) return false;
+  if (p.danglingMacros.has(name)) p.block(`${name}() before an else: the else binds to the if inside the macro`);
+  // a name from outside the project may be such a macro too: only a known function's path may be cancelled
+  else if (!knownFunction(p, name))
+    p.block(`${name}() before an else: a macro of another project's header could take that else`);
+  else return false;
+  return true;
+}
+
+/** A function (or call-like macro) the rewrite knows: the C library's, the project's, or a macro for calls. */
+export function knownFunction(p: Planner, name: string): boolean {
+  return (
+    operationOf(name) !== null ||
+    EXEC_CALLS.has(name) ||
+    EXIT_CALLS.has(name) ||
+    NORETURN_CALLS.has(name) ||
+    p.noreturn.has(name) ||
+    p.helpers.has(name) ||
+    p.signalWrappers.has(name) ||
+    Object.hasOwn(SAME_IN_PARENT, name) ||
+    !!p.callMacros.get(name) ||
+    !!p.guardedMacros.get(name)
+  );
+}
+
+/** A call of a failure test: recorded as an action (its failure takes the slow path), under its guards. */
+export function failureTestCall(p: Planner, { call, guards, target }: FailureTest): void {
+  if (!guards.length) return p.call(call, null, target);
+  if (!guards.every((g) => pureCondition(p, g))) return;
+  const then = recordPath(p, () => p.call(call, null, target), 'a guarded call in the child computes memory');
+  branchOn(p, guards.map((g) => p.text(g)).join(' && '), then, []);
+}
+
+/** Records a branch the parent takes as the child would; a helper's flag bound to a number needs no `if (1)`. */
+export function branchOn(p: Planner, condition: string, then: ActionEntry[], otherwise: ActionEntry[]): void {
+  const parts = condition.split(' && ');
+  if (parts.every((part) => /^\(?\s*[0-9]+\s*\)?$/.test(part)))
+    p.actions.push(...(parts.every((part) => /[1-9]/.test(part)) ? then : otherwise));
+  else p.actions.push({ condition, then, otherwise });
+}
+
+/** `#ifdef X … #else … #endif` in the child: the same directives around what each configuration records. */
+export function recordPreprocessor(p: Planner, stmt: Node): void {
+  const parts: { directive: string; body: ActionEntry[] }[] = [];
+  const why = 'the child computes memory under #if: the copy in front would need the same directives';
+  for (let n: Node | null = stmt; n; n = n.childForFieldName('alternative')) {
+    const name = n.childForFieldName('name') ?? n.childForFieldName('condition');
+    const directive = n.type === 'preproc_else' ? '#else' : `${n.child(0)!.text.trim()} ${name?.text ?? ''}`.trim();
+    const part = n;
+    parts.push({ directive, body: recordPath(p, () => p.statements(preprocStatements(part)), why) });
+  }
+  p.actions.push({ preprocessor: parts });
+}
+
+/**
+ * `DEBUG("x");` of a macro that acts only when its condition holds (`do { if (debug) { fprintf(…); } } while (0)`):
+ * with the condition false it does nothing; with it true the slow path runs it. The condition, the parameters bound
+ * to the call's arguments, must read only memory the parent sees as the child does.
+ */
+export function recordGuardedMacro(p: Planner, name: string, guard: GuardedMacro, call: Node): void {
+  if (p.subst.size) return p.block(`${name}() in ${p.inlining.at(-1)}(): a macro that acts on a condition`);
+  const args = callArgs(call).map((a) => p.text(a));
+  const named = guard.params.filter((param) => param !== '...');
+  let condition = guard.condition;
+  for (const [i, param] of named.entries())
+    condition = condition.replace(new RegExp(`\\b${param}\\b`, 'g'), () =>
+      /^(?:[A-Za-z_]\w*|[0-9]+)$/.test(args[i] ?? '') ? args[i] : `(${args[i] ?? ''})`,
+    );
+  const code = condition.replace(/"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'/g, '""');
+  const callIn = [...code.matchAll(/\b([A-Za-z_]\w*)\s*\(/g)].find((m) => m[1] !== 'sizeof');
+  if (callIn) return p.block(`${name}() in the child acts when ${condition}, which calls ${callIn[1]}()`);
+  if (/(?:^|[^=!<>])=(?!=)|\+\+|--/.test(code))
+    return p.block(`${name}() in the child acts when ${condition}, which changes memory`);
+  const ids = [...code.matchAll(/(\.|->)?\s*\b([A-Za-z_]\w*)\b/g)].filter((m) => !m[1]).map((m) => m[2]);
+  if (ids.includes('errno')) return p.block(`${name}() in the child acts when ${condition}, which reads errno`);
+  if (
+    !p.readsNames(
+      ids.filter((id) => id !== 'sizeof'),
+      `${name}()`,
+      false,
+    )
+  )
+    return;
+  branchOn(p, condition, [CANCEL], []);
+}
+
+/**
+ * `if (full) execlp(a…); else execlp(b…);`: an exec in each branch, under a condition the parent evaluates as the
+ * child would. Each branch records its own actions and ends in its own fork_before_exec (an exec entry).
+ */
+export function execInBoth(p: Planner, condition: Node, consequence: Node, alternative: Node): typeof BRANCHED | null {
+  if (!pureCondition(p, condition)) return null;
+  const branch = (node: Node): ActionEntry[] =>
+    recordPath(
+      p,
+      () => {
+        const found = p.untilExec(statementsOf(node));
+        if (found && found !== BRANCHED) p.actions.push({ exec: found });
+      },
+      'a conditional in the child computes memory: only actions may depend on a condition',
+    );
+  const then = branch(consequence);
+  const otherwise = branch(alternative);
+  p.actions.push({ condition: p.text(condition), then, otherwise });
+  return BRANCHED;
+}

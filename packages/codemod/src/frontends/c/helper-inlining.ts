@@ -1,0 +1,130 @@
+import type { Node } from './syntax-tree.js';
+import { failureTests } from './actions.js';
+import { baseName } from './child-statements.js';
+import type { Planner } from './recorder.js';
+import { blockStatements, calledNames, identifiers, parameterList, unparen } from './syntax.js';
+
+// A project function the child calls, recorded as its statements with the parameters bound to the arguments.
+
+/**
+ * A function of p file that the child calls: its statements are the child's, with the parameters bound to the
+ * arguments, when they are only actions, conditions and loops (no memory of its own, no early return).
+ */
+/** How the child tests a helper's result: `== -1` (failure is -1), or `if (h())` (success is 0). */
+export type HelperTest = 'minus-one' | 'nonzero';
+
+export function inlineHelper(
+  p: Planner,
+  name: string,
+  def: Node,
+  args: Node[],
+  tested: HelperTest | false = false,
+): void {
+  const params = parameterList(def);
+  if (!params || params.length !== args.length)
+    return p.block(`${name}() in the child: its parameters do not match the call`);
+  if (args.some((a) => calledNames(a).length || !p.reads(a)))
+    return p.block(`${name}() in the child: its arguments call functions`);
+  const body = blockStatements(def.childForFieldName('body')!);
+  const last = body.at(-1)?.type === 'return_statement' ? body.pop()! : null;
+  const returned = last?.namedChild(0) ?? null;
+  if (body.some((st) => leavesOutsideFailureBranches(st)))
+    return p.block(`${name}() in the child returns early: only its straight-line actions can be recorded`);
+  if (returned && calledNames(returned).length)
+    return p.block(`${name}() in the child returns what a call computes: only its actions can be recorded`);
+  const locals = helperLocals(body, returned);
+  if (!locals) return p.block(`${name}() in the child computes memory of its own`);
+  const success = returned ? successValue(returned, locals.values, body) : NaN;
+  if (tested === 'minus-one' && !(success >= 0))
+    return p.block(`${name}()'s result is tested in the child: the rewrite cannot show it is not -1 on success`);
+  if (tested === 'nonzero' && success !== 0)
+    return p.block(`${name}()'s result is tested in the child: the rewrite cannot show it is 0 on success`);
+  // the helper's own names (its locals and parameters) mean nothing after it: their state is the caller's again
+  const own = [...locals.names, ...params];
+  const before = own.map((n) => [n, p.known.get(n), p.changed.get(n)] as const);
+  const savedSubst = p.subst;
+  const hoisted = p.hoisted.length;
+  p.subst = new Map(params.map((param, i) => [param, p.text(args[i])]));
+  for (const local of locals.names) {
+    p.helperLocals.add(local);
+    p.known.delete(local);
+    p.changed.set(local, `a local of ${name}()`);
+  }
+  p.inlining.push(name);
+  p.statements(body.filter((st) => !locals.declarations.includes(st)));
+  p.inlining.pop();
+  p.subst = savedSubst;
+  for (const local of locals.names) p.helperLocals.delete(local);
+  for (const [n, known, changed] of before) {
+    if (known === undefined) p.known.delete(n);
+    else p.known.set(n, known);
+    if (changed === undefined) p.changed.delete(n);
+    else p.changed.set(n, changed);
+  }
+  if (p.hoisted.length !== hoisted) p.block(`${name}() in the child computes memory of its own`);
+}
+
+/** Does st leave the function, other than inside the branch of a failure test (which only the slow path runs)? */
+function leavesOutsideFailureBranches(st: Node): boolean {
+  if (st.type === 'return_statement' || st.type === 'goto_statement') return true;
+  if (
+    st.type === 'if_statement' &&
+    !st.childForFieldName('alternative') &&
+    failureTests(st.childForFieldName('condition')!)
+  )
+    return false;
+  return st.namedChildren.some((n) => !!n && leavesOutsideFailureBranches(n));
+}
+
+/**
+ * A helper's own locals that are not copied in front: declarations without a value (an fd an open() stores) or with a
+ * number (the value it returns). Null: it declares something else, memory of its own.
+ */
+function helperLocals(
+  body: Node[],
+  returned: Node | null,
+): { names: string[]; values: Map<string, string>; declarations: Node[] } | null {
+  const names: string[] = [];
+  const values = new Map<string, string>();
+  const declarations = body.filter((st) => st.type === 'declaration');
+  for (const d of declarations.flatMap((st) => st.childrenForFieldName('declarator'))) {
+    if (d?.type === 'identifier') names.push(d.text);
+    else if (d?.type === 'init_declarator' && d.childForFieldName('declarator')?.type === 'identifier') {
+      const value = d.childForFieldName('value')!;
+      if (!/^-?[0-9]+$/.test(value.text.replace(/\s+/g, ''))) return null;
+      names.push(d.childForFieldName('declarator')!.text);
+      values.set(names.at(-1)!, value.text.replace(/\s+/g, ''));
+    } else return null;
+  }
+  if (returned && identifiers(returned).some((id) => !names.includes(id) && !/^[A-Z_][A-Z0-9_]*$/.test(id)))
+    return null;
+  return { names, values, declarations };
+}
+
+/**
+ * What the helper returns when none of its actions failed: `return 0;`, or `return ret;` where ret starts as a number
+ * and is assigned only in failure branches (which the fast path never runs). NaN when it cannot tell.
+ */
+function successValue(returned: Node, values: Map<string, string>, body: Node[]): number {
+  const r = unparen(returned);
+  if (/^-?[0-9]+$/.test(r.text.replace(/\s+/g, ''))) return Number(r.text.replace(/\s+/g, ''));
+  if (r.type !== 'identifier' || !values.has(r.text)) return NaN;
+  const outside = (n: Node): boolean => {
+    if (
+      n.type === 'if_statement' &&
+      !n.childForFieldName('alternative') &&
+      failureTests(n.childForFieldName('condition')!)
+    )
+      return false;
+    if (
+      (n.type === 'assignment_expression' && baseName(n.childForFieldName('left')!) === r.text) ||
+      (n.type === 'update_expression' && baseName(n.childForFieldName('argument')!) === r.text) ||
+      (n.type === 'pointer_expression' &&
+        n.child(0)?.type === '&' &&
+        baseName(n.childForFieldName('argument')!) === r.text)
+    )
+      return true;
+    return n.namedChildren.some((c) => !!c && outside(c));
+  };
+  return body.some(outside) ? NaN : Number(values.get(r.text));
+}
