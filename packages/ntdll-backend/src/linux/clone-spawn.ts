@@ -105,7 +105,8 @@ function takeSlot(lib: CloneLibrary): Slot | undefined {
   if (slot) return slot;
   const stack = lib.stackNew(STACK_SIZE);
   if (!stack) return undefined;
-  return { state: new Int32Array(3), stack, generation: 0, keep: undefined };
+  // Memory of its own (an ArrayBuffer): a small typed array may live in V8's heap, where the GC moves it.
+  return { state: new Int32Array(new ArrayBuffer(12)), stack, generation: 0, keep: undefined };
 }
 
 /** Gives the slot back once its child is reaped; the failure it reported, if any. */
@@ -137,10 +138,10 @@ function encode(request: SpawnRequest, env: ChildEnv, plan: SpawnPlan): Buffer {
   if (envStrings) for (const entry of envStrings) size += Buffer.byteLength(entry) + 1;
   for (const op of ops) if (op.op === 'open' || op.op === 'chdir') size += Buffer.byteLength(op.path) + 1;
 
-  const blob = Buffer.alloc(size);
+  const blob = Buffer.from(new ArrayBuffer(size)); // zeroed, and never in V8's moving heap
   const put = (text: string): number => {
     const at = stringsAt;
-    stringsAt += blob.write(text, at) + 1; // Buffer.alloc zeroed the NUL
+    stringsAt += blob.write(text, at) + 1; // the blob is zeroed: the NUL is there
     return at;
   };
   const setsidIndex = request.actions.findIndex((a) => a.op === 'setsid');
