@@ -150,7 +150,7 @@ describeClone('ntdll clone path', () => {
     const mutate = async () => {
       while (churn) {
         for (let i = 0; i < 50; i++) garbage[i % 20] = Buffer.alloc(4096 + i, i); // new and freed memory, rewritten
-        Object.keys(process.env).length; // environ read while children read their copy of it
+        garbage[20] = Buffer.from(Object.keys(process.env).join()); // environ read while children read their copy of it
         await new Promise((resolve) => setImmediate(resolve));
       }
     };
