@@ -34,13 +34,19 @@ typedef long i64;
 typedef unsigned int u32;
 
 enum {
-  SYS_read = 0, SYS_close = 3, SYS_mmap = 9, SYS_mprotect = 10, SYS_rt_sigaction = 13, SYS_rt_sigprocmask = 14,
+  SYS_close = 3, SYS_lseek = 8, SYS_getdents64 = 217, SYS_mmap = 9, SYS_mprotect = 10, SYS_rt_sigaction = 13, SYS_rt_sigprocmask = 14,
   SYS_dup2 = 33, SYS_clone = 56, SYS_execve = 59, SYS_fcntl = 72, SYS_chdir = 80, SYS_setpgid = 109,
   SYS_setsid = 112, SYS_exit_group = 231, SYS_openat = 257, SYS_close_range = 436
 };
 enum { CLONE_VM = 0x100, CLONE_CHILD_CLEARTID = 0x200000, SIGCHLD = 17 };
 enum { EINTR = 4, ENOENT = 2, EACCES = 13, ENODEV = 19, ENOTDIR = 20, ESTALE = 116, ETIMEDOUT = 110, ENAMETOOLONG = 36 };
-enum { F_GETFD = 1, F_SETFD = 2, FD_CLOEXEC = 1, AT_FDCWD = -100, O_LARGEFILE = 0100000 };
+enum { F_GETFD = 1, F_SETFD = 2, FD_CLOEXEC = 1, AT_FDCWD = -100, O_LARGEFILE = 0100000, O_DIRECTORY = 0200000 };
+/* Built with -DFX_NO_CLOSE_RANGE to check the /proc/self/fd fallback by hand (a syscall number no kernel has). */
+#ifdef FX_NO_CLOSE_RANGE
+#define SYS_CLOSE_RANGE 100000
+#else
+#define SYS_CLOSE_RANGE SYS_close_range
+#endif
 enum { PROT_NONE = 0, PROT_RW = 3, MAP_PRIVATE_ANON_STACK = 0x02 | 0x20 | 0x20000 };
 enum { PATH_MAX = 4096, NAME_MAX = 255 };
 
@@ -160,6 +166,45 @@ struct k_sigaction {
   u64 mask;
 };
 
+struct dirent64 {
+  u64 ino;
+  i64 off;
+  unsigned short reclen;
+  unsigned char type;
+  char name[];
+};
+
+/* closefrom as glibc's posix_spawn does it: close_range, else (kernels before 5.9, or a seccomp
+ * profile that refuses it) every fd listed in /proc/self/fd from `low` up, listing again after
+ * each pass that closed something (closing changes the directory being read). */
+static int close_from(int low) {
+  if (sys3(SYS_CLOSE_RANGE, low, ~0U, 0) == 0) return 0;
+  int dir = (int)sys4(SYS_openat, AT_FDCWD, (i64) "/proc/self/fd", O_DIRECTORY | O_LARGEFILE, 0);
+  if (dir < 0) return dir;
+  char buffer[1024] __attribute__((aligned(8)));
+  for (;;) {
+    i64 n = sys3(SYS_getdents64, dir, (i64)buffer, sizeof buffer);
+    if (n < 0) {
+      sys1(SYS_close, dir);
+      return (int)n;
+    }
+    if (n == 0) break;
+    int closed = 0;
+    for (i64 at = 0; at < n;) {
+      const struct dirent64 *entry = (const struct dirent64 *)(buffer + at);
+      at += entry->reclen;
+      int fd = 0, digits = 0;
+      for (const char *c = entry->name; *c >= '0' && *c <= '9'; c++, digits++) fd = fd * 10 + (*c - '0');
+      if (!digits || entry->name[digits] || fd < low || fd == dir) continue;
+      sys1(SYS_close, fd);
+      closed = 1;
+    }
+    if (closed) sys3(SYS_lseek, dir, 0, 0 /* SEEK_SET */);
+  }
+  sys1(SYS_close, dir);
+  return 0;
+}
+
 static int apply_op(const char *blob, const struct op *op) {
   i64 r;
   switch (op->op) {
@@ -188,8 +233,7 @@ static int apply_op(const char *blob, const struct op *op) {
   case OP_CHDIR:
     return (int)sys1(SYS_chdir, (i64)(blob + op->path));
   case OP_CLOSEFROM:
-    r = sys3(SYS_close_range, op->fd, ~0U, 0);
-    return r < 0 ? (int)r : 0;
+    return close_from(op->fd);
   }
   return -22; /* EINVAL: an op this build does not know */
 }

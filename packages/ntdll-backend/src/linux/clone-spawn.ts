@@ -53,8 +53,8 @@ interface CloneLibrary {
   stackNew(size: number): unknown;
 }
 
-/** The directory this package ships its native parts in for this platform (dist/<platform>-<arch>/). */
-function nativeDir(): string {
+/** The directory this package ships its native parts in for this platform (dist/<platform>-<arch>/), if found. */
+function nativeDir(): string | undefined {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++) {
     try {
@@ -63,14 +63,15 @@ function nativeDir(): string {
     } catch {}
     dir = path.dirname(dir);
   }
-  return '';
+  return undefined;
 }
 
 /** The library's path when this platform has the clone path and the library is there; else undefined. */
 export function cloneLibraryPath(): string | undefined {
   if (process.platform !== 'linux' || process.arch !== 'x64') return undefined;
-  const file = path.join(nativeDir(), LIBRARY);
-  return existsSync(file) ? file : undefined;
+  const dir = nativeDir();
+  const file = dir && path.join(dir, LIBRARY);
+  return file && existsSync(file) ? file : undefined;
 }
 
 interface Koffi {
