@@ -87,8 +87,13 @@ export function cloneLibrary(): CloneLibrary | null {
   library = null;
   if (!file) return library;
   const koffi = loadKoffi<Koffi>(import.meta.url, 'the ntdll backend');
-  const lib = koffi.load(file);
-  if (lib.func('int fx_clone_version(void)')() !== CLONE_VERSION) return library;
+  let lib;
+  try {
+    lib = koffi.load(file);
+    if (lib.func('int fx_clone_version(void)')() !== CLONE_VERSION) return library; // from another build
+  } catch {
+    return library; // does not load here (a noexec mount, another architecture's file): posix_spawn it is
+  }
   // Buffers and typed arrays are passed to a synchronous koffi call as pointers to their own memory
   // (no copy), so the child reads the very bytes this module keeps alive in the slot.
   const spawn = lib.func('int fx_clone_spawn(void *stack, uint64_t size, void *slot, void *blob, void *envp)');

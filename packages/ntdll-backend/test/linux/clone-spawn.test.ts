@@ -2,7 +2,18 @@
 // after spawn returned, in the parent's memory. Real processes; each failure must come back typed,
 // with the exact action, and nothing may leak.
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, constants as fsConstants } from 'node:fs';
+import {
+  closeSync,
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  constants as fsConstants,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { forkBeforeExec, type Action, type SpawnRequest } from '@forkexec/core';
@@ -56,6 +67,32 @@ describe(`ntdll's spawner${hasClone ? '' : ' [clone path skipped: not x86-64 Lin
     });
     expect(() => createBackend({ spawner: 'fork' as 'clone' })).toThrow(/spawner must be/);
   });
+
+  const dist = path.resolve(__dirname, '../../dist');
+  (existsSync(path.join(dist, 'index.cjs')) ? it : it.skip)(
+    'without its library (another architecture, a package built without a compiler) it keeps posix_spawn',
+    () => {
+      // A copy of the built package without dist/linux-x64/, inside this one so that its dependencies resolve.
+      const copy = mkdtempSync(path.join(__dirname, '../../.no-clone-'));
+      try {
+        cpSync(dist, path.join(copy, 'dist'), { recursive: true, filter: (from) => !from.includes('linux-x64') });
+        writeFileSync(path.join(copy, 'package.json'), JSON.stringify({ name: '@forkexec/ntdll-backend' }));
+        const script = `
+          const { backend } = require(${JSON.stringify(path.join(copy, 'dist', 'index.cjs'))});
+          const { forkBeforeExec } = require('@forkexec/core');
+          forkBeforeExec(${JSON.stringify(probePath())}, ['echo', 'ran'], { backend }).then((r) =>
+            console.log(JSON.stringify({ caps: backend.capabilities, detail: backend.probe().detail, out: r.stdout })));`;
+        const out = JSON.parse(execFileSync(process.execPath, ['-e', script], { cwd: copy, encoding: 'utf8' }));
+        expect(out).toMatchObject({
+          caps: { pidBeforeExec: false, deferredPid: true },
+          detail: expect.stringMatching(/^posix_spawn/),
+          out: 'ran',
+        });
+      } finally {
+        rmSync(copy, { recursive: true, force: true });
+      }
+    },
+  );
 });
 
 describeClone('ntdll clone path', () => {
