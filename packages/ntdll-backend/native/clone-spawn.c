@@ -12,8 +12,9 @@
  * - No libc anywhere in this file: raw syscalls only. errno lives in thread-local storage, and the
  *   child shares the loop thread's TLS: any libc call could clobber the parent's errno (or take a
  *   libc lock the parent holds). Built with -nostdlib -ffreestanding -fno-builtin
- *   -fno-stack-protector (the stack protector reads its canary through TLS, which is harmless,
- *   but nothing is gained), and the build checks that the library imports no symbol.
+ *   -fno-stack-protector -fno-tree-loop-distribute-patterns (no canary read through TLS, no
+ *   memcpy call made out of a loop), and the build checks that the library imports nothing but
+ *   environ (read by the parent, before clone).
  * - All signals are blocked on the calling thread across clone, so no handler of the parent (Node's
  *   SIGCHLD, SIGINT...) can ever run on the child's stack over the shared memory. The child resets
  *   every disposition to SIG_DFL (as the posix_spawn path does with POSIX_SPAWN_SETSIGDEF over all

@@ -28,6 +28,7 @@ const flags = [
   '-ffreestanding',
   '-fno-builtin',
   '-fno-stack-protector',
+  '-fno-tree-loop-distribute-patterns', // no memcpy/memset calls made out of loops (there is no libc to call)
   '-s',
 ];
 /** The only symbol the library may take from the process: environ, read by the parent before clone. */
