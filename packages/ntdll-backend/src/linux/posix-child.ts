@@ -29,6 +29,8 @@ export class PosixChild implements SpawnedChild {
   pid: number | undefined = undefined;
   #started: Promise<number> | undefined;
   #clone: CloneStarted | undefined;
+  /** The clone path's slot went back to the pool (the child is reaped): it belongs to another child now. */
+  #slotReleased = false;
   readonly exited: Promise<ExitStatus>;
   readonly stdin: Writable | null;
   readonly stdout: Readable | null;
@@ -70,7 +72,8 @@ export class PosixChild implements SpawnedChild {
    */
   get started(): Promise<number> | undefined {
     if (!this.#started && this.#clone && this.pid !== undefined) {
-      this.#started = this.#watchExec(this.pid, this.#clone.slot);
+      const pid = this.pid;
+      this.#started = this.#slotReleased ? this.exited.then(() => pid) : this.#watchExec(pid, this.#clone.slot);
       this.#started.catch(() => {});
     }
     return this.#started;
@@ -108,12 +111,14 @@ export class PosixChild implements SpawnedChild {
   #reportingFailure(clone: CloneStarted): { resolve(status: ExitStatus): void; reject(error: Error): void } {
     return {
       resolve: (status) => {
+        this.#slotReleased = true;
         const failed = releaseSlot(clone.slot);
         if (!failed || status.exitCode !== 127) return this.#settleExit.resolve(status);
         for (const stream of [this.stdin, this.stdout, this.stderr]) stream?.destroy();
         this.#settleExit.reject(clone.failure(failed));
       },
       reject: (error) => {
+        this.#slotReleased = true;
         releaseSlot(clone.slot); // the child is gone all the same (reaped by someone else)
         this.#settleExit.reject(error);
       },

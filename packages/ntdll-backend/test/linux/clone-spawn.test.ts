@@ -113,7 +113,14 @@ describeClone('ntdll clone path', () => {
       errno: 'ENOENT',
       actionIndex: undefined,
     });
-    await expect(child.started).rejects.toMatchObject({ errno: 'ENOENT' });
+    await expect(child.started).rejects.toMatchObject({ errno: 'ENOENT' }); // first read after the reap
+    const running = backend.spawn(request(['sleep', '200', 'echo', 'done']));
+    const started = running.started; // read while the child runs: resolves once it exec'd, before its exit
+    let exitedYet = false;
+    void running.exited.then(() => (exitedYet = true));
+    expect(await started).toBe(running.pid);
+    expect(exitedYet).toBe(false);
+    await running.exited;
     await expect(forkBeforeExec('forkexec-no-such-program', [], { backend })).rejects.toMatchObject({
       code: 'FORKEXEC_SPAWN',
       errno: 'ENOENT',
