@@ -193,9 +193,9 @@ function encode(request: SpawnRequest, env: ChildEnv, plan: SpawnPlan): Buffer {
 export type CloneOutcome = { pid: number; slot: Slot } | { errno: number };
 
 export function cloneSpawn(lib: CloneLibrary, request: SpawnRequest, env: ChildEnv, plan: SpawnPlan): CloneOutcome {
+  const blob = encode(request, env, plan); // first: a throw here leaves no slot taken
   const slot = takeSlot(lib);
   if (!slot) return { errno: 12 }; // ENOMEM: no stack could be mapped
-  const blob = encode(request, env, plan);
   const envp = Buffer.isBuffer(env) ? env : null;
   slot.keep = { blob, envp };
   const pid = lib.spawn(slot.stack, STACK_SIZE, slot.state, blob, envp);
