@@ -6,6 +6,7 @@
 import { constants as osConstants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import type { ExitStatus, SpawnedChild } from '@forkexec/core';
+import { flushChildStdio } from '@forkexec/core/backend-kit';
 import { hasExeced, releaseSlot, type ExecFailure, type Slot } from './clone-spawn.js';
 import type { Reaper } from './reaper.js';
 
@@ -60,7 +61,7 @@ export class PosixChild implements SpawnedChild {
     }
     if (this.stdin || this.stdout || this.stderr)
       this.exited.then(
-        () => process.nextTick(() => this.#flushStdio()),
+        () => process.nextTick(flushChildStdio, this),
         () => {},
       );
   }
@@ -152,22 +153,5 @@ export class PosixChild implements SpawnedChild {
   unref(): void {
     this.#ref = false;
     if (this.pid !== undefined) this.#reaper.setRef(this.pid, false);
-  }
-
-  /**
-   * Once the child is gone, as child_process does: stdin has no reader left, and output nobody
-   * reads is drained so that its pipe reaches EOF and closes instead of staying open forever.
-   */
-  #flushStdio(): void {
-    this.stdin?.destroy();
-    for (const stream of [this.stdout, this.stderr])
-      if (
-        stream &&
-        stream.readable &&
-        !stream.readableFlowing &&
-        stream.listenerCount('data') === 0 &&
-        stream.listenerCount('readable') === 0
-      )
-        stream.resume();
   }
 }
