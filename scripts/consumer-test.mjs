@@ -96,6 +96,10 @@ check('helper-exe holds every shipped platform', () => {
   const missing = [...wanted, 'win32-x64/fxhelper.exe'].filter((f) => !files.includes(`dist/${f}`));
   if (missing.length) throw new Error(`missing: ${missing.join(', ')}`);
 });
+check('ntdll-backend holds its clone library (linux-x64; prepack fails when it cannot be built)', () => {
+  const files = packed.find((p) => p.name === '@forkexec/ntdll-backend').files;
+  if (!files.includes('dist/linux-x64/libfxclone.so')) throw new Error('missing: dist/linux-x64/libfxclone.so');
+});
 
 const bin = (name) => path.join(repo, 'node_modules', '.bin', name);
 for (const p of packed) {
@@ -122,6 +126,16 @@ check('auto picks ntdll (core brings @forkexec/ntdll-backend as an optional depe
   const backend = run('node', ['--input-type=module', '-e', script], { cwd: coreOnly }).stdout.trim();
   if (process.platform === 'linux' && backend !== 'ntdll') throw new Error(`auto picked ${backend}`);
   return backend;
+});
+check('the installed ntdll backend starts children by clone on linux-x64, and a failed exec is typed', () => {
+  const script = `import { forkBeforeExec } from '@forkexec/core';
+    import { backend } from '@forkexec/ntdll-backend';
+    const error = await forkBeforeExec('/no/such/program', [], { backend }).catch((e) => e);
+    console.log(JSON.stringify({ clone: backend.capabilities.pidBeforeExec, detail: backend.probe().detail, errno: error.errno }));`;
+  const out = JSON.parse(run('node', ['--input-type=module', '-e', script], { cwd: coreOnly }).stdout);
+  if (out.errno !== 'ENOENT') throw new Error(JSON.stringify(out));
+  if (process.platform === 'linux' && process.arch === 'x64' && !out.clone) throw new Error(JSON.stringify(out));
+  return out.clone ? 'clone' : 'posix_spawn';
 });
 
 console.log('\nnpm install --omit=optional @forkexec/core');

@@ -6,6 +6,7 @@
 export { bindOnce } from './bind-once.js';
 export { didYouMean, refuseUnknownKeys } from './did-you-mean.js';
 export { errnoName, isForkExecError, spawnHint } from './errors.js';
+export { flushChildStdio, type ChildStdioStreams } from './flush-child-stdio.js';
 export { loadKoffi } from './load-koffi.js';
 export { processEnvIsEnviron } from './process-env.js';
 export { firstUnsupportedAction } from './request.js';

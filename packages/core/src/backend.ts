@@ -126,8 +126,13 @@ export interface BackendCapabilities {
   platforms: NodeJS.Platform[];
   /** Actions the backend carries out exactly. Core refuses the others. */
   actions: ActionOp[];
-  /** A pid exists before the exec happens (pre-started helpers). */
+  /**
+   * A pid exists before the exec happens (pre-started helpers; ntdll's clone path): `spawn` may
+   * return a child whose setup or exec then fails, reported through `exited` and `started`.
+   */
   pidBeforeExec: boolean;
+  /** The backend keeps pre-started helper processes as children of this one (helper-exe). */
+  preStartsHelpers?: boolean;
   /** The cost of a spawn does not grow with the parent's memory. */
   flatCost: boolean;
   /** With `SpawnOptions.deferPid`, the child is created off the event loop and its pid arrives with `started`. */

@@ -80,10 +80,12 @@ export interface Options {
   /** Ordered steps between fork and exec. */
   actions?: Action[];
   /**
-   * Let a backend that can (ntdll on Linux) create the child off the event loop. Default true:
+   * Let a backend that can (ntdll's posix_spawn path: Linux other than x86-64, or the backend
+   * option `spawner: 'posix_spawn'`) create the child off the event loop. Default true:
    * forkBeforeExec returns before the child exists and `pid` is set once `started` resolves.
    * false: the child exists when forkBeforeExec returns and `pid` is set at once, but the event
-   * loop waits while it is created (until its exec, about half a millisecond).
+   * loop waits while it is created (until its exec, about half a millisecond). Moot on ntdll's
+   * clone path (x86-64 Linux), which returns the pid at once without waiting for the exec.
    */
   startOffLoop?: boolean;
 }

@@ -100,8 +100,10 @@ export class Subprocess<Out extends string | Buffer | string[] = string>
 
   /**
    * Resolves with the pid once the child runs; rejects with the start error (which the subprocess
-   * itself rejects with too). A backend that starts children off the event loop (ntdll on Linux,
-   * unless `startOffLoop: false`) knows the pid a little after forkBeforeExec returns.
+   * itself rejects with too). A backend that starts children off the event loop (ntdll's
+   * posix_spawn path, unless `startOffLoop: false`) knows the pid a little after forkBeforeExec
+   * returns; one whose pid exists before the exec (ntdll's clone path, helper-exe) resolves it
+   * once the exec happened.
    */
   get started(): Promise<number> {
     // Made when first read: most callers never do, and each promise costs on the spawn path.

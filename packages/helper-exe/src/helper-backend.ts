@@ -147,6 +147,7 @@ export function createBackend(options: HelperExeOptions = {}): HelperExeBackend 
       platforms: ['linux'],
       actions: [...ACTION_OPS],
       pidBeforeExec: true,
+      preStartsHelpers: true,
       flatCost: true,
       exactExec: true,
       searchesPath: true,

@@ -226,6 +226,26 @@ describe('helper-exe pool', () => {
     expect(childPids()).toEqual(children);
   }, 300_000); // about 2 s on an idle machine; generous for a loaded CI box
 
+  it('a stdin pipe nobody ended, and output nobody read, close once the program exited (warm helpers)', async () => {
+    const backend = make({ min: 2, max: 2 });
+    await run(backend, ['exit', '0']); // the pool warms: the requests below go to helpers
+    await until(
+      () => backend.stats().warm > 0,
+      () => 'no warm helper',
+    );
+    const fds = openFds();
+    for (let i = 0; i < 10; i++) {
+      const child = forkBeforeExec(probePath(), ['exit', '0'], { backend, stdin: 'pipe', buffer: false });
+      expect((await child).exitCode).toBe(0);
+    }
+    await until(
+      () => openFds().length <= fds.length,
+      () => `fds ${openFds()} (before: ${fds})`,
+    ); // a Socket closes its fd on a later tick
+    expect(backend.stats().warmTaken).toBeGreaterThan(0);
+    await backend.dispose();
+  });
+
   it('carries a request larger than the socket buffer', async () => {
     const socketBuffer = Number(readFileSync('/proc/sys/net/core/wmem_default', 'utf8'));
     const args = Array.from({ length: 12 }, (_, i) => String.fromCharCode(97 + i).repeat(100 * 1024));

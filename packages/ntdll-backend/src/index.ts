@@ -5,16 +5,25 @@
  */
 import type { Backend } from '@forkexec/core';
 import { refuseUnknownKeys } from '@forkexec/core/backend-kit';
-import { createLinuxBackend } from './linux/linux-backend.js';
+import { createLinuxBackend, type LinuxSpawner } from './linux/linux-backend.js';
 import { createWin32Backend, type Win32BackendOptions } from './win32/index.js';
 
-/** Options from the config file's `backendOptions`; only the Windows implementation takes any. */
-export type NtdllBackendOptions = Win32BackendOptions;
+/** Options from the config file's `backendOptions`: `creator` on Windows, `spawner` on Linux. */
+export type NtdllBackendOptions = Win32BackendOptions & {
+  /**
+   * Linux: 'clone' (default; x86-64 with the package's libfxclone.so, elsewhere posix_spawn) or
+   * 'posix_spawn' (on libuv's threadpool with core's `startOffLoop`, the path before clone).
+   */
+  spawner?: LinuxSpawner;
+};
 
 /** A backend for this platform (core calls it with the config file's `backendOptions`). */
 export function createBackend(options: NtdllBackendOptions = {}): Backend {
-  refuseUnknownKeys(options, ['creator'], 'ntdll options');
-  return process.platform === 'win32' ? createWin32Backend(options) : createLinuxBackend();
+  refuseUnknownKeys(options, ['creator', 'spawner'], 'ntdll options');
+  if (process.platform === 'win32') return createWin32Backend(options);
+  if (options.spawner !== undefined && options.spawner !== 'clone' && options.spawner !== 'posix_spawn')
+    throw new TypeError(`ntdll options: spawner must be 'clone' or 'posix_spawn', not ${String(options.spawner)}`);
+  return createLinuxBackend({ spawner: options.spawner });
 }
 
 export const backend: Backend = createBackend();

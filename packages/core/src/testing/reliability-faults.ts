@@ -186,7 +186,7 @@ function helperKillCases(ctx: ReliabilityContext): void {
   const { run, test, tally } = ctx;
 
   const hasHelpers = () =>
-    ctx.backend().capabilities.pidBeforeExec ? linuxOnly() : 'no pre-started helpers (pidBeforeExec is false)';
+    ctx.backend().capabilities.preStartsHelpers ? linuxOnly() : 'no pre-started helpers (preStartsHelpers is not set)';
   /** Children of this process that are not (yet) the probe: the backend's pre-started helpers. */
   const helpers = () =>
     [...childProcesses()].filter(([pid, state]) => state !== 'Z' && exeOf(pid) !== ctx.probe()).map(([pid]) => pid);
@@ -218,7 +218,7 @@ function helperKillCases(ctx: ReliabilityContext): void {
         const idle = await refilledHelpers();
         assert.ok(
           idle.length > 0,
-          'a backend with pidBeforeExec keeps helpers as children: none 5 s after the last request',
+          'a backend with preStartsHelpers keeps helpers as children: none 5 s after the last request',
         );
         killAll(idle);
         await sleep(round * 10);

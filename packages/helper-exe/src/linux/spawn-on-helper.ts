@@ -17,7 +17,7 @@ import {
   type SyncSpawnOptions,
   type SyncSpawnResult,
 } from '@forkexec/core';
-import { errnoName, firstUnsupportedAction, spawnHint } from '@forkexec/core/backend-kit';
+import { errnoName, firstUnsupportedAction, flushChildStdio, spawnHint } from '@forkexec/core/backend-kit';
 import { closeHelperEnds, closePlan, parentStream, planFds, type FdPlan } from './fd-plan.js';
 import { FdPassingError, peerGone, type FdPassing } from './fd-passing.js';
 import type { HelperProcess, Outcome } from './helper-process.js';
@@ -238,6 +238,12 @@ class HelperChild implements SpawnedChild {
       if (outcome.kind === 'died' && this.#killed && status) return status; // the caller's signal beat the exec
       throw this.undelivered ?? failure(request, helper, outcome, status);
     });
+    // Once the program exited, its stdin and unread output must not hold their fds open.
+    if (this.stdin || this.stdout || this.stderr)
+      this.exited.then(
+        () => process.nextTick(flushChildStdio, this),
+        () => {},
+      );
   }
 
   /**

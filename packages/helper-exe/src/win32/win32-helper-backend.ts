@@ -41,6 +41,7 @@ export function createWin32HelperBackend(settings: Win32HelperSettings): Win32He
       platforms: ['win32'],
       actions: [...WIN32_ACTIONS],
       pidBeforeExec: true,
+      preStartsHelpers: true,
       flatCost: true,
     },
     probe(): ProbeResult {

@@ -13,6 +13,7 @@ import {
 } from '@forkexec/core';
 import { errnoName, spawnHint } from '@forkexec/core/backend-kit';
 import { blameAction } from './blame-action.js';
+import { cloneLibrary, cloneLibraryPath, cloneSpawn, type ExecFailure } from './clone-spawn.js';
 import { AF_UNIX, loadLibc, O_CLOEXEC, SOCK_STREAM, type Libc } from './libc.js';
 import { parentEnviron } from './parent-environ.js';
 import { PosixChild } from './posix-child.js';
@@ -43,11 +44,47 @@ function parentFds(): number[] {
   return readdirSync('/proc/self/fd').map(Number);
 }
 
+/** How the Linux backend starts a child (backend option `spawner`). */
+export type LinuxSpawner = 'clone' | 'posix_spawn';
+
 /**
- * Starts the child. With `deferPid` (and no fd of the parent read by the actions), posix_spawn
- * runs on libuv's threadpool and the event loop goes on meanwhile; otherwise it runs here.
+ * The clone path (x86-64, with dist/linux-x64/libfxclone.so): the child is created here, and this
+ * returns as soon as it exists; its setup and exec run concurrently (see clone-spawn.ts), a
+ * failure comes with its exit. `deferPid` is moot: the pid is there at once.
  */
-function spawn(request: SpawnRequest, options: SpawnOptions = {}): SpawnedChild {
+function spawnByClone(request: SpawnRequest): SpawnedChild | undefined {
+  const lib = cloneLibrary();
+  if (!lib) return undefined;
+  const libc = loadLibc();
+  const children = sharedReaper();
+  const stdio = openStdio(request, libc);
+  let outcome;
+  try {
+    children.listen();
+    const env = (request.inheritsEnv && parentEnviron()) || request.env;
+    outcome = cloneSpawn(lib, request, env, planSpawn(request, stdio.sources, parentFds));
+  } catch (error) {
+    closeStdio(stdio);
+    throw error;
+  }
+  if ('errno' in outcome) {
+    closeStdio(stdio);
+    throw spawnFailure(request, outcome.errno, undefined);
+  }
+  // The child has its own copy of the fd table since clone: the parent's copies can go now.
+  closeAfterSpawn(stdio);
+  const failure = ({ errno, actionIndex }: ExecFailure) => spawnFailure(request, errno, actionIndex ?? null);
+  const child = new PosixChild(children, stdioStreams(stdio), false, { slot: outcome.slot, failure });
+  child.run(outcome.pid);
+  return child;
+}
+
+/**
+ * Starts the child with posix_spawn. With `deferPid` (and no fd of the parent read by the
+ * actions), posix_spawn runs on libuv's threadpool and the event loop goes on meanwhile;
+ * otherwise it runs here.
+ */
+function spawnByPosixSpawn(request: SpawnRequest, options: SpawnOptions = {}): SpawnedChild {
   const libc = loadLibc();
   const children = sharedReaper();
   const deferred = options.deferPid === true && !readsParentFds(request);
@@ -132,9 +169,10 @@ function socketPair(): [number, number] {
   return [fds[0], fds[1]];
 }
 
-function spawnFailure(request: SpawnRequest, errno: number, refusedIndex: number | undefined): SpawnError {
+/** `refusedIndex`: the failed action, when known (null: known to be none, undefined: guessed by blameAction). */
+function spawnFailure(request: SpawnRequest, errno: number, refusedIndex: number | null | undefined): SpawnError {
   const name = errnoName(errno);
-  const actionIndex = refusedIndex ?? blameAction(request, name);
+  const actionIndex = refusedIndex === null ? undefined : (refusedIndex ?? blameAction(request, name));
   const what =
     actionIndex === undefined
       ? `could not start ${request.file}`
@@ -147,29 +185,40 @@ function spawnFailure(request: SpawnRequest, errno: number, refusedIndex: number
   });
 }
 
-function probe(): ProbeResult {
+function probe(clone: boolean): ProbeResult {
   try {
     const libc = loadLibc();
-    return { ok: true, detail: `posix_spawn through koffi ${libc.koffiVersion}, glibc ${libc.glibcVersion}` };
+    const how = clone && cloneLibrary() ? `clone(CLONE_VM) through ${cloneLibraryPath()}` : 'posix_spawn';
+    return { ok: true, detail: `${how} through koffi ${libc.koffiVersion}, glibc ${libc.glibcVersion}` };
   } catch (error) {
     return { ok: false, reason: (error as Error).message };
   }
 }
 
-export function createLinuxBackend(): Backend {
+/**
+ * `spawner`: 'clone' (the default) where this platform has the clone library, else posix_spawn;
+ * 'posix_spawn' keeps the posix_spawn path (on the threadpool with deferPid) everywhere.
+ */
+export function createLinuxBackend({ spawner = 'clone' }: { spawner?: LinuxSpawner } = {}): Backend {
+  // Only a file's presence is checked here (importing the backend loads no native code); the
+  // capabilities follow the path spawns will take.
+  const clone = spawner === 'clone' && cloneLibraryPath() !== undefined;
   return {
     name: 'ntdll',
     capabilities: {
       platforms: ['linux'],
       actions: [...LINUX_ACTIONS],
-      pidBeforeExec: false,
+      // The clone path returns the pid before the child exec'd: a failure comes with `exited`.
+      pidBeforeExec: clone,
       flatCost: true,
-      deferredPid: true,
+      deferredPid: !clone,
       exactExec: true,
       searchesPath: true,
     },
-    probe,
-    spawn,
+    probe: () => probe(clone),
+    spawn: clone
+      ? (request, options) => spawnByClone(request) ?? spawnByPosixSpawn(request, options)
+      : spawnByPosixSpawn,
     watchChild: watchChildPid,
     spawnSync,
     socketPair,

@@ -6,9 +6,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { SpawnRequest } from '@forkexec/core';
 import { probePath } from '@forkexec/core/testing';
-import { backend } from '../../src/index.js';
+import { createBackend } from '../../src/index.js';
 import { hostProcess } from '../../src/linux/host-process.js';
 import { waitingCalls } from '../../src/linux/thread-pool-lane.js';
+
+/** The posix_spawn path, whose start can run on the threadpool (the clone path has no deferred start). */
+const backend = createBackend({ spawner: 'posix_spawn' });
 
 const request = (args: string[], extra: Partial<SpawnRequest> = {}): SpawnRequest => ({
   file: probePath(),
@@ -187,27 +190,31 @@ const dist = path.resolve(__dirname, '../../dist/index.js');
 const core = path.resolve(__dirname, '../../../core/dist/index.js');
 const whenBuilt = existsSync(dist) && existsSync(core) ? it : it.skip;
 describe(`ntdll start off the event loop in a Worker${whenBuilt === it ? '' : ' [skipped: build the packages first]'}`, () => {
-  whenBuilt('captures output on both paths and prints no warning', async () => {
-    const script = `
+  whenBuilt(
+    'captures output on every path (clone, posix_spawn on and off the loop) and prints no warning',
+    async () => {
+      const script = `
       const { Worker } = require('node:worker_threads');
       new Worker(\`
         const { parentPort } = require('node:worker_threads');
         import(${JSON.stringify(core)}).then(async ({ forkBeforeExec }) => {
-          const backend = (await import(${JSON.stringify(dist)})).backend;
+          const { createBackend } = await import(${JSON.stringify(dist)});
           const out = [];
+          for (const spawner of ['posix_spawn', 'clone'])
           for (const startOffLoop of [true, false])
             for (let i = 0; i < 3; i++) {
               const args = ['echo', String(i), 'exit', String(i)];
-              out.push((await forkBeforeExec(${JSON.stringify(probePath())}, args, { backend, reject: false, startOffLoop })).stdout);
+              out.push((await forkBeforeExec(${JSON.stringify(probePath())}, args, { backend: createBackend({ spawner }), reject: false, startOffLoop })).stdout);
             }
           parentPort.postMessage(out.join(','));
         });
       \`, { eval: true }).on('message', (m) => console.log(m));`;
-    const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) =>
-      execFile(process.execPath, ['-e', script], (error, stdout, stderr) =>
-        error ? reject(error) : resolve({ stdout, stderr }),
-      ),
-    );
-    expect({ stdout: stdout.trim(), stderr }).toEqual({ stdout: '0,1,2,0,1,2', stderr: '' });
-  });
+      const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) =>
+        execFile(process.execPath, ['-e', script], (error, stdout, stderr) =>
+          error ? reject(error) : resolve({ stdout, stderr }),
+        ),
+      );
+      expect({ stdout: stdout.trim(), stderr }).toEqual({ stdout: '0,1,2,0,1,2,0,1,2,0,1,2', stderr: '' });
+    },
+  );
 });

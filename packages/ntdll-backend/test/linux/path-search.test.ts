@@ -6,12 +6,14 @@ import path from 'node:path';
 const testing = path.resolve(__dirname, '../../../core/dist/testing.js');
 const dist = path.resolve(__dirname, '../../dist/index.js');
 
-test('a bare name is found by posix_spawnp in the child, as execvp would, with no stat on the event loop', () => {
+test('a bare name is found in the child (clone path, posix_spawnp), as execvp would, with no stat on the event loop', () => {
   const script = `
     const { checkChildPathSearch } = await import(${JSON.stringify(testing)});
-    const { backend } = await import(${JSON.stringify(dist)});
-    await checkChildPathSearch(backend); // off the event loop
-    await checkChildPathSearch(backend, { startOffLoop: false });
+    const { createBackend } = await import(${JSON.stringify(dist)});
+    await checkChildPathSearch(createBackend({ spawner: 'clone' })); // the default: the search in the cloned child
+    const posix = createBackend({ spawner: 'posix_spawn' });
+    await checkChildPathSearch(posix); // off the event loop
+    await checkChildPathSearch(posix, { startOffLoop: false });
     console.log('checked');`;
   expect(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).trim()).toBe(
     'checked',

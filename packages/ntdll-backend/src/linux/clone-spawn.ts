@@ -1,0 +1,214 @@
+/**
+ * The clone path (x86-64 Linux): native/clone-spawn.c starts the child with clone(CLONE_VM) and no
+ * CLONE_VFORK, so the event loop gets the pid back in tens of microseconds while the child sets
+ * itself up and execs on another core. A failure in the child (an action, or exec) arrives when the
+ * child is reaped: it wrote errno and the action's index into its slot and exited 127.
+ *
+ * Lifetime rule: the child reads the request blob, its stack and the envp array concurrently with
+ * this thread, until it execs or exits. A slot holds all three and is handed back only once the
+ * child is reaped (the kernel cleared the slot's tid word long before): nothing the child may still
+ * read is freed, reused or changed before then.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { SpawnRequest } from '@forkexec/core';
+import { loadKoffi } from '@forkexec/core/backend-kit';
+import type { SpawnPlan } from './spawn-plan.js';
+
+/** fx_clone_version in native/clone-spawn.c: the layout this module writes. */
+const CLONE_VERSION = 1;
+/** The child's stack: the deepest frame is the PATH search (about 4.4 KiB); the rest stays untouched. */
+const STACK_SIZE = 64 * 1024;
+const LIBRARY = 'libfxclone.so';
+
+// struct req in native/clone-spawn.c
+const REQ_SETSID = 1;
+const REQ_SETPGID = 2;
+const REQ_SEARCH = 4;
+const REQ_ENV_IN_BLOB = 8;
+const HEADER_BYTES = 48;
+const OP_BYTES = 24;
+const OP_CODES = { dup2: 1, close: 2, open: 3, chdir: 4, closefrom: 5 } as const;
+
+/** Where the child reports: [tid word (0 once it exec'd or exited), errno, action index]. */
+export interface Slot {
+  readonly state: Int32Array;
+  readonly stack: unknown;
+  /** Bumped at each reuse: a watcher holding an older number knows the slot moved on. */
+  generation: number;
+  /** What the child may read until it is reaped (kept referenced here until then). */
+  keep: { blob: Buffer; envp: Buffer | null } | undefined;
+}
+
+/** A failure the child reported before or at exec. */
+export interface ExecFailure {
+  errno: number;
+  /** Index of the request's action that failed; undefined for the program itself or stdio. */
+  actionIndex: number | undefined;
+}
+
+interface CloneLibrary {
+  spawn(stack: unknown, size: number, state: Int32Array, blob: Buffer, envp: Buffer | null): number;
+  stackNew(size: number): unknown;
+}
+
+/** The directory this package ships its native parts in for this platform (dist/<platform>-<arch>/), if found. */
+function nativeDir(): string | undefined {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    try {
+      if (JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')).name === '@forkexec/ntdll-backend')
+        return path.join(dir, 'dist', `${process.platform}-${process.arch}`);
+    } catch {}
+    dir = path.dirname(dir);
+  }
+  return undefined;
+}
+
+/** The library's path when this platform has the clone path and the library is there; else undefined. */
+export function cloneLibraryPath(): string | undefined {
+  if (process.platform !== 'linux' || process.arch !== 'x64') return undefined;
+  const dir = nativeDir();
+  const file = dir && path.join(dir, LIBRARY);
+  return file && existsSync(file) ? file : undefined;
+}
+
+interface Koffi {
+  load(path: string): { func(prototype: string): (...args: unknown[]) => unknown };
+}
+
+let library: CloneLibrary | null | undefined;
+
+/** Binds the library once; null when it is absent or from another build (the posix_spawn path is used then). */
+export function cloneLibrary(): CloneLibrary | null {
+  if (library !== undefined) return library;
+  const file = cloneLibraryPath();
+  library = null;
+  if (!file) return library;
+  const koffi = loadKoffi<Koffi>(import.meta.url, 'the ntdll backend');
+  let lib;
+  try {
+    lib = koffi.load(file);
+    if (lib.func('int fx_clone_version(void)')() !== CLONE_VERSION) return library; // from another build
+  } catch {
+    return library; // does not load here (a noexec mount, another architecture's file): posix_spawn it is
+  }
+  // Buffers and typed arrays are passed to a synchronous koffi call as pointers to their own memory
+  // (no copy), so the child reads the very bytes this module keeps alive in the slot.
+  const spawn = lib.func('int fx_clone_spawn(void *stack, uint64_t size, void *slot, void *blob, void *envp)');
+  const stackNew = lib.func('void *fx_stack_new(uint64_t size)');
+  return (library = {
+    spawn: spawn as CloneLibrary['spawn'],
+    stackNew: (size) => stackNew(size),
+  });
+}
+
+const free: Slot[] = [];
+
+function takeSlot(lib: CloneLibrary): Slot | undefined {
+  const slot = free.pop();
+  if (slot) return slot;
+  const stack = lib.stackNew(STACK_SIZE);
+  if (!stack) return undefined;
+  // Memory of its own (an ArrayBuffer): a small typed array may live in V8's heap, where the GC moves it.
+  return { state: new Int32Array(new ArrayBuffer(12)), stack, generation: 0, keep: undefined };
+}
+
+/** Gives the slot back once its child is reaped; the failure it reported, if any. */
+export function releaseSlot(slot: Slot): ExecFailure | undefined {
+  const [, errno, action] = slot.state;
+  slot.keep = undefined;
+  slot.generation++;
+  free.push(slot);
+  return errno === 0 ? undefined : { errno, actionIndex: action < 0 ? undefined : action };
+}
+
+/** The child's environment: its variables, or a ready envp (a copy of environ, see parentEnviron). */
+type ChildEnv = Record<string, string> | Buffer;
+
+/**
+ * Writes the request as native/clone-spawn.c reads it: header, file actions, pointer arrays (as
+ * offsets, turned into addresses by the library), then the strings, NUL-terminated.
+ */
+function encode(request: SpawnRequest, env: ChildEnv, plan: SpawnPlan): Buffer {
+  const envStrings = Buffer.isBuffer(env) ? undefined : Object.entries(env).map(([k, v]) => `${k}=${v}`);
+  const argv = request.argv;
+  const ops = plan.fileOps;
+  const arrays = HEADER_BYTES + ops.length * OP_BYTES;
+  const argvAt = arrays + ((8 - (arrays % 8)) % 8);
+  const envAt = argvAt + 8 * (argv.length + 1);
+  let stringsAt = envAt + (envStrings ? 8 * (envStrings.length + 1) : 0);
+  let size = stringsAt + Buffer.byteLength(request.file) + 1;
+  for (const arg of argv) size += Buffer.byteLength(arg) + 1;
+  if (envStrings) for (const entry of envStrings) size += Buffer.byteLength(entry) + 1;
+  for (const op of ops) if (op.op === 'open' || op.op === 'chdir') size += Buffer.byteLength(op.path) + 1;
+
+  const blob = Buffer.from(new ArrayBuffer(size)); // zeroed, and never in V8's moving heap
+  const put = (text: string): number => {
+    const at = stringsAt;
+    stringsAt += blob.write(text, at) + 1; // the blob is zeroed: the NUL is there
+    return at;
+  };
+  const setsidIndex = request.actions.findIndex((a) => a.op === 'setsid');
+  const setpgidIndex = request.actions.findLastIndex((a) => a.op === 'setpgid');
+  let flags = 0;
+  if (plan.setsid) flags |= REQ_SETSID;
+  if (plan.pgroup !== undefined) flags |= REQ_SETPGID;
+  if (request.searchPath) flags |= REQ_SEARCH;
+  if (envStrings) flags |= REQ_ENV_IN_BLOB;
+  blob.writeUInt32LE(flags, 0);
+  blob.writeInt32LE(plan.pgroup ?? 0, 4);
+  blob.writeInt32LE(setsidIndex, 8);
+  blob.writeInt32LE(setpgidIndex, 12);
+  blob.writeUInt32LE(ops.length, 16);
+  blob.writeUInt32LE(HEADER_BYTES, 20);
+  blob.writeUInt32LE(put(request.file), 24);
+  blob.writeUInt32LE(argvAt, 28);
+  blob.writeUInt32LE(envStrings ? envAt : 0, 32);
+  let mask = 0n;
+  for (const signal of plan.sigmask) mask |= 1n << BigInt(signal - 1);
+  blob.writeBigUInt64LE(mask, 40);
+  ops.forEach((op, i) => {
+    const at = HEADER_BYTES + i * OP_BYTES;
+    blob.writeInt32LE(OP_CODES[op.op], at);
+    if (op.op === 'dup2') {
+      blob.writeInt32LE(op.from, at + 4);
+      blob.writeInt32LE(op.to, at + 8);
+    } else if (op.op === 'open') {
+      blob.writeInt32LE(op.fd, at + 4);
+      blob.writeInt32LE(op.flags, at + 8);
+      blob.writeInt32LE(op.mode, at + 12);
+      blob.writeUInt32LE(put(op.path), at + 16);
+    } else if (op.op === 'chdir') blob.writeUInt32LE(put(op.path), at + 16);
+    else blob.writeInt32LE(op.fd, at + 4);
+    blob.writeInt32LE(op.actionIndex ?? -1, at + 20);
+  });
+  argv.forEach((arg, i) => blob.writeBigUInt64LE(BigInt(put(arg)), argvAt + 8 * i));
+  envStrings?.forEach((entry, i) => blob.writeBigUInt64LE(BigInt(put(entry)), envAt + 8 * i));
+  return blob;
+}
+
+/** The child started (its setup and exec go on concurrently), or clone's errno (nothing started). */
+export type CloneOutcome = { pid: number; slot: Slot } | { errno: number };
+
+export function cloneSpawn(lib: CloneLibrary, request: SpawnRequest, env: ChildEnv, plan: SpawnPlan): CloneOutcome {
+  const blob = encode(request, env, plan); // first: a throw here leaves no slot taken
+  const slot = takeSlot(lib);
+  if (!slot) return { errno: 12 }; // ENOMEM: no stack could be mapped
+  const envp = Buffer.isBuffer(env) ? env : null;
+  slot.keep = { blob, envp };
+  const pid = lib.spawn(slot.stack, STACK_SIZE, slot.state, blob, envp);
+  if (pid < 0) {
+    slot.keep = undefined;
+    free.push(slot);
+    return { errno: -pid };
+  }
+  return { pid, slot };
+}
+
+/** Whether the child left this address space by exec (true) or is still setting up / failed (false). */
+export function hasExeced(slot: Slot, generation: number): boolean | undefined {
+  if (slot.generation !== generation) return undefined; // reaped meanwhile: the exit tells
+  return slot.state[0] === 0 && slot.state[1] === 0;
+}
