@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { forkBeforeExec } from '@forkexec/core';
 import { backend } from '../dist/index.js';
+import { throughput } from './throughput.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -77,18 +78,6 @@ const methods = {
   },
 };
 
-/** Spawns per second with `width` children in flight, `total` spawns in all. */
-async function throughput(start, total = SPAWNS * 2, width = 64) {
-  let next = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next++ < total) await start();
-    }),
-  );
-  return total / ((performance.now() - t0) / 1000);
-}
-
 let ballast = [];
 for (const sizeMiB of SIZES_MIB) {
   const missing = sizeMiB * MiB - process.memoryUsage.rss();
@@ -127,7 +116,8 @@ for (const sizeMiB of SIZES_MIB) {
   for (const [name, { latency, block }] of Object.entries(samples)) row(name, median(latency), median(block));
   const nodeMs = median(samples['child_process.spawn'].latency);
   const flight = {};
-  for (const name of ['ntdll (forkBeforeExec)', 'child_process.spawn']) flight[name] = await throughput(methods[name]);
+  for (const name of ['ntdll (forkBeforeExec)', 'child_process.spawn'])
+    flight[name] = await throughput(methods[name], SPAWNS * 2);
   console.log(
     `  64 in flight: ${Object.entries(flight)
       .map(([name, rate]) => `${name} ${rate.toFixed(0)} spawns/s`)

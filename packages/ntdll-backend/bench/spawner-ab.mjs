@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { forkBeforeExec } from '@forkexec/core';
 import { createBackend } from '../dist/index.js';
+import { throughput } from './throughput.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -47,17 +48,6 @@ async function once(start) {
   return [performance.now() - t0, t1 - t0, performance.eventLoopUtilization(elu).active];
 }
 
-async function throughput(start, total = 2 * SPAWNS, width = 64) {
-  let next = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next++ < total) await start();
-    }),
-  );
-  return total / ((performance.now() - t0) / 1000);
-}
-
 for (const name of names) for (let i = 0; i < 20; i++) await once(methods[name]); // warm up
 
 const ballast = [];
@@ -76,7 +66,7 @@ for (const sizeMiB of values.sizes.split(',').map(Number)) {
       }
     }
     for (const name of [...names].sort(() => Math.random() - 0.5))
-      samples[name].rate.push(await throughput(methods[name]));
+      samples[name].rate.push(await throughput(methods[name], 2 * SPAWNS));
   }
   const base = samples.clone;
   const [latency0, block0, rate0] = [median(base.latency), median(base.block), median(base.rate)];

@@ -250,30 +250,18 @@ export function factsOf(source: string, helpers = false): ProjectFacts {
   const danglingMacros = defines(text)
     .filter(([, params, body]) => params !== null && /^if\s*\(/.test(body))
     .map(([name]) => name);
-  const endsIn = endingCalls(text);
-  if (!helpers)
-    return {
-      noreturn: [...noreturn],
-      aliases,
-      macroCalls,
-      wrappedForks,
-      guardedMacros,
-      danglingMacros,
-      endsIn,
-    };
-  const defined = new Set(defines(text).map(([name]) => name));
-  const found = helperDefinitions(text, defined);
-  return {
+  const facts = {
     noreturn: [...noreturn],
     aliases,
     macroCalls,
     wrappedForks,
     guardedMacros,
     danglingMacros,
-    endsIn,
-    helpers: Object.fromEntries(found.inline),
-    signalWrappers: Object.fromEntries(found.signal),
+    endsIn: endingCalls(text),
   };
+  if (!helpers) return facts;
+  const found = helperDefinitions(text, new Set(defines(text).map(([name]) => name)));
+  return { ...facts, helpers: Object.fromEntries(found.inline), signalWrappers: Object.fromEntries(found.signal) };
 }
 
 function endsProcess(call: string, noreturn: Set<string>): boolean {
