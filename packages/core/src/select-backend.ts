@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { lilconfigSync, type LilconfigResult } from 'lilconfig';
 import type { ActionOp } from './actions.js';
 import { isBackend, type Backend, type BackendSpec, type ProbeResult } from './backend.js';
@@ -153,8 +154,15 @@ export function loadBackend(name: string, origin: Origin = { source: 'argument',
   if (cached) return cached;
   const factory = factories.get(name);
   const specifier = BUILTIN_BACKENDS[name] ?? name;
+  // Last, core's own folder: the built-in backends are its optional dependencies, installed where it can require
+  // them (beside it in npm's flat layout, only there under pnpm or a nested install), whatever the caller's folder.
   const dirs = [
-    ...new Set([origin.dir, process.cwd(), process.argv[1] ? path.dirname(process.argv[1]) : process.cwd()]),
+    ...new Set([
+      origin.dir,
+      process.cwd(),
+      process.argv[1] ? path.dirname(process.argv[1]) : process.cwd(),
+      path.dirname(fileURLToPath(import.meta.url)),
+    ]),
   ];
   const backend = factory
     ? factory()

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -231,6 +232,19 @@ describe('backend selection', () => {
       actionIndex: 0,
       message: expect.stringMatching(/minimal backend cannot carry out chdir[\s\S]*Backends that can: .*node/),
     });
+  });
+
+  test('a built-in backend is found beside core wherever the caller runs from (pnpm, a script outside the project)', () => {
+    // A script in a folder with no node_modules, run from there, importing the built core by path: only core's own
+    // folder can resolve its optional dependency. (In Jest, argv[1] is Jest's own bin, inside the repository.)
+    const core = path.resolve(__dirname, '../dist/index.js');
+    writeFileSync(
+      path.join(dir, 'run.mjs'),
+      `import { forkBeforeExec } from ${JSON.stringify(core)};\n` +
+        `const r = await forkBeforeExec('/bin/sh', ['-c', 'echo ok'], { backend: 'ntdll' });\n` +
+        `console.log(r.backend, r.stdout.trim());\n`,
+    );
+    expect(execFileSync(process.execPath, ['run.mjs'], { cwd: dir, encoding: 'utf8' }).trim()).toBe('ntdll ok');
   });
 
   test('listBackends reports every built-in backend with a status', () => {
