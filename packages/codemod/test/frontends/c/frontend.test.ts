@@ -259,6 +259,22 @@ test('the new recordings refuse what they cannot prove, each with its reason', a
       'pid_t p = fork(); if (p == 0) { int fd = open("x", 0); dup2(fd, 0); fd = 7; close(fd); execv(v[0], v); _exit(1); } return p;',
     ),
   ).toEqual([expect.stringMatching(/reads fd, which the child changed \(fd = 7;\)/)]);
+  // A local the child declares has no copy in front of the fork: its writes stay the child's (shadow-locals.ts).
+  expect(
+    await reasons(
+      'pid_t p = fork(); if (p == 0) { int s = open("x", 0); dup2(s, 0); s = 7; close(s); execv(v[0], v); _exit(1); } return p;',
+    ),
+  ).toEqual([expect.stringMatching(/reads s, which the child changed \(s = 7;\)/)]);
+  // A vfork child's write is the parent's: no copy stands for it.
+  expect(
+    await reasons('int s = 3; pid_t p = vfork(); if (p == 0) { s = 7; close(s); execv(v[0], v); _exit(1); } return p;'),
+  ).toEqual([expect.stringMatching(/a vfork child writes the parent's memory/)]);
+  // A static local outlives the call: not a plain local, so no copy either.
+  expect(
+    await reasons(
+      'static int s; pid_t p = fork(); if (p == 0) { s = 7; close(s); execv(v[0], v); _exit(1); } return p;',
+    ),
+  ).toEqual([expect.stringMatching(/reads s, which the child changed \(s = 7;\)/)]);
   // Execs in both branches under a condition with an effect.
   expect(
     await reasons(
