@@ -199,7 +199,7 @@ export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): Pla
     declarations: [
       ...[...planner.shadows]
         .filter(([name]) => !unread.has(name))
-        .map(([name, copy]) => `__typeof__(${name}) ${copy} = ${name};`),
+        .map(([name, copy]) => `__typeof__(${name}) ${copy}${planner.uninitialized.has(name) ? '' : ` = ${name}`};`),
       ...planner.declarations,
     ],
     frees: planner.frees,

@@ -15,7 +15,7 @@ import { type GuardedMacro, SAME_IN_PARENT } from './facts.js';
 import { type HelperTest, inlineHelper } from './helper-inlining.js';
 import { openIdiom } from './open-idiom.js';
 import { pureCondition, sameInParent } from './parent-answers.js';
-import { addressTaken, plainTarget, shadowRefusal, SHADOWED_POINTEE_WRITES } from './shadow-locals.js';
+import { addressTaken, plainTarget, shadowRefusal, wholeWrite, SHADOWED_POINTEE_WRITES } from './shadow-locals.js';
 import { signalWrapper } from './signal-wrapper.js';
 import { STRING_WRITES } from './operations.js';
 import {
@@ -45,6 +45,8 @@ export class Planner {
   readonly hoisted: Node[] = [];
   readonly frees: string[] = [];
   actions: ActionEntry[] = [];
+  /** The list of the child's own path (recordPath swaps in a branch's). */
+  private readonly rootActions = this.actions;
   /** Locals the child declares, whose computation is copied in front. */
   readonly locals = new Set<string>();
   /** Variables the child changed without the copy seeing it: nothing recorded may read them. */
@@ -70,6 +72,9 @@ export class Planner {
   readonly shadowReads = new Set<string>();
   /** Each action that writes a shadow: its text → the local. */
   readonly shadowWrites = new Map<string, string>();
+  /** Shadows whose first write sets all of them on every path: declared without the local's value, which may be
+   * indeterminate at the fork. */
+  readonly uninitialized = new Set<string>();
   /** Where the fork statement starts: a shadowed local is declared before it (the recording goes in front of it). */
   forkStart = -1;
 
@@ -190,7 +195,11 @@ export class Planner {
       for (const r of reads) this.shadowReads.add(r);
       return false;
     }
-    this.shadows.set(base, `fx_${base}`);
+    if (!this.shadows.has(base)) {
+      this.shadows.set(base, `fx_${base}`);
+      if (this.actions === this.rootActions && wholeWrite(write, base)) this.uninitialized.add(base);
+      else this.uninitialized.delete(base);
+    }
     const action = this.text(write);
     this.shadowWrites.set(action, base);
     this.actions.push(action);

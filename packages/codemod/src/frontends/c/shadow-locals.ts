@@ -127,6 +127,35 @@ function declaresLocal(fn: Node, name: string): boolean {
     .some((d) => !!d && d.childrenForFieldName('declarator').some((x) => !!x && declaredName(x)?.name === name));
 }
 
+/** Does write set all of name, reading nothing of its old value (`x = 3`, `sigemptyset(&x)`, `memset(&x, 0,
+ * sizeof(x))`)? The copy then needs no initial value: the local may have none at the fork (an indeterminate value's
+ * copy would be undefined, and warns). */
+export function wholeWrite(write: Node, name: string): boolean {
+  const reads = (n: Node | null | undefined) =>
+    !!n &&
+    (n.type === 'identifier'
+      ? n.text === name
+      : n.descendantsOfType('identifier').some((i) => i?.text === name && !underSizeof(i, n)));
+  if (write.type === 'assignment_expression')
+    return (
+      write.child(1)?.type === '=' &&
+      unparen(write.childForFieldName('left')!).text === name &&
+      !reads(write.childForFieldName('right'))
+    );
+  const callee = write.childForFieldName('function')?.text ?? '';
+  const args = write.childForFieldName('arguments')?.namedChildren.filter((a): a is Node => !!a) ?? [];
+  if (args[0]?.text.replace(/\s+/g, '') !== `&${name}`) return false;
+  if (callee === 'sigemptyset' || callee === 'sigfillset') return args.length === 1;
+  const size = new RegExp(`^sizeof\\s*(?:\\(\\s*${name}\\s*\\)|${name})$`);
+  return callee === 'memset' && args.length === 3 && !reads(args[1]) && size.test(args[2].text.trim());
+}
+
+/** Is identifier id inside a sizeof (not evaluated) within root? */
+function underSizeof(id: Node, root: Node): boolean {
+  for (let n: Node | null = id; n && !same(n, root); n = n.parent) if (n.type === 'sizeof_expression') return true;
+  return root.type === 'sizeof_expression';
+}
+
 /** Why the local name, written at node, cannot have a shadow copy; null when it can. */
 export function shadowRefusal(node: Node, name: string, before: number): string | null {
   const fn = enclosingFunction(node);
