@@ -86,6 +86,12 @@ function visibleLocal(node: Node, name: string, before: number): boolean {
     if (p.type.startsWith('preproc_') && n.type === 'declaration') return false;
     for (const sibling of p.namedChildren) {
       if (!sibling || sibling.startIndex >= n.startIndex) break;
+      // a switch's earlier case may declare it: that declaration is in scope here, where the copy is not
+      if (
+        sibling.type === 'case_statement' &&
+        sibling.namedChildren.some((c) => c?.type === 'declaration' && copyable(c, name) !== null)
+      )
+        return false;
       if (sibling.type !== 'declaration') continue;
       const found = copyable(sibling, name);
       if (found !== null) return found && sibling.endIndex <= before && !insidePreprocessor(sibling, p);
