@@ -190,7 +190,10 @@ export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): Pla
     return { blockers: [...(refused ? [refused] : []), ...planner.blockers.filter((b) => b !== refused)] };
   leaves.forEach((e, i) => (e.start = starts[i] as ExecStart));
   const args = leaves.flatMap((e) => callArgs(e.exec));
-  const unread = new Set([...planner.shadows.keys()].filter((n) => !planner.shadowReads.has(n)));
+  const unread = unreadShadows(
+    planner,
+    leaves.map((e) => e.start!),
+  );
   const actions = unread.size
     ? withoutWrites(planner.actions, (e) => unread.has(planner.shadowWrites.get(e) ?? ''))
     : planner.actions;
@@ -207,6 +210,42 @@ export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): Pla
     ...(branched ? { file: '', argv: '', envp: '', flags: '', branched: true } : leaves[0].start!),
   };
   return { plan };
+}
+
+/** The shadows nothing but their own writes names (nor the writes of shadows that are read): set but never used, a
+ * warning (-Wunused-but-set-variable) that fails -Werror builds. Read off the text the rewrite emits. */
+function unreadShadows(planner: Planner, starts: ExecStart[]): Set<string> {
+  const unread = new Set<string>();
+  for (let more = true; more;) {
+    more = false;
+    const kept = withoutWrites(planner.actions, (e) => unread.has(planner.shadowWrites.get(e) ?? ''));
+    for (const [name, copy] of planner.shadows) {
+      if (unread.has(name)) continue;
+      const others = withoutWrites(kept, (e) => planner.shadowWrites.get(e) === name);
+      const texts = [emittedText(others), ...starts.flatMap((s) => [s.file, s.argv, s.envp, ...(s.list ?? [])])].join(
+        ' ',
+      );
+      if (!new RegExp(`\\b${copy}\\b`).test(texts)) {
+        unread.add(name);
+        more = true;
+      }
+    }
+  }
+  return unread;
+}
+
+/** The C text of the entries as the rewrite emits them, exec leaves as their starts. */
+function emittedText(entries: ActionEntry[]): string {
+  return entries
+    .map((e): string => {
+      if (typeof e === 'string') return e;
+      if ('exec' in e)
+        return e.start ? [e.start.file, e.start.argv, e.start.envp, ...(e.start.list ?? [])].join(' ') : '';
+      if ('condition' in e) return `${e.condition} ${emittedText(e.then)} ${emittedText(e.otherwise)}`;
+      if ('loop' in e) return `${e.loop} ${emittedText(e.body)}`;
+      return e.preprocessor.map((part) => `${part.directive} ${emittedText(part.body)}`).join(' ');
+    })
+    .join(' ');
 }
 
 /** The entries without the actions drop names (a shadow's writes nothing reads), and without branches left empty. */

@@ -68,8 +68,6 @@ export class Planner {
   /** Locals of the function the child wrote with values the parent computes: name → the recording's copy (fx_name),
    * written where the child writes the local, in the actions' order, and read where the child reads it. */
   readonly shadows = new Map<string, string>();
-  /** Shadows something recorded reads: the others' copies and writes are dropped (they would be set but unused). */
-  readonly shadowReads = new Set<string>();
   /** Each action that writes a shadow: its text → the local. */
   readonly shadowWrites = new Map<string, string>();
   /** Shadows whose first write sets all of them on every path: declared without the local's value, which may be
@@ -123,10 +121,7 @@ export class Planner {
         return false;
       }
       if (this.shadows.has(id)) {
-        if (byAction) {
-          this.shadowReads.add(id);
-          continue;
-        }
+        if (byAction) continue;
         this.block(
           `${first} reads ${id}, which the child changed: copied in front, it would run before the change and see the parent's value`,
         );
@@ -188,11 +183,8 @@ export class Planner {
     if (values.some((v) => calledNames(v).some((n) => HOISTABLE_ALLOC.has(n)))) return false;
     if (!this.shadows.has(base) && shadowRefusal(write, base, this.forkStart) !== null) return false;
     const blockers = this.blockers.length;
-    const reads = new Set(this.shadowReads);
     if (!values.every((v) => this.pure(v, true))) {
       this.blockers.length = blockers;
-      this.shadowReads.clear();
-      for (const r of reads) this.shadowReads.add(r);
       return false;
     }
     if (!this.shadows.has(base)) {
