@@ -49,6 +49,7 @@ export function snapshot(p: Planner) {
     declarations: p.declarations.length,
     locals: new Set(p.locals),
     changed: new Map(p.changed),
+    shadows: new Set(p.shadows.keys()),
     usesEnvActions: p.usesEnvActions,
   };
 }
@@ -61,6 +62,7 @@ export function restore(p: Planner, s: ReturnType<typeof snapshot>): void {
   p.declarations.length = s.declarations;
   for (const name of [...p.locals]) if (!s.locals.has(name)) p.locals.delete(name);
   for (const [name, why] of s.changed) if (!p.changed.has(name)) p.changed.set(name, why);
+  for (const name of [...p.shadows.keys()]) if (!s.shadows.has(name)) p.shadows.delete(name);
   p.usesEnvActions = s.usesEnvActions;
 }
 
@@ -125,7 +127,7 @@ export function recordLoop(p: Planner, stmt: Node): void {
     (n) => n && (n.descendantsOfType('call_expression').length > 0 || /\b(?:errno|environ)\b/.test(n.text)),
   );
   const headerNames = [init, cond, update].flatMap((n) => (n ? identifiers(n) : []));
-  if (!ownCounter || impure || !init || p.subst.size || headerNames.some((id) => p.known.has(id)))
+  if (!ownCounter || impure || !init || p.subst.size || headerNames.some((id) => p.known.has(id) || p.shadows.has(id)))
     return p.block(
       'a loop in the child over run-time state (a call, or a counter the parent would see change): its actions depend on it',
     );

@@ -154,6 +154,7 @@ export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): Pla
     project?.guardedMacros,
     project?.danglingMacros,
   );
+  planner.forkStart = a.forkStatement.startIndex;
   const throughMacro = !!a.execs && a.execs !== site.exec;
   // a project's own exec macro (`EXECVP(f, a)`): the recorder looks for exec calls, which it stands for
   if (throughMacro && !EXEC_CALLS.has(site.exec ?? ''))
@@ -189,14 +190,82 @@ export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): Pla
     return { blockers: [...(refused ? [refused] : []), ...planner.blockers.filter((b) => b !== refused)] };
   leaves.forEach((e, i) => (e.start = starts[i] as ExecStart));
   const args = leaves.flatMap((e) => callArgs(e.exec));
+  const unread = unreadShadows(
+    planner,
+    leaves.map((e) => e.start!),
+  );
+  const actions = unread.size
+    ? withoutWrites(planner.actions, (e) => unread.has(planner.shadowWrites.get(e) ?? ''))
+    : planner.actions;
   const plan: ConversionPlan = {
-    ...usedDeclarations(planner.hoisted, planner.actions, args),
-    declarations: planner.declarations,
+    ...usedDeclarations(planner.hoisted, actions, args),
+    declarations: [
+      ...[...planner.shadows]
+        .filter(([name]) => !unread.has(name))
+        .map(([name, copy]) => `__typeof__(${name}) ${copy}${planner.uninitialized.has(name) ? '' : ` = ${name}`};`),
+      ...planner.declarations,
+    ],
     frees: planner.frees,
-    actions: planner.actions,
+    actions,
     ...(branched ? { file: '', argv: '', envp: '', flags: '', branched: true } : leaves[0].start!),
   };
   return { plan };
+}
+
+/** The shadows nothing but their own writes names (nor the writes of shadows that are read): set but never used, a
+ * warning (-Wunused-but-set-variable) that fails -Werror builds. Read off the text the rewrite emits. */
+function unreadShadows(planner: Planner, starts: ExecStart[]): Set<string> {
+  const unread = new Set<string>();
+  for (let more = true; more;) {
+    more = false;
+    const kept = withoutWrites(planner.actions, (e) => unread.has(planner.shadowWrites.get(e) ?? ''));
+    for (const [name, copy] of planner.shadows) {
+      if (unread.has(name)) continue;
+      const others = withoutWrites(kept, (e) => planner.shadowWrites.get(e) === name);
+      const texts = [emittedText(others), ...starts.flatMap((s) => [s.file, s.argv, s.envp, ...(s.list ?? [])])].join(
+        ' ',
+      );
+      if (!new RegExp(`\\b${copy}\\b`).test(texts)) {
+        unread.add(name);
+        more = true;
+      }
+    }
+  }
+  return unread;
+}
+
+/** The C text of the entries as the rewrite emits them, exec leaves as their starts. */
+function emittedText(entries: ActionEntry[]): string {
+  return entries
+    .map((e): string => {
+      if (typeof e === 'string') return e;
+      if ('exec' in e)
+        return e.start ? [e.start.file, e.start.argv, e.start.envp, ...(e.start.list ?? [])].join(' ') : '';
+      if ('condition' in e) return `${e.condition} ${emittedText(e.then)} ${emittedText(e.otherwise)}`;
+      if ('loop' in e) return `${e.loop} ${emittedText(e.body)}`;
+      return e.preprocessor.map((part) => `${part.directive} ${emittedText(part.body)}`).join(' ');
+    })
+    .join(' ');
+}
+
+/** The entries without the actions drop names (a shadow's writes nothing reads), and without branches left empty. */
+function withoutWrites(entries: ActionEntry[], drop: (action: string) => boolean): ActionEntry[] {
+  return entries.flatMap((e): ActionEntry[] => {
+    if (typeof e === 'string') return drop(e) ? [] : [e];
+    if ('condition' in e) {
+      const then = withoutWrites(e.then, drop);
+      const otherwise = withoutWrites(e.otherwise, drop);
+      const emptied = then.length + otherwise.length === 0 && e.then.length + e.otherwise.length > 0;
+      return emptied ? [] : [{ ...e, then, otherwise }];
+    }
+    if ('loop' in e) {
+      const body = withoutWrites(e.body, drop);
+      return !body.length && e.body.length ? [] : [{ ...e, body }];
+    }
+    if ('preprocessor' in e)
+      return [{ preprocessor: e.preprocessor.map((part) => ({ ...part, body: withoutWrites(part.body, drop) })) }];
+    return [e];
+  });
 }
 
 /** The C text the action entries will be emitted with (each exec leaf: its arguments). */
@@ -255,16 +324,18 @@ function execStart(execName: string, args: Node[], planner: Planner): ExecStart 
   if (!(execName in flags)) return `${execName}() has no fork_before_exec equivalent`;
   const inner = args.flatMap((n) => calledNames(n));
   if (inner.length) planner.block(`${execName}() calls ${inner[0]}() in its arguments: it would run in the parent`);
-  args.forEach((n) => planner.reads(n, false)); // exec's arguments are written as the child wrote them
-  const start: ExecStart = { file: args[0].text, argv: '', envp: 'environ', flags: flags[execName] };
+  // exec's arguments are written as the child wrote them, a local it changed read from its copy (shadow-locals.ts)
+  args.forEach((n) => planner.reads(n, 'exec'));
+  const text = args.map((n) => planner.text(n));
+  const start: ExecStart = { file: text[0], argv: '', envp: 'environ', flags: flags[execName] };
   if (execName.startsWith('execl')) {
-    const list = args.slice(1).map((n) => n.text);
+    const list = text.slice(1);
     if (execName === 'execle') start.envp = list.pop() ?? 'NULL';
     if (!isNullPointer(list.at(-1) ?? '')) return `${execName}()'s argument list does not end with a null pointer`;
     start.list = list;
   } else {
-    start.argv = args[1]?.text ?? 'NULL';
-    if (execName === 'execve' || execName === 'execvpe') start.envp = args[2]?.text ?? 'NULL';
+    start.argv = text[1] ?? 'NULL';
+    if (execName === 'execve' || execName === 'execvpe') start.envp = text[2] ?? 'NULL';
   }
   if (planner.usesEnvActions && start.envp !== 'environ')
     return 'the child changes its environment but execs with an explicit one';

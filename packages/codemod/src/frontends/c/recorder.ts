@@ -15,6 +15,7 @@ import { type GuardedMacro, SAME_IN_PARENT } from './facts.js';
 import { type HelperTest, inlineHelper } from './helper-inlining.js';
 import { openIdiom } from './open-idiom.js';
 import { pureCondition, sameInParent } from './parent-answers.js';
+import { addressTaken, plainTarget, shadowRefusal, wholeWrite, SHADOWED_POINTEE_WRITES } from './shadow-locals.js';
 import { signalWrapper } from './signal-wrapper.js';
 import { STRING_WRITES } from './operations.js';
 import {
@@ -44,6 +45,8 @@ export class Planner {
   readonly hoisted: Node[] = [];
   readonly frees: string[] = [];
   actions: ActionEntry[] = [];
+  /** The list of the child's own path (recordPath swaps in a branch's). */
+  private readonly rootActions = this.actions;
   /** Locals the child declares, whose computation is copied in front. */
   readonly locals = new Set<string>();
   /** Variables the child changed without the copy seeing it: nothing recorded may read them. */
@@ -62,6 +65,16 @@ export class Planner {
   readonly helperLocals = new Set<string>();
   /** Declarations of the recording's own variables (fx_fd). */
   readonly declarations: string[] = [];
+  /** Locals of the function the child wrote with values the parent computes: name → the recording's copy (fx_name),
+   * written where the child writes the local, in the actions' order, and read where the child reads it. */
+  readonly shadows = new Map<string, string>();
+  /** Each action that writes a shadow: its text → the local. */
+  readonly shadowWrites = new Map<string, string>();
+  /** Shadows whose first write sets all of them on every path: declared without the local's value, which may be
+   * indeterminate at the fork. */
+  readonly uninitialized = new Set<string>();
+  /** Where the fork statement starts: a shadowed local is declared before it (the recording goes in front of it). */
+  forkStart = -1;
 
   constructor(
     readonly vfork: boolean,
@@ -87,16 +100,17 @@ export class Planner {
 
   /** The parent reads node in front of the fork: it must see what the child would. byAction: an action reads it (the
    * copied computations all run before the actions, so a later change of a local would reach the action too early). */
-  reads(node: Node, byAction = true): boolean {
+  reads(node: Node, byAction: boolean | 'exec' = true): boolean {
     return this.readsNames(identifiers(node), node.text, byAction);
   }
 
-  readsNames(ids: string[], what: string, byAction = true): boolean {
+  /** byAction 'exec': exec's arguments, which run after every action (a shadow's last value) but are not actions. */
+  readsNames(ids: string[], what: string, byAction: boolean | 'exec' = true): boolean {
     const first = what.split('\n')[0];
     for (const id of ids) {
       if (this.subst.has(id)) continue; // the argument was read where the helper was called
       // an action's text names the parent's value (text()); copied code runs as written, where the child's is not
-      if (this.known.has(id) && byAction) continue;
+      if (this.known.has(id) && byAction === true) continue;
       if (this.known.has(id)) {
         this.block(`${first} reads ${id}, the fd the child's open() returns: only an action may`);
         return false;
@@ -106,24 +120,31 @@ export class Planner {
         this.block(`${first} reads ${id}, ${why}: the parent would see another value`);
         return false;
       }
+      if (this.shadows.has(id)) {
+        if (byAction) continue;
+        this.block(
+          `${first} reads ${id}, which the child changed: copied in front, it would run before the change and see the parent's value`,
+        );
+        return false;
+      }
       if (OWN_NAMES.test(id)) {
         this.block(`the child uses ${id}, a name the rewrite declares`);
         return false;
       }
-      if (byAction && this.locals.has(id)) this.read.add(id);
+      if (byAction === true && this.locals.has(id)) this.read.add(id);
     }
     return true;
   }
 
   /** The C text of a node, with an inlined helper's parameters replaced by the caller's arguments. */
   text(node: Node): string {
-    if (!this.subst.size && !this.known.size) return node.text;
+    if (!this.subst.size && !this.known.size && !this.shadows.size) return node.text;
     const ids = (node.type === 'identifier' ? [node] : node.descendantsOfType('identifier').map((n) => n!))
-      .filter((n) => this.subst.has(n.text) || this.known.has(n.text))
+      .filter((n) => this.subst.has(n.text) || this.known.has(n.text) || this.shadows.has(n.text))
       .sort((x, y) => y.startIndex - x.startIndex);
     let out = node.text;
     for (const id of ids) {
-      const arg = this.subst.get(id.text) ?? this.known.get(id.text)!;
+      const arg = this.subst.get(id.text) ?? this.known.get(id.text) ?? this.shadows.get(id.text)!;
       const value = /^(?:[A-Za-z_]\w*|[0-9]+|"(?:[^"\\]|\\.)*")$/.test(arg) ? arg : `(${arg})`;
       const at = id.startIndex - node.startIndex;
       out = out.slice(0, at) + value + out.slice(at + id.text.length);
@@ -132,7 +153,7 @@ export class Planner {
   }
 
   /** Can this expression be evaluated in the parent, in front of the fork, with the same value and no effect? */
-  pure(expr: Node): boolean {
+  pure(expr: Node, byAction = false): boolean {
     for (const name of calledNames(expr)) {
       if (!HOISTABLE_ALLOC.has(name) && !Object.hasOwn(SAME_IN_PARENT, name)) {
         this.block(`${name}() in the child's computations: its result may differ in the parent`);
@@ -148,7 +169,33 @@ export class Planner {
       this.block(`${expr.text.split('\n')[0]} reads errno or the pid, which differ in the parent`);
       return false;
     }
-    return this.reads(expr, false);
+    return this.reads(expr, byAction);
+  }
+
+  /**
+   * A write of a local of the function (`sock = STDERR_FILENO + 1;`, `sa.sa_handler = SIG_DFL;`, `sigaddset(&set, s)`)
+   * whose values the parent computes without effect: recorded on the local's copy, in the actions' order
+   * (shadow-locals.ts). False, with nothing recorded or refused, when it cannot be: the caller goes on as before.
+   */
+  shadowWrite(base: string, target: Node, write: Node, values: Node[]): boolean {
+    if (this.vfork || this.inlining.length || this.known.has(base) || OWN_NAMES.test(`fx_${base}`)) return false;
+    if (plainTarget(target) !== base || (this.changed.has(base) && !this.shadows.has(base))) return false;
+    if (values.some((v) => calledNames(v).some((n) => HOISTABLE_ALLOC.has(n)))) return false;
+    if (!this.shadows.has(base) && shadowRefusal(write, base, this.forkStart) !== null) return false;
+    const blockers = this.blockers.length;
+    if (!values.every((v) => this.pure(v, true))) {
+      this.blockers.length = blockers;
+      return false;
+    }
+    if (!this.shadows.has(base)) {
+      this.shadows.set(base, `fx_${base}`);
+      if (this.actions === this.rootActions && wholeWrite(write, base)) this.uninitialized.add(base);
+      else this.uninitialized.delete(base);
+    }
+    const action = this.text(write);
+    this.shadowWrites.set(action, base);
+    this.actions.push(action);
+    return true;
   }
 
   /** A write to a child local is copied in front, unless an action already read the local. */
@@ -165,6 +212,8 @@ export class Planner {
     const target = stmt.text.split('\n')[0];
     if (this.subst.size) return this.block(`${target} in ${this.inlining.at(-1)}(): the helper writes memory`);
     if (this.vfork || !base) return this.block(`${target}: a vfork child writes the parent's memory`);
+    if (addressTaken(stmt, base))
+      return this.block(`${target}: the function keeps ${base}'s address, through which the child may read it`);
     // The fast path skips it (exec discards the child's memory); nothing recorded later may read it.
     this.changed.set(base, `which the child changed (${target})`);
   }
@@ -184,6 +233,7 @@ export class Planner {
         return this.openOntoNext(target, opened, true);
       }
       if (value && !this.pure(value)) return;
+      if (this.shadows.has(name)) return this.block(`the child declares ${name}, a name of the function it changed`);
       this.locals.add(name);
       this.changed.delete(name);
       if (value?.type === 'call_expression' && HOISTABLE_ALLOC.has(calleeName(value) ?? '')) this.frees.push(name);
@@ -231,6 +281,7 @@ export class Planner {
         if (!right || this.pure(right)) this.writeLocal(base, stmt);
         return;
       }
+      if (base && this.shadowWrite(base, target, e, right ? [right] : [])) return;
       // a query without effect (`prog = getenv(…)`) needs no run in the fast path: only its result is the child's
       if (right && calledNames(right).some((n) => !Object.hasOwn(SAME_IN_PARENT, n)))
         return this.block(`${stmt.text.split('\n')[0]} in the child calls a function`);
@@ -291,6 +342,11 @@ export class Planner {
     let args = callArgs(call);
     if (WRITES_FIRST_ARG.has(name) && stmt) {
       const base = args[0] && baseName(args[0]);
+      const set = args[0] && unparen(args[0]);
+      const pointee =
+        set?.type === 'pointer_expression' && set.child(0)?.type === '&' && set.childForFieldName('argument');
+      const shadowed = SHADOWED_POINTEE_WRITES.has(name) && base && pointee && !this.locals.has(base);
+      if (shadowed && this.shadowWrite(base, pointee, call, args.slice(1))) return;
       if (!args.slice(1).every((a) => this.pure(a))) return;
       if (base && this.locals.has(base)) return this.writeLocal(base, stmt);
       return this.writeOther(base, stmt);

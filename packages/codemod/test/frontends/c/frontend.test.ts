@@ -167,6 +167,21 @@ test("a path with what the parent cannot record cancels the fast path there; the
   expect(await reasons('if (q) { fd = 7; printf("x"); } dup2(fd, 0);')).toEqual([
     expect.stringMatching(/reads fd, which the child changed \(fd = 7;\)/),
   ]);
+  // a parameter the child sets and then reads has a copy of the recording's (shadow-locals.ts), set whole: no value
+  expect(await code('q = 5; close(q);')).toMatch(/__typeof__\(q\) fx_q;\s*fx_q = 5;\s*forkexec_close\(fx, fx_q\);/);
+  // a copy only another unread copy reads (fx_a by fx_b's write) is not declared, nor is fx_b: set but unused would
+  // warn, and fail -Werror builds; read by an action, both are
+  const recordedOf = async (body: string) =>
+    (
+      await transformC(
+        `int f(char **v, int a, int b) {\npid_t p = fork(); if (p == 0) { ${body} execv(v[0], v); _exit(1); } return p;\n}\n`,
+        'b.c',
+      )
+    ).code.split('if (p < 0)')[0];
+  expect(await recordedOf('a = 4; b = a + 1; close(3);')).not.toMatch(/fx_/);
+  expect(await recordedOf('a = 4; b = a + 1; close(b);')).toMatch(
+    /__typeof__\(a\) fx_a;\s*__typeof__\(b\) fx_b;\s*fx_a = 4;\s*fx_b = fx_a \+ 1;\s*forkexec_close\(fx, fx_b\);/,
+  );
   // an fd the cancelled path would open is not declared for nothing (an unused variable fails -Werror builds)
   expect(await code('if (q) { int n = open("x", 0); dup2(n, 0); puts("x"); } close(fd);')).not.toMatch(/fx_fd/);
   // nothing the cancelled path computes is copied in front: the recording block has no strdup, and cancels
@@ -259,6 +274,22 @@ test('the new recordings refuse what they cannot prove, each with its reason', a
       'pid_t p = fork(); if (p == 0) { int fd = open("x", 0); dup2(fd, 0); fd = 7; close(fd); execv(v[0], v); _exit(1); } return p;',
     ),
   ).toEqual([expect.stringMatching(/reads fd, which the child changed \(fd = 7;\)/)]);
+  // A local the child declares has no copy in front of the fork: its writes stay the child's (shadow-locals.ts).
+  expect(
+    await reasons(
+      'pid_t p = fork(); if (p == 0) { int s = open("x", 0); dup2(s, 0); s = 7; close(s); execv(v[0], v); _exit(1); } return p;',
+    ),
+  ).toEqual([expect.stringMatching(/reads s, which the child changed \(s = 7;\)/)]);
+  // A vfork child's write is the parent's: no copy stands for it.
+  expect(
+    await reasons('int s = 3; pid_t p = vfork(); if (p == 0) { s = 7; close(s); execv(v[0], v); _exit(1); } return p;'),
+  ).toEqual([expect.stringMatching(/a vfork child writes the parent's memory/)]);
+  // A static local outlives the call: not a plain local, so no copy either.
+  expect(
+    await reasons(
+      'static int s; pid_t p = fork(); if (p == 0) { s = 7; close(s); execv(v[0], v); _exit(1); } return p;',
+    ),
+  ).toEqual([expect.stringMatching(/reads s, which the child changed \(s = 7;\)/)]);
   // Execs in both branches under a condition with an effect.
   expect(
     await reasons(
