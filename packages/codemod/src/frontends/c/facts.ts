@@ -95,6 +95,31 @@ function maskLiterals(text: string): string {
   return text.replace(/"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'/g, (m) => m[0] + ' '.repeat(m.length - 2) + m[0]);
 }
 
+/** A top-level `{ }` of a file: `head` the masked text since the previous top-level `;` or `}`, `open`/`close` the
+ * offsets of its braces (in `masked`, the text with literals and preprocessor lines blanked, offsets kept). */
+interface TopLevelBody {
+  masked: string;
+  head: string;
+  headStart: number;
+  open: number;
+  close: number;
+}
+
+function* topLevelBodies(text: string): Generator<TopLevelBody> {
+  const masked = maskLiterals(text).replace(/^[ \t]*#(?:[^\n\\]|\\\r?\n|\\.)*/gm, (m) => m.replace(/[^\n]/g, ' '));
+  let depth = 0;
+  let open = -1;
+  let headStart = 0;
+  for (let i = 0; i < masked.length; i++) {
+    const c = masked[i];
+    if (c === '{' && depth++ === 0) open = i;
+    else if (c === '}' && depth > 0 && --depth === 0) {
+      yield { masked, head: masked.slice(headStart, open), headStart, open, close: i };
+      headStart = i + 1;
+    } else if (c === ';' && depth === 0) headStart = i + 1;
+  }
+}
+
 /**
  * The top-level function definitions of a .c file that can be inlined in another file: not static, a body that
  * records actions, and that names nothing but its parameters and upper-case constants not #defined in its own file.
@@ -104,65 +129,47 @@ function helperDefinitions(
   defined: Set<string>,
 ): { inline: [string, string][]; signal: [string, string][] } {
   const signal: [string, string][] = [];
-  const masked = maskLiterals(text).replace(/^[ \t]*#(?:[^\n\\]|\\\r?\n|\\.)*/gm, (m) => m.replace(/[^\n]/g, ' '));
   const out: [string, string][] = [];
-  let depth = 0;
-  let open = -1;
-  let headStart = 0;
-  for (let i = 0; i < masked.length; i++) {
-    const c = masked[i];
-    if (c === '{' && depth++ === 0) open = i;
-    else if (c === '}' && depth > 0 && --depth === 0) {
-      const head = masked.slice(headStart, open);
-      const sig = /(?:^|[\s*])([A-Za-z_]\w*)\s*\(([^()]*)\)\s*$/.exec(head);
-      const body = text.slice(open, i + 1);
-      const candidate = sig && !/\bstatic\b|=/.test(head) && body.length <= HELPER_MAX;
-      if (candidate && /\bsigaction\s*\(/.test(body)) signal.push([sig[1], text.slice(headStart, i + 1).trim()]);
-      else if (
-        sig &&
-        !/\bstatic\b|=/.test(head) &&
-        body.length <= HELPER_MAX &&
-        ACTION_CALL.test(body) &&
-        !/\n[ \t]*#/.test(body)
-      ) {
-        const params = new Set(
-          sig[2]
-            .split(',')
-            .map((p) => /([A-Za-z_]\w*)\s*(?:\[\s*\])?\s*$/.exec(p.trim())?.[1] ?? '')
-            .filter((p) => p && p !== 'void'),
-        );
-        const names = [...maskLiterals(body).matchAll(/(\.|->)?\s*\b([A-Za-z_]\w*)\b(\s*\()?/g)];
-        // its own scalar locals (an fd, a result) mean the same in any file; so do libc's errno and streams
-        const locals = new Set([
-          'errno',
-          'stdin',
-          'stdout',
-          'stderr',
-          'int',
-          'unsigned',
-          'signed',
-          'long',
-          'short',
-          'pid_t',
-          'mode_t',
-        ]);
-        for (const m of body.matchAll(
-          /[{;]\s*(?:unsigned\s+|signed\s+)?(?:int|long|short|pid_t|mode_t)\s+([^;(){}]*);/g,
-        ))
-          for (const d of m[1].split(',')) locals.add(/^\s*([A-Za-z_]\w*)/.exec(d)?.[1] ?? '');
-        const foreign = names.some(
-          ([, member, name, call]) =>
-            !member &&
-            !call &&
-            !params.has(name) &&
-            !locals.has(name) &&
-            !['return', 'if', 'else', 'for', 'while', 'do', 'void', 'sizeof'].includes(name) &&
-            (!/^[A-Z_][A-Z0-9_]*$/.test(name) || defined.has(name)),
-        );
-        if (!foreign) out.push([sig[1], text.slice(headStart, i + 1).trim()]);
-      }
-      headStart = i + 1;
-    } else if (c === ';' && depth === 0) headStart = i + 1;
+  for (const { head, headStart, open, close: i } of topLevelBodies(text)) {
+    const sig = /(?:^|[\s*])([A-Za-z_]\w*)\s*\(([^()]*)\)\s*$/.exec(head);
+    const body = text.slice(open, i + 1);
+    const candidate = sig && !/\bstatic\b|=/.test(head) && body.length <= HELPER_MAX;
+    if (candidate && /\bsigaction\s*\(/.test(body)) signal.push([sig[1], text.slice(headStart, i + 1).trim()]);
+    else if (candidate && ACTION_CALL.test(body) && !/\n[ \t]*#/.test(body)) {
+      const params = new Set(
+        sig[2]
+          .split(',')
+          .map((p) => /([A-Za-z_]\w*)\s*(?:\[\s*\])?\s*$/.exec(p.trim())?.[1] ?? '')
+          .filter((p) => p && p !== 'void'),
+      );
+      const names = [...maskLiterals(body).matchAll(/(\.|->)?\s*\b([A-Za-z_]\w*)\b(\s*\()?/g)];
+      // its own scalar locals (an fd, a result) mean the same in any file; so do libc's errno and streams
+      const locals = new Set([
+        'errno',
+        'stdin',
+        'stdout',
+        'stderr',
+        'int',
+        'unsigned',
+        'signed',
+        'long',
+        'short',
+        'pid_t',
+        'mode_t',
+      ]);
+      for (const m of body.matchAll(/[{;]\s*(?:unsigned\s+|signed\s+)?(?:int|long|short|pid_t|mode_t)\s+([^;(){}]*);/g))
+        for (const d of m[1].split(',')) locals.add(/^\s*([A-Za-z_]\w*)/.exec(d)?.[1] ?? '');
+      const foreign = names.some(
+        ([, member, name, call]) =>
+          !member &&
+          !call &&
+          !params.has(name) &&
+          !locals.has(name) &&
+          !['return', 'if', 'else', 'for', 'while', 'do', 'void', 'sizeof'].includes(name) &&
+          (!/^[A-Z_][A-Z0-9_]*$/.test(name) || defined.has(name)),
+      );
+      if (!foreign) out.push([sig[1], text.slice(headStart, i + 1).trim()]);
+    }
   }
   return { inline: out, signal };
 }
@@ -170,26 +177,16 @@ function helperDefinitions(
 /** Each top-level function definition's last call statement when its body has no `return` (else null): the text
  * of `endsEveryPath` (classify.ts), readable in files the census does not parse. */
 function endingCalls(text: string): Record<string, string | null> {
-  const masked = maskLiterals(text).replace(/^[ \t]*#(?:[^\n\\]|\\\r?\n|\\.)*/gm, (m) => m.replace(/[^\n]/g, ' '));
   const out: Record<string, string | null> = {};
-  let depth = 0;
-  let open = -1;
-  let headStart = 0;
-  for (let i = 0; i < masked.length; i++) {
-    const c = masked[i];
-    if (c === '{' && depth++ === 0) open = i;
-    else if (c === '}' && depth > 0 && --depth === 0) {
-      const name = /(?:^|[\s*])([A-Za-z_]\w*)\s*\([^()]*\)\s*$/.exec(masked.slice(headStart, open))?.[1];
-      if (name && !KEYWORDS.has(name) && !/=/.test(masked.slice(headStart, open))) {
-        const body = masked.slice(open, i);
-        // a statement of its own (after `;`, `{`, `}` or a label), no #if between it and the one before
-        const last = /([;{}:])\s*([A-Za-z_]\w*)\s*\([^;{}]*\)\s*;\s*$/.exec(body);
-        const plain = last && !/\n[ \t]*#/.test(text.slice(open + last.index, i));
-        const ends = plain && !/\breturn\b/.test(body) ? last[2] : null;
-        out[name] = Object.hasOwn(out, name) && out[name] !== ends ? null : ends;
-      }
-      headStart = i + 1;
-    } else if (c === ';' && depth === 0) headStart = i + 1;
+  for (const { masked, head, open, close } of topLevelBodies(text)) {
+    const name = /(?:^|[\s*])([A-Za-z_]\w*)\s*\([^()]*\)\s*$/.exec(head)?.[1];
+    if (!name || KEYWORDS.has(name) || /=/.test(head)) continue;
+    const body = masked.slice(open, close);
+    // a statement of its own (after `;`, `{`, `}` or a label), no #if between it and the one before
+    const last = /([;{}:])\s*([A-Za-z_]\w*)\s*\([^;{}]*\)\s*;\s*$/.exec(body);
+    const plain = last && !/\n[ \t]*#/.test(text.slice(open + last.index, close));
+    const ends = plain && !/\breturn\b/.test(body) ? last[2] : null;
+    out[name] = Object.hasOwn(out, name) && out[name] !== ends ? null : ends;
   }
   return out;
 }
