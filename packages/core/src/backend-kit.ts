@@ -8,6 +8,7 @@ export { didYouMean, refuseUnknownKeys } from './did-you-mean.js';
 export { errnoName, isForkExecError, spawnHint } from './errors.js';
 export { flushChildStdio, type ChildStdioStreams } from './flush-child-stdio.js';
 export { loadKoffi } from './load-koffi.js';
+export { packageRoot } from './package-root.js';
 export { processEnvIsEnviron } from './process-env.js';
 export { firstUnsupportedAction } from './request.js';
 export { execCwd } from './resolve-program.js';

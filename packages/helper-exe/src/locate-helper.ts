@@ -1,20 +1,17 @@
 /** Where the helper program is, and why it may be missing (for the probe). */
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { packageRoot } from '@forkexec/core/backend-kit';
 
 const PACKAGE_NAME = '@forkexec/helper-exe';
 
 /** This package's root: the nearest package.json named @forkexec/helper-exe above this module. */
 export function packageDir(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    try {
-      if (JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')).name === PACKAGE_NAME) return dir;
-    } catch {}
-    dir = path.dirname(dir);
-  }
-  throw new Error(`cannot find the ${PACKAGE_NAME} package folder from ${fileURLToPath(import.meta.url)}`);
+  const dir = packageRoot(import.meta.url, PACKAGE_NAME);
+  if (dir === undefined)
+    throw new Error(`cannot find the ${PACKAGE_NAME} package folder from ${fileURLToPath(import.meta.url)}`);
+  return dir;
 }
 
 /**

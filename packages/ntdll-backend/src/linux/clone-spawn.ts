@@ -9,11 +9,10 @@
  * child is reaped (the kernel cleared the slot's tid word long before): nothing the child may still
  * read is freed, reused or changed before then.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { SpawnRequest } from '@forkexec/core';
-import { loadKoffi } from '@forkexec/core/backend-kit';
+import { loadKoffi, packageRoot } from '@forkexec/core/backend-kit';
 import type { SpawnPlan } from './spawn-plan.js';
 
 /** fx_clone_version in native/clone-spawn.c: the layout this module writes. */
@@ -55,15 +54,8 @@ interface CloneLibrary {
 
 /** The directory this package ships its native parts in for this platform (dist/<platform>-<arch>/), if found. */
 function nativeDir(): string | undefined {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    try {
-      if (JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')).name === '@forkexec/ntdll-backend')
-        return path.join(dir, 'dist', `${process.platform}-${process.arch}`);
-    } catch {}
-    dir = path.dirname(dir);
-  }
-  return undefined;
+  const root = packageRoot(import.meta.url, '@forkexec/ntdll-backend');
+  return root && path.join(root, 'dist', `${process.platform}-${process.arch}`);
 }
 
 /** The library's path when this platform has the clone path and the library is there; else undefined. */
