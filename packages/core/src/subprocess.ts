@@ -231,17 +231,10 @@ export class Subprocess<Out extends string | Buffer | string[] = string>
     let status: ExitStatus;
     try {
       status = await child.exited;
-      const outputs = Promise.all([
-        ...this.#outputs.map((c) => c?.done),
-        // buffer: false: output the caller reads (piped, 'data' or 'readable' listeners, even paused
-        // by backpressure) may still be on its way. A stream nobody ever read is not waited for.
-        ...(o.buffer === false
-          ? [child.stdout, child.stderr].map((stream) => stream && stream.readableFlowing !== null && drained(stream))
-          : []),
-      ]);
+      const outputs = this.#outputsToWaitFor(child);
       // A child ended for a timeout, an abort or maxBuffer may leave its pipes open in a process it
       // started: its output is cut after a short grace instead of holding the result back.
-      await (killedByUs() ? withinGrace(outputs) : outputs);
+      if (outputs) await (killedByUs() ? withinGrace(outputs) : outputs);
     } catch (raw) {
       for (const stream of [child.stdin, child.stdout, child.stderr]) stream?.destroy();
       const error = this.#explain(raw);
@@ -260,7 +253,8 @@ export class Subprocess<Out extends string | Buffer | string[] = string>
     }
 
     return endedResult(this.#facts(started), {
-      ...status,
+      exitCode: status.exitCode,
+      signal: status.signal,
       stdout: this.#outputs[0]?.chunks ?? null,
       stderr: this.#outputs[1]?.chunks ?? null,
       all,
@@ -268,6 +262,18 @@ export class Subprocess<Out extends string | Buffer | string[] = string>
       isCanceled,
       overflow,
     });
+  }
+
+  /** What the result waits for once the child exited (nothing for output not piped, the common case). */
+  #outputsToWaitFor(child: SpawnedChild): Promise<unknown> | undefined {
+    const waits: Promise<void>[] = [];
+    for (const collector of this.#outputs) if (collector && !collector.ended) waits.push(collector.done);
+    // buffer: false: output the caller reads (piped, 'data' or 'readable' listeners, even paused
+    // by backpressure) may still be on its way. A stream nobody ever read is not waited for.
+    if (this.#options.buffer === false)
+      for (const stream of [child.stdout, child.stderr])
+        if (stream && stream.readableFlowing !== null) waits.push(drained(stream));
+    return waits.length === 0 ? undefined : Promise.all(waits);
   }
 
   then<A = Result<Out>, B = never>(
