@@ -38,6 +38,8 @@ export interface Slot {
   generation: number;
   /** What the child may read until it is reaped (kept referenced here until then). */
   keep: { blob: Buffer; envp: Buffer | null } | undefined;
+  /** This slot's request blob, written anew for each child the slot serves (see blobFor). */
+  blob: Buffer | undefined;
 }
 
 /** A failure the child reported before or at exec. */
@@ -104,7 +106,7 @@ function takeSlot(lib: CloneLibrary): Slot | undefined {
   const stack = lib.stackNew(STACK_SIZE);
   if (!stack) return undefined;
   // Memory of its own (an ArrayBuffer): a small typed array may live in V8's heap, where the GC moves it.
-  return { state: new Int32Array(new ArrayBuffer(12)), stack, generation: 0, keep: undefined };
+  return { state: new Int32Array(new ArrayBuffer(12)), stack, generation: 0, keep: undefined, blob: undefined };
 }
 
 /** Gives the slot back once its child is reaped; the failure it reported, if any. */
@@ -123,7 +125,7 @@ type ChildEnv = Record<string, string> | Buffer;
  * Writes the request as native/clone-spawn.c reads it: header, file actions, pointer arrays (as
  * offsets, turned into addresses by the library), then the strings, NUL-terminated.
  */
-function encode(request: SpawnRequest, env: ChildEnv, plan: SpawnPlan): Buffer {
+function encode(request: SpawnRequest, env: ChildEnv, plan: SpawnPlan, slot: Slot): Buffer {
   const envStrings = Buffer.isBuffer(env) ? undefined : Object.entries(env).map(([k, v]) => `${k}=${v}`);
   const argv = request.argv;
   const ops = plan.fileOps;
@@ -136,7 +138,7 @@ function encode(request: SpawnRequest, env: ChildEnv, plan: SpawnPlan): Buffer {
   if (envStrings) for (const entry of envStrings) size += Buffer.byteLength(entry) + 1;
   for (const op of ops) if (op.op === 'open' || op.op === 'chdir') size += Buffer.byteLength(op.path) + 1;
 
-  const blob = Buffer.from(new ArrayBuffer(size)); // zeroed, and never in V8's moving heap
+  const blob = blobFor(slot, size);
   const put = (text: string): number => {
     const at = stringsAt;
     stringsAt += blob.write(text, at) + 1; // the blob is zeroed: the NUL is there
@@ -158,9 +160,10 @@ function encode(request: SpawnRequest, env: ChildEnv, plan: SpawnPlan): Buffer {
   blob.writeUInt32LE(put(request.file), 24);
   blob.writeUInt32LE(argvAt, 28);
   blob.writeUInt32LE(envStrings ? envAt : 0, 32);
-  let mask = 0n;
-  for (const signal of plan.sigmask) mask |= 1n << BigInt(signal - 1);
-  blob.writeBigUInt64LE(mask, 40);
+  for (const signal of plan.sigmask) {
+    const at = 40 + ((signal - 1) >> 5) * 4; // the u64 mask as two little-endian words
+    blob.writeUInt32LE((blob.readUInt32LE(at) | (1 << ((signal - 1) & 31))) >>> 0, at);
+  }
   ops.forEach((op, i) => {
     const at = HEADER_BYTES + i * OP_BYTES;
     blob.writeInt32LE(OP_CODES[op.op], at);
@@ -176,8 +179,25 @@ function encode(request: SpawnRequest, env: ChildEnv, plan: SpawnPlan): Buffer {
     else blob.writeInt32LE(op.fd, at + 4);
     blob.writeInt32LE(op.actionIndex ?? -1, at + 20);
   });
-  argv.forEach((arg, i) => blob.writeBigUInt64LE(BigInt(put(arg)), argvAt + 8 * i));
-  envStrings?.forEach((entry, i) => blob.writeBigUInt64LE(BigInt(put(entry)), envAt + 8 * i));
+  // Offsets as u64: the blob is zeroed and far below 4 GiB, so the low word is all there is to write.
+  for (let i = 0; i < argv.length; i++) blob.writeUInt32LE(put(argv[i]), argvAt + 8 * i);
+  if (envStrings) for (let i = 0; i < envStrings.length; i++) blob.writeUInt32LE(put(envStrings[i]), envAt + 8 * i);
+  return blob;
+}
+
+/** Bytes a slot's blob holds at least: most requests fit, and the slot never needs another. */
+const MIN_BLOB_BYTES = 2048;
+
+/**
+ * The slot's blob, zeroed over `size` bytes (the encoding leaves the NULs and unused fields to the
+ * zeros). Reusing it is safe: the slot is free, so the child that read it was reaped. Its memory
+ * is an ArrayBuffer of its own, never in V8's moving heap; a new one per spawn cost more than the
+ * rest of the encoding.
+ */
+function blobFor(slot: Slot, size: number): Buffer {
+  let blob = slot.blob;
+  if (blob && blob.length >= size) blob.fill(0, 0, size);
+  else blob = slot.blob = Buffer.from(new ArrayBuffer(Math.max(size, MIN_BLOB_BYTES)));
   return blob;
 }
 
@@ -185,9 +205,15 @@ function encode(request: SpawnRequest, env: ChildEnv, plan: SpawnPlan): Buffer {
 export type CloneOutcome = { pid: number; slot: Slot } | { errno: number };
 
 export function cloneSpawn(lib: CloneLibrary, request: SpawnRequest, env: ChildEnv, plan: SpawnPlan): CloneOutcome {
-  const blob = encode(request, env, plan); // first: a throw here leaves no slot taken
   const slot = takeSlot(lib);
   if (!slot) return { errno: 12 }; // ENOMEM: no stack could be mapped
+  let blob;
+  try {
+    blob = encode(request, env, plan, slot);
+  } catch (error) {
+    free.push(slot); // nothing started: the slot is free again
+    throw error;
+  }
   const envp = Buffer.isBuffer(env) ? env : null;
   slot.keep = { blob, envp };
   const pid = lib.spawn(slot.stack, STACK_SIZE, slot.state, blob, envp);

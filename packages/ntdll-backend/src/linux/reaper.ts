@@ -5,6 +5,7 @@
  * pending; it also polls, quickly until a SIGCHLD has been seen (a Worker, or a process whose
  * listener cannot hear the signal, still gets its children reaped), slowly afterwards.
  */
+import { performance } from 'node:perf_hooks';
 import { SpawnError, type ExitStatus } from '@forkexec/core';
 import { decodeWaitStatus } from './exit-status.js';
 import { hostProcess } from './host-process.js';
@@ -15,6 +16,8 @@ const FIRST_POLL_MS = 1;
 const MAX_POLL_MS = 100;
 const SAFETY_POLL_MS = 1000;
 const DETACH_AFTER_MS = 1000;
+/** How often the detach timer looks whether the reaper has been quiet for DETACH_AFTER_MS. */
+const DETACH_CHECK_MS = 250;
 
 interface WaitPid {
   /** waitpid(pid, &status, WNOHANG): pid when reaped (status in `status[0]`), 0 while running, -1 on error. */
@@ -42,8 +45,14 @@ export class Reaper {
   #signals = 0;
   #timer: NodeJS.Timeout | undefined;
   #pollMs = FIRST_POLL_MS;
-  /** Removes the listener after a quiet second; adding it back per spawn would cost a signal handle each time. */
-  readonly #detach = setTimeout(() => this.#stopListening(), DETACH_AFTER_MS).unref();
+  /** When the reaper last started or finished waiting for a child (performance.now()). */
+  #lastActive = performance.now();
+  /**
+   * Removes the listener after a quiet second; adding it back per spawn would cost a signal handle
+   * each time. It looks at `#lastActive` every DETACH_CHECK_MS instead of being pushed back at
+   * every spawn, which cost a timer-list update per spawn.
+   */
+  readonly #detach = setTimeout(() => this.#onDetachCheck(), DETACH_CHECK_MS).unref();
 
   constructor(waitpid: WaitPid) {
     this.#waitpid = waitpid;
@@ -65,8 +74,9 @@ export class Reaper {
 
   /** Must run before the spawn: a child that exits at once must find the listener in place. */
   listen(): void {
-    this.#detach.refresh(); // even if this spawn fails and no child ever makes the reaper idle
+    this.#lastActive = performance.now(); // even if this spawn fails and no child ever makes the reaper idle
     if (this.#listening) return;
+    this.#detach.refresh(); // stopped once the listener was removed
     try {
       this.#host.on('SIGCHLD', this.#onSignal);
       this.#hearsSignals = true;
@@ -137,8 +147,9 @@ export class Reaper {
 
   /** Checks every pending pid once, without blocking. */
   reap(): void {
-    for (const [pid, pending] of this.#pending) this.#check(pid, pending);
-    if (this.#pending.size === 0) this.#idle();
+    let reaped = false;
+    for (const [pid, pending] of this.#pending) reaped = this.#check(pid, pending) || reaped;
+    if (reaped && this.#pending.size === 0) this.#idle(); // a look that found nothing is no activity
   }
 
   /** waitpid(pid, WNOHANG) once: settles `pending` and returns true if the child is gone. */
@@ -185,15 +196,22 @@ export class Reaper {
     this.#arm();
   };
 
-  /** Nothing pending: let Node exit, and stop listening soon (a vm sandbox may load this module many times). */
+  /**
+   * Nothing pending: let Node exit, and stop listening soon (a vm sandbox may load this module many
+   * times). The timer is left to run out unreferenced rather than cleared: the next spawn usually
+   * comes sooner and finds it still armed (one timer per second instead of one per spawn).
+   */
   #idle(): void {
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#detach.refresh();
+    this.#refTimer();
+    this.#lastActive = performance.now();
   }
 
-  #stopListening(): void {
-    if (!this.#listening || this.#pending.size > 0) return;
+  #onDetachCheck(): void {
+    if (!this.#listening) return;
+    if (this.#pending.size > 0 || performance.now() - this.#lastActive < DETACH_AFTER_MS) {
+      this.#detach.refresh();
+      return;
+    }
     this.#host.removeListener('SIGCHLD', this.#onSignal);
     this.#listening = this.#hearsSignals = false;
   }
