@@ -25,6 +25,22 @@ describe('forkBeforeExec', () => {
     expect(result.pid).toBeGreaterThan(0);
   });
 
+  test("the result's keys come in one order, the optional ones (all, signalDescription, shortMessage) in their place", async () => {
+    const common = ['command', 'escapedCommand', 'cwd', 'pid', 'exitCode', 'signal', 'stdout', 'stderr'];
+    const timing = ['durationMs', 'backend', 'timedOut', 'isCanceled', 'isTerminated', 'isMaxBuffer'];
+    const tail = ['file', 'args', 'failed'];
+    expect(Object.keys(await forkBeforeExec('true'))).toEqual([...common, ...timing, ...tail]);
+    expect(Object.keys(await forkBeforeExec('sh', ['-c', 'echo out; echo err >&2'], { all: true }))).toEqual([
+      ...common,
+      'all',
+      ...timing,
+      ...tail,
+    ]);
+    const killed = await forkBeforeExec('sh', ['-c', 'kill -TERM $$'], { reject: false, all: true });
+    expect(Object.keys(killed)).toEqual([...common, 'all', ...timing, 'signalDescription', ...tail, 'shortMessage']);
+    expect(killed).toMatchObject({ signal: 'SIGTERM', signalDescription: 'Termination', failed: true, all: '' });
+  });
+
   test('the command line is quoted for a shell, and is the one of the call: changing the args array afterwards changes nothing', async () => {
     const args = ['-c', "echo 'it''s'", 'two words'];
     const child = forkBeforeExec('sh', args);

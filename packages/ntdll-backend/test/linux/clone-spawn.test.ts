@@ -211,6 +211,21 @@ describeClone('ntdll clone path', () => {
     expect(outputs.every(Boolean)).toBe(true);
   });
 
+  it('a slot reused for a shorter request carries nothing of the longer one before it', async () => {
+    // One at a time, so each child takes the slot (and its request blob) the one before gave back.
+    const words = Array.from({ length: 40 }, (_, i) => `long-argument-${i}-${'x'.repeat(i * 13)}`);
+    const long = await run(
+      words.flatMap((word) => ['echo', word]),
+      { env: { BIG: 'b'.repeat(3000) }, stdout: 'pipe' },
+    );
+    expect(long.stdout).toBe(words.join('\n'));
+    expect((await run(['echo', 'short'], { stdout: 'pipe' })).stdout).toBe('short');
+    const masked = await run(['sigs'], { actions: [{ op: 'sigmask', signals: ['SIGSYS', 'SIGUSR2'] }] });
+    expect(masked.stdout).toBe('blocked=12,31 ignored=');
+    expect((await run(['sigs'])).stdout).toBe('blocked= ignored='); // the mask is gone from the next request
+    expect((await run(['env', 'BIG'], { env: { OTHER: '1' }, stdout: 'pipe' })).stdout).toBe('<unset>');
+  });
+
   it('64 in flight, failures among them: every result right, no fd or zombie left', async () => {
     const fdsBefore = openFds();
     const results = await Promise.all(
