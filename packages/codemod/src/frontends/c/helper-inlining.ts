@@ -1,6 +1,9 @@
 import type { Node } from './syntax-tree.js';
 import { failureTests } from './actions.js';
+import { type ActionEntry, CANCEL } from './action-entry.js';
+import { branchOn, recordPath } from './branch-recording.js';
 import { baseName } from './child-statements.js';
+import { pureCondition } from './parent-answers.js';
 import type { Planner } from './recorder.js';
 import { blockStatements, calledNames, identifiers, parameterList, unparen } from './syntax.js';
 
@@ -28,7 +31,7 @@ export function inlineHelper(
   const body = blockStatements(def.childForFieldName('body')!);
   const last = body.at(-1)?.type === 'return_statement' ? body.pop()! : null;
   const returned = last?.namedChild(0) ?? null;
-  if (body.some((st) => leavesOutsideFailureBranches(st)))
+  if (body.some((st) => leavesOutsideFailureBranches(st, true)))
     return p.block(`${name}() in the child returns early: only its straight-line actions can be recorded`);
   if (returned && calledNames(returned).length)
     return p.block(`${name}() in the child returns what a call computes: only its actions can be recorded`);
@@ -51,7 +54,12 @@ export function inlineHelper(
     p.changed.set(local, `a local of ${name}()`);
   }
   p.inlining.push(name);
-  p.statements(body.filter((st) => !locals.declarations.includes(st)));
+  recordBody(
+    p,
+    name,
+    body.filter((st) => !locals.declarations.includes(st)),
+    tested,
+  );
   p.inlining.pop();
   p.subst = savedSubst;
   for (const local of locals.names) p.helperLocals.delete(local);
@@ -64,8 +72,69 @@ export function inlineHelper(
   if (p.hoisted.length !== hoisted) p.block(`${name}() in the child computes memory of its own`);
 }
 
-/** Does st leave the function, other than inside the branch of a failure test (which only the slow path runs)? */
-function leavesOutsideFailureBranches(st: Node): boolean {
+/**
+ * The helper's statements, an early return (`if (to == from) return 0;`) recorded as a branch on its condition: the
+ * parent evaluates it as the child would (it reads only the parameters and memory the child shares), and on that
+ * branch records what the caller does with the value returned; the rest of the body is the other branch.
+ */
+function recordBody(p: Planner, name: string, list: Node[], tested: HelperTest | false): void {
+  const i = list.findIndex((st) => earlyReturn(st) !== null);
+  if (i < 0) return p.statements(list);
+  p.statements(list.slice(0, i));
+  const early = earlyReturn(list[i])!;
+  const then = callerReaction(p, name, early.value, tested);
+  if (!then || !pureCondition(p, early.condition)) return;
+  const otherwise = recordPath(
+    p,
+    () => recordBody(p, name, list.slice(i + 1), tested),
+    `${name}() in the child computes memory after an early return`,
+  );
+  // nothing to do on the early return's side (a success the caller goes on from): the rest under the negation
+  if (then.length) branchOn(p, p.text(early.condition), then, otherwise);
+  else branchOn(p, `!(${p.text(early.condition)})`, otherwise, []);
+}
+
+/**
+ * `if (cond) return v;` (no else) whose condition is no failure test: the helper's path ends there with v. Null for
+ * any other statement.
+ */
+function earlyReturn(st: Node): { condition: Node; value: Node | null } | null {
+  if (st.type !== 'if_statement' || st.childForFieldName('alternative')) return null;
+  const condition = unparen(st.childForFieldName('condition')!);
+  if (failureTests(condition)) return null;
+  let then = st.childForFieldName('consequence')!;
+  if (then.type === 'compound_statement') {
+    const inner = blockStatements(then);
+    if (inner.length !== 1) return null;
+    then = inner[0];
+  }
+  return then.type === 'return_statement' ? { condition, value: then.namedChild(0) } : null;
+}
+
+/**
+ * What the caller does when the helper returns value: nothing when it ignores the result, or when its test of the
+ * result (`== -1` or `< 0`; `if (h())`) is false; its failure branch, which the slow path runs as written (a
+ * cancel), when the test is true. Null, refused, when the value is not a number that decides the test.
+ */
+function callerReaction(
+  p: Planner,
+  name: string,
+  value: Node | null,
+  tested: HelperTest | false,
+): ActionEntry[] | null {
+  if (!tested) return [];
+  const text = value ? unparen(value).text.replace(/\s+/g, '') : '';
+  const n = /^-?[0-9]+$/.test(text) ? Number(text) : NaN;
+  if (tested === 'minus-one' && (n === -1 || n >= 0)) return n === -1 ? [CANCEL] : [];
+  if (tested === 'nonzero' && Number.isInteger(n)) return n === 0 ? [] : [CANCEL];
+  p.block(`${name}() returns ${text || 'nothing'} early, which the child tests: the rewrite cannot tell its outcome`);
+  return null;
+}
+
+/** Does st leave the function, other than inside the branch of a failure test (which only the slow path runs) or as
+ * an early return at the top of its body (recordBody)? */
+function leavesOutsideFailureBranches(st: Node, top = false): boolean {
+  if (top && earlyReturn(st)) return false;
   if (st.type === 'return_statement' || st.type === 'goto_statement') return true;
   if (
     st.type === 'if_statement' &&

@@ -369,6 +369,10 @@ export class Planner {
     if (['sigprocmask', 'pthread_sigmask', 'sigaction'].includes(name) && this.keepsOld(name, args)) return;
     if (name === 'close' && !stmt)
       return this.block('a checked close(): the child fails on EBADF, where the action ignores a closed fd');
+    if (name === 'fcntl') {
+      const fcntl = this.fcntlAction(args, !stmt);
+      if (fcntl) return void (args.every((a) => this.reads(a)) && this.record(fcntl));
+    }
     const wrapper = this.signalWrappers.get(name);
     const params = wrapper && stmt ? signalWrapper(wrapper) : null;
     const helper = this.helpers.get(name);
@@ -390,6 +394,20 @@ export class Planner {
     if (!args.every((a) => a.text === ownId || this.reads(a))) return;
     if (name === 'setenv' || name === 'unsetenv') this.usesEnvActions = true;
     this.record(mapped.action);
+  }
+
+  /**
+   * fcntl() commands other than F_SETFD (actions.ts) that are an action where they stand (runit's fd_copy):
+   * `if (fcntl(fd, F_GETFL) == -1)` fails exactly when fd is not open, the check dup2(fd, fd) makes; `close(to);`
+   * then `fcntl(from, F_DUPFD, to)` gives the lowest free fd from `to` up, which is `to`, just closed: dup2(from, to)
+   * (from == to: both fail with EBADF). Null: no such form.
+   */
+  fcntlAction(args: Node[], tested: boolean): string | null {
+    const [fd, command, arg] = args.map((a) => this.text(a));
+    if (tested && /^F_GET(?:FL|FD)$/.test(command ?? '') && args.length <= 3) return `forkexec_dup2(fx, ${fd}, ${fd})`;
+    if (command === 'F_DUPFD' && args.length === 3 && this.actions.at(-1) === `forkexec_close(fx, ${arg})`)
+      return `forkexec_dup2(fx, ${fd}, ${arg})`;
+    return null;
   }
 
   /** `signal(sig, SIG_DFL)` or a project's signal wrapper called with SIG_DFL or SIG_IGN: a disposition action. */
