@@ -18,6 +18,9 @@ export interface ProjectFacts {
   helpers?: Record<string, string | null>;
   /** Functions of the project's .c files that call sigaction: signal-wrapper.ts reads which are signal(). */
   signalWrappers?: Record<string, string | null>;
+  /** Functions of the project's .c files that call actions but cannot be inlined in another file: name → why (an
+   * #if in the body, a name that is not its own), for the refusal's reason. */
+  refusedHelpers?: Record<string, string>;
   /** Macros whose body is calls (`#define fatal(...) sshfatal(...)`, `#define MY_GID(pw) getgid()`): name → what
    * they call, read two ways (MacroCalls). */
   macroCalls?: Record<string, MacroCalls>;
@@ -127,15 +130,21 @@ function* topLevelBodies(text: string): Generator<TopLevelBody> {
 function helperDefinitions(
   text: string,
   defined: Set<string>,
-): { inline: [string, string][]; signal: [string, string][] } {
+): { inline: [string, string][]; signal: [string, string][]; refused: [string, string][] } {
   const signal: [string, string][] = [];
   const out: [string, string][] = [];
+  const refused: [string, string][] = [];
   for (const { head, headStart, open, close: i } of topLevelBodies(text)) {
     const sig = /(?:^|[\s*])([A-Za-z_]\w*)\s*\(([^()]*)\)\s*$/.exec(head);
     const body = text.slice(open, i + 1);
     const candidate = sig && !/\bstatic\b|=/.test(head) && body.length <= HELPER_MAX;
     if (candidate && /\bsigaction\s*\(/.test(body)) signal.push([sig[1], text.slice(headStart, i + 1).trim()]);
-    else if (candidate && ACTION_CALL.test(body) && !/\n[ \t]*#/.test(body)) {
+    else if (candidate && ACTION_CALL.test(body) && /\n[ \t]*#/.test(body))
+      refused.push([
+        sig[1],
+        'has #if inside its body: which configuration its own file was built with is not visible at the call',
+      ]);
+    else if (candidate && ACTION_CALL.test(body)) {
       const params = new Set(
         sig[2]
           .split(',')
@@ -159,7 +168,7 @@ function helperDefinitions(
       ]);
       for (const m of body.matchAll(/[{;]\s*(?:unsigned\s+|signed\s+)?(?:int|long|short|pid_t|mode_t)\s+([^;(){}]*);/g))
         for (const d of m[1].split(',')) locals.add(/^\s*([A-Za-z_]\w*)/.exec(d)?.[1] ?? '');
-      const foreign = names.some(
+      const foreign = names.find(
         ([, member, name, call]) =>
           !member &&
           !call &&
@@ -169,9 +178,14 @@ function helperDefinitions(
           (!/^[A-Z_][A-Z0-9_]*$/.test(name) || defined.has(name)),
       );
       if (!foreign) out.push([sig[1], text.slice(headStart, i + 1).trim()]);
+      else
+        refused.push([
+          sig[1],
+          `names ${foreign[2]}, neither a parameter, a scalar local nor an upper-case constant: in the caller's file it would be another variable, or none`,
+        ]);
     }
   }
-  return { inline: out, signal };
+  return { inline: out, signal, refused };
 }
 
 /** Each top-level function definition's last call statement when its body has no `return` (else null): the text
@@ -258,7 +272,12 @@ export function factsOf(source: string, helpers = false): ProjectFacts {
   };
   if (!helpers) return facts;
   const found = helperDefinitions(text, new Set(defines(text).map(([name]) => name)));
-  return { ...facts, helpers: Object.fromEntries(found.inline), signalWrappers: Object.fromEntries(found.signal) };
+  return {
+    ...facts,
+    helpers: Object.fromEntries(found.inline),
+    signalWrappers: Object.fromEntries(found.signal),
+    refusedHelpers: Object.fromEntries(found.refused),
+  };
 }
 
 function endsProcess(call: string, noreturn: Set<string>): boolean {
@@ -270,6 +289,7 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
   const aliases: Record<string, string> = {};
   const helpers: Record<string, string | null> = {};
   const signalWrappers: Record<string, string | null> = {};
+  const refusedHelpers: Record<string, string> = {};
   const macroCalls: Record<string, MacroCalls> = {};
   const wrappedForks: Record<string, string> = {};
   const wrappers = new Set<string>();
@@ -295,6 +315,7 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
     Object.assign(childReturns, f.childReturns);
     add(helpers, f.helpers);
     add(signalWrappers, f.signalWrappers);
+    Object.assign(refusedHelpers, f.refusedHelpers);
     for (const [name, guard] of Object.entries(f.guardedMacros ?? {})) addGuarded(guardedMacros, name, guard);
     f.danglingMacros?.forEach((m) => danglingMacros.add(m));
     add(endsIn, f.endsIn);
@@ -317,6 +338,7 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
     aliases,
     helpers,
     signalWrappers,
+    refusedHelpers,
     macroCalls,
     wrappedForks,
     wrappers: [...wrappers],

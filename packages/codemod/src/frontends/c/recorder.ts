@@ -89,6 +89,8 @@ export class Planner {
     readonly guardedMacros: Map<string, GuardedMacro | null> = new Map(),
     /** Macros whose body is a bare `if` (facts.ts). */
     readonly danglingMacros: Set<string> = new Set(),
+    /** Functions of other files that call actions but cannot be inlined: why (facts.ts). */
+    readonly refusedHelpers: Map<string, string> = new Map(),
   ) {
     const pid = forkVariable && /^[A-Za-z_]\w*/.exec(forkVariable)?.[0];
     if (pid) this.changed.set(pid, 'the pid the fork returned');
@@ -385,11 +387,14 @@ export class Planner {
       name,
       args.map((a) => this.text(a)),
     );
+    const refused = this.helpers.has(name) ? undefined : this.refusedHelpers.get(name);
     if ('blocker' in mapped)
       return this.block(
         /printf|puts|write|perror|syslog|log|warn|err/.test(name)
           ? `${name}() writes before the exec: the fast path would not write it`
-          : mapped.blocker,
+          : refused
+            ? `${name}() in the child, a function of another file that ${refused}`
+            : mapped.blocker,
       );
     if (!args.every((a) => a.text === ownId || this.reads(a))) return;
     if (name === 'setenv' || name === 'unsetenv') this.usesEnvActions = true;
