@@ -168,7 +168,7 @@ function helperDefinitions(
       ]);
       for (const m of body.matchAll(/[{;]\s*(?:unsigned\s+|signed\s+)?(?:int|long|short|pid_t|mode_t)\s+([^;(){}]*);/g))
         for (const d of m[1].split(',')) locals.add(/^\s*([A-Za-z_]\w*)/.exec(d)?.[1] ?? '');
-      const foreign = names.find(
+      const foreign = names.filter(
         ([, member, name, call]) =>
           !member &&
           !call &&
@@ -177,15 +177,26 @@ function helperDefinitions(
           !['return', 'if', 'else', 'for', 'while', 'do', 'void', 'sizeof'].includes(name) &&
           (!/^[A-Z_][A-Z0-9_]*$/.test(name) || defined.has(name)),
       );
-      if (!foreign) out.push([sig[1], text.slice(headStart, i + 1).trim()]);
-      else
-        refused.push([
-          sig[1],
-          `names ${foreign[2]}, neither a parameter, a scalar local nor an upper-case constant: in the caller's file it would be another variable, or none`,
-        ]);
+      if (!foreign.length) out.push([sig[1], text.slice(headStart, i + 1).trim()]);
+      else refused.push([sig[1], foreignReason(foreign.map(([, , name]) => name))]);
     }
   }
   return { inline: out, signal, refused };
+}
+
+const C_WORDS = new Set(
+  'struct union enum const volatile static extern register typedef char short long float double signed unsigned bool void int size_t ssize_t goto case default break continue switch'.split(
+    ' ',
+  ),
+);
+
+/** Why a helper's body does not mean the same in another file, from the names that are neither its own nor
+ * constants: the first that is no C keyword or type (a type word alone: it declares memory of its own). */
+function foreignReason(foreign: string[]): string {
+  const named = foreign.find((name) => !C_WORDS.has(name));
+  return named
+    ? `names ${named}, neither a parameter, a scalar local nor an upper-case constant: in the caller's file it would be another variable, or none`
+    : 'declares memory of its own (a struct, an array, a pointer), which the recording does not copy';
 }
 
 /** Each top-level function definition's last call statement when its body has no `return` (else null): the text
