@@ -138,8 +138,9 @@ function helperDefinitions(
     const sig = /(?:^|[\s*])([A-Za-z_]\w*)\s*\(([^()]*)\)\s*$/.exec(head);
     const body = text.slice(open, i + 1);
     const candidate = sig && !/\bstatic\b|=/.test(head) && body.length <= HELPER_MAX;
+    // a signal wrapper (signal-wrapper.ts) may also be inlined as its statements (a signal-reset helper)
     if (candidate && /\bsigaction\s*\(/.test(body)) signal.push([sig[1], text.slice(headStart, i + 1).trim()]);
-    else if (candidate && ACTION_CALL.test(body) && /\n[ \t]*#/.test(body))
+    if (candidate && ACTION_CALL.test(body) && /\n[ \t]*#/.test(body))
       refused.push([
         sig[1],
         'has #if inside its body: which configuration its own file was built with is not visible at the call',
@@ -168,6 +169,13 @@ function helperDefinitions(
       ]);
       for (const m of body.matchAll(/[{;]\s*(?:unsigned\s+|signed\s+)?(?:int|long|short|pid_t|mode_t)\s+([^;(){}]*);/g))
         for (const d of m[1].split(',')) locals.add(/^\s*([A-Za-z_]\w*)/.exec(d)?.[1] ?? '');
+      // the struct sigaction and sigset_t a signal-reset helper builds (helper-inlining.ts: the recording's copies)
+      for (const m of maskLiterals(body).matchAll(
+        /[{;]\s*(struct\s+sigaction|sigset_t)\s+((?:[^;(){}]|\{\s*0?\s*\})*);/g,
+      )) {
+        locals.add(m[1].startsWith('struct') ? 'struct' : 'sigset_t').add('sigaction');
+        for (const d of m[2].split(',')) locals.add(/^\s*([A-Za-z_]\w*)/.exec(d)?.[1] ?? '');
+      }
       const foreign = names.filter(
         ([, member, name, call]) =>
           !member &&

@@ -37,7 +37,7 @@ const OWN_ID_ARGUMENT: Record<string, string> = { setpgid: 'getpid()', tcsetpgrp
 /** Memory-only calls whose first argument is the memory they write. */
 const WRITES_FIRST_ARG = new Set([...STRING_WRITES, 'sigemptyset', 'sigfillset', 'sigaddset', 'sigdelset']);
 /** The names the recording code declares. */
-const OWN_NAMES = /^(?:fx|fx_argv|fx_pid|fx_fd[0-9]*|fx_loop_\w+)$/;
+const OWN_NAMES = /^(?:fx|fx_argv|fx_pid|fx_fd[0-9]*|fx_loop_\w+|fx_sig[0-9]+)$/;
 
 /** Walks the child's statements before the exec; `blockers` says why they cannot be recorded exactly. */
 export class Planner {
@@ -75,6 +75,11 @@ export class Planner {
   readonly uninitialized = new Set<string>();
   /** Where the fork statement starts: a shadowed local is declared before it (the recording goes in front of it). */
   forkStart = -1;
+  /** A helper's `struct sigaction` and `sigset_t` locals while it is inlined: the recording's copies (fx_sig1…), in
+   * shadows too, so that actions read them. */
+  readonly helperCopies = new Set<string>();
+  /** How many such copies the recording declared. */
+  signalCopies = 0;
 
   constructor(
     readonly vfork: boolean,
@@ -180,6 +185,7 @@ export class Planner {
    * (shadow-locals.ts). False, with nothing recorded or refused, when it cannot be: the caller goes on as before.
    */
   shadowWrite(base: string, target: Node, write: Node, values: Node[]): boolean {
+    if (this.helperCopies.has(base)) return this.copyWrite(base, target, write, values);
     if (this.vfork || this.inlining.length || this.known.has(base) || OWN_NAMES.test(`fx_${base}`)) return false;
     if (plainTarget(target) !== base || (this.changed.has(base) && !this.shadows.has(base))) return false;
     if (values.some((v) => calledNames(v).some((n) => HOISTABLE_ALLOC.has(n)))) return false;
@@ -197,6 +203,25 @@ export class Planner {
     const action = this.text(write);
     this.shadowWrites.set(action, base);
     this.actions.push(action);
+    return true;
+  }
+
+  /** A write of a helper's signal local (helper-inlining.ts): recorded on its copy, in the actions' order. */
+  copyWrite(base: string, target: Node, write: Node, values: Node[]): boolean {
+    if (plainTarget(target) !== base) {
+      this.block(`${write.text.split('\n')[0]}: a write of ${base} through a pointer`);
+      return true;
+    }
+    // SIG_DFL with SA_NOCLDWAIT for SIGCHLD may outlive the exec: forkexec_sigaction refuses it, every time
+    if (values.some((v) => /\bSA_NOCLDWAIT\b/.test(v.text))) {
+      this.block(`${write.text.split('\n')[0]} in ${this.inlining.at(-1)}(): SA_NOCLDWAIT, which no action keeps`);
+      return true;
+    }
+    if (values.some((v) => calledNames(v).length || !this.pure(v, true))) {
+      this.block(`${write.text.split('\n')[0]} in ${this.inlining.at(-1)}(): its value is not the parent's to compute`);
+      return true;
+    }
+    this.actions.push(this.text(write));
     return true;
   }
 
@@ -387,7 +412,8 @@ export class Planner {
       name,
       args.map((a) => this.text(a)),
     );
-    const refused = this.helpers.has(name) ? undefined : this.refusedHelpers.get(name);
+    // a signal wrapper's refusal is its handler or flags (signal-wrapper.ts), not why it is no helper
+    const refused = this.helpers.has(name) || wrapper ? undefined : this.refusedHelpers.get(name);
     if ('blocker' in mapped)
       return this.block(
         /printf|puts|write|perror|syslog|log|warn|err/.test(name)
