@@ -164,7 +164,8 @@ function recordCountedLoop(p: Planner, stmt: Node, counter: string, start: Node,
   const bound = cond.childForFieldName('right')!;
   const refused =
     'a loop in the child over run-time state (a call, or a counter the parent would see change): its actions depend on it';
-  if (p.locals.has(counter) || p.known.has(counter) || p.shadows.has(counter) || p.subst.size) return p.block(refused);
+  if (p.locals.has(counter) || p.known.has(counter) || p.shadows.has(counter) || p.inlining.length)
+    return p.block(refused);
   if ([start, bound].some((n) => identifiers(n).includes(counter))) return p.block(refused);
   if (![start, bound].every((n) => p.pure(n, true))) return;
   const blockers = p.blockers.length;

@@ -171,7 +171,7 @@ function helperDefinitions(
         for (const d of m[1].split(',')) locals.add(/^\s*([A-Za-z_]\w*)/.exec(d)?.[1] ?? '');
       // the struct sigaction and sigset_t a signal-reset helper builds (helper-inlining.ts: the recording's copies)
       for (const m of maskLiterals(body).matchAll(
-        /[{;]\s*(struct\s+sigaction|sigset_t)\s+((?:[^;(){}]|\{\s*0?\s*\})*);/g,
+        /(?<=[{;])\s*(struct\s+sigaction|sigset_t)\s+((?:[^;(){}]|\{\s*0?\s*\})*);/g,
       )) {
         locals.add(m[1].startsWith('struct') ? 'struct' : 'sigset_t').add('sigaction');
         for (const d of m[2].split(',')) locals.add(/^\s*([A-Za-z_]\w*)/.exec(d)?.[1] ?? '');
@@ -186,7 +186,10 @@ function helperDefinitions(
           (!/^[A-Z_][A-Z0-9_]*$/.test(name) || defined.has(name)),
       );
       if (!foreign.length) out.push([sig[1], text.slice(headStart, i + 1).trim()]);
-      else refused.push([sig[1], foreignReason(foreign.map(([, , name]) => name))]);
+      else {
+        const tags = new Set([...body.matchAll(/\b(?:struct|union|enum)\s+(\w+)/g)].map((m) => m[1]));
+        refused.push([sig[1], foreignReason(foreign.map(([, , name]) => name).filter((name) => !tags.has(name)))]);
+      }
     }
   }
   return { inline: out, signal, refused };
