@@ -167,7 +167,9 @@ function helperDefinitions(
         'pid_t',
         'mode_t',
       ]);
-      for (const m of body.matchAll(/[{;]\s*(?:unsigned\s+|signed\s+)?(?:int|long|short|pid_t|mode_t)\s+([^;(){}]*);/g))
+      for (const m of body.matchAll(
+        /(?<=[{;])\s*(?:unsigned\s+|signed\s+)?(?:int|long|short|pid_t|mode_t)\s+([^;(){}]*);/g,
+      ))
         for (const d of m[1].split(',')) locals.add(/^\s*([A-Za-z_]\w*)/.exec(d)?.[1] ?? '');
       // the struct sigaction and sigset_t a signal-reset helper builds (helper-inlining.ts: the recording's copies)
       for (const m of maskLiterals(body).matchAll(
