@@ -116,6 +116,18 @@ export function recordLoop(p: Planner, stmt: Node): void {
       return;
     }
   }
+  const assigned = init?.type === 'assignment_expression' && init.child(1)?.type === '=' ? init : null;
+  const left = assigned?.childForFieldName('left');
+  if (
+    counter &&
+    left?.type === 'identifier' &&
+    left.text === counter &&
+    cond?.type === 'binary_expression' &&
+    cond.childForFieldName('left')?.text === counter &&
+    /^(?:<|<=)$/.test(cond.childForFieldName('operator')?.type ?? '') &&
+    /^(?:\+\+\s*\w+|\w+\s*\+\+)$/.test(update!.text.trim())
+  )
+    return recordCountedLoop(p, stmt, counter, assigned!.childForFieldName('right')!, cond, body);
   const declared = init?.type === 'declaration' ? init.descendantsOfType('identifier')[0]?.text : undefined;
   const steps = new RegExp(`^(?:(?:\\+\\+|--)${declared}|${declared}(?:\\+\\+|--)|${declared}\\s*[-+]=\\s*[0-9]+)$`);
   const ownCounter =
@@ -140,6 +152,34 @@ export function recordLoop(p: Planner, stmt: Node): void {
   p.locals.delete(declared);
   if (list.includes(CANCEL)) return p.block('a loop in the child leaves before exec');
   p.actions.push({ loop: header, body: list });
+}
+
+/**
+ * `for (fd = STDERR + 1; fd < fds; fd++) close(fd);`: the counter is a variable of the function, from and up to
+ * values the parent reads as the child would (cronie's `fds`, a static of its file): the parent runs the same loop on
+ * a counter of the recording's own, each round's actions reading it. The child's counter is its memory, which exec
+ * discards: nothing recorded after the loop may read it (and a vfork child's would be the parent's: refused).
+ */
+function recordCountedLoop(p: Planner, stmt: Node, counter: string, start: Node, cond: Node, body: Node): void {
+  const bound = cond.childForFieldName('right')!;
+  const refused =
+    'a loop in the child over run-time state (a call, or a counter the parent would see change): its actions depend on it';
+  if (p.locals.has(counter) || p.known.has(counter) || p.shadows.has(counter) || p.inlining.length)
+    return p.block(refused);
+  if ([start, bound].some((n) => identifiers(n).includes(counter))) return p.block(refused);
+  if (![start, bound].every((n) => p.pure(n, true))) return;
+  const blockers = p.blockers.length;
+  p.writeOther(counter, stmt);
+  if (p.blockers.length !== blockers) return;
+  const copy = `fx_loop_${counter}`;
+  p.known.set(counter, copy);
+  const list = recordBranch(p, body, 'a loop in the child computes memory: only actions may repeat');
+  p.known.delete(counter);
+  if (list.includes(CANCEL)) return p.block('a loop in the child leaves before exec');
+  const declaration = `__typeof__(${counter}) ${copy};`;
+  if (!p.declarations.includes(declaration)) p.declarations.push(declaration);
+  const op = cond.childForFieldName('operator')!.type;
+  p.actions.push({ loop: `${copy} = ${p.text(start)}; ${copy} ${op} ${p.text(bound)}; ${copy}++`, body: list });
 }
 
 /**

@@ -18,6 +18,9 @@ export interface ProjectFacts {
   helpers?: Record<string, string | null>;
   /** Functions of the project's .c files that call sigaction: signal-wrapper.ts reads which are signal(). */
   signalWrappers?: Record<string, string | null>;
+  /** Functions of the project's .c files that call actions but cannot be inlined in another file: name → why (an
+   * #if in the body, a name that is not its own), for the refusal's reason. */
+  refusedHelpers?: Record<string, string>;
   /** Macros whose body is calls (`#define fatal(...) sshfatal(...)`, `#define MY_GID(pw) getgid()`): name → what
    * they call, read two ways (MacroCalls). */
   macroCalls?: Record<string, MacroCalls>;
@@ -127,15 +130,22 @@ function* topLevelBodies(text: string): Generator<TopLevelBody> {
 function helperDefinitions(
   text: string,
   defined: Set<string>,
-): { inline: [string, string][]; signal: [string, string][] } {
+): { inline: [string, string][]; signal: [string, string][]; refused: [string, string][] } {
   const signal: [string, string][] = [];
   const out: [string, string][] = [];
+  const refused: [string, string][] = [];
   for (const { head, headStart, open, close: i } of topLevelBodies(text)) {
     const sig = /(?:^|[\s*])([A-Za-z_]\w*)\s*\(([^()]*)\)\s*$/.exec(head);
     const body = text.slice(open, i + 1);
     const candidate = sig && !/\bstatic\b|=/.test(head) && body.length <= HELPER_MAX;
+    // a signal wrapper (signal-wrapper.ts) may also be inlined as its statements (a signal-reset helper)
     if (candidate && /\bsigaction\s*\(/.test(body)) signal.push([sig[1], text.slice(headStart, i + 1).trim()]);
-    else if (candidate && ACTION_CALL.test(body) && !/\n[ \t]*#/.test(body)) {
+    if (candidate && ACTION_CALL.test(body) && /\n[ \t]*#/.test(body))
+      refused.push([
+        sig[1],
+        'has #if inside its body: which configuration its own file was built with is not visible at the call',
+      ]);
+    else if (candidate && ACTION_CALL.test(body)) {
       const params = new Set(
         sig[2]
           .split(',')
@@ -157,9 +167,18 @@ function helperDefinitions(
         'pid_t',
         'mode_t',
       ]);
-      for (const m of body.matchAll(/[{;]\s*(?:unsigned\s+|signed\s+)?(?:int|long|short|pid_t|mode_t)\s+([^;(){}]*);/g))
+      for (const m of body.matchAll(
+        /(?<=[{;])\s*(?:unsigned\s+|signed\s+)?(?:int|long|short|pid_t|mode_t)\s+([^;(){}]*);/g,
+      ))
         for (const d of m[1].split(',')) locals.add(/^\s*([A-Za-z_]\w*)/.exec(d)?.[1] ?? '');
-      const foreign = names.some(
+      // the struct sigaction and sigset_t a signal-reset helper builds (helper-inlining.ts: the recording's copies)
+      for (const m of maskLiterals(body).matchAll(
+        /(?<=[{;])\s*(struct\s+sigaction|sigset_t)\s+((?:[^;(){}]|\{\s*0?\s*\})*);/g,
+      )) {
+        locals.add(m[1].startsWith('struct') ? 'struct' : 'sigset_t').add('sigaction');
+        for (const d of m[2].split(',')) locals.add(/^\s*([A-Za-z_]\w*)/.exec(d)?.[1] ?? '');
+      }
+      const foreign = names.filter(
         ([, member, name, call]) =>
           !member &&
           !call &&
@@ -168,10 +187,29 @@ function helperDefinitions(
           !['return', 'if', 'else', 'for', 'while', 'do', 'void', 'sizeof'].includes(name) &&
           (!/^[A-Z_][A-Z0-9_]*$/.test(name) || defined.has(name)),
       );
-      if (!foreign) out.push([sig[1], text.slice(headStart, i + 1).trim()]);
+      if (!foreign.length) out.push([sig[1], text.slice(headStart, i + 1).trim()]);
+      else {
+        const tags = new Set([...body.matchAll(/\b(?:struct|union|enum)\s+(\w+)/g)].map((m) => m[1]));
+        refused.push([sig[1], foreignReason(foreign.map(([, , name]) => name).filter((name) => !tags.has(name)))]);
+      }
     }
   }
-  return { inline: out, signal };
+  return { inline: out, signal, refused };
+}
+
+const C_WORDS = new Set(
+  'struct union enum const volatile static extern register typedef char short long float double signed unsigned bool void int size_t ssize_t goto case default break continue switch'.split(
+    ' ',
+  ),
+);
+
+/** Why a helper's body does not mean the same in another file, from the names that are neither its own nor
+ * constants: the first that is no C keyword or type (a type word alone: it declares memory of its own). */
+function foreignReason(foreign: string[]): string {
+  const named = foreign.find((name) => !C_WORDS.has(name));
+  return named
+    ? `names ${named}, neither a parameter, a scalar local nor an upper-case constant: in the caller's file it would be another variable, or none`
+    : 'declares memory of its own (a struct, an array, a pointer), which the recording does not copy';
 }
 
 /** Each top-level function definition's last call statement when its body has no `return` (else null): the text
@@ -258,7 +296,12 @@ export function factsOf(source: string, helpers = false): ProjectFacts {
   };
   if (!helpers) return facts;
   const found = helperDefinitions(text, new Set(defines(text).map(([name]) => name)));
-  return { ...facts, helpers: Object.fromEntries(found.inline), signalWrappers: Object.fromEntries(found.signal) };
+  return {
+    ...facts,
+    helpers: Object.fromEntries(found.inline),
+    signalWrappers: Object.fromEntries(found.signal),
+    refusedHelpers: Object.fromEntries(found.refused),
+  };
 }
 
 function endsProcess(call: string, noreturn: Set<string>): boolean {
@@ -270,6 +313,7 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
   const aliases: Record<string, string> = {};
   const helpers: Record<string, string | null> = {};
   const signalWrappers: Record<string, string | null> = {};
+  const refusedHelpers: Record<string, string> = {};
   const macroCalls: Record<string, MacroCalls> = {};
   const wrappedForks: Record<string, string> = {};
   const wrappers = new Set<string>();
@@ -295,6 +339,7 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
     Object.assign(childReturns, f.childReturns);
     add(helpers, f.helpers);
     add(signalWrappers, f.signalWrappers);
+    Object.assign(refusedHelpers, f.refusedHelpers);
     for (const [name, guard] of Object.entries(f.guardedMacros ?? {})) addGuarded(guardedMacros, name, guard);
     f.danglingMacros?.forEach((m) => danglingMacros.add(m));
     add(endsIn, f.endsIn);
@@ -317,6 +362,7 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
     aliases,
     helpers,
     signalWrappers,
+    refusedHelpers,
     macroCalls,
     wrappedForks,
     wrappers: [...wrappers],

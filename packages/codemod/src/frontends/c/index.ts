@@ -83,6 +83,7 @@ export async function transformC(source: string, file: string, facts?: ProjectFa
       ),
       guardedMacros: new Map(Object.entries(merged.guardedMacros ?? {})),
       danglingMacros: new Set(merged.danglingMacros ?? []),
+      refusedHelpers: new Map(Object.entries(facts?.refusedHelpers ?? {})),
     };
     const edits: Edit[] = [];
     let frees = false;
@@ -107,7 +108,10 @@ export async function transformC(source: string, file: string, facts?: ProjectFa
     const converted = sites.filter((s) => s.site.converted);
     if (!converted.length) return result(source);
     const first = Math.min(...edits.map((e) => e.start));
-    edits.push(...includeEdits(tree, source, ['"forkexec.h"', ...(frees ? ['<stdlib.h>'] : [])], first));
+    // a helper's struct sigaction cleared on the recording's copy (helper-inlining.ts) needs memset's declaration
+    const memset = edits.some((e) => /\bmemset\s*\(/.test(e.text));
+    const headers = ['"forkexec.h"', ...(frees ? ['<stdlib.h>'] : []), ...(memset ? ['<string.h>'] : [])];
+    edits.push(...includeEdits(tree, source, headers, first));
     const code = applyEdits(source, edits);
     // The rewrite must leave the file as parseable as it found it; otherwise nothing changes.
     const check = await parseC(code);

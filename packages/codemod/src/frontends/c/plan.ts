@@ -71,6 +71,8 @@ export interface ProjectFunctions {
   guardedMacros?: Map<string, GuardedMacro | null>;
   /** Macros whose body is a bare `if` (facts.ts: danglingMacros). */
   danglingMacros?: Set<string>;
+  /** Functions of other files that call actions but cannot be inlined: why (facts.ts: refusedHelpers). */
+  refusedHelpers?: Map<string, string>;
 }
 
 /** The copied statements without the declarations nothing copied, recorded or exec'd names (`sigset_t old;` for a
@@ -153,6 +155,7 @@ export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): Pla
     project?.callMacros,
     project?.guardedMacros,
     project?.danglingMacros,
+    project?.refusedHelpers,
   );
   planner.forkStart = a.forkStatement.startIndex;
   const throughMacro = !!a.execs && a.execs !== site.exec;

@@ -37,7 +37,7 @@ const OWN_ID_ARGUMENT: Record<string, string> = { setpgid: 'getpid()', tcsetpgrp
 /** Memory-only calls whose first argument is the memory they write. */
 const WRITES_FIRST_ARG = new Set([...STRING_WRITES, 'sigemptyset', 'sigfillset', 'sigaddset', 'sigdelset']);
 /** The names the recording code declares. */
-const OWN_NAMES = /^(?:fx|fx_argv|fx_pid|fx_fd[0-9]*)$/;
+const OWN_NAMES = /^(?:fx|fx_argv|fx_pid|fx_fd[0-9]*|fx_loop_\w+|fx_sig[0-9]+)$/;
 
 /** Walks the child's statements before the exec; `blockers` says why they cannot be recorded exactly. */
 export class Planner {
@@ -75,6 +75,11 @@ export class Planner {
   readonly uninitialized = new Set<string>();
   /** Where the fork statement starts: a shadowed local is declared before it (the recording goes in front of it). */
   forkStart = -1;
+  /** A helper's `struct sigaction` and `sigset_t` locals while it is inlined: the recording's copies (fx_sig1…), in
+   * shadows too, so that actions read them. */
+  readonly helperCopies = new Set<string>();
+  /** How many such copies the recording declared. */
+  signalCopies = 0;
 
   constructor(
     readonly vfork: boolean,
@@ -89,6 +94,8 @@ export class Planner {
     readonly guardedMacros: Map<string, GuardedMacro | null> = new Map(),
     /** Macros whose body is a bare `if` (facts.ts). */
     readonly danglingMacros: Set<string> = new Set(),
+    /** Functions of other files that call actions but cannot be inlined: why (facts.ts). */
+    readonly refusedHelpers: Map<string, string> = new Map(),
   ) {
     const pid = forkVariable && /^[A-Za-z_]\w*/.exec(forkVariable)?.[0];
     if (pid) this.changed.set(pid, 'the pid the fork returned');
@@ -178,6 +185,7 @@ export class Planner {
    * (shadow-locals.ts). False, with nothing recorded or refused, when it cannot be: the caller goes on as before.
    */
   shadowWrite(base: string, target: Node, write: Node, values: Node[]): boolean {
+    if (this.helperCopies.has(base)) return this.copyWrite(base, target, write, values);
     if (this.vfork || this.inlining.length || this.known.has(base) || OWN_NAMES.test(`fx_${base}`)) return false;
     if (plainTarget(target) !== base || (this.changed.has(base) && !this.shadows.has(base))) return false;
     if (values.some((v) => calledNames(v).some((n) => HOISTABLE_ALLOC.has(n)))) return false;
@@ -195,6 +203,25 @@ export class Planner {
     const action = this.text(write);
     this.shadowWrites.set(action, base);
     this.actions.push(action);
+    return true;
+  }
+
+  /** A write of a helper's signal local (helper-inlining.ts): recorded on its copy, in the actions' order. */
+  copyWrite(base: string, target: Node, write: Node, values: Node[]): boolean {
+    if (plainTarget(target) !== base) {
+      this.block(`${write.text.split('\n')[0]}: a write of ${base} through a pointer`);
+      return true;
+    }
+    // SIG_DFL with SA_NOCLDWAIT for SIGCHLD may outlive the exec: forkexec_sigaction refuses it, every time
+    if (values.some((v) => /\bSA_NOCLDWAIT\b/.test(v.text))) {
+      this.block(`${write.text.split('\n')[0]} in ${this.inlining.at(-1)}(): SA_NOCLDWAIT, which no action keeps`);
+      return true;
+    }
+    if (values.some((v) => calledNames(v).length || !this.pure(v, true))) {
+      this.block(`${write.text.split('\n')[0]} in ${this.inlining.at(-1)}(): its value is not the parent's to compute`);
+      return true;
+    }
+    this.actions.push(this.text(write));
     return true;
   }
 
@@ -369,6 +396,10 @@ export class Planner {
     if (['sigprocmask', 'pthread_sigmask', 'sigaction'].includes(name) && this.keepsOld(name, args)) return;
     if (name === 'close' && !stmt)
       return this.block('a checked close(): the child fails on EBADF, where the action ignores a closed fd');
+    if (name === 'fcntl') {
+      const fcntl = this.fcntlAction(args, !stmt);
+      if (fcntl) return void (args.every((a) => this.reads(a)) && this.record(fcntl));
+    }
     const wrapper = this.signalWrappers.get(name);
     const params = wrapper && stmt ? signalWrapper(wrapper) : null;
     const helper = this.helpers.get(name);
@@ -381,15 +412,33 @@ export class Planner {
       name,
       args.map((a) => this.text(a)),
     );
+    // a signal wrapper's refusal is its handler or flags (signal-wrapper.ts), not why it is no helper
+    const refused = this.helpers.has(name) || wrapper ? undefined : this.refusedHelpers.get(name);
     if ('blocker' in mapped)
       return this.block(
         /printf|puts|write|perror|syslog|log|warn|err/.test(name)
           ? `${name}() writes before the exec: the fast path would not write it`
-          : mapped.blocker,
+          : refused
+            ? `${name}() in the child, a function of another file that ${refused}`
+            : mapped.blocker,
       );
     if (!args.every((a) => a.text === ownId || this.reads(a))) return;
     if (name === 'setenv' || name === 'unsetenv') this.usesEnvActions = true;
     this.record(mapped.action);
+  }
+
+  /**
+   * fcntl() commands other than F_SETFD (actions.ts) that are an action where they stand (runit's fd_copy):
+   * `if (fcntl(fd, F_GETFL) == -1)` fails exactly when fd is not open, the check dup2(fd, fd) makes; `close(to);`
+   * then `fcntl(from, F_DUPFD, to)` gives the lowest free fd from `to` up, which is `to`, just closed: dup2(from, to)
+   * (from == to: both fail with EBADF). Null: no such form.
+   */
+  fcntlAction(args: Node[], tested: boolean): string | null {
+    const [fd, command, arg] = args.map((a) => this.text(a));
+    if (tested && /^F_GET(?:FL|FD)$/.test(command ?? '') && args.length <= 3) return `forkexec_dup2(fx, ${fd}, ${fd})`;
+    if (command === 'F_DUPFD' && args.length === 3 && this.actions.at(-1) === `forkexec_close(fx, ${arg})`)
+      return `forkexec_dup2(fx, ${fd}, ${arg})`;
+    return null;
   }
 
   /** `signal(sig, SIG_DFL)` or a project's signal wrapper called with SIG_DFL or SIG_IGN: a disposition action. */

@@ -44,7 +44,9 @@ export function signalWrapper(def: Node): { signal: number; handler: number } | 
       signal >= 0 && handler >= 0 && cleared && address(act) && !!old && (address(old) || /^(?:NULL|0)$/.test(old.text))
     );
   };
-  const ok = (list: Node[], top: boolean): boolean =>
+  /** top: a statement of the body itself, run once on every path; unconditional: run on every path of its
+   * configuration (the body's, or an #if part's). */
+  const ok = (list: Node[], top: boolean, unconditional = top): boolean =>
     list.every((st, i) => {
       if (st.type === 'declaration') {
         if (!/^struct\s+sigaction$/.test(st.childForFieldName('type')?.text ?? '')) return false;
@@ -56,8 +58,17 @@ export function signalWrapper(def: Node): { signal: number; handler: number } | 
       }
       if (st.type === 'return_statement') return top && i === list.length - 1;
       if (st.type === 'preproc_if' || st.type === 'preproc_ifdef') {
-        for (let n: Node | null = st; n; n = n.childForFieldName('alternative'))
-          if (!ok(preprocStatements(n), false)) return false;
+        // flags set on every configuration's path (`#ifdef SA_RESTART … #else sa.sa_flags = 0; #endif`) are cleared
+        const before = cleared;
+        let everywhere = top;
+        let otherwise = false;
+        for (let n: Node | null = st; n; n = n.childForFieldName('alternative')) {
+          cleared = false;
+          if (!ok(preprocStatements(n), false, top)) return false;
+          everywhere &&= cleared;
+          otherwise ||= n.type === 'preproc_else';
+        }
+        cleared = before || (everywhere && otherwise);
         return true;
       }
       if (st.type === 'if_statement') {
@@ -80,7 +91,7 @@ export function signalWrapper(def: Node): { signal: number; handler: number } | 
       if (call) {
         const name = calleeName(call);
         const [first] = callArgs(call);
-        if (name === 'memset') return address(first) && callArgs(call)[1]?.text === '0' && (cleared ||= top);
+        if (name === 'memset') return address(first) && callArgs(call)[1]?.text === '0' && (cleared ||= unconditional);
         if (name === 'sigemptyset' || name === 'sigfillset') return address(first, 'sa_mask');
         if (name === 'sigaction') return top && signal < 0 && sigaction(call);
         return false;
@@ -88,11 +99,25 @@ export function signalWrapper(def: Node): { signal: number; handler: number } | 
       const e = st.type === 'expression_statement' ? unparen(st.namedChild(0)!) : null;
       if (e?.type !== 'assignment_expression' || e.child(1)?.type !== '=') return false;
       const left = e.childForFieldName('left')!;
-      const right = e.childForFieldName('right')!.text;
+      const right = unparen(e.childForFieldName('right')!).text;
       if (field(left, 'sa_handler')) return top && (handler = params.indexOf(right)) >= 0;
-      if (!field(left, 'sa_flags') || !/^(?:0|SA_RESTART)$/.test(right)) return false;
-      cleared ||= top;
+      if (!field(left, 'sa_flags') || !restartOrNothing(e.childForFieldName('right')!)) return false;
+      cleared ||= unconditional;
       return true;
     });
   return ok(blockStatements(body), true) && signal >= 0 && handler >= 0 ? { signal, handler } : null;
+}
+
+/** Flags that are 0 or SA_RESTART whatever they read: `0`, `SA_RESTART`, `(sig == SIGCHLD ? SA_RESTART : 0)`. */
+function restartOrNothing(value: Node): boolean {
+  const v = unparen(value);
+  if (v.type === 'conditional_expression')
+    return (
+      !v
+        .childForFieldName('condition')!
+        .descendantsOfType(['call_expression', 'assignment_expression', 'update_expression']).length &&
+      restartOrNothing(v.childForFieldName('consequence')!) &&
+      restartOrNothing(v.childForFieldName('alternative')!)
+    );
+  return /^(?:0|SA_RESTART)$/.test(v.text);
 }
