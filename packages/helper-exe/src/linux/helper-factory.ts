@@ -29,12 +29,17 @@ interface ZygoteStats {
 /** The pool stops using a zygote after this many in a row end without forking a helper. */
 const MAX_ZYGOTE_FAILURES = 3;
 
+/** The pool refills this long after the last take at the latest, whether or not the programs taken have exited. */
+const REFILL_AFTER_MS = 1;
+
 export class LinuxHelperFactory implements HelperFactory<HelperProcess> {
   readonly #settings: LinuxHelperSettings;
   readonly #pool: WarmPool<HelperProcess>;
   readonly #stats: ZygoteStats;
   #zygote: Zygote | undefined;
   #zygoteFailures = 0;
+  /** One timer for all takes, pushed back by each (made once: a timer per spawn costs more). */
+  readonly #refillLate = setTimeout(() => this.#pool.scheduleRefill(), REFILL_AFTER_MS).unref();
 
   constructor(settings: LinuxHelperSettings, pool: WarmPool<HelperProcess>, stats: ZygoteStats) {
     this.#settings = settings;
@@ -57,21 +62,22 @@ export class LinuxHelperFactory implements HelperFactory<HelperProcess> {
   }
 
   /**
-   * Once the helper has exec'd (or failed). The socket of its replacement is made at once, so that
-   * the caller, whose result follows from the same outcome, never sees the pool one fd short; the
-   * fork itself waits for the refill on a later tick (sooner puts our work and the zygote's fork on
-   * the CPU ahead of the program).
+   * Called as a taken helper gets its request; resolves once its fate is known: usually at the
+   * program's exit (see HelperProcess), so the refill also starts REFILL_AFTER_MS after the last
+   * take, for programs that run on. The socket of its replacement is made now, off the program's
+   * path (which the helper's exec is on by then), so that the caller never sees the pool one fd
+   * short; the fork itself waits for the refill on a later tick (sooner puts our work and the
+   * zygote's fork on the CPU ahead of the program).
    */
   settled(helper: HelperProcess): Promise<boolean> {
-    return helper.outcome.then((outcome) => {
-      const zygote = this.#zygote;
-      if (zygote?.isAlive && this.#pool.shortOf(zygote.pendingCount + zygote.reservedCount)) {
-        try {
-          zygote.reserve();
-        } catch {} // out of fds: the refill finds out too
-      }
-      return outcome.kind === 'exec';
-    });
+    this.#refillLate.refresh();
+    const zygote = this.#zygote;
+    if (zygote?.isAlive && this.#pool.shortOf(zygote.pendingCount + zygote.reservedCount)) {
+      try {
+        zygote.reserve();
+      } catch {} // out of fds: the refill finds out too
+    }
+    return helper.outcome.then((outcome) => outcome.kind === 'exec');
   }
 
   /**
