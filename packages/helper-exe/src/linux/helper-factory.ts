@@ -30,7 +30,7 @@ interface ZygoteStats {
 const MAX_ZYGOTE_FAILURES = 3;
 
 /** The pool refills this long after the last take at the latest, whether or not the programs taken have exited. */
-const REFILL_AFTER_MS = 1;
+const REFILL_AFTER_MS = 2;
 
 export class LinuxHelperFactory implements HelperFactory<HelperProcess> {
   readonly #settings: LinuxHelperSettings;
