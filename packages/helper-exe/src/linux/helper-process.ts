@@ -91,6 +91,7 @@ export class HelperProcess {
   #fd: number;
   #active = false;
   #requested = false;
+  #execWanted = false;
   #sawHello = false;
   #sawExec = false;
   #failure: { errno: number; index: number } | undefined;
@@ -150,6 +151,16 @@ export class HelperProcess {
     else if (this.#failure) this.#settle({ kind: 'fail', ...this.#failure });
     else if (this.#sawExec) this.#settle({ kind: 'exec' });
     else this.#settle({ kind: 'died' });
+  }
+
+  /**
+   * The exec is wanted as it happens (`started`): the socket is read as it comes from the hand-over
+   * on (the outcome then settles when it closes). Before it, only noted: the stream is made after
+   * the request is sent, when the helper is on its way to the exec and we would wait anyway.
+   */
+  watchExec(): void {
+    if (this.#requested) this.watch();
+    else this.#execWanted = true;
   }
 
   /** From now on the socket is read as it comes (the outcome then settles when it closes). */
@@ -217,7 +228,7 @@ export class HelperProcess {
     this.#requested = true;
     const { header, body } = request;
     const sent = native.sendWithFds(this.#fd, [header, body], fds);
-    if (!this.#socket && !this.#sawHello && !this.#readQueued()) this.watch();
+    if (this.#execWanted || (!this.#socket && !this.#sawHello && !this.#readQueued())) this.watch();
     if (sent < header.length + body.length) {
       this.watch();
       this.#socket?.write(

@@ -265,7 +265,7 @@ class HelperChild implements SpawnedChild {
    */
   get started(): Promise<number> {
     if (!this.#started) {
-      this.#helper.watch(); // the exec is seen as it happens, not at the exit
+      this.#helper.watchExec(); // seen as it happens, not at the exit
       const pid = this.pid;
       this.#started = this.#helper.outcome.then((outcome) =>
         outcome.kind === 'exec' ? pid : this.exited.then(() => pid),
