@@ -240,7 +240,7 @@ describe('helper-exe pool', () => {
 
   it("a program that runs on keeps no fd of its helper in the parent once it has exec'd", async () => {
     // A helper's socket is read at the program's exit unless watched: one still running after a
-    // few ms is watched, and its socket closes at the exec, as a short-lived one's does at its exit.
+    // few ms (10-20) is watched, and its socket closes at the exec, as a short-lived one's does at its exit.
     const backend = make({ min: 1, max: 1 });
     await run(backend, ['exit', '0']);
     await until(

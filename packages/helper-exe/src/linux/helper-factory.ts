@@ -34,7 +34,7 @@ const MAX_ZYGOTE_FAILURES = 3;
  * socket watched, which closes at the exec (an unwatched one is read, and closed, at the exit: a
  * long-running program would hold it until then), and the pool refilled without waiting for it.
  */
-const LATE_MS = 2;
+const LATE_MS = 10;
 
 export class LinuxHelperFactory implements HelperFactory<HelperProcess> {
   readonly #settings: LinuxHelperSettings;
@@ -102,6 +102,7 @@ export class LinuxHelperFactory implements HelperFactory<HelperProcess> {
   readonly #onLate = (): void => {
     this.#lateArmed = false;
     const due = performance.now() - LATE_MS;
+    let late = false;
     for (const [helper, takenAt] of this.#running) {
       if (takenAt > due) {
         this.#armLate();
@@ -109,8 +110,9 @@ export class LinuxHelperFactory implements HelperFactory<HelperProcess> {
       }
       this.#running.delete(helper);
       helper.watch();
+      late = true;
     }
-    this.#pool.scheduleRefill();
+    if (late) this.#pool.scheduleRefill();
   };
 
   /**
