@@ -55,12 +55,13 @@ export function startHelperProgram(
 const QUEUED = Buffer.alloc(256);
 
 /**
- * How the replies of a helper are learnt. Quietly by default: nothing watches its socket, its
- * hello is read when its request is handed over, and the rest (EXEC, or FAIL) once it exited:
- * the helper wrote them before it exec'd or died, so they wait in the socket by then, and a spawn
- * costs no stream (made, fed, ended, destroyed) and no event-loop turn of its own. The socket is
- * watched, as a stream, when the hello is not there yet or is wrong, for a request too large for
- * one send, and when someone needs the exec before the exit (`started`).
+ * How the replies of a helper are learnt. Quietly by default: nothing watches its socket, and
+ * its replies (hello, then EXEC or FAIL) are read once it exited: it wrote them before it exec'd
+ * or died, so they wait in the socket by then, and a spawn costs no stream (made, fed, ended,
+ * destroyed) and no event-loop turn of its own. The socket is watched, as a stream, for a request
+ * too large for one send, when someone needs the exec before the exit (`started`), and for a
+ * program still running a while after its take (LinuxHelperFactory), so that the socket closes at
+ * its exec.
  */
 export class HelperProcess {
   /** A helper started directly by the starter backend (the zygote forks the others). */
@@ -124,13 +125,13 @@ export class HelperProcess {
     this.exited.then(atExit, atExit);
   }
 
-  /** Reads what waits in the socket now; true when that was a whole, good hello (and nothing else). */
-  #readQueued(): boolean {
+  /** Reads what waits in the socket now (everything the helper wrote, once it exited). */
+  #readQueued(): void {
     for (;;) {
       const got = this.#native.receiveNow(this.#fd, QUEUED);
-      if (got <= 0) return false;
+      if (got <= 0) return;
       this.#onData(QUEUED.subarray(0, got));
-      if (got < QUEUED.length) return this.#sawHello && !this.#reader.leftover && !this.#malformed;
+      if (got < QUEUED.length) return;
     }
   }
 
@@ -220,15 +221,15 @@ export class HelperProcess {
    * Hands the helper its request: one sendmsg with the fds and as much as the socket buffer takes
    * (usually everything, one syscall), a copy of the rest through the stream, which handles
    * backpressure (the request's own buffer is reused by the next request encoded). The hello is
-   * read next (not before: a read wakes a helper waiting on its socket, which the request does
-   * anyway): a helper that has not said it yet, or said something else, is watched.
+   * not waited for: it is checked with the rest of the replies (a helper that said something else
+   * and lingers is found when programs running on are looked for, see LinuxHelperFactory).
    */
   send(request: EncodedRequest, fds: readonly number[], native: FdPassing): void {
     if (!this.#open) throw new FdPassingError('sendmsg', 'EPIPE'); // its fd number may be another's by now
     this.#requested = true;
     const { header, body } = request;
     const sent = native.sendWithFds(this.#fd, [header, body], fds);
-    if (this.#execWanted || (!this.#socket && !this.#sawHello && !this.#readQueued())) this.watch();
+    if (this.#execWanted) this.watch();
     if (sent < header.length + body.length) {
       this.watch();
       this.#socket?.write(
