@@ -126,7 +126,17 @@ static char **strings(struct fx_cursor *c) {
   return v;
 }
 
-static void start(const char *parent) {
+/* Like libuv: the program starts with default dispositions and no mask, whatever the starter left. */
+static void default_signals(void) {
+  for (int s = 1; s < FX_NSIG; s++)
+    if (s != SIGKILL && s != SIGSTOP) fx_disposition(s, SIG_DFL);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* What every helper does first (a forked one too: none of it is inherited), up to the signals. */
+static void prepare(const char *parent) {
   if (fcntl(sock, F_SETFD, FD_CLOEXEC) < 0) _exit(2); /* started without the socket */
   fx_close_range(4, ~0u);                             /* nothing of the starter's leaks into the program */
 #ifdef __linux__
@@ -135,15 +145,17 @@ static void start(const char *parent) {
 #else
   (void)parent;
 #endif
-  for (int s = 1; s < FX_NSIG; s++) /* like libuv: the program starts with default dispositions and no mask */
-    if (s != SIGKILL && s != SIGSTOP) fx_disposition(s, SIG_DFL);
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, NULL);
-  /* Waiting keeps the parent's scheduling policy (so does the zygote): with SCHED_BATCH, whose
-   * wake-ups never preempt, a request arriving on a busy machine waited whole ticks (4-12 ms at
-   * HZ 250) before the helper ran. */
-  frame(FX_HELLO, FX_PROTOCOL_VERSION, (int32_t)getpid());
+}
+
+/* Waiting keeps the parent's scheduling policy (so does the zygote): with SCHED_BATCH, whose
+ * wake-ups never preempt, a request arriving on a busy machine waited whole ticks (4-12 ms at
+ * HZ 250) before the helper ran. */
+static void hello(void) { frame(FX_HELLO, FX_PROTOCOL_VERSION, (int32_t)getpid()); }
+
+static void start(const char *parent) {
+  prepare(parent);
+  default_signals();
+  hello();
 }
 
 /* Waits for the one request, applies it and execs; never returns. */
@@ -224,7 +236,8 @@ static int new_helper_sock;
 static int helper_child(void *unused) {
   (void)unused;
   if (dup2(new_helper_sock, sock) < 0) _exit(2);
-  start(parent_pid); /* closes the zygote's fds (4 and up), sets PDEATHSIG for the new parent, says hello */
+  prepare(parent_pid); /* closes the zygote's fds (4 and up), sets PDEATHSIG for the new parent */
+  hello(); /* the zygote's default dispositions and empty mask are this copy's already: ~60 sigaction calls fewer */
   serve();
   return 127;
 }
@@ -234,6 +247,7 @@ static void zygote(const char *parent) {
   fx_close_range(4, ~0u);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (parent && getppid() != (pid_t)atol(parent)) _exit(0);
+  default_signals(); /* once, for every helper it forks */
   parent_pid = parent;
   /* Every child gets its own copy-on-write copy of this stack: one mapping serves them all. */
   char *stack = mmap(NULL, FX_HELPER_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);

@@ -12,8 +12,6 @@
 interface WarmHelper {
   /** Still able to take a request. */
   readonly isAlive: boolean;
-  /** Taken before other live helpers (Linux: it has said hello). */
-  readonly isReady?: boolean;
   /** A warm helper must not keep Node running; one with a request must. */
   setActive(active: boolean): void;
   /** Ends an unused helper; resolves once it is gone. */
@@ -102,15 +100,11 @@ export class WarmPool<H extends WarmHelper> {
     return helper;
   }
 
-  /** The warm helper pick() takes now, if any: the first ready one (it said hello), else the first alive. */
+  /** The warm helper pick() takes now, if any: the first alive, which has been warm longest. */
   next(): H | undefined {
     const warm = this.#warm;
-    let alive: H | undefined;
-    for (let i = 0; i < warm.length; i++) {
-      if (warm[i].isReady) return warm[i];
-      if (!alive && warm[i].isAlive) alive = warm[i];
-    }
-    return alive;
+    for (let i = 0; i < warm.length; i++) if (warm[i].isAlive) return warm[i];
+    return undefined;
   }
 
   /**

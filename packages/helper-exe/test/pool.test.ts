@@ -226,6 +226,38 @@ describe('helper-exe pool', () => {
     expect(childPids()).toEqual(children);
   }, 300_000); // about 2 s on an idle machine; generous for a loaded CI box
 
+  it('a program on a helper the zygote forked starts with default signal dispositions and an empty mask', async () => {
+    // Node ignores SIGPIPE; the zygote resets its own dispositions once, and its helpers inherit them.
+    const backend = make({ min: 2 });
+    await run(backend, ['exit', '0']);
+    await until(
+      () => backend.stats().warm === 2 && backend.stats().forked >= 2,
+      () => JSON.stringify(backend.stats()),
+    );
+    expect((await run(backend, ['sigs'])).stdout).toBe('blocked= ignored=');
+    expect(backend.stats().warmTaken).toBe(1);
+  });
+
+  it("a program that runs on keeps no fd of its helper in the parent once it has exec'd", async () => {
+    // A helper's socket is read at the program's exit unless watched: one still running after a
+    // few ms (10-20) is watched, and its socket closes at the exec, as a short-lived one's does at its exit.
+    const backend = make({ min: 1, max: 1 });
+    await run(backend, ['exit', '0']);
+    await until(
+      () => backend.stats().warm === 1,
+      () => JSON.stringify(backend.stats()),
+    );
+    const fds = openFds();
+    const child = run(backend, ['sleep', '5000'], { stdio: 'ignore', reject: false });
+    expect(backend.stats().warmTaken).toBe(1);
+    await until(
+      () => backend.stats().warm === 1 && openFds().length === fds.length,
+      () => `fds ${openFds()} (before: ${fds}), ${JSON.stringify(backend.stats())}`,
+    );
+    child.kill('SIGKILL');
+    expect((await child).signal).toBe('SIGKILL');
+  });
+
   it('a stdin pipe nobody ended, and output nobody read, close once the program exited (warm helpers)', async () => {
     const backend = make({ min: 2, max: 2 });
     await run(backend, ['exit', '0']); // the pool warms: the requests below go to helpers

@@ -10,7 +10,8 @@
 // Compare ratios: absolute numbers drift on shared machines.
 // --back-to-back N: each variant spawns N times in a row per turn (the other variant runs between turns).
 // --backend helper-exe: the helper-exe backend (bundled from the same trees, its helpers started by that tree's ntdll,
-//   its helper program and native library the working tree's build) instead of ntdll.
+//   its helper program and native library the working tree's build) instead of ntdll; the working tree's ntdll
+//   alternates with them, and the last line is new / ntdll.
 //   node packages/ntdll-backend/bench/ab.mjs --base HEAD [--spawns 400] [--sizes 50,1024] [--program PATH] [--on-loop]
 //     [--back-to-back N] [--backend ntdll|helper-exe]
 import { execFileSync } from 'node:child_process';
@@ -70,14 +71,19 @@ ${HELPER_EXE ? `export { createBackend as createHelperExe } from ${JSON.stringif
         name: 'entry',
         resolveId: (id) => (id === 'ab-entry' ? id : PACKAGES[id] ? path.join(tree, PACKAGES[id]) : null),
         load: (id) => (id === 'ab-entry' ? entry : null),
+        // Each module's import.meta.url is its counterpart in the working tree: every package finds its
+        // native parts (ntdll's clone library, helper-exe's helper and take-check library) where the build put them.
+        resolveImportMeta: (property, { moduleId }) =>
+          property === 'url' && path.isAbsolute(moduleId)
+            ? JSON.stringify(pathToFileURL(path.join(root, path.relative(tree, moduleId))).href)
+            : null,
       },
       nodeResolve({ extensions: ['.ts', '.js'], preferBuiltins: true }),
       babel({ babelHelpers: 'bundled', extensions: ['.ts', '.js'], configFile: path.join(root, 'babel.config.cjs') }),
     ],
     onwarn: () => {},
   });
-  // helper-exe finds its helper program in the package folder above its module.
-  const dir = mkdtempSync(path.join(HELPER_EXE ? path.join(root, 'packages/helper-exe') : here, '.ab-'));
+  const dir = mkdtempSync(path.join(here, '.ab-'));
   try {
     await bundle.write({ dir, format: 'es', entryFileNames: 'index.mjs' });
     const loaded = await import(pathToFileURL(path.join(dir, 'index.mjs')).href);
@@ -85,7 +91,7 @@ ${HELPER_EXE ? `export { createBackend as createHelperExe } from ${JSON.stringif
     const backend = HELPER_EXE ? loaded.createHelperExe({ starter: ntdll }) : ntdll;
     const probe = backend.probe();
     if (!probe.ok) throw new Error(`the ${values.backend} backend does not work here: ${probe.reason}`);
-    return { forkBeforeExec: loaded.forkBeforeExec, backend };
+    return { forkBeforeExec: loaded.forkBeforeExec, backend, ntdll };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -111,6 +117,8 @@ if (values.base) {
 }
 // --on-loop: the working tree again, asked to start its children on the event loop.
 if (values['on-loop']) variants['new, startOffLoop: false'] = { ...variants.new, startOffLoop: false };
+// helper-exe's target is relative to ntdll: the working tree's ntdll (its starter) alternates too.
+if (HELPER_EXE) variants.ntdll = { ...variants.new, backend: variants.new.ntdll };
 const names = Object.keys(variants);
 
 const koffi = createRequire(path.join(root, 'packages/ntdll-backend/package.json'))('koffi');

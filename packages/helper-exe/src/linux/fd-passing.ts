@@ -26,6 +26,7 @@ const MSG_NOSIGNAL = 0x4000;
 const MSG_DONTWAIT = 0x40;
 const EAGAIN = 11;
 const EINTR = 4;
+const ECONNRESET = 104;
 const F_GETFD = 1;
 const F_DUPFD_CLOEXEC = 1030;
 const EBADF = 9;
@@ -90,6 +91,12 @@ export interface FdPassing {
   sendWithFds(socket: number, chunks: readonly Buffer[], fds: readonly number[]): number;
   /** Waits (blocking) until fd is readable or has hung up: false after timeoutMs. */
   pollReadable(fd: number, timeoutMs: number): boolean;
+  /**
+   * recv without waiting: the bytes read into `into`, 0 at EOF, -1 when nothing is there now
+   * (EAGAIN) or the peer reset the connection (after everything it sent was read). Never throws
+   * for those, so that the spawn path pays no exception: any other error throws FdPassingError.
+   */
+  receiveNow(fd: number, into: Buffer): number;
 }
 
 /** Binds the calls once; throws an Error that says what is missing. */
@@ -248,6 +255,20 @@ function bindPollReadable(koffi: Koffi, libc: Libc, fail: Fail): FdPassing['poll
   };
 }
 
+/** recv with MSG_DONTWAIT, as FdPassing.receiveNow. */
+function bindReceiveNow(koffi: Koffi, libc: Libc, fail: Fail): FdPassing['receiveNow'] {
+  const recv = libc.func('intptr_t recv(int fd, void *buf, size_t len, int flags)');
+  return (fd, into) => {
+    for (;;) {
+      const got = Number(recv(fd, into, into.length, MSG_DONTWAIT));
+      if (got >= 0) return got;
+      const errno = koffi.errno();
+      if (errno === EAGAIN || errno === ECONNRESET) return -1;
+      if (errno !== EINTR) fail('recv');
+    }
+  };
+}
+
 function bind(): FdPassing {
   if (process.platform !== 'linux')
     throw new Error(`passing fds to helpers is implemented for Linux, not ${process.platform}`);
@@ -262,5 +283,6 @@ function bind(): FdPassing {
     takeCheck: bindTakeCheck(koffi),
     sendWithFds: bindSendWithFds(koffi, libc, fail),
     pollReadable: bindPollReadable(koffi, libc, fail),
+    receiveNow: bindReceiveNow(koffi, libc, fail),
   };
 }

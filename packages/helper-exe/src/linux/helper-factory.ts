@@ -29,12 +29,24 @@ interface ZygoteStats {
 /** The pool stops using a zygote after this many in a row end without forking a helper. */
 const MAX_ZYGOTE_FAILURES = 3;
 
+/**
+ * A program still running this long (to twice as long) after its helper was taken has its helper's
+ * socket watched, which closes at the exec (an unwatched one is read, and closed, at the exit: a
+ * long-running program would hold it until then), and the pool refilled without waiting for it.
+ */
+const LATE_MS = 10;
+
 export class LinuxHelperFactory implements HelperFactory<HelperProcess> {
   readonly #settings: LinuxHelperSettings;
   readonly #pool: WarmPool<HelperProcess>;
   readonly #stats: ZygoteStats;
   #zygote: Zygote | undefined;
   #zygoteFailures = 0;
+  /** Taken helpers whose outcome is not known yet, and when each was taken (oldest first). */
+  readonly #running = new Map<HelperProcess, number>();
+  /** One timer for all of them (made once, armed again with refresh: a timer per spawn costs more). */
+  #lateTimer: NodeJS.Timeout | undefined;
+  #lateArmed = false;
 
   constructor(settings: LinuxHelperSettings, pool: WarmPool<HelperProcess>, stats: ZygoteStats) {
     this.#settings = settings;
@@ -57,22 +69,51 @@ export class LinuxHelperFactory implements HelperFactory<HelperProcess> {
   }
 
   /**
-   * Once the helper has exec'd (or failed). The socket of its replacement is made at once, so that
-   * the caller, whose result follows from the same outcome, never sees the pool one fd short; the
-   * fork itself waits for the refill on a later tick (sooner puts our work and the zygote's fork on
-   * the CPU ahead of the program).
+   * Called as a taken helper gets its request; resolves once its fate is known: usually at the
+   * program's exit (see HelperProcess), or at its exec for a program that runs on (see LATE_MS),
+   * whose refill starts then too. The socket of its replacement is made now, off the program's
+   * path (which the helper's exec is on by then), so that the caller never sees the pool one fd
+   * short; the fork itself waits for the refill on a later tick (sooner puts our work and the
+   * zygote's fork on the CPU ahead of the program).
    */
   settled(helper: HelperProcess): Promise<boolean> {
+    this.#running.set(helper, performance.now());
+    this.#armLate();
+    const zygote = this.#zygote;
+    if (zygote?.isAlive && this.#pool.shortOf(zygote.pendingCount + zygote.reservedCount)) {
+      try {
+        zygote.reserve();
+      } catch {} // out of fds: the refill finds out too
+    }
     return helper.outcome.then((outcome) => {
-      const zygote = this.#zygote;
-      if (zygote?.isAlive && this.#pool.shortOf(zygote.pendingCount + zygote.reservedCount)) {
-        try {
-          zygote.reserve();
-        } catch {} // out of fds: the refill finds out too
-      }
+      this.#running.delete(helper);
       return outcome.kind === 'exec';
     });
   }
+
+  #armLate(): void {
+    if (this.#lateArmed) return;
+    this.#lateArmed = true;
+    if (this.#lateTimer) this.#lateTimer.refresh();
+    else this.#lateTimer = setTimeout(this.#onLate, LATE_MS).unref();
+  }
+
+  /** Programs running for LATE_MS: their helpers' sockets are watched, and the pool refills. */
+  readonly #onLate = (): void => {
+    this.#lateArmed = false;
+    const due = performance.now() - LATE_MS;
+    let late = false;
+    for (const [helper, takenAt] of this.#running) {
+      if (takenAt > due) {
+        this.#armLate();
+        break;
+      }
+      this.#running.delete(helper);
+      helper.watch();
+      late = true;
+    }
+    if (late) this.#pool.scheduleRefill();
+  };
 
   /**
    * For a request that finds no helper warm (a burst): helpers the zygote has forked whose answers

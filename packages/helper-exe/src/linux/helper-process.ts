@@ -51,13 +51,25 @@ export function startHelperProgram(
   }
 }
 
+/** Where replies are read into when nobody watches the socket (the reader copies what it keeps). */
+const QUEUED = Buffer.alloc(256);
+
+/**
+ * How the replies of a helper are learnt. Quietly by default: nothing watches its socket, and
+ * its replies (hello, then EXEC or FAIL) are read once it exited: it wrote them before it exec'd
+ * or died, so they wait in the socket by then, and a spawn costs no stream (made, fed, ended,
+ * destroyed) and no event-loop turn of its own. The socket is watched, as a stream, for a request
+ * too large for one send, when someone needs the exec before the exit (`started`), and for a
+ * program still running a while after its take (LinuxHelperFactory), so that the socket closes at
+ * its exec.
+ */
 export class HelperProcess {
   /** A helper started directly by the starter backend (the zygote forks the others). */
   static start(starter: Backend, helperPath: string, native: FdPassing): HelperProcess {
     const { fd, child } = startHelperProgram(starter, helperPath, native);
     // Its wait is unreferenced only with the program it runs (Subprocess#unref), never while it is
     // idle, so that Node lets the pool's helpers retire after idleTimeoutMs rather than exit under them.
-    return new HelperProcess(fd, {
+    return new HelperProcess(fd, native, {
       pid: child.pid,
       exited: child.exited,
       kill: (signal) => child.kill(signal),
@@ -68,60 +80,103 @@ export class HelperProcess {
 
   readonly child: RefableChild;
   readonly pid: number | undefined;
-  /** Resolves once the helper said hello with our protocol version; rejects when it cannot serve. */
-  readonly ready: Promise<void>;
-  /** Settles when the helper's socket closes: at exec, on failure, or when it dies. */
+  /** Settles once the helper's fate is known: at its exit (or, watched, when its socket closes: at exec, on failure, or when it dies). */
   readonly outcome: Promise<Outcome>;
+  /** The outcome once settled, without waiting a tick for it. */
+  settledOutcome: Outcome | undefined;
   readonly exited: Promise<ExitStatus>;
-  #socket: Socket;
+  readonly #native: FdPassing;
+  readonly #reader = new ReplyReader();
+  /** The socket as a stream, once watched. */
+  #socket: Socket | undefined;
   #fd: number;
+  #active = false;
   #requested = false;
+  #execWanted = false;
   #sawHello = false;
   #sawExec = false;
   #failure: { errno: number; index: number } | undefined;
   #malformed: string | undefined;
-  /** Whether the socket is open as far as we know (a plain field: the stream's getters cost on the spawn path). */
+  /** Whether our end of the socket is open (closed: at the outcome, on misbehaviour, or retired). */
   #open = true;
-  #markReady!: () => void;
-  #markUnusable!: (error: Error) => void;
+  #settle!: (outcome: Outcome) => void;
 
   /** Serves on `socketFd` (ours now) as `child`, which is already running the helper program. */
-  constructor(socketFd: number, child: RefableChild) {
+  constructor(socketFd: number, native: FdPassing, child: RefableChild) {
     this.child = child;
     this.pid = child.pid;
     this.#fd = socketFd;
+    this.#native = native;
     this.exited = child.exited;
-    this.exited.catch(() => {}); // observed through outcome and by the request that uses the helper
-    this.ready = new Promise<void>((resolve, reject) => {
-      this.#markReady = resolve;
-      this.#markUnusable = reject;
-    });
-    this.ready.catch(() => {});
-    // Half-open allowed, and closed at the helper's EOF by hand: otherwise Node answers the EOF
-    // by ending our side first (a shutdown call and a round of stream events, per spawn).
-    this.#socket = new Socket({ fd: socketFd, readable: true, writable: true, allowHalfOpen: true });
-    this.#socket.once('end', () => this.#close());
-    const reader = new ReplyReader();
     this.outcome = new Promise<Outcome>((resolve) => {
-      this.#socket.on('data', (chunk: Buffer) => {
-        if (this.#malformed) return;
-        try {
-          for (const reply of reader.push(chunk)) this.#onReply(reply);
-        } catch (error) {
-          this.#misbehaved(error instanceof MalformedReplyError ? error.message : String(error));
-        }
-      });
-      this.#socket.on('error', () => {}); // EPIPE/ECONNRESET: the close that follows tells the story
-      this.#socket.once('close', () => {
-        this.#open = false;
-        if (!this.#malformed && reader.leftover)
-          this.#malformed = `the socket closed inside a frame (${reader.leftover} stray bytes)`;
-        this.#markUnusable(new Error(this.#malformed ?? 'the helper exited before saying hello'));
-        if (this.#malformed) resolve({ kind: 'malformed', why: this.#malformed });
-        else if (this.#failure) resolve({ kind: 'fail', ...this.#failure });
-        else if (this.#sawExec) resolve({ kind: 'exec' });
-        else resolve({ kind: 'died' });
-      });
+      this.#settle = (outcome) => {
+        this.settledOutcome ??= outcome;
+        resolve(outcome);
+      };
+    });
+    // Unwatched, the replies are read at the exit (a watched socket tells by its close): this
+    // reaction comes first, so that whoever else waits for the exit finds the outcome settled.
+    const atExit = () => {
+      if (this.#socket) return;
+      if (this.#open) this.#readQueued();
+      this.#close();
+      this.#finish();
+    };
+    this.exited.then(atExit, atExit);
+  }
+
+  /** Reads what waits in the socket now (everything the helper wrote, once it exited). */
+  #readQueued(): void {
+    for (;;) {
+      const got = this.#native.receiveNow(this.#fd, QUEUED);
+      if (got <= 0) return;
+      this.#onData(QUEUED.subarray(0, got));
+      if (got < QUEUED.length) return;
+    }
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#malformed) return;
+    try {
+      for (const reply of this.#reader.push(chunk)) this.#onReply(reply);
+    } catch (error) {
+      this.#misbehaved(error instanceof MalformedReplyError ? error.message : String(error));
+    }
+  }
+
+  /** The helper's fate, from the replies read (once its socket closed or it exited). */
+  #finish(): void {
+    if (!this.#malformed && this.#reader.leftover)
+      this.#malformed = `the socket closed inside a frame (${this.#reader.leftover} stray bytes)`;
+    if (this.#malformed) this.#settle({ kind: 'malformed', why: this.#malformed });
+    else if (this.#failure) this.#settle({ kind: 'fail', ...this.#failure });
+    else if (this.#sawExec) this.#settle({ kind: 'exec' });
+    else this.#settle({ kind: 'died' });
+  }
+
+  /**
+   * The exec is wanted as it happens (`started`): the socket is read as it comes from the hand-over
+   * on (the outcome then settles when it closes). Before it, only noted: the stream is made after
+   * the request is sent, when the helper is on its way to the exec and we would wait anyway.
+   */
+  watchExec(): void {
+    if (this.#requested) this.watch();
+    else this.#execWanted = true;
+  }
+
+  /** From now on the socket is read as it comes (the outcome then settles when it closes). */
+  watch(): void {
+    if (this.#socket || !this.#open) return;
+    // Half-open allowed, and closed at the helper's EOF by hand: otherwise Node answers the EOF
+    // by ending our side first (a shutdown call and a round of stream events).
+    const socket = (this.#socket = new Socket({ fd: this.#fd, readable: true, writable: true, allowHalfOpen: true }));
+    if (!this.#active) socket.unref();
+    socket.once('end', () => this.#close());
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('error', () => {}); // EPIPE/ECONNRESET: the close that follows tells the story
+    socket.once('close', () => {
+      this.#open = false;
+      this.#finish();
     });
   }
 
@@ -134,7 +189,6 @@ export class HelperProcess {
         );
       if (reply.pid !== this.pid) return this.#misbehaved(`hello from pid ${reply.pid}, expected ${this.pid}`);
       this.#sawHello = true;
-      this.#markReady();
       return;
     }
     if (!this.#requested || this.#failure || (reply.kind === 'exec' && this.#sawExec))
@@ -147,18 +201,16 @@ export class HelperProcess {
   /** A helper that breaks the protocol is killed; its request (if any) fails. */
   #misbehaved(why: string): void {
     this.#malformed ??= why;
-    this.#markUnusable(new Error(why));
     this.child.kill('SIGKILL');
     this.#close();
   }
 
+  /** Closes our end (once): a watched socket is destroyed, and settles the outcome as it closes. */
   #close(): void {
+    if (!this.#open) return;
     this.#open = false;
-    this.#socket.destroy();
-  }
-
-  get isReady(): boolean {
-    return this.#open && this.#sawHello && !this.#malformed;
+    if (this.#socket) this.#socket.destroy();
+    else closeSync(this.#fd);
   }
 
   get isAlive(): boolean {
@@ -168,19 +220,24 @@ export class HelperProcess {
   /**
    * Hands the helper its request: one sendmsg with the fds and as much as the socket buffer takes
    * (usually everything, one syscall), a copy of the rest through the stream, which handles
-   * backpressure (the request's own buffer is reused by the next request encoded).
+   * backpressure (the request's own buffer is reused by the next request encoded). The hello is
+   * not waited for: it is checked with the rest of the replies (a helper that said something else
+   * and lingers is found when programs running on are looked for, see LinuxHelperFactory).
    */
   send(request: EncodedRequest, fds: readonly number[], native: FdPassing): void {
-    if (this.#socket.destroyed) throw new FdPassingError('sendmsg', 'EPIPE'); // its fd number may be another's by now
+    if (!this.#open) throw new FdPassingError('sendmsg', 'EPIPE'); // its fd number may be another's by now
     this.#requested = true;
     const { header, body } = request;
     const sent = native.sendWithFds(this.#fd, [header, body], fds);
-    if (sent < header.length + body.length)
-      this.#socket.write(
+    if (this.#execWanted) this.watch();
+    if (sent < header.length + body.length) {
+      this.watch();
+      this.#socket?.write(
         sent < header.length
           ? Buffer.concat([header.subarray(sent), body])
           : Buffer.from(body.subarray(sent - header.length)),
       );
+    }
   }
 
   /**
@@ -189,18 +246,19 @@ export class HelperProcess {
    * of the socket closed), so that a request is never handed to it; and the process's effective ids.
    */
   check(native: FdPassing, environ: Buffer | null): TakeCheck {
-    const check = native.takeCheck(this.#fd, environ);
-    check.hungUp ||= this.#socket.destroyed;
+    const check = native.takeCheck(this.#open ? this.#fd : -1, environ);
+    check.hungUp ||= !this.#open;
     return check;
   }
 
   /** Idle helpers must not keep Node alive; a helper with a request must. */
   setActive(active: boolean): void {
+    this.#active = active;
     if (active) {
-      this.#socket.ref();
+      this.#socket?.ref();
       this.child.ref?.();
     } else {
-      this.#socket.unref();
+      this.#socket?.unref();
       this.child.unref?.();
     }
   }

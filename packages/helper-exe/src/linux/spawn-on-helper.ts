@@ -49,21 +49,26 @@ function handOver(
   native: FdPassing,
   request: SpawnRequest,
 ): SpawnError | undefined {
+  let failed = false;
+  let error: unknown;
   try {
-    pool.inUse(helper);
     helper.send(encodeRequest(program, plan.setup, plan.passed.length), plan.passed, native);
-    return undefined;
-  } catch (error) {
-    pool.retire(helper);
-    if (peerGone(error)) return undefined;
-    return new SpawnError(`could not hand the request to helper ${helper.pid}: ${(error as Error).message}`, {
-      command: request.command,
-      cause: error,
-      hint: 'The program did not run; retrying is safe.',
-    });
+  } catch (caught) {
+    [failed, error] = [true, caught];
   } finally {
     closeHelperEnds(plan); // in flight or received: the helper holds its own references now
   }
+  // After the send: the pool's bookkeeping may open fds (its next socketpair), which must not take
+  // the number of an fd the request passes.
+  pool.inUse(helper);
+  if (!failed) return undefined;
+  pool.retire(helper);
+  if (peerGone(error)) return undefined;
+  return new SpawnError(`could not hand the request to helper ${helper.pid}: ${(error as Error).message}`, {
+    command: request.command,
+    cause: error,
+    hint: 'The program did not run; retrying is safe.',
+  });
 }
 
 /**
@@ -232,12 +237,19 @@ class HelperChild implements SpawnedChild {
     this.stdin = parentStream(plan, 0);
     this.stdout = parentStream(plan, 1);
     this.stderr = parentStream(plan, 2);
-    this.exited = helper.outcome.then(async (outcome): Promise<ExitStatus> => {
-      if (outcome.kind === 'exec') return helper.exited;
-      const status = await helper.exited.catch(() => undefined);
+    // The exit first: by then the outcome of an unwatched helper is settled (see HelperProcess),
+    // so the status passes on in one reaction.
+    const conclude = (status: ExitStatus | undefined, error?: unknown): ExitStatus | Promise<ExitStatus> => {
+      const outcome = helper.settledOutcome;
+      if (!outcome) return helper.outcome.then(() => conclude(status, error)); // watched: the socket's close tells
+      if (outcome.kind === 'exec') {
+        if (!status) throw error;
+        return status;
+      }
       if (outcome.kind === 'died' && this.#killed && status) return status; // the caller's signal beat the exec
       throw this.undelivered ?? failure(request, helper, outcome, status);
-    });
+    };
+    this.exited = helper.exited.then(conclude, (error: unknown) => conclude(undefined, error));
     // Once the program exited, its stdin and unread output must not hold their fds open.
     if (this.stdin || this.stdout || this.stderr)
       this.exited.then(
@@ -253,6 +265,7 @@ class HelperChild implements SpawnedChild {
    */
   get started(): Promise<number> {
     if (!this.#started) {
+      this.#helper.watchExec(); // seen as it happens, not at the exit
       const pid = this.pid;
       this.#started = this.#helper.outcome.then((outcome) =>
         outcome.kind === 'exec' ? pid : this.exited.then(() => pid),

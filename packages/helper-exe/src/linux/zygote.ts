@@ -163,7 +163,7 @@ export class Zygote {
         closeSync(fd); // its helper sees EOF and exits; nothing could reap it anyway
         return this.#end(`cannot watch forked helpers: ${(error as Error).message}`);
       }
-      this.#events.helper(new HelperProcess(fd, child));
+      this.#events.helper(new HelperProcess(fd, this.#native, child));
     } else if (reply.kind === 'fail' && reply.index === FORK_FAILED) {
       closeSync(fd);
       this.#events.forkFailed(reply.errno);

@@ -85,3 +85,42 @@ describe('sendWithFds', () => {
     expect(() => native.sendWithFds(pair[0], [Buffer.from('x')], [])).toThrow(/sendmsg failed: EPIPE/);
   });
 });
+
+describe('receiveNow', () => {
+  const native = fdPassing();
+
+  it('never waits: -1 while nothing is there, what came (up to the buffer), 0 at EOF', () => {
+    const [ours, theirs] = native.socketpair(); // both blocking: a read that waited would hang the test
+    try {
+      const into = Buffer.alloc(8);
+      expect(native.receiveNow(ours, into)).toBe(-1);
+      native.sendWithFds(theirs, [Buffer.from('0123456789')], []);
+      expect(native.receiveNow(ours, into)).toBe(8);
+      expect(into.toString()).toBe('01234567');
+      expect(native.receiveNow(ours, into)).toBe(2);
+      expect(native.receiveNow(ours, into)).toBe(-1);
+      closeSync(theirs);
+      expect(native.receiveNow(ours, into)).toBe(0);
+    } finally {
+      closeSync(ours);
+    }
+  });
+
+  it('says -1 for a peer that closed with our bytes unread (ECONNRESET), after what it sent', () => {
+    const [ours, theirs] = native.socketpair();
+    try {
+      native.sendWithFds(ours, [Buffer.from('unread')], []);
+      native.sendWithFds(theirs, [Buffer.from('hi')], []);
+      closeSync(theirs);
+      const into = Buffer.alloc(8);
+      expect(native.receiveNow(ours, into)).toBe(2);
+      expect(native.receiveNow(ours, into)).toBe(-1);
+    } finally {
+      closeSync(ours);
+    }
+  });
+
+  it('throws FdPassingError for an fd that is no socket', () => {
+    expect(() => native.receiveNow(-1, Buffer.alloc(1))).toThrow(/recv failed: EBADF/);
+  });
+});
