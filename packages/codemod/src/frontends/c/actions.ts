@@ -109,6 +109,18 @@ const ZERO_ON_SUCCESS = new Set([
 ]);
 
 /**
+ * What an action returns when it succeeds, as C text over its arguments (`ret = dup2(fd, 1);` leaves 1 in ret): on the
+ * fast path every recorded action succeeded, a failure takes the slow path, where the original code tests it. Null:
+ * the value is the child's own (setsid's session, umask's old mask) or a failure the action does not report (a close
+ * of a closed fd).
+ */
+export function successValue(name: string, args: string[]): string | null {
+  if (name === 'dup2' && args.length === 2) return args[1];
+  if (name === 'fcntl') return args[1] === 'F_SETFD' && args.length === 3 ? '0' : null;
+  return ZERO_ON_SUCCESS.has(name) ? '0' : null;
+}
+
+/**
  * One call a failure test makes: true exactly when the call fails (returns -1), made only when its guards (conditions
  * on memory, `do_stdin && dup2(fd, 0) == -1`) hold; target: the variable `(fd = open(...)) == -1` stores its result in.
  */

@@ -1,5 +1,5 @@
 import type { Node } from './syntax-tree.js';
-import { actionFor, ENDS_BEFORE_EXEC, failureTest, isNullPointer } from './actions.js';
+import { actionFor, ENDS_BEFORE_EXEC, failureTest, isNullPointer, successValue } from './actions.js';
 import { type ActionEntry, BRANCHED, CANCEL } from './action-entry.js';
 import {
   danglingElse,
@@ -70,6 +70,12 @@ export class Planner {
   readonly shadows = new Map<string, string>();
   /** Each action that writes a shadow: its text → the local. */
   readonly shadowWrites = new Map<string, string>();
+  /** A shadow write that also writes other memory (`fx_ret = snprintf(buf, …)`): its text → the call alone, which
+   * stays when nothing reads the copy. */
+  readonly bareWrites = new Map<string, string>();
+  /** Locals the child declares whose writes run in the actions' order (`ret = snprintf(buf, …)` writes buf there):
+   * the copied code, which runs in front of every action, may not read or write them. */
+  readonly orderedLocals = new Set<string>();
   /** Shadows whose first write sets all of them on every path: declared without the local's value, which may be
    * indeterminate at the fork. */
   readonly uninitialized = new Set<string>();
@@ -120,7 +126,7 @@ export class Planner {
         this.block(`${first} reads ${id}, ${why}: the parent would see another value`);
         return false;
       }
-      if (this.shadows.has(id)) {
+      if (this.shadows.has(id) || this.orderedLocals.has(id)) {
         if (byAction) continue;
         this.block(
           `${first} reads ${id}, which the child changed: copied in front, it would run before the change and see the parent's value`,
@@ -177,7 +183,7 @@ export class Planner {
    * whose values the parent computes without effect: recorded on the local's copy, in the actions' order
    * (shadow-locals.ts). False, with nothing recorded or refused, when it cannot be: the caller goes on as before.
    */
-  shadowWrite(base: string, target: Node, write: Node, values: Node[]): boolean {
+  shadowWrite(base: string, target: Node, write: Node, values: Node[], actionText = () => this.text(write)): boolean {
     if (this.vfork || this.inlining.length || this.known.has(base) || OWN_NAMES.test(`fx_${base}`)) return false;
     if (plainTarget(target) !== base || (this.changed.has(base) && !this.shadows.has(base))) return false;
     if (values.some((v) => calledNames(v).some((n) => HOISTABLE_ALLOC.has(n)))) return false;
@@ -192,7 +198,7 @@ export class Planner {
       if (this.actions === this.rootActions && wholeWrite(write, base)) this.uninitialized.add(base);
       else this.uninitialized.delete(base);
     }
-    const action = this.text(write);
+    const action = actionText();
     this.shadowWrites.set(action, base);
     this.actions.push(action);
     return true;
@@ -200,6 +206,8 @@ export class Planner {
 
   /** A write to a child local is copied in front, unless an action already read the local. */
   writeLocal(base: string, stmt: Node): void {
+    if (this.orderedLocals.has(base))
+      return this.block(`the child changes ${base} after the actions wrote it: the copy in front would run first`);
     if (this.read.has(base))
       return this.block(
         `the child changes ${base} after an action used it: computed in the parent first, the action would see the new value`,
@@ -269,6 +277,13 @@ export class Planner {
       const right = e.type === 'assignment_expression' ? unparen(e.childForFieldName('right')!) : null;
       if (right?.type === 'call_expression' && calleeName(right) === 'open' && e.child(1)?.type === '=')
         return this.openOntoNext(target, right);
+      if (
+        base &&
+        right?.type === 'call_expression' &&
+        e.child(1)?.type === '=' &&
+        this.callResult(base, e, right, stmt)
+      )
+        return;
       if (base) this.known.delete(base);
       // `osigchld = ssh_signal(SIGCHLD, SIG_DFL);`: the old handler lands in the child's memory, which exec discards
       if (right?.type === 'call_expression' && e.child(1)?.type === '=' && this.setsDisposition(right)) {
@@ -288,6 +303,59 @@ export class Planner {
       return this.writeOther(base, stmt);
     }
     this.block(`statement ${stmt.text.split('\n')[0]} in the child`);
+  }
+
+  /**
+   * `ret = dup2(fd, 1);`, `ret = snprintf(buf, sizeof buf, "%d", n);`: a call the child makes for its effect, its
+   * result stored in a local of the function. An action's result on the fast path is its success value (a failure
+   * takes the slow path, where the original code tests it); a memory-only call into the child's own local runs in the
+   * parent, in the actions' order, with its result. Either goes to the local's copy (shadow-locals.ts); a local that
+   * cannot have one is the child's alone from here on. False when the call is neither: the caller goes on as before.
+   */
+  callResult(base: string, assignment: Node, call: Node, stmt: Node): boolean {
+    const name = calleeName(call);
+    if (!name || this.locals.has(base) || this.subst.size) return false;
+    const args = callArgs(call);
+    const target = assignment.childForFieldName('left')!;
+    if (WRITES_FIRST_ARG.has(name)) return this.memoryCallResult(base, target, assignment, call, args);
+    const value = successValue(
+      name,
+      args.map((a) => a.text),
+    );
+    if (value === null || this.helpers.has(name) || this.signalWrappers.has(name)) return false;
+    const blockers = this.blockers.length;
+    this.call(call, stmt);
+    if (this.blockers.length > blockers) return true;
+    const values = name === 'dup2' ? [args[1]] : [];
+    const written = this.shadowWrite(base, target, assignment, values, () =>
+      [this.text(target), name === 'dup2' ? this.text(args[1]) : value].join(' = '),
+    );
+    if (!written) this.writeOther(base, stmt);
+    return true;
+  }
+
+  /** `ret = snprintf(buf, …)`, `ret = sigfillset(&mask)` into the child's own local buf or a shadowed one: the call
+   * runs in the parent in the actions' order, its result into ret's copy. */
+  private memoryCallResult(base: string, target: Node, assignment: Node, call: Node, args: Node[]): boolean {
+    const into = args[0] && baseName(args[0]);
+    if (!into || this.vfork || !(this.locals.has(into) || this.shadows.has(into))) return false;
+    if (into === base || this.helperLocals.has(into)) return false;
+    const blockers = this.blockers.length;
+    // what the call reads (all but the memory it writes) the parent computes without effect; the memory it writes is
+    // the child's local (declared in front, written here) or its copy
+    const read = args.slice(1).every((a) => this.pure(a, true)) && this.reads(args[0]);
+    if (!read) return true;
+    if (this.blockers.length > blockers) return true;
+    const bare = this.text(call);
+    const written = this.shadowWrite(base, target, assignment, [], () => `${this.text(target)} = ${this.text(call)}`);
+    if (!written) {
+      this.block(`${assignment.text.split('\n')[0]}: ${base} cannot have a copy, and the call writes ${into}`);
+      return true;
+    }
+    const action = this.actions.at(-1) as string;
+    this.bareWrites.set(action, bare);
+    if (this.locals.has(into)) this.orderedLocals.add(into);
+    return true;
   }
 
   /**
