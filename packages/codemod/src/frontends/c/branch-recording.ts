@@ -6,7 +6,6 @@ import type { GuardedMacro } from './facts.js';
 import { EXEC_CALLS, EXIT_CALLS, NORETURN_CALLS, operationOf } from './operations.js';
 import { pureCondition } from './parent-answers.js';
 import type { Planner } from './recorder.js';
-import { SAME_IN_PARENT } from './facts.js';
 import {
   blockStatements,
   callArgs,
@@ -190,7 +189,7 @@ export function knownFunction(p: Planner, name: string): boolean {
     p.noreturn.has(name) ||
     p.helpers.has(name) ||
     p.signalWrappers.has(name) ||
-    Object.hasOwn(SAME_IN_PARENT, name) ||
+    p.asks(name) ||
     !!p.callMacros.get(name) ||
     !!p.guardedMacros.get(name)
   );

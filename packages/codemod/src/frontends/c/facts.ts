@@ -41,6 +41,16 @@ export interface ProjectFacts {
   /** Function-like macros whose body is a bare `if` (no `do { } while (0)`): `if (x) M(); else …` gives the else
    * to the macro's own `if`, not to the one written. */
   danglingMacros?: string[];
+  /** Functions whose body only returns an expression without effect (`log_level_get(void) { return log_level; }`):
+   * name → what they read; null: defined more than one way, or one definition is not such a read. */
+  pureReads?: Record<string, PureRead | null>;
+}
+
+/** What a project function that only reads answers from: the globals it names and the process state its calls read
+ * (SAME_IN_PARENT). Called in front of the fork, it answers as in the child unless the child changed one of them. */
+export interface PureRead {
+  globals: string[];
+  states: ParentState[];
 }
 
 /** What a macro's body calls. */
@@ -174,6 +184,62 @@ function helperDefinitions(
   return { inline: out, signal };
 }
 
+/** Queries that write only the buffer their last argument points to: with a local's address, a read. */
+const QUERY_INTO_LOCAL: Record<string, ParentState> = { stat: 'files', lstat: 'files' };
+const C_WORDS = new Set([...KEYWORDS, 'return', 'NULL', 'true', 'false', 'struct', 'const', 'unsigned', 'signed']);
+
+/**
+ * The top-level functions of a file whose body is `return EXPR;` after declarations without a value, where EXPR
+ * writes nothing and calls only what answers in the parent as in the child (SAME_IN_PARENT, or stat(path, &local)):
+ * `log_level_get(void) { return log_level; }`, `is_empty_string(s) { return !s || strcmp(s, "") == 0; }`. Names
+ * in upper case (a macro may hide a call) and bodies with #if are not reads.
+ */
+function pureReadDefinitions(text: string): Record<string, PureRead | null> {
+  const out: Record<string, PureRead | null> = {};
+  for (const { masked, head, open, close } of topLevelBodies(text)) {
+    const sig = /(?:^|[\s*])([A-Za-z_]\w*)\s*\(([^()]*)\)\s*$/.exec(head);
+    if (!sig || KEYWORDS.has(sig[1]) || /=/.test(head)) continue;
+    const found = pureRead(masked.slice(open + 1, close), sig[2]);
+    const name = sig[1];
+    out[name] = Object.hasOwn(out, name) && JSON.stringify(out[name]) !== JSON.stringify(found) ? null : found;
+  }
+  return out;
+}
+
+function pureRead(body: string, params: string): PureRead | null {
+  const shape = /^\s*((?:(?:struct\s+)?[A-Za-z_]\w*\s+[A-Za-z_]\w*\s*;\s*)*)return\b([^;]*);\s*$/.exec(body);
+  if (!shape) return null;
+  const expr = shape[2];
+  if (/(?:^|[^=!<>])=(?!=)|\+\+|--/.test(expr)) return null;
+  const locals = new Set([...shape[1].matchAll(/([A-Za-z_]\w*)\s*;/g)].map((m) => m[1]));
+  const own = new Set(
+    params
+      .split(',')
+      .map((p) => /([A-Za-z_]\w*)\s*(?:\[\s*\])?\s*$/.exec(p.trim())?.[1] ?? '')
+      .filter((p) => p && p !== 'void'),
+  );
+  const states = new Set<ParentState>();
+  const globals = new Set<string>();
+  for (const [, member, name, call] of expr.matchAll(/(\.|->)?\s*\b([A-Za-z_]\w*)\b(\s*\()?/g)) {
+    if (member || C_WORDS.has(name) || own.has(name) || /^[0-9]/.test(name)) continue;
+    if (call) {
+      if (Object.hasOwn(SAME_IN_PARENT, name)) states.add(SAME_IN_PARENT[name]);
+      else if (Object.hasOwn(QUERY_INTO_LOCAL, name)) states.add(QUERY_INTO_LOCAL[name]);
+      else return null;
+    } else if (locals.has(name)) {
+      // a local only as the buffer a query writes (`&statbuf`)
+      if (
+        !new RegExp(`\\b(?:${Object.keys(QUERY_INTO_LOCAL).join('|')})\\s*\\([^;()]*,\\s*&\\s*${name}\\s*\\)`).test(
+          expr,
+        )
+      )
+        return null;
+    } else if (/^[A-Z_][A-Z0-9_]*$/.test(name)) return null;
+    else globals.add(name);
+  }
+  return { globals: [...globals].sort(), states: [...states].sort() };
+}
+
 /** Each top-level function definition's last call statement when its body has no `return` (else null): the text
  * of `endsEveryPath` (classify.ts), readable in files the census does not parse. */
 function endingCalls(text: string): Record<string, string | null> {
@@ -248,6 +314,7 @@ export function factsOf(source: string, helpers = false): ProjectFacts {
     .filter(([, params, body]) => params !== null && /^if\s*\(/.test(body))
     .map(([name]) => name);
   const facts = {
+    pureReads: pureReadDefinitions(text),
     noreturn: [...noreturn],
     aliases,
     macroCalls,
@@ -277,6 +344,7 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
   const guardedMacros: Record<string, GuardedMacro | null> = {};
   const danglingMacros = new Set<string>();
   const endsIn: Record<string, string | null> = {};
+  const pureReads: Record<string, PureRead | null> = {};
   // a name two files define differently is neither
   const add = (into: Record<string, string | null>, from: Record<string, string | null> = {}) => {
     for (const [name, text] of Object.entries(from))
@@ -298,6 +366,9 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
     for (const [name, guard] of Object.entries(f.guardedMacros ?? {})) addGuarded(guardedMacros, name, guard);
     f.danglingMacros?.forEach((m) => danglingMacros.add(m));
     add(endsIn, f.endsIn);
+    for (const [name, read] of Object.entries(f.pureReads ?? {}))
+      pureReads[name] =
+        Object.hasOwn(pureReads, name) && JSON.stringify(pureReads[name]) !== JSON.stringify(read) ? null : read;
   }
   // a body that ends in a call that never returns never returns either, through any number of files
   for (let grew = true; grew;) {
@@ -323,6 +394,7 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
     childReturns,
     guardedMacros,
     danglingMacros: [...danglingMacros],
+    pureReads,
   };
 }
 

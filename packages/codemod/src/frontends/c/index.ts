@@ -83,6 +83,7 @@ export async function transformC(source: string, file: string, facts?: ProjectFa
       ),
       guardedMacros: new Map(Object.entries(merged.guardedMacros ?? {})),
       danglingMacros: new Set(merged.danglingMacros ?? []),
+      pureReads: new Map(Object.entries(merged.pureReads ?? {})),
     };
     const edits: Edit[] = [];
     let frees = false;

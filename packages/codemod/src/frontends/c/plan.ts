@@ -1,6 +1,6 @@
 import type { Node } from './syntax-tree.js';
 import { isNullPointer } from './actions.js';
-import type { GuardedMacro } from './facts.js';
+import type { GuardedMacro, PureRead } from './facts.js';
 import type { SiteAnalysis } from './classify.js';
 import { type ActionEntry, BRANCHED } from './action-entry.js';
 import { Planner } from './recorder.js';
@@ -71,6 +71,8 @@ export interface ProjectFunctions {
   guardedMacros?: Map<string, GuardedMacro | null>;
   /** Macros whose body is a bare `if` (facts.ts: danglingMacros). */
   danglingMacros?: Set<string>;
+  /** Functions that only read (facts.ts: pureReads). */
+  pureReads?: Map<string, PureRead | null>;
 }
 
 /** The copied statements without the declarations nothing copied, recorded or exec'd names (`sigset_t old;` for a
@@ -153,6 +155,7 @@ export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): Pla
     project?.callMacros,
     project?.guardedMacros,
     project?.danglingMacros,
+    project?.pureReads,
   );
   planner.forkStart = a.forkStatement.startIndex;
   const throughMacro = !!a.execs && a.execs !== site.exec;

@@ -11,7 +11,7 @@ import {
   recordPreprocessor,
 } from './branch-recording.js';
 import { baseName, hasExec, leadingExec, statementsOf } from './child-statements.js';
-import { type GuardedMacro, SAME_IN_PARENT } from './facts.js';
+import { type GuardedMacro, type PureRead, SAME_IN_PARENT } from './facts.js';
 import { type HelperTest, inlineHelper } from './helper-inlining.js';
 import { openIdiom } from './open-idiom.js';
 import { pureCondition, sameInParent } from './parent-answers.js';
@@ -95,9 +95,17 @@ export class Planner {
     readonly guardedMacros: Map<string, GuardedMacro | null> = new Map(),
     /** Macros whose body is a bare `if` (facts.ts). */
     readonly danglingMacros: Set<string> = new Set(),
+    /** Functions of the project that only read (facts.ts): name → what they read, or null. */
+    readonly pureReads: Map<string, PureRead | null> = new Map(),
   ) {
     const pid = forkVariable && /^[A-Za-z_]\w*/.exec(forkVariable)?.[0];
     if (pid) this.changed.set(pid, 'the pid the fork returned');
+  }
+
+  /** Does a call of name only ask (SAME_IN_PARENT, or a project function that only reads), so that the parent may make
+   * it in front of the fork with the child's answer, given nothing it reads changed (parent-answers.ts)? */
+  asks(name: string): boolean {
+    return Object.hasOwn(SAME_IN_PARENT, name) || !!this.pureReads.get(name);
   }
 
   block(why: string): void {
@@ -161,7 +169,7 @@ export class Planner {
   /** Can this expression be evaluated in the parent, in front of the fork, with the same value and no effect? */
   pure(expr: Node, byAction = false): boolean {
     for (const name of calledNames(expr)) {
-      if (!HOISTABLE_ALLOC.has(name) && !Object.hasOwn(SAME_IN_PARENT, name)) {
+      if (!HOISTABLE_ALLOC.has(name) && !this.asks(name)) {
         this.block(`${name}() in the child's computations: its result may differ in the parent`);
         return false;
       }
@@ -298,7 +306,7 @@ export class Planner {
       }
       if (base && this.shadowWrite(base, target, e, right ? [right] : [])) return;
       // a query without effect (`prog = getenv(…)`) needs no run in the fast path: only its result is the child's
-      if (right && calledNames(right).some((n) => !Object.hasOwn(SAME_IN_PARENT, n)))
+      if (right && calledNames(right).some((n) => !this.asks(n)))
         return this.block(`${stmt.text.split('\n')[0]} in the child calls a function`);
       return this.writeOther(base, stmt);
     }
@@ -426,9 +434,7 @@ export class Planner {
     // which the action asks in the child; anywhere else getpid() and getpgrp() are the parent's
     const ownId = OWN_ID_ARGUMENT[name];
     const inner = args.flatMap((a) => callsUnder(a)).filter((c) => c.text !== ownId);
-    const effect = inner.find(
-      (c) => !Object.hasOwn(SAME_IN_PARENT, calleeName(c) ?? '') && !this.callMacros.get(calleeName(c) ?? ''),
-    );
+    const effect = inner.find((c) => !this.asks(calleeName(c) ?? '') && !this.callMacros.get(calleeName(c) ?? ''));
     if (effect)
       return this.block(
         `${name}() calls ${calleeName(effect) ?? effect.text}() in its arguments: it would run in the parent`,
