@@ -248,6 +248,11 @@ export class Planner {
         // not a copied local: the declaration stays the child's, and a later write of it is the child's alone
         return this.openOntoNext(target, opened, true);
       }
+      if (opened?.type === 'call_expression' && calleeName(opened) === 'dup' && target.type === 'identifier') {
+        if (stmt.childrenForFieldName('declarator').length !== 1)
+          return this.block(`${stmt.text.split('\n')[0]}: a dup() among other declarations`);
+        return this.dupOntoNext(opened, target, true);
+      }
       if (value && !this.pure(value)) return;
       if (this.shadows.has(name)) return this.block(`the child declares ${name}, a name of the function it changed`);
       this.locals.add(name);
@@ -285,6 +290,8 @@ export class Planner {
       const right = e.type === 'assignment_expression' ? unparen(e.childForFieldName('right')!) : null;
       if (right?.type === 'call_expression' && calleeName(right) === 'open' && e.child(1)?.type === '=')
         return this.openOntoNext(target, right);
+      if (right?.type === 'call_expression' && calleeName(right) === 'dup' && e.child(1)?.type === '=')
+        return this.dupOntoNext(right, target);
       if (
         base &&
         right?.type === 'call_expression' &&
@@ -393,11 +400,37 @@ export class Planner {
    * its own table and the actions so far: `fx_fd = forkexec_next_fd(fx)` (fx_fd2… for later opens). Returns the name.
    */
   openNext(path: string, flags: string, mode = '0'): string {
+    const fd = this.nextFd();
+    this.record(`forkexec_open(fx, ${fd}, ${path}, ${flags}, ${mode})`);
+    return fd;
+  }
+
+  /** `fx_fd = forkexec_next_fd(fx)` (fx_fd2… for later ones): the fd an open() or dup() returns in the child. */
+  private nextFd(): string {
     const fd = this.declarations.length ? `fx_fd${this.declarations.length + 1}` : 'fx_fd';
     this.declarations.push(`int ${fd} = -1;`);
     this.actions.push(`${fd} = forkexec_next_fd(fx)`);
-    this.record(`forkexec_open(fx, ${fd}, ${path}, ${flags}, ${mode})`);
     return fd;
+  }
+
+  /**
+   * `dup(fd)`, `copy = dup(fd)`, `if (dup(fd) < 0)`: dup returns the lowest free fd, which the parent computes as an
+   * open's (forkexec_next_fd); dup2 onto it is the same copy (FD_CLOEXEC clear, EBADF for a closed fd, also when
+   * that fd is itself the lowest free one). target: the variable that keeps it, whose uses read the parent's number.
+   */
+  dupOntoNext(call: Node, target: Node | null, declared = false): void {
+    const [from, ...more] = callArgs(call);
+    const name = target && (target.type === 'identifier' ? target.text : null);
+    if (!from || more.length || (target && !name))
+      return this.block(`${call.text.split('\n')[0]}: a dup() whose fd the rewrite cannot name`);
+    if (name && this.vfork && !declared && !this.locals.has(name) && !this.helperLocals.has(name))
+      return this.block(`${name} = dup(...): a vfork child writes the parent's memory`);
+    if (calledNames(from).length || !this.reads(from)) return this.block('dup() calls a function in its argument');
+    const fd = this.nextFd();
+    this.record(`forkexec_dup2(fx, ${this.text(from)}, ${fd})`);
+    if (!name) return;
+    this.known.set(name, fd);
+    this.changed.delete(name);
   }
 
   /** Appends an action and notes its kind, so that later conditions know what the child has changed by then. */
@@ -411,6 +444,7 @@ export class Planner {
   call(call: Node, stmt: Node | null, target: Node | null = null, test: HelperTest = 'minus-one'): void {
     let name = calleeName(call);
     if (name === 'open' && target) return this.openOntoNext(target, call);
+    if (name === 'dup') return this.dupOntoNext(call, target);
     if (target) return this.block(`${target.text} = ${name}(...) in the child: its result is the child's`);
     if (!name) return this.block(`a call through ${call.childForFieldName('function')!.text} in the child`);
     const guard = stmt ? this.guardedMacros.get(name) : undefined;
