@@ -1,3 +1,4 @@
+import { type FormatWrapper, formatWrapperOf } from './format-wrapper.js';
 import { EXEC_CALLS, EXIT_CALLS, FORK_CALLS, NORETURN_CALLS } from './operations.js';
 
 /**
@@ -44,6 +45,9 @@ export interface ProjectFacts {
   /** Functions whose body only returns an expression without effect (`log_level_get(void) { return log_level; }`):
    * name → what they read; null: defined more than one way, or one definition is not such a read. */
   pureReads?: Record<string, PureRead | null>;
+  /** snprintf wrappers that end the program on truncation (format-wrapper.ts): name → parameters; null: defined
+   * more than one way, or one definition is not such a wrapper. */
+  formatWrappers?: Record<string, FormatWrapper | null>;
 }
 
 /** What a project function that only reads answers from: the globals it names and the process state its calls read
@@ -195,11 +199,17 @@ const C_WORDS = new Set([...KEYWORDS, 'return', 'NULL', 'true', 'false', 'struct
  * in upper case (a macro may hide a call) and bodies with #if are not reads.
  */
 function pureReadDefinitions(text: string): Record<string, PureRead | null> {
-  const out: Record<string, PureRead | null> = {};
+  return definitionsAs(text, (body, params) => pureRead(body.slice(1, -1), params));
+}
+
+/** Each top-level function of a file read as read(its body with braces, its parameters); two definitions of the
+ * same name that read differently: null. */
+function definitionsAs<T>(text: string, read: (body: string, params: string) => T | null): Record<string, T | null> {
+  const out: Record<string, T | null> = {};
   for (const { masked, head, open, close } of topLevelBodies(text)) {
     const sig = /(?:^|[\s*])([A-Za-z_]\w*)\s*\(([^()]*)\)\s*$/.exec(head);
     if (!sig || KEYWORDS.has(sig[1]) || /=/.test(head)) continue;
-    const found = pureRead(masked.slice(open + 1, close), sig[2]);
+    const found = read(masked.slice(open, close + 1), sig[2]);
     const name = sig[1];
     out[name] = Object.hasOwn(out, name) && JSON.stringify(out[name]) !== JSON.stringify(found) ? null : found;
   }
@@ -315,6 +325,7 @@ export function factsOf(source: string, helpers = false): ProjectFacts {
     .map(([name]) => name);
   const facts = {
     pureReads: pureReadDefinitions(text),
+    formatWrappers: definitionsAs(text, (body, params) => formatWrapperOf(params, body)),
     noreturn: [...noreturn],
     aliases,
     macroCalls,
@@ -332,6 +343,12 @@ function endsProcess(call: string, noreturn: Set<string>): boolean {
   return noreturn.has(call) || EXIT_CALLS.has(call) || NORETURN_CALLS.has(call);
 }
 
+/** Adds from's entries; a name two files read differently is null. */
+function mergeSame<T>(into: Record<string, T | null>, from: Record<string, T | null> = {}): void {
+  for (const [name, value] of Object.entries(from))
+    into[name] = Object.hasOwn(into, name) && JSON.stringify(into[name]) !== JSON.stringify(value) ? null : value;
+}
+
 export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
   const noreturn = new Set<string>();
   const aliases: Record<string, string> = {};
@@ -345,6 +362,7 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
   const danglingMacros = new Set<string>();
   const endsIn: Record<string, string | null> = {};
   const pureReads: Record<string, PureRead | null> = {};
+  const formatWrappers: Record<string, FormatWrapper | null> = {};
   // a name two files define differently is neither
   const add = (into: Record<string, string | null>, from: Record<string, string | null> = {}) => {
     for (const [name, text] of Object.entries(from))
@@ -366,9 +384,8 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
     for (const [name, guard] of Object.entries(f.guardedMacros ?? {})) addGuarded(guardedMacros, name, guard);
     f.danglingMacros?.forEach((m) => danglingMacros.add(m));
     add(endsIn, f.endsIn);
-    for (const [name, read] of Object.entries(f.pureReads ?? {}))
-      pureReads[name] =
-        Object.hasOwn(pureReads, name) && JSON.stringify(pureReads[name]) !== JSON.stringify(read) ? null : read;
+    mergeSame(pureReads, f.pureReads);
+    mergeSame(formatWrappers, f.formatWrappers);
   }
   // a body that ends in a call that never returns never returns either, through any number of files
   for (let grew = true; grew;) {
@@ -395,6 +412,7 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
     guardedMacros,
     danglingMacros: [...danglingMacros],
     pureReads,
+    formatWrappers,
   };
 }
 

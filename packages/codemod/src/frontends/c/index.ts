@@ -84,6 +84,7 @@ export async function transformC(source: string, file: string, facts?: ProjectFa
       guardedMacros: new Map(Object.entries(merged.guardedMacros ?? {})),
       danglingMacros: new Set(merged.danglingMacros ?? []),
       pureReads: new Map(Object.entries(merged.pureReads ?? {})),
+      formatWrappers: new Map(Object.entries(merged.formatWrappers ?? {})),
     };
     const edits: Edit[] = [];
     let frees = false;

@@ -1,6 +1,7 @@
 import type { Node } from './syntax-tree.js';
 import { isNullPointer } from './actions.js';
 import type { GuardedMacro, PureRead } from './facts.js';
+import type { FormatWrapper } from './format-wrapper.js';
 import type { SiteAnalysis } from './classify.js';
 import { type ActionEntry, BRANCHED } from './action-entry.js';
 import { Planner } from './recorder.js';
@@ -73,6 +74,8 @@ export interface ProjectFunctions {
   danglingMacros?: Set<string>;
   /** Functions that only read (facts.ts: pureReads). */
   pureReads?: Map<string, PureRead | null>;
+  /** snprintf wrappers that end the program on truncation (facts.ts: formatWrappers). */
+  formatWrappers?: Map<string, FormatWrapper | null>;
 }
 
 /** The copied statements without the declarations nothing copied, recorded or exec'd names (`sigset_t old;` for a
@@ -156,6 +159,7 @@ export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): Pla
     project?.guardedMacros,
     project?.danglingMacros,
     project?.pureReads,
+    project?.formatWrappers,
   );
   planner.forkStart = a.forkStatement.startIndex;
   const throughMacro = !!a.execs && a.execs !== site.exec;

@@ -12,6 +12,7 @@ import {
 } from './branch-recording.js';
 import { baseName, hasExec, leadingExec, statementsOf } from './child-statements.js';
 import { type GuardedMacro, type PureRead, SAME_IN_PARENT } from './facts.js';
+import { type FormatWrapper, recordFormatWrapper } from './format-wrapper.js';
 import { type HelperTest, inlineHelper } from './helper-inlining.js';
 import { openIdiom } from './open-idiom.js';
 import { pureCondition, sameInParent } from './parent-answers.js';
@@ -37,7 +38,7 @@ const OWN_ID_ARGUMENT: Record<string, string> = { setpgid: 'getpid()', tcsetpgrp
 /** Memory-only calls whose first argument is the memory they write. */
 const WRITES_FIRST_ARG = new Set([...STRING_WRITES, 'sigemptyset', 'sigfillset', 'sigaddset', 'sigdelset']);
 /** The names the recording code declares. */
-const OWN_NAMES = /^(?:fx|fx_argv|fx_pid|fx_fd[0-9]*)$/;
+const OWN_NAMES = /^(?:fx|fx_argv|fx_pid|fx_fd[0-9]*|fx_len)$/;
 
 /** Walks the child's statements before the exec; `blockers` says why they cannot be recorded exactly. */
 export class Planner {
@@ -97,6 +98,8 @@ export class Planner {
     readonly danglingMacros: Set<string> = new Set(),
     /** Functions of the project that only read (facts.ts): name → what they read, or null. */
     readonly pureReads: Map<string, PureRead | null> = new Map(),
+    /** The project's snprintf that ends the program on truncation (format-wrapper.ts): name → its parameters. */
+    readonly formatWrappers: Map<string, FormatWrapper | null> = new Map(),
   ) {
     const pid = forkVariable && /^[A-Za-z_]\w*/.exec(forkVariable)?.[0];
     if (pid) this.changed.set(pid, 'the pid the fork returned');
@@ -407,7 +410,8 @@ export class Planner {
 
   /** `fx_fd = forkexec_next_fd(fx)` (fx_fd2… for later ones): the fd an open() or dup() returns in the child. */
   private nextFd(): string {
-    const fd = this.declarations.length ? `fx_fd${this.declarations.length + 1}` : 'fx_fd';
+    const fds = this.declarations.filter((d) => d.startsWith('int fx_fd')).length;
+    const fd = fds ? `fx_fd${fds + 1}` : 'fx_fd';
     this.declarations.push(`int ${fd} = -1;`);
     this.actions.push(`${fd} = forkexec_next_fd(fx)`);
     return fd;
@@ -462,6 +466,8 @@ export class Planner {
       return this.writeOther(base, stmt);
     }
     if (name === 'free' && stmt) return this.writeOther(args[0] && baseName(args[0]), stmt);
+    const format = stmt && this.formatWrappers.get(name);
+    if (format) return recordFormatWrapper(this, name, format, args);
     if (ENDS_BEFORE_EXEC.has(name) && stmt) return; // nothing of it is left at the exec
     // an argument's call runs in the parent: only one that answers there as in the child (setgid(getgid()))
     // setpgid(0, getpid()) is the child's own pid, which actionFor writes as 0, tcsetpgrp(fd, getpgrp()) its own group,
