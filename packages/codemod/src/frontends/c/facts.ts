@@ -196,20 +196,22 @@ const C_WORDS = new Set([...KEYWORDS, 'return', 'NULL', 'true', 'false', 'struct
  * The top-level functions of a file whose body is `return EXPR;` after declarations without a value, where EXPR
  * writes nothing and calls only what answers in the parent as in the child (SAME_IN_PARENT, or stat(path, &local)):
  * `log_level_get(void) { return log_level; }`, `is_empty_string(s) { return !s || strcmp(s, "") == 0; }`. Names
- * in upper case (a macro may hide a call) and bodies with #if are not reads.
+ * in upper case (a macro may hide a call), errno (the parent's changes while it records) and environ (exec's to
+ * pass, after the actions) make no read; nor do bodies with #if.
  */
 function pureReadDefinitions(text: string): Record<string, PureRead | null> {
   return definitionsAs(text, (body, params) => pureRead(body.slice(1, -1), params));
 }
 
-/** Each top-level function of a file read as read(its body with braces, its parameters); two definitions of the
- * same name that read differently: null. */
+/** Each top-level function of a file read as read(its body with braces, its parameters); a body with #if, or two
+ * definitions of the same name that read differently: null. */
 function definitionsAs<T>(text: string, read: (body: string, params: string) => T | null): Record<string, T | null> {
   const out: Record<string, T | null> = {};
   for (const { masked, head, open, close } of topLevelBodies(text)) {
     const sig = /(?:^|[\s*])([A-Za-z_]\w*)\s*\(([^()]*)\)\s*$/.exec(head);
     if (!sig || KEYWORDS.has(sig[1]) || /=/.test(head)) continue;
-    const found = read(masked.slice(open, close + 1), sig[2]);
+    // a body with #if reads one way per configuration: none
+    const found = /\n[ \t]*#/.test(text.slice(open, close + 1)) ? null : read(masked.slice(open, close + 1), sig[2]);
     const name = sig[1];
     out[name] = Object.hasOwn(out, name) && JSON.stringify(out[name]) !== JSON.stringify(found) ? null : found;
   }
@@ -244,7 +246,7 @@ function pureRead(body: string, params: string): PureRead | null {
         )
       )
         return null;
-    } else if (/^[A-Z_][A-Z0-9_]*$/.test(name)) return null;
+    } else if (/^[A-Z_][A-Z0-9_]*$/.test(name) || name === 'errno' || name === 'environ') return null;
     else globals.add(name);
   }
   return { globals: [...globals].sort(), states: [...states].sort() };

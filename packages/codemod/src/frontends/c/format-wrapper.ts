@@ -46,12 +46,20 @@ export function formatWrapperOf(params: string, body: string): FormatWrapper | n
   return { buffer: at(buf), size: at(len), format: at(fmt) };
 }
 
+/** Is this format argument a string literal without `%n` (which would write through an argument in the parent)? */
+export function plainFormat(format: Node | undefined): boolean {
+  const parts = format?.type === 'concatenated_string' ? format.namedChildren : [format];
+  return parts.every((s) => s?.type === 'string_literal' && !/%[-+ #0-9.*'lhjztqL]*n/.test(s.text));
+}
+
 /** `xSnprintf(buffer, sizeof(buffer), "%d", pid);` into a buffer the child declares (or a shadow): `fx_len =
  * snprintf(…)` in the actions' order, and a cancel when it would not fit. */
 export function recordFormatWrapper(p: Planner, name: string, wrapper: FormatWrapper, args: Node[]): void {
   const into = args[wrapper.buffer] && baseName(args[wrapper.buffer]);
   if (!into || !(p.locals.has(into) || p.shadows.has(into)) || p.subst.size)
     return p.block(`${name}() writes ${args[wrapper.buffer]?.text ?? 'memory'}, not a buffer the child declares`);
+  if (!plainFormat(args[wrapper.format]))
+    return p.block(`${name}() with a format that is not a literal without %n: it could write in the parent`);
   const rest = args.filter((_, i) => i !== wrapper.buffer);
   if (!rest.every((a) => p.pure(a, true)) || !p.reads(args[wrapper.buffer])) return;
   if (!p.declarations.includes('int fx_len = 0;')) p.declarations.push('int fx_len = 0;');

@@ -12,7 +12,7 @@ import {
 } from './branch-recording.js';
 import { baseName, hasExec, leadingExec, statementsOf } from './child-statements.js';
 import { type GuardedMacro, type PureRead, SAME_IN_PARENT } from './facts.js';
-import { type FormatWrapper, recordFormatWrapper } from './format-wrapper.js';
+import { type FormatWrapper, plainFormat, recordFormatWrapper } from './format-wrapper.js';
 import { type HelperTest, inlineHelper } from './helper-inlining.js';
 import { openIdiom } from './open-idiom.js';
 import { pureCondition, sameInParent } from './parent-answers.js';
@@ -358,6 +358,8 @@ export class Planner {
     const into = args[0] && baseName(args[0]);
     if (!into || this.vfork || !(this.locals.has(into) || this.shadows.has(into))) return false;
     if (into === base || this.helperLocals.has(into)) return false;
+    const format = { snprintf: 2, sprintf: 1 }[calleeName(call) as 'snprintf' | 'sprintf'];
+    if (format !== undefined && !plainFormat(args[format])) return false;
     const blockers = this.blockers.length;
     // what the call reads (all but the memory it writes) the parent computes without effect; the memory it writes is
     // the child's local (declared in front, written here) or its copy
@@ -502,7 +504,7 @@ export class Planner {
           : mapped.blocker,
       );
     if (!args.every((a) => a.text === ownId || this.reads(a))) return;
-    if (name === 'setenv' || name === 'unsetenv') this.usesEnvActions = true;
+    if (name === 'setenv' || name === 'unsetenv' || name === 'putenv') this.usesEnvActions = true;
     this.record(mapped.action);
   }
 
