@@ -65,6 +65,13 @@ export function actionFor(name: string, a: string[]): { action: string } | { blo
       return action(`forkexec_setenv(fx, ${a[0]}, ${a[1]})`);
     case 'unsetenv':
       return action(`forkexec_unsetenv(fx, ${a[0]})`);
+    case 'putenv': {
+      // putenv("NAME=value") of a literal: the environment the exec passes is setenv's (the string stays the
+      // child's, which exec discards)
+      const literal = /^"([A-Za-z_][A-Za-z0-9_]*)=((?:[^"\\]|\\.)*)"$/.exec(a[0] ?? '');
+      if (!literal) return blocker('putenv() of other than a literal NAME=value');
+      return action(`forkexec_setenv(fx, "${literal[1]}", "${literal[2]}")`);
+    }
     case 'sigaction':
       // the old action, when asked for, is the recorder's to handle (a write of the child's memory)
       return action(`forkexec_sigaction(fx, ${a[0]}, ${a[1]})`);

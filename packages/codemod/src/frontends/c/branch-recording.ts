@@ -306,7 +306,7 @@ function failingAction(p: Planner, macro: string, condition: string): boolean {
     )
   )
     return true;
-  if (name === 'setenv' || name === 'unsetenv') p.usesEnvActions = true;
+  if (name === 'setenv' || name === 'unsetenv' || name === 'putenv') p.usesEnvActions = true;
   p.record(mapped.action);
   return true;
 }
