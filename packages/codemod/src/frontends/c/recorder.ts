@@ -295,6 +295,7 @@ export class Planner {
         return this.openOntoNext(target, right);
       if (right?.type === 'call_expression' && calleeName(right) === 'dup' && e.child(1)?.type === '=')
         return this.dupOntoNext(right, target);
+      if (base) this.known.delete(base);
       if (
         base &&
         right?.type === 'call_expression' &&
@@ -302,7 +303,6 @@ export class Planner {
         this.callResult(base, e, right, stmt)
       )
         return;
-      if (base) this.known.delete(base);
       // `osigchld = ssh_signal(SIGCHLD, SIG_DFL);`: the old handler lands in the child's memory, which exec discards
       if (right?.type === 'call_expression' && e.child(1)?.type === '=' && this.setsDisposition(right)) {
         if (base && this.locals.has(base))
