@@ -65,6 +65,13 @@ export function actionFor(name: string, a: string[]): { action: string } | { blo
       return action(`forkexec_setenv(fx, ${a[0]}, ${a[1]})`);
     case 'unsetenv':
       return action(`forkexec_unsetenv(fx, ${a[0]})`);
+    case 'putenv': {
+      // putenv("NAME=value") of a literal: the environment the exec passes is setenv's (the string stays the
+      // child's, which exec discards)
+      const literal = /^"([A-Za-z_][A-Za-z0-9_]*)=((?:[^"\\]|\\.)*)"$/.exec(a[0] ?? '');
+      if (!literal) return blocker('putenv() of other than a literal NAME=value');
+      return action(`forkexec_setenv(fx, "${literal[1]}", "${literal[2]}")`);
+    }
     case 'sigaction':
       // the old action, when asked for, is the recorder's to handle (a write of the child's memory)
       return action(`forkexec_sigaction(fx, ${a[0]}, ${a[1]})`);
@@ -107,6 +114,18 @@ const ZERO_ON_SUCCESS = new Set([
   'sigaction',
   'tcsetpgrp',
 ]);
+
+/**
+ * What an action returns when it succeeds, as C text over its arguments (`ret = dup2(fd, 1);` leaves 1 in ret): on the
+ * fast path every recorded action succeeded, a failure takes the slow path, where the original code tests it. Null:
+ * the value is the child's own (setsid's session, umask's old mask) or a failure the action does not report (a close
+ * of a closed fd).
+ */
+export function successValue(name: string, args: string[]): string | null {
+  if (name === 'dup2' && args.length === 2) return args[1];
+  if (name === 'fcntl') return args[1] === 'F_SETFD' && args.length === 3 ? '0' : null;
+  return ZERO_ON_SUCCESS.has(name) ? '0' : null;
+}
 
 /**
  * One call a failure test makes: true exactly when the call fails (returns -1), made only when its guards (conditions

@@ -1,12 +1,11 @@
 import type { Node } from './syntax-tree.js';
-import { failureTests, type FailureTest } from './actions.js';
+import { actionFor, failureTests, type FailureTest, successValue } from './actions.js';
 import { type ActionEntry, BRANCHED, CANCEL } from './action-entry.js';
 import { leaves, statementsOf } from './child-statements.js';
 import type { GuardedMacro } from './facts.js';
 import { EXEC_CALLS, EXIT_CALLS, NORETURN_CALLS, operationOf } from './operations.js';
 import { pureCondition } from './parent-answers.js';
 import type { Planner } from './recorder.js';
-import { SAME_IN_PARENT } from './facts.js';
 import {
   blockStatements,
   callArgs,
@@ -230,7 +229,7 @@ export function knownFunction(p: Planner, name: string): boolean {
     p.noreturn.has(name) ||
     p.helpers.has(name) ||
     p.signalWrappers.has(name) ||
-    Object.hasOwn(SAME_IN_PARENT, name) ||
+    p.asks(name) ||
     !!p.callMacros.get(name) ||
     !!p.guardedMacros.get(name)
   );
@@ -280,6 +279,7 @@ export function recordGuardedMacro(p: Planner, name: string, guard: GuardedMacro
       /^(?:[A-Za-z_]\w*|[0-9]+)$/.test(args[i] ?? '') ? args[i] : `(${args[i] ?? ''})`,
     );
   const code = condition.replace(/"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'/g, '""');
+  if (failingAction(p, name, condition)) return;
   const callIn = [...code.matchAll(/\b([A-Za-z_]\w*)\s*\(/g)].find((m) => m[1] !== 'sizeof');
   if (callIn) return p.block(`${name}() in the child acts when ${condition}, which calls ${callIn[1]}()`);
   if (/(?:^|[^=!<>])=(?!=)|\+\+|--/.test(code))
@@ -295,6 +295,60 @@ export function recordGuardedMacro(p: Planner, name: string, guard: GuardedMacro
   )
     return;
   branchOn(p, condition, [CANCEL], []);
+}
+
+/**
+ * `FD_CLOSEONEXEC(fd)` of a macro that acts only when an action fails (`if (fcntl(x, F_SETFD, FD_CLOEXEC) == -1)
+ * fatal(…)`): the action, whose failure takes the slow path, where the macro runs as written. True when handled
+ * (recorded or refused); false when the condition is no such test.
+ */
+function failingAction(p: Planner, macro: string, condition: string): boolean {
+  // literals blanked, same length: offsets in code are offsets in condition
+  const code = condition.replace(
+    /"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'/g,
+    (m) => m[0] + ' '.repeat(m.length - 2) + m[0],
+  );
+  const test = /^\s*([A-Za-z_]\w*)\s*\(/.exec(code);
+  if (!test) return false;
+  const open = test[0].length - 1;
+  let depth = 0;
+  let end = -1;
+  const commas: number[] = [];
+  for (let i = open; i < code.length && end < 0; i++) {
+    if (code[i] === '(') depth++;
+    else if (code[i] === ')' && --depth === 0) end = i;
+    else if (code[i] === ',' && depth === 1) commas.push(i);
+  }
+  // true exactly when the call returns -1, which it does only when it fails
+  if (end < 0 || !/^\s*(?:==\s*-\s*1|<\s*0)\s*$/.test(code.slice(end + 1))) return false;
+  const name = test[1];
+  const bounds = [open, ...commas, end];
+  const args = bounds.slice(1).map((at, i) => condition.slice(bounds[i] + 1, at).trim());
+  const argsCode = code.slice(open + 1, end);
+  // an action whose success answers otherwise than -1 (a close's EBADF is no failure of the action: none)
+  if (name === 'close' || successValue(name, args) === null) return false;
+  if (
+    /\b[A-Za-z_]\w*\s*\(/.test(argsCode.replace(/\bsizeof\s*\(/g, '')) ||
+    /(?:^|[^=!<>])=(?!=)|\+\+|--/.test(argsCode)
+  )
+    return false;
+  const mapped = actionFor(name, args);
+  if ('blocker' in mapped) {
+    p.block(mapped.blocker);
+    return true;
+  }
+  const ids = [...argsCode.matchAll(/(\.|->)?\s*\b([A-Za-z_]\w*)\b/g)].filter((m) => !m[1]).map((m) => m[2]);
+  if (ids.includes('errno')) return false;
+  if (
+    !p.readsNames(
+      ids.filter((id) => id !== 'sizeof'),
+      `${macro}()`,
+    )
+  )
+    return true;
+  if (name === 'setenv' || name === 'unsetenv' || name === 'putenv') p.usesEnvActions = true;
+  p.record(mapped.action);
+  return true;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { type FormatWrapper, formatWrapperOf } from './format-wrapper.js';
 import { EXEC_CALLS, EXIT_CALLS, FORK_CALLS, NORETURN_CALLS } from './operations.js';
 
 /**
@@ -44,6 +45,19 @@ export interface ProjectFacts {
   /** Function-like macros whose body is a bare `if` (no `do { } while (0)`): `if (x) M(); else …` gives the else
    * to the macro's own `if`, not to the one written. */
   danglingMacros?: string[];
+  /** Functions whose body only returns an expression without effect (`log_level_get(void) { return log_level; }`):
+   * name → what they read; null: defined more than one way, or one definition is not such a read. */
+  pureReads?: Record<string, PureRead | null>;
+  /** snprintf wrappers that end the program on truncation (format-wrapper.ts): name → parameters; null: defined
+   * more than one way, or one definition is not such a wrapper. */
+  formatWrappers?: Record<string, FormatWrapper | null>;
+}
+
+/** What a project function that only reads answers from: the globals it names and the process state its calls read
+ * (SAME_IN_PARENT). Called in front of the fork, it answers as in the child unless the child changed one of them. */
+export interface PureRead {
+  globals: string[];
+  states: ParentState[];
 }
 
 /** What a macro's body calls. */
@@ -197,7 +211,7 @@ function helperDefinitions(
   return { inline: out, signal, refused };
 }
 
-const C_WORDS = new Set(
+const KEYWORDS_AND_TYPES = new Set(
   'struct union enum const volatile static extern register typedef char short long float double signed unsigned bool void int size_t ssize_t goto case default break continue switch'.split(
     ' ',
   ),
@@ -206,10 +220,74 @@ const C_WORDS = new Set(
 /** Why a helper's body does not mean the same in another file, from the names that are neither its own nor
  * constants: the first that is no C keyword or type (a type word alone: it declares memory of its own). */
 function foreignReason(foreign: string[]): string {
-  const named = foreign.find((name) => !C_WORDS.has(name));
+  const named = foreign.find((name) => !KEYWORDS_AND_TYPES.has(name));
   return named
     ? `names ${named}, neither a parameter, a scalar local nor an upper-case constant: in the caller's file it would be another variable, or none`
     : 'declares memory of its own (a struct, an array, a pointer), which the recording does not copy';
+}
+
+/** Queries that write only the buffer their last argument points to: with a local's address, a read. */
+const QUERY_INTO_LOCAL: Record<string, ParentState> = { stat: 'files', lstat: 'files' };
+const C_WORDS = new Set([...KEYWORDS, 'return', 'NULL', 'true', 'false', 'struct', 'const', 'unsigned', 'signed']);
+
+/**
+ * The top-level functions of a file whose body is `return EXPR;` after declarations without a value, where EXPR
+ * writes nothing and calls only what answers in the parent as in the child (SAME_IN_PARENT, or stat(path, &local)):
+ * `log_level_get(void) { return log_level; }`, `is_empty_string(s) { return !s || strcmp(s, "") == 0; }`. Names
+ * in upper case (a macro may hide a call), errno (the parent's changes while it records) and environ (exec's to
+ * pass, after the actions) make no read; nor do bodies with #if.
+ */
+function pureReadDefinitions(text: string): Record<string, PureRead | null> {
+  return definitionsAs(text, (body, params) => pureRead(body.slice(1, -1), params));
+}
+
+/** Each top-level function of a file read as read(its body with braces, its parameters); a body with #if, or two
+ * definitions of the same name that read differently: null. */
+function definitionsAs<T>(text: string, read: (body: string, params: string) => T | null): Record<string, T | null> {
+  const out: Record<string, T | null> = {};
+  for (const { masked, head, open, close } of topLevelBodies(text)) {
+    const sig = /(?:^|[\s*])([A-Za-z_]\w*)\s*\(([^()]*)\)\s*$/.exec(head);
+    if (!sig || KEYWORDS.has(sig[1]) || /=/.test(head)) continue;
+    // a body with #if reads one way per configuration: none
+    const found = /\n[ \t]*#/.test(text.slice(open, close + 1)) ? null : read(masked.slice(open, close + 1), sig[2]);
+    const name = sig[1];
+    out[name] = Object.hasOwn(out, name) && JSON.stringify(out[name]) !== JSON.stringify(found) ? null : found;
+  }
+  return out;
+}
+
+function pureRead(body: string, params: string): PureRead | null {
+  const shape = /^\s*((?:(?:struct\s+)?[A-Za-z_]\w*\s+[A-Za-z_]\w*\s*;\s*)*)return\b([^;]*);\s*$/.exec(body);
+  if (!shape) return null;
+  const expr = shape[2];
+  if (/(?:^|[^=!<>])=(?!=)|\+\+|--/.test(expr)) return null;
+  const locals = new Set([...shape[1].matchAll(/([A-Za-z_]\w*)\s*;/g)].map((m) => m[1]));
+  const own = new Set(
+    params
+      .split(',')
+      .map((p) => /([A-Za-z_]\w*)\s*(?:\[\s*\])?\s*$/.exec(p.trim())?.[1] ?? '')
+      .filter((p) => p && p !== 'void'),
+  );
+  const states = new Set<ParentState>();
+  const globals = new Set<string>();
+  for (const [, member, name, call] of expr.matchAll(/(\.|->)?\s*\b([A-Za-z_]\w*)\b(\s*\()?/g)) {
+    if (member || C_WORDS.has(name) || own.has(name) || /^[0-9]/.test(name)) continue;
+    if (call) {
+      if (Object.hasOwn(SAME_IN_PARENT, name)) states.add(SAME_IN_PARENT[name]);
+      else if (Object.hasOwn(QUERY_INTO_LOCAL, name)) states.add(QUERY_INTO_LOCAL[name]);
+      else return null;
+    } else if (locals.has(name)) {
+      // a local only as the buffer a query writes (`&statbuf`)
+      if (
+        !new RegExp(`\\b(?:${Object.keys(QUERY_INTO_LOCAL).join('|')})\\s*\\([^;()]*,\\s*&\\s*${name}\\s*\\)`).test(
+          expr,
+        )
+      )
+        return null;
+    } else if (/^[A-Z_][A-Z0-9_]*$/.test(name) || name === 'errno' || name === 'environ') return null;
+    else globals.add(name);
+  }
+  return { globals: [...globals].sort(), states: [...states].sort() };
 }
 
 /** Each top-level function definition's last call statement when its body has no `return` (else null): the text
@@ -286,6 +364,8 @@ export function factsOf(source: string, helpers = false): ProjectFacts {
     .filter(([, params, body]) => params !== null && /^if\s*\(/.test(body))
     .map(([name]) => name);
   const facts = {
+    pureReads: pureReadDefinitions(text),
+    formatWrappers: definitionsAs(text, (body, params) => formatWrapperOf(params, body)),
     noreturn: [...noreturn],
     aliases,
     macroCalls,
@@ -308,6 +388,12 @@ function endsProcess(call: string, noreturn: Set<string>): boolean {
   return noreturn.has(call) || EXIT_CALLS.has(call) || NORETURN_CALLS.has(call);
 }
 
+/** Adds from's entries; a name two files read differently is null. */
+function mergeSame<T>(into: Record<string, T | null>, from: Record<string, T | null> = {}): void {
+  for (const [name, value] of Object.entries(from))
+    into[name] = Object.hasOwn(into, name) && JSON.stringify(into[name]) !== JSON.stringify(value) ? null : value;
+}
+
 export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
   const noreturn = new Set<string>();
   const aliases: Record<string, string> = {};
@@ -321,6 +407,8 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
   const guardedMacros: Record<string, GuardedMacro | null> = {};
   const danglingMacros = new Set<string>();
   const endsIn: Record<string, string | null> = {};
+  const pureReads: Record<string, PureRead | null> = {};
+  const formatWrappers: Record<string, FormatWrapper | null> = {};
   // a name two files define differently is neither
   const add = (into: Record<string, string | null>, from: Record<string, string | null> = {}) => {
     for (const [name, text] of Object.entries(from))
@@ -343,6 +431,8 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
     for (const [name, guard] of Object.entries(f.guardedMacros ?? {})) addGuarded(guardedMacros, name, guard);
     f.danglingMacros?.forEach((m) => danglingMacros.add(m));
     add(endsIn, f.endsIn);
+    mergeSame(pureReads, f.pureReads);
+    mergeSame(formatWrappers, f.formatWrappers);
   }
   // a body that ends in a call that never returns never returns either, through any number of files
   for (let grew = true; grew;) {
@@ -369,6 +459,8 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
     childReturns,
     guardedMacros,
     danglingMacros: [...danglingMacros],
+    pureReads,
+    formatWrappers,
   };
 }
 

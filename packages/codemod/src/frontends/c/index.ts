@@ -84,6 +84,8 @@ export async function transformC(source: string, file: string, facts?: ProjectFa
       guardedMacros: new Map(Object.entries(merged.guardedMacros ?? {})),
       danglingMacros: new Set(merged.danglingMacros ?? []),
       refusedHelpers: new Map(Object.entries(facts?.refusedHelpers ?? {})),
+      pureReads: new Map(Object.entries(merged.pureReads ?? {})),
+      formatWrappers: new Map(Object.entries(merged.formatWrappers ?? {})),
     };
     const edits: Edit[] = [];
     let frees = false;

@@ -30,14 +30,26 @@ export function sameInParent(p: Planner, call: Node): boolean {
 }
 
 export function answersInParent(p: Planner, name: string): boolean {
-  const state = Object.hasOwn(SAME_IN_PARENT, name) ? SAME_IN_PARENT[name] : undefined;
-  if (!state) {
+  const read = p.pureReads.get(name);
+  const states = Object.hasOwn(SAME_IN_PARENT, name) ? [SAME_IN_PARENT[name]] : read?.states;
+  if (!states) {
     p.block(`a conditional in the child calls ${name}(), which has an effect or may answer otherwise in the parent`);
     return false;
   }
-  const changer = CHANGED_BY[state].find((a) => p.performed.has(a));
-  if (changer) {
-    p.block(`${name}() in the child reads its ${state} after its ${changer}(): the parent would answer before it`);
+  for (const state of states) {
+    const changer = CHANGED_BY[state].find((a) => p.performed.has(a));
+    if (changer) {
+      p.block(`${name}() in the child reads its ${state} after its ${changer}(): the parent would answer before it`);
+      return false;
+    }
+  }
+  // a project function that only reads: the globals it names must be as the child has them (a local of the same
+  // name, which the recording may see otherwise, refuses too)
+  const stale = read?.globals.find(
+    (g) => p.changed.has(g) || p.shadows.has(g) || p.known.has(g) || p.locals.has(g) || p.orderedLocals.has(g),
+  );
+  if (stale) {
+    p.block(`${name}() reads ${stale}, which the child may have changed: the parent would answer before it`);
     return false;
   }
   return true;

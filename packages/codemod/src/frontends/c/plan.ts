@@ -1,6 +1,7 @@
 import type { Node } from './syntax-tree.js';
 import { isNullPointer } from './actions.js';
-import type { GuardedMacro } from './facts.js';
+import type { GuardedMacro, PureRead } from './facts.js';
+import type { FormatWrapper } from './format-wrapper.js';
 import type { SiteAnalysis } from './classify.js';
 import { type ActionEntry, BRANCHED } from './action-entry.js';
 import { Planner } from './recorder.js';
@@ -73,6 +74,10 @@ export interface ProjectFunctions {
   danglingMacros?: Set<string>;
   /** Functions of other files that call actions but cannot be inlined: why (facts.ts: refusedHelpers). */
   refusedHelpers?: Map<string, string>;
+  /** Functions that only read (facts.ts: pureReads). */
+  pureReads?: Map<string, PureRead | null>;
+  /** snprintf wrappers that end the program on truncation (facts.ts: formatWrappers). */
+  formatWrappers?: Map<string, FormatWrapper | null>;
 }
 
 /** The copied statements without the declarations nothing copied, recorded or exec'd names (`sigset_t old;` for a
@@ -156,6 +161,8 @@ export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): Pla
     project?.guardedMacros,
     project?.danglingMacros,
     project?.refusedHelpers,
+    project?.pureReads,
+    project?.formatWrappers,
   );
   planner.forkStart = a.forkStatement.startIndex;
   const throughMacro = !!a.execs && a.execs !== site.exec;
@@ -198,7 +205,7 @@ export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): Pla
     leaves.map((e) => e.start!),
   );
   const actions = unread.size
-    ? withoutWrites(planner.actions, (e) => unread.has(planner.shadowWrites.get(e) ?? ''))
+    ? withoutWrites(planner.actions, (e) => unread.has(planner.shadowWrites.get(e) ?? ''), planner.bareWrites)
     : planner.actions;
   const plan: ConversionPlan = {
     ...usedDeclarations(planner.hoisted, actions, args),
@@ -221,10 +228,14 @@ function unreadShadows(planner: Planner, starts: ExecStart[]): Set<string> {
   const unread = new Set<string>();
   for (let more = true; more;) {
     more = false;
-    const kept = withoutWrites(planner.actions, (e) => unread.has(planner.shadowWrites.get(e) ?? ''));
+    const kept = withoutWrites(
+      planner.actions,
+      (e) => unread.has(planner.shadowWrites.get(e) ?? ''),
+      planner.bareWrites,
+    );
     for (const [name, copy] of planner.shadows) {
       if (unread.has(name)) continue;
-      const others = withoutWrites(kept, (e) => planner.shadowWrites.get(e) === name);
+      const others = withoutWrites(kept, (e) => planner.shadowWrites.get(e) === name, planner.bareWrites);
       const texts = [emittedText(others), ...starts.flatMap((s) => [s.file, s.argv, s.envp, ...(s.list ?? [])])].join(
         ' ',
       );
@@ -251,22 +262,29 @@ function emittedText(entries: ActionEntry[]): string {
     .join(' ');
 }
 
-/** The entries without the actions drop names (a shadow's writes nothing reads), and without branches left empty. */
-function withoutWrites(entries: ActionEntry[], drop: (action: string) => boolean): ActionEntry[] {
+/** The entries without the actions drop names (a shadow's writes nothing reads), and without branches left empty; a
+ * write that also has an effect (bare: `fx_ret = snprintf(buf, …)`) keeps the call alone. */
+function withoutWrites(
+  entries: ActionEntry[],
+  drop: (action: string) => boolean,
+  bare: Map<string, string> = new Map(),
+): ActionEntry[] {
   return entries.flatMap((e): ActionEntry[] => {
-    if (typeof e === 'string') return drop(e) ? [] : [e];
+    if (typeof e === 'string') return !drop(e) ? [e] : bare.has(e) ? [bare.get(e)!] : [];
     if ('condition' in e) {
-      const then = withoutWrites(e.then, drop);
-      const otherwise = withoutWrites(e.otherwise, drop);
+      const then = withoutWrites(e.then, drop, bare);
+      const otherwise = withoutWrites(e.otherwise, drop, bare);
       const emptied = then.length + otherwise.length === 0 && e.then.length + e.otherwise.length > 0;
       return emptied ? [] : [{ ...e, then, otherwise }];
     }
     if ('loop' in e) {
-      const body = withoutWrites(e.body, drop);
+      const body = withoutWrites(e.body, drop, bare);
       return !body.length && e.body.length ? [] : [{ ...e, body }];
     }
     if ('preprocessor' in e)
-      return [{ preprocessor: e.preprocessor.map((part) => ({ ...part, body: withoutWrites(part.body, drop) })) }];
+      return [
+        { preprocessor: e.preprocessor.map((part) => ({ ...part, body: withoutWrites(part.body, drop, bare) })) },
+      ];
     return [e];
   });
 }

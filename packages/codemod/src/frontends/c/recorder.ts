@@ -1,5 +1,5 @@
 import type { Node } from './syntax-tree.js';
-import { actionFor, ENDS_BEFORE_EXEC, failureTest, isNullPointer } from './actions.js';
+import { actionFor, ENDS_BEFORE_EXEC, failureTest, isNullPointer, successValue } from './actions.js';
 import { type ActionEntry, BRANCHED, CANCEL } from './action-entry.js';
 import {
   danglingElse,
@@ -11,7 +11,8 @@ import {
   recordPreprocessor,
 } from './branch-recording.js';
 import { baseName, hasExec, leadingExec, statementsOf } from './child-statements.js';
-import { type GuardedMacro, SAME_IN_PARENT } from './facts.js';
+import { type GuardedMacro, type PureRead, SAME_IN_PARENT } from './facts.js';
+import { type FormatWrapper, plainFormat, recordFormatWrapper } from './format-wrapper.js';
 import { type HelperTest, inlineHelper } from './helper-inlining.js';
 import { openIdiom } from './open-idiom.js';
 import { pureCondition, sameInParent } from './parent-answers.js';
@@ -37,7 +38,7 @@ const OWN_ID_ARGUMENT: Record<string, string> = { setpgid: 'getpid()', tcsetpgrp
 /** Memory-only calls whose first argument is the memory they write. */
 const WRITES_FIRST_ARG = new Set([...STRING_WRITES, 'sigemptyset', 'sigfillset', 'sigaddset', 'sigdelset']);
 /** The names the recording code declares. */
-const OWN_NAMES = /^(?:fx|fx_argv|fx_pid|fx_fd[0-9]*|fx_loop_\w+|fx_sig[0-9]+)$/;
+const OWN_NAMES = /^(?:fx|fx_argv|fx_pid|fx_fd[0-9]*|fx_len|fx_loop_\w+|fx_sig[0-9]+)$/;
 
 /** Walks the child's statements before the exec; `blockers` says why they cannot be recorded exactly. */
 export class Planner {
@@ -70,6 +71,12 @@ export class Planner {
   readonly shadows = new Map<string, string>();
   /** Each action that writes a shadow: its text → the local. */
   readonly shadowWrites = new Map<string, string>();
+  /** A shadow write that also writes other memory (`fx_ret = snprintf(buf, …)`): its text → the call alone, which
+   * stays when nothing reads the copy. */
+  readonly bareWrites = new Map<string, string>();
+  /** Locals the child declares whose writes run in the actions' order (`ret = snprintf(buf, …)` writes buf there):
+   * the copied code, which runs in front of every action, may not read or write them. */
+  readonly orderedLocals = new Set<string>();
   /** Shadows whose first write sets all of them on every path: declared without the local's value, which may be
    * indeterminate at the fork. */
   readonly uninitialized = new Set<string>();
@@ -96,9 +103,19 @@ export class Planner {
     readonly danglingMacros: Set<string> = new Set(),
     /** Functions of other files that call actions but cannot be inlined: why (facts.ts). */
     readonly refusedHelpers: Map<string, string> = new Map(),
+    /** Functions of the project that only read (facts.ts): name → what they read, or null. */
+    readonly pureReads: Map<string, PureRead | null> = new Map(),
+    /** The project's snprintf that ends the program on truncation (format-wrapper.ts): name → its parameters. */
+    readonly formatWrappers: Map<string, FormatWrapper | null> = new Map(),
   ) {
     const pid = forkVariable && /^[A-Za-z_]\w*/.exec(forkVariable)?.[0];
     if (pid) this.changed.set(pid, 'the pid the fork returned');
+  }
+
+  /** Does a call of name only ask (SAME_IN_PARENT, or a project function that only reads), so that the parent may make
+   * it in front of the fork with the child's answer, given nothing it reads changed (parent-answers.ts)? */
+  asks(name: string): boolean {
+    return Object.hasOwn(SAME_IN_PARENT, name) || !!this.pureReads.get(name);
   }
 
   block(why: string): void {
@@ -127,7 +144,7 @@ export class Planner {
         this.block(`${first} reads ${id}, ${why}: the parent would see another value`);
         return false;
       }
-      if (this.shadows.has(id)) {
+      if (this.shadows.has(id) || this.orderedLocals.has(id)) {
         if (byAction) continue;
         this.block(
           `${first} reads ${id}, which the child changed: copied in front, it would run before the change and see the parent's value`,
@@ -162,7 +179,7 @@ export class Planner {
   /** Can this expression be evaluated in the parent, in front of the fork, with the same value and no effect? */
   pure(expr: Node, byAction = false): boolean {
     for (const name of calledNames(expr)) {
-      if (!HOISTABLE_ALLOC.has(name) && !Object.hasOwn(SAME_IN_PARENT, name)) {
+      if (!HOISTABLE_ALLOC.has(name) && !this.asks(name)) {
         this.block(`${name}() in the child's computations: its result may differ in the parent`);
         return false;
       }
@@ -184,7 +201,7 @@ export class Planner {
    * whose values the parent computes without effect: recorded on the local's copy, in the actions' order
    * (shadow-locals.ts). False, with nothing recorded or refused, when it cannot be: the caller goes on as before.
    */
-  shadowWrite(base: string, target: Node, write: Node, values: Node[]): boolean {
+  shadowWrite(base: string, target: Node, write: Node, values: Node[], actionText = () => this.text(write)): boolean {
     if (this.helperCopies.has(base)) return this.copyWrite(base, target, write, values);
     if (this.vfork || this.inlining.length || this.known.has(base) || OWN_NAMES.test(`fx_${base}`)) return false;
     if (plainTarget(target) !== base || (this.changed.has(base) && !this.shadows.has(base))) return false;
@@ -200,7 +217,7 @@ export class Planner {
       if (this.actions === this.rootActions && wholeWrite(write, base)) this.uninitialized.add(base);
       else this.uninitialized.delete(base);
     }
-    const action = this.text(write);
+    const action = actionText();
     this.shadowWrites.set(action, base);
     this.actions.push(action);
     return true;
@@ -227,6 +244,8 @@ export class Planner {
 
   /** A write to a child local is copied in front, unless an action already read the local. */
   writeLocal(base: string, stmt: Node): void {
+    if (this.orderedLocals.has(base))
+      return this.block(`the child changes ${base} after the actions wrote it: the copy in front would run first`);
     if (this.read.has(base))
       return this.block(
         `the child changes ${base} after an action used it: computed in the parent first, the action would see the new value`,
@@ -258,6 +277,11 @@ export class Planner {
           return this.block(`${stmt.text.split('\n')[0]}: an open() among other declarations`);
         // not a copied local: the declaration stays the child's, and a later write of it is the child's alone
         return this.openOntoNext(target, opened, true);
+      }
+      if (opened?.type === 'call_expression' && calleeName(opened) === 'dup' && target.type === 'identifier') {
+        if (stmt.childrenForFieldName('declarator').length !== 1)
+          return this.block(`${stmt.text.split('\n')[0]}: a dup() among other declarations`);
+        return this.dupOntoNext(opened, target, true);
       }
       if (value && !this.pure(value)) return;
       if (this.shadows.has(name)) return this.block(`the child declares ${name}, a name of the function it changed`);
@@ -296,7 +320,16 @@ export class Planner {
       const right = e.type === 'assignment_expression' ? unparen(e.childForFieldName('right')!) : null;
       if (right?.type === 'call_expression' && calleeName(right) === 'open' && e.child(1)?.type === '=')
         return this.openOntoNext(target, right);
+      if (right?.type === 'call_expression' && calleeName(right) === 'dup' && e.child(1)?.type === '=')
+        return this.dupOntoNext(right, target);
       if (base) this.known.delete(base);
+      if (
+        base &&
+        right?.type === 'call_expression' &&
+        e.child(1)?.type === '=' &&
+        this.callResult(base, e, right, stmt)
+      )
+        return;
       // `osigchld = ssh_signal(SIGCHLD, SIG_DFL);`: the old handler lands in the child's memory, which exec discards
       if (right?.type === 'call_expression' && e.child(1)?.type === '=' && this.setsDisposition(right)) {
         if (base && this.locals.has(base))
@@ -310,11 +343,66 @@ export class Planner {
       }
       if (base && this.shadowWrite(base, target, e, right ? [right] : [])) return;
       // a query without effect (`prog = getenv(…)`) needs no run in the fast path: only its result is the child's
-      if (right && calledNames(right).some((n) => !Object.hasOwn(SAME_IN_PARENT, n)))
+      if (right && calledNames(right).some((n) => !this.asks(n)))
         return this.block(`${stmt.text.split('\n')[0]} in the child calls a function`);
       return this.writeOther(base, stmt);
     }
     this.block(`statement ${stmt.text.split('\n')[0]} in the child`);
+  }
+
+  /**
+   * `ret = dup2(fd, 1);`, `ret = snprintf(buf, sizeof buf, "%d", n);`: a call the child makes for its effect, its
+   * result stored in a local of the function. An action's result on the fast path is its success value (a failure
+   * takes the slow path, where the original code tests it); a memory-only call into the child's own local runs in the
+   * parent, in the actions' order, with its result. Either goes to the local's copy (shadow-locals.ts); a local that
+   * cannot have one is the child's alone from here on. False when the call is neither: the caller goes on as before.
+   */
+  callResult(base: string, assignment: Node, call: Node, stmt: Node): boolean {
+    const name = calleeName(call);
+    if (!name || this.locals.has(base) || this.subst.size) return false;
+    const args = callArgs(call);
+    const target = assignment.childForFieldName('left')!;
+    if (WRITES_FIRST_ARG.has(name)) return this.memoryCallResult(base, target, assignment, call, args);
+    const value = successValue(
+      name,
+      args.map((a) => a.text),
+    );
+    if (value === null || this.helpers.has(name) || this.signalWrappers.has(name)) return false;
+    const blockers = this.blockers.length;
+    this.call(call, stmt);
+    if (this.blockers.length > blockers) return true;
+    const values = name === 'dup2' ? [args[1]] : [];
+    const written = this.shadowWrite(base, target, assignment, values, () =>
+      [this.text(target), name === 'dup2' ? this.text(args[1]) : value].join(' = '),
+    );
+    if (!written) this.writeOther(base, stmt);
+    return true;
+  }
+
+  /** `ret = snprintf(buf, …)`, `ret = sigfillset(&mask)` into the child's own local buf or a shadowed one: the call
+   * runs in the parent in the actions' order, its result into ret's copy. */
+  private memoryCallResult(base: string, target: Node, assignment: Node, call: Node, args: Node[]): boolean {
+    const into = args[0] && baseName(args[0]);
+    if (!into || this.vfork || !(this.locals.has(into) || this.shadows.has(into))) return false;
+    if (into === base || this.helperLocals.has(into)) return false;
+    const format = { snprintf: 2, sprintf: 1 }[calleeName(call) as 'snprintf' | 'sprintf'];
+    if (format !== undefined && !plainFormat(args[format])) return false;
+    const blockers = this.blockers.length;
+    // what the call reads (all but the memory it writes) the parent computes without effect; the memory it writes is
+    // the child's local (declared in front, written here) or its copy
+    const read = args.slice(1).every((a) => this.pure(a, true)) && this.reads(args[0]);
+    if (!read) return true;
+    if (this.blockers.length > blockers) return true;
+    const bare = this.text(call);
+    const written = this.shadowWrite(base, target, assignment, [], () => `${this.text(target)} = ${this.text(call)}`);
+    if (!written) {
+      this.block(`${assignment.text.split('\n')[0]}: ${base} cannot have a copy, and the call writes ${into}`);
+      return true;
+    }
+    const action = this.actions.at(-1) as string;
+    this.bareWrites.set(action, bare);
+    if (this.locals.has(into)) this.orderedLocals.add(into);
+    return true;
   }
 
   /**
@@ -344,11 +432,38 @@ export class Planner {
    * its own table and the actions so far: `fx_fd = forkexec_next_fd(fx)` (fx_fd2… for later opens). Returns the name.
    */
   openNext(path: string, flags: string, mode = '0'): string {
-    const fd = this.declarations.length ? `fx_fd${this.declarations.length + 1}` : 'fx_fd';
-    this.declarations.push(`int ${fd} = -1;`);
-    this.actions.push(`${fd} = forkexec_next_fd(fx)`);
+    const fd = this.nextFd();
     this.record(`forkexec_open(fx, ${fd}, ${path}, ${flags}, ${mode})`);
     return fd;
+  }
+
+  /** `fx_fd = forkexec_next_fd(fx)` (fx_fd2… for later ones): the fd an open() or dup() returns in the child. */
+  private nextFd(): string {
+    const fds = this.declarations.filter((d) => d.startsWith('int fx_fd')).length;
+    const fd = fds ? `fx_fd${fds + 1}` : 'fx_fd';
+    this.declarations.push(`int ${fd} = -1;`);
+    this.actions.push(`${fd} = forkexec_next_fd(fx)`);
+    return fd;
+  }
+
+  /**
+   * `dup(fd)`, `copy = dup(fd)`, `if (dup(fd) < 0)`: dup returns the lowest free fd, which the parent computes as an
+   * open's (forkexec_next_fd); dup2 onto it is the same copy (FD_CLOEXEC clear, EBADF for a closed fd, also when
+   * that fd is itself the lowest free one). target: the variable that keeps it, whose uses read the parent's number.
+   */
+  dupOntoNext(call: Node, target: Node | null, declared = false): void {
+    const [from, ...more] = callArgs(call);
+    const name = target && (target.type === 'identifier' ? target.text : null);
+    if (!from || more.length || (target && !name))
+      return this.block(`${call.text.split('\n')[0]}: a dup() whose fd the rewrite cannot name`);
+    if (name && this.vfork && !declared && !this.locals.has(name) && !this.helperLocals.has(name))
+      return this.block(`${name} = dup(...): a vfork child writes the parent's memory`);
+    if (calledNames(from).length || !this.reads(from)) return this.block('dup() calls a function in its argument');
+    const fd = this.nextFd();
+    this.record(`forkexec_dup2(fx, ${this.text(from)}, ${fd})`);
+    if (!name) return;
+    this.known.set(name, fd);
+    this.changed.delete(name);
   }
 
   /** Appends an action and notes its kind, so that later conditions know what the child has changed by then. */
@@ -362,6 +477,7 @@ export class Planner {
   call(call: Node, stmt: Node | null, target: Node | null = null, test: HelperTest = 'minus-one'): void {
     let name = calleeName(call);
     if (name === 'open' && target) return this.openOntoNext(target, call);
+    if (name === 'dup') return this.dupOntoNext(call, target);
     if (target) return this.block(`${target.text} = ${name}(...) in the child: its result is the child's`);
     if (!name) return this.block(`a call through ${call.childForFieldName('function')!.text} in the child`);
     const guard = stmt ? this.guardedMacros.get(name) : undefined;
@@ -379,15 +495,15 @@ export class Planner {
       return this.writeOther(base, stmt);
     }
     if (name === 'free' && stmt) return this.writeOther(args[0] && baseName(args[0]), stmt);
+    const format = stmt && this.formatWrappers.get(name);
+    if (format) return recordFormatWrapper(this, name, format, args);
     if (ENDS_BEFORE_EXEC.has(name) && stmt) return; // nothing of it is left at the exec
     // an argument's call runs in the parent: only one that answers there as in the child (setgid(getgid()))
     // setpgid(0, getpid()) is the child's own pid, which actionFor writes as 0, tcsetpgrp(fd, getpgrp()) its own group,
     // which the action asks in the child; anywhere else getpid() and getpgrp() are the parent's
     const ownId = OWN_ID_ARGUMENT[name];
     const inner = args.flatMap((a) => callsUnder(a)).filter((c) => c.text !== ownId);
-    const effect = inner.find(
-      (c) => !Object.hasOwn(SAME_IN_PARENT, calleeName(c) ?? '') && !this.callMacros.get(calleeName(c) ?? ''),
-    );
+    const effect = inner.find((c) => !this.asks(calleeName(c) ?? '') && !this.callMacros.get(calleeName(c) ?? ''));
     if (effect)
       return this.block(
         `${name}() calls ${calleeName(effect) ?? effect.text}() in its arguments: it would run in the parent`,
@@ -423,7 +539,7 @@ export class Planner {
             : mapped.blocker,
       );
     if (!args.every((a) => a.text === ownId || this.reads(a))) return;
-    if (name === 'setenv' || name === 'unsetenv') this.usesEnvActions = true;
+    if (name === 'setenv' || name === 'unsetenv' || name === 'putenv') this.usesEnvActions = true;
     this.record(mapped.action);
   }
 
