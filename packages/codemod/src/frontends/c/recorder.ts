@@ -18,6 +18,7 @@ import { openIdiom } from './open-idiom.js';
 import { pureCondition, sameInParent } from './parent-answers.js';
 import {
   addressTaken,
+  arrayAliased,
   arrayElement,
   arrayShadow,
   plainTarget,
@@ -47,7 +48,7 @@ const OWN_ID_ARGUMENT: Record<string, string> = { setpgid: 'getpid()', tcsetpgrp
 /** Memory-only calls whose first argument is the memory they write. */
 const WRITES_FIRST_ARG = new Set([...STRING_WRITES, 'sigemptyset', 'sigfillset', 'sigaddset', 'sigdelset']);
 /** The names the recording code declares. */
-const OWN_NAMES = /^(?:fx|fx_argv|fx_pid|fx_fd[0-9]*|fx_len|fx_loop_\w+|fx_sig[0-9]+)$/;
+const OWN_NAMES = /^(?:fx|fx_pid|fx_fd[0-9]*|fx_len|fx_loop_\w+|fx_sig[0-9]+)$/;
 
 /** Walks the child's statements before the exec; `blockers` says why they cannot be recorded exactly. */
 export class Planner {
@@ -309,9 +310,11 @@ export class Planner {
     if (this.vfork || !base) return this.block(`${target}: a vfork child writes the parent's memory`);
     if (addressTaken(stmt, base))
       return this.block(`${target}: the function keeps ${base}'s address, through which the child may read it`);
+    const alias = arrayAliased(stmt, base);
+    if (alias) return this.block(`${target}: ${alias}, through which the child may read it`);
     // The fast path skips it (exec discards the child's memory); nothing recorded later may read it.
     const copy = this.arrayRefusals.get(base);
-    this.changed.set(base, `which the child changed (${target}${copy ? `; no copy: ${copy}` : ''})`);
+    this.changed.set(base, `which the child changed (${target})${copy ? `, with no copy: ${copy}` : ''}`);
   }
 
   declaration(stmt: Node): void {

@@ -184,6 +184,45 @@ function arrayEscapes(fn: Node, name: string): string | null {
   return null;
 }
 
+/** Is node an address into the array name (`args`, `args + 1`, `&args[1]`, `(char **)args`)? */
+function addressInto(node: Node, name: string): boolean {
+  const n = unparen(node);
+  if (n.type === 'identifier') return n.text === name;
+  if (n.type === 'cast_expression') return addressInto(n.childForFieldName('value')!, name);
+  if (n.type === 'pointer_expression' && n.child(0)?.type === '&') {
+    const of = unparen(n.childForFieldName('argument')!);
+    return of.type === 'subscript_expression' && addressInto(of.childForFieldName('argument')!, name);
+  }
+  if (n.type === 'binary_expression' && /^[+-]$/.test(n.childForFieldName('operator')?.type ?? ''))
+    return addressInto(n.childForFieldName('left')!, name) || addressInto(n.childForFieldName('right')!, name);
+  if (n.type === 'conditional_expression')
+    return (
+      addressInto(n.childForFieldName('consequence')!, name) || addressInto(n.childForFieldName('alternative')!, name)
+    );
+  return false;
+}
+
+/** When the function declares name an array and stores an address into it (`char **alias = args;`, `p = &args[1];`):
+ * that store, through which a read could see what the child wrote in the array. Null otherwise. */
+export function arrayAliased(node: Node, name: string): string | null {
+  const fn = enclosingFunction(node);
+  const isArray = (d: Node) => {
+    let n = d.type === 'init_declarator' ? d.childForFieldName('declarator')! : d;
+    while (n.type === 'pointer_declarator') n = n.childForFieldName('declarator')!;
+    return n.type === 'array_declarator' && n.childForFieldName('declarator')?.text === name;
+  };
+  const declared = fn
+    ?.descendantsOfType('declaration')
+    .some((d) => !!d && d.childrenForFieldName('declarator').some((x) => !!x && isArray(x)));
+  if (!fn || !declared) return null;
+  for (const store of fn.descendantsOfType(['init_declarator', 'assignment_expression'])) {
+    const value = store?.childForFieldName(store.type === 'init_declarator' ? 'value' : 'right');
+    if (value && addressInto(value, name))
+      return `the function stores ${name}'s address (${store!.text.split('\n')[0]})`;
+  }
+  return null;
+}
+
 /** Whether element index of the array name, written at node, may be written on a copy: the array's element count, or
  * why not. */
 export function arrayShadow(
