@@ -110,9 +110,10 @@ export async function transformC(source: string, file: string, facts?: ProjectFa
     const converted = sites.filter((s) => s.site.converted);
     if (!converted.length) return result(source);
     const first = Math.min(...edits.map((e) => e.start));
-    // a helper's struct sigaction cleared on the recording's copy (helper-inlining.ts) needs memset's declaration
-    const memset = edits.some((e) => /\bmemset\s*\(/.test(e.text));
-    const headers = ['"forkexec.h"', ...(frees ? ['<stdlib.h>'] : []), ...(memset ? ['<string.h>'] : [])];
+    // a helper's struct sigaction cleared on the recording's copy (helper-inlining.ts) needs memset's declaration, an
+    // array's copy (shadow-locals.ts) memcpy's
+    const stringCalls = edits.some((e) => /\bmem(?:set|cpy)\s*\(/.test(e.text));
+    const headers = ['"forkexec.h"', ...(frees ? ['<stdlib.h>'] : []), ...(stringCalls ? ['<string.h>'] : [])];
     edits.push(...includeEdits(tree, source, headers, first));
     const code = applyEdits(source, edits);
     // The rewrite must leave the file as parseable as it found it; otherwise nothing changes.

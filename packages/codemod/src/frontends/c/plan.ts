@@ -212,14 +212,37 @@ export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): Pla
     declarations: [
       ...[...planner.shadows]
         .filter(([name]) => !unread.has(name))
-        .map(([name, copy]) => `__typeof__(${name}) ${copy}${planner.uninitialized.has(name) ? '' : ` = ${name}`};`),
+        .map(([name, copy]) =>
+          planner.arrays.has(name) || planner.uninitialized.has(name)
+            ? `__typeof__(${name}) ${copy};`
+            : `__typeof__(${name}) ${copy} = ${name};`,
+        ),
       ...planner.declarations,
+      // an array's copy starts as the array, unless the child sets every element before anything reads it
+      ...[...planner.arrays.keys()]
+        .filter((name) => planner.shadows.has(name) && !unread.has(name) && !setWhole(planner, name, actions))
+        .map((name) => `memcpy(${planner.shadows.get(name)}, ${name}, sizeof(${planner.shadows.get(name)}));`),
     ],
     frees: planner.frees,
     actions,
     ...(branched ? { file: '', argv: '', envp: '', flags: '', branched: true } : leaves[0].start!),
   };
   return { plan };
+}
+
+/** Does the child set every element of the array name on its own path (not under a condition) before anything
+ * recorded reads the copy? Its copy then needs none of the array's values, which may be indeterminate at the fork. */
+function setWhole(planner: Planner, name: string, entries: ActionEntry[]): boolean {
+  const copy = new RegExp(`\\b${planner.shadows.get(name)}\\b`);
+  const set = new Set<number>();
+  for (const e of entries) {
+    const write = typeof e === 'string' ? planner.elementWrites.get(e) : undefined;
+    if (write?.name === name && !copy.test(write.value)) {
+      set.add(write.index);
+      if (set.size === planner.arrays.get(name)) return true;
+    } else if (copy.test(emittedText([e]))) return false;
+  }
+  return false;
 }
 
 /** The shadows nothing but their own writes names (nor the writes of shadows that are read): set but never used, a

@@ -16,7 +16,16 @@ import { type FormatWrapper, plainFormat, recordFormatWrapper } from './format-w
 import { type HelperTest, inlineHelper } from './helper-inlining.js';
 import { openIdiom } from './open-idiom.js';
 import { pureCondition, sameInParent } from './parent-answers.js';
-import { addressTaken, plainTarget, shadowRefusal, wholeWrite, SHADOWED_POINTEE_WRITES } from './shadow-locals.js';
+import {
+  addressTaken,
+  arrayAliased,
+  arrayElement,
+  arrayShadow,
+  plainTarget,
+  shadowRefusal,
+  wholeWrite,
+  SHADOWED_POINTEE_WRITES,
+} from './shadow-locals.js';
 import { signalWrapper } from './signal-wrapper.js';
 import { STRING_WRITES } from './operations.js';
 import {
@@ -26,6 +35,7 @@ import {
   callArgs,
   blockStatements,
   identifiers,
+  same,
   statementCall,
   unparen,
 } from './syntax.js';
@@ -38,7 +48,7 @@ const OWN_ID_ARGUMENT: Record<string, string> = { setpgid: 'getpid()', tcsetpgrp
 /** Memory-only calls whose first argument is the memory they write. */
 const WRITES_FIRST_ARG = new Set([...STRING_WRITES, 'sigemptyset', 'sigfillset', 'sigaddset', 'sigdelset']);
 /** The names the recording code declares. */
-const OWN_NAMES = /^(?:fx|fx_argv|fx_pid|fx_fd[0-9]*|fx_len|fx_loop_\w+|fx_sig[0-9]+)$/;
+const OWN_NAMES = /^(?:fx|fx_pid|fx_fd[0-9]*|fx_len|fx_loop_\w+|fx_sig[0-9]+)$/;
 
 /** Walks the child's statements before the exec; `blockers` says why they cannot be recorded exactly. */
 export class Planner {
@@ -80,6 +90,13 @@ export class Planner {
   /** Shadows whose first write sets all of them on every path: declared without the local's value, which may be
    * indeterminate at the fork. */
   readonly uninitialized = new Set<string>();
+  /** Shadowed arrays of the function (`char *prog[2]`): name → element count. The copy is declared whole and its
+   * elements written where the child writes the array's. */
+  readonly arrays = new Map<string, number>();
+  /** Each action that writes an element of a shadowed array: its text → the array, the index and the value's text. */
+  readonly elementWrites = new Map<string, { name: string; index: number; value: string }>();
+  /** Why an element write could not go to a copy (`argv[0] = "sh"` through a parameter): the array → the refusal. */
+  readonly arrayRefusals = new Map<string, string>();
   /** Where the fork statement starts: a shadowed local is declared before it (the recording goes in front of it). */
   forkStart = -1;
   /** A helper's `struct sigaction` and `sigset_t` locals while it is inlined: the recording's copies (fx_sig1…), in
@@ -204,14 +221,11 @@ export class Planner {
   shadowWrite(base: string, target: Node, write: Node, values: Node[], actionText = () => this.text(write)): boolean {
     if (this.helperCopies.has(base)) return this.copyWrite(base, target, write, values);
     if (this.vfork || this.inlining.length || this.known.has(base) || OWN_NAMES.test(`fx_${base}`)) return false;
+    const element = arrayElement(target);
+    if (element) return this.elementWrite(base, element.index, write, values);
     if (plainTarget(target) !== base || (this.changed.has(base) && !this.shadows.has(base))) return false;
-    if (values.some((v) => calledNames(v).some((n) => HOISTABLE_ALLOC.has(n)))) return false;
     if (!this.shadows.has(base) && shadowRefusal(write, base, this.forkStart) !== null) return false;
-    const blockers = this.blockers.length;
-    if (!values.every((v) => this.pure(v, true))) {
-      this.blockers.length = blockers;
-      return false;
-    }
+    if (!this.computable(values)) return false;
     if (!this.shadows.has(base)) {
       this.shadows.set(base, `fx_${base}`);
       if (this.actions === this.rootActions && wholeWrite(write, base)) this.uninitialized.add(base);
@@ -219,6 +233,42 @@ export class Planner {
     }
     const action = actionText();
     this.shadowWrites.set(action, base);
+    this.actions.push(action);
+    return true;
+  }
+
+  /** Are the values the parent's to compute without effect (no allocation)? False with nothing refused otherwise. */
+  private computable(values: Node[]): boolean {
+    if (values.some((v) => calledNames(v).some((n) => HOISTABLE_ALLOC.has(n)))) return false;
+    const blockers = this.blockers.length;
+    if (values.every((v) => this.pure(v, true))) return true;
+    this.blockers.length = blockers;
+    return false;
+  }
+
+  /**
+   * `prog[1] = 0;`: a write of one element of an array of the function, recorded on the array's copy (fx_prog), in the
+   * actions' order; whether the copy starts from the array's elements is decided once all writes are known (plan.ts).
+   * False when it cannot be (a pointer's pointee, which is the parent's memory; an unknown size; an alias), the reason
+   * kept for the refusal of a later read.
+   */
+  private elementWrite(base: string, index: number, write: Node, values: Node[]): boolean {
+    // only `array[N] = value;` itself, not a call's result stored there (`fds[0] = dup(…)`: callResult)
+    const plain = write.type === 'assignment_expression' && write.child(1)?.type === '=';
+    if (!plain || values.length !== 1 || !same(unparen(write.childForFieldName('right')!), values[0])) return false;
+    if (this.changed.has(base) && !this.shadows.has(base)) return false;
+    if (this.shadows.has(base) && !this.arrays.has(base)) return false; // a pointer's copy: its pointee is the parent's
+    const judged = arrayShadow(write, base, index, this.forkStart);
+    if ('refusal' in judged) {
+      this.arrayRefusals.set(base, judged.refusal);
+      return false;
+    }
+    if (!this.computable(values)) return false;
+    this.shadows.set(base, `fx_${base}`);
+    this.arrays.set(base, judged.size);
+    const action = `fx_${base}[${index}] = ${this.text(values[0])}`;
+    this.shadowWrites.set(action, base);
+    this.elementWrites.set(action, { name: base, index, value: this.text(values[0]) });
     this.actions.push(action);
     return true;
   }
@@ -260,8 +310,11 @@ export class Planner {
     if (this.vfork || !base) return this.block(`${target}: a vfork child writes the parent's memory`);
     if (addressTaken(stmt, base))
       return this.block(`${target}: the function keeps ${base}'s address, through which the child may read it`);
+    const alias = arrayAliased(stmt, base);
+    if (alias) return this.block(`${target}: ${alias}, through which the child may read it`);
     // The fast path skips it (exec discards the child's memory); nothing recorded later may read it.
-    this.changed.set(base, `which the child changed (${target})`);
+    const copy = this.arrayRefusals.get(base);
+    this.changed.set(base, `which the child changed (${target})${copy ? `, with no copy: ${copy}` : ''}`);
   }
 
   declaration(stmt: Node): void {
