@@ -228,7 +228,7 @@ function foreignReason(foreign: string[]): string {
 
 /** Queries that write only the buffer their last argument points to: with a local's address, a read. */
 const QUERY_INTO_LOCAL: Record<string, ParentState> = { stat: 'files', lstat: 'files' };
-const C_WORDS = new Set([...KEYWORDS, 'return', 'NULL', 'true', 'false', 'struct', 'const', 'unsigned', 'signed']);
+const C_WORDS = new Set([...KEYWORDS, 'NULL', 'true', 'false', 'struct', 'const', 'unsigned', 'signed']);
 
 /**
  * The top-level functions of a file whose body is `return EXPR;` after declarations without a value, where EXPR
