@@ -98,6 +98,11 @@ export function renderMarkdown(report: BenchReport, options: { file: string; cha
     'going back to sleep). Back to back, the parent and its few pages stay hot and nothing else competes, which',
     'is what a C or Bun loop over `spawn` sees (the figures usually quoted). Compare methods within one column.',
     '',
+    'The loop figures (busy, lag) come from runs of their own, after the others: each method of the bench process',
+    'spawns back to back while a 1 ms timer watches the loop. That timer is kept out of the timed runs: its wake-ups',
+    'fall between a spawn and its exit and slowed the methods of the bench process by 0.1-0.3 ms per spawn, which',
+    'the C floor, Bun and Python, timing themselves in processes of their own, never paid.',
+    '',
     ...COLUMN_NOTES.map((n) => `- ${n}`),
     '',
     `Regenerate: \`npx turbo run build --filter=@forkexec/cli && ${nice ? `${nice} ` : ''}npx ${report.command}\` ` +

@@ -3,7 +3,10 @@ import type { Method, Sample } from './method.js';
 
 export interface Measured {
   method: Method;
+  /** The timed runs, methods taking turns: spawn-to-exit, sync and pid (no loop figures). */
   samples: Sample[];
+  /** The runs with the loop monitor's timer running, for busy and lag (methods that spawn from this process only). */
+  loopSamples: Sample[];
   /** Spawn-to-exit ms of `runs` spawns back to back, after the alternating runs. */
   backToBackMs: number[];
   spawnsPerSecond: number | null;
@@ -48,8 +51,12 @@ function rotated<T>(items: T[], by: number): T[] {
 
 /**
  * Measures every method at the parent RSS reached, group by group: the methods of a group spawn
- * the target in turn, run by run, then each spawns it `runs` times back to back, then each keeps
- * `inFlight` children going for a while.
+ * the target in turn, run by run, then each spawns it `runs` times back to back, then each method
+ * of this process `runs` times more with the loop monitor running, then each keeps `inFlight`
+ * children going for a while.
+ * The monitor's 1 ms timer runs only in that third phase: in the timed ones it slowed the
+ * spawns of this process by 0.1-0.3 ms each (its wake-ups come between a spawn and its exit),
+ * which the methods timing themselves in processes of their own never paid.
  * A method that fails is recorded in `failures` and dropped. Rows come in table order.
  */
 export async function measureSize(
@@ -65,7 +72,9 @@ export async function measureSize(
   const alive = (group: Method[]) => group.filter((m) => !failures.has(m.name));
   const groups = alternationGroups(alive(methods));
   const measured = new Map<Method, Measured>(
-    groups.flat().map((method) => [method, { method, samples: [], backToBackMs: [], spawnsPerSecond: null }]),
+    groups
+      .flat()
+      .map((method) => [method, { method, samples: [], loopSamples: [], backToBackMs: [], spawnsPerSecond: null }]),
   );
   for (const group of groups) {
     for (const method of group) {
@@ -75,6 +84,7 @@ export async function measureSize(
         fail(method, error);
       }
     }
+    const resume = monitor.pause();
     const total = settings.warmup + settings.runs;
     for (let run = 0; run < total; run++) {
       const warm = run < settings.warmup;
@@ -83,15 +93,13 @@ export async function measureSize(
           `${warm ? 'warm-up' : 'run'} ${warm ? run + 1 : run - settings.warmup + 1}/${warm ? settings.warmup : settings.runs} ${method.name}`,
         );
         try {
-          const sample = await method.sample(monitor);
+          const sample = await method.sample();
           if (!warm) measured.get(method)!.samples.push(sample);
         } catch (error) {
           fail(method, error);
         }
       }
     }
-    // Back to back, nothing else runs in this process either: the loop monitor's 1 ms timer stops meanwhile.
-    const resume = monitor.pause();
     for (const method of alive(group)) {
       progress(`${settings.runs} back to back, ${method.name}`);
       try {
@@ -101,6 +109,15 @@ export async function measureSize(
       }
     }
     resume();
+    for (const method of alive(group).filter((m) => !m.driver)) {
+      progress(`${settings.runs} with the loop monitor, ${method.name}`);
+      try {
+        for (let run = 0; run < settings.runs; run++)
+          measured.get(method)!.loopSamples.push(await method.sample(monitor));
+      } catch (error) {
+        fail(method, error);
+      }
+    }
     for (const method of alive(group)) {
       progress(`${settings.inFlight} in flight, ${method.name}`);
       try {

@@ -10,6 +10,7 @@ export interface Sample {
   syncMs: number;
   /** From the request to the pid being known. */
   pidMs: number;
+  /** Loop figures, from a sample taken with the loop monitor running (null otherwise, and for methods outside this process). */
   busyMs: number | null;
   lagMs: number | null;
 }
@@ -44,7 +45,8 @@ export interface Method {
   driver?: Driver;
   /** Runs before each parent RSS with the RSS reached: a method measured in a process of its own holds the same ballast there. */
   prepare?(rssBytes: number): Promise<void>;
-  sample(monitor: LoopMonitor): Promise<Sample>;
+  /** One spawn, timed; with `monitor`, the loop figures too (the monitor's timer must be running). */
+  sample(monitor?: LoopMonitor): Promise<Sample>;
   /** `runs` spawns in a tight loop, nothing else between them (no loop monitor): each one's spawn-to-exit ms. */
   backToBack(runs: number): Promise<number[]>;
   /** Keeps `inFlight` spawns running until `durationMs` has passed, then lets them finish. */
@@ -79,7 +81,7 @@ export function launchMethod(info: MethodInfo, launch: () => Launch, close?: () 
       return totals;
     },
     async sample(monitor) {
-      monitor.mark();
+      monitor?.mark();
       const t0 = performance.now();
       const started = launch();
       const t1 = performance.now();
@@ -91,7 +93,7 @@ export function launchMethod(info: MethodInfo, launch: () => Launch, close?: () 
         pidAt = performance.now();
       }
       const t2 = await exitedAt;
-      const { busyMs, lagMs } = await monitor.read();
+      const { busyMs, lagMs } = monitor ? await monitor.read() : { busyMs: null, lagMs: null };
       return { totalMs: t2 - t0, syncMs: t1 - t0, pidMs: pidAt - t0, busyMs, lagMs };
     },
     throughput(inFlight, durationMs) {

@@ -8,7 +8,6 @@
 import { createInterface } from 'node:readline';
 import { dropInReport } from '@forkexec/core/child_process';
 import { Ballast } from './ballast.js';
-import { LoopMonitor } from './loop-monitor.js';
 import type { Method } from './method.js';
 import { nodeMethod, type NodeWay } from './methods.js';
 
@@ -20,8 +19,6 @@ const fastCalls = () => Object.values(dropInReport().fast).reduce((a, b) => a + 
 
 export async function runNodeDriver(ballastBytes: number, target: string): Promise<void> {
   const rss = new Ballast().growTo(ballastBytes);
-  // Not started: a sample's loop figures are not reported (the protocol has none), only its times.
-  const monitor = new LoopMonitor();
   const methods = new Map<string, Method>();
   const methodFor = async (name: string): Promise<Method> => {
     let method = methods.get(name);
@@ -30,7 +27,7 @@ export async function runNodeDriver(ballastBytes: number, target: string): Promi
     if (typeof made === 'string') throw new Error(`${name}: ${made}`);
     // The first call shows whether the hook took the fast path: a row that went to Node's own would be mislabelled.
     const before = fastCalls();
-    await made.sample(monitor);
+    await made.sample();
     if (fastCalls() === before)
       throw new Error(`${name} did not take the register hook's fast path: ${JSON.stringify(dropInReport().node)}`);
     methods.set(name, (method = made));
@@ -44,7 +41,7 @@ export async function runNodeDriver(ballastBytes: number, target: string): Promi
     const method = await methodFor(name);
     let answer: string;
     if (command === 's') {
-      const sample = await method.sample(monitor);
+      const sample = await method.sample();
       answer = `${ns(sample.syncMs)} ${ns(sample.totalMs)}`;
     } else if (command === 'b' && Number(count) > 0) {
       answer = (await method.backToBack(Number(count))).map(ns).join(' ');

@@ -35,7 +35,7 @@ const values = (samples: Sample[], key: keyof Sample) =>
   samples.flatMap((s) => (s[key] === null ? [] : [s[key] as number]));
 
 function rowsFor(rssBytes: number, parentRssBytes: number, measured: Measured[]): ResultRow[] {
-  const rows: ResultRow[] = measured.map(({ method, samples, backToBackMs, spawnsPerSecond, error }) => ({
+  const rows: ResultRow[] = measured.map(({ method, samples, loopSamples, backToBackMs, spawnsPerSecond, error }) => ({
     method: method.name,
     rssBytes,
     parentRssBytes,
@@ -44,8 +44,8 @@ function rowsFor(rssBytes: number, parentRssBytes: number, measured: Measured[])
     backToBackMs: summarize(backToBackMs),
     syncMs: summarize(values(samples, 'syncMs')),
     pidMs: summarize(values(samples, 'pidMs')),
-    busyMs: summarize(values(samples, 'busyMs')),
-    lagMs: summarize(values(samples, 'lagMs')),
+    busyMs: summarize(values(loopSamples, 'busyMs')),
+    lagMs: summarize(values(loopSamples, 'lagMs')),
     spawnsPerSecond,
     speedupVsChildProcess: null,
     vsFloor: null,
