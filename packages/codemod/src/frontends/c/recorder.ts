@@ -12,6 +12,7 @@ import {
 } from './branch-recording.js';
 import { baseName, hasExec, leadingExec, statementsOf } from './child-statements.js';
 import { type GuardedMacro, type PureRead, SAME_IN_PARENT } from './facts.js';
+import { type CloseWalk, recordCloseWalk } from './close-walk.js';
 import { type FormatWrapper, plainFormat, recordFormatWrapper } from './format-wrapper.js';
 import { type HelperTest, inlineHelper } from './helper-inlining.js';
 import { openIdiom } from './open-idiom.js';
@@ -124,6 +125,8 @@ export class Planner {
     readonly pureReads: Map<string, PureRead | null> = new Map(),
     /** The project's snprintf that ends the program on truncation (format-wrapper.ts): name → its parameters. */
     readonly formatWrappers: Map<string, FormatWrapper | null> = new Map(),
+    /** The project's functions that close every fd up to the fd limit but one (close-walk.ts). */
+    readonly closeWalks: Map<string, CloseWalk | null> = new Map(),
   ) {
     const pid = forkVariable && /^[A-Za-z_]\w*/.exec(forkVariable)?.[0];
     if (pid) this.changed.set(pid, 'the pid the fork returned');
@@ -550,6 +553,8 @@ export class Planner {
     if (name === 'free' && stmt) return this.writeOther(args[0] && baseName(args[0]), stmt);
     const format = stmt && this.formatWrappers.get(name);
     if (format) return recordFormatWrapper(this, name, format, args);
+    const walk = stmt && this.closeWalks.get(name);
+    if (walk) return recordCloseWalk(this, name, walk, args);
     if (ENDS_BEFORE_EXEC.has(name) && stmt) return; // nothing of it is left at the exec
     // an argument's call runs in the parent: only one that answers there as in the child (setgid(getgid()))
     // setpgid(0, getpid()) is the child's own pid, which actionFor writes as 0, tcsetpgrp(fd, getpgrp()) its own group,
