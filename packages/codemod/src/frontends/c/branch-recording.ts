@@ -288,11 +288,19 @@ export function knownFunction(p: Planner, name: string): boolean {
 }
 
 /** A call of a failure test: recorded as an action (its failure takes the slow path), under its guards. */
-export function failureTestCall(p: Planner, { call, guards, target }: FailureTest): void {
-  if (!guards.length) return p.call(call, null, target);
+export function failureTestCall(p: Planner, { call, guards, target, lands }: FailureTest): void {
+  // the dup lands on the lowest free fd, which the parent computes: elsewhere, the child's failure branch runs
+  const record = () =>
+    lands === undefined ? p.call(call, null, target) : landsOn(p, p.dupOntoNext(call, null), lands);
+  if (!guards.length) return record();
   if (!guards.every((g) => pureCondition(p, g))) return;
-  const then = recordPath(p, () => p.call(call, null, target), 'a guarded call in the child computes memory');
+  const then = recordPath(p, record, 'a guarded call in the child computes memory');
   branchOn(p, guards.map((g) => p.text(g)).join(' && '), then, []);
+}
+
+/** `dup(x) != fd`: the slow path runs the child's branch when the dup lands elsewhere (its fd the parent computed). */
+function landsOn(p: Planner, fd: string | undefined, lands: string): void {
+  if (fd) p.actions.push({ condition: `${fd} != ${lands}`, then: [CANCEL], otherwise: [] });
 }
 
 /** Records a branch the parent takes as the child would; a helper's flag bound to a number needs no `if (1)`. */
