@@ -104,6 +104,28 @@ static int fx_closefrom(int low, int keep) {
   return fx_close_range((unsigned)low, ~0u);
 }
 
+/* Closes every fd from low to high but the n listed in keep (and the report channel, keep_fd): the ranges between
+ * them, in ascending order. keep holds at most FX_MAX_KEEP (the decoder checked), read from the buffer. */
+static int fx_closerange(int low, int high, struct fx_cursor keep, int n, int keep_fd) {
+  int spared[FX_MAX_KEEP + 1], count = 0;
+  for (int k = 0; k <= n; k++) {
+    int fd = k < n ? fx_i32(&keep) : keep_fd;
+    if (fd < low || fd > high) continue;
+    int at = count++;
+    for (; at > 0 && spared[at - 1] > fd; at--) spared[at] = spared[at - 1];
+    spared[at] = fd;
+  }
+  for (int k = 0; k <= count && low <= high; k++) {
+    int end = k < count ? spared[k] - 1 : high;
+    if (end >= low) {
+      int err = fx_close_range((unsigned)low, (unsigned)end);
+      if (err) return err;
+    }
+    if (k < count) low = spared[k] + 1;
+  }
+  return 0;
+}
+
 int fx_disposition(int sig, void (*handler)(int)) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
@@ -245,6 +267,17 @@ static void fx_decode(struct fx_cursor *c, struct fx_action *a) {
     case FX_SIGUNBLOCK:
       a->n = fx_siglist(c, &a->list);
       break;
+    case FX_CLOSERANGE: {
+      a->fd = fx_i32(c);
+      a->fd2 = -1; /* not an fd it opens: the report channel need not go above the range, which spares it */
+      a->value = (uint32_t)fx_i32(c);
+      uint32_t count = fx_u32(c);
+      a->list = *c;
+      if (c->bad || a->fd < 0 || count > FX_MAX_KEEP || (size_t)(c->end - c->p) < (size_t)count * 4) c->bad = 1;
+      else c->p += (size_t)count * 4;
+      a->n = (int)count;
+      break;
+    }
     case FX_SETGROUPS: {
       uint32_t count = fx_u32(c);
       a->list = *c;
@@ -292,7 +325,7 @@ int fx_check_actions(const unsigned char *buf, size_t len, int *index, int *maxf
     *index = i;
     fx_decode(&c, &a);
     if (c.bad) return EPROTO;
-    if (a.op != FX_CLOSEFROM && a.fd > top) top = a.fd;
+    if (a.op != FX_CLOSEFROM && a.op != FX_CLOSERANGE && a.fd > top) top = a.fd;
     if (a.fd2 > top) top = a.fd2;
   }
   *maxfd = top;
@@ -308,6 +341,11 @@ int fx_open_after(const unsigned char *buf, size_t len, int fd, int open_before)
     if (c.bad) break;
     if ((a.op == FX_DUP2 && a.fd2 == fd) || (a.op == FX_OPEN && a.fd == fd)) open = 1;
     else if ((a.op == FX_CLOSE && a.fd == fd) || (a.op == FX_CLOSEFROM && fd >= a.fd)) open = 0;
+    else if (a.op == FX_CLOSERANGE && fd >= a.fd && fd <= (int)a.value) {
+      int kept = 0;
+      for (int k = 0; k < a.n; k++) kept |= fx_i32(&a.list) == fd;
+      if (!kept) open = 0;
+    }
   }
   return open;
 }
@@ -349,6 +387,8 @@ static int fx_apply(const struct fx_action *a, int keep_fd) {
     }
     case FX_CLOSEFROM:
       return fx_closefrom(a->fd, keep_fd);
+    case FX_CLOSERANGE:
+      return fx_closerange(a->fd, (int)a->value, list, a->n, keep_fd);
     case FX_SETGROUPS: {
       gid_t groups[FX_MAX_GROUPS];
       for (int k = 0; k < a->n; k++) groups[k] = (gid_t)fx_u32(&list);

@@ -50,10 +50,12 @@ enum fx_op {
   FX_SETCTTY,           /* i32 fd, i32 arg: ioctl(fd, TIOCSCTTY, arg), the terminal on fd becomes the controlling one */
   FX_SETFD,             /* i32 fd, i32 flags: fcntl(fd, F_SETFD, flags), FD_CLOEXEC set or cleared */
   FX_FOREGROUND,        /* i32 fd: tcsetpgrp(fd, getpgrp()), the child's group becomes the terminal's foreground one */
+  FX_CLOSERANGE,        /* i32 low, i32 high, u32 n, i32 keep[n]: every fd from low to high (inclusive) closed but keep's */
   FX_OP_END
 };
 
 #define FX_MAX_GROUPS 1024
+#define FX_MAX_KEEP 64 /* the fds a closed range may spare */
 #define FX_PATH_BUF 4096
 
 static inline void fx_put32(unsigned char *p, uint32_t v) {

@@ -56,6 +56,9 @@ int forkexec_sigmask(forkexec_actions *a, const sigset_t *set); /* sigprocmask(S
 /* sigprocmask(how, set, NULL) in the child, whose mask starts as the caller's: SIG_BLOCK, SIG_UNBLOCK or SIG_SETMASK */
 int forkexec_sigprocmask(forkexec_actions *a, int how, const sigset_t *set);
 int forkexec_closefrom(forkexec_actions *a, int lowfd);
+/* Closes every fd from low to high (inclusive; high < low: none) except the nkeep (at most 64) fds in keep: a child's
+ * loop `for (fd = 3; fd < getdtablesize(); fd++) if (fd != keep) close(fd);`, whose fds above the bound stay open. */
+int forkexec_close_range(forkexec_actions *a, int low, int high, const int *keep, size_t nkeep);
 /* The fd open() would return in the child after the actions so far: the lowest fd that is neither open in the caller
  * nor opened by them (their closes counted). Asked in the parent while recording; -1 when none is below RLIMIT_NOFILE. */
 int forkexec_next_fd(const forkexec_actions *a);

@@ -204,6 +204,20 @@ int forkexec_closefrom(forkexec_actions *a, int lowfd) {
   return fx_add(a, FX_CLOSEFROM, 1, f);
 }
 
+int forkexec_close_range(forkexec_actions *a, int low, int high, const int *keep, size_t nkeep) {
+  if (!fx_fd_ok(low)) return fx_note(a, EBADF);
+  if (nkeep > FX_MAX_KEEP || (nkeep && !keep)) return fx_note(a, EINVAL);
+  if (high < low) return 0; /* an empty range: the loop it stands for closes nothing */
+  uint32_t f[3] = {(uint32_t)low, (uint32_t)high, (uint32_t)nkeep};
+  int err = fx_add(a, FX_CLOSERANGE, 3, f);
+  for (size_t i = 0; i < nkeep && !err; i++) {
+    if ((err = fx_reserve(a, 4)) != 0) break;
+    fx_put32(a->buf + a->len, (uint32_t)keep[i]);
+    a->len += 4;
+  }
+  return err;
+}
+
 int forkexec_setgroups(forkexec_actions *a, size_t n, const gid_t *groups) {
   if (n > FX_MAX_GROUPS || (n && !groups)) return fx_note(a, EINVAL);
   size_t mark = a ? a->len : 0;

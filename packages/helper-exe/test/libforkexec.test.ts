@@ -49,6 +49,7 @@ const cases = [
   'sigprocmask-from-caller',
   'next-fd',
   'closefrom',
+  'close-range',
   'credentials',
   'credentials-re',
   'setctty',

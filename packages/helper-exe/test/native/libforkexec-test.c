@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -327,6 +328,22 @@ int main(int argc, char **argv) {
     forkexec_dup2(a, fd, 12);
     forkexec_closefrom(a, 5);
     CHECK(!strcmp(PROBE(a, "fds"), "0 1 2 4"), "fds %s", out);
+  } else if (!strcmp(t, "close-range")) {
+    /* from low to high, kept fds spared; fds above high stay open (a loop bounded by the fd limit) */
+    int fd = open("/dev/null", O_RDONLY);
+    for (int to = 4; to <= 9; to++) forkexec_dup2(a, fd, to);
+    forkexec_dup2(a, fd, 30);
+    forkexec_closefrom(a, 31); /* what the test runner left open */
+    int keep[] = {7, 5, 40};
+    forkexec_close_range(a, 3, 8, keep, 3);
+    CHECK(forkexec_next_fd(a) == 3, "the range frees 3: next %d", forkexec_next_fd(a));
+    CHECK(!strcmp(PROBE(a, "fds"), "0 1 2 5 7 9 30"), "fds %s", out);
+    forkexec_actions *b = fresh();
+    forkexec_dup2(b, fd, 4);
+    forkexec_close_range(b, 3, 2, NULL, 0); /* empty: a bound of getdtablesize() - 1 below 3 */
+    forkexec_close_range(b, 5, INT_MAX, NULL, 0);
+    CHECK(!strcmp(PROBE(b, "fds"), "0 1 2 4"), "fds %s", out);
+    CHECK(forkexec_close_range(fresh(), 3, 9, keep, 65) == EINVAL, "more than 64 kept fds are refused");
   } else if (!strcmp(t, "credentials")) {
     if (getuid() != 0) {
       printf("skip: needs root\n");

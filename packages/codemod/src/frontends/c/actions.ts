@@ -135,6 +135,8 @@ export interface FailureTest {
   call: Node;
   guards: Node[];
   target: Node | null;
+  /** `dup(fd) != 1`: the fd the dup must land on (the lowest free one), else the child takes its failure branch. */
+  lands?: string;
 }
 
 /**
@@ -193,6 +195,9 @@ function singleFailureTest(c: Node): FailureTest | null {
   // dup2 returns its second argument on success
   if (op === '!=' && name === 'dup2' && r === left.childForFieldName('arguments')?.namedChildren[1]?.text)
     return test(left);
+  // screen's `close(1); if (dup(pi[1]) != 1) …`: true when the dup failed or landed elsewhere
+  if (op === '!=' && name === 'dup' && /^(?:[0-9]+|STD(?:IN|OUT|ERR)_FILENO)$/.test(r))
+    return { ...test(left), lands: r };
   return null;
 }
 

@@ -4,7 +4,7 @@ import { type ActionEntry, BRANCHED, CANCEL } from './action-entry.js';
 import { leaves, statementsOf } from './child-statements.js';
 import type { GuardedMacro } from './facts.js';
 import { EXEC_CALLS, EXIT_CALLS, NORETURN_CALLS, operationOf } from './operations.js';
-import { pureCondition } from './parent-answers.js';
+import { answersInParent, pureCondition } from './parent-answers.js';
 import type { Planner } from './recorder.js';
 import {
   blockStatements,
@@ -86,7 +86,7 @@ export function recordPath(p: Planner, record: () => void, why: string): ActionE
 }
 
 /**
- * `for (fd = 3; fd < getdtablesize(); fd++) close(fd);` is closefrom(3). `for (int i = 0; i < n; i++) close(fds[i]);`,
+ * `for (fd = 3; fd < getdtablesize(); fd++) close(fd);` closes a range (closeRange). `for (int i = 0; i < n; i++) close(fds[i]);`,
  * with its own counter and a body of actions, is the same loop run by the parent over the action list.
  */
 export function recordLoop(p: Planner, stmt: Node): void {
@@ -96,22 +96,12 @@ export function recordLoop(p: Planner, stmt: Node): void {
   const body = stmt.childForFieldName('body')!;
   const bodyStmts = body.type === 'compound_statement' ? blockStatements(body) : [body];
   const counter = update?.type === 'update_expression' ? update.childForFieldName('argument')?.text : undefined;
-  const single = bodyStmts.length === 1 ? statementCall(bodyStmts[0]) : null;
-  if (counter && cond && single && calleeName(single) === 'close' && callArgs(single)[0]?.text === counter) {
-    const start = /^(?:int\s+)?(\w+)\s*=\s*([0-9]+)\s*;?$/.exec(init?.text ?? '');
-    const limit =
-      cond.type === 'binary_expression' &&
-      cond.childForFieldName('left')?.text === counter &&
-      cond.childForFieldName('operator')?.type === '<'
-        ? cond.childForFieldName('right')!.text.replace(/\s+/g, '')
-        : '';
-    if (
-      start?.[1] === counter &&
-      update!.text.includes('++') &&
-      /^(?:getdtablesize\(\)|sysconf\(_SC_OPEN_MAX\)|OPEN_MAX)$/.test(limit)
-    ) {
-      if (!p.locals.has(counter)) p.writeOther(counter, stmt);
-      p.record(`forkexec_closefrom(fx, ${start[2]})`);
+  if (counter && cond && bodyStmts.length === 1 && /^(?:\+\+\s*\w+|\w+\s*\+\+)$/.test(update!.text.trim())) {
+    const range = closeRange(p, counter, init, cond, bodyStmts[0]);
+    if (range === 'refused') return;
+    if (range) {
+      if (!p.locals.has(counter) && !p.helperLocals.has(counter)) p.writeOther(counter, stmt);
+      p.record(range);
       return;
     }
   }
@@ -151,6 +141,68 @@ export function recordLoop(p: Planner, stmt: Node): void {
   p.locals.delete(declared);
   if (list.includes(CANCEL)) return p.block('a loop in the child leaves before exec');
   p.actions.push({ loop: header, body: list });
+}
+
+/** The loop's bounds that are the fd limit, asked in the parent (the same unless the child's setrlimit changed it),
+ * or a constant. */
+const FD_LIMIT = /^(?:getdtablesize\(\)|sysconf\(_SC_OPEN_MAX\)|OPEN_MAX)$/;
+
+/**
+ * `for (fd = 3; fd < getdtablesize(); fd++) close(fd);`, also with `if (fd != keep && …)` around the close: every fd
+ * from the start up to the bound but the kept ones is closed, and the fds at or above the bound stay open (a limit
+ * lowered after they were opened), which is forkexec_close_range(start, bound - 1, kept), not closefrom. The start is
+ * a number or a constant, the bound the fd limit (FD_LIMIT), a kept fd anything the parent reads as the child.
+ * Null: not such a loop; 'refused': such a loop whose bound or kept fds the parent cannot read as the child.
+ */
+function closeRange(p: Planner, counter: string, init: Node | null, cond: Node, body: Node): string | null | 'refused' {
+  const start = new RegExp(
+    `^(?:int\\s+)?${counter}\\s*=\\s*([0-9]+|[A-Z_][A-Z0-9_]*(?:\\s*\\+\\s*[0-9]+)?)\\s*;?$`,
+  ).exec(init?.text ?? '');
+  const op = cond.type === 'binary_expression' ? cond.childForFieldName('operator')?.type : undefined;
+  const bound = cond.childForFieldName('right')?.text.replace(/\s+/g, '') ?? '';
+  if (!start || cond.childForFieldName('left')?.text !== counter || !/^<=?$/.test(op ?? '') || !FD_LIMIT.test(bound))
+    return null;
+  // the body: close(fd), or under `fd != a && fd != b`
+  let closing = body;
+  const kept: Node[] = [];
+  if (body.type === 'if_statement' && !body.childForFieldName('alternative')) {
+    const terms: Node[] = [];
+    const split = (n: Node): boolean => {
+      n = unparen(n);
+      if (n.type === 'binary_expression' && n.childForFieldName('operator')?.type === '&&')
+        return split(n.childForFieldName('left')!) && split(n.childForFieldName('right')!);
+      terms.push(n);
+      return true;
+    };
+    split(body.childForFieldName('condition')!);
+    for (const t of terms) {
+      const [l, r] = [t.childForFieldName('left'), t.childForFieldName('right')];
+      const other =
+        t.childForFieldName('operator')?.type !== '!='
+          ? null
+          : l?.text === counter
+            ? r
+            : r?.text === counter
+              ? l
+              : null;
+      if (!other || identifiers(other).includes(counter)) return null;
+      kept.push(other);
+    }
+    const then = body.childForFieldName('consequence')!;
+    const inner = then.type === 'compound_statement' ? blockStatements(then) : [then];
+    if (inner.length !== 1) return null;
+    closing = inner[0];
+  }
+  const call = statementCall(closing);
+  if (!call || calleeName(call) !== 'close' || callArgs(call).length !== 1 || callArgs(call)[0].text !== counter)
+    return null;
+  if (kept.length > 64) return null;
+  const asked = /^(\w+)\(/.exec(bound)?.[1];
+  if (asked && !answersInParent(p, asked)) return 'refused';
+  if (!kept.every((k) => p.pure(k, true) && p.reads(k))) return 'refused';
+  const high = op === '<' ? `${cond.childForFieldName('right')!.text} - 1` : cond.childForFieldName('right')!.text;
+  const spared = kept.length ? `(int[]){ ${kept.map((k) => p.text(k)).join(', ')} }, ${kept.length}` : 'NULL, 0';
+  return `forkexec_close_range(fx, ${start[1]}, ${high}, ${spared})`;
 }
 
 /**
@@ -236,11 +288,19 @@ export function knownFunction(p: Planner, name: string): boolean {
 }
 
 /** A call of a failure test: recorded as an action (its failure takes the slow path), under its guards. */
-export function failureTestCall(p: Planner, { call, guards, target }: FailureTest): void {
-  if (!guards.length) return p.call(call, null, target);
+export function failureTestCall(p: Planner, { call, guards, target, lands }: FailureTest): void {
+  // the dup lands on the lowest free fd, which the parent computes: elsewhere, the child's failure branch runs
+  const record = () =>
+    lands === undefined ? p.call(call, null, target) : landsOn(p, p.dupOntoNext(call, null), lands);
+  if (!guards.length) return record();
   if (!guards.every((g) => pureCondition(p, g))) return;
-  const then = recordPath(p, () => p.call(call, null, target), 'a guarded call in the child computes memory');
+  const then = recordPath(p, record, 'a guarded call in the child computes memory');
   branchOn(p, guards.map((g) => p.text(g)).join(' && '), then, []);
+}
+
+/** `dup(x) != fd`: the slow path runs the child's branch when the dup lands elsewhere (its fd the parent computed). */
+function landsOn(p: Planner, fd: string | undefined, lands: string): void {
+  if (fd) p.actions.push({ condition: `${fd} != ${lands}`, then: [CANCEL], otherwise: [] });
 }
 
 /** Records a branch the parent takes as the child would; a helper's flag bound to a number needs no `if (1)`. */

@@ -1,3 +1,4 @@
+import { type CloseWalk, closeWalkOf } from './close-walk.js';
 import { type FormatWrapper, formatWrapperOf } from './format-wrapper.js';
 import { EXEC_CALLS, EXIT_CALLS, FORK_CALLS, NORETURN_CALLS } from './operations.js';
 
@@ -51,6 +52,9 @@ export interface ProjectFacts {
   /** snprintf wrappers that end the program on truncation (format-wrapper.ts): name → parameters; null: defined
    * more than one way, or one definition is not such a wrapper. */
   formatWrappers?: Record<string, FormatWrapper | null>;
+  /** Functions that close every fd from a number up to the fd limit but one (close-walk.ts): name → what they close;
+   * null: defined more than one way, or one definition is not such a walk. */
+  closeWalks?: Record<string, CloseWalk | null>;
 }
 
 /** What a project function that only reads answers from: the globals it names and the process state its calls read
@@ -149,7 +153,7 @@ function helperDefinitions(
   const out: [string, string][] = [];
   const refused: [string, string][] = [];
   for (const { head, headStart, open, close: i } of topLevelBodies(text)) {
-    const sig = /(?:^|[\s*])([A-Za-z_]\w*)\s*\(([^()]*)\)\s*$/.exec(head);
+    const sig = /(?:^|[\s*])([A-Za-z_]\w*)\s*\(([^()]*)\)\s*$/.exec(head) ?? POINTER_RETURNING.exec(head);
     const body = text.slice(open, i + 1);
     const candidate = sig && !/\bstatic\b|=/.test(head) && body.length <= HELPER_MAX;
     // a signal wrapper (signal-wrapper.ts) may also be inlined as its statements (a signal-reset helper)
@@ -210,6 +214,10 @@ function helperDefinitions(
   }
   return { inline: out, signal, refused };
 }
+
+/** The head of a function that returns a function pointer (screen's `void (*xsignal(int sig, void (*func)(int)))(int)`,
+ * a signal wrapper returning the old handler): its name and parameters. */
+const POINTER_RETURNING = /\(\s*\*\s*([A-Za-z_]\w*)\s*\(((?:[^()]|\([^()]*\))*)\)\s*\)\s*\([^()]*\)\s*$/;
 
 const KEYWORDS_AND_TYPES = new Set(
   'struct union enum const volatile static extern register typedef char short long float double signed unsigned bool void int size_t ssize_t goto case default break continue switch'.split(
@@ -366,6 +374,7 @@ export function factsOf(source: string, helpers = false): ProjectFacts {
   const facts = {
     pureReads: pureReadDefinitions(text),
     formatWrappers: definitionsAs(text, (body, params) => formatWrapperOf(params, body)),
+    closeWalks: definitionsAs(text, (body, params) => closeWalkOf(params, body)),
     noreturn: [...noreturn],
     aliases,
     macroCalls,
@@ -409,6 +418,7 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
   const endsIn: Record<string, string | null> = {};
   const pureReads: Record<string, PureRead | null> = {};
   const formatWrappers: Record<string, FormatWrapper | null> = {};
+  const closeWalks: Record<string, CloseWalk | null> = {};
   // a name two files define differently is neither
   const add = (into: Record<string, string | null>, from: Record<string, string | null> = {}) => {
     for (const [name, text] of Object.entries(from))
@@ -433,6 +443,7 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
     add(endsIn, f.endsIn);
     mergeSame(pureReads, f.pureReads);
     mergeSame(formatWrappers, f.formatWrappers);
+    mergeSame(closeWalks, f.closeWalks);
   }
   // a body that ends in a call that never returns never returns either, through any number of files
   for (let grew = true; grew;) {
@@ -461,11 +472,12 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
     danglingMacros: [...danglingMacros],
     pureReads,
     formatWrappers,
+    closeWalks,
   };
 }
 
 /** The process state a call reads; the child starts with the parent's copy of each. */
-export type ParentState = 'memory' | 'environment' | 'fds' | 'files' | 'uids' | 'gids';
+export type ParentState = 'memory' | 'environment' | 'fds' | 'files' | 'uids' | 'gids' | 'limits';
 
 /**
  * Calls a child's condition may make that the parent evaluates in front of the fork with the child's answer: they
@@ -497,13 +509,16 @@ export const SAME_IN_PARENT: Record<string, ParentState> = {
   geteuid: 'uids',
   getgid: 'gids',
   getegid: 'gids',
+  // the same resource limits: the fd table's size (RLIMIT_NOFILE), sysconf's other answers are the system's
+  getdtablesize: 'limits',
+  sysconf: 'limits',
 };
 
 /** The actions that change what a state's calls answer: after one, the parent's answer is not the child's. */
 export const CHANGED_BY: Record<ParentState, string[]> = {
   memory: [],
   environment: ['setenv', 'unsetenv'],
-  fds: ['close', 'closefrom', 'dup2', 'open'],
+  fds: ['close', 'closefrom', 'close_range', 'dup2', 'open'],
   files: [
     'chdir',
     'fchdir',
@@ -519,6 +534,7 @@ export const CHANGED_BY: Record<ParentState, string[]> = {
   // a gid call changes no user id, a uid call no group id, setgroups and initgroups neither
   uids: ['setuid', 'setreuid', 'setresuid'],
   gids: ['setgid', 'setregid', 'setresgid'],
+  limits: ['setrlimit'],
 };
 
 function splitParams(params: string): string[] {

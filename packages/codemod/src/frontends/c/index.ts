@@ -86,6 +86,7 @@ export async function transformC(source: string, file: string, facts?: ProjectFa
       refusedHelpers: new Map(Object.entries(facts?.refusedHelpers ?? {})),
       pureReads: new Map(Object.entries(merged.pureReads ?? {})),
       formatWrappers: new Map(Object.entries(merged.formatWrappers ?? {})),
+      closeWalks: new Map(Object.entries(merged.closeWalks ?? {})),
     };
     const edits: Edit[] = [];
     let frees = false;

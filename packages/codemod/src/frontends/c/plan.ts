@@ -2,6 +2,7 @@ import type { Node } from './syntax-tree.js';
 import { isNullPointer } from './actions.js';
 import type { GuardedMacro, PureRead } from './facts.js';
 import type { FormatWrapper } from './format-wrapper.js';
+import type { CloseWalk } from './close-walk.js';
 import type { SiteAnalysis } from './classify.js';
 import { type ActionEntry, BRANCHED } from './action-entry.js';
 import { Planner } from './recorder.js';
@@ -78,6 +79,8 @@ export interface ProjectFunctions {
   pureReads?: Map<string, PureRead | null>;
   /** snprintf wrappers that end the program on truncation (facts.ts: formatWrappers). */
   formatWrappers?: Map<string, FormatWrapper | null>;
+  /** Functions that close every fd up to the fd limit but one (facts.ts: closeWalks). */
+  closeWalks?: Map<string, CloseWalk | null>;
 }
 
 /** The copied statements without the declarations nothing copied, recorded or exec'd names (`sigset_t old;` for a
@@ -163,6 +166,7 @@ export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): Pla
     project?.refusedHelpers,
     project?.pureReads,
     project?.formatWrappers,
+    project?.closeWalks,
   );
   planner.forkStart = a.forkStatement.startIndex;
   const throughMacro = !!a.execs && a.execs !== site.exec;

@@ -12,6 +12,7 @@ import {
 } from './branch-recording.js';
 import { baseName, hasExec, leadingExec, statementsOf } from './child-statements.js';
 import { type GuardedMacro, type PureRead, SAME_IN_PARENT } from './facts.js';
+import { type CloseWalk, recordCloseWalk } from './close-walk.js';
 import { type FormatWrapper, plainFormat, recordFormatWrapper } from './format-wrapper.js';
 import { type HelperTest, inlineHelper } from './helper-inlining.js';
 import { openIdiom } from './open-idiom.js';
@@ -124,6 +125,8 @@ export class Planner {
     readonly pureReads: Map<string, PureRead | null> = new Map(),
     /** The project's snprintf that ends the program on truncation (format-wrapper.ts): name → its parameters. */
     readonly formatWrappers: Map<string, FormatWrapper | null> = new Map(),
+    /** The project's functions that close every fd up to the fd limit but one (close-walk.ts). */
+    readonly closeWalks: Map<string, CloseWalk | null> = new Map(),
   ) {
     const pid = forkVariable && /^[A-Za-z_]\w*/.exec(forkVariable)?.[0];
     if (pid) this.changed.set(pid, 'the pid the fork returned');
@@ -334,7 +337,7 @@ export class Planner {
       if (opened?.type === 'call_expression' && calleeName(opened) === 'dup' && target.type === 'identifier') {
         if (stmt.childrenForFieldName('declarator').length !== 1)
           return this.block(`${stmt.text.split('\n')[0]}: a dup() among other declarations`);
-        return this.dupOntoNext(opened, target, true);
+        return void this.dupOntoNext(opened, target, true);
       }
       if (value && !this.pure(value)) return;
       if (this.shadows.has(name)) return this.block(`the child declares ${name}, a name of the function it changed`);
@@ -374,7 +377,7 @@ export class Planner {
       if (right?.type === 'call_expression' && calleeName(right) === 'open' && e.child(1)?.type === '=')
         return this.openOntoNext(target, right);
       if (right?.type === 'call_expression' && calleeName(right) === 'dup' && e.child(1)?.type === '=')
-        return this.dupOntoNext(right, target);
+        return void this.dupOntoNext(right, target);
       if (base) this.known.delete(base);
       if (
         base &&
@@ -504,19 +507,20 @@ export class Planner {
    * open's (forkexec_next_fd); dup2 onto it is the same copy (FD_CLOEXEC clear, EBADF for a closed fd, also when
    * that fd is itself the lowest free one). target: the variable that keeps it, whose uses read the parent's number.
    */
-  dupOntoNext(call: Node, target: Node | null, declared = false): void {
+  dupOntoNext(call: Node, target: Node | null, declared = false): string | undefined {
     const [from, ...more] = callArgs(call);
     const name = target && (target.type === 'identifier' ? target.text : null);
     if (!from || more.length || (target && !name))
-      return this.block(`${call.text.split('\n')[0]}: a dup() whose fd the rewrite cannot name`);
+      return void this.block(`${call.text.split('\n')[0]}: a dup() whose fd the rewrite cannot name`);
     if (name && this.vfork && !declared && !this.locals.has(name) && !this.helperLocals.has(name))
-      return this.block(`${name} = dup(...): a vfork child writes the parent's memory`);
-    if (calledNames(from).length || !this.reads(from)) return this.block('dup() calls a function in its argument');
+      return void this.block(`${name} = dup(...): a vfork child writes the parent's memory`);
+    if (calledNames(from).length || !this.reads(from)) return void this.block('dup() calls a function in its argument');
     const fd = this.nextFd();
     this.record(`forkexec_dup2(fx, ${this.text(from)}, ${fd})`);
-    if (!name) return;
+    if (!name) return fd;
     this.known.set(name, fd);
     this.changed.delete(name);
+    return fd;
   }
 
   /** Appends an action and notes its kind, so that later conditions know what the child has changed by then. */
@@ -530,7 +534,7 @@ export class Planner {
   call(call: Node, stmt: Node | null, target: Node | null = null, test: HelperTest = 'minus-one'): void {
     let name = calleeName(call);
     if (name === 'open' && target) return this.openOntoNext(target, call);
-    if (name === 'dup') return this.dupOntoNext(call, target);
+    if (name === 'dup') return void this.dupOntoNext(call, target);
     if (target) return this.block(`${target.text} = ${name}(...) in the child: its result is the child's`);
     if (!name) return this.block(`a call through ${call.childForFieldName('function')!.text} in the child`);
     const guard = stmt ? this.guardedMacros.get(name) : undefined;
@@ -550,6 +554,8 @@ export class Planner {
     if (name === 'free' && stmt) return this.writeOther(args[0] && baseName(args[0]), stmt);
     const format = stmt && this.formatWrappers.get(name);
     if (format) return recordFormatWrapper(this, name, format, args);
+    const walk = stmt && this.closeWalks.get(name);
+    if (walk) return recordCloseWalk(this, name, walk, args);
     if (ENDS_BEFORE_EXEC.has(name) && stmt) return; // nothing of it is left at the exec
     // an argument's call runs in the parent: only one that answers there as in the child (setgid(getgid()))
     // setpgid(0, getpid()) is the child's own pid, which actionFor writes as 0, tcsetpgrp(fd, getpgrp()) its own group,

@@ -64,8 +64,7 @@ export function callsUnder(node: Node): Node[] {
 
 /** The name a function is defined with; for a name built by a macro (`TRANS(open)(...)`), the macro call's text. */
 export function functionName(def: Node): string | null {
-  let d = def.childForFieldName('declarator');
-  while (d && d.type !== 'function_declarator') d = d.childForFieldName('declarator');
+  const d = ownDeclarator(def);
   const id = d?.childForFieldName('declarator');
   return id ? id.text.replace(/\s+/g, '') : null;
 }
@@ -105,9 +104,20 @@ function declaratorNames(node: Node): string[] {
 }
 
 /** The parameter names of a function definition in order; [] for (void); null when one has no name (K&R, `...`). */
-export function parameterList(def: Node): string[] | null {
+/** The function declarator that names a definition: the first, or for a function returning a function pointer
+ * (`void (*xsignal(int sig, void (*func)(int)))(int)`) the inner one, whose declarator is the name. */
+function ownDeclarator(def: Node): Node | null {
   let d = def.childForFieldName('declarator');
+  while (d && !(d.type === 'function_declarator' && d.childForFieldName('declarator')?.type === 'identifier'))
+    d = d.childForFieldName('declarator') ?? (d.type === 'parenthesized_declarator' ? d.namedChild(0) : null);
+  if (d) return d;
+  d = def.childForFieldName('declarator');
   while (d && d.type !== 'function_declarator') d = d.childForFieldName('declarator');
+  return d;
+}
+
+export function parameterList(def: Node): string[] | null {
+  const d = ownDeclarator(def);
   const params = (d?.childForFieldName('parameters')?.namedChildren ?? []).filter((p) => p && p.type !== 'comment');
   if (params.length === 1 && params[0]!.text.trim() === 'void') return [];
   const names: string[] = [];

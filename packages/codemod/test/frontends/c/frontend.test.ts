@@ -1,3 +1,4 @@
+import { factsOf } from '../../../src/frontends/c/facts.js';
 import { cFrontend, scanC, transformC } from '../../../src/frontends/c/index.js';
 import { frontendFor } from '../../../src/frontends/index.js';
 
@@ -388,4 +389,45 @@ test("this round's recordings refuse what they cannot prove, each with its reaso
       '#define execvpe(A, V, E) execvp(A, V + 1)',
     ),
   ).toEqual([expect.stringMatching(/execs through macro execvpe\(\), which its file does not define as one exec/)]);
+});
+
+describe("a close walk in another file (screen's closeallfiles): recognised only as the whole walk", () => {
+  const helpers = (next: string) => `void closeallfiles(int except)
+{
+	struct pollfd pfd[1024];
+	int maxfd, i, fd, ret, z;
+
+	i = 3;
+	maxfd = getdtablesize();
+	while (i < maxfd) {
+		memset(pfd, 0, sizeof(pfd));
+		z = 0;
+		for (fd = i; fd < maxfd && fd < i + 1024; fd++)
+			pfd[z++].fd = fd;
+		ret = poll(pfd, fd - i, 0);
+		if (ret < 0)
+			Panic(errno, "poll");
+		z = 0;
+		for (fd = i; fd < maxfd && fd < i + 1024; fd++)
+			if (!(pfd[z++].revents & POLLNVAL) && fd != except)
+				close(fd);
+		i = ${next};
+	}
+}
+`;
+  const caller = `int run(char **v, int keep) { switch (fork()) { case 0: closeallfiles(keep); execv(v[0], v); _exit(127); } return 0; }\n`;
+  const convert = (next: string) => transformC(caller, 'caller.c', factsOf(helpers(next), true));
+
+  test('the walk is the range from 3 to the fd limit, sparing the argument', async () => {
+    expect(factsOf(helpers('fd')).closeWalks).toEqual({
+      closeallfiles: { params: 1, low: 3, bound: 'getdtablesize()', keep: 0 },
+    });
+    const { code } = await convert('fd');
+    expect(code).toContain('forkexec_close_range(fx, 3, getdtablesize() - 1, (int[]){ keep }, 1);');
+  });
+
+  test('a walk that skips an fd after each chunk (`i = fd + 1`) is none, and the call is kept', async () => {
+    expect(factsOf(helpers('fd + 1')).closeWalks).toEqual({ closeallfiles: null });
+    expect((await convert('fd + 1')).changed).toBe(false);
+  });
 });
