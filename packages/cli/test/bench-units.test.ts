@@ -173,8 +173,8 @@ describe('measureSize', () => {
       async prepare() {
         log.push(`prepare ${name}`);
       },
-      async sample() {
-        log.push(`sample ${name}`);
+      async sample(monitor) {
+        log.push(`${monitor ? 'watched ' : ''}sample ${name}`);
         if (++calls === failAt) throw new Error(`${name} broke\nsecond line`);
         return { totalMs: 1, syncMs: 0.1, pidMs: 0.1, busyMs: 0.1, lagMs: 0 };
       },
@@ -189,7 +189,7 @@ describe('measureSize', () => {
     };
   };
 
-  test('methods that fork run after the others and never alternate with them; rows come in that order', async () => {
+  test('methods that fork run after the others and never alternate with them; rows come in that order; the loop monitor watches runs of their own', async () => {
     const log: string[] = [];
     const methods = [
       recorder(log, 'child_process', true),
@@ -217,6 +217,10 @@ describe('measureSize', () => {
       'sample ntdll',
       'back to back floor',
       'back to back ntdll',
+      'watched sample floor',
+      'watched sample floor',
+      'watched sample ntdll',
+      'watched sample ntdll',
       'throughput floor',
       'throughput ntdll',
       'prepare child_process',
@@ -229,14 +233,26 @@ describe('measureSize', () => {
       'sample execa',
       'back to back child_process',
       'back to back execa',
+      'watched sample child_process',
+      'watched sample child_process',
+      'watched sample execa',
+      'watched sample execa',
       'throughput child_process',
       'throughput execa',
     ]);
-    expect(rows.map((r) => [r.method.name, r.samples.length, r.backToBackMs.length, r.spawnsPerSecond])).toEqual([
-      ['floor', 2, 2, 2000],
-      ['ntdll', 2, 2, 2000],
-      ['child_process', 2, 2, 2000],
-      ['execa', 2, 2, 2000],
+    expect(
+      rows.map((r) => [
+        r.method.name,
+        r.samples.length,
+        r.loopSamples.length,
+        r.backToBackMs.length,
+        r.spawnsPerSecond,
+      ]),
+    ).toEqual([
+      ['floor', 2, 2, 2, 2000],
+      ['ntdll', 2, 2, 2, 2000],
+      ['child_process', 2, 2, 2, 2000],
+      ['execa', 2, 2, 2, 2000],
     ]);
     expect(failures.size).toBe(0);
   });
