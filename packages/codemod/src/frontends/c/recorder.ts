@@ -50,6 +50,9 @@ const WRITES_FIRST_ARG = new Set([...STRING_WRITES, 'sigemptyset', 'sigfillset',
 /** The names the recording code declares. */
 const OWN_NAMES = /^(?:fx|fx_pid|fx_ptm|fx_pts|fx_fd[0-9]*|fx_len|fx_loop_\w+|fx_sig[0-9]+)$/;
 
+/** Why the fork's pid variable is the child's own. */
+const PID_WRITE = 'the pid the fork returned';
+
 /** Walks the child's statements before the exec; `blockers` says why they cannot be recorded exactly. */
 export class Planner {
   readonly blockers: string[] = [];
@@ -126,7 +129,7 @@ export class Planner {
     readonly formatWrappers: Map<string, FormatWrapper | null> = new Map(),
   ) {
     const pid = forkVariable && /^[A-Za-z_]\w*/.exec(forkVariable)?.[0];
-    if (pid) this.changed.set(pid, 'the pid the fork returned');
+    if (pid) this.changed.set(pid, PID_WRITE);
     const field = forkVariable && /^([A-Za-z_]\w*)\s*(?:\.|->)\s*([A-Za-z_]\w*)$/.exec(forkVariable);
     if (field) this.pidField = { base: field[1], field: field[2] };
   }
@@ -141,6 +144,7 @@ export class Planner {
     return (
       !!f &&
       id.text === f.base &&
+      this.changed.get(f.base) === PID_WRITE && // the child wrote nothing else of it
       e?.type === 'field_expression' &&
       same(e.childForFieldName('argument'), id) &&
       e.childForFieldName('field')?.text !== f.field
