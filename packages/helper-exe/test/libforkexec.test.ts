@@ -52,6 +52,7 @@ const cases = [
   'credentials',
   'credentials-re',
   'setctty',
+  'setctty-after-failed-start',
   'setfd',
   'foreground',
   'sigaction',
