@@ -53,6 +53,7 @@ const cases = [
   'credentials',
   'credentials-re',
   'setctty',
+  'setctty-after-failed-start',
   'setfd',
   'foreground',
   'sigaction',

@@ -401,6 +401,26 @@ int main(int argc, char **argv) {
     errno = 0;
     CHECK(fork_before_exec(probe, args, environ, b, 0) == -1 && errno == EPERM, "errno %d", errno);
     CHECK(forkexec_setctty(b, -1, 0) == EBADF, "a negative fd");
+  } else if (!strcmp(t, "setctty-after-failed-start")) {
+    /* forkpty's slow path (the C codemod): a fast child that took the pty as its controlling terminal and then failed
+     * frees it when it exits, reaped before fork_before_exec returns (a pty is not hung up with its session leader),
+     * so the next child's new session takes the same pty */
+    int master = posix_openpt(O_RDWR | O_NOCTTY);
+    CHECK(master >= 0 && grantpt(master) == 0 && unlockpt(master) == 0, "a pty: %s", strerror(errno));
+    int slave = open(ptsname(master), O_RDWR | O_NOCTTY);
+    CHECK(slave >= 0, "the slave: %s", strerror(errno));
+    forkexec_actions *b = fresh();
+    forkexec_setsid(b);
+    forkexec_setctty(b, slave, 0);
+    char *args[] = {(char *)"/nonexistent/fxprobe", NULL};
+    errno = 0;
+    CHECK(fork_before_exec(args[0], args, environ, b, 0) == -1 && errno == ENOENT, "errno %d", errno);
+    CHECK(no_zombie(), "the failed child was not reaped");
+    forkexec_setsid(a);
+    forkexec_setctty(a, slave, 0);
+    CHECK(strstr(PROBE(a, "ids"), "pid=") != NULL, "%s", out);
+    close(slave);
+    close(master);
   } else if (!strcmp(t, "foreground")) {
     /* a session leader with the pty on fd 0 as its terminal makes its group the foreground one; without a terminal
      * on fd 0 tcsetpgrp fails (ENOTTY), reported */

@@ -201,6 +201,33 @@ function singleFailureTest(c: Node): FailureTest | null {
   return null;
 }
 
+/**
+ * The calls of a success test, in the order the child makes them: `if (fcntl(a, F_SETFD, FD_CLOEXEC) == 0 &&
+ * fcntl(b, F_SETFD, FD_CLOEXEC) == 0) execvp(…);` (abduco) is true exactly when every call succeeded, each made only
+ * when the ones before it succeeded: the negation of a failure test. Recorded as actions, the branch is the fast
+ * path's; its other side is reached only through a failure, which takes the slow path. Null: not a success test.
+ */
+export function successTests(condition: Node): Node[] | null {
+  const c = unparen(condition);
+  if (c.type === 'binary_expression' && c.childForFieldName('operator')?.type === '&&') {
+    const left = successTests(c.childForFieldName('left')!);
+    const right = left && successTests(c.childForFieldName('right')!);
+    return left && right ? [...left, ...right] : null;
+  }
+  // `!chdir(dir)`: true when it returned 0
+  if (c.type === 'unary_expression' && c.child(0)?.type === '!') {
+    const call = unparen(c.childForFieldName('argument')!);
+    return call.type === 'call_expression' && zeroOnSuccess(call) ? [call] : null;
+  }
+  if (c.type !== 'binary_expression') return null;
+  const op = c.childForFieldName('operator')?.type;
+  const left = unparen(c.childForFieldName('left')!);
+  const r = unparen(c.childForFieldName('right')!).text.replace(/\s+/g, '');
+  if (left.type !== 'call_expression') return null;
+  const zero = (op === '==' && r === '0' && zeroOnSuccess(left)) || (op === '>=' && r === '0');
+  return zero || (op === '!=' && r === '-1') ? [left] : null;
+}
+
 /** Does this call return 0 when it succeeds? fcntl does for F_SETFD (F_GETFD returns the flags). */
 function zeroOnSuccess(call: Node): boolean {
   const name = callName(call);

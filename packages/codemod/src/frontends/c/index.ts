@@ -23,7 +23,11 @@ function countErrors(root: { descendantsOfType(t: string): unknown[] }): number 
 }
 
 /** Decides whether a site converts, recording why not on the site; returns the edits when it does. */
-function judge(source: string, a: SiteAnalysis, project?: ProjectFunctions): { edits: Edit[]; frees: boolean } | null {
+function judge(
+  source: string,
+  a: SiteAnalysis,
+  project?: ProjectFunctions,
+): { edits: Edit[]; frees: boolean; ptyIncludes: Node[] } | null {
   const result = planConversion(a, project);
   if ('blockers' in result) {
     if (a.site.class === 'fork+exec') {
@@ -39,7 +43,7 @@ function judge(source: string, a: SiteAnalysis, project?: ProjectFunctions): { e
     return null;
   }
   a.site.convertible = true;
-  return { edits, frees: result.plan.frees.length > 0 };
+  return { edits, frees: result.plan.frees.length > 0, ptyIncludes: result.plan.pty?.ptyIncludes ?? [] };
 }
 
 /** Finds and classifies the fork sites of a parsed C file; `index` adds functions defined elsewhere in the codebase,
@@ -90,6 +94,7 @@ export async function transformC(source: string, file: string, facts?: ProjectFa
     };
     const edits: Edit[] = [];
     let frees = false;
+    const ptyIncludes: Node[] = [];
     for (const a of sites) {
       const judged = judge(source, a, project);
       if (!judged) continue;
@@ -101,6 +106,7 @@ export async function transformC(source: string, file: string, facts?: ProjectFa
       }
       edits.push(...judged.edits);
       frees ||= judged.frees;
+      ptyIncludes.push(...judged.ptyIncludes);
       a.site.converted = true;
     }
     const result = (code: string): TransformResult => ({
@@ -115,7 +121,7 @@ export async function transformC(source: string, file: string, facts?: ProjectFa
     // array's copy (shadow-locals.ts) memcpy's
     const stringCalls = edits.some((e) => /\bmem(?:set|cpy)\s*\(/.test(e.text));
     const headers = ['"forkexec.h"', ...(frees ? ['<stdlib.h>'] : []), ...(stringCalls ? ['<string.h>'] : [])];
-    edits.push(...includeEdits(tree, source, headers, first));
+    edits.push(...includeEdits(tree, source, headers, first), ...loginTtyIncludes(source, ptyIncludes));
     const code = applyEdits(source, edits);
     // The rewrite must leave the file as parseable as it found it; otherwise nothing changes.
     const check = await parseC(code);
@@ -134,6 +140,14 @@ export async function transformC(source: string, file: string, facts?: ProjectFa
     helperTree?.delete();
     wrapperTree?.delete();
   }
+}
+
+/** login_tty's <utmp.h> (glibc, musl) after each `#include <pty.h>` a converted forkpty site relies on, under the same
+ * #if: where the system declares forkpty in <util.h> or <libutil.h>, login_tty is there too. */
+function loginTtyIncludes(source: string, ptyIncludes: Node[]): Edit[] {
+  if (/#\s*include\s*<utmp\.h>/.test(source)) return [];
+  const at = [...new Set(ptyIncludes.map((n) => n.endIndex))];
+  return at.map((end) => ({ start: end, end, text: `#include <utmp.h>${source.includes('\r\n') ? '\r\n' : '\n'}` }));
 }
 
 /** The project's helpers and signal wrappers (facts.ts) that this source calls, parsed: one tree for each kind. */

@@ -6,6 +6,7 @@ import type { CloseWalk } from './close-walk.js';
 import type { SiteAnalysis } from './classify.js';
 import { type ActionEntry, BRANCHED } from './action-entry.js';
 import { Planner } from './recorder.js';
+import { type PtyStart, ptyStart, recordLoginTty } from './forkpty.js';
 import { EXEC_CALLS } from './operations.js';
 import { callArgs, calledNames, calleeName, functionName, identifiers, unparen } from './syntax.js';
 
@@ -28,6 +29,8 @@ export interface ConversionPlan extends ExecStart {
   actions: ActionEntry[];
   /** An exec in each branch of an `if`: each start is an action entry of its branch, none follows the list. */
   branched?: boolean;
+  /** A forkpty site: the pty is opened in front, login_tty is the first actions and the slow child's first steps. */
+  pty?: PtyStart;
 }
 
 /** The fork_before_exec call for one exec of the child. */
@@ -130,14 +133,10 @@ function usedDeclarations(
 export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): PlanResult {
   const { site } = a;
   if (site.class !== 'fork+exec') return { blockers: [site.reason ?? `class ${site.class}`] };
-  if (a.forks !== 'fork' && a.forks !== 'vfork')
-    return {
-      blockers: [
-        site.call === 'forkpty'
-          ? 'forkpty() sets up a pseudo-terminal, which has no action'
-          : (site.reason ?? `forks through ${site.call}()`),
-      ],
-    };
+  const pty = a.forks === 'forkpty' && site.call === 'forkpty' ? ptyStart(a.forkCall) : null;
+  if (typeof pty === 'string') return { blockers: [pty] };
+  if (a.forks !== 'fork' && a.forks !== 'vfork' && !pty)
+    return { blockers: [site.reason ?? `forks through ${site.call}()`] };
   const test = a.forkStatement.parent?.type === 'if_statement' ? a.forkStatement.parent : null;
   if (
     test &&
@@ -145,6 +144,10 @@ export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): Pla
     unparen(test.childForFieldName('condition')!).text.replace(/\s+/g, '') === `${a.variable}<0`
   )
     return { blockers: ['already converted: this fork is the slow path of a fork_before_exec'] };
+  // a converted forkpty keeps the call as written under #else, where the system's forkpty is not declared
+  const converted = a.forkStatement.parent?.type === 'preproc_else' ? a.forkStatement.parent.parent : null;
+  if (pty && converted && /\bopenpty\s*\(\s*&fx_ptm\b/.test(converted.text))
+    return { blockers: ['already converted: this forkpty is the #else of a fork_before_exec'] };
   const holder = a.forkStatement.parent?.type ?? '';
   // inside #if, the fast path goes in front of the fork, under the same directive
   if (
@@ -169,6 +172,7 @@ export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): Pla
     project?.closeWalks,
   );
   planner.forkStart = a.forkStatement.startIndex;
+  if (pty) recordLoginTty(planner);
   const throughMacro = !!a.execs && a.execs !== site.exec;
   // a project's own exec macro (`EXECVP(f, a)`): the recorder looks for exec calls, which it stands for
   if (throughMacro && !EXEC_CALLS.has(site.exec ?? ''))
@@ -230,6 +234,7 @@ export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): Pla
     frees: planner.frees,
     actions,
     ...(branched ? { file: '', argv: '', envp: '', flags: '', branched: true } : leaves[0].start!),
+    ...(pty ? { pty } : {}),
   };
   return { plan };
 }

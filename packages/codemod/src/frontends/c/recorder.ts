@@ -1,5 +1,5 @@
 import type { Node } from './syntax-tree.js';
-import { actionFor, ENDS_BEFORE_EXEC, failureTest, isNullPointer, successValue } from './actions.js';
+import { actionFor, ENDS_BEFORE_EXEC, failureTest, isNullPointer, successTests, successValue } from './actions.js';
 import { type ActionEntry, BRANCHED, CANCEL } from './action-entry.js';
 import {
   danglingElse,
@@ -49,7 +49,10 @@ const OWN_ID_ARGUMENT: Record<string, string> = { setpgid: 'getpid()', tcsetpgrp
 /** Memory-only calls whose first argument is the memory they write. */
 const WRITES_FIRST_ARG = new Set([...STRING_WRITES, 'sigemptyset', 'sigfillset', 'sigaddset', 'sigdelset']);
 /** The names the recording code declares. */
-const OWN_NAMES = /^(?:fx|fx_pid|fx_fd[0-9]*|fx_len|fx_loop_\w+|fx_sig[0-9]+)$/;
+const OWN_NAMES = /^(?:fx|fx_pid|fx_ptm|fx_pts|fx_fd[0-9]*|fx_len|fx_loop_\w+|fx_sig[0-9]+)$/;
+
+/** Why the fork's pid variable is the child's own. */
+const PID_WRITE = 'the pid the fork returned';
 
 /** Walks the child's statements before the exec; `blockers` says why they cannot be recorded exactly. */
 export class Planner {
@@ -129,7 +132,26 @@ export class Planner {
     readonly closeWalks: Map<string, CloseWalk | null> = new Map(),
   ) {
     const pid = forkVariable && /^[A-Za-z_]\w*/.exec(forkVariable)?.[0];
-    if (pid) this.changed.set(pid, 'the pid the fork returned');
+    if (pid) this.changed.set(pid, PID_WRITE);
+    const field = forkVariable && /^([A-Za-z_]\w*)\s*(?:\.|->)\s*([A-Za-z_]\w*)$/.exec(forkVariable);
+    if (field) this.pidField = { base: field[1], field: field[2] };
+  }
+
+  /** The struct field the fork's pid went to (abduco's `server.pid`): the child's other fields are as the parent's. */
+  private pidField?: { base: string; field: string };
+
+  /** Is id, in the child, the struct of the pid's field read for another of its fields (`server.socket`)? */
+  private otherField(id: Node): boolean {
+    const f = this.pidField;
+    const e = id.parent;
+    return (
+      !!f &&
+      id.text === f.base &&
+      this.changed.get(f.base) === PID_WRITE && // the child wrote nothing else of it
+      e?.type === 'field_expression' &&
+      same(e.childForFieldName('argument'), id) &&
+      e.childForFieldName('field')?.text !== f.field
+    );
   }
 
   /** Does a call of name only ask (SAME_IN_PARENT, or a project function that only reads), so that the parent may make
@@ -145,7 +167,13 @@ export class Planner {
   /** The parent reads node in front of the fork: it must see what the child would. byAction: an action reads it (the
    * copied computations all run before the actions, so a later change of a local would reach the action too early). */
   reads(node: Node, byAction: boolean | 'exec' = true): boolean {
-    return this.readsNames(identifiers(node), node.text, byAction);
+    const ids =
+      node.type === 'identifier' ? [node] : node.descendantsOfType('identifier').filter((n): n is Node => !!n);
+    return this.readsNames(
+      ids.filter((id) => !this.otherField(id)).map((id) => id.text),
+      node.text,
+      byAction,
+    );
   }
 
   /** byAction 'exec': exec's arguments, which run after every action (a shadow's last value) but are not actions. */
@@ -670,6 +698,12 @@ export class Planner {
     if (s.type === 'if_statement' && danglingElse(this, s)) return null;
     if (condition && inThen && alternative && hasExec(alternative) && !hasExec(condition) && !failureTest(condition))
       return execInBoth(this, condition, consequence!, alternative);
+    // `if (fcntl(a, F_SETFD, FD_CLOEXEC) == 0 && …) execvp(…);`: the actions, then the exec (a failure: the slow path)
+    const succeeded = inThen && !alternative && !hasExec(condition!) ? successTests(condition!) : null;
+    if (succeeded) {
+      succeeded.forEach((call) => this.call(call, null));
+      return this.untilExec(statementsOf(consequence!));
+    }
     if (!condition || hasExec(condition) || (inThen && alternative && hasExec(alternative)) || failureTest(condition)) {
       this.block(
         s.type.startsWith('preproc_')

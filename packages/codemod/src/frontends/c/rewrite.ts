@@ -1,5 +1,6 @@
 import type { Node, Tree } from './syntax-tree.js';
 import type { SiteAnalysis } from './classify.js';
+import type { PtyStart } from './forkpty.js';
 import type { ActionEntry, ConversionPlan, ExecStart } from './plan.js';
 import { lineIndent, same, unparen } from './syntax.js';
 
@@ -90,6 +91,49 @@ function callBlock(source: string, plan: ConversionPlan, target: string, indent:
   return lines.join('\n');
 }
 
+/**
+ * A forkpty site's front (forkpty.ts): the pty opened once, the fast path with login_tty as its first actions, the
+ * slow path's fork() running close(master) and login_tty on the same pty (`_exit(1)` when it fails, as glibc's
+ * forkpty), then forkpty's own ending in the parent: the master to the caller and the slave closed, both closed when
+ * no child started. Where the system's forkpty is declared only under an #if, the original call stays in the #else.
+ */
+function ptyBlock(
+  source: string,
+  plan: ConversionPlan,
+  pty: PtyStart,
+  target: string,
+  forkpty: string,
+  indent: string,
+  unit: string,
+): string {
+  const [i1, i2, i3] = [1, 2, 3].map((n) => indent + unit.repeat(n));
+  const block = [
+    '{',
+    `${i1}int fx_ptm, fx_pts;`,
+    `${i1}if (openpty(&fx_ptm, &fx_pts, ${pty.args.join(', ')}) == -1) {`,
+    `${i2}${target} = -1;`,
+    `${i1}} else {`,
+    `${i2}${callBlock(source, plan, target, i2, unit)}`,
+    `${i2}if (${target} < 0)`,
+    `${i3}${target} = fork();`,
+    `${i2}if (${target} == 0) {`,
+    `${i3}close(fx_ptm);`,
+    `${i3}if (login_tty(fx_pts))`,
+    `${i3}${unit}_exit(1);`,
+    `${i2}} else if (${target} > 0) {`,
+    `${i3}${pty.master} = fx_ptm;`,
+    `${i3}close(fx_pts);`,
+    `${i2}} else {`,
+    `${i3}close(fx_ptm);`,
+    `${i3}close(fx_pts);`,
+    `${i2}}`,
+    `${i1}}`,
+    `${indent}}`,
+  ].join('\n');
+  if (!pty.guard) return block;
+  return `#if ${pty.guard}\n${indent}${block}\n#else\n${indent}${target} = ${forkpty};\n#endif`;
+}
+
 const COMPARISONS = ['<', '==', '!=', '<=', '>', '>='];
 
 /** Is the fork call the first thing S's condition evaluates (and evaluated always), so it may run in front of S? */
@@ -135,9 +179,10 @@ export function siteEdits(source: string, a: SiteAnalysis, plan: ConversionPlan)
   if (variable && /[()+\-=]/.test(variable.replace(/->/g, '.')))
     return `the pid is stored in ${variable}, an expression with effects`;
   const front = (target: string) =>
-    (
-      callBlock(source, plan, target, indent, unit) +
-      `${eol}${indent}if (${target} < 0)${eol}${indent}${unit}${target} = ${a.forkCall.text};`
+    (plan.pty
+      ? ptyBlock(source, plan, plan.pty, target, a.forkCall.text, indent, unit)
+      : callBlock(source, plan, target, indent, unit) +
+        `\n${indent}if (${target} < 0)\n${indent}${unit}${target} = ${a.forkCall.text};`
     ).replace(/\n/g, eol);
   if (S.type === 'expression_statement') {
     const e = unparen(S.namedChild(0)!);
