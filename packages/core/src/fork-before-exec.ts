@@ -20,14 +20,15 @@ export function withRequest<T>(
   args: unknown,
   validated: Options,
   run: (backend: Backend, request: SpawnRequest) => T,
-  choose: (backend: Backend) => Backend = (backend) => backend,
+  choose?: (backend: Backend) => Backend,
 ): T {
   let options = validated;
   if (options.preferLocal) options = withLocalPath(options);
   const opened: number[] = [];
   try {
     options = withFileTargets(options, opened);
-    const backend = choose(resolveBackend(options.backend));
+    const resolved = resolveBackend(options.backend);
+    const backend = choose ? choose(resolved) : resolved;
     const request = buildRequest(file, args, options, backend, backendsSupporting);
     try {
       return run(backend, request);
@@ -90,7 +91,9 @@ function isFileTarget(value: unknown): value is FileTarget {
  * are given, so the caller closes them once `spawn` returned.
  */
 function withFileTargets(options: Options, opened: number[]): Options {
-  if (!isFileTarget(options.stdin) && !isFileTarget(options.stdout) && !isFileTarget(options.stderr)) return options;
+  // Most calls name no stream on its own: three typeofs are cheaper than three calls.
+  const { stdin, stdout, stderr } = options;
+  if (typeof stdin !== 'object' && typeof stdout !== 'object' && typeof stderr !== 'object') return options;
   const changed: Options = { ...options };
   STANDARD_STREAMS.forEach((name, slot) => {
     const target = options[name];

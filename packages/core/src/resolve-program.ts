@@ -156,6 +156,8 @@ export function resolveProgram(
     return searchPath || /[\\/]/.test(file) || /^[a-z]:/i.test(file)
       ? file
       : path.win32.resolve(execCwd(actions), file);
+  // A path found runnable before (an absolute one: the verdicts' keys) is taken as it is (see find), without a call.
+  if (exactExec && runnable.has(file)) return file;
   const found = find(file, env, actions, searchPath, command, exactExec);
   if (typeof found !== 'string') throw found;
   return found;

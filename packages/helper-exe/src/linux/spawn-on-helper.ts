@@ -18,7 +18,7 @@ import {
   type SyncSpawnResult,
 } from '@forkexec/core';
 import { errnoName, firstUnsupportedAction, flushChildStdio, spawnHint } from '@forkexec/core/backend-kit';
-import { closeHelperEnds, closePlan, parentStream, planFds, type FdPlan } from './fd-plan.js';
+import { closeHelperEnds, closePlan, NO_PIPES, parentStream, planFds, type FdPlan } from './fd-plan.js';
 import { FdPassingError, peerGone, type FdPassing } from './fd-passing.js';
 import type { HelperProcess, Outcome } from './helper-process.js';
 import type { LinuxHelperPool } from './helper-pool.js';
@@ -234,9 +234,13 @@ class HelperChild implements SpawnedChild {
   constructor(helper: HelperProcess, request: SpawnRequest, plan: FdPlan) {
     this.#helper = helper;
     this.pid = helper.pid!;
-    this.stdin = parentStream(plan, 0);
-    this.stdout = parentStream(plan, 1);
-    this.stderr = parentStream(plan, 2);
+    if (plan.parentEnds === NO_PIPES) {
+      this.stdin = this.stdout = this.stderr = null; // no stdio 'pipe' (most spawns): no call per stream
+    } else {
+      this.stdin = parentStream(plan, 0);
+      this.stdout = parentStream(plan, 1);
+      this.stderr = parentStream(plan, 2);
+    }
     // The exit first: by then the outcome of an unwatched helper is settled (see HelperProcess),
     // so the status passes on in one reaction.
     const conclude = (status: ExitStatus | undefined, error?: unknown): ExitStatus | Promise<ExitStatus> => {
