@@ -253,7 +253,7 @@ export function buildRequest(
   const childSearch = childSearches(file as string, env, backend, searchPath);
   const program = childSearch
     ? (file as string)
-    : resolveProgram(file as string, env ?? process.env, actions, searchPath, command, backend.capabilities.exactExec);
+    : resolveProgram(file as string, env, actions, searchPath, command, backend.capabilities.exactExec);
   checkArgLengths(argv, env, command);
   return new CoreRequest(program, childSearch, argv, env, actions, stdio, command);
 }

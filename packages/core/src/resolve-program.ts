@@ -141,11 +141,12 @@ export function childSearches(
  * Doing it in the parent turns ENOENT/EACCES into errors before anything runs, on every backend.
  * With `exactExec` (the backend reports what exec refuses, see BackendCapabilities), a path found
  * runnable before is taken as it is, without a syscall: if it changed since, the child's exec
- * fails and `programProblem` explains why.
+ * fails and `programProblem` explains why. `env` null: the parent's (process.env, read only for a
+ * search: a read of `process` costs on the spawn path).
  */
 export function resolveProgram(
   file: string,
-  env: Readonly<Record<string, string | undefined>>,
+  env: Readonly<Record<string, string | undefined>> | null,
   actions: readonly Action[],
   searchPath: boolean,
   command: () => string,
@@ -178,7 +179,7 @@ function refusal(
 /** The program's path, or the error saying why there is none to run (caused by `cause`). */
 function find(
   file: string,
-  env: Readonly<Record<string, string | undefined>>,
+  env: Readonly<Record<string, string | undefined>> | null,
   actions: readonly Action[],
   searchPath: boolean,
   command: () => string,
@@ -194,7 +195,7 @@ function find(
     return problem ? refusal(file, candidate, problem, command, cause) : candidate;
   }
   const cwd = execCwd(actions);
-  const dirs = (env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':');
+  const dirs = ((env ?? process.env).PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':');
   let denied: string | undefined;
   for (const dir of new Set(dirs)) {
     // a directory listed twice answers the same twice

@@ -184,16 +184,12 @@ export function spawnSyncOnStarter(
  * spawn by `overflow` (the starter) and a round trip more than that backend running the program
  * itself: so it does, when it can (the pool grows meanwhile).
  */
-export function spawnOnHelper(
-  pool: LinuxHelperPool,
-  request: SpawnRequest,
-  native: FdPassing,
-  overflow?: Backend,
-): SpawnedChild {
+export function spawnOnHelper(pool: LinuxHelperPool, request: SpawnRequest, overflow?: Backend): SpawnedChild {
   if (overflow && !pool.hasWarm && canRun(overflow, request)) {
     pool.overflowed();
     return overflow.spawn(request);
   }
+  const { native } = pool;
   const plan = planFds(request, native);
   // The pool's native call also tells whether the inherited environment changed since it was encoded.
   const encoded = encodedEnviron(request);
