@@ -26,7 +26,9 @@ export function withRequest<T>(
   if (options.preferLocal) options = withLocalPath(options);
   const opened: number[] = [];
   try {
-    options = withFileTargets(options, opened);
+    // `{ file }` targets are objects: the usual call, with none, makes no call for them.
+    if (typeof options.stdin === 'object' || typeof options.stdout === 'object' || typeof options.stderr === 'object')
+      options = withFileTargets(options, opened);
     const resolved = resolveBackend(options.backend);
     const backend = choose ? choose(resolved) : resolved;
     const request = buildRequest(file, args, options, backend, backendsSupporting);
@@ -91,9 +93,7 @@ function isFileTarget(value: unknown): value is FileTarget {
  * are given, so the caller closes them once `spawn` returned.
  */
 function withFileTargets(options: Options, opened: number[]): Options {
-  // Most calls name no stream on its own: three typeofs are cheaper than three calls.
-  const { stdin, stdout, stderr } = options;
-  if (typeof stdin !== 'object' && typeof stdout !== 'object' && typeof stderr !== 'object') return options;
+  if (!isFileTarget(options.stdin) && !isFileTarget(options.stdout) && !isFileTarget(options.stderr)) return options;
   const changed: Options = { ...options };
   STANDARD_STREAMS.forEach((name, slot) => {
     const target = options[name];

@@ -62,9 +62,9 @@ function parentEnv(): Record<string, string> {
 /**
  * The child's environment, or null when it is exactly the parent's: reading process.env costs
  * about 50 us per spawn (every variable is a call into Node), so that case builds nothing.
+ * Called with env or `extendEnv: false` given (buildRequest: the others cost no call).
  */
 function buildEnv(options: Options): Record<string, string> | null {
-  if (options.env === undefined && options.extendEnv !== false) return null;
   if (options.env !== undefined && (typeof options.env !== 'object' || options.env === null))
     throw new InvalidArgumentError(`option \`env\` must be an object of strings, got ${describe(options.env)}`);
   const changes = Object.entries(options.env ?? {});
@@ -169,19 +169,23 @@ function checkArgLengths(argv: string[], env: Record<string, string> | null, com
   if (ON_WINDOWS) return checkCommandLine(argv, command);
   if (MAX_ARG_STRLEN === Infinity) return;
   for (let i = 0; i < argv.length; i++)
-    if (tooLong(argv[i])) refuseLength(i === 0 ? 'argv0' : `args[${i - 1}]`, argv[i], command);
+    if (argv[i].length >= MAY_BE_TOO_LONG && tooLong(argv[i]))
+      refuseLength(i === 0 ? 'argv0' : `args[${i - 1}]`, argv[i], command);
   // The parent's own environment is not read here (see buildEnv): exec's E2BIG is explained afterwards.
   for (const key in env) {
     const value = env[key];
     // Length first: building every "key=value" string would cost more than the check itself.
-    if (key.length + value.length + 1 >= MAX_ARG_STRLEN / 3 && tooLong(`${key}=${value}`))
+    if (key.length + value.length + 1 >= MAY_BE_TOO_LONG && tooLong(`${key}=${value}`))
       refuseLength(`env.${key}`, `${key}=${value}`, command);
   }
 }
 
-/** Whether exec would refuse `s` as one argument or variable (a UTF-16 unit takes at most 3 bytes: shorter strings fit). */
+/** A UTF-16 unit takes at most 3 bytes: a string shorter than this fits, and is not measured (tooLong). */
+const MAY_BE_TOO_LONG = MAX_ARG_STRLEN / 3;
+
+/** Whether exec would refuse `s`, one of at least MAY_BE_TOO_LONG units, as one argument or variable. */
 function tooLong(s: string): boolean {
-  return s.length >= MAX_ARG_STRLEN / 3 && Buffer.byteLength(s) + 1 > MAX_ARG_STRLEN;
+  return Buffer.byteLength(s) + 1 > MAX_ARG_STRLEN;
 }
 
 function refuseLength(what: string, s: string, command: () => string): never {
@@ -231,7 +235,7 @@ export function buildRequest(
   // Formatted only when read (an error, the result): the quoting costs more than the rest of a check.
   let formatted: string | undefined;
   const command = () => (formatted ??= formatCommand(file as string, argv.slice(1)));
-  const env = buildEnv(options);
+  const env = options.env === undefined && options.extendEnv !== false ? null : buildEnv(options);
   const stdio = buildStdio(options);
   // Guarded here, the options most calls leave out cost no call each (a cold call costs about 0.5 us).
   const cwd = options.cwd === undefined ? undefined : resolveCwd(options.cwd, command);
@@ -250,7 +254,7 @@ export function buildRequest(
 
   const searchPath = options.searchPath !== false;
   // A bare name the child can search for costs no stat per PATH directory here (see BackendCapabilities.searchesPath).
-  const childSearch = childSearches(file as string, env, backend, searchPath);
+  const childSearch = !(file as string).includes('/') && childSearches(file as string, env, backend, searchPath);
   const program = childSearch
     ? (file as string)
     : resolveProgram(file as string, env, actions, searchPath, command, backend.capabilities.exactExec);

@@ -120,9 +120,9 @@ export function execCwd(actions: readonly Action[]): string {
 }
 
 /**
- * Whether the child may search PATH for `file` itself (see BackendCapabilities.searchesPath): a
- * bare name, and the child's PATH (`env`, null for the parent's environment) the one libc holds,
- * which posix_spawnp searches.
+ * Whether the child may search PATH for `file`, a bare name (no slash), itself (see
+ * BackendCapabilities.searchesPath): the child's PATH (`env`, null for the parent's environment)
+ * is the one libc holds, which posix_spawnp searches.
  */
 export function childSearches(
   file: string,
@@ -130,7 +130,7 @@ export function childSearches(
   backend: Backend,
   searchPath: boolean,
 ): boolean {
-  if (file.includes('/') || !searchPath || ON_WINDOWS || !backend.capabilities.searchesPath) return false;
+  if (!searchPath || ON_WINDOWS || !backend.capabilities.searchesPath) return false;
   const path = process.env.PATH;
   return path !== undefined && (env === null || env.PATH === path) && processEnvIsEnviron();
 }

@@ -213,26 +213,26 @@ export class Subprocess<Out extends string | Buffer | string[] = string>
     let overflow: 'stdout' | 'stderr' | undefined;
     let timedOut = false;
     let isCanceled = false;
-    if (o.buffer !== false) {
+    if (o.buffer !== false && (child.stdout || child.stderr)) {
       const onOverflow = (stream: 'stdout' | 'stderr') => () => {
         overflow ??= stream;
         this.#killQuietly();
       };
-      if (child.stdout || child.stderr)
-        this.#outputs = [
-          child.stdout && new OutputCollector(child.stdout, maxBuffer, onOverflow('stdout'), all),
-          child.stderr && new OutputCollector(child.stderr, maxBuffer, onOverflow('stderr'), all),
-        ];
+      this.#outputs = [
+        child.stdout && new OutputCollector(child.stdout, maxBuffer, onOverflow('stdout'), all),
+        child.stderr && new OutputCollector(child.stderr, maxBuffer, onOverflow('stderr'), all),
+      ];
     }
     if (child.stdin) {
       child.stdin.on('error', () => {}); // EPIPE when the child exits without reading: its exit status tells the story
       if (o.input !== undefined) child.stdin.end(o.input);
     }
     if (o.timeout) this.#timer = setTimeout(() => ((timedOut = true), this.#killQuietly()), o.timeout);
-    const onAbort = () => ((isCanceled = true), this.#killQuietly());
+    // Made only with a signal to listen to (each closure costs on the spawn path).
+    const onAbort = cancelSignal && (() => ((isCanceled = true), this.#killQuietly()));
     /** We killed the child: its output may be cut. */
     const killedByUs = () => timedOut || isCanceled || overflow !== undefined;
-    cancelSignal?.addEventListener('abort', onAbort, { once: true });
+    if (onAbort) cancelSignal!.addEventListener('abort', onAbort, { once: true });
 
     let status: ExitStatus;
     try {
@@ -255,7 +255,7 @@ export class Subprocess<Out extends string | Buffer | string[] = string>
       this.#exited = true;
       clearTimeout(this.#timer);
       clearTimeout(this.#forceKillTimer);
-      cancelSignal?.removeEventListener('abort', onAbort);
+      if (onAbort) cancelSignal!.removeEventListener('abort', onAbort);
     }
 
     return endedResult(this.#facts(started), {

@@ -78,7 +78,7 @@ export class LinuxHelperPool {
         next = this.#pool.next();
       }
       const check = next ? next.check(this.native, environ) : this.native.takeCheck(-1, environ); // none warm: no poll
-      if (!this.#pool.isDisposed && this.#credentials.changed(check)) {
+      if (this.#credentials.changed(check) && !this.#pool.isDisposed) {
         this.#pool.ending(this.#pool.retireWarm());
         this.#pool.ending(this.#factory.stop()); // the zygote forks helpers with the old credentials too
         continue;
