@@ -20,14 +20,17 @@ export function withRequest<T>(
   args: unknown,
   validated: Options,
   run: (backend: Backend, request: SpawnRequest) => T,
-  choose: (backend: Backend) => Backend = (backend) => backend,
+  choose?: (backend: Backend) => Backend,
 ): T {
   let options = validated;
   if (options.preferLocal) options = withLocalPath(options);
   const opened: number[] = [];
   try {
-    options = withFileTargets(options, opened);
-    const backend = choose(resolveBackend(options.backend));
+    // `{ file }` targets are objects: the usual call, with none, makes no call for them.
+    if (typeof options.stdin === 'object' || typeof options.stdout === 'object' || typeof options.stderr === 'object')
+      options = withFileTargets(options, opened);
+    const resolved = resolveBackend(options.backend);
+    const backend = choose ? choose(resolved) : resolved;
     const request = buildRequest(file, args, options, backend, backendsSupporting);
     try {
       return run(backend, request);
@@ -35,7 +38,7 @@ export function withRequest<T>(
       throw explainFailure(error, request);
     }
   } finally {
-    for (const fd of opened) closeSync(fd);
+    for (let i = 0; i < opened.length; i++) closeSync(opened[i]); // no iterator per call
   }
 }
 

@@ -62,9 +62,9 @@ function parentEnv(): Record<string, string> {
 /**
  * The child's environment, or null when it is exactly the parent's: reading process.env costs
  * about 50 us per spawn (every variable is a call into Node), so that case builds nothing.
+ * Called with env or `extendEnv: false` given (buildRequest: the others cost no call).
  */
 function buildEnv(options: Options): Record<string, string> | null {
-  if (options.env === undefined && options.extendEnv !== false) return null;
   if (options.env !== undefined && (typeof options.env !== 'object' || options.env === null))
     throw new InvalidArgumentError(`option \`env\` must be an object of strings, got ${describe(options.env)}`);
   const changes = Object.entries(options.env ?? {});
@@ -113,18 +113,23 @@ function buildStdio(options: Options): [StdioSpec, StdioSpec, StdioSpec] {
     throw new InvalidArgumentError(`option \`stdio\` must be one value or an array of three, got ${describe(base)}`);
   // `{ file }` targets are fds by now: startChild opened them (withFileTargets).
   const own = options as { stdin?: StdioSpec; stdout?: StdioSpec; stderr?: StdioSpec };
-  const stdio: [StdioSpec, StdioSpec, StdioSpec] = [
-    pickStdio(0, own.stdin, base, each, options.input === undefined ? 'ignore' : 'pipe'),
-    pickStdio(1, own.stdout, base, each, 'pipe'),
-    pickStdio(2, own.stderr, base, each, 'pipe'),
-  ];
+  let stdio: [StdioSpec, StdioSpec, StdioSpec];
+  if (!each && own.stdin === undefined && own.stdout === undefined && own.stderr === undefined) {
+    // One value for all three, or none (the usual calls): checked once.
+    const one = base === undefined ? undefined : checkStdio(base, 'option `stdio`');
+    stdio = [one ?? (options.input === undefined ? 'ignore' : 'pipe'), one ?? 'pipe', one ?? 'pipe'];
+  } else
+    stdio = [
+      pickStdio(0, own.stdin, base, each, options.input === undefined ? 'ignore' : 'pipe'),
+      pickStdio(1, own.stdout, base, each, 'pipe'),
+      pickStdio(2, own.stderr, base, each, 'pipe'),
+    ];
   if (options.input !== undefined && stdio[0] !== 'pipe')
     throw new InvalidArgumentError(`option \`input\` needs stdin 'pipe', got ${describe(stdio[0])}`);
   return stdio;
 }
 
-function resolveCwd(cwd: string | URL | undefined, command: () => string): string | undefined {
-  if (cwd === undefined) return undefined;
+function resolveCwd(cwd: string | URL, command: () => string): string {
   const dir = path.resolve(cwd instanceof URL ? fileURLToPath(cwd) : checkString(cwd, 'cwd', true));
   let isDir = false;
   try {
@@ -164,19 +169,23 @@ function checkArgLengths(argv: string[], env: Record<string, string> | null, com
   if (ON_WINDOWS) return checkCommandLine(argv, command);
   if (MAX_ARG_STRLEN === Infinity) return;
   for (let i = 0; i < argv.length; i++)
-    if (tooLong(argv[i])) refuseLength(i === 0 ? 'argv0' : `args[${i - 1}]`, argv[i], command);
+    if (argv[i].length >= MAY_BE_TOO_LONG && tooLong(argv[i]))
+      refuseLength(i === 0 ? 'argv0' : `args[${i - 1}]`, argv[i], command);
   // The parent's own environment is not read here (see buildEnv): exec's E2BIG is explained afterwards.
   for (const key in env) {
     const value = env[key];
     // Length first: building every "key=value" string would cost more than the check itself.
-    if (key.length + value.length + 1 >= MAX_ARG_STRLEN / 3 && tooLong(`${key}=${value}`))
+    if (key.length + value.length + 1 >= MAY_BE_TOO_LONG && tooLong(`${key}=${value}`))
       refuseLength(`env.${key}`, `${key}=${value}`, command);
   }
 }
 
-/** Whether exec would refuse `s` as one argument or variable (a UTF-16 unit takes at most 3 bytes: shorter strings fit). */
+/** A UTF-16 unit takes at most 3 bytes: a string shorter than this fits, and is not measured (tooLong). */
+const MAY_BE_TOO_LONG = MAX_ARG_STRLEN / 3;
+
+/** Whether exec would refuse `s`, one of at least MAY_BE_TOO_LONG units, as one argument or variable. */
 function tooLong(s: string): boolean {
-  return s.length >= MAX_ARG_STRLEN / 3 && Buffer.byteLength(s) + 1 > MAX_ARG_STRLEN;
+  return Buffer.byteLength(s) + 1 > MAX_ARG_STRLEN;
 }
 
 function refuseLength(what: string, s: string, command: () => string): never {
@@ -226,12 +235,13 @@ export function buildRequest(
   // Formatted only when read (an error, the result): the quoting costs more than the rest of a check.
   let formatted: string | undefined;
   const command = () => (formatted ??= formatCommand(file as string, argv.slice(1)));
-  const env = buildEnv(options);
+  const env = options.env === undefined && options.extendEnv !== false ? null : buildEnv(options);
   const stdio = buildStdio(options);
-  const cwd = resolveCwd(options.cwd, command);
+  // Guarded here, the options most calls leave out cost no call each (a cold call costs about 0.5 us).
+  const cwd = options.cwd === undefined ? undefined : resolveCwd(options.cwd, command);
 
-  const userActions = validateActions(options.actions);
-  checkSupported(backend, userActions, command, alternatives);
+  const userActions = options.actions === undefined ? [] : validateActions(options.actions);
+  if (userActions.length) checkSupported(backend, userActions, command, alternatives);
   let actions = userActions;
   if (options.detached) {
     if (!backend.capabilities.actions.includes('setsid'))
@@ -244,10 +254,10 @@ export function buildRequest(
 
   const searchPath = options.searchPath !== false;
   // A bare name the child can search for costs no stat per PATH directory here (see BackendCapabilities.searchesPath).
-  const childSearch = childSearches(file as string, env, backend, searchPath);
+  const childSearch = !(file as string).includes('/') && childSearches(file as string, env, backend, searchPath);
   const program = childSearch
     ? (file as string)
-    : resolveProgram(file as string, env ?? process.env, actions, searchPath, command, backend.capabilities.exactExec);
+    : resolveProgram(file as string, env, actions, searchPath, command, backend.capabilities.exactExec);
   checkArgLengths(argv, env, command);
   return new CoreRequest(program, childSearch, argv, env, actions, stdio, command);
 }

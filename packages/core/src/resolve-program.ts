@@ -120,9 +120,9 @@ export function execCwd(actions: readonly Action[]): string {
 }
 
 /**
- * Whether the child may search PATH for `file` itself (see BackendCapabilities.searchesPath): a
- * bare name, and the child's PATH (`env`, null for the parent's environment) the one libc holds,
- * which posix_spawnp searches.
+ * Whether the child may search PATH for `file`, a bare name (no slash), itself (see
+ * BackendCapabilities.searchesPath): the child's PATH (`env`, null for the parent's environment)
+ * is the one libc holds, which posix_spawnp searches.
  */
 export function childSearches(
   file: string,
@@ -130,7 +130,7 @@ export function childSearches(
   backend: Backend,
   searchPath: boolean,
 ): boolean {
-  if (file.includes('/') || !searchPath || ON_WINDOWS || !backend.capabilities.searchesPath) return false;
+  if (!searchPath || ON_WINDOWS || !backend.capabilities.searchesPath) return false;
   const path = process.env.PATH;
   return path !== undefined && (env === null || env.PATH === path) && processEnvIsEnviron();
 }
@@ -141,11 +141,12 @@ export function childSearches(
  * Doing it in the parent turns ENOENT/EACCES into errors before anything runs, on every backend.
  * With `exactExec` (the backend reports what exec refuses, see BackendCapabilities), a path found
  * runnable before is taken as it is, without a syscall: if it changed since, the child's exec
- * fails and `programProblem` explains why.
+ * fails and `programProblem` explains why. `env` null: the parent's (process.env, read only for a
+ * search: a read of `process` costs on the spawn path).
  */
 export function resolveProgram(
   file: string,
-  env: Readonly<Record<string, string | undefined>>,
+  env: Readonly<Record<string, string | undefined>> | null,
   actions: readonly Action[],
   searchPath: boolean,
   command: () => string,
@@ -156,6 +157,8 @@ export function resolveProgram(
     return searchPath || /[\\/]/.test(file) || /^[a-z]:/i.test(file)
       ? file
       : path.win32.resolve(execCwd(actions), file);
+  // A path found runnable before (an absolute one: the verdicts' keys) is taken as it is (see find), without a call.
+  if (exactExec && runnable.has(file)) return file;
   const found = find(file, env, actions, searchPath, command, exactExec);
   if (typeof found !== 'string') throw found;
   return found;
@@ -176,7 +179,7 @@ function refusal(
 /** The program's path, or the error saying why there is none to run (caused by `cause`). */
 function find(
   file: string,
-  env: Readonly<Record<string, string | undefined>>,
+  env: Readonly<Record<string, string | undefined>> | null,
   actions: readonly Action[],
   searchPath: boolean,
   command: () => string,
@@ -192,7 +195,7 @@ function find(
     return problem ? refusal(file, candidate, problem, command, cause) : candidate;
   }
   const cwd = execCwd(actions);
-  const dirs = (env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':');
+  const dirs = ((env ?? process.env).PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':');
   let denied: string | undefined;
   for (const dir of new Set(dirs)) {
     // a directory listed twice answers the same twice

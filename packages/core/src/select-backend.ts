@@ -30,10 +30,17 @@ const factories = new Map<string, () => Backend>([['node', () => nodeBackend]]);
 const loaded = new Map<string, Map<string, Backend>>();
 const probes = new WeakMap<Backend, ProbeResult>();
 
+/**
+ * Backends named by option `backend` that loaded and probed fine, by that name: every spawn but the
+ * first finds its backend in this one lookup (the probe's verdict is kept per backend anyway).
+ */
+const usableByName = new Map<string, Backend>();
+
 /** Makes a backend available by name without a package lookup (the CLI registers its own dependencies). */
 export function registerBackend(name: string, factory: () => Backend): void {
   factories.set(name, factory);
   loaded.delete(name);
+  usableByName.delete(name);
 }
 
 const configSearch = lilconfigSync('forkexec', {
@@ -228,16 +235,21 @@ function usable(backend: Backend, source: string): Backend {
 
 /** Picks the backend: the option, then FORKEXEC_BACKEND, then the config file, then `auto`. */
 export function resolveBackend(spec?: BackendSpec): Backend {
-  if (spec !== undefined && typeof spec !== 'string') {
+  if (typeof spec === 'string') {
+    const ready = usableByName.get(spec);
+    if (ready) return ready;
+  } else if (spec !== undefined) {
     if (!isBackend(spec))
       throw new BackendLoadError(
         'option `backend` must be a name or a Backend object with name, capabilities, probe() and spawn()',
       );
     return usable(spec, 'option `backend`');
   }
-  // A name loaded before needs no origin (whose process.cwd() is a native call): that is every spawn but the first.
-  const cached = spec === undefined ? undefined : cachedBackend(spec);
-  if (cached) return usable(cached, 'option `backend`');
+  // A name loaded before needs no origin (whose process.cwd() is a native call).
+  if (spec !== undefined) {
+    const cached = cachedBackend(spec);
+    if (cached) return rememberUsable(spec, usable(cached, 'option `backend`'));
+  }
   let origin: Origin = { source: 'option `backend`', dir: process.cwd() };
   let name = spec;
   if (name === undefined && process.env.FORKEXEC_BACKEND) {
@@ -252,7 +264,13 @@ export function resolveBackend(spec?: BackendSpec): Backend {
     }
   }
   if (name === undefined || name === 'auto') return autoBackend();
-  return usable(loadBackend(name, origin), origin.source);
+  const backend = usable(loadBackend(name, origin), origin.source);
+  return name === spec ? rememberUsable(name, backend) : backend;
+}
+
+function rememberUsable(name: string, backend: Backend): Backend {
+  usableByName.set(name, backend);
+  return backend;
 }
 
 /** Built-in names, then names registered at run time. */

@@ -83,8 +83,29 @@ const CHECKS: Partial<Record<keyof Options, Check>> = {
     fail(name, 'a path or a file: URL', v instanceof URL ? v.href : v),
 };
 
-/** Options that each pass alone but not together, and `shell`, which forkBeforeExec never takes. */
-function checkCombinations(o: Options & { shell?: unknown }): void {
+/** Checks the type and range of each option given (undefined means "not given"), before anything runs. */
+export function validateOptions(options: unknown): Options {
+  if (options === undefined || options === null) return {};
+  if (typeof options !== 'object' || Array.isArray(options))
+    throw new InvalidArgumentError(`options must be an object, got ${describe(options)}`);
+  const o = options as Options & { shell?: unknown };
+  // A plain object is checked by the keys it has (a handful) rather than all the checks' names:
+  // each name it lacks is a lookup that misses up the prototype chain. Any other object (a class
+  // instance may have getters on its prototype, which for-in does not list) by every name.
+  const proto: unknown = Object.getPrototypeOf(o);
+  if (proto === Object.prototype || proto === null) {
+    for (const name in o) {
+      const check = Object.hasOwn(CHECKS, name) ? CHECKS[name as keyof Options] : undefined;
+      const value = check && o[name as keyof Options];
+      if (value !== undefined) check!(value, name);
+    }
+  } else {
+    for (const name in CHECKS) {
+      const value = o[name as keyof Options];
+      if (value !== undefined) CHECKS[name as keyof Options]!(value, name);
+    }
+  }
+  // Options that each pass alone but not together, and `shell`, which forkBeforeExec never takes.
   if (o.shell)
     throw new InvalidArgumentError(
       'forkBeforeExec runs no shell: run one explicitly, forkBeforeExec("/bin/sh", ["-c", command]) (cmd.exe with ["/d", "/s", "/c", command] on Windows), or use exec() from @forkexec/core/child_process',
@@ -93,30 +114,5 @@ function checkCombinations(o: Options & { shell?: unknown }): void {
     throw new InvalidArgumentError("lines gives text: it cannot go with encoding: 'buffer'");
   if (o.cancelSignal && o.signal && o.cancelSignal !== o.signal)
     throw new InvalidArgumentError('cancelSignal and signal are the same option: give one of them');
-}
-
-/** Checks the type and range of each option given (undefined means "not given"), before anything runs. */
-export function validateOptions(options: unknown): Options {
-  if (options === undefined || options === null) return {};
-  if (typeof options !== 'object' || Array.isArray(options))
-    throw new InvalidArgumentError(`options must be an object, got ${describe(options)}`);
-  const o = options as Record<string, unknown>;
-  // A plain object is checked by the keys it has (a handful) rather than all the checks' names:
-  // each name it lacks is a lookup that misses up the prototype chain. Any other object (a class
-  // instance may have getters on its prototype, which for-in does not list) by every name.
-  const proto: unknown = Object.getPrototypeOf(o);
-  if (proto === Object.prototype || proto === null) {
-    for (const name in o) {
-      const check = Object.hasOwn(CHECKS, name) ? CHECKS[name as keyof Options] : undefined;
-      const value = check && o[name];
-      if (value !== undefined) check!(value, name);
-    }
-  } else {
-    for (const name in CHECKS) {
-      const value = o[name];
-      if (value !== undefined) CHECKS[name as keyof Options]!(value, name);
-    }
-  }
-  checkCombinations(o as Options & { shell?: unknown });
-  return o as Options;
+  return o;
 }

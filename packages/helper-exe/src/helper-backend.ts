@@ -174,7 +174,7 @@ export function createBackend(options: HelperExeOptions = {}): HelperExeBackend 
       };
     },
     spawn(request: SpawnRequest): SpawnedChild {
-      return spawnOnHelper(getPool(), request, fdPassing(), options.overflow === 'starter' ? getStarter() : undefined);
+      return spawnOnHelper(getPool(), request, options.overflow === 'starter' ? getStarter() : undefined);
     },
     spawnSync: (request: SpawnRequest, sync: SyncSpawnOptions) => spawnSyncOnStarter(getStarter(), request, sync),
     async dispose() {

@@ -13,7 +13,9 @@
 //   its helper program and native library the working tree's build) instead of ntdll; the working tree's ntdll
 //   alternates with them, and the last line is new / ntdll.
 //   node packages/ntdll-backend/bench/ab.mjs --base HEAD [--spawns 400] [--sizes 50,1024] [--program PATH] [--on-loop]
-//     [--back-to-back N] [--backend ntdll|helper-exe]
+//     [--back-to-back N] [--backend ntdll|helper-exe] [--pollute MiB]
+// --pollute N: before each sample, writes over N MiB (outside the timed window), evicting the CPU's caches as
+//   the other processes the bench runs between spawns do (Bun, Python, the C floor): the call then runs cold.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -36,6 +38,7 @@ const { values } = parseArgs({
     'on-loop': { type: 'boolean', default: false },
     'back-to-back': { type: 'string', default: '1' },
     backend: { type: 'string', default: 'ntdll' },
+    pollute: { type: 'string', default: '0' },
   },
 });
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -117,8 +120,13 @@ if (values.base) {
 }
 // --on-loop: the working tree again, asked to start its children on the event loop.
 if (values['on-loop']) variants['new, startOffLoop: false'] = { ...variants.new, startOffLoop: false };
-// helper-exe's target is relative to ntdll: the working tree's ntdll (its starter) alternates too.
-if (HELPER_EXE) variants.ntdll = { ...variants.new, backend: variants.new.ntdll };
+// helper-exe's target is relative to ntdll: the working tree's ntdll alternates too, from a bundle of
+// its own (sharing new's core, it ran that core twice as often as old's: new's sync came out ~20%
+// faster than the same code as old).
+if (HELPER_EXE) {
+  const ntdllTree = await load(root);
+  variants.ntdll = { ...ntdllTree, backend: ntdllTree.ntdll };
+}
 const names = Object.keys(variants);
 
 const koffi = createRequire(path.join(root, 'packages/ntdll-backend/package.json'))('koffi');
@@ -135,7 +143,11 @@ const start = ({ forkBeforeExec, backend, startOffLoop }) =>
 
 let sigchldAt = 0;
 
+const pollution = Buffer.alloc(Number(values.pollute) * MiB);
+let polluted = 0;
+
 async function sample(variant) {
+  if (pollution.length) pollution.fill(++polluted & 0xff);
   const elu = performance.eventLoopUtilization();
   const c0 = threadCpuMs();
   const t0 = performance.now();

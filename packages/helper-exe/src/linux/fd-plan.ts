@@ -20,7 +20,7 @@ export interface FdPlan {
   setup: FdSetup[];
   /** Parent fds to pass, in the order setup sources index them. */
   passed: number[];
-  /** Parent ends of stdio pipes, by slot. */
+  /** Parent ends of stdio pipes, by slot (NO_PIPES while none is made). */
   parentEnds: (number | null)[];
   /** The fds opened for the helper only (the pipes' helper ends, copies of the caller's fds): closed here once sent. */
   helperEnds: number[];
@@ -51,11 +51,14 @@ function passCopy(plan: FdPlan, fd: number, native: FdPassing): number {
 const DEVNULL: readonly FdSetup[] = [0, 1, 2].map((target) => Object.freeze({ target, source: 'devnull' as const }));
 const CLOSED: readonly FdSetup[] = [0, 1, 2].map((target) => Object.freeze({ target, source: 'closed' as const }));
 
+/** The parent ends of a plan that makes no pipe (the array is replaced by the first one made). */
+export const NO_PIPES: readonly (number | null)[] = Object.freeze([null, null, null]);
+
 /** The plan of a request with every stdio 'ignore' and no actions: nothing passed, made or closed, so one for all. */
 const IGNORED: FdPlan = Object.freeze({
   setup: Object.freeze([...DEVNULL]) as FdSetup[],
   passed: Object.freeze([]) as unknown as number[],
-  parentEnds: Object.freeze([null, null, null]) as (number | null)[],
+  parentEnds: NO_PIPES as (number | null)[],
   helperEnds: Object.freeze([]) as unknown as number[],
   named: Object.freeze([]) as unknown as number[],
 });
@@ -68,13 +71,14 @@ export function planFds(request: SpawnRequest, native: FdPassing): FdPlan {
   const { stdio } = request;
   if (stdio[0] === 'ignore' && stdio[1] === 'ignore' && stdio[2] === 'ignore' && !request.actions.length)
     return IGNORED;
-  const plan: FdPlan = { setup: [], passed: [], parentEnds: [null, null, null], helperEnds: [], named: [] };
+  const plan: FdPlan = { setup: [], passed: [], parentEnds: NO_PIPES as (number | null)[], helperEnds: [], named: [] };
   try {
     for (let slot = 0; slot < 3; slot++) {
       const spec = request.stdio[slot];
       if (spec === 'pipe') {
         const [read, write] = native.pipe();
         const [parent, helper] = slot === 0 ? [write, read] : [read, write];
+        if (plan.parentEnds === NO_PIPES) plan.parentEnds = [null, null, null];
         plan.parentEnds[slot] = parent;
         plan.helperEnds.push(helper);
         plan.setup.push({ target: slot, source: pass(plan, helper) });
@@ -148,9 +152,9 @@ export function closeHelperEnds(plan: FdPlan): void {
 /** Closes everything the plan opened (the spawn failed before the program could use it). */
 export function closePlan(plan: FdPlan): void {
   closeHelperEnds(plan);
-  if (plan.parentEnds.every((fd) => fd === null)) return;
+  if (plan.parentEnds === NO_PIPES) return;
   for (const fd of plan.parentEnds) if (fd !== null) closeSync(fd);
-  plan.parentEnds = [null, null, null];
+  plan.parentEnds = NO_PIPES as (number | null)[];
 }
 
 /** A Node stream over the parent end of a stdio pipe (libuv makes it non-blocking); null for a slot without one. */

@@ -23,10 +23,11 @@ export class LinuxHelperPool {
   readonly #pool: WarmPool<HelperProcess>;
   readonly #factory: LinuxHelperFactory;
   readonly #credentials = new CredentialsWatch();
-  readonly #native: FdPassing;
+  /** The native calls the pool's helpers are served with. */
+  readonly native: FdPassing;
 
   constructor(settings: PoolSettings) {
-    this.#native = settings.native;
+    this.native = settings.native;
     let factory: LinuxHelperFactory | undefined;
     this.#pool = new WarmPool(
       settings,
@@ -76,8 +77,8 @@ export class LinuxHelperPool {
         this.#factory.collect(); // before starting one: the zygote may have answered already
         next = this.#pool.next();
       }
-      const check = next ? next.check(this.#native, environ) : this.#native.takeCheck(-1, environ); // none warm: no poll
-      if (!this.#pool.isDisposed && this.#credentials.changed(check)) {
+      const check = next ? next.check(this.native, environ) : this.native.takeCheck(-1, environ); // none warm: no poll
+      if (this.#credentials.changed(check) && !this.#pool.isDisposed) {
         this.#pool.ending(this.#pool.retireWarm());
         this.#pool.ending(this.#factory.stop()); // the zygote forks helpers with the old credentials too
         continue;

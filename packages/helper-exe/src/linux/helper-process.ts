@@ -138,7 +138,8 @@ export class HelperProcess {
   #onData(chunk: Buffer): void {
     if (this.#malformed) return;
     try {
-      for (const reply of this.#reader.push(chunk)) this.#onReply(reply);
+      const replies = this.#reader.push(chunk);
+      for (let i = 0; i < replies.length; i++) this.#onReply(replies[i]); // no iterator: this runs at every exit
     } catch (error) {
       this.#misbehaved(error instanceof MalformedReplyError ? error.message : String(error));
     }
