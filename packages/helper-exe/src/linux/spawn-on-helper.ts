@@ -25,16 +25,10 @@ import type { LinuxHelperPool } from './helper-pool.js';
 import { encodedEnviron, requestEnv } from './request-env.js';
 import { CWD_FAILED, encodeRequest, EXEC_FAILED, REQUEST_REFUSED, type Program } from './wire.js';
 
-/**
- * Node's process.cwd, looked up once: each read of `process` costs about 1.3 us on a cold spawn
- * path. It needs no `this`; Node caches the directory and process.chdir resets that cache.
- */
-const processCwd = process.cwd;
-
 /** Warm helpers were started in whatever directory the parent had then: each request carries the current one. */
 function parentCwd(): string {
   try {
-    return processCwd();
+    return process.cwd();
   } catch {
     return ''; // the parent's directory was removed: the child starts where the helper is, as close as it gets
   }
