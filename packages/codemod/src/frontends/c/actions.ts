@@ -153,14 +153,21 @@ export function failureTest(condition: Node): Node | null {
  * the second only when the first succeeded, and is true exactly when one of them fails. Null: not a failure test.
  */
 export function failureTests(condition: Node): FailureTest[] | null {
+  return chain(condition, '||', (c) => {
+    const one = singleFailureTest(c);
+    return one ? [one] : null;
+  });
+}
+
+/** The operands of `a op b op …`, each turned into items by `each`, left to right; null if any operand gives null. */
+function chain<T>(condition: Node, op: '||' | '&&', each: (operand: Node) => T[] | null): T[] | null {
   const c = unparen(condition);
-  if (c.type === 'binary_expression' && c.childForFieldName('operator')?.type === '||') {
-    const left = failureTests(c.childForFieldName('left')!);
-    const right = left && failureTests(c.childForFieldName('right')!);
+  if (c.type === 'binary_expression' && c.childForFieldName('operator')?.type === op) {
+    const left = chain(c.childForFieldName('left')!, op, each);
+    const right = left && chain(c.childForFieldName('right')!, op, each);
     return left && right ? [...left, ...right] : null;
   }
-  const one = singleFailureTest(c);
-  return one ? [one] : null;
+  return each(c);
 }
 
 function singleFailureTest(c: Node): FailureTest | null {
@@ -208,12 +215,10 @@ function singleFailureTest(c: Node): FailureTest | null {
  * path's; its other side is reached only through a failure, which takes the slow path. Null: not a success test.
  */
 export function successTests(condition: Node): Node[] | null {
-  const c = unparen(condition);
-  if (c.type === 'binary_expression' && c.childForFieldName('operator')?.type === '&&') {
-    const left = successTests(c.childForFieldName('left')!);
-    const right = left && successTests(c.childForFieldName('right')!);
-    return left && right ? [...left, ...right] : null;
-  }
+  return chain(condition, '&&', singleSuccessTest);
+}
+
+function singleSuccessTest(c: Node): Node[] | null {
   // `!chdir(dir)`: true when it returned 0
   if (c.type === 'unary_expression' && c.child(0)?.type === '!') {
     const call = unparen(c.childForFieldName('argument')!);
