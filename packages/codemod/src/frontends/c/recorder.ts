@@ -35,6 +35,7 @@ import {
   callsUnder,
   callArgs,
   blockStatements,
+  identifierNodes,
   identifiers,
   same,
   statementCall,
@@ -167,10 +168,10 @@ export class Planner {
   /** The parent reads node in front of the fork: it must see what the child would. byAction: an action reads it (the
    * copied computations all run before the actions, so a later change of a local would reach the action too early). */
   reads(node: Node, byAction: boolean | 'exec' = true): boolean {
-    const ids =
-      node.type === 'identifier' ? [node] : node.descendantsOfType('identifier').filter((n): n is Node => !!n);
     return this.readsNames(
-      ids.filter((id) => !this.otherField(id)).map((id) => id.text),
+      identifierNodes(node)
+        .filter((id) => !this.otherField(id))
+        .map((id) => id.text),
       node.text,
       byAction,
     );

@@ -130,8 +130,13 @@ export function parameterList(def: Node): string[] | null {
   return names;
 }
 
+/** The identifier nodes of node, itself included. */
+export function identifierNodes(node: Node): Node[] {
+  return node.type === 'identifier' ? [node] : node.descendantsOfType('identifier').map((n) => n!);
+}
+
 export function identifiers(node: Node): string[] {
-  return node.type === 'identifier' ? [node.text] : node.descendantsOfType('identifier').map((n) => n!.text);
+  return identifierNodes(node).map((n) => n.text);
 }
 
 export function calledNames(node: Node): string[] {
