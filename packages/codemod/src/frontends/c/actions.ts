@@ -1,5 +1,5 @@
 import type { Node } from './syntax-tree.js';
-import { unparen } from './syntax.js';
+import { chain, unparen } from './syntax.js';
 
 // What a child-side call becomes in the action list the parent records (forkexec.h), and how its failure reads.
 
@@ -157,17 +157,6 @@ export function failureTests(condition: Node): FailureTest[] | null {
     const one = singleFailureTest(c);
     return one ? [one] : null;
   });
-}
-
-/** The operands of `a op b op …`, each turned into items by `each`, left to right; null if any operand gives null. */
-function chain<T>(condition: Node, op: '||' | '&&', each: (operand: Node) => T[] | null): T[] | null {
-  const c = unparen(condition);
-  if (c.type === 'binary_expression' && c.childForFieldName('operator')?.type === op) {
-    const left = chain(c.childForFieldName('left')!, op, each);
-    const right = left && chain(c.childForFieldName('right')!, op, each);
-    return left && right ? [...left, ...right] : null;
-  }
-  return each(c);
 }
 
 function singleFailureTest(c: Node): FailureTest | null {

@@ -9,6 +9,7 @@ import type { Planner } from './recorder.js';
 import {
   blockStatements,
   callArgs,
+  chain,
   calleeName,
   identifiers,
   preprocStatements,
@@ -166,16 +167,7 @@ function closeRange(p: Planner, counter: string, init: Node | null, cond: Node, 
   let closing = body;
   const kept: Node[] = [];
   if (body.type === 'if_statement' && !body.childForFieldName('alternative')) {
-    const terms: Node[] = [];
-    const split = (n: Node): boolean => {
-      n = unparen(n);
-      if (n.type === 'binary_expression' && n.childForFieldName('operator')?.type === '&&')
-        return split(n.childForFieldName('left')!) && split(n.childForFieldName('right')!);
-      terms.push(n);
-      return true;
-    };
-    split(body.childForFieldName('condition')!);
-    for (const t of terms) {
+    for (const t of chain(body.childForFieldName('condition')!, '&&', (term) => [term])!) {
       const [l, r] = [t.childForFieldName('left'), t.childForFieldName('right')];
       const other =
         t.childForFieldName('operator')?.type !== '!='

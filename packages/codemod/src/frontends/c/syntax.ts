@@ -142,3 +142,14 @@ export function identifiers(node: Node): string[] {
 export function calledNames(node: Node): string[] {
   return callsUnder(node).map((c) => calleeName(c) ?? c.childForFieldName('function')!.text);
 }
+
+/** The operands of `a op b op …`, each turned into items by `each`, left to right; null if any operand gives null. */
+export function chain<T>(condition: Node, op: '||' | '&&', each: (operand: Node) => T[] | null): T[] | null {
+  const c = unparen(condition);
+  if (c.type === 'binary_expression' && c.childForFieldName('operator')?.type === op) {
+    const left = chain(c.childForFieldName('left')!, op, each);
+    const right = left && chain(c.childForFieldName('right')!, op, each);
+    return left && right ? [...left, ...right] : null;
+  }
+  return each(c);
+}
