@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { SpawnRequest } from '@forkexec/core';
 import { loadKoffi, packageRoot } from '@forkexec/core/backend-kit';
-import type { SpawnPlan } from './spawn-plan.js';
+import type { FileOp, SpawnPlan } from './spawn-plan.js';
 
 /** fx_clone_version in native/clone-spawn.c: the layout this module writes. */
 const CLONE_VERSION = 1;
@@ -38,8 +38,24 @@ export interface Slot {
   generation: number;
   /** What the child may read until it is reaped (kept referenced here until then). */
   keep: { blob: Buffer; envp: Buffer | null } | undefined;
-  /** This slot's request blob, written anew for each child the slot serves (see blobFor). */
+  /** This slot's request blob, written anew for each child the slot serves (see blobFor) unless it holds that request already. */
   blob: Buffer | undefined;
+  /** What the blob holds, when it can serve a request equal to it again as it is (see sameRequest). */
+  encoded: Encoded | undefined;
+}
+
+/**
+ * A request without actions whose environment is passed apart (an envp): its blob depends on
+ * nothing else. The library spawns such a blob again as it is (its `relocated` flag), and the
+ * slot is free, so the child that read it was reaped; sequential spawns of one command reuse
+ * their slot's blob without writing it again.
+ */
+interface Encoded {
+  file: string;
+  searchPath: boolean;
+  /** Copies: a caller of Backend.spawn may change its request's arrays afterwards. */
+  argv: string[];
+  ops: FileOp[];
 }
 
 /** A failure the child reported before or at exec. */
@@ -106,12 +122,20 @@ function takeSlot(lib: CloneLibrary): Slot | undefined {
   const stack = lib.stackNew(STACK_SIZE);
   if (!stack) return undefined;
   // Memory of its own (an ArrayBuffer): a small typed array may live in V8's heap, where the GC moves it.
-  return { state: new Int32Array(new ArrayBuffer(12)), stack, generation: 0, keep: undefined, blob: undefined };
+  return {
+    state: new Int32Array(new ArrayBuffer(12)),
+    stack,
+    generation: 0,
+    keep: undefined,
+    blob: undefined,
+    encoded: undefined,
+  };
 }
 
 /** Gives the slot back once its child is reaped; the failure it reported, if any. */
 export function releaseSlot(slot: Slot): ExecFailure | undefined {
-  const [, errno, action] = slot.state;
+  const errno = slot.state[1];
+  const action = slot.state[2];
   slot.keep = undefined;
   slot.generation++;
   free.push(slot);
@@ -126,6 +150,9 @@ type ChildEnv = Record<string, string> | Buffer;
  * offsets, turned into addresses by the library), then the strings, NUL-terminated.
  */
 function encode(request: SpawnRequest, env: ChildEnv, plan: SpawnPlan, slot: Slot): Buffer {
+  const reusable = Buffer.isBuffer(env) && request.actions.length === 0;
+  if (reusable && slot.blob && sameRequest(slot.encoded, request, plan.fileOps)) return slot.blob;
+  slot.encoded = undefined; // the blob is about to change
   const envStrings = Buffer.isBuffer(env) ? undefined : Object.entries(env).map(([k, v]) => `${k}=${v}`);
   const argv = request.argv;
   const ops = plan.fileOps;
@@ -182,7 +209,38 @@ function encode(request: SpawnRequest, env: ChildEnv, plan: SpawnPlan, slot: Slo
   // Offsets as u64: the blob is zeroed and far below 4 GiB, so the low word is all there is to write.
   for (let i = 0; i < argv.length; i++) blob.writeUInt32LE(put(argv[i]), argvAt + 8 * i);
   if (envStrings) for (let i = 0; i < envStrings.length; i++) blob.writeUInt32LE(put(envStrings[i]), envAt + 8 * i);
+  if (reusable)
+    slot.encoded = { file: request.file, searchPath: !!request.searchPath, argv: argv.slice(), ops: ops.slice() };
   return blob;
+}
+
+/** Whether `encoded` (a request without actions) holds `request`'s program, arguments and file actions. */
+function sameRequest(encoded: Encoded | undefined, request: SpawnRequest, ops: readonly FileOp[]): boolean {
+  if (!encoded || encoded.file !== request.file || encoded.searchPath !== !!request.searchPath) return false;
+  const { argv } = request;
+  if (encoded.argv.length !== argv.length || encoded.ops.length !== ops.length) return false;
+  for (let i = 0; i < argv.length; i++) if (encoded.argv[i] !== argv[i]) return false;
+  for (let i = 0; i < ops.length; i++) if (!sameOp(encoded.ops[i], ops[i])) return false;
+  return true;
+}
+
+function sameOp(a: FileOp, b: FileOp): boolean {
+  if (a.op !== b.op || a.actionIndex !== b.actionIndex) return false;
+  switch (a.op) {
+    case 'dup2':
+      return a.from === (b as typeof a).from && a.to === (b as typeof a).to;
+    case 'open':
+      return (
+        a.fd === (b as typeof a).fd &&
+        a.flags === (b as typeof a).flags &&
+        a.mode === (b as typeof a).mode &&
+        a.path === (b as typeof a).path
+      );
+    case 'chdir':
+      return a.path === (b as typeof a).path;
+    default:
+      return a.fd === (b as typeof a).fd;
+  }
 }
 
 /** Bytes a slot's blob holds at least: most requests fit, and the slot never needs another. */

@@ -105,7 +105,7 @@ export class PosixChild implements SpawnedChild {
     this.#reaper.settle(pid, this.#clone ? this.#reportingFailure(this.#clone) : this.#settleExit, this.#signalsBefore);
     if (!this.#ref) this.#reaper.setRef(pid, false);
     this.#settleStart?.resolve(pid);
-    for (const signal of this.#signals.splice(0)) this.kill(signal);
+    if (this.#signals.length > 0) for (const signal of this.#signals.splice(0)) this.kill(signal);
   }
 
   /** Settles `exited` with the exit, or with the setup failure the child left in its slot (it exited 127 then). */

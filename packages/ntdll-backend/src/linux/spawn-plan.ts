@@ -66,15 +66,21 @@ const GAP_CLOSE_LIMIT = 64;
 export function planSpawn(request: SpawnRequest, stdio: readonly StdioSource[], parentFds: () => number[]): SpawnPlan {
   const fileOps: FileOp[] = [];
   let devnull: number | undefined; // the first slot that opened /dev/null: later ones share it (one open fewer in the child)
-  stdio.forEach((source, slot) => {
+  for (let slot = 0; slot < stdio.length; slot++) {
+    const source = stdio[slot];
     if (source === 'devnull' && devnull !== undefined) fileOps.push({ op: 'dup2', from: devnull, to: slot });
     else if (source === 'devnull')
       fileOps.push({ op: 'open', fd: (devnull = slot), path: '/dev/null', flags: fsConstants.O_RDWR, mode: 0 });
     else if (source === 'closed') fileOps.push({ op: 'close', fd: slot });
     else fileOps.push({ op: 'dup2', from: source.fd, to: slot });
-  });
+  }
 
   const plan: SpawnPlan = { fileOps, setsid: false, pgroup: undefined, sigmask: [] };
+  // The usual call has no actions: every fd above 2 closed, without the bookkeeping below (what closeUnasked returns for none kept).
+  if (request.actions.length === 0) {
+    fileOps.push({ op: 'closefrom', fd: 3 });
+    return plan;
+  }
   const kept = new Set<number>();
   const setsidIndex = request.actions.findIndex((a) => a.op === 'setsid');
   const fail = (index: number, errno: string, why: string): never => {

@@ -24,10 +24,12 @@ export interface ChildStdio {
  */
 export function openStdio(request: SpawnRequest, libc: Libc, copyFds = false): ChildStdio {
   const stdio: ChildStdio = { libc, sources: [], parentEnds: [null, null, null], afterSpawn: [] };
-  const fds = new Int32Array(2);
+  let fds: Int32Array | undefined; // made for the first pipe: most calls have none
   try {
-    request.stdio.forEach((spec, slot) => {
+    for (let slot = 0; slot < request.stdio.length; slot++) {
+      const spec = request.stdio[slot];
       if (spec === 'pipe') {
+        fds ??= new Int32Array(2);
         if (libc.pipe2(fds, O_CLOEXEC) !== 0) fail(request, `pipe2 for stdio[${slot}] failed`, libc.errno());
         const [read, write] = fds;
         const [parent, child] = slot === 0 ? [write, read] : [read, write];
@@ -51,7 +53,7 @@ export function openStdio(request: SpawnRequest, libc: Libc, copyFds = false): C
           stdio.sources.push({ fd });
         }
       }
-    });
+    }
   } catch (error) {
     closeStdio(stdio);
     throw error;
@@ -66,7 +68,10 @@ function fail(request: SpawnRequest, message: string, errno: number): never {
 
 /** Closes the fds the parent no longer needs once posix_spawn returned. */
 export function closeAfterSpawn(stdio: ChildStdio): void {
-  for (const fd of stdio.afterSpawn.splice(0)) stdio.libc.close(fd);
+  const fds = stdio.afterSpawn;
+  if (fds.length === 0) return; // nothing piped nor copied: the usual call
+  stdio.afterSpawn = [];
+  for (let i = 0; i < fds.length; i++) stdio.libc.close(fds[i]);
 }
 
 /** Closes everything, parent ends included (the spawn failed). */
@@ -76,6 +81,8 @@ export function closeStdio(stdio: ChildStdio): void {
   stdio.parentEnds = [null, null, null];
 }
 
+const NO_STREAMS = Object.freeze({ stdin: null, stdout: null, stderr: null });
+
 /** Node streams over the parent ends. */
 export function stdioStreams(stdio: ChildStdio): {
   stdin: Writable | null;
@@ -83,6 +90,7 @@ export function stdioStreams(stdio: ChildStdio): {
   stderr: Readable | null;
 } {
   const [stdin, stdout, stderr] = stdio.parentEnds;
+  if (stdin === null && stdout === null && stderr === null) return NO_STREAMS;
   const reader = (fd: number | null) => (fd === null ? null : new Socket({ fd, readable: true, writable: false }));
   return {
     stdin: stdin === null ? null : new Socket({ fd: stdin, readable: false, writable: true }),

@@ -226,6 +226,32 @@ describeClone('ntdll clone path', () => {
     expect((await run(['env', 'BIG'], { env: { OTHER: '1' }, stdout: 'pipe' })).stdout).toBe('<unset>');
   });
 
+  const built = path.resolve(__dirname, '../../dist/index.js');
+  (existsSync(built) ? it : it.skip)(
+    'a slot serving the same command again spawns its blob as it is; any difference is written anew',
+    () => {
+      // One at a time, the parent's environment (a plain Node process: Jest's process.env is not
+      // libc's, and takes the other path), no actions: each child takes the slot (and its blob) the
+      // one before gave back, which serves again unwritten when program, argv and stdio are the same.
+      const script = `
+        const { forkBeforeExec } = await import(${JSON.stringify(path.resolve(__dirname, '../../../core/dist/index.js'))});
+        const { createBackend } = await import(${JSON.stringify(built)});
+        const backend = createBackend({ spawner: 'clone' });
+        const probe = ${JSON.stringify(probePath())};
+        const run = (file, args, options) => forkBeforeExec(file, args, { backend, reject: false, argv0: 'probe', stdio: 'ignore', ...options });
+        const results = [];
+        for (const code of [3, 3, 4, 4, 3, 3]) results.push((await run(probe, ['exit', String(code)])).exitCode);
+        results.push((await run('/bin/false', ['exit', '3'])).exitCode); // the same argv, another program
+        results.push((await run(probe, ['exit', '3'])).exitCode);
+        for (const argv0 of ['first', 'second']) results.push((await run(probe, ['argv'], { stdout: 'pipe', argv0 })).stdout);
+        results.push((await run(probe, ['echo', 'hidden'])).stdout); // stdio ignored
+        for (let i = 0; i < 2; i++) results.push((await run(probe, ['echo', 'hidden'], { stdout: 'pipe' })).stdout);
+        console.log(JSON.stringify(results));`;
+      const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+      expect(JSON.parse(out)).toEqual([3, 3, 4, 4, 3, 3, 1, 3, 'first\nargv', 'second\nargv', '', 'hidden', 'hidden']);
+    },
+  );
+
   it('64 in flight, failures among them: every result right, no fd or zombie left', async () => {
     const fdsBefore = openFds();
     const results = await Promise.all(
