@@ -59,14 +59,6 @@ export function endedResult<Out extends string | Buffer | string[]>(facts: RunFa
   const encoding = o.encoding ?? 'utf8';
   const strip = o.stripFinalNewline !== false;
   const lines = o.lines === true;
-  const value = (chunks: Buffer[] | null) =>
-    (chunks
-      ? outputValue(chunks, encoding, strip, lines)
-      : lines
-        ? []
-        : encoding === 'buffer'
-          ? Buffer.alloc(0)
-          : '') as Out;
   const { exitCode, signal } = ending;
   // One literal in the result's key order, optional keys added in place: spreading them in the
   // middle of a literal sends V8 to its slow path on every call.
@@ -77,8 +69,8 @@ export function endedResult<Out extends string | Buffer | string[]>(facts: RunFa
     pid: facts.pid,
     exitCode,
     signal,
-    stdout: value(ending.stdout),
-    stderr: value(ending.stderr),
+    stdout: shownOutput<Out>(ending.stdout, encoding, strip, lines),
+    stderr: shownOutput<Out>(ending.stderr, encoding, strip, lines),
     durationMs: performance.now() - facts.started,
     backend: facts.backend ?? '',
     timedOut: ending.timedOut,
@@ -86,7 +78,7 @@ export function endedResult<Out extends string | Buffer | string[]>(facts: RunFa
     isTerminated: signal !== null,
     isMaxBuffer: ending.overflow !== undefined,
   };
-  if (ending.all) insertAfter(fields, 'stderr', 'all', value(ending.all));
+  if (ending.all) insertAfter(fields, 'stderr', 'all', shownOutput<Out>(ending.all, encoding, strip, lines));
   if (signal) fields.signalDescription = SIGNAL_DESCRIPTIONS[signal]?.description;
   const failure = failureOf(fields, ending.overflow, facts.options);
   if (failure && o.reject !== false) throw failure;
@@ -96,6 +88,17 @@ export function endedResult<Out extends string | Buffer | string[]>(facts: RunFa
   result.failed = failure !== undefined;
   if (failure) result.shortMessage = failure.shortMessage.split('\n')[0];
   return result;
+}
+
+/** A stream's output as the result shows it (`chunks` null: the stream was not kept). */
+function shownOutput<Out>(
+  chunks: Buffer[] | null,
+  encoding: BufferEncoding | 'buffer',
+  strip: boolean,
+  lines: boolean,
+): Out {
+  if (chunks) return outputValue(chunks, encoding, strip, lines) as Out;
+  return (lines ? [] : encoding === 'buffer' ? Buffer.alloc(0) : '') as Out;
 }
 
 /** Adds `key` right after `after`, keeping the keys' order (rare: only `all` needs it). */
@@ -113,6 +116,7 @@ function failureOf(
   overflow: 'stdout' | 'stderr' | undefined,
   o: Options,
 ): SubprocessError | undefined {
+  if (!overflow && !f.timedOut && !f.isCanceled && !f.signal && f.exitCode === 0) return undefined; // the usual end
   const fail = (code: SubprocessErrorCode, message: string, hint?: string, cause?: unknown) =>
     new SubprocessError(code, message, f, hint, cause);
   if (overflow)
