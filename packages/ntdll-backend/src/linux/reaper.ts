@@ -147,10 +147,18 @@ export class Reaper {
 
   /** Checks every pending pid once, without blocking. */
   reap(): void {
-    let reaped = false;
-    for (const [pid, pending] of this.#pending) reaped = this.#check(pid, pending) || reaped;
-    if (reaped && this.#pending.size === 0) this.#idle(); // a look that found nothing is no activity
+    this.#reapedAny = false;
+    // forEach, not for-of: no iterator and no [pid, pending] pair made and taken apart per child.
+    this.#pending.forEach(this.#checkEntry);
+    if (this.#reapedAny && this.#pending.size === 0) this.#idle(); // a look that found nothing is no activity
   }
+
+  /** Whether the current reap() reaped a child. */
+  #reapedAny = false;
+
+  readonly #checkEntry = (pending: Pending, pid: number): void => {
+    if (this.#check(pid, pending)) this.#reapedAny = true;
+  };
 
   /** waitpid(pid, WNOHANG) once: settles `pending` and returns true if the child is gone. */
   #check(pid: number, pending: Pending): boolean {
