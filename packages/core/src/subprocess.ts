@@ -236,8 +236,9 @@ export class Subprocess<Out extends string | Buffer | string[] = string>
   /** The child is gone: kill() does nothing more, and no timer of ours runs. */
   #stopped(): void {
     this.#exited = true;
-    clearTimeout(this.#timer);
-    clearTimeout(this.#forceKillTimer);
+    // Guarded: most children had neither timer, and each call is one more function run per spawn.
+    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#forceKillTimer) clearTimeout(this.#forceKillTimer);
   }
 
   /** The result of a child the backend could not run (`raw`, its error), or that error thrown. */
