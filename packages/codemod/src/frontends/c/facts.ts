@@ -23,6 +23,9 @@ export interface ProjectFacts {
   /** Functions of the project's .c files that call actions but cannot be inlined in another file: name → why (an
    * #if in the body, a name that is not its own), for the refusal's reason. */
   refusedHelpers?: Record<string, string>;
+  /** The refused helpers' definitions, for a recording twin in their own file (recording-twin.ts): name → the file
+   * (set by the scan, '' from factsOf) and the text; null: two files define the name. */
+  twinHelpers?: Record<string, TwinHelper | null>;
   /** Macros whose body is calls (`#define fatal(...) sshfatal(...)`, `#define MY_GID(pw) getgid()`): name → what
    * they call, read two ways (MacroCalls). */
   macroCalls?: Record<string, MacroCalls>;
@@ -55,6 +58,12 @@ export interface ProjectFacts {
   /** Functions that close every fd from a number up to the fd limit but one (close-walk.ts): name → what they close;
    * null: defined more than one way, or one definition is not such a walk. */
   closeWalks?: Record<string, CloseWalk | null>;
+}
+
+/** A function of another file that the recording may call a twin of, generated in that file. */
+export interface TwinHelper {
+  file: string;
+  text: string;
 }
 
 /** What a project function that only reads answers from: the globals it names and the process state its calls read
@@ -148,8 +157,14 @@ function* topLevelBodies(text: string): Generator<TopLevelBody> {
 function helperDefinitions(
   text: string,
   defined: Set<string>,
-): { inline: [string, string][]; signal: [string, string][]; refused: [string, string][] } {
+): {
+  inline: [string, string][];
+  signal: [string, string][];
+  refused: [string, string][];
+  twins: [string, string][];
+} {
   const signal: [string, string][] = [];
+  const twins: [string, string][] = [];
   const out: [string, string][] = [];
   const refused: [string, string][] = [];
   for (const { head, headStart, open, close: i } of topLevelBodies(text)) {
@@ -158,6 +173,7 @@ function helperDefinitions(
     const candidate = sig && !/\bstatic\b|=/.test(head) && body.length <= HELPER_MAX;
     // a signal wrapper (signal-wrapper.ts) may also be inlined as its statements (a signal-reset helper)
     if (candidate && /\bsigaction\s*\(/.test(body)) signal.push([sig[1], text.slice(headStart, i + 1).trim()]);
+    if (candidate && ACTION_CALL.test(body)) twins.push([sig[1], text.slice(headStart, i + 1).trim()]);
     if (candidate && ACTION_CALL.test(body) && /\n[ \t]*#/.test(body))
       refused.push([
         sig[1],
@@ -212,7 +228,8 @@ function helperDefinitions(
       }
     }
   }
-  return { inline: out, signal, refused };
+  const refusedNames = new Set(refused.map(([name]) => name));
+  return { inline: out, signal, refused, twins: twins.filter(([name]) => refusedNames.has(name)) };
 }
 
 /** The head of a function that returns a function pointer (screen's `void (*xsignal(int sig, void (*func)(int)))(int)`,
@@ -390,6 +407,7 @@ export function factsOf(source: string, helpers = false): ProjectFacts {
     helpers: Object.fromEntries(found.inline),
     signalWrappers: Object.fromEntries(found.signal),
     refusedHelpers: Object.fromEntries(found.refused),
+    twinHelpers: Object.fromEntries(found.twins.map(([name, text]) => [name, { file: '', text }])),
   };
 }
 
@@ -409,6 +427,7 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
   const helpers: Record<string, string | null> = {};
   const signalWrappers: Record<string, string | null> = {};
   const refusedHelpers: Record<string, string> = {};
+  const twinHelpers: Record<string, TwinHelper | null> = {};
   const macroCalls: Record<string, MacroCalls> = {};
   const wrappedForks: Record<string, string> = {};
   const wrappers = new Set<string>();
@@ -438,6 +457,7 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
     add(helpers, f.helpers);
     add(signalWrappers, f.signalWrappers);
     Object.assign(refusedHelpers, f.refusedHelpers);
+    mergeSame(twinHelpers, f.twinHelpers);
     for (const [name, guard] of Object.entries(f.guardedMacros ?? {})) addGuarded(guardedMacros, name, guard);
     f.danglingMacros?.forEach((m) => danglingMacros.add(m));
     add(endsIn, f.endsIn);
@@ -464,6 +484,7 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
     helpers,
     signalWrappers,
     refusedHelpers,
+    twinHelpers,
     macroCalls,
     wrappedForks,
     wrappers: [...wrappers],
