@@ -78,11 +78,11 @@ export async function scanC(source: string, file: string, index?: FunctionIndex)
 /** Converts the convertible fork+exec sites of one C file; facts: what its project declares in other files. */
 export async function transformC(source: string, file: string, facts?: ProjectFacts): Promise<TransformResult> {
   const tree = await parseC(source);
-  const [helperTree, wrapperTree, twinTree] = await parseHelpers(source, facts);
+  // the file's own macros and the project's
+  const merged = mergeFacts([factsOf(source), facts ?? NO_FACTS]);
+  const [helperTree, wrapperTree, twinTree] = await parseHelpers(source, facts, merged.callMacros);
   try {
     const { sites } = analyzeTree(tree, file, undefined, facts);
-    // the file's own macros and the project's
-    const merged = mergeFacts([factsOf(source), facts ?? NO_FACTS]);
     const project = {
       helpers: definitions(helperTree),
       signalWrappers: definitions(wrapperTree),
@@ -98,6 +98,11 @@ export async function transformC(source: string, file: string, facts?: ProjectFa
       formatWrappers: new Map(Object.entries(merged.formatWrappers ?? {})),
       closeWalks: new Map(Object.entries(merged.closeWalks ?? {})),
       twinHelpers: twinDefinitions(twinTree, facts),
+      twinMacros: new Map(
+        Object.entries(merged.callMacros ?? {}).flatMap(([name, m]) =>
+          m && facts?.twinHelpers?.[m.call] ? [[name, m]] : [],
+        ),
+      ),
     };
     const edits: Edit[] = [];
     const twins = new Map<string, Twin>();
@@ -120,7 +125,7 @@ export async function transformC(source: string, file: string, facts?: ProjectFa
     }
     const companions = [...twins.values()].map((t) => ({
       file: t.file,
-      after: t.helper,
+      after: t.anchor,
       name: t.name,
       text: t.definition,
     }));
@@ -171,17 +176,31 @@ function loginTtyIncludes(source: string, ptyIncludes: Node[]): Edit[] {
 }
 
 /** The project's helpers and signal wrappers (facts.ts) that this source calls, parsed: one tree for each kind. */
-async function parseHelpers(source: string, facts?: ProjectFacts): Promise<[Tree | null, Tree | null, Tree | null]> {
+async function parseHelpers(
+  source: string,
+  facts?: ProjectFacts,
+  callMacros: ProjectFacts['callMacros'] = {},
+): Promise<[Tree | null, Tree | null, Tree | null]> {
+  // a twin's function may be called through a macro that is one call of it (sig_uncatch(s) for sig_catch(…))
+  const calls = (name: string) => new RegExp(`\\b${name}\\s*\\(`).test(source);
+  const throughMacros = new Set(
+    Object.entries(callMacros).flatMap(([name, m]) =>
+      m && facts?.twinHelpers?.[m.call] && calls(name) ? [m.call] : [],
+    ),
+  );
   const twins = Object.fromEntries(Object.entries(facts?.twinHelpers ?? {}).map(([n, t]) => [n, t?.text ?? null]));
-  const parse = (defs: Record<string, string | null> = {}) => {
-    const called = Object.entries(defs).filter(
+  const parse = (defs: Record<string, string | null> = {}, called = calls) => {
+    const found = Object.entries(defs).filter(
       // a macro of this file by that name is what its calls expand to, not the helper
-      ([name, text]) =>
-        text && new RegExp(`\\b${name}\\s*\\(`).test(source) && !new RegExp(`#\\s*define\\s+${name}\\b`).test(source),
+      ([name, text]) => text && called(name) && !new RegExp(`#\\s*define\\s+${name}\\b`).test(source),
     );
-    return called.length ? parseC(called.map(([, text]) => text).join('\n\n')) : null;
+    return found.length ? parseC(found.map(([, text]) => text).join('\n\n')) : null;
   };
-  return Promise.all([parse(facts?.helpers), parse(facts?.signalWrappers), parse(twins)]);
+  return Promise.all([
+    parse(facts?.helpers),
+    parse(facts?.signalWrappers),
+    parse(twins, (name) => calls(name) || throughMacros.has(name)),
+  ]);
 }
 
 /** The functions a recording twin may record, parsed (twinTree), with their files. */

@@ -1,6 +1,6 @@
 import type { Node } from './syntax-tree.js';
 import { isNullPointer } from './actions.js';
-import type { GuardedMacro, PureRead } from './facts.js';
+import type { CallMacro, GuardedMacro, PureRead } from './facts.js';
 import type { FormatWrapper } from './format-wrapper.js';
 import type { CloseWalk } from './close-walk.js';
 import type { SiteAnalysis } from './classify.js';
@@ -89,6 +89,8 @@ export interface ProjectFunctions {
   closeWalks?: Map<string, CloseWalk | null>;
   /** Functions of other files a recording twin may record (facts.ts: twinHelpers), parsed. */
   twinHelpers?: Map<string, { def: Node; file: string }>;
+  /** Macros that are one call of such a function (facts.ts: callMacros). */
+  twinMacros?: Map<string, CallMacro>;
 }
 
 /** The copied statements without the declarations nothing copied, recorded or exec'd names (`sigset_t old;` for a
@@ -178,6 +180,7 @@ export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): Pla
   );
   planner.forkStart = a.forkStatement.startIndex;
   if (project?.twinHelpers) planner.twinHelpers = project.twinHelpers;
+  if (project?.twinMacros) planner.twinMacros = project.twinMacros;
   if (pty) recordLoginTty(planner);
   const throughMacro = !!a.execs && a.execs !== site.exec;
   // a project's own exec macro (`EXECVP(f, a)`): the recorder looks for exec calls, which it stands for

@@ -11,7 +11,7 @@ import {
   recordPreprocessor,
 } from './branch-recording.js';
 import { baseName, hasExec, leadingExec, statementsOf } from './child-statements.js';
-import { type GuardedMacro, type PureRead, SAME_IN_PARENT } from './facts.js';
+import { type CallMacro, type GuardedMacro, type PureRead, SAME_IN_PARENT } from './facts.js';
 import { type CloseWalk, recordCloseWalk } from './close-walk.js';
 import { type FormatWrapper, plainFormat, recordFormatWrapper } from './format-wrapper.js';
 import { type HelperTest, inlineHelper } from './helper-inlining.js';
@@ -112,6 +112,8 @@ export class Planner {
   signalCopies = 0;
   /** Functions of other files that a recording twin may record (recording-twin.ts): name → definition and file. */
   twinHelpers = new Map<string, { def: Node; file: string }>();
+  /** Macros that are one call of such a function (facts.ts: callMacros). */
+  twinMacros = new Map<string, CallMacro>();
   /** The twins the recording calls, by the function they record. */
   readonly twins = new Map<string, Twin>();
 
@@ -623,8 +625,7 @@ export class Planner {
     );
     // a signal wrapper's refusal is its handler or flags (signal-wrapper.ts), not why it is no helper
     const refused = this.helpers.has(name) || wrapper ? undefined : this.refusedHelpers.get(name);
-    const twin = 'blocker' in mapped && !this.helpers.has(name) ? this.twinHelpers.get(name) : undefined;
-    if (twin) return recordTwin(this, name, twin.def, twin.file, args, stmt ? false : test);
+    if ('blocker' in mapped && !this.helpers.has(name) && recordTwin(this, name, args, stmt ? false : test)) return;
     if ('blocker' in mapped)
       return this.block(
         /printf|puts|write|perror|syslog|log|warn|err/.test(name)

@@ -36,6 +36,8 @@ export interface Twin {
   prototype: string;
   /** Its definition, inserted after the helper's in the helper's file. */
   definition: string;
+  /** The helper's definition as its file has it: where the twin goes. */
+  anchor: string;
   /** The kinds of action it may record (`setsid`, `sigprocmask`…). */
   performs: string[];
   /** The names it reads that are not its own: the caller's child must not have changed them. */
@@ -60,34 +62,68 @@ export function twinOf(def: Node, file: string): Twin | string {
 }
 
 /**
- * `f(args);` or `if (f(args) < 0) …` in the child, f a function of another file with a twin: the recording calls
- * the twin with the same arguments, which the parent reads as the child would; a tested result cancels the fast
- * path when the twin returns what the child's test takes for a failure (`< 0` covers `== -1`; `!= 0` for `if (f())`),
- * so the slow path runs the caller's branch as written.
+ * `f(args);` or `if (f(args) < 0) …` in the child, f a function of another file with a twin (or a macro that is one
+ * call of f, `sig_uncatch(s)` for `sig_catch((s), sig_defaulthandler)`): the recording calls the twin with the same
+ * arguments, which the parent reads as the child would; a tested result cancels the fast path when the twin returns
+ * what the child's test takes for a failure (`< 0` covers `== -1`; `!= 0` for `if (f())`), so the slow path runs the
+ * caller's branch as written. False: name has no twin, nothing recorded or refused.
  */
-export function recordTwin(
-  p: Planner,
-  name: string,
-  def: Node,
-  file: string,
-  args: Node[],
-  tested: HelperTest | false,
-) {
-  const twin = twinOf(def, file);
-  if (typeof twin === 'string') return p.block(`${name}() in the child, a function of another file whose ${twin}`);
-  if (p.vfork) return p.block(`${name}() in a vfork child: its twin would run on the stack the child shares`);
+export function recordTwin(p: Planner, name: string, args: Node[], tested: HelperTest | false): boolean {
+  const macro = p.twinMacros.get(name);
+  const helper = macro ? macro.call : name;
+  const found = p.twinHelpers.get(helper);
+  if (!found || (macro && macro.params.length !== args.length)) return false;
+  const twin = twinOf(found.def, found.file);
+  const what = macro
+    ? `${name}() in the child, a macro for ${helper}(), a function of another file`
+    : `${name}() in the child, a function of another file`;
+  if (typeof twin === 'string') return (p.block(`${what} whose ${twin}`), true);
+  if (p.vfork) return (p.block(`${name}() in a vfork child: its twin would run on the stack the child shares`), true);
   if (args.some((a) => calledNames(a).length || !p.reads(a)))
-    return p.block(`${name}() in the child: its arguments call functions`);
+    return (p.block(`${name}() in the child: its arguments call functions`), true);
+  let texts = args.map((a) => p.text(a));
+  if (macro) {
+    // the macro's own arguments, the parameters bound to the call's: they may only read
+    const bound = new Map(macro.params.map((param, i) => [param, texts[i]]));
+    const extra = macro.args.flatMap((a) => [...a.matchAll(/(\.|->)?\s*\b([A-Za-z_]\w*)\b(\s*\()?/g)]);
+    if (extra.some(([, , , call]) => call) || macro.args.some((a) => /(?:^|[^=!<>])=(?!=)|\+\+|--/.test(a)))
+      return (p.block(`${name}() in the child: the macro's arguments to ${helper}() call or write`), true);
+    const names = extra.filter(([, member, n]) => !member && !bound.has(n)).map(([, , n]) => n);
+    if (!p.readsNames(names, `${name}() in the child`, false)) return true;
+    texts = macro.args.map((a) =>
+      a.replace(/(\.|->)?(\s*)\b([A-Za-z_]\w*)\b/g, (all, member, space, n) =>
+        !member && bound.has(n) ? space + parenthesized(bound.get(n)!) : all,
+      ),
+    );
+  }
+  if (texts.length !== (parameterCount(found.def) ?? -1))
+    return (p.block(`${what}: its parameters do not match the call`), true);
   if (twin.asks && p.performed.size)
-    return p.block(`${name}() asks the process state after the child's actions: the parent would ask before them`);
-  if (!p.readsNames(twin.reads, `${name}() in the child`, false)) return;
-  if (tested && !twin.integer) return p.block(`${name}()'s result is tested in the child: it is no integer`);
-  const call = `${twin.name}(${['fx', ...args.map((a) => p.text(a))].join(', ')})`;
+    return (
+      p.block(`${name}() asks the process state after the child's actions: the parent would ask before them`),
+      true
+    );
+  if (!p.readsNames(twin.reads, `${name}() in the child`, false)) return true;
+  if (tested && !twin.integer) return (p.block(`${name}()'s result is tested in the child: it is no integer`), true);
+  const call = `${twin.name}(${['fx', ...texts].join(', ')})`;
   if (tested)
     p.actions.push({ condition: `${call} ${tested === 'nonzero' ? '!= 0' : '< 0'}`, then: [CANCEL], otherwise: [] });
   else p.actions.push(call);
   twin.performs.forEach((kind) => p.performed.add(kind));
-  p.twins.set(name, twin);
+  p.twins.set(helper, twin);
+  return true;
+}
+
+/** An argument as it goes into a macro's expression: parenthesized unless a name or a number. */
+function parenthesized(text: string): string {
+  return /^(?:[A-Za-z_]\w*|[0-9]+)$/.test(text) ? text : `(${text})`;
+}
+
+function parameterCount(def: Node): number | null {
+  const params = functionDeclarator(def)?.childForFieldName('parameters');
+  if (!params) return null;
+  const list = params.namedChildren.filter((n) => n?.type === 'parameter_declaration');
+  return list.length === 1 && list[0]!.text.trim() === 'void' ? 0 : list.length;
 }
 
 /** Why a statement cannot be recorded: the twin is refused. */
@@ -134,6 +170,7 @@ function writeTwin(def: Node, file: string): Twin | string {
       ...w.lines,
       '}',
     ].join('\n'),
+    anchor: def.text,
     performs: [...w.performed],
     reads: [...w.reads].filter((r) => !own.has(r)),
     asks: w.asks,
@@ -254,7 +291,7 @@ class TwinWriter {
         this.lines.push(`${at}${st.text.replace(/\s*\n\s*/g, ' ')}`);
         return;
       }
-      if (this.action(call, at, top)) return;
+      if (this.action(call, at, false)) return;
       return this.cancel(at, top, `${name}() has no fork_before_exec action`);
     }
     const e = unparen(st.namedChild(0)!);
