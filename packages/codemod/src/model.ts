@@ -52,7 +52,7 @@ export interface TransformResult {
 export interface Companion {
   /** The other file, as the project's scan read it (absolute). */
   file: string;
-  /** The text of the definition in that file the code goes after. */
+  /** The function of that file the code goes after. */
   after: string;
   /** The code's name, defined once per file. */
   name: string;

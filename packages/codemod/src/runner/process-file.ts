@@ -60,9 +60,11 @@ export async function processFile({ file: absolute, cwd, dry, modules, facts }: 
     if (!result.changed) return { file, status: sites.length ? 'skipped' : 'unchanged', sites };
     const report: FileReport = { file, status: 'converted', sites };
     if (result.companions?.length) report.companions = result.companions;
-    if (dry) report.diff = unifiedDiff(source, result.code, file.split(path.sep).join('/'));
-    if (dry && result.companions?.length) report.code = result.code;
-    else await writeFileAtomic(absolute, result.code);
+    if (!dry) await writeFileAtomic(absolute, result.code);
+    else {
+      report.diff = unifiedDiff(source, result.code, file.split(path.sep).join('/'));
+      if (result.companions?.length) report.code = result.code;
+    }
     return report;
   } catch (error) {
     if (error instanceof SourceSyntaxError)

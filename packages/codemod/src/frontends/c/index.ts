@@ -125,7 +125,7 @@ export async function transformC(source: string, file: string, facts?: ProjectFa
     }
     const companions = [...twins.values()].map((t) => ({
       file: t.file,
-      after: t.anchor,
+      after: t.helper,
       name: t.name,
       text: t.definition,
     }));

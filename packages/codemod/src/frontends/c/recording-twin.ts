@@ -36,8 +36,6 @@ export interface Twin {
   prototype: string;
   /** Its definition, inserted after the helper's in the helper's file. */
   definition: string;
-  /** The helper's definition as its file has it: where the twin goes. */
-  anchor: string;
   /** The kinds of action it may record (`setsid`, `sigprocmask`…). */
   performs: string[];
   /** The names it reads that are not its own: the caller's child must not have changed them. */
@@ -51,6 +49,19 @@ export interface Twin {
 /** Memory-only calls whose first argument is the memory they write: kept as written on the twin's own locals. */
 const LOCAL_WRITES = new Set(['sigemptyset', 'sigfillset', 'sigaddset', 'sigdelset', 'memset']);
 const INTEGER = /^(?:(?:unsigned|signed)\s+)?(?:int|long|short|pid_t|ssize_t|uid_t|gid_t|bool|_Bool)$/;
+
+/**
+ * Lookups that return a pointer into static memory of the C library (the parent may hold one from an earlier call):
+ * the twin makes the reentrant call into buffers of its own, with the child's answer (the same database, asked before
+ * any action). Any failure (not found, a buffer too small) leaves the pointer NULL: the child's NULL path, or a
+ * cancel, as the helper's own NULL branch decides.
+ */
+const REENTRANT: Record<string, { call: string; type: string }> = {
+  getpwnam: { call: 'getpwnam_r', type: 'struct passwd' },
+  getpwuid: { call: 'getpwuid_r', type: 'struct passwd' },
+  getgrnam: { call: 'getgrnam_r', type: 'struct group' },
+  getgrgid: { call: 'getgrgid_r', type: 'struct group' },
+};
 
 const twins = new WeakMap<Node, Twin | string>();
 
@@ -149,7 +160,9 @@ function writeTwin(def: Node, file: string): Twin | string {
   const pointer = declarator.parent?.type === 'pointer_declarator';
   const returns = !(type === 'void' && !pointer);
   const unit = /\n([ \t]+)\S/.exec(body.text)?.[1] ?? '\t';
-  const w = new TwinWriter(own, unit);
+  if (returns && !pointer && !INTEGER.test(type)) return `result is a ${type}, which the twin does not return`;
+  // a cancelled path ends the twin: what follows in the helper may need what the child's path left (a NULL checked)
+  const w = new TwinWriter(own, unit, returns ? 'return 0;' : 'return;');
   try {
     const statements = blockStatements(body);
     w.statements(statements, unit, true);
@@ -170,7 +183,6 @@ function writeTwin(def: Node, file: string): Twin | string {
       ...w.lines,
       '}',
     ].join('\n'),
-    anchor: def.text,
     performs: [...w.performed],
     reads: [...w.reads].filter((r) => !own.has(r)),
     asks: w.asks,
@@ -195,15 +207,27 @@ class TwinWriter {
   constructor(
     params: Set<string>,
     private readonly unit: string,
+    private readonly leave: string,
   ) {
     this.locals = new Set(params);
   }
 
   /** top: the helper's straight path, where a statement without an action refuses the twin (it would always cancel). */
   statements(list: Node[], at: string, top: boolean): void {
+    // what this list sets stays its own: a field set under #if or an `if` is not set after it
+    this.set.push(new Set(this.set.at(-1)));
     for (const st of list) {
-      if (this.statement(st, at, top) === 'cancelled') return;
+      if (this.statement(st, at, top) === 'cancelled') break;
     }
+    this.set.pop();
+  }
+
+  /** The `struct sigaction` locals set so far on this path: `sa.*` (cleared whole), `sa.sa_flags`, `sa.sa_handler`. */
+  private readonly set: Set<string>[] = [new Set()];
+
+  /** Notes what a statement sets of a struct sigaction local. */
+  private sets(name: string, field: string): void {
+    this.set.at(-1)!.add(`${name}.${field}`);
   }
 
   private statement(st: Node, at: string, top: boolean): 'cancelled' | void {
@@ -242,6 +266,7 @@ class TwinWriter {
       if (/\bstatic\b/.test(st.text)) throw new Refusal(`body declares ${target.text} static, memory of its own`);
       if (value && !/^\{\s*0?\s*\}$/.test(value.text)) this.expression(value, st.text.split('\n')[0]);
       this.locals.add(identifiers(target)[0]);
+      if (value) this.sets(identifiers(target)[0], '*');
     }
     this.lines.push(`${at}${st.text.replace(/\s*\n\s*/g, ' ')}`);
   }
@@ -268,8 +293,9 @@ class TwinWriter {
       for (const t of tests) this.action(t.call, at, true);
       return;
     }
+    const text = this.lookups(condition, at);
     this.expression(condition, `if (${condition.text})`);
-    this.lines.push(`${at}if (${condition.text}) {`);
+    this.lines.push(`${at}if (${text}) {`);
     this.statements(statementsOf(consequence), at + this.unit, false);
     if (alternative) {
       this.lines.push(`${at}} else {`);
@@ -288,6 +314,7 @@ class TwinWriter {
       const args = callArgs(call);
       if (LOCAL_WRITES.has(name) && args[0] && this.locals.has(baseName(args[0]) ?? '')) {
         args.slice(1).forEach((a) => this.expression(a, first));
+        if (name === 'memset' && /^&\s*[A-Za-z_]\w*$/.test(args[0].text)) this.sets(baseName(args[0])!, '*');
         this.lines.push(`${at}${st.text.replace(/\s*\n\s*/g, ' ')}`);
         return;
       }
@@ -295,10 +322,17 @@ class TwinWriter {
       return this.cancel(at, top, `${name}() has no fork_before_exec action`);
     }
     const e = unparen(st.namedChild(0)!);
+    const lookup = e.type === 'assignment_expression' ? this.lookups(e, at) : e.text;
+    if (lookup !== e.text) {
+      this.lines.push(`${at}${lookup};`);
+      return;
+    }
     if (e.type === 'assignment_expression') {
-      const base = baseName(e.childForFieldName('left')!);
+      const left = e.childForFieldName('left')!;
+      const base = baseName(left);
       if (!base || !this.locals.has(base))
         throw new Refusal(`body writes ${base ?? first}, which is not its own local`);
+      if (left.type === 'field_expression') this.sets(base, left.childForFieldName('field')!.text);
       this.expression(e.childForFieldName('right')!, first);
       this.lines.push(`${at}${st.text.replace(/\s*\n\s*/g, ' ')}`);
       return;
@@ -306,10 +340,56 @@ class TwinWriter {
     throw new Refusal(`body has ${first}, which the twin does not record`);
   }
 
+  /**
+   * The text of e with each `local = getpwnam(name)` (REENTRANT) as the reentrant lookup into the twin's buffers, the
+   * local NULL when it fails; declares the buffers. The lookups are then no write for expression(): e as written when
+   * it has none.
+   */
+  private lookups(e: Node, at: string): string {
+    const found = [e, ...e.descendantsOfType('assignment_expression').map((n) => n!)].filter((a) => {
+      if (a.type !== 'assignment_expression' || a.child(1)?.type !== '=') return false;
+      const left = a.childForFieldName('left')!;
+      const right = unparen(a.childForFieldName('right')!);
+      return (
+        left.type === 'identifier' &&
+        this.locals.has(left.text) &&
+        right.type === 'call_expression' &&
+        Object.hasOwn(REENTRANT, calleeName(right) ?? '') &&
+        callArgs(right).length === 1
+      );
+    });
+    if (!found.length) return e.text;
+    let text = e.text;
+    for (const a of found.sort((x, y) => y.startIndex - x.startIndex)) {
+      const left = a.childForFieldName('left')!.text;
+      const right = unparen(a.childForFieldName('right')!);
+      const arg = callArgs(right)[0];
+      this.expression(arg, right.text);
+      if (this.performed.size) throw new Refusal(`body looks ${left} up after an action, which may change the answer`);
+      this.asks = true;
+      const { call, type } = REENTRANT[calleeName(right)!];
+      const n = ++this.buffers;
+      this.lines.splice(this.declared++, 0, `${this.unit}${type} fx_entry${n};`, `${this.unit}char fx_buf${n}[16384];`);
+      this.declared++;
+      const lookup = `${left} = (${call}(${arg.text}, &fx_entry${n}, fx_buf${n}, sizeof fx_buf${n}, &${left}) == 0 ? ${left} : NULL)`;
+      const from = a.startIndex - e.startIndex;
+      text = text.slice(0, from) + lookup + text.slice(from + a.text.length);
+      this.rewritten.add(a.id);
+    }
+    void at;
+    return text;
+  }
+
+  /** Lookup buffers declared at the top of the twin, and how many lines they take there. */
+  private buffers = 0;
+  private declared = 0;
+  /** Assignments lookups() rewrote: expression() lets them through. */
+  private readonly rewritten = new Set<number>();
+
   /** A path the actions cannot say (a log line, a call without an action): the fast path is cancelled there. */
   private cancel(at: string, top: boolean, why: string): 'cancelled' {
     if (top) throw new Refusal(why.replace(/^/, 'body calls '));
-    this.lines.push(`${at}${CANCEL};`);
+    this.lines.push(`${at}${CANCEL};`, `${at}${this.leave}`);
     return 'cancelled';
   }
 
@@ -320,6 +400,16 @@ class TwinWriter {
     if (['sigprocmask', 'pthread_sigmask', 'sigaction'].includes(name) && args[2] && !isNullPointer(args[2].text))
       throw new Refusal(`body keeps the old ${name === 'sigaction' ? 'action' : 'mask'} of ${name}()`);
     if (name === 'close' && tested) throw new Refusal('body checks a close(): the action ignores a closed fd');
+    // a struct sigaction of its own: the bytes the child's holds where nothing set them are not the twin's
+    const act = name === 'sigaction' && /^&\s*([A-Za-z_]\w*)$/.exec(args[1]?.text ?? '')?.[1];
+    const set = this.set.at(-1)!;
+    if (
+      act &&
+      this.locals.has(act) &&
+      !set.has(`${act}.*`) &&
+      !(set.has(`${act}.sa_flags`) && set.has(`${act}.sa_handler`))
+    )
+      throw new Refusal(`body hands ${act} to sigaction() before it sets its handler and flags on that path`);
     const mapped = actionFor(
       name,
       args.map((a) => a.text),
@@ -334,10 +424,11 @@ class TwinWriter {
   /** An expression the twin evaluates in the parent: it may ask what the parent answers as the child (before any
    * action), and read memory, but not write it. */
   private expression(e: Node, what: string): void {
-    if (e.descendantsOfType(['assignment_expression', 'update_expression']).length)
-      throw new Refusal(`body changes memory in ${what}`);
+    const writes = e.descendantsOfType(['assignment_expression', 'update_expression']);
+    if (writes.some((n) => !this.rewritten.has(n!.id))) throw new Refusal(`body changes memory in ${what}`);
     for (const c of callsUnder(e)) {
       const name = calleeName(c) ?? '';
+      if (this.rewritten.has(c.parent?.id ?? -1) || this.rewritten.has(c.parent?.parent?.id ?? -1)) continue;
       if (!Object.hasOwn(SAME_IN_PARENT, name))
         throw new Refusal(`body calls ${name || c.text}() in ${what}, which the parent may not answer as the child`);
       if (this.performed.size) throw new Refusal(`body calls ${name}() after an action, which may change its answer`);
