@@ -44,6 +44,19 @@ export interface TransformResult {
   sites: ForkSite[];
   /** Source map of the rewrite, where the frontend makes one. */
   map?: unknown;
+  /** Code the rewrite needs in other files of the project (a C recording twin, next to the function it records):
+   * the runner adds each once (addTwins), also when several files ask for it. */
+  companions?: Companion[];
+}
+
+export interface Companion {
+  /** The other file, as the project's scan read it (absolute). */
+  file: string;
+  /** The function of that file the code goes after. */
+  after: string;
+  /** The code's name, defined once per file. */
+  name: string;
+  text: string;
 }
 
 /** A language frontend: finds and classifies fork sites, and rewrites the convertible ones. */

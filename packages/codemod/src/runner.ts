@@ -7,6 +7,7 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { FRONTENDS, frontendFor } from './frontends/index.js';
+import { addCompanions } from './runner/companions.js';
 import { findFiles } from './runner/find-files.js';
 import { projectFactsByFile } from './runner/project-facts.js';
 import { processFile, type FileReport, type FileStatus } from './runner/process-file.js';
@@ -85,7 +86,8 @@ export function formatSummary(report: RunReport, dry: boolean): string {
   for (const f of report.files) {
     if (f.status === 'converted') {
       const n = f.sites.filter((s) => s.converted).length;
-      lines.push(`${dry ? 'would convert ' : 'converted  '}${f.file} (${n} site${n === 1 ? '' : 's'})`);
+      const what = n ? `${n} site${n === 1 ? '' : 's'}` : 'recording twins for other files';
+      lines.push(`${dry ? 'would convert ' : 'converted  '}${f.file} (${what})`);
     }
     for (const s of f.sites)
       if (!s.converted)
@@ -128,6 +130,7 @@ export async function runCodemod(options: RunOptions = {}): Promise<RunReport> {
   } finally {
     await pool?.close();
   }
+  await addCompanions(reports, cwd, dry);
 
   const count = (status: FileStatus) => reports.filter((r) => r.status === status).length;
   const sites = reports.flatMap((r) => r.sites);

@@ -176,3 +176,37 @@ test('a C child calling a helper of another file of the project: the runner read
   expect(read('cproj/main.c')).toContain('forkexec_dup2(fx, fd, 1);\n\t\tforkexec_close(fx, fd);');
   expect(read('cproj/main.c')).toContain(child);
 });
+
+test('a C helper of another file that reads its own static: one twin in its file for two callers, both files in the dry diff', async () => {
+  write('cproj/Makefile', 'all:\n');
+  const fds = '#include <unistd.h>\nstatic int keep;\nvoid to_stdout(int fd)\n{\n\tif (!keep)\n\t\tdup2(fd, 1);\n}\n';
+  write('cproj/fds.c', fds);
+  const site = (f: string) =>
+    `int ${f}(char **argv, int fd)\n{\n\tpid_t pid = fork();\n\tif (pid == 0) {\n\t\tto_stdout(fd);\n\t\texecvp(argv[0], argv);\n\t\t_exit(127);\n\t}\n\treturn pid;\n}\n`;
+  write('cproj/a.c', `#include <unistd.h>\nvoid to_stdout(int fd);\n${site('run_a')}`);
+  write('cproj/b.c', `#include <unistd.h>\nvoid to_stdout(int fd);\n${site('run_b')}`);
+  const quiet = { stdout: () => {}, stderr: () => {} };
+  let stdout = '';
+  const dry = await runCodemod({
+    paths: ['cproj'],
+    cwd: dir,
+    dry: true,
+    stdout: (t) => (stdout += t),
+    stderr: () => {},
+  });
+  expect(read('cproj/fds.c')).toBe(fds); // dry: nothing written
+  expect(dry.files.find((f) => f.file.endsWith('fds.c'))!.status).toBe('converted');
+  expect(stdout).toContain('+++ b/cproj/fds.c');
+  expect(stdout).toContain('+void to_stdout__forkexec_record(forkexec_actions *fx, int fd)');
+  expect(stdout).toContain('+\t\tto_stdout__forkexec_record(fx, fd);');
+  const report = await runCodemod({ paths: ['cproj'], cwd: dir, ...quiet });
+  expect(report.totals.sitesConverted).toBe(2);
+  const twinned = read('cproj/fds.c');
+  expect(twinned.match(/to_stdout__forkexec_record\(/g)).toHaveLength(1);
+  expect(twinned).toContain('#include "forkexec.h"');
+  expect(twinned).toContain('\tif (!keep) {\n\t\tforkexec_dup2(fx, fd, 1);\n\t}');
+  expect(read('cproj/a.c')).toContain('void to_stdout__forkexec_record(forkexec_actions *fx, int fd);');
+  // a second run adds nothing
+  await runCodemod({ paths: ['cproj'], cwd: dir, ...quiet });
+  expect(read('cproj/fds.c')).toBe(twinned);
+});

@@ -4,7 +4,7 @@ import { frontendFor } from '../frontends/index.js';
 import { createJsFrontend } from '../frontends/js/index.js';
 import { SourceSyntaxError } from '../frontends/js/parse.js';
 import type { ProjectFacts } from '../frontends/c/facts.js';
-import type { ForkSite, Frontend } from '../model.js';
+import type { Companion, ForkSite, Frontend } from '../model.js';
 import { unifiedDiff } from './diff.js';
 import { writeFileAtomic } from './write-atomic.js';
 
@@ -19,6 +19,10 @@ export interface FileReport {
   error?: { message: string; line?: number; column?: number };
   /** The unified diff, with `dry`. */
   diff?: string;
+  /** Code its conversion needs in other files (recording twins): the runner adds it once all files are done. */
+  companions?: Companion[];
+  /** The rewritten text, with `dry` and companions: a file that gets another's companions too is diffed whole. */
+  code?: string;
 }
 
 /** One file's work: plain data, so that a worker thread can take it. */
@@ -55,8 +59,12 @@ export async function processFile({ file: absolute, cwd, dry, modules, facts }: 
     const sites = result.sites;
     if (!result.changed) return { file, status: sites.length ? 'skipped' : 'unchanged', sites };
     const report: FileReport = { file, status: 'converted', sites };
-    if (dry) report.diff = unifiedDiff(source, result.code, file.split(path.sep).join('/'));
-    else await writeFileAtomic(absolute, result.code);
+    if (result.companions?.length) report.companions = result.companions;
+    if (!dry) await writeFileAtomic(absolute, result.code);
+    else {
+      report.diff = unifiedDiff(source, result.code, file.split(path.sep).join('/'));
+      if (result.companions?.length) report.code = result.code;
+    }
     return report;
   } catch (error) {
     if (error instanceof SourceSyntaxError)

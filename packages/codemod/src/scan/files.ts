@@ -77,7 +77,10 @@ export function withProjectFacts(tasks: FileTask[]): FileTask[] {
     }
     // every file: a function two files define differently, one of them ending in an exit, may return
     const helpers = t.file.endsWith('.c') && ACTION_CALL.test(text);
-    byProject.set(t.project, [...(byProject.get(t.project) ?? []), factsOf(text, helpers)]);
+    const facts = factsOf(text, helpers);
+    // a twin is written into the helper's own file (recording-twin.ts)
+    for (const twin of Object.values(facts.twinHelpers ?? {})) if (twin) twin.file = t.file;
+    byProject.set(t.project, [...(byProject.get(t.project) ?? []), facts]);
   }
   const merged = new Map([...byProject].map(([project, all]) => [project, mergeFacts(all)]));
   return tasks.map((t) => (merged.has(t.project) ? { ...t, facts: merged.get(t.project) } : t));

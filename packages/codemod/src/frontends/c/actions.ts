@@ -3,7 +3,7 @@ import { chain, unparen } from './syntax.js';
 
 // What a child-side call becomes in the action list the parent records (forkexec.h), and how its failure reads.
 
-const NULL_POINTER = /^\(\s*(?:char|void|const\s+char)\s*\*\s*\)\s*(?:0|NULL)$|^(?:0|NULL|nullptr)$/;
+const NULL_POINTER = /^\(\s*(?:const\s+|struct\s+)*[A-Za-z_]\w*\s*\*\s*\)\s*(?:0|NULL)$|^(?:0|NULL|nullptr)$/;
 
 export function isNullPointer(text: string): boolean {
   return NULL_POINTER.test(text.trim());

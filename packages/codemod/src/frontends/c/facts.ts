@@ -23,6 +23,12 @@ export interface ProjectFacts {
   /** Functions of the project's .c files that call actions but cannot be inlined in another file: name → why (an
    * #if in the body, a name that is not its own), for the refusal's reason. */
   refusedHelpers?: Record<string, string>;
+  /** The refused helpers' definitions, for a recording twin in their own file (recording-twin.ts): name → the file
+   * (set by the scan, '' from factsOf) and the text; null: two files define the name. */
+  twinHelpers?: Record<string, TwinHelper | null>;
+  /** Function-like macros whose body is one call (`#define sig_uncatch(s) (sig_catch((s),sig_defaulthandler))`): name
+   * → its parameters, the function and its arguments as written; null: defined more than one way. */
+  callMacros?: Record<string, CallMacro | null>;
   /** Macros whose body is calls (`#define fatal(...) sshfatal(...)`, `#define MY_GID(pw) getgid()`): name → what
    * they call, read two ways (MacroCalls). */
   macroCalls?: Record<string, MacroCalls>;
@@ -55,6 +61,43 @@ export interface ProjectFacts {
   /** Functions that close every fd from a number up to the fd limit but one (close-walk.ts): name → what they close;
    * null: defined more than one way, or one definition is not such a walk. */
   closeWalks?: Record<string, CloseWalk | null>;
+}
+
+/** A function of another file that the recording may call a twin of, generated in that file. */
+export interface TwinHelper {
+  file: string;
+  text: string;
+}
+
+/** A macro that is one call of a function, its arguments written over the macro's parameters. */
+export interface CallMacro {
+  params: string[];
+  call: string;
+  args: string[];
+}
+
+/** `f(a, (b), c)` or `(f(a, b))` whole, arguments split at their top-level commas; null: the body is more. */
+function callMacroOf(params: string, body: string): CallMacro | null {
+  const text = maskLiterals(body.trim());
+  const m = /^(\(\s*)?([A-Za-z_]\w*)\s*\(/.exec(text);
+  if (!m || /^(?:if|while|for|switch|return|sizeof|do)$/.test(m[2]) || /[;{}]/.test(text)) return null;
+  const open = m[0].length - 1;
+  const args: string[] = [];
+  let depth = 0;
+  let from = open + 1;
+  let close = -1;
+  for (let i = open; i < text.length && close < 0; i++) {
+    if (text[i] === '(') depth++;
+    else if (text[i] === ')' && --depth === 0) close = i;
+    else if (text[i] === ',' && depth === 1) {
+      args.push(body.trim().slice(from, i).trim());
+      from = i + 1;
+    }
+  }
+  if (close < 0 || text.slice(close + 1).trim() !== (m[1] ? ')' : '')) return null;
+  const last = body.trim().slice(from, close).trim();
+  if (last || args.length) args.push(last);
+  return { params: splitParams(params), call: m[2], args };
 }
 
 /** What a project function that only reads answers from: the globals it names and the process state its calls read
@@ -148,16 +191,27 @@ function* topLevelBodies(text: string): Generator<TopLevelBody> {
 function helperDefinitions(
   text: string,
   defined: Set<string>,
-): { inline: [string, string][]; signal: [string, string][]; refused: [string, string][] } {
+): {
+  inline: [string, string][];
+  signal: [string, string][];
+  refused: [string, string][];
+  twins: [string, string][];
+} {
   const signal: [string, string][] = [];
+  const twins: [string, string][] = [];
   const out: [string, string][] = [];
   const refused: [string, string][] = [];
   for (const { head, headStart, open, close: i } of topLevelBodies(text)) {
-    const sig = /(?:^|[\s*])([A-Za-z_]\w*)\s*\(([^()]*)\)\s*$/.exec(head) ?? POINTER_RETURNING.exec(head);
+    // a function-pointer parameter (runit's `sig_catch(int sig, void (*f)())`) has parentheses of its own
+    const sig =
+      /(?:^|[\s*])([A-Za-z_]\w*)\s*\(([^()]*)\)\s*$/.exec(head) ??
+      POINTER_RETURNING.exec(head) ??
+      /(?:^|[\s*])([A-Za-z_]\w*)\s*\(((?:[^()]|\([^()]*\))*)\)\s*$/.exec(head);
     const body = text.slice(open, i + 1);
     const candidate = sig && !/\bstatic\b|=/.test(head) && body.length <= HELPER_MAX;
     // a signal wrapper (signal-wrapper.ts) may also be inlined as its statements (a signal-reset helper)
     if (candidate && /\bsigaction\s*\(/.test(body)) signal.push([sig[1], text.slice(headStart, i + 1).trim()]);
+    if (candidate && ACTION_CALL.test(body)) twins.push([sig[1], text.slice(headStart, i + 1).trim()]);
     if (candidate && ACTION_CALL.test(body) && /\n[ \t]*#/.test(body))
       refused.push([
         sig[1],
@@ -212,7 +266,8 @@ function helperDefinitions(
       }
     }
   }
-  return { inline: out, signal, refused };
+  const refusedNames = new Set(refused.map(([name]) => name));
+  return { inline: out, signal, refused, twins: twins.filter(([name]) => refusedNames.has(name)) };
 }
 
 /** The head of a function that returns a function pointer (screen's `void (*xsignal(int sig, void (*func)(int)))(int)`,
@@ -362,6 +417,9 @@ export function factsOf(source: string, helpers = false): ProjectFacts {
       break;
     }
   }
+  const callMacros: Record<string, CallMacro | null> = {};
+  for (const [name, params, body] of defines(text))
+    if (params !== null) mergeSame(callMacros, { [name]: callMacroOf(params, body) });
   const guardedMacros: Record<string, GuardedMacro | null> = {};
   for (const [name, params, body] of defines(text)) {
     const condition = params === null ? null : guardOf(body);
@@ -372,6 +430,7 @@ export function factsOf(source: string, helpers = false): ProjectFacts {
     .filter(([, params, body]) => params !== null && /^if\s*\(/.test(body))
     .map(([name]) => name);
   const facts = {
+    callMacros,
     pureReads: pureReadDefinitions(text),
     formatWrappers: definitionsAs(text, (body, params) => formatWrapperOf(params, body)),
     closeWalks: definitionsAs(text, (body, params) => closeWalkOf(params, body)),
@@ -390,6 +449,7 @@ export function factsOf(source: string, helpers = false): ProjectFacts {
     helpers: Object.fromEntries(found.inline),
     signalWrappers: Object.fromEntries(found.signal),
     refusedHelpers: Object.fromEntries(found.refused),
+    twinHelpers: Object.fromEntries(found.twins.map(([name, text]) => [name, { file: '', text }])),
   };
 }
 
@@ -409,6 +469,8 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
   const helpers: Record<string, string | null> = {};
   const signalWrappers: Record<string, string | null> = {};
   const refusedHelpers: Record<string, string> = {};
+  const twinHelpers: Record<string, TwinHelper | null> = {};
+  const callMacros: Record<string, CallMacro | null> = {};
   const macroCalls: Record<string, MacroCalls> = {};
   const wrappedForks: Record<string, string> = {};
   const wrappers = new Set<string>();
@@ -438,6 +500,8 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
     add(helpers, f.helpers);
     add(signalWrappers, f.signalWrappers);
     Object.assign(refusedHelpers, f.refusedHelpers);
+    mergeSame(twinHelpers, f.twinHelpers);
+    mergeSame(callMacros, f.callMacros);
     for (const [name, guard] of Object.entries(f.guardedMacros ?? {})) addGuarded(guardedMacros, name, guard);
     f.danglingMacros?.forEach((m) => danglingMacros.add(m));
     add(endsIn, f.endsIn);
@@ -464,6 +528,8 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
     helpers,
     signalWrappers,
     refusedHelpers,
+    twinHelpers,
+    callMacros,
     macroCalls,
     wrappedForks,
     wrappers: [...wrappers],

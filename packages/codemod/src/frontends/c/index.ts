@@ -5,6 +5,7 @@ import { factsOf, mergeFacts, NO_FACTS, type ProjectFacts } from './facts.js';
 import { parseC } from './parser.js';
 import { planConversion, type ProjectFunctions } from './plan.js';
 import { applyEdits, type Edit, includeEdits, overlaps, siteEdits } from './rewrite.js';
+import type { Twin } from './recording-twin.js';
 import { functionName } from './syntax.js';
 
 export {
@@ -27,7 +28,7 @@ function judge(
   source: string,
   a: SiteAnalysis,
   project?: ProjectFunctions,
-): { edits: Edit[]; frees: boolean; ptyIncludes: Node[] } | null {
+): { edits: Edit[]; frees: boolean; ptyIncludes: Node[]; twins: Twin[] } | null {
   const result = planConversion(a, project);
   if ('blockers' in result) {
     if (a.site.class === 'fork+exec') {
@@ -43,7 +44,12 @@ function judge(
     return null;
   }
   a.site.convertible = true;
-  return { edits, frees: result.plan.frees.length > 0, ptyIncludes: result.plan.pty?.ptyIncludes ?? [] };
+  return {
+    edits,
+    frees: result.plan.frees.length > 0,
+    ptyIncludes: result.plan.pty?.ptyIncludes ?? [],
+    twins: result.plan.twins ?? [],
+  };
 }
 
 /** Finds and classifies the fork sites of a parsed C file; `index` adds functions defined elsewhere in the codebase,
@@ -72,11 +78,11 @@ export async function scanC(source: string, file: string, index?: FunctionIndex)
 /** Converts the convertible fork+exec sites of one C file; facts: what its project declares in other files. */
 export async function transformC(source: string, file: string, facts?: ProjectFacts): Promise<TransformResult> {
   const tree = await parseC(source);
-  const [helperTree, wrapperTree] = await parseHelpers(source, facts);
+  // the file's own macros and the project's
+  const merged = mergeFacts([factsOf(source), facts ?? NO_FACTS]);
+  const [helperTree, wrapperTree, twinTree] = await parseHelpers(source, facts, merged.callMacros);
   try {
     const { sites } = analyzeTree(tree, file, undefined, facts);
-    // the file's own macros and the project's
-    const merged = mergeFacts([factsOf(source), facts ?? NO_FACTS]);
     const project = {
       helpers: definitions(helperTree),
       signalWrappers: definitions(wrapperTree),
@@ -91,8 +97,15 @@ export async function transformC(source: string, file: string, facts?: ProjectFa
       pureReads: new Map(Object.entries(merged.pureReads ?? {})),
       formatWrappers: new Map(Object.entries(merged.formatWrappers ?? {})),
       closeWalks: new Map(Object.entries(merged.closeWalks ?? {})),
+      twinHelpers: twinDefinitions(twinTree, facts),
+      twinMacros: new Map(
+        Object.entries(merged.callMacros ?? {}).flatMap(([name, m]) =>
+          m && facts?.twinHelpers?.[m.call] ? [[name, m]] : [],
+        ),
+      ),
     };
     const edits: Edit[] = [];
+    const twins = new Map<string, Twin>();
     let frees = false;
     const ptyIncludes: Node[] = [];
     for (const a of sites) {
@@ -106,13 +119,21 @@ export async function transformC(source: string, file: string, facts?: ProjectFa
       }
       edits.push(...judged.edits);
       frees ||= judged.frees;
+      for (const twin of judged.twins) twins.set(twin.name, twin);
       ptyIncludes.push(...judged.ptyIncludes);
       a.site.converted = true;
     }
+    const companions = [...twins.values()].map((t) => ({
+      file: t.file,
+      after: t.helper,
+      name: t.name,
+      text: t.definition,
+    }));
     const result = (code: string): TransformResult => ({
       code,
       changed: code !== source,
       sites: sites.map((s) => s.site),
+      ...(code !== source && companions.length ? { companions } : {}),
     });
     const converted = sites.filter((s) => s.site.converted);
     if (!converted.length) return result(source);
@@ -121,7 +142,10 @@ export async function transformC(source: string, file: string, facts?: ProjectFa
     // array's copy (shadow-locals.ts) memcpy's
     const stringCalls = edits.some((e) => /\bmem(?:set|cpy)\s*\(/.test(e.text));
     const headers = ['"forkexec.h"', ...(frees ? ['<stdlib.h>'] : []), ...(stringCalls ? ['<string.h>'] : [])];
-    edits.push(...includeEdits(tree, source, headers, first), ...loginTtyIncludes(source, ptyIncludes));
+    const prototypes = [...twins.values()]
+      .filter((t) => !new RegExp(`\\b${t.name}\\s*\\(`).test(source))
+      .map((t) => t.prototype);
+    edits.push(...includeEdits(tree, source, headers, first, prototypes), ...loginTtyIncludes(source, ptyIncludes));
     const code = applyEdits(source, edits);
     // The rewrite must leave the file as parseable as it found it; otherwise nothing changes.
     const check = await parseC(code);
@@ -139,6 +163,7 @@ export async function transformC(source: string, file: string, facts?: ProjectFa
     tree.delete();
     helperTree?.delete();
     wrapperTree?.delete();
+    twinTree?.delete();
   }
 }
 
@@ -151,16 +176,41 @@ function loginTtyIncludes(source: string, ptyIncludes: Node[]): Edit[] {
 }
 
 /** The project's helpers and signal wrappers (facts.ts) that this source calls, parsed: one tree for each kind. */
-async function parseHelpers(source: string, facts?: ProjectFacts): Promise<[Tree | null, Tree | null]> {
-  const parse = (defs: Record<string, string | null> = {}) => {
-    const called = Object.entries(defs).filter(
+async function parseHelpers(
+  source: string,
+  facts?: ProjectFacts,
+  callMacros: ProjectFacts['callMacros'] = {},
+): Promise<[Tree | null, Tree | null, Tree | null]> {
+  // a twin's function may be called through a macro that is one call of it (sig_uncatch(s) for sig_catch(…))
+  const calls = (name: string) => new RegExp(`\\b${name}\\s*\\(`).test(source);
+  const throughMacros = new Set(
+    Object.entries(callMacros).flatMap(([name, m]) =>
+      m && facts?.twinHelpers?.[m.call] && calls(name) ? [m.call] : [],
+    ),
+  );
+  const twins = Object.fromEntries(Object.entries(facts?.twinHelpers ?? {}).map(([n, t]) => [n, t?.text ?? null]));
+  const parse = (defs: Record<string, string | null> = {}, called = calls) => {
+    const found = Object.entries(defs).filter(
       // a macro of this file by that name is what its calls expand to, not the helper
-      ([name, text]) =>
-        text && new RegExp(`\\b${name}\\s*\\(`).test(source) && !new RegExp(`#\\s*define\\s+${name}\\b`).test(source),
+      ([name, text]) => text && called(name) && !new RegExp(`#\\s*define\\s+${name}\\b`).test(source),
     );
-    return called.length ? parseC(called.map(([, text]) => text).join('\n\n')) : null;
+    return found.length ? parseC(found.map(([, text]) => text).join('\n\n')) : null;
   };
-  return Promise.all([parse(facts?.helpers), parse(facts?.signalWrappers)]);
+  return Promise.all([
+    parse(facts?.helpers),
+    parse(facts?.signalWrappers),
+    parse(twins, (name) => calls(name) || throughMacros.has(name)),
+  ]);
+}
+
+/** The functions a recording twin may record, parsed (twinTree), with their files. */
+function twinDefinitions(tree: Tree | null, facts?: ProjectFacts): Map<string, { def: Node; file: string }> {
+  const out = new Map<string, { def: Node; file: string }>();
+  for (const [name, def] of definitions(tree)) {
+    const file = facts?.twinHelpers?.[name]?.file;
+    if (file) out.set(name, { def, file });
+  }
+  return out;
 }
 
 /** The functions a tree defines, by name. */

@@ -1,11 +1,12 @@
 import type { Node } from './syntax-tree.js';
 import { isNullPointer } from './actions.js';
-import type { GuardedMacro, PureRead } from './facts.js';
+import type { CallMacro, GuardedMacro, PureRead } from './facts.js';
 import type { FormatWrapper } from './format-wrapper.js';
 import type { CloseWalk } from './close-walk.js';
 import type { SiteAnalysis } from './classify.js';
 import { type ActionEntry, BRANCHED } from './action-entry.js';
 import { Planner } from './recorder.js';
+import type { Twin } from './recording-twin.js';
 import { type PtyStart, ptyStart, recordLoginTty } from './forkpty.js';
 import { EXEC_CALLS } from './operations.js';
 import { callArgs, calledNames, calleeName, functionName, identifiers, unparen } from './syntax.js';
@@ -29,6 +30,8 @@ export interface ConversionPlan extends ExecStart {
   actions: ActionEntry[];
   /** An exec in each branch of an `if`: each start is an action entry of its branch, none follows the list. */
   branched?: boolean;
+  /** Recording twins the actions call (recording-twin.ts), each written into its function's own file. */
+  twins?: Twin[];
   /** A forkpty site: the pty is opened in front, login_tty is the first actions and the slow child's first steps. */
   pty?: PtyStart;
 }
@@ -84,6 +87,10 @@ export interface ProjectFunctions {
   formatWrappers?: Map<string, FormatWrapper | null>;
   /** Functions that close every fd up to the fd limit but one (facts.ts: closeWalks). */
   closeWalks?: Map<string, CloseWalk | null>;
+  /** Functions of other files a recording twin may record (facts.ts: twinHelpers), parsed. */
+  twinHelpers?: Map<string, { def: Node; file: string }>;
+  /** Macros that are one call of such a function (facts.ts: callMacros). */
+  twinMacros?: Map<string, CallMacro>;
 }
 
 /** The copied statements without the declarations nothing copied, recorded or exec'd names (`sigset_t old;` for a
@@ -172,6 +179,8 @@ export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): Pla
     project?.closeWalks,
   );
   planner.forkStart = a.forkStatement.startIndex;
+  if (project?.twinHelpers) planner.twinHelpers = project.twinHelpers;
+  if (project?.twinMacros) planner.twinMacros = project.twinMacros;
   if (pty) recordLoginTty(planner);
   const throughMacro = !!a.execs && a.execs !== site.exec;
   // a project's own exec macro (`EXECVP(f, a)`): the recorder looks for exec calls, which it stands for
@@ -235,6 +244,7 @@ export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): Pla
     actions,
     ...(branched ? { file: '', argv: '', envp: '', flags: '', branched: true } : leaves[0].start!),
     ...(pty ? { pty } : {}),
+    ...(planner.twins.size ? { twins: [...planner.twins.values()] } : {}),
   };
   return { plan };
 }

@@ -11,11 +11,12 @@ import {
   recordPreprocessor,
 } from './branch-recording.js';
 import { baseName, hasExec, leadingExec, statementsOf } from './child-statements.js';
-import { type GuardedMacro, type PureRead, SAME_IN_PARENT } from './facts.js';
+import { type CallMacro, type GuardedMacro, type PureRead, SAME_IN_PARENT } from './facts.js';
 import { type CloseWalk, recordCloseWalk } from './close-walk.js';
 import { type FormatWrapper, plainFormat, recordFormatWrapper } from './format-wrapper.js';
 import { type HelperTest, inlineHelper } from './helper-inlining.js';
 import { openIdiom } from './open-idiom.js';
+import { recordTwin, type Twin } from './recording-twin.js';
 import { pureCondition, sameInParent } from './parent-answers.js';
 import {
   addressTaken,
@@ -109,6 +110,12 @@ export class Planner {
   readonly helperCopies = new Set<string>();
   /** How many such copies the recording declared. */
   signalCopies = 0;
+  /** Functions of other files that a recording twin may record (recording-twin.ts): name → definition and file. */
+  twinHelpers = new Map<string, { def: Node; file: string }>();
+  /** Macros that are one call of such a function (facts.ts: callMacros). */
+  twinMacros = new Map<string, CallMacro>();
+  /** The twins the recording calls, by the function they record. */
+  readonly twins = new Map<string, Twin>();
 
   constructor(
     readonly vfork: boolean,
@@ -618,6 +625,7 @@ export class Planner {
     );
     // a signal wrapper's refusal is its handler or flags (signal-wrapper.ts), not why it is no helper
     const refused = this.helpers.has(name) || wrapper ? undefined : this.refusedHelpers.get(name);
+    if ('blocker' in mapped && !this.helpers.has(name) && recordTwin(this, name, args, stmt ? false : test)) return;
     if ('blocker' in mapped)
       return this.block(
         /printf|puts|write|perror|syslog|log|warn|err/.test(name)

@@ -229,13 +229,20 @@ export function siteEdits(source: string, a: SiteAnalysis, plan: ConversionPlan)
  * (`before`): a file may include more further down (jimsh0.c bundles several sources), after its first fork site. With
  * no #include in front of it, they go in front of the top-level definition that holds it.
  */
-export function includeEdits(tree: Tree, source: string, headers: string[], before = source.length): Edit[] {
+export function includeEdits(
+  tree: Tree,
+  source: string,
+  headers: string[],
+  before = source.length,
+  declarations: string[] = [],
+): Edit[] {
   const top = tree.rootNode.namedChildren.filter((n): n is Node => !!n);
   const includes = top.filter((n) => n.type === 'preproc_include');
   const wanted = headers.filter((h) => !includes.some((n) => n.childForFieldName('path')?.text === h));
-  if (!wanted.length) return [];
+  if (!wanted.length && !declarations.length) return [];
   const eol = eolOf(source);
-  const text = wanted.map((h) => `#include ${h}${eol}`).join('');
+  // declarations (a recording twin's prototype) after the includes, which declare their types
+  const text = [...wanted.map((h) => `#include ${h}`), ...declarations].map((line) => `${line}${eol}`).join('');
   const last = includes.filter((n) => n.endIndex <= before).at(-1);
   if (last) return [{ start: last.endIndex, end: last.endIndex, text }];
   const holder = top.find((n) => n.startIndex <= before && before < n.endIndex);

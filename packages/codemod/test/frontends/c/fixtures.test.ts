@@ -3,6 +3,7 @@ import path from 'node:path';
 import { probePath } from '@forkexec/core/testing';
 import { factsOf } from '../../../src/frontends/c/facts.js';
 import { transformC } from '../../../src/frontends/c/index.js';
+import { addTwins } from '../../../src/frontends/c/twin-edits.js';
 import type { ForkSite } from '../../../src/model.js';
 import { compile, fixtureNames, NATIVE, readFixture, runIn, tempDir, UPDATE, writeFixture } from './fixture-harness.js';
 
@@ -29,6 +30,8 @@ describe.each(fixtureNames())('C fixture %s', (name) => {
   const helpers = readFixture(name, 'helpers.c');
   const more: Record<string, string> = helpers === undefined ? {} : { 'helpers.c': helpers };
   const facts = helpers === undefined ? undefined : factsOf(helpers, true);
+  // a recording twin goes into helpers.c (recording-twin.ts): the file the facts name
+  for (const twin of Object.values(facts?.twinHelpers ?? {})) if (twin) twin.file = 'helpers.c';
 
   test('sites, classes and the rewrite', async () => {
     const result = await transformC(input, `${name}/input.c`, facts);
@@ -38,6 +41,11 @@ describe.each(fixtureNames())('C fixture %s', (name) => {
     }
     const expected = JSON.parse(readFixture(name, 'sites.json') ?? '[]') as ExpectedSite[];
     expect(result.sites.map(summary)).toEqual(expected);
+    // helpers.output.c: helpers.c with the twins the conversion calls
+    const twinned = result.companions?.length ? await addTwins(helpers!, result.companions) : undefined;
+    if (UPDATE) writeFixture(name, 'helpers.output.c', twinned);
+    expect(twinned).toBe(readFixture(name, 'helpers.output.c'));
+    if (twinned) expect(await addTwins(twinned, result.companions!)).toBe(twinned); // each twin once
     const output = readFixture(name, 'output.c');
     if (output === undefined) {
       expect(result.changed).toBe(false);
@@ -59,7 +67,9 @@ describe.each(fixtureNames())('C fixture %s', (name) => {
       const dir = tempDir();
       // One binary name for both, so messages that name the program (err(), perror with argv[0]) compare.
       const before = compile(input, mkdirSync(path.join(dir, 'before'), { recursive: true })!, 'program', more);
-      const after = compile(output!, mkdirSync(path.join(dir, 'after'), { recursive: true })!, 'program', more);
+      const twinned = readFixture(name, 'helpers.output.c');
+      const moreAfter = twinned === undefined ? more : { 'helpers.c': twinned };
+      const after = compile(output!, mkdirSync(path.join(dir, 'after'), { recursive: true })!, 'program', moreAfter);
       const work = path.join(dir, 'work');
       // The probe runs: the fast path. A program that is not there: exec fails, the original child code reports it.
       for (const program of [probePath(), path.join(dir, 'no-such-program')]) {
