@@ -16,6 +16,7 @@ import { type CloseWalk, recordCloseWalk } from './close-walk.js';
 import { type FormatWrapper, plainFormat, recordFormatWrapper } from './format-wrapper.js';
 import { type HelperTest, inlineHelper } from './helper-inlining.js';
 import { openIdiom } from './open-idiom.js';
+import { OWN_NAMES, shadowName } from './own-names.js';
 import { pureCondition, sameInParent } from './parent-answers.js';
 import {
   addressTaken,
@@ -49,8 +50,6 @@ const HOISTABLE_ALLOC = new Set(['malloc', 'calloc', 'strdup', 'strndup']);
 const OWN_ID_ARGUMENT: Record<string, string> = { setpgid: 'getpid()', tcsetpgrp: 'getpgrp()' };
 /** Memory-only calls whose first argument is the memory they write. */
 const WRITES_FIRST_ARG = new Set([...STRING_WRITES, 'sigemptyset', 'sigfillset', 'sigaddset', 'sigdelset']);
-/** The names the recording code declares. */
-const OWN_NAMES = /^(?:fx|fx_pid|fx_ptm|fx_pts|fx_fd[0-9]*|fx_len|fx_loop_\w+|fx_sig[0-9]+)$/;
 
 /** Why the fork's pid variable is the child's own. */
 const PID_WRITE = 'the pid the fork returned';
@@ -252,14 +251,14 @@ export class Planner {
    */
   shadowWrite(base: string, target: Node, write: Node, values: Node[], actionText = () => this.text(write)): boolean {
     if (this.helperCopies.has(base)) return this.copyWrite(base, target, write, values);
-    if (this.vfork || this.inlining.length || this.known.has(base) || OWN_NAMES.test(`fx_${base}`)) return false;
+    if (this.vfork || this.inlining.length || this.known.has(base)) return false;
     const element = arrayElement(target);
     if (element) return this.elementWrite(base, element.index, write, values);
     if (plainTarget(target) !== base || (this.changed.has(base) && !this.shadows.has(base))) return false;
     if (!this.shadows.has(base) && shadowRefusal(write, base, this.forkStart) !== null) return false;
     if (!this.computable(values)) return false;
     if (!this.shadows.has(base)) {
-      this.shadows.set(base, `fx_${base}`);
+      this.shadows.set(base, shadowName(base));
       if (this.actions === this.rootActions && wholeWrite(write, base)) this.uninitialized.add(base);
       else this.uninitialized.delete(base);
     }
@@ -296,9 +295,9 @@ export class Planner {
       return false;
     }
     if (!this.computable(values)) return false;
-    this.shadows.set(base, `fx_${base}`);
+    this.shadows.set(base, shadowName(base));
     this.arrays.set(base, judged.size);
-    const action = `fx_${base}[${index}] = ${this.text(values[0])}`;
+    const action = `${shadowName(base)}[${index}] = ${this.text(values[0])}`;
     this.shadowWrites.set(action, base);
     this.elementWrites.set(action, { name: base, index, value: this.text(values[0]) });
     this.actions.push(action);
