@@ -1,5 +1,6 @@
 import { type CloseWalk, closeWalkOf } from './close-walk.js';
 import { type FormatWrapper, formatWrapperOf } from './format-wrapper.js';
+import { type EndingAllocator, endingAllocatorOf } from './ending-allocators.js';
 import { EXEC_CALLS, EXIT_CALLS, FORK_CALLS, NORETURN_CALLS } from './operations.js';
 
 /**
@@ -55,6 +56,9 @@ export interface ProjectFacts {
   /** Functions that close every fd from a number up to the fd limit but one (close-walk.ts): name → what they close;
    * null: defined more than one way, or one definition is not such a walk. */
   closeWalks?: Record<string, CloseWalk | null>;
+  /** Allocators that end the program when the C library's call fails (ending-allocators.ts): name → that call;
+   * null: defined more than one way, or one definition is not such an allocator. */
+  endingAllocators?: Record<string, EndingAllocator | null>;
 }
 
 /** What a project function that only reads answers from: the globals it names and the process state its calls read
@@ -375,6 +379,7 @@ export function factsOf(source: string, helpers = false): ProjectFacts {
     pureReads: pureReadDefinitions(text),
     formatWrappers: definitionsAs(text, (body, params) => formatWrapperOf(params, body)),
     closeWalks: definitionsAs(text, (body, params) => closeWalkOf(params, body)),
+    endingAllocators: definitionsAs(text, (body, params) => endingAllocatorOf(params, body)),
     noreturn: [...noreturn],
     aliases,
     macroCalls,
@@ -419,6 +424,7 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
   const pureReads: Record<string, PureRead | null> = {};
   const formatWrappers: Record<string, FormatWrapper | null> = {};
   const closeWalks: Record<string, CloseWalk | null> = {};
+  const endingAllocators: Record<string, EndingAllocator | null> = {};
   // a name two files define differently is neither
   const add = (into: Record<string, string | null>, from: Record<string, string | null> = {}) => {
     for (const [name, text] of Object.entries(from))
@@ -444,6 +450,7 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
     mergeSame(pureReads, f.pureReads);
     mergeSame(formatWrappers, f.formatWrappers);
     mergeSame(closeWalks, f.closeWalks);
+    mergeSame(endingAllocators, f.endingAllocators);
   }
   // a body that ends in a call that never returns never returns either, through any number of files
   for (let grew = true; grew;) {
@@ -473,6 +480,7 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
     pureReads,
     formatWrappers,
     closeWalks,
+    endingAllocators,
   };
 }
 

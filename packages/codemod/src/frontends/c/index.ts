@@ -91,6 +91,7 @@ export async function transformC(source: string, file: string, facts?: ProjectFa
       pureReads: new Map(Object.entries(merged.pureReads ?? {})),
       formatWrappers: new Map(Object.entries(merged.formatWrappers ?? {})),
       closeWalks: new Map(Object.entries(merged.closeWalks ?? {})),
+      endingAllocators: new Map(Object.entries(merged.endingAllocators ?? {})),
     };
     const edits: Edit[] = [];
     let frees = false;
@@ -119,8 +120,15 @@ export async function transformC(source: string, file: string, facts?: ProjectFa
     const first = Math.min(...edits.map((e) => e.start));
     // a helper's struct sigaction cleared on the recording's copy (helper-inlining.ts) needs memset's declaration, an
     // array's copy (shadow-locals.ts) memcpy's
-    const stringCalls = edits.some((e) => /\bmem(?:set|cpy)\s*\(/.test(e.text));
-    const headers = ['"forkexec.h"', ...(frees ? ['<stdlib.h>'] : []), ...(stringCalls ? ['<string.h>'] : [])];
+    // an allocation made with the C library's call (ending-allocators.ts) strdup's or snprintf's
+    const stringCalls = edits.some((e) => /\bmem(?:set|cpy)\s*\(|\bfx_alloc\d* = strn?dup\(/.test(e.text));
+    const stdio = edits.some((e) => /\bsnprintf\s*\(NULL, 0,/.test(e.text));
+    const headers = [
+      '"forkexec.h"',
+      ...(frees ? ['<stdlib.h>'] : []),
+      ...(stringCalls ? ['<string.h>'] : []),
+      ...(stdio ? ['<stdio.h>'] : []),
+    ];
     edits.push(...includeEdits(tree, source, headers, first), ...loginTtyIncludes(source, ptyIncludes));
     const code = applyEdits(source, edits);
     // The rewrite must leave the file as parseable as it found it; otherwise nothing changes.

@@ -3,6 +3,7 @@ import { isNullPointer } from './actions.js';
 import type { GuardedMacro, PureRead } from './facts.js';
 import type { FormatWrapper } from './format-wrapper.js';
 import type { CloseWalk } from './close-walk.js';
+import type { EndingAllocator } from './ending-allocators.js';
 import type { SiteAnalysis } from './classify.js';
 import { type ActionEntry, BRANCHED } from './action-entry.js';
 import { Planner } from './recorder.js';
@@ -84,6 +85,8 @@ export interface ProjectFunctions {
   formatWrappers?: Map<string, FormatWrapper | null>;
   /** Functions that close every fd up to the fd limit but one (facts.ts: closeWalks). */
   closeWalks?: Map<string, CloseWalk | null>;
+  /** Allocators that end the program when they fail (facts.ts: endingAllocators). */
+  endingAllocators?: Map<string, EndingAllocator | null>;
 }
 
 /** The copied statements without the declarations nothing copied, recorded or exec'd names (`sigset_t old;` for a
@@ -170,6 +173,7 @@ export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): Pla
     project?.pureReads,
     project?.formatWrappers,
     project?.closeWalks,
+    project?.endingAllocators,
   );
   planner.forkStart = a.forkStatement.startIndex;
   if (pty) recordLoginTty(planner);
@@ -215,8 +219,10 @@ export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): Pla
   const actions = unread.size
     ? withoutWrites(planner.actions, (e) => unread.has(planner.shadowWrites.get(e) ?? ''), planner.bareWrites)
     : planner.actions;
+  const used = usedDeclarations(planner.hoisted, actions, args);
   const plan: ConversionPlan = {
-    ...usedDeclarations(planner.hoisted, actions, args),
+    ...used,
+    trimmed: new Map([...planner.rewritten, ...used.trimmed]),
     declarations: [
       ...[...planner.shadows]
         .filter(([name]) => !unread.has(name))

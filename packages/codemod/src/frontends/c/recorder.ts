@@ -16,6 +16,7 @@ import { type CloseWalk, recordCloseWalk } from './close-walk.js';
 import { type FormatWrapper, plainFormat, recordFormatWrapper } from './format-wrapper.js';
 import { type HelperTest, inlineHelper } from './helper-inlining.js';
 import { openIdiom } from './open-idiom.js';
+import { allocationRefusal, type EndingAllocator, hoistAllocation } from './ending-allocators.js';
 import { OWN_NAMES, shadowName } from './own-names.js';
 import { pureCondition, sameInParent } from './parent-answers.js';
 import {
@@ -108,6 +109,12 @@ export class Planner {
   readonly helperCopies = new Set<string>();
   /** How many such copies the recording declared. */
   signalCopies = 0;
+  /** Copied statements whose text the copy changes (an allocation made with the C library's call, into fx_alloc). */
+  readonly rewritten = new Map<Node, string>();
+  /** How many allocations the copy makes (fx_alloc, fx_alloc2…). */
+  allocations = 0;
+  /** Locals the copy set to such an allocation (`display = fx_alloc;`): the child's free of one is no write. */
+  readonly allocated = new Set<string>();
 
   constructor(
     readonly vfork: boolean,
@@ -130,6 +137,8 @@ export class Planner {
     readonly formatWrappers: Map<string, FormatWrapper | null> = new Map(),
     /** The project's functions that close every fd up to the fd limit but one (close-walk.ts). */
     readonly closeWalks: Map<string, CloseWalk | null> = new Map(),
+    /** The project's allocators that end the program when they fail (ending-allocators.ts). */
+    readonly endingAllocators: Map<string, EndingAllocator | null> = new Map(),
   ) {
     const pid = forkVariable && /^[A-Za-z_]\w*/.exec(forkVariable)?.[0];
     if (pid) this.changed.set(pid, PID_WRITE);
@@ -228,7 +237,9 @@ export class Planner {
   pure(expr: Node, byAction = false): boolean {
     for (const name of calledNames(expr)) {
       if (!HOISTABLE_ALLOC.has(name) && !this.asks(name)) {
-        this.block(`${name}() in the child's computations: its result may differ in the parent`);
+        this.block(
+          allocationRefusal(name) ?? `${name}() in the child's computations: its result may differ in the parent`,
+        );
         return false;
       }
     }
@@ -367,6 +378,14 @@ export class Planner {
           return this.block(`${stmt.text.split('\n')[0]}: a dup() among other declarations`);
         return void this.dupOntoNext(opened, target, true);
       }
+      // `char *s = xstrdup(t);`: made in the parent with the C library's call (ending-allocators.ts)
+      const call = opened?.type === 'call_expression' ? calleeName(opened) : null;
+      if (call && !HOISTABLE_ALLOC.has(call) && stmt.childrenForFieldName('declarator').length === 1) {
+        const fresh = !this.locals.has(name);
+        this.locals.add(name);
+        if (hoistAllocation(this, stmt, opened!, target)) return void this.changed.delete(name);
+        if (fresh) this.locals.delete(name);
+      }
       if (value && !this.pure(value)) return;
       if (this.shadows.has(name)) return this.block(`the child declares ${name}, a name of the function it changed`);
       this.locals.add(name);
@@ -406,6 +425,15 @@ export class Planner {
         return this.openOntoNext(target, right);
       if (right?.type === 'call_expression' && calleeName(right) === 'dup' && e.child(1)?.type === '=')
         return void this.dupOntoNext(right, target);
+      // the fd an open() returned (fx_fd), overwritten: only wholly and on the child's own path, where its copy starts
+      // from the new value; from itself, or on one path only, the copy would start from the parent's variable
+      if (base && this.known.has(base)) {
+        const whole = e.child(1)?.type === '=' && !!right && !identifiers(right).includes(base);
+        if (!whole || this.actions !== this.rootActions)
+          return this.block(
+            `${stmt.text.split('\n')[0]} overwrites ${base}, the fd the child's open() returned, ${whole ? 'on one path' : 'from itself'}`,
+          );
+      }
       if (base) this.known.delete(base);
       if (
         base &&
@@ -422,6 +450,8 @@ export class Planner {
         return this.call(right, stmt);
       }
       if (base && this.locals.has(base)) {
+        if (right?.type === 'call_expression' && e.child(1)?.type === '=' && hoistAllocation(this, stmt, right, target))
+          return;
         if (!right || this.pure(right)) this.writeLocal(base, stmt);
         return;
       }
@@ -567,6 +597,7 @@ export class Planner {
     if (!name) return this.block(`a call through ${call.childForFieldName('function')!.text} in the child`);
     const guard = stmt ? this.guardedMacros.get(name) : undefined;
     if (guard) return recordGuardedMacro(this, name, guard, call);
+    if (stmt && hoistAllocation(this, stmt, call, null)) return;
     let args = callArgs(call);
     if (WRITES_FIRST_ARG.has(name) && stmt) {
       const base = args[0] && baseName(args[0]);
@@ -579,7 +610,13 @@ export class Planner {
       if (base && this.locals.has(base)) return this.writeLocal(base, stmt);
       return this.writeOther(base, stmt);
     }
-    if (name === 'free' && stmt) return this.writeOther(args[0] && baseName(args[0]), stmt);
+    if (name === 'free' && stmt) {
+      const freed = args[0] && baseName(args[0]);
+      // what the copy allocated for it the parent frees after the start; the child's pointer is gone from here on
+      if (freed && this.allocated.has(freed) && args[0].type === 'identifier')
+        return void this.changed.set(freed, `which the child freed (${stmt.text.split('\n')[0]})`);
+      return this.writeOther(freed, stmt);
+    }
     const format = stmt && this.formatWrappers.get(name);
     if (format) return recordFormatWrapper(this, name, format, args);
     const walk = stmt && this.closeWalks.get(name);
