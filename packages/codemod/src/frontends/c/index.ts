@@ -92,6 +92,7 @@ export async function transformC(source: string, file: string, facts?: ProjectFa
       formatWrappers: new Map(Object.entries(merged.formatWrappers ?? {})),
       closeWalks: new Map(Object.entries(merged.closeWalks ?? {})),
       endingAllocators: new Map(Object.entries(merged.endingAllocators ?? {})),
+      openWrappers: new Map(Object.entries(merged.openWrappers ?? {})),
     };
     const edits: Edit[] = [];
     let frees = false;

@@ -4,6 +4,7 @@ import type { GuardedMacro, PureRead } from './facts.js';
 import type { FormatWrapper } from './format-wrapper.js';
 import type { CloseWalk } from './close-walk.js';
 import type { EndingAllocator } from './ending-allocators.js';
+import type { OpenWrapper } from './open-wrapper.js';
 import type { SiteAnalysis } from './classify.js';
 import { type ActionEntry, BRANCHED } from './action-entry.js';
 import { Planner } from './recorder.js';
@@ -87,6 +88,8 @@ export interface ProjectFunctions {
   closeWalks?: Map<string, CloseWalk | null>;
   /** Allocators that end the program when they fail (facts.ts: endingAllocators). */
   endingAllocators?: Map<string, EndingAllocator | null>;
+  /** open() wrappers (facts.ts: openWrappers). */
+  openWrappers?: Map<string, OpenWrapper | null>;
 }
 
 /** The copied statements without the declarations nothing copied, recorded or exec'd names (`sigset_t old;` for a
@@ -174,6 +177,7 @@ export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): Pla
     project?.formatWrappers,
     project?.closeWalks,
     project?.endingAllocators,
+    project?.openWrappers,
   );
   planner.forkStart = a.forkStatement.startIndex;
   if (pty) recordLoginTty(planner);

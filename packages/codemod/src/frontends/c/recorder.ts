@@ -18,6 +18,7 @@ import { type HelperTest, inlineHelper } from './helper-inlining.js';
 import { openIdiom } from './open-idiom.js';
 import { allocationRefusal, type EndingAllocator, hoistAllocation } from './ending-allocators.js';
 import { OWN_NAMES, shadowName } from './own-names.js';
+import { type OpenWrapper, wrappedOpenArgs } from './open-wrapper.js';
 import { pureCondition, sameInParent } from './parent-answers.js';
 import {
   addressTaken,
@@ -139,6 +140,8 @@ export class Planner {
     readonly closeWalks: Map<string, CloseWalk | null> = new Map(),
     /** The project's allocators that end the program when they fail (ending-allocators.ts). */
     readonly endingAllocators: Map<string, EndingAllocator | null> = new Map(),
+    /** The project's open() wrappers (open-wrapper.ts). */
+    readonly openWrappers: Map<string, OpenWrapper | null> = new Map(),
   ) {
     const pid = forkVariable && /^[A-Za-z_]\w*/.exec(forkVariable)?.[0];
     if (pid) this.changed.set(pid, PID_WRITE);
@@ -367,7 +370,7 @@ export class Planner {
       const name = identifiers(target)[0];
       if (!name) return this.block(`declaration ${stmt.text.split('\n')[0]} in the child`);
       const opened = value && unparen(value);
-      if (opened?.type === 'call_expression' && calleeName(opened) === 'open' && target.type === 'identifier') {
+      if (opened?.type === 'call_expression' && this.opens(opened) && target.type === 'identifier') {
         if (stmt.childrenForFieldName('declarator').length !== 1)
           return this.block(`${stmt.text.split('\n')[0]}: an open() among other declarations`);
         // not a copied local: the declaration stays the child's, and a later write of it is the child's alone
@@ -421,7 +424,7 @@ export class Planner {
       const target = e.childForFieldName(e.type === 'assignment_expression' ? 'left' : 'argument')!;
       const base = baseName(target);
       const right = e.type === 'assignment_expression' ? unparen(e.childForFieldName('right')!) : null;
-      if (right?.type === 'call_expression' && calleeName(right) === 'open' && e.child(1)?.type === '=')
+      if (right?.type === 'call_expression' && this.opens(right) && e.child(1)?.type === '=')
         return this.openOntoNext(target, right);
       if (right?.type === 'call_expression' && calleeName(right) === 'dup' && e.child(1)?.type === '=')
         return void this.dupOntoNext(right, target);
@@ -527,10 +530,18 @@ export class Planner {
   openOntoNext(target: Node, open: Node, declared = false): void {
     const name = target.type === 'identifier' ? target.text : null;
     const args = callArgs(open);
-    if (!name || args.length < 2 || args.length > 3)
+    const wrapper = calleeName(open) === 'open' ? null : this.openWrappers.get(calleeName(open) ?? '');
+    if (!name || (!wrapper && (args.length < 2 || args.length > 3)))
       return this.block(`${open.text.split('\n')[0]}: an open() whose fd the rewrite cannot name`);
     if (this.vfork && !declared && !this.locals.has(name) && !this.helperLocals.has(name))
       return this.block(`${name} = open(...): a vfork child writes the parent's memory`);
+    if (wrapper) {
+      // a project's open() (open-wrapper.ts): the open it makes, its parameters bound to the call's arguments
+      const texts = wrappedOpenArgs(this, open, wrapper);
+      if (typeof texts === 'string') return this.block(texts);
+      this.known.set(name, this.openNext(texts[0], texts[1], texts[2]));
+      return void this.changed.delete(name);
+    }
     if (/\bO_EXCL\b/.test(args[1].text))
       return this.block('open() with O_EXCL: its second run would fail where the first succeeded');
     if (args.some((a) => calledNames(a).length || !this.reads(a)))
@@ -581,6 +592,12 @@ export class Planner {
     return fd;
   }
 
+  /** Is call an open(), or a call of a project's open() wrapper (open-wrapper.ts)? */
+  opens(call: Node): boolean {
+    const name = calleeName(call) ?? '';
+    return name === 'open' || !!this.openWrappers.get(name);
+  }
+
   /** Appends an action and notes its kind, so that later conditions know what the child has changed by then. */
   record(action: string): void {
     this.performed.add(/^forkexec_(\w+)/.exec(action)![1]);
@@ -591,7 +608,7 @@ export class Planner {
    * result is stored, `(fd = open(...)) == -1`). */
   call(call: Node, stmt: Node | null, target: Node | null = null, test: HelperTest = 'minus-one'): void {
     let name = calleeName(call);
-    if (name === 'open' && target) return this.openOntoNext(target, call);
+    if (target && this.opens(call)) return this.openOntoNext(target, call);
     if (name === 'dup') return void this.dupOntoNext(call, target);
     if (target) return this.block(`${target.text} = ${name}(...) in the child: its result is the child's`);
     if (!name) return this.block(`a call through ${call.childForFieldName('function')!.text} in the child`);
