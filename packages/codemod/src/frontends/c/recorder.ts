@@ -460,8 +460,13 @@ export class Planner {
       }
       if (base && this.shadowWrite(base, target, e, right ? [right] : [])) return;
       // a query without effect (`prog = getenv(…)`) needs no run in the fast path: only its result is the child's
-      if (right && calledNames(right).some((n) => !this.asks(n)))
-        return this.block(`${stmt.text.split('\n')[0]} in the child calls a function`);
+      const unasked = right ? calledNames(right).find((n) => !this.asks(n)) : undefined;
+      if (unasked) {
+        const why = allocationRefusal(unasked);
+        return this.block(
+          `${stmt.text.split('\n')[0]} in the child calls ${why ? `a function: ${why}` : 'a function'}`,
+        );
+      }
       return this.writeOther(base, stmt);
     }
     this.block(`statement ${stmt.text.split('\n')[0]} in the child`);
