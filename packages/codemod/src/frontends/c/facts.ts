@@ -1,5 +1,7 @@
 import { type CloseWalk, closeWalkOf } from './close-walk.js';
 import { type FormatWrapper, formatWrapperOf } from './format-wrapper.js';
+import { type EndingAllocator, endingAllocatorOf } from './ending-allocators.js';
+import { type OpenWrapper, openWrapperOf } from './open-wrapper.js';
 import { EXEC_CALLS, EXIT_CALLS, FORK_CALLS, NORETURN_CALLS } from './operations.js';
 
 /**
@@ -61,6 +63,11 @@ export interface ProjectFacts {
   /** Functions that close every fd from a number up to the fd limit but one (close-walk.ts): name → what they close;
    * null: defined more than one way, or one definition is not such a walk. */
   closeWalks?: Record<string, CloseWalk | null>;
+  /** Allocators that end the program when the C library's call fails (ending-allocators.ts): name → that call;
+   * null: defined more than one way, or one definition is not such an allocator. */
+  endingAllocators?: Record<string, EndingAllocator | null>;
+  /** open() wrappers (open-wrapper.ts): name → the open they make; null: defined more than one way, or not one. */
+  openWrappers?: Record<string, OpenWrapper | null>;
 }
 
 /** A function of another file that the recording may call a twin of, generated in that file. */
@@ -306,13 +313,18 @@ function pureReadDefinitions(text: string): Record<string, PureRead | null> {
 
 /** Each top-level function of a file read as read(its body with braces, its parameters); a body with #if, or two
  * definitions of the same name that read differently: null. */
-function definitionsAs<T>(text: string, read: (body: string, params: string) => T | null): Record<string, T | null> {
+function definitionsAs<T>(
+  text: string,
+  read: (body: string, params: string, raw: string) => T | null,
+): Record<string, T | null> {
   const out: Record<string, T | null> = {};
   for (const { masked, head, open, close } of topLevelBodies(text)) {
     const sig = /(?:^|[\s*])([A-Za-z_]\w*)\s*\(([^()]*)\)\s*$/.exec(head);
     if (!sig || KEYWORDS.has(sig[1]) || /=/.test(head)) continue;
     // a body with #if reads one way per configuration: none
-    const found = /\n[ \t]*#/.test(text.slice(open, close + 1)) ? null : read(masked.slice(open, close + 1), sig[2]);
+    const found = /\n[ \t]*#/.test(text.slice(open, close + 1))
+      ? null
+      : read(masked.slice(open, close + 1), sig[2], text.slice(open, close + 1));
     const name = sig[1];
     out[name] = Object.hasOwn(out, name) && JSON.stringify(out[name]) !== JSON.stringify(found) ? null : found;
   }
@@ -434,6 +446,8 @@ export function factsOf(source: string, helpers = false): ProjectFacts {
     pureReads: pureReadDefinitions(text),
     formatWrappers: definitionsAs(text, (body, params) => formatWrapperOf(params, body)),
     closeWalks: definitionsAs(text, (body, params) => closeWalkOf(params, body)),
+    endingAllocators: definitionsAs(text, (body, params) => endingAllocatorOf(params, body)),
+    openWrappers: definitionsAs(text, (body, params, raw) => openWrapperOf(params, body, raw)),
     noreturn: [...noreturn],
     aliases,
     macroCalls,
@@ -481,6 +495,8 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
   const pureReads: Record<string, PureRead | null> = {};
   const formatWrappers: Record<string, FormatWrapper | null> = {};
   const closeWalks: Record<string, CloseWalk | null> = {};
+  const endingAllocators: Record<string, EndingAllocator | null> = {};
+  const openWrappers: Record<string, OpenWrapper | null> = {};
   // a name two files define differently is neither
   const add = (into: Record<string, string | null>, from: Record<string, string | null> = {}) => {
     for (const [name, text] of Object.entries(from))
@@ -508,6 +524,8 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
     mergeSame(pureReads, f.pureReads);
     mergeSame(formatWrappers, f.formatWrappers);
     mergeSame(closeWalks, f.closeWalks);
+    mergeSame(endingAllocators, f.endingAllocators);
+    mergeSame(openWrappers, f.openWrappers);
   }
   // a body that ends in a call that never returns never returns either, through any number of files
   for (let grew = true; grew;) {
@@ -539,6 +557,8 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
     pureReads,
     formatWrappers,
     closeWalks,
+    endingAllocators,
+    openWrappers,
   };
 }
 

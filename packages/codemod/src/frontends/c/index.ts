@@ -103,6 +103,8 @@ export async function transformC(source: string, file: string, facts?: ProjectFa
           m && facts?.twinHelpers?.[m.call] ? [[name, m]] : [],
         ),
       ),
+      endingAllocators: new Map(Object.entries(merged.endingAllocators ?? {})),
+      openWrappers: new Map(Object.entries(merged.openWrappers ?? {})),
     };
     const edits: Edit[] = [];
     const twins = new Map<string, Twin>();
@@ -140,8 +142,15 @@ export async function transformC(source: string, file: string, facts?: ProjectFa
     const first = Math.min(...edits.map((e) => e.start));
     // a helper's struct sigaction cleared on the recording's copy (helper-inlining.ts) needs memset's declaration, an
     // array's copy (shadow-locals.ts) memcpy's
-    const stringCalls = edits.some((e) => /\bmem(?:set|cpy)\s*\(/.test(e.text));
-    const headers = ['"forkexec.h"', ...(frees ? ['<stdlib.h>'] : []), ...(stringCalls ? ['<string.h>'] : [])];
+    // an allocation made with the C library's call (ending-allocators.ts) strdup's or snprintf's
+    const stringCalls = edits.some((e) => /\bmem(?:set|cpy)\s*\(|\bfx_alloc\d* = strn?dup\(/.test(e.text));
+    const stdio = edits.some((e) => /\bsnprintf\s*\(NULL, 0,/.test(e.text));
+    const headers = [
+      '"forkexec.h"',
+      ...(frees ? ['<stdlib.h>'] : []),
+      ...(stringCalls ? ['<string.h>'] : []),
+      ...(stdio ? ['<stdio.h>'] : []),
+    ];
     const prototypes = [...twins.values()]
       .filter((t) => !new RegExp(`\\b${t.name}\\s*\\(`).test(source))
       .map((t) => t.prototype);

@@ -3,6 +3,8 @@ import { isNullPointer } from './actions.js';
 import type { CallMacro, GuardedMacro, PureRead } from './facts.js';
 import type { FormatWrapper } from './format-wrapper.js';
 import type { CloseWalk } from './close-walk.js';
+import type { EndingAllocator } from './ending-allocators.js';
+import type { OpenWrapper } from './open-wrapper.js';
 import type { SiteAnalysis } from './classify.js';
 import { type ActionEntry, BRANCHED } from './action-entry.js';
 import { Planner } from './recorder.js';
@@ -91,6 +93,10 @@ export interface ProjectFunctions {
   twinHelpers?: Map<string, { def: Node; file: string }>;
   /** Macros that are one call of such a function (facts.ts: callMacros). */
   twinMacros?: Map<string, CallMacro>;
+  /** Allocators that end the program when they fail (facts.ts: endingAllocators). */
+  endingAllocators?: Map<string, EndingAllocator | null>;
+  /** open() wrappers (facts.ts: openWrappers). */
+  openWrappers?: Map<string, OpenWrapper | null>;
 }
 
 /** The copied statements without the declarations nothing copied, recorded or exec'd names (`sigset_t old;` for a
@@ -177,6 +183,8 @@ export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): Pla
     project?.pureReads,
     project?.formatWrappers,
     project?.closeWalks,
+    project?.endingAllocators,
+    project?.openWrappers,
   );
   planner.forkStart = a.forkStatement.startIndex;
   if (project?.twinHelpers) planner.twinHelpers = project.twinHelpers;
@@ -224,8 +232,10 @@ export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): Pla
   const actions = unread.size
     ? withoutWrites(planner.actions, (e) => unread.has(planner.shadowWrites.get(e) ?? ''), planner.bareWrites)
     : planner.actions;
+  const used = usedDeclarations(planner.hoisted, actions, args);
   const plan: ConversionPlan = {
-    ...usedDeclarations(planner.hoisted, actions, args),
+    ...used,
+    trimmed: new Map([...planner.rewritten, ...used.trimmed]),
     declarations: [
       ...[...planner.shadows]
         .filter(([name]) => !unread.has(name))

@@ -17,6 +17,9 @@ import { type FormatWrapper, plainFormat, recordFormatWrapper } from './format-w
 import { type HelperTest, inlineHelper } from './helper-inlining.js';
 import { openIdiom } from './open-idiom.js';
 import { recordTwin, type Twin } from './recording-twin.js';
+import { allocationRefusal, type EndingAllocator, hoistAllocation } from './ending-allocators.js';
+import { OWN_NAMES, shadowName } from './own-names.js';
+import { type OpenWrapper, wrappedOpenArgs } from './open-wrapper.js';
 import { pureCondition, sameInParent } from './parent-answers.js';
 import {
   addressTaken,
@@ -50,8 +53,6 @@ const HOISTABLE_ALLOC = new Set(['malloc', 'calloc', 'strdup', 'strndup']);
 const OWN_ID_ARGUMENT: Record<string, string> = { setpgid: 'getpid()', tcsetpgrp: 'getpgrp()' };
 /** Memory-only calls whose first argument is the memory they write. */
 const WRITES_FIRST_ARG = new Set([...STRING_WRITES, 'sigemptyset', 'sigfillset', 'sigaddset', 'sigdelset']);
-/** The names the recording code declares. */
-const OWN_NAMES = /^(?:fx|fx_pid|fx_ptm|fx_pts|fx_fd[0-9]*|fx_len|fx_loop_\w+|fx_sig[0-9]+)$/;
 
 /** Why the fork's pid variable is the child's own. */
 const PID_WRITE = 'the pid the fork returned';
@@ -116,6 +117,12 @@ export class Planner {
   twinMacros = new Map<string, CallMacro>();
   /** The twins the recording calls, by the function they record. */
   readonly twins = new Map<string, Twin>();
+  /** Copied statements whose text the copy changes (an allocation made with the C library's call, into fx_alloc). */
+  readonly rewritten = new Map<Node, string>();
+  /** How many allocations the copy makes (fx_alloc, fx_alloc2…). */
+  allocations = 0;
+  /** Locals the copy set to such an allocation (`display = fx_alloc;`): the child's free of one is no write. */
+  readonly allocated = new Set<string>();
 
   constructor(
     readonly vfork: boolean,
@@ -138,6 +145,10 @@ export class Planner {
     readonly formatWrappers: Map<string, FormatWrapper | null> = new Map(),
     /** The project's functions that close every fd up to the fd limit but one (close-walk.ts). */
     readonly closeWalks: Map<string, CloseWalk | null> = new Map(),
+    /** The project's allocators that end the program when they fail (ending-allocators.ts). */
+    readonly endingAllocators: Map<string, EndingAllocator | null> = new Map(),
+    /** The project's open() wrappers (open-wrapper.ts). */
+    readonly openWrappers: Map<string, OpenWrapper | null> = new Map(),
   ) {
     const pid = forkVariable && /^[A-Za-z_]\w*/.exec(forkVariable)?.[0];
     if (pid) this.changed.set(pid, PID_WRITE);
@@ -236,7 +247,9 @@ export class Planner {
   pure(expr: Node, byAction = false): boolean {
     for (const name of calledNames(expr)) {
       if (!HOISTABLE_ALLOC.has(name) && !this.asks(name)) {
-        this.block(`${name}() in the child's computations: its result may differ in the parent`);
+        this.block(
+          allocationRefusal(name) ?? `${name}() in the child's computations: its result may differ in the parent`,
+        );
         return false;
       }
     }
@@ -259,14 +272,14 @@ export class Planner {
    */
   shadowWrite(base: string, target: Node, write: Node, values: Node[], actionText = () => this.text(write)): boolean {
     if (this.helperCopies.has(base)) return this.copyWrite(base, target, write, values);
-    if (this.vfork || this.inlining.length || this.known.has(base) || OWN_NAMES.test(`fx_${base}`)) return false;
+    if (this.vfork || this.inlining.length || this.known.has(base)) return false;
     const element = arrayElement(target);
     if (element) return this.elementWrite(base, element.index, write, values);
     if (plainTarget(target) !== base || (this.changed.has(base) && !this.shadows.has(base))) return false;
     if (!this.shadows.has(base) && shadowRefusal(write, base, this.forkStart) !== null) return false;
     if (!this.computable(values)) return false;
     if (!this.shadows.has(base)) {
-      this.shadows.set(base, `fx_${base}`);
+      this.shadows.set(base, shadowName(base));
       if (this.actions === this.rootActions && wholeWrite(write, base)) this.uninitialized.add(base);
       else this.uninitialized.delete(base);
     }
@@ -303,9 +316,9 @@ export class Planner {
       return false;
     }
     if (!this.computable(values)) return false;
-    this.shadows.set(base, `fx_${base}`);
+    this.shadows.set(base, shadowName(base));
     this.arrays.set(base, judged.size);
-    const action = `fx_${base}[${index}] = ${this.text(values[0])}`;
+    const action = `${shadowName(base)}[${index}] = ${this.text(values[0])}`;
     this.shadowWrites.set(action, base);
     this.elementWrites.set(action, { name: base, index, value: this.text(values[0]) });
     this.actions.push(action);
@@ -364,7 +377,7 @@ export class Planner {
       const name = identifiers(target)[0];
       if (!name) return this.block(`declaration ${stmt.text.split('\n')[0]} in the child`);
       const opened = value && unparen(value);
-      if (opened?.type === 'call_expression' && calleeName(opened) === 'open' && target.type === 'identifier') {
+      if (opened?.type === 'call_expression' && this.opens(opened) && target.type === 'identifier') {
         if (stmt.childrenForFieldName('declarator').length !== 1)
           return this.block(`${stmt.text.split('\n')[0]}: an open() among other declarations`);
         // not a copied local: the declaration stays the child's, and a later write of it is the child's alone
@@ -374,6 +387,14 @@ export class Planner {
         if (stmt.childrenForFieldName('declarator').length !== 1)
           return this.block(`${stmt.text.split('\n')[0]}: a dup() among other declarations`);
         return void this.dupOntoNext(opened, target, true);
+      }
+      // `char *s = xstrdup(t);`: made in the parent with the C library's call (ending-allocators.ts)
+      const call = opened?.type === 'call_expression' ? calleeName(opened) : null;
+      if (call && !HOISTABLE_ALLOC.has(call) && stmt.childrenForFieldName('declarator').length === 1) {
+        const fresh = !this.locals.has(name);
+        this.locals.add(name);
+        if (hoistAllocation(this, stmt, opened!, target)) return void this.changed.delete(name);
+        if (fresh) this.locals.delete(name);
       }
       if (value && !this.pure(value)) return;
       if (this.shadows.has(name)) return this.block(`the child declares ${name}, a name of the function it changed`);
@@ -410,10 +431,19 @@ export class Planner {
       const target = e.childForFieldName(e.type === 'assignment_expression' ? 'left' : 'argument')!;
       const base = baseName(target);
       const right = e.type === 'assignment_expression' ? unparen(e.childForFieldName('right')!) : null;
-      if (right?.type === 'call_expression' && calleeName(right) === 'open' && e.child(1)?.type === '=')
+      if (right?.type === 'call_expression' && this.opens(right) && e.child(1)?.type === '=')
         return this.openOntoNext(target, right);
       if (right?.type === 'call_expression' && calleeName(right) === 'dup' && e.child(1)?.type === '=')
         return void this.dupOntoNext(right, target);
+      // the fd an open() returned (fx_fd), overwritten: only wholly and on the child's own path, where its copy starts
+      // from the new value; from itself, or on one path only, the copy would start from the parent's variable
+      if (base && this.known.has(base)) {
+        const whole = e.child(1)?.type === '=' && !!right && !identifiers(right).includes(base);
+        if (!whole || this.actions !== this.rootActions)
+          return this.block(
+            `${stmt.text.split('\n')[0]} overwrites ${base}, the fd the child's open() returned, ${whole ? 'on one path' : 'from itself'}`,
+          );
+      }
       if (base) this.known.delete(base);
       if (
         base &&
@@ -430,13 +460,20 @@ export class Planner {
         return this.call(right, stmt);
       }
       if (base && this.locals.has(base)) {
+        if (right?.type === 'call_expression' && e.child(1)?.type === '=' && hoistAllocation(this, stmt, right, target))
+          return;
         if (!right || this.pure(right)) this.writeLocal(base, stmt);
         return;
       }
       if (base && this.shadowWrite(base, target, e, right ? [right] : [])) return;
       // a query without effect (`prog = getenv(…)`) needs no run in the fast path: only its result is the child's
-      if (right && calledNames(right).some((n) => !this.asks(n)))
-        return this.block(`${stmt.text.split('\n')[0]} in the child calls a function`);
+      const unasked = right ? calledNames(right).find((n) => !this.asks(n)) : undefined;
+      if (unasked) {
+        const why = allocationRefusal(unasked);
+        return this.block(
+          `${stmt.text.split('\n')[0]} in the child calls ${why ? `a function: ${why}` : 'a function'}`,
+        );
+      }
       return this.writeOther(base, stmt);
     }
     this.block(`statement ${stmt.text.split('\n')[0]} in the child`);
@@ -505,10 +542,18 @@ export class Planner {
   openOntoNext(target: Node, open: Node, declared = false): void {
     const name = target.type === 'identifier' ? target.text : null;
     const args = callArgs(open);
-    if (!name || args.length < 2 || args.length > 3)
+    const wrapper = calleeName(open) === 'open' ? null : this.openWrappers.get(calleeName(open) ?? '');
+    if (!name || (!wrapper && (args.length < 2 || args.length > 3)))
       return this.block(`${open.text.split('\n')[0]}: an open() whose fd the rewrite cannot name`);
     if (this.vfork && !declared && !this.locals.has(name) && !this.helperLocals.has(name))
       return this.block(`${name} = open(...): a vfork child writes the parent's memory`);
+    if (wrapper) {
+      // a project's open() (open-wrapper.ts): the open it makes, its parameters bound to the call's arguments
+      const texts = wrappedOpenArgs(this, open, wrapper);
+      if (typeof texts === 'string') return this.block(texts);
+      this.known.set(name, this.openNext(texts[0], texts[1], texts[2]));
+      return void this.changed.delete(name);
+    }
     if (/\bO_EXCL\b/.test(args[1].text))
       return this.block('open() with O_EXCL: its second run would fail where the first succeeded');
     if (args.some((a) => calledNames(a).length || !this.reads(a)))
@@ -559,6 +604,12 @@ export class Planner {
     return fd;
   }
 
+  /** Is call an open(), or a call of a project's open() wrapper (open-wrapper.ts)? */
+  opens(call: Node): boolean {
+    const name = calleeName(call) ?? '';
+    return name === 'open' || !!this.openWrappers.get(name);
+  }
+
   /** Appends an action and notes its kind, so that later conditions know what the child has changed by then. */
   record(action: string): void {
     this.performed.add(/^forkexec_(\w+)/.exec(action)![1]);
@@ -569,12 +620,13 @@ export class Planner {
    * result is stored, `(fd = open(...)) == -1`). */
   call(call: Node, stmt: Node | null, target: Node | null = null, test: HelperTest = 'minus-one'): void {
     let name = calleeName(call);
-    if (name === 'open' && target) return this.openOntoNext(target, call);
+    if (target && this.opens(call)) return this.openOntoNext(target, call);
     if (name === 'dup') return void this.dupOntoNext(call, target);
     if (target) return this.block(`${target.text} = ${name}(...) in the child: its result is the child's`);
     if (!name) return this.block(`a call through ${call.childForFieldName('function')!.text} in the child`);
     const guard = stmt ? this.guardedMacros.get(name) : undefined;
     if (guard) return recordGuardedMacro(this, name, guard, call);
+    if (stmt && hoistAllocation(this, stmt, call, null)) return;
     let args = callArgs(call);
     if (WRITES_FIRST_ARG.has(name) && stmt) {
       const base = args[0] && baseName(args[0]);
@@ -587,7 +639,13 @@ export class Planner {
       if (base && this.locals.has(base)) return this.writeLocal(base, stmt);
       return this.writeOther(base, stmt);
     }
-    if (name === 'free' && stmt) return this.writeOther(args[0] && baseName(args[0]), stmt);
+    if (name === 'free' && stmt) {
+      const freed = args[0] && baseName(args[0]);
+      // what the copy allocated for it the parent frees after the start; the child's pointer is gone from here on
+      if (freed && this.allocated.has(freed) && args[0].type === 'identifier')
+        return void this.changed.set(freed, `which the child freed (${stmt.text.split('\n')[0]})`);
+      return this.writeOther(freed, stmt);
+    }
     const format = stmt && this.formatWrappers.get(name);
     if (format) return recordFormatWrapper(this, name, format, args);
     const walk = stmt && this.closeWalks.get(name);

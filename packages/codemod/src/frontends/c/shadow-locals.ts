@@ -1,6 +1,7 @@
 import type { Node } from './syntax-tree.js';
 import { EXEC_CALLS } from './operations.js';
 import { calleeName, same, unparen } from './syntax.js';
+import { shadowName } from './own-names.js';
 
 // Shadow locals: the child writes a local of the enclosing function (`sock = STDERR_FILENO + 1;`, `sa.sa_handler =
 // SIG_DFL;`, `sigaddset(&mask, SIGUSR2);`) and later reads it. The recording keeps a copy of its own
@@ -245,7 +246,7 @@ export function arrayShadow(
   if (index >= size.count) return { refusal: `${name}[${index}] is outside its ${size.count} elements` };
   const escapes = arrayEscapes(fn, name);
   if (escapes) return { refusal: escapes };
-  const copy = `fx_${name}`;
+  const copy = shadowName(name);
   if (node.tree.rootNode.descendantsOfType('identifier').some((i) => i?.text === copy))
     return { refusal: `the file already names ${copy}` };
   return { size: size.count };
@@ -313,7 +314,7 @@ export function shadowRefusal(node: Node, name: string, before: number): string 
   if (!fn) return 'not in a function';
   if (!visibleLocal(node, name, before)) return `${name} is not a plain local of the function`;
   if (addressEscapes(fn, name)) return `the function takes ${name}'s address`;
-  const copy = `fx_${name}`;
+  const copy = shadowName(name);
   if (node.tree.rootNode.descendantsOfType('identifier').some((i) => i?.text === copy))
     return `the file already names ${copy}`;
   return null;

@@ -165,9 +165,14 @@ test("a path with what the parent cannot record cancels the fast path there; the
     expect.stringMatching(/a conditional in the child calls getpid\(\)/),
   ]);
   // what the cancelled path changed is still the child's: a later action may not read it in the parent
-  expect(await reasons('if (q) { fd = 7; printf("x"); } dup2(fd, 0);')).toEqual([
-    expect.stringMatching(/reads fd, which the child changed \(fd = 7;\)/),
+  expect(await reasons('if (q) { v[1] = 0; printf("x"); } dup2(v[1] ? 1 : 2, 0);')).toEqual([
+    expect.stringMatching(/reads v, which the child changed \(v\[1\] = 0;\)/),
   ]);
+  // a local that can have a copy (`fd`, whose copy is named fx_local_fd: fx_fd is the recording's) is the parent's
+  // on every path that is not cancelled
+  expect(await code('if (q) { fd = 7; printf("x"); } dup2(fd, 0);')).toMatch(
+    /if \(q\) \{\s*forkexec_cancel\(fx\);\s*\}\s*forkexec_dup2\(fx, fd, 0\);/,
+  );
   // a parameter the child sets and then reads has a copy of the recording's (shadow-locals.ts), set whole: no value
   expect(await code('q = 5; close(q);')).toMatch(/__typeof__\(q\) fx_q;\s*fx_q = 5;\s*forkexec_close\(fx, fx_q\);/);
   // a copy only another unread copy reads (fx_a by fx_b's write) is not declared, nor is fx_b: set but unused would
