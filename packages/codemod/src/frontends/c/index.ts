@@ -6,6 +6,7 @@ import { parseC } from './parser.js';
 import { planConversion, type ProjectFunctions } from './plan.js';
 import { applyEdits, type Edit, includeEdits, overlaps, siteEdits } from './rewrite.js';
 import { functionName } from './syntax.js';
+import { isWrapperCall } from './wrapper-call.js';
 
 export {
   analyzeTree,
@@ -29,6 +30,10 @@ function judge(
   project?: ProjectFunctions,
 ): { edits: Edit[]; frees: boolean; ptyIncludes: Node[] } | null {
   const result = planConversion(a, project);
+  // a wrapper's call says what of the wrapper, or of its caller's child, keeps it
+  const wrapper = isWrapperCall(a) ? a.site.call : null;
+  if (wrapper && 'blockers' in result) a.site.reason = `forks through wrapper ${wrapper}(): ${result.blockers[0]}`;
+  if (wrapper && 'plan' in result) delete a.site.reason;
   if ('blockers' in result) {
     if (a.site.class === 'fork+exec') {
       a.site.blockers = result.blockers;

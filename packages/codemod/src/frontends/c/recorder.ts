@@ -16,6 +16,7 @@ import { type CloseWalk, recordCloseWalk } from './close-walk.js';
 import { type FormatWrapper, plainFormat, recordFormatWrapper } from './format-wrapper.js';
 import { type HelperTest, inlineHelper } from './helper-inlining.js';
 import { openIdiom } from './open-idiom.js';
+import { execUnderPreprocessor } from './preprocessor-exec.js';
 import { pureCondition, sameInParent } from './parent-answers.js';
 import {
   addressTaken,
@@ -692,6 +693,7 @@ export class Planner {
     const exec = leadingExec(s);
     if (exec) return exec;
     if (s.type === 'compound_statement') return this.untilExec(blockStatements(s));
+    if (s.type === 'preproc_if' || s.type === 'preproc_ifdef') return execUnderPreprocessor(this, s);
     const consequence = s.type === 'if_statement' ? s.childForFieldName('consequence') : null;
     const alternative = s.childForFieldName('alternative')?.namedChildren.at(-1);
     const condition = s.type === 'if_statement' ? unparen(s.childForFieldName('condition')!) : null;
