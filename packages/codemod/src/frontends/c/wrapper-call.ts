@@ -83,9 +83,6 @@ export function isWrapperCall(a: SiteAnalysis): boolean {
 export function wrapperCall(a: SiteAnalysis, functions: Map<string, Node>): WrapperCall | string {
   const { forkCall: call, noreturn, variable: target } = a;
   const name = calleeName(call)!;
-  const caller = enclosingFunction(call);
-  if (!target || !caller) return 'the caller keeps no pid in a variable';
-  const callerNames = new Set([...declaredNames(caller), ...(parameterList(caller) ?? [])]);
   const def = functions.get(name);
   if (!def || !same(def.tree.rootNode, call.tree.rootNode))
     return `${name}() is defined in another file: the rewrite reads the wrappers of the caller's file only`;
@@ -111,6 +108,9 @@ export function wrapperCall(a: SiteAnalysis, functions: Map<string, Node>): Wrap
   }
   const before = body.slice(0, at).find((st) => st.type !== 'declaration' || calledNames(st).length);
   if (before) return `${name}() runs ${before.text.split('\n')[0]} before its fork, which the fast path would not`;
+  const caller = enclosingFunction(call);
+  if (!target || !caller) return 'the caller keeps no pid in a variable';
+  const callerNames = new Set([...declaredNames(caller), ...(parameterList(caller) ?? [])]);
   const value = (v: number) => ({ call: fork, variable: pid, value: v });
   const child = walkFrom(forkStatement, value(0), noreturn);
   const parent = walkFrom(forkStatement, value(4242), noreturn);
