@@ -391,6 +391,11 @@ export class Planner {
     if (stmt.type === 'declaration') return this.declaration(stmt);
     if (stmt.type === 'compound_statement') return this.statements(blockStatements(stmt));
     if (['preproc_if', 'preproc_ifdef'].includes(stmt.type)) return recordPreprocessor(this, stmt);
+    // an #else or #elif whose #if is not among the child's statements (tree-sitter reads it as a lone directive)
+    if (stmt.type.startsWith('preproc_') && /^#\s*(?:else|elif)/.test(stmt.text.trim()))
+      return this.block(
+        `${stmt.text.split('\n')[0].trim()} in the child, of an #if that opens before the fork: the child's block is split between configurations`,
+      );
     if (stmt.type.startsWith('preproc_')) return this.block(`${stmt.text.split('\n')[0]} in the child`);
     if (stmt.type === 'for_statement') return recordLoop(this, stmt);
     if (['while_statement', 'do_statement'].includes(stmt.type))

@@ -89,9 +89,6 @@ export function wrapperCall(a: SiteAnalysis, functions: Map<string, Node>): Wrap
   const params = parameterList(def);
   const args = callArgs(call);
   if (!params || params.length !== args.length) return `${name}()'s parameters do not match the call`;
-  const unsafe = args.find((a) => !SIMPLE_ARGUMENT.test(unparen(a).text));
-  if (unsafe)
-    return `${name}() is called with ${unsafe.text}: the fast path reads its arguments, and the slow path's call would evaluate them again`;
   const body = blockStatements(def.childForFieldName('body')!);
   const forks = callsUnder(def.childForFieldName('body')!).filter((c) => FORK_CALLS.has(calleeName(c) ?? ''));
   const fork = forks[0];
@@ -106,6 +103,9 @@ export function wrapperCall(a: SiteAnalysis, functions: Map<string, Node>): Wrap
       ? `${name}()'s parent goes back into the loop around its fork and never returns the pid: only its child returns to the caller`
       : `${name}()'s fork is not a statement of its own body that stores the pid`;
   }
+  const unsafe = args.find((a) => !SIMPLE_ARGUMENT.test(unparen(a).text));
+  if (unsafe)
+    return `${name}() is called with ${unsafe.text}: the fast path reads its arguments, and the slow path's call would evaluate them again`;
   const before = body.slice(0, at).find((st) => st.type !== 'declaration' || calledNames(st).length);
   if (before) return `${name}() runs ${before.text.split('\n')[0]} before its fork, which the fast path would not`;
   const caller = enclosingFunction(call);
