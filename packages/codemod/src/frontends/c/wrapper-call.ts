@@ -39,7 +39,8 @@ export interface WrapperCall {
 /** Calls the parent side may hand the child's pid to: they wait for it or write it out, whenever they run. A call
  * that acts on the process (a cgroup placement, kill, setpgid, ptrace) would run only after the fast child's exec,
  * where the original runs it while the child sets itself up. */
-const PID_READERS = /^(?:waitpid|wait4|waitid)$|printf|log|warn|err|dbg|debug|syslog|puts/i;
+const PID_READERS =
+  /^(?:waitpid|wait4|waitid|v?[fds]?n?printf|syslog|perror|warnx?|errx?|f?puts)$|^(?:log|dbg|debug|dprint|trace_log)/i;
 
 const SIMPLE_ARGUMENT = /^(?:[A-Za-z_]\w*|-?[0-9]+[uUlL]*|"(?:[^"\\\n]|\\.)*")$/;
 
