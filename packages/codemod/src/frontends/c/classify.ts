@@ -56,6 +56,8 @@ interface Known {
   wrappers: Set<string>;
   /** Macros that wrap a fork call in a call (`xvforkwrap(vfork())`): their calls are fork sites. */
   wrappedForks: Record<string, string>;
+  /** The function such a macro hands the fork's result to (`xvforkwrap`), where the project's facts name it. */
+  wrappedBy: Record<string, string | undefined>;
   /** Wrappers whose child returns a constant of its own: the constant (the child of their calls is where the result
    * equals it). */
   childReturns: Map<string, string>;
@@ -370,8 +372,11 @@ function analyzeCall(
   if (exec) {
     site.class = 'fork+exec';
     site.exec = exec;
-    if (known.wrappedForks[name])
-      site.reason = `forks through macro ${name}(), which calls more than ${known.wrappedForks[name]}(): the rewrite converts direct fork calls only`;
+    const wrapping = known.wrappedForks[name];
+    if (wrapping)
+      site.reason = known.wrappedBy[name]
+        ? `forks through macro ${name}(), which hands ${wrapping}()'s result to ${known.wrappedBy[name]}(): what that function does in the ${wrapping} child is not recorded`
+        : `forks through macro ${name}(), which calls more than ${wrapping}(): the rewrite converts direct fork calls only`;
   } else if (execMacro) {
     site.class = 'unresolved';
     site.reason = `the child calls macro ${execMacro}, whose body execs or forks: not expanded`;
@@ -458,6 +463,9 @@ export function analyzeTree(
     noreturn: new Set([...NORETURN_CALLS, ...merged.noreturn]),
     aliases: merged.aliases,
     wrappedForks: merged.wrappedForks ?? {},
+    wrappedBy: Object.fromEntries(
+      Object.keys(merged.wrappedForks ?? {}).map((m) => [m, merged.macroCalls?.[m]?.call] as const),
+    ),
     childReturns: new Map(Object.entries(merged.childReturns ?? {})),
     // wrappers of other files; a function of this file is judged by its own fork site
     wrappers: withWrapperMacros(

@@ -191,7 +191,7 @@ function helperLocals(
     for (const d of st.childrenForFieldName('declarator')) {
       const value = d?.type === 'init_declarator' ? d.childForFieldName('value')! : null;
       const target = value ? d!.childForFieldName('declarator')! : d;
-      if (target?.type !== 'identifier' || (value && !/^\{\s*0?\s*\}$/.test(value.text))) return null;
+      if (target?.type !== 'identifier' || (value && !ZEROED.test(value.text))) return null;
       signals.push({ name: target.text, type, zeroed: value?.text ?? null });
     }
   }
@@ -211,13 +211,17 @@ function helperLocals(
   return { names, values, declarations, signals };
 }
 
+/** An initializer that clears the whole local, but a handler it names (nnn's `{.sa_handler = SIG_DFL}`): the copy,
+ * declared with it, holds what the child's does. */
+const ZEROED = /^\{\s*(?:0?|\.sa_handler\s*=\s*SIG_(?:DFL|IGN)\s*,?)\s*\}$/;
+
 /** The local types a helper may build for its signal calls (mutt_sig_reset_child_signals' `struct sigaction`). */
 const SIGNAL_TYPES = new Set(['struct sigaction', 'sigset_t']);
 
 interface SignalLocal {
   name: string;
   type: string;
-  /** Its initializer, `{ 0 }`, when it has one. */
+  /** Its initializer, `{ 0 }` or `{ .sa_handler = SIG_DFL }`, when it has one. */
   zeroed: string | null;
 }
 

@@ -7,6 +7,7 @@ import { planConversion, type ProjectFunctions } from './plan.js';
 import { applyEdits, type Edit, includeEdits, overlaps, siteEdits } from './rewrite.js';
 import type { Twin } from './recording-twin.js';
 import { functionName } from './syntax.js';
+import { isWrapperCall } from './wrapper-call.js';
 
 export {
   analyzeTree,
@@ -30,6 +31,10 @@ function judge(
   project?: ProjectFunctions,
 ): { edits: Edit[]; frees: boolean; ptyIncludes: Node[]; twins: Twin[] } | null {
   const result = planConversion(a, project);
+  // a wrapper's call says what of the wrapper, or of its caller's child, keeps it
+  const wrapper = isWrapperCall(a) ? a.site.call : null;
+  if (wrapper && 'blockers' in result) a.site.reason = `forks through wrapper ${wrapper}(): ${result.blockers[0]}`;
+  if (wrapper && 'plan' in result) delete a.site.reason;
   if ('blockers' in result) {
     if (a.site.class === 'fork+exec') {
       a.site.blockers = result.blockers;

@@ -11,6 +11,7 @@ import { Planner } from './recorder.js';
 import type { Twin } from './recording-twin.js';
 import { type PtyStart, ptyStart, recordLoginTty } from './forkpty.js';
 import { EXEC_CALLS } from './operations.js';
+import { isWrapperCall, recordWrapperChild, wrapperCall } from './wrapper-call.js';
 import { callArgs, calledNames, calleeName, functionName, identifiers, unparen } from './syntax.js';
 
 /**
@@ -36,6 +37,8 @@ export interface ConversionPlan extends ExecStart {
   twins?: Twin[];
   /** A forkpty site: the pty is opened in front, login_tty is the first actions and the slow child's first steps. */
   pty?: PtyStart;
+  /** A fork through a wrapper of the file (wrapper-call.ts): its parent side, run after a fast start. */
+  wrapperParent?: { node: Node; text: string }[];
 }
 
 /** The fork_before_exec call for one exec of the child. */
@@ -148,7 +151,8 @@ export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): Pla
   if (site.class !== 'fork+exec') return { blockers: [site.reason ?? `class ${site.class}`] };
   const pty = a.forks === 'forkpty' && site.call === 'forkpty' ? ptyStart(a.forkCall) : null;
   if (typeof pty === 'string') return { blockers: [pty] };
-  if (a.forks !== 'fork' && a.forks !== 'vfork' && !pty)
+  const viaWrapper = a.forks !== 'fork' && a.forks !== 'vfork' && !pty && isWrapperCall(a);
+  if (a.forks !== 'fork' && a.forks !== 'vfork' && !pty && !viaWrapper)
     return { blockers: [site.reason ?? `forks through ${site.call}()`] };
   const test = a.forkStatement.parent?.type === 'if_statement' ? a.forkStatement.parent : null;
   if (
@@ -190,6 +194,9 @@ export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): Pla
   if (project?.twinHelpers) planner.twinHelpers = project.twinHelpers;
   if (project?.twinMacros) planner.twinMacros = project.twinMacros;
   if (pty) recordLoginTty(planner);
+  const wrapper = viaWrapper ? wrapperCall(a, own) : null;
+  if (typeof wrapper === 'string') return { blockers: [wrapper] };
+  if (wrapper) recordWrapperChild(planner, wrapper);
   const throughMacro = !!a.execs && a.execs !== site.exec;
   // a project's own exec macro (`EXECVP(f, a)`): the recorder looks for exec calls, which it stands for
   if (throughMacro && !EXEC_CALLS.has(site.exec ?? ''))
@@ -255,6 +262,7 @@ export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): Pla
     ...(branched ? { file: '', argv: '', envp: '', flags: '', branched: true } : leaves[0].start!),
     ...(pty ? { pty } : {}),
     ...(planner.twins.size ? { twins: [...planner.twins.values()] } : {}),
+    ...(wrapper ? { wrapperParent: wrapper.parent } : {}),
   };
   return { plan };
 }

@@ -20,6 +20,7 @@ import { recordTwin, type Twin } from './recording-twin.js';
 import { allocationRefusal, type EndingAllocator, hoistAllocation } from './ending-allocators.js';
 import { OWN_NAMES, shadowName } from './own-names.js';
 import { type OpenWrapper, wrappedOpenArgs } from './open-wrapper.js';
+import { execUnderPreprocessor } from './preprocessor-exec.js';
 import { pureCondition, sameInParent } from './parent-answers.js';
 import {
   addressTaken,
@@ -418,6 +419,11 @@ export class Planner {
     if (stmt.type === 'declaration') return this.declaration(stmt);
     if (stmt.type === 'compound_statement') return this.statements(blockStatements(stmt));
     if (['preproc_if', 'preproc_ifdef'].includes(stmt.type)) return recordPreprocessor(this, stmt);
+    // an #else or #elif whose #if is not among the child's statements (tree-sitter reads it as a lone directive)
+    if (stmt.type.startsWith('preproc_') && /^#\s*(?:else|elif)/.test(stmt.text.trim()))
+      return this.block(
+        `${stmt.text.split('\n')[0].trim()} in the child, of an #if that opens before the fork: the child's block is split between configurations`,
+      );
     if (stmt.type.startsWith('preproc_')) return this.block(`${stmt.text.split('\n')[0]} in the child`);
     if (stmt.type === 'for_statement') return recordLoop(this, stmt);
     if (['while_statement', 'do_statement'].includes(stmt.type))
@@ -758,6 +764,7 @@ export class Planner {
     const exec = leadingExec(s);
     if (exec) return exec;
     if (s.type === 'compound_statement') return this.untilExec(blockStatements(s));
+    if (s.type === 'preproc_if' || s.type === 'preproc_ifdef') return execUnderPreprocessor(this, s);
     const consequence = s.type === 'if_statement' ? s.childForFieldName('consequence') : null;
     const alternative = s.childForFieldName('alternative')?.namedChildren.at(-1);
     const condition = s.type === 'if_statement' ? unparen(s.childForFieldName('condition')!) : null;

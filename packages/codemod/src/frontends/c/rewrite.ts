@@ -134,6 +134,14 @@ function ptyBlock(
   return `#if ${pty.guard}\n${indent}${block}\n#else\n${indent}${target} = ${forkpty};\n#endif`;
 }
 
+/** After a fast start through a wrapper (wrapper-call.ts), the wrapper's parent side, as the wrapper runs it after its
+ * fork; the slow path's call of the wrapper runs it itself. */
+function wrapperParentSide(source: string, plan: ConversionPlan, indent: string, unit: string): string {
+  if (!plan.wrapperParent?.length) return '';
+  const lines = plan.wrapperParent.map((s) => reindent(source, s.node, indent + unit, s.text));
+  return `\n${indent}else {\n${lines.join('\n')}\n${indent}}`;
+}
+
 const COMPARISONS = ['<', '==', '!=', '<=', '>', '>='];
 
 /** Is the fork call the first thing S's condition evaluates (and evaluated always), so it may run in front of S? */
@@ -182,7 +190,8 @@ export function siteEdits(source: string, a: SiteAnalysis, plan: ConversionPlan)
     (plan.pty
       ? ptyBlock(source, plan, plan.pty, target, a.forkCall.text, indent, unit)
       : callBlock(source, plan, target, indent, unit) +
-        `\n${indent}if (${target} < 0)\n${indent}${unit}${target} = ${a.forkCall.text};`
+        `\n${indent}if (${target} < 0)\n${indent}${unit}${target} = ${a.forkCall.text};` +
+        wrapperParentSide(source, plan, indent, unit)
     ).replace(/\n/g, eol);
   if (S.type === 'expression_statement') {
     const e = unparen(S.namedChild(0)!);
@@ -195,7 +204,7 @@ export function siteEdits(source: string, a: SiteAnalysis, plan: ConversionPlan)
     if (!init || !variable || S.childrenForFieldName('declarator').length !== 1)
       return 'the fork is inside a declaration it does not initialize alone';
     const fast = callBlock(source, plan, variable, indent, unit);
-    if (!fast.startsWith('{')) {
+    if (!fast.startsWith('{') && !plan.wrapperParent) {
       // `pid_t pid = fork_before_exec(...);` then the slow path
       const slow = `${eol}${indent}if (${variable} < 0)${eol}${indent}${unit}${variable} = ${a.forkCall.text};`;
       return [
