@@ -16,6 +16,7 @@ import { type CloseWalk, recordCloseWalk } from './close-walk.js';
 import { type FormatWrapper, plainFormat, recordFormatWrapper } from './format-wrapper.js';
 import { type HelperTest, inlineHelper } from './helper-inlining.js';
 import { openIdiom } from './open-idiom.js';
+import { checkedResult } from './checked-result.js';
 import { pureCondition, sameInParent } from './parent-answers.js';
 import {
   addressTaken,
@@ -379,7 +380,7 @@ export class Planner {
 
   statements(list: Node[]): void {
     for (let i = 0; i < list.length;) {
-      const used = openIdiom(this, list, i);
+      const used = openIdiom(this, list, i) || checkedResult(this, list, i);
       if (!used) this.statement(list[i]);
       i += used || 1;
     }
