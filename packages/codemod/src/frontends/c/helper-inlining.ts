@@ -40,8 +40,11 @@ export function inlineHelper(
   const body = blockStatements(def.childForFieldName('body')!);
   const last = body.at(-1)?.type === 'return_statement' ? body.pop()! : null;
   const returned = last?.namedChild(0) ?? null;
-  if (body.some((st) => leavesOutsideFailureBranches(st, true)))
-    return p.block(`${name}() in the child returns early: only its straight-line actions can be recorded`);
+  const early = body.find((st) => leavesOutsideFailureBranches(st, true));
+  if (early)
+    return p.block(
+      `${name}() in the child returns early (${firstLine(early)}): only its straight-line actions can be recorded`,
+    );
   if (returned && calledNames(returned).length)
     return p.block(`${name}() in the child returns what a call computes: only its actions can be recorded`);
   const locals = helperLocals(body, returned);

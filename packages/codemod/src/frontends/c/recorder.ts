@@ -565,7 +565,10 @@ export class Planner {
     let name = calleeName(call);
     if (name === 'open' && target) return this.openOntoNext(target, call);
     if (name === 'dup') return void this.dupOntoNext(call, target);
-    if (target) return this.block(`${target.text} = ${name}(...) in the child: its result is the child's`);
+    if (target) {
+      const where = this.inlining.length ? ` in ${this.inlining.at(-1)}()` : '';
+      return this.block(`${target.text} = ${call.text.split('\n')[0]}${where} in the child: its result is the child's`);
+    }
     if (!name) return this.block(`a call through ${call.childForFieldName('function')!.text} in the child`);
     const guard = stmt ? this.guardedMacros.get(name) : undefined;
     if (guard) return recordGuardedMacro(this, name, guard, call);
