@@ -3,12 +3,12 @@ import { type ActionEntry, CANCEL } from './action-entry.js';
 import { statementsOf } from './child-statements.js';
 import { pureCondition } from './parent-answers.js';
 import type { Planner } from './recorder.js';
-import { blockStatements, identifiers, unparen } from './syntax.js';
+import { blockStatements, callsUnder, identifiers, unparen } from './syntax.js';
 
 /**
  * A loop's body with `if (i == SIGKILL || …) continue;` among its statements (lxc's signal reset): the rest of the
  * round runs when the condition is false, which the parent evaluates as the child would (memory, the loop's own
- * counter): `if (!(condition)) { …the rest's actions… }` in the parent's loop. A `continue` anywhere else (nested, or
+ * counter, no call): `if (!(condition)) { …the rest's actions… }` in the parent's loop. A `continue` anywhere else (nested, or
  * with more in its branch) stays what leaves the round, which the recorder refuses.
  */
 export function recordLoopBody(p: Planner, body: Node, record: (list: Node[]) => ActionEntry[]): ActionEntry[] {
@@ -42,6 +42,11 @@ function roundOf(p: Planner, list: Node[], record: (list: Node[]) => ActionEntry
   if (at < 0) return record(list);
   const before = record(list.slice(0, at));
   const condition = unparen(list[at].childForFieldName('condition')!);
+  // memory only: a call's answer could change with the actions of the rounds before, which the parent has not run
+  if (callsUnder(condition).length) {
+    p.block(`a loop in the child skips a round on a call (${condition.text.split('\n')[0]}): its answer may change`);
+    return before;
+  }
   if (!pureCondition(p, condition)) return before;
   const rest = roundOf(p, list.slice(at + 1), record);
   // a round the parent cannot record stays the loop's to refuse, not a cancel under the condition
