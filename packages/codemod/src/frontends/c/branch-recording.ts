@@ -2,6 +2,7 @@ import type { Node } from './syntax-tree.js';
 import { actionFor, failureTests, type FailureTest, successValue } from './actions.js';
 import { type ActionEntry, BRANCHED, CANCEL } from './action-entry.js';
 import { leaves, statementsOf } from './child-statements.js';
+import { recordLoopBody } from './loop-continue.js';
 import type { GuardedMacro } from './facts.js';
 import { EXEC_CALLS, EXIT_CALLS, NORETURN_CALLS, operationOf } from './operations.js';
 import { answersInParent, pureCondition } from './parent-answers.js';
@@ -11,6 +12,7 @@ import {
   callArgs,
   chain,
   calleeName,
+  callsUnder,
   identifiers,
   preprocStatements,
   statementCall,
@@ -25,19 +27,35 @@ import {
  * does a path with something the parent cannot record (`if (debug) fprintf(stderr, …);`): the parent knows which
  * path the child takes, and on that one the slow path runs the original code, so nothing of it is recorded.
  */
-export function recordBranch(p: Planner, node: Node | null | undefined, why: string): ActionEntry[] {
+export function recordBranch(p: Planner, node: Node | Node[] | null | undefined, why: string): ActionEntry[] {
   const before = snapshot(p);
   const list = recordPath(
     p,
     () => {
-      if (node && leaves(node, p.noreturn)) p.actions.push(CANCEL);
-      else if (node) p.statements(statementsOf(node));
+      const statements = !node ? [] : Array.isArray(node) ? node : statementsOf(node);
+      if (statements.length && leaves(statements.at(-1)!, p.noreturn)) p.actions.push(CANCEL);
+      else p.statements(statements);
     },
     why,
   );
   if (p.blockers.length === before.blockers) return list;
+  cancelled.set(p, p.blockers[before.blockers]);
   restore(p, before);
   return [CANCEL];
+}
+
+/** Why the last path recordBranch cancelled could not be recorded (a loop, which may not cancel, says it). */
+const cancelled = new WeakMap<Planner, string>();
+
+/** A loop's round that cancels: why, with the reason its path could not be recorded when there was one. */
+function roundRefused(p: Planner): void {
+  const why = cancelled.get(p);
+  cancelled.delete(p);
+  p.block(
+    why
+      ? `a loop in the child does what the parent cannot record in a round (${why})`
+      : 'a loop in the child leaves before exec',
+  );
 }
 
 /** What recording a path may change, so a cancelled path leaves no trace: copied code, locals, blockers. */
@@ -108,41 +126,51 @@ export function recordLoop(p: Planner, stmt: Node): void {
   }
   const assigned = init?.type === 'assignment_expression' && init.child(1)?.type === '=' ? init : null;
   const left = assigned?.childForFieldName('left');
-  if (
-    counter &&
-    left?.type === 'identifier' &&
-    left.text === counter &&
-    cond?.type === 'binary_expression' &&
-    cond.childForFieldName('left')?.text === counter &&
-    /^(?:<|<=)$/.test(cond.childForFieldName('operator')?.type ?? '') &&
-    /^(?:\+\+\s*\w+|\w+\s*\+\+)$/.test(update!.text.trim())
-  )
-    return recordCountedLoop(p, stmt, counter, assigned!.childForFieldName('right')!, cond, body);
+  const stepped = left?.type === 'identifier' ? steps(left.text).test(update?.text.trim() ?? '') : false;
+  if (left?.type === 'identifier' && stepped && cond)
+    return recordCountedLoop(p, stmt, left.text, assigned!.childForFieldName('right')!, cond, update!, body);
   const declared = init?.type === 'declaration' ? init.descendantsOfType('identifier')[0]?.text : undefined;
-  const steps = new RegExp(`^(?:(?:\\+\\+|--)${declared}|${declared}(?:\\+\\+|--)|${declared}\\s*[-+]=\\s*[0-9]+)$`);
   const ownCounter =
     !!declared &&
     !!update &&
-    steps.test(update.text.trim()) &&
+    steps(declared).test(update.text.trim()) &&
     !cond?.descendantsOfType(['assignment_expression', 'update_expression']).length;
   const impure = [init, cond, update].some(
     (n) => n && (n.descendantsOfType('call_expression').length > 0 || /\b(?:errno|environ)\b/.test(n.text)),
   );
   const headerNames = [init, cond, update].flatMap((n) => (n ? identifiers(n) : []));
   if (!ownCounter || impure || !init || p.subst.size || headerNames.some((id) => p.known.has(id) || p.shadows.has(id)))
-    return p.block(
-      'a loop in the child over run-time state (a call, or a counter the parent would see change): its actions depend on it',
-    );
+    return p.block(loopRefusal(p, stmt, impure, ownCounter));
   if (![cond, init.childForFieldName('declarator')].every((n) => !n || p.reads(n))) return;
   const header = stmt.text
     .slice(stmt.child(1)!.endIndex - stmt.startIndex, body.startIndex - stmt.startIndex)
     .replace(/\)\s*$/, '');
   p.locals.add(declared);
-  const list = recordBranch(p, body, 'a loop in the child computes memory: only actions may repeat');
+  cancelled.delete(p);
+  const list = recordLoopBody(p, body, (round) => recordBranch(p, round, LOOP_MEMORY));
   p.locals.delete(declared);
-  if (list.includes(CANCEL)) return p.block('a loop in the child leaves before exec');
+  if (list.includes(CANCEL)) return roundRefused(p);
   p.actions.push({ loop: header, body: list });
 }
+
+/** A step of the counter: `i++`, `--i`, `i += 2`. */
+function steps(counter: string): RegExp {
+  return new RegExp(`^(?:(?:\\+\\+|--)\\s*${counter}|${counter}\\s*(?:\\+\\+|--)|${counter}\\s*[-+]=\\s*[0-9]+)$`);
+}
+
+/** Why a loop in the child is left as written, as precisely as its header says. */
+function loopRefusal(p: Planner, stmt: Node, impure: boolean, ownCounter: boolean): string {
+  const header = stmt.text.slice(0, stmt.childForFieldName('body')!.startIndex - stmt.startIndex).trim();
+  const where = p.inlining.length ? ` in ${p.inlining.at(-1)}()` : '';
+  if (impure)
+    return `a loop${where} in the child (${header}) whose test calls a function or reads errno: its actions depend on it`;
+  if (p.inlining.length)
+    return `a loop${where} in the child (${header}) over the helper's own counter, which the recording has no copy of`;
+  if (ownCounter) return `a loop in the child (${header}) reads a variable the child changed`;
+  return `a loop in the child (${header}) whose counter is no variable the parent can copy (the child's own, changed, or not stepped by ++, --, += or -= a number): its actions depend on it`;
+}
+
+const LOOP_MEMORY = 'a loop in the child computes memory: only actions may repeat';
 
 /** The loop's bounds that are the fd limit, asked in the parent (the same unless the child's setrlimit changed it),
  * or a constant. */
@@ -201,28 +229,50 @@ function closeRange(p: Planner, counter: string, init: Node | null, cond: Node, 
  * `for (fd = STDERR + 1; fd < fds; fd++) close(fd);`: the counter is a variable of the function, from and up to
  * values the parent reads as the child would (cronie's `fds`, a static of its file): the parent runs the same loop on
  * a counter of the recording's own, each round's actions reading it. The child's counter is its memory, which exec
- * discards: nothing recorded after the loop may read it (and a vfork child's would be the parent's: refused).
+ * discards: nothing recorded after the loop may read it (and a vfork child's would be the parent's: refused). The
+ * condition may be any test of memory the counter indexes (`signal_info[i].sig != -1`), the step `++`, `--`, `+= N`
+ * or `-= N`: the parent evaluates it on its counter, each round, as the child does on its own.
  */
-function recordCountedLoop(p: Planner, stmt: Node, counter: string, start: Node, cond: Node, body: Node): void {
-  const bound = cond.childForFieldName('right')!;
-  const refused =
-    'a loop in the child over run-time state (a call, or a counter the parent would see change): its actions depend on it';
+function recordCountedLoop(
+  p: Planner,
+  stmt: Node,
+  counter: string,
+  start: Node,
+  cond: Node,
+  update: Node,
+  body: Node,
+): void {
+  const bound = cond.childForFieldName('right');
+  const bounded =
+    cond.type === 'binary_expression' &&
+    cond.childForFieldName('left')?.text === counter &&
+    /^(?:<|<=)$/.test(cond.childForFieldName('operator')?.type ?? '') &&
+    /\+\+/.test(update.text);
   if (p.locals.has(counter) || p.known.has(counter) || p.shadows.has(counter) || p.inlining.length)
-    return p.block(refused);
-  if ([start, bound].some((n) => identifiers(n).includes(counter))) return p.block(refused);
-  if (![start, bound].every((n) => p.pure(n, true))) return;
+    return p.block(loopRefusal(p, stmt, false, false));
+  if (identifiers(start).includes(counter) || (bounded && identifiers(bound!).includes(counter)))
+    return p.block(loopRefusal(p, stmt, false, false));
+  // a test of memory other than `counter < bound`: no call (a round's actions could change what it reads), no write
+  if (!bounded && (callsUnder(cond).length || /\b(?:errno|environ)\b/.test(cond.text)))
+    return p.block(loopRefusal(p, stmt, true, false));
+  if (!bounded && !identifiers(cond).includes(counter)) return p.block(loopRefusal(p, stmt, false, false));
+  if (![start, ...(bounded ? [bound!] : [])].every((n) => p.pure(n, true))) return;
   const blockers = p.blockers.length;
   p.writeOther(counter, stmt);
   if (p.blockers.length !== blockers) return;
   const copy = `fx_loop_${counter}`;
   p.known.set(counter, copy);
-  const list = recordBranch(p, body, 'a loop in the child computes memory: only actions may repeat');
+  if (!bounded && !pureCondition(p, cond)) return void p.known.delete(counter);
+  cancelled.delete(p);
+  const list = recordLoopBody(p, body, (round) => recordBranch(p, round, LOOP_MEMORY));
   p.known.delete(counter);
-  if (list.includes(CANCEL)) return p.block('a loop in the child leaves before exec');
+  if (list.includes(CANCEL)) return roundRefused(p);
   const declaration = `__typeof__(${counter}) ${copy};`;
   if (!p.declarations.includes(declaration)) p.declarations.push(declaration);
-  const op = cond.childForFieldName('operator')!.type;
-  p.actions.push({ loop: `${copy} = ${p.text(start)}; ${copy} ${op} ${p.text(bound)}; ${copy}++`, body: list });
+  p.known.set(counter, copy);
+  const [test, step] = [p.text(cond), p.text(update)];
+  p.known.delete(counter);
+  p.actions.push({ loop: `${copy} = ${p.text(start)}; ${test}; ${step}`, body: list });
 }
 
 /**

@@ -40,15 +40,23 @@ export function inlineHelper(
   const body = blockStatements(def.childForFieldName('body')!);
   const last = body.at(-1)?.type === 'return_statement' ? body.pop()! : null;
   const returned = last?.namedChild(0) ?? null;
-  if (body.some((st) => leavesOutsideFailureBranches(st, true)))
-    return p.block(`${name}() in the child returns early: only its straight-line actions can be recorded`);
+  const early = body.find((st) => leavesOutsideFailureBranches(st, true));
+  if (early)
+    return p.block(
+      `${name}() in the child returns early (${firstLine(early)}): only its straight-line actions can be recorded`,
+    );
   if (returned && calledNames(returned).length)
     return p.block(`${name}() in the child returns what a call computes: only its actions can be recorded`);
   const locals = helperLocals(body, returned);
   if (!locals) return p.block(`${name}() in the child computes memory of its own`);
-  const unset = locals.signals.find((l) => !l.zeroed && !setBeforeUse(body, l.name));
+  const unset = locals.signals
+    .filter((l) => !l.zeroed)
+    .map((l) => ({ name: l.name, use: firstUseUnset(body, l.name) }))
+    .find((l) => l.use);
   if (unset)
-    return p.block(`${name}() uses ${unset.name} before it sets it: the copy would hold other indeterminate bytes`);
+    return p.block(
+      `${name}() uses ${unset.name} before it sets it (${unset.use}): the copy would hold other indeterminate bytes`,
+    );
   if (p.vfork && locals.signals.length)
     return p.block(`${name}() builds a ${locals.signals[0].type} in a vfork child, on the stack it shares`);
   const success = returned ? successValue(returned, locals.values, body) : NaN;
@@ -229,8 +237,9 @@ interface SignalLocal {
  * Is local set before anything reads it, on the helper's straight path: its first statement that names it, at the
  * top of the body, is `memset(&x, 0, …)`, `sigemptyset(&x)`/`sigfillset(&x)` or a write of a field; and a struct
  * sigaction's flags are set (or it is cleared whole) before a call reads it. The copy then holds what the child's does.
+ * Null when it is; otherwise the first statement that reads it unset (finit's `DFLSIG(sa, i, 0)`, a macro in a loop).
  */
-function setBeforeUse(body: Node[], local: string): boolean {
+function firstUseUnset(body: Node[], local: string): string | null {
   const names = (st: Node) => identifiers(st).includes(local);
   let cleared = false;
   let flags = false;
@@ -247,7 +256,7 @@ function setBeforeUse(body: Node[], local: string): boolean {
     }
     if (callee === 'sigemptyset' || callee === 'sigfillset' || callee === 'sigaddset' || callee === 'sigdelset') {
       if (first === `&${local}.sa_mask` || (first === `&${local}` && cleared)) continue;
-      return false;
+      return firstLine(st);
     }
     if (e?.type === 'assignment_expression') {
       const left = e.childForFieldName('left')!;
@@ -258,9 +267,9 @@ function setBeforeUse(body: Node[], local: string): boolean {
       }
     }
     // any other statement that names it reads it: a struct sigaction needs its flags, a sigset_t all of it
-    if (!cleared && !(flags && handler)) return false;
+    if (!cleared && !(flags && handler)) return firstLine(st);
   }
-  return true;
+  return null;
 }
 
 /**
@@ -289,4 +298,9 @@ function successValue(returned: Node, values: Map<string, string>, body: Node[])
     return n.namedChildren.some((c) => !!c && outside(c));
   };
   return body.some(outside) ? NaN : Number(values.get(r.text));
+}
+
+/** A statement as a reason quotes it: its first line. */
+function firstLine(st: Node): string {
+  return st.text.split('\n')[0].trim();
 }

@@ -21,6 +21,7 @@ import { allocationRefusal, type EndingAllocator, hoistAllocation } from './endi
 import { OWN_NAMES, shadowName } from './own-names.js';
 import { type OpenWrapper, wrappedOpenArgs } from './open-wrapper.js';
 import { execUnderPreprocessor } from './preprocessor-exec.js';
+import { checkedResult } from './checked-result.js';
 import { pureCondition, sameInParent } from './parent-answers.js';
 import {
   addressTaken,
@@ -408,7 +409,7 @@ export class Planner {
 
   statements(list: Node[]): void {
     for (let i = 0; i < list.length;) {
-      const used = openIdiom(this, list, i);
+      const used = openIdiom(this, list, i) || checkedResult(this, list, i);
       if (!used) this.statement(list[i]);
       i += used || 1;
     }
@@ -628,7 +629,10 @@ export class Planner {
     let name = calleeName(call);
     if (target && this.opens(call)) return this.openOntoNext(target, call);
     if (name === 'dup') return void this.dupOntoNext(call, target);
-    if (target) return this.block(`${target.text} = ${name}(...) in the child: its result is the child's`);
+    if (target) {
+      const where = this.inlining.length ? ` in ${this.inlining.at(-1)}()` : '';
+      return this.block(`${target.text} = ${call.text.split('\n')[0]}${where} in the child: its result is the child's`);
+    }
     if (!name) return this.block(`a call through ${call.childForFieldName('function')!.text} in the child`);
     const guard = stmt ? this.guardedMacros.get(name) : undefined;
     if (guard) return recordGuardedMacro(this, name, guard, call);
