@@ -272,7 +272,46 @@ function recordCountedLoop(
   p.known.set(counter, copy);
   const [test, step] = [p.text(cond), p.text(update)];
   p.known.delete(counter);
+  const every = everySignalToDefault(stmt, start, cond, list, copy);
+  if (every === 'wrapped') {
+    const header = stmt.text.slice(0, stmt.childForFieldName('body')!.startIndex - stmt.startIndex).trim();
+    const wrapper = calleeName(loopCall(stmt)!);
+    return p.block(
+      `the loop in the child (${header}) sets SIGKILL's disposition through ${wrapper}(), which fails there every time and runs ${wrapper}()'s failure branch: the fast start could never finish`,
+    );
+  }
+  if (every) return void p.actions.push('forkexec_sigdefault(fx, 0)');
   p.actions.push({ loop: `${copy} = ${p.text(start)}; ${test}; ${step}`, body: list });
+}
+
+/**
+ * `for (i = 1; i < NSIG; i++) signal(i, SIG_DFL);`, the result unused: every signal back to default, SIGKILL's,
+ * SIGSTOP's and the C library's own failing unseen. Recorded round by round, those failures would cancel every start;
+ * forkexec_sigdefault's every-signal form skips the same ones, so the fast path finishes as the child does. Through a
+ * project's wrapper (openssh's ssh_signal), the wrapper's failure branch runs on those signals (a log line): 'wrapped'.
+ */
+function everySignalToDefault(
+  stmt: Node,
+  start: Node,
+  cond: Node,
+  list: ActionEntry[],
+  copy: string,
+): 'all' | 'wrapped' | null {
+  const call = loopCall(stmt);
+  if (!call || list.length !== 1 || list[0] !== `forkexec_sigdefault(fx, ${copy})`) return null;
+  const bound = cond.childForFieldName('right')?.text.replace(/\s+/g, '');
+  const op = cond.childForFieldName('operator')?.type;
+  const whole = op === '<' ? /^_?NSIG$/.test(bound ?? '') : op === '<=' && /^_?NSIG-1$/.test(bound ?? '');
+  if (!whole || !/^[01]$/.test(start.text)) return null;
+  return calleeName(call) === 'signal' ? 'all' : 'wrapped';
+}
+
+/** The call a loop's body is made of, as a statement of its own (its result unused). */
+function loopCall(stmt: Node): Node | null {
+  const body = stmt.childForFieldName('body');
+  const inner = body?.type === 'compound_statement' ? blockStatements(body) : body ? [body] : [];
+  const call = inner.length === 1 && inner[0].type === 'expression_statement' ? inner[0].namedChildren[0] : null;
+  return call?.type === 'call_expression' ? call : null;
 }
 
 /**
