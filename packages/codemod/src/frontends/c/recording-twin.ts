@@ -40,6 +40,8 @@ export interface Twin {
   performs: string[];
   /** The names it reads that are not its own: the caller's child must not have changed them. */
   reads: string[];
+  /** The variables of its file it writes in the child, which the twin skips: nothing recorded after may read them. */
+  writes: string[];
   /** It asks the process state (a SAME_IN_PARENT call): only before any action of the caller. */
   asks: boolean;
   /** Its return type is an integer, which the caller may test. */
@@ -121,6 +123,7 @@ export function recordTwin(p: Planner, name: string, args: Node[], tested: Helpe
     p.actions.push({ condition: `${call} ${tested === 'nonzero' ? '!= 0' : '< 0'}`, then: [CANCEL], otherwise: [] });
   else p.actions.push(call);
   twin.performs.forEach((kind) => p.performed.add(kind));
+  for (const w of twin.writes) p.changed.set(w, `which ${helper}() wrote in the child (its twin skips it)`);
   p.twins.set(helper, twin);
   return true;
 }
@@ -185,6 +188,7 @@ function writeTwin(def: Node, file: string): Twin | string {
     ].join('\n'),
     performs: [...w.performed],
     reads: [...w.reads].filter((r) => !own.has(r)),
+    writes: [...w.written],
     asks: w.asks,
     integer: returns && !pointer && INTEGER.test(type),
   };
@@ -201,6 +205,8 @@ class TwinWriter {
   readonly lines: string[] = [];
   readonly performed = new Set<string>();
   readonly reads = new Set<string>();
+  /** Variables of its file it writes, which the twin skips. */
+  readonly written = new Set<string>();
   asks = false;
   private readonly locals: Set<string>;
 
@@ -330,8 +336,17 @@ class TwinWriter {
     if (e.type === 'assignment_expression') {
       const left = e.childForFieldName('left')!;
       const base = baseName(left);
-      if (!base || !this.locals.has(base))
-        throw new Refusal(`body writes ${base ?? first}, which is not its own local`);
+      const through =
+        left.type === 'pointer_expression' || left.type === 'subscript_expression' || /->/.test(left.text);
+      if (!base || (!this.locals.has(base) && through))
+        throw new Refusal(`body writes ${base ?? first} through a pointer, memory the twin cannot tell`);
+      if (!this.locals.has(base)) {
+        // a variable of its file (neomutt's `SysSignalsBlocked = false;`): the child's memory, which its exec discards;
+        // the twin skips it, and nothing recorded after (here or in the caller) may read it
+        this.expression(e.childForFieldName('right')!, first);
+        this.written.add(base);
+        return;
+      }
       if (left.type === 'field_expression') this.sets(base, left.childForFieldName('field')!.text);
       this.expression(e.childForFieldName('right')!, first);
       this.lines.push(`${at}${st.text.replace(/\s*\n\s*/g, ' ')}`);
@@ -437,6 +452,7 @@ class TwinWriter {
     for (const id of identifiers(e)) {
       if (id === 'errno' || id === 'getpid')
         throw new Refusal(`body reads ${id} in ${what}, which differ in the parent`);
+      if (this.written.has(id)) throw new Refusal(`body reads ${id} after it wrote it, which the twin skips`);
       if (!this.locals.has(id)) this.reads.add(id);
     }
   }
