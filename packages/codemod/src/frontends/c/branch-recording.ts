@@ -386,10 +386,19 @@ function landsOn(p: Planner, fd: string | undefined, lands: string): void {
 
 /** Records a branch the parent takes as the child would; a helper's flag bound to a number needs no `if (1)`. */
 export function branchOn(p: Planner, condition: string, then: ActionEntry[], otherwise: ActionEntry[]): void {
-  const parts = condition.split(' && ');
+  const parts = condition.split(' && ').map(openedFdTest);
   if (parts.every((part) => /^\(?\s*[0-9]+\s*\)?$/.test(part)))
     p.actions.push(...(parts.every((part) => /[1-9]/.test(part)) ? then : otherwise));
   else p.actions.push({ condition, then, otherwise });
+}
+
+/**
+ * A test of the fd an open() of the child returned (fx_fd, forkexec_next_fd's answer): on the fast path that open
+ * succeeded, so `fx_fd >= 0` holds and `fx_fd < 0` does not (its failure takes the slow path). Else the part as is.
+ */
+function openedFdTest(part: string): string {
+  const test = /^\(?\s*fx_fd\d*\s*(>=\s*0|!=\s*-1|>\s*-1|<\s*0|==\s*-1)\s*\)?$/.exec(part);
+  return !test ? part : /^(?:>|!)/.test(test[1]) ? '1' : '0';
 }
 
 /** `#ifdef X … #else … #endif` in the child: the same directives around what each configuration records. */

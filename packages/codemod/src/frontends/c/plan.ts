@@ -6,7 +6,7 @@ import type { CloseWalk } from './close-walk.js';
 import type { EndingAllocator } from './ending-allocators.js';
 import type { OpenWrapper } from './open-wrapper.js';
 import type { SiteAnalysis } from './classify.js';
-import { type ActionEntry, BRANCHED } from './action-entry.js';
+import { type ActionEntry, BRANCHED, CANCEL } from './action-entry.js';
 import { Planner } from './recorder.js';
 import type { Twin } from './recording-twin.js';
 import { type PtyStart, ptyStart, recordLoginTty } from './forkpty.js';
@@ -227,7 +227,11 @@ export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): Pla
   const leaves: Extract<ActionEntry, { exec: Node }>[] = branched ? [] : [{ exec }];
   if (branched) execLeaves(planner.actions, (e) => leaves.push(e));
   const starts = leaves.map((e) => e.start ?? execStart(calleeName(e.exec)!, callArgs(e.exec), planner));
-  const refused = starts.find((s): s is string => typeof s === 'string');
+  const refused =
+    starts.find((s): s is string => typeof s === 'string') ??
+    (planner.actions.includes(CANCEL)
+      ? 'every path of the child cancels before its exec (an action or a step with no fork_before_exec form on each): the fast start could never finish'
+      : undefined);
   if (refused || planner.blockers.length)
     return { blockers: [...(refused ? [refused] : []), ...planner.blockers.filter((b) => b !== refused)] };
   leaves.forEach((e, i) => (e.start = starts[i] as ExecStart));
