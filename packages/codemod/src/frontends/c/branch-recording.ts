@@ -8,7 +8,6 @@ import { EXEC_CALLS, EXIT_CALLS, NORETURN_CALLS, operationOf } from './operation
 import { answersInParent, pureCondition } from './parent-answers.js';
 import type { Planner } from './recorder.js';
 import {
-  blockStatements,
   callArgs,
   chain,
   calleeName,
@@ -113,7 +112,7 @@ export function recordLoop(p: Planner, stmt: Node): void {
   const cond = stmt.childForFieldName('condition');
   const update = stmt.childForFieldName('update');
   const body = stmt.childForFieldName('body')!;
-  const bodyStmts = body.type === 'compound_statement' ? blockStatements(body) : [body];
+  const bodyStmts = statementsOf(body);
   const counter = update?.type === 'update_expression' ? update.childForFieldName('argument')?.text : undefined;
   if (counter && cond && bodyStmts.length === 1 && /^(?:\+\+\s*\w+|\w+\s*\+\+)$/.test(update!.text.trim())) {
     const range = closeRange(p, counter, init, cond, bodyStmts[0]);
@@ -160,7 +159,7 @@ function steps(counter: string): RegExp {
 
 /** Why a loop in the child is left as written, as precisely as its header says. */
 function loopRefusal(p: Planner, stmt: Node, impure: boolean, ownCounter: boolean): string {
-  const header = stmt.text.slice(0, stmt.childForFieldName('body')!.startIndex - stmt.startIndex).trim();
+  const header = loopHeader(stmt);
   const where = p.inlining.length ? ` in ${p.inlining.at(-1)}()` : '';
   if (impure)
     return `a loop${where} in the child (${header}) whose test calls a function or reads errno: its actions depend on it`;
@@ -168,6 +167,11 @@ function loopRefusal(p: Planner, stmt: Node, impure: boolean, ownCounter: boolea
     return `a loop${where} in the child (${header}) over the helper's own counter, which the recording has no copy of`;
   if (ownCounter) return `a loop in the child (${header}) reads a variable the child changed`;
   return `a loop in the child (${header}) whose counter is no variable the parent can copy (the child's own, changed, or not stepped by ++, --, += or -= a number): its actions depend on it`;
+}
+
+/** A loop's text up to its body: `for (i = 1; i < NSIG; i++)`. */
+function loopHeader(stmt: Node): string {
+  return stmt.text.slice(0, stmt.childForFieldName('body')!.startIndex - stmt.startIndex).trim();
 }
 
 const LOOP_MEMORY = 'a loop in the child computes memory: only actions may repeat';
@@ -209,7 +213,7 @@ function closeRange(p: Planner, counter: string, init: Node | null, cond: Node, 
       kept.push(other);
     }
     const then = body.childForFieldName('consequence')!;
-    const inner = then.type === 'compound_statement' ? blockStatements(then) : [then];
+    const inner = statementsOf(then);
     if (inner.length !== 1) return null;
     closing = inner[0];
   }
@@ -274,7 +278,7 @@ function recordCountedLoop(
   p.known.delete(counter);
   const every = everySignalToDefault(stmt, start, cond, list, copy);
   if (every === 'wrapped') {
-    const header = stmt.text.slice(0, stmt.childForFieldName('body')!.startIndex - stmt.startIndex).trim();
+    const header = loopHeader(stmt);
     const wrapper = calleeName(loopCall(stmt)!);
     return p.block(
       `the loop in the child (${header}) sets SIGKILL's disposition through ${wrapper}(), which fails there every time and runs ${wrapper}()'s failure branch: the fast start could never finish`,
@@ -309,7 +313,7 @@ function everySignalToDefault(
 /** The call a loop's body is made of, as a statement of its own (its result unused). */
 function loopCall(stmt: Node): Node | null {
   const body = stmt.childForFieldName('body');
-  const inner = body?.type === 'compound_statement' ? blockStatements(body) : body ? [body] : [];
+  const inner = body ? statementsOf(body) : [];
   const call = inner.length === 1 && inner[0].type === 'expression_statement' ? inner[0].namedChildren[0] : null;
   return call?.type === 'call_expression' ? call : null;
 }

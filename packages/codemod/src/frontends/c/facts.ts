@@ -225,12 +225,7 @@ function helperDefinitions(
         'has #if inside its body: which configuration its own file was built with is not visible at the call',
       ]);
     else if (candidate && ACTION_CALL.test(body)) {
-      const params = new Set(
-        sig[2]
-          .split(',')
-          .map((p) => /([A-Za-z_]\w*)\s*(?:\[\s*\])?\s*$/.exec(p.trim())?.[1] ?? '')
-          .filter((p) => p && p !== 'void'),
-      );
+      const params = namedParameters(sig[2]);
       const names = [...maskLiterals(body).matchAll(/(\.|->)?\s*\b([A-Za-z_]\w*)\b(\s*\()?/g)];
       // its own scalar locals (an fd, a result) mean the same in any file; so do libc's errno and streams
       const locals = new Set([
@@ -337,12 +332,7 @@ function pureRead(body: string, params: string): PureRead | null {
   const expr = shape[2];
   if (/(?:^|[^=!<>])=(?!=)|\+\+|--/.test(expr)) return null;
   const locals = new Set([...shape[1].matchAll(/([A-Za-z_]\w*)\s*;/g)].map((m) => m[1]));
-  const own = new Set(
-    params
-      .split(',')
-      .map((p) => /([A-Za-z_]\w*)\s*(?:\[\s*\])?\s*$/.exec(p.trim())?.[1] ?? '')
-      .filter((p) => p && p !== 'void'),
-  );
+  const own = namedParameters(params);
   const states = new Set<ParentState>();
   const globals = new Set<string>();
   for (const [, member, name, call] of expr.matchAll(/(\.|->)?\s*\b([A-Za-z_]\w*)\b(\s*\()?/g)) {
@@ -622,6 +612,16 @@ export const CHANGED_BY: Record<ParentState, string[]> = {
   gids: ['setgid', 'setregid', 'setresgid'],
   limits: ['setrlimit'],
 };
+
+/** The names a parameter list gives its parameters (`char *argv[]` names argv; `void` names none). */
+function namedParameters(list: string): Set<string> {
+  return new Set(
+    list
+      .split(',')
+      .map((p) => /([A-Za-z_]\w*)\s*(?:\[\s*\])?\s*$/.exec(p.trim())?.[1] ?? '')
+      .filter((p) => p && p !== 'void'),
+  );
+}
 
 function splitParams(params: string): string[] {
   return params

@@ -3,7 +3,7 @@ import { type ActionEntry, CANCEL } from './action-entry.js';
 import { statementsOf } from './child-statements.js';
 import { pureCondition } from './parent-answers.js';
 import type { Planner } from './recorder.js';
-import { blockStatements, callsUnder, identifiers, unparen } from './syntax.js';
+import { callsUnder, identifiers, unparen } from './syntax.js';
 
 /**
  * A loop's body with `if (i == SIGKILL || …) continue;` among its statements (lxc's signal reset): the rest of the
@@ -58,6 +58,6 @@ function roundOf(p: Planner, list: Node[], record: (list: Node[]) => ActionEntry
 function continues(stmt: Node): boolean {
   if (stmt.type !== 'if_statement' || stmt.childForFieldName('alternative')) return false;
   const then = stmt.childForFieldName('consequence')!;
-  const inner = then.type === 'compound_statement' ? blockStatements(then) : [then];
+  const inner = statementsOf(then);
   return inner.length === 1 && inner[0].type === 'continue_statement';
 }

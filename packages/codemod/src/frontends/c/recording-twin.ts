@@ -1,7 +1,7 @@
 import type { Node } from './syntax-tree.js';
 import { actionFor, ENDS_BEFORE_EXEC, failureTests, isNullPointer } from './actions.js';
 import { CANCEL } from './action-entry.js';
-import { baseName } from './child-statements.js';
+import { baseName, statementsOf } from './child-statements.js';
 import { SAME_IN_PARENT } from './facts.js';
 import type { HelperTest } from './helper-inlining.js';
 import type { Planner } from './recorder.js';
@@ -456,8 +456,4 @@ class TwinWriter {
       if (!this.locals.has(id)) this.reads.add(id);
     }
   }
-}
-
-function statementsOf(node: Node): Node[] {
-  return node.type === 'compound_statement' ? blockStatements(node) : [node];
 }

@@ -1,5 +1,6 @@
 import type { Node } from './syntax-tree.js';
 import { failureTest } from './actions.js';
+import { statementsOf } from './child-statements.js';
 import {
   blockStatements,
   callArgs,
@@ -85,7 +86,7 @@ export function signalWrapper(def: Node): { signal: number; handler: number } | 
           );
         if (condition.descendantsOfType('call_expression').length || st.childForFieldName('alternative')) return false;
         const then = st.childForFieldName('consequence')!;
-        return ok(then.type === 'compound_statement' ? blockStatements(then) : [then], false);
+        return ok(statementsOf(then), false);
       }
       const call = statementCall(st);
       if (call) {
