@@ -63,6 +63,7 @@ describe('ntdll start off the event loop', () => {
     closeSync(fd);
     await child.exited;
     expect(readFileSync(file, 'utf8')).toBe('at-once\n');
+    rmSync(file);
   });
 
   it('an fd given as stdio is copied at the call: the copy reaches the child, and closes after the spawn', async () => {
@@ -76,6 +77,7 @@ describe('ntdll start off the event loop', () => {
     await child.exited;
     expect(openFds()).toBe(before - 1);
     expect(readFileSync(file, 'utf8')).toBe('head\ntail\n');
+    rmSync(file);
   });
 
   it('a failure in the child is a typed error with the errno and the action, and leaves no fd open', async () => {

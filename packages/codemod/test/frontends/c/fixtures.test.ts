@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { probePath } from '@forkexec/core/testing';
 import { factsOf } from '../../../src/frontends/c/facts.js';
@@ -65,20 +65,24 @@ describe.each(fixtureNames())('C fixture %s', (name) => {
     'the conversion compiles and behaves like the original, on the fast path and on the slow path',
     () => {
       const dir = tempDir();
-      // One binary name for both, so messages that name the program (err(), perror with argv[0]) compare.
-      const before = compile(input, mkdirSync(path.join(dir, 'before'), { recursive: true })!, 'program', more);
-      const twinned = readFixture(name, 'helpers.output.c');
-      const moreAfter = twinned === undefined ? more : { 'helpers.c': twinned };
-      const after = compile(output!, mkdirSync(path.join(dir, 'after'), { recursive: true })!, 'program', moreAfter);
-      const work = path.join(dir, 'work');
-      // The probe runs: the fast path. A program that is not there: exec fails, the original child code reports it.
-      for (const program of [probePath(), path.join(dir, 'no-such-program')]) {
-        const a = runIn(work, before, [program]);
-        const b = runIn(work, after, [program]);
-        expect(b).toEqual(a);
-        if (program !== probePath()) continue;
-        expect(a.status).toBe(0);
-        expect(a.stdout).toMatch(/exit|parent saw/); // the program reported on its child
+      try {
+        // One binary name for both, so messages that name the program (err(), perror with argv[0]) compare.
+        const before = compile(input, mkdirSync(path.join(dir, 'before'), { recursive: true })!, 'program', more);
+        const twinned = readFixture(name, 'helpers.output.c');
+        const moreAfter = twinned === undefined ? more : { 'helpers.c': twinned };
+        const after = compile(output!, mkdirSync(path.join(dir, 'after'), { recursive: true })!, 'program', moreAfter);
+        const work = path.join(dir, 'work');
+        // The probe runs: the fast path. A program that is not there: exec fails, the original child code reports it.
+        for (const program of [probePath(), path.join(dir, 'no-such-program')]) {
+          const a = runIn(work, before, [program]);
+          const b = runIn(work, after, [program]);
+          expect(b).toEqual(a);
+          if (program !== probePath()) continue;
+          expect(a.status).toBe(0);
+          expect(a.stdout).toMatch(/exit|parent saw/); // the program reported on its child
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
       }
     },
   );
