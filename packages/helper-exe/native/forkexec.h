@@ -21,6 +21,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/resource.h>
 #include <sys/select.h> /* sigset_t under strict -std=c99, where <signal.h> alone may not declare it */
 #include <sys/types.h>
@@ -83,6 +84,13 @@ int forkexec_setenv(forkexec_actions *a, const char *name, const char *value); /
 int forkexec_unsetenv(forkexec_actions *a, const char *name);
 /* The child's code takes a path the actions cannot say: fork_before_exec returns -1 with ECANCELED. */
 int forkexec_cancel(forkexec_actions *a);
+/* fflush(f) as the child would make it on its copy of f, asked now: with nothing pending and f not reading, it makes
+ * no call and changes nothing the exec keeps, so nothing is recorded; otherwise (output to write, a read position to
+ * seek back, a wide stream, f NULL for every stream, a libc without <stdio_ext.h>) it cancels, and the slow path's
+ * child flushes for real. */
+int forkexec_fflush(forkexec_actions *a, FILE *f);
+/* fclose(f) in the child: that flush, then close(fileno(f)); a stream with no fd (fmemopen, fopencookie) cancels. */
+int forkexec_fclose(forkexec_actions *a, FILE *f);
 /* On exec (or action) failure the child _exit(status)s instead of reporting the error,
  * exactly like the original `exec...; _exit(127);` code, and fork_before_exec returns the pid. */
 int forkexec_exit_on_failure(forkexec_actions *a, int status);

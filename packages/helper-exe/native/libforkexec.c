@@ -13,6 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #ifdef __linux__
+#include <stdio_ext.h> /* __fpending, __freading: glibc and musl */
+#include <wchar.h>     /* fwide */
 #include <sched.h>
 #include <sys/mman.h>
 #endif
@@ -358,6 +360,24 @@ int forkexec_unsetenv(forkexec_actions *a, const char *name) {
 
 int forkexec_cancel(forkexec_actions *a) {
   return a ? fx_note(a, ECANCELED) : EINVAL;
+}
+
+/* glibc's fflush of a writing stream with an empty buffer (_IO_new_file_sync) and musl's (fflush.c) make no call: the
+ * write is skipped, and the seek is made only for a reading stream's unread input; what they reset is the child's
+ * memory. A wide stream is left to the slow path (its conversion state is the libc's). */
+int forkexec_fflush(forkexec_actions *a, FILE *f) {
+  if (!a) return EINVAL;
+#ifdef __linux__
+  if (f && __fpending(f) == 0 && !__freading(f) && fwide(f, 0) <= 0) return 0;
+#endif
+  return forkexec_cancel(a);
+}
+
+int forkexec_fclose(forkexec_actions *a, FILE *f) {
+  int err = forkexec_fflush(a, f);
+  if (err) return err;
+  int fd = fileno(f);
+  return fd < 0 ? forkexec_cancel(a) : forkexec_close(a, fd);
 }
 
 int forkexec_exit_on_failure(forkexec_actions *a, int status) {

@@ -55,6 +55,8 @@ const cases = [
   'setctty',
   'setctty-after-failed-start',
   'setfd',
+  'fflush',
+  'fclose',
   'foreground',
   'sigaction',
   'setrlimit',

@@ -213,6 +213,64 @@ int main(int argc, char **argv) {
     errno = 0;
     CHECK(fork_before_exec(probe, args, environ, b, 0) == -1 && errno == EBADF, "dup2 of a closed fd onto itself: %s", strerror(errno));
     CHECK(no_zombie(), "the failed child was not reaped");
+  } else if (!strcmp(t, "fflush")) {
+    /* a stream with nothing pending and not reading: the child's fflush makes no call, nothing is recorded */
+    FILE *w = fopen(path_in_scratch("flush.txt"), "w");
+    CHECK(w != NULL, "fopen");
+    CHECK(forkexec_fflush(a, w) == 0, "an untouched stream");
+    CHECK(!strcmp(PROBE(a, "echo", "started"), "started"), "got %s", out);
+    fputs("written", w);
+    CHECK(fflush(w) == 0, "fflush");
+    forkexec_actions *b = fresh();
+    CHECK(forkexec_fflush(b, w) == 0, "a flushed stream");
+    CHECK(!strcmp(PROBE(b, "echo", "started"), "started"), "got %s", out);
+    /* output pending (the child would write it once more), a reading stream (it would seek the shared fd back),
+     * every stream: the start cancels, the failed child reaped */
+    fputs(" pending", w);
+    FILE *r = fopen(path_in_scratch("flush.txt"), "r");
+    CHECK(r != NULL && fgetc(r) == 'w', "fopen, fgetc");
+    FILE *streams[] = {w, r, NULL};
+    char *args[] = {(char *)"fxprobe", NULL};
+    for (int i = 0; i < 3; i++) {
+      forkexec_actions *c = fresh();
+      CHECK(forkexec_fflush(c, streams[i]) == ECANCELED, "stream %d", i);
+      errno = 0;
+      CHECK(fork_before_exec(probe, args, environ, c, 0) == -1 && errno == ECANCELED, "stream %d: %s", i, strerror(errno));
+      CHECK(no_zombie(), "the failed child was not reaped");
+    }
+    fclose(r);
+    CHECK(fclose(w) == 0, "the parent's stream is as it was");
+    read_file(path_in_scratch("flush.txt"), buf, sizeof buf);
+    CHECK(!strcmp(buf, "written pending"), "file has %s", buf);
+  } else if (!strcmp(t, "fclose")) {
+    /* nothing pending: the child's fclose is close(fileno(f)); the parent's stream stays open */
+    FILE *w = fopen(path_in_scratch("close.txt"), "w");
+    CHECK(w != NULL, "fopen");
+    char fdbuf[16];
+    snprintf(fdbuf, sizeof fdbuf, "%d", fileno(w));
+    CHECK(forkexec_fclose(a, w) == 0, "add");
+    CHECK(!strcmp(PROBE(a, "fdpath", fdbuf), "<closed>"), "fd %s in child: %s", fdbuf, out);
+    fputs("parent", w);
+    CHECK(fclose(w) == 0, "the parent's stream is as it was");
+    read_file(path_in_scratch("close.txt"), buf, sizeof buf);
+    CHECK(!strcmp(buf, "parent"), "file has %s", buf);
+    /* output pending, or a stream with no fd: cancels */
+    FILE *p = fopen(path_in_scratch("close2.txt"), "w");
+    static char mem[64];
+    FILE *m = fmemopen(mem, sizeof mem, "w");
+    CHECK(p != NULL && m != NULL, "fopen, fmemopen");
+    fputs("pending", p);
+    FILE *streams[] = {p, m};
+    char *args[] = {(char *)"fxprobe", NULL};
+    for (int i = 0; i < 2; i++) {
+      forkexec_actions *c = fresh();
+      CHECK(forkexec_fclose(c, streams[i]) == ECANCELED, "stream %d", i);
+      errno = 0;
+      CHECK(fork_before_exec(probe, args, environ, c, 0) == -1 && errno == ECANCELED, "stream %d: %s", i, strerror(errno));
+      CHECK(no_zombie(), "the failed child was not reaped");
+    }
+    fclose(p);
+    fclose(m);
   } else if (!strcmp(t, "setfd")) {
     /* fcntl(fd, F_SETFD, FD_CLOEXEC): the fd closes at the exec; F_SETFD 0: an O_CLOEXEC fd stays open; a closed fd
      * fails (EBADF), reported, the failed child reaped */

@@ -1,5 +1,6 @@
 import type { Node } from './syntax-tree.js';
 import { actionFor, failureTests, type FailureTest, successValue } from './actions.js';
+import { openedFailureTests } from './opened-fd-failure.js';
 import { type ActionEntry, BRANCHED, CANCEL } from './action-entry.js';
 import { leaves, statementsOf } from './child-statements.js';
 import { recordLoopBody } from './loop-continue.js';
@@ -326,7 +327,7 @@ function loopCall(stmt: Node): Node | null {
 export function recordConditional(p: Planner, stmt: Node): void {
   const condition = unparen(stmt.childForFieldName('condition')!);
   const alternative = stmt.childForFieldName('alternative')?.namedChildren.at(-1);
-  const failing = failureTests(condition);
+  const failing = failureTests(condition) ?? openedFailureTests(p, condition);
   if (failing && !alternative) return failing.forEach((t) => failureTestCall(p, t));
   // `if (isolate_child()) return 1;`: a helper of the project that returns 0 once all its actions succeeded
   const helper = condition.type === 'call_expression' ? calleeName(condition) : null;
@@ -511,8 +512,11 @@ function failingAction(p: Planner, macro: string, condition: string): boolean {
  */
 export function execInBoth(p: Planner, condition: Node, consequence: Node, alternative: Node): typeof BRANCHED | null {
   if (!pureCondition(p, condition)) return null;
-  const branch = (node: Node): ActionEntry[] =>
-    recordPath(
+  // a branch that does what has no action before its exec (dcron's `if (!SendMail) { fdprintlogf(…); execl(…); }`)
+  // cancels on that path only, as recordBranch's: the parent knows which branch the child takes
+  const branch = (node: Node): ActionEntry[] => {
+    const before = snapshot(p);
+    const list = recordPath(
       p,
       () => {
         const found = p.untilExec(statementsOf(node));
@@ -520,6 +524,10 @@ export function execInBoth(p: Planner, condition: Node, consequence: Node, alter
       },
       'a conditional in the child computes memory: only actions may depend on a condition',
     );
+    if (p.blockers.length === before.blockers) return list;
+    restore(p, before);
+    return [CANCEL];
+  };
   const then = branch(consequence);
   const otherwise = branch(alternative);
   p.actions.push({ condition: p.text(condition), then, otherwise });

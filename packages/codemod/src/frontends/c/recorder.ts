@@ -16,11 +16,13 @@ import { type CloseWalk, recordCloseWalk } from './close-walk.js';
 import { type FormatWrapper, plainFormat, recordFormatWrapper } from './format-wrapper.js';
 import { type HelperTest, inlineHelper } from './helper-inlining.js';
 import { openIdiom } from './open-idiom.js';
+import { recordDiscardedOpen } from './open-discarded.js';
 import { recordTwin, type Twin } from './recording-twin.js';
 import { allocationRefusal, type EndingAllocator, hoistAllocation } from './ending-allocators.js';
 import { OWN_NAMES, shadowName } from './own-names.js';
 import { type OpenWrapper, wrappedOpenArgs } from './open-wrapper.js';
 import { execUnderPreprocessor } from './preprocessor-exec.js';
+import { execInFirstRound } from './exec-retry-loop.js';
 import { checkedResult } from './checked-result.js';
 import { pureCondition, sameInParent } from './parent-answers.js';
 import {
@@ -34,6 +36,7 @@ import {
   SHADOWED_POINTEE_WRITES,
 } from './shadow-locals.js';
 import { signalWrapper } from './signal-wrapper.js';
+import { recordStdioFlush, STDIO_FLUSHES } from './stdio-flush.js';
 import { STRING_WRITES } from './operations.js';
 import {
   calledNames,
@@ -661,6 +664,8 @@ export class Planner {
     const walk = stmt && this.closeWalks.get(name);
     if (walk) return recordCloseWalk(this, name, walk, args);
     if (ENDS_BEFORE_EXEC.has(name) && stmt) return; // nothing of it is left at the exec
+    if (STDIO_FLUSHES.has(name) && stmt) return recordStdioFlush(this, name, args);
+    if (name === 'open' && stmt) return recordDiscardedOpen(this, call);
     // an argument's call runs in the parent: only one that answers there as in the child (setgid(getgid()))
     // setpgid(0, getpid()) is the child's own pid, which actionFor writes as 0, tcsetpgrp(fd, getpgrp()) its own group,
     // which the action asks in the child; anywhere else getpid() and getpgrp() are the parent's
@@ -769,6 +774,7 @@ export class Planner {
     if (exec) return exec;
     if (s.type === 'compound_statement') return this.untilExec(blockStatements(s));
     if (s.type === 'preproc_if' || s.type === 'preproc_ifdef') return execUnderPreprocessor(this, s);
+    if (s.type === 'for_statement') return execInFirstRound(this, s);
     const consequence = s.type === 'if_statement' ? s.childForFieldName('consequence') : null;
     const alternative = s.childForFieldName('alternative')?.namedChildren.at(-1);
     const condition = s.type === 'if_statement' ? unparen(s.childForFieldName('condition')!) : null;
