@@ -1,6 +1,7 @@
 import type { Node } from './syntax-tree.js';
 import { CANCEL } from './action-entry.js';
 import {
+  ACTION_CALL,
   type CallMacro,
   maskLiterals,
   type ProjectFacts,
@@ -121,7 +122,9 @@ export function guardedLogsOf(source: string): Record<string, GuardedLog | null>
   const found = new Map<string, { head: string; masked: string; raw: string; params: string[]; variadic: boolean }>();
   for (const { masked, head, open, close } of topLevelBodies(text)) {
     const sig = /(?:^|[\s*])([A-Za-z_]\w*)\s*\(([^()]*)\)\s*$/.exec(head);
-    if (!sig || /=/.test(head) || /\n[ \t]*#/.test(text.slice(open, close + 1))) continue;
+    // a function that calls actions is recorded by its twin (recording-twin.ts), which keeps its fast path
+    const body = text.slice(open, close + 1);
+    if (!sig || /=/.test(head) || /\n[ \t]*#/.test(body) || ACTION_CALL.test(masked.slice(open, close + 1))) continue;
     if (
       !/^void$/.test(
         head
@@ -136,7 +139,7 @@ export function guardedLogsOf(source: string): Record<string, GuardedLog | null>
     found.set(sig[1], {
       head,
       masked: masked.slice(open, close + 1),
-      raw: text.slice(open, close + 1),
+      raw: body,
       params: variadic ? params.slice(0, -1) : params,
       variadic,
     });
@@ -288,7 +291,7 @@ export function recordGuardedLog(p: Planner, name: string, call: Node): boolean 
   const macro = p.logMacros.get(name);
   const fn = macro ? macro.call : name;
   const log = p.guardedLogs.get(fn);
-  if (!log || !log.file || p.helpers.has(fn)) return false;
+  if (!log || !log.file || p.helpers.has(fn) || p.twinHelpers.has(fn)) return false;
   const what = macro ? `${name}(), a macro for ${fn}() of another file,` : `${fn}(), a log function of another file,`;
   if (p.subst.size)
     return (p.block(`${what} in ${p.inlining.at(-1)}(): the helper's arguments are the caller's`), true);

@@ -40,6 +40,10 @@ describe('guardedLogsOf', () => {
     ['an upper-case name (a macro may call)', 'void f(int at)\n{\n\tif (at > LEVEL) return;\n\tputs("x");\n}\n'],
     ['a write in the guard', 'void f(int at)\n{\n\tif ((level = at) > 3) return;\n\tputs("x");\n}\n'],
     ['#if in the body', 'void f(int at)\n{\n#ifdef X\n\tif (at > level) return;\n#endif\n\tputs("x");\n}\n'],
+    [
+      'an action after the guard (its recording twin records it)',
+      'void f(int blocked)\n{\n\tif (!blocked) return;\n\tsigprocmask(SIG_SETMASK, &old, NULL);\n}\n',
+    ],
     ['a result', 'int f(int at)\n{\n\tif (at > level) return 0;\n\treturn puts("x");\n}\n'],
     [
       'a guard parameter bound to a variable of the file',
