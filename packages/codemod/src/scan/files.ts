@@ -3,6 +3,7 @@ import path from 'node:path';
 import { InvalidArgumentError } from '@forkexec/core';
 import { ACTION_CALL, factsOf, mergeFacts, type ProjectFacts } from '../frontends/c/facts.js';
 import { type FileTask, isC } from './analyze-file.js';
+import { fileOf, guardedLogsOf } from '../frontends/c/guarded-log.js';
 
 const SKIP_DIRS = new Set(['.git', '.hg', '.svn', 'node_modules', '.turbo']);
 const PROJECT_MARKERS = [
@@ -80,6 +81,7 @@ export function withProjectFacts(tasks: FileTask[]): FileTask[] {
     const facts = factsOf(text, helpers);
     // a twin is written into the helper's own file (recording-twin.ts)
     for (const twin of Object.values(facts.twinHelpers ?? {})) if (twin) twin.file = t.file;
+    if (t.file.endsWith('.c')) facts.guardedLogs = fileOf(guardedLogsOf(text), t.file);
     byProject.set(t.project, [...(byProject.get(t.project) ?? []), facts]);
   }
   const merged = new Map([...byProject].map(([project, all]) => [project, mergeFacts(all)]));

@@ -2,6 +2,7 @@ import { type CloseWalk, closeWalkOf } from './close-walk.js';
 import { type FormatWrapper, formatWrapperOf } from './format-wrapper.js';
 import { type EndingAllocator, endingAllocatorOf } from './ending-allocators.js';
 import { type OpenWrapper, openWrapperOf } from './open-wrapper.js';
+import type { GuardedLog } from './guarded-log.js';
 import { EXEC_CALLS, EXIT_CALLS, FORK_CALLS, NORETURN_CALLS } from './operations.js';
 
 /**
@@ -68,6 +69,9 @@ export interface ProjectFacts {
   endingAllocators?: Record<string, EndingAllocator | null>;
   /** open() wrappers (open-wrapper.ts): name → the open they make; null: defined more than one way, or not one. */
   openWrappers?: Record<string, OpenWrapper | null>;
+  /** Log functions that write nothing while a guard on memory holds (guarded-log.ts): name → the guard; null:
+   * defined more than one way. Read from .c files by the scan, which sets each one's file. */
+  guardedLogs?: Record<string, GuardedLog | null>;
 }
 
 /** A function of another file that the recording may call a twin of, generated in that file. */
@@ -149,7 +153,7 @@ const NORETURN_MARK = /\b(?:_Noreturn|noreturn|__noreturn__|__dead2?|[A-Z_]*NORE
 const ATTRIBUTE = /__attribute__\s*\(\((?:[^()]|\((?:[^()]|\([^()]*\))*\))*\)\)|\[\[[^\]]*\]\]|__declspec\s*\([^)]*\)/g;
 const KEYWORDS = new Set(['if', 'while', 'for', 'switch', 'return', 'sizeof', 'defined', '__typeof__', 'typeof']);
 
-function withoutComments(text: string): string {
+export function withoutComments(text: string): string {
   return text.replace(/\/\*[\s\S]*?\*\//g, ' ').replace(/\/\/[^\n]*/g, '');
 }
 
@@ -162,13 +166,13 @@ function defines(text: string): [string, string | null, string][] {
 }
 
 /** Blanks string and character literals (same length), so braces and parentheses in them do not count. */
-function maskLiterals(text: string): string {
+export function maskLiterals(text: string): string {
   return text.replace(/"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'/g, (m) => m[0] + ' '.repeat(m.length - 2) + m[0]);
 }
 
 /** A top-level `{ }` of a file: `head` the masked text since the previous top-level `;` or `}`, `open`/`close` the
  * offsets of its braces (in `masked`, the text with literals and preprocessor lines blanked, offsets kept). */
-interface TopLevelBody {
+export interface TopLevelBody {
   masked: string;
   head: string;
   headStart: number;
@@ -176,7 +180,7 @@ interface TopLevelBody {
   close: number;
 }
 
-function* topLevelBodies(text: string): Generator<TopLevelBody> {
+export function* topLevelBodies(text: string): Generator<TopLevelBody> {
   const masked = maskLiterals(text).replace(/^[ \t]*#(?:[^\n\\]|\\\r?\n|\\.)*/gm, (m) => m.replace(/[^\n]/g, ' '));
   let depth = 0;
   let open = -1;
@@ -487,6 +491,7 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
   const closeWalks: Record<string, CloseWalk | null> = {};
   const endingAllocators: Record<string, EndingAllocator | null> = {};
   const openWrappers: Record<string, OpenWrapper | null> = {};
+  const guardedLogs: Record<string, GuardedLog | null> = {};
   // a name two files define differently is neither
   const add = (into: Record<string, string | null>, from: Record<string, string | null> = {}) => {
     for (const [name, text] of Object.entries(from))
@@ -516,6 +521,7 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
     mergeSame(closeWalks, f.closeWalks);
     mergeSame(endingAllocators, f.endingAllocators);
     mergeSame(openWrappers, f.openWrappers);
+    mergeSame(guardedLogs, f.guardedLogs);
   }
   // a body that ends in a call that never returns never returns either, through any number of files
   for (let grew = true; grew;) {
@@ -549,6 +555,7 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
     closeWalks,
     endingAllocators,
     openWrappers,
+    guardedLogs,
   };
 }
 
@@ -614,7 +621,7 @@ export const CHANGED_BY: Record<ParentState, string[]> = {
 };
 
 /** The names a parameter list gives its parameters (`char *argv[]` names argv; `void` names none). */
-function namedParameters(list: string): Set<string> {
+export function namedParameters(list: string): Set<string> {
   return new Set(
     list
       .split(',')

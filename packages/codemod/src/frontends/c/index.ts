@@ -8,6 +8,7 @@ import { applyEdits, type Edit, includeEdits, overlaps, siteEdits } from './rewr
 import type { Twin } from './recording-twin.js';
 import { functionName } from './syntax.js';
 import { isWrapperCall } from './wrapper-call.js';
+import { guardedLogFacts } from './guarded-log.js';
 
 export {
   analyzeTree,
@@ -110,6 +111,7 @@ export async function transformC(source: string, file: string, facts?: ProjectFa
       ),
       endingAllocators: new Map(Object.entries(merged.endingAllocators ?? {})),
       openWrappers: new Map(Object.entries(merged.openWrappers ?? {})),
+      ...guardedLogFacts(facts, merged.callMacros),
     };
     const edits: Edit[] = [];
     const twins = new Map<string, Twin>();

@@ -1,6 +1,7 @@
 import type { Node } from './syntax-tree.js';
 import { isNullPointer } from './actions.js';
 import type { CallMacro, GuardedMacro, PureRead } from './facts.js';
+import type { GuardedLog } from './guarded-log.js';
 import type { FormatWrapper } from './format-wrapper.js';
 import type { CloseWalk } from './close-walk.js';
 import type { EndingAllocator } from './ending-allocators.js';
@@ -96,6 +97,9 @@ export interface ProjectFunctions {
   twinHelpers?: Map<string, { def: Node; file: string }>;
   /** Macros that are one call of such a function (facts.ts: callMacros). */
   twinMacros?: Map<string, CallMacro>;
+  /** Log functions of other files that write nothing while a guard holds, and the macros for them (guarded-log.ts). */
+  guardedLogs?: Map<string, GuardedLog>;
+  logMacros?: Map<string, CallMacro>;
   /** Allocators that end the program when they fail (facts.ts: endingAllocators). */
   endingAllocators?: Map<string, EndingAllocator | null>;
   /** open() wrappers (facts.ts: openWrappers). */
@@ -193,6 +197,8 @@ export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): Pla
   planner.forkStart = a.forkStatement.startIndex;
   if (project?.twinHelpers) planner.twinHelpers = project.twinHelpers;
   if (project?.twinMacros) planner.twinMacros = project.twinMacros;
+  if (project?.guardedLogs) planner.guardedLogs = project.guardedLogs;
+  if (project?.logMacros) planner.logMacros = project.logMacros;
   if (pty) recordLoginTty(planner);
   const wrapper = viaWrapper ? wrapperCall(a, own) : null;
   if (typeof wrapper === 'string') return { blockers: [wrapper] };

@@ -18,6 +18,7 @@ import { type HelperTest, inlineHelper } from './helper-inlining.js';
 import { openIdiom } from './open-idiom.js';
 import { recordDiscardedOpen } from './open-discarded.js';
 import { recordTwin, type Twin } from './recording-twin.js';
+import { type GuardedLog, recordGuardedLog } from './guarded-log.js';
 import { allocationRefusal, type EndingAllocator, hoistAllocation } from './ending-allocators.js';
 import { OWN_NAMES, shadowName } from './own-names.js';
 import { type OpenWrapper, wrappedOpenArgs } from './open-wrapper.js';
@@ -120,6 +121,9 @@ export class Planner {
   twinHelpers = new Map<string, { def: Node; file: string }>();
   /** Macros that are one call of such a function (facts.ts: callMacros). */
   twinMacros = new Map<string, CallMacro>();
+  /** Log functions of other files that write nothing while a guard holds, and macros for them (guarded-log.ts). */
+  guardedLogs = new Map<string, GuardedLog>();
+  logMacros = new Map<string, CallMacro>();
   /** The twins the recording calls, by the function they record. */
   readonly twins = new Map<string, Twin>();
   /** Copied statements whose text the copy changes (an allocation made with the C library's call, into fx_alloc). */
@@ -637,6 +641,7 @@ export class Planner {
       return this.block(`${target.text} = ${call.text.split('\n')[0]}${where} in the child: its result is the child's`);
     }
     if (!name) return this.block(`a call through ${call.childForFieldName('function')!.text} in the child`);
+    if (stmt && recordGuardedLog(this, name, call)) return;
     const guard = stmt ? this.guardedMacros.get(name) : undefined;
     if (guard) return recordGuardedMacro(this, name, guard, call);
     if (stmt && hoistAllocation(this, stmt, call, null)) return;

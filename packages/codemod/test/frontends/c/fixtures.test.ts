@@ -4,6 +4,7 @@ import { probePath } from '@forkexec/core/testing';
 import { factsOf } from '../../../src/frontends/c/facts.js';
 import { transformC } from '../../../src/frontends/c/index.js';
 import { addTwins } from '../../../src/frontends/c/twin-edits.js';
+import { fileOf, guardedLogsOf } from '../../../src/frontends/c/guarded-log.js';
 import type { ForkSite } from '../../../src/model.js';
 import { compile, fixtureNames, NATIVE, readFixture, runIn, tempDir, UPDATE, writeFixture } from './fixture-harness.js';
 
@@ -32,6 +33,7 @@ describe.each(fixtureNames())('C fixture %s', (name) => {
   const facts = helpers === undefined ? undefined : factsOf(helpers, true);
   // a recording twin goes into helpers.c (recording-twin.ts): the file the facts name
   for (const twin of Object.values(facts?.twinHelpers ?? {})) if (twin) twin.file = 'helpers.c';
+  if (facts) facts.guardedLogs = fileOf(guardedLogsOf(helpers!), 'helpers.c');
 
   test('sites, classes and the rewrite', async () => {
     const result = await transformC(input, `${name}/input.c`, facts);
