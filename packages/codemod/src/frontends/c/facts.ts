@@ -594,7 +594,7 @@ export const SAME_IN_PARENT: Record<string, ParentState> = {
 export const CHANGED_BY: Record<ParentState, string[]> = {
   memory: [],
   environment: ['setenv', 'unsetenv'],
-  fds: ['close', 'closefrom', 'close_range', 'dup2', 'open'],
+  fds: ['close', 'close_checked', 'closefrom', 'close_range', 'dup2', 'open'],
   files: [
     'chdir',
     'fchdir',
