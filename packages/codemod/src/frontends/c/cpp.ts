@@ -64,6 +64,43 @@ function nodesIn(tree: Tree, start: number, end: number): Node[] {
   return out;
 }
 
+/** The functions the file defines by a plain name (`void f(…) {…}`; a method's qualified name is none). */
+function definedFunctions(cpp: Tree): Map<string, Node> {
+  const out = new Map<string, Node>();
+  for (const def of cpp.rootNode.descendantsOfType('function_definition')) {
+    let d = def?.childForFieldName('declarator');
+    while (d && d.type !== 'function_declarator') d = d.childForFieldName('declarator');
+    const name = d?.childForFieldName('declarator');
+    if (def && name?.type === 'identifier') out.set(name.text, def);
+  }
+  return out;
+}
+
+/** A function of the file the child calls (or those call, as deep as a recording inlines) that is not C-like: the
+ * C reading would inline it as C (`throw e;` reads as a declaration). */
+function calledFunctionRefusal(cpp: Tree, calls: string[]): string | null {
+  const defined = definedFunctions(cpp);
+  const seen = new Set<string>();
+  let names = calls;
+  for (let depth = 0; depth < 3 && names.length; depth++) {
+    const next: string[] = [];
+    for (const name of names) {
+      const def = defined.get(name);
+      if (!def || seen.has(name)) continue;
+      seen.add(name);
+      const found = cppConstruct(def);
+      if (found)
+        return `the child calls ${name}(), which has ${found.what} (${firstLine(found.node)}): only C-like code is recorded`;
+      for (const call of def.descendantsOfType('call_expression')) {
+        const fn = call?.childForFieldName('function');
+        if (fn?.type === 'identifier') next.push(fn.text);
+      }
+    }
+    names = next;
+  }
+  return null;
+}
+
 /** Why a site of a C++ file is refused, read from its child's bytes in both grammars; null when it is C-like. */
 export function cppChildRefusal(cpp: Tree, a: SiteAnalysis): string | null {
   const child = a.childStatements;
@@ -76,6 +113,8 @@ export function cppChildRefusal(cpp: Tree, a: SiteAnalysis): string | null {
     if (found) return `the child has ${found.what} (${firstLine(found.node)}): only C-like child code is recorded`;
   }
   if (nodes.some((n) => n.hasError)) return 'tree-sitter-cpp does not read the child';
+  const helper = calledFunctionRefusal(cpp, a.childCalls);
+  if (helper) return helper;
   if (child.some((s) => s.hasError)) return 'the C grammar does not read the child of this C++ file';
   return null;
 }
@@ -89,6 +128,43 @@ export function cppEditsRefusal(edits: Edit[]): string | null {
   if (edits.some((e) => /=\s*malloc\s*\(/.test(e.text)))
     return "the recording would assign malloc()'s void * without a cast, which C++ refuses";
   return null;
+}
+
+/** Why a function of the project (a helper the child's recording would inline) is no C-like code, or null. */
+async function cppFunctionRefusal(text: string): Promise<string | null> {
+  const tree = await parseCpp(text);
+  try {
+    const found = cppConstruct(tree.rootNode);
+    if (found) return `has ${found.what} (${firstLine(found.node)}), C++ the C reading cannot see into`;
+    return tree.rootNode.hasError ? 'tree-sitter-cpp does not read' : null;
+  } finally {
+    tree.delete();
+  }
+}
+
+/** The project's facts with the functions a recording inlines (helpers, signal wrappers, twins) that are not C-like
+ * taken out, each a refused helper saying why: the C grammar reads a C++ body otherwise (`throw e;` as a
+ * declaration). */
+export async function cLikeFacts(facts: ProjectFacts | undefined): Promise<ProjectFacts | undefined> {
+  if (!facts) return facts;
+  const refused: Record<string, string> = { ...facts.refusedHelpers };
+  const keep = async <T>(defs: Record<string, T | null> | undefined, text: (def: T) => string) => {
+    if (!defs) return defs;
+    const out: Record<string, T | null> = {};
+    for (const [name, def] of Object.entries(defs)) {
+      const why = def === null ? null : await cppFunctionRefusal(text(def));
+      if (why) refused[name] = why;
+      out[name] = why ? null : def;
+    }
+    return out;
+  };
+  return {
+    ...facts,
+    helpers: await keep(facts.helpers, (t) => t),
+    signalWrappers: await keep(facts.signalWrappers, (t) => t),
+    twinHelpers: await keep(facts.twinHelpers, (t) => t.text),
+    refusedHelpers: refused,
+  };
 }
 
 /** Converts the C-like sites of a C++ file; transform: the C frontend's transform, given the C++ checks. */
@@ -110,7 +186,7 @@ export async function transformCpp(
       edits: cppEditsRefusal,
       parse: parseCpp,
     };
-    return await transform(source, file, facts, checks);
+    return await transform(source, file, await cLikeFacts(facts), checks);
   } finally {
     tree.delete();
   }
