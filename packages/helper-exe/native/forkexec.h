@@ -40,7 +40,9 @@ void forkexec_actions_free(forkexec_actions *a);
 /* Each returns 0, or an errno value (like posix_spawn_file_actions_*); actions run in the order added.
  * The first failure also stays on the list: fork_before_exec then starts nothing and returns -1 with it. */
 int forkexec_dup2(forkexec_actions *a, int from, int to); /* as dup2: (fd, fd) only checks fd is open */
-int forkexec_close(forkexec_actions *a, int fd);
+int forkexec_close(forkexec_actions *a, int fd); /* a closed fd is no failure, as for posix_spawn */
+/* close(fd) checked by the child (`if (close(fd) < 0) …`): fails with EBADF when fd is not open */
+int forkexec_close_checked(forkexec_actions *a, int fd);
 int forkexec_open(forkexec_actions *a, int fd, const char *path, int flags, mode_t mode); /* open then dup2 onto fd */
 int forkexec_chdir(forkexec_actions *a, const char *path);
 int forkexec_fchdir(forkexec_actions *a, int dirfd);

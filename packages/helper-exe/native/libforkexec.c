@@ -107,6 +107,16 @@ int forkexec_close(forkexec_actions *a, int fd) {
   return fx_add(a, FX_CLOSE, 1, f);
 }
 
+/* close() whose failure the child checks: the check dup2(fd, fd) makes (EBADF unless fd is open), then the close */
+int forkexec_close_checked(forkexec_actions *a, int fd) {
+  if (!fx_fd_ok(fd)) return fx_note(a, EBADF);
+  size_t mark = a ? a->len : 0;
+  uint32_t f[1] = {(uint32_t)fd};
+  int err = fx_add(a, FX_CHECKFD, 1, f);
+  if (!err && (err = fx_add(a, FX_CLOSE, 1, f)) != 0) a->len = mark;
+  return err;
+}
+
 int forkexec_open(forkexec_actions *a, int fd, const char *path, int flags, mode_t mode) {
   if (!fx_fd_ok(fd)) return fx_note(a, EBADF);
   if (!path) return fx_note(a, EINVAL);

@@ -39,6 +39,7 @@ const cases = [
   'dup2',
   'dup2-self-as-posix',
   'close',
+  'close-checked',
   'open',
   'chdir',
   'fchdir',
@@ -88,6 +89,40 @@ describe('C fork_before_exec', () => {
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     expect([`ok ${name}`, 'skip: needs root']).toContain(run.stdout.trim());
+  });
+
+  it('forkexec.h compiles as C++ and links the C runtime (the C codemod converts .cc files too)', () => {
+    // the runtime compiled as C, the caller as C++ (pedantic, as strict projects build): linkage through extern "C"
+    const objects = ['libforkexec.c', 'action-core.c'].map((file) => {
+      const object = path.join(dir, `${file}.o`);
+      execFileSync(process.env.CC || 'cc', [
+        '-std=c99',
+        '-O2',
+        `-I${native}`,
+        '-c',
+        '-o',
+        object,
+        path.join(native, file),
+      ]);
+      return object;
+    });
+    const cpp = path.join(dir, 'cpp-header-test');
+    execFileSync(process.env.CXX || 'g++', [
+      '-std=c++11',
+      '-Wall',
+      '-Wextra',
+      '-Werror',
+      '-pedantic',
+      `-I${native}`,
+      '-o',
+      cpp,
+      path.join(__dirname, 'native', 'cpp-header-test.cc'),
+      ...objects,
+    ]);
+    const run = spawnSync(cpp, [probe], { encoding: 'utf8' });
+    expect(run.stderr).toBe('');
+    expect(run.stdout.trim()).toBe('ok');
+    expect(run.status).toBe(0);
   });
 
   it('rejects an unknown case, so a typo cannot pass', () => {

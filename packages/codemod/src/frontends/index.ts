@@ -1,9 +1,9 @@
 import type { Frontend } from '../model.js';
-import { cFrontend } from './c/index.js';
+import { cFrontend, cppFrontend } from './c/index.js';
 import { jsFrontend } from './js/index.js';
 
-/** The language frontends, picked by file ending. The JS/TS and C frontends register here. */
-export const FRONTENDS: Frontend[] = [jsFrontend, cFrontend];
+/** The language frontends, picked by file ending. The JS/TS, C and C++ frontends register here. */
+export const FRONTENDS: Frontend[] = [jsFrontend, cFrontend, cppFrontend];
 
 export function frontendFor(file: string): Frontend | undefined {
   const lower = file.toLowerCase();

@@ -305,6 +305,27 @@ int main(int argc, char **argv) {
     forkexec_close(a, 9);
     forkexec_close(a, 200); /* closing a closed fd is not an error, like posix_spawn */
     CHECK(!strcmp(PROBE(a, "fdpath", "9"), "<closed>"), "fd 9: %s", out);
+  } else if (!strcmp(t, "close-checked")) {
+    /* close() checked: an open fd is closed; a closed one fails the start with EBADF, the failed child reaped */
+    int fd = open("/dev/null", O_RDONLY);
+    forkexec_dup2(a, fd, 9);
+    CHECK(forkexec_close_checked(a, 9) == 0, "add");
+    CHECK(!strcmp(PROBE(a, "fdpath", "9"), "<closed>"), "fd 9: %s", out);
+    forkexec_actions *b = fresh();
+    forkexec_close_checked(b, 200);
+    char *args[] = {(char *)"fxprobe", NULL};
+    errno = 0;
+    CHECK(fork_before_exec(probe, args, environ, b, 0) == -1 && errno == EBADF, "close of closed fd 200: %s", strerror(errno));
+    CHECK(no_zombie(), "the failed child was not reaped");
+    /* closed by an earlier action of the list: as in the child, the second close fails */
+    forkexec_actions *c = fresh();
+    forkexec_dup2(c, fd, 9);
+    forkexec_close_checked(c, 9);
+    forkexec_close_checked(c, 9);
+    errno = 0;
+    CHECK(fork_before_exec(probe, args, environ, c, 0) == -1 && errno == EBADF, "second close of 9: %s", strerror(errno));
+    CHECK(no_zombie(), "the failed child was not reaped");
+    CHECK(forkexec_close_checked(c, -1) == EBADF, "a negative fd");
   } else if (!strcmp(t, "open")) {
     char *file = strdup(path_in_scratch("open.txt"));
     CHECK(forkexec_open(a, 5, file, O_WRONLY | O_CREAT | O_TRUNC, 0600) == 0, "add");

@@ -19,6 +19,8 @@ export function actionFor(name: string, a: string[]): { action: string } | { blo
   switch (name) {
     case 'close':
       return action(`forkexec_close(fx, ${a[0]})`);
+    case 'close-checked': // `if (close(fd) < 0)`: fails with EBADF on a closed fd, as the child's close does
+      return action(`forkexec_close_checked(fx, ${a[0]})`);
     case 'dup2':
       return action(`forkexec_dup2(fx, ${a[0]}, ${a[1]})`);
     case 'closefrom':

@@ -601,7 +601,7 @@ export const SAME_IN_PARENT: Record<string, ParentState> = {
 export const CHANGED_BY: Record<ParentState, string[]> = {
   memory: [],
   environment: ['setenv', 'unsetenv'],
-  fds: ['close', 'closefrom', 'close_range', 'dup2', 'open', 'fclose'],
+  fds: ['close', 'close_checked', 'closefrom', 'close_range', 'dup2', 'open', 'fclose'],
   files: [
     'chdir',
     'fchdir',

@@ -2,6 +2,8 @@ import type { ForkSite, Frontend, TransformResult } from '../../model.js';
 import type { Node, Tree } from './syntax-tree.js';
 import { analyzeTree, type FileAnalysis, type FunctionIndex, type SiteAnalysis } from './classify.js';
 import { factsOf, mergeFacts, NO_FACTS, type ProjectFacts } from './facts.js';
+import type { CppChecks } from './cpp.js';
+import { transformCpp } from './cpp.js';
 import { parseC } from './parser.js';
 import { planConversion, type ProjectFunctions } from './plan.js';
 import { applyEdits, type Edit, includeEdits, overlaps, siteEdits } from './rewrite.js';
@@ -30,8 +32,10 @@ function judge(
   source: string,
   a: SiteAnalysis,
   project?: ProjectFunctions,
+  cpp?: CppChecks,
 ): { edits: Edit[]; frees: boolean; ptyIncludes: Node[]; twins: Twin[] } | null {
-  const result = planConversion(a, project);
+  const cppRefusal = cpp?.child(a);
+  const result = cppRefusal ? { blockers: [cppRefusal] } : planConversion(a, project);
   // a wrapper's call says what of the wrapper, or of its caller's child, keeps it
   const wrapper = isWrapperCall(a) ? a.site.call : null;
   if (wrapper && 'blockers' in result) a.site.reason = `forks through wrapper ${wrapper}(): ${result.blockers[0]}`;
@@ -43,7 +47,8 @@ function judge(
     }
     return null;
   }
-  const edits = siteEdits(source, a, result.plan);
+  const planned = siteEdits(source, a, result.plan);
+  const edits = typeof planned !== 'string' && cpp ? (cpp.edits(planned) ?? planned) : planned;
   if (typeof edits === 'string') {
     a.site.blockers = [edits];
     a.site.reason = `not convertible: ${edits}`;
@@ -81,8 +86,14 @@ export async function scanC(source: string, file: string, index?: FunctionIndex)
   }
 }
 
-/** Converts the convertible fork+exec sites of one C file; facts: what its project declares in other files. */
-export async function transformC(source: string, file: string, facts?: ProjectFacts): Promise<TransformResult> {
+/** Converts the convertible fork+exec sites of one C file; facts: what its project declares in other files; cpp: the
+ * checks of a C++ file (cpp.ts). */
+export async function transformC(
+  source: string,
+  file: string,
+  facts?: ProjectFacts,
+  cpp?: CppChecks,
+): Promise<TransformResult> {
   const tree = await parseC(source);
   // the file's own macros and the project's
   const merged = mergeFacts([factsOf(source), facts ?? NO_FACTS]);
@@ -118,7 +129,7 @@ export async function transformC(source: string, file: string, facts?: ProjectFa
     let frees = false;
     const ptyIncludes: Node[] = [];
     for (const a of sites) {
-      const judged = judge(source, a, project);
+      const judged = judge(source, a, project, cpp);
       if (!judged) continue;
       if (overlaps([...edits, ...judged.edits])) {
         a.site.convertible = false;
@@ -164,9 +175,11 @@ export async function transformC(source: string, file: string, facts?: ProjectFa
     edits.push(...includeEdits(tree, source, headers, first, prototypes), ...loginTtyIncludes(source, ptyIncludes));
     const code = applyEdits(source, edits);
     // The rewrite must leave the file as parseable as it found it; otherwise nothing changes.
-    const check = await parseC(code);
-    const broken = countErrors(check.rootNode) > countErrors(tree.rootNode);
+    const reparse = cpp?.parse ?? parseC;
+    const [check, original] = await Promise.all([reparse(code), cpp ? reparse(source) : null]);
+    const broken = countErrors(check.rootNode) > countErrors((original ?? tree).rootNode);
     check.delete();
+    original?.delete();
     if (!broken) return result(code);
     for (const s of converted) {
       s.site.converted = false;
@@ -241,5 +254,13 @@ export const cFrontend: Frontend = {
   language: 'c',
   extensions: ['.c', '.h'],
   scan: (source, file) => scanC(source, file),
-  transform: transformC,
+  transform: (source, file, facts) => transformC(source, file, facts),
+};
+
+/** C++ files: their C-like sites through the C frontend, checked with tree-sitter-cpp (cpp.ts). */
+export const cppFrontend: Frontend = {
+  language: 'c',
+  extensions: ['.cc', '.cpp', '.cxx', '.hpp', '.hh', '.hxx'],
+  scan: async (source, file) => (await transformCpp(source, file, undefined, transformC)).sites,
+  transform: (source, file, facts) => transformCpp(source, file, facts, transformC),
 };

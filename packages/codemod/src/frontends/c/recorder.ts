@@ -1,6 +1,7 @@
 import type { Node } from './syntax-tree.js';
 import { actionFor, ENDS_BEFORE_EXEC, failureTest, isNullPointer, successTests, successValue } from './actions.js';
 import { type ActionEntry, BRANCHED, CANCEL } from './action-entry.js';
+import { recordAssert } from './assert-check.js';
 import {
   danglingElse,
   execInBoth,
@@ -644,6 +645,7 @@ export class Planner {
     if (stmt && recordGuardedLog(this, name, call)) return;
     const guard = stmt ? this.guardedMacros.get(name) : undefined;
     if (guard) return recordGuardedMacro(this, name, guard, call);
+    if (name === 'assert' && stmt) return recordAssert(this, call);
     if (stmt && hoistAllocation(this, stmt, call, null)) return;
     let args = callArgs(call);
     if (WRITES_FIRST_ARG.has(name) && stmt) {
@@ -683,8 +685,6 @@ export class Planner {
       );
     if (!inner.every((c) => sameInParent(this, c))) return;
     if (['sigprocmask', 'pthread_sigmask', 'sigaction'].includes(name) && this.keepsOld(name, args)) return;
-    if (name === 'close' && !stmt)
-      return this.block('a checked close(): the child fails on EBADF, where the action ignores a closed fd');
     if (name === 'fcntl') {
       const fcntl = this.fcntlAction(args, !stmt);
       if (fcntl) return void (args.every((a) => this.reads(a)) && this.record(fcntl));
@@ -697,8 +697,9 @@ export class Planner {
       args = [args[params.signal], args[params.handler]];
     } else if (helper && this.inlining.length < 2 && !this.inlining.includes(name))
       return inlineHelper(this, name, helper, args, stmt ? false : test);
+    // a checked close fails on a closed fd (EBADF), as forkexec_close_checked does; forkexec_close ignores one
     const mapped = actionFor(
-      name,
+      name === 'close' && !stmt ? 'close-checked' : name,
       args.map((a) => this.text(a)),
     );
     // a signal wrapper's refusal is its handler or flags (signal-wrapper.ts), not why it is no helper

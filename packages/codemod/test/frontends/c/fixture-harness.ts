@@ -10,8 +10,15 @@ export const NATIVE = path.join(path.dirname(require.resolve('@forkexec/helper-e
 
 export function fixtureNames(): string[] {
   return readdirSync(FIXTURES)
-    .filter((name) => existsSync(path.join(FIXTURES, name, 'input.c')))
+    .filter(
+      (name) => existsSync(path.join(FIXTURES, name, 'input.c')) || existsSync(path.join(FIXTURES, name, 'input.cc')),
+    )
     .sort();
+}
+
+/** The fixture's source ending: `.cc` for a C++ fixture (input.cc, output.cc, compiled with g++), else `.c`. */
+export function fixtureEnding(name: string): '.c' | '.cc' {
+  return existsSync(path.join(FIXTURES, name, 'input.cc')) ? '.cc' : '.c';
 }
 
 export function readFixture(name: string, file: string): string | undefined {
@@ -35,35 +42,49 @@ export interface Run {
   stderr: string;
 }
 
-/** Compiles a C program against the C fork_before_exec (forkexec.h, libforkexec.c, action-core.c); throws with the compiler's output. */
-/** Compiles source (and more .c files: name → text) with the C runtime into dir/name. */
-export function compile(source: string, dir: string, name: string, more: Record<string, string> = {}): string {
-  const src = path.join(dir, `${name}.c`);
+/** Compiles source (and more .c files: name → text) against the C fork_before_exec (forkexec.h, libforkexec.c,
+ * action-core.c) into dir/name; throws with the compiler's output. ending '.cc': source is C++, compiled with g++ (the
+ * runtime stays C, compiled with cc, as a C++ project adds it). */
+export function compile(
+  source: string,
+  dir: string,
+  name: string,
+  more: Record<string, string> = {},
+  ending: '.c' | '.cc' = '.c',
+): string {
+  const src = path.join(dir, `${name}${ending}`);
   const bin = path.join(dir, name);
   writeFileSync(src, source);
   for (const [file, text] of Object.entries(more)) writeFileSync(path.join(dir, file), text);
-  try {
-    execFileSync(
-      process.env.CC ?? 'cc',
-      [
-        '-std=c99',
-        '-Wall',
-        '-Werror=implicit-function-declaration',
-        '-Werror=unused-variable', // a copied declaration must not leave one (a -Werror project's build would fail)
-        '-I',
-        NATIVE,
-        '-o',
-        bin,
-        src,
-        ...Object.keys(more).map((file) => path.join(dir, file)),
-        path.join(NATIVE, 'libforkexec.c'),
-        path.join(NATIVE, 'action-core.c'),
-      ],
-      { stdio: 'pipe' },
+  const runtime = ['libforkexec.c', 'action-core.c'].map((file) => path.join(NATIVE, file));
+  const warnings = ['-Wall', '-Werror=unused-variable']; // a copied declaration must not leave one (-Werror builds)
+  const run = (compiler: string, args: string[], what: string) => {
+    try {
+      execFileSync(compiler, args, { stdio: 'pipe' });
+    } catch (error) {
+      throw new Error(`${what} does not compile:\n${(error as { stderr?: Buffer }).stderr?.toString()}`);
+    }
+  };
+  const cc = process.env.CC ?? 'cc';
+  if (ending === '.c') {
+    const sources = [src, ...Object.keys(more).map((file) => path.join(dir, file)), ...runtime];
+    run(
+      cc,
+      ['-std=c99', ...warnings, '-Werror=implicit-function-declaration', '-I', NATIVE, '-o', bin, ...sources],
+      src,
     );
-  } catch (error) {
-    throw new Error(`${name}.c does not compile:\n${(error as { stderr?: Buffer }).stderr?.toString()}`);
+    return bin;
   }
+  const objects = runtime.map((file) => {
+    const object = path.join(dir, `${path.basename(file)}.o`);
+    run(cc, ['-std=c99', '-I', NATIVE, '-c', '-o', object, file], file);
+    return object;
+  });
+  run(
+    process.env.CXX ?? 'g++',
+    ['-std=c++11', ...warnings, '-pedantic', '-I', NATIVE, '-o', bin, src, ...objects],
+    src,
+  );
   return bin;
 }
 

@@ -1,12 +1,23 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { probePath } from '@forkexec/core/testing';
-import { factsOf } from '../../../src/frontends/c/facts.js';
+import { factsOf, type ProjectFacts } from '../../../src/frontends/c/facts.js';
 import { transformC } from '../../../src/frontends/c/index.js';
 import { addTwins } from '../../../src/frontends/c/twin-edits.js';
 import { fileOf, guardedLogsOf } from '../../../src/frontends/c/guarded-log.js';
 import type { ForkSite } from '../../../src/model.js';
-import { compile, fixtureNames, NATIVE, readFixture, runIn, tempDir, UPDATE, writeFixture } from './fixture-harness.js';
+import {
+  compile,
+  fixtureEnding,
+  fixtureNames,
+  NATIVE,
+  readFixture,
+  runIn,
+  tempDir,
+  UPDATE,
+  writeFixture,
+} from './fixture-harness.js';
+import { transformCpp } from '../../../src/frontends/c/cpp.js';
 
 // Every shape of fork-sites.md as a fixture: how it is classified, what the rewrite makes of it, and, for the
 // converted ones, the original and the conversion compiled and run side by side.
@@ -26,7 +37,11 @@ const summary = (s: ForkSite) => ({
 });
 
 describe.each(fixtureNames())('C fixture %s', (name) => {
-  const input = readFixture(name, 'input.c')!;
+  // a C++ fixture (input.cc): the C frontend with the C++ checks (cpp.ts), compiled with g++
+  const ending = fixtureEnding(name);
+  const transform = (source: string, file: string, facts?: ProjectFacts) =>
+    ending === '.cc' ? transformCpp(source, file, facts, transformC) : transformC(source, file, facts);
+  const input = readFixture(name, `input${ending}`)!;
   // helpers.c: another file of the same program, whose functions the child calls; compiled with both versions.
   const helpers = readFixture(name, 'helpers.c');
   const more: Record<string, string> = helpers === undefined ? {} : { 'helpers.c': helpers };
@@ -36,9 +51,9 @@ describe.each(fixtureNames())('C fixture %s', (name) => {
   if (facts) facts.guardedLogs = fileOf(guardedLogsOf(helpers!), 'helpers.c');
 
   test('sites, classes and the rewrite', async () => {
-    const result = await transformC(input, `${name}/input.c`, facts);
+    const result = await transform(input, `${name}/input${ending}`, facts);
     if (UPDATE) {
-      writeFixture(name, 'output.c', result.changed ? result.code : undefined);
+      writeFixture(name, `output${ending}`, result.changed ? result.code : undefined);
       writeFixture(name, 'sites.json', `${JSON.stringify(result.sites.map(summary), null, 2)}\n`);
     }
     const expected = JSON.parse(readFixture(name, 'sites.json') ?? '[]') as ExpectedSite[];
@@ -48,20 +63,20 @@ describe.each(fixtureNames())('C fixture %s', (name) => {
     if (UPDATE) writeFixture(name, 'helpers.output.c', twinned);
     expect(twinned).toBe(readFixture(name, 'helpers.output.c'));
     if (twinned) expect(await addTwins(twinned, result.companions!)).toBe(twinned); // each twin once
-    const output = readFixture(name, 'output.c');
+    const output = readFixture(name, `output${ending}`);
     if (output === undefined) {
       expect(result.changed).toBe(false);
       expect(result.code).toBe(input);
     } else {
       expect(result.code).toBe(output);
       // A second run changes nothing.
-      const again = await transformC(output, `${name}/output.c`, facts);
+      const again = await transform(output, `${name}/output${ending}`, facts);
       expect(again.changed).toBe(false);
       expect(again.sites.some((s) => s.convertible)).toBe(false);
     }
   });
 
-  const output = readFixture(name, 'output.c');
+  const output = readFixture(name, `output${ending}`);
   if (output === undefined) return; // left unchanged: nothing to run side by side
   (existsSync(path.join(NATIVE, 'libforkexec.c')) ? test : test.skip)(
     'the conversion compiles and behaves like the original, on the fast path and on the slow path',
@@ -69,10 +84,22 @@ describe.each(fixtureNames())('C fixture %s', (name) => {
       const dir = tempDir();
       try {
         // One binary name for both, so messages that name the program (err(), perror with argv[0]) compare.
-        const before = compile(input, mkdirSync(path.join(dir, 'before'), { recursive: true })!, 'program', more);
+        const before = compile(
+          input,
+          mkdirSync(path.join(dir, 'before'), { recursive: true })!,
+          'program',
+          more,
+          ending,
+        );
         const twinned = readFixture(name, 'helpers.output.c');
         const moreAfter = twinned === undefined ? more : { 'helpers.c': twinned };
-        const after = compile(output!, mkdirSync(path.join(dir, 'after'), { recursive: true })!, 'program', moreAfter);
+        const after = compile(
+          output!,
+          mkdirSync(path.join(dir, 'after'), { recursive: true })!,
+          'program',
+          moreAfter,
+          ending,
+        );
         const work = path.join(dir, 'work');
         // The probe runs: the fast path. A program that is not there: exec fails, the original child code reports it.
         for (const program of [probePath(), path.join(dir, 'no-such-program')]) {
