@@ -295,18 +295,16 @@ int main(int argc, char **argv) {
       int n = getgroups(256, groups);
       for (int j = 0; j < n; j++) printf("%s%d", j ? "," : "", (int)groups[j]);
       printf("\n");
-    } else if (!strcmp(cmd, "sigs") || !strcmp(cmd, "sigs64")) {
-      /* sigs64: the real-time signals too (glibc's own two, 32 and 33, never show) */
-      int end = !strcmp(cmd, "sigs") ? 32 : 65;
+    } else if (!strcmp(cmd, "sigs")) {
       sigset_t blocked;
       sigprocmask(SIG_SETMASK, NULL, &blocked);
       printf("blocked=");
       const char *sep = "";
-      for (int s = 1; s < end; s++)
+      for (int s = 1; s < 32; s++)
         if (sigismember(&blocked, s) == 1) printf("%s%d", sep, s), sep = ",";
       printf(" ignored=");
       sep = "";
-      for (int s = 1; s < end; s++) {
+      for (int s = 1; s < 32; s++) {
         struct sigaction sa;
         if (sigaction(s, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN) printf("%s%d", sep, s), sep = ",";
       }

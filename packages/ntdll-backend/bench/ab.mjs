@@ -14,8 +14,6 @@
 //   alternates with them, and the last line is new / ntdll.
 //   node packages/ntdll-backend/bench/ab.mjs --base HEAD [--spawns 400] [--sizes 50,1024] [--program PATH] [--on-loop]
 //     [--back-to-back N] [--backend ntdll|helper-exe] [--pollute MiB]
-// With --base, the base's ntdll runs on its own clone library (native/clone-spawn.c as committed at REV, built
-//   into the scratch copy), so that changes to the C side are compared too.
 // --pollute N: before each sample, writes over N MiB (outside the timed window), evicting the CPU's caches as
 //   the other processes the bench runs between spawns do (Bun, Python, the C floor): the call then runs cold.
 import { execFileSync } from 'node:child_process';
@@ -63,11 +61,8 @@ const PACKAGES = {
   '@forkexec/ntdll-backend/internal': 'packages/ntdll-backend/src/internal.ts',
 };
 
-/**
- * forkBeforeExec and the backend, bundled from the packages under `tree` (other packages stay external).
- * `ntdllRoot`: where the ntdll backend's modules find their package (and its native library).
- */
-async function load(tree, ntdllRoot = root) {
+/** forkBeforeExec and the backend, bundled from the packages under `tree` (other packages stay external). */
+async function load(tree) {
   const entry = `export { forkBeforeExec } from ${JSON.stringify(path.join(tree, 'packages/core/src/index.ts'))};
 export { createBackend } from ${JSON.stringify(path.join(tree, 'packages/ntdll-backend/src/index.ts'))};
 ${HELPER_EXE ? `export { createBackend as createHelperExe } from ${JSON.stringify(path.join(tree, 'packages/helper-exe/src/index.ts'))};` : ''}`;
@@ -83,7 +78,7 @@ ${HELPER_EXE ? `export { createBackend as createHelperExe } from ${JSON.stringif
         // native parts (ntdll's clone library, helper-exe's helper and take-check library) where the build put them.
         resolveImportMeta: (property, { moduleId }) =>
           property === 'url' && path.isAbsolute(moduleId)
-            ? JSON.stringify(pathToFileURL(path.join(nativeRootOf(moduleId), path.relative(tree, moduleId))).href)
+            ? JSON.stringify(pathToFileURL(path.join(root, path.relative(tree, moduleId))).href)
             : null,
       },
       nodeResolve({ extensions: ['.ts', '.js'], preferBuiltins: true }),
@@ -91,9 +86,6 @@ ${HELPER_EXE ? `export { createBackend as createHelperExe } from ${JSON.stringif
     ],
     onwarn: () => {},
   });
-  function nativeRootOf(moduleId) {
-    return path.relative(path.join(tree, 'packages/ntdll-backend'), moduleId).startsWith('..') ? root : ntdllRoot;
-  }
   const dir = mkdtempSync(path.join(here, '.ab-'));
   try {
     await bundle.write({ dir, format: 'es', entryFileNames: 'index.mjs' });
@@ -111,19 +103,9 @@ ${HELPER_EXE ? `export { createBackend as createHelperExe } from ${JSON.stringif
 /** The packages as committed at `rev`, extracted to a scratch folder. */
 function extract(rev) {
   const dir = mkdtempSync(path.join(here, '.base-'));
-  const trees = [
-    'packages/core/src',
-    'packages/ntdll-backend/src',
-    'packages/ntdll-backend/native',
-    'packages/ntdll-backend/scripts/build-native.mjs',
-    'packages/ntdll-backend/package.json',
-    ...(HELPER_EXE ? ['packages/helper-exe/src'] : []),
-  ];
+  const trees = ['packages/core/src', 'packages/ntdll-backend/src', ...(HELPER_EXE ? ['packages/helper-exe/src'] : [])];
   const tar = execFileSync('git', ['archive', rev, ...trees], { cwd: root });
   execFileSync('tar', ['-x', '-C', dir], { input: tar });
-  execFileSync(process.execPath, [path.join(dir, 'packages/ntdll-backend/scripts/build-native.mjs')], {
-    stdio: 'inherit',
-  });
   return dir;
 }
 
@@ -131,7 +113,7 @@ const variants = { new: await load(root) };
 if (values.base) {
   const dir = extract(values.base);
   try {
-    variants[`old (${values.base})`] = await load(dir, dir);
+    variants[`old (${values.base})`] = await load(dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

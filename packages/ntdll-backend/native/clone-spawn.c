@@ -16,15 +16,9 @@
  *   memcpy call made out of a loop), and the build checks that the library imports nothing but
  *   environ (read by the parent, before clone).
  * - All signals are blocked on the calling thread across clone, so no handler of the parent (Node's
- *   SIGCHLD, SIGINT...) can ever run on the child's stack over the shared memory. The child starts
- *   with every disposition at SIG_DFL (as the posix_spawn path does with POSIX_SPAWN_SETSIGDEF over
- *   all signals), then sets the requested mask right before execve, as glibc does. Where clone3
- *   takes CLONE_CLEAR_SIGHAND (Linux 5.5), the kernel resets the handlers at clone and the child
- *   resets only the signals the parent ignores (SIG_IGN survives both that flag and execve): a
- *   copy of that set kept here (fx_sig_ignored_reread, which the package calls again once a second
- *   of spawning has passed, since native code may ignore a signal later). Elsewhere (older kernels,
- *   seccomp profiles that refuse clone3 with ENOSYS) clone, and the child resets all 62 catchable
- *   signals itself: about 0.3 us each, which its exec waits for.
+ *   SIGCHLD, SIGINT...) can ever run on the child's stack over the shared memory. The child resets
+ *   every disposition to SIG_DFL (as the posix_spawn path does with POSIX_SPAWN_SETSIGDEF over all
+ *   signals), then sets the requested mask right before execve, as glibc does.
  * - Without CLONE_FILES and CLONE_FS the child works on copies of the fd table and of the working
  *   directory: its dup2, close and chdir never touch the parent's, and the parent may close its
  *   copies of the child's fds as soon as clone returned.
@@ -43,14 +37,10 @@ typedef unsigned int u32;
 enum {
   SYS_close = 3, SYS_lseek = 8, SYS_getdents64 = 217, SYS_mmap = 9, SYS_mprotect = 10, SYS_rt_sigaction = 13, SYS_rt_sigprocmask = 14,
   SYS_dup2 = 33, SYS_clone = 56, SYS_execve = 59, SYS_fcntl = 72, SYS_chdir = 80, SYS_setpgid = 109,
-  SYS_setsid = 112, SYS_exit_group = 231, SYS_openat = 257, SYS_clone3 = 435, SYS_close_range = 436
+  SYS_setsid = 112, SYS_exit_group = 231, SYS_openat = 257, SYS_close_range = 436
 };
 enum { CLONE_VM = 0x100, CLONE_CHILD_CLEARTID = 0x200000, SIGCHLD = 17 };
-#define CLONE_CLEAR_SIGHAND 0x100000000UL
-enum {
-  EPERM = 1, EINTR = 4, ENOENT = 2, EACCES = 13, ENODEV = 19, ENOTDIR = 20, EINVAL = 22, ENOSYS = 38, ESTALE = 116,
-  ETIMEDOUT = 110, ENAMETOOLONG = 36
-};
+enum { EINTR = 4, ENOENT = 2, EACCES = 13, ENODEV = 19, ENOTDIR = 20, ESTALE = 116, ETIMEDOUT = 110, ENAMETOOLONG = 36 };
 enum { F_GETFD = 1, F_SETFD = 2, FD_CLOEXEC = 1, AT_FDCWD = -100, O_LARGEFILE = 0100000, O_DIRECTORY = 0200000 };
 /* Built with -DFX_NO_CLOSE_RANGE to check the /proc/self/fd fallback by hand (a syscall number no kernel has). */
 #ifdef FX_NO_CLOSE_RANGE
@@ -62,7 +52,7 @@ enum { PROT_NONE = 0, PROT_RW = 3, MAP_PRIVATE_ANON_STACK = 0x02 | 0x20 | 0x2000
 enum { PATH_MAX = 4096, NAME_MAX = 255 };
 
 /* Version of the request layout below: the package checks it when it binds the library. */
-int fx_clone_version(void) { return 2; }
+int fx_clone_version(void) { return 1; }
 
 /* One file action, as src/linux/clone-spawn.ts encodes it (int32 each). */
 enum { OP_DUP2 = 1, OP_CLOSE = 2, OP_OPEN = 3, OP_CHDIR = 4, OP_CLOSEFROM = 5 };
@@ -100,7 +90,6 @@ struct child_arg {
   struct slot *slot;
   char *const *envp;
   const char *path; /* PATH's value in the parent's environ, or 0 */
-  u64 sigreset;     /* signals the child sets to SIG_DFL: bit n-1 for signal n */
 };
 
 static inline i64 sys1(i64 n, i64 a) {
@@ -164,32 +153,6 @@ __asm__(".text\n"
         "  hlt\n"
         "1: ret\n"
         ".size fx_raw_clone, .-fx_raw_clone\n");
-
-/* clone3 without a libc: the kernel starts the child with its stack pointer at stack + stack_size,
- * where the caller put fn's argument and then fn (see spawn_clone3); the child calls fn(arg) and
- * exits with its result, as above. */
-struct clone_args {
-  u64 flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
-};
-long fx_raw_clone3(struct clone_args *args, u64 size);
-__asm__(".text\n"
-        ".type fx_raw_clone3,@function\n"
-        ".hidden fx_raw_clone3\n"
-        "fx_raw_clone3:\n"
-        "  mov $435, %eax\n"
-        "  syscall\n"
-        "  test %rax, %rax\n"
-        "  jnz 1f\n"
-        "  xor %ebp, %ebp\n"
-        "  pop %rdi\n"
-        "  pop %rax\n"
-        "  call *%rax\n"
-        "  mov %eax, %edi\n"
-        "  mov $231, %eax\n" /* exit_group */
-        "  syscall\n"
-        "  hlt\n"
-        "1: ret\n"
-        ".size fx_raw_clone3, .-fx_raw_clone3\n");
 
 static u64 len(const char *s) {
   u64 n = 0;
@@ -326,11 +289,10 @@ static int child_main(void *raw) {
   i64 r;
 
   /* Every disposition back to default: no handler of the parent may run here, and the program
-   * must not inherit Node's ignored SIGPIPE and SIGXFSZ. The handlers are gone already when the
-   * kernel cleared them at clone (then sigreset holds only the ignored signals). */
+   * must not inherit Node's ignored SIGPIPE and SIGXFSZ. */
   struct k_sigaction dfl = {0, 0, 0, 0};
-  for (u64 left = arg->sigreset; left; left &= left - 1)
-    sys4(SYS_rt_sigaction, __builtin_ctzl(left) + 1, (i64)&dfl, 0, 8);
+  for (int sig = 1; sig <= 64; sig++)
+    if (sig != 9 && sig != 19) sys4(SYS_rt_sigaction, sig, (i64)&dfl, 0, 8);
 
   if (req->flags & REQ_SETSID) {
     action = req->setsid_action;
@@ -379,43 +341,6 @@ static void relocate(char *blob, u32 at) {
   for (; *list; list++) *list += (u64)blob;
 }
 
-/* Every catchable signal (all but SIGKILL and SIGSTOP): bit n-1 for signal n. */
-#define ALL_CATCHABLE (~0UL & ~(1UL << (9 - 1)) & ~(1UL << (19 - 1)))
-
-/* The signals the parent ignores, as last read by fx_sig_ignored_reread. */
-static u64 ignored_signals;
-static int ignored_read;
-/* clone3 with CLONE_CLEAR_SIGHAND: 0 untried, 1 works, -1 refused here (the clone fallback from then on). */
-static int clear_sighand_works;
-
-/* Reads which signals the process ignores now, for the children spawned from then on. */
-void fx_sig_ignored_reread(void) {
-  u64 ignored = 0;
-  struct k_sigaction now;
-  for (int sig = 1; sig <= 64; sig++)
-    if (sig != 9 && sig != 19 && sys4(SYS_rt_sigaction, sig, 0, (i64)&now, 8) == 0 && now.handler == (void *)1 /* SIG_IGN */)
-      ignored |= 1UL << (sig - 1);
-  ignored_signals = ignored;
-  ignored_read = 1;
-}
-
-/* The child of clone3, on `stack`: fn and arg stored where its stack pointer starts; -errno when clone3 failed. */
-static long spawn_clone3(struct child_arg *arg, volatile int *tid, char *stack) {
-#ifdef FX_NO_CLONE3 /* built so to check the clone fallback by hand, as a kernel without clone3 answers */
-  return -ENOSYS;
-#endif
-  u64 *sp = (u64 *)(((u64)arg & ~15UL) - 16);
-  sp[0] = (u64)arg;
-  sp[1] = (u64)child_main;
-  struct clone_args args = {0};
-  args.flags = CLONE_VM | CLONE_CHILD_CLEARTID | CLONE_CLEAR_SIGHAND;
-  args.child_tid = (u64)tid;
-  args.exit_signal = SIGCHLD;
-  args.stack = (u64)stack;
-  args.stack_size = (u64)sp - (u64)stack;
-  return fx_raw_clone3(&args, sizeof args);
-}
-
 enum { GUARD = 4096 };
 
 /* A child stack of `size` bytes (a multiple of 4096) below which a guard page faults instead of
@@ -450,20 +375,7 @@ int fx_clone_spawn(void *stack, u64 stack_size, struct slot *slot, char *blob, c
 
   u64 all = ~0UL, old;
   sys4(SYS_rt_sigprocmask, 2 /* SIG_SETMASK */, (i64)&all, (i64)&old, 8);
-  long pid = -ENOSYS;
-  if (clear_sighand_works >= 0) {
-    if (!ignored_read) fx_sig_ignored_reread();
-    arg->sigreset = ignored_signals;
-    pid = spawn_clone3(arg, &slot->tid, (char *)stack);
-    if (pid == -ENOSYS || pid == -EINVAL || pid == -EPERM) /* no clone3, or no CLONE_CLEAR_SIGHAND (before 5.5) */
-      clear_sighand_works = -1;
-    else if (pid > 0)
-      clear_sighand_works = 1;
-  }
-  if (clear_sighand_works < 0) {
-    arg->sigreset = ALL_CATCHABLE;
-    pid = fx_raw_clone(CLONE_VM | CLONE_CHILD_CLEARTID | SIGCHLD, arg, &slot->tid, child_main, arg);
-  }
+  long pid = fx_raw_clone(CLONE_VM | CLONE_CHILD_CLEARTID | SIGCHLD, arg, &slot->tid, child_main, arg);
   sys4(SYS_rt_sigprocmask, 2, (i64)&old, 0, 8);
   return (int)pid;
 }

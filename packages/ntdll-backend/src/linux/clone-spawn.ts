@@ -11,13 +11,12 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import type { SpawnRequest } from '@forkexec/core';
 import { loadKoffi, packageRoot } from '@forkexec/core/backend-kit';
 import type { FileOp, SpawnPlan } from './spawn-plan.js';
 
 /** fx_clone_version in native/clone-spawn.c: the layout this module writes. */
-const CLONE_VERSION = 2;
+const CLONE_VERSION = 1;
 /** The child's stack: the deepest frame is the PATH search (about 4.4 KiB); the rest stays untouched. */
 const STACK_SIZE = 64 * 1024;
 const LIBRARY = 'libfxclone.so';
@@ -69,8 +68,6 @@ export interface ExecFailure {
 interface CloneLibrary {
   spawn(stack: unknown, size: number, state: Int32Array, blob: Buffer, envp: Buffer | null): number;
   stackNew(size: number): unknown;
-  /** Reads which signals this process ignores, for the children spawned from then on (see fx_sig_ignored_reread). */
-  rereadIgnored(): void;
 }
 
 /** The directory this package ships its native parts in for this platform (dist/<platform>-<arch>/), if found. */
@@ -111,11 +108,9 @@ export function cloneLibrary(): CloneLibrary | null {
   // (no copy), so the child reads the very bytes this module keeps alive in the slot.
   const spawn = lib.func('int fx_clone_spawn(void *stack, uint64_t size, void *slot, void *blob, void *envp)');
   const stackNew = lib.func('void *fx_stack_new(uint64_t size)');
-  const rereadIgnored = lib.func('void fx_sig_ignored_reread(void)');
   return (library = {
     spawn: spawn as CloneLibrary['spawn'],
     stackNew: (size) => stackNew(size),
-    rereadIgnored: () => void rereadIgnored(),
   });
 }
 
@@ -264,15 +259,6 @@ function blobFor(slot: Slot, size: number): Buffer {
   return blob;
 }
 
-/**
- * How long the library's copy of the signals this process ignores serves (ms). The child resets
- * those (the kernel clears the handlers, see native/clone-spawn.c); JavaScript cannot ignore a
- * signal, native code can: a signal it ignores is reset in the children spawned a second later
- * at most. Reading them costs 62 syscalls (about 20 us), which the child spared pays once a second.
- */
-const IGNORED_SIGNALS_TTL_MS = 1000;
-let ignoredReadAt = -Infinity;
-
 /** The child started (its setup and exec go on concurrently), or clone's errno (nothing started). */
 export type CloneOutcome = { pid: number; slot: Slot } | { errno: number };
 
@@ -288,11 +274,6 @@ export function cloneSpawn(lib: CloneLibrary, request: SpawnRequest, env: ChildE
   }
   const envp = Buffer.isBuffer(env) ? env : null;
   slot.keep = { blob, envp };
-  const now = performance.now();
-  if (now - ignoredReadAt > IGNORED_SIGNALS_TTL_MS) {
-    lib.rereadIgnored();
-    ignoredReadAt = now;
-  }
   const pid = lib.spawn(slot.stack, STACK_SIZE, slot.state, blob, envp);
   if (pid < 0) {
     slot.keep = undefined;

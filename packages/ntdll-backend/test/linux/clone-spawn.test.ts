@@ -2,7 +2,6 @@
 // after spawn returned, in the parent's memory. Real processes; each failure must come back typed,
 // with the exact action, and nothing may leak.
 import { execFileSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import {
   closeSync,
   cpSync,
@@ -276,28 +275,5 @@ describeClone('ntdll clone path', () => {
     expect(stdout).toBe('blocked= ignored='); // Node ignores SIGPIPE and SIGXFSZ; the child must not
     const masked = await run(['sigs'], { actions: [{ op: 'sigmask', signals: ['SIGUSR1', 'SIGTERM'] }] });
     expect(masked.stdout).toBe('blocked=10,15 ignored=');
-  });
-
-  it('signals ignored by native code after a spawn, real-time ones too, are default in children spawned a second later', async () => {
-    // The child resets the signals the parent ignores, as read at most a second before (the kernel
-    // clears the handlers at clone: see native/clone-spawn.c). JavaScript cannot ignore a signal: koffi can.
-    const koffi = createRequire(__filename)('koffi') as {
-      load(name: string): { func(prototype: string): (...args: number[]) => number };
-    };
-    const signal = koffi.load('libc.so.6').func('intptr_t signal(int sig, intptr_t handler)');
-    const [SIG_DFL, SIG_IGN, SIGUSR2, SIGRT38] = [0, 1, 12, 38];
-    const handler = () => {};
-    await run(['sigs64']); // the library has read what is ignored now
-    signal(SIGUSR2, SIG_IGN);
-    signal(SIGRT38, SIG_IGN);
-    process.on('SIGWINCH', handler); // a handler (the kernel clears those at clone)
-    try {
-      await new Promise((resolve) => setTimeout(resolve, 1100));
-      expect((await run(['sigs64'])).stdout).toBe('blocked= ignored=');
-    } finally {
-      signal(SIGUSR2, SIG_DFL);
-      signal(SIGRT38, SIG_DFL);
-      process.removeListener('SIGWINCH', handler);
-    }
   });
 });
