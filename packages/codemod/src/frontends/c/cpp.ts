@@ -3,7 +3,7 @@ import type { SiteAnalysis } from './classify.js';
 import type { Edit } from './rewrite.js';
 import type { Node, Tree } from './syntax-tree.js';
 import type { TransformResult } from '../../model.js';
-import { parseCpp } from './parser.js';
+import { parseC, parseCpp } from './parser.js';
 
 // C++ files go through the C frontend where the child is C-like: the C grammar reads what the recorder needs (function
 // bodies, calls, conditions), and tree-sitter-cpp reads the same bytes to say whether the child holds anything the C
@@ -167,7 +167,8 @@ export async function cLikeFacts(facts: ProjectFacts | undefined): Promise<Proje
   };
 }
 
-/** Converts the C-like sites of a C++ file; transform: the C frontend's transform, given the C++ checks. */
+/** Converts the C-like sites of a C++ file; transform: the C frontend's transform, given the C++ checks. header: a
+ * `.h`, C or C++: its children are checked as a C++ file's, its rewrite stays C (C-only syntax allowed, parsed as C). */
 export async function transformCpp(
   source: string,
   file: string,
@@ -178,13 +179,14 @@ export async function transformCpp(
     facts: ProjectFacts | undefined,
     cpp: CppChecks,
   ) => Promise<TransformResult>,
+  header = false,
 ): Promise<TransformResult> {
   const tree = await parseCpp(source);
   try {
     const checks: CppChecks = {
       child: (a) => cppChildRefusal(tree, a),
-      edits: cppEditsRefusal,
-      parse: parseCpp,
+      edits: header ? () => null : cppEditsRefusal,
+      parse: header ? parseC : parseCpp,
     };
     return await transform(source, file, await cLikeFacts(facts), checks);
   } finally {

@@ -254,7 +254,11 @@ export const cFrontend: Frontend = {
   language: 'c',
   extensions: ['.c', '.h'],
   scan: (source, file) => scanC(source, file),
-  transform: (source, file, facts) => transformC(source, file, facts),
+  // a header may be C++'s: its children are checked as a C++ file's (cpp.ts)
+  transform: (source, file, facts) =>
+    file.toLowerCase().endsWith('.h')
+      ? transformCpp(source, file, facts, transformC, true)
+      : transformC(source, file, facts),
 };
 
 /** C++ files: their C-like sites through the C frontend, checked with tree-sitter-cpp (cpp.ts). */

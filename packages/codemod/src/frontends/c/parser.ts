@@ -6,10 +6,13 @@ import type { Tree } from './syntax-tree.js';
 // tree-sitter's runtime and the grammars are wasm: loaded once per thread, on first use. A grammar is read as
 // bytes: given a path, web-tree-sitter imports node:fs dynamically, which Jest's CommonJS runtime refuses.
 const ready = new Map<string, Promise<Parser>>();
+// the runtime once per thread: two grammars loading at once must not initialise it twice (its memory breaks)
+let runtime: Promise<void> | undefined;
 
 async function load(wasm: string): Promise<Parser> {
   const resolve = createRequire(import.meta.url).resolve;
-  await Parser.init();
+  runtime ??= Parser.init();
+  await runtime;
   const language = await Language.load(readFileSync(resolve(wasm)));
   const parser = new Parser();
   parser.setLanguage(language);

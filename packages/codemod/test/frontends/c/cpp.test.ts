@@ -1,5 +1,5 @@
 import { factsOf } from '../../../src/frontends/c/facts.js';
-import { cppFrontend } from '../../../src/frontends/c/index.js';
+import { cFrontend, cppFrontend } from '../../../src/frontends/c/index.js';
 import { frontendFor } from '../../../src/frontends/index.js';
 
 // C++ files through the C frontend (cpp.ts): what the C grammar would misread is refused, in the child and in the
@@ -39,4 +39,27 @@ test('a helper of another file with C++ in it is refused, saying what', async ()
   expect(result.sites[0].reason).toMatch(
     /to_stdout\(\) in the child, a function of another file that has a member call/,
   );
+});
+
+test('a header may be C++: its children are checked as a C++ file, its rewrite may stay C-only', async () => {
+  const child = (body: string) => `#include <unistd.h>
+static inline int run(char **v, int keep) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    ${body}
+    execv(v[0], v);
+    _exit(127);
+  }
+  return pid;
+}
+`;
+  const thrown = await cFrontend.transform(child('if (keep < 0) throw keep;'), 'run.h');
+  expect(thrown.changed).toBe(false);
+  expect(thrown.sites[0].reason).toMatch(/the child has a throw/);
+  // a compound literal is C: in a header it stays (a C++ file would refuse it)
+  const sparing = child('int fd; for (fd = 3; fd < getdtablesize(); fd++) if (fd != keep) close(fd);');
+  const header = await cFrontend.transform(sparing, 'run.h');
+  expect(header.sites.map((s) => s.converted)).toEqual([true]);
+  expect(header.code).toContain('(int[]){ keep }');
+  expect((await cppFrontend.transform(sparing, 'run.hpp')).changed).toBe(false);
 });
