@@ -2,6 +2,7 @@ import { type CloseWalk, closeWalkOf } from './close-walk.js';
 import { type FormatWrapper, formatWrapperOf } from './format-wrapper.js';
 import { type EndingAllocator, endingAllocatorOf } from './ending-allocators.js';
 import { type OpenWrapper, openWrapperOf } from './open-wrapper.js';
+import { type ForkFunction, forkFunctionsOf } from './fork-functions.js';
 import { EXEC_CALLS, EXIT_CALLS, FORK_CALLS, NORETURN_CALLS } from './operations.js';
 
 /**
@@ -68,6 +69,9 @@ export interface ProjectFacts {
   endingAllocators?: Record<string, EndingAllocator | null>;
   /** open() wrappers (open-wrapper.ts): name → the open they make; null: defined more than one way, or not one. */
   openWrappers?: Record<string, OpenWrapper | null>;
+  /** Functions of the project's .c files that call fork(), each definition (other-file-wrappers.ts): the wrappers
+   * among them make fork sites of their calls in other files, which the codemod may convert. */
+  forkFunctions?: Record<string, ForkFunction[]>;
 }
 
 /** A function of another file that the recording may call a twin of, generated in that file. */
@@ -168,7 +172,7 @@ function maskLiterals(text: string): string {
 
 /** A top-level `{ }` of a file: `head` the masked text since the previous top-level `;` or `}`, `open`/`close` the
  * offsets of its braces (in `masked`, the text with literals and preprocessor lines blanked, offsets kept). */
-interface TopLevelBody {
+export interface TopLevelBody {
   masked: string;
   head: string;
   headStart: number;
@@ -454,6 +458,7 @@ export function factsOf(source: string, helpers = false): ProjectFacts {
     signalWrappers: Object.fromEntries(found.signal),
     refusedHelpers: Object.fromEntries(found.refused),
     twinHelpers: Object.fromEntries(found.twins.map(([name, text]) => [name, { file: '', text }])),
+    forkFunctions: forkFunctionsOf(text, topLevelBodies(text)),
   };
 }
 
@@ -487,6 +492,7 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
   const closeWalks: Record<string, CloseWalk | null> = {};
   const endingAllocators: Record<string, EndingAllocator | null> = {};
   const openWrappers: Record<string, OpenWrapper | null> = {};
+  const forkFunctions: Record<string, ForkFunction[]> = {};
   // a name two files define differently is neither
   const add = (into: Record<string, string | null>, from: Record<string, string | null> = {}) => {
     for (const [name, text] of Object.entries(from))
@@ -516,6 +522,8 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
     mergeSame(closeWalks, f.closeWalks);
     mergeSame(endingAllocators, f.endingAllocators);
     mergeSame(openWrappers, f.openWrappers);
+    for (const [name, defs] of Object.entries(f.forkFunctions ?? {}))
+      forkFunctions[name] = [...(forkFunctions[name] ?? []), ...defs];
   }
   // a body that ends in a call that never returns never returns either, through any number of files
   for (let grew = true; grew;) {
@@ -549,6 +557,7 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
     closeWalks,
     endingAllocators,
     openWrappers,
+    forkFunctions,
   };
 }
 
