@@ -88,7 +88,7 @@ export async function transformC(source: string, file: string, facts?: ProjectFa
   const merged = mergeFacts([factsOf(source), facts ?? NO_FACTS]);
   const [helperTree, wrapperTree, twinTree] = await parseHelpers(source, facts, merged.callMacros);
   // calls of the project's fork wrappers of other files are sites too (the scan finds them in its second pass)
-  const others = await otherFileWrappers(source, facts);
+  const others = await otherFileWrappers(source, facts, merged);
   try {
     const { sites } = analyzeTree(tree, file, undefined, others.facts);
     const project = {

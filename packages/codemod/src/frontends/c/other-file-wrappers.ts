@@ -23,14 +23,19 @@ export interface OtherFileWrappers {
 /**
  * The fork wrappers of other files of the project that source calls, itself or through a macro that is one call of
  * one (sudo's `#define sudo_debug_fork() sudo_debug_fork_v1()`): each definition parsed and read as a file of its own
- * would be, with the project's facts; a function is a wrapper when one of its fork calls is a wrapper's.
+ * would be, with the project's facts; a function is a wrapper when one of its fork calls is a wrapper's. macros: the
+ * project's and the file's own.
  */
-export async function otherFileWrappers(source: string, facts: ProjectFacts | undefined): Promise<OtherFileWrappers> {
+export async function otherFileWrappers(
+  source: string,
+  facts: ProjectFacts | undefined,
+  macros: Pick<ProjectFacts, 'macroCalls' | 'callMacros'> = facts ?? {},
+): Promise<OtherFileWrappers> {
   const byName = new Map<string, OtherFileWrapper>();
   const trees: Tree[] = [];
   const calls = (name: string) => new RegExp(`\\b${name}\\s*\\(`).test(source);
   const throughMacro = new Set(
-    Object.entries(facts?.macroCalls ?? {}).flatMap(([macro, m]) => (m.call && calls(macro) ? [m.call] : [])),
+    Object.entries(macros.macroCalls ?? {}).flatMap(([macro, m]) => (m.call && calls(macro) ? [m.call] : [])),
   );
   for (const [name, all] of Object.entries(facts?.forkFunctions ?? {})) {
     // a static function of another file is not the one the caller's name means
@@ -49,16 +54,19 @@ export async function otherFileWrappers(source: string, facts: ProjectFacts | un
       );
     }
     if (!wrapper) continue;
+    const files = [...new Set(defs.map((d) => d.file.split(/[\\/]/).pop() || 'one file'))];
     byName.set(
       name,
       parsed.length === 1 && defs.length === 1
         ? parsed[0]
-        : `${name}() is defined ${defs.length} times in the project (${[...new Set(defs.map((d) => d.file.split(/[\\/]/).pop() || 'one file'))].join(', ')}): which one the caller's program links is not visible at the call`,
+        : files.length === 1
+          ? `${name}() is defined ${defs.length} times in ${files[0]}, under #if: which one its build compiles is not visible at the call`
+          : `${name}() is defined in ${files.join(', ')}: which one the caller's program links is not visible at the call`,
     );
   }
   const wrappers = [...byName.keys()];
   // a macro that is the call of one, without arguments, stands for it
-  for (const [macro, m] of Object.entries(facts?.callMacros ?? {}))
+  for (const [macro, m] of Object.entries(macros.callMacros ?? {}))
     if (m && !m.params.length && !m.args.length && byName.has(m.call) && calls(macro))
       byName.set(macro, byName.get(m.call)!);
   const withWrappers =
