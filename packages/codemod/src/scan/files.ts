@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError } from '@forkexec/core';
 import { ACTION_CALL, factsOf, mergeFacts, type ProjectFacts } from '../frontends/c/facts.js';
+import { FORKS } from '../frontends/c/fork-functions.js';
 import { type FileTask, isC } from './analyze-file.js';
 import { fileOf, guardedLogsOf } from '../frontends/c/guarded-log.js';
 
@@ -77,11 +78,13 @@ export function withProjectFacts(tasks: FileTask[]): FileTask[] {
       continue; // reported when the file is analysed
     }
     // every file: a function two files define differently, one of them ending in an exit, may return
-    const helpers = t.file.endsWith('.c') && ACTION_CALL.test(text);
+    const helpers = t.file.endsWith('.c') && (ACTION_CALL.test(text) || FORKS.test(text));
     const facts = factsOf(text, helpers);
     // a twin is written into the helper's own file (recording-twin.ts)
     for (const twin of Object.values(facts.twinHelpers ?? {})) if (twin) twin.file = t.file;
     if (t.file.endsWith('.c')) facts.guardedLogs = fileOf(guardedLogsOf(text), t.file);
+    // so are a fork wrapper's companions (other-file-wrappers.ts)
+    for (const defs of Object.values(facts.forkFunctions ?? {})) for (const d of defs) d.file = t.file;
     byProject.set(t.project, [...(byProject.get(t.project) ?? []), facts]);
   }
   const merged = new Map([...byProject].map(([project, all]) => [project, mergeFacts(all)]));

@@ -3,6 +3,7 @@ import { type FormatWrapper, formatWrapperOf } from './format-wrapper.js';
 import { type EndingAllocator, endingAllocatorOf } from './ending-allocators.js';
 import { type OpenWrapper, openWrapperOf } from './open-wrapper.js';
 import type { GuardedLog } from './guarded-log.js';
+import { type ForkFunction, forkFunctionsOf } from './fork-functions.js';
 import { EXEC_CALLS, EXIT_CALLS, FORK_CALLS, NORETURN_CALLS } from './operations.js';
 
 /**
@@ -72,6 +73,9 @@ export interface ProjectFacts {
   /** Log functions that write nothing while a guard on memory holds (guarded-log.ts): name → the guard; null:
    * defined more than one way. Read from .c files by the scan, which sets each one's file. */
   guardedLogs?: Record<string, GuardedLog | null>;
+  /** Functions of the project's .c files that call fork(), each definition (other-file-wrappers.ts): the wrappers
+   * among them make fork sites of their calls in other files, which the codemod may convert. */
+  forkFunctions?: Record<string, ForkFunction[]>;
 }
 
 /** A function of another file that the recording may call a twin of, generated in that file. */
@@ -458,6 +462,7 @@ export function factsOf(source: string, helpers = false): ProjectFacts {
     signalWrappers: Object.fromEntries(found.signal),
     refusedHelpers: Object.fromEntries(found.refused),
     twinHelpers: Object.fromEntries(found.twins.map(([name, text]) => [name, { file: '', text }])),
+    forkFunctions: forkFunctionsOf(text, topLevelBodies(text)),
   };
 }
 
@@ -492,6 +497,7 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
   const endingAllocators: Record<string, EndingAllocator | null> = {};
   const openWrappers: Record<string, OpenWrapper | null> = {};
   const guardedLogs: Record<string, GuardedLog | null> = {};
+  const forkFunctions: Record<string, ForkFunction[]> = {};
   // a name two files define differently is neither
   const add = (into: Record<string, string | null>, from: Record<string, string | null> = {}) => {
     for (const [name, text] of Object.entries(from))
@@ -522,6 +528,8 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
     mergeSame(endingAllocators, f.endingAllocators);
     mergeSame(openWrappers, f.openWrappers);
     mergeSame(guardedLogs, f.guardedLogs);
+    for (const [name, defs] of Object.entries(f.forkFunctions ?? {}))
+      forkFunctions[name] = [...(forkFunctions[name] ?? []), ...defs];
   }
   // a body that ends in a call that never returns never returns either, through any number of files
   for (let grew = true; grew;) {
@@ -556,6 +564,7 @@ export function mergeFacts(all: ProjectFacts[]): ProjectFacts {
     endingAllocators,
     openWrappers,
     guardedLogs,
+    forkFunctions,
   };
 }
 

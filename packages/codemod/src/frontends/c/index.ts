@@ -11,6 +11,7 @@ import type { Twin } from './recording-twin.js';
 import { functionName } from './syntax.js';
 import { isWrapperCall } from './wrapper-call.js';
 import { guardedLogFacts } from './guarded-log.js';
+import { otherFileWrappers } from './other-file-wrappers.js';
 
 export {
   analyzeTree,
@@ -98,9 +99,12 @@ export async function transformC(
   // the file's own macros and the project's
   const merged = mergeFacts([factsOf(source), facts ?? NO_FACTS]);
   const [helperTree, wrapperTree, twinTree] = await parseHelpers(source, facts, merged.callMacros);
+  // calls of the project's fork wrappers of other files are sites too (the scan finds them in its second pass)
+  const others = await otherFileWrappers(source, facts, merged);
   try {
-    const { sites } = analyzeTree(tree, file, undefined, facts);
+    const { sites } = analyzeTree(tree, file, undefined, others.facts);
     const project = {
+      otherWrappers: others.byName,
       helpers: definitions(helperTree),
       signalWrappers: definitions(wrapperTree),
       callMacros: new Map(
@@ -193,6 +197,7 @@ export async function transformC(
     helperTree?.delete();
     wrapperTree?.delete();
     twinTree?.delete();
+    for (const t of others.trees) t.delete();
   }
 }
 

@@ -6,6 +6,7 @@ import type { FormatWrapper } from './format-wrapper.js';
 import type { CloseWalk } from './close-walk.js';
 import type { EndingAllocator } from './ending-allocators.js';
 import type { OpenWrapper } from './open-wrapper.js';
+import type { OtherFileWrapper } from './other-file-wrappers.js';
 import type { SiteAnalysis } from './classify.js';
 import { type ActionEntry, BRANCHED, CANCEL } from './action-entry.js';
 import { Planner } from './recorder.js';
@@ -104,6 +105,8 @@ export interface ProjectFunctions {
   endingAllocators?: Map<string, EndingAllocator | null>;
   /** open() wrappers (facts.ts: openWrappers). */
   openWrappers?: Map<string, OpenWrapper | null>;
+  /** Fork wrappers of other files the file calls (other-file-wrappers.ts). */
+  otherWrappers?: Map<string, OtherFileWrapper>;
 }
 
 /** The copied statements without the declarations nothing copied, recorded or exec'd names (`sigset_t old;` for a
@@ -200,7 +203,7 @@ export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): Pla
   if (project?.guardedLogs) planner.guardedLogs = project.guardedLogs;
   if (project?.logMacros) planner.logMacros = project.logMacros;
   if (pty) recordLoginTty(planner);
-  const wrapper = viaWrapper ? wrapperCall(a, own) : null;
+  const wrapper = viaWrapper ? wrapperCall(a, own, project?.otherWrappers) : null;
   if (typeof wrapper === 'string') return { blockers: [wrapper] };
   if (wrapper) recordWrapperChild(planner, wrapper);
   const throughMacro = !!a.execs && a.execs !== site.exec;
@@ -271,7 +274,9 @@ export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): Pla
     actions,
     ...(branched ? { file: '', argv: '', envp: '', flags: '', branched: true } : leaves[0].start!),
     ...(pty ? { pty } : {}),
-    ...(planner.twins.size ? { twins: [...planner.twins.values()] } : {}),
+    ...(planner.twins.size || wrapper?.companion
+      ? { twins: [...planner.twins.values(), ...(wrapper?.companion ? [wrapper.companion] : [])] }
+      : {}),
     ...(wrapper ? { wrapperParent: wrapper.parent } : {}),
   };
   return { plan };

@@ -2,6 +2,9 @@ import type { Node } from './syntax-tree.js';
 import { type Path, statementOf, walkFrom } from './child-path.js';
 import type { SiteAnalysis } from './classify.js';
 import type { Planner } from './recorder.js';
+import type { OtherFileWrapper } from './other-file-wrappers.js';
+import type { Twin } from './recording-twin.js';
+import { parentCompanion } from './wrapper-companion.js';
 import { FORK_CALLS } from './operations.js';
 import {
   blockStatements,
@@ -34,6 +37,9 @@ export interface WrapperCall {
   /** The wrapper's parent statements after its fork, up to its `return` of the pid, with the pid and parameters
    * written as the caller's: run once a fast start returned a pid. */
   parent: { node: Node; text: string }[];
+  /** A wrapper of another file: its parent side as a function of its file (wrapper-companion.ts), which the caller's
+   * `parent` calls. */
+  companion?: Twin;
 }
 
 /** Calls the parent side may hand the child's pid to: they wait for it or write it out, whenever they run. A call
@@ -81,23 +87,31 @@ export function isWrapperCall(a: SiteAnalysis): boolean {
  * thing it does, both sides returning the pid; the parent side is written in the caller's function, so its names must
  * mean the same there. A string says why not.
  */
-export function wrapperCall(a: SiteAnalysis, functions: Map<string, Node>): WrapperCall | string {
+export function wrapperCall(
+  a: SiteAnalysis,
+  functions: Map<string, Node>,
+  others?: Map<string, OtherFileWrapper>,
+): WrapperCall | string {
   const { forkCall: call, noreturn, variable: target } = a;
   const name = calleeName(call)!;
-  const def = functions.get(name);
-  if (!def || !same(def.tree.rootNode, call.tree.rootNode))
-    return `${name}() is defined in another file: the rewrite reads the wrappers of the caller's file only`;
+  const other = functions.has(name) ? undefined : others?.get(name);
+  if (typeof other === 'string') return other;
+  const def = functions.get(name) ?? other?.def;
+  if (!def) return `${name}() is defined in another file: the rewrite reads the wrappers of the caller's file only`;
   const params = parameterList(def);
   const args = callArgs(call);
   if (!params || params.length !== args.length) return `${name}()'s parameters do not match the call`;
   const body = blockStatements(def.childForFieldName('body')!);
   const forks = callsUnder(def.childForFieldName('body')!).filter((c) => FORK_CALLS.has(calleeName(c) ?? ''));
   const fork = forks[0];
-  if (!fork || calleeName(fork) !== 'fork') return `${name}() does not fork() itself`;
+  if (fork && calleeName(fork) !== 'fork')
+    return `${name}() forks with ${calleeName(fork)}(): a wrapper's call is converted when the wrapper forks with fork()`;
+  if (!fork) return `${name}() does not fork() itself`;
   const at = body.findIndex((st) => st.startIndex <= fork.startIndex && fork.endIndex <= st.endIndex);
   const forkStatement = body[at];
   const pid = pidVariable(forkStatement, fork);
-  if (at < 0 || !pid) {
+  const bare = forkStatement?.type === 'return_statement' && same(unparen(forkStatement.namedChild(0)!), fork);
+  if (at < 0 || (!pid && !bare)) {
     const inner = statementOf(fork);
     const parent = walkFrom(inner, { call: fork, variable: pidVariable(inner, fork), value: 4242 }, noreturn);
     return parent.end === 'loop'
@@ -111,6 +125,8 @@ export function wrapperCall(a: SiteAnalysis, functions: Map<string, Node>): Wrap
   if (before) return `${name}() runs ${before.text.split('\n')[0]} before its fork, which the fast path would not`;
   const caller = enclosingFunction(call);
   if (!target || !caller) return 'the caller keeps no pid in a variable';
+  // `return fork();`: nothing but the fork on either side
+  if (!pid) return { name, child: [], locals: [], subst: new Map(), parent: [] };
   const callerNames = new Set([...declaredNames(caller), ...(parameterList(caller) ?? [])]);
   const value = (v: number) => ({ call: fork, variable: pid, value: v });
   const child = walkFrom(forkStatement, value(0), noreturn);
@@ -123,6 +139,9 @@ export function wrapperCall(a: SiteAnalysis, functions: Map<string, Node>): Wrap
   if (!returnsPid(parent, false)) return `${name}()'s parent does not return the pid`;
   const own = (path: Path) => path.statements.filter((s) => !same(s, forkStatement) && !same(s, path.last));
   const parentStatements = own(parent);
+  const childStatements = own(child);
+  if (other && childStatements.length)
+    return `${name}()'s child side (${childStatements[0].text.split('\n')[0]}) is code of ${fileName(other.file)}, which the recording of the caller's file does not read`;
   // the parent side is written in the caller: its names must mean there what they mean in the wrapper
   const locals = declaredNames(def.childForFieldName('body')!);
   for (const c of parentStatements.flatMap((st) => callsUnder(st))) {
@@ -136,10 +155,21 @@ export function wrapperCall(a: SiteAnalysis, functions: Map<string, Node>): Wrap
     const named = identifierNodes(st).map((id) => id.text);
     const local = named.find((n) => locals.has(n) && n !== pid);
     if (local) return `${name}()'s parent side uses its local ${local}, which the caller cannot name`;
-    const clash = named.find((n) => callerNames.has(n) && !params.includes(n) && n !== pid);
+    if (!other) continue;
+    // the companion runs in the wrapper's file and gets the pid only
+    const param = named.find((n) => params.includes(n));
+    if (param) return `${name}()'s parent side reads its parameter ${param}, which its companion is not given`;
+    if (other.conditional)
+      return `${name}() is defined under #if in ${fileName(other.file)}: its parent side's companion would need the same condition`;
+    continue;
+    const clash = named.find((n) => callerNames.has(n) && !params!.includes(n) && n !== pid);
     if (clash) return `${name}()'s parent side names ${clash}, which the caller declares too`;
   }
-  const childStatements = own(child);
+  if (other) {
+    const companion = parentStatements.length ? parentCompanion(name, pid, parentStatements, other.file) : undefined;
+    const parent = companion ? [{ node: a.forkStatement, text: `${companion.name}(${target});` }] : [];
+    return { name, child: [], locals: [], subst: new Map(), parent, ...(companion ? { companion } : {}) };
+  }
   const childClash = childStatements
     .flatMap((st) => identifierNodes(st).map((id) => id.text))
     .find((n) => callerNames.has(n) && !params.includes(n) && !locals.has(n));
@@ -154,6 +184,8 @@ export function wrapperCall(a: SiteAnalysis, functions: Map<string, Node>): Wrap
     parent: parentStatements.map((node) => ({ node, text: substituted(node, asCaller) })),
   };
 }
+
+const fileName = (file: string) => file.split(/[\\/]/).pop() || file;
 
 /** The wrapper's pid variable: `pid_t p = fork();` or `p = fork();`, a plain name. */
 function pidVariable(st: Node | undefined, fork: Node): string | null {

@@ -49,6 +49,8 @@ describe.each(fixtureNames())('C fixture %s', (name) => {
   // a recording twin goes into helpers.c (recording-twin.ts): the file the facts name
   for (const twin of Object.values(facts?.twinHelpers ?? {})) if (twin) twin.file = 'helpers.c';
   if (facts) facts.guardedLogs = fileOf(guardedLogsOf(helpers!), 'helpers.c');
+  // so is a fork wrapper's parent-side companion (wrapper-companion.ts)
+  for (const defs of Object.values(facts?.forkFunctions ?? {})) for (const d of defs) d.file = 'helpers.c';
 
   test('sites, classes and the rewrite', async () => {
     const result = await transform(input, `${name}/input${ending}`, facts);

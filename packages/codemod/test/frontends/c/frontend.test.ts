@@ -436,3 +436,58 @@ describe("a close walk in another file (screen's closeallfiles): recognised only
     expect((await convert('fd + 1')).changed).toBe(false);
   });
 });
+
+describe('a fork wrapper of another file (other-file-wrappers.ts)', () => {
+  const caller = (call: string) => `#include <unistd.h>
+pid_t my_fork_v1(void);
+pid_t fdforkpty(int *m);
+pid_t hidden_fork(void);
+#define my_fork() my_fork_v1()
+int run(char **argv)
+{
+	pid_t pid;
+	int m;
+	(void)m;
+	pid = ${call};
+	if (pid == 0) {
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+`;
+  const withDefs = (defs: Record<string, string[]>) => {
+    const facts = factsOf('', true);
+    facts.forkFunctions = {};
+    for (const [name, texts] of Object.entries(defs))
+      facts.forkFunctions[name] = texts.flatMap((t) => factsOf(t, true).forkFunctions?.[name] ?? []);
+    for (const d of Object.values(facts.forkFunctions).flat()) d.file = 'lib/other.c';
+    return facts;
+  };
+  const site = async (call: string, defs: Record<string, string[]>) =>
+    (await transformC(caller(call), 'run.c', withDefs(defs))).sites;
+
+  test('a macro that is its call without arguments is its site; two definitions under #if are refused', async () => {
+    const one = 'pid_t my_fork_v1(void)\n{\n\treturn fork();\n}\n';
+    const two = 'pid_t my_fork_v1(void)\n{\n\tpid_t p = fork();\n\treturn p;\n}\n';
+    const converted = await site('my_fork()', { my_fork_v1: [one] });
+    expect(converted).toMatchObject([{ call: 'my_fork', class: 'fork+exec', converted: true }]);
+    const refused = await site('my_fork()', { my_fork_v1: [one, two] });
+    expect(refused).toMatchObject([{ call: 'my_fork', class: 'fork+exec' }]);
+    expect(refused[0].converted).toBeFalsy();
+    expect(refused[0].reason).toMatch(/my_fork_v1\(\) is defined 2 times in other\.c, under #if/);
+  });
+
+  test('a wrapper that forks with forkpty() is refused, saying so; a static one is no wrapper of the caller', async () => {
+    const pty = await site('fdforkpty(&m)', {
+      fdforkpty: ['pid_t fdforkpty(int *m)\n{\n\treturn forkpty(m, NULL, NULL, NULL);\n}\n'],
+    });
+    expect(pty).toMatchObject([{ call: 'fdforkpty' }]);
+    expect(pty[0].converted).toBeFalsy();
+    expect(pty[0].reason).toMatch(/fdforkpty\(\) forks with forkpty\(\)/);
+    const local = await site('hidden_fork()', {
+      hidden_fork: ['static pid_t hidden_fork(void)\n{\n\treturn fork();\n}\n'],
+    });
+    expect(local).toEqual([]);
+  });
+});
