@@ -514,6 +514,7 @@ export function execInBoth(p: Planner, condition: Node, consequence: Node, alter
   if (!pureCondition(p, condition)) return null;
   // a branch that does what has no action before its exec (dcron's `if (!SendMail) { fdprintlogf(…); execl(…); }`)
   // cancels on that path only, as recordBranch's: the parent knows which branch the child takes
+  const dropped: string[] = [];
   const branch = (node: Node): ActionEntry[] => {
     const before = snapshot(p);
     const list = recordPath(
@@ -525,11 +526,29 @@ export function execInBoth(p: Planner, condition: Node, consequence: Node, alter
       'a conditional in the child computes memory: only actions may depend on a condition',
     );
     if (p.blockers.length === before.blockers) return list;
+    dropped.push(...p.blockers.slice(before.blockers));
     restore(p, before);
     return [CANCEL];
   };
   const then = branch(consequence);
   const otherwise = branch(alternative);
+  // no branch starts its program: the site is left, for what its branches do
+  if (dropped.length && !startsIn(then) && !startsIn(otherwise)) {
+    dropped.forEach((why) => p.block(why));
+    return null;
+  }
   p.actions.push({ condition: p.text(condition), then, otherwise });
   return BRANCHED;
+}
+
+/** Does an action list start a program on some path (an exec leaf)? */
+function startsIn(list: ActionEntry[]): boolean {
+  return list.some(
+    (e) =>
+      typeof e !== 'string' &&
+      ('exec' in e ||
+        ('condition' in e && (startsIn(e.then) || startsIn(e.otherwise))) ||
+        ('loop' in e && startsIn(e.body)) ||
+        ('preprocessor' in e && e.preprocessor.some((part) => startsIn(part.body)))),
+  );
 }

@@ -238,7 +238,7 @@ export function planConversion(a: SiteAnalysis, project?: ProjectFunctions): Pla
   const starts = leaves.map((e) => e.start ?? execStart(calleeName(e.exec)!, callArgs(e.exec), planner));
   const refused =
     starts.find((s): s is string => typeof s === 'string') ??
-    (planner.actions.includes(CANCEL)
+    (planner.actions.includes(CANCEL) || (branched && !leaves.length) // every branch with an exec cancels
       ? 'every path of the child cancels before its exec (an action or a step with no fork_before_exec form on each): the fast start could never finish'
       : undefined);
   if (refused || planner.blockers.length)
