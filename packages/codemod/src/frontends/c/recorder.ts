@@ -46,6 +46,7 @@ import {
   callsUnder,
   callArgs,
   blockStatements,
+  isEmptyStatement,
   identifierNodes,
   identifiers,
   same,
@@ -417,6 +418,10 @@ export class Planner {
 
   statements(list: Node[]): void {
     for (let i = 0; i < list.length;) {
+      if (isEmptyStatement(list[i])) {
+        i++;
+        continue;
+      }
       const used = openIdiom(this, list, i) || checkedResult(this, list, i);
       if (!used) this.statement(list[i]);
       i += used || 1;
@@ -425,6 +430,7 @@ export class Planner {
 
   /** A child statement before the exec. */
   statement(stmt: Node): void {
+    if (isEmptyStatement(stmt)) return; // a lone `;` does nothing
     if (stmt.type === 'declaration') return this.declaration(stmt);
     if (stmt.type === 'compound_statement') return this.statements(blockStatements(stmt));
     if (['preproc_if', 'preproc_ifdef'].includes(stmt.type)) return recordPreprocessor(this, stmt);

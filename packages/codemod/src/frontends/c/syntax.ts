@@ -40,6 +40,11 @@ const NOT_STATEMENTS = new Set(['comment']);
 /** The statements of a block, in order. For a switch body the case labels stay in the list as markers and the
  * statements each case holds are flattened after them: tree-sitter-c attaches statements that follow an `#endif`
  * inside `case 0:` to the switch body, so only the flat order tells which case they belong to. */
+/** A lone `;`: an expression statement without an expression. */
+export function isEmptyStatement(node: Node): boolean {
+  return node.type === 'expression_statement' && node.namedChildCount === 0;
+}
+
 export function blockStatements(block: Node): Node[] {
   const out: Node[] = [];
   for (const child of block.namedChildren) {
