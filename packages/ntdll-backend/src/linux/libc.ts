@@ -38,9 +38,6 @@ export const POLLHUP = 0x10;
 export const POLLNVAL = 0x20;
 const SYS_PIDFD_OPEN = 434; // the same number on every architecture (added after the tables were unified)
 export const WNOHANG = 1;
-export const WEXITED = 4;
-export const WNOWAIT = 0x1000000;
-export const P_ALL = 0;
 export const POSIX_SPAWN_SETPGROUP = 0x02;
 export const POSIX_SPAWN_SETSIGDEF = 0x04;
 export const POSIX_SPAWN_SETSIGMASK = 0x08;
@@ -90,8 +87,6 @@ export interface Libc {
   /** close(2): fds Node's fs did not open (in a Worker, fs.closeSync warns about those). */
   close(fd: number): number;
   waitpid(pid: number, status: Int32Array, options: number): number;
-  /** waitid(2) into `info` (a siginfo_t: 128 bytes, si_pid at byte 16). */
-  waitid(idtype: number, id: number, info: Int32Array, options: number): number;
   /** fcntl(fd, F_GETFD): the fd flags, or -1 when fd is not open. */
   getfd(fd: number): number;
   /** fcntl(fd, F_DUPFD_CLOEXEC, min): a close-on-exec copy of fd numbered min or above. */
@@ -230,7 +225,6 @@ function bind(): Libc {
     socketpair: fn('int socketpair(int domain, int type, int protocol, int *fds)') as Libc['socketpair'],
     close: fn('int close(int fd)') as Libc['close'],
     waitpid: fn('int waitpid(int pid, int *status, int options)') as Libc['waitpid'],
-    waitid: fn('int waitid(int idtype, int id, void *info, int options)') as Libc['waitid'],
     getfd: (fd) => fcntl(fd, F_GETFD) as number,
     dupCloexec: (fd, min) => fcntl(fd, F_DUPFD_CLOEXEC, 'int', min) as number,
     poll: fn('int poll(void *fds, unsigned long count, int timeout)') as Libc['poll'],

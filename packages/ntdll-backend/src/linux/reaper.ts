@@ -25,20 +25,6 @@ interface WaitPid {
   errno(): number;
 }
 
-/**
- * The pid of an exited child of this process that waits to be reaped, left unreaped (waitid with
- * WNOWAIT: whoever's child it is keeps its status); 0 when no child has exited; -1 on error.
- */
-export type PeekExited = () => number;
-
-/**
- * From this many pending children on, a SIGCHLD first asks which child exited (PeekExited) instead
- * of looking at each pending one: a look is a syscall, and the peek path makes two per exit and one
- * more (peek, reap, ..., peek finding none), whatever the number pending (helper-exe keeps its warm
- * helpers and the zygote pending; 64 in flight made 64 looks per signal).
- */
-const PEEK_FROM = 4;
-
 export interface Pending {
   resolve(status: ExitStatus): void;
   reject(error: Error): void;
@@ -68,17 +54,14 @@ export class Reaper {
    */
   readonly #detach = setTimeout(() => this.#onDetachCheck(), DETACH_CHECK_MS).unref();
 
-  readonly #peek: PeekExited | undefined;
-
-  constructor(waitpid: WaitPid, peek?: PeekExited) {
+  constructor(waitpid: WaitPid) {
     this.#waitpid = waitpid;
-    this.#peek = peek;
   }
 
   readonly #onSignal = (): void => {
     this.#signalSeen = true;
     this.#signals++;
-    this.reap(true);
+    this.reap();
   };
 
   /**
@@ -162,33 +145,12 @@ export class Reaper {
     return this.#pending.size;
   }
 
-  /**
-   * Reaps every pending child that exited, without blocking. `signalled`: on a SIGCHLD, which may
-   * ask which child exited; the timer looks at each (a child reaped by someone else is found only
-   * so: it never shows as exited).
-   */
-  reap(signalled = false): void {
+  /** Checks every pending pid once, without blocking. */
+  reap(): void {
     this.#reapedAny = false;
-    if (!signalled || !this.#peek || this.#pending.size < PEEK_FROM || !this.#reapPeeked(this.#peek))
-      this.#pending.forEach(this.#checkEntry); // forEach, not for-of: no iterator and no [pid, pending] pair per child
+    // forEach, not for-of: no iterator and no [pid, pending] pair made and taken apart per child.
+    this.#pending.forEach(this.#checkEntry);
     if (this.#reapedAny && this.#pending.size === 0) this.#idle(); // a look that found nothing is no activity
-  }
-
-  /**
-   * Reaps the exited children the peek names, while they are ours; true when it found no exited
-   * child left. False (the caller then looks at every pending pid) when the peek names another's
-   * child (libuv's, say, not reaped yet: it hides the others behind it) or fails (ECHILD: ours were
-   * reaped by someone else, which the looks report).
-   */
-  #reapPeeked(peek: PeekExited): boolean {
-    // Ends: each round reaps one pending child (or gives up), and there are finitely many.
-    for (;;) {
-      const pid = peek();
-      if (pid === 0) return true;
-      const pending = pid > 0 ? this.#pending.get(pid) : undefined;
-      if (!pending || !this.#check(pid, pending)) return false;
-      this.#reapedAny = true;
-    }
   }
 
   /** Whether the current reap() reaped a child. */

@@ -8,7 +8,6 @@ import { probePath } from '@forkexec/core/testing';
 import { backend } from '../../src/index.js';
 import { loadLibc, WNOHANG } from '../../src/linux/libc.js';
 import { Reaper } from '../../src/linux/reaper.js';
-import { peekExited } from '../../src/linux/shared-reaper.js';
 
 const request = (args: string[], stdio: SpawnRequest['stdio'] = ['ignore', 'ignore', 'ignore']): SpawnRequest => ({
   file: probePath(),
@@ -127,69 +126,6 @@ describe('ntdll reaping', () => {
     expect(waited).toEqual([early]); // looked for at once, in settle itself
     expect(await reaped).toEqual({ exitCode: 5, signal: null });
     expect(zombies()).toEqual([]);
-  });
-
-  describe('with many children pending, a SIGCHLD asks which exited', () => {
-    const libc = loadLibc();
-    /** A child of this process that no other reaper watches; `sleep` in seconds first. */
-    const start = (code: number, sleep = 0) => {
-      const pid = new Int32Array(1);
-      const argv = ['fxprobe', ...(sleep ? ['sleep', String(sleep * 1000)] : []), 'exit', String(code), null];
-      expect(libc.posix_spawn(pid, probePath(), null as never, null as never, argv, [null])).toBe(0);
-      return pid[0];
-    };
-    const watching = () => {
-      const waited: number[] = [];
-      const reaper = new Reaper(
-        Object.assign((pid: number, status: Int32Array) => (waited.push(pid), libc.waitpid(pid, status, WNOHANG)), {
-          errno: () => libc.errno(),
-        }),
-        peekExited(libc),
-      );
-      reaper.listen();
-      const settled = (pid: number) => new Promise((resolve, reject) => reaper.settle(pid, { resolve, reject }));
-      return { reaper, waited, settled };
-    };
-
-    it('and reaps those alone, with their exact statuses', async () => {
-      const { waited, settled } = watching();
-      const sleepers = [start(0, 30), start(0, 30), start(0, 30), start(0, 30)]; // 4 pending at least throughout
-      const sleeping = sleepers.map(settled);
-      const quick = [start(3), start(4), start(5)];
-      expect(await Promise.all(quick.map(settled))).toEqual([3, 4, 5].map((exitCode) => ({ exitCode, signal: null })));
-      // settle() looks once at each child handed over (none has been heard yet); SIGCHLDs then look only at the exited.
-      expect(waited.filter((pid) => sleepers.includes(pid))).toEqual(sleepers);
-      for (const pid of sleepers) process.kill(pid, 'SIGKILL');
-      expect(await Promise.all(sleeping)).toEqual(sleepers.map(() => ({ exitCode: null, signal: 'SIGKILL' })));
-      expect(zombies()).toEqual([]);
-    });
-
-    it('and a child among them reaped by someone else still rejects with ECHILD (the timer looks at each)', async () => {
-      const { settled } = watching();
-      const sleepers = [start(0, 30), start(0, 30), start(0, 30), start(0, 30)];
-      const sleeping = sleepers.map(settled);
-      const stolen = start(0, 30);
-      const lost = settled(stolen);
-      process.kill(stolen, 'SIGKILL');
-      libc.waitpid(stolen, new Int32Array(1), 0); // steals the status: its SIGCHLD finds no exited child
-      await expect(lost).rejects.toMatchObject({ code: 'FORKEXEC_SPAWN', errno: 'ECHILD' });
-      for (const pid of sleepers) process.kill(pid, 'SIGKILL');
-      await Promise.all(sleeping);
-      expect(zombies()).toEqual([]);
-    });
-
-    it("and still reaps every one of them when another's exited child, not reaped yet, hides them", async () => {
-      const { settled } = watching();
-      const foreign = start(9); // nobody watches it: it stays a zombie, and the peek names it first
-      while (!zombies().includes(foreign)) await new Promise((resolve) => setTimeout(resolve, 1));
-      const ours = [start(1), start(2), start(3), start(4), start(5)];
-      expect(await Promise.all(ours.map(settled))).toEqual(
-        [1, 2, 3, 4, 5].map((exitCode) => ({ exitCode, signal: null })),
-      );
-      expect(zombies()).toEqual([foreign]);
-      libc.waitpid(foreign, new Int32Array(1), 0);
-      expect(zombies()).toEqual([]);
-    });
   });
 
   it('large outputs arrive complete: 64 MiB out, 32 MiB through stdin and back', async () => {
