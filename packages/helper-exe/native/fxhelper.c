@@ -85,20 +85,17 @@ static void read_exactly(unsigned char *buf, size_t len) {
   }
 }
 
-/* Receives the header and the fds attached to it; returns the fd count. EOF before a request: exit
- * quietly. With `body` (a helper's one request, nothing after it), what follows the header comes in
- * the same call, up to body_len bytes: *got says how much. */
-static int receive_header(unsigned char header[16], int fds[FX_MAX_FDS], unsigned char *body, size_t body_len,
-                          size_t *got) {
+/* Receives the header and the fds attached to it; returns the fd count. EOF before a request: exit quietly. */
+static int receive_header(unsigned char header[16], int fds[FX_MAX_FDS]) {
   union {
     char buf[CMSG_SPACE(sizeof(int) * FX_MAX_FDS)];
     struct cmsghdr align;
   } control;
-  struct iovec iov[2] = {{header, 16}, {body, body_len}};
+  struct iovec iov = {header, 16};
   struct msghdr msg;
   memset(&msg, 0, sizeof msg);
-  msg.msg_iov = iov;
-  msg.msg_iovlen = body ? 2 : 1;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
   msg.msg_control = control.buf;
   msg.msg_controllen = sizeof control.buf;
   ssize_t n;
@@ -114,7 +111,6 @@ static int receive_header(unsigned char header[16], int fds[FX_MAX_FDS], unsigne
   }
   if (msg.msg_flags & MSG_CTRUNC) fail(EPROTO, FX_REQUEST_ERROR);
   if (n < 16) read_exactly(header + n, 16 - (size_t)n);
-  if (got) *got = n > 16 ? (size_t)n - 16 : 0;
   return count;
 }
 
@@ -166,21 +162,14 @@ static void start(const char *parent) {
 static void serve(void) {
   unsigned char header[16];
   int fds[FX_MAX_FDS];
-  /* Most requests fit here and come with their header in one recvmsg (no second read, no malloc). */
-  static unsigned char inbox[16384];
-  size_t got;
-  int nfds = receive_header(header, fds, inbox, sizeof inbox, &got);
+  int nfds = receive_header(header, fds);
   uint32_t length = fx_get32(header + 8);
   if (fx_get32(header) != FX_REQUEST_MAGIC) fail(EPROTO, FX_REQUEST_ERROR);
   if (fx_get32(header + 4) != FX_PROTOCOL_VERSION) fail(EPROTONOSUPPORT, FX_REQUEST_ERROR);
-  if (length > FX_MAX_BODY || fx_get32(header + 12) != (uint32_t)nfds || got > length) fail(EPROTO, FX_REQUEST_ERROR);
-  unsigned char *body = inbox;
-  if (length > sizeof inbox) {
-    body = malloc(length);
-    if (!body) fail(ENOMEM, FX_REQUEST_ERROR);
-    memcpy(body, inbox, got);
-  }
-  read_exactly(body + got, length - got);
+  if (length > FX_MAX_BODY || fx_get32(header + 12) != (uint32_t)nfds) fail(EPROTO, FX_REQUEST_ERROR);
+  unsigned char *body = malloc(length ? length : 1);
+  if (!body) fail(ENOMEM, FX_REQUEST_ERROR);
+  read_exactly(body, length);
 
   struct fx_cursor c = {body, body + length, 0};
   uint32_t flags = fx_u32(&c);
@@ -213,19 +202,14 @@ static void serve(void) {
     if ((err = fx_move_above(&fds[i], maxfd)) != 0) fail(err, FX_REQUEST_ERROR);
 
   /* The program's starting fds: the caller's stdio and the parent fds its actions name. */
-  int devnull = -1; /* the target that holds /dev/null already: later ones get a copy (one open per request) */
   for (uint32_t i = 0; i < nmap; i++) {
     const unsigned char *entry = map + FX_MAP_ENTRY * i;
     int target = (int)fx_get32(entry), source = (int)fx_get32(entry + 4);
-    if (target == devnull) devnull = -1; /* about to change */
     if (source >= 0) {
       err = dup2(fds[source], target) < 0 ? errno : 0;
       if (!err && (fx_get32(entry + 8) & 1) && fcntl(target, F_SETFD, FD_CLOEXEC) < 0) err = errno;
-    } else if (source == -1 && devnull >= 0) err = dup2(devnull, target) < 0 ? errno : 0;
-    else if (source == -1) {
-      err = fx_open(target, "/dev/null", O_RDWR, 0);
-      if (!err) devnull = target;
-    } else err = close(target) < 0 && errno != EBADF ? errno : 0;
+    } else if (source == -1) err = fx_open(target, "/dev/null", O_RDWR, 0);
+    else err = close(target) < 0 && errno != EBADF ? errno : 0;
     if (err) fail(err, FX_REQUEST_ERROR);
   }
   for (int i = 0; i < nfds; i++) close(fds[i]);
@@ -272,7 +256,7 @@ static void zygote(const char *parent) {
   for (;;) {
     unsigned char request[16];
     int fds[FX_MAX_FDS];
-    int nfds = receive_header(request, fds, NULL, 0, NULL); /* EOF: the pool closed, exit quietly; never past this request */
+    int nfds = receive_header(request, fds); /* EOF: the pool closed, exit quietly */
     if (fx_get32(request) != FX_ZYGOTE_MAGIC || nfds != 1) fail(EPROTO, FX_REQUEST_ERROR);
     if (fx_get32(request + 4) != FX_PROTOCOL_VERSION) fail(EPROTONOSUPPORT, FX_REQUEST_ERROR);
     new_helper_sock = fds[0];
