@@ -1,6 +1,6 @@
 import type { Node } from './syntax-tree.js';
 import type { Planner } from './recorder.js';
-import { callArgs, calledNames } from './syntax.js';
+import { callArgs } from './syntax.js';
 
 /**
  * `close(STDIN_FILENO); open(_PATH_DEVNULL, O_RDONLY);` (entr): an open whose fd the child drops lands on the lowest
@@ -11,10 +11,5 @@ export function recordDiscardedOpen(p: Planner, call: Node): void {
   const args = callArgs(call);
   const what = call.text.split('\n')[0];
   if (args.length < 2 || args.length > 3) return p.block(`${what}: an open() the rewrite does not read`);
-  if (/\bO_EXCL\b/.test(args[1].text))
-    return p.block('open() with O_EXCL: its second run would fail where the first succeeded');
-  if (args.some((a) => calledNames(a).length)) return p.block(`${what} calls a function in its arguments`);
-  if (!args.every((a) => p.reads(a))) return;
-  const [path, flags, mode] = args.map((a) => p.text(a));
-  p.openNext(path, flags, mode);
+  p.openArgsOntoNext(args, what);
 }

@@ -575,14 +575,30 @@ export class Planner {
       this.known.set(name, this.openNext(texts[0], texts[1], texts[2]));
       return void this.changed.delete(name);
     }
-    if (/\bO_EXCL\b/.test(args[1].text))
-      return this.block('open() with O_EXCL: its second run would fail where the first succeeded');
-    if (args.some((a) => calledNames(a).length || !this.reads(a)))
-      return this.block(`${name} = open(...) calls a function in its arguments`);
-    const [path, flags, mode] = args.map((a) => this.text(a));
-    const fd = this.openNext(path, flags, mode);
+    const fd = this.openArgsOntoNext(args, `${name} = open(...)`);
+    if (!fd) return;
     this.known.set(name, fd);
     this.changed.delete(name);
+  }
+
+  /**
+   * open(path, flags[, mode]) of the child, its arguments read as the child's, recorded onto the next fd (openNext);
+   * null, with the reason, when it cannot be. what: the open as a reason names it.
+   */
+  openArgsOntoNext(args: Node[], what: string): string | null {
+    if (/\bO_EXCL\b/.test(args[1].text)) {
+      this.block('open() with O_EXCL: its second run would fail where the first succeeded');
+      return null;
+    }
+    for (const a of args) {
+      if (calledNames(a).length) {
+        this.block(`${what} calls a function in its arguments`);
+        return null;
+      }
+      if (!this.reads(a)) return null; // reads() said why
+    }
+    const [path, flags, mode] = args.map((a) => this.text(a));
+    return this.openNext(path, flags, mode);
   }
 
   /**
